@@ -1,0 +1,137 @@
+//! Command line and environment. Parsed once in `main` and passed down as plain structs.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "proofup", version, about = "Proofup: a self-hosted identity protection portal (MFA registration policy, directory, sign-in logs).")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the portal and its API (the default).
+    Serve(ServeArgs),
+    /// Print the one-time URL that creates the first Global administrator.
+    SetupUrl(SetupUrlArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "PROOFUP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the embedded store (created if missing).
+    #[arg(long, env = "PROOFUP_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// The URL people use to reach Proofup (scheme, host and port). Used in links
+    /// and to check the Origin of state-changing requests. Default: http://localhost:<port>.
+    #[arg(long, env = "PROOFUP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Mark the session cookie Secure and name it with the __Host- prefix. On by
+    /// default when the public URL is https.
+    #[arg(long, env = "PROOFUP_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Reverse proxies whose X-Forwarded-For is believed (comma separated IPs).
+    #[arg(long, env = "PROOFUP_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// Sign a session out after this many minutes without a request.
+    #[arg(long, env = "PROOFUP_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub session_idle_minutes: u32,
+
+    /// Sign a session out this many hours after sign-in, active or not.
+    #[arg(long, env = "PROOFUP_SESSION_ABSOLUTE_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub session_absolute_hours: u32,
+
+    /// Sign-in and setup attempts allowed per client IP per minute.
+    #[arg(long, env = "PROOFUP_SIGN_IN_PER_IP_PER_MINUTE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100000))]
+    pub sign_in_per_ip_per_minute: u32,
+
+    /// Memory for the store's page cache, in MiB.
+    #[arg(long, env = "PROOFUP_CACHE_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=65536))]
+    pub cache_mib: u64,
+
+    /// Log format on standard output.
+    #[arg(long, env = "PROOFUP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "PROOFUP_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SetupUrlArgs {
+    #[arg(long, env = "PROOFUP_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Listen address of the server (to build the URL when no public URL is set).
+    #[arg(long, env = "PROOFUP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[arg(long, env = "PROOFUP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+/// What the HTTP layer needs, resolved from the arguments.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Without a trailing slash, e.g. `http://localhost:8080`.
+    pub public_url: String,
+    pub secure_cookies: bool,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub session_idle_minutes: u32,
+    pub session_absolute_hours: u32,
+    pub sign_in_per_ip_per_minute: u32,
+}
+
+pub fn public_url(explicit: Option<&str>, listen: SocketAddr) -> String {
+    match explicit {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None if listen.ip().is_loopback() || listen.ip().is_unspecified() => format!("http://localhost:{}", listen.port()),
+        None => format!("http://{listen}"),
+    }
+}
+
+impl ServeArgs {
+    pub fn http_config(&self) -> HttpConfig {
+        let public_url = public_url(self.public_url.as_deref(), self.listen);
+        HttpConfig {
+            secure_cookies: self.secure_cookies || public_url.starts_with("https://"),
+            public_url,
+            trusted_proxies: self.trusted_proxies.clone(),
+            session_idle_minutes: self.session_idle_minutes,
+            session_absolute_hours: self.session_absolute_hours,
+            sign_in_per_ip_per_minute: self.sign_in_per_ip_per_minute,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Defaults for tests and embedding.
+    pub fn for_tests() -> Self {
+        Self {
+            public_url: "http://localhost:8080".into(),
+            secure_cookies: false,
+            trusted_proxies: Vec::new(),
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            sign_in_per_ip_per_minute: 20,
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Pure domain logic: no actix, no sled, no I/O. Time always comes from a [`clock::Clock`].
+
+pub mod clock;
+pub mod model;
+pub mod password;
+pub mod ratelimit;
+pub mod session;
+pub mod setup;
+pub mod throttle;

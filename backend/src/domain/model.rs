@@ -1,0 +1,64 @@
+//! Stored records. These are what the store persists; API shapes live in `proofup_shared::api`.
+
+use proofup_shared::api::{Me, Role};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    /// Lower-case, unique.
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub enabled: bool,
+    #[serde(default)]
+    pub emergency_access: bool,
+    /// Argon2id PHC string. Never leaves the server.
+    pub password_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_sign_in_at: Option<OffsetDateTime>,
+}
+
+impl User {
+    pub fn me(&self) -> Me {
+        Me {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+        }
+    }
+}
+
+/// A server-side session. The store keys it by the SHA-256 of the cookie value,
+/// so the store never holds a usable token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub user_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// Who made a request, for logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl ClientInfo {
+    /// User agents are attacker-controlled: keep them short and free of control characters.
+    pub fn new(ip: String, user_agent: &str) -> Self {
+        let ua: String = user_agent.chars().filter(|c| !c.is_control()).take(256).collect();
+        Self { ip, user_agent: ua }
+    }
+}

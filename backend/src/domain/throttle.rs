@@ -1,0 +1,87 @@
+//! Per-account throttling of failed sign-ins (NIST SP 800-63B 5.2.2).
+//!
+//! Keyed by the normalised username whether or not such a user exists, so the
+//! throttle itself does not reveal which accounts exist.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+/// Failures allowed before delays start.
+pub const FREE_FAILURES: u32 = 5;
+/// First delay; doubles with each further failure.
+pub const FIRST_DELAY: Duration = Duration::seconds(30);
+pub const MAX_DELAY: Duration = Duration::hours(1);
+/// Consecutive failures after which only an administrator can unlock the account.
+pub const LOCK_AFTER: u32 = 100;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountThrottle {
+    pub consecutive_failures: u32,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_failure_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleDecision {
+    Allow,
+    /// Refuse without checking the password; try again after this long.
+    Wait(Duration),
+    Locked,
+}
+
+impl AccountThrottle {
+    /// The delay that applies after `failures` consecutive failures.
+    pub fn delay_after(failures: u32) -> Duration {
+        if failures < FREE_FAILURES {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - FREE_FAILURES).min(16);
+        let d = FIRST_DELAY * 2_i32.pow(doublings);
+        d.min(MAX_DELAY)
+    }
+
+    pub fn check(&self, now: OffsetDateTime) -> ThrottleDecision {
+        if self.consecutive_failures >= LOCK_AFTER {
+            return ThrottleDecision::Locked;
+        }
+        let Some(last) = self.last_failure_at else { return ThrottleDecision::Allow };
+        let until = last + Self::delay_after(self.consecutive_failures);
+        if now < until {
+            ThrottleDecision::Wait(until - now)
+        } else {
+            ThrottleDecision::Allow
+        }
+    }
+
+    pub fn record_failure(&mut self, now: OffsetDateTime) {
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        self.last_failure_at = Some(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn delays_grow_then_cap_then_lock() {
+        assert_eq!(AccountThrottle::delay_after(4), Duration::ZERO);
+        assert_eq!(AccountThrottle::delay_after(5), Duration::seconds(30));
+        assert_eq!(AccountThrottle::delay_after(6), Duration::seconds(60));
+        assert_eq!(AccountThrottle::delay_after(12), Duration::hours(1));
+        assert_eq!(AccountThrottle::delay_after(99), Duration::hours(1));
+
+        let t0 = datetime!(2026-01-01 00:00 UTC);
+        let mut t = AccountThrottle::default();
+        for _ in 0..4 {
+            t.record_failure(t0);
+        }
+        assert_eq!(t.check(t0), ThrottleDecision::Allow);
+        t.record_failure(t0);
+        assert_eq!(t.check(t0 + Duration::seconds(10)), ThrottleDecision::Wait(Duration::seconds(20)));
+        assert_eq!(t.check(t0 + Duration::seconds(30)), ThrottleDecision::Allow);
+        t.consecutive_failures = LOCK_AFTER;
+        assert_eq!(t.check(t0 + Duration::days(30)), ThrottleDecision::Locked);
+    }
+}

@@ -1,0 +1,111 @@
+//! Administrative reads and actions of the foundation: overview, logs, unlock.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use proofup_shared::api::{AuditEntry, Overview, Page, Role, SignInLogEntry, StoreCounts};
+use proofup_shared::ApiError;
+use serde::Deserialize;
+
+use super::client::client_info;
+use super::error::AppError;
+use super::session::Authenticated;
+use super::AppState;
+use crate::service;
+use crate::store::{AuditLog, SessionStore, SignInLog, StoreError, ThrottleStore, UserStore};
+
+pub const MAX_PAGE: usize = 200;
+
+/// Keyset paging: `after` is the `next_after` of the previous page.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub after: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<usize>,
+}
+
+impl PageQuery {
+    fn limit(&self) -> Result<usize, AppError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n @ 1..=MAX_PAGE) => Ok(n),
+            Some(_) => Err(AppError::bad_request(format!("limit must be between 1 and {MAX_PAGE}."))),
+        }
+    }
+    fn after(&self) -> Result<Option<&str>, AppError> {
+        match self.after.as_deref() {
+            Some(a) if a.len() != 32 || !a.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Err(AppError::bad_request("after is not a cursor from a previous page."))
+            }
+            a => Ok(a),
+        }
+    }
+}
+
+/// The signed-in administrator, the store's counts and the server version.
+#[utoipa::path(tag = "admin", responses((status = 200, body = Overview), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+#[get("/overview")]
+pub async fn overview(state: web::Data<AppState>, auth: Authenticated) -> Result<web::Json<Overview>, AppError> {
+    auth.require(Role::can_read_admin)?;
+    let s = state.store.as_ref();
+    Ok(web::Json(Overview {
+        me: auth.user.me(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        counts: StoreCounts {
+            users: s.count_users()?,
+            active_sessions: s.count_sessions()?,
+            audit_entries: s.count_audit()?,
+            sign_in_entries: s.count_sign_ins()?,
+        },
+    }))
+}
+
+/// The audit log, newest first.
+#[utoipa::path(tag = "logs", params(PageQuery), responses((status = 200, body = Page<AuditEntry>), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+#[get("/audit")]
+pub async fn audit_log(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    q: web::Query<PageQuery>,
+) -> Result<web::Json<Page<AuditEntry>>, AppError> {
+    auth.require(Role::can_read_admin)?;
+    Ok(web::Json(state.store.list_audit(q.after()?, q.limit()?)?))
+}
+
+/// The sign-in log, newest first.
+#[utoipa::path(tag = "logs", params(PageQuery), responses((status = 200, body = Page<SignInLogEntry>), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+#[get("/sign-ins")]
+pub async fn sign_in_log(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    q: web::Query<PageQuery>,
+) -> Result<web::Json<Page<SignInLogEntry>>, AppError> {
+    auth.require(Role::can_read_admin)?;
+    Ok(web::Json(state.store.list_sign_ins(q.after()?, q.limit()?)?))
+}
+
+/// Clears a user's failed sign-in count (the unlock path after 100 failures).
+#[utoipa::path(tag = "admin", params(("id" = String, Path, description = "user id")), responses(
+    (status = 204), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[post("/users/{id}/unlock")]
+pub async fn unlock_user(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    auth.require(Role::can_manage_security)?;
+    let s = state.store.as_ref();
+    let target = s.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    let before = s.throttle(&target.username)?.consecutive_failures;
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let entry = service::audit(
+        state.clock.now(),
+        Some(&auth.user),
+        "user.sign_in_unlocked",
+        Some(&target),
+        vec![service::change("failed_sign_ins", Some(&before.to_string()), Some("0"))],
+        &client,
+    );
+    s.clear_throttle(&target.username, entry).map_err(|e: StoreError| AppError::from(e))?;
+    Ok(HttpResponse::NoContent().finish())
+}

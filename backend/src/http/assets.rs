@@ -1,0 +1,106 @@
+//! The portal's static files, embedded in the binary at build time.
+//!
+//! - any GET that is not an API path and not a file gets `index.html` (deep links work);
+//! - hashed assets are cached for a year, `index.html` is revalidated every time;
+//! - brotli or gzip variants (made at build time) are served when accepted.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "$OUT_DIR/ui"]
+struct Ui;
+
+const NOT_BUILT: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Proofup</title></head>\
+<body style=\"font-family:sans-serif;max-width:40rem;margin:4rem auto;line-height:1.5\">\
+<h1>Proofup is running, but its portal was not built into this binary</h1>\
+<p>The API works (see <a href=\"/api/openapi.json\">/api/openapi.json</a>). To get the portal, build it and then the server:</p>\
+<pre>make run</pre><p>or by hand: <code>trunk build --release</code> then <code>cargo build --release -p proofup</code>.</p></body></html>";
+
+pub fn ui_built() -> bool {
+    Ui::get("index.html").is_some()
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "json" => "application/json",
+        "txt" => "text/plain; charset=utf-8",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Trunk names built files `name-<16 hex digits>[_bg].ext`.
+fn is_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.split(['-', '_', '.']).any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn accepts(req: &HttpRequest, coding: &str) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|c| {
+            let mut parts = c.trim().split(';');
+            parts.next().is_some_and(|n| n.trim().eq_ignore_ascii_case(coding))
+                && !parts.any(|p| p.trim().replace(' ', "") == "q=0")
+        })
+}
+
+pub async fn serve(req: HttpRequest) -> HttpResponse {
+    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD {
+        return HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish();
+    }
+    let path = req.path().trim_start_matches('/');
+    let (path, is_file) = match path {
+        "" => ("index.html", false),
+        p if Ui::get(p).is_some() && !p.ends_with(".gz") && !p.ends_with(".br") => (p, true),
+        _ => ("index.html", false),
+    };
+    if !is_file && !ui_built() {
+        return HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .content_type("text/html; charset=utf-8")
+            .body(NOT_BUILT);
+    }
+    let mut resp = HttpResponse::Ok();
+    resp.insert_header((header::CONTENT_TYPE, content_type(path)));
+    resp.insert_header((header::VARY, "Accept-Encoding"));
+    let cache = if is_file && is_hashed(path) { "public, max-age=31536000, immutable" } else { "no-cache" };
+    resp.insert_header((header::CACHE_CONTROL, cache));
+    for (coding, suffix) in [("br", "br"), ("gzip", "gz")] {
+        if accepts(&req, coding) {
+            if let Some(f) = Ui::get(&format!("{path}.{suffix}")) {
+                resp.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static(coding)));
+                // Already compressed: keep actix from touching it.
+                return resp.body(f.data.into_owned());
+            }
+        }
+    }
+    match Ui::get(path) {
+        Some(f) => resp.body(f.data.into_owned()),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names() {
+        assert!(is_hashed("proofup-frontend-5c1f3e9a0b2d4e6f_bg.wasm"));
+        assert!(is_hashed("style-0123456789abcdef.css"));
+        assert!(!is_hashed("index.html"));
+        assert!(!is_hashed("favicon.svg"));
+    }
+}

@@ -1,0 +1,89 @@
+//! Setup, sign-in, sign-out, "who am I". Thin: parse, call the service, shape the reply.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use proofup_shared::api::{Me, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
+use proofup_shared::ApiError;
+
+use super::client::client_info;
+use super::error::AppError;
+use super::session::{removal_cookie, session_cookie, token_from, Authenticated};
+use super::AppState;
+use crate::service::{auth, setup};
+use crate::store::SetupStore;
+
+/// Whether the first administrator still has to be created.
+#[utoipa::path(tag = "setup", responses((status = 200, body = SetupStatus)))]
+#[get("/setup/status")]
+pub async fn setup_status(state: web::Data<AppState>) -> Result<web::Json<SetupStatus>, AppError> {
+    Ok(web::Json(SetupStatus { needs_setup: !state.store.setup_done()? }))
+}
+
+/// Creates the first Global administrator with the one-time setup token.
+#[utoipa::path(tag = "setup", request_body = SetupRequest, responses(
+    (status = 201, body = Me), (status = 403, body = ApiError), (status = 409, body = ApiError),
+    (status = 422, body = ApiError), (status = 429, body = ApiError)))]
+#[post("/setup")]
+pub async fn complete_setup(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<SetupRequest>,
+) -> Result<HttpResponse, AppError> {
+    let (ip, client) = client_info(&req, &state.config.trusted_proxies);
+    state.ip_limiter.hit(ip, state.clock.now()).map_err(AppError::rate_limited)?;
+    let admin = setup::complete(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &state.hasher,
+        &state.rules,
+        &client,
+        body.into_inner(),
+    )
+    .await?;
+    tracing::info!(user = %admin.username, "first Global administrator created");
+    Ok(HttpResponse::Created().json(admin.me()))
+}
+
+/// Signs in with username and password; sets the session cookie.
+#[utoipa::path(tag = "auth", request_body = SignInRequest, responses(
+    (status = 200, body = SignInResponse), (status = 401, body = ApiError),
+    (status = 403, body = ApiError), (status = 429, body = ApiError)))]
+#[post("/auth/sign-in")]
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<SignInRequest>,
+) -> Result<HttpResponse, AppError> {
+    let (ip, client) = client_info(&req, &state.config.trusted_proxies);
+    let SignInRequest { username, password } = body.into_inner();
+    let signed_in = auth::sign_in(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &state.hasher,
+        &state.ip_limiter,
+        ip,
+        &client,
+        &username,
+        password,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(signed_in.token, state.config.secure_cookies))
+        .json(SignInResponse { me: signed_in.me }))
+}
+
+/// Ends the session on the server and clears the cookie. Always succeeds.
+#[utoipa::path(tag = "auth", responses((status = 204)))]
+#[post("/auth/sign-out")]
+pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    if let Some(token) = token_from(&req, state.config.secure_cookies) {
+        auth::sign_out(state.store.as_ref(), &token)?;
+    }
+    Ok(HttpResponse::NoContent().cookie(removal_cookie(state.config.secure_cookies)).finish())
+}
+
+/// The signed-in user.
+#[utoipa::path(tag = "auth", responses((status = 200, body = Me), (status = 401, body = ApiError)))]
+#[get("/auth/me")]
+pub async fn me(auth: Authenticated) -> web::Json<Me> {
+    web::Json(auth.user.me())
+}

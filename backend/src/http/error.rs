@@ -1,0 +1,155 @@
+//! One error type for handlers: maps every failure to a status and the shared JSON error body.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use proofup_shared::{ApiError, ErrorCode, FieldError};
+
+use crate::service::auth::{SessionError, SignInError};
+use crate::service::setup::SetupError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub body: ApiError,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { status, body: ApiError::new(code, message) }
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "Sign in to continue.")
+    }
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "Your role does not allow this.")
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("{what} was not found."))
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
+    }
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let message = fields.first().map_or_else(|| "Check the form.".to_owned(), |f| f.message.clone());
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationFailed, message);
+        e.body.fields = fields;
+        e
+    }
+    pub fn rate_limited(wait: time::Duration) -> Self {
+        let secs = wait.whole_seconds().max(1) as u64;
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            format!("Too many attempts. Try again in {}.", human_wait(secs)),
+        );
+        e.body.retry_after_seconds = Some(secs);
+        e
+    }
+    /// Logs the detail with a reference id; the client sees only the id.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        let reference = uuid::Uuid::new_v4().simple().to_string();
+        tracing::error!(reference = %reference, error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            format!("Something went wrong on the server (reference {}).", &reference[..12]),
+        )
+    }
+}
+
+fn human_wait(secs: u64) -> String {
+    match secs {
+        0..=90 => format!("{secs} seconds"),
+        91..=5400 => format!("{} minutes", secs.div_ceil(60)),
+        _ => format!("{} hours", secs.div_ceil(3600)),
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.body.message)
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        let mut r = HttpResponse::build(self.status);
+        if let Some(s) = self.body.retry_after_seconds {
+            r.insert_header((header::RETRY_AFTER, s.to_string()));
+        }
+        r.json(&self.body)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
+            StoreError::NotFound => Self::not_found("The item"),
+            StoreError::Precondition(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
+            StoreError::Backend(m) => Self::internal(m),
+        }
+    }
+}
+
+impl From<SignInError> for AppError {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::Throttled(wait) => Self::rate_limited(wait),
+            SignInError::Locked => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::AccountLocked,
+                "This account is locked after too many failed sign-ins. Ask an administrator to unlock it.",
+            ),
+            SignInError::Disabled => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::AccountDisabled,
+                "This account is disabled. Contact your administrator.",
+            ),
+            SignInError::InvalidCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidCredentials,
+                "The username or password is incorrect.",
+            ),
+            SignInError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<SessionError> for AppError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Missing => Self::unauthenticated(),
+            SessionError::Expired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "Your session has ended. Sign in again.",
+            ),
+            SessionError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<SetupError> for AppError {
+    fn from(e: SetupError) -> Self {
+        match e {
+            SetupError::AlreadyDone => Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::SetupAlreadyDone,
+                "Proofup is already set up. Sign in instead.",
+            ),
+            SetupError::Token(_) => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::SetupTokenInvalid,
+                "This setup link is invalid, used or expired. Run `proofup setup-url` (or restart Proofup) for a new one.",
+            ),
+            SetupError::Invalid(fields) => Self::validation(fields),
+            SetupError::Store(e) => e.into(),
+            SetupError::Hash(m) => Self::internal(m),
+        }
+    }
+}

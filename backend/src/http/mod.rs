@@ -1,0 +1,239 @@
+//! The HTTP layer: state, middleware, routes. Handlers stay thin.
+
+pub mod admin;
+pub mod assets;
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod session;
+pub mod system;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
+use actix_web::{web, App, HttpRequest, ResponseError};
+use proofup_shared::ErrorCode;
+use utoipa::OpenApi as _;
+use utoipa_actix_web::{scope, AppExt};
+
+use self::error::AppError;
+use crate::config::HttpConfig;
+use crate::domain::clock::Clock;
+use crate::domain::password::PasswordRules;
+use crate::domain::ratelimit::IpRateLimiter;
+use crate::domain::session::SessionLimits;
+use crate::hashing::HashPool;
+use crate::store::SledStore;
+
+/// Largest JSON body accepted.
+pub const JSON_LIMIT: usize = 32 * 1024;
+
+/// Shared by every worker; clone is cheap.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<SledStore>,
+    pub clock: Arc<dyn Clock>,
+    pub config: HttpConfig,
+    pub hasher: HashPool,
+    pub ip_limiter: Arc<IpRateLimiter>,
+    pub rules: Arc<PasswordRules>,
+    pub limits: SessionLimits,
+}
+
+impl AppState {
+    pub fn new(store: Arc<SledStore>, clock: Arc<dyn Clock>, config: HttpConfig) -> Self {
+        let limits = SessionLimits {
+            idle: time::Duration::minutes(config.session_idle_minutes.into()),
+            absolute: time::Duration::hours(config.session_absolute_hours.into()),
+        };
+        Self {
+            ip_limiter: Arc::new(IpRateLimiter::new(config.sign_in_per_ip_per_minute, time::Duration::minutes(1))),
+            store,
+            clock,
+            config,
+            hasher: HashPool::new(),
+            rules: Arc::new(PasswordRules::default()),
+            limits,
+        }
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    title = "Proofup API",
+    description = "JSON API of Proofup, the self-hosted identity protection portal. Sessions are HttpOnly cookies set by `POST /api/auth/sign-in`; state-changing requests must be `application/json` and same-origin."
+))]
+struct ApiDoc;
+
+/// The served OpenAPI document, as JSON.
+pub struct OpenApiJson(pub String);
+
+/// The application: API under `/api`, health probes, and the embedded portal for everything else.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, spec) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(
+            scope::scope("/api")
+                .wrap(from_fn(guard_api))
+                .service(auth::setup_status)
+                .service(auth::complete_setup)
+                .service(auth::sign_in)
+                .service(auth::sign_out)
+                .service(auth::me)
+                .service(admin::overview)
+                .service(admin::audit_log)
+                .service(admin::sign_in_log)
+                .service(admin::unlock_user)
+                .route("/openapi.json", web::get().to(system::openapi_json))
+                .default_service(web::to(api_not_found)),
+        )
+        .service(system::healthz)
+        .service(system::readyz)
+        .split_for_parts();
+    let spec_json = spec.to_pretty_json().unwrap_or_default();
+    app.app_data(web::Data::new(state))
+        .app_data(web::Data::new(OpenApiJson(spec_json)))
+        .app_data(web::JsonConfig::default().limit(JSON_LIMIT).content_type_required(true).error_handler(json_error))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .default_service(web::to(assets::serve))
+        .wrap(from_fn(log_request))
+        .wrap(
+            DefaultHeaders::new()
+                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .add((header::REFERRER_POLICY, "no-referrer"))
+                .add((header::X_FRAME_OPTIONS, "DENY"))
+                .add(("Cross-Origin-Opener-Policy", "same-origin")),
+        )
+}
+
+async fn api_not_found(req: HttpRequest) -> actix_web::HttpResponse {
+    AppError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("No API route {} {}.", req.method(), req.path()))
+        .error_response()
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let e = match &err {
+        JsonPayloadError::ContentType => AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            "Send the body as application/json.",
+        ),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("The body is larger than {JSON_LIMIT} bytes."),
+        ),
+        JsonPayloadError::Deserialize(de) if de.is_data() => {
+            // serde names the field ("missing field `password`"); drop the position.
+            let text = de.to_string();
+            let text = text.split(" at line ").next().unwrap_or("").to_owned();
+            AppError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationFailed, format!("The request body is not what this call expects: {text}."))
+        }
+        _ => AppError::bad_request("The request body is not valid JSON."),
+    };
+    tracing::debug!(error = %err, "rejected JSON body");
+    actix_web::error::InternalError::from_response(err, e.error_response()).into()
+}
+
+fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let e = AppError::bad_request("The query string is not valid for this call.");
+    actix_web::error::InternalError::from_response(err, e.error_response()).into()
+}
+
+fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    let e = AppError::bad_request("The path is not valid for this call.");
+    actix_web::error::InternalError::from_response(err, e.error_response()).into()
+}
+
+fn is_json(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The origin the browser must be on for a state-changing request.
+fn same_origin(req: &ServiceRequest, origin: &str, config: &HttpConfig) -> bool {
+    if origin == config.public_url {
+        return true;
+    }
+    let info = req.connection_info();
+    origin == format!("{}://{}", info.scheme(), info.host())
+}
+
+/// CSRF and content-type rules for `/api`, plus `Cache-Control: no-store`.
+/// State-changing requests must be JSON (which forces a CORS preflight from
+/// other sites) and must not come from another site (Sec-Fetch-Site / Origin).
+async fn guard_api(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let config = req.app_data::<web::Data<AppState>>().map(|s| s.config.clone());
+        let site = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let cross_site = matches!(site.as_deref(), Some(s) if s != "same-origin" && s != "none")
+            || match (origin.as_deref(), &config) {
+                (Some(o), Some(c)) => !same_origin(&req, o, c),
+                _ => false,
+            };
+        let refusal = if cross_site {
+            tracing::warn!(path = %req.path(), origin = ?origin, site = ?site, "cross-site request refused");
+            Some(AppError::new(StatusCode::FORBIDDEN, ErrorCode::CrossSiteRequest, "Cross-site requests are not allowed."))
+        } else if !is_json(&req) {
+            Some(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+                "State-changing requests must be sent as application/json.",
+            ))
+        } else {
+            None
+        };
+        if let Some(e) = refusal {
+            let mut resp = req.into_response(e.error_response());
+            resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            return Ok(resp.map_into_right_body());
+        }
+    }
+    let mut resp = next.call(req).await?;
+    resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(resp.map_into_left_body())
+}
+
+/// One line per request: method, path (never the query string, which may hold
+/// a setup token), status, time. No headers, no bodies.
+async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = std::time::Instant::now();
+    let method = req.method().clone();
+    let path: String = req.path().chars().take(200).collect();
+    let resp = next.call(req).await?;
+    let status = resp.status().as_u16();
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    if path.starts_with("/api/") || status >= 500 {
+        tracing::info!(%method, %path, status, ms = format!("{ms:.1}"), "request");
+    } else {
+        tracing::debug!(%method, %path, status, ms = format!("{ms:.1}"), "request");
+    }
+    Ok(resp)
+}

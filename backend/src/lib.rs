@@ -1,0 +1,10 @@
+//! Proofup server library: the binary in `main.rs` is a thin wrapper, and tests
+//! build the same [`http::app`] against a real store in a temporary directory.
+
+pub mod config;
+pub mod domain;
+pub mod hashing;
+pub mod http;
+pub mod serve;
+pub mod service;
+pub mod store;

@@ -1,0 +1,33 @@
+use clap::Parser;
+use proofup::config::{Cli, Command, LogFormat};
+use tracing_subscriber::EnvFilter;
+
+fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("PROOFUP_LOG").unwrap_or_else(|_| EnvFilter::new("info,sled=warn"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    match format {
+        LogFormat::Json => b.json().flatten_event(true).init(),
+        LogFormat::Human => b.init(),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::SetupUrl(args)) => proofup::serve::setup_url(args).map(|url| println!("{url}")),
+        Some(Command::Serve(args)) => run(args),
+        None => run(cli.serve),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("proofup: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: proofup::config::ServeArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    init_logs(args.log_format);
+    actix_web::rt::System::new().block_on(proofup::serve::serve(args))
+}

@@ -1,0 +1,141 @@
+//! Running the server, and the `setup-url` command.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix_web::HttpServer;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::config::{public_url, ServeArgs, SetupUrlArgs};
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::session::{self, SessionCheck};
+use crate::http::{self, AppState};
+use crate::service::setup;
+use crate::store::sled_store::OpenError;
+use crate::store::{SetupStore, SledStore};
+
+/// The setup link, kept beside the store (mode 0600) so `proofup setup-url`
+/// can show it while the server holds the store's lock.
+const SETUP_FILE: &str = "setup-url.json";
+
+#[derive(Serialize, Deserialize)]
+struct SetupFile {
+    url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+}
+
+pub fn setup_file(data_dir: &Path) -> PathBuf {
+    data_dir.join(SETUP_FILE)
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(contents)
+}
+
+/// Issues a new setup token if no administrator exists yet; logs and saves the link.
+fn ensure_setup_link(store: &SledStore, clock: &dyn Clock, data_dir: &Path, base: &str, force: bool) -> anyhow_lite::Result<Option<String>> {
+    if store.setup_done()? {
+        let _ = std::fs::remove_file(setup_file(data_dir));
+        return Ok(None);
+    }
+    let current = store.setup_token()?;
+    if !force && current.as_ref().is_some_and(|t| t.expires_at > clock.now()) && setup_file(data_dir).exists() {
+        return Ok(None);
+    }
+    let token = setup::issue_token(store, clock)?;
+    let url = format!("{base}/setup?token={token}");
+    let file = SetupFile { url: url.clone(), expires_at: clock.now() + crate::domain::setup::SETUP_TOKEN_TTL };
+    write_private(&setup_file(data_dir), &serde_json::to_vec(&file)?)?;
+    Ok(Some(url))
+}
+
+/// Tiny error alias so this module can use `?` across error types.
+mod anyhow_lite {
+    pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+pub fn open_store(dir: &Path, cache_mib: u64) -> Result<SledStore, OpenError> {
+    std::fs::create_dir_all(dir).map_err(|e| OpenError::Other { dir: dir.display().to_string(), source: sled::Error::Io(e) })?;
+    SledStore::open(dir, cache_mib << 20)
+}
+
+pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let config = args.http_config();
+    let store = Arc::new(open_store(&args.data_dir, args.cache_mib)?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if let Some(url) = ensure_setup_link(&store, clock.as_ref(), &args.data_dir, &config.public_url, true)? {
+        tracing::warn!("No administrator exists yet. Open this one-time link within 1 hour to create the first Global administrator: {url}");
+        tracing::warn!("(`proofup setup-url` prints it again.)");
+    }
+    if !http::assets::ui_built() {
+        tracing::warn!("This binary was built without the portal UI; `/` explains how to build it (make run).");
+    }
+    let state = AppState::new(store.clone(), clock.clone(), config.clone());
+    let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone());
+    let mut server = HttpServer::new(move || http::app(state.clone()))
+        .bind(args.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?
+        .shutdown_timeout(10);
+    if let Some(w) = args.workers {
+        server = server.workers(w.max(1));
+    }
+    tracing::info!(listen = %args.listen, url = %config.public_url, data_dir = %args.data_dir.display(), "Proofup is listening");
+    // actix stops gracefully on SIGINT/SIGTERM: no new connections, in-flight requests finish.
+    server.run().await?;
+    maintenance.abort();
+    store.flush()?;
+    tracing::info!("stopped; store flushed");
+    Ok(())
+}
+
+/// Once a minute: drop expired sessions, renew an expired setup link.
+fn spawn_maintenance(state: AppState, data_dir: PathBuf) -> tokio::task::JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let now = state.clock.now();
+            let limits = state.limits;
+            match state.store.sweep_sessions(&|s| !matches!(session::check(s, limits, now), SessionCheck::Valid { .. })) {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
+                Err(e) => tracing::error!(error = %e, "session sweep failed"),
+            }
+            match ensure_setup_link(&state.store, state.clock.as_ref(), &data_dir, &state.config.public_url, false) {
+                Ok(Some(url)) => tracing::warn!("The setup link expired; here is a new one (valid 1 hour): {url}"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "could not renew the setup link"),
+            }
+        }
+    })
+}
+
+/// `proofup setup-url`: prints a valid setup link, issuing a new one when the
+/// store is free; reads the saved one when the server is running.
+pub fn setup_url(args: SetupUrlArgs) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let base = public_url(args.public_url.as_deref(), args.listen);
+    match open_store(&args.data_dir, 16) {
+        Ok(store) => {
+            if store.setup_done()? {
+                return Err("Proofup is already set up: sign in as an administrator.".into());
+            }
+            ensure_setup_link(&store, &SystemClock, &args.data_dir, &base, true)?;
+        }
+        Err(OpenError::Locked { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let file: SetupFile = serde_json::from_slice(&std::fs::read(setup_file(&args.data_dir)).map_err(|_| {
+        "Proofup is running and has no saved setup link: it may already be set up. Otherwise restart it for a new link."
+    })?)?;
+    if file.expires_at <= OffsetDateTime::now_utc() {
+        return Err("The saved setup link has expired. The running server renews it within a minute; run this again shortly.".into());
+    }
+    Ok(file.url)
+}

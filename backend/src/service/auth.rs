@@ -1,0 +1,204 @@
+//! Password sign-in, sessions, sign-out.
+
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use proofup_shared::api::{Me, SignInLogEntry, SignInResult};
+use proofup_shared::validation::normalize_username;
+use rand::RngCore as _;
+use time::{Duration, OffsetDateTime};
+
+use crate::domain::clock::Clock;
+use crate::domain::model::{ClientInfo, Session, User};
+use crate::domain::ratelimit::IpRateLimiter;
+use crate::domain::session::{self, SessionCheck, SessionLimits};
+use crate::domain::setup::sha256;
+use crate::domain::throttle::ThrottleDecision;
+use crate::hashing::HashPool;
+use crate::store::{SessionStore, SignInLog, StoreError, ThrottleStore, UserStore};
+
+/// Longest username or password even looked at; longer input is simply wrong.
+const MAX_INPUT_BYTES: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("too many attempts")]
+    Throttled(Duration),
+    #[error("account locked")]
+    Locked,
+    #[error("account disabled")]
+    Disabled,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct SignedIn {
+    /// The cookie value. Shown to the browser once, never stored.
+    pub token: String,
+    pub me: Me,
+}
+
+/// The store key of a session token.
+pub fn session_key(token: &str) -> [u8; 32] {
+    sha256(token)
+}
+
+fn new_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+pub trait SignInStores: UserStore + SessionStore + ThrottleStore + SignInLog {
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+impl SignInStores for crate::store::SledStore {
+    fn flush(&self) -> Result<(), StoreError> {
+        crate::store::SledStore::flush(self)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn log_attempt<S: SignInStores + ?Sized>(
+    s: &S,
+    at: OffsetDateTime,
+    username: &str,
+    user: Option<&User>,
+    result: SignInResult,
+    reason: &str,
+    client: &ClientInfo,
+) -> Result<(), StoreError> {
+    s.append_sign_in(SignInLogEntry {
+        id: String::new(),
+        at,
+        username: username.chars().filter(|c| !c.is_control()).take(128).collect(),
+        user_id: user.map(|u| u.id.clone()),
+        result,
+        reason: reason.into(),
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        interactive: true,
+    })
+}
+
+/// Checks a username and password and, if right, opens a new session.
+///
+/// Unknown users and wrong passwords get the same error after the same work
+/// (an Argon2 verify against a dummy hash); the sign-in log records which it was.
+#[allow(clippy::too_many_arguments)]
+pub async fn sign_in<S: SignInStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    hasher: &HashPool,
+    ip_limiter: &IpRateLimiter,
+    ip: IpAddr,
+    client: &ClientInfo,
+    username: &str,
+    password: String,
+) -> Result<SignedIn, SignInError> {
+    let now = clock.now();
+    let name = normalize_username(username);
+    if let Err(wait) = ip_limiter.hit(ip, now) {
+        log_attempt(s, now, &name, None, SignInResult::Throttled, "Too many attempts from this IP address", client)?;
+        s.flush()?;
+        return Err(SignInError::Throttled(wait));
+    }
+    let mut throttle = s.throttle(&name)?;
+    match throttle.check(now) {
+        ThrottleDecision::Allow => {}
+        ThrottleDecision::Wait(wait) => {
+            log_attempt(s, now, &name, None, SignInResult::Throttled, "Account throttled after failed attempts", client)?;
+            s.flush()?;
+            return Err(SignInError::Throttled(wait));
+        }
+        ThrottleDecision::Locked => {
+            log_attempt(s, now, &name, None, SignInResult::Blocked, "Account locked after 100 failed attempts", client)?;
+            s.flush()?;
+            return Err(SignInError::Locked);
+        }
+    }
+    let too_long = name.len() > MAX_INPUT_BYTES || password.len() > MAX_INPUT_BYTES;
+    let user = if too_long { None } else { s.user_by_username(&name)? };
+    let exists = user.is_some();
+    let ok = hasher.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let now = clock.now();
+    let Some(user) = user.filter(|_| ok) else {
+        throttle.record_failure(now);
+        s.put_throttle(&name, &throttle)?;
+        let reason = if exists { "Wrong password" } else { "Unknown username" };
+        log_attempt(s, now, &name, None, SignInResult::Failure, reason, client)?;
+        s.flush()?;
+        return Err(SignInError::InvalidCredentials);
+    };
+    if !user.enabled {
+        log_attempt(s, now, &name, Some(&user), SignInResult::Blocked, "Account disabled", client)?;
+        s.flush()?;
+        return Err(SignInError::Disabled);
+    }
+    throttle.consecutive_failures = 0;
+    s.put_throttle(&name, &throttle)?;
+    let token = new_token();
+    let session = Session {
+        user_id: user.id.clone(),
+        created_at: now,
+        last_seen_at: now,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+    };
+    s.create_session(&session_key(&token), &session)?;
+    s.set_last_sign_in(&user.id, now)?;
+    log_attempt(s, now, &name, Some(&user), SignInResult::Success, "Password", client)?;
+    s.flush()?;
+    Ok(SignedIn { token, me: user.me() })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("no session")]
+    Missing,
+    #[error("session expired")]
+    Expired,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Resolves a cookie token to its session and current user, enforcing the idle
+/// and absolute limits and re-reading the user (role, enabled) every time.
+pub fn current<S: UserStore + SessionStore + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    limits: SessionLimits,
+    token: &str,
+) -> Result<(Session, User), SessionError> {
+    let key = session_key(token);
+    let sess = s.session(&key)?.ok_or(SessionError::Missing)?;
+    let now = clock.now();
+    match session::check(&sess, limits, now) {
+        SessionCheck::Valid { touch } => {
+            let user = match s.user(&sess.user_id)? {
+                Some(u) if u.enabled => u,
+                _ => {
+                    s.delete_session(&key)?;
+                    return Err(SessionError::Expired);
+                }
+            };
+            if touch {
+                s.touch_session(&key, now)?;
+            }
+            Ok((sess, user))
+        }
+        SessionCheck::IdleExpired | SessionCheck::AbsoluteExpired => {
+            s.delete_session(&key)?;
+            Err(SessionError::Expired)
+        }
+    }
+}
+
+/// Ends the session server-side. Unknown tokens are fine (idempotent).
+pub fn sign_out<S: SignInStores + ?Sized>(s: &S, token: &str) -> Result<(), StoreError> {
+    s.delete_session(&session_key(token))?;
+    s.flush()
+}

@@ -1,0 +1,80 @@
+//! Narrow storage traits, one per aggregate. The domain and the HTTP layer see
+//! only these; `sled_store` is the one implementation.
+
+pub mod sled_store;
+
+use proofup_shared::api::{AuditEntry, Page, SignInLogEntry};
+use time::OffsetDateTime;
+
+use crate::domain::model::{Session, User};
+use crate::domain::setup::SetupTokenRecord;
+use crate::domain::throttle::AccountThrottle;
+
+pub use sled_store::SledStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    /// A precondition checked inside a transaction failed (e.g. setup token already used).
+    #[error("{0}")]
+    Precondition(String),
+    #[error("storage error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An audit entry before the store gives it an id and a place in the log.
+#[derive(Debug, Clone)]
+pub struct AuditDraft(pub AuditEntry);
+
+pub trait UserStore {
+    fn user(&self, id: &str) -> StoreResult<Option<User>>;
+    fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    fn count_users(&self) -> StoreResult<u64>;
+    fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
+}
+
+pub trait SetupStore {
+    fn setup_token(&self) -> StoreResult<Option<SetupTokenRecord>>;
+    /// True once the first administrator was created.
+    fn setup_done(&self) -> StoreResult<bool>;
+    /// Replaces any earlier token (durably).
+    fn put_setup_token(&self, record: &SetupTokenRecord) -> StoreResult<()>;
+    /// In one durable transaction: the token is still the one checked, no user
+    /// exists yet, the first administrator is written, the token is burnt, the
+    /// audit entry is appended.
+    fn complete_setup(&self, token: &SetupTokenRecord, admin: &User, audit: AuditDraft) -> StoreResult<()>;
+}
+
+pub trait SessionStore {
+    fn create_session(&self, key: &[u8; 32], session: &Session) -> StoreResult<()>;
+    fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>>;
+    fn touch_session(&self, key: &[u8; 32], at: OffsetDateTime) -> StoreResult<()>;
+    fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()>;
+    fn count_sessions(&self) -> StoreResult<u64>;
+}
+
+pub trait ThrottleStore {
+    fn throttle(&self, username: &str) -> StoreResult<AccountThrottle>;
+    fn put_throttle(&self, username: &str, t: &AccountThrottle) -> StoreResult<()>;
+    /// Unlock: forget the failures (administrator action, audited).
+    fn clear_throttle(&self, username: &str, audit: AuditDraft) -> StoreResult<()>;
+}
+
+pub trait AuditLog {
+    fn append_audit(&self, entry: AuditDraft) -> StoreResult<()>;
+    /// Newest first.
+    fn list_audit(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>>;
+    fn count_audit(&self) -> StoreResult<u64>;
+}
+
+pub trait SignInLog {
+    fn append_sign_in(&self, entry: SignInLogEntry) -> StoreResult<()>;
+    /// Newest first.
+    fn list_sign_ins(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<SignInLogEntry>>;
+    fn count_sign_ins(&self) -> StoreResult<u64>;
+}

@@ -1,0 +1,10 @@
+//! Types shared by the Proofup server and the browser portal.
+//!
+//! Everything here is serde data and pure validation: it compiles for the
+//! host and for `wasm32-unknown-unknown`, and pulls in no I/O.
+
+pub mod api;
+pub mod error;
+pub mod validation;
+
+pub use error::{ApiError, ErrorCode, FieldError};
