@@ -1,1 +1,17 @@
-fn main(){}
+//! The Proofup portal (Leptos, client-side rendered).
+//!
+//! - `api`: typed JSON client over gloo-net; every failure becomes a shared `ApiError`.
+//! - `pages`: one module per route.
+//! - `components`: layout and small reusable pieces.
+//! - `logic`: pure helpers, unit-tested on the host.
+
+mod api;
+mod app;
+mod components;
+mod logic;
+mod pages;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,47 @@
+# Proofup: `make run` runs the portal, `make test` runs every test. Both install
+# what is missing first (skipped when the right version is already there).
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+TOOLS       := $(CURDIR)/.tools
+export PATH := $(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+TRUNK_VERSION := 0.21.14
+# The wasm-bindgen CLI must equal the crate version that Cargo.lock locks.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
+BINARYEN_VERSION := 132
+
+.PHONY: run test setup setup-test ui server test-unit test-e2e clean
+
+## Build the portal and the server, then run it on http://localhost:8080 with data in ./data.
+run: setup ui
+	cargo build --release -p proofup
+	./target/release/proofup serve --listen 127.0.0.1:8080 --data-dir ./data
+
+## Install everything and run every test: unit, API, binary smoke test, end-to-end in Chromium.
+test: setup setup-test ui
+	cargo build -p proofup
+	cargo test --workspace --no-fail-fast
+	cargo test -p proofup-frontend --target $$(rustc -vV | awk '/^host/{print $$2}')
+
+setup:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if [ "$$(trunk --version 2>/dev/null)" != "trunk $(TRUNK_VERSION)" ]; then \
+	  echo "installing trunk $(TRUNK_VERSION)"; cargo install --locked trunk --version $(TRUNK_VERSION); fi
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; cargo install --force wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
+	@if [ "$$(wasm-opt --version 2>/dev/null)" != "wasm-opt version $(BINARYEN_VERSION) (version_$(BINARYEN_VERSION))" ]; then \
+	  echo "installing binaryen@$(BINARYEN_VERSION) from npm"; mkdir -p $(TOOLS); \
+	  npm install --prefix $(TOOLS) --no-audit --no-fund --silent binaryen@$(BINARYEN_VERSION); fi
+
+setup-test:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v oathtool >/dev/null; then \
+	  echo "installing chromium, chromedriver, oathtool"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver oathtool >/dev/null; fi
+
+## The portal (frontend/dist), embedded into the server at its next build.
+ui: setup
+	trunk build --release
+
+clean:
+	cargo clean
+	rm -rf frontend/dist

@@ -1,0 +1,36 @@
+//! Routes and the signed-in user context.
+
+use leptos::prelude::*;
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+use proofup_shared::api::Me;
+
+use crate::components::shell::Shell;
+use crate::pages;
+
+/// Who is signed in, shared by every page. `None` until `/api/auth/me` answers.
+#[derive(Clone, Copy)]
+pub struct SessionCtx {
+    pub me: RwSignal<Option<Me>>,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_context(SessionCtx { me: RwSignal::new(None) });
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <pages::not_found::NotFound/> }>
+                <Route path=path!("/setup") view=pages::setup::SetupPage/>
+                <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>
+                <ParentRoute path=path!("") view=Shell>
+                    <Route path=path!("") view=pages::overview::OverviewPage/>
+                    <Route path=path!("users") view=|| view! { <pages::later::Later title="Users" what="Create, search, disable and reset users; emergency-access accounts."/> }/>
+                    <Route path=path!("groups") view=|| view! { <pages::later::Later title="Groups" what="Nested groups and their members."/> }/>
+                    <Route path=path!("policy/mfa-registration") view=|| view! { <pages::later::Later title="MFA registration policy" what="Choose who must register a second factor, the grace period, and turn enforcement on."/> }/>
+                    <Route path=path!("logs/sign-ins") view=pages::logs::SignInLogPage/>
+                    <Route path=path!("logs/audit") view=pages::logs::AuditLogPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,3 @@
+pub mod alert;
+pub mod field;
+pub mod shell;

@@ -1,0 +1,108 @@
+//! The signed-in portal frame: header with the user and Sign out, navigation, content.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::{use_location, use_navigate};
+use proofup_shared::ErrorCode;
+
+use crate::api;
+use crate::app::SessionCtx;
+
+fn encode_path(p: &str) -> String {
+    p.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+const NAV: &[(&str, &str)] = &[
+    ("/", "Overview"),
+    ("/users", "Users"),
+    ("/groups", "Groups"),
+    ("/policy/mfa-registration", "MFA registration policy"),
+    ("/logs/sign-ins", "Sign-in logs"),
+    ("/logs/audit", "Audit logs"),
+];
+
+#[component]
+pub fn Shell() -> impl IntoView {
+    let session = expect_context::<SessionCtx>();
+    let location = use_location();
+    let navigate = use_navigate();
+    let to_sign_in = {
+        let navigate = navigate.clone();
+        move || {
+            let path = location.pathname.get_untracked();
+            let next = if path == "/" { String::new() } else { format!("?next={}", encode_path(&path)) };
+            navigate(&format!("/sign-in{next}"), Default::default());
+        }
+    };
+    // Ask the server who is signed in (the cookie is HttpOnly: only the server knows).
+    if session.me.get_untracked().is_none() {
+        let to_sign_in = to_sign_in.clone();
+        spawn_local(async move {
+            match api::me().await {
+                Ok(me) => session.me.set(Some(me)),
+                Err(e) if e.error == ErrorCode::Unauthenticated => to_sign_in(),
+                Err(e) => leptos::logging::error!("{e}"),
+            }
+        });
+    }
+    let signing_out = RwSignal::new(false);
+    let sign_out = move |_| {
+        signing_out.set(true);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let _ = api::sign_out().await;
+            session.me.set(None);
+            navigate("/sign-in?signed_out=1", Default::default());
+        });
+    };
+    let menu_open = RwSignal::new(false);
+    view! {
+        <Show
+            when=move || session.me.get().is_some()
+            fallback=|| view! { <div class="loading" role="status">"Loading Proofup…"</div> }
+        >
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header class="topbar">
+                <button
+                    class="menu-toggle"
+                    aria-controls="sidenav"
+                    aria-expanded=move || menu_open.get().to_string()
+                    on:click=move |_| menu_open.update(|o| *o = !*o)
+                >
+                    "Menu"
+                </button>
+                <A href="/" attr:class="brand">
+                    <img src="/favicon.svg" alt="" width="24" height="24"/>
+                    <span>"Proofup"</span>
+                </A>
+                <div class="topbar-user">
+                    {move || session.me.get().map(|me| view! {
+                        <span class="user-name">{me.display_name}</span>
+                        <span class="user-role">{me.role.label()}</span>
+                    })}
+                    <button class="btn btn-secondary" on:click=sign_out.clone() disabled=move || signing_out.get()>
+                        "Sign out"
+                    </button>
+                </div>
+            </header>
+            <div class="layout">
+                <nav id="sidenav" class="sidenav" class:open=move || menu_open.get() aria-label="Main">
+                    <ul>
+                        {NAV.iter().map(|(href, label)| view! {
+                            <li><A href=*href exact=true on:click=move |_| menu_open.set(false)>{*label}</A></li>
+                        }).collect_view()}
+                    </ul>
+                </nav>
+                <main id="main" class="content" tabindex="-1">
+                    <Outlet/>
+                </main>
+            </div>
+        </Show>
+    }
+}

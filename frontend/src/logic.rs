@@ -1,0 +1,86 @@
+//! Pure view helpers (no DOM, no network), tested with plain `cargo test`.
+
+use proofup_shared::validation::{PASSWORD_MAX, PASSWORD_MIN};
+use time::OffsetDateTime;
+
+/// Where to go after sign-in: only same-site paths, never `//host` or a URL.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.starts_with("/sign-in") => p.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// A live hint under the new-password field.
+pub fn password_hint(password: &str) -> String {
+    let n = password.chars().count();
+    if n == 0 {
+        format!("At least {PASSWORD_MIN} characters. Long passphrases are best; no other rules.")
+    } else if n < PASSWORD_MIN {
+        format!("{n} of at least {PASSWORD_MIN} characters.")
+    } else if n > PASSWORD_MAX {
+        format!("{n} characters: at most {PASSWORD_MAX}.")
+    } else {
+        format!("{n} characters. Long enough.")
+    }
+}
+
+/// `2026-11-28 14:05:09 UTC`
+pub fn format_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// "1,234"
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn next_path_is_same_site_only() {
+        assert_eq!(safe_next(Some("/logs/audit")), "/logs/audit");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/sign-in")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn password_hints_count_characters() {
+        assert!(password_hint("").starts_with("At least 15"));
+        assert_eq!(password_hint("abc"), "3 of at least 15 characters.");
+        assert_eq!(password_hint(&"🔑".repeat(15)), "15 characters. Long enough.");
+        assert!(password_hint(&"a".repeat(129)).contains("at most 128"));
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_time(datetime!(2026-11-28 14:05:09 UTC)), "2026-11-28 14:05:09 UTC");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,146 @@
+//! Sign-in and audit logs, newest first, with "Load more" paging.
+
+use std::future::Future;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use proofup_shared::api::{AuditEntry, Page, SignInLogEntry, SignInResult};
+use proofup_shared::ApiError;
+
+use crate::api;
+use crate::components::alert::ErrorAlert;
+use crate::logic::format_time;
+
+/// Loads pages into a growing list.
+struct Pager<T: Send + Sync + 'static> {
+    items: RwSignal<Vec<T>>,
+    next: RwSignal<Option<String>>,
+    loading: RwSignal<bool>,
+    error: RwSignal<Option<ApiError>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Pager<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: Send + Sync + 'static> Copy for Pager<T> {}
+
+impl<T: Clone + Send + Sync + 'static> Pager<T> {
+    fn new() -> Self {
+        Self { items: RwSignal::new(Vec::new()), next: RwSignal::new(None), loading: RwSignal::new(false), error: RwSignal::new(None) }
+    }
+
+    fn load<F, Fut>(self, fetch: F, after: Option<String>)
+    where
+        F: FnOnce(Option<String>) -> Fut + 'static,
+        Fut: Future<Output = Result<Page<T>, ApiError>> + 'static,
+    {
+        self.loading.set(true);
+        spawn_local(async move {
+            match fetch(after).await {
+                Ok(page) => {
+                    self.items.update(|v| v.extend(page.items));
+                    self.next.set(page.next_after);
+                    self.error.set(None);
+                }
+                Err(e) => self.error.set(Some(e)),
+            }
+            self.loading.set(false);
+        });
+    }
+}
+
+#[component]
+fn LoadMore(next: RwSignal<Option<String>>, loading: RwSignal<bool>, on_more: Callback<()>) -> impl IntoView {
+    view! {
+        <Show when=move || next.get().is_some()>
+            <button class="btn btn-secondary" disabled=move || loading.get() on:click=move |_| on_more.run(())>
+                {move || if loading.get() { "Loading…" } else { "Load more" }}
+            </button>
+        </Show>
+    }
+}
+
+fn result_badge(r: SignInResult) -> impl IntoView {
+    let (class, text) = match r {
+        SignInResult::Success => ("badge badge-ok", "Success"),
+        SignInResult::Failure => ("badge badge-bad", "Failure"),
+        SignInResult::Throttled => ("badge badge-warn", "Throttled"),
+        SignInResult::Blocked => ("badge badge-bad", "Blocked"),
+    };
+    view! { <span class=class>{text}</span> }
+}
+
+#[component]
+pub fn SignInLogPage() -> impl IntoView {
+    let pager = Pager::<SignInLogEntry>::new();
+    pager.load(api::sign_ins, None);
+    view! {
+        <h1>"Sign-in logs"</h1>
+        <p class="muted">"Every sign-in attempt, newest first: successes, failures and why, and throttled attempts."</p>
+        <ErrorAlert error=pager.error/>
+        <div class="table-wrap">
+            <table>
+                <thead><tr><th scope="col">"Time"</th><th scope="col">"User"</th><th scope="col">"Result"</th><th scope="col">"Detail"</th><th scope="col">"IP address"</th><th scope="col">"Client"</th></tr></thead>
+                <tbody>
+                    <For each=move || pager.items.get() key=|e| e.id.clone() let:e>
+                        <tr>
+                            <td class="nowrap">{format_time(e.at)}</td>
+                            <td>{e.username.clone()}</td>
+                            <td>{result_badge(e.result)}</td>
+                            <td>{e.reason.clone()}</td>
+                            <td class="nowrap">{e.ip.clone()}</td>
+                            <td class="ua" title=e.user_agent.clone()>{e.user_agent.clone()}</td>
+                        </tr>
+                    </For>
+                </tbody>
+            </table>
+            <Show when=move || !pager.loading.get() && pager.items.with(Vec::is_empty) && pager.error.get().is_none()>
+                <p class="empty">"No sign-in attempts yet."</p>
+            </Show>
+        </div>
+        <LoadMore next=pager.next loading=pager.loading on_more=Callback::new(move |()| pager.load(api::sign_ins, pager.next.get_untracked()))/>
+    }
+}
+
+#[component]
+pub fn AuditLogPage() -> impl IntoView {
+    let pager = Pager::<AuditEntry>::new();
+    pager.load(api::audit, None);
+    view! {
+        <h1>"Audit logs"</h1>
+        <p class="muted">"Every administrative change, newest first: who, what, when, and from where."</p>
+        <ErrorAlert error=pager.error/>
+        <div class="table-wrap">
+            <table>
+                <thead><tr><th scope="col">"Time"</th><th scope="col">"Actor"</th><th scope="col">"Action"</th><th scope="col">"Target"</th><th scope="col">"Changes"</th><th scope="col">"IP address"</th></tr></thead>
+                <tbody>
+                    <For each=move || pager.items.get() key=|e| e.id.clone() let:e>
+                        <tr>
+                            <td class="nowrap">{format_time(e.at)}</td>
+                            <td>{e.actor.clone()}</td>
+                            <td><code>{e.action.clone()}</code></td>
+                            <td>{e.target.clone()}</td>
+                            <td>
+                                <ul class="changes">
+                                    {e.changes.iter().map(|c| view! {
+                                        <li>
+                                            <span class="change-field">{c.field.clone()}</span>": "
+                                            {c.before.clone().unwrap_or_else(|| "—".into())}" → "{c.after.clone().unwrap_or_else(|| "—".into())}
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            </td>
+                            <td class="nowrap">{e.ip.clone()}</td>
+                        </tr>
+                    </For>
+                </tbody>
+            </table>
+            <Show when=move || !pager.loading.get() && pager.items.with(Vec::is_empty) && pager.error.get().is_none()>
+                <p class="empty">"No audit entries yet."</p>
+            </Show>
+        </div>
+        <LoadMore next=pager.next loading=pager.loading on_more=Callback::new(move |()| pager.load(api::audit, pager.next.get_untracked()))/>
+    }
+}

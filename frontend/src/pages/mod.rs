@@ -1,0 +1,6 @@
+pub mod later;
+pub mod logs;
+pub mod not_found;
+pub mod overview;
+pub mod setup;
+pub mod sign_in;

@@ -1,0 +1,73 @@
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use proofup_shared::ApiError;
+
+use crate::api;
+use crate::app::SessionCtx;
+use crate::components::alert::{ErrorAlert, Notice};
+use crate::components::field::Field;
+use crate::logic::safe_next;
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let session = expect_context::<SessionCtx>();
+    let query = use_query_map().get_untracked();
+    let next = safe_next(query.get("next").as_deref());
+    let notice = if query.get("signed_out").is_some() {
+        Some("You have signed out.")
+    } else if query.get("created").is_some() {
+        Some("Your administrator account is ready. Sign in with it.")
+    } else {
+        None
+    };
+    let username = RwSignal::new(query.get("username").unwrap_or_default());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let (u, p) = (username.get_untracked(), password.get_untracked());
+        let navigate = navigate.clone();
+        let next = next.clone();
+        spawn_local(async move {
+            match api::sign_in(u, p).await {
+                Ok(me) => {
+                    session.me.set(Some(me));
+                    navigate(&next, Default::default());
+                }
+                Err(e) => {
+                    password.set(String::new());
+                    error.set(Some(e));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+
+    view! {
+        <div class="center-page">
+            <form class="card narrow" on:submit=submit novalidate=true>
+                <div class="brand-row">
+                    <img src="/favicon.svg" alt="" width="32" height="32"/>
+                    <span class="brand-name">"Proofup"</span>
+                </div>
+                <h1>"Sign in"</h1>
+                {notice.map(|n| view! { <Notice text=n/> })}
+                <ErrorAlert error=error/>
+                <Field id="username" label="Username" value=username autocomplete="username" autofocus=true/>
+                <Field id="password" label="Password" value=password kind="password" autocomplete="current-password"/>
+                <button type="submit" class="btn btn-primary btn-block" disabled=move || busy.get()>
+                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </form>
+        </div>
+    }
+}
