@@ -35,6 +35,8 @@ pub trait UserStore {
     fn user(&self, id: &str) -> StoreResult<Option<User>>;
     fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     fn count_users(&self) -> StoreResult<u64>;
+    /// Adds a user and its audit entry in one durable write; `Conflict` if the username is taken.
+    fn create_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()>;
     fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
 }
 

@@ -217,6 +217,25 @@ impl UserStore for SledStore {
         Ok(self.usernames.len() as u64)
     }
 
+    fn create_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()> {
+        let bytes = enc(user)?;
+        (&self.users, &self.usernames, &self.audit)
+            .transaction(|(users, usernames, log)| {
+                if usernames.get(user.username.as_bytes())?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict(format!(
+                        "The username {} is already taken.",
+                        user.username
+                    ))));
+                }
+                usernames.insert(user.username.as_bytes(), user.id.as_bytes())?;
+                users.insert(user.id.as_bytes(), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
     fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
         let users = &self.users;
         users

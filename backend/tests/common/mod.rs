@@ -1,0 +1,81 @@
+//! Test harness: the real actix `App` over a real sled store in a temp dir, with a manual clock.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use actix_web::test::TestRequest;
+use proofup::config::HttpConfig;
+use proofup::domain::clock::ManualClock;
+use proofup::http::AppState;
+use proofup::store::SledStore;
+use tempfile::TempDir;
+use time::macros::datetime;
+
+pub const ADMIN: &str = "ada";
+pub const ADMIN_PASSWORD: &str = "violet otter lamp forty-two";
+
+pub struct Harness {
+    pub dir: TempDir,
+    pub store: Arc<SledStore>,
+    pub clock: Arc<ManualClock>,
+    pub state: AppState,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_config(HttpConfig::for_tests())
+    }
+
+    pub fn with_config(config: HttpConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SledStore::open(dir.path(), 16 << 20).unwrap());
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-28 09:00 UTC)));
+        let state = AppState::new(store.clone(), clock.clone(), config);
+        Self { dir, store, clock, state }
+    }
+
+    pub fn issue_setup_token(&self) -> String {
+        proofup::service::setup::issue_token(self.store.as_ref(), self.clock.as_ref()).unwrap()
+    }
+}
+
+/// A request as the portal sends it: JSON, same origin, from 192.0.2.10.
+pub fn post(path: &str, body: serde_json::Value) -> TestRequest {
+    TestRequest::post()
+        .uri(path)
+        .peer_addr("192.0.2.10:50000".parse().unwrap())
+        .insert_header(("content-type", "application/json"))
+        .insert_header(("origin", "http://localhost:8080"))
+        .insert_header(("sec-fetch-site", "same-origin"))
+        .set_payload(body.to_string())
+}
+
+pub fn get(path: &str) -> TestRequest {
+    TestRequest::get().uri(path).peer_addr("192.0.2.10:50000".parse().unwrap())
+}
+
+/// Runs a request against `app` and returns status, headers and JSON body (Null when empty or not JSON).
+#[macro_export]
+macro_rules! call {
+    ($app:expr, $req:expr) => {{
+        let resp = actix_web::test::call_service(&$app, $req.to_request()).await;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = actix_web::test::read_body(resp).await;
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, headers, json, bytes)
+    }};
+}
+
+/// The `name=value` part of the session cookie a response set.
+pub fn session_cookie(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("proofup_session=") || c.starts_with("__Host-proofup_session="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+pub fn set_cookie_header(headers: &actix_web::http::header::HeaderMap) -> String {
+    headers.get_all("set-cookie").filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join("\n")
+}
