@@ -1,1 +1,194 @@
+//! Helpers for the browser tests: start the real binary and chromedriver on free
+//! ports, drive Chromium at http://localhost (not an IP: WebAuthn needs it), and
+//! save a screenshot of each page under `target/e2e-screenshots/`.
+#![allow(clippy::unwrap_used)]
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use thirtyfour::prelude::*;
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The server binary: `PROOFUP_BIN`, or the workspace's debug build.
+pub fn proofup_bin() -> PathBuf {
+    std::env::var_os("PROOFUP_BIN").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/debug/proofup"))
+}
+
+pub fn screenshot_dir() -> PathBuf {
+    let d = workspace().join("target/e2e-screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some((out.split(' ').nth(1)?.parse().ok()?, out))
+}
+
+/// A child process that is killed when the test ends, however it ends.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub struct Portal {
+    pub port: u16,
+    pub setup_url: String,
+    _proc: Proc,
+    _dir: tempfile::TempDir,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Portal {
+    pub fn start() -> Self {
+        let bin = proofup_bin();
+        assert!(bin.exists(), "{} not found: run `make test` (it builds the portal and the server first)", bin.display());
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut child = Command::new(&bin)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        for pipe in [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())] {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    log.lock().unwrap().push_str(&(line + "\n"));
+                }
+            });
+        }
+        let proc = Proc(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !matches!(http_get(port, "/readyz"), Some((200, _))) {
+            assert!(Instant::now() < deadline, "proofup not ready:\n{}", log.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let (_, index) = http_get(port, "/").unwrap();
+        assert!(index.contains("_bg.wasm"), "{} was built without the portal UI: run `make test`", bin.display());
+        let out = Command::new(&bin)
+            .args(["setup-url", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let setup_url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert!(setup_url.starts_with(&format!("http://localhost:{port}/setup?token=")), "{setup_url}");
+        Self { port, setup_url, _proc: proc, _dir: dir, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.port)
+    }
+}
+
+pub struct Browser {
+    pub driver: WebDriver,
+    _chromedriver: Proc,
+}
+
+impl Browser {
+    pub async fn start(width: u32, height: u32) -> Self {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver not found: run `make test` (installs Debian's chromium-driver)");
+        let proc = Proc(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut caps = DesiredCapabilities::chrome();
+        caps.set_binary("/usr/bin/chromium").unwrap();
+        for arg in [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            &format!("--window-size={width},{height}"),
+        ] {
+            caps.add_arg(arg).unwrap();
+        }
+        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.unwrap();
+        Self { driver, _chromedriver: proc }
+    }
+
+    pub async fn shot(&self, name: &str) {
+        let path = screenshot_dir().join(format!("{name}.png"));
+        self.driver.screenshot(&path).await.unwrap();
+    }
+
+    /// Waits (up to 15 s) for an element matching `css` whose text contains `text`.
+    pub async fn wait_text(&self, css: &str, text: &str) -> WebElement {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(all) = self.driver.find_all(By::Css(css)).await {
+                for el in all {
+                    if el.text().await.map(|t| t.contains(text)).unwrap_or(false) {
+                        return el;
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                let body = self.driver.find(By::Css("body")).await.unwrap().text().await.unwrap_or_default();
+                panic!("no `{css}` containing {text:?} within 15 s; page text:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn wait_path(&self, path_and_query: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let u = self.driver.current_url().await.unwrap();
+            let got = match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_owned(),
+            };
+            if got == path_and_query {
+                return;
+            }
+            assert!(Instant::now() < deadline, "expected {path_and_query}, at {got}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn fill(&self, id: &str, value: &str) {
+        let el = self.driver.find(By::Id(id)).await.unwrap();
+        el.clear().await.unwrap();
+        el.send_keys(value).await.unwrap();
+    }
+
+    pub async fn click_button(&self, text: &str) {
+        self.wait_text("button", text).await.click().await.unwrap();
+    }
+}

@@ -1,0 +1,247 @@
+//! Starts the real `proofup` binary: readiness, the setup link, logs free of secrets, graceful stop.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A minimal HTTP/1.1 request; returns (status, headers+body as text).
+fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    Ok((status, out))
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    output: Arc<Mutex<String>>,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_proofup"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.path())
+            .args(extra)
+            .env("PROOFUP_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        for pipe in [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())] {
+            let out = output.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut o = out.lock().unwrap();
+                    o.push_str(&line);
+                    o.push('\n');
+                }
+            });
+        }
+        let server = Self { child, port, output, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok((200, body)) = http(port, "GET", "/readyz", &[], "") {
+                assert!(body.contains("\"status\":\"ready\""), "{body}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "not ready in 30 s:\n{}", server.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    fn log(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    fn json_post(&self, path: &str, body: &str, cookie: Option<&str>) -> (u16, String) {
+        let mut h = vec![("Content-Type", "application/json")];
+        if let Some(c) = cookie {
+            h.push(("Cookie", c));
+        }
+        http(self.port, "POST", path, &h, body).unwrap()
+    }
+
+    fn terminate(self) -> (std::process::ExitStatus, String) {
+        let (status, log, _dir) = self.stop();
+        (status, log)
+    }
+
+    /// SIGTERM, wait, and hand back the data directory.
+    fn stop(mut self) -> (std::process::ExitStatus, String, tempfile::TempDir) {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                let log = self.log();
+                return (status, log, self.dir);
+            }
+            assert!(Instant::now() < deadline, "did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn binary_serves_sets_up_keeps_secrets_out_of_logs_and_stops_gracefully() {
+    let server = Server::start(&["--log-format", "json"]);
+    let (s, body) = http(server.port, "GET", "/healthz", &[], "").unwrap();
+    assert_eq!(s, 200, "{body}");
+
+    // The setup link is in the log once, and `proofup setup-url` prints the same one while the server runs.
+    let log = server.log();
+    let url = log
+        .split(|c: char| c.is_whitespace() || c == '"')
+        .find(|w| w.contains("/setup?token="))
+        .expect("setup link in the log")
+        .to_owned();
+    assert!(url.starts_with(&format!("http://localhost:{}/setup?token=", server.port)), "{url}");
+    let printed = Command::new(env!("CARGO_BIN_EXE_proofup"))
+        .args(["setup-url", "--listen", &format!("127.0.0.1:{}", server.port), "--data-dir"])
+        .arg(server.dir.path())
+        .output()
+        .unwrap();
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), url);
+    let token = url.split("token=").nth(1).unwrap().to_owned();
+
+    // Every log line is JSON.
+    for line in log.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    }
+
+    let password = "canary-7f3a9c-correct-horse";
+    let body = format!(r#"{{"token":"{token}","username":"root.admin","display_name":"Root","password":"{password}"}}"#);
+    let (s, resp) = server.json_post("/api/setup", &body, None);
+    assert_eq!(s, 201, "{resp}");
+    let (s, _) = server.json_post("/api/auth/sign-in", r#"{"username":"root.admin","password":"canary-wrong-5b1e"}"#, None);
+    assert_eq!(s, 401);
+    let (s, resp) = server.json_post("/api/auth/sign-in", &format!(r#"{{"username":"root.admin","password":"{password}"}}"#), None);
+    assert_eq!(s, 200, "{resp}");
+    let cookie = resp
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie: proofup_session="))
+        .unwrap()
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let session_value = cookie.split('=').nth(1).unwrap().to_owned();
+    let (s, _) = http(server.port, "GET", "/api/overview", &[("Cookie", &cookie)], "").unwrap();
+    assert_eq!(s, 200);
+    let (s, _) = server.json_post("/api/auth/sign-out", "{}", Some(&cookie));
+    assert_eq!(s, 204);
+
+    let (status, log, data_dir) = server.stop();
+    assert!(status.success(), "exit status {status}\n{log}");
+    assert!(log.contains("store flushed"), "{log}");
+    for secret in [password, "canary-wrong-5b1e", &session_value] {
+        assert!(!log.contains(secret), "a secret reached the log: {secret}");
+    }
+    // The token appears once (the startup line), never again (requests are logged without query strings).
+    assert_eq!(log.matches(&token).count(), 1, "{log}");
+    // Nothing secret in the store files either.
+    for entry in walk(data_dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in [password, "canary-wrong-5b1e", &session_value] {
+            assert!(!text.contains(secret), "{secret} found in {}", entry.display());
+        }
+    }
+    // The acknowledged admin survives the restart.
+    let again = Server::start_in(data_dir);
+    let (s, body) = http(again.port, "GET", "/api/setup/status", &[], "").unwrap();
+    assert_eq!(s, 200);
+    assert!(body.contains("\"needs_setup\":false"), "{body}");
+    let (s, _) = again.json_post("/api/auth/sign-in", &format!(r#"{{"username":"root.admin","password":"{password}"}}"#), None);
+    assert_eq!(s, 200);
+    let (status, _) = again.terminate();
+    assert!(status.success());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+impl Server {
+    /// Restart on an existing data directory.
+    fn start_in(dir: tempfile::TempDir) -> Self {
+        let path = dir.path().to_owned();
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_proofup"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !matches!(http(port, "GET", "/readyz", &[], ""), Ok((200, _))) {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("restart not ready");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, port, output: Arc::new(Mutex::new(String::new())), dir }
+    }
+}
+
+#[test]
+fn refuses_to_start_on_a_data_dir_in_use() {
+    let server = Server::start(&[]);
+    let second = Command::new(env!("CARGO_BIN_EXE_proofup"))
+        .args(["--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+        .arg(server.dir.path())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("in use by another Proofup process"), "{err}");
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}
+
+#[test]
+fn help_documents_every_option() {
+    let out = Command::new(env!("CARGO_BIN_EXE_proofup")).args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for opt in ["--listen", "--data-dir", "--public-url", "--secure-cookies", "--trusted-proxies", "--session-idle-minutes", "--session-absolute-hours", "--log-format", "PROOFUP_LISTEN", "PROOFUP_DATA_DIR"] {
+        assert!(help.contains(opt), "{opt} missing from --help:\n{help}");
+    }
+}

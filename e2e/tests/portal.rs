@@ -1,0 +1,143 @@
+//! The first thing an admin does, in a real Chromium: set up, sign in, look around,
+//! reload a deep link, sign out, and be sent back to sign-in.
+#![allow(clippy::unwrap_used)]
+
+use proofup_e2e::{Browser, Portal};
+use thirtyfour::prelude::*;
+
+const PASSWORD: &str = "maple tundra orbit 2048";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_sign_in_shell_deep_link_sign_out() {
+    let portal = Portal::start();
+    let b = Browser::start(1280, 900).await;
+    let d = &b.driver;
+
+    // Setup page: the token leaves the address bar at once.
+    d.goto(&portal.setup_url).await.unwrap();
+    b.wait_text("h1", "Create the first administrator").await;
+    b.wait_path("/setup").await;
+    b.shot("01-setup").await;
+
+    // A too-short password is explained before anything is sent.
+    b.fill("username", "Admin.Ops").await;
+    b.fill("display_name", "Operations Admin").await;
+    b.fill("password", "too short").await;
+    b.wait_text(".hint", "9 of at least 15 characters").await;
+    b.click_button("Create administrator").await;
+    b.wait_text(".field-error", "Use at least 15 characters").await;
+    b.shot("02-setup-error").await;
+
+    // A common password is refused by the server, with the reason under the field.
+    b.fill("password", "1qaz2wsx3edc4rfv").await;
+    b.fill("confirm", "1qaz2wsx3edc4rfv").await;
+    b.click_button("Create administrator").await;
+    b.wait_text(".field-error", "commonly used").await;
+
+    b.fill("password", PASSWORD).await;
+    b.fill("confirm", PASSWORD).await;
+    b.click_button("Create administrator").await;
+    b.wait_path("/sign-in?created=1&username=admin.ops").await;
+    b.wait_text(".alert-info", "Your administrator account is ready").await;
+    assert_eq!(d.find(By::Id("username")).await.unwrap().prop("value").await.unwrap().as_deref(), Some("admin.ops"));
+    assert_eq!(d.find(By::Id("password")).await.unwrap().attr("type").await.unwrap().as_deref(), Some("password"));
+    b.shot("03-sign-in").await;
+
+    // Wrong password: a clear, non-committal error.
+    b.fill("password", "not my password at all").await;
+    b.click_button("Sign in").await;
+    b.wait_text("[role=alert]", "The username or password is incorrect.").await;
+    b.shot("04-sign-in-error").await;
+
+    // Right password: the portal shell and the overview.
+    b.fill("password", PASSWORD).await;
+    b.click_button("Sign in").await;
+    b.wait_path("/").await;
+    b.wait_text("h1", "Overview").await;
+    b.wait_text(".topbar-user", "Operations Admin").await;
+    b.wait_text(".topbar-user", "Global administrator").await;
+    b.wait_text(".facts", "admin.ops").await;
+    let users = b.wait_text(".stat", "Users").await.text().await.unwrap();
+    assert!(users.starts_with('1'), "{users}");
+    for item in ["Overview", "Users", "Groups", "MFA registration policy", "Sign-in logs", "Audit logs"] {
+        b.wait_text("nav a", item).await;
+    }
+    b.shot("05-overview").await;
+
+    // Navigation: the sign-in log shows the failure and the success.
+    b.wait_text("nav a", "Sign-in logs").await.click().await.unwrap();
+    b.wait_path("/logs/sign-ins").await;
+    b.wait_text("td", "Wrong password").await;
+    b.wait_text(".badge", "Success").await;
+    b.shot("06-sign-in-logs").await;
+
+    b.wait_text("nav a", "Audit logs").await.click().await.unwrap();
+    b.wait_text("td code", "setup.first_administrator_created").await;
+    b.shot("07-audit-logs").await;
+
+    // Reloading a deep link keeps the page and the session.
+    d.refresh().await.unwrap();
+    b.wait_text("h1", "Audit logs").await;
+    b.wait_text("td code", "setup.first_administrator_created").await;
+    b.wait_path("/logs/audit").await;
+
+    // A real 404 page.
+    d.goto(&portal.url("/no/such/page")).await.unwrap();
+    b.wait_text("h1", "Page not found").await;
+    b.shot("08-not-found").await;
+    b.wait_text("a", "Go to the overview").await.click().await.unwrap();
+    b.wait_text("h1", "Overview").await;
+
+    // Sign out, then a protected page sends you to sign-in and back after it.
+    b.click_button("Sign out").await;
+    b.wait_path("/sign-in?signed_out=1").await;
+    b.wait_text("[role=status]", "You have signed out.").await;
+    b.shot("09-signed-out").await;
+    d.goto(&portal.url("/logs/audit")).await.unwrap();
+    b.wait_path("/sign-in?next=/logs/audit").await;
+    b.wait_text("h1", "Sign in").await;
+    b.fill("username", "admin.ops").await;
+    b.fill("password", PASSWORD).await;
+    b.click_button("Sign in").await;
+    b.wait_path("/logs/audit").await;
+    b.wait_text("h1", "Audit logs").await;
+
+    let log = portal.log.lock().unwrap().clone();
+    assert!(!log.contains(PASSWORD), "the password reached the server log");
+    d.clone().quit().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_layout_and_used_setup_link() {
+    let portal = Portal::start();
+    let b = Browser::start(390, 844).await;
+    let d = &b.driver;
+    d.goto(&portal.setup_url).await.unwrap();
+    b.wait_text("h1", "Create the first administrator").await;
+    b.shot("10-phone-setup").await;
+    b.fill("username", "phone.admin").await;
+    b.fill("display_name", "Phone Admin").await;
+    b.fill("password", PASSWORD).await;
+    b.fill("confirm", PASSWORD).await;
+    b.click_button("Create administrator").await;
+    b.wait_text("h1", "Sign in").await;
+    b.fill("password", PASSWORD).await;
+    b.click_button("Sign in").await;
+    b.wait_text("h1", "Overview").await;
+    // On a phone the navigation folds behind a Menu button.
+    let nav = d.find(By::Id("sidenav")).await.unwrap();
+    assert!(!nav.is_displayed().await.unwrap());
+    b.shot("11-phone-overview").await;
+    b.click_button("Menu").await;
+    b.wait_text("nav a", "Audit logs").await;
+    b.shot("12-phone-menu").await;
+    b.wait_text("nav a", "Audit logs").await.click().await.unwrap();
+    b.wait_text("h1", "Audit logs").await;
+    assert!(!d.find(By::Id("sidenav")).await.unwrap().is_displayed().await.unwrap());
+
+    // The used setup link now says so.
+    d.goto(&portal.setup_url).await.unwrap();
+    b.wait_text("h1", "Proofup is set up").await;
+    b.shot("13-setup-done").await;
+    d.clone().quit().await.unwrap();
+}
