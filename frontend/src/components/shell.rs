@@ -70,7 +70,7 @@ pub fn Shell() -> impl IntoView {
             <a class="skip-link" href="#main">"Skip to content"</a>
             <header class="topbar">
                 <button
-                    class="menu-toggle"
+                    class="btn btn-secondary menu-toggle"
                     aria-controls="sidenav"
                     aria-expanded=move || menu_open.get().to_string()
                     on:click=move |_| menu_open.update(|o| *o = !*o)

@@ -60,7 +60,7 @@ pub fn SignInPage() -> impl IntoView {
                     <span class="brand-name">"Proofup"</span>
                 </div>
                 <h1>"Sign in"</h1>
-                {notice.map(|n| view! { <Notice text=n/> })}
+                {move || notice.filter(|_| error.get().is_none()).map(|n| view! { <Notice text=n/> })}
                 <ErrorAlert error=error/>
                 <Field id="username" label="Username" value=username autocomplete="username" autofocus=true/>
                 <Field id="password" label="Password" value=password kind="password" autocomplete="current-password"/>
