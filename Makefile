@@ -19,9 +19,11 @@ run: setup ui
 
 ## Install everything and run every test: unit, API, binary smoke test, end-to-end in Chromium.
 test: setup setup-test ui
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
 	cargo build -p proofup
 	cargo test --workspace --no-fail-fast
-	cargo test -p proofup-frontend --target $$(rustc -vV | awk '/^host/{print $$2}')
+
 
 setup:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

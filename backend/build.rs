@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let dist = std::env::var("PROOFUP_UI_DIST")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| manifest.join("../frontend/dist"));
+    let dist =
+        std::env::var("PROOFUP_UI_DIST").map(PathBuf::from).unwrap_or_else(|_| manifest.join("../frontend/dist"));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("ui");
     println!("cargo:rerun-if-env-changed=PROOFUP_UI_DIST");
     println!("cargo:rerun-if-changed={}", dist.display());

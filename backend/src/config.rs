@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "proofup", version, about = "Proofup: a self-hosted identity protection portal (MFA registration policy, directory, sign-in logs).")]
+#[command(
+    name = "proofup",
+    version,
+    about = "Proofup: a self-hosted identity protection portal (MFA registration policy, directory, sign-in logs)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -103,7 +107,9 @@ pub struct HttpConfig {
 pub fn public_url(explicit: Option<&str>, listen: SocketAddr) -> String {
     match explicit {
         Some(u) => u.trim_end_matches('/').to_owned(),
-        None if listen.ip().is_loopback() || listen.ip().is_unspecified() => format!("http://localhost:{}", listen.port()),
+        None if listen.ip().is_loopback() || listen.ip().is_unspecified() => {
+            format!("http://localhost:{}", listen.port())
+        }
         None => format!("http://{listen}"),
     }
 }

@@ -35,9 +35,7 @@ impl HashPool {
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let _permit = self.permits.acquire().await.map_err(|e| HashError::Failed(e.to_string()))?;
-        tokio::task::spawn_blocking(move || hash_now(&password))
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?
+        tokio::task::spawn_blocking(move || hash_now(&password)).await.map_err(|e| HashError::Failed(e.to_string()))?
     }
 
     /// `phc = None` verifies against the dummy hash and returns false.

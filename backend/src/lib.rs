@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 //! Proofup server library: the binary in `main.rs` is a thin wrapper, and tests
 //! build the same [`http::app`] against a real store in a temporary directory.
 

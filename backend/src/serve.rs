@@ -40,7 +40,13 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 /// Issues a new setup token if no administrator exists yet; logs and saves the link.
-fn ensure_setup_link(store: &SledStore, clock: &dyn Clock, data_dir: &Path, base: &str, force: bool) -> anyhow_lite::Result<Option<String>> {
+fn ensure_setup_link(
+    store: &SledStore,
+    clock: &dyn Clock,
+    data_dir: &Path,
+    base: &str,
+    force: bool,
+) -> anyhow_lite::Result<Option<String>> {
     if store.setup_done()? {
         let _ = std::fs::remove_file(setup_file(data_dir));
         return Ok(None);
@@ -62,7 +68,8 @@ mod anyhow_lite {
 }
 
 pub fn open_store(dir: &Path, cache_mib: u64) -> Result<SledStore, OpenError> {
-    std::fs::create_dir_all(dir).map_err(|e| OpenError::Other { dir: dir.display().to_string(), source: sled::Error::Io(e) })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| OpenError::Other { dir: dir.display().to_string(), source: sled::Error::Io(e) })?;
     SledStore::open(dir, cache_mib << 20)
 }
 
@@ -103,7 +110,8 @@ fn spawn_maintenance(state: AppState, data_dir: PathBuf) -> tokio::task::JoinHan
             tick.tick().await;
             let now = state.clock.now();
             let limits = state.limits;
-            match state.store.sweep_sessions(&|s| !matches!(session::check(s, limits, now), SessionCheck::Valid { .. })) {
+            match state.store.sweep_sessions(&|s| !matches!(session::check(s, limits, now), SessionCheck::Valid { .. }))
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
                 Err(e) => tracing::error!(error = %e, "session sweep failed"),
@@ -135,7 +143,10 @@ pub fn setup_url(args: SetupUrlArgs) -> Result<String, Box<dyn std::error::Error
         "Proofup is running and has no saved setup link: it may already be set up. Otherwise restart it for a new link."
     })?)?;
     if file.expires_at <= OffsetDateTime::now_utc() {
-        return Err("The saved setup link has expired. The running server renews it within a minute; run this again shortly.".into());
+        return Err(
+            "The saved setup link has expired. The running server renews it within a minute; run this again shortly."
+                .into(),
+        );
     }
     Ok(file.url)
 }

@@ -96,7 +96,10 @@ async fn setup_enforces_password_rules() {
     for (pw, field) in cases {
         let (s, _, body, _) = call!(
             app,
-            post("/api/setup", json!({"token": token, "username": "grace.hopper.1906", "display_name": "Grace", "password": pw}))
+            post(
+                "/api/setup",
+                json!({"token": token, "username": "grace.hopper.1906", "display_name": "Grace", "password": pw})
+            )
         );
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{pw}: {body}");
         assert_eq!(body["error"], "validation_failed");
@@ -107,7 +110,8 @@ async fn setup_enforces_password_rules() {
         post("/api/setup", json!({"token": token, "username": "x", "display_name": " ", "password": EMOJI15}))
     );
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<_> = body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect();
+    let fields: Vec<_> =
+        body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect();
     assert_eq!(fields, ["username", "display_name"], "a 15-emoji password is long enough: {body}");
     // Nothing was written by the failures; the token still works.
     assert_eq!(h.store.count_users().unwrap(), 0);
@@ -123,16 +127,25 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_logs_every_attempt() {
     let h = Harness::new();
     let app = init_service(proofup::http::app(h.state.clone())).await;
     let token = h.issue_setup_token();
-    call!(app, post("/api/setup", json!({"token": token, "username": ADMIN, "display_name": "Ada", "password": ADMIN_PASSWORD})));
+    call!(
+        app,
+        post(
+            "/api/setup",
+            json!({"token": token, "username": ADMIN, "display_name": "Ada", "password": ADMIN_PASSWORD})
+        )
+    );
 
-    let (s, _, wrong, _) = call!(app, post("/api/auth/sign-in", json!({"username": "ada", "password": "not the password at all"})));
+    let (s, _, wrong, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "ada", "password": "not the password at all"})));
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _, unknown, _) = call!(app, post("/api/auth/sign-in", json!({"username": "nobody", "password": "not the password at all"})));
+    let (s, _, unknown, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "nobody", "password": "not the password at all"})));
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong, unknown, "unknown user and wrong password must look the same");
     assert_eq!(wrong["error"], "invalid_credentials");
 
-    let (s, headers, body, _) = call!(app, post("/api/auth/sign-in", json!({"username": "ADA", "password": ADMIN_PASSWORD})));
+    let (s, headers, body, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "ADA", "password": ADMIN_PASSWORD})));
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["me"]["username"], "ada");
     let set_cookie = set_cookie_header(&headers);
@@ -153,11 +166,14 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_logs_every_attempt() {
 
     let log = h.store.list_sign_ins(None, 10).unwrap().items;
     let summary: Vec<_> = log.iter().map(|e| (e.username.as_str(), e.reason.as_str())).collect();
-    assert_eq!(summary, [("ada", "Password"), ("ada", "Password"), ("nobody", "Unknown username"), ("ada", "Wrong password")]);
+    assert_eq!(
+        summary,
+        [("ada", "Password"), ("ada", "Password"), ("nobody", "Unknown username"), ("ada", "Wrong password")]
+    );
     assert!(log.iter().all(|e| e.ip == "192.0.2.10" && e.interactive));
     let stored = serde_json::to_string(&log).unwrap();
     assert!(!stored.contains(ADMIN_PASSWORD) && !stored.contains(value));
-    assert!(h.store.user(&me["id"].as_str().unwrap()).unwrap().unwrap().last_sign_in_at.is_some());
+    assert!(h.store.user(me["id"].as_str().unwrap()).unwrap().unwrap().last_sign_in_at.is_some());
 }
 
 #[actix_web::test]
@@ -168,11 +184,13 @@ async fn failed_sign_ins_throttle_the_account_then_lock_it() {
     h.clock.advance(Duration::minutes(2)); // past the per-IP window of the set-up requests
 
     for _ in 0..5 {
-        let (s, _, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": "ada", "password": "wrong wrong wrong"})));
+        let (s, _, _, _) =
+            call!(app, post("/api/auth/sign-in", json!({"username": "ada", "password": "wrong wrong wrong"})));
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
     // Even the right password is refused during the delay, without being checked.
-    let (s, headers, body, _) = call!(app, post("/api/auth/sign-in", json!({"username": "ada", "password": ADMIN_PASSWORD})));
+    let (s, headers, body, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "ada", "password": ADMIN_PASSWORD})));
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(headers.get("retry-after").unwrap(), "30");
     assert_eq!(body["retry_after_seconds"], 30);
@@ -180,7 +198,8 @@ async fn failed_sign_ins_throttle_the_account_then_lock_it() {
     for _ in 0..5 {
         call!(app, post("/api/auth/sign-in", json!({"username": "ghost", "password": "wrong wrong wrong"})));
     }
-    let (s, _, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": "ghost", "password": "wrong wrong wrong"})));
+    let (s, _, _, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "ghost", "password": "wrong wrong wrong"})));
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
 
     h.clock.advance(Duration::seconds(30));
@@ -196,7 +215,8 @@ async fn failed_sign_ins_throttle_the_account_then_lock_it() {
     assert_eq!((s, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("account_locked")));
 
     let id = h.store.user_by_username("ada").unwrap().unwrap().id;
-    let (s, _, body, _) = call!(app, post(&format!("/api/users/{id}/unlock"), json!({})).insert_header(("cookie", cookie.clone())));
+    let (s, _, body, _) =
+        call!(app, post(&format!("/api/users/{id}/unlock"), json!({})).insert_header(("cookie", cookie.clone())));
     assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
     sign_in!(app, "ada", ADMIN_PASSWORD);
     let audit = h.store.list_audit(None, 1).unwrap().items;
@@ -222,9 +242,11 @@ async fn per_ip_limit_answers_429_with_retry_after() {
     assert_eq!((s, body["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     assert_eq!(headers.get("retry-after").unwrap(), "40");
     // Another address is not affected; a forged X-Forwarded-For from an untrusted peer changes nothing.
-    let other = post("/api/auth/sign-in", json!({"username": "u9", "password": "x"})).peer_addr("198.51.100.7:1".parse().unwrap());
+    let other = post("/api/auth/sign-in", json!({"username": "u9", "password": "x"}))
+        .peer_addr("198.51.100.7:1".parse().unwrap());
     assert_eq!(call!(app, other).0, StatusCode::UNAUTHORIZED);
-    let forged = post("/api/auth/sign-in", json!({"username": "u9", "password": "x"})).insert_header(("x-forwarded-for", "203.0.113.1"));
+    let forged = post("/api/auth/sign-in", json!({"username": "u9", "password": "x"}))
+        .insert_header(("x-forwarded-for", "203.0.113.1"));
     assert_eq!(call!(app, forged).0, StatusCode::TOO_MANY_REQUESTS);
     let log = h.store.list_sign_ins(None, 10).unwrap().items;
     assert!(log.iter().any(|e| e.reason == "Too many attempts from this IP address"));
@@ -256,13 +278,17 @@ async fn sessions_end_after_idle_and_absolute_limits_and_at_sign_out() {
 
     // Sign-out deletes the session on the server and clears the cookie.
     let cookie = sign_in!(app, ADMIN, ADMIN_PASSWORD);
-    let (s, headers, _, _) = call!(app, post("/api/auth/sign-out", json!({})).insert_header(("cookie", cookie.clone())));
+    let (s, headers, _, _) =
+        call!(app, post("/api/auth/sign-out", json!({})).insert_header(("cookie", cookie.clone())));
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert!(set_cookie_header(&headers).contains("Max-Age=0"));
     assert_eq!(call!(app, me(&cookie)).0, StatusCode::UNAUTHORIZED, "old cookie replayed after sign-out");
     assert_eq!(h.store.count_sessions().unwrap(), 0);
     // Signing out again is harmless.
-    assert_eq!(call!(app, post("/api/auth/sign-out", json!({})).insert_header(("cookie", cookie))).0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call!(app, post("/api/auth/sign-out", json!({})).insert_header(("cookie", cookie))).0,
+        StatusCode::NO_CONTENT
+    );
 }
 
 #[actix_web::test]
@@ -286,7 +312,9 @@ async fn disabled_user_session_ends_and_roles_are_checked_per_request() {
         last_sign_in_at: None,
     };
     let client = ClientInfo::new("127.0.0.1".into(), "test");
-    h.store.create_user(&user, proofup::service::audit(now, None, "user.created", Some(&user), vec![], &client)).unwrap();
+    h.store
+        .create_user(&user, proofup::service::audit(now, None, "user.created", Some(&user), vec![], &client))
+        .unwrap();
     assert!(matches!(
         h.store.create_user(&user, proofup::service::audit(now, None, "user.created", Some(&user), vec![], &client)),
         Err(proofup::store::StoreError::Conflict(_))
@@ -306,8 +334,14 @@ async fn disabled_user_session_ends_and_roles_are_checked_per_request() {
     // Disabling the user ends their live session at the next request.
     let mut disabled = user.clone();
     disabled.enabled = false;
-    h.store.create_user(&User { username: "bob2".into(), id: "u-2".into(), ..disabled.clone() }, proofup::service::audit(now, None, "user.created", None, vec![], &client)).unwrap();
-    let bob2 = call!(app, post("/api/auth/sign-in", json!({"username": "bob2", "password": "a plain user's passphrase"})));
+    h.store
+        .create_user(
+            &User { username: "bob2".into(), id: "u-2".into(), ..disabled.clone() },
+            proofup::service::audit(now, None, "user.created", None, vec![], &client),
+        )
+        .unwrap();
+    let bob2 =
+        call!(app, post("/api/auth/sign-in", json!({"username": "bob2", "password": "a plain user's passphrase"})));
     assert_eq!((bob2.0, bob2.2["error"].as_str()), (StatusCode::FORBIDDEN, Some("account_disabled")));
     let wrong = call!(app, post("/api/auth/sign-in", json!({"username": "bob2", "password": "not bob's passphrase"})));
     assert_eq!(wrong.0, StatusCode::UNAUTHORIZED, "disabled is only revealed to the right password");
@@ -350,7 +384,13 @@ async fn logs_page_by_key_newest_first() {
         }
     }
     assert_eq!(seen, ["user6", "user5", "user4", "user3", "user2", "user1", "user0", "ada"]);
-    for bad in ["/api/sign-ins?limit=0", "/api/sign-ins?limit=201", "/api/sign-ins?after=zz", "/api/sign-ins?limit=abc", "/api/audit?bogus=1"] {
+    for bad in [
+        "/api/sign-ins?limit=0",
+        "/api/sign-ins?limit=201",
+        "/api/sign-ins?after=zz",
+        "/api/sign-ins?limit=abc",
+        "/api/audit?bogus=1",
+    ] {
         let (s, _, body, _) = call!(app, get(bad).insert_header(("cookie", cookie.clone())));
         assert_eq!((s, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")), "{bad}");
     }
@@ -368,7 +408,8 @@ async fn state_changes_must_be_same_origin_json() {
     assert_eq!(call!(app, cross).0, StatusCode::FORBIDDEN);
     let sibling = post("/api/auth/sign-in", body.clone()).insert_header(("sec-fetch-site", "same-site"));
     assert_eq!(call!(app, sibling).0, StatusCode::FORBIDDEN);
-    let form = post("/api/auth/sign-in", body.clone()).insert_header(("content-type", "application/x-www-form-urlencoded"));
+    let form =
+        post("/api/auth/sign-in", body.clone()).insert_header(("content-type", "application/x-www-form-urlencoded"));
     let (s, _, b, _) = call!(app, form);
     assert_eq!((s, b["error"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type")));
     let text = post("/api/auth/sign-out", json!({})).insert_header(("content-type", "text/plain"));
@@ -398,7 +439,8 @@ async fn bad_bodies_get_typed_errors_and_nothing_is_written() {
     assert_eq!((s, b["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")));
     assert!(b["message"].as_str().unwrap().contains("password"), "{b}");
 
-    let (s, _, b, _) = call!(app, raw(json!({"username": "a", "password": "b", "role": "global_administrator"}).to_string()));
+    let (s, _, b, _) =
+        call!(app, raw(json!({"username": "a", "password": "b", "role": "global_administrator"}).to_string()));
     assert_eq!((s, b["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")));
 
     let (s, _, b, _) = call!(app, raw(format!("{{\"username\": \"{}\", \"password\": \"x\"}}", "a".repeat(100_000))));
@@ -490,7 +532,19 @@ async fn every_documented_operation_is_served() {
         assert!(!msg.starts_with("No API route"), "{method} {path} is documented but not served");
     }
     // And the ones the portal relies on are documented.
-    for needed in ["/api/setup", "/api/setup/status", "/api/auth/sign-in", "/api/auth/sign-out", "/api/auth/me", "/api/overview", "/api/audit", "/api/sign-ins", "/api/users/{id}/unlock", "/healthz", "/readyz"] {
+    for needed in [
+        "/api/setup",
+        "/api/setup/status",
+        "/api/auth/sign-in",
+        "/api/auth/sign-out",
+        "/api/auth/me",
+        "/api/overview",
+        "/api/audit",
+        "/api/sign-ins",
+        "/api/users/{id}/unlock",
+        "/healthz",
+        "/readyz",
+    ] {
         assert!(paths.contains_key(needed), "{needed} missing from the OpenAPI document");
     }
     assert!(doc["components"]["schemas"]["ApiError"].is_object());

@@ -15,7 +15,10 @@ fn free_port() -> u16 {
 fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -49,7 +52,9 @@ impl Server {
             .spawn()
             .unwrap();
         let output = Arc::new(Mutex::new(String::new()));
-        for pipe in [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())] {
+        for pipe in
+            [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())]
+        {
             let out = output.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -134,12 +139,15 @@ fn binary_serves_sets_up_keeps_secrets_out_of_logs_and_stops_gracefully() {
     }
 
     let password = "canary-7f3a9c-correct-horse";
-    let body = format!(r#"{{"token":"{token}","username":"root.admin","display_name":"Root","password":"{password}"}}"#);
+    let body =
+        format!(r#"{{"token":"{token}","username":"root.admin","display_name":"Root","password":"{password}"}}"#);
     let (s, resp) = server.json_post("/api/setup", &body, None);
     assert_eq!(s, 201, "{resp}");
-    let (s, _) = server.json_post("/api/auth/sign-in", r#"{"username":"root.admin","password":"canary-wrong-5b1e"}"#, None);
+    let (s, _) =
+        server.json_post("/api/auth/sign-in", r#"{"username":"root.admin","password":"canary-wrong-5b1e"}"#, None);
     assert_eq!(s, 401);
-    let (s, resp) = server.json_post("/api/auth/sign-in", &format!(r#"{{"username":"root.admin","password":"{password}"}}"#), None);
+    let (s, resp) =
+        server.json_post("/api/auth/sign-in", &format!(r#"{{"username":"root.admin","password":"{password}"}}"#), None);
     assert_eq!(s, 200, "{resp}");
     let cookie = resp
         .lines()
@@ -179,7 +187,8 @@ fn binary_serves_sets_up_keeps_secrets_out_of_logs_and_stops_gracefully() {
     let (s, body) = http(again.port, "GET", "/api/setup/status", &[], "").unwrap();
     assert_eq!(s, 200);
     assert!(body.contains("\"needs_setup\":false"), "{body}");
-    let (s, _) = again.json_post("/api/auth/sign-in", &format!(r#"{{"username":"root.admin","password":"{password}"}}"#), None);
+    let (s, _) =
+        again.json_post("/api/auth/sign-in", &format!(r#"{{"username":"root.admin","password":"{password}"}}"#), None);
     assert_eq!(s, 200);
     let (status, _) = again.terminate();
     assert!(status.success());
@@ -241,7 +250,18 @@ fn refuses_to_start_on_a_data_dir_in_use() {
 fn help_documents_every_option() {
     let out = Command::new(env!("CARGO_BIN_EXE_proofup")).args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for opt in ["--listen", "--data-dir", "--public-url", "--secure-cookies", "--trusted-proxies", "--session-idle-minutes", "--session-absolute-hours", "--log-format", "PROOFUP_LISTEN", "PROOFUP_DATA_DIR"] {
+    for opt in [
+        "--listen",
+        "--data-dir",
+        "--public-url",
+        "--secure-cookies",
+        "--trusted-proxies",
+        "--session-idle-minutes",
+        "--session-absolute-hours",
+        "--log-format",
+        "PROOFUP_LISTEN",
+        "PROOFUP_DATA_DIR",
+    ] {
         assert!(help.contains(opt), "{opt} missing from --help:\n{help}");
     }
 }

@@ -61,7 +61,11 @@ pub struct Portal {
 impl Portal {
     pub fn start() -> Self {
         let bin = proofup_bin();
-        assert!(bin.exists(), "{} not found: run `make test` (it builds the portal and the server first)", bin.display());
+        assert!(
+            bin.exists(),
+            "{} not found: run `make test` (it builds the portal and the server first)",
+            bin.display()
+        );
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut child = Command::new(&bin)
@@ -72,7 +76,9 @@ impl Portal {
             .spawn()
             .unwrap();
         let log = Arc::new(Mutex::new(String::new()));
-        for pipe in [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())] {
+        for pipe in
+            [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())]
+        {
             let log = log.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {

@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 //! Types shared by the Proofup server and the browser portal.
 //!
 //! Everything here is serde data and pure validation: it compiles for the

@@ -22,7 +22,7 @@ pub fn normalize_username(raw: &str) -> String {
 pub fn validate_username(raw: &str) -> Result<String, String> {
     let name = normalize_username(raw);
     let len = name.chars().count();
-    if len < USERNAME_MIN || len > USERNAME_MAX {
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&len) {
         return Err(format!("Use {USERNAME_MIN} to {USERNAME_MAX} characters."));
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')) {

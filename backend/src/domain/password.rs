@@ -41,7 +41,7 @@ impl PasswordRules {
 fn is_repetition(s: &str) -> bool {
     let chars: Vec<char> = s.chars().collect();
     (1..=4).any(|unit| {
-        chars.len() >= unit * 2 && chars.len() % unit == 0 && chars.chunks(unit).all(|c| c == &chars[..unit])
+        chars.len() >= unit * 2 && chars.len().is_multiple_of(unit) && chars.chunks(unit).all(|c| c == &chars[..unit])
     })
 }
 

@@ -43,7 +43,13 @@ mod tests {
     use time::macros::datetime;
 
     fn s(created: OffsetDateTime, seen: OffsetDateTime) -> Session {
-        Session { user_id: "u".into(), created_at: created, last_seen_at: seen, ip: String::new(), user_agent: String::new() }
+        Session {
+            user_id: "u".into(),
+            created_at: created,
+            last_seen_at: seen,
+            ip: String::new(),
+            user_agent: String::new(),
+        }
     }
 
     #[test]
@@ -52,7 +58,10 @@ mod tests {
         let t0 = datetime!(2026-01-01 00:00 UTC);
         assert_eq!(check(&s(t0, t0), l, t0), SessionCheck::Valid { touch: false });
         assert_eq!(check(&s(t0, t0), l, t0 + Duration::seconds(61)), SessionCheck::Valid { touch: true });
-        assert_eq!(check(&s(t0, t0), l, t0 + Duration::minutes(30) - Duration::SECOND), SessionCheck::Valid { touch: true });
+        assert_eq!(
+            check(&s(t0, t0), l, t0 + Duration::minutes(30) - Duration::SECOND),
+            SessionCheck::Valid { touch: true }
+        );
         assert_eq!(check(&s(t0, t0), l, t0 + Duration::minutes(30)), SessionCheck::IdleExpired);
         let seen = t0 + Duration::hours(12) - Duration::minutes(1);
         assert_eq!(check(&s(t0, seen), l, t0 + Duration::hours(12)), SessionCheck::AbsoluteExpired);

@@ -45,15 +45,11 @@ fn is_hashed(path: &str) -> bool {
 }
 
 fn accepts(req: &HttpRequest, coding: &str) -> bool {
-    req.headers()
-        .get_all(header::ACCEPT_ENCODING)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|c| {
-            let mut parts = c.trim().split(';');
-            parts.next().is_some_and(|n| n.trim().eq_ignore_ascii_case(coding))
-                && !parts.any(|p| p.trim().replace(' ', "") == "q=0")
-        })
+    req.headers().get_all(header::ACCEPT_ENCODING).filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|c| {
+        let mut parts = c.trim().split(';');
+        parts.next().is_some_and(|n| n.trim().eq_ignore_ascii_case(coding))
+            && !parts.any(|p| p.trim().replace(' ', "") == "q=0")
+    })
 }
 
 pub async fn serve(req: HttpRequest) -> HttpResponse {

@@ -143,7 +143,11 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
             // serde names the field ("missing field `password`"); drop the position.
             let text = de.to_string();
             let text = text.split(" at line ").next().unwrap_or("").to_owned();
-            AppError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationFailed, format!("The request body is not what this call expects: {text}."))
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::ValidationFailed,
+                format!("The request body is not what this call expects: {text}."),
+            )
         }
         _ => AppError::bad_request("The request body is not valid JSON."),
     };
@@ -197,7 +201,11 @@ async fn guard_api(
             };
         let refusal = if cross_site {
             tracing::warn!(path = %req.path(), origin = ?origin, site = ?site, "cross-site request refused");
-            Some(AppError::new(StatusCode::FORBIDDEN, ErrorCode::CrossSiteRequest, "Cross-site requests are not allowed."))
+            Some(AppError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::CrossSiteRequest,
+                "Cross-site requests are not allowed.",
+            ))
         } else if !is_json(&req) {
             Some(AppError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

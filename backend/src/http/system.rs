@@ -20,7 +20,11 @@ pub async fn healthz() -> web::Json<Health> {
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, AppError> {
     state.store.ping().map_err(|e| {
         tracing::error!(error = %e, "store not ready");
-        AppError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, proofup_shared::ErrorCode::Unavailable, "The store is not available.")
+        AppError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            proofup_shared::ErrorCode::Unavailable,
+            "The store is not available.",
+        )
     })?;
     Ok(web::Json(Health { status: "ready".into() }))
 }

@@ -110,12 +110,28 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
     match throttle.check(now) {
         ThrottleDecision::Allow => {}
         ThrottleDecision::Wait(wait) => {
-            log_attempt(s, now, &name, None, SignInResult::Throttled, "Account throttled after failed attempts", client)?;
+            log_attempt(
+                s,
+                now,
+                &name,
+                None,
+                SignInResult::Throttled,
+                "Account throttled after failed attempts",
+                client,
+            )?;
             s.flush()?;
             return Err(SignInError::Throttled(wait));
         }
         ThrottleDecision::Locked => {
-            log_attempt(s, now, &name, None, SignInResult::Blocked, "Account locked after 100 failed attempts", client)?;
+            log_attempt(
+                s,
+                now,
+                &name,
+                None,
+                SignInResult::Blocked,
+                "Account locked after 100 failed attempts",
+                client,
+            )?;
             s.flush()?;
             return Err(SignInError::Locked);
         }

@@ -84,7 +84,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
@@ -96,7 +96,8 @@ impl SledStore {
         let d = dir.display().to_string();
         let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|source| {
             let text = source.to_string();
-            if text.contains("lock") || text.contains("WouldBlock") || text.contains("Resource temporarily unavailable") {
+            if text.contains("lock") || text.contains("WouldBlock") || text.contains("Resource temporarily unavailable")
+            {
                 OpenError::Locked { dir: d.clone(), source }
             } else {
                 OpenError::Other { dir: d.clone(), source }
@@ -107,7 +108,10 @@ impl SledStore {
 
     /// A store in a fresh temporary directory that sled deletes on drop (tests).
     pub fn temporary() -> Result<Self, OpenError> {
-        let db = sled::Config::new().temporary(true).cache_capacity(16 << 20).open()
+        let db = sled::Config::new()
+            .temporary(true)
+            .cache_capacity(16 << 20)
+            .open()
             .map_err(|source| OpenError::Other { dir: "<temporary>".into(), source })?;
         Self::from_db(db, "<temporary>")
     }
@@ -170,7 +174,11 @@ impl SledStore {
         Ok(n)
     }
 
-    fn list_newest_first<T: DeserializeOwned>(tree: &sled::Tree, after: Option<&str>, limit: usize) -> StoreResult<Page<T>> {
+    fn list_newest_first<T: DeserializeOwned>(
+        tree: &sled::Tree,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<T>> {
         let iter = match after {
             Some(a) => {
                 let key = unhex(a).ok_or_else(|| StoreError::Precondition("bad cursor".into()))?;
@@ -241,7 +249,8 @@ impl UserStore for SledStore {
         users
             .transaction(|t| {
                 let Some(v) = t.get(id)? else { return Ok(()) };
-                let mut u: User = serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
+                let mut u: User =
+                    serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
                 u.last_sign_in_at = Some(at);
                 t.insert(id.as_bytes(), tx_enc(&u)?)?;
                 Ok(())

@@ -14,7 +14,10 @@ fn network(e: impl std::fmt::Display) -> ApiError {
 
 async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
     if resp.ok() {
-        return resp.json::<T>().await.map_err(|e| ApiError::new(ErrorCode::Internal, format!("Unexpected reply: {e}")));
+        return resp
+            .json::<T>()
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("Unexpected reply: {e}")));
     }
     Err(error_of(resp).await)
 }

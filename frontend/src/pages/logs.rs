@@ -28,7 +28,12 @@ impl<T: Send + Sync + 'static> Copy for Pager<T> {}
 
 impl<T: Clone + Send + Sync + 'static> Pager<T> {
     fn new() -> Self {
-        Self { items: RwSignal::new(Vec::new()), next: RwSignal::new(None), loading: RwSignal::new(false), error: RwSignal::new(None) }
+        Self {
+            items: RwSignal::new(Vec::new()),
+            next: RwSignal::new(None),
+            loading: RwSignal::new(false),
+            error: RwSignal::new(None),
+        }
     }
 
     fn load<F, Fut>(self, fetch: F, after: Option<String>)

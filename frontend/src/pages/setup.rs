@@ -71,7 +71,8 @@ fn SetupForm(token: String) -> impl IntoView {
         if busy.get_untracked() {
             return;
         }
-        let (u, d, p, c) = (username.get_untracked(), display_name.get_untracked(), password.get_untracked(), confirm.get_untracked());
+        let (u, d, p, c) =
+            (username.get_untracked(), display_name.get_untracked(), password.get_untracked(), confirm.get_untracked());
         let mut problems = Vec::new();
         if let Err(m) = validate_username(&u) {
             problems.push(("username".to_owned(), m));
