@@ -68,6 +68,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PROOFUP_SIGN_IN_PER_IP_PER_MINUTE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100000))]
     pub sign_in_per_ip_per_minute: u32,
 
+    /// How long a temporary access pass (issued when a user is created or reset) stays valid, in hours.
+    #[arg(long, env = "PROOFUP_PASS_HOURS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub pass_hours: u32,
+
     /// Memory for the store's page cache, in MiB.
     #[arg(long, env = "PROOFUP_CACHE_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=65536))]
     pub cache_mib: u64,
@@ -102,6 +106,7 @@ pub struct HttpConfig {
     pub session_idle_minutes: u32,
     pub session_absolute_hours: u32,
     pub sign_in_per_ip_per_minute: u32,
+    pub pass_hours: u32,
 }
 
 pub fn public_url(explicit: Option<&str>, listen: SocketAddr) -> String {
@@ -124,6 +129,7 @@ impl ServeArgs {
             session_idle_minutes: self.session_idle_minutes,
             session_absolute_hours: self.session_absolute_hours,
             sign_in_per_ip_per_minute: self.sign_in_per_ip_per_minute,
+            pass_hours: self.pass_hours,
         }
     }
 }
@@ -138,6 +144,7 @@ impl HttpConfig {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             sign_in_per_ip_per_minute: 20,
+            pass_hours: 8,
         }
     }
 }

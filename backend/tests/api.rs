@@ -303,6 +303,7 @@ async fn disabled_user_session_ends_and_roles_are_checked_per_request() {
         id: "u-1".into(),
         username: "bob".into(),
         display_name: "Bob".into(),
+        email: None,
         role: Role::User,
         enabled: true,
         emergency_access: false,

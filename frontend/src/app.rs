@@ -22,6 +22,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <pages::not_found::NotFound/> }>
                 <Route path=path!("/setup") view=pages::setup::SetupPage/>
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>
+                <Route path=path!("/set-password") view=pages::set_password::SetPasswordPage/>
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=pages::overview::OverviewPage/>
                     <Route path=path!("users") view=|| view! { <pages::later::Later title="Users" what="Create, search, disable and reset users; emergency-access accounts."/> }/>

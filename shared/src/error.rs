@@ -21,6 +21,8 @@ pub enum ErrorCode {
     AccountLocked,
     /// The account is disabled.
     AccountDisabled,
+    /// This session came from a temporary access pass: set a password first.
+    PasswordChangeRequired,
     /// The setup token is wrong, used or expired.
     SetupTokenInvalid,
     /// First-run setup already happened.

@@ -48,6 +48,24 @@ pub fn validate_display_name(raw: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
+pub const EMAIL_MAX: usize = 254;
+
+/// A plausible address: one `@`, something on each side, a dot in the domain, no spaces.
+pub fn validate_email(raw: &str) -> Result<Option<String>, String> {
+    let e = raw.trim();
+    if e.is_empty() {
+        return Ok(None);
+    }
+    let ok = e.len() <= EMAIL_MAX
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && !d.contains('@'));
+    if ok {
+        Ok(Some(e.to_owned()))
+    } else {
+        Err("Enter an email address like name@example.org, or leave it empty.".into())
+    }
+}
+
 /// Length (in Unicode code points, exactly as typed) and "not your username".
 /// No composition rules, by design (NIST SP 800-63B 3.1.1.2).
 pub fn validate_password_shape(password: &str, username: &str) -> Result<(), String> {
@@ -114,6 +132,15 @@ mod tests {
     fn password_may_not_be_the_username() {
         assert!(validate_password_shape("Administrator12", "administrator12").is_err());
         assert!(validate_password_shape("aaaaaaaaaaaaaaaa-not-in-list", "admin").is_ok());
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(validate_email(" a@b.org ").unwrap().as_deref(), Some("a@b.org"));
+        assert_eq!(validate_email("").unwrap(), None);
+        for bad in ["a", "a@b", "@b.org", "a@.org", "a b@c.org", "a@b@c.org", "a@b.org."] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

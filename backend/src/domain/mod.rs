@@ -4,6 +4,8 @@ pub mod clock;
 pub mod model;
 pub mod password;
 pub mod ratelimit;
+pub mod roles;
 pub mod session;
 pub mod setup;
+pub mod tap;
 pub mod throttle;

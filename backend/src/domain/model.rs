@@ -1,6 +1,6 @@
 //! Stored records. These are what the store persists; API shapes live in `proofup_shared::api`.
 
-use proofup_shared::api::{Me, Role};
+use proofup_shared::api::{Me, Role, UserView};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -10,11 +10,13 @@ pub struct User {
     /// Lower-case, unique.
     pub username: String,
     pub display_name: String,
+    #[serde(default)]
+    pub email: Option<String>,
     pub role: Role,
     pub enabled: bool,
     #[serde(default)]
     pub emergency_access: bool,
-    /// Argon2id PHC string. Never leaves the server.
+    /// Argon2id PHC string; empty until the user sets a password. Never leaves the server.
     pub password_hash: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -31,8 +33,39 @@ impl User {
             username: self.username.clone(),
             display_name: self.display_name.clone(),
             role: self.role,
+            must_set_password: false,
         }
     }
+
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
+
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            role: self.role,
+            enabled: self.enabled,
+            emergency_access: self.emergency_access,
+            has_password: self.has_password(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_sign_in_at: self.last_sign_in_at,
+        }
+    }
+}
+
+/// How far a session got. Only `Full` sessions reach the portal and the API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStage {
+    #[default]
+    Full,
+    /// Signed in with a temporary access pass; may only set a password or sign out.
+    MustSetPassword,
 }
 
 /// A server-side session. The store keys it by the SHA-256 of the cookie value,
@@ -46,6 +79,8 @@ pub struct Session {
     pub last_seen_at: OffsetDateTime,
     pub ip: String,
     pub user_agent: String,
+    #[serde(default)]
+    pub stage: SessionStage,
 }
 
 /// Who made a request, for logs.

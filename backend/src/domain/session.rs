@@ -49,6 +49,7 @@ mod tests {
             last_seen_at: seen,
             ip: String::new(),
             user_agent: String::new(),
+            stage: Default::default(),
         }
     }
 

@@ -1,14 +1,15 @@
 //! Setup, sign-in, sign-out, "who am I". Thin: parse, call the service, shape the reply.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use proofup_shared::api::{Me, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
+use proofup_shared::api::{Me, SetPasswordRequest, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
 use proofup_shared::ApiError;
 
 use super::client::client_info;
 use super::error::AppError;
-use super::session::{removal_cookie, session_cookie, token_from, Authenticated};
+use super::session::{removal_cookie, session_cookie, token_from, AnySession};
 use super::AppState;
-use crate::service::{auth, setup};
+use crate::domain::model::SessionStage;
+use crate::service::{auth, setup, users};
 use crate::store::SetupStore;
 
 /// Whether the first administrator still has to be created.
@@ -81,9 +82,39 @@ pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
     Ok(HttpResponse::NoContent().cookie(removal_cookie(state.config.secure_cookies)).finish())
 }
 
-/// The signed-in user.
+/// The signed-in user (`must_set_password` after a temporary access pass).
 #[utoipa::path(tag = "auth", responses((status = 200, body = Me), (status = 401, body = ApiError)))]
 #[get("/auth/me")]
-pub async fn me(auth: Authenticated) -> web::Json<Me> {
-    web::Json(auth.user.me())
+pub async fn me(auth: AnySession) -> web::Json<Me> {
+    let mut me = auth.user.me();
+    me.must_set_password = auth.session.stage == SessionStage::MustSetPassword;
+    web::Json(me)
+}
+
+/// Sets the signed-in user's password (the current one is needed unless the
+/// session came from a temporary access pass). Starts a new session.
+#[utoipa::path(tag = "auth", request_body = SetPasswordRequest, responses(
+    (status = 200, body = Me), (status = 401, body = ApiError), (status = 422, body = ApiError)))]
+#[post("/auth/password")]
+pub async fn set_password(
+    state: web::Data<AppState>,
+    auth: AnySession,
+    req: HttpRequest,
+    body: web::Json<SetPasswordRequest>,
+) -> Result<HttpResponse, AppError> {
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let (user, token) = users::set_own_password(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &state.hasher,
+        &state.rules,
+        &auth.user,
+        &auth.session,
+        &auth.key,
+        &client,
+        body.into_inner(),
+    )
+    .await?;
+    state.store.flush()?;
+    Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(user.me()))
 }

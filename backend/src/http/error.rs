@@ -6,6 +6,7 @@ use proofup_shared::{ApiError, ErrorCode, FieldError};
 
 use crate::service::auth::{SessionError, SignInError};
 use crate::service::setup::SetupError;
+use crate::service::users::UserError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -150,6 +151,19 @@ impl From<SetupError> for AppError {
             SetupError::Invalid(fields) => Self::validation(fields),
             SetupError::Store(e) => e.into(),
             SetupError::Hash(m) => Self::internal(m),
+        }
+    }
+}
+
+impl From<UserError> for AppError {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, m),
+            UserError::NotFound => Self::not_found("The user"),
+            UserError::Invalid(fields) => Self::validation(fields),
+            UserError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
+            UserError::Store(e) => e.into(),
+            UserError::Hash(m) => Self::internal(m),
         }
     }
 }

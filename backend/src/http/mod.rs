@@ -7,6 +7,7 @@ pub mod client;
 pub mod error;
 pub mod session;
 pub mod system;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -95,6 +96,13 @@ pub fn app(
                 .service(auth::sign_in)
                 .service(auth::sign_out)
                 .service(auth::me)
+                .service(auth::set_password)
+                .service(users::list_users)
+                .service(users::create_user)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(users::delete_user)
+                .service(users::reset_sign_in)
                 .service(admin::overview)
                 .service(admin::audit_log)
                 .service(admin::sign_in_log)

@@ -7,7 +7,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
 use super::error::AppError;
 use super::AppState;
-use crate::domain::model::{Session, User};
+use crate::domain::model::{Session, SessionStage, User};
 use crate::service::auth;
 
 pub fn cookie_name(secure: bool) -> &'static str {
@@ -39,7 +39,7 @@ pub fn token_from(req: &HttpRequest, secure: bool) -> Option<String> {
     req.cookie(cookie_name(secure)).map(|c| c.value().to_owned()).filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-/// A request from a signed-in user with a valid session.
+/// A request from a signed-in user with a valid, complete session.
 pub struct Authenticated {
     pub user: User,
     pub session: Session,
@@ -62,13 +62,39 @@ impl FromRequest for Authenticated {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(extract(req).and_then(|any| {
+            if any.session.stage != SessionStage::Full {
+                return Err(AppError::new(
+                    actix_web::http::StatusCode::FORBIDDEN,
+                    proofup_shared::ErrorCode::PasswordChangeRequired,
+                    "Choose your own password before continuing.",
+                ));
+            }
+            Ok(Authenticated { user: any.user, session: any.session })
+        }))
+    }
+}
+
+/// Any live session, including one that must set a password first
+/// (for "who am I", setting the password and signing out only).
+pub struct AnySession {
+    pub user: User,
+    pub session: Session,
+    pub key: [u8; 32],
+}
+
+impl FromRequest for AnySession {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(extract(req))
     }
 }
 
-fn extract(req: &HttpRequest) -> Result<Authenticated, AppError> {
+fn extract(req: &HttpRequest) -> Result<AnySession, AppError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
     let token = token_from(req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?;
     let (session, user) = auth::current(state.store.as_ref(), state.clock.as_ref(), state.limits, &token)?;
-    Ok(Authenticated { user, session })
+    Ok(AnySession { user, session, key: auth::session_key(&token) })
 }

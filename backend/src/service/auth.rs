@@ -9,13 +9,14 @@ use rand::RngCore as _;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::clock::Clock;
+use crate::domain::model::SessionStage;
 use crate::domain::model::{ClientInfo, Session, User};
 use crate::domain::ratelimit::IpRateLimiter;
 use crate::domain::session::{self, SessionCheck, SessionLimits};
 use crate::domain::setup::sha256;
 use crate::domain::throttle::ThrottleDecision;
 use crate::hashing::HashPool;
-use crate::store::{SessionStore, SignInLog, StoreError, ThrottleStore, UserStore};
+use crate::store::{PassStore, SessionStore, SignInLog, StoreError, ThrottleStore, UserStore};
 
 /// Longest username or password even looked at; longer input is simply wrong.
 const MAX_INPUT_BYTES: usize = 1024;
@@ -45,13 +46,13 @@ pub fn session_key(token: &str) -> [u8; 32] {
     sha256(token)
 }
 
-fn new_token() -> String {
+pub fn new_token() -> String {
     let mut b = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut b);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-pub trait SignInStores: UserStore + SessionStore + ThrottleStore + SignInLog {
+pub trait SignInStores: UserStore + SessionStore + ThrottleStore + SignInLog + PassStore {
     fn flush(&self) -> Result<(), StoreError>;
 }
 
@@ -139,9 +140,16 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
     let too_long = name.len() > MAX_INPUT_BYTES || password.len() > MAX_INPUT_BYTES;
     let user = if too_long { None } else { s.user_by_username(&name)? };
     let exists = user.is_some();
-    let ok = hasher.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    // Always one Argon2 verification, whether or not the user (or their password) exists.
+    let phc = user.as_ref().filter(|u| u.has_password()).map(|u| u.password_hash.clone());
+    let by_password = hasher.verify(password.clone(), phc).await;
     let now = clock.now();
-    let Some(user) = user.filter(|_| ok) else {
+    // Otherwise the typed secret may be the user's one-time temporary access pass.
+    let by_pass = match &user {
+        Some(u) if !by_password => s.take_pass(&u.id, &|rec| rec.matches(&password, now))?,
+        _ => false,
+    };
+    let Some(user) = user.filter(|_| by_password || by_pass) else {
         throttle.record_failure(now);
         s.put_throttle(&name, &throttle)?;
         let reason = if exists { "Wrong password" } else { "Unknown username" };
@@ -163,12 +171,16 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
         last_seen_at: now,
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
+        stage: if by_pass { SessionStage::MustSetPassword } else { SessionStage::Full },
     };
     s.create_session(&session_key(&token), &session)?;
     s.set_last_sign_in(&user.id, now)?;
-    log_attempt(s, now, &name, Some(&user), SignInResult::Success, "Password", client)?;
+    let how = if by_pass { "Temporary access pass" } else { "Password" };
+    log_attempt(s, now, &name, Some(&user), SignInResult::Success, how, client)?;
     s.flush()?;
-    Ok(SignedIn { token, me: user.me() })
+    let mut me = user.me();
+    me.must_set_password = by_pass;
+    Ok(SignedIn { token, me })
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod setup;
+pub mod users;
 
 use proofup_shared::api::{AuditEntry, FieldChange};
 use time::OffsetDateTime;

@@ -67,6 +67,7 @@ pub async fn complete<S: SetupStore + UserStore + ?Sized>(
         id: uuid::Uuid::new_v4().to_string(),
         username,
         display_name,
+        email: None,
         role: Role::GlobalAdministrator,
         enabled: true,
         emergency_access: false,

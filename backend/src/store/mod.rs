@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::domain::model::{Session, User};
 use crate::domain::setup::SetupTokenRecord;
+use crate::domain::tap::TapRecord;
 use crate::domain::throttle::AccountThrottle;
 
 pub use sled_store::SledStore;
@@ -38,6 +39,20 @@ pub trait UserStore {
     /// Adds a user and its audit entry in one durable write; `Conflict` if the username is taken.
     fn create_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()>;
     fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
+    /// Replaces a user (same id and username) and appends the audit entry, in one durable write.
+    fn update_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()>;
+    /// Removes the user, their username, pass and sessions; log entries stay.
+    fn delete_user(&self, id: &str, audit: AuditDraft) -> StoreResult<()>;
+    /// Users in username order, optionally only those whose username starts with `prefix`.
+    fn list_users(&self, prefix: &str, after: Option<&str>, limit: usize) -> StoreResult<Page<User>>;
+    fn count_enabled_global_admins(&self) -> StoreResult<u64>;
+}
+
+pub trait PassStore {
+    /// Issues (replaces) a user's temporary access pass, audited, durably.
+    fn put_pass(&self, user_id: &str, pass: &TapRecord, audit: AuditDraft) -> StoreResult<()>;
+    /// Burns the pass if `check` accepts it: true when it was accepted (single use).
+    fn take_pass(&self, user_id: &str, check: &dyn Fn(&TapRecord) -> bool) -> StoreResult<bool>;
 }
 
 pub trait SetupStore {
@@ -57,6 +72,8 @@ pub trait SessionStore {
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>>;
     fn touch_session(&self, key: &[u8; 32], at: OffsetDateTime) -> StoreResult<()>;
     fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()>;
+    /// Ends every session of a user; returns how many.
+    fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
     fn count_sessions(&self) -> StoreResult<u64>;
 }
 

@@ -3,7 +3,8 @@
 //! Trees and keys:
 //! - `meta`: `schema_version` (u32 BE), `setup_token` (JSON)
 //! - `users`: user id → User (JSON); `usernames`: lower-case username → user id
-//! - `sessions`: SHA-256(cookie token) → Session (JSON)
+//! - `sessions`: SHA-256(cookie token) → Session (JSON); `user_sessions`: user id, 0, session key → ()
+//! - `passes`: user id → temporary access pass (hash and expiry)
 //! - `audit`, `signins`: (unix millis BE, sequence BE) → entry (JSON); newest is last
 //! - `throttle`: lower-case username → AccountThrottle (JSON)
 //!
@@ -42,6 +43,8 @@ pub struct SledStore {
     users: sled::Tree,
     usernames: sled::Tree,
     sessions: sled::Tree,
+    user_sessions: sled::Tree,
+    passes: sled::Tree,
     audit: sled::Tree,
     signins: sled::Tree,
     throttle: sled::Tree,
@@ -76,6 +79,18 @@ fn log_key(at: OffsetDateTime, seq: u64) -> [u8; 16] {
     let mut k = [0u8; 16];
     k[..8].copy_from_slice(&ms.to_be_bytes());
     k[8..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn user_prefix(user_id: &str) -> Vec<u8> {
+    let mut k = user_id.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+fn user_session_key(user_id: &str, session: &[u8; 32]) -> Vec<u8> {
+    let mut k = user_prefix(user_id);
+    k.extend_from_slice(session);
     k
 }
 
@@ -136,6 +151,8 @@ impl SledStore {
             users: db.open_tree("users").map_err(o)?,
             usernames: db.open_tree("usernames").map_err(o)?,
             sessions: db.open_tree("sessions").map_err(o)?,
+            user_sessions: db.open_tree("user_sessions").map_err(o)?,
+            passes: db.open_tree("passes").map_err(o)?,
             audit: db.open_tree("audit").map_err(o)?,
             signins: db.open_tree("signins").map_err(o)?,
             throttle: db.open_tree("throttle").map_err(o)?,
@@ -167,7 +184,8 @@ impl SledStore {
             let (k, v) = kv.map_err(backend)?;
             let gone = dec::<Session>(&v).map(|s| expired(&s)).unwrap_or(true);
             if gone {
-                self.sessions.remove(k).map_err(backend)?;
+                let key: [u8; 32] = k.as_ref().try_into().map_err(backend)?;
+                self.delete_session(&key)?;
                 n += 1;
             }
         }
@@ -244,6 +262,73 @@ impl UserStore for SledStore {
         self.flush()
     }
 
+    fn update_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()> {
+        let bytes = enc(user)?;
+        (&self.users, &self.audit)
+            .transaction(|(users, log)| {
+                if users.get(user.id.as_bytes())?.is_none() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
+                }
+                users.insert(user.id.as_bytes(), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn delete_user(&self, id: &str, audit: AuditDraft) -> StoreResult<()> {
+        (&self.users, &self.usernames, &self.passes, &self.audit)
+            .transaction(|(users, usernames, passes, log)| {
+                let Some(v) = users.remove(id.as_bytes())? else {
+                    return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
+                };
+                let u: User =
+                    serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
+                usernames.remove(u.username.as_bytes())?;
+                passes.remove(id.as_bytes())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.delete_user_sessions(id)?;
+        self.flush()
+    }
+
+    fn list_users(&self, prefix: &str, after: Option<&str>, limit: usize) -> StoreResult<Page<User>> {
+        let start: Vec<u8> = match after {
+            Some(a) if a.as_bytes() >= prefix.as_bytes() => {
+                let mut k = a.as_bytes().to_vec();
+                k.push(0); // strictly after
+                k
+            }
+            _ => prefix.as_bytes().to_vec(),
+        };
+        let mut items = Vec::with_capacity(limit);
+        for kv in self.usernames.range(start..) {
+            let (name, id) = kv.map_err(backend)?;
+            if !name.starts_with(prefix.as_bytes()) || items.len() == limit {
+                break;
+            }
+            if let Some(u) = self.user(std::str::from_utf8(&id).map_err(backend)?)? {
+                items.push(u);
+            }
+        }
+        let next_after = if items.len() == limit { items.last().map(|u: &User| u.username.clone()) } else { None };
+        Ok(Page { items, next_after })
+    }
+
+    fn count_enabled_global_admins(&self) -> StoreResult<u64> {
+        let mut n = 0;
+        for v in self.users.iter().values() {
+            let u: User = dec(&v.map_err(backend)?)?;
+            if u.enabled && u.role == proofup_shared::api::Role::GlobalAdministrator {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
         let users = &self.users;
         users
@@ -300,10 +385,47 @@ impl SetupStore for SledStore {
     }
 }
 
+impl PassStore for SledStore {
+    fn put_pass(&self, user_id: &str, pass: &TapRecord, audit: AuditDraft) -> StoreResult<()> {
+        let bytes = enc(pass)?;
+        (&self.passes, &self.audit)
+            .transaction(|(passes, log)| {
+                passes.insert(user_id.as_bytes(), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn take_pass(&self, user_id: &str, check: &dyn Fn(&TapRecord) -> bool) -> StoreResult<bool> {
+        let taken = self
+            .passes
+            .transaction(|passes| {
+                let Some(v) = passes.get(user_id.as_bytes())? else { return Ok(false) };
+                let rec: TapRecord =
+                    serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
+                if !check(&rec) {
+                    return Ok(false);
+                }
+                passes.remove(user_id.as_bytes())?;
+                Ok(true)
+            })
+            .map_err(tx_err)?;
+        Ok(taken)
+    }
+}
+
 impl SessionStore for SledStore {
     fn create_session(&self, key: &[u8; 32], session: &Session) -> StoreResult<()> {
-        self.sessions.insert(key, enc(session)?).map_err(backend)?;
-        Ok(())
+        let bytes = enc(session)?;
+        (&self.sessions, &self.user_sessions)
+            .transaction(|(sessions, index)| {
+                sessions.insert(&key[..], bytes.clone())?;
+                index.insert(user_session_key(&session.user_id, key), &[][..])?;
+                Ok(())
+            })
+            .map_err(tx_err)
     }
 
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
@@ -324,7 +446,24 @@ impl SessionStore for SledStore {
     }
 
     fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()> {
-        self.sessions.remove(key).map(|_| ()).map_err(backend)
+        if let Some(old) = self.sessions.remove(key).map_err(backend)? {
+            if let Ok(s) = dec::<Session>(&old) {
+                self.user_sessions.remove(user_session_key(&s.user_id, key)).map_err(backend)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        let mut n = 0;
+        for k in self.user_sessions.scan_prefix(user_prefix(user_id)).keys() {
+            let k = k.map_err(backend)?;
+            let session_key = &k[k.len() - 32..];
+            self.sessions.remove(session_key).map_err(backend)?;
+            self.user_sessions.remove(&k).map_err(backend)?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     fn count_sessions(&self) -> StoreResult<u64> {

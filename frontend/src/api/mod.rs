@@ -60,6 +60,10 @@ pub async fn sign_out() -> Result<(), ApiError> {
     }
 }
 
+pub async fn set_password(current_password: Option<String>, new_password: String) -> Result<Me, ApiError> {
+    post("/api/auth/password", &proofup_shared::api::SetPasswordRequest { current_password, new_password }).await
+}
+
 pub async fn me() -> Result<Me, ApiError> {
     get("/api/auth/me").await
 }

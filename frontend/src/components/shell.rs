@@ -40,11 +40,16 @@ pub fn Shell() -> impl IntoView {
             navigate(&format!("/sign-in{next}"), Default::default());
         }
     };
+    let navigate_to = {
+        let navigate = navigate.clone();
+        move |path: &str| navigate(path, Default::default())
+    };
     // Ask the server who is signed in (the cookie is HttpOnly: only the server knows).
     if session.me.get_untracked().is_none() {
         let to_sign_in = to_sign_in.clone();
         spawn_local(async move {
             match api::me().await {
+                Ok(me) if me.must_set_password => navigate_to("/set-password"),
                 Ok(me) => session.me.set(Some(me)),
                 Err(e) if e.error == ErrorCode::Unauthenticated => to_sign_in(),
                 Err(e) => leptos::logging::error!("{e}"),
@@ -94,7 +99,7 @@ pub fn Shell() -> impl IntoView {
             <div class="layout">
                 <nav id="sidenav" class="sidenav" class:open=move || menu_open.get() aria-label="Main">
                     <ul>
-                        {NAV.iter().map(|(href, label)| view! {
+                        {NAV.iter().filter(|(href, _)| *href == "/" || session.me.get_untracked().is_some_and(|m| m.role.can_read_admin())).map(|(href, label)| view! {
                             <li><A href=*href exact=true on:click=move |_| menu_open.set(false)>{*label}</A></li>
                         }).collect_view()}
                     </ul>

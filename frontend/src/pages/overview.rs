@@ -7,6 +7,11 @@ use crate::logic::thousands;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
+    let session = expect_context::<crate::app::SessionCtx>();
+    let admin = session.me.get_untracked().is_some_and(|m| m.role.can_read_admin());
+    if !admin {
+        return view! { <UserHome/> }.into_any();
+    }
     let data = LocalResource::new(api::overview);
     view! {
         <h1>"Overview"</h1>
@@ -16,6 +21,24 @@ pub fn OverviewPage() -> impl IntoView {
                 Err(e) => view! { <ErrorAlert error=Signal::derive(move || Some(e.clone()))/> }.into_any(),
             })}
         </Suspense>
+    }
+    .into_any()
+}
+
+/// What a signed-in user without an administrative role sees.
+#[component]
+fn UserHome() -> impl IntoView {
+    let session = expect_context::<crate::app::SessionCtx>();
+    view! {
+        <h1>"Your account"</h1>
+        {move || session.me.get().map(|me| view! {
+            <section class="card">
+                <dl class="facts">
+                    <dt>"Name"</dt><dd>{me.display_name}</dd>
+                    <dt>"Username"</dt><dd>{me.username}</dd>
+                </dl>
+            </section>
+        })}
     }
 }
 

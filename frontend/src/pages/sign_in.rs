@@ -40,8 +40,13 @@ pub fn SignInPage() -> impl IntoView {
         spawn_local(async move {
             match api::sign_in(u, p).await {
                 Ok(me) => {
+                    let must_set = me.must_set_password;
                     session.me.set(Some(me));
-                    navigate(&next, Default::default());
+                    if must_set {
+                        navigate(&format!("/set-password?next={}", next), Default::default());
+                    } else {
+                        navigate(&next, Default::default());
+                    }
                 }
                 Err(e) => {
                     password.set(String::new());

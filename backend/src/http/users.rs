@@ -1,0 +1,138 @@
+//! Directory users. Thin handlers over `service::users`; roles checked here and in the service.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use proofup_shared::api::{
+    CreateUserRequest, Page, Role, TemporaryAccessPass, UpdateUserRequest, UserView, UserWithPass,
+};
+use proofup_shared::validation::normalize_username;
+use proofup_shared::ApiError;
+use serde::Deserialize;
+
+use super::admin::MAX_PAGE;
+use super::client::client_info;
+use super::error::AppError;
+use super::session::Authenticated;
+use super::AppState;
+use crate::service::users::{self, Actor};
+use crate::store::UserStore;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    /// Username prefix (case-insensitive).
+    pub q: Option<String>,
+    /// The `next_after` of the previous page.
+    pub after: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<usize>,
+}
+
+fn pass_ttl(state: &AppState) -> time::Duration {
+    time::Duration::hours(state.config.pass_hours.into())
+}
+
+/// Users in username order; `q` filters by username prefix.
+#[utoipa::path(tag = "users", params(UserQuery), responses(
+    (status = 200, body = Page<UserView>), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    q: web::Query<UserQuery>,
+) -> Result<web::Json<Page<UserView>>, AppError> {
+    auth.require(Role::can_read_admin)?;
+    let limit = match q.limit {
+        None => 50,
+        Some(n @ 1..=MAX_PAGE) => n,
+        Some(_) => return Err(AppError::bad_request(format!("limit must be between 1 and {MAX_PAGE}."))),
+    };
+    let prefix = normalize_username(q.q.as_deref().unwrap_or(""));
+    let after = q.after.as_deref().map(normalize_username);
+    let page = state.store.list_users(&prefix, after.as_deref(), limit)?;
+    Ok(web::Json(Page { items: page.items.iter().map(|u| u.view()).collect(), next_after: page.next_after }))
+}
+
+/// Creates a user and returns their one-time temporary access pass (shown once).
+#[utoipa::path(tag = "users", request_body = CreateUserRequest, responses(
+    (status = 201, body = UserWithPass), (status = 403, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, AppError> {
+    auth.require(Role::can_manage_security)?;
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let actor = Actor { user: &auth.user, client: &client };
+    let (user, pass) =
+        users::create(state.store.as_ref(), state.clock.as_ref(), &actor, body.into_inner(), pass_ttl(&state))?;
+    Ok(HttpResponse::Created().json(UserWithPass { user: user.view(), temporary_access_pass: pass }))
+}
+
+/// One user.
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")), responses(
+    (status = 200, body = UserView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[get("/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<web::Json<UserView>, AppError> {
+    if auth.user.id != *id {
+        auth.require(Role::can_read_admin)?;
+    }
+    let user = state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    Ok(web::Json(user.view()))
+}
+
+/// Changes display name, email, role, enabled or emergency-access. Disabling ends the user's sessions.
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")), request_body = UpdateUserRequest, responses(
+    (status = 200, body = UserView), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<UpdateUserRequest>,
+) -> Result<web::Json<UserView>, AppError> {
+    auth.require(Role::can_manage_security)?;
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let actor = Actor { user: &auth.user, client: &client };
+    let user = users::update(state.store.as_ref(), state.clock.as_ref(), &actor, &id, body.into_inner())?;
+    Ok(web::Json(user.view()))
+}
+
+/// Deletes a user, their sessions and pass; their log entries stay.
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")), responses(
+    (status = 204), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+#[delete("/users/{id}")]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    auth.require(Role::can_manage_security)?;
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let actor = Actor { user: &auth.user, client: &client };
+    users::delete(state.store.as_ref(), state.clock.as_ref(), &actor, &id)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Clears the user's password, ends their sessions and issues a new temporary access pass (shown once).
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")), responses(
+    (status = 200, body = TemporaryAccessPass), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[post("/users/{id}/reset-sign-in")]
+pub async fn reset_sign_in(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<web::Json<TemporaryAccessPass>, AppError> {
+    auth.require(Role::can_manage_security)?;
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let actor = Actor { user: &auth.user, client: &client };
+    Ok(web::Json(users::reset_sign_in(state.store.as_ref(), state.clock.as_ref(), &actor, &id, pass_ttl(&state))?))
+}

@@ -1,0 +1,326 @@
+//! Directory users: create (with a temporary access pass), update, disable, reset, delete, set password.
+
+use proofup_shared::api::{CreateUserRequest, Role, SetPasswordRequest, TemporaryAccessPass, UpdateUserRequest};
+use proofup_shared::validation::{validate_display_name, validate_email, validate_username, Problems};
+use proofup_shared::FieldError;
+use time::Duration;
+
+use super::{audit, change};
+use crate::domain::clock::Clock;
+use crate::domain::model::{ClientInfo, Session, SessionStage, User};
+use crate::domain::password::PasswordRules;
+use crate::domain::roles::{may_assign_role, may_manage_user, may_set_emergency_access};
+use crate::domain::tap::{self, TapRecord};
+use crate::hashing::HashPool;
+use crate::store::{PassStore, SessionStore, StoreError, UserStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("{0}")]
+    Hash(String),
+}
+
+impl From<StoreError> for UserError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => UserError::NotFound,
+            StoreError::Conflict(m) => UserError::Conflict(m),
+            e => UserError::Store(e),
+        }
+    }
+}
+
+pub trait DirectoryStores: UserStore + PassStore + SessionStore {}
+impl<T: UserStore + PassStore + SessionStore + ?Sized> DirectoryStores for T {}
+
+/// The signed-in administrator acting, and from where.
+pub struct Actor<'a> {
+    pub user: &'a User,
+    pub client: &'a ClientInfo,
+}
+
+fn forbid(m: &str) -> UserError {
+    UserError::Forbidden(m.into())
+}
+
+fn issue_pass<S: DirectoryStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    actor: &Actor<'_>,
+    target: &User,
+    action: &str,
+    ttl: Duration,
+) -> Result<TemporaryAccessPass, UserError> {
+    let code = tap::generate();
+    let now = clock.now();
+    let rec = TapRecord::new(&code, now, ttl);
+    let expires = rec.expires_at;
+    let entry = audit(
+        now,
+        Some(actor.user),
+        action,
+        Some(target),
+        vec![change("temporary_access_pass_expires", None, Some(&expires.to_string()))],
+        actor.client,
+    );
+    s.put_pass(&target.id, &rec, entry)?;
+    Ok(TemporaryAccessPass { code, expires_at: expires })
+}
+
+pub fn create<S: DirectoryStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    actor: &Actor<'_>,
+    req: CreateUserRequest,
+    pass_ttl: Duration,
+) -> Result<(User, TemporaryAccessPass), UserError> {
+    if !may_assign_role(actor.user.role, req.role) {
+        return Err(forbid("Your role cannot create a user with this role."));
+    }
+    if req.emergency_access && !may_set_emergency_access(actor.user.role) {
+        return Err(forbid("Only a Global administrator marks emergency-access accounts."));
+    }
+    let mut p = Problems::default();
+    let username = p.check("username", validate_username(&req.username));
+    let display_name = p.check("display_name", validate_display_name(&req.display_name));
+    let email = p.check("email", validate_email(req.email.as_deref().unwrap_or("")));
+    let (Some(username), Some(display_name), Some(email)) = (username, display_name, email) else {
+        return Err(UserError::Invalid(p.0));
+    };
+    let now = clock.now();
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        username,
+        display_name,
+        email,
+        role: req.role,
+        enabled: true,
+        emergency_access: req.emergency_access,
+        password_hash: String::new(),
+        created_at: now,
+        updated_at: now,
+        last_sign_in_at: None,
+    };
+    let entry = audit(
+        now,
+        Some(actor.user),
+        "user.created",
+        Some(&user),
+        vec![
+            change("username", None, Some(&user.username)),
+            change("display_name", None, Some(&user.display_name)),
+            change("email", None, user.email.as_deref()),
+            change("role", None, Some(user.role.label())),
+            change("emergency_access", None, Some(&user.emergency_access.to_string())),
+        ],
+        actor.client,
+    );
+    s.create_user(&user, entry)?;
+    let pass = issue_pass(s, clock, actor, &user, "user.temporary_access_pass_issued", pass_ttl)?;
+    Ok((user, pass))
+}
+
+/// Refuses a change that would leave no enabled Global administrator.
+fn keep_a_global_admin<S: DirectoryStores + ?Sized>(
+    s: &S,
+    before: &User,
+    after: Option<&User>,
+) -> Result<(), UserError> {
+    let was = before.enabled && before.role == Role::GlobalAdministrator;
+    let is = after.is_some_and(|u| u.enabled && u.role == Role::GlobalAdministrator);
+    if was && !is && s.count_enabled_global_admins()? <= 1 {
+        return Err(UserError::Conflict(
+            "This is the last enabled Global administrator: make another user Global administrator first.".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn update<S: DirectoryStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    actor: &Actor<'_>,
+    id: &str,
+    req: UpdateUserRequest,
+) -> Result<User, UserError> {
+    let before = s.user(id)?.ok_or(UserError::NotFound)?;
+    if !may_manage_user(actor.user.role, before.role) {
+        return Err(forbid("Your role cannot change this user."));
+    }
+    let mut after = before.clone();
+    let mut p = Problems::default();
+    if let Some(d) = &req.display_name {
+        if let Some(d) = p.check("display_name", validate_display_name(d)) {
+            after.display_name = d;
+        }
+    }
+    if let Some(e) = &req.email {
+        if let Some(e) = p.check("email", validate_email(e)) {
+            after.email = e;
+        }
+    }
+    if !p.is_empty() {
+        return Err(UserError::Invalid(p.0));
+    }
+    if let Some(role) = req.role {
+        if role != before.role && !may_assign_role(actor.user.role, role) {
+            return Err(forbid("Your role cannot give this role."));
+        }
+        after.role = role;
+    }
+    if let Some(flag) = req.emergency_access {
+        if flag != before.emergency_access && !may_set_emergency_access(actor.user.role) {
+            return Err(forbid("Only a Global administrator marks emergency-access accounts."));
+        }
+        after.emergency_access = flag;
+    }
+    if let Some(enabled) = req.enabled {
+        if !enabled && before.id == actor.user.id {
+            return Err(forbid("You cannot disable your own account."));
+        }
+        after.enabled = enabled;
+    }
+    keep_a_global_admin(s, &before, Some(&after))?;
+    let mut changes = Vec::new();
+    let mut diff = |f: &str, a: String, b: String| {
+        if a != b {
+            changes.push(change(f, Some(&a), Some(&b)));
+        }
+    };
+    diff("display_name", before.display_name.clone(), after.display_name.clone());
+    diff("email", before.email.clone().unwrap_or_default(), after.email.clone().unwrap_or_default());
+    diff("role", before.role.label().into(), after.role.label().into());
+    diff("enabled", before.enabled.to_string(), after.enabled.to_string());
+    diff("emergency_access", before.emergency_access.to_string(), after.emergency_access.to_string());
+    if changes.is_empty() {
+        return Ok(before);
+    }
+    let now = clock.now();
+    after.updated_at = now;
+    let action = match (before.enabled, after.enabled) {
+        (true, false) => "user.disabled",
+        (false, true) => "user.enabled",
+        _ => "user.updated",
+    };
+    s.update_user(&after, audit(now, Some(actor.user), action, Some(&after), changes, actor.client))?;
+    if !after.enabled {
+        s.delete_user_sessions(&after.id)?;
+    }
+    Ok(after)
+}
+
+pub fn delete<S: DirectoryStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    actor: &Actor<'_>,
+    id: &str,
+) -> Result<(), UserError> {
+    let before = s.user(id)?.ok_or(UserError::NotFound)?;
+    if !may_manage_user(actor.user.role, before.role) {
+        return Err(forbid("Your role cannot delete this user."));
+    }
+    if before.id == actor.user.id {
+        return Err(forbid("You cannot delete your own account."));
+    }
+    keep_a_global_admin(s, &before, None)?;
+    let entry = audit(
+        clock.now(),
+        Some(actor.user),
+        "user.deleted",
+        Some(&before),
+        vec![change("username", Some(&before.username), None), change("role", Some(before.role.label()), None)],
+        actor.client,
+    );
+    Ok(s.delete_user(id, entry)?)
+}
+
+/// "Reset sign-in": the old password stops working, sessions end, a new pass is issued.
+pub fn reset_sign_in<S: DirectoryStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    actor: &Actor<'_>,
+    id: &str,
+    pass_ttl: Duration,
+) -> Result<TemporaryAccessPass, UserError> {
+    let mut user = s.user(id)?.ok_or(UserError::NotFound)?;
+    if !may_manage_user(actor.user.role, user.role) {
+        return Err(forbid("Your role cannot reset this user."));
+    }
+    if user.id == actor.user.id {
+        return Err(forbid("You cannot reset your own sign-in; change your password instead."));
+    }
+    let now = clock.now();
+    let had_password = user.has_password();
+    user.password_hash.clear();
+    user.updated_at = now;
+    let entry = audit(
+        now,
+        Some(actor.user),
+        "user.sign_in_reset",
+        Some(&user),
+        vec![change("has_password", Some(&had_password.to_string()), Some("false"))],
+        actor.client,
+    );
+    s.update_user(&user, entry)?;
+    s.delete_user_sessions(&user.id)?;
+    issue_pass(s, clock, actor, &user, "user.temporary_access_pass_issued", pass_ttl)
+}
+
+/// Sets the signed-in user's own password. A session from a temporary access pass
+/// needs no current password; a full session does. Returns the new session.
+#[allow(clippy::too_many_arguments)]
+pub async fn set_own_password<S: DirectoryStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    hasher: &HashPool,
+    rules: &PasswordRules,
+    user: &User,
+    session: &Session,
+    old_key: &[u8; 32],
+    client: &ClientInfo,
+    req: SetPasswordRequest,
+) -> Result<(User, String), UserError> {
+    if session.stage == SessionStage::Full {
+        let current = req.current_password.clone().unwrap_or_default();
+        let phc = user.has_password().then(|| user.password_hash.clone());
+        if !hasher.verify(current, phc).await {
+            return Err(UserError::Invalid(vec![FieldError {
+                field: "current_password".into(),
+                message: "Your current password is not right.".into(),
+            }]));
+        }
+    }
+    if let Err(message) = rules.check(&req.new_password, &user.username) {
+        return Err(UserError::Invalid(vec![FieldError { field: "new_password".into(), message }]));
+    }
+    let hash = hasher.hash(req.new_password).await.map_err(|e| UserError::Hash(e.to_string()))?;
+    let now = clock.now();
+    let mut updated = s.user(&user.id)?.ok_or(UserError::NotFound)?;
+    updated.password_hash = hash;
+    updated.updated_at = now;
+    let entry = audit(
+        now,
+        Some(user),
+        "user.password_set",
+        Some(user),
+        vec![change("password", None, Some("(changed)"))],
+        client,
+    );
+    s.update_user(&updated, entry)?;
+    // A new session id for the new privilege level; the old one ends.
+    s.delete_session(old_key)?;
+    let token = super::auth::new_token();
+    let fresh = Session { stage: SessionStage::Full, created_at: now, last_seen_at: now, ..session.clone() };
+    s.create_session(&super::auth::session_key(&token), &fresh)?;
+    Ok((updated, token))
+}
