@@ -526,6 +526,8 @@ async fn every_documented_operation_is_served() {
         let req = match method.as_str() {
             "get" => get(&uri),
             "post" => post(&uri, json!({})),
+            "patch" => post(&uri, json!({})).method(actix_web::http::Method::PATCH),
+            "delete" => post(&uri, json!({})).method(actix_web::http::Method::DELETE),
             other => panic!("unexpected method {other}"),
         };
         let (_, _, body, _) = call!(app, req);
