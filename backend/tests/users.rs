@@ -345,4 +345,22 @@ async fn users_list_by_username_with_prefix_search_and_keyset_paging() {
     assert_eq!(names(&b), ["anna"]);
     let (s, _, _, _) = call!(app, with(&admin, get("/api/users?limit=500")));
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, _, _) = call!(app, with(&admin, get("/api/users?role=emperor")));
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Filters: role, enabled, emergency access.
+    let (_, _, b, _) = call!(app, with(&admin, get("/api/users?role=global_administrator")));
+    assert_eq!(names(&b), ["ada"]);
+    let (_, _, b, _) = call!(app, with(&admin, get("/api/users?q=a")));
+    let anna = b["items"].as_array().unwrap().iter().find(|u| u["username"] == "anna").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call!(app, with(&admin, patch(&format!("/api/users/{anna}"), json!({"enabled": false, "emergency_access": true}))));
+    let (_, _, b, _) = call!(app, with(&admin, get("/api/users?enabled=false")));
+    assert_eq!(names(&b), ["anna"]);
+    let (_, _, b, _) = call!(app, with(&admin, get("/api/users?emergency_access=true&q=an")));
+    assert_eq!(names(&b), ["anna"]);
+    let (_, _, b, _) = call!(app, with(&admin, get("/api/users?role=user&enabled=true&limit=2")));
+    assert_eq!(names(&b), ["amy", "andrew"]);
 }

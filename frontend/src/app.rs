@@ -25,7 +25,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/set-password") view=pages::set_password::SetPasswordPage/>
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=pages::overview::OverviewPage/>
-                    <Route path=path!("users") view=|| view! { <pages::later::Later title="Users" what="Create, search, disable and reset users; emergency-access accounts."/> }/>
+                    <Route path=path!("users") view=pages::users::UsersPage/>
+                    <Route path=path!("users/new") view=pages::users::NewUserPage/>
+                    <Route path=path!("users/:id") view=pages::users::UserDetailPage/>
                     <Route path=path!("groups") view=|| view! { <pages::later::Later title="Groups" what="Nested groups and their members."/> }/>
                     <Route path=path!("policy/mfa-registration") view=|| view! { <pages::later::Later title="MFA registration policy" what="Choose who must register a second factor, the grace period, and turn enforcement on."/> }/>
                     <Route path=path!("logs/sign-ins") view=pages::logs::SignInLogPage/>

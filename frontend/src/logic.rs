@@ -54,6 +54,25 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The warning the Users page shows about break-glass accounts, if any.
+pub fn emergency_warning(count: usize) -> Option<String> {
+    match count {
+        0 => Some("No emergency-access account exists. Create two, and exclude them from MFA policies, so you cannot be locked out.".into()),
+        1 => Some("Only one emergency-access account exists. Keep at least two.".into()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +94,15 @@ mod tests {
         assert_eq!(password_hint("abc"), "3 of at least 15 characters.");
         assert_eq!(password_hint(&"🔑".repeat(15)), "15 characters. Long enough.");
         assert!(password_hint(&"a".repeat(129)).contains("at most 128"));
+    }
+
+    #[test]
+    fn encoding_and_warnings() {
+        assert_eq!(encode_component("a b&c/d"), "a%20b%26c%2Fd");
+        assert_eq!(encode_component("ann.lee-1_~"), "ann.lee-1_~");
+        assert!(emergency_warning(0).unwrap().contains("No emergency-access"));
+        assert!(emergency_warning(1).unwrap().contains("Only one"));
+        assert_eq!(emergency_warning(2), None);
     }
 
     #[test]

@@ -25,6 +25,12 @@ pub struct UserQuery {
     pub after: Option<String>,
     /// 1 to 200, default 50.
     pub limit: Option<usize>,
+    /// Only users with this role.
+    pub role: Option<Role>,
+    /// Only enabled (true) or disabled (false) users.
+    pub enabled: Option<bool>,
+    /// Only emergency-access accounts (true) or only the others (false).
+    pub emergency_access: Option<bool>,
 }
 
 fn pass_ttl(state: &AppState) -> time::Duration {
@@ -48,7 +54,13 @@ pub async fn list_users(
     };
     let prefix = normalize_username(q.q.as_deref().unwrap_or(""));
     let after = q.after.as_deref().map(normalize_username);
-    let page = state.store.list_users(&prefix, after.as_deref(), limit)?;
+    let (role, enabled, emergency) = (q.role, q.enabled, q.emergency_access);
+    let keep = move |u: &crate::domain::model::User| {
+        role.is_none_or(|r| u.role == r)
+            && enabled.is_none_or(|e| u.enabled == e)
+            && emergency.is_none_or(|e| u.emergency_access == e)
+    };
+    let page = state.store.list_users(&prefix, after.as_deref(), limit, &keep)?;
     Ok(web::Json(Page { items: page.items.iter().map(|u| u.view()).collect(), next_after: page.next_after }))
 }
 

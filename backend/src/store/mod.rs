@@ -44,7 +44,14 @@ pub trait UserStore {
     /// Removes the user, their username, pass and sessions; log entries stay.
     fn delete_user(&self, id: &str, audit: AuditDraft) -> StoreResult<()>;
     /// Users in username order, optionally only those whose username starts with `prefix`.
-    fn list_users(&self, prefix: &str, after: Option<&str>, limit: usize) -> StoreResult<Page<User>>;
+    /// Only users for which `keep` is true are returned (filters by role, state...).
+    fn list_users(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        keep: &dyn Fn(&User) -> bool,
+    ) -> StoreResult<Page<User>>;
     fn count_enabled_global_admins(&self) -> StoreResult<u64>;
 }
 

@@ -295,7 +295,13 @@ impl UserStore for SledStore {
         self.flush()
     }
 
-    fn list_users(&self, prefix: &str, after: Option<&str>, limit: usize) -> StoreResult<Page<User>> {
+    fn list_users(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        keep: &dyn Fn(&User) -> bool,
+    ) -> StoreResult<Page<User>> {
         let start: Vec<u8> = match after {
             Some(a) if a.as_bytes() >= prefix.as_bytes() => {
                 let mut k = a.as_bytes().to_vec();
@@ -311,7 +317,9 @@ impl UserStore for SledStore {
                 break;
             }
             if let Some(u) = self.user(std::str::from_utf8(&id).map_err(backend)?)? {
-                items.push(u);
+                if keep(&u) {
+                    items.push(u);
+                }
             }
         }
         let next_after = if items.len() == limit { items.last().map(|u: &User| u.username.clone()) } else { None };

@@ -2,7 +2,8 @@
 
 use gloo_net::http::{Request, Response};
 use proofup_shared::api::{
-    AuditEntry, Me, Overview, Page, SetupRequest, SetupStatus, SignInLogEntry, SignInRequest, SignInResponse,
+    AuditEntry, CreateUserRequest, Me, Overview, Page, SetupRequest, SetupStatus, SignInLogEntry, SignInRequest,
+    SignInResponse, TemporaryAccessPass, UpdateUserRequest, UserView, UserWithPass,
 };
 use proofup_shared::{ApiError, ErrorCode};
 use serde::de::DeserializeOwned;
@@ -85,4 +86,60 @@ pub async fn audit(after: Option<String>) -> Result<Page<AuditEntry>, ApiError> 
 
 pub async fn sign_ins(after: Option<String>) -> Result<Page<SignInLogEntry>, ApiError> {
     get(&format!("/api/sign-ins{}", page_query(after.as_deref()))).await
+}
+
+async fn send_json<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiError> {
+    let builder = match method {
+        "PATCH" => Request::patch(path),
+        "DELETE" => Request::delete(path),
+        _ => Request::post(path),
+    };
+    let req = builder.json(body).map_err(network)?;
+    decode(req.send().await.map_err(network)?).await
+}
+
+/// `?q=..&role=..` from the non-empty pairs.
+pub fn query(pairs: &[(&str, String)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", crate::logic::encode_component(v)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+pub async fn users(pairs: Vec<(&'static str, String)>) -> Result<Page<UserView>, ApiError> {
+    get(&format!("/api/users{}", query(&pairs))).await
+}
+
+pub async fn user(id: String) -> Result<UserView, ApiError> {
+    get(&format!("/api/users/{}", crate::logic::encode_component(&id))).await
+}
+
+pub async fn create_user(req: CreateUserRequest) -> Result<UserWithPass, ApiError> {
+    post("/api/users", &req).await
+}
+
+pub async fn update_user(id: String, req: UpdateUserRequest) -> Result<UserView, ApiError> {
+    send_json("PATCH", &format!("/api/users/{}", crate::logic::encode_component(&id)), &req).await
+}
+
+pub async fn delete_user(id: String) -> Result<(), ApiError> {
+    let req = Request::delete(&format!("/api/users/{}", crate::logic::encode_component(&id)))
+        .json(&serde_json::json!({}))
+        .map_err(network)?;
+    let resp = req.send().await.map_err(network)?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        Err(error_of(resp).await)
+    }
+}
+
+pub async fn reset_sign_in(id: String) -> Result<TemporaryAccessPass, ApiError> {
+    post(&format!("/api/users/{}/reset-sign-in", crate::logic::encode_component(&id)), &serde_json::json!({})).await
 }

@@ -1,3 +1,4 @@
 pub mod alert;
 pub mod field;
+pub mod pass;
 pub mod shell;

@@ -5,3 +5,4 @@ pub mod overview;
 pub mod set_password;
 pub mod setup;
 pub mod sign_in;
+pub mod users;

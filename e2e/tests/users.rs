@@ -1,0 +1,113 @@
+//! An administrator creates a user; the user signs in with the pass in another
+//! browser, chooses a password; the administrator sees the sign-in, then disables them.
+#![allow(clippy::unwrap_used)]
+
+use proofup_e2e::{Browser, Portal};
+use thirtyfour::prelude::*;
+
+const ADMIN_PASSWORD: &str = "maple tundra orbit 2048";
+const USER_PASSWORD: &str = "copper kettle winter road";
+
+async fn set_up_admin(b: &Browser, portal: &Portal) {
+    b.driver.goto(&portal.setup_url).await.unwrap();
+    b.wait_text("h1", "Create the first administrator").await;
+    b.fill("username", "admin").await;
+    b.fill("display_name", "Admin").await;
+    b.fill("password", ADMIN_PASSWORD).await;
+    b.fill("confirm", ADMIN_PASSWORD).await;
+    b.click_button("Create administrator").await;
+    b.wait_text("h1", "Sign in").await;
+    b.fill("password", ADMIN_PASSWORD).await;
+    b.click_button("Sign in").await;
+    b.wait_text("h1", "Overview").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_user_pass_first_sign_in_and_disable() {
+    let portal = Portal::start();
+    let admin = Browser::start(1280, 900).await;
+    set_up_admin(&admin, &portal).await;
+
+    admin.wait_text("nav a", "Users").await.click().await.unwrap();
+    admin.wait_text("h1", "Users").await;
+    admin.wait_text(".alert-warn", "No emergency-access account exists").await;
+    admin.wait_text("td", "admin").await;
+    admin.shot("20-users").await;
+
+    admin.wait_text("a", "New user").await.click().await.unwrap();
+    admin.wait_text("h1", "New user").await;
+    admin.fill("username", "Jo.Smith").await;
+    admin.fill("display_name", "Jo Smith").await;
+    admin.fill("email", "not an email").await;
+    admin.click_button("Create user").await;
+    admin.wait_text(".field-error", "Enter an email address").await;
+    admin.fill("email", "jo@example.org").await;
+    admin.click_button("Create user").await;
+    let code = admin.wait_text("[data-testid=pass-code]", "-").await.text().await.unwrap();
+    assert_eq!(code.len(), 19, "{code}");
+    admin.wait_text(".pass-panel", "shown only now").await;
+    admin.shot("21-user-created-pass").await;
+
+    // The user, in a browser of their own.
+    let user = Browser::start(1280, 900).await;
+    user.driver.goto(&portal.url("/sign-in")).await.unwrap();
+    user.wait_text("h1", "Sign in").await;
+    user.fill("username", "jo.smith").await;
+    user.fill("password", &code).await;
+    user.click_button("Sign in").await;
+    user.wait_text("h1", "Choose your password").await;
+    user.shot("22-set-password").await;
+    user.fill("new_password", "jo.smith").await;
+    user.fill("confirm", "jo.smith").await;
+    user.click_button("Set password").await;
+    user.wait_text(".field-error", "at least 15").await;
+    user.fill("new_password", USER_PASSWORD).await;
+    user.fill("confirm", USER_PASSWORD).await;
+    user.click_button("Set password").await;
+    user.wait_text("h1", "Your account").await;
+    user.wait_text(".facts", "jo.smith").await;
+    // A plain user sees no administrative navigation.
+    assert!(user.driver.find_all(By::Css("nav a")).await.unwrap().len() == 1);
+    user.shot("23-user-home").await;
+
+    // The administrator sees the sign-in, then disables the user.
+    admin.wait_text("a", "Open the user").await.click().await.unwrap();
+    admin.wait_text("h1", "Jo Smith").await;
+    admin.driver.refresh().await.unwrap();
+    let last = admin.wait_text("[data-testid=last-sign-in]", "UTC").await.text().await.unwrap();
+    assert!(last.starts_with("20"), "{last}");
+    admin.wait_text("dd", "Set").await;
+    admin.shot("24-user-detail").await;
+    admin.click_button("Disable user").await;
+    admin.driver.accept_alert().await.unwrap();
+    admin.wait_text("[role=status]", "was disabled").await;
+    admin.wait_text("button", "Enable user").await;
+    admin.shot("25-user-disabled").await;
+
+    // The user's session ended at once.
+    user.driver.refresh().await.unwrap();
+    user.wait_text("h1", "Sign in").await;
+    user.fill("username", "jo.smith").await;
+    user.fill("password", USER_PASSWORD).await;
+    user.click_button("Sign in").await;
+    user.wait_text("[role=alert]", "disabled").await;
+
+    // The list filters by status.
+    admin.driver.goto(&portal.url("/users")).await.unwrap();
+    admin.wait_text("td", "jo.smith").await;
+    let status = admin.driver.find(By::Id("status-filter")).await.unwrap();
+    thirtyfour::components::SelectElement::new(&status).await.unwrap().select_by_value("false").await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let rows = admin.driver.find_all(By::Css("tbody tr")).await.unwrap();
+        if rows.len() == 1 && rows[0].text().await.unwrap().contains("jo.smith") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the status filter did not narrow the list");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    admin.shot("26-users-disabled-filter").await;
+
+    user.driver.clone().quit().await.unwrap();
+    admin.driver.clone().quit().await.unwrap();
+}

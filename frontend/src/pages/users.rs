@@ -1,0 +1,390 @@
+//! Users: list with search and filters, create (shows the pass once), detail with actions.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use proofup_shared::api::{CreateUserRequest, Role, TemporaryAccessPass, UpdateUserRequest, UserView};
+use proofup_shared::ApiError;
+
+use crate::api;
+use crate::app::SessionCtx;
+use crate::components::alert::{ErrorAlert, Notice};
+use crate::components::field::Field;
+use crate::components::pass::PassPanel;
+use crate::logic::{emergency_warning, format_time};
+
+const ROLES: [Role; 5] =
+    [Role::User, Role::SecurityReader, Role::SecurityOperator, Role::SecurityAdministrator, Role::GlobalAdministrator];
+
+fn role_value(r: Role) -> String {
+    serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn role_from(v: &str) -> Option<Role> {
+    ROLES.into_iter().find(|r| role_value(*r) == v)
+}
+
+fn my_role() -> Option<Role> {
+    expect_context::<SessionCtx>().me.get_untracked().map(|m| m.role)
+}
+
+fn confirm(message: &str) -> bool {
+    web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let q = RwSignal::new(String::new());
+    let role = RwSignal::new(String::new());
+    let status = RwSignal::new(String::new());
+    let emergency = RwSignal::new(false);
+    let items = RwSignal::new(Vec::<UserView>::new());
+    let next = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let warning = RwSignal::new(None::<String>);
+    let can_create = my_role().is_some_and(Role::can_manage_security);
+
+    let load = move |after: Option<String>| {
+        let mut pairs =
+            vec![("q", q.get_untracked()), ("role", role.get_untracked()), ("enabled", status.get_untracked())];
+        if emergency.get_untracked() {
+            pairs.push(("emergency_access", "true".into()));
+        }
+        if let Some(a) = after.clone() {
+            pairs.push(("after", a));
+        }
+        loading.set(true);
+        spawn_local(async move {
+            match api::users(pairs).await {
+                Ok(page) => {
+                    if after.is_some() {
+                        items.update(|v| v.extend(page.items));
+                    } else {
+                        items.set(page.items);
+                    }
+                    next.set(page.next_after);
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            loading.set(false);
+        });
+    };
+    // Reload whenever a filter changes.
+    Effect::new(move |_| {
+        let _ = (q.get(), role.get(), status.get(), emergency.get());
+        load(None);
+    });
+    spawn_local(async move {
+        if let Ok(p) = api::users(vec![("emergency_access", "true".into()), ("limit", "2".into())]).await {
+            warning.set(emergency_warning(p.items.len()));
+        }
+    });
+
+    view! {
+        <div class="page-head">
+            <h1>"Users"</h1>
+            {can_create.then(|| view! { <A href="/users/new" attr:class="btn btn-primary">"New user"</A> })}
+        </div>
+        {move || warning.get().map(|w| view! { <div class="alert alert-warn" role="status">{w}</div> })}
+        <div class="toolbar" role="search">
+            <div class="field">
+                <label for="user-search">"Search by username"</label>
+                <input id="user-search" type="search" placeholder="Starts with…" prop:value=move || q.get()
+                    on:input=move |ev| q.set(event_target_value(&ev))/>
+            </div>
+            <div class="field">
+                <label for="role-filter">"Role"</label>
+                <select id="role-filter" on:change=move |ev| role.set(event_target_value(&ev))>
+                    <option value="">"Any role"</option>
+                    {ROLES.into_iter().map(|r| view! { <option value=role_value(r)>{r.label()}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="status-filter">"Status"</label>
+                <select id="status-filter" on:change=move |ev| status.set(event_target_value(&ev))>
+                    <option value="">"Any"</option>
+                    <option value="true">"Enabled"</option>
+                    <option value="false">"Disabled"</option>
+                </select>
+            </div>
+            <label class="check">
+                <input type="checkbox" prop:checked=move || emergency.get() on:change=move |ev| emergency.set(event_target_checked(&ev))/>
+                " Emergency access only"
+            </label>
+        </div>
+        <ErrorAlert error=error/>
+        <div class="table-wrap">
+            <table>
+                <thead><tr>
+                    <th scope="col">"Name"</th><th scope="col">"Username"</th><th scope="col">"Role"</th>
+                    <th scope="col">"Status"</th><th scope="col">"MFA"</th><th scope="col">"Last sign-in"</th>
+                </tr></thead>
+                <tbody>
+                    <For each=move || items.get() key=|u| (u.id.clone(), u.updated_at) let:u>
+                        <tr>
+                            <td>
+                                <A href=format!("/users/{}", u.id)>{u.display_name.clone()}</A>
+                                {u.emergency_access.then(|| view! { " " <span class="badge badge-warn">"Emergency access"</span> })}
+                            </td>
+                            <td>{u.username.clone()}</td>
+                            <td>{u.role.label()}</td>
+                            <td>{if u.enabled { view! { <span class="badge badge-ok">"Enabled"</span> } } else { view! { <span class="badge badge-bad">"Disabled"</span> } }}</td>
+                            <td class="muted">"Not registered"</td>
+                            <td class="nowrap">{u.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                        </tr>
+                    </For>
+                </tbody>
+            </table>
+            <Show when=move || !loading.get() && items.with(Vec::is_empty) && error.get().is_none()>
+                <p class="empty">"No users match."</p>
+            </Show>
+        </div>
+        <Show when=move || next.get().is_some()>
+            <button class="btn btn-secondary" disabled=move || loading.get() on:click=move |_| load(next.get_untracked())>
+                "Load more"
+            </button>
+        </Show>
+    }
+}
+
+#[component]
+pub fn NewUserPage() -> impl IntoView {
+    let me = my_role();
+    let username = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::User);
+    let emergency = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let fields = RwSignal::new(Vec::<(String, String)>::new());
+    let busy = RwSignal::new(false);
+    let created = RwSignal::new(None::<(UserView, TemporaryAccessPass)>);
+    let err_for =
+        move |n: &'static str| Signal::derive(move || fields.get().into_iter().find(|(f, _)| f == n).map(|(_, m)| m));
+    let assignable: Vec<Role> =
+        ROLES.into_iter().filter(|r| me == Some(Role::GlobalAdministrator) || *r == Role::User).collect();
+    let global = me == Some(Role::GlobalAdministrator);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let req = CreateUserRequest {
+            username: username.get_untracked(),
+            display_name: display_name.get_untracked(),
+            email: Some(email.get_untracked()),
+            role: role.get_untracked(),
+            emergency_access: emergency.get_untracked(),
+        };
+        spawn_local(async move {
+            match api::create_user(req).await {
+                Ok(r) => {
+                    fields.set(Vec::new());
+                    created.set(Some((r.user, r.temporary_access_pass)));
+                }
+                Err(e) => {
+                    fields.set(e.fields.iter().map(|f| (f.field.clone(), f.message.clone())).collect());
+                    error.set(Some(e));
+                }
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <p><A href="/users">"← Users"</A></p>
+        <h1>"New user"</h1>
+        <Show
+            when=move || created.get().is_none()
+            fallback=move || created.get().map(|(u, pass)| view! {
+                <Notice text=format!("{} was created.", u.display_name)/>
+                <PassPanel pass=pass username=u.username.clone()/>
+                <p class="actions">
+                    <A href=format!("/users/{}", u.id) attr:class="btn btn-primary">"Open the user"</A>
+                    <A href="/users" attr:class="btn btn-secondary">"Back to users"</A>
+                </p>
+            })
+        >
+            <form class="card form-card" on:submit=submit novalidate=true>
+                <p class="muted">"You never choose a user's password: Proofup issues a one-time temporary access pass, and the user chooses their password at first sign-in."</p>
+                <ErrorAlert error=error/>
+                <Field id="username" label="Username" value=username autofocus=true error=err_for("username")
+                    hint=Signal::derive(|| "Letters, digits and . _ - @ (not case-sensitive).".to_owned())/>
+                <Field id="display_name" label="Display name" value=display_name error=err_for("display_name")/>
+                <Field id="email" label="Email (optional)" value=email kind="email" error=err_for("email")/>
+                <div class="field">
+                    <label for="role">"Role"</label>
+                    <select id="role" on:change=move |ev| if let Some(r) = role_from(&event_target_value(&ev)) { role.set(r) }>
+                        {assignable.iter().map(|r| view! { <option value=role_value(*r) selected=*r == Role::User>{r.label()}</option> }).collect_view()}
+                    </select>
+                </div>
+                {global.then(|| view! {
+                    <label class="check">
+                        <input type="checkbox" on:change=move |ev| emergency.set(event_target_checked(&ev))/>
+                        " Emergency-access (break-glass) account"
+                    </label>
+                })}
+                <button type="submit" class="btn btn-primary" disabled=move || busy.get()>
+                    {move || if busy.get() { "Creating…" } else { "Create user" }}
+                </button>
+            </form>
+        </Show>
+    }
+}
+
+#[component]
+pub fn UserDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let user = RwSignal::new(None::<UserView>);
+    let error = RwSignal::new(None::<ApiError>);
+    let notice = RwSignal::new(None::<String>);
+    let pass = RwSignal::new(None::<TemporaryAccessPass>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+    let me = expect_context::<SessionCtx>().me.get_untracked();
+    let my_role = me.as_ref().map(|m| m.role);
+    let my_id = me.map(|m| m.id).unwrap_or_default();
+
+    Effect::new(move |_| {
+        let id = id();
+        spawn_local(async move {
+            match api::user(id).await {
+                Ok(u) => user.set(Some(u)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
+
+    let can_manage = move |u: &UserView| match my_role {
+        Some(Role::GlobalAdministrator) => true,
+        Some(Role::SecurityAdministrator) => u.role == Role::User,
+        _ => false,
+    };
+    let update = move |req: UpdateUserRequest, done: &'static str| {
+        busy.set(true);
+        spawn_local(async move {
+            match api::update_user(id(), req).await {
+                Ok(u) => {
+                    notice.set(Some(format!("{} {done}.", u.display_name)));
+                    error.set(None);
+                    user.set(Some(u));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let toggle = move |_| {
+        let Some(u) = user.get_untracked() else { return };
+        let (question, done) = if u.enabled {
+            (format!("Disable {}? Their sessions end at once and they cannot sign in.", u.display_name), "was disabled")
+        } else {
+            (format!("Enable {}?", u.display_name), "was enabled")
+        };
+        if confirm(&question) {
+            update(UpdateUserRequest { enabled: Some(!u.enabled), ..Default::default() }, done);
+        }
+    };
+    let reset = move |_| {
+        let Some(u) = user.get_untracked() else { return };
+        if !confirm(&format!("Reset sign-in for {}? Their password stops working, their sessions end, and a new temporary access pass is issued.", u.display_name)) {
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            match api::reset_sign_in(id()).await {
+                Ok(p) => {
+                    notice.set(Some("Sign-in was reset.".into()));
+                    error.set(None);
+                    pass.set(Some(p));
+                    if let Ok(u) = api::user(id()).await {
+                        user.set(Some(u));
+                    }
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let remove = move |_| {
+        let Some(u) = user.get_untracked() else { return };
+        if !confirm(&format!(
+            "Delete {} ({})? This cannot be undone. Their log entries stay.",
+            u.display_name, u.username
+        )) {
+            return;
+        }
+        busy.set(true);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match api::delete_user(id()).await {
+                Ok(()) => navigate("/users", Default::default()),
+                Err(e) => {
+                    error.set(Some(e));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    let role_change = move |ev: leptos::ev::Event| {
+        if let Some(r) = role_from(&event_target_value(&ev)) {
+            update(UpdateUserRequest { role: Some(r), ..Default::default() }, "has a new role");
+        }
+    };
+
+    view! {
+        <p><A href="/users">"← Users"</A></p>
+        <ErrorAlert error=error/>
+        {move || notice.get().map(|n| view! { <Notice text=n/> })}
+        {move || pass.get().zip(user.get()).map(|(p, u)| view! { <PassPanel pass=p username=u.username/> })}
+        {move || user.get().map(|u| {
+            let manage = can_manage(&u) && u.id != my_id;
+            let global = my_role == Some(Role::GlobalAdministrator);
+            view! {
+                <div class="page-head">
+                    <h1>{u.display_name.clone()}</h1>
+                    {u.emergency_access.then(|| view! { <span class="badge badge-warn">"Emergency access"</span> })}
+                </div>
+                <section class="card">
+                    <h2>"Profile"</h2>
+                    <dl class="facts">
+                        <dt>"Username"</dt><dd>{u.username.clone()}</dd>
+                        <dt>"Email"</dt><dd>{u.email.clone().unwrap_or_else(|| "—".into())}</dd>
+                        <dt>"Role"</dt><dd>{u.role.label()}</dd>
+                        <dt>"Status"</dt><dd>{if u.enabled { "Enabled" } else { "Disabled" }}</dd>
+                        <dt>"Password"</dt><dd>{if u.has_password { "Set" } else { "Not set yet (temporary access pass)" }}</dd>
+                        <dt>"Created"</dt><dd>{format_time(u.created_at)}</dd>
+                        <dt>"Last sign-in"</dt><dd data-testid="last-sign-in">{u.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
+                    </dl>
+                </section>
+                {manage.then(|| view! {
+                    <section class="card">
+                        <h2>"Manage"</h2>
+                        {global.then(|| view! {
+                            <div class="field inline-field">
+                                <label for="role">"Role"</label>
+                                <select id="role" on:change=role_change disabled=move || busy.get()>
+                                    {ROLES.into_iter().map(|r| view! { <option value=role_value(r) selected=r == u.role>{r.label()}</option> }).collect_view()}
+                                </select>
+                            </div>
+                        })}
+                        <div class="actions">
+                            <button class="btn btn-secondary" on:click=toggle disabled=move || busy.get()>
+                                {if u.enabled { "Disable user" } else { "Enable user" }}
+                            </button>
+                            <button class="btn btn-secondary" on:click=reset disabled=move || busy.get()>"Reset sign-in"</button>
+                            <button class="btn btn-danger" on:click=remove.clone() disabled=move || busy.get()>"Delete user"</button>
+                        </div>
+                    </section>
+                })}
+            }
+        })}
+    }
+}
