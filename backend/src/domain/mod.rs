@@ -1,6 +1,7 @@
 //! Pure domain logic: no actix, no sled, no I/O. Time always comes from a [`clock::Clock`].
 
 pub mod clock;
+pub mod membership;
 pub mod model;
 pub mod password;
 pub mod ratelimit;
