@@ -1,11 +1,10 @@
 //! Administrative reads and actions of the foundation: overview, logs, unlock.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use proofup_shared::api::{AuditEntry, Overview, Page, Role, SignInLogEntry, StoreCounts};
 use proofup_shared::ApiError;
 use serde::Deserialize;
 
-use super::client::client_info;
 use super::error::AppError;
 use super::session::Authenticated;
 use super::AppState;
@@ -23,13 +22,18 @@ pub struct PageQuery {
     pub limit: Option<usize>,
 }
 
+/// `limit` of a list query: 1 to [`MAX_PAGE`], default 50.
+pub fn page_limit(limit: Option<usize>) -> Result<usize, AppError> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=MAX_PAGE) => Ok(n),
+        Some(_) => Err(AppError::bad_request(format!("limit must be between 1 and {MAX_PAGE}."))),
+    }
+}
+
 impl PageQuery {
     fn limit(&self) -> Result<usize, AppError> {
-        match self.limit {
-            None => Ok(50),
-            Some(n @ 1..=MAX_PAGE) => Ok(n),
-            Some(_) => Err(AppError::bad_request(format!("limit must be between 1 and {MAX_PAGE}."))),
-        }
+        page_limit(self.limit)
     }
     fn after(&self) -> Result<Option<&str>, AppError> {
         match self.after.as_deref() {
@@ -90,21 +94,19 @@ pub async fn sign_in_log(
 pub async fn unlock_user(
     state: web::Data<AppState>,
     auth: Authenticated,
-    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     auth.require(Role::can_manage_security)?;
     let s = state.store.as_ref();
     let target = s.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
     let before = s.throttle(&target.username)?.consecutive_failures;
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
     let entry = service::audit(
         state.clock.now(),
         Some(&auth.user),
         "user.sign_in_unlocked",
         Some(&target),
         vec![service::change("failed_sign_ins", Some(&before.to_string()), Some("0"))],
-        &client,
+        &auth.client,
     );
     s.clear_throttle(&target.username, entry).map_err(|e: StoreError| AppError::from(e))?;
     Ok(HttpResponse::NoContent().finish())

@@ -7,7 +7,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
 use super::error::AppError;
 use super::AppState;
-use crate::domain::model::{Session, SessionStage, User};
+use crate::domain::model::{ClientInfo, Session, SessionStage, User};
 use crate::service::auth;
 
 pub fn cookie_name(secure: bool) -> &'static str {
@@ -43,9 +43,16 @@ pub fn token_from(req: &HttpRequest, secure: bool) -> Option<String> {
 pub struct Authenticated {
     pub user: User,
     pub session: Session,
+    /// Where the request came from (for audit entries).
+    pub client: ClientInfo,
 }
 
 impl Authenticated {
+    /// The signed-in user as the actor of a change.
+    pub fn actor(&self) -> crate::service::users::Actor<'_> {
+        crate::service::users::Actor { user: &self.user, client: &self.client }
+    }
+
     /// Passes when the user's current role satisfies `allowed`; 403 otherwise.
     pub fn require(&self, allowed: impl Fn(proofup_shared::api::Role) -> bool) -> Result<(), AppError> {
         if allowed(self.user.role) {
@@ -70,7 +77,9 @@ impl FromRequest for Authenticated {
                     "Choose your own password before continuing.",
                 ));
             }
-            Ok(Authenticated { user: any.user, session: any.session })
+            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
+            let (_, client) = super::client::client_info(req, &state.config.trusted_proxies);
+            Ok(Authenticated { user: any.user, session: any.session, client })
         }))
     }
 }

@@ -1,6 +1,6 @@
 //! Directory users. Thin handlers over `service::users`; roles checked here and in the service.
 
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use proofup_shared::api::{
     CreateUserRequest, Page, Role, TemporaryAccessPass, UpdateUserRequest, UserView, UserWithPass,
 };
@@ -8,12 +8,11 @@ use proofup_shared::validation::normalize_username;
 use proofup_shared::ApiError;
 use serde::Deserialize;
 
-use super::admin::MAX_PAGE;
-use super::client::client_info;
+use super::admin::page_limit;
 use super::error::AppError;
 use super::session::Authenticated;
 use super::AppState;
-use crate::service::users::{self, Actor};
+use crate::service::users;
 use crate::store::UserStore;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -47,11 +46,7 @@ pub async fn list_users(
     q: web::Query<UserQuery>,
 ) -> Result<web::Json<Page<UserView>>, AppError> {
     auth.require(Role::can_read_admin)?;
-    let limit = match q.limit {
-        None => 50,
-        Some(n @ 1..=MAX_PAGE) => n,
-        Some(_) => return Err(AppError::bad_request(format!("limit must be between 1 and {MAX_PAGE}."))),
-    };
+    let limit = page_limit(q.limit)?;
     let prefix = normalize_username(q.q.as_deref().unwrap_or(""));
     let after = q.after.as_deref().map(normalize_username);
     let (role, enabled, emergency) = (q.role, q.enabled, q.emergency_access);
@@ -71,12 +66,10 @@ pub async fn list_users(
 pub async fn create_user(
     state: web::Data<AppState>,
     auth: Authenticated,
-    req: HttpRequest,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
     auth.require(Role::can_manage_security)?;
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let actor = Actor { user: &auth.user, client: &client };
+    let actor = auth.actor();
     let (user, pass) =
         users::create(state.store.as_ref(), state.clock.as_ref(), &actor, body.into_inner(), pass_ttl(&state))?;
     Ok(HttpResponse::Created().json(UserWithPass { user: user.view(), temporary_access_pass: pass }))
@@ -105,13 +98,11 @@ pub async fn get_user(
 pub async fn update_user(
     state: web::Data<AppState>,
     auth: Authenticated,
-    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserView>, AppError> {
     auth.require(Role::can_manage_security)?;
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let actor = Actor { user: &auth.user, client: &client };
+    let actor = auth.actor();
     let user = users::update(state.store.as_ref(), state.clock.as_ref(), &actor, &id, body.into_inner())?;
     Ok(web::Json(user.view()))
 }
@@ -123,12 +114,10 @@ pub async fn update_user(
 pub async fn delete_user(
     state: web::Data<AppState>,
     auth: Authenticated,
-    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     auth.require(Role::can_manage_security)?;
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let actor = Actor { user: &auth.user, client: &client };
+    let actor = auth.actor();
     users::delete(state.store.as_ref(), state.clock.as_ref(), &actor, &id)?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -140,11 +129,9 @@ pub async fn delete_user(
 pub async fn reset_sign_in(
     state: web::Data<AppState>,
     auth: Authenticated,
-    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<web::Json<TemporaryAccessPass>, AppError> {
     auth.require(Role::can_manage_security)?;
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let actor = Actor { user: &auth.user, client: &client };
+    let actor = auth.actor();
     Ok(web::Json(users::reset_sign_in(state.store.as_ref(), state.clock.as_ref(), &actor, &id, pass_ttl(&state))?))
 }
