@@ -364,3 +364,17 @@ async fn users_list_by_username_with_prefix_search_and_keyset_paging() {
     let (_, _, b, _) = call!(app, with(&admin, get("/api/users?role=user&enabled=true&limit=2")));
     assert_eq!(names(&b), ["amy", "andrew"]);
 }
+
+#[actix_web::test]
+async fn a_disabled_users_pass_is_not_burnt() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (id, code) = create_user!(app, admin, json!({"username": "erin", "display_name": "Erin"}));
+    call!(app, with(&admin, patch(&format!("/api/users/{id}"), json!({"enabled": false}))));
+    let (s, _, b, _) = call!(app, post("/api/auth/sign-in", json!({"username": "erin", "password": code})));
+    assert_eq!((s, b["error"].as_str()), (StatusCode::FORBIDDEN, Some("account_disabled")));
+    call!(app, with(&admin, patch(&format!("/api/users/{id}"), json!({"enabled": true}))));
+    let (_, me) = sign_in!(app, "erin", code);
+    assert_eq!(me["me"]["must_set_password"], true);
+}

@@ -145,8 +145,17 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
     let by_password = hasher.verify(password.clone(), phc).await;
     let now = clock.now();
     // Otherwise the typed secret may be the user's one-time temporary access pass.
+    // A disabled user's pass is only checked (to say "disabled" to the right secret), not burnt.
     let by_pass = match &user {
-        Some(u) if !by_password => s.take_pass(&u.id, &|rec| rec.matches(&password, now))?,
+        Some(u) if !by_password && u.enabled => s.take_pass(&u.id, &|rec| rec.matches(&password, now))?,
+        Some(u) if !by_password => {
+            let hit = std::cell::Cell::new(false);
+            s.take_pass(&u.id, &|rec| {
+                hit.set(rec.matches(&password, now));
+                false
+            })?;
+            hit.get()
+        }
         _ => false,
     };
     let Some(user) = user.filter(|_| by_password || by_pass) else {
