@@ -103,7 +103,7 @@ pub async fn set_password(
     body: web::Json<SetPasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let (user, token) = users::set_own_password(
+    let result = users::set_own_password(
         state.store.as_ref(),
         state.clock.as_ref(),
         &state.hasher,
@@ -114,7 +114,9 @@ pub async fn set_password(
         &client,
         body.into_inner(),
     )
-    .await?;
+    .await;
+    // Durable either way: the new password and session, or the failed-attempt count.
     state.store.flush()?;
+    let (user, token) = result?;
     Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(user.me()))
 }

@@ -164,6 +164,8 @@ impl From<UserError> for AppError {
             UserError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
             UserError::Store(e) => e.into(),
             UserError::Hash(m) => Self::internal(m),
+            UserError::Throttled(wait) => SignInError::Throttled(wait).into(),
+            UserError::Locked => SignInError::Locked.into(),
         }
     }
 }

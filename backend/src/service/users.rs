@@ -11,8 +11,9 @@ use crate::domain::model::{ClientInfo, Session, SessionStage, User};
 use crate::domain::password::PasswordRules;
 use crate::domain::roles::{may_assign_role, may_manage_user, may_set_emergency_access};
 use crate::domain::tap::{self, TapRecord};
+use crate::domain::throttle::ThrottleDecision;
 use crate::hashing::HashPool;
-use crate::store::{PassStore, SessionStore, StoreError, UserStore};
+use crate::store::{PassStore, SessionStore, StoreError, ThrottleStore, UserStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -28,6 +29,10 @@ pub enum UserError {
     Store(StoreError),
     #[error("{0}")]
     Hash(String),
+    #[error("too many attempts")]
+    Throttled(Duration),
+    #[error("account locked")]
+    Locked,
 }
 
 impl From<StoreError> for UserError {
@@ -40,8 +45,8 @@ impl From<StoreError> for UserError {
     }
 }
 
-pub trait DirectoryStores: UserStore + PassStore + SessionStore {}
-impl<T: UserStore + PassStore + SessionStore + ?Sized> DirectoryStores for T {}
+pub trait DirectoryStores: UserStore + PassStore + SessionStore + ThrottleStore {}
+impl<T: UserStore + PassStore + SessionStore + ThrottleStore + ?Sized> DirectoryStores for T {}
 
 /// The signed-in administrator acting, and from where.
 pub struct Actor<'a> {
@@ -291,9 +296,18 @@ pub async fn set_own_password<S: DirectoryStores + ?Sized>(
     req: SetPasswordRequest,
 ) -> Result<(User, String), UserError> {
     if session.stage == SessionStage::Full {
+        // The current-password check is a verifier: it shares the account's sign-in throttle.
+        let mut throttle = s.throttle(&user.username)?;
+        match throttle.check(clock.now()) {
+            ThrottleDecision::Allow => {}
+            ThrottleDecision::Wait(wait) => return Err(UserError::Throttled(wait)),
+            ThrottleDecision::Locked => return Err(UserError::Locked),
+        }
         let current = req.current_password.clone().unwrap_or_default();
         let phc = user.has_password().then(|| user.password_hash.clone());
         if !hasher.verify(current, phc).await {
+            throttle.record_failure(clock.now());
+            s.put_throttle(&user.username, &throttle)?;
             return Err(UserError::Invalid(vec![FieldError {
                 field: "current_password".into(),
                 message: "Your current password is not right.".into(),
