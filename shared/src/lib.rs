@@ -5,7 +5,10 @@
 //! host and for `wasm32-unknown-unknown`, and pulls in no I/O.
 
 pub mod api;
+pub mod directory;
 pub mod error;
+pub mod mfa;
+pub mod policy;
 pub mod validation;
 
 pub use error::{ApiError, ErrorCode, FieldError};

@@ -1,0 +1,101 @@
+//! Second-factor methods and the steps of a sign-in.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    AuthenticatorApp,
+}
+
+impl MethodKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            MethodKind::AuthenticatorApp => "Authenticator app",
+        }
+    }
+}
+
+/// A registered method, never with its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MethodView {
+    pub id: String,
+    pub kind: MethodKind,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// A pending authenticator-app registration: shown once, never cached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpSetup {
+    /// `otpauth://totp/...`, the content of the QR code.
+    pub otpauth_uri: String,
+    /// The secret in base32, in groups of four, for typing it by hand.
+    pub secret_grouped: String,
+    /// The QR code as an SVG document.
+    pub qr_svg: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmTotpRequest {
+    /// What the user calls it ("Phone").
+    pub name: String,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCodeRequest {
+    pub code: String,
+}
+
+/// What a session must do next before it is complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum NextStep {
+    /// The session is complete.
+    #[default]
+    Done,
+    /// Signed in with a temporary access pass: choose a password.
+    SetPassword,
+    /// Prove the second factor.
+    SecondFactor,
+    /// The MFA registration policy interrupts: "More information required".
+    RegisterMfa {
+        /// A skip is still allowed (the grace period lasts).
+        can_skip: bool,
+        /// Whole days left until registration is required (rounded up); 0 when required.
+        days_left: u32,
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        deadline: Option<OffsetDateTime>,
+    },
+}
+
+pub const METHOD_NAME_MAX: usize = 64;
+
+pub fn check_method_name(name: &str) -> Result<(), String> {
+    let n = name.trim().chars().count();
+    if n == 0 {
+        return Err("Give the method a name, such as \"Phone\".".into());
+    }
+    if n > METHOD_NAME_MAX {
+        return Err(format!("Use at most {METHOD_NAME_MAX} characters."));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("The name cannot contain control characters.".into());
+    }
+    Ok(())
+}

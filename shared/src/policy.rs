@@ -1,0 +1,226 @@
+//! The MFA registration policy: its settings, versions, decisions and reports.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::api::FieldChange;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Enforcement {
+    /// Not evaluated at sign-in.
+    #[default]
+    Off,
+    /// Evaluated and logged at sign-in; never interrupts, starts no grace clock.
+    ReportOnly,
+    /// Interrupts in-scope users who have no method.
+    On,
+}
+
+impl Enforcement {
+    pub fn label(self) -> &'static str {
+        match self {
+            Enforcement::Off => "Off",
+            Enforcement::ReportOnly => "Report-only",
+            Enforcement::On => "On",
+        }
+    }
+}
+
+pub const DEFAULT_GRACE_DAYS: u32 = 14;
+pub const MAX_GRACE_DAYS: u32 = 90;
+
+/// The policy as an administrator edits it. Users and groups are referenced by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MfaRegistrationPolicy {
+    pub enforcement: Enforcement,
+    /// Include: All users (true) or the selected users and groups (false).
+    pub include_all: bool,
+    #[serde(default)]
+    pub include_users: Vec<String>,
+    #[serde(default)]
+    pub include_groups: Vec<String>,
+    /// Exclusion always wins. Emergency-access accounts are always excluded.
+    #[serde(default)]
+    pub exclude_users: Vec<String>,
+    #[serde(default)]
+    pub exclude_groups: Vec<String>,
+    /// Control: Require MFA registration.
+    pub require_registration: bool,
+    /// Days a user may skip, counted from their first interactive sign-in while in scope and unregistered.
+    pub grace_days: u32,
+}
+
+impl Default for MfaRegistrationPolicy {
+    fn default() -> Self {
+        Self {
+            enforcement: Enforcement::Off,
+            include_all: true,
+            include_users: Vec::new(),
+            include_groups: Vec::new(),
+            exclude_users: Vec::new(),
+            exclude_groups: Vec::new(),
+            require_registration: true,
+            grace_days: DEFAULT_GRACE_DAYS,
+        }
+    }
+}
+
+/// Most users or groups one list of the policy may name.
+pub const MAX_POLICY_REFS: usize = 500;
+
+impl MfaRegistrationPolicy {
+    /// Shape rules (ids are checked against the directory by the server).
+    pub fn problems(&self) -> Vec<crate::FieldError> {
+        let mut out = Vec::new();
+        let mut add = |field: &str, message: &str| {
+            out.push(crate::FieldError { field: field.into(), message: message.into() });
+        };
+        if self.enforcement != Enforcement::Off && !self.require_registration {
+            add(
+                "require_registration",
+                "Select \"Require MFA registration\": a policy that is not Off needs its control.",
+            );
+        }
+        if self.grace_days > MAX_GRACE_DAYS {
+            add("grace_days", "The grace period is 0 to 90 days.");
+        }
+        if !self.include_all && self.include_users.is_empty() && self.include_groups.is_empty() {
+            add("include", "Select the users or groups the policy applies to, or choose All users.");
+        }
+        for (field, list) in [
+            ("include_users", &self.include_users),
+            ("include_groups", &self.include_groups),
+            ("exclude_users", &self.exclude_users),
+            ("exclude_groups", &self.exclude_groups),
+        ] {
+            if list.len() > MAX_POLICY_REFS {
+                add(field, "At most 500 entries; use a group instead.");
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PolicyVersion {
+    /// 0 for the built-in default that was never saved.
+    pub version: u64,
+    pub policy: MfaRegistrationPolicy,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub saved_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub saved_by: Option<String>,
+    #[serde(default)]
+    pub changes: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SavePolicyRequest {
+    pub policy: MfaRegistrationPolicy,
+    /// The version the edit started from; a newer saved version answers 409.
+    pub based_on_version: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavePolicyResponse {
+    pub saved: PolicyVersion,
+    /// Things worth knowing that did not block the save.
+    pub warnings: Vec<String>,
+}
+
+/// Why the policy does (or does not) apply to one user, in words and structure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DecisionView {
+    NotInScope {
+        reason: String,
+    },
+    Registered {
+        methods: u32,
+    },
+    /// Will be (or is being) prompted; may skip until the deadline.
+    Prompt {
+        #[serde(with = "time::serde::rfc3339")]
+        deadline: OffsetDateTime,
+        days_left: u32,
+        /// Not prompted yet: the grace period starts at the next interactive sign-in.
+        not_yet_prompted: bool,
+    },
+    /// Registration is required at the next sign-in; no skip.
+    Required {
+        #[serde(with = "time::serde::rfc3339")]
+        deadline: OffsetDateTime,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WhatIf {
+    pub user_id: String,
+    pub username: String,
+    pub decision: DecisionView,
+    /// The steps of the evaluation, in order ("Included: member of Staff via Engineering → Staff").
+    pub explanation: Vec<String>,
+    /// Whether this decision interrupts sign-in under the policy's enforcement.
+    pub interrupts: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Impact {
+    pub users: u64,
+    pub in_scope: u64,
+    pub registered: u64,
+    /// In scope, unregistered, grace still running (or not yet prompted).
+    pub in_grace: u64,
+    /// In scope, unregistered, deadline passed: forced at their next sign-in.
+    pub forced: u64,
+    pub excluded: u64,
+    pub not_included: u64,
+    /// Users whose grace ends on day 1..=30 from now (index 0 = within 24 h).
+    pub forced_per_day: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationRow {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub in_scope: bool,
+    pub registered: bool,
+    pub methods: u32,
+    /// "not_in_scope", "registered", "in_grace", "not_yet_prompted", "required".
+    pub status: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub first_prompted_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub deadline: Option<OffsetDateTime>,
+    pub days_left: Option<u32>,
+    pub skips: u32,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_sign_in_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GraceRequest {
+    /// Extend the user's deadline by this many days from now (1–90), or…
+    #[serde(default)]
+    pub extend_days: Option<u32>,
+    /// …end the grace period now (registration required at the next sign-in).
+    #[serde(default)]
+    pub end_now: bool,
+    /// Why (kept in the audit log).
+    pub reason: String,
+}
