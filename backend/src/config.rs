@@ -42,6 +42,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PROOFUP_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// File holding the 32-byte key that encrypts TOTP secrets at rest. Created
+    /// (mode 0600) on first run. Keep it out of store backups for separation.
+    #[arg(long, env = "PROOFUP_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
     /// The URL people use to reach Proofup (scheme, host and port). Used in links
     /// and to check the Origin of state-changing requests. Default: http://localhost:<port>.
     #[arg(long, env = "PROOFUP_PUBLIC_URL")]

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::config::{public_url, ServeArgs, SetupUrlArgs};
 use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::secretbox::SecretBox;
 use crate::domain::session::{self, SessionCheck};
 use crate::http::{self, AppState};
 use crate::service::setup;
@@ -37,6 +38,26 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     opts.open(path)?.write_all(contents)
+}
+
+/// Reads the secret-sealing key, or creates it (0600) on first run.
+fn load_or_create_key(path: &Path) -> Result<SecretBox, Box<dyn std::error::Error + Send + Sync>> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                format!("the secret key file {} must hold exactly 32 bytes; restore it from your backup", path.display())
+            })?;
+            Ok(SecretBox::new(&key))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+            write_private(path, &key).map_err(|e| format!("cannot create the secret key file {}: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "created the key that encrypts TOTP secrets; back it up separately");
+            Ok(SecretBox::new(&key))
+        }
+        Err(e) => Err(format!("cannot read the secret key file {}: {e}", path.display()).into()),
+    }
 }
 
 /// Issues a new setup token if no administrator exists yet; logs and saves the link.
@@ -84,7 +105,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Se
     if !http::assets::ui_built() {
         tracing::warn!("This binary was built without the portal UI; `/` explains how to build it (make run).");
     }
-    let state = AppState::new(store.clone(), clock.clone(), config.clone());
+    let mut state = AppState::new(store.clone(), clock.clone(), config.clone());
+    let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
+    state.secrets = Arc::new(load_or_create_key(&key_file)?);
     let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone());
     let mut server = HttpServer::new(move || http::app(state.clone()))
         .bind(args.listen)

@@ -35,6 +35,11 @@ impl Role {
     pub fn can_manage_security(self) -> bool {
         matches!(self, Role::GlobalAdministrator | Role::SecurityAdministrator)
     }
+
+    /// May act on one user's registration (extend or end grace, require re-registration).
+    pub fn can_operate(self) -> bool {
+        matches!(self, Role::GlobalAdministrator | Role::SecurityAdministrator | Role::SecurityOperator)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +52,9 @@ pub struct Me {
     /// Signed in with a temporary access pass: the only thing this session can do is set a password.
     #[serde(default)]
     pub must_set_password: bool,
+    /// What this session must do before it is complete.
+    #[serde(default)]
+    pub next_step: crate::mfa::NextStep,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

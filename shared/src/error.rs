@@ -27,6 +27,14 @@ pub enum ErrorCode {
     SetupTokenInvalid,
     /// First-run setup already happened.
     SetupAlreadyDone,
+    /// The session must prove a second factor first (`/api/auth/second-factor`).
+    SecondFactorRequired,
+    /// The MFA registration policy requires this user to register a method first.
+    RegistrationRequired,
+    /// This change needs a second factor proved in the last 10 minutes (`/api/auth/reverify`).
+    ReauthenticationRequired,
+    /// The code is wrong, expired or already used.
+    InvalidCode,
     NotFound,
     MethodNotAllowed,
     Conflict,

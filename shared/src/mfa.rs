@@ -99,3 +99,11 @@ pub fn check_method_name(name: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MethodAdded {
+    pub method: MethodView,
+    /// `done` when this registration completed an interrupted sign-in.
+    pub next_step: NextStep,
+}

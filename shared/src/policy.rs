@@ -224,3 +224,28 @@ pub struct GraceRequest {
     /// Why (kept in the audit log).
     pub reason: String,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ImpactRequest {
+    /// The draft being edited (not saved).
+    pub policy: MfaRegistrationPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImpactResponse {
+    pub impact: Impact,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WhatIfRequest {
+    pub user_id: String,
+    /// A draft to try; the saved policy when absent.
+    #[serde(default)]
+    pub policy: Option<MfaRegistrationPolicy>,
+}

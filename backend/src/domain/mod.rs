@@ -10,6 +10,7 @@ pub mod roles;
 pub mod secretbox;
 pub mod session;
 pub mod setup;
+pub mod signin;
 pub mod tap;
 pub mod throttle;
 pub mod totp;

@@ -34,6 +34,7 @@ impl User {
             display_name: self.display_name.clone(),
             role: self.role,
             must_set_password: false,
+            next_step: Default::default(),
         }
     }
 
@@ -58,6 +59,59 @@ impl User {
     }
 }
 
+/// A group of users and other groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Group {
+    /// The unique, case-insensitive key of the name.
+    pub fn name_key(name: &str) -> String {
+        name.to_lowercase()
+    }
+}
+
+/// A registered second factor. The TOTP secret is sealed (AEAD) with a key kept outside the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Method {
+    pub id: String,
+    pub user_id: String,
+    pub kind: proofup_shared::mfa::MethodKind,
+    pub name: String,
+    pub sealed_secret: String,
+    /// The last accepted TOTP time step; codes at or before it are replays.
+    #[serde(default)]
+    pub last_step: Option<u64>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl Method {
+    pub fn view(&self) -> proofup_shared::mfa::MethodView {
+        proofup_shared::mfa::MethodView {
+            id: self.id.clone(),
+            kind: self.kind,
+            name: self.name.clone(),
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        }
+    }
+
+    /// The AEAD context that binds a sealed secret to its owner and method.
+    pub fn seal_context(user_id: &str, method_id: &str) -> String {
+        format!("totp/{user_id}/{method_id}")
+    }
+}
+
 /// How far a session got. Only `Full` sessions reach the portal and the API.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,6 +120,11 @@ pub enum SessionStage {
     Full,
     /// Signed in with a temporary access pass; may only set a password or sign out.
     MustSetPassword,
+    /// Password checked; the user has a method and must prove it.
+    SecondFactor,
+    /// Interrupted by the MFA registration policy: may register a method,
+    /// skip (while the grace lasts) or sign out.
+    RegisterMfa,
 }
 
 /// A server-side session. The store keys it by the SHA-256 of the cookie value,
@@ -81,6 +140,9 @@ pub struct Session {
     pub user_agent: String,
     #[serde(default)]
     pub stage: SessionStage,
+    /// When this session last proved a second factor (for re-authentication rules).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub mfa_at: Option<OffsetDateTime>,
 }
 
 /// Who made a request, for logs.

@@ -50,6 +50,7 @@ mod tests {
             ip: String::new(),
             user_agent: String::new(),
             stage: Default::default(),
+            mfa_at: None,
         }
     }
 

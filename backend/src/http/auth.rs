@@ -10,7 +10,8 @@ use super::session::{removal_cookie, session_cookie, token_from, AnySession};
 use super::AppState;
 use crate::domain::model::SessionStage;
 use crate::service::{auth, setup, users};
-use crate::store::SetupStore;
+use crate::domain::signin::after_password_chosen;
+use crate::store::{MethodStore, SetupStore};
 
 /// Whether the first administrator still has to be created.
 #[utoipa::path(tag = "setup", responses((status = 200, body = SetupStatus)))]
@@ -61,6 +62,7 @@ pub async fn sign_in(
         state.clock.as_ref(),
         &state.hasher,
         &state.ip_limiter,
+        &state.membership,
         ip,
         &client,
         &username,
@@ -85,10 +87,11 @@ pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
 /// The signed-in user (`must_set_password` after a temporary access pass).
 #[utoipa::path(tag = "auth", responses((status = 200, body = Me), (status = 401, body = ApiError)))]
 #[get("/auth/me")]
-pub async fn me(auth: AnySession) -> web::Json<Me> {
-    let mut me = auth.user.me();
-    me.must_set_password = auth.session.stage == SessionStage::MustSetPassword;
-    web::Json(me)
+pub async fn me(state: web::Data<AppState>, auth: AnySession) -> Result<web::Json<Me>, AppError> {
+    let mut who = auth.user.me();
+    who.must_set_password = auth.session.stage == SessionStage::MustSetPassword;
+    who.next_step = auth::next_step(state.store.as_ref(), &state.membership, &auth.session, &auth.user, state.clock.now())?;
+    Ok(web::Json(who))
 }
 
 /// Sets the signed-in user's password (the current one is needed unless the
@@ -113,10 +116,20 @@ pub async fn set_password(
         &auth.key,
         &client,
         body.into_inner(),
+        &|u| {
+            let methods = state.store.methods(&u.id).map(|m| m.len() as u32).unwrap_or(0);
+            after_password_chosen(methods, || {
+                crate::service::policy::at_sign_in(state.store.as_ref(), &state.membership, u, state.clock.now())
+                    .map(|(i, _)| i)
+                    .unwrap_or(false)
+            })
+        },
     )
     .await;
     // Durable either way: the new password and session, or the failed-attempt count.
     state.store.flush()?;
-    let (user, token) = result?;
-    Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(user.me()))
+    let (user, token, session) = result?;
+    let mut who = user.me();
+    who.next_step = auth::next_step(state.store.as_ref(), &state.membership, &session, &user, state.clock.now())?;
+    Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(who))
 }

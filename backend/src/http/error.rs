@@ -166,6 +166,17 @@ impl From<UserError> for AppError {
             UserError::Hash(m) => Self::internal(m),
             UserError::Throttled(wait) => SignInError::Throttled(wait).into(),
             UserError::Locked => SignInError::Locked.into(),
+            UserError::InvalidCode(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidCode, m),
+            UserError::ReauthenticationRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::ReauthenticationRequired,
+                "Confirm it's you: enter a code from your authenticator app first.",
+            ),
+            UserError::RegistrationRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::RegistrationRequired,
+                "Your organization requires you to register a sign-in method now.",
+            ),
         }
     }
 }

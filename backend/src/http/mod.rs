@@ -5,6 +5,9 @@ pub mod assets;
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod groups;
+pub mod mfa;
+pub mod policy;
 pub mod session;
 pub mod system;
 pub mod users;
@@ -43,6 +46,11 @@ pub struct AppState {
     pub ip_limiter: Arc<IpRateLimiter>,
     pub rules: Arc<PasswordRules>,
     pub limits: SessionLimits,
+    /// Nested group membership, rebuilt from the store at start, changed under its write lock.
+    pub membership: Arc<std::sync::RwLock<crate::domain::membership::MembershipIndex>>,
+    /// Seals TOTP secrets at rest. `serve` loads the key file; tests get a random key.
+    pub secrets: Arc<crate::domain::secretbox::SecretBox>,
+    pub pending_totp: Arc<crate::service::mfa::PendingTotp>,
 }
 
 impl AppState {
@@ -51,7 +59,17 @@ impl AppState {
             idle: time::Duration::minutes(config.session_idle_minutes.into()),
             absolute: time::Duration::hours(config.session_absolute_hours.into()),
         };
+        let index = match crate::service::groups::build_index(store.as_ref()) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read group memberships; starting with none");
+                Default::default()
+            }
+        };
         Self {
+            membership: Arc::new(std::sync::RwLock::new(index)),
+            secrets: Arc::new(crate::domain::secretbox::SecretBox::random()),
+            pending_totp: Arc::default(),
             ip_limiter: Arc::new(IpRateLimiter::new(config.sign_in_per_ip_per_minute, time::Duration::minutes(1))),
             store,
             clock,
@@ -103,6 +121,31 @@ pub fn app(
                 .service(users::update_user)
                 .service(users::delete_user)
                 .service(users::reset_sign_in)
+                .service(groups::list_groups)
+                .service(groups::create_group)
+                .service(groups::get_group)
+                .service(groups::update_group)
+                .service(groups::delete_group)
+                .service(groups::add_member)
+                .service(groups::remove_member)
+                .service(groups::search)
+                .service(groups::user_groups)
+                .service(mfa::second_factor)
+                .service(mfa::reverify)
+                .service(mfa::skip_registration)
+                .service(mfa::my_methods)
+                .service(mfa::start_totp)
+                .service(mfa::confirm_totp)
+                .service(mfa::remove_my_method)
+                .service(mfa::user_methods)
+                .service(mfa::require_reregistration)
+                .service(policy::get_policy)
+                .service(policy::save_policy)
+                .service(policy::policy_versions)
+                .service(policy::impact)
+                .service(policy::what_if)
+                .service(policy::registration_report)
+                .service(policy::set_grace)
                 .service(admin::overview)
                 .service(admin::audit_log)
                 .service(admin::sign_in_log)

@@ -70,12 +70,22 @@ impl FromRequest for Authenticated {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(extract(req).and_then(|any| {
-            if any.session.stage != SessionStage::Full {
-                return Err(AppError::new(
-                    actix_web::http::StatusCode::FORBIDDEN,
-                    proofup_shared::ErrorCode::PasswordChangeRequired,
-                    "Choose your own password before continuing.",
-                ));
+            use proofup_shared::ErrorCode;
+            let refuse = |code, m: &str| Err(AppError::new(actix_web::http::StatusCode::FORBIDDEN, code, m));
+            match any.session.stage {
+                SessionStage::Full => {}
+                SessionStage::MustSetPassword => {
+                    return refuse(ErrorCode::PasswordChangeRequired, "Choose your own password before continuing.")
+                }
+                SessionStage::SecondFactor => {
+                    return refuse(ErrorCode::SecondFactorRequired, "Enter a code from your authenticator app first.")
+                }
+                SessionStage::RegisterMfa => {
+                    return refuse(
+                        ErrorCode::RegistrationRequired,
+                        "More information required: register a sign-in method (or skip, while allowed) first.",
+                    )
+                }
             }
             let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
             let (_, client) = super::client::client_info(req, &state.config.trusted_proxies);

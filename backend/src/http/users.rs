@@ -118,7 +118,10 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, AppError> {
     auth.require(Role::can_manage_security)?;
     let actor = auth.actor();
+    // Under the membership lock, so the index forgets the user in step with the store.
+    let mut index = state.membership.write().map_err(|_| AppError::internal("membership index lock poisoned"))?;
     users::delete(state.store.as_ref(), state.clock.as_ref(), &actor, &id)?;
+    index.remove_user_everywhere(&id);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -8,7 +8,13 @@ use proofup_shared::validation::normalize_username;
 use rand::RngCore as _;
 use time::{Duration, OffsetDateTime};
 
+use std::sync::RwLock;
+
+use proofup_shared::mfa::NextStep;
+
 use crate::domain::clock::Clock;
+use crate::domain::membership::MembershipIndex;
+use crate::domain::signin::{after_first_factor, FirstFactor};
 use crate::domain::model::SessionStage;
 use crate::domain::model::{ClientInfo, Session, User};
 use crate::domain::ratelimit::IpRateLimiter;
@@ -52,7 +58,9 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-pub trait SignInStores: UserStore + SessionStore + ThrottleStore + SignInLog + PassStore {
+pub trait SignInStores:
+    UserStore + SessionStore + ThrottleStore + SignInLog + PassStore + super::mfa::MfaStores
+{
     fn flush(&self) -> Result<(), StoreError>;
 }
 
@@ -95,6 +103,7 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
     clock: &dyn Clock,
     hasher: &HashPool,
     ip_limiter: &IpRateLimiter,
+    index: &RwLock<MembershipIndex>,
     ip: IpAddr,
     client: &ClientInfo,
     username: &str,
@@ -174,21 +183,44 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
     throttle.consecutive_failures = 0;
     s.put_throttle(&name, &throttle)?;
     let token = new_token();
+    let first = if by_pass { FirstFactor::TemporaryAccessPass } else { FirstFactor::Password };
+    let methods = s.methods(&user.id)?.len() as u32;
+    let mut note = None;
+    let stage = after_first_factor(first, methods, || match super::policy::at_sign_in(s, index, &user, now) {
+        Ok((interrupts, n)) => {
+            note = n;
+            interrupts
+        }
+        Err(e) => {
+            // Fail closed would lock everyone out on a store error; the error is logged and surfaces on the next call.
+            tracing::error!(error = %e, "policy evaluation failed at sign-in");
+            false
+        }
+    });
     let session = Session {
         user_id: user.id.clone(),
         created_at: now,
         last_seen_at: now,
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
-        stage: if by_pass { SessionStage::MustSetPassword } else { SessionStage::Full },
+        stage,
+        mfa_at: None,
     };
     s.create_session(&session_key(&token), &session)?;
     s.set_last_sign_in(&user.id, now)?;
-    let how = if by_pass { "Temporary access pass" } else { "Password" };
-    log_attempt(s, now, &name, Some(&user), SignInResult::Success, how, client)?;
+    let mut how = if by_pass { "Temporary access pass".to_owned() } else { "Password".to_owned() };
+    if stage == SessionStage::SecondFactor {
+        how.push_str("; second factor pending");
+    }
+    if let Some(n) = note {
+        how.push_str("; ");
+        how.push_str(&n);
+    }
+    log_attempt(s, now, &name, Some(&user), SignInResult::Success, &how, client)?;
     s.flush()?;
     let mut me = user.me();
     me.must_set_password = by_pass;
+    me.next_step = next_step(s, index, &session, &user, now)?;
     Ok(SignedIn { token, me })
 }
 
@@ -237,5 +269,56 @@ pub fn current<S: UserStore + SessionStore + ?Sized>(
 /// Ends the session server-side. Unknown tokens are fine (idempotent).
 pub fn sign_out<S: SignInStores + ?Sized>(s: &S, token: &str) -> Result<(), StoreError> {
     s.delete_session(&session_key(token))?;
+    s.flush()
+}
+
+/// What the session must do next, as the portal is told.
+pub fn next_step<S: SignInStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    session: &Session,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<NextStep, StoreError> {
+    Ok(match session.stage {
+        SessionStage::Full => NextStep::Done,
+        SessionStage::MustSetPassword => NextStep::SetPassword,
+        SessionStage::SecondFactor => NextStep::SecondFactor,
+        SessionStage::RegisterMfa => match super::policy::interrupt_now(s, index, user, now)? {
+            // No longer interrupted (policy changed, user excluded): registering or skipping both finish.
+            NextStep::Done => NextStep::RegisterMfa { can_skip: true, days_left: 0, deadline: None },
+            step => step,
+        },
+    })
+}
+
+/// Replaces a session with a new id at a new stage (privilege change). Returns the new cookie value.
+pub fn promote<S: SignInStores + ?Sized>(
+    s: &S,
+    old_key: &[u8; 32],
+    session: &Session,
+    stage: SessionStage,
+    mfa_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<String, StoreError> {
+    s.delete_session(old_key)?;
+    let token = new_token();
+    let fresh = Session { stage, mfa_at: mfa_at.or(session.mfa_at), created_at: now, last_seen_at: now, ..session.clone() };
+    s.create_session(&session_key(&token), &fresh)?;
+    s.flush()?;
+    Ok(token)
+}
+
+/// Logs the outcome of a second step (code) in the sign-in log.
+pub fn log_second_step<S: SignInStores + ?Sized>(
+    s: &S,
+    at: OffsetDateTime,
+    user: &User,
+    ok: bool,
+    reason: &str,
+    client: &ClientInfo,
+) -> Result<(), StoreError> {
+    let result = if ok { SignInResult::Success } else { SignInResult::Failure };
+    log_attempt(s, at, &user.username, Some(user), result, reason, client)?;
     s.flush()
 }

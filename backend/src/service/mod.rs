@@ -1,6 +1,9 @@
 //! Use cases: orchestrate domain rules and the storage traits. No actix, no sled.
 
 pub mod auth;
+pub mod groups;
+pub mod mfa;
+pub mod policy;
 pub mod setup;
 pub mod users;
 

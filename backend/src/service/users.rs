@@ -33,6 +33,12 @@ pub enum UserError {
     Throttled(Duration),
     #[error("account locked")]
     Locked,
+    #[error("wrong code")]
+    InvalidCode(String),
+    #[error("re-authentication required")]
+    ReauthenticationRequired,
+    #[error("registration required")]
+    RegistrationRequired,
 }
 
 impl From<StoreError> for UserError {
@@ -294,7 +300,8 @@ pub async fn set_own_password<S: DirectoryStores + ?Sized>(
     old_key: &[u8; 32],
     client: &ClientInfo,
     req: SetPasswordRequest,
-) -> Result<(User, String), UserError> {
+    stage_after: &dyn Fn(&User) -> SessionStage,
+) -> Result<(User, String, Session), UserError> {
     if session.stage == SessionStage::Full {
         // The current-password check is a verifier: it shares the account's sign-in throttle.
         let mut throttle = s.throttle(&user.username)?;
@@ -334,7 +341,8 @@ pub async fn set_own_password<S: DirectoryStores + ?Sized>(
     // A new session id for the new privilege level; the old one ends.
     s.delete_session(old_key)?;
     let token = super::auth::new_token();
-    let fresh = Session { stage: SessionStage::Full, created_at: now, last_seen_at: now, ..session.clone() };
+    let stage = if session.stage == SessionStage::MustSetPassword { stage_after(&updated) } else { session.stage };
+    let fresh = Session { stage, created_at: now, last_seen_at: now, ..session.clone() };
     s.create_session(&super::auth::session_key(&token), &fresh)?;
-    Ok((updated, token))
+    Ok((updated, token, fresh))
 }

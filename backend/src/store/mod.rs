@@ -6,7 +6,11 @@ pub mod sled_store;
 use proofup_shared::api::{AuditEntry, Page, SignInLogEntry};
 use time::OffsetDateTime;
 
-use crate::domain::model::{Session, User};
+use proofup_shared::directory::MemberKind;
+use proofup_shared::policy::PolicyVersion;
+
+use crate::domain::model::{Group, Method, Session, User};
+use crate::domain::policy::RegistrationState;
 use crate::domain::setup::SetupTokenRecord;
 use crate::domain::tap::TapRecord;
 use crate::domain::throttle::AccountThrottle;
@@ -53,6 +57,8 @@ pub trait UserStore {
         keep: &dyn Fn(&User) -> bool,
     ) -> StoreResult<Page<User>>;
     fn count_enabled_global_admins(&self) -> StoreResult<u64>;
+    /// Visits every user (id order), for reports.
+    fn for_each_user(&self, f: &mut dyn FnMut(User)) -> StoreResult<()>;
 }
 
 pub trait PassStore {
@@ -103,4 +109,60 @@ pub trait SignInLog {
     /// Newest first.
     fn list_sign_ins(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<SignInLogEntry>>;
     fn count_sign_ins(&self) -> StoreResult<u64>;
+}
+
+pub trait GroupStore {
+    fn group(&self, id: &str) -> StoreResult<Option<Group>>;
+    fn group_by_name(&self, name: &str) -> StoreResult<Option<Group>>;
+    fn count_groups(&self) -> StoreResult<u64>;
+    /// `Conflict` if the name (case-insensitive) is taken.
+    fn create_group(&self, group: &Group, audit: AuditDraft) -> StoreResult<()>;
+    /// Replaces the group; a rename moves its name key (`Conflict` if taken).
+    fn update_group(&self, group: &Group, audit: AuditDraft) -> StoreResult<()>;
+    /// Removes the group, its member list and its place in every parent.
+    fn delete_group(&self, id: &str, audit: AuditDraft) -> StoreResult<()>;
+    /// Groups in name order, optionally by name prefix (lower-case).
+    fn list_groups(&self, prefix: &str, after: Option<&str>, limit: usize) -> StoreResult<Page<Group>>;
+    /// Adds a direct member; false if it already was one.
+    fn add_member(&self, group: &str, kind: MemberKind, member: &str, audit: AuditDraft) -> StoreResult<bool>;
+    /// `NotFound` if it was not a direct member.
+    fn remove_member(&self, group: &str, kind: MemberKind, member: &str, audit: AuditDraft) -> StoreResult<()>;
+    fn members(&self, group: &str) -> StoreResult<Vec<(MemberKind, String)>>;
+    /// Groups that list this user or group directly.
+    fn direct_parents(&self, kind: MemberKind, member: &str) -> StoreResult<Vec<String>>;
+    /// Every membership edge (group, kind, member), to build the index at start.
+    fn all_edges(&self) -> StoreResult<Vec<(String, MemberKind, String)>>;
+}
+
+pub trait MethodStore {
+    fn methods(&self, user_id: &str) -> StoreResult<Vec<Method>>;
+    fn method(&self, user_id: &str, id: &str) -> StoreResult<Option<Method>>;
+    fn add_method(&self, method: &Method, audit: AuditDraft) -> StoreResult<()>;
+    /// Records an accepted TOTP step atomically: false (nothing written) when
+    /// `step` is at or before the stored last step (a replay, or a concurrent use).
+    fn record_totp_use(&self, user_id: &str, id: &str, step: u64, at: OffsetDateTime) -> StoreResult<bool>;
+    fn rename_method(&self, user_id: &str, id: &str, name: &str, audit: AuditDraft) -> StoreResult<()>;
+    fn delete_method(&self, user_id: &str, id: &str, audit: AuditDraft) -> StoreResult<()>;
+    /// Removes every method of the user and ends their sessions; returns how many methods.
+    fn delete_all_methods(&self, user_id: &str, audit: AuditDraft) -> StoreResult<u64>;
+    /// user id → number of methods, for reports.
+    fn method_counts(&self) -> StoreResult<std::collections::HashMap<String, u32>>;
+}
+
+pub trait PolicyStore {
+    /// The current policy (version 0, the default, until one is saved).
+    fn policy(&self) -> StoreResult<PolicyVersion>;
+    /// Saves `next` as version `based_on + 1`; `Conflict` if another save came first.
+    fn save_policy(&self, next: &PolicyVersion, based_on: u64, audit: AuditDraft) -> StoreResult<()>;
+    /// Newest first.
+    fn policy_versions(&self, limit: usize) -> StoreResult<Vec<PolicyVersion>>;
+    fn registration_state(&self, user_id: &str) -> StoreResult<RegistrationState>;
+    fn all_registration_states(&self) -> StoreResult<std::collections::HashMap<String, RegistrationState>>;
+    /// Writes a user's policy state, with an audit entry when an administrator changed it.
+    fn put_registration_state(
+        &self,
+        user_id: &str,
+        state: &RegistrationState,
+        audit: Option<AuditDraft>,
+    ) -> StoreResult<()>;
 }

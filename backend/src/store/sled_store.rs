@@ -7,6 +7,10 @@
 //! - `passes`: user id → temporary access pass (hash and expiry)
 //! - `audit`, `signins`: (unix millis BE, sequence BE) → entry (JSON); newest is last
 //! - `throttle`: lower-case username → AccountThrottle (JSON)
+//! - `groups`: group id → Group; `groupnames`: lower-case name → group id
+//! - `edges`: group id, 0, kind (u|g), 0, member id → (); `member_of`: kind, 0, member id, 0, group id → ()
+//! - `methods`: user id, 0, method id → Method (secret sealed)
+//! - `regstate`: user id → RegistrationState; `policy_versions`: version (u64 BE) → PolicyVersion
 //!
 //! Writes are buffered by sled; callers call [`SledStore::flush`] before they
 //! acknowledge a change, and multi-tree changes run in one transaction.
@@ -14,6 +18,7 @@
 use std::path::Path;
 
 use proofup_shared::api::{AuditEntry, Page, SignInLogEntry};
+use proofup_shared::directory::MemberKind;
 use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use time::OffsetDateTime;
@@ -48,6 +53,13 @@ pub struct SledStore {
     audit: sled::Tree,
     signins: sled::Tree,
     throttle: sled::Tree,
+    groups: sled::Tree,
+    groupnames: sled::Tree,
+    edges: sled::Tree,
+    member_of: sled::Tree,
+    methods: sled::Tree,
+    regstate: sled::Tree,
+    policy_versions: sled::Tree,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -92,6 +104,48 @@ fn user_session_key(user_id: &str, session: &[u8; 32]) -> Vec<u8> {
     let mut k = user_prefix(user_id);
     k.extend_from_slice(session);
     k
+}
+
+fn kind_byte(kind: MemberKind) -> u8 {
+    match kind {
+        MemberKind::User => b'u',
+        MemberKind::Group => b'g',
+    }
+}
+
+fn edge_key(group: &str, kind: MemberKind, member: &str) -> Vec<u8> {
+    let mut k = user_prefix(group);
+    k.push(kind_byte(kind));
+    k.push(0);
+    k.extend_from_slice(member.as_bytes());
+    k
+}
+
+fn member_of_prefix(kind: MemberKind, member: &str) -> Vec<u8> {
+    let mut k = vec![kind_byte(kind), 0];
+    k.extend_from_slice(member.as_bytes());
+    k.push(0);
+    k
+}
+
+fn member_of_key(kind: MemberKind, member: &str, group: &str) -> Vec<u8> {
+    let mut k = member_of_prefix(kind, member);
+    k.extend_from_slice(group.as_bytes());
+    k
+}
+
+fn method_key(user_id: &str, id: &str) -> Vec<u8> {
+    let mut k = user_prefix(user_id);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn abort<T>(e: StoreError) -> Result<T, ConflictableTransactionError<StoreError>> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn tx_dec<T: DeserializeOwned>(b: &[u8]) -> Result<T, ConflictableTransactionError<StoreError>> {
+    serde_json::from_slice(b).map_err(|e| ConflictableTransactionError::Abort(backend(e)))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -156,6 +210,13 @@ impl SledStore {
             audit: db.open_tree("audit").map_err(o)?,
             signins: db.open_tree("signins").map_err(o)?,
             throttle: db.open_tree("throttle").map_err(o)?,
+            groups: db.open_tree("groups").map_err(o)?,
+            groupnames: db.open_tree("groupnames").map_err(o)?,
+            edges: db.open_tree("edges").map_err(o)?,
+            member_of: db.open_tree("member_of").map_err(o)?,
+            methods: db.open_tree("methods").map_err(o)?,
+            regstate: db.open_tree("regstate").map_err(o)?,
+            policy_versions: db.open_tree("policy_versions").map_err(o)?,
             meta,
             db,
         })
@@ -278,8 +339,20 @@ impl UserStore for SledStore {
     }
 
     fn delete_user(&self, id: &str, audit: AuditDraft) -> StoreResult<()> {
-        (&self.users, &self.usernames, &self.passes, &self.audit)
-            .transaction(|(users, usernames, passes, log)| {
+        // Callers serialise directory changes, so these lists stay true until the transaction.
+        let parents = self.direct_parents(MemberKind::User, id)?;
+        let method_keys: Vec<sled::IVec> =
+            self.methods.scan_prefix(user_prefix(id)).keys().collect::<Result<_, _>>().map_err(backend)?;
+        (&self.users, &self.usernames, &self.passes, &self.audit, &self.edges, &self.member_of, &self.methods, &self.regstate)
+            .transaction(|(users, usernames, passes, log, edges, member_of, methods, regstate)| {
+                for g in &parents {
+                    edges.remove(edge_key(g, MemberKind::User, id))?;
+                    member_of.remove(member_of_key(MemberKind::User, id, g))?;
+                }
+                for k in &method_keys {
+                    methods.remove(k)?;
+                }
+                regstate.remove(id.as_bytes())?;
                 let Some(v) = users.remove(id.as_bytes())? else {
                     return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
                 };
@@ -335,6 +408,13 @@ impl UserStore for SledStore {
             }
         }
         Ok(n)
+    }
+
+    fn for_each_user(&self, f: &mut dyn FnMut(User)) -> StoreResult<()> {
+        for v in self.users.iter().values() {
+            f(dec(&v.map_err(backend)?)?);
+        }
+        Ok(())
     }
 
     fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
@@ -533,5 +613,356 @@ impl SignInLog for SledStore {
 
     fn count_sign_ins(&self) -> StoreResult<u64> {
         Ok(self.signins.len() as u64)
+    }
+}
+
+impl GroupStore for SledStore {
+    fn group(&self, id: &str) -> StoreResult<Option<Group>> {
+        self.groups.get(id).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn group_by_name(&self, name: &str) -> StoreResult<Option<Group>> {
+        match self.groupnames.get(Group::name_key(name)).map_err(backend)? {
+            Some(id) => self.group(std::str::from_utf8(&id).map_err(backend)?),
+            None => Ok(None),
+        }
+    }
+
+    fn count_groups(&self) -> StoreResult<u64> {
+        Ok(self.groupnames.len() as u64)
+    }
+
+    fn create_group(&self, group: &Group, audit: AuditDraft) -> StoreResult<()> {
+        let bytes = enc(group)?;
+        let key = Group::name_key(&group.name);
+        (&self.groups, &self.groupnames, &self.audit)
+            .transaction(|(groups, names, log)| {
+                if names.get(key.as_bytes())?.is_some() {
+                    return abort(StoreError::Conflict(format!("A group named {} already exists.", group.name)));
+                }
+                names.insert(key.as_bytes(), group.id.as_bytes())?;
+                groups.insert(group.id.as_bytes(), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn update_group(&self, group: &Group, audit: AuditDraft) -> StoreResult<()> {
+        let bytes = enc(group)?;
+        let key = Group::name_key(&group.name);
+        (&self.groups, &self.groupnames, &self.audit)
+            .transaction(|(groups, names, log)| {
+                let Some(old) = groups.get(group.id.as_bytes())? else { return abort(StoreError::NotFound) };
+                let old: Group = tx_dec(&old)?;
+                let old_key = Group::name_key(&old.name);
+                if old_key != key {
+                    if names.get(key.as_bytes())?.is_some() {
+                        return abort(StoreError::Conflict(format!("A group named {} already exists.", group.name)));
+                    }
+                    names.remove(old_key.as_bytes())?;
+                    names.insert(key.as_bytes(), group.id.as_bytes())?;
+                }
+                groups.insert(group.id.as_bytes(), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn delete_group(&self, id: &str, audit: AuditDraft) -> StoreResult<()> {
+        let members = self.members(id)?;
+        let parents = self.direct_parents(MemberKind::Group, id)?;
+        (&self.groups, &self.groupnames, &self.edges, &self.member_of, &self.audit)
+            .transaction(|(groups, names, edges, member_of, log)| {
+                let Some(old) = groups.remove(id.as_bytes())? else { return abort(StoreError::NotFound) };
+                let old: Group = tx_dec(&old)?;
+                names.remove(Group::name_key(&old.name).as_bytes())?;
+                for (kind, m) in &members {
+                    edges.remove(edge_key(id, *kind, m))?;
+                    member_of.remove(member_of_key(*kind, m, id))?;
+                }
+                for p in &parents {
+                    edges.remove(edge_key(p, MemberKind::Group, id))?;
+                    member_of.remove(member_of_key(MemberKind::Group, id, p))?;
+                }
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn list_groups(&self, prefix: &str, after: Option<&str>, limit: usize) -> StoreResult<Page<Group>> {
+        let start: Vec<u8> = match after {
+            Some(a) if a.as_bytes() >= prefix.as_bytes() => {
+                let mut k = a.as_bytes().to_vec();
+                k.push(0);
+                k
+            }
+            _ => prefix.as_bytes().to_vec(),
+        };
+        let mut items = Vec::with_capacity(limit);
+        let mut last = None;
+        for kv in self.groupnames.range(start..) {
+            let (name, id) = kv.map_err(backend)?;
+            if !name.starts_with(prefix.as_bytes()) || items.len() == limit {
+                break;
+            }
+            if let Some(g) = self.group(std::str::from_utf8(&id).map_err(backend)?)? {
+                items.push(g);
+                last = Some(String::from_utf8_lossy(&name).into_owned());
+            }
+        }
+        let next_after = if items.len() == limit { last } else { None };
+        Ok(Page { items, next_after })
+    }
+
+    fn add_member(&self, group: &str, kind: MemberKind, member: &str, audit: AuditDraft) -> StoreResult<bool> {
+        let added = (&self.groups, &self.edges, &self.member_of, &self.audit)
+            .transaction(|(groups, edges, member_of, log)| {
+                if groups.get(group.as_bytes())?.is_none() {
+                    return abort(StoreError::NotFound);
+                }
+                if edges.insert(edge_key(group, kind, member), &[][..])?.is_some() {
+                    return Ok(false);
+                }
+                member_of.insert(member_of_key(kind, member, group), &[][..])?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(true)
+            })
+            .map_err(tx_err)?;
+        self.flush()?;
+        Ok(added)
+    }
+
+    fn remove_member(&self, group: &str, kind: MemberKind, member: &str, audit: AuditDraft) -> StoreResult<()> {
+        (&self.edges, &self.member_of, &self.audit)
+            .transaction(|(edges, member_of, log)| {
+                if edges.remove(edge_key(group, kind, member))?.is_none() {
+                    return abort(StoreError::NotFound);
+                }
+                member_of.remove(member_of_key(kind, member, group))?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn members(&self, group: &str) -> StoreResult<Vec<(MemberKind, String)>> {
+        let prefix = user_prefix(group);
+        let mut out = Vec::new();
+        for k in self.edges.scan_prefix(&prefix).keys() {
+            let k = k.map_err(backend)?;
+            let rest = &k[prefix.len()..];
+            let kind = if rest.first() == Some(&b'g') { MemberKind::Group } else { MemberKind::User };
+            out.push((kind, String::from_utf8_lossy(&rest[2..]).into_owned()));
+        }
+        Ok(out)
+    }
+
+    fn direct_parents(&self, kind: MemberKind, member: &str) -> StoreResult<Vec<String>> {
+        let prefix = member_of_prefix(kind, member);
+        self.member_of
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|k| k.map(|k| String::from_utf8_lossy(&k[prefix.len()..]).into_owned()).map_err(backend))
+            .collect()
+    }
+
+    fn all_edges(&self) -> StoreResult<Vec<(String, MemberKind, String)>> {
+        let mut out = Vec::new();
+        for k in self.edges.iter().keys() {
+            let k = k.map_err(backend)?;
+            let Some(split) = k.iter().position(|b| *b == 0) else { continue };
+            let group = String::from_utf8_lossy(&k[..split]).into_owned();
+            let rest = &k[split + 1..];
+            if rest.len() < 2 {
+                continue;
+            }
+            let kind = if rest[0] == b'g' { MemberKind::Group } else { MemberKind::User };
+            out.push((group, kind, String::from_utf8_lossy(&rest[2..]).into_owned()));
+        }
+        Ok(out)
+    }
+}
+
+impl MethodStore for SledStore {
+    fn methods(&self, user_id: &str) -> StoreResult<Vec<Method>> {
+        let mut out: Vec<Method> =
+            self.methods.scan_prefix(user_prefix(user_id)).values().map(|v| dec(&v.map_err(backend)?)).collect::<Result<_, _>>()?;
+        out.sort_by_key(|m| m.created_at);
+        Ok(out)
+    }
+
+    fn method(&self, user_id: &str, id: &str) -> StoreResult<Option<Method>> {
+        self.methods.get(method_key(user_id, id)).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn add_method(&self, method: &Method, audit: AuditDraft) -> StoreResult<()> {
+        let bytes = enc(method)?;
+        (&self.users, &self.methods, &self.audit)
+            .transaction(|(users, methods, log)| {
+                if users.get(method.user_id.as_bytes())?.is_none() {
+                    return abort(StoreError::NotFound);
+                }
+                methods.insert(method_key(&method.user_id, &method.id), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn record_totp_use(&self, user_id: &str, id: &str, step: u64, at: OffsetDateTime) -> StoreResult<bool> {
+        let key = method_key(user_id, id);
+        let ok = self
+            .methods
+            .transaction(|methods| {
+                let Some(v) = methods.get(&key)? else { return Ok(false) };
+                let mut m: Method = tx_dec(&v)?;
+                if m.last_step.is_some_and(|l| step <= l) {
+                    return Ok(false);
+                }
+                m.last_step = Some(step);
+                m.last_used_at = Some(at);
+                methods.insert(key.as_slice(), tx_enc(&m)?)?;
+                Ok(true)
+            })
+            .map_err(tx_err)?;
+        self.flush()?;
+        Ok(ok)
+    }
+
+    fn rename_method(&self, user_id: &str, id: &str, name: &str, audit: AuditDraft) -> StoreResult<()> {
+        let key = method_key(user_id, id);
+        (&self.methods, &self.audit)
+            .transaction(|(methods, log)| {
+                let Some(v) = methods.get(&key)? else { return abort(StoreError::NotFound) };
+                let mut m: Method = tx_dec(&v)?;
+                m.name = name.to_owned();
+                methods.insert(key.as_slice(), tx_enc(&m)?)?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn delete_method(&self, user_id: &str, id: &str, audit: AuditDraft) -> StoreResult<()> {
+        let key = method_key(user_id, id);
+        (&self.methods, &self.audit)
+            .transaction(|(methods, log)| {
+                if methods.remove(key.as_slice())?.is_none() {
+                    return abort(StoreError::NotFound);
+                }
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn delete_all_methods(&self, user_id: &str, audit: AuditDraft) -> StoreResult<u64> {
+        let keys: Vec<sled::IVec> =
+            self.methods.scan_prefix(user_prefix(user_id)).keys().collect::<Result<_, _>>().map_err(backend)?;
+        (&self.methods, &self.audit)
+            .transaction(|(methods, log)| {
+                for k in &keys {
+                    methods.remove(k)?;
+                }
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.delete_user_sessions(user_id)?;
+        self.flush()?;
+        Ok(keys.len() as u64)
+    }
+
+    fn method_counts(&self) -> StoreResult<std::collections::HashMap<String, u32>> {
+        let mut out = std::collections::HashMap::new();
+        for k in self.methods.iter().keys() {
+            let k = k.map_err(backend)?;
+            let Some(split) = k.iter().position(|b| *b == 0) else { continue };
+            *out.entry(String::from_utf8_lossy(&k[..split]).into_owned()).or_insert(0) += 1;
+        }
+        Ok(out)
+    }
+}
+
+impl PolicyStore for SledStore {
+    fn policy(&self) -> StoreResult<PolicyVersion> {
+        match self.policy_versions.last().map_err(backend)? {
+            Some((_, v)) => dec(&v),
+            None => Ok(PolicyVersion {
+                version: 0,
+                policy: Default::default(),
+                saved_at: None,
+                saved_by: None,
+                changes: Vec::new(),
+            }),
+        }
+    }
+
+    fn save_policy(&self, next: &PolicyVersion, based_on: u64, audit: AuditDraft) -> StoreResult<()> {
+        let bytes = enc(next)?;
+        (&self.policy_versions, &self.audit)
+            .transaction(|(versions, log)| {
+                let latest = versions.get((based_on + 1).to_be_bytes())?;
+                let base_ok = based_on == 0 || versions.get(based_on.to_be_bytes())?.is_some();
+                if latest.is_some() || !base_ok || next.version != based_on + 1 {
+                    return abort(StoreError::Conflict(
+                        "Someone saved the policy after you opened it. Reload to see their version.".into(),
+                    ));
+                }
+                versions.insert(&next.version.to_be_bytes(), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn policy_versions(&self, limit: usize) -> StoreResult<Vec<PolicyVersion>> {
+        self.policy_versions.iter().values().rev().take(limit).map(|v| dec(&v.map_err(backend)?)).collect()
+    }
+
+    fn registration_state(&self, user_id: &str) -> StoreResult<RegistrationState> {
+        Ok(self.regstate.get(user_id).map_err(backend)?.map(|v| dec(&v)).transpose()?.unwrap_or_default())
+    }
+
+    fn all_registration_states(&self) -> StoreResult<std::collections::HashMap<String, RegistrationState>> {
+        let mut out = std::collections::HashMap::new();
+        for kv in self.regstate.iter() {
+            let (k, v) = kv.map_err(backend)?;
+            out.insert(String::from_utf8_lossy(&k).into_owned(), dec(&v)?);
+        }
+        Ok(out)
+    }
+
+    fn put_registration_state(
+        &self,
+        user_id: &str,
+        state: &RegistrationState,
+        audit: Option<AuditDraft>,
+    ) -> StoreResult<()> {
+        let bytes = enc(state)?;
+        (&self.users, &self.regstate, &self.audit)
+            .transaction(|(users, regstate, log)| {
+                if users.get(user_id.as_bytes())?.is_none() {
+                    return abort(StoreError::NotFound);
+                }
+                regstate.insert(user_id.as_bytes(), bytes.clone())?;
+                if let Some(a) = &audit {
+                    Self::insert_audit_tx(log, a.clone())?;
+                }
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
     }
 }

@@ -1,0 +1,192 @@
+//! Groups, members, the directory picker, a user's groups. Thin handlers over `service::groups`.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use proofup_shared::api::{Page, Role};
+use proofup_shared::directory::{
+    CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind, MemberRequest, UpdateGroupRequest, UserGroup,
+};
+use proofup_shared::ApiError;
+use serde::Deserialize;
+
+use super::admin::page_limit;
+use super::error::AppError;
+use super::session::Authenticated;
+use super::AppState;
+use crate::service::groups;
+use crate::store::{GroupStore, UserStore};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GroupQuery {
+    /// Name prefix (case-insensitive).
+    pub q: Option<String>,
+    /// The `next_after` of the previous page.
+    pub after: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<usize>,
+}
+
+/// Groups in name order; `q` filters by name prefix.
+#[utoipa::path(tag = "groups", params(GroupQuery), responses(
+    (status = 200, body = Page<GroupView>), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+#[get("/groups")]
+pub async fn list_groups(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    q: web::Query<GroupQuery>,
+) -> Result<web::Json<Page<GroupView>>, AppError> {
+    auth.require(Role::can_read_admin)?;
+    let limit = page_limit(q.limit)?;
+    let prefix = q.q.as_deref().unwrap_or("").trim().to_lowercase();
+    let page = state.store.list_groups(&prefix, q.after.as_deref(), limit)?;
+    let items = page.items.iter().map(|g| groups::view(state.store.as_ref(), g)).collect::<Result<_, _>>()?;
+    Ok(web::Json(Page { items, next_after: page.next_after }))
+}
+
+#[utoipa::path(tag = "groups", request_body = CreateGroupRequest, responses(
+    (status = 201, body = GroupView), (status = 403, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+#[post("/groups")]
+pub async fn create_group(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: web::Json<CreateGroupRequest>,
+) -> Result<HttpResponse, AppError> {
+    auth.require(Role::can_manage_security)?;
+    let g = groups::create(state.store.as_ref(), state.clock.as_ref(), &auth.actor(), body.into_inner())?;
+    Ok(HttpResponse::Created().json(groups::view(state.store.as_ref(), &g)?))
+}
+
+/// A group with its direct members and the groups it is in.
+#[utoipa::path(tag = "groups", params(("id" = String, Path, description = "group id")), responses(
+    (status = 200, body = GroupDetail), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[get("/groups/{id}")]
+pub async fn get_group(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<web::Json<GroupDetail>, AppError> {
+    auth.require(Role::can_read_admin)?;
+    Ok(web::Json(groups::detail(state.store.as_ref(), &id).map_err(not_found_group)?))
+}
+
+fn not_found_group(e: crate::service::users::UserError) -> AppError {
+    match e {
+        crate::service::users::UserError::NotFound => AppError::not_found("The group"),
+        e => e.into(),
+    }
+}
+
+#[utoipa::path(tag = "groups", params(("id" = String, Path, description = "group id")), request_body = UpdateGroupRequest, responses(
+    (status = 200, body = GroupView), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+#[patch("/groups/{id}")]
+pub async fn update_group(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    body: web::Json<UpdateGroupRequest>,
+) -> Result<web::Json<GroupView>, AppError> {
+    auth.require(Role::can_manage_security)?;
+    let g = groups::update(state.store.as_ref(), state.clock.as_ref(), &auth.actor(), &id, body.into_inner())
+        .map_err(not_found_group)?;
+    Ok(web::Json(groups::view(state.store.as_ref(), &g)?))
+}
+
+/// Deletes a group; it leaves every group it was in. Refused while the policy names it.
+#[utoipa::path(tag = "groups", params(("id" = String, Path, description = "group id")), responses(
+    (status = 204), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+#[delete("/groups/{id}")]
+pub async fn delete_group(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    auth.require(Role::can_manage_security)?;
+    groups::delete(state.store.as_ref(), state.clock.as_ref(), &state.membership, &auth.actor(), &id)
+        .map_err(not_found_group)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Adds a user or a group as a direct member. A group that would make a cycle is refused (422).
+#[utoipa::path(tag = "groups", params(("id" = String, Path, description = "group id")), request_body = MemberRequest, responses(
+    (status = 201), (status = 200, description = "already a member"), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
+#[post("/groups/{id}/members")]
+pub async fn add_member(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    body: web::Json<MemberRequest>,
+) -> Result<HttpResponse, AppError> {
+    auth.require(Role::can_manage_security)?;
+    let added = groups::add_member(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &state.membership,
+        &auth.actor(),
+        &id,
+        body.kind,
+        &body.id,
+    )
+    .map_err(not_found_group)?;
+    Ok(if added { HttpResponse::Created().finish() } else { HttpResponse::Ok().finish() })
+}
+
+/// Removes a direct member.
+#[utoipa::path(tag = "groups", params(
+    ("id" = String, Path, description = "group id"),
+    ("kind" = MemberKind, Path, description = "user or group"),
+    ("member" = String, Path, description = "member id")), responses(
+    (status = 204), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[delete("/groups/{id}/members/{kind}/{member}")]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<(String, MemberKind, String)>,
+) -> Result<HttpResponse, AppError> {
+    auth.require(Role::can_manage_security)?;
+    let (id, kind, member) = path.into_inner();
+    groups::remove_member(state.store.as_ref(), state.clock.as_ref(), &state.membership, &auth.actor(), &id, kind, &member)
+        .map_err(|e| match e {
+            crate::service::users::UserError::NotFound => AppError::not_found("The membership"),
+            e => e.into(),
+        })?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Name prefix of users and groups.
+    pub q: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<usize>,
+}
+
+/// Users and groups by name prefix, for pickers.
+#[utoipa::path(tag = "groups", params(SearchQuery), responses(
+    (status = 200, body = Vec<DirectoryRef>), (status = 403, body = ApiError)))]
+#[get("/directory/search")]
+pub async fn search(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    q: web::Query<SearchQuery>,
+) -> Result<web::Json<Vec<DirectoryRef>>, AppError> {
+    auth.require(Role::can_read_admin)?;
+    let limit = page_limit(q.limit)?;
+    Ok(web::Json(groups::search(state.store.as_ref(), q.q.as_deref().unwrap_or(""), limit)?))
+}
+
+/// A user's groups, direct and through nesting, with the path.
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")), responses(
+    (status = 200, body = Vec<UserGroup>), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[get("/users/{id}/groups")]
+pub async fn user_groups(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<UserGroup>>, AppError> {
+    if auth.user.id != *id {
+        auth.require(Role::can_read_admin)?;
+    }
+    state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    Ok(web::Json(groups::user_groups(state.store.as_ref(), &state.membership, &id)?))
+}

@@ -1,0 +1,211 @@
+//! Second step of sign-in, the registration interrupt, and "My security info". Thin handlers over `service::mfa`.
+
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use proofup_shared::api::{Me, Role};
+use proofup_shared::mfa::{ConfirmTotpRequest, MethodAdded, MethodView, NextStep, TotpSetup, VerifyCodeRequest};
+use proofup_shared::{ApiError, ErrorCode};
+
+use super::client::client_info;
+use super::error::AppError;
+use super::session::{session_cookie, AnySession, Authenticated};
+use super::AppState;
+use crate::domain::model::SessionStage;
+use crate::service::{auth, mfa, policy};
+use crate::store::{MethodStore, UserStore};
+
+fn wrong_stage(m: &str) -> AppError {
+    AppError::new(actix_web::http::StatusCode::CONFLICT, ErrorCode::Conflict, m)
+}
+
+fn me_for(user: &crate::domain::model::User, stage: NextStep) -> Me {
+    let mut me = user.me();
+    me.next_step = stage;
+    me
+}
+
+/// The second step of sign-in: a code from an authenticator app. Completes the session (new id).
+#[utoipa::path(tag = "auth", request_body = VerifyCodeRequest, responses(
+    (status = 200, body = Me), (status = 401, body = ApiError), (status = 409, body = ApiError),
+    (status = 422, body = ApiError), (status = 429, body = ApiError)))]
+#[post("/auth/second-factor")]
+pub async fn second_factor(
+    state: web::Data<AppState>,
+    any: AnySession,
+    req: HttpRequest,
+    body: web::Json<VerifyCodeRequest>,
+) -> Result<HttpResponse, AppError> {
+    if any.session.stage != SessionStage::SecondFactor {
+        return Err(wrong_stage("This session is not waiting for a second factor."));
+    }
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let now = state.clock.now();
+    let s = state.store.as_ref();
+    match mfa::verify_code(s, &state.secrets, &any.user, &client, &body.code, now) {
+        Ok(m) => {
+            auth::log_second_step(s, now, &any.user, true, &format!("Authenticator app \"{}\"", m.name), &client)?;
+            let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
+            Ok(HttpResponse::Ok()
+                .cookie(session_cookie(token, state.config.secure_cookies))
+                .json(me_for(&any.user, NextStep::Done)))
+        }
+        Err(e) => {
+            auth::log_second_step(s, now, &any.user, false, "Second factor: wrong or reused code", &client)?;
+            Err(e.into())
+        }
+    }
+}
+
+/// Proves a second factor again in a complete session (needed within 10 minutes before changing methods).
+#[utoipa::path(tag = "auth", request_body = VerifyCodeRequest, responses(
+    (status = 204), (status = 401, body = ApiError), (status = 422, body = ApiError), (status = 429, body = ApiError)))]
+#[post("/auth/reverify")]
+pub async fn reverify(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+    body: web::Json<VerifyCodeRequest>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    let s = state.store.as_ref();
+    mfa::verify_code(s, &state.secrets, &auth.user, &auth.client, &body.code, now)?;
+    let key = auth::session_key(
+        &super::session::token_from(&req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?,
+    );
+    let token = auth::promote(s, &key, &auth.session, SessionStage::Full, Some(now), now)?;
+    Ok(HttpResponse::NoContent().cookie(session_cookie(token, state.config.secure_cookies)).finish())
+}
+
+/// "Skip for now": allowed while the grace period lasts; completes the session.
+#[utoipa::path(tag = "auth", responses(
+    (status = 200, body = Me), (status = 403, body = ApiError), (status = 409, body = ApiError)))]
+#[post("/auth/skip-registration")]
+pub async fn skip_registration(
+    state: web::Data<AppState>,
+    any: AnySession,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    if any.session.stage != SessionStage::RegisterMfa {
+        return Err(wrong_stage("This session is not waiting for MFA registration."));
+    }
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let now = state.clock.now();
+    let s = state.store.as_ref();
+    policy::skip(s, &state.membership, &any.user, now)?;
+    auth::log_second_step(s, now, &any.user, true, "MFA registration skipped", &client)?;
+    let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, None, now)?;
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(token, state.config.secure_cookies))
+        .json(me_for(&any.user, NextStep::Done)))
+}
+
+/// The signed-in user's methods (never secrets).
+#[utoipa::path(tag = "security info", responses((status = 200, body = Vec<MethodView>), (status = 401, body = ApiError)))]
+#[get("/me/methods")]
+pub async fn my_methods(state: web::Data<AppState>, auth: Authenticated) -> Result<web::Json<Vec<MethodView>>, AppError> {
+    Ok(web::Json(state.store.methods(&auth.user.id)?.iter().map(|m| m.view()).collect()))
+}
+
+fn registering(any: &AnySession) -> Result<(), AppError> {
+    match any.session.stage {
+        SessionStage::Full | SessionStage::RegisterMfa => Ok(()),
+        _ => Err(wrong_stage("Finish signing in first.")),
+    }
+}
+
+/// Starts adding an authenticator app: a new secret as QR code, URI and text. Shown once (no-store).
+#[utoipa::path(tag = "security info", responses(
+    (status = 200, body = TotpSetup), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+#[post("/me/methods/totp")]
+pub async fn start_totp(state: web::Data<AppState>, any: AnySession) -> Result<web::Json<TotpSetup>, AppError> {
+    registering(&any)?;
+    let now = state.clock.now();
+    Ok(web::Json(mfa::start_totp(state.store.as_ref(), &state.pending_totp, any.key, &any.session, &any.user, now)?))
+}
+
+/// Confirms the pending authenticator app with a current code. Completes an interrupted sign-in.
+#[utoipa::path(tag = "security info", request_body = ConfirmTotpRequest, responses(
+    (status = 201, body = MethodAdded), (status = 403, body = ApiError), (status = 404, body = ApiError),
+    (status = 422, body = ApiError), (status = 429, body = ApiError)))]
+#[post("/me/methods/totp/confirm")]
+pub async fn confirm_totp(
+    state: web::Data<AppState>,
+    any: AnySession,
+    req: HttpRequest,
+    body: web::Json<ConfirmTotpRequest>,
+) -> Result<HttpResponse, AppError> {
+    registering(&any)?;
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let now = state.clock.now();
+    let s = state.store.as_ref();
+    let method = mfa::confirm_totp(
+        s,
+        &state.pending_totp,
+        &state.secrets,
+        any.key,
+        &any.session,
+        &any.user,
+        &client,
+        body.into_inner(),
+        now,
+    )
+    .map_err(|e| match e {
+        crate::service::users::UserError::NotFound => {
+            AppError::not_found("No authenticator-app registration is waiting in this session; start again.")
+        }
+        e => e.into(),
+    })?;
+    // Registering proves the new factor: the session is complete and fresh.
+    let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
+    if any.session.stage == SessionStage::RegisterMfa {
+        auth::log_second_step(s, now, &any.user, true, "MFA registered at sign-in (authenticator app)", &client)?;
+    }
+    Ok(HttpResponse::Created()
+        .cookie(session_cookie(token, state.config.secure_cookies))
+        .json(MethodAdded { method: method.view(), next_step: NextStep::Done }))
+}
+
+/// Removes one of the signed-in user's methods (needs a recent second factor; not the last one while the policy requires one).
+#[utoipa::path(tag = "security info", params(("id" = String, Path, description = "method id")), responses(
+    (status = 204), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+#[delete("/me/methods/{id}")]
+pub async fn remove_my_method(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    mfa::remove_own(state.store.as_ref(), &state.membership, &auth.user, &auth.session, &auth.client, &id, now)
+        .map_err(|e| match e {
+            crate::service::users::UserError::NotFound => AppError::not_found("The method"),
+            e => e.into(),
+        })?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A user's methods, for administrators (never secrets).
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")), responses(
+    (status = 200, body = Vec<MethodView>), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[get("/users/{id}/methods")]
+pub async fn user_methods(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<MethodView>>, AppError> {
+    auth.require(Role::can_read_admin)?;
+    state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    Ok(web::Json(state.store.methods(&id)?.iter().map(|m| m.view()).collect()))
+}
+
+/// "Require re-registration": removes all the user's methods and ends their sessions (audited).
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")), responses(
+    (status = 204), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[post("/users/{id}/require-reregistration")]
+pub async fn require_reregistration(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    auth.require(Role::can_operate)?;
+    mfa::require_reregistration(state.store.as_ref(), &auth.actor(), &id, state.clock.now())?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,283 @@
+//! Groups and nested membership. Every change writes the store (with its audit
+//! entry) and then the in-memory index, under the index's write lock, so the
+//! index always matches what is stored.
+
+use std::sync::RwLock;
+
+use proofup_shared::directory::{
+    check_group_description, check_group_name, CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind,
+    UpdateGroupRequest, UserGroup,
+};
+use proofup_shared::FieldError;
+
+use super::users::{Actor, UserError};
+use super::{audit, change};
+use crate::domain::clock::Clock;
+use crate::domain::membership::{MembershipError, MembershipIndex};
+use crate::domain::model::Group;
+use crate::store::{AuditDraft, GroupStore, MethodStore, PolicyStore, StoreError, UserStore};
+
+pub trait GroupStores: UserStore + GroupStore + MethodStore + PolicyStore {}
+impl<T: UserStore + GroupStore + MethodStore + PolicyStore + ?Sized> GroupStores for T {}
+
+fn lock_err<T>(_: T) -> UserError {
+    UserError::Store(StoreError::Backend("membership index lock poisoned".into()))
+}
+
+/// Builds the index from the stored edges (at start).
+pub fn build_index<S: GroupStore + ?Sized>(s: &S) -> Result<MembershipIndex, StoreError> {
+    let mut index = MembershipIndex::default();
+    for (group, kind, member) in s.all_edges()? {
+        match kind {
+            MemberKind::User => index.add_user(&group, &member),
+            MemberKind::Group => {
+                // Stored edges were checked when added; a cycle here means damaged data: skip it loudly.
+                if let Err(e) = index.add_group(&group, &member) {
+                    tracing::error!(%group, %member, error = %e, "stored membership edge ignored");
+                }
+            }
+        }
+    }
+    Ok(index)
+}
+
+fn group_audit(actor: &Actor<'_>, now: time::OffsetDateTime, action: &str, g: &Group, changes: Vec<proofup_shared::api::FieldChange>) -> AuditDraft {
+    let mut d = audit(now, Some(actor.user), action, None, changes, actor.client);
+    d.0.target_id = Some(g.id.clone());
+    d.0.target = format!("group {}", g.name);
+    d
+}
+
+fn check_fields(name: Option<&str>, description: Option<&str>) -> Result<(), UserError> {
+    let mut fields = Vec::new();
+    if let Some(Err(m)) = name.map(check_group_name) {
+        fields.push(FieldError { field: "name".into(), message: m });
+    }
+    if let Some(Err(m)) = description.map(check_group_description) {
+        fields.push(FieldError { field: "description".into(), message: m });
+    }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(UserError::Invalid(fields))
+    }
+}
+
+pub fn view<S: GroupStore + ?Sized>(s: &S, g: &Group) -> Result<GroupView, StoreError> {
+    Ok(GroupView {
+        id: g.id.clone(),
+        name: g.name.clone(),
+        description: g.description.clone(),
+        member_count: s.members(&g.id)?.len() as u64,
+        created_at: g.created_at,
+        updated_at: g.updated_at,
+    })
+}
+
+pub fn create<S: GroupStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    actor: &Actor<'_>,
+    req: CreateGroupRequest,
+) -> Result<Group, UserError> {
+    check_fields(Some(&req.name), Some(&req.description))?;
+    let now = clock.now();
+    let g = Group {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        name: req.name,
+        description: req.description,
+        created_at: now,
+        updated_at: now,
+    };
+    let entry = group_audit(actor, now, "group.created", &g, vec![change("name", None, Some(&g.name))]);
+    s.create_group(&g, entry)?;
+    Ok(g)
+}
+
+pub fn update<S: GroupStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    actor: &Actor<'_>,
+    id: &str,
+    req: UpdateGroupRequest,
+) -> Result<Group, UserError> {
+    check_fields(req.name.as_deref(), req.description.as_deref())?;
+    let before = s.group(id)?.ok_or(UserError::NotFound)?;
+    let mut g = before.clone();
+    let mut changes = Vec::new();
+    if let Some(n) = req.name.filter(|n| *n != before.name) {
+        changes.push(change("name", Some(&before.name), Some(&n)));
+        g.name = n;
+    }
+    if let Some(d) = req.description.filter(|d| *d != before.description) {
+        changes.push(change("description", Some(&before.description), Some(&d)));
+        g.description = d;
+    }
+    if changes.is_empty() {
+        return Ok(before);
+    }
+    let now = clock.now();
+    g.updated_at = now;
+    let entry = group_audit(actor, now, "group.updated", &g, changes);
+    s.update_group(&g, entry)?;
+    Ok(g)
+}
+
+pub fn delete<S: GroupStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    index: &RwLock<MembershipIndex>,
+    actor: &Actor<'_>,
+    id: &str,
+) -> Result<(), UserError> {
+    let g = s.group(id)?.ok_or(UserError::NotFound)?;
+    let policy = s.policy()?.policy;
+    if policy.include_groups.iter().chain(&policy.exclude_groups).any(|x| x == id) {
+        return Err(UserError::Conflict(format!(
+            "The MFA registration policy names {}. Remove it from the policy first.",
+            g.name
+        )));
+    }
+    let mut idx = index.write().map_err(lock_err)?;
+    let entry = group_audit(actor, clock.now(), "group.deleted", &g, vec![change("name", Some(&g.name), None)]);
+    s.delete_group(id, entry)?;
+    idx.remove_group(id);
+    Ok(())
+}
+
+pub fn add_member<S: GroupStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    index: &RwLock<MembershipIndex>,
+    actor: &Actor<'_>,
+    group_id: &str,
+    kind: MemberKind,
+    member: &str,
+) -> Result<bool, UserError> {
+    let g = s.group(group_id)?.ok_or(UserError::NotFound)?;
+    let name = match kind {
+        MemberKind::User => s.user(member)?.map(|u| u.username),
+        MemberKind::Group => s.group(member)?.map(|g| g.name),
+    };
+    let Some(name) = name else {
+        return Err(UserError::Invalid(vec![FieldError {
+            field: "id".into(),
+            message: format!("No {} has this id.", if kind == MemberKind::User { "user" } else { "group" }),
+        }]));
+    };
+    let mut idx = index.write().map_err(lock_err)?;
+    if kind == MemberKind::Group {
+        idx.check_add_group(group_id, member).map_err(|e| {
+            let message = match e {
+                MembershipError::SelfMember => "A group cannot be a member of itself.".to_owned(),
+                MembershipError::Cycle(path) => {
+                    let names: Vec<String> = path
+                        .split(" → ")
+                        .map(|id| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name))
+                        .collect();
+                    format!("{name} already contains {} ({}); adding it would make a cycle.", g.name, names.join(" → "))
+                }
+            };
+            UserError::Invalid(vec![FieldError { field: "id".into(), message }])
+        })?;
+    }
+    let entry = group_audit(actor, clock.now(), "group.member_added", &g, vec![change("member", None, Some(&name))]);
+    let added = s.add_member(group_id, kind, member, entry)?;
+    match kind {
+        MemberKind::User => idx.add_user(group_id, member),
+        MemberKind::Group => idx.add_group(group_id, member).map_err(|e| UserError::Conflict(e.to_string()))?,
+    }
+    Ok(added)
+}
+
+pub fn remove_member<S: GroupStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    index: &RwLock<MembershipIndex>,
+    actor: &Actor<'_>,
+    group_id: &str,
+    kind: MemberKind,
+    member: &str,
+) -> Result<(), UserError> {
+    let g = s.group(group_id)?.ok_or(UserError::NotFound)?;
+    let name = match kind {
+        MemberKind::User => s.user(member)?.map(|u| u.username),
+        MemberKind::Group => s.group(member)?.map(|g| g.name),
+    }
+    .unwrap_or_else(|| member.to_owned());
+    let mut idx = index.write().map_err(lock_err)?;
+    let entry = group_audit(actor, clock.now(), "group.member_removed", &g, vec![change("member", Some(&name), None)]);
+    s.remove_member(group_id, kind, member, entry)?;
+    match kind {
+        MemberKind::User => idx.remove_user(group_id, member),
+        MemberKind::Group => idx.remove_group_member(group_id, member),
+    }
+    Ok(())
+}
+
+fn reference<S: GroupStores + ?Sized>(s: &S, kind: MemberKind, id: &str) -> Result<Option<DirectoryRef>, StoreError> {
+    Ok(match kind {
+        MemberKind::User => s.user(id)?.map(|u| DirectoryRef {
+            kind,
+            id: u.id,
+            name: u.username,
+            detail: u.display_name,
+        }),
+        MemberKind::Group => s.group(id)?.map(|g| DirectoryRef { kind, id: g.id, name: g.name, detail: g.description }),
+    })
+}
+
+pub fn detail<S: GroupStores + ?Sized>(s: &S, id: &str) -> Result<GroupDetail, UserError> {
+    let g = s.group(id)?.ok_or(UserError::NotFound)?;
+    let mut members = Vec::new();
+    for (kind, m) in s.members(id)? {
+        if let Some(r) = reference(s, kind, &m)? {
+            members.push(r);
+        }
+    }
+    members.sort_by(|a, b| (a.kind == MemberKind::User, a.name.to_lowercase()).cmp(&(b.kind == MemberKind::User, b.name.to_lowercase())));
+    let mut member_of = Vec::new();
+    for p in s.direct_parents(MemberKind::Group, id)? {
+        if let Some(r) = reference(s, MemberKind::Group, &p)? {
+            member_of.push(r);
+        }
+    }
+    member_of.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    Ok(GroupDetail { group: view(s, &g)?, members, member_of })
+}
+
+/// A user's groups, direct and through nesting, each with its path by name.
+pub fn user_groups<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    user_id: &str,
+) -> Result<Vec<UserGroup>, UserError> {
+    let memberships = index.read().map_err(lock_err)?.groups_of(user_id);
+    let name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
+    let mut out: Vec<UserGroup> = memberships
+        .iter()
+        .map(|m| UserGroup { id: m.group.clone(), name: name(&m.group), path: m.path.iter().map(|p| name(p)).collect() })
+        .collect();
+    out.sort_by(|a, b| (a.path.len(), a.name.to_lowercase()).cmp(&(b.path.len(), b.name.to_lowercase())));
+    Ok(out)
+}
+
+/// Users and groups whose name starts with `q` (for pickers).
+pub fn search<S: GroupStores + ?Sized>(s: &S, q: &str, limit: usize) -> Result<Vec<DirectoryRef>, UserError> {
+    let prefix = q.trim().to_lowercase();
+    let groups = s.list_groups(&prefix, None, limit)?;
+    let users = s.list_users(&prefix, None, limit, &|_| true)?;
+    let mut out: Vec<DirectoryRef> = groups
+        .items
+        .into_iter()
+        .map(|g| DirectoryRef { kind: MemberKind::Group, id: g.id, name: g.name, detail: g.description })
+        .chain(users.items.into_iter().map(|u| DirectoryRef {
+            kind: MemberKind::User,
+            id: u.id,
+            name: u.username,
+            detail: u.display_name,
+        }))
+        .collect();
+    out.truncate(limit);
+    Ok(out)
+}

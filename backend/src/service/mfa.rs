@@ -1,0 +1,299 @@
+//! Second-factor methods: authenticator-app registration (pending state kept
+//! server-side, bound to the session), verification with replay refusal and
+//! the account throttle, removal under the binding rules, and the
+//! administrator's "require re-registration".
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+
+use proofup_shared::mfa::{check_method_name, ConfirmTotpRequest, MethodKind, TotpSetup};
+use proofup_shared::FieldError;
+use time::{Duration, OffsetDateTime};
+
+use super::groups::GroupStores;
+use super::users::{Actor, UserError};
+use super::{audit, change};
+use crate::domain::membership::MembershipIndex;
+use crate::domain::model::{ClientInfo, Method, Session, User};
+use crate::domain::secretbox::SecretBox;
+use crate::domain::throttle::ThrottleDecision;
+use crate::domain::totp::{self, TotpCheck};
+use crate::store::{AuditLog, SessionStore, StoreError, ThrottleStore};
+
+pub const PENDING_TTL: Duration = Duration::minutes(10);
+/// A user who has a method must have proved one this recently to change methods.
+pub const RECENT_MFA: Duration = Duration::minutes(10);
+const MAX_PENDING: usize = 10_000;
+
+pub trait MfaStores: GroupStores + ThrottleStore + SessionStore + AuditLog {}
+impl<T: GroupStores + ThrottleStore + SessionStore + AuditLog + ?Sized> MfaStores for T {}
+
+struct Pending {
+    user_id: String,
+    secret: Vec<u8>,
+    expires_at: OffsetDateTime,
+}
+
+/// Authenticator-app registrations waiting for their confirmation code, keyed by session.
+#[derive(Default)]
+pub struct PendingTotp {
+    map: Mutex<HashMap<[u8; 32], Pending>>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PendingLookup {
+    Missing,
+    Expired,
+    OtherUser,
+}
+
+impl PendingTotp {
+    fn put(&self, session: [u8; 32], p: Pending, now: OffsetDateTime) {
+        let mut m = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if m.len() >= MAX_PENDING {
+            m.retain(|_, v| v.expires_at > now);
+        }
+        m.insert(session, p);
+    }
+
+    fn peek(&self, session: &[u8; 32], user_id: &str, now: OffsetDateTime) -> Result<Vec<u8>, PendingLookup> {
+        let m = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let p = m.get(session).ok_or(PendingLookup::Missing)?;
+        if p.user_id != user_id {
+            return Err(PendingLookup::OtherUser);
+        }
+        if p.expires_at <= now {
+            return Err(PendingLookup::Expired);
+        }
+        Ok(p.secret.clone())
+    }
+
+    fn remove(&self, session: &[u8; 32]) {
+        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(session);
+    }
+}
+
+/// NIST SP 800-63B 6.1.2: the first method may be bound with the password
+/// alone; later changes need a second factor proved recently in this session.
+pub fn check_binding<S: MfaStores + ?Sized>(
+    s: &S,
+    user: &User,
+    session: &Session,
+    now: OffsetDateTime,
+) -> Result<(), UserError> {
+    if s.methods(&user.id)?.is_empty() {
+        return Ok(());
+    }
+    match session.mfa_at {
+        Some(at) if now - at <= RECENT_MFA => Ok(()),
+        _ => Err(UserError::ReauthenticationRequired),
+    }
+}
+
+pub fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .dark_color(qrcode::render::svg::Color("#000000"))
+            .light_color(qrcode::render::svg::Color("#ffffff"))
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Starts an authenticator-app registration for this session.
+pub fn start_totp<S: MfaStores + ?Sized>(
+    s: &S,
+    pending: &PendingTotp,
+    session_key: [u8; 32],
+    session: &Session,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<TotpSetup, UserError> {
+    check_binding(s, user, session, now)?;
+    let secret = totp::new_secret();
+    let uri = totp::otpauth_uri("Proofup", &user.username, &secret);
+    let b32 = totp::base32(&secret);
+    let expires_at = now + PENDING_TTL;
+    pending.put(session_key, Pending { user_id: user.id.clone(), secret, expires_at }, now);
+    Ok(TotpSetup { qr_svg: qr_svg(&uri), otpauth_uri: uri, secret_grouped: totp::grouped(&b32), expires_at })
+}
+
+/// Activates the pending registration if the code is right.
+#[allow(clippy::too_many_arguments)]
+pub fn confirm_totp<S: MfaStores + ?Sized>(
+    s: &S,
+    pending: &PendingTotp,
+    secrets: &SecretBox,
+    session_key: [u8; 32],
+    session: &Session,
+    user: &User,
+    client: &ClientInfo,
+    req: ConfirmTotpRequest,
+    now: OffsetDateTime,
+) -> Result<Method, UserError> {
+    check_binding(s, user, session, now)?;
+    if let Err(message) = check_method_name(&req.name) {
+        return Err(UserError::Invalid(vec![FieldError { field: "name".into(), message }]));
+    }
+    let secret = pending.peek(&session_key, &user.id, now).map_err(|e| match e {
+        PendingLookup::Missing => UserError::NotFound,
+        PendingLookup::OtherUser => UserError::Forbidden("This registration belongs to another session.".into()),
+        PendingLookup::Expired => {
+            UserError::InvalidCode("This registration expired after 10 minutes. Start again.".into())
+        }
+    })?;
+    throttled(s, user, now)?;
+    let step = match totp::verify(&secret, &req.code, now, None) {
+        TotpCheck::Accepted { step } => step,
+        _ => {
+            record_failure(s, user, now)?;
+            return Err(UserError::InvalidCode(
+                "That code is not right. Check the time on your phone and enter the current code.".into(),
+            ));
+        }
+    };
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let sealed = secrets
+        .seal(&secret, &Method::seal_context(&user.id, &id))
+        .map_err(|e| UserError::Store(StoreError::Backend(e.to_string())))?;
+    let method = Method {
+        id,
+        user_id: user.id.clone(),
+        kind: MethodKind::AuthenticatorApp,
+        name: req.name.trim().to_owned(),
+        sealed_secret: sealed,
+        last_step: Some(step),
+        created_at: now,
+        last_used_at: Some(now),
+    };
+    let entry = audit(
+        now,
+        Some(user),
+        "mfa.method_added",
+        Some(user),
+        vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))],
+        client,
+    );
+    s.add_method(&method, entry)?;
+    pending.remove(&session_key);
+    Ok(method)
+}
+
+fn throttled<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
+    match s.throttle(&user.username)?.check(now) {
+        ThrottleDecision::Allow => Ok(()),
+        ThrottleDecision::Wait(w) => Err(UserError::Throttled(w)),
+        ThrottleDecision::Locked => Err(UserError::Locked),
+    }
+}
+
+fn record_failure<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), StoreError> {
+    let mut t = s.throttle(&user.username)?;
+    t.record_failure(now);
+    s.put_throttle(&user.username, &t)
+}
+
+/// Verifies a code from any of the user's authenticator apps. Failures count
+/// in the account throttle; a replayed code is refused and audited.
+pub fn verify_code<S: MfaStores + ?Sized>(
+    s: &S,
+    secrets: &SecretBox,
+    user: &User,
+    client: &ClientInfo,
+    code: &str,
+    now: OffsetDateTime,
+) -> Result<Method, UserError> {
+    throttled(s, user, now)?;
+    if code.len() > 64 {
+        record_failure(s, user, now)?;
+        return Err(UserError::InvalidCode("That code is not right.".into()));
+    }
+    let mut replayed = None;
+    for m in s.methods(&user.id)?.into_iter().filter(|m| m.kind == MethodKind::AuthenticatorApp) {
+        let secret = match secrets.open(&m.sealed_secret, &Method::seal_context(&user.id, &m.id)) {
+            Ok(sec) => sec,
+            Err(e) => {
+                tracing::error!(user = %user.username, method = %m.id, error = %e, "TOTP secret unreadable");
+                continue;
+            }
+        };
+        match totp::verify(&secret, code, now, m.last_step) {
+            TotpCheck::Accepted { step } => {
+                if s.record_totp_use(&user.id, &m.id, step, now)? {
+                    let mut t = s.throttle(&user.username)?;
+                    t.consecutive_failures = 0;
+                    s.put_throttle(&user.username, &t)?;
+                    return Ok(m);
+                }
+                replayed = Some(m);
+            }
+            TotpCheck::Replayed => replayed = Some(m),
+            TotpCheck::Wrong => {}
+        }
+    }
+    record_failure(s, user, now)?;
+    if let Some(m) = replayed {
+        s.append_audit(audit(
+            now,
+            Some(user),
+            "mfa.totp_replay",
+            Some(user),
+            vec![change("method", None, Some(&m.name))],
+            client,
+        ))?;
+        return Err(UserError::InvalidCode("That code was already used. Wait for the next code.".into()));
+    }
+    Err(UserError::InvalidCode("That code is not right. Enter the current code from your authenticator app.".into()))
+}
+
+/// Removes one of the user's own methods (binding rules; not the last one while the policy requires one).
+#[allow(clippy::too_many_arguments)]
+pub fn remove_own<S: MfaStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    user: &User,
+    session: &Session,
+    client: &ClientInfo,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<(), UserError> {
+    check_binding(s, user, session, now)?;
+    let methods = s.methods(&user.id)?;
+    let m = methods.iter().find(|m| m.id == id).ok_or(UserError::NotFound)?;
+    if methods.len() == 1 && super::policy::requires_a_method(s, index, user, now)? {
+        return Err(UserError::Conflict(
+            "Your organization's MFA registration policy requires a sign-in method. Add another one before removing this one.".into(),
+        ));
+    }
+    let entry = audit(now, Some(user), "mfa.method_removed", Some(user), vec![change("method", Some(&m.name), None)], client);
+    Ok(s.delete_method(&user.id, id, entry)?)
+}
+
+/// "Require re-registration": removes every method and ends the user's sessions.
+pub fn require_reregistration<S: MfaStores + ?Sized>(
+    s: &S,
+    actor: &Actor<'_>,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> Result<u64, UserError> {
+    let target = s.user(user_id)?.ok_or(UserError::NotFound)?;
+    if !crate::domain::roles::may_manage_user(actor.user.role, target.role)
+        && !(actor.user.role == proofup_shared::api::Role::SecurityOperator
+            && target.role == proofup_shared::api::Role::User)
+    {
+        return Err(UserError::Forbidden("Your role cannot change this user's methods.".into()));
+    }
+    let n = s.methods(user_id)?.len();
+    let entry = audit(
+        now,
+        Some(actor.user),
+        "mfa.reregistration_required",
+        Some(&target),
+        vec![change("methods", Some(&n.to_string()), Some("0"))],
+        actor.client,
+    );
+    Ok(s.delete_all_methods(user_id, entry)?)
+}

@@ -1,0 +1,467 @@
+//! The MFA registration policy at work: deciding at sign-in, skips, saving
+//! versions, impact, "what if", the registration report, grace changes.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use proofup_shared::api::FieldChange;
+use proofup_shared::mfa::NextStep;
+use proofup_shared::policy::{
+    DecisionView, Enforcement, GraceRequest, Impact, MfaRegistrationPolicy, PolicyVersion, RegistrationRow,
+    SavePolicyRequest, SavePolicyResponse, WhatIf,
+};
+use proofup_shared::FieldError;
+use time::{Duration, OffsetDateTime};
+
+use super::groups::GroupStores;
+use super::users::{Actor, UserError};
+use super::{audit, change};
+use crate::domain::clock::Clock;
+use crate::domain::membership::MembershipIndex;
+use crate::domain::model::User;
+use crate::domain::policy::{self, Decision, RegistrationState, UserFacts};
+use crate::store::StoreError;
+
+fn lock_err<T>(_: T) -> StoreError {
+    StoreError::Backend("membership index lock poisoned".into())
+}
+
+/// The decision for one user under `policy` at `now`.
+pub fn decide_with<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    policy: &MfaRegistrationPolicy,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<(Decision, u32, RegistrationState), StoreError> {
+    let groups = index.read().map_err(lock_err)?.groups_of(&user.id);
+    let methods = s.methods(&user.id)?.len() as u32;
+    let state = s.registration_state(&user.id)?;
+    let facts =
+        UserFacts { user_id: &user.id, emergency_access: user.emergency_access, groups: &groups, methods, state: &state };
+    Ok((policy::evaluate(policy, &facts, now), methods, state))
+}
+
+/// What the policy says about an interactive sign-in of `user` that has no
+/// method: whether it interrupts, and a note for the sign-in log. Under
+/// enforcement On the first prompt starts the user's grace clock.
+pub fn at_sign_in<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<(bool, Option<String>), StoreError> {
+    let current = s.policy()?;
+    let p = &current.policy;
+    if p.enforcement == Enforcement::Off {
+        return Ok((false, None));
+    }
+    let (decision, _, mut state) = decide_with(s, index, p, user, now)?;
+    let interrupts = policy::interrupts(p, &decision);
+    let note = match (&decision, p.enforcement) {
+        (Decision::Prompt { deadline, .. }, Enforcement::ReportOnly) => {
+            Some(format!("Report-only: MFA registration would be prompted ({} days to skip)", policy::days_left(*deadline, now)))
+        }
+        (Decision::Required { .. }, Enforcement::ReportOnly) => {
+            Some("Report-only: MFA registration would be required".to_owned())
+        }
+        (Decision::Prompt { deadline, .. }, _) => {
+            Some(format!("MFA registration prompted ({} days to skip)", policy::days_left(*deadline, now)))
+        }
+        (Decision::Required { .. }, _) => Some("MFA registration required".to_owned()),
+        _ => None,
+    };
+    if interrupts && state.first_prompted_at.is_none() {
+        state.first_prompted_at = Some(now);
+        s.put_registration_state(&user.id, &state, None)?;
+    }
+    Ok((interrupts, note))
+}
+
+/// Whether the policy currently interrupts this user (for a session that is waiting to register).
+pub fn interrupt_now<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<NextStep, StoreError> {
+    let current = s.policy()?;
+    let (decision, _, _) = decide_with(s, index, &current.policy, user, now)?;
+    Ok(match decision {
+        Decision::Prompt { deadline, .. } if policy::interrupts(&current.policy, &decision) => {
+            NextStep::RegisterMfa { can_skip: true, days_left: policy::days_left(deadline, now), deadline: Some(deadline) }
+        }
+        Decision::Required { deadline, .. } if policy::interrupts(&current.policy, &decision) => {
+            NextStep::RegisterMfa { can_skip: false, days_left: 0, deadline: Some(deadline) }
+        }
+        _ => NextStep::Done,
+    })
+}
+
+/// Whether removing the user's last method must be refused.
+pub fn requires_a_method<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let current = s.policy()?;
+    if current.policy.enforcement != Enforcement::On {
+        return Ok(false);
+    }
+    let (decision, _, _) = decide_with(s, index, &current.policy, user, now)?;
+    Ok(!matches!(decision, Decision::NotInScope(_)))
+}
+
+/// Records a skip. Refused once the deadline passed.
+pub fn skip<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<(), UserError> {
+    match interrupt_now(s, index, user, now)? {
+        NextStep::RegisterMfa { can_skip: true, .. } | NextStep::Done => {
+            let mut state = s.registration_state(&user.id)?;
+            state.skips += 1;
+            state.last_skipped_at = Some(now);
+            s.put_registration_state(&user.id, &state, None)?;
+            Ok(())
+        }
+        _ => Err(UserError::RegistrationRequired),
+    }
+}
+
+fn list_changes(field: &str, before: &[String], after: &[String], name: &dyn Fn(&str) -> String) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    for a in after.iter().filter(|a| !before.contains(a)) {
+        out.push(change(field, None, Some(&name(a))));
+    }
+    for b in before.iter().filter(|b| !after.contains(b)) {
+        out.push(change(field, Some(&name(b)), None));
+    }
+    out
+}
+
+fn diff(before: &MfaRegistrationPolicy, after: &MfaRegistrationPolicy, user: &dyn Fn(&str) -> String, group: &dyn Fn(&str) -> String) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    if before.enforcement != after.enforcement {
+        out.push(change("enforcement", Some(before.enforcement.label()), Some(after.enforcement.label())));
+    }
+    let inc = |p: &MfaRegistrationPolicy| if p.include_all { "All users" } else { "Selected users and groups" };
+    if before.include_all != after.include_all {
+        out.push(change("include", Some(inc(before)), Some(inc(after))));
+    }
+    if before.require_registration != after.require_registration {
+        let v = |b: bool| if b { "Require MFA registration" } else { "None" };
+        out.push(change("control", Some(v(before.require_registration)), Some(v(after.require_registration))));
+    }
+    if before.grace_days != after.grace_days {
+        out.push(change("grace_days", Some(&before.grace_days.to_string()), Some(&after.grace_days.to_string())));
+    }
+    out.extend(list_changes("include_users", &before.include_users, &after.include_users, user));
+    out.extend(list_changes("include_groups", &before.include_groups, &after.include_groups, group));
+    out.extend(list_changes("exclude_users", &before.exclude_users, &after.exclude_users, user));
+    out.extend(list_changes("exclude_groups", &before.exclude_groups, &after.exclude_groups, group));
+    out
+}
+
+fn dedup(v: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|x| seen.insert(x.clone()));
+}
+
+/// Validates and saves a new version; returns it with non-blocking warnings.
+pub fn save<S: GroupStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    index: &RwLock<MembershipIndex>,
+    actor: &Actor<'_>,
+    req: SavePolicyRequest,
+) -> Result<SavePolicyResponse, UserError> {
+    let mut p = req.policy;
+    for l in [&mut p.include_users, &mut p.include_groups, &mut p.exclude_users, &mut p.exclude_groups] {
+        dedup(l);
+    }
+    let mut problems = p.problems();
+    for (field, list) in [("include_users", &p.include_users), ("exclude_users", &p.exclude_users)] {
+        if let Some(bad) = list.iter().find(|id| s.user(id).ok().flatten().is_none()) {
+            problems.push(FieldError { field: field.into(), message: format!("No user has the id {bad}.") });
+        }
+    }
+    for (field, list) in [("include_groups", &p.include_groups), ("exclude_groups", &p.exclude_groups)] {
+        if let Some(bad) = list.iter().find(|id| s.group(id).ok().flatten().is_none()) {
+            problems.push(FieldError { field: field.into(), message: format!("No group has the id {bad}.") });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(UserError::Invalid(problems));
+    }
+    let current = s.policy()?;
+    if current.version != req.based_on_version {
+        return Err(UserError::Conflict(
+            "Someone saved the policy after you opened it. Reload to see their version.".into(),
+        ));
+    }
+    let user_name = |id: &str| s.user(id).ok().flatten().map_or_else(|| id.to_owned(), |u| u.username);
+    let group_name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
+    let changes = diff(&current.policy, &p, &user_name, &group_name);
+    let now = clock.now();
+    let next = PolicyVersion {
+        version: current.version + 1,
+        policy: p.clone(),
+        saved_at: Some(now),
+        saved_by: Some(actor.user.username.clone()),
+        changes: changes.clone(),
+    };
+    let mut entry = audit(now, Some(actor.user), "policy.saved", None, changes, actor.client);
+    entry.0.target = format!("MFA registration policy v{}", next.version);
+    s.save_policy(&next, req.based_on_version, entry)?;
+    let warnings = warnings(s, index, &p, actor.user, now)?;
+    Ok(SavePolicyResponse { saved: next, warnings })
+}
+
+/// Non-blocking warnings about a (draft or saved) policy.
+pub fn warnings<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    p: &MfaRegistrationPolicy,
+    me: &User,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    let mut emergency = 0;
+    s.for_each_user(&mut |u| emergency += u64::from(u.emergency_access && u.enabled))?;
+    if emergency == 0 {
+        out.push("No emergency-access account exists. Create one (or two) before enforcing, so a lockout can be undone.".into());
+    }
+    if p.enforcement == Enforcement::On {
+        let (d, _, _) = decide_with(s, index, p, me, now)?;
+        if matches!(d, Decision::Prompt { .. } | Decision::Required { .. }) {
+            out.push("You are in scope and have no sign-in method: you will be interrupted at your next sign-in.".into());
+        }
+        let imp = impact(s, index, p, now)?;
+        if imp.forced > 0 {
+            out.push(format!("{} users must register at their next sign-in (no skip).", imp.forced));
+        }
+    }
+    Ok(out)
+}
+
+struct Everyone {
+    users: Vec<User>,
+    methods: HashMap<String, u32>,
+    states: HashMap<String, RegistrationState>,
+}
+
+fn everyone<S: GroupStores + ?Sized>(s: &S) -> Result<Everyone, StoreError> {
+    let mut users = Vec::new();
+    s.for_each_user(&mut |u| users.push(u))?;
+    Ok(Everyone { users, methods: s.method_counts()?, states: s.all_registration_states()? })
+}
+
+fn each_decision(
+    all: &Everyone,
+    index: &MembershipIndex,
+    p: &MfaRegistrationPolicy,
+    now: OffsetDateTime,
+    mut f: impl FnMut(&User, &Decision, &RegistrationState, u32),
+) {
+    let empty = RegistrationState::default();
+    for u in &all.users {
+        let groups = index.groups_of(&u.id);
+        let methods = all.methods.get(&u.id).copied().unwrap_or(0);
+        let state = all.states.get(&u.id).unwrap_or(&empty);
+        let facts = UserFacts { user_id: &u.id, emergency_access: u.emergency_access, groups: &groups, methods, state };
+        let d = policy::evaluate(p, &facts, now);
+        f(u, &d, state, methods);
+    }
+}
+
+/// The impact of `p` (a draft or the saved policy) on every user, at `now`.
+pub fn impact<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    p: &MfaRegistrationPolicy,
+    now: OffsetDateTime,
+) -> Result<Impact, StoreError> {
+    let all = everyone(s)?;
+    let idx = index.read().map_err(lock_err)?;
+    let mut imp = Impact { forced_per_day: vec![0; 30], ..Default::default() };
+    each_decision(&all, &idx, p, now, |_, d, _, _| {
+        imp.users += 1;
+        match d {
+            Decision::NotInScope(policy::OutOfScope::NotIncluded) => imp.not_included += 1,
+            Decision::NotInScope(_) => imp.excluded += 1,
+            Decision::Registered { .. } => {
+                imp.in_scope += 1;
+                imp.registered += 1;
+            }
+            Decision::Prompt { deadline, starts_clock, .. } => {
+                imp.in_scope += 1;
+                imp.in_grace += 1;
+                if !starts_clock {
+                    let day = ((*deadline - now).whole_seconds() / 86_400) as usize;
+                    if let Some(slot) = imp.forced_per_day.get_mut(day) {
+                        *slot += 1;
+                    }
+                }
+            }
+            Decision::Required { .. } => {
+                imp.in_scope += 1;
+                imp.forced += 1;
+            }
+        }
+    });
+    Ok(imp)
+}
+
+/// How the policy `p` treats one user, with every step explained.
+pub fn what_if<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    p: &MfaRegistrationPolicy,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<WhatIf, StoreError> {
+    let (d, methods, state) = decide_with(s, index, p, user, now)?;
+    let name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
+    let mut explanation = Vec::new();
+    match &d {
+        Decision::NotInScope(why) => explanation.push(policy::describe_out(why, &name)),
+        Decision::Registered { via, .. } | Decision::Prompt { via, .. } | Decision::Required { via, .. } => {
+            explanation.push(policy::describe_in(via, &name));
+            explanation.push("Not excluded.".into());
+        }
+    }
+    match &d {
+        Decision::NotInScope(_) => {}
+        Decision::Registered { methods, .. } => explanation.push(format!("Registered: {methods} method(s).")),
+        Decision::Prompt { deadline, starts_clock: true, .. } => explanation.push(format!(
+            "No method yet. Not prompted yet: the {}-day grace period starts at the next interactive sign-in (it would end {}).",
+            p.grace_days,
+            deadline.date()
+        )),
+        Decision::Prompt { deadline, .. } => explanation.push(format!(
+            "No method. First prompted {}; may skip until {} ({} days left, {} skips so far).",
+            state.first_prompted_at.map_or_else(|| "-".into(), |t| t.date().to_string()),
+            deadline.date(),
+            policy::days_left(*deadline, now),
+            state.skips
+        )),
+        Decision::Required { deadline, .. } => explanation.push(format!(
+            "No method, and the grace period ended {}: registration is required at the next sign-in.",
+            deadline.date()
+        )),
+    }
+    let _ = methods;
+    let interrupts = policy::interrupts(p, &d);
+    if !interrupts && matches!(d, Decision::Prompt { .. } | Decision::Required { .. }) {
+        explanation.push(format!("Enforcement is {}: sign-in is not interrupted.", p.enforcement.label()));
+    }
+    Ok(WhatIf {
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        decision: policy::view(&d, now, &name),
+        explanation,
+        interrupts,
+    })
+}
+
+/// Every user's registration status under the saved policy.
+pub fn report<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    now: OffsetDateTime,
+) -> Result<Vec<RegistrationRow>, StoreError> {
+    let p = s.policy()?.policy;
+    let all = everyone(s)?;
+    let idx = index.read().map_err(lock_err)?;
+    let mut rows = Vec::with_capacity(all.users.len());
+    each_decision(&all, &idx, &p, now, |u, d, st, methods| {
+        let (status, deadline) = match d {
+            Decision::NotInScope(_) => ("not_in_scope", None),
+            Decision::Registered { .. } => ("registered", None),
+            Decision::Prompt { starts_clock: true, .. } => ("not_yet_prompted", None),
+            Decision::Prompt { deadline, .. } => ("in_grace", Some(*deadline)),
+            Decision::Required { deadline, .. } => ("required", Some(*deadline)),
+        };
+        rows.push(RegistrationRow {
+            user_id: u.id.clone(),
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            in_scope: !matches!(d, Decision::NotInScope(_)),
+            registered: methods > 0,
+            methods,
+            status: status.into(),
+            first_prompted_at: st.first_prompted_at,
+            deadline,
+            days_left: deadline.map(|dl| policy::days_left(dl, now)),
+            skips: st.skips,
+            last_sign_in_at: u.last_sign_in_at,
+        });
+    });
+    rows.sort_by(|a, b| a.username.cmp(&b.username));
+    Ok(rows)
+}
+
+/// An administrator extends or ends one user's grace period (reason required, audited).
+pub fn set_grace<S: GroupStores + ?Sized>(
+    s: &S,
+    clock: &dyn Clock,
+    actor: &Actor<'_>,
+    user_id: &str,
+    req: GraceRequest,
+) -> Result<RegistrationState, UserError> {
+    let user = s.user(user_id)?.ok_or(UserError::NotFound)?;
+    let mut fields = Vec::new();
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(|c| c.is_control() && c != '\n') {
+        fields.push(FieldError { field: "reason".into(), message: "Give a reason (up to 500 characters).".into() });
+    }
+    let now = clock.now();
+    let new_deadline = match (req.extend_days, req.end_now) {
+        (Some(d), false) if (1..=90).contains(&d) => now + Duration::days(d.into()),
+        (None, true) => now,
+        _ => {
+            fields.push(FieldError {
+                field: "extend_days".into(),
+                message: "Either extend by 1 to 90 days, or end the grace period now.".into(),
+            });
+            now
+        }
+    };
+    if !fields.is_empty() {
+        return Err(UserError::Invalid(fields));
+    }
+    let mut state = s.registration_state(user_id)?;
+    let before = state.deadline_override.map(|d| d.to_string());
+    state.deadline_override = Some(new_deadline);
+    if state.first_prompted_at.is_none() {
+        state.first_prompted_at = Some(now);
+    }
+    let action = if req.end_now { "policy.grace_ended" } else { "policy.grace_extended" };
+    let entry = audit(
+        now,
+        Some(actor.user),
+        action,
+        Some(&user),
+        vec![change("deadline", before.as_deref(), Some(&new_deadline.to_string())), change("reason", None, Some(reason))],
+        actor.client,
+    );
+    s.put_registration_state(user_id, &state, Some(entry))?;
+    Ok(state)
+}
+
+/// For admin views: the decision view of the saved policy for one user.
+pub fn decision_view<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<DecisionView, StoreError> {
+    let p = s.policy()?.policy;
+    let (d, _, _) = decide_with(s, index, &p, user, now)?;
+    let name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
+    Ok(policy::view(&d, now, &name))
+}
