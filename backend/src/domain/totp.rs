@@ -25,6 +25,12 @@ pub fn base32(secret: &[u8]) -> String {
     Secret::Raw(secret.to_vec()).to_encoded().to_string().trim_end_matches('=').to_owned()
 }
 
+/// Decodes a base32 secret (spaces and padding allowed).
+pub fn decode_base32(text: &str) -> Option<Vec<u8>> {
+    let clean: String = text.chars().filter(|c| !c.is_whitespace() && *c != '=').collect::<String>().to_uppercase();
+    Secret::Encoded(clean).to_bytes().ok()
+}
+
 /// The secret in groups of four characters, for typing it by hand.
 pub fn grouped(secret_b32: &str) -> String {
     secret_b32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
