@@ -23,13 +23,18 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view=pages::setup::SetupPage/>
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>
                 <Route path=path!("/set-password") view=pages::set_password::SetPasswordPage/>
+                <Route path=path!("/sign-in/verify") view=pages::sign_in_steps::VerifyPage/>
+                <Route path=path!("/sign-in/more-information") view=pages::sign_in_steps::MoreInformationPage/>
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=pages::overview::OverviewPage/>
                     <Route path=path!("users") view=pages::users::UsersPage/>
                     <Route path=path!("users/new") view=pages::users::NewUserPage/>
                     <Route path=path!("users/:id") view=pages::users::UserDetailPage/>
-                    <Route path=path!("groups") view=|| view! { <pages::later::Later title="Groups" what="Nested groups and their members."/> }/>
-                    <Route path=path!("policy/mfa-registration") view=|| view! { <pages::later::Later title="MFA registration policy" what="Choose who must register a second factor, the grace period, and turn enforcement on."/> }/>
+                    <Route path=path!("groups") view=pages::groups::GroupsPage/>
+                    <Route path=path!("groups/:id") view=pages::groups::GroupDetailPage/>
+                    <Route path=path!("policy/mfa-registration") view=pages::policy::PolicyPage/>
+                    <Route path=path!("reports/registration") view=pages::report::ReportPage/>
+                    <Route path=path!("security-info") view=pages::security_info::SecurityInfoPage/>
                     <Route path=path!("logs/sign-ins") view=pages::logs::SignInLogPage/>
                     <Route path=path!("logs/audit") view=pages::logs::AuditLogPage/>
                 </ParentRoute>

@@ -13,6 +13,26 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// Where a sign-in goes next: the step the server asks for, or `next` when done.
+pub fn after_sign_in(step: &proofup_shared::mfa::NextStep, next: &str) -> String {
+    use proofup_shared::mfa::NextStep;
+    let q = if next == "/" { String::new() } else { format!("?next={}", encode_component(next)) };
+    match step {
+        NextStep::Done => next.to_owned(),
+        NextStep::SetPassword => format!("/set-password{q}"),
+        NextStep::SecondFactor => format!("/sign-in/verify{q}"),
+        NextStep::RegisterMfa { .. } => format!("/sign-in/more-information{q}"),
+    }
+}
+
+/// The skip link of the registration interrupt.
+pub fn skip_label(days_left: u32) -> String {
+    match days_left {
+        0 | 1 => "Skip for now (1 day until this is required)".to_owned(),
+        n => format!("Skip for now ({n} days until this is required)"),
+    }
+}
+
 /// A live hint under the new-password field.
 pub fn password_hint(password: &str) -> String {
     let n = password.chars().count();
@@ -76,6 +96,18 @@ pub fn emergency_warning(count: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_steps_route_to_their_pages() {
+        use proofup_shared::mfa::NextStep;
+        assert_eq!(after_sign_in(&NextStep::Done, "/users"), "/users");
+        assert_eq!(after_sign_in(&NextStep::SetPassword, "/"), "/set-password");
+        assert_eq!(after_sign_in(&NextStep::SecondFactor, "/users/a b"), "/sign-in/verify?next=%2Fusers%2Fa%20b");
+        let interrupt = NextStep::RegisterMfa { can_skip: true, days_left: 3, deadline: None };
+        assert_eq!(after_sign_in(&interrupt, "/"), "/sign-in/more-information");
+        assert_eq!(skip_label(14), "Skip for now (14 days until this is required)");
+        assert_eq!(skip_label(1), "Skip for now (1 day until this is required)");
+    }
     use time::macros::datetime;
 
     #[test]

@@ -5,6 +5,14 @@ use proofup_shared::api::{
     AuditEntry, CreateUserRequest, Me, Overview, Page, SetupRequest, SetupStatus, SignInLogEntry, SignInRequest,
     SignInResponse, TemporaryAccessPass, UpdateUserRequest, UserView, UserWithPass,
 };
+use proofup_shared::directory::{
+    CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind, MemberRequest, UserGroup,
+};
+use proofup_shared::mfa::{ConfirmTotpRequest, MethodAdded, MethodView, TotpSetup, VerifyCodeRequest};
+use proofup_shared::policy::{
+    GraceRequest, ImpactRequest, ImpactResponse, MfaRegistrationPolicy, PolicyVersion, RegistrationRow,
+    SavePolicyRequest, SavePolicyResponse, WhatIf, WhatIfRequest,
+};
 use proofup_shared::{ApiError, ErrorCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -92,6 +100,7 @@ async fn send_json<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, 
     let builder = match method {
         "PATCH" => Request::patch(path),
         "DELETE" => Request::delete(path),
+        "PUT" => Request::put(path),
         _ => Request::post(path),
     };
     let req = builder.json(body).map_err(network)?;
@@ -142,4 +151,131 @@ pub async fn delete_user(id: String) -> Result<(), ApiError> {
 
 pub async fn reset_sign_in(id: String) -> Result<TemporaryAccessPass, ApiError> {
     post(&format!("/api/users/{}/reset-sign-in", crate::logic::encode_component(&id)), &serde_json::json!({})).await
+}
+
+fn enc(s: &str) -> String {
+    crate::logic::encode_component(s)
+}
+
+async fn send_empty<B: Serialize>(method: &str, path: &str, body: &B) -> Result<(), ApiError> {
+    let builder = match method {
+        "PATCH" => Request::patch(path),
+        "DELETE" => Request::delete(path),
+        "PUT" => Request::put(path),
+        _ => Request::post(path),
+    };
+    let resp = builder.json(body).map_err(network)?.send().await.map_err(network)?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        Err(error_of(resp).await)
+    }
+}
+
+// Sign-in steps and methods.
+
+pub async fn second_factor(code: String) -> Result<Me, ApiError> {
+    post("/api/auth/second-factor", &VerifyCodeRequest { code }).await
+}
+
+pub async fn reverify(code: String) -> Result<(), ApiError> {
+    send_empty("POST", "/api/auth/reverify", &VerifyCodeRequest { code }).await
+}
+
+pub async fn skip_registration() -> Result<Me, ApiError> {
+    post("/api/auth/skip-registration", &serde_json::json!({})).await
+}
+
+pub async fn my_methods() -> Result<Vec<MethodView>, ApiError> {
+    get("/api/me/methods").await
+}
+
+pub async fn start_totp() -> Result<TotpSetup, ApiError> {
+    post("/api/me/methods/totp", &serde_json::json!({})).await
+}
+
+pub async fn confirm_totp(name: String, code: String) -> Result<MethodAdded, ApiError> {
+    post("/api/me/methods/totp/confirm", &ConfirmTotpRequest { name, code }).await
+}
+
+pub async fn remove_my_method(id: String) -> Result<(), ApiError> {
+    send_empty("DELETE", &format!("/api/me/methods/{}", enc(&id)), &serde_json::json!({})).await
+}
+
+pub async fn user_methods(id: String) -> Result<Vec<MethodView>, ApiError> {
+    get(&format!("/api/users/{}/methods", enc(&id))).await
+}
+
+pub async fn require_reregistration(id: String) -> Result<(), ApiError> {
+    send_empty("POST", &format!("/api/users/{}/require-reregistration", enc(&id)), &serde_json::json!({})).await
+}
+
+// Groups.
+
+pub async fn groups(q: String, after: Option<String>) -> Result<Page<GroupView>, ApiError> {
+    let mut pairs = vec![("q", q), ("limit", "50".to_owned())];
+    if let Some(a) = after {
+        pairs.push(("after", a));
+    }
+    get(&format!("/api/groups{}", query(&pairs))).await
+}
+
+pub async fn group(id: String) -> Result<GroupDetail, ApiError> {
+    get(&format!("/api/groups/{}", enc(&id))).await
+}
+
+pub async fn create_group(name: String, description: String) -> Result<GroupView, ApiError> {
+    post("/api/groups", &CreateGroupRequest { name, description }).await
+}
+
+pub async fn delete_group(id: String) -> Result<(), ApiError> {
+    send_empty("DELETE", &format!("/api/groups/{}", enc(&id)), &serde_json::json!({})).await
+}
+
+pub async fn add_member(group: String, kind: MemberKind, id: String) -> Result<(), ApiError> {
+    send_empty("POST", &format!("/api/groups/{}/members", enc(&group)), &MemberRequest { kind, id }).await
+}
+
+pub async fn remove_member(group: String, kind: MemberKind, id: String) -> Result<(), ApiError> {
+    let k = if kind == MemberKind::User { "user" } else { "group" };
+    send_empty("DELETE", &format!("/api/groups/{}/members/{k}/{}", enc(&group), enc(&id)), &serde_json::json!({}))
+        .await
+}
+
+pub async fn search_directory(q: String) -> Result<Vec<DirectoryRef>, ApiError> {
+    get(&format!("/api/directory/search{}", query(&[("q", q), ("limit", "20".to_owned())]))).await
+}
+
+pub async fn user_groups(id: String) -> Result<Vec<UserGroup>, ApiError> {
+    get(&format!("/api/users/{}/groups", enc(&id))).await
+}
+
+// Policy.
+
+pub async fn policy() -> Result<PolicyVersion, ApiError> {
+    get("/api/policy").await
+}
+
+pub async fn save_policy(policy: MfaRegistrationPolicy, based_on_version: u64) -> Result<SavePolicyResponse, ApiError> {
+    send_json("PUT", "/api/policy", &SavePolicyRequest { policy, based_on_version }).await
+}
+
+pub async fn policy_versions() -> Result<Vec<PolicyVersion>, ApiError> {
+    get("/api/policy/versions").await
+}
+
+pub async fn impact(policy: MfaRegistrationPolicy) -> Result<ImpactResponse, ApiError> {
+    post("/api/policy/impact", &ImpactRequest { policy }).await
+}
+
+pub async fn what_if(user_id: String, policy: Option<MfaRegistrationPolicy>) -> Result<WhatIf, ApiError> {
+    post("/api/policy/what-if", &WhatIfRequest { user_id, policy }).await
+}
+
+pub async fn registration_report(status: String) -> Result<Vec<RegistrationRow>, ApiError> {
+    get(&format!("/api/reports/registration{}", query(&[("status", status)]))).await
+}
+
+pub async fn set_grace(id: String, req: GraceRequest) -> Result<(), ApiError> {
+    send_empty("POST", &format!("/api/users/{}/grace", enc(&id)), &req).await
 }

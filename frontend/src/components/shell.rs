@@ -18,13 +18,16 @@ fn encode_path(p: &str) -> String {
         .collect()
 }
 
-const NAV: &[(&str, &str)] = &[
-    ("/", "Overview"),
-    ("/users", "Users"),
-    ("/groups", "Groups"),
-    ("/policy/mfa-registration", "MFA registration policy"),
-    ("/logs/sign-ins", "Sign-in logs"),
-    ("/logs/audit", "Audit logs"),
+/// (path, label, for administrators only)
+const NAV: &[(&str, &str, bool)] = &[
+    ("/", "Overview", false),
+    ("/security-info", "My security info", false),
+    ("/users", "Users", true),
+    ("/groups", "Groups", true),
+    ("/policy/mfa-registration", "MFA registration policy", true),
+    ("/reports/registration", "Registration report", true),
+    ("/logs/sign-ins", "Sign-in logs", true),
+    ("/logs/audit", "Audit logs", true),
 ];
 
 #[component]
@@ -49,7 +52,9 @@ pub fn Shell() -> impl IntoView {
         let to_sign_in = to_sign_in.clone();
         spawn_local(async move {
             match api::me().await {
-                Ok(me) if me.must_set_password => navigate_to("/set-password"),
+                Ok(me) if me.next_step != proofup_shared::mfa::NextStep::Done => {
+                    navigate_to(&crate::logic::after_sign_in(&me.next_step, "/"))
+                }
                 Ok(me) => session.me.set(Some(me)),
                 Err(e) if e.error == ErrorCode::Unauthenticated => to_sign_in(),
                 Err(e) => leptos::logging::error!("{e}"),
@@ -99,7 +104,7 @@ pub fn Shell() -> impl IntoView {
             <div class="layout">
                 <nav id="sidenav" class="sidenav" class:open=move || menu_open.get() aria-label="Main">
                     <ul>
-                        {NAV.iter().filter(|(href, _)| *href == "/" || session.me.get_untracked().is_some_and(|m| m.role.can_read_admin())).map(|(href, label)| view! {
+                        {NAV.iter().filter(|(_, _, admin)| !*admin || session.me.get_untracked().is_some_and(|m| m.role.can_read_admin())).map(|(href, label, _)| view! {
                             <li><A href=*href exact=true on:click=move |_| menu_open.set(false)>{*label}</A></li>
                         }).collect_view()}
                     </ul>

@@ -1,8 +1,12 @@
-pub mod later;
+pub mod groups;
 pub mod logs;
 pub mod not_found;
 pub mod overview;
+pub mod policy;
+pub mod report;
+pub mod security_info;
 pub mod set_password;
 pub mod setup;
 pub mod sign_in;
+pub mod sign_in_steps;
 pub mod users;

@@ -48,8 +48,9 @@ pub fn SetPasswordPage() -> impl IntoView {
         spawn_local(async move {
             match api::set_password(None, p).await {
                 Ok(me) => {
+                    let to = crate::logic::after_sign_in(&me.next_step, &next);
                     session.me.set(Some(me));
-                    navigate(&next, Default::default());
+                    navigate(&to, Default::default());
                 }
                 Err(e) => {
                     field_error.set(e.fields.first().map(|f| (f.field.clone(), f.message.clone())));

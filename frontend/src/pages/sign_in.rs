@@ -40,13 +40,9 @@ pub fn SignInPage() -> impl IntoView {
         spawn_local(async move {
             match api::sign_in(u, p).await {
                 Ok(me) => {
-                    let must_set = me.must_set_password;
+                    let to = crate::logic::after_sign_in(&me.next_step, &next);
                     session.me.set(Some(me));
-                    if must_set {
-                        navigate(&format!("/set-password?next={}", next), Default::default());
-                    } else {
-                        navigate(&next, Default::default());
-                    }
+                    navigate(&to, Default::default());
                 }
                 Err(e) => {
                     password.set(String::new());

@@ -1,0 +1,99 @@
+//! Registration report: every user's status under the saved policy, with filters and CSV export.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use proofup_shared::policy::RegistrationRow;
+use proofup_shared::ApiError;
+
+use crate::api;
+use crate::components::alert::ErrorAlert;
+use crate::logic::{encode_component, format_time};
+
+pub fn status_label(s: &str) -> &'static str {
+    match s {
+        "registered" => "Registered",
+        "in_grace" => "In grace period",
+        "not_yet_prompted" => "Not prompted yet",
+        "required" => "Must register",
+        _ => "Not in scope",
+    }
+}
+
+fn status_class(s: &str) -> &'static str {
+    match s {
+        "registered" => "badge badge-ok",
+        "in_grace" | "not_yet_prompted" => "badge badge-warn",
+        "required" => "badge badge-bad",
+        _ => "badge",
+    }
+}
+
+#[component]
+pub fn ReportPage() -> impl IntoView {
+    let status = RwSignal::new(String::new());
+    let rows = RwSignal::new(None::<Vec<RegistrationRow>>);
+    let error = RwSignal::new(None::<ApiError>);
+    Effect::new(move |_| {
+        let st = status.get();
+        spawn_local(async move {
+            match api::registration_report(st).await {
+                Ok(r) => {
+                    rows.set(Some(r));
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
+    let csv_href = move || {
+        let st = status.get();
+        if st.is_empty() {
+            "/api/reports/registration?format=csv".to_owned()
+        } else {
+            format!("/api/reports/registration?format=csv&status={}", encode_component(&st))
+        }
+    };
+    view! {
+        <div class="page-head"><h1>"Registration report"</h1></div>
+        <p class="muted">"Who must register a sign-in method under the saved MFA registration policy, and how far they are."</p>
+        <ErrorAlert error=error/>
+        <div class="toolbar">
+            <div class="field">
+                <label for="report-status">"Status"</label>
+                <select id="report-status" on:change=move |ev| status.set(event_target_value(&ev))>
+                    <option value="">"All users"</option>
+                    {["registered", "in_grace", "not_yet_prompted", "required", "not_in_scope"].into_iter().map(|s| view! {
+                        <option value=s>{status_label(s)}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <a class="btn btn-secondary" href=csv_href download="mfa-registration-report.csv">"Download CSV"</a>
+        </div>
+        {move || rows.get().map(|rs| {
+            let n = rs.len();
+            view! {
+                <p class="muted small">{n} " users"</p>
+                <div class="table-wrap"><table>
+                    <thead><tr>
+                        <th>"User"</th><th>"Status"</th><th>"Methods"</th><th>"First prompted"</th>
+                        <th>"Deadline"</th><th>"Days left"</th><th>"Skips"</th><th>"Last sign-in"</th>
+                    </tr></thead>
+                    <tbody>{rs.into_iter().map(|r| view! {
+                        <tr>
+                            <td><A href=format!("/users/{}", encode_component(&r.user_id))>{r.username.clone()}</A>
+                                <div class="muted small">{r.display_name.clone()}</div></td>
+                            <td><span class=status_class(&r.status)>{status_label(&r.status)}</span></td>
+                            <td>{r.methods}</td>
+                            <td class="nowrap">{r.first_prompted_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
+                            <td class="nowrap">{r.deadline.map(format_time).unwrap_or_else(|| "—".into())}</td>
+                            <td>{r.days_left.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
+                            <td>{r.skips}</td>
+                            <td class="nowrap">{r.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                        </tr>
+                    }).collect_view()}</tbody>
+                </table></div>
+            }
+        })}
+    }
+}
