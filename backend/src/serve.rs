@@ -45,14 +45,18 @@ fn load_or_create_key(path: &Path) -> Result<SecretBox, Box<dyn std::error::Erro
     match std::fs::read(path) {
         Ok(bytes) => {
             let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                format!("the secret key file {} must hold exactly 32 bytes; restore it from your backup", path.display())
+                format!(
+                    "the secret key file {} must hold exactly 32 bytes; restore it from your backup",
+                    path.display()
+                )
             })?;
             Ok(SecretBox::new(&key))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; 32];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
-            write_private(path, &key).map_err(|e| format!("cannot create the secret key file {}: {e}", path.display()))?;
+            write_private(path, &key)
+                .map_err(|e| format!("cannot create the secret key file {}: {e}", path.display()))?;
             tracing::info!(path = %path.display(), "created the key that encrypts TOTP secrets; back it up separately");
             Ok(SecretBox::new(&key))
         }

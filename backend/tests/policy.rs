@@ -129,14 +129,19 @@ async fn groups_nest_refuse_cycles_and_show_paths() {
     let (s, _, body, _) =
         call!(app, with(&admin, post(&format!("/api/groups/{eng}/members"), json!({"kind": "user", "id": "ghost"}))));
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (s, _, _, _) = call!(app, with(&admin, post(&format!("/api/groups/{eng}/members"), json!({"kind": "user", "id": bob}))));
+    let (s, _, _, _) =
+        call!(app, with(&admin, post(&format!("/api/groups/{eng}/members"), json!({"kind": "user", "id": bob}))));
     assert_eq!(s, StatusCode::OK, "adding twice is a no-op");
 
     // Bob's groups, with the path by name.
     let (s, _, body, _) = call!(app, with(&admin, get(&format!("/api/users/{bob}/groups"))));
     assert_eq!(s, StatusCode::OK);
-    let paths: Vec<String> =
-        body.as_array().unwrap().iter().map(|g| g["path"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect::<Vec<_>>().join(" → ")).collect();
+    let paths: Vec<String> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["path"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect::<Vec<_>>().join(" → "))
+        .collect();
     assert_eq!(paths, ["Engineering", "Engineering → Staff", "Engineering → Staff → Everyone"]);
 
     // Detail, search, paging, rename.
@@ -154,7 +159,10 @@ async fn groups_nest_refuse_cycles_and_show_paths() {
     assert!(body["next_after"].is_null());
     let (s, _, body, _) = call!(
         app,
-        with(&admin, post(&format!("/api/groups/{staff}"), json!({"name": "All staff"})).method(actix_web::http::Method::PATCH))
+        with(
+            &admin,
+            post(&format!("/api/groups/{staff}"), json!({"name": "All staff"})).method(actix_web::http::Method::PATCH)
+        )
     );
     assert_eq!(s, StatusCode::OK, "{body}");
 
@@ -181,7 +189,8 @@ async fn groups_nest_refuse_cycles_and_show_paths() {
     // The index is rebuilt from the store at start.
     add!(app, admin, all, "group", eng);
     add!(app, admin, eng, "user", bob);
-    let fresh = proofup::http::AppState::new(h.store.clone(), h.clock.clone(), proofup::config::HttpConfig::for_tests());
+    let fresh =
+        proofup::http::AppState::new(h.store.clone(), h.clock.clone(), proofup::config::HttpConfig::for_tests());
     let app2 = init_service(proofup::http::app(fresh)).await;
     let (_, _, body, _) = call!(app2, with(&admin, get(&format!("/api/users/{bob}/groups"))));
     assert_eq!(body.as_array().unwrap().len(), 2, "{body}");
@@ -210,14 +219,26 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     // Validation: On without the control; grace out of range; unknown group; stale version.
     let (s, _, body, _) = call!(
         app,
-        with(&admin, put("/api/policy", json!({"based_on_version": 0, "policy": {"enforcement": "on", "include_all": true, "require_registration": false, "grace_days": 91}})))
+        with(
+            &admin,
+            put(
+                "/api/policy",
+                json!({"based_on_version": 0, "policy": {"enforcement": "on", "include_all": true, "require_registration": false, "grace_days": 91}})
+            )
+        )
     );
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["require_registration", "grace_days"]);
     let (s, _, body, _) = call!(
         app,
-        with(&admin, put("/api/policy", json!({"based_on_version": 0, "policy": {"enforcement": "on", "include_all": false, "include_groups": ["nope"], "require_registration": true, "grace_days": 14}})))
+        with(
+            &admin,
+            put(
+                "/api/policy",
+                json!({"based_on_version": 0, "policy": {"enforcement": "on", "include_all": false, "include_groups": ["nope"], "require_registration": true, "grace_days": 14}})
+            )
+        )
     );
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 
@@ -234,7 +255,8 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     assert_eq!(report[0]["username"], "bob");
 
     // A stale save is refused.
-    let (s, _, body, _) = call!(app, with(&admin, put("/api/policy", json!({"policy": policy, "based_on_version": 0}))));
+    let (s, _, body, _) =
+        call!(app, with(&admin, put("/api/policy", json!({"policy": policy, "based_on_version": 0}))));
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
 
     // On: warnings (no emergency-access account), history with the change.
@@ -244,7 +266,10 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     assert_eq!(saved["saved"]["version"], 2);
     assert_eq!(saved["saved"]["changes"][0]["field"], "enforcement");
     assert_eq!(saved["saved"]["changes"][0]["after"], "On");
-    assert!(saved["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("emergency-access")), "{saved}");
+    assert!(
+        saved["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("emergency-access")),
+        "{saved}"
+    );
     let (_, _, versions, _) = call!(app, with(&admin, get("/api/policy/versions")));
     assert_eq!(versions.as_array().unwrap().len(), 2);
     assert_eq!(versions[0]["saved_by"], ADMIN);
@@ -263,7 +288,10 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
 
     // Bob is interrupted: only registration, skip or sign-out work.
     let (bob_c, me) = sign_in!(app, "bob", PW);
-    assert_eq!(me["me"]["next_step"], json!({"step": "register_mfa", "can_skip": true, "days_left": 14, "deadline": "2026-12-12T09:00:00Z"}));
+    assert_eq!(
+        me["me"]["next_step"],
+        json!({"step": "register_mfa", "can_skip": true, "days_left": 14, "deadline": "2026-12-12T09:00:00Z"})
+    );
     let (s, _, body, _) = call!(app, with(&bob_c, get("/api/me/methods")));
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(body["error"], "registration_required");
@@ -304,15 +332,21 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     assert_eq!(s, StatusCode::OK, "{setup}");
     assert_eq!(hd.get("cache-control").unwrap(), "no-store");
     let uri = setup["otpauth_uri"].as_str().unwrap();
-    assert!(uri.starts_with("otpauth://totp/Proofup:bob?secret=") && uri.ends_with("&issuer=Proofup&algorithm=SHA1&digits=6&period=30"), "{uri}");
+    assert!(
+        uri.starts_with("otpauth://totp/Proofup:bob?secret=")
+            && uri.ends_with("&issuer=Proofup&algorithm=SHA1&digits=6&period=30"),
+        "{uri}"
+    );
     assert!(setup["qr_svg"].as_str().unwrap().starts_with("<?xml"));
     let secret = secret_of(&setup);
     assert_eq!(secret.len(), 20);
-    let (s, _, body, _) = call!(app, with(&bob_c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": "000000"}))));
+    let (s, _, body, _) =
+        call!(app, with(&bob_c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": "000000"}))));
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"], "invalid_code");
     let first = code(&secret, &h, 0);
-    let (s, hd, body, _) = call!(app, with(&bob_c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": first}))));
+    let (s, hd, body, _) =
+        call!(app, with(&bob_c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": first}))));
     assert_eq!(s, StatusCode::CREATED, "{body}");
     assert_eq!(body["next_step"]["step"], "done");
     let full = session_cookie(&hd).unwrap();
@@ -338,7 +372,8 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["message"].as_str().unwrap().contains("already used"), "{body}");
     h.clock.advance(Duration::seconds(30));
-    let (s, hd, body, _) = call!(app, with(&c2, post("/api/auth/second-factor", json!({"code": code(&secret, &h, 0)}))));
+    let (s, hd, body, _) =
+        call!(app, with(&c2, post("/api/auth/second-factor", json!({"code": code(&secret, &h, 0)}))));
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["next_step"]["step"], "done");
     let bob_full = session_cookie(&hd).unwrap();
@@ -361,14 +396,21 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     assert_eq!(me["me"]["next_step"]["can_skip"], false);
 
     // An operator-style extension (reason required) gives a skip back; ending it takes it away.
-    let (s, _, body, _) = call!(app, with(&admin, post(&format!("/api/users/{bob}/grace"), json!({"extend_days": 3, "reason": ""}))));
+    let (s, _, body, _) =
+        call!(app, with(&admin, post(&format!("/api/users/{bob}/grace"), json!({"extend_days": 3, "reason": ""}))));
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (s, _, _, _) =
-        call!(app, with(&admin, post(&format!("/api/users/{bob}/grace"), json!({"extend_days": 3, "reason": "Travelling without phone"}))));
+    let (s, _, _, _) = call!(
+        app,
+        with(
+            &admin,
+            post(&format!("/api/users/{bob}/grace"), json!({"extend_days": 3, "reason": "Travelling without phone"}))
+        )
+    );
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, me) = sign_in!(app, "bob", PW);
     assert_eq!(me["me"]["next_step"]["days_left"], 3);
-    let (s, _, _, _) = call!(app, with(&admin, post(&format!("/api/users/{bob}/grace"), json!({"end_now": true, "reason": "Back"}))));
+    let (s, _, _, _) =
+        call!(app, with(&admin, post(&format!("/api/users/{bob}/grace"), json!({"end_now": true, "reason": "Back"}))));
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, me) = sign_in!(app, "bob", PW);
     assert_eq!(me["me"]["next_step"]["can_skip"], false);
@@ -376,7 +418,11 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     // Emergency-access accounts are never interrupted, even when included by name.
     let (s, _, body, _) = call!(
         app,
-        with(&admin, post(&format!("/api/users/{carol}"), json!({"emergency_access": true})).method(actix_web::http::Method::PATCH))
+        with(
+            &admin,
+            post(&format!("/api/users/{carol}"), json!({"emergency_access": true}))
+                .method(actix_web::http::Method::PATCH)
+        )
     );
     assert_eq!(s, StatusCode::OK, "{body}");
     let mut p = on.clone();
@@ -413,7 +459,10 @@ async fn second_factor_codes_are_throttled_and_methods_need_recent_mfa() {
     // The first method needs only the password.
     let (_, _, setup, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))));
     let secret = secret_of(&setup);
-    let (s, hd, _, _) = call!(app, with(&c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": code(&secret, &h, 0)}))));
+    let (s, hd, _, _) = call!(
+        app,
+        with(&c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": code(&secret, &h, 0)})))
+    );
     assert_eq!(s, StatusCode::CREATED);
     let c = session_cookie(&hd).unwrap();
     // Within 10 minutes of proving it, a second method may be added; after, re-verification is needed.
@@ -435,7 +484,10 @@ async fn second_factor_codes_are_throttled_and_methods_need_recent_mfa() {
     let (_, _, setup, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))));
     let secret = secret_of(&setup);
     h.clock.advance(Duration::seconds(30));
-    let (s, _, _, _) = call!(app, with(&c, post("/api/me/methods/totp/confirm", json!({"name": "Phone 2", "code": code(&secret, &h, 0)}))));
+    let (s, _, _, _) = call!(
+        app,
+        with(&c, post("/api/me/methods/totp/confirm", json!({"name": "Phone 2", "code": code(&secret, &h, 0)})))
+    );
     assert_eq!(s, StatusCode::CREATED);
     let (c2, me) = sign_in!(app, "dave", PW);
     assert_eq!(me["me"]["next_step"]["step"], "second_factor");
@@ -444,12 +496,14 @@ async fn second_factor_codes_are_throttled_and_methods_need_recent_mfa() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     }
     // Even the right code (next step) waits now.
-    let (s, hd, body, _) = call!(app, with(&c2, post("/api/auth/second-factor", json!({"code": code(&secret, &h, 1)}))));
+    let (s, hd, body, _) =
+        call!(app, with(&c2, post("/api/auth/second-factor", json!({"code": code(&secret, &h, 1)}))));
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(hd.get("retry-after").unwrap(), "30");
     // A pending registration belongs to its session: another session has nothing to confirm.
     let (other, _) = sign_in!(app, ADMIN, ADMIN_PASSWORD);
-    let (s, _, _, _) = call!(app, with(&other, post("/api/me/methods/totp/confirm", json!({"name": "x", "code": "123456"}))));
+    let (s, _, _, _) =
+        call!(app, with(&other, post("/api/me/methods/totp/confirm", json!({"name": "x", "code": "123456"}))));
     assert_eq!(s, StatusCode::NOT_FOUND);
     let _ = h.store.list_sign_ins(None, 1);
 }

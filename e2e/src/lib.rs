@@ -195,6 +195,22 @@ impl Browser {
     }
 
     pub async fn click_button(&self, text: &str) {
-        self.wait_text("button", text).await.click().await.unwrap();
+        let el = self.wait_text("button", text).await;
+        self.click(&el).await;
+    }
+
+    /// Scrolls the element to the middle of the window (clear of sticky bars), then clicks it.
+    pub async fn click(&self, el: &WebElement) {
+        self.driver
+            .execute("arguments[0].scrollIntoView({block: 'center'});", vec![el.to_json().unwrap()])
+            .await
+            .unwrap();
+        el.click().await.unwrap();
+    }
+
+    /// Waits for `css` containing `text` and clicks it.
+    pub async fn click_text(&self, css: &str, text: &str) {
+        let el = self.wait_text(css, text).await;
+        self.click(&el).await;
     }
 }

@@ -16,8 +16,19 @@ pub struct SessionCtx {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_context(SessionCtx { me: RwSignal::new(None) });
+    let session = SessionCtx { me: RwSignal::new(None) };
+    provide_context(session);
+    // Ask once who is signed in before any page is built, so pages read the
+    // role they are shown to (the cookie is HttpOnly: only the server knows).
+    let ready = RwSignal::new(false);
+    leptos::task::spawn_local(async move {
+        if let Ok(me) = crate::api::me().await {
+            session.me.set(Some(me));
+        }
+        ready.set(true);
+    });
     view! {
+        <Show when=move || ready.get() fallback=|| view! { <div class="loading" role="status">"Loading Proofup…"</div> }>
         <Router>
             <Routes fallback=|| view! { <pages::not_found::NotFound/> }>
                 <Route path=path!("/setup") view=pages::setup::SetupPage/>
@@ -40,5 +51,6 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+        </Show>
     }
 }

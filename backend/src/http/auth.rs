@@ -9,8 +9,8 @@ use super::error::AppError;
 use super::session::{removal_cookie, session_cookie, token_from, AnySession};
 use super::AppState;
 use crate::domain::model::SessionStage;
-use crate::service::{auth, setup, users};
 use crate::domain::signin::after_password_chosen;
+use crate::service::{auth, setup, users};
 use crate::store::{MethodStore, SetupStore};
 
 /// Whether the first administrator still has to be created.
@@ -90,7 +90,8 @@ pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
 pub async fn me(state: web::Data<AppState>, auth: AnySession) -> Result<web::Json<Me>, AppError> {
     let mut who = auth.user.me();
     who.must_set_password = auth.session.stage == SessionStage::MustSetPassword;
-    who.next_step = auth::next_step(state.store.as_ref(), &state.membership, &auth.session, &auth.user, state.clock.now())?;
+    who.next_step =
+        auth::next_step(state.store.as_ref(), &state.membership, &auth.session, &auth.user, state.clock.now())?;
     Ok(web::Json(who))
 }
 

@@ -144,11 +144,19 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, AppError> {
     auth.require(Role::can_manage_security)?;
     let (id, kind, member) = path.into_inner();
-    groups::remove_member(state.store.as_ref(), state.clock.as_ref(), &state.membership, &auth.actor(), &id, kind, &member)
-        .map_err(|e| match e {
-            crate::service::users::UserError::NotFound => AppError::not_found("The membership"),
-            e => e.into(),
-        })?;
+    groups::remove_member(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &state.membership,
+        &auth.actor(),
+        &id,
+        kind,
+        &member,
+    )
+    .map_err(|e| match e {
+        crate::service::users::UserError::NotFound => AppError::not_found("The membership"),
+        e => e.into(),
+    })?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -101,7 +101,10 @@ pub async fn skip_registration(
 /// The signed-in user's methods (never secrets).
 #[utoipa::path(tag = "security info", responses((status = 200, body = Vec<MethodView>), (status = 401, body = ApiError)))]
 #[get("/me/methods")]
-pub async fn my_methods(state: web::Data<AppState>, auth: Authenticated) -> Result<web::Json<Vec<MethodView>>, AppError> {
+pub async fn my_methods(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<web::Json<Vec<MethodView>>, AppError> {
     Ok(web::Json(state.store.methods(&auth.user.id)?.iter().map(|m| m.view()).collect()))
 }
 

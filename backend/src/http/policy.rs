@@ -3,8 +3,8 @@
 use actix_web::{get, post, put, web, HttpResponse};
 use proofup_shared::api::Role;
 use proofup_shared::policy::{
-    GraceRequest, ImpactRequest, ImpactResponse, PolicyVersion, RegistrationRow, SavePolicyRequest,
-    SavePolicyResponse, WhatIf, WhatIfRequest,
+    GraceRequest, ImpactRequest, ImpactResponse, PolicyVersion, RegistrationRow, SavePolicyRequest, SavePolicyResponse,
+    WhatIf, WhatIfRequest,
 };
 use proofup_shared::ApiError;
 use serde::Deserialize;

@@ -14,12 +14,12 @@ use proofup_shared::mfa::NextStep;
 
 use crate::domain::clock::Clock;
 use crate::domain::membership::MembershipIndex;
-use crate::domain::signin::{after_first_factor, FirstFactor};
 use crate::domain::model::SessionStage;
 use crate::domain::model::{ClientInfo, Session, User};
 use crate::domain::ratelimit::IpRateLimiter;
 use crate::domain::session::{self, SessionCheck, SessionLimits};
 use crate::domain::setup::sha256;
+use crate::domain::signin::{after_first_factor, FirstFactor};
 use crate::domain::throttle::ThrottleDecision;
 use crate::hashing::HashPool;
 use crate::store::{PassStore, SessionStore, SignInLog, StoreError, ThrottleStore, UserStore};
@@ -303,7 +303,8 @@ pub fn promote<S: SignInStores + ?Sized>(
 ) -> Result<String, StoreError> {
     s.delete_session(old_key)?;
     let token = new_token();
-    let fresh = Session { stage, mfa_at: mfa_at.or(session.mfa_at), created_at: now, last_seen_at: now, ..session.clone() };
+    let fresh =
+        Session { stage, mfa_at: mfa_at.or(session.mfa_at), created_at: now, last_seen_at: now, ..session.clone() };
     s.create_session(&session_key(&token), &fresh)?;
     s.flush()?;
     Ok(token)

@@ -41,7 +41,13 @@ pub fn build_index<S: GroupStore + ?Sized>(s: &S) -> Result<MembershipIndex, Sto
     Ok(index)
 }
 
-fn group_audit(actor: &Actor<'_>, now: time::OffsetDateTime, action: &str, g: &Group, changes: Vec<proofup_shared::api::FieldChange>) -> AuditDraft {
+fn group_audit(
+    actor: &Actor<'_>,
+    now: time::OffsetDateTime,
+    action: &str,
+    g: &Group,
+    changes: Vec<proofup_shared::api::FieldChange>,
+) -> AuditDraft {
     let mut d = audit(now, Some(actor.user), action, None, changes, actor.client);
     d.0.target_id = Some(g.id.clone());
     d.0.target = format!("group {}", g.name);
@@ -217,12 +223,9 @@ pub fn remove_member<S: GroupStores + ?Sized>(
 
 fn reference<S: GroupStores + ?Sized>(s: &S, kind: MemberKind, id: &str) -> Result<Option<DirectoryRef>, StoreError> {
     Ok(match kind {
-        MemberKind::User => s.user(id)?.map(|u| DirectoryRef {
-            kind,
-            id: u.id,
-            name: u.username,
-            detail: u.display_name,
-        }),
+        MemberKind::User => {
+            s.user(id)?.map(|u| DirectoryRef { kind, id: u.id, name: u.username, detail: u.display_name })
+        }
         MemberKind::Group => s.group(id)?.map(|g| DirectoryRef { kind, id: g.id, name: g.name, detail: g.description }),
     })
 }
@@ -235,7 +238,9 @@ pub fn detail<S: GroupStores + ?Sized>(s: &S, id: &str) -> Result<GroupDetail, U
             members.push(r);
         }
     }
-    members.sort_by(|a, b| (a.kind == MemberKind::User, a.name.to_lowercase()).cmp(&(b.kind == MemberKind::User, b.name.to_lowercase())));
+    members.sort_by(|a, b| {
+        (a.kind == MemberKind::User, a.name.to_lowercase()).cmp(&(b.kind == MemberKind::User, b.name.to_lowercase()))
+    });
     let mut member_of = Vec::new();
     for p in s.direct_parents(MemberKind::Group, id)? {
         if let Some(r) = reference(s, MemberKind::Group, &p)? {
@@ -256,7 +261,11 @@ pub fn user_groups<S: GroupStores + ?Sized>(
     let name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
     let mut out: Vec<UserGroup> = memberships
         .iter()
-        .map(|m| UserGroup { id: m.group.clone(), name: name(&m.group), path: m.path.iter().map(|p| name(p)).collect() })
+        .map(|m| UserGroup {
+            id: m.group.clone(),
+            name: name(&m.group),
+            path: m.path.iter().map(|p| name(p)).collect(),
+        })
         .collect();
     out.sort_by(|a, b| (a.path.len(), a.name.to_lowercase()).cmp(&(b.path.len(), b.name.to_lowercase())));
     Ok(out)

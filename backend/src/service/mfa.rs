@@ -268,7 +268,8 @@ pub fn remove_own<S: MfaStores + ?Sized>(
             "Your organization's MFA registration policy requires a sign-in method. Add another one before removing this one.".into(),
         ));
     }
-    let entry = audit(now, Some(user), "mfa.method_removed", Some(user), vec![change("method", Some(&m.name), None)], client);
+    let entry =
+        audit(now, Some(user), "mfa.method_removed", Some(user), vec![change("method", Some(&m.name), None)], client);
     Ok(s.delete_method(&user.id, id, entry)?)
 }
 

@@ -37,8 +37,13 @@ pub fn decide_with<S: GroupStores + ?Sized>(
     let groups = index.read().map_err(lock_err)?.groups_of(&user.id);
     let methods = s.methods(&user.id)?.len() as u32;
     let state = s.registration_state(&user.id)?;
-    let facts =
-        UserFacts { user_id: &user.id, emergency_access: user.emergency_access, groups: &groups, methods, state: &state };
+    let facts = UserFacts {
+        user_id: &user.id,
+        emergency_access: user.emergency_access,
+        groups: &groups,
+        methods,
+        state: &state,
+    };
     Ok((policy::evaluate(policy, &facts, now), methods, state))
 }
 
@@ -59,9 +64,10 @@ pub fn at_sign_in<S: GroupStores + ?Sized>(
     let (decision, _, mut state) = decide_with(s, index, p, user, now)?;
     let interrupts = policy::interrupts(p, &decision);
     let note = match (&decision, p.enforcement) {
-        (Decision::Prompt { deadline, .. }, Enforcement::ReportOnly) => {
-            Some(format!("Report-only: MFA registration would be prompted ({} days to skip)", policy::days_left(*deadline, now)))
-        }
+        (Decision::Prompt { deadline, .. }, Enforcement::ReportOnly) => Some(format!(
+            "Report-only: MFA registration would be prompted ({} days to skip)",
+            policy::days_left(*deadline, now)
+        )),
         (Decision::Required { .. }, Enforcement::ReportOnly) => {
             Some("Report-only: MFA registration would be required".to_owned())
         }
@@ -88,9 +94,11 @@ pub fn interrupt_now<S: GroupStores + ?Sized>(
     let current = s.policy()?;
     let (decision, _, _) = decide_with(s, index, &current.policy, user, now)?;
     Ok(match decision {
-        Decision::Prompt { deadline, .. } if policy::interrupts(&current.policy, &decision) => {
-            NextStep::RegisterMfa { can_skip: true, days_left: policy::days_left(deadline, now), deadline: Some(deadline) }
-        }
+        Decision::Prompt { deadline, .. } if policy::interrupts(&current.policy, &decision) => NextStep::RegisterMfa {
+            can_skip: true,
+            days_left: policy::days_left(deadline, now),
+            deadline: Some(deadline),
+        },
         Decision::Required { deadline, .. } if policy::interrupts(&current.policy, &decision) => {
             NextStep::RegisterMfa { can_skip: false, days_left: 0, deadline: Some(deadline) }
         }
@@ -143,7 +151,12 @@ fn list_changes(field: &str, before: &[String], after: &[String], name: &dyn Fn(
     out
 }
 
-fn diff(before: &MfaRegistrationPolicy, after: &MfaRegistrationPolicy, user: &dyn Fn(&str) -> String, group: &dyn Fn(&str) -> String) -> Vec<FieldChange> {
+fn diff(
+    before: &MfaRegistrationPolicy,
+    after: &MfaRegistrationPolicy,
+    user: &dyn Fn(&str) -> String,
+    group: &dyn Fn(&str) -> String,
+) -> Vec<FieldChange> {
     let mut out = Vec::new();
     if before.enforcement != after.enforcement {
         out.push(change("enforcement", Some(before.enforcement.label()), Some(after.enforcement.label())));
@@ -233,12 +246,17 @@ pub fn warnings<S: GroupStores + ?Sized>(
     let mut emergency = 0;
     s.for_each_user(&mut |u| emergency += u64::from(u.emergency_access && u.enabled))?;
     if emergency == 0 {
-        out.push("No emergency-access account exists. Create one (or two) before enforcing, so a lockout can be undone.".into());
+        out.push(
+            "No emergency-access account exists. Create one (or two) before enforcing, so a lockout can be undone."
+                .into(),
+        );
     }
     if p.enforcement == Enforcement::On {
         let (d, _, _) = decide_with(s, index, p, me, now)?;
         if matches!(d, Decision::Prompt { .. } | Decision::Required { .. }) {
-            out.push("You are in scope and have no sign-in method: you will be interrupted at your next sign-in.".into());
+            out.push(
+                "You are in scope and have no sign-in method: you will be interrupted at your next sign-in.".into(),
+            );
         }
         let imp = impact(s, index, p, now)?;
         if imp.forced > 0 {
@@ -446,7 +464,10 @@ pub fn set_grace<S: GroupStores + ?Sized>(
         Some(actor.user),
         action,
         Some(&user),
-        vec![change("deadline", before.as_deref(), Some(&new_deadline.to_string())), change("reason", None, Some(reason))],
+        vec![
+            change("deadline", before.as_deref(), Some(&new_deadline.to_string())),
+            change("reason", None, Some(reason)),
+        ],
         actor.client,
     );
     s.put_registration_state(user_id, &state, Some(entry))?;

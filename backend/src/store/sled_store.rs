@@ -343,7 +343,16 @@ impl UserStore for SledStore {
         let parents = self.direct_parents(MemberKind::User, id)?;
         let method_keys: Vec<sled::IVec> =
             self.methods.scan_prefix(user_prefix(id)).keys().collect::<Result<_, _>>().map_err(backend)?;
-        (&self.users, &self.usernames, &self.passes, &self.audit, &self.edges, &self.member_of, &self.methods, &self.regstate)
+        (
+            &self.users,
+            &self.usernames,
+            &self.passes,
+            &self.audit,
+            &self.edges,
+            &self.member_of,
+            &self.methods,
+            &self.regstate,
+        )
             .transaction(|(users, usernames, passes, log, edges, member_of, methods, regstate)| {
                 for g in &parents {
                     edges.remove(edge_key(g, MemberKind::User, id))?;
@@ -792,8 +801,12 @@ impl GroupStore for SledStore {
 
 impl MethodStore for SledStore {
     fn methods(&self, user_id: &str) -> StoreResult<Vec<Method>> {
-        let mut out: Vec<Method> =
-            self.methods.scan_prefix(user_prefix(user_id)).values().map(|v| dec(&v.map_err(backend)?)).collect::<Result<_, _>>()?;
+        let mut out: Vec<Method> = self
+            .methods
+            .scan_prefix(user_prefix(user_id))
+            .values()
+            .map(|v| dec(&v.map_err(backend)?))
+            .collect::<Result<_, _>>()?;
         out.sort_by_key(|m| m.created_at);
         Ok(out)
     }

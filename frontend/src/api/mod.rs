@@ -238,8 +238,7 @@ pub async fn add_member(group: String, kind: MemberKind, id: String) -> Result<(
 
 pub async fn remove_member(group: String, kind: MemberKind, id: String) -> Result<(), ApiError> {
     let k = if kind == MemberKind::User { "user" } else { "group" };
-    send_empty("DELETE", &format!("/api/groups/{}/members/{k}/{}", enc(&group), enc(&id)), &serde_json::json!({}))
-        .await
+    send_empty("DELETE", &format!("/api/groups/{}/members/{k}/{}", enc(&group), enc(&id)), &serde_json::json!({})).await
 }
 
 pub async fn search_directory(q: String) -> Result<Vec<DirectoryRef>, ApiError> {

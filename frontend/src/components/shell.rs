@@ -48,7 +48,10 @@ pub fn Shell() -> impl IntoView {
         move |path: &str| navigate(path, Default::default())
     };
     // Ask the server who is signed in (the cookie is HttpOnly: only the server knows).
-    if session.me.get_untracked().is_none() {
+    if let Some(me) = session.me.get_untracked().filter(|m| m.next_step != proofup_shared::mfa::NextStep::Done) {
+        // A session that has not finished signing in goes back to its step.
+        navigate_to(&crate::logic::after_sign_in(&me.next_step, "/"));
+    } else if session.me.get_untracked().is_none() {
         let to_sign_in = to_sign_in.clone();
         spawn_local(async move {
             match api::me().await {
@@ -74,7 +77,7 @@ pub fn Shell() -> impl IntoView {
     let menu_open = RwSignal::new(false);
     view! {
         <Show
-            when=move || session.me.get().is_some()
+            when=move || session.me.get().is_some_and(|m| m.next_step == proofup_shared::mfa::NextStep::Done)
             fallback=|| view! { <div class="loading" role="status">"Loading Proofup…"</div> }
         >
             <a class="skip-link" href="#main">"Skip to content"</a>

@@ -167,7 +167,10 @@ pub fn GroupDetailPage() -> impl IntoView {
     };
     let delete = move |_| {
         let Some(d) = detail.get_untracked() else { return };
-        if !confirm(&format!("Delete the group {}? It leaves every group it is in; its members are not deleted.", d.group.name)) {
+        if !confirm(&format!(
+            "Delete the group {}? It leaves every group it is in; its members are not deleted.",
+            d.group.name
+        )) {
             return;
         }
         let navigate = navigate.clone();

@@ -437,16 +437,25 @@ fn UserSecurity(id: String, username: String) -> impl IntoView {
     let extend = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let d = days.get_untracked().trim().parse::<u32>().unwrap_or(0);
-        grace(GraceRequest { extend_days: Some(d), end_now: false, reason: reason.get_untracked() }, "The grace period was extended.");
+        grace(
+            GraceRequest { extend_days: Some(d), end_now: false, reason: reason.get_untracked() },
+            "The grace period was extended.",
+        );
     };
     let end_now = move |_| {
         if confirm("End this user's grace period now? They must register at their next sign-in.") {
-            grace(GraceRequest { extend_days: None, end_now: true, reason: reason.get_untracked() }, "The grace period was ended.");
+            grace(
+                GraceRequest { extend_days: None, end_now: true, reason: reason.get_untracked() },
+                "The grace period was ended.",
+            );
         }
     };
     let username = StoredValue::new(username);
     let reregister = move |_| {
-        if !confirm(&format!("Require re-registration for {}? All their sign-in methods are removed and their sessions end.", username.get_value())) {
+        if !confirm(&format!(
+            "Require re-registration for {}? All their sign-in methods are removed and their sessions end.",
+            username.get_value()
+        )) {
             return;
         }
         spawn_local(async move {

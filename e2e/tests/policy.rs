@@ -1,0 +1,180 @@
+//! The core flow in a real browser: an administrator puts a group under the MFA
+//! registration policy; a member is interrupted ("More information required"),
+//! skips during the grace period, is later required to register, registers an
+//! authenticator app (codes from `oathtool`, a real TOTP client), and from then
+//! on signs in with a code.
+#![allow(clippy::unwrap_used)]
+
+use proofup_e2e::{Browser, Portal};
+use thirtyfour::prelude::*;
+
+const ADMIN_PASSWORD: &str = "maple tundra orbit 2048";
+const BOB_PASSWORD: &str = "copper kettle winter road";
+
+fn oathtool(key: &str, offset: &str) -> String {
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b", "-N", offset, &key.replace(' ', "")])
+        .output()
+        .expect("oathtool installed (make test installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+async fn sign_in(b: &Browser, portal: &Portal, user: &str, password: &str) {
+    b.driver.goto(&portal.url("/sign-in")).await.unwrap();
+    b.wait_text("h1", "Sign in").await;
+    b.fill("username", user).await;
+    b.fill("password", password).await;
+    b.click_button("Sign in").await;
+}
+
+async fn sign_out(b: &Browser) {
+    b.click_button("Sign out").await;
+    b.wait_text("h1", "Sign in").await;
+}
+
+async fn pick(b: &Browser, input: &str, text: &str, name: &str) {
+    b.fill(input, text).await;
+    b.click_text(".picker-item", name).await;
+}
+
+async fn save_policy(admin: &Browser) {
+    admin.click_button("Save").await;
+    admin.wait_text(".alert-info", "Saved as version").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app() {
+    let portal = Portal::start();
+    let admin = Browser::start(1280, 1000).await;
+    admin.driver.goto(&portal.setup_url).await.unwrap();
+    admin.wait_text("h1", "Create the first administrator").await;
+    admin.fill("username", "admin").await;
+    admin.fill("display_name", "Admin").await;
+    admin.fill("password", ADMIN_PASSWORD).await;
+    admin.fill("confirm", ADMIN_PASSWORD).await;
+    admin.click_button("Create administrator").await;
+    admin.wait_text("h1", "Sign in").await;
+    admin.fill("password", ADMIN_PASSWORD).await;
+    admin.click_button("Sign in").await;
+    admin.wait_text("h1", "Overview").await;
+
+    // Bob, and nested groups: bob ∈ Engineering ∈ Staff.
+    admin.driver.goto(&portal.url("/users/new")).await.unwrap();
+    admin.wait_text("h1", "New user").await;
+    admin.fill("username", "bob").await;
+    admin.fill("display_name", "Bob Builder").await;
+    admin.click_button("Create user").await;
+    let pass = admin.wait_text("[data-testid=pass-code]", "-").await.text().await.unwrap();
+    for g in ["Staff", "Engineering"] {
+        admin.driver.goto(&portal.url("/groups")).await.unwrap();
+        admin.wait_text("h1", "Groups").await;
+        admin.fill("group-name", g).await;
+        admin.click_button("Create group").await;
+        admin.wait_text("h1", g).await;
+    }
+    pick(&admin, "add-member", "bo", "bob").await;
+    admin.wait_text(".alert-info", "bob was added").await;
+    admin.wait_text("td a", "bob").await;
+    admin.driver.goto(&portal.url("/groups")).await.unwrap();
+    admin.click_text("td a", "Staff").await;
+    admin.wait_text("h1", "Staff").await;
+    pick(&admin, "add-member", "eng", "Engineering").await;
+    admin.wait_text("td a", "Engineering").await;
+    admin.shot("30-group-members").await;
+
+    // The policy: include Staff (nested), On, default grace 14 days.
+    admin.click_text("nav a", "MFA registration policy").await;
+    admin.wait_text("h1", "MFA registration policy").await;
+    admin.wait_text("[data-testid=policy-state]", "Off").await;
+    admin.wait_text(".note", "Emergency-access accounts are always excluded").await;
+    admin.click_text("label", "Select individuals and groups").await;
+    pick(&admin, "include-picker", "sta", "Staff").await;
+    admin.wait_text(".chip", "Staff").await;
+    admin.click_text("label.segment", "On").await;
+    admin.wait_text("[data-testid=impact-in-scope]", "1").await;
+    pick(&admin, "what-if-picker", "bob", "bob").await;
+    admin.wait_text("[data-testid=what-if]", "Included: member of Staff via Engineering → Staff.").await;
+    admin.shot("31-policy-draft").await;
+    save_policy(&admin).await;
+    admin.wait_text("[data-testid=policy-state]", "On").await;
+    admin.wait_text(".alert-warn", "No emergency-access account exists").await;
+    admin.wait_text("td", "enforcement").await;
+    admin.shot("32-policy-saved").await;
+
+    // Bob's first sign-in: pass → password → interrupted, may skip.
+    let bob = Browser::start(1280, 900).await;
+    sign_in(&bob, &portal, "bob", &pass).await;
+    bob.wait_text("h1", "Choose your password").await;
+    bob.fill("new_password", BOB_PASSWORD).await;
+    bob.fill("confirm", BOB_PASSWORD).await;
+    bob.click_button("Set password").await;
+    bob.wait_text("h1", "More information required").await;
+    bob.wait_text("p", "Your organization needs more information to keep your account secure").await;
+    let skip = bob.wait_text("a", "Skip for now (14 days until this is required)").await;
+    bob.shot("33-interrupt-with-skip").await;
+    // Without skipping, the portal is closed to this session.
+    bob.driver.goto(&portal.url("/security-info")).await.unwrap();
+    bob.wait_text("h1", "More information required").await;
+    let skip2 = bob.wait_text("a", "Skip for now").await;
+    let _ = skip;
+    bob.click(&skip2).await;
+    bob.wait_text("h1", "Your account").await;
+    sign_out(&bob).await;
+
+    // The administrator ends the grace (0 days): no skip any more.
+    admin.driver.refresh().await.unwrap();
+    admin.wait_text("h1", "MFA registration policy").await;
+    admin.fill("grace-days", "0").await;
+    admin.wait_text("[data-testid=impact-forced]", "1").await;
+    save_policy(&admin).await;
+
+    sign_in(&bob, &portal, "bob", BOB_PASSWORD).await;
+    bob.wait_text("h1", "More information required").await;
+    bob.wait_text("p", "Registration is now required").await;
+    assert!(bob.driver.find_all(By::LinkText("Skip for now")).await.unwrap().is_empty());
+    bob.shot("34-interrupt-required").await;
+    bob.click_button("Next").await;
+    bob.wait_text("h1", "Set up your authenticator app").await;
+    bob.wait_text("strong", "Scan this QR code").await;
+    bob.driver.find(By::Css(".qr svg")).await.unwrap();
+    bob.click_button("Enter the key by hand").await;
+    let key = bob.wait_text("[data-testid=totp-key]", " ").await.text().await.unwrap();
+    assert_eq!(key.replace(' ', "").len(), 32, "{key}");
+    bob.shot("35-totp-setup").await;
+    bob.fill("totp-code", "000000").await;
+    bob.click_button("Verify and finish").await;
+    bob.wait_text(".alert-error", "not right").await;
+    bob.fill("totp-code", &oathtool(&key, "now")).await;
+    bob.fill("method-name", "Bob's phone").await;
+    bob.click_button("Verify and finish").await;
+    bob.wait_text("h1", "You're all set").await;
+    bob.shot("36-registered").await;
+    bob.click_button("Continue").await;
+    bob.wait_text("h1", "Your account").await;
+    bob.click_text("nav a", "My security info").await;
+    bob.wait_text("td", "Bob's phone").await;
+    bob.shot("37-security-info").await;
+    sign_out(&bob).await;
+
+    // From now on: password, then a code (the next step's code: the current one was used).
+    sign_in(&bob, &portal, "bob", BOB_PASSWORD).await;
+    bob.wait_text("h1", "Enter code").await;
+    let input = bob.driver.find(By::Id("code")).await.unwrap();
+    assert_eq!(input.attr("autocomplete").await.unwrap().as_deref(), Some("one-time-code"));
+    bob.shot("38-second-step").await;
+    bob.fill("code", &oathtool(&key, "+30 seconds")).await;
+    bob.click_button("Verify").await;
+    bob.wait_text("h1", "Your account").await;
+
+    // The administrator sees bob registered in the report and on his page.
+    admin.click_text("nav a", "Registration report").await;
+    admin.wait_text("h1", "Registration report").await;
+    admin.wait_text("td .badge", "Registered").await;
+    admin.shot("39-report").await;
+    admin.click_text("td a", "bob").await;
+    admin.wait_text("h1", "Bob Builder").await;
+    admin.wait_text("[data-testid=user-groups]", "Staff via Engineering → Staff").await;
+    admin.wait_text("li", "Bob's phone").await;
+    admin.shot("40-user-security").await;
+}
