@@ -72,7 +72,7 @@ pub enum Decision {
 }
 
 fn group_match(groups: &[Membership], wanted: &[String]) -> Option<Membership> {
-    groups.iter().find(|m| wanted.iter().any(|w| *w == m.group)).cloned()
+    groups.iter().find(|m| wanted.contains(&m.group)).cloned()
 }
 
 /// The deadline for a user who is (or would now be) prompted.

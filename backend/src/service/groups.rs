@@ -247,7 +247,7 @@ pub fn detail<S: GroupStores + ?Sized>(s: &S, id: &str) -> Result<GroupDetail, U
             member_of.push(r);
         }
     }
-    member_of.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    member_of.sort_by_key(|a| a.name.to_lowercase());
     Ok(GroupDetail { group: view(s, &g)?, members, member_of })
 }
 
@@ -267,7 +267,7 @@ pub fn user_groups<S: GroupStores + ?Sized>(
             path: m.path.iter().map(|p| name(p)).collect(),
         })
         .collect();
-    out.sort_by(|a, b| (a.path.len(), a.name.to_lowercase()).cmp(&(b.path.len(), b.name.to_lowercase())));
+    out.sort_by_key(|a| (a.path.len(), a.name.to_lowercase()));
     Ok(out)
 }
 

@@ -281,10 +281,9 @@ pub fn require_reregistration<S: MfaStores + ?Sized>(
     now: OffsetDateTime,
 ) -> Result<u64, UserError> {
     let target = s.user(user_id)?.ok_or(UserError::NotFound)?;
-    if !crate::domain::roles::may_manage_user(actor.user.role, target.role)
-        && !(actor.user.role == proofup_shared::api::Role::SecurityOperator
-            && target.role == proofup_shared::api::Role::User)
-    {
+    let operator_on_user = actor.user.role == proofup_shared::api::Role::SecurityOperator
+        && target.role == proofup_shared::api::Role::User;
+    if !(crate::domain::roles::may_manage_user(actor.user.role, target.role) || operator_on_user) {
         return Err(UserError::Forbidden("Your role cannot change this user's methods.".into()));
     }
     let n = s.methods(user_id)?.len();
