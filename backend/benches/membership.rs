@@ -1,8 +1,15 @@
-//! One user's transitive groups at organisation scale: 100,000 users, 5,000 groups,
-//! nesting 8 deep. Run: `cargo bench -p proofup --bench membership`.
+//! Membership and policy decisions at organisation scale: 100,000 users, 5,000
+//! groups, nesting 8 deep. Run: `cargo bench -p proofup --bench membership`.
+//!
+//! - one user's transitive groups;
+//! - one sign-in decision of the MFA registration policy (transitive groups + evaluation);
+//! - the decision for all 100,000 users, as the impact estimate and report compute it.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use proofup::domain::membership::MembershipIndex;
+use proofup::domain::policy::{evaluate, BulkScope, RegistrationState, UserFacts};
+use proofup_shared::policy::{Enforcement, MfaRegistrationPolicy};
+use time::OffsetDateTime;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 const USERS: usize = 100_000;
@@ -46,6 +53,43 @@ fn bench(c: &mut Criterion) {
             black_box(m.groups_of(black_box(&sample[i])))
         })
     });
+    // A policy over 40 top-level groups (so almost everyone is in scope through up to 8
+    // levels of nesting), excluding two mid-level groups.
+    let policy = MfaRegistrationPolicy {
+        enforcement: Enforcement::On,
+        include_all: false,
+        include_groups: (0..40).map(|g| format!("g{g}")).collect(),
+        exclude_groups: vec!["g2000".into(), "g2500".into()],
+        ..Default::default()
+    };
+    let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+    let state = RegistrationState::default();
+    let mut j = 0;
+    c.bench_function("policy decision for one sign-in (groups_of + evaluate)", |b| {
+        b.iter(|| {
+            j = (j + 1) % sample.len();
+            let u = &sample[j];
+            let groups = m.groups_of(u);
+            let facts = UserFacts { user_id: u, emergency_access: false, groups: &groups, methods: 0, state: &state };
+            black_box(evaluate(&policy, &facts, now))
+        })
+    });
+    let ids: Vec<String> = (0..USERS).map(|u| format!("u{u}")).collect();
+    let mut group = c.benchmark_group("policy over all users");
+    group.sample_size(10);
+    group.bench_function("decisions for 100k users (impact / report core)", |b| {
+        b.iter(|| {
+            let scope = BulkScope::new(&m, &policy);
+            let mut in_scope = 0u32;
+            for u in &ids {
+                let groups = scope.memberships(&m, u);
+                let facts = UserFacts { user_id: u, emergency_access: false, groups: &groups, methods: 0, state: &state };
+                in_scope += u32::from(!matches!(evaluate(&policy, &facts, now), proofup::domain::policy::Decision::NotInScope(_)));
+            }
+            black_box(in_scope)
+        })
+    });
+    group.finish();
     c.bench_function("check_add_group (cycle check, depth 8)", |b| {
         b.iter(|| black_box(m.check_add_group(black_box("g4999"), black_box("g0"))))
     });

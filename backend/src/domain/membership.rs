@@ -155,6 +155,33 @@ impl MembershipIndex {
         out
     }
 
+    /// The groups that list the user directly.
+    pub fn direct_groups(&self, user: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self.user_groups.get(user).into_iter().flatten().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// For a set of groups `roots`: every group inside one of them (itself, or nested
+    /// below at any depth) → the roots that contain it. Lets a report decide
+    /// "is this user in any of the roots" from the user's direct groups alone.
+    pub fn contained_in(&self, roots: &[String]) -> HashMap<String, Vec<String>> {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for root in roots {
+            let mut seen = HashSet::from([root.as_str()]);
+            let mut queue = VecDeque::from([root.as_str()]);
+            while let Some(g) = queue.pop_front() {
+                out.entry(g.to_owned()).or_default().push(root.clone());
+                for c in self.children.get(g).into_iter().flatten() {
+                    if seen.insert(c) {
+                        queue.push_back(c);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Whether the user is in `group`, directly or through nesting.
     pub fn is_member(&self, user: &str, group: &str) -> bool {
         self.groups_of(user).iter().any(|m| m.group == group)

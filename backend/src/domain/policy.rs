@@ -116,6 +116,35 @@ pub fn evaluate(policy: &MfaRegistrationPolicy, user: &UserFacts<'_>, now: Offse
     }
 }
 
+/// Decides group scope for many users at once: the policy's include and exclude
+/// groups expanded downward once, so each user needs only their direct groups.
+/// The membership it yields names the matched policy group with a two-step
+/// path (direct group, policy group); use `groups_of` when the full path matters.
+pub struct BulkScope {
+    contained_in: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl BulkScope {
+    pub fn new(index: &super::membership::MembershipIndex, policy: &MfaRegistrationPolicy) -> Self {
+        let roots: Vec<String> = policy.include_groups.iter().chain(&policy.exclude_groups).cloned().collect();
+        Self { contained_in: index.contained_in(&roots) }
+    }
+
+    /// The policy groups this user is in (directly or through nesting).
+    pub fn memberships(&self, index: &super::membership::MembershipIndex, user: &str) -> Vec<Membership> {
+        let mut out: Vec<Membership> = Vec::new();
+        for d in index.direct_groups(user) {
+            for root in self.contained_in.get(d).into_iter().flatten() {
+                if !out.iter().any(|m| m.group == *root) {
+                    let path = if d == root { vec![root.clone()] } else { vec![d.to_owned(), root.clone()] };
+                    out.push(Membership { group: root.clone(), path });
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Whether this decision interrupts an interactive sign-in.
 pub fn interrupts(policy: &MfaRegistrationPolicy, decision: &Decision) -> bool {
     policy.enforcement == Enforcement::On
@@ -399,6 +428,63 @@ mod tests {
             assert_eq!(got, c.expect, "{}", c.name);
             assert_eq!(interrupts(&c.policy, &got), c.interrupts, "{}: interrupts", c.name);
         }
+    }
+
+    /// The outcome kind, ignoring paths (which differ between the two ways of computing groups).
+    fn kind(d: &Decision) -> String {
+        match d {
+            Decision::NotInScope(OutOfScope::ExcludedGroup { group, .. }) => format!("excluded by {group}"),
+            Decision::NotInScope(o) => format!("{o:?}"),
+            Decision::Registered { .. } => "registered".into(),
+            Decision::Prompt { .. } => "prompt".into(),
+            Decision::Required { .. } => "required".into(),
+        }
+    }
+
+    proptest::proptest! {
+        /// Bulk scoping (reports, impact) agrees with evaluating each user's full transitive groups,
+        /// and both agree with a naive recursive membership model on who is in scope.
+        #[test]
+        fn bulk_scope_agrees_with_per_user_evaluation(
+            users in proptest::collection::vec((0..10usize, 0..6usize), 0..30),
+            nest in proptest::collection::vec((0..10usize, 0..10usize), 0..25),
+            include in proptest::collection::vec(0..10usize, 0..3),
+            exclude in proptest::collection::vec(0..10usize, 0..2),
+            include_all in proptest::bool::ANY,
+            methods in proptest::collection::vec(0..2u32, 6),
+        ) {
+            let mut idx = super::super::membership::MembershipIndex::default();
+            for (g, u) in &users { idx.add_user(&format!("g{g}"), &format!("u{u}")); }
+            let mut edges = Vec::new();
+            for (p, c) in &nest { if idx.add_group(&format!("g{p}"), &format!("g{c}")).is_ok() { edges.push((*p, *c)); } }
+            let p = MfaRegistrationPolicy {
+                include_all,
+                include_groups: include.iter().map(|g| format!("g{g}")).collect(),
+                exclude_groups: exclude.iter().map(|g| format!("g{g}")).collect(),
+                ..policy()
+            };
+            let bulk = BulkScope::new(&idx, &p);
+            let st = RegistrationState::default();
+            for u in 0..6usize {
+                let id = format!("u{u}");
+                let full = idx.groups_of(&id);
+                let fast = bulk.memberships(&idx, &id);
+                let f = |groups: &[Membership]| evaluate(&p, &UserFacts { user_id: &id, emergency_access: false, groups, methods: methods[u], state: &st }, NOW);
+                let (a, b) = (f(&full), f(&fast));
+                proptest::prop_assert_eq!(kind(&a), kind(&b));
+                // Naive: in group g iff listed directly, or listed in a group nested (recursively) in g.
+                let in_group = |g: usize| naive_in(&users, &edges, u, g, 0);
+                let excluded = exclude.iter().any(|g| in_group(*g));
+                let included = include_all || include.iter().any(|g| in_group(*g));
+                proptest::prop_assert_eq!(!matches!(a, Decision::NotInScope(_)), included && !excluded);
+            }
+        }
+    }
+
+    fn naive_in(users: &[(usize, usize)], edges: &[(usize, usize)], u: usize, g: usize, depth: usize) -> bool {
+        depth < 32
+            && (users.iter().any(|&(gg, uu)| gg == g && uu == u)
+                || edges.iter().any(|&(p, c)| p == g && naive_in(users, edges, u, c, depth + 1)))
     }
 
     #[test]

@@ -286,8 +286,10 @@ fn each_decision(
     mut f: impl FnMut(&User, &Decision, &RegistrationState, u32),
 ) {
     let empty = RegistrationState::default();
+    // Group scope from direct groups only: the policy's groups are expanded downward once.
+    let scope = policy::BulkScope::new(index, p);
     for u in &all.users {
-        let groups = index.groups_of(&u.id);
+        let groups = scope.memberships(index, &u.id);
         let methods = all.methods.get(&u.id).copied().unwrap_or(0);
         let state = all.states.get(&u.id).unwrap_or(&empty);
         let facts = UserFacts { user_id: &u.id, emergency_access: u.emergency_access, groups: &groups, methods, state };
