@@ -431,8 +431,33 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     save_policy!(app, admin, p);
     let (_, me) = sign_in!(app, "carol", PW);
     assert_eq!(me["me"]["next_step"]["step"], "done");
+    let log = h.store.list_sign_ins(None, 1).unwrap().items;
+    assert_eq!(
+        log[0].reason,
+        "Password; MFA registration policy: not applied (Emergency-access account: always excluded); emergency-access account (alert raised)"
+    );
     let (_, _, w, _) = call!(app, with(&admin, post("/api/policy/what-if", json!({"user_id": carol}))));
     assert_eq!(w["decision"]["reason"], "Emergency-access account: always excluded.");
+
+    // The Overview shows the critical alert until someone acknowledges it, and the registration figures.
+    let (s, _, o, _) = call!(app, with(&admin, get("/api/overview")));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(o["alerts"].as_array().unwrap().len(), 1, "{o}");
+    assert_eq!(o["alerts"][0]["username"], "carol");
+    assert_eq!(o["emergency_accounts"], 1);
+    assert_eq!(o["enforcement"], "on");
+    assert_eq!(o["registration"]["forced"], 1, "bob: {o}");
+    assert_eq!(o["registration"]["excluded"], 1, "carol");
+    let alert = o["alerts"][0]["id"].as_str().unwrap().to_owned();
+    let (bob_c, _) = sign_in!(app, "bob", PW);
+    let (s, _, _, _) = call!(app, with(&bob_c, post(&format!("/api/alerts/{alert}/acknowledge"), json!({}))));
+    assert_eq!(s, StatusCode::FORBIDDEN, "a session still registering cannot");
+    let (s, _, _, _) = call!(app, with(&admin, post(&format!("/api/alerts/{alert}/acknowledge"), json!({}))));
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, _, _) = call!(app, with(&admin, post("/api/alerts/ffff/acknowledge", json!({}))));
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, _, o, _) = call!(app, with(&admin, get("/api/overview")));
+    assert!(o["alerts"].as_array().unwrap().is_empty());
 
     // CSV export.
     let (s, hd, _, csv) = call!(app, with(&admin, get("/api/reports/registration?format=csv")));

@@ -9,7 +9,7 @@ use super::error::AppError;
 use super::session::Authenticated;
 use super::AppState;
 use crate::service;
-use crate::store::{AuditLog, SessionStore, SignInLog, StoreError, ThrottleStore, UserStore};
+use crate::store::{AlertStore, AuditLog, PolicyStore, SessionStore, SignInLog, StoreError, ThrottleStore, UserStore};
 
 pub const MAX_PAGE: usize = 200;
 
@@ -60,7 +60,40 @@ pub async fn overview(state: web::Data<AppState>, auth: Authenticated) -> Result
             audit_entries: s.count_audit()?,
             sign_in_entries: s.count_sign_ins()?,
         },
+        enforcement: s.policy()?.policy.enforcement,
+        registration: crate::service::policy::impact(
+            s,
+            &state.membership,
+            &s.policy()?.policy,
+            state.clock.now(),
+        )?,
+        alerts: s.open_alerts(50)?,
+        emergency_accounts: {
+            let mut n = 0;
+            s.for_each_user(&mut |u| n += u64::from(u.emergency_access && u.enabled))?;
+            n
+        },
     }))
+}
+
+/// Acknowledges an emergency-access sign-in alert (audited).
+#[utoipa::path(tag = "admin", params(("id" = String, Path, description = "alert id")), responses(
+    (status = 204), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[post("/alerts/{id}/acknowledge")]
+pub async fn acknowledge_alert(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<actix_web::HttpResponse, AppError> {
+    auth.require(Role::can_operate)?;
+    let now = state.clock.now();
+    let mut entry = crate::service::audit(now, Some(&auth.user), "alert.acknowledged", None, vec![], &auth.client);
+    entry.0.target = "emergency-access sign-in alert".into();
+    state.store.acknowledge_alert(&id, &auth.user.username, now, entry).map_err(|e| match e {
+        crate::store::StoreError::NotFound => AppError::not_found("The alert"),
+        e => e.into(),
+    })?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
 /// The audit log, newest first.

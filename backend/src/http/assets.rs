@@ -38,10 +38,12 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-/// Trunk names built files `name-<16 hex digits>[_bg].ext`.
+/// Trunk names built files `name-<hash>[_bg].ext`, the hash a 64-bit number in hex
+/// without leading zeros (so usually 16 digits, sometimes fewer).
 fn is_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name.split(['-', '_', '.']).any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+    name.split(['-', '_', '.'])
+        .any(|part| (12..=16).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn accepts(req: &HttpRequest, coding: &str) -> bool {
@@ -96,6 +98,7 @@ mod tests {
     fn hashed_names() {
         assert!(is_hashed("proofup-frontend-5c1f3e9a0b2d4e6f_bg.wasm"));
         assert!(is_hashed("style-0123456789abcdef.css"));
+        assert!(is_hashed("proofup-frontend-22752df1e295aba_bg.wasm"), "a leading zero dropped by trunk");
         assert!(!is_hashed("index.html"));
         assert!(!is_hashed("favicon.svg"));
     }

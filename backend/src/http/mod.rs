@@ -147,6 +147,7 @@ pub fn app(
                 .service(policy::registration_report)
                 .service(policy::set_grace)
                 .service(admin::overview)
+                .service(admin::acknowledge_alert)
                 .service(admin::audit_log)
                 .service(admin::sign_in_log)
                 .service(admin::unlock_user)

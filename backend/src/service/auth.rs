@@ -59,7 +59,7 @@ pub fn new_token() -> String {
 }
 
 pub trait SignInStores:
-    UserStore + SessionStore + ThrottleStore + SignInLog + PassStore + super::mfa::MfaStores
+    UserStore + SessionStore + ThrottleStore + SignInLog + PassStore + super::mfa::MfaStores + crate::store::AlertStore
 {
     fn flush(&self) -> Result<(), StoreError>;
 }
@@ -185,18 +185,11 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
     let token = new_token();
     let first = if by_pass { FirstFactor::TemporaryAccessPass } else { FirstFactor::Password };
     let methods = s.methods(&user.id)?.len() as u32;
-    let mut note = None;
-    let stage = after_first_factor(first, methods, || match super::policy::at_sign_in(s, index, &user, now) {
-        Ok((interrupts, n)) => {
-            note = n;
-            interrupts
-        }
-        Err(e) => {
-            // Fail closed would lock everyone out on a store error; the error is logged and surfaces on the next call.
-            tracing::error!(error = %e, "policy evaluation failed at sign-in");
-            false
-        }
-    });
+    // The policy is evaluated at every interactive password sign-in (the log says what it did);
+    // a temporary-access-pass sign-in is evaluated once the password is chosen.
+    let (interrupts, note) =
+        if first == FirstFactor::Password { super::policy::at_sign_in(s, index, &user, now)? } else { (false, None) };
+    let stage = after_first_factor(first, methods, || interrupts);
     let session = Session {
         user_id: user.id.clone(),
         created_at: now,
@@ -215,6 +208,19 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
     if let Some(n) = note {
         how.push_str("; ");
         how.push_str(&n);
+    }
+    if user.emergency_access {
+        how.push_str("; emergency-access account (alert raised)");
+        s.add_alert(proofup_shared::api::EmergencyAlert {
+            id: String::new(),
+            at: now,
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            ip: client.ip.clone(),
+            acknowledged_by: None,
+            acknowledged_at: None,
+        })?;
+        tracing::warn!(user = %user.username, ip = %client.ip, "emergency-access account signed in");
     }
     log_attempt(s, now, &name, Some(&user), SignInResult::Success, &how, client)?;
     s.flush()?;

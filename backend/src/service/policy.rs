@@ -63,20 +63,23 @@ pub fn at_sign_in<S: GroupStores + ?Sized>(
     }
     let (decision, _, mut state) = decide_with(s, index, p, user, now)?;
     let interrupts = policy::interrupts(p, &decision);
+    let name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
     let note = match (&decision, p.enforcement) {
-        (Decision::Prompt { deadline, .. }, Enforcement::ReportOnly) => Some(format!(
+        (Decision::Prompt { deadline, .. }, Enforcement::ReportOnly) => format!(
             "Report-only: MFA registration would be prompted ({} days to skip)",
             policy::days_left(*deadline, now)
-        )),
-        (Decision::Required { .. }, Enforcement::ReportOnly) => {
-            Some("Report-only: MFA registration would be required".to_owned())
-        }
+        ),
+        (Decision::Required { .. }, Enforcement::ReportOnly) => "Report-only: MFA registration would be required".into(),
         (Decision::Prompt { deadline, .. }, _) => {
-            Some(format!("MFA registration prompted ({} days to skip)", policy::days_left(*deadline, now)))
+            format!("MFA registration prompted ({} days to skip)", policy::days_left(*deadline, now))
         }
-        (Decision::Required { .. }, _) => Some("MFA registration required".to_owned()),
-        _ => None,
+        (Decision::Required { .. }, _) => "MFA registration required".to_owned(),
+        (Decision::Registered { .. }, _) => "MFA registration policy: registered".to_owned(),
+        (Decision::NotInScope(why), _) => {
+            format!("MFA registration policy: not applied ({})", policy::describe_out(why, &name).trim_end_matches('.'))
+        }
     };
+    let note = Some(note);
     if interrupts && state.first_prompted_at.is_none() {
         state.first_prompted_at = Some(now);
         s.put_registration_state(&user.id, &state, None)?;

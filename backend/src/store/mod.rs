@@ -149,6 +149,14 @@ pub trait MethodStore {
     fn method_counts(&self) -> StoreResult<std::collections::HashMap<String, u32>>;
 }
 
+pub trait AlertStore {
+    fn add_alert(&self, alert: proofup_shared::api::EmergencyAlert) -> StoreResult<()>;
+    /// Unacknowledged alerts, newest first.
+    fn open_alerts(&self, limit: usize) -> StoreResult<Vec<proofup_shared::api::EmergencyAlert>>;
+    /// Marks an alert acknowledged (audited); `NotFound` if unknown.
+    fn acknowledge_alert(&self, id: &str, by: &str, at: OffsetDateTime, audit: AuditDraft) -> StoreResult<()>;
+}
+
 pub trait PolicyStore {
     /// The current policy (version 0, the default, until one is saved).
     fn policy(&self) -> StoreResult<PolicyVersion>;

@@ -10,6 +10,7 @@
 //! - `groups`: group id → Group; `groupnames`: lower-case name → group id
 //! - `edges`: group id, 0, kind (u|g), 0, member id → (); `member_of`: kind, 0, member id, 0, group id → ()
 //! - `methods`: user id, 0, method id → Method (secret sealed)
+//! - `alerts`: (unix millis BE, sequence BE) → EmergencyAlert
 //! - `regstate`: user id → RegistrationState; `policy_versions`: version (u64 BE) → PolicyVersion
 //!
 //! Writes are buffered by sled; callers call [`SledStore::flush`] before they
@@ -60,6 +61,7 @@ pub struct SledStore {
     methods: sled::Tree,
     regstate: sled::Tree,
     policy_versions: sled::Tree,
+    alerts: sled::Tree,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -217,6 +219,7 @@ impl SledStore {
             methods: db.open_tree("methods").map_err(o)?,
             regstate: db.open_tree("regstate").map_err(o)?,
             policy_versions: db.open_tree("policy_versions").map_err(o)?,
+            alerts: db.open_tree("alerts").map_err(o)?,
             meta,
             db,
         })
@@ -972,6 +975,47 @@ impl PolicyStore for SledStore {
                 regstate.insert(user_id.as_bytes(), bytes.clone())?;
                 if let Some(a) = &audit {
                     Self::insert_audit_tx(log, a.clone())?;
+                }
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+}
+
+impl AlertStore for SledStore {
+    fn add_alert(&self, mut alert: proofup_shared::api::EmergencyAlert) -> StoreResult<()> {
+        let key = log_key(alert.at, self.db.generate_id().map_err(backend)?);
+        alert.id = hex(&key);
+        self.alerts.insert(key, enc(&alert)?).map_err(backend)?;
+        Ok(())
+    }
+
+    fn open_alerts(&self, limit: usize) -> StoreResult<Vec<proofup_shared::api::EmergencyAlert>> {
+        let mut out = Vec::new();
+        for v in self.alerts.iter().values().rev() {
+            let a: proofup_shared::api::EmergencyAlert = dec(&v.map_err(backend)?)?;
+            if a.acknowledged_at.is_none() {
+                out.push(a);
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn acknowledge_alert(&self, id: &str, by: &str, at: OffsetDateTime, audit: AuditDraft) -> StoreResult<()> {
+        let key = unhex(id).ok_or(StoreError::NotFound)?;
+        (&self.alerts, &self.audit)
+            .transaction(|(alerts, log)| {
+                let Some(v) = alerts.get(&key)? else { return abort(StoreError::NotFound) };
+                let mut a: proofup_shared::api::EmergencyAlert = tx_dec(&v)?;
+                if a.acknowledged_at.is_none() {
+                    a.acknowledged_by = Some(by.to_owned());
+                    a.acknowledged_at = Some(at);
+                    alerts.insert(key.as_slice(), tx_enc(&a)?)?;
+                    Self::insert_audit_tx(log, audit.clone())?;
                 }
                 Ok(())
             })
