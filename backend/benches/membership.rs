@@ -9,8 +9,8 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use proofup::domain::membership::MembershipIndex;
 use proofup::domain::policy::{evaluate, BulkScope, RegistrationState, UserFacts};
 use proofup_shared::policy::{Enforcement, MfaRegistrationPolicy};
-use time::OffsetDateTime;
 use rand::{rngs::StdRng, Rng, SeedableRng};
+use time::OffsetDateTime;
 
 const USERS: usize = 100_000;
 const GROUPS: usize = 5_000;
@@ -83,8 +83,12 @@ fn bench(c: &mut Criterion) {
             let mut in_scope = 0u32;
             for u in &ids {
                 let groups = scope.memberships(&m, u);
-                let facts = UserFacts { user_id: u, emergency_access: false, groups: &groups, methods: 0, state: &state };
-                in_scope += u32::from(!matches!(evaluate(&policy, &facts, now), proofup::domain::policy::Decision::NotInScope(_)));
+                let facts =
+                    UserFacts { user_id: u, emergency_access: false, groups: &groups, methods: 0, state: &state };
+                in_scope += u32::from(!matches!(
+                    evaluate(&policy, &facts, now),
+                    proofup::domain::policy::Decision::NotInScope(_)
+                ));
             }
             black_box(in_scope)
         })

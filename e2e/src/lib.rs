@@ -172,6 +172,15 @@ impl Browser {
         }
     }
 
+    /// Waits (up to 15 s) until nothing matches `css`.
+    pub async fn wait_gone(&self, css: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.driver.find_all(By::Css(css)).await.unwrap().is_empty() {
+            assert!(Instant::now() < deadline, "`{css}` still there after 15 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn wait_path(&self, path_and_query: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {

@@ -122,12 +122,17 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     bob.wait_text("h1", "Your account").await;
     sign_out(&bob).await;
 
-    // The administrator ends the grace (0 days): no skip any more.
-    admin.driver.refresh().await.unwrap();
-    admin.wait_text("h1", "MFA registration policy").await;
-    admin.fill("grace-days", "0").await;
-    admin.wait_text("[data-testid=impact-forced]", "1").await;
-    save_policy(&admin).await;
+    // The administrator ends bob's grace period from his page (reason required, confirmed).
+    admin.driver.goto(&portal.url("/users")).await.unwrap();
+    admin.click_text("td a", "Bob Builder").await;
+    admin.wait_text("h1", "Bob Builder").await;
+    admin.wait_text("[data-testid=user-decision]", "First prompted").await;
+    admin.fill("grace-reason", "Phone issued today").await;
+    admin.click_button("End grace period now").await;
+    admin.driver.accept_alert().await.unwrap();
+    admin.wait_text(".alert-info", "The grace period was ended").await;
+    admin.wait_text("[data-testid=user-decision]", "registration is required at the next sign-in").await;
+    admin.shot("33b-grace-ended").await;
 
     sign_in(&bob, &portal, "bob", BOB_PASSWORD).await;
     bob.wait_text("h1", "More information required").await;
@@ -177,4 +182,69 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.wait_text("[data-testid=user-groups]", "Staff via Engineering → Staff").await;
     admin.wait_text("li", "Bob's phone").await;
     admin.shot("40-user-security").await;
+
+    // An emergency-access account: excluded, never interrupted; its sign-in raises a critical alert.
+    admin.driver.goto(&portal.url("/users/new")).await.unwrap();
+    admin.wait_text("h1", "New user").await;
+    admin.fill("username", "breakglass1").await;
+    admin.fill("display_name", "Break Glass 1").await;
+    admin.click_text("label", "Emergency-access (break-glass) account").await;
+    admin.click_button("Create user").await;
+    let glass_pass = admin.wait_text("[data-testid=pass-code]", "-").await.text().await.unwrap();
+    // Put it in Staff too: exclusion still wins.
+    admin.driver.goto(&portal.url("/groups")).await.unwrap();
+    admin.click_text("td a", "Staff").await;
+    pick(&admin, "add-member", "break", "breakglass1").await;
+    admin.wait_text("td a", "breakglass1").await;
+    let glass = Browser::start(1280, 900).await;
+    sign_in(&glass, &portal, "breakglass1", &glass_pass).await;
+    glass.wait_text("h1", "Choose your password").await;
+    glass.fill("new_password", "glacier anvil sunrise 77").await;
+    glass.fill("confirm", "glacier anvil sunrise 77").await;
+    glass.click_button("Set password").await;
+    sign_out(&glass).await;
+    sign_in(&glass, &portal, "breakglass1", "glacier anvil sunrise 77").await;
+    glass.wait_text("h1", "Your account").await;
+    admin.driver.goto(&portal.url("/")).await.unwrap();
+    admin.wait_text("[data-testid=emergency-alert]", "Emergency-access account signed in: breakglass1").await;
+    admin.wait_text(".legend", "Registered 1").await;
+    admin.shot("41-overview-alert").await;
+    // One alert per sign-in: the pass sign-in and the password sign-in.
+    assert_eq!(admin.driver.find_all(By::Css("[data-testid=emergency-alert]")).await.unwrap().len(), 2);
+    admin.click_text("[data-testid=emergency-alert] button", "Acknowledge").await;
+    admin.wait_text(".alert-info", "Alert acknowledged").await;
+    while let Ok(b) = admin.driver.find(By::Css("[data-testid=emergency-alert] button")).await {
+        admin.click(&b).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    admin.wait_gone("[data-testid=emergency-alert]").await;
+
+    // Report-only: a new member is not interrupted; the sign-in log says what would have happened.
+    admin.wait_text("nav a", "MFA registration policy").await;
+    admin.driver.goto(&portal.url("/policy/mfa-registration")).await.unwrap();
+    admin.click_text("label.segment", "Report-only").await;
+    save_policy(&admin).await;
+    admin.driver.goto(&portal.url("/users/new")).await.unwrap();
+    admin.wait_text("h1", "New user").await;
+    admin.fill("username", "carol").await;
+    admin.fill("display_name", "Carol").await;
+    admin.click_button("Create user").await;
+    let carol_pass = admin.wait_text("[data-testid=pass-code]", "-").await.text().await.unwrap();
+    admin.driver.goto(&portal.url("/groups")).await.unwrap();
+    admin.click_text("td a", "Engineering").await;
+    pick(&admin, "add-member", "car", "carol").await;
+    admin.wait_text("td a", "carol").await;
+    let carol = Browser::start(1280, 900).await;
+    sign_in(&carol, &portal, "carol", &carol_pass).await;
+    carol.wait_text("h1", "Choose your password").await;
+    carol.fill("new_password", "harvest lagoon pepper 19").await;
+    carol.fill("confirm", "harvest lagoon pepper 19").await;
+    carol.click_button("Set password").await;
+    carol.wait_text("h1", "Your account").await;
+    sign_out(&carol).await;
+    sign_in(&carol, &portal, "carol", "harvest lagoon pepper 19").await;
+    carol.wait_text("h1", "Your account").await;
+    admin.driver.goto(&portal.url("/logs/sign-ins")).await.unwrap();
+    admin.wait_text("td", "Report-only: MFA registration would be prompted (14 days to skip)").await;
+    admin.shot("42-sign-in-log-report-only").await;
 }

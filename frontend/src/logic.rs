@@ -25,6 +25,19 @@ pub fn after_sign_in(step: &proofup_shared::mfa::NextStep, next: &str) -> String
     }
 }
 
+/// The coverage bar: (css class, width %) for registered, in grace, forced; widths sum to 100
+/// (or nothing when no one is in scope).
+pub fn coverage_segments(registered: u64, grace: u64, forced: u64) -> Vec<(&'static str, u64)> {
+    let total = registered + grace + forced;
+    if total == 0 {
+        return Vec::new();
+    }
+    let a = registered * 100 / total;
+    let b = grace * 100 / total;
+    let c = 100 - a - b;
+    [("seg-ok", a), ("seg-warn", b), ("seg-bad", c)].into_iter().filter(|(_, w)| *w > 0).collect()
+}
+
 /// The skip link of the registration interrupt.
 pub fn skip_label(days_left: u32) -> String {
     match days_left {
@@ -96,6 +109,13 @@ pub fn emergency_warning(count: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coverage_adds_up() {
+        assert_eq!(coverage_segments(0, 0, 0), vec![]);
+        assert_eq!(coverage_segments(1, 1, 1), vec![("seg-ok", 33), ("seg-warn", 33), ("seg-bad", 34)]);
+        assert_eq!(coverage_segments(5, 0, 0), vec![("seg-ok", 100)]);
+    }
 
     #[test]
     fn sign_in_steps_route_to_their_pages() {

@@ -217,6 +217,9 @@ pub struct UserView {
     pub emergency_access: bool,
     /// False until the user has set a password (after a temporary access pass).
     pub has_password: bool,
+    /// Registered sign-in methods (second factors).
+    #[serde(default)]
+    pub methods: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

@@ -52,6 +52,7 @@ impl User {
             enabled: self.enabled,
             emergency_access: self.emergency_access,
             has_password: self.has_password(),
+            methods: 0,
             created_at: self.created_at,
             updated_at: self.updated_at,
             last_sign_in_at: self.last_sign_in_at,

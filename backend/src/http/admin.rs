@@ -61,12 +61,7 @@ pub async fn overview(state: web::Data<AppState>, auth: Authenticated) -> Result
             sign_in_entries: s.count_sign_ins()?,
         },
         enforcement: s.policy()?.policy.enforcement,
-        registration: crate::service::policy::impact(
-            s,
-            &state.membership,
-            &s.policy()?.policy,
-            state.clock.now(),
-        )?,
+        registration: crate::service::policy::impact(s, &state.membership, &s.policy()?.policy, state.clock.now())?,
         alerts: s.open_alerts(50)?,
         emergency_accounts: {
             let mut n = 0;

@@ -13,7 +13,7 @@ use super::error::AppError;
 use super::session::Authenticated;
 use super::AppState;
 use crate::service::users;
-use crate::store::UserStore;
+use crate::store::{MethodStore, UserStore};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +30,12 @@ pub struct UserQuery {
     pub enabled: Option<bool>,
     /// Only emergency-access accounts (true) or only the others (false).
     pub emergency_access: Option<bool>,
+}
+
+fn view_with_methods(state: &AppState, u: &crate::domain::model::User) -> Result<UserView, AppError> {
+    let mut v = u.view();
+    v.methods = state.store.methods(&u.id)?.len() as u32;
+    Ok(v)
 }
 
 fn pass_ttl(state: &AppState) -> time::Duration {
@@ -56,7 +62,8 @@ pub async fn list_users(
             && emergency.is_none_or(|e| u.emergency_access == e)
     };
     let page = state.store.list_users(&prefix, after.as_deref(), limit, &keep)?;
-    Ok(web::Json(Page { items: page.items.iter().map(|u| u.view()).collect(), next_after: page.next_after }))
+    let items = page.items.iter().map(|u| view_with_methods(&state, u)).collect::<Result<_, _>>()?;
+    Ok(web::Json(Page { items, next_after: page.next_after }))
 }
 
 /// Creates a user and returns their one-time temporary access pass (shown once).
@@ -88,7 +95,7 @@ pub async fn get_user(
         auth.require(Role::can_read_admin)?;
     }
     let user = state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
-    Ok(web::Json(user.view()))
+    Ok(web::Json(view_with_methods(&state, &user)?))
 }
 
 /// Changes display name, email, role, enabled or emergency-access. Disabling ends the user's sessions.

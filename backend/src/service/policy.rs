@@ -69,7 +69,9 @@ pub fn at_sign_in<S: GroupStores + ?Sized>(
             "Report-only: MFA registration would be prompted ({} days to skip)",
             policy::days_left(*deadline, now)
         ),
-        (Decision::Required { .. }, Enforcement::ReportOnly) => "Report-only: MFA registration would be required".into(),
+        (Decision::Required { .. }, Enforcement::ReportOnly) => {
+            "Report-only: MFA registration would be required".into()
+        }
         (Decision::Prompt { deadline, .. }, _) => {
             format!("MFA registration prompted ({} days to skip)", policy::days_left(*deadline, now))
         }

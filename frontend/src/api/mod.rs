@@ -278,3 +278,7 @@ pub async fn registration_report(status: String) -> Result<Vec<RegistrationRow>,
 pub async fn set_grace(id: String, req: GraceRequest) -> Result<(), ApiError> {
     send_empty("POST", &format!("/api/users/{}/grace", enc(&id)), &req).await
 }
+
+pub async fn acknowledge_alert(id: String) -> Result<(), ApiError> {
+    send_empty("POST", &format!("/api/alerts/{}/acknowledge", enc(&id)), &serde_json::json!({})).await
+}

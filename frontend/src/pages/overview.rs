@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use proofup_shared::api::Overview;
 
+use leptos_router::components::A;
+
 use crate::api;
 use crate::components::alert::ErrorAlert;
 use crate::logic::thousands;
@@ -45,7 +47,69 @@ fn UserHome() -> impl IntoView {
 #[component]
 fn OverviewCards(o: Overview) -> impl IntoView {
     let c = o.counts;
+    let r = o.registration.clone();
+    let alerts = RwSignal::new(o.alerts.clone());
+    let error = RwSignal::new(None::<proofup_shared::ApiError>);
+    let acked = RwSignal::new(false);
+    let acknowledge = move |id: String| {
+        leptos::task::spawn_local(async move {
+            match api::acknowledge_alert(id.clone()).await {
+                Ok(()) => {
+                    alerts.update(|a| a.retain(|x| x.id != id));
+                    acked.set(true);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let pct = |n: u64| if r.in_scope == 0 { 0 } else { n * 100 / r.in_scope };
+    let coverage = crate::logic::coverage_segments(r.registered, r.in_grace, r.forced);
     view! {
+        <ErrorAlert error=error/>
+        {move || acked.get().then(|| view! { <div class="alert alert-info" role="status">"Alert acknowledged. The audit log records who acknowledged it."</div> })}
+        {move || alerts.get().into_iter().map(|a| {
+            let id = a.id.clone();
+            view! {
+                <div class="alert alert-critical" role="alert" data-testid="emergency-alert">
+                    <div>
+                        <strong>"Emergency-access account signed in: " {a.username.clone()}</strong>
+                        <div class="small">{crate::logic::format_time(a.at)} " from " {a.ip.clone()}
+                            ". Break-glass accounts should only be used in an emergency: confirm this sign-in was expected."</div>
+                    </div>
+                    <button class="btn btn-secondary" on:click=move |_| acknowledge(id.clone())>"Acknowledge"</button>
+                </div>
+            }
+        }).collect_view()}
+        {(o.emergency_accounts < 2).then(|| view! {
+            <div class="alert alert-warn" role="status">
+                {if o.emergency_accounts == 0 { "No emergency-access account exists." } else { "Only one emergency-access account exists." }}
+                " Keep two, excluded from MFA policies, so you cannot be locked out."
+            </div>
+        })}
+        <section class="card" aria-labelledby="coverage">
+            <div class="page-head">
+                <h2 id="coverage">"MFA registration"</h2>
+                <A href="/policy/mfa-registration" attr:class="badge">"Policy: " {o.enforcement.label()}</A>
+            </div>
+            <div class="coverage-bar" role="img" aria-label=format!(
+                "{} of {} users in scope are registered, {} in their grace period, {} must register at next sign-in",
+                r.registered, r.in_scope, r.in_grace, r.forced)>
+                {coverage.into_iter().map(|(cls, w)| view! { <span class=cls style=format!("width:{w}%")></span> }).collect_view()}
+            </div>
+            <ul class="legend">
+                <li><span class="swatch seg-ok"></span>"Registered " {thousands(r.registered)} " (" {pct(r.registered)} "%)"</li>
+                <li><span class="swatch seg-warn"></span>"In grace period " {thousands(r.in_grace)}</li>
+                <li><span class="swatch seg-bad"></span>"Must register at next sign-in " {thousands(r.forced)}</li>
+            </ul>
+            <div class="stats">
+                <Stat label="In scope" value=r.in_scope/>
+                <Stat label="Registered" value=r.registered/>
+                <Stat label="In grace period" value=r.in_grace/>
+                <Stat label="Forced at next sign-in" value=r.forced/>
+                <Stat label="Excluded" value=r.excluded/>
+            </div>
+            <p><A href="/reports/registration">"Open the registration report"</A></p>
+        </section>
         <section class="card" aria-labelledby="you">
             <h2 id="you">"Signed in as"</h2>
             <dl class="facts">

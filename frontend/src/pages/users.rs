@@ -132,7 +132,7 @@ pub fn UsersPage() -> impl IntoView {
                             <td>{u.username.clone()}</td>
                             <td>{u.role.label()}</td>
                             <td>{if u.enabled { view! { <span class="badge badge-ok">"Enabled"</span> } } else { view! { <span class="badge badge-bad">"Disabled"</span> } }}</td>
-                            <td class="muted">"Not registered"</td>
+                            <td>{if u.methods > 0 { view! { <span class="badge badge-ok">{format!("Registered ({})", u.methods)}</span> }.into_any() } else { view! { <span class="muted">"Not registered"</span> }.into_any() }}</td>
                             <td class="nowrap">{u.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
                         </tr>
                     </For>
