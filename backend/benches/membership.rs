@@ -10,7 +10,6 @@ use proofup::domain::membership::MembershipIndex;
 use proofup::domain::policy::{evaluate, BulkScope, RegistrationState, UserFacts};
 use proofup_shared::policy::{Enforcement, MfaRegistrationPolicy};
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use time::OffsetDateTime;
 
 const USERS: usize = 100_000;
 const GROUPS: usize = 5_000;
@@ -62,7 +61,7 @@ fn bench(c: &mut Criterion) {
         exclude_groups: vec!["g2000".into(), "g2500".into()],
         ..Default::default()
     };
-    let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+    let now = time::macros::datetime!(2027-01-15 08:00 UTC);
     let state = RegistrationState::default();
     let mut j = 0;
     c.bench_function("policy decision for one sign-in (groups_of + evaluate)", |b| {

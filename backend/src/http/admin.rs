@@ -1,12 +1,12 @@
 //! Administrative reads and actions of the foundation: overview, logs, unlock.
 
 use actix_web::{get, post, web, HttpResponse};
-use proofup_shared::api::{AuditEntry, Overview, Page, Role, SignInLogEntry, StoreCounts};
+use proofup_shared::api::{AuditEntry, Overview, Page, SignInLogEntry, StoreCounts};
 use proofup_shared::ApiError;
 use serde::Deserialize;
 
 use super::error::AppError;
-use super::session::Authenticated;
+use super::session::{Manager, Operator, Reader};
 use super::AppState;
 use crate::service;
 use crate::store::{AlertStore, AuditLog, PolicyStore, SessionStore, SignInLog, StoreError, ThrottleStore, UserStore};
@@ -48,8 +48,7 @@ impl PageQuery {
 /// The signed-in administrator, the store's counts and the server version.
 #[utoipa::path(tag = "admin", responses((status = 200, body = Overview), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 #[get("/overview")]
-pub async fn overview(state: web::Data<AppState>, auth: Authenticated) -> Result<web::Json<Overview>, AppError> {
-    auth.require(Role::can_read_admin)?;
+pub async fn overview(state: web::Data<AppState>, auth: Reader) -> Result<web::Json<Overview>, AppError> {
     let s = state.store.as_ref();
     Ok(web::Json(Overview {
         me: auth.user.me(),
@@ -77,10 +76,9 @@ pub async fn overview(state: web::Data<AppState>, auth: Authenticated) -> Result
 #[post("/alerts/{id}/acknowledge")]
 pub async fn acknowledge_alert(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Operator,
     id: web::Path<String>,
 ) -> Result<actix_web::HttpResponse, AppError> {
-    auth.require(Role::can_operate)?;
     let now = state.clock.now();
     let mut entry = crate::service::audit(now, Some(&auth.user), "alert.acknowledged", None, vec![], &auth.client);
     entry.0.target = "emergency-access sign-in alert".into();
@@ -96,10 +94,9 @@ pub async fn acknowledge_alert(
 #[get("/audit")]
 pub async fn audit_log(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    _auth: Reader,
     q: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<AuditEntry>>, AppError> {
-    auth.require(Role::can_read_admin)?;
     Ok(web::Json(state.store.list_audit(q.after()?, q.limit()?)?))
 }
 
@@ -108,10 +105,9 @@ pub async fn audit_log(
 #[get("/sign-ins")]
 pub async fn sign_in_log(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    _auth: Reader,
     q: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<SignInLogEntry>>, AppError> {
-    auth.require(Role::can_read_admin)?;
     Ok(web::Json(state.store.list_sign_ins(q.after()?, q.limit()?)?))
 }
 
@@ -121,10 +117,9 @@ pub async fn sign_in_log(
 #[post("/users/{id}/unlock")]
 pub async fn unlock_user(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    auth.require(Role::can_manage_security)?;
     let s = state.store.as_ref();
     let target = s.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
     let before = s.throttle(&target.username)?.consecutive_failures;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::admin::page_limit;
 use super::error::AppError;
-use super::session::Authenticated;
+use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
 use crate::service::groups;
 use crate::store::{GroupStore, UserStore};
@@ -32,10 +32,9 @@ pub struct GroupQuery {
 #[get("/groups")]
 pub async fn list_groups(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    _auth: Reader,
     q: web::Query<GroupQuery>,
 ) -> Result<web::Json<Page<GroupView>>, AppError> {
-    auth.require(Role::can_read_admin)?;
     let limit = page_limit(q.limit)?;
     let prefix = q.q.as_deref().unwrap_or("").trim().to_lowercase();
     let page = state.store.list_groups(&prefix, q.after.as_deref(), limit)?;
@@ -48,10 +47,9 @@ pub async fn list_groups(
 #[post("/groups")]
 pub async fn create_group(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     body: web::Json<CreateGroupRequest>,
 ) -> Result<HttpResponse, AppError> {
-    auth.require(Role::can_manage_security)?;
     let g = groups::create(state.store.as_ref(), state.clock.as_ref(), &auth.actor(), body.into_inner())?;
     Ok(HttpResponse::Created().json(groups::view(state.store.as_ref(), &g)?))
 }
@@ -62,10 +60,9 @@ pub async fn create_group(
 #[get("/groups/{id}")]
 pub async fn get_group(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    _auth: Reader,
     id: web::Path<String>,
 ) -> Result<web::Json<GroupDetail>, AppError> {
-    auth.require(Role::can_read_admin)?;
     Ok(web::Json(groups::detail(state.store.as_ref(), &id).map_err(not_found_group)?))
 }
 
@@ -81,11 +78,10 @@ fn not_found_group(e: crate::service::users::UserError) -> AppError {
 #[patch("/groups/{id}")]
 pub async fn update_group(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     id: web::Path<String>,
     body: web::Json<UpdateGroupRequest>,
 ) -> Result<web::Json<GroupView>, AppError> {
-    auth.require(Role::can_manage_security)?;
     let g = groups::update(state.store.as_ref(), state.clock.as_ref(), &auth.actor(), &id, body.into_inner())
         .map_err(not_found_group)?;
     Ok(web::Json(groups::view(state.store.as_ref(), &g)?))
@@ -97,10 +93,9 @@ pub async fn update_group(
 #[delete("/groups/{id}")]
 pub async fn delete_group(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    auth.require(Role::can_manage_security)?;
     groups::delete(state.store.as_ref(), state.clock.as_ref(), &state.membership, &auth.actor(), &id)
         .map_err(not_found_group)?;
     Ok(HttpResponse::NoContent().finish())
@@ -112,11 +107,10 @@ pub async fn delete_group(
 #[post("/groups/{id}/members")]
 pub async fn add_member(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     id: web::Path<String>,
     body: web::Json<MemberRequest>,
 ) -> Result<HttpResponse, AppError> {
-    auth.require(Role::can_manage_security)?;
     let added = groups::add_member(
         state.store.as_ref(),
         state.clock.as_ref(),
@@ -139,10 +133,9 @@ pub async fn add_member(
 #[delete("/groups/{id}/members/{kind}/{member}")]
 pub async fn remove_member(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     path: web::Path<(String, MemberKind, String)>,
 ) -> Result<HttpResponse, AppError> {
-    auth.require(Role::can_manage_security)?;
     let (id, kind, member) = path.into_inner();
     groups::remove_member(
         state.store.as_ref(),
@@ -175,10 +168,9 @@ pub struct SearchQuery {
 #[get("/directory/search")]
 pub async fn search(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    _auth: Reader,
     q: web::Query<SearchQuery>,
 ) -> Result<web::Json<Vec<DirectoryRef>>, AppError> {
-    auth.require(Role::can_read_admin)?;
     let limit = page_limit(q.limit)?;
     Ok(web::Json(groups::search(state.store.as_ref(), q.q.as_deref().unwrap_or(""), limit)?))
 }

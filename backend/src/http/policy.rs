@@ -1,7 +1,6 @@
 //! The MFA registration policy: read, save (versions), impact, what-if, report, per-user grace.
 
 use actix_web::{get, post, put, web, HttpResponse};
-use proofup_shared::api::Role;
 use proofup_shared::policy::{
     GraceRequest, ImpactRequest, ImpactResponse, PolicyVersion, RegistrationRow, SavePolicyRequest, SavePolicyResponse,
     WhatIf, WhatIfRequest,
@@ -10,7 +9,7 @@ use proofup_shared::ApiError;
 use serde::Deserialize;
 
 use super::error::AppError;
-use super::session::Authenticated;
+use super::session::{Manager, Operator, Reader};
 use super::AppState;
 use crate::service::policy;
 use crate::store::{PolicyStore, UserStore};
@@ -18,8 +17,7 @@ use crate::store::{PolicyStore, UserStore};
 /// The current policy (version 0 is the default, never saved: Off).
 #[utoipa::path(tag = "policy", responses((status = 200, body = PolicyVersion), (status = 403, body = ApiError)))]
 #[get("/policy")]
-pub async fn get_policy(state: web::Data<AppState>, auth: Authenticated) -> Result<web::Json<PolicyVersion>, AppError> {
-    auth.require(Role::can_read_admin)?;
+pub async fn get_policy(state: web::Data<AppState>, _auth: Reader) -> Result<web::Json<PolicyVersion>, AppError> {
     Ok(web::Json(state.store.policy()?))
 }
 
@@ -29,10 +27,9 @@ pub async fn get_policy(state: web::Data<AppState>, auth: Authenticated) -> Resu
 #[put("/policy")]
 pub async fn save_policy(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     body: web::Json<SavePolicyRequest>,
 ) -> Result<web::Json<SavePolicyResponse>, AppError> {
-    auth.require(Role::can_manage_security)?;
     let saved =
         policy::save(state.store.as_ref(), state.clock.as_ref(), &state.membership, &auth.actor(), body.into_inner())?;
     Ok(web::Json(saved))
@@ -43,9 +40,8 @@ pub async fn save_policy(
 #[get("/policy/versions")]
 pub async fn policy_versions(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    _auth: Reader,
 ) -> Result<web::Json<Vec<PolicyVersion>>, AppError> {
-    auth.require(Role::can_read_admin)?;
     Ok(web::Json(state.store.policy_versions(100)?))
 }
 
@@ -55,10 +51,9 @@ pub async fn policy_versions(
 #[post("/policy/impact")]
 pub async fn impact(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Reader,
     body: web::Json<ImpactRequest>,
 ) -> Result<web::Json<ImpactResponse>, AppError> {
-    auth.require(Role::can_read_admin)?;
     let p = &body.policy;
     let now = state.clock.now();
     let s = state.store.as_ref();
@@ -73,10 +68,9 @@ pub async fn impact(
 #[post("/policy/what-if")]
 pub async fn what_if(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    _auth: Reader,
     body: web::Json<WhatIfRequest>,
 ) -> Result<web::Json<WhatIf>, AppError> {
-    auth.require(Role::can_read_admin)?;
     let s = state.store.as_ref();
     let user = s.user(&body.user_id)?.ok_or_else(|| AppError::not_found("The user"))?;
     let p = match &body.policy {
@@ -107,10 +101,9 @@ fn csv_field(s: &str) -> String {
 #[get("/reports/registration")]
 pub async fn registration_report(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    _auth: Reader,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
-    auth.require(Role::can_read_admin)?;
     const STATUSES: [&str; 5] = ["not_in_scope", "registered", "in_grace", "not_yet_prompted", "required"];
     if let Some(st) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(AppError::bad_request(format!("Unknown status {st:?}; use one of {}.", STATUSES.join(", "))));
@@ -159,11 +152,10 @@ pub async fn registration_report(
 #[post("/users/{id}/grace")]
 pub async fn set_grace(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Operator,
     id: web::Path<String>,
     body: web::Json<GraceRequest>,
 ) -> Result<HttpResponse, AppError> {
-    auth.require(Role::can_operate)?;
     policy::set_grace(state.store.as_ref(), state.clock.as_ref(), &auth.actor(), &id, body.into_inner())?;
     Ok(HttpResponse::NoContent().finish())
 }

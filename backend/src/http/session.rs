@@ -117,3 +117,44 @@ fn extract(req: &HttpRequest) -> Result<AnySession, AppError> {
     let (session, user) = auth::current(state.store.as_ref(), state.clock.as_ref(), state.limits, &token)?;
     Ok(AnySession { user, session, key: auth::session_key(&token) })
 }
+
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident, $check:path) => {
+        $(#[$doc])*
+        pub struct $name(pub Authenticated);
+
+        impl std::ops::Deref for $name {
+            type Target = Authenticated;
+            fn deref(&self) -> &Authenticated {
+                &self.0
+            }
+        }
+
+        impl FromRequest for $name {
+            type Error = AppError;
+            type Future = Ready<Result<Self, AppError>>;
+
+            /// Checked before any body is read: a caller without the role learns nothing about the call.
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let auth = Authenticated::from_request(req, payload).into_inner();
+                ready(auth.and_then(|a| a.require($check).map(|()| $name(a))))
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// A complete session whose role may read the administrative pages (Security reader and above).
+    Reader,
+    proofup_shared::api::Role::can_read_admin
+);
+role_extractor!(
+    /// A complete session whose role may act on one user's registration (Security operator and above).
+    Operator,
+    proofup_shared::api::Role::can_operate
+);
+role_extractor!(
+    /// A complete session whose role may change the directory and the policy (Security administrator and above).
+    Manager,
+    proofup_shared::api::Role::can_manage_security
+);

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::admin::page_limit;
 use super::error::AppError;
-use super::session::Authenticated;
+use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
 use crate::service::users;
 use crate::store::{MethodStore, UserStore};
@@ -48,10 +48,9 @@ fn pass_ttl(state: &AppState) -> time::Duration {
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    _auth: Reader,
     q: web::Query<UserQuery>,
 ) -> Result<web::Json<Page<UserView>>, AppError> {
-    auth.require(Role::can_read_admin)?;
     let limit = page_limit(q.limit)?;
     let prefix = normalize_username(q.q.as_deref().unwrap_or(""));
     let after = q.after.as_deref().map(normalize_username);
@@ -72,10 +71,9 @@ pub async fn list_users(
 #[post("/users")]
 pub async fn create_user(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
-    auth.require(Role::can_manage_security)?;
     let actor = auth.actor();
     let (user, pass) =
         users::create(state.store.as_ref(), state.clock.as_ref(), &actor, body.into_inner(), pass_ttl(&state))?;
@@ -104,11 +102,10 @@ pub async fn get_user(
 #[patch("/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     id: web::Path<String>,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserView>, AppError> {
-    auth.require(Role::can_manage_security)?;
     let actor = auth.actor();
     let user = users::update(state.store.as_ref(), state.clock.as_ref(), &actor, &id, body.into_inner())?;
     Ok(web::Json(user.view()))
@@ -120,10 +117,9 @@ pub async fn update_user(
 #[delete("/users/{id}")]
 pub async fn delete_user(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    auth.require(Role::can_manage_security)?;
     let actor = auth.actor();
     // Under the membership lock, so the index forgets the user in step with the store.
     let mut index = state.membership.write().map_err(|_| AppError::internal("membership index lock poisoned"))?;
@@ -138,10 +134,9 @@ pub async fn delete_user(
 #[post("/users/{id}/reset-sign-in")]
 pub async fn reset_sign_in(
     state: web::Data<AppState>,
-    auth: Authenticated,
+    auth: Manager,
     id: web::Path<String>,
 ) -> Result<web::Json<TemporaryAccessPass>, AppError> {
-    auth.require(Role::can_manage_security)?;
     let actor = auth.actor();
     Ok(web::Json(users::reset_sign_in(state.store.as_ref(), state.clock.as_ref(), &actor, &id, pass_ttl(&state))?))
 }

@@ -62,7 +62,7 @@ fn OverviewCards(o: Overview) -> impl IntoView {
             }
         });
     };
-    let pct = |n: u64| if r.in_scope == 0 { 0 } else { n * 100 / r.in_scope };
+    let pct = |n: u64| (n * 100).checked_div(r.in_scope).unwrap_or(0);
     let coverage = crate::logic::coverage_segments(r.registered, r.in_grace, r.forced);
     view! {
         <ErrorAlert error=error/>

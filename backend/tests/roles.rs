@@ -1,0 +1,183 @@
+//! The role matrix: every operation in the OpenAPI document, called anonymously
+//! and by each role, answers as the matrix below says. A new route that is not
+//! classified here fails the test.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use actix_web::http::StatusCode;
+use actix_web::test::init_service;
+use common::*;
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Access {
+    /// No session needed.
+    Public,
+    /// Any signed-in role (own account).
+    SignedIn,
+    /// Security reader and above.
+    ReadAdmin,
+    /// Security operator and above.
+    Operate,
+    /// Security administrator and Global administrator.
+    ManageSecurity,
+}
+
+fn access(method: &str, path: &str) -> Option<Access> {
+    use Access::*;
+    Some(match (method, path) {
+        ("get", "/api/setup/status") | ("post", "/api/setup") | ("post", "/api/auth/sign-in") => Public,
+        ("post", "/api/auth/sign-out") | ("get", "/healthz") | ("get", "/readyz") => Public,
+        ("get", "/api/auth/me")
+        | ("post", "/api/auth/password")
+        | ("post", "/api/auth/second-factor")
+        | ("post", "/api/auth/reverify")
+        | ("post", "/api/auth/skip-registration")
+        | ("get", "/api/me/methods")
+        | ("post", "/api/me/methods/totp")
+        | ("post", "/api/me/methods/totp/confirm")
+        | ("delete", "/api/me/methods/{id}") => SignedIn,
+        ("get", "/api/users")
+        | ("get", "/api/users/{id}")
+        | ("get", "/api/users/{id}/groups")
+        | ("get", "/api/users/{id}/methods")
+        | ("get", "/api/groups")
+        | ("get", "/api/groups/{id}")
+        | ("get", "/api/directory/search")
+        | ("get", "/api/overview")
+        | ("get", "/api/audit")
+        | ("get", "/api/sign-ins")
+        | ("get", "/api/policy")
+        | ("get", "/api/policy/versions")
+        | ("post", "/api/policy/impact")
+        | ("post", "/api/policy/what-if")
+        | ("get", "/api/reports/registration") => ReadAdmin,
+        ("post", "/api/users/{id}/grace")
+        | ("post", "/api/users/{id}/require-reregistration")
+        | ("post", "/api/alerts/{id}/acknowledge") => Operate,
+        ("post", "/api/users")
+        | ("patch", "/api/users/{id}")
+        | ("delete", "/api/users/{id}")
+        | ("post", "/api/users/{id}/reset-sign-in")
+        | ("post", "/api/users/{id}/unlock")
+        | ("post", "/api/groups")
+        | ("patch", "/api/groups/{id}")
+        | ("delete", "/api/groups/{id}")
+        | ("post", "/api/groups/{id}/members")
+        | ("delete", "/api/groups/{id}/members/{kind}/{member}")
+        | ("put", "/api/policy") => ManageSecurity,
+        _ => return None,
+    })
+}
+
+fn allowed(a: Access, role: Option<&str>) -> bool {
+    match (a, role) {
+        (Access::Public, _) => true,
+        (_, None) => false,
+        (Access::SignedIn, Some(_)) => true,
+        (Access::ReadAdmin, Some(r)) => r != "user",
+        (Access::Operate, Some(r)) => {
+            matches!(r, "global_administrator" | "security_administrator" | "security_operator")
+        }
+        (Access::ManageSecurity, Some(r)) => matches!(r, "global_administrator" | "security_administrator"),
+    }
+}
+
+const PW: &str = "lantern harbor quiet seven";
+
+#[actix_web::test]
+async fn every_route_answers_each_role_as_the_matrix_says() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let token = h.issue_setup_token();
+    let (s, _, _, _) = call!(
+        app,
+        post(
+            "/api/setup",
+            json!({"token": token, "username": ADMIN, "display_name": "Ada", "password": ADMIN_PASSWORD})
+        )
+    );
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, hd, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": ADMIN, "password": ADMIN_PASSWORD})));
+    let admin = session_cookie(&hd).unwrap();
+
+    // One full session per role.
+    let mut sessions: Vec<(Option<&str>, Option<String>)> =
+        vec![(None, None), (Some("global_administrator"), Some(admin.clone()))];
+    for role in ["security_administrator", "security_operator", "security_reader", "user"] {
+        let name = role.replace('_', "-");
+        let (s, _, body, _) = call!(
+            app,
+            post("/api/users", json!({"username": name, "display_name": name, "role": role}))
+                .insert_header(("cookie", admin.clone()))
+        );
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let pass = body["temporary_access_pass"]["code"].as_str().unwrap().to_owned();
+        let (_, hd, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": name, "password": pass})));
+        let c = session_cookie(&hd).unwrap();
+        let (s, hd, _, _) =
+            call!(app, post("/api/auth/password", json!({"new_password": PW})).insert_header(("cookie", c)));
+        assert_eq!(s, StatusCode::OK);
+        sessions.push((Some(role), Some(session_cookie(&hd).unwrap())));
+    }
+
+    let (_, _, doc, _) = call!(app, get("/api/openapi.json"));
+    let mut unclassified = Vec::new();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let Some(a) = access(method, path) else {
+                unclassified.push(format!("{method} {path}"));
+                continue;
+            };
+            // Sign-out and setup change state for everyone after them: check them last, elsewhere.
+            if matches!((method.as_str(), path.as_str()), ("post", "/api/auth/sign-out") | ("post", "/api/setup")) {
+                continue;
+            }
+            let uri =
+                path.replace("{id}", "no-such-id").replace("{kind}", "user").replace("{member}", "no-such-member");
+            for (role, cookie) in &sessions {
+                let mut req = match method.as_str() {
+                    "get" => get(&uri),
+                    "post" => post(&uri, json!({})),
+                    "put" => post(&uri, json!({})).method(actix_web::http::Method::PUT),
+                    "patch" => post(&uri, json!({})).method(actix_web::http::Method::PATCH),
+                    "delete" => post(&uri, json!({})).method(actix_web::http::Method::DELETE),
+                    m => panic!("method {m}"),
+                };
+                if let Some(c) = cookie {
+                    req = req.insert_header(("cookie", c.clone()));
+                }
+                let (s, _, body, _) = call!(app, req);
+                let who = role.unwrap_or("anonymous");
+                if allowed(a, *role) {
+                    assert!(
+                        s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN,
+                        "{who} should reach {method} {path}, got {s}: {body}"
+                    );
+                } else if role.is_none() {
+                    assert_eq!(s, StatusCode::UNAUTHORIZED, "anonymous {method} {path}: {body}");
+                    assert_eq!(body["error"], "unauthenticated");
+                } else {
+                    assert_eq!(s, StatusCode::FORBIDDEN, "{who} must not reach {method} {path}: {body}");
+                    assert_eq!(body["error"], "forbidden");
+                }
+                assert!(s.as_u16() < 500, "{who} {method} {path}: {s} {body}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(unclassified.is_empty(), "routes missing from the role matrix: {unclassified:?}");
+    assert!(checked > 40 * 6, "{checked}");
+
+    // Sign-out answers everyone (and ends only the caller's session).
+    for (_, cookie) in &sessions {
+        let mut req = post("/api/auth/sign-out", json!({}));
+        if let Some(c) = cookie {
+            req = req.insert_header(("cookie", c.clone()));
+        }
+        let (s, _, _, _) = call!(app, req);
+        assert_eq!(s, StatusCode::NO_CONTENT);
+    }
+}
