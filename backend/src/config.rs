@@ -24,6 +24,24 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the one-time URL that creates the first Global administrator.
     SetupUrl(SetupUrlArgs),
+    /// Fill a (stopped) store with a synthetic directory for trials and benchmarks:
+    /// users `seed-user-N` (role User, no password) and groups `Seed group N`
+    /// nested in levels, each user directly in three groups.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Directory of the embedded store.
+    #[arg(long, env = "PROOFUP_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    #[arg(long, default_value_t = 50)]
+    pub groups: usize,
+    /// Levels of nesting.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub depth: u32,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

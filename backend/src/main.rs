@@ -16,6 +16,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Some(Command::SetupUrl(args)) => proofup::serve::setup_url(args).map(|url| println!("{url}")),
         Some(Command::Serve(args)) => run(args),
+        Some(Command::Seed(args)) => proofup::serve::seed(&args).map(|n| println!("{n}")),
         None => run(cli.serve),
     };
     match result {

@@ -40,6 +40,63 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     opts.open(path)?.write_all(contents)
 }
 
+/// `proofup seed`: a synthetic directory, written in batches with one flush.
+pub fn seed(args: &crate::config::SeedArgs) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    use rand::{Rng as _, SeedableRng as _};
+    let store = open_store(&args.data_dir, 64)?;
+    let now = OffsetDateTime::now_utc();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let levels = (args.depth as usize).min(args.groups.max(1));
+    let per_level = (args.groups / levels).max(1);
+    let groups: Vec<crate::domain::model::Group> = (0..args.groups)
+        .map(|i| crate::domain::model::Group {
+            id: format!("seed-g{i}"),
+            name: format!("Seed group {i:05}"),
+            description: format!("level {}", i / per_level),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    let mut edges = Vec::new();
+    let mut index = crate::domain::membership::MembershipIndex::default();
+    for i in per_level..args.groups {
+        let level = i / per_level;
+        for _ in 0..rng.gen_range(1..=2) {
+            let parent = ((level - 1) * per_level + rng.gen_range(0..per_level)).min(args.groups - 1);
+            let (p, c) = (format!("seed-g{parent}"), format!("seed-g{i}"));
+            if index.add_group(&p, &c).is_ok() {
+                edges.push((p, proofup_shared::directory::MemberKind::Group, c));
+            }
+        }
+    }
+    let users: Vec<crate::domain::model::User> = (0..args.users)
+        .map(|i| crate::domain::model::User {
+            id: format!("seed-u{i}"),
+            username: format!("seed-user-{i:06}"),
+            display_name: format!("Seed User {i}"),
+            email: None,
+            role: proofup_shared::api::Role::User,
+            enabled: true,
+            emergency_access: false,
+            password_hash: String::new(),
+            created_at: now,
+            updated_at: now,
+            last_sign_in_at: None,
+        })
+        .collect();
+    if !groups.is_empty() {
+        for u in &users {
+            for _ in 0..3 {
+                let level = rng.gen_range(levels / 2..levels.max(1));
+                let g = (level * per_level + rng.gen_range(0..per_level)).min(args.groups - 1);
+                edges.push((format!("seed-g{g}"), proofup_shared::directory::MemberKind::User, u.id.clone()));
+            }
+        }
+    }
+    store.seed_directory(&users, &groups, &edges)?;
+    Ok(format!("seeded {} users, {} groups, {} memberships", users.len(), groups.len(), edges.len()))
+}
+
 /// Reads the secret-sealing key, or creates it (0600) on first run.
 fn load_or_create_key(path: &Path) -> Result<SecretBox, Box<dyn std::error::Error + Send + Sync>> {
     match std::fs::read(path) {

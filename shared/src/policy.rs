@@ -188,6 +188,9 @@ pub struct Impact {
     pub not_included: u64,
     /// Users whose grace ends on day 1..=30 from now (index 0 = within 24 h).
     pub forced_per_day: Vec<u64>,
+    /// Enabled emergency-access accounts (always excluded).
+    #[serde(default)]
+    pub emergency_accounts: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

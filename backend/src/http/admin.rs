@@ -50,6 +50,8 @@ impl PageQuery {
 #[get("/overview")]
 pub async fn overview(state: web::Data<AppState>, auth: Reader) -> Result<web::Json<Overview>, AppError> {
     let s = state.store.as_ref();
+    let policy = s.policy()?.policy;
+    let registration = crate::service::policy::impact(s, &state.membership, &policy, state.clock.now())?;
     Ok(web::Json(Overview {
         me: auth.user.me(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -59,14 +61,10 @@ pub async fn overview(state: web::Data<AppState>, auth: Reader) -> Result<web::J
             audit_entries: s.count_audit()?,
             sign_in_entries: s.count_sign_ins()?,
         },
-        enforcement: s.policy()?.policy.enforcement,
-        registration: crate::service::policy::impact(s, &state.membership, &s.policy()?.policy, state.clock.now())?,
+        enforcement: policy.enforcement,
+        emergency_accounts: registration.emergency_accounts,
+        registration,
         alerts: s.open_alerts(50)?,
-        emergency_accounts: {
-            let mut n = 0;
-            s.for_each_user(&mut |u| n += u64::from(u.emergency_access && u.enabled))?;
-            n
-        },
     }))
 }
 

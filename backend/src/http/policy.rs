@@ -58,7 +58,7 @@ pub async fn impact(
     let now = state.clock.now();
     let s = state.store.as_ref();
     let impact = policy::impact(s, &state.membership, p, now)?;
-    let warnings = policy::warnings(s, &state.membership, p, &auth.user, now)?;
+    let warnings = policy::warnings(s, &state.membership, p, &auth.user, now, &impact)?;
     Ok(web::Json(ImpactResponse { impact, warnings }))
 }
 

@@ -235,7 +235,8 @@ pub fn save<S: GroupStores + ?Sized>(
     let mut entry = audit(now, Some(actor.user), "policy.saved", None, changes, actor.client);
     entry.0.target = format!("MFA registration policy v{}", next.version);
     s.save_policy(&next, req.based_on_version, entry)?;
-    let warnings = warnings(s, index, &p, actor.user, now)?;
+    let imp = impact(s, index, &p, now)?;
+    let warnings = warnings(s, index, &p, actor.user, now, &imp)?;
     Ok(SavePolicyResponse { saved: next, warnings })
 }
 
@@ -246,11 +247,10 @@ pub fn warnings<S: GroupStores + ?Sized>(
     p: &MfaRegistrationPolicy,
     me: &User,
     now: OffsetDateTime,
+    imp: &Impact,
 ) -> Result<Vec<String>, StoreError> {
     let mut out = Vec::new();
-    let mut emergency = 0;
-    s.for_each_user(&mut |u| emergency += u64::from(u.emergency_access && u.enabled))?;
-    if emergency == 0 {
+    if imp.emergency_accounts == 0 {
         out.push(
             "No emergency-access account exists. Create one (or two) before enforcing, so a lockout can be undone."
                 .into(),
@@ -263,7 +263,6 @@ pub fn warnings<S: GroupStores + ?Sized>(
                 "You are in scope and have no sign-in method: you will be interrupted at your next sign-in.".into(),
             );
         }
-        let imp = impact(s, index, p, now)?;
         if imp.forced > 0 {
             out.push(format!("{} users must register at their next sign-in (no skip).", imp.forced));
         }
@@ -313,8 +312,9 @@ pub fn impact<S: GroupStores + ?Sized>(
     let all = everyone(s)?;
     let idx = index.read().map_err(lock_err)?;
     let mut imp = Impact { forced_per_day: vec![0; 30], ..Default::default() };
-    each_decision(&all, &idx, p, now, |_, d, _, _| {
+    each_decision(&all, &idx, p, now, |u, d, _, _| {
         imp.users += 1;
+        imp.emergency_accounts += u64::from(u.emergency_access && u.enabled);
         match d {
             Decision::NotInScope(policy::OutOfScope::NotIncluded) => imp.not_included += 1,
             Decision::NotInScope(_) => imp.excluded += 1,
