@@ -247,4 +247,10 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.driver.goto(&portal.url("/logs/sign-ins")).await.unwrap();
     admin.wait_text("td", "Report-only: MFA registration would be prompted (14 days to skip)").await;
     admin.shot("42-sign-in-log-report-only").await;
+    // Filters: carol's sign-ins only; then failures (there were none).
+    admin.fill("f-user", "carol\t").await;
+    admin.wait_gone("td:nth-child(2):not(:empty):not([data-user=carol])").await;
+    admin.wait_text("td", "Report-only").await;
+    admin.driver.find(By::Css("#f-result option[value=failure]")).await.unwrap().click().await.unwrap();
+    admin.wait_text(".empty", "No sign-in attempts match").await;
 }

@@ -9,18 +9,11 @@ use super::error::AppError;
 use super::session::{Manager, Operator, Reader};
 use super::AppState;
 use crate::service;
-use crate::store::{AlertStore, AuditLog, PolicyStore, SessionStore, SignInLog, StoreError, ThrottleStore, UserStore};
+use crate::store::{
+    AlertStore, AuditLog, LogSearch, PolicyStore, SessionStore, SignInLog, StoreError, ThrottleStore, UserStore,
+};
 
 pub const MAX_PAGE: usize = 200;
-
-/// Keyset paging: `after` is the `next_after` of the previous page.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    pub after: Option<String>,
-    /// 1 to 200, default 50.
-    pub limit: Option<usize>,
-}
 
 /// `limit` of a list query: 1 to [`MAX_PAGE`], default 50.
 pub fn page_limit(limit: Option<usize>) -> Result<usize, AppError> {
@@ -28,20 +21,6 @@ pub fn page_limit(limit: Option<usize>) -> Result<usize, AppError> {
         None => Ok(50),
         Some(n @ 1..=MAX_PAGE) => Ok(n),
         Some(_) => Err(AppError::bad_request(format!("limit must be between 1 and {MAX_PAGE}."))),
-    }
-}
-
-impl PageQuery {
-    fn limit(&self) -> Result<usize, AppError> {
-        page_limit(self.limit)
-    }
-    fn after(&self) -> Result<Option<&str>, AppError> {
-        match self.after.as_deref() {
-            Some(a) if a.len() != 32 || !a.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                Err(AppError::bad_request("after is not a cursor from a previous page."))
-            }
-            a => Ok(a),
-        }
     }
 }
 
@@ -87,26 +66,104 @@ pub async fn acknowledge_alert(
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
+/// Filters of the audit log.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    pub after: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<usize>,
+    /// Username of who made the change (exact, case-insensitive).
+    pub actor: Option<String>,
+    /// Text in the target (case-insensitive).
+    pub target: Option<String>,
+    /// Action prefix, e.g. `policy.` or `user.created`.
+    pub action: Option<String>,
+    /// From this time (RFC 3339) or day (YYYY-MM-DD, UTC), inclusive.
+    pub from: Option<String>,
+    /// Until this time or day (inclusive).
+    pub to: Option<String>,
+}
+
+/// Filters of the sign-in log.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SignInQuery {
+    pub after: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<usize>,
+    /// Username (exact, case-insensitive).
+    pub user: Option<String>,
+    pub result: Option<proofup_shared::api::SignInResult>,
+    /// From this time (RFC 3339) or day (YYYY-MM-DD, UTC), inclusive.
+    pub from: Option<String>,
+    /// Until this time or day (inclusive).
+    pub to: Option<String>,
+}
+
+fn cursor(after: Option<&str>) -> Result<Option<&str>, AppError> {
+    match after {
+        Some(a) if a.len() != 32 || !a.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Err(AppError::bad_request("after is not a cursor from a previous page."))
+        }
+        a => Ok(a),
+    }
+}
+
+/// A time bound: RFC 3339, or a UTC day (its start for `from`, its end for `to`).
+fn time_bound(v: Option<&str>, name: &str, end_of_day: bool) -> Result<Option<time::OffsetDateTime>, AppError> {
+    let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    if let Ok(t) = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339) {
+        return Ok(Some(t));
+    }
+    let day = time::Date::parse(v, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| AppError::bad_request(format!("{name} must be a date (YYYY-MM-DD) or an RFC 3339 time.")))?;
+    let t = if end_of_day { day.with_hms_milli(23, 59, 59, 999) } else { day.with_hms(0, 0, 0) };
+    Ok(t.ok().map(|t| t.assume_utc()))
+}
+
 /// The audit log, newest first.
-#[utoipa::path(tag = "logs", params(PageQuery), responses((status = 200, body = Page<AuditEntry>), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+#[utoipa::path(tag = "logs", params(AuditQuery), responses((status = 200, body = Page<AuditEntry>), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 #[get("/audit")]
 pub async fn audit_log(
     state: web::Data<AppState>,
     _auth: Reader,
-    q: web::Query<PageQuery>,
+    q: web::Query<AuditQuery>,
 ) -> Result<web::Json<Page<AuditEntry>>, AppError> {
-    Ok(web::Json(state.store.list_audit(q.after()?, q.limit()?)?))
+    let norm = |v: &Option<String>| v.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
+    let (actor, target, action) = (norm(&q.actor), norm(&q.target), norm(&q.action));
+    let keep = move |e: &AuditEntry| {
+        actor.as_ref().is_none_or(|a| e.actor.to_lowercase() == *a)
+            && target.as_ref().is_none_or(|t| e.target.to_lowercase().contains(t.as_str()))
+            && action.as_ref().is_none_or(|a| e.action.starts_with(a.as_str()))
+    };
+    let search = LogSearch {
+        from: time_bound(q.from.as_deref(), "from", false)?,
+        to: time_bound(q.to.as_deref(), "to", true)?,
+        keep: &keep,
+    };
+    Ok(web::Json(state.store.search_audit(cursor(q.after.as_deref())?, page_limit(q.limit)?, &search)?))
 }
 
 /// The sign-in log, newest first.
-#[utoipa::path(tag = "logs", params(PageQuery), responses((status = 200, body = Page<SignInLogEntry>), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+#[utoipa::path(tag = "logs", params(SignInQuery), responses((status = 200, body = Page<SignInLogEntry>), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 #[get("/sign-ins")]
 pub async fn sign_in_log(
     state: web::Data<AppState>,
     _auth: Reader,
-    q: web::Query<PageQuery>,
+    q: web::Query<SignInQuery>,
 ) -> Result<web::Json<Page<SignInLogEntry>>, AppError> {
-    Ok(web::Json(state.store.list_sign_ins(q.after()?, q.limit()?)?))
+    let user = q.user.as_deref().map(proofup_shared::validation::normalize_username).filter(|s| !s.is_empty());
+    let result = q.result;
+    let keep = move |e: &SignInLogEntry| {
+        user.as_ref().is_none_or(|u| e.username == *u) && result.is_none_or(|r| e.result == r)
+    };
+    let search = LogSearch {
+        from: time_bound(q.from.as_deref(), "from", false)?,
+        to: time_bound(q.to.as_deref(), "to", true)?,
+        keep: &keep,
+    };
+    Ok(web::Json(state.store.search_sign_ins(cursor(q.after.as_deref())?, page_limit(q.limit)?, &search)?))
 }
 
 /// Clears a user's failed sign-in count (the unlock path after 100 failures).

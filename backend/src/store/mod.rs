@@ -97,17 +97,46 @@ pub trait ThrottleStore {
     fn clear_throttle(&self, username: &str, audit: AuditDraft) -> StoreResult<()>;
 }
 
+/// A search of a log: a time window (inclusive bounds) and a test on each entry.
+/// At most `SCAN_BUDGET` entries are read per call; a page may then come back
+/// short with a cursor, and the next call continues from there.
+pub struct LogSearch<'a, T> {
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    pub keep: &'a dyn Fn(&T) -> bool,
+}
+
+pub const SCAN_BUDGET: usize = 50_000;
+
 pub trait AuditLog {
     fn append_audit(&self, entry: AuditDraft) -> StoreResult<()>;
     /// Newest first.
-    fn list_audit(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>>;
+    fn list_audit(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>> {
+        self.search_audit(after, limit, &LogSearch { from: None, to: None, keep: &|_| true })
+    }
+    /// Newest first, filtered.
+    fn search_audit(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        search: &LogSearch<'_, AuditEntry>,
+    ) -> StoreResult<Page<AuditEntry>>;
     fn count_audit(&self) -> StoreResult<u64>;
 }
 
 pub trait SignInLog {
     fn append_sign_in(&self, entry: SignInLogEntry) -> StoreResult<()>;
     /// Newest first.
-    fn list_sign_ins(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<SignInLogEntry>>;
+    fn list_sign_ins(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<SignInLogEntry>> {
+        self.search_sign_ins(after, limit, &LogSearch { from: None, to: None, keep: &|_| true })
+    }
+    /// Newest first, filtered.
+    fn search_sign_ins(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        search: &LogSearch<'_, SignInLogEntry>,
+    ) -> StoreResult<Page<SignInLogEntry>>;
     fn count_sign_ins(&self) -> StoreResult<u64>;
 }
 

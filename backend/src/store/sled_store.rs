@@ -297,22 +297,40 @@ impl SledStore {
         tree: &sled::Tree,
         after: Option<&str>,
         limit: usize,
+        search: &LogSearch<'_, T>,
     ) -> StoreResult<Page<T>> {
-        let iter = match after {
-            Some(a) => {
-                let key = unhex(a).ok_or_else(|| StoreError::Precondition("bad cursor".into()))?;
-                tree.range(..key)
-            }
-            None => tree.range::<&[u8], _>(..),
+        // Keys start with the time in milliseconds: the window is a key range.
+        let lower = log_key(search.from.unwrap_or(OffsetDateTime::UNIX_EPOCH), 0).to_vec();
+        let mut upper = match search.to {
+            Some(t) => log_key(t, u64::MAX).to_vec(),
+            None => vec![0xff; 17],
         };
-        let mut items = Vec::with_capacity(limit);
-        let mut last = None;
-        for kv in iter.rev().take(limit) {
-            let (k, v) = kv.map_err(backend)?;
-            items.push(dec(&v)?);
-            last = Some(hex(&k));
+        if let Some(a) = after {
+            let key = unhex(a).ok_or_else(|| StoreError::Precondition("bad cursor".into()))?;
+            // The cursor itself was the last entry of the previous page: the range excludes it.
+            if key < upper {
+                upper = key;
+            }
         }
-        let next_after = if items.len() == limit { last } else { None };
+        let mut items = Vec::with_capacity(limit.min(256));
+        let mut last = None;
+        let mut scanned = 0;
+        for kv in tree.range(lower..upper).rev() {
+            let (k, v) = kv.map_err(backend)?;
+            scanned += 1;
+            last = Some(hex(&k));
+            let item: T = dec(&v)?;
+            if (search.keep)(&item) {
+                items.push(item);
+                if items.len() == limit {
+                    break;
+                }
+            }
+            if scanned >= SCAN_BUDGET {
+                break;
+            }
+        }
+        let next_after = if items.len() == limit || scanned >= SCAN_BUDGET { last } else { None };
         Ok(Page { items, next_after })
     }
 
@@ -639,8 +657,13 @@ impl AuditLog for SledStore {
         self.audit.transaction(|log| Self::insert_audit_tx(log, entry.clone())).map_err(tx_err)
     }
 
-    fn list_audit(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>> {
-        Self::list_newest_first(&self.audit, after, limit)
+    fn search_audit(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        search: &LogSearch<'_, AuditEntry>,
+    ) -> StoreResult<Page<AuditEntry>> {
+        Self::list_newest_first(&self.audit, after, limit, search)
     }
 
     fn count_audit(&self) -> StoreResult<u64> {
@@ -656,8 +679,13 @@ impl SignInLog for SledStore {
         Ok(())
     }
 
-    fn list_sign_ins(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<SignInLogEntry>> {
-        Self::list_newest_first(&self.signins, after, limit)
+    fn search_sign_ins(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        search: &LogSearch<'_, SignInLogEntry>,
+    ) -> StoreResult<Page<SignInLogEntry>> {
+        Self::list_newest_first(&self.signins, after, limit, search)
     }
 
     fn count_sign_ins(&self) -> StoreResult<u64> {

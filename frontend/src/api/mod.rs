@@ -81,19 +81,25 @@ pub async fn overview() -> Result<Overview, ApiError> {
     get("/api/overview").await
 }
 
-fn page_query(after: Option<&str>) -> String {
-    match after {
-        Some(a) => format!("?limit=50&after={a}"),
-        None => "?limit=50".into(),
+fn with_page(mut filters: Vec<(&'static str, String)>, after: Option<String>) -> String {
+    filters.push(("limit", "50".into()));
+    if let Some(a) = after {
+        filters.push(("after", a));
     }
+    query(&filters)
 }
 
-pub async fn audit(after: Option<String>) -> Result<Page<AuditEntry>, ApiError> {
-    get(&format!("/api/audit{}", page_query(after.as_deref()))).await
+/// `filters`: actor, target, action, from, to.
+pub async fn audit(filters: Vec<(&'static str, String)>, after: Option<String>) -> Result<Page<AuditEntry>, ApiError> {
+    get(&format!("/api/audit{}", with_page(filters, after))).await
 }
 
-pub async fn sign_ins(after: Option<String>) -> Result<Page<SignInLogEntry>, ApiError> {
-    get(&format!("/api/sign-ins{}", page_query(after.as_deref()))).await
+/// `filters`: user, result, from, to.
+pub async fn sign_ins(
+    filters: Vec<(&'static str, String)>,
+    after: Option<String>,
+) -> Result<Page<SignInLogEntry>, ApiError> {
+    get(&format!("/api/sign-ins{}", with_page(filters, after))).await
 }
 
 async fn send_json<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiError> {

@@ -36,6 +36,17 @@ impl<T: Clone + Send + Sync + 'static> Pager<T> {
         }
     }
 
+    /// Starts over (a filter changed).
+    fn restart<F, Fut>(self, fetch: F)
+    where
+        F: FnOnce(Option<String>) -> Fut + 'static,
+        Fut: Future<Output = Result<Page<T>, ApiError>> + 'static,
+    {
+        self.items.set(Vec::new());
+        self.next.set(None);
+        self.load(fetch, None);
+    }
+
     fn load<F, Fut>(self, fetch: F, after: Option<String>)
     where
         F: FnOnce(Option<String>) -> Fut + 'static,
@@ -80,10 +91,43 @@ fn result_badge(r: SignInResult) -> impl IntoView {
 #[component]
 pub fn SignInLogPage() -> impl IntoView {
     let pager = Pager::<SignInLogEntry>::new();
-    pager.load(api::sign_ins, None);
+    let (user, result, from, to) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let filters = move || {
+        vec![
+            ("user", user.get_untracked()),
+            ("result", result.get_untracked()),
+            ("from", from.get_untracked()),
+            ("to", to.get_untracked()),
+        ]
+    };
+    Effect::new(move |_| {
+        let _ = (user.get(), result.get(), from.get(), to.get());
+        let f = filters();
+        pager.restart(move |after| api::sign_ins(f, after));
+    });
     view! {
         <h1>"Sign-in logs"</h1>
-        <p class="muted">"Every sign-in attempt, newest first: successes, failures and why, and throttled attempts."</p>
+        <p class="muted">"Every sign-in attempt, newest first: successes, failures and why, and what the MFA registration policy did."</p>
+        <div class="toolbar">
+            <TextFilter id="f-user" label="Username" value=user/>
+            <div class="field">
+                <label for="f-result">"Result"</label>
+                <select id="f-result" on:change=move |ev| result.set(event_target_value(&ev))>
+                    <option value="">"Any"</option>
+                    <option value="success">"Success"</option>
+                    <option value="failure">"Failure"</option>
+                    <option value="throttled">"Throttled"</option>
+                    <option value="blocked">"Blocked"</option>
+                </select>
+            </div>
+            <DateFilter id="f-from" label="From" value=from/>
+            <DateFilter id="f-to" label="To" value=to/>
+        </div>
         <ErrorAlert error=pager.error/>
         <div class="table-wrap">
             <table>
@@ -92,7 +136,7 @@ pub fn SignInLogPage() -> impl IntoView {
                     <For each=move || pager.items.get() key=|e| e.id.clone() let:e>
                         <tr>
                             <td class="nowrap">{format_time(e.at)}</td>
-                            <td>{e.username.clone()}</td>
+                            <td data-user=e.username.clone()>{e.username.clone()}</td>
                             <td>{result_badge(e.result)}</td>
                             <td>{e.reason.clone()}</td>
                             <td class="nowrap">{e.ip.clone()}</td>
@@ -102,20 +146,47 @@ pub fn SignInLogPage() -> impl IntoView {
                 </tbody>
             </table>
             <Show when=move || !pager.loading.get() && pager.items.with(Vec::is_empty) && pager.error.get().is_none()>
-                <p class="empty">"No sign-in attempts yet."</p>
+                <p class="empty">"No sign-in attempts match."</p>
             </Show>
         </div>
-        <LoadMore next=pager.next loading=pager.loading on_more=Callback::new(move |()| pager.load(api::sign_ins, pager.next.get_untracked()))/>
+        <LoadMore next=pager.next loading=pager.loading on_more=Callback::new(move |()| { let f = filters(); pager.load(move |a| api::sign_ins(f, a), pager.next.get_untracked()) })/>
     }
 }
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
     let pager = Pager::<AuditEntry>::new();
-    pager.load(api::audit, None);
+    let (actor, target, action, from, to) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let filters = move || {
+        vec![
+            ("actor", actor.get_untracked()),
+            ("target", target.get_untracked()),
+            ("action", action.get_untracked()),
+            ("from", from.get_untracked()),
+            ("to", to.get_untracked()),
+        ]
+    };
+    Effect::new(move |_| {
+        let _ = (actor.get(), target.get(), action.get(), from.get(), to.get());
+        let f = filters();
+        pager.restart(move |after| api::audit(f, after));
+    });
     view! {
         <h1>"Audit logs"</h1>
         <p class="muted">"Every administrative change, newest first: who, what, when, and from where."</p>
+        <div class="toolbar">
+            <TextFilter id="f-actor" label="Actor (username)" value=actor/>
+            <TextFilter id="f-target" label="Target contains" value=target/>
+            <TextFilter id="f-action" label="Action starts with" value=action/>
+            <DateFilter id="f-from" label="From" value=from/>
+            <DateFilter id="f-to" label="To" value=to/>
+        </div>
         <ErrorAlert error=pager.error/>
         <div class="table-wrap">
             <table>
@@ -143,9 +214,30 @@ pub fn AuditLogPage() -> impl IntoView {
                 </tbody>
             </table>
             <Show when=move || !pager.loading.get() && pager.items.with(Vec::is_empty) && pager.error.get().is_none()>
-                <p class="empty">"No audit entries yet."</p>
+                <p class="empty">"No audit entries match."</p>
             </Show>
         </div>
-        <LoadMore next=pager.next loading=pager.loading on_more=Callback::new(move |()| pager.load(api::audit, pager.next.get_untracked()))/>
+        <LoadMore next=pager.next loading=pager.loading on_more=Callback::new(move |()| { let f = filters(); pager.load(move |a| api::audit(f, a), pager.next.get_untracked()) })/>
+    }
+}
+
+/// A text filter that applies when the user pauses typing (on change) or presses Enter.
+#[component]
+fn TextFilter(id: &'static str, label: &'static str, value: RwSignal<String>) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id type="search" prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))/>
+        </div>
+    }
+}
+
+#[component]
+fn DateFilter(id: &'static str, label: &'static str, value: RwSignal<String>) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id type="date" prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))/>
+        </div>
     }
 }
