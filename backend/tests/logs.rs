@@ -73,3 +73,42 @@ async fn logs_filter_by_who_what_and_when_with_paging() {
         assert_eq!(body["error"], "bad_request");
     }
 }
+
+#[actix_web::test]
+async fn a_users_live_sessions_are_listed_without_tokens() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let token = h.issue_setup_token();
+    let (_, _, me, _) = call!(
+        app,
+        post(
+            "/api/setup",
+            json!({"token": token, "username": ADMIN, "display_name": "Ada", "password": ADMIN_PASSWORD})
+        )
+    );
+    let id = me["id"].as_str().unwrap().to_owned();
+    let (_, hd, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": ADMIN, "password": ADMIN_PASSWORD})));
+    let c1 = session_cookie(&hd).unwrap();
+    h.clock.advance(Duration::minutes(1));
+    let (_, hd, _, _) = call!(
+        app,
+        post("/api/auth/sign-in", json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
+            .insert_header(("user-agent", "Firefox/140"))
+    );
+    let c2 = session_cookie(&hd).unwrap();
+    let (s, _, list, raw) = call!(app, get(&format!("/api/users/{id}/sessions")).insert_header(("cookie", c1.clone())));
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["user_agent"], "Firefox/140", "newest first");
+    assert_eq!(list[0]["stage"], "full");
+    let raw = String::from_utf8_lossy(&raw).to_string();
+    for c in [&c1, &c2] {
+        assert!(!raw.contains(c.split('=').nth(1).unwrap()), "no token in the listing");
+    }
+    // Signing out removes it from the list.
+    call!(app, post("/api/auth/sign-out", json!({})).insert_header(("cookie", c2)));
+    let (_, _, list, _) = call!(app, get(&format!("/api/users/{id}/sessions")).insert_header(("cookie", c1.clone())));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (s, _, _, _) = call!(app, get("/api/users/nope/sessions").insert_header(("cookie", c1)));
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

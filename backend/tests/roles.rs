@@ -41,6 +41,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("get", "/api/users")
         | ("get", "/api/users/{id}")
         | ("get", "/api/users/{id}/groups")
+        | ("get", "/api/users/{id}/sessions")
         | ("get", "/api/users/{id}/methods")
         | ("get", "/api/groups")
         | ("get", "/api/groups/{id}")

@@ -181,6 +181,8 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.wait_text("h1", "Bob Builder").await;
     admin.wait_text("[data-testid=user-groups]", "Staff via Engineering → Staff").await;
     admin.wait_text("li", "Bob's phone").await;
+    admin.wait_text("[data-testid=recent-sign-ins]", "Authenticator app \"Bob's phone\"").await;
+    admin.wait_text("td", "Signed in").await;
     admin.shot("40-user-security").await;
 
     // An emergency-access account: excluded, never interrupted; its sign-in raises a critical alert.

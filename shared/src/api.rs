@@ -204,6 +204,20 @@ pub struct Health {
     pub status: String,
 }
 
+/// One of a user's live sessions (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionView {
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    pub ip: String,
+    pub user_agent: String,
+    /// `full`, or the sign-in step it is waiting at.
+    pub stage: String,
+}
+
 /// A directory user as the API shows it (never a secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -121,6 +121,7 @@ pub fn app(
                 .service(users::update_user)
                 .service(users::delete_user)
                 .service(users::reset_sign_in)
+                .service(users::user_sessions)
                 .service(groups::list_groups)
                 .service(groups::create_group)
                 .service(groups::get_group)

@@ -2,7 +2,7 @@
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use proofup_shared::api::{
-    CreateUserRequest, Page, Role, TemporaryAccessPass, UpdateUserRequest, UserView, UserWithPass,
+    CreateUserRequest, Page, Role, SessionView, TemporaryAccessPass, UpdateUserRequest, UserView, UserWithPass,
 };
 use proofup_shared::validation::normalize_username;
 use proofup_shared::ApiError;
@@ -13,7 +13,7 @@ use super::error::AppError;
 use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
 use crate::service::users;
-use crate::store::{MethodStore, UserStore};
+use crate::store::{MethodStore, SessionStore, UserStore};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -139,4 +139,46 @@ pub async fn reset_sign_in(
 ) -> Result<web::Json<TemporaryAccessPass>, AppError> {
     let actor = auth.actor();
     Ok(web::Json(users::reset_sign_in(state.store.as_ref(), state.clock.as_ref(), &actor, &id, pass_ttl(&state))?))
+}
+
+/// A user's live sessions (newest first), for administrators and the user themself.
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")), responses(
+    (status = 200, body = Vec<SessionView>), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[get("/users/{id}/sessions")]
+pub async fn user_sessions(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<SessionView>>, AppError> {
+    if auth.user.id != *id {
+        auth.require(Role::can_read_admin)?;
+    }
+    state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    let limits = state.limits;
+    let now = state.clock.now();
+    let sessions = state.store.user_sessions(&id)?;
+    Ok(web::Json(
+        sessions
+            .into_iter()
+            .filter(|s| {
+                matches!(
+                    crate::domain::session::check(s, limits, now),
+                    crate::domain::session::SessionCheck::Valid { .. }
+                )
+            })
+            .map(|s| SessionView {
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+                stage: match s.stage {
+                    crate::domain::model::SessionStage::Full => "full",
+                    crate::domain::model::SessionStage::MustSetPassword => "must_set_password",
+                    crate::domain::model::SessionStage::SecondFactor => "second_factor",
+                    crate::domain::model::SessionStage::RegisterMfa => "register_mfa",
+                }
+                .into(),
+            })
+            .collect(),
+    ))
 }

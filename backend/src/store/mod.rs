@@ -88,6 +88,8 @@ pub trait SessionStore {
     /// Ends every session of a user; returns how many.
     fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
     fn count_sessions(&self) -> StoreResult<u64>;
+    /// A user's live sessions, newest first.
+    fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>>;
 }
 
 pub trait ThrottleStore {

@@ -621,6 +621,18 @@ impl SessionStore for SledStore {
         Ok(n)
     }
 
+    fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+        let mut out = Vec::new();
+        for k in self.user_sessions.scan_prefix(user_prefix(user_id)).keys() {
+            let k = k.map_err(backend)?;
+            if let Some(v) = self.sessions.get(&k[k.len() - 32..]).map_err(backend)? {
+                out.push(dec::<Session>(&v)?);
+            }
+        }
+        out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        Ok(out)
+    }
+
     fn count_sessions(&self) -> StoreResult<u64> {
         Ok(self.sessions.len() as u64)
     }

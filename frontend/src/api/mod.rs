@@ -288,3 +288,7 @@ pub async fn set_grace(id: String, req: GraceRequest) -> Result<(), ApiError> {
 pub async fn acknowledge_alert(id: String) -> Result<(), ApiError> {
     send_empty("POST", &format!("/api/alerts/{}/acknowledge", enc(&id)), &serde_json::json!({})).await
 }
+
+pub async fn user_sessions(id: String) -> Result<Vec<proofup_shared::api::SessionView>, ApiError> {
+    get(&format!("/api/users/{}/sessions", enc(&id))).await
+}

@@ -397,6 +397,8 @@ fn UserSecurity(id: String, username: String) -> impl IntoView {
     use proofup_shared::mfa::MethodView;
     use proofup_shared::policy::{GraceRequest, WhatIf};
     let groups = RwSignal::new(None::<Vec<UserGroup>>);
+    let sessions = RwSignal::new(None::<Vec<proofup_shared::api::SessionView>>);
+    let sign_ins = RwSignal::new(None::<Vec<proofup_shared::api::SignInLogEntry>>);
     let methods = RwSignal::new(None::<Vec<MethodView>>);
     let decision = RwSignal::new(None::<WhatIf>);
     let error = RwSignal::new(None::<ApiError>);
@@ -405,6 +407,7 @@ fn UserSecurity(id: String, username: String) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let operate = my_role().is_some_and(Role::can_operate);
     let id = StoredValue::new(id);
+    let username = StoredValue::new(username);
     let load = move || {
         let id = id.get_value();
         spawn_local(async move {
@@ -415,8 +418,14 @@ fn UserSecurity(id: String, username: String) -> impl IntoView {
             if let Ok(m) = api::user_methods(id.clone()).await {
                 methods.set(Some(m));
             }
-            if let Ok(w) = api::what_if(id, None).await {
+            if let Ok(w) = api::what_if(id.clone(), None).await {
                 decision.set(Some(w));
+            }
+            if let Ok(s) = api::user_sessions(id).await {
+                sessions.set(Some(s));
+            }
+            if let Ok(p) = api::sign_ins(vec![("user", username.get_value())], None).await {
+                sign_ins.set(Some(p.items.into_iter().take(10).collect()));
             }
         });
     };
@@ -450,7 +459,6 @@ fn UserSecurity(id: String, username: String) -> impl IntoView {
             );
         }
     };
-    let username = StoredValue::new(username);
     let reregister = move |_| {
         if !confirm(&format!(
             "Require re-registration for {}? All their sign-in methods are removed and their sessions end.",
@@ -502,6 +510,49 @@ fn UserSecurity(id: String, username: String) -> impl IntoView {
             {operate.then(|| view! {
                 <button class="btn btn-secondary" on:click=reregister disabled=move || methods.get().is_none_or(|m| m.is_empty())>"Require re-registration"</button>
             })}
+        </section>
+        <section class="card">
+            <h2>"Sessions"</h2>
+            {move || sessions.get().map(|ss| if ss.is_empty() {
+                view! { <p class="empty">"No live session."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap"><table>
+                        <thead><tr><th>"Started"</th><th>"Last seen"</th><th>"IP address"</th><th>"Client"</th><th>"State"</th></tr></thead>
+                        <tbody>{ss.into_iter().map(|s| view! {
+                            <tr>
+                                <td class="nowrap">{format_time(s.created_at)}</td>
+                                <td class="nowrap">{format_time(s.last_seen_at)}</td>
+                                <td class="nowrap">{s.ip.clone()}</td>
+                                <td class="ua" title=s.user_agent.clone()>{s.user_agent.clone()}</td>
+                                <td>{match s.stage.as_str() { "full" => "Signed in", "register_mfa" => "At the registration prompt", "second_factor" => "Waiting for a code", _ => "Choosing a password" }}</td>
+                            </tr>
+                        }).collect_view()}</tbody>
+                    </table></div>
+                }.into_any()
+            })}
+            <p class="hint">"Disable the user or reset their sign-in to end every session."</p>
+        </section>
+        <section class="card">
+            <h2>"Recent sign-ins"</h2>
+            {move || sign_ins.get().map(|es| if es.is_empty() {
+                view! { <p class="empty">"No sign-in yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap"><table data-testid="recent-sign-ins">
+                        <thead><tr><th>"Time"</th><th>"Result"</th><th>"Detail"</th><th>"IP address"</th></tr></thead>
+                        <tbody>{es.into_iter().map(|e| view! {
+                            <tr>
+                                <td class="nowrap">{format_time(e.at)}</td>
+                                <td>{format!("{:?}", e.result)}</td>
+                                <td>{e.reason.clone()}</td>
+                                <td class="nowrap">{e.ip.clone()}</td>
+                            </tr>
+                        }).collect_view()}</tbody>
+                    </table></div>
+                }.into_any()
+            })}
+            <p><A href="/logs/sign-ins">"All sign-in logs"</A></p>
         </section>
         <section class="card">
             <h2>"MFA registration policy"</h2>
