@@ -115,6 +115,23 @@ async fn create_user_pass_first_sign_in_and_disable() {
     }
     admin.shot("26-users-disabled-filter").await;
 
+    // CSV import: a bad file names its lines and writes nothing; a good one shows the passes once.
+    let header = "kind,name,display_name,email,role,emergency_access,member_of";
+    admin.fill("import-csv", &format!("{header}\nuser,kim,Kim,,boss,,\ngroup,Ops,,,,,Nowhere\n")).await;
+    admin.click_button("Import").await;
+    admin.wait_text(".alert-error", "line 2").await;
+    admin.wait_text(".alert-error li", "no group named Nowhere").await;
+    admin
+        .fill(
+            "import-csv",
+            &format!("{header}\ngroup,Ops,,,,,\ngroup,Night shift,,,,,Ops\nuser,kim,Kim Lee,,,,Night shift\n"),
+        )
+        .await;
+    admin.click_button("Import").await;
+    admin.wait_text(".alert-info", "Imported 1 users, 2 groups, 2 memberships.").await;
+    admin.wait_text("td", "kim").await;
+    admin.shot("27-users-imported").await;
+
     user.driver.clone().quit().await.unwrap();
     admin.driver.clone().quit().await.unwrap();
 }

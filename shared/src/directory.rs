@@ -127,3 +127,32 @@ mod tests {
         assert!(check_group_name("a\u{0}b").is_err());
     }
 }
+
+/// Bulk import: the CSV text (header `kind,name,display_name,email,role,emergency_access,member_of`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    pub csv: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportedPass {
+    pub username: String,
+    pub code: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportResult {
+    pub users_created: u64,
+    pub groups_created: u64,
+    pub memberships_added: u64,
+    /// Each new user's temporary access pass, shown once.
+    pub passes: Vec<ImportedPass>,
+}
+
+pub const CSV_HEADER: &str = "kind,name,display_name,email,role,emergency_access,member_of";

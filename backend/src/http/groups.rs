@@ -3,7 +3,8 @@
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use proofup_shared::api::{Page, Role};
 use proofup_shared::directory::{
-    CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind, MemberRequest, UpdateGroupRequest, UserGroup,
+    CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, ImportRequest, ImportResult, MemberKind, MemberRequest,
+    UpdateGroupRequest, UserGroup,
 };
 use proofup_shared::ApiError;
 use serde::Deserialize;
@@ -189,4 +190,60 @@ pub async fn user_groups(
     }
     state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
     Ok(web::Json(groups::user_groups(state.store.as_ref(), &state.membership, &id)?))
+}
+
+/// Largest CSV import body.
+pub const IMPORT_LIMIT: usize = 8 << 20;
+
+/// Every user and group as CSV (`kind,name,display_name,email,role,emergency_access,member_of`).
+#[utoipa::path(tag = "groups", responses(
+    (status = 200, description = "text/csv"), (status = 403, body = ApiError)))]
+#[get("/directory/export")]
+pub async fn export_csv(state: web::Data<AppState>, _auth: Reader) -> Result<HttpResponse, AppError> {
+    let csv = crate::service::directory_csv::export(state.store.as_ref())?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"proofup-directory.csv\""))
+        .body(csv))
+}
+
+/// Imports users and groups from CSV: everything is checked first; any bad line → 422 listing
+/// every bad line, and nothing is written. New users get a temporary access pass, shown once.
+#[utoipa::path(tag = "groups", request_body = ImportRequest, responses(
+    (status = 201, body = ImportResult), (status = 403, body = ApiError), (status = 413, body = ApiError), (status = 422, body = ApiError)))]
+#[post("/directory/import")]
+pub async fn import_csv(
+    state: web::Data<AppState>,
+    auth: Manager,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    use futures_util::StreamExt as _;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| AppError::bad_request("The request body could not be read."))?;
+        if body.len() + chunk.len() > IMPORT_LIMIT {
+            return Err(AppError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                proofup_shared::ErrorCode::PayloadTooLarge,
+                format!("Import at most {} MiB at a time.", IMPORT_LIMIT >> 20),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let req: ImportRequest = serde_json::from_slice(&body).map_err(|e| {
+        AppError::bad_request(format!(
+            "Send {{\"csv\": \"...\"}}: {}",
+            e.to_string().split(" at line ").next().unwrap_or("")
+        ))
+    })?;
+    let ttl = time::Duration::hours(state.config.pass_hours.into());
+    let result = crate::service::directory_csv::import(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &state.membership,
+        &auth.actor(),
+        &req.csv,
+        ttl,
+    )?;
+    Ok(HttpResponse::Created().json(result))
 }

@@ -130,6 +130,8 @@ pub fn app(
                 .service(groups::add_member)
                 .service(groups::remove_member)
                 .service(groups::search)
+                .service(groups::export_csv)
+                .service(groups::import_csv)
                 .service(groups::user_groups)
                 .service(mfa::second_factor)
                 .service(mfa::reverify)

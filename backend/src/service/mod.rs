@@ -1,6 +1,7 @@
 //! Use cases: orchestrate domain rules and the storage traits. No actix, no sled.
 
 pub mod auth;
+pub mod directory_csv;
 pub mod groups;
 pub mod mfa;
 pub mod policy;

@@ -292,3 +292,7 @@ pub async fn acknowledge_alert(id: String) -> Result<(), ApiError> {
 pub async fn user_sessions(id: String) -> Result<Vec<proofup_shared::api::SessionView>, ApiError> {
     get(&format!("/api/users/{}/sessions", enc(&id))).await
 }
+
+pub async fn import_directory(csv: String) -> Result<proofup_shared::directory::ImportResult, ApiError> {
+    post("/api/directory/import", &proofup_shared::directory::ImportRequest { csv }).await
+}

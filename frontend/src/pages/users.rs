@@ -147,6 +147,71 @@ pub fn UsersPage() -> impl IntoView {
                 "Load more"
             </button>
         </Show>
+        <ImportExport can_import=can_create/>
+    }
+}
+
+/// CSV export of users and groups, and an all-or-nothing import.
+#[component]
+fn ImportExport(can_import: bool) -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let result = RwSignal::new(None::<proofup_shared::directory::ImportResult>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        result.set(None);
+        let csv = text.get_untracked();
+        spawn_local(async move {
+            match api::import_directory(csv).await {
+                Ok(r) => {
+                    result.set(Some(r));
+                    text.set(String::new());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card import-export">
+            <h2>"Import and export"</h2>
+            <p><a class="btn btn-secondary" href="/api/directory/export" download="proofup-directory.csv">"Download users and groups (CSV)"</a></p>
+            {can_import.then(|| view! {
+                <form on:submit=submit>
+                    <div class="field">
+                        <label for="import-csv">"Import CSV"</label>
+                        <textarea id="import-csv" rows="6" spellcheck="false" placeholder=proofup_shared::directory::CSV_HEADER
+                            prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                        <p class="hint">"Columns: " <code>{proofup_shared::directory::CSV_HEADER}</code>
+                            ". kind is user or group; member_of lists groups separated by ;. Every line is checked first: if any is wrong, nothing is imported."</p>
+                    </div>
+                    <button type="submit" class="btn btn-primary" disabled=move || busy.get() || text.get().trim().is_empty()>"Import"</button>
+                </form>
+            })}
+            {move || error.get().map(|e| view! {
+                <div class="alert alert-error" role="alert">
+                    {e.message.clone()}
+                    <ul>{e.fields.iter().map(|f| view! { <li><strong>{f.field.clone()}</strong> ": " {f.message.clone()}</li> }).collect_view()}</ul>
+                </div>
+            })}
+            {move || result.get().map(|r| view! {
+                <div class="alert alert-info" role="status">
+                    {format!("Imported {} users, {} groups, {} memberships.", r.users_created, r.groups_created, r.memberships_added)}
+                </div>
+                {(!r.passes.is_empty()).then(|| view! {
+                    <p class="warn-text">"Temporary access passes — shown only now. Give each person theirs."</p>
+                    <div class="table-wrap"><table>
+                        <thead><tr><th>"Username"</th><th>"Pass"</th><th>"Expires"</th></tr></thead>
+                        <tbody>{r.passes.iter().map(|p| view! {
+                            <tr><td>{p.username.clone()}</td><td><code>{p.code.clone()}</code></td><td class="nowrap">{format_time(p.expires_at)}</td></tr>
+                        }).collect_view()}</tbody>
+                    </table></div>
+                })}
+            })}
+        </section>
     }
 }
 
