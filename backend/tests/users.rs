@@ -10,38 +10,6 @@ use proofup::store::{AuditLog, SessionStore, SignInLog};
 use serde_json::{json, Value};
 use time::Duration;
 
-macro_rules! sign_in {
-    ($app:expr, $user:expr, $pw:expr) => {{
-        let (s, h, body, _) = call!($app, post("/api/auth/sign-in", json!({"username": $user, "password": $pw})));
-        assert_eq!(s, StatusCode::OK, "{body}");
-        (session_cookie(&h).expect("session cookie"), body)
-    }};
-}
-
-macro_rules! setup {
-    ($h:expr, $app:expr) => {{
-        let token = $h.issue_setup_token();
-        let (s, _, body, _) = call!(
-            $app,
-            post("/api/setup", json!({"token": token, "username": ADMIN, "display_name": "Ada", "password": ADMIN_PASSWORD}))
-        );
-        assert_eq!(s, StatusCode::CREATED, "{body}");
-        sign_in!($app, ADMIN, ADMIN_PASSWORD).0
-    }};
-}
-
-fn with(cookie: &str, req: actix_web::test::TestRequest) -> actix_web::test::TestRequest {
-    req.insert_header(("cookie", cookie.to_owned()))
-}
-
-fn patch(path: &str, body: Value) -> actix_web::test::TestRequest {
-    post(path, body).method(actix_web::http::Method::PATCH)
-}
-
-fn delete(path: &str) -> actix_web::test::TestRequest {
-    post(path, json!({})).method(actix_web::http::Method::DELETE)
-}
-
 /// Creates a user as `cookie` and returns (id, pass code).
 macro_rules! create_user {
     ($app:expr, $cookie:expr, $body:expr) => {{

@@ -79,3 +79,43 @@ pub fn session_cookie(headers: &actix_web::http::header::HeaderMap) -> Option<St
 pub fn set_cookie_header(headers: &actix_web::http::header::HeaderMap) -> String {
     headers.get_all("set-cookie").filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join("\n")
 }
+
+/// Signs in and returns (cookie, body); the sign-in must succeed.
+#[macro_export]
+macro_rules! sign_in {
+    ($app:expr, $user:expr, $pw:expr) => {{
+        let (s, h, body, _) = call!($app, post("/api/auth/sign-in", serde_json::json!({"username": $user, "password": $pw})));
+        assert_eq!(s, actix_web::http::StatusCode::OK, "{body}");
+        (session_cookie(&h).expect("session cookie"), body)
+    }};
+}
+
+/// Creates the first administrator and returns their session cookie.
+#[macro_export]
+macro_rules! setup {
+    ($h:expr, $app:expr) => {{
+        let token = $h.issue_setup_token();
+        let (s, _, body, _) = call!(
+            $app,
+            post("/api/setup", serde_json::json!({"token": token, "username": ADMIN, "display_name": "Ada", "password": ADMIN_PASSWORD}))
+        );
+        assert_eq!(s, actix_web::http::StatusCode::CREATED, "{body}");
+        sign_in!($app, ADMIN, ADMIN_PASSWORD).0
+    }};
+}
+
+pub fn with(cookie: &str, req: actix_web::test::TestRequest) -> actix_web::test::TestRequest {
+    req.insert_header(("cookie", cookie.to_owned()))
+}
+
+pub fn patch(path: &str, body: serde_json::Value) -> actix_web::test::TestRequest {
+    post(path, body).method(actix_web::http::Method::PATCH)
+}
+
+pub fn delete(path: &str) -> actix_web::test::TestRequest {
+    post(path, serde_json::json!({})).method(actix_web::http::Method::DELETE)
+}
+
+pub fn put(path: &str, body: serde_json::Value) -> actix_web::test::TestRequest {
+    post(path, body).method(actix_web::http::Method::PUT)
+}
