@@ -38,11 +38,13 @@ pub fn coverage_segments(registered: u64, grace: u64, forced: u64) -> Vec<(&'sta
     [("seg-ok", a), ("seg-warn", b), ("seg-bad", c)].into_iter().filter(|(_, w)| *w > 0).collect()
 }
 
-/// The skip link of the registration interrupt.
-pub fn skip_label(days_left: u32) -> String {
-    match days_left {
-        0 | 1 => "Skip for now (1 day until this is required)".to_owned(),
-        n => format!("Skip for now ({n} days until this is required)"),
+/// The skip link of the registration interrupt. Without a deadline the policy no longer
+/// requires registration of this user (it changed while they were on the page).
+pub fn skip_label(days_left: u32, deadline: Option<OffsetDateTime>) -> String {
+    match (deadline, days_left) {
+        (None, _) => "Continue without registering".to_owned(),
+        (Some(_), 0 | 1) => "Skip for now (1 day until this is required)".to_owned(),
+        (Some(_), n) => format!("Skip for now ({n} days until this is required)"),
     }
 }
 
@@ -125,8 +127,10 @@ mod tests {
         assert_eq!(after_sign_in(&NextStep::SecondFactor, "/users/a b"), "/sign-in/verify?next=%2Fusers%2Fa%20b");
         let interrupt = NextStep::RegisterMfa { can_skip: true, days_left: 3, deadline: None };
         assert_eq!(after_sign_in(&interrupt, "/"), "/sign-in/more-information");
-        assert_eq!(skip_label(14), "Skip for now (14 days until this is required)");
-        assert_eq!(skip_label(1), "Skip for now (1 day until this is required)");
+        let d = Some(OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(skip_label(14, d), "Skip for now (14 days until this is required)");
+        assert_eq!(skip_label(1, d), "Skip for now (1 day until this is required)");
+        assert_eq!(skip_label(0, None), "Continue without registering", "no longer required: no made-up deadline");
     }
     use time::macros::datetime;
 

@@ -24,6 +24,19 @@ fn lock_err<T>(_: T) -> UserError {
     UserError::Store(StoreError::Backend("membership index lock poisoned".into()))
 }
 
+/// A group's name for display; the id itself if the group is gone (e.g. a path read before a delete).
+pub fn group_name<S: GroupStore + ?Sized>(s: &S, id: &str) -> String {
+    s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name)
+}
+
+/// The username or group name of a member, if it exists.
+fn member_name<S: GroupStores + ?Sized>(s: &S, kind: MemberKind, member: &str) -> Result<Option<String>, StoreError> {
+    Ok(match kind {
+        MemberKind::User => s.user(member)?.map(|u| u.username),
+        MemberKind::Group => s.group(member)?.map(|g| g.name),
+    })
+}
+
 /// Builds the index from the stored edges (at start).
 pub fn build_index<S: GroupStore + ?Sized>(s: &S) -> Result<MembershipIndex, StoreError> {
     let mut index = MembershipIndex::default();
@@ -161,11 +174,7 @@ pub fn add_member<S: GroupStores + ?Sized>(
     member: &str,
 ) -> Result<bool, UserError> {
     let g = s.group(group_id)?.ok_or(UserError::NotFound)?;
-    let name = match kind {
-        MemberKind::User => s.user(member)?.map(|u| u.username),
-        MemberKind::Group => s.group(member)?.map(|g| g.name),
-    };
-    let Some(name) = name else {
+    let Some(name) = member_name(s, kind, member)? else {
         return Err(UserError::Invalid(vec![FieldError {
             field: "id".into(),
             message: format!("No {} has this id.", if kind == MemberKind::User { "user" } else { "group" }),
@@ -177,10 +186,7 @@ pub fn add_member<S: GroupStores + ?Sized>(
             let message = match e {
                 MembershipError::SelfMember => "A group cannot be a member of itself.".to_owned(),
                 MembershipError::Cycle(path) => {
-                    let names: Vec<String> = path
-                        .split(" → ")
-                        .map(|id| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name))
-                        .collect();
+                    let names: Vec<String> = path.split(" → ").map(|id| group_name(s, id)).collect();
                     format!("{name} already contains {} ({}); adding it would make a cycle.", g.name, names.join(" → "))
                 }
             };
@@ -206,11 +212,7 @@ pub fn remove_member<S: GroupStores + ?Sized>(
     member: &str,
 ) -> Result<(), UserError> {
     let g = s.group(group_id)?.ok_or(UserError::NotFound)?;
-    let name = match kind {
-        MemberKind::User => s.user(member)?.map(|u| u.username),
-        MemberKind::Group => s.group(member)?.map(|g| g.name),
-    }
-    .unwrap_or_else(|| member.to_owned());
+    let name = member_name(s, kind, member)?.unwrap_or_else(|| member.to_owned());
     let mut idx = index.write().map_err(lock_err)?;
     let entry = group_audit(actor, clock.now(), "group.member_removed", &g, vec![change("member", Some(&name), None)]);
     s.remove_member(group_id, kind, member, entry)?;
@@ -258,7 +260,7 @@ pub fn user_groups<S: GroupStores + ?Sized>(
     user_id: &str,
 ) -> Result<Vec<UserGroup>, UserError> {
     let memberships = index.read().map_err(lock_err)?.groups_of(user_id);
-    let name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
+    let name = |id: &str| group_name(s, id);
     let mut out: Vec<UserGroup> = memberships
         .iter()
         .map(|m| UserGroup {

@@ -63,7 +63,7 @@ pub fn at_sign_in<S: GroupStores + ?Sized>(
     }
     let (decision, _, mut state) = decide_with(s, index, p, user, now)?;
     let interrupts = policy::interrupts(p, &decision);
-    let name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
+    let name = |id: &str| super::groups::group_name(s, id);
     let note = match (&decision, p.enforcement) {
         (Decision::Prompt { deadline, .. }, Enforcement::ReportOnly) => format!(
             "Report-only: MFA registration would be prompted ({} days to skip)",
@@ -222,7 +222,7 @@ pub fn save<S: GroupStores + ?Sized>(
         ));
     }
     let user_name = |id: &str| s.user(id).ok().flatten().map_or_else(|| id.to_owned(), |u| u.username);
-    let group_name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
+    let group_name = |id: &str| super::groups::group_name(s, id);
     let changes = diff(&current.policy, &p, &user_name, &group_name);
     let now = clock.now();
     let next = PolicyVersion {
@@ -350,7 +350,7 @@ pub fn what_if<S: GroupStores + ?Sized>(
     now: OffsetDateTime,
 ) -> Result<WhatIf, StoreError> {
     let (d, methods, state) = decide_with(s, index, p, user, now)?;
-    let name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
+    let name = |id: &str| super::groups::group_name(s, id);
     let mut explanation = Vec::new();
     match &d {
         Decision::NotInScope(why) => explanation.push(policy::describe_out(why, &name)),
@@ -490,6 +490,6 @@ pub fn decision_view<S: GroupStores + ?Sized>(
 ) -> Result<DecisionView, StoreError> {
     let p = s.policy()?.policy;
     let (d, _, _) = decide_with(s, index, &p, user, now)?;
-    let name = |id: &str| s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name);
+    let name = |id: &str| super::groups::group_name(s, id);
     Ok(policy::view(&d, now, &name))
 }

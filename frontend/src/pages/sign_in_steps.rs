@@ -197,8 +197,8 @@ pub fn MoreInformationPage() -> impl IntoView {
                         <button class="btn btn-primary" on:click=move |_| registering.set(true) autofocus=true>"Next"</button>
                     </div>
                     {move || match step() {
-                        Some(NextStep::RegisterMfa { can_skip: true, days_left, .. }) => Some(view! {
-                            <p><a href="#" class="skip-link-inline" on:click=move |ev: leptos::ev::MouseEvent| { ev.prevent_default(); skip.run(()) }>{skip_label(days_left)}</a></p>
+                        Some(NextStep::RegisterMfa { can_skip: true, days_left, deadline }) => Some(view! {
+                            <p><a href="#" class="skip-link-inline" on:click=move |ev: leptos::ev::MouseEvent| { ev.prevent_default(); skip.run(()) }>{skip_label(days_left, deadline)}</a></p>
                         }),
                         _ => None,
                     }}
