@@ -26,6 +26,10 @@ test: setup setup-test ui
 
 
 setup:
+	@# webauthn-rs links OpenSSL.
+	@if ! pkg-config --exists openssl 2>/dev/null; then \
+	  echo "installing libssl-dev, pkg-config"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config >/dev/null; fi
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@if [ "$$(trunk --version 2>/dev/null)" != "trunk $(TRUNK_VERSION)" ]; then \
 	  echo "installing trunk $(TRUNK_VERSION)"; cargo install --locked trunk --version $(TRUNK_VERSION); fi

@@ -37,7 +37,15 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("get", "/api/me/methods")
         | ("post", "/api/me/methods/totp")
         | ("post", "/api/me/methods/totp/confirm")
-        | ("delete", "/api/me/methods/{id}") => SignedIn,
+        | ("delete", "/api/me/methods/{id}")
+        | ("patch", "/api/me/methods/{id}")
+        | ("post", "/api/me/methods/passkey")
+        | ("post", "/api/me/methods/passkey/finish")
+        | ("post", "/api/auth/passkey")
+        | ("post", "/api/auth/passkey/finish")
+        | ("post", "/api/auth/recovery-code")
+        | ("get", "/api/me/recovery-codes")
+        | ("post", "/api/me/recovery-codes") => SignedIn,
         ("get", "/api/users")
         | ("get", "/api/users/{id}")
         | ("get", "/api/users/{id}/groups")

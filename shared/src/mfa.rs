@@ -8,12 +8,34 @@ use time::OffsetDateTime;
 #[serde(rename_all = "snake_case")]
 pub enum MethodKind {
     AuthenticatorApp,
+    Passkey,
 }
 
 impl MethodKind {
     pub fn label(self) -> &'static str {
         match self {
             MethodKind::AuthenticatorApp => "Authenticator app",
+            MethodKind::Passkey => "Passkey",
+        }
+    }
+}
+
+/// A way to finish the second step of sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorOption {
+    Passkey,
+    AuthenticatorApp,
+    RecoveryCode,
+}
+
+impl SecondFactorOption {
+    pub fn label(self) -> &'static str {
+        match self {
+            SecondFactorOption::Passkey => "Use a passkey",
+            SecondFactorOption::AuthenticatorApp => "Enter a code from your authenticator app",
+            SecondFactorOption::RecoveryCode => "Use a recovery code",
         }
     }
 }
@@ -71,8 +93,11 @@ pub enum NextStep {
     Done,
     /// Signed in with a temporary access pass: choose a password.
     SetPassword,
-    /// Prove the second factor.
-    SecondFactor,
+    /// Prove the second factor, with one of `options` (most secure first).
+    SecondFactor {
+        #[serde(default)]
+        options: Vec<SecondFactorOption>,
+    },
     /// The MFA registration policy interrupts: "More information required".
     RegisterMfa {
         /// A skip is still allowed (the grace period lasts).
@@ -106,4 +131,70 @@ pub struct MethodAdded {
     pub method: MethodView,
     /// `done` when this registration completed an interrupted sign-in.
     pub next_step: NextStep,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RenameMethodRequest {
+    pub name: String,
+}
+
+/// A passkey ceremony's options for `navigator.credentials.create()/get()`, in the
+/// WebAuthn JSON form (`PublicKeyCredential.parseCreationOptionsFromJSON`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyChallenge {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub public_key: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FinishPasskeyRegistration {
+    /// What the user calls it ("Laptop", "YubiKey").
+    pub name: String,
+    /// `PublicKeyCredential.toJSON()` of the new credential.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FinishPasskeySignIn {
+    /// `PublicKeyCredential.toJSON()` of the assertion.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+}
+
+pub const RECOVERY_CODE_COUNT: usize = 10;
+
+/// New recovery codes: shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Whether the user has recovery codes, and how many are unused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryStatus {
+    pub remaining: u32,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub created_at: Option<OffsetDateTime>,
+}
+
+/// Signed in with a recovery code: how many are left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodeUsed {
+    pub remaining: u32,
+    pub me: crate::api::Me,
 }

@@ -86,7 +86,15 @@ pub struct Method {
     pub user_id: String,
     pub kind: proofup_shared::mfa::MethodKind,
     pub name: String,
+    /// Authenticator apps: the TOTP secret, sealed (XChaCha20-Poly1305). Empty for passkeys.
+    #[serde(default)]
     pub sealed_secret: String,
+    /// Passkeys: the credential id (base64url), unique across all users.
+    #[serde(default)]
+    pub credential_id: Option<String>,
+    /// Passkeys: the stored credential (public key, counter, flags) as webauthn-rs serialises it. No secret.
+    #[serde(default)]
+    pub passkey: Option<String>,
     /// The last accepted TOTP time step; codes at or before it are replays.
     #[serde(default)]
     pub last_step: Option<u64>,
@@ -158,5 +166,20 @@ impl ClientInfo {
     pub fn new(ip: String, user_agent: &str) -> Self {
         let ua: String = user_agent.chars().filter(|c| !c.is_control()).take(256).collect();
         Self { ip, user_agent: ua }
+    }
+}
+
+/// A user's recovery codes, hashed (SHA-256 over user id and code; each code has 80 random bits).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodeSet {
+    /// One entry per code; `None` once used.
+    pub hashes: Vec<Option<String>>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl RecoveryCodeSet {
+    pub fn remaining(&self) -> u32 {
+        self.hashes.iter().filter(|h| h.is_some()).count() as u32
     }
 }

@@ -1,5 +1,7 @@
 //! What a sign-in must do next, once the first factor is verified. Pure.
 
+use proofup_shared::mfa::{MethodKind, SecondFactorOption};
+
 use super::model::SessionStage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,9 +36,42 @@ pub fn after_password_chosen(methods: u32, interrupt: impl FnOnce() -> bool) -> 
     }
 }
 
+/// The ways a user can finish the second step, most secure first (passkey,
+/// then app code, then recovery code). Recovery codes count only beside a method.
+pub fn second_factor_options(
+    kinds: impl IntoIterator<Item = MethodKind>,
+    recovery_codes_left: u32,
+) -> Vec<SecondFactorOption> {
+    let mut out: Vec<SecondFactorOption> = kinds
+        .into_iter()
+        .map(|k| match k {
+            MethodKind::Passkey => SecondFactorOption::Passkey,
+            MethodKind::AuthenticatorApp => SecondFactorOption::AuthenticatorApp,
+        })
+        .collect();
+    if !out.is_empty() && recovery_codes_left > 0 {
+        out.push(SecondFactorOption::RecoveryCode);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_most_secure_first() {
+        use MethodKind::*;
+        use SecondFactorOption as O;
+        assert_eq!(
+            second_factor_options([AuthenticatorApp, Passkey, AuthenticatorApp], 3),
+            vec![O::Passkey, O::AuthenticatorApp, O::RecoveryCode]
+        );
+        assert_eq!(second_factor_options([AuthenticatorApp], 0), vec![O::AuthenticatorApp]);
+        assert_eq!(second_factor_options([], 10), vec![], "recovery codes alone are not a method");
+    }
 
     #[test]
     fn next_steps() {

@@ -1,8 +1,12 @@
 //! Second step of sign-in, the registration interrupt, and "My security info". Thin handlers over `service::mfa`.
 
-use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use proofup_shared::api::Me;
-use proofup_shared::mfa::{ConfirmTotpRequest, MethodAdded, MethodView, NextStep, TotpSetup, VerifyCodeRequest};
+use proofup_shared::mfa::{
+    ConfirmTotpRequest, FinishPasskeyRegistration, FinishPasskeySignIn, MethodAdded, MethodView, NextStep,
+    PasskeyChallenge, RecoveryCodeUsed, RecoveryCodes, RecoveryStatus, RenameMethodRequest, TotpSetup,
+    VerifyCodeRequest,
+};
 use proofup_shared::{ApiError, ErrorCode};
 
 use super::client::client_info;
@@ -10,7 +14,8 @@ use super::error::AppError;
 use super::session::{session_cookie, AnySession, Authenticated, Operator, Reader};
 use super::AppState;
 use crate::domain::model::SessionStage;
-use crate::service::{auth, mfa, policy};
+use crate::service::users::UserError;
+use crate::service::{auth, mfa, passkeys, policy, recovery};
 use crate::store::{MethodStore, UserStore};
 
 fn wrong_stage(m: &str) -> AppError {
@@ -209,4 +214,219 @@ pub async fn require_reregistration(
 ) -> Result<HttpResponse, AppError> {
     mfa::require_reregistration(state.store.as_ref(), &auth.actor(), &id, state.clock.now())?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A second step proved: a waiting sign-in becomes complete, a complete session is re-authenticated.
+/// Either way the session gets a new id and a fresh MFA time.
+fn second_step_done(
+    state: &AppState,
+    any: &AnySession,
+    client: &crate::domain::model::ClientInfo,
+    how: &str,
+) -> Result<(String, Me), AppError> {
+    let now = state.clock.now();
+    let s = state.store.as_ref();
+    if any.session.stage == SessionStage::SecondFactor {
+        auth::log_second_step(s, now, &any.user, true, how, client)?;
+    }
+    let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
+    Ok((token, me_for(&any.user, NextStep::Done)))
+}
+
+fn proving(any: &AnySession) -> Result<(), AppError> {
+    match any.session.stage {
+        SessionStage::SecondFactor | SessionStage::Full => Ok(()),
+        _ => Err(wrong_stage("This session has no second factor to prove.")),
+    }
+}
+
+fn failed_second_step(state: &AppState, any: &AnySession, client: &crate::domain::model::ClientInfo, how: &str) {
+    if any.session.stage == SessionStage::SecondFactor {
+        if let Err(e) = auth::log_second_step(state.store.as_ref(), state.clock.now(), &any.user, false, how, client) {
+            tracing::error!(error = %e, "could not write the sign-in log");
+        }
+    }
+}
+
+/// Renames one of the signed-in user's methods (needs a recent second factor).
+#[utoipa::path(tag = "security info", params(("id" = String, Path, description = "method id")),
+    request_body = RenameMethodRequest, responses(
+    (status = 200, body = MethodView), (status = 403, body = ApiError), (status = 404, body = ApiError),
+    (status = 422, body = ApiError)))]
+#[patch("/me/methods/{id}")]
+pub async fn rename_my_method(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    body: web::Json<RenameMethodRequest>,
+) -> Result<web::Json<MethodView>, AppError> {
+    let now = state.clock.now();
+    let m = mfa::rename_own(state.store.as_ref(), &auth.user, &auth.session, &auth.client, &id, &body.name, now)
+        .map_err(|e| match e {
+            UserError::NotFound => AppError::not_found("The method"),
+            e => e.into(),
+        })?;
+    Ok(web::Json(m.view()))
+}
+
+/// Starts adding a passkey: options for `navigator.credentials.create()`, valid 5 minutes, single use.
+#[utoipa::path(tag = "security info", responses(
+    (status = 200, body = PasskeyChallenge), (status = 401, body = ApiError), (status = 403, body = ApiError),
+    (status = 409, body = ApiError)))]
+#[post("/me/methods/passkey")]
+pub async fn start_passkey_registration(
+    state: web::Data<AppState>,
+    any: AnySession,
+) -> Result<web::Json<PasskeyChallenge>, AppError> {
+    registering(&any)?;
+    let now = state.clock.now();
+    Ok(web::Json(passkeys::start_registration(
+        state.store.as_ref(),
+        &state.passkeys,
+        any.key,
+        &any.session,
+        &any.user,
+        now,
+    )?))
+}
+
+/// Verifies the new passkey and adds it. Completes an interrupted sign-in.
+#[utoipa::path(tag = "security info", request_body = FinishPasskeyRegistration, responses(
+    (status = 201, body = MethodAdded), (status = 403, body = ApiError), (status = 404, body = ApiError),
+    (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+#[post("/me/methods/passkey/finish")]
+pub async fn finish_passkey_registration(
+    state: web::Data<AppState>,
+    any: AnySession,
+    req: HttpRequest,
+    body: web::Json<FinishPasskeyRegistration>,
+) -> Result<HttpResponse, AppError> {
+    registering(&any)?;
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let now = state.clock.now();
+    let s = state.store.as_ref();
+    let method = passkeys::finish_registration(
+        s,
+        &state.passkeys,
+        any.key,
+        &any.session,
+        &any.user,
+        &client,
+        body.into_inner(),
+        now,
+    )
+    .map_err(|e| match e {
+        UserError::NotFound => AppError::not_found("No passkey registration is waiting in this session; start again."),
+        e => e.into(),
+    })?;
+    let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
+    if any.session.stage == SessionStage::RegisterMfa {
+        auth::log_second_step(s, now, &any.user, true, "MFA registered at sign-in (passkey)", &client)?;
+    }
+    Ok(HttpResponse::Created()
+        .cookie(session_cookie(token, state.config.secure_cookies))
+        .json(MethodAdded { method: method.view(), next_step: NextStep::Done }))
+}
+
+/// Starts a passkey sign-in (the second step, or re-authentication): options for `navigator.credentials.get()`.
+#[utoipa::path(tag = "auth", responses(
+    (status = 200, body = PasskeyChallenge), (status = 401, body = ApiError), (status = 409, body = ApiError),
+    (status = 429, body = ApiError)))]
+#[post("/auth/passkey")]
+pub async fn start_passkey_sign_in(
+    state: web::Data<AppState>,
+    any: AnySession,
+) -> Result<web::Json<PasskeyChallenge>, AppError> {
+    proving(&any)?;
+    let now = state.clock.now();
+    Ok(web::Json(passkeys::start_authentication(state.store.as_ref(), &state.passkeys, any.key, &any.user, now)?))
+}
+
+/// Verifies the passkey's answer. Completes the sign-in (new session id).
+#[utoipa::path(tag = "auth", request_body = FinishPasskeySignIn, responses(
+    (status = 200, body = Me), (status = 401, body = ApiError), (status = 404, body = ApiError),
+    (status = 422, body = ApiError), (status = 429, body = ApiError)))]
+#[post("/auth/passkey/finish")]
+pub async fn finish_passkey_sign_in(
+    state: web::Data<AppState>,
+    any: AnySession,
+    req: HttpRequest,
+    body: web::Json<FinishPasskeySignIn>,
+) -> Result<HttpResponse, AppError> {
+    proving(&any)?;
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let now = state.clock.now();
+    let used = passkeys::finish_authentication(
+        state.store.as_ref(),
+        &state.passkeys,
+        any.key,
+        &any.user,
+        body.into_inner().credential,
+        now,
+    );
+    let m = match used {
+        Ok(m) => m,
+        Err(e) => {
+            failed_second_step(&state, &any, &client, "Second factor: passkey not verified");
+            return Err(match e {
+                UserError::NotFound => {
+                    AppError::not_found("No passkey sign-in is waiting in this session; start again.")
+                }
+                e => e.into(),
+            });
+        }
+    };
+    let (token, me) = second_step_done(&state, &any, &client, &format!("Passkey \"{}\"", m.name))?;
+    Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(me))
+}
+
+/// Signs in (or re-authenticates) with a recovery code; each code works once. Says how many are left.
+#[utoipa::path(tag = "auth", request_body = VerifyCodeRequest, responses(
+    (status = 200, body = RecoveryCodeUsed), (status = 401, body = ApiError), (status = 409, body = ApiError),
+    (status = 422, body = ApiError), (status = 429, body = ApiError)))]
+#[post("/auth/recovery-code")]
+pub async fn recovery_code_sign_in(
+    state: web::Data<AppState>,
+    any: AnySession,
+    req: HttpRequest,
+    body: web::Json<VerifyCodeRequest>,
+) -> Result<HttpResponse, AppError> {
+    proving(&any)?;
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    let now = state.clock.now();
+    let remaining = match recovery::redeem(state.store.as_ref(), &any.user, &client, &body.code, now) {
+        Ok(n) => n,
+        Err(e) => {
+            failed_second_step(&state, &any, &client, "Second factor: wrong or used recovery code");
+            return Err(e.into());
+        }
+    };
+    let (token, me) = second_step_done(&state, &any, &client, &format!("Recovery code ({remaining} left)"))?;
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(token, state.config.secure_cookies))
+        .json(RecoveryCodeUsed { remaining, me }))
+}
+
+/// How many of the signed-in user's recovery codes are unused.
+#[utoipa::path(tag = "security info", responses((status = 200, body = RecoveryStatus), (status = 401, body = ApiError)))]
+#[get("/me/recovery-codes")]
+pub async fn recovery_status(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<web::Json<RecoveryStatus>, AppError> {
+    Ok(web::Json(recovery::status(state.store.as_ref(), &auth.user)?))
+}
+
+/// Makes 10 new recovery codes, shown once (the old ones stop working). Needs a method and a recent second factor.
+#[utoipa::path(tag = "security info", responses(
+    (status = 201, body = RecoveryCodes), (status = 401, body = ApiError), (status = 403, body = ApiError),
+    (status = 409, body = ApiError)))]
+#[post("/me/recovery-codes")]
+pub async fn generate_recovery_codes(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    let codes = recovery::generate(state.store.as_ref(), &auth.user, &auth.session, &auth.client, now)?;
+    Ok(HttpResponse::Created().json(codes))
 }

@@ -51,6 +51,8 @@ pub struct AppState {
     /// Seals TOTP secrets at rest. `serve` loads the key file; tests get a random key.
     pub secrets: Arc<crate::domain::secretbox::SecretBox>,
     pub pending_totp: Arc<crate::service::mfa::PendingTotp>,
+    /// The WebAuthn relying party (from the public URL) and passkey ceremonies in flight.
+    pub passkeys: Arc<crate::service::passkeys::Passkeys>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             membership: Arc::new(std::sync::RwLock::new(index)),
             secrets: Arc::new(crate::domain::secretbox::SecretBox::random()),
             pending_totp: Arc::default(),
+            passkeys: Arc::new(crate::service::passkeys::Passkeys::new(&config.public_url)),
             ip_limiter: Arc::new(IpRateLimiter::new(config.sign_in_per_ip_per_minute, time::Duration::minutes(1))),
             store,
             clock,
@@ -140,6 +143,14 @@ pub fn app(
                 .service(mfa::start_totp)
                 .service(mfa::confirm_totp)
                 .service(mfa::remove_my_method)
+                .service(mfa::rename_my_method)
+                .service(mfa::start_passkey_registration)
+                .service(mfa::finish_passkey_registration)
+                .service(mfa::start_passkey_sign_in)
+                .service(mfa::finish_passkey_sign_in)
+                .service(mfa::recovery_code_sign_in)
+                .service(mfa::recovery_status)
+                .service(mfa::generate_recovery_codes)
                 .service(mfa::user_methods)
                 .service(mfa::require_reregistration)
                 .service(policy::get_policy)

@@ -289,13 +289,23 @@ pub fn next_step<S: SignInStores + ?Sized>(
     Ok(match session.stage {
         SessionStage::Full => NextStep::Done,
         SessionStage::MustSetPassword => NextStep::SetPassword,
-        SessionStage::SecondFactor => NextStep::SecondFactor,
+        SessionStage::SecondFactor => NextStep::SecondFactor { options: second_factor_options(s, &user.id)? },
         SessionStage::RegisterMfa => match super::policy::interrupt_now(s, index, user, now)? {
             // No longer interrupted (policy changed, user excluded): registering or skipping both finish.
             NextStep::Done => NextStep::RegisterMfa { can_skip: true, days_left: 0, deadline: None },
             step => step,
         },
     })
+}
+
+/// The user's ways to finish the second step, most secure first.
+pub fn second_factor_options<S: SignInStores + ?Sized>(
+    s: &S,
+    user_id: &str,
+) -> Result<Vec<proofup_shared::mfa::SecondFactorOption>, StoreError> {
+    let kinds = s.methods(user_id)?.into_iter().map(|m| m.kind);
+    let left = s.recovery_codes(user_id)?.map_or(0, |r| r.remaining());
+    Ok(crate::domain::signin::second_factor_options(kinds, left))
 }
 
 /// Replaces a session with a new id at a new stage (privilege change). Returns the new cookie value.

@@ -18,27 +18,36 @@ use crate::domain::model::{ClientInfo, Method, Session, User};
 use crate::domain::secretbox::SecretBox;
 use crate::domain::throttle::ThrottleDecision;
 use crate::domain::totp::{self, TotpCheck};
-use crate::store::{AuditLog, SessionStore, StoreError, ThrottleStore};
+use crate::store::{AuditLog, RecoveryStore, SessionStore, StoreError, ThrottleStore};
 
 pub const PENDING_TTL: Duration = Duration::minutes(10);
 /// A user who has a method must have proved one this recently to change methods.
 pub const RECENT_MFA: Duration = Duration::minutes(10);
 const MAX_PENDING: usize = 10_000;
 
-pub trait MfaStores: GroupStores + ThrottleStore + SessionStore + AuditLog {}
-impl<T: GroupStores + ThrottleStore + SessionStore + AuditLog + ?Sized> MfaStores for T {}
+pub trait MfaStores: GroupStores + ThrottleStore + SessionStore + AuditLog + RecoveryStore {}
+impl<T: GroupStores + ThrottleStore + SessionStore + AuditLog + RecoveryStore + ?Sized> MfaStores for T {}
 
-struct Pending {
+struct Pending<T> {
     user_id: String,
-    secret: Vec<u8>,
+    value: T,
     expires_at: OffsetDateTime,
 }
 
-/// Authenticator-app registrations waiting for their confirmation code, keyed by session.
-#[derive(Default)]
-pub struct PendingTotp {
-    map: Mutex<HashMap<[u8; 32], Pending>>,
+/// Ceremonies waiting for their second half (an authenticator app's first
+/// code, a passkey's answer), kept server-side and keyed by session.
+pub struct PendingMap<T> {
+    map: Mutex<HashMap<[u8; 32], Pending<T>>>,
 }
+
+impl<T> Default for PendingMap<T> {
+    fn default() -> Self {
+        Self { map: Mutex::new(HashMap::new()) }
+    }
+}
+
+/// Authenticator-app registrations waiting for their confirmation code.
+pub type PendingTotp = PendingMap<Vec<u8>>;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum PendingLookup {
@@ -47,16 +56,16 @@ pub enum PendingLookup {
     OtherUser,
 }
 
-impl PendingTotp {
-    fn put(&self, session: [u8; 32], p: Pending, now: OffsetDateTime) {
+impl<T: Clone> PendingMap<T> {
+    pub fn put(&self, session: [u8; 32], user_id: &str, value: T, expires_at: OffsetDateTime, now: OffsetDateTime) {
         let mut m = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if m.len() >= MAX_PENDING {
             m.retain(|_, v| v.expires_at > now);
         }
-        m.insert(session, p);
+        m.insert(session, Pending { user_id: user_id.to_owned(), value, expires_at });
     }
 
-    fn peek(&self, session: &[u8; 32], user_id: &str, now: OffsetDateTime) -> Result<Vec<u8>, PendingLookup> {
+    pub fn peek(&self, session: &[u8; 32], user_id: &str, now: OffsetDateTime) -> Result<T, PendingLookup> {
         let m = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let p = m.get(session).ok_or(PendingLookup::Missing)?;
         if p.user_id != user_id {
@@ -65,10 +74,23 @@ impl PendingTotp {
         if p.expires_at <= now {
             return Err(PendingLookup::Expired);
         }
-        Ok(p.secret.clone())
+        Ok(p.value.clone())
     }
 
-    fn remove(&self, session: &[u8; 32]) {
+    /// Single use: the entry is gone after this, whatever the answer.
+    pub fn take(&self, session: &[u8; 32], user_id: &str, now: OffsetDateTime) -> Result<T, PendingLookup> {
+        let mut m = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let p = m.remove(session).ok_or(PendingLookup::Missing)?;
+        if p.user_id != user_id {
+            return Err(PendingLookup::OtherUser);
+        }
+        if p.expires_at <= now {
+            return Err(PendingLookup::Expired);
+        }
+        Ok(p.value)
+    }
+
+    pub fn remove(&self, session: &[u8; 32]) {
         self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(session);
     }
 }
@@ -117,7 +139,7 @@ pub fn start_totp<S: MfaStores + ?Sized>(
     let uri = totp::otpauth_uri("Proofup", &user.username, &secret);
     let b32 = totp::base32(&secret);
     let expires_at = now + PENDING_TTL;
-    pending.put(session_key, Pending { user_id: user.id.clone(), secret, expires_at }, now);
+    pending.put(session_key, &user.id, secret, expires_at, now);
     Ok(TotpSetup { qr_svg: qr_svg(&uri), otpauth_uri: uri, secret_grouped: totp::grouped(&b32), expires_at })
 }
 
@@ -165,6 +187,8 @@ pub fn confirm_totp<S: MfaStores + ?Sized>(
         kind: MethodKind::AuthenticatorApp,
         name: req.name.trim().to_owned(),
         sealed_secret: sealed,
+        credential_id: None,
+        passkey: None,
         last_step: Some(step),
         created_at: now,
         last_used_at: Some(now),
@@ -182,7 +206,7 @@ pub fn confirm_totp<S: MfaStores + ?Sized>(
     Ok(method)
 }
 
-fn throttled<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
+pub(crate) fn throttled<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
     match s.throttle(&user.username)?.check(now) {
         ThrottleDecision::Allow => Ok(()),
         ThrottleDecision::Wait(w) => Err(UserError::Throttled(w)),
@@ -190,9 +214,18 @@ fn throttled<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> 
     }
 }
 
-fn record_failure<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), StoreError> {
+pub(crate) fn record_failure<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), StoreError> {
     let mut t = s.throttle(&user.username)?;
     t.record_failure(now);
+    s.put_throttle(&user.username, &t)
+}
+
+pub(crate) fn record_success<S: MfaStores + ?Sized>(s: &S, user: &User) -> Result<(), StoreError> {
+    let mut t = s.throttle(&user.username)?;
+    if t.consecutive_failures == 0 {
+        return Ok(());
+    }
+    t.consecutive_failures = 0;
     s.put_throttle(&user.username, &t)
 }
 
@@ -223,9 +256,7 @@ pub fn verify_code<S: MfaStores + ?Sized>(
         match totp::verify(&secret, code, now, m.last_step) {
             TotpCheck::Accepted { step } => {
                 if s.record_totp_use(&user.id, &m.id, step, now)? {
-                    let mut t = s.throttle(&user.username)?;
-                    t.consecutive_failures = 0;
-                    s.put_throttle(&user.username, &t)?;
+                    record_success(s, user)?;
                     return Ok(m);
                 }
                 replayed = Some(m);
@@ -271,6 +302,35 @@ pub fn remove_own<S: MfaStores + ?Sized>(
     let entry =
         audit(now, Some(user), "mfa.method_removed", Some(user), vec![change("method", Some(&m.name), None)], client);
     Ok(s.delete_method(&user.id, id, entry)?)
+}
+
+/// Renames one of the user's own methods (binding rules).
+pub fn rename_own<S: MfaStores + ?Sized>(
+    s: &S,
+    user: &User,
+    session: &Session,
+    client: &ClientInfo,
+    id: &str,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<Method, UserError> {
+    if let Err(message) = check_method_name(name) {
+        return Err(UserError::Invalid(vec![FieldError { field: "name".into(), message }]));
+    }
+    let mut m = s.method(&user.id, id)?.ok_or(UserError::NotFound)?;
+    check_binding(s, user, session, now)?;
+    let name = name.trim();
+    let entry = audit(
+        now,
+        Some(user),
+        "mfa.method_renamed",
+        Some(user),
+        vec![change("name", Some(&m.name), Some(name))],
+        client,
+    );
+    s.rename_method(&user.id, id, name, entry)?;
+    m.name = name.to_owned();
+    Ok(m)
 }
 
 /// "Require re-registration": removes every method and ends the user's sessions.

@@ -4,7 +4,9 @@ pub mod auth;
 pub mod directory_csv;
 pub mod groups;
 pub mod mfa;
+pub mod passkeys;
 pub mod policy;
+pub mod recovery;
 pub mod setup;
 pub mod users;
 

@@ -178,6 +178,25 @@ pub trait MethodStore {
     fn delete_all_methods(&self, user_id: &str, audit: AuditDraft) -> StoreResult<u64>;
     /// user id → number of methods, for reports.
     fn method_counts(&self) -> StoreResult<std::collections::HashMap<String, u32>>;
+    /// Records a passkey sign-in: the updated credential (counter, flags) if it changed, and the time.
+    fn record_passkey_use(&self, user_id: &str, id: &str, passkey: Option<&str>, at: OffsetDateTime)
+        -> StoreResult<()>;
+    /// Whether a passkey credential id is registered to anyone.
+    fn credential_taken(&self, credential_id: &str) -> StoreResult<bool>;
+}
+
+/// Recovery codes, hashed. Removed with the user's last method.
+pub trait RecoveryStore {
+    fn recovery_codes(&self, user_id: &str) -> StoreResult<Option<crate::domain::model::RecoveryCodeSet>>;
+    /// Replaces the user's codes (the old ones stop working), with its audit entry.
+    fn set_recovery_codes(
+        &self,
+        user_id: &str,
+        codes: &crate::domain::model::RecoveryCodeSet,
+        audit: AuditDraft,
+    ) -> StoreResult<()>;
+    /// Marks the code with this hash used, atomically: `Some(remaining)` if it was unused, `None` otherwise.
+    fn use_recovery_code(&self, user_id: &str, hash: &str, audit: AuditDraft) -> StoreResult<Option<u32>>;
 }
 
 pub trait AlertStore {

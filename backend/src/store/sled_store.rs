@@ -10,6 +10,8 @@
 //! - `groups`: group id → Group; `groupnames`: lower-case name → group id
 //! - `edges`: group id, 0, kind (u|g), 0, member id → (); `member_of`: kind, 0, member id, 0, group id → ()
 //! - `methods`: user id, 0, method id → Method (secret sealed)
+//! - `credentials`: passkey credential id (base64url) → user id, 0, method id (unique across users)
+//! - `recovery`: user id → RecoveryCodeSet (hashes only)
 //! - `alerts`: (unix millis BE, sequence BE) → EmergencyAlert
 //! - `regstate`: user id → RegistrationState; `policy_versions`: version (u64 BE) → PolicyVersion
 //!
@@ -59,6 +61,8 @@ pub struct SledStore {
     edges: sled::Tree,
     member_of: sled::Tree,
     methods: sled::Tree,
+    credentials: sled::Tree,
+    recovery: sled::Tree,
     regstate: sled::Tree,
     policy_versions: sled::Tree,
     alerts: sled::Tree,
@@ -217,6 +221,8 @@ impl SledStore {
             edges: db.open_tree("edges").map_err(o)?,
             member_of: db.open_tree("member_of").map_err(o)?,
             methods: db.open_tree("methods").map_err(o)?,
+            credentials: db.open_tree("credentials").map_err(o)?,
+            recovery: db.open_tree("recovery").map_err(o)?,
             regstate: db.open_tree("regstate").map_err(o)?,
             policy_versions: db.open_tree("policy_versions").map_err(o)?,
             alerts: db.open_tree("alerts").map_err(o)?,
@@ -399,8 +405,11 @@ impl UserStore for SledStore {
     fn delete_user(&self, id: &str, audit: AuditDraft) -> StoreResult<()> {
         // Callers serialise directory changes, so these lists stay true until the transaction.
         let parents = self.direct_parents(MemberKind::User, id)?;
-        let method_keys: Vec<sled::IVec> =
-            self.methods.scan_prefix(user_prefix(id)).keys().collect::<Result<_, _>>().map_err(backend)?;
+        let found: Vec<(sled::IVec, sled::IVec)> =
+            self.methods.scan_prefix(user_prefix(id)).collect::<Result<_, _>>().map_err(backend)?;
+        let creds: Vec<String> =
+            found.iter().filter_map(|(_, v)| dec::<Method>(v).ok().and_then(|m| m.credential_id)).collect();
+        let method_keys: Vec<sled::IVec> = found.into_iter().map(|(k, _)| k).collect();
         (
             &self.users,
             &self.usernames,
@@ -410,26 +419,34 @@ impl UserStore for SledStore {
             &self.member_of,
             &self.methods,
             &self.regstate,
+            &self.credentials,
+            &self.recovery,
         )
-            .transaction(|(users, usernames, passes, log, edges, member_of, methods, regstate)| {
-                for g in &parents {
-                    edges.remove(edge_key(g, MemberKind::User, id))?;
-                    member_of.remove(member_of_key(MemberKind::User, id, g))?;
-                }
-                for k in &method_keys {
-                    methods.remove(k)?;
-                }
-                regstate.remove(id.as_bytes())?;
-                let Some(v) = users.remove(id.as_bytes())? else {
-                    return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
-                };
-                let u: User =
-                    serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
-                usernames.remove(u.username.as_bytes())?;
-                passes.remove(id.as_bytes())?;
-                Self::insert_audit_tx(log, audit.clone())?;
-                Ok(())
-            })
+            .transaction(
+                |(users, usernames, passes, log, edges, member_of, methods, regstate, credentials, recovery)| {
+                    for c in &creds {
+                        credentials.remove(c.as_bytes())?;
+                    }
+                    recovery.remove(id.as_bytes())?;
+                    for g in &parents {
+                        edges.remove(edge_key(g, MemberKind::User, id))?;
+                        member_of.remove(member_of_key(MemberKind::User, id, g))?;
+                    }
+                    for k in &method_keys {
+                        methods.remove(k)?;
+                    }
+                    regstate.remove(id.as_bytes())?;
+                    let Some(v) = users.remove(id.as_bytes())? else {
+                        return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
+                    };
+                    let u: User =
+                        serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
+                    usernames.remove(u.username.as_bytes())?;
+                    passes.remove(id.as_bytes())?;
+                    Self::insert_audit_tx(log, audit.clone())?;
+                    Ok(())
+                },
+            )
             .map_err(tx_err)?;
         self.delete_user_sessions(id)?;
         self.flush()
@@ -897,12 +914,19 @@ impl MethodStore for SledStore {
 
     fn add_method(&self, method: &Method, audit: AuditDraft) -> StoreResult<()> {
         let bytes = enc(method)?;
-        (&self.users, &self.methods, &self.audit)
-            .transaction(|(users, methods, log)| {
+        let key = method_key(&method.user_id, &method.id);
+        (&self.users, &self.methods, &self.credentials, &self.audit)
+            .transaction(|(users, methods, credentials, log)| {
                 if users.get(method.user_id.as_bytes())?.is_none() {
                     return abort(StoreError::NotFound);
                 }
-                methods.insert(method_key(&method.user_id, &method.id), bytes.clone())?;
+                if let Some(cred) = &method.credential_id {
+                    if credentials.get(cred.as_bytes())?.is_some() {
+                        return abort(StoreError::Conflict("This passkey is already registered.".into()));
+                    }
+                    credentials.insert(cred.as_bytes(), key.as_slice())?;
+                }
+                methods.insert(key.as_slice(), bytes.clone())?;
                 Self::insert_audit_tx(log, audit.clone())?;
                 Ok(())
             })
@@ -947,10 +971,19 @@ impl MethodStore for SledStore {
 
     fn delete_method(&self, user_id: &str, id: &str, audit: AuditDraft) -> StoreResult<()> {
         let key = method_key(user_id, id);
-        (&self.methods, &self.audit)
-            .transaction(|(methods, log)| {
-                if methods.remove(key.as_slice())?.is_none() {
+        // Recovery codes go with the last method (they are a backup for a method, not one).
+        let last = self.methods.scan_prefix(user_prefix(user_id)).keys().take(2).count() == 1;
+        (&self.methods, &self.credentials, &self.recovery, &self.audit)
+            .transaction(|(methods, credentials, recovery, log)| {
+                let Some(old) = methods.remove(key.as_slice())? else {
                     return abort(StoreError::NotFound);
+                };
+                let old: Method = tx_dec(&old)?;
+                if let Some(cred) = &old.credential_id {
+                    credentials.remove(cred.as_bytes())?;
+                }
+                if last {
+                    recovery.remove(user_id.as_bytes())?;
                 }
                 Self::insert_audit_tx(log, audit.clone())?;
                 Ok(())
@@ -960,13 +993,20 @@ impl MethodStore for SledStore {
     }
 
     fn delete_all_methods(&self, user_id: &str, audit: AuditDraft) -> StoreResult<u64> {
-        let keys: Vec<sled::IVec> =
-            self.methods.scan_prefix(user_prefix(user_id)).keys().collect::<Result<_, _>>().map_err(backend)?;
-        (&self.methods, &self.audit)
-            .transaction(|(methods, log)| {
+        let found: Vec<(sled::IVec, sled::IVec)> =
+            self.methods.scan_prefix(user_prefix(user_id)).collect::<Result<_, _>>().map_err(backend)?;
+        let creds: Vec<String> =
+            found.iter().filter_map(|(_, v)| dec::<Method>(v).ok().and_then(|m| m.credential_id)).collect();
+        let keys: Vec<sled::IVec> = found.into_iter().map(|(k, _)| k).collect();
+        (&self.methods, &self.credentials, &self.recovery, &self.audit)
+            .transaction(|(methods, credentials, recovery, log)| {
                 for k in &keys {
                     methods.remove(k)?;
                 }
+                for c in &creds {
+                    credentials.remove(c.as_bytes())?;
+                }
+                recovery.remove(user_id.as_bytes())?;
                 Self::insert_audit_tx(log, audit.clone())?;
                 Ok(())
             })
@@ -983,6 +1023,89 @@ impl MethodStore for SledStore {
             let Some(split) = k.iter().position(|b| *b == 0) else { continue };
             *out.entry(String::from_utf8_lossy(&k[..split]).into_owned()).or_insert(0) += 1;
         }
+        Ok(out)
+    }
+
+    fn record_passkey_use(
+        &self,
+        user_id: &str,
+        id: &str,
+        passkey: Option<&str>,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let key = method_key(user_id, id);
+        self.methods
+            .transaction(|methods| {
+                let Some(v) = methods.get(&key)? else { return abort(StoreError::NotFound) };
+                let mut m: Method = tx_dec(&v)?;
+                if let Some(p) = passkey {
+                    m.passkey = Some(p.to_owned());
+                }
+                m.last_used_at = Some(at);
+                methods.insert(key.as_slice(), tx_enc(&m)?)?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn credential_taken(&self, credential_id: &str) -> StoreResult<bool> {
+        self.credentials.contains_key(credential_id.as_bytes()).map_err(backend)
+    }
+}
+
+impl RecoveryStore for SledStore {
+    fn recovery_codes(&self, user_id: &str) -> StoreResult<Option<crate::domain::model::RecoveryCodeSet>> {
+        self.recovery.get(user_id.as_bytes()).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn set_recovery_codes(
+        &self,
+        user_id: &str,
+        codes: &crate::domain::model::RecoveryCodeSet,
+        audit: AuditDraft,
+    ) -> StoreResult<()> {
+        let bytes = enc(codes)?;
+        (&self.users, &self.recovery, &self.audit)
+            .transaction(|(users, recovery, log)| {
+                if users.get(user_id.as_bytes())?.is_none() {
+                    return abort(StoreError::NotFound);
+                }
+                recovery.insert(user_id.as_bytes(), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn use_recovery_code(&self, user_id: &str, hash: &str, audit: AuditDraft) -> StoreResult<Option<u32>> {
+        let out = (&self.recovery, &self.audit)
+            .transaction(|(recovery, log)| {
+                let Some(v) = recovery.get(user_id.as_bytes())? else { return Ok(None) };
+                let mut set: crate::domain::model::RecoveryCodeSet = tx_dec(&v)?;
+                let mut hit = None;
+                for (i, h) in set.hashes.iter().enumerate() {
+                    if let Some(h) = h {
+                        if bool::from(subtle::ConstantTimeEq::ct_eq(h.as_bytes(), hash.as_bytes())) {
+                            hit = Some(i);
+                        }
+                    }
+                }
+                let Some(i) = hit else { return Ok(None) };
+                set.hashes[i] = None;
+                recovery.insert(user_id.as_bytes(), tx_enc(&set)?)?;
+                let mut entry = audit.clone();
+                entry.0.changes.push(proofup_shared::api::FieldChange {
+                    field: "recovery codes left".into(),
+                    before: Some((set.remaining() + 1).to_string()),
+                    after: Some(set.remaining().to_string()),
+                });
+                Self::insert_audit_tx(log, entry)?;
+                Ok(Some(set.remaining()))
+            })
+            .map_err(tx_err)?;
+        self.flush()?;
         Ok(out)
     }
 }

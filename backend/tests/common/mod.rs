@@ -119,3 +119,63 @@ pub fn delete(path: &str) -> actix_web::test::TestRequest {
 pub fn put(path: &str, body: serde_json::Value) -> actix_web::test::TestRequest {
     post(path, body).method(actix_web::http::Method::PUT)
 }
+
+pub const PW: &str = "lantern harbor quiet seven";
+
+/// Creates a user, signs in with the pass, sets `PW`; returns the user id.
+#[macro_export]
+macro_rules! user_with_password {
+    ($app:expr, $admin:expr, $name:expr) => {{
+        user_with_password!($app, $admin, $name, json!({"username": $name, "display_name": $name}))
+    }};
+    ($app:expr, $admin:expr, $name:expr, $body:expr) => {{
+        let (s, _, body, _) = call!($app, with(&$admin, post("/api/users", $body)));
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let id = body["user"]["id"].as_str().unwrap().to_owned();
+        let pass = body["temporary_access_pass"]["code"].as_str().unwrap().to_owned();
+        let (c, _) = sign_in!($app, $name, &pass);
+        let (s, _, body, _) = call!($app, with(&c, post("/api/auth/password", json!({"new_password": PW}))));
+        assert_eq!(s, StatusCode::OK, "{body}");
+        id
+    }};
+}
+
+#[macro_export]
+macro_rules! save_policy {
+    ($app:expr, $admin:expr, $policy:expr) => {{
+        let (_, _, cur, _) = call!($app, with(&$admin, get("/api/policy")));
+        let (s, _, body, _) =
+            call!($app, with(&$admin, put("/api/policy", json!({"policy": $policy, "based_on_version": cur["version"]}))));
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body
+    }};
+}
+
+pub fn secret_of(setup: &serde_json::Value) -> Vec<u8> {
+    let uri = setup["otpauth_uri"].as_str().unwrap();
+    let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap();
+    proofup::domain::totp::decode_base32(b32).unwrap()
+}
+
+pub fn code(secret: &[u8], h: &Harness, step_offset: i64) -> String {
+    let now = proofup::domain::clock::Clock::now(h.clock.as_ref()).unix_timestamp();
+    proofup::domain::totp::code_at(secret, (now + step_offset * 30) as u64)
+}
+
+/// Every file under `dir` (to grep a store's files for secrets).
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}

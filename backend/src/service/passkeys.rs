@@ -1,0 +1,246 @@
+//! Passkeys (WebAuthn, through webauthn-rs): registration and sign-in
+//! ceremonies whose state stays server-side, bound to the session, single use,
+//! for 5 minutes. Credential ids are unique across all users.
+
+use base64::Engine as _;
+use proofup_shared::mfa::{check_method_name, FinishPasskeyRegistration, MethodKind, PasskeyChallenge};
+use proofup_shared::FieldError;
+use time::{Duration, OffsetDateTime};
+use webauthn_rs::prelude::{
+    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid,
+    Webauthn, WebauthnBuilder,
+};
+
+use super::mfa::{check_binding, record_failure, record_success, throttled, MfaStores, PendingLookup, PendingMap};
+use super::users::UserError;
+use super::{audit, change};
+use crate::domain::model::{ClientInfo, Method, Session, User};
+use crate::store::StoreError;
+
+pub const CEREMONY_TTL: Duration = Duration::minutes(5);
+
+/// The relying party and the ceremonies in flight.
+pub struct Passkeys {
+    webauthn: Result<Webauthn, String>,
+    registrations: PendingMap<PasskeyRegistration>,
+    authentications: PendingMap<PasskeyAuthentication>,
+}
+
+impl Passkeys {
+    /// The relying party id is the host of the public URL; the origin is the URL itself.
+    pub fn new(public_url: &str) -> Self {
+        let webauthn = (|| {
+            let origin =
+                Url::parse(public_url).map_err(|e| format!("the public URL {public_url} is not a URL: {e}"))?;
+            let host = match origin.domain() {
+                Some(d) => d.to_owned(),
+                None => {
+                    return Err(format!(
+                        "passkeys need Proofup on a domain name (browsers refuse them on an IP address); \
+                         set --public-url (now {public_url})"
+                    ))
+                }
+            };
+            WebauthnBuilder::new(&host, &origin)
+                .and_then(|b| b.rp_name("Proofup").timeout(std::time::Duration::from_secs(300)).build())
+                .map_err(|e| format!("passkeys are off: {e}"))
+        })();
+        if let Err(e) = &webauthn {
+            tracing::warn!("{e}");
+        }
+        Self { webauthn, registrations: PendingMap::default(), authentications: PendingMap::default() }
+    }
+
+    fn relying_party(&self) -> Result<&Webauthn, UserError> {
+        self.webauthn.as_ref().map_err(|e| UserError::Conflict(format!("Passkeys are not available here: {e}.")))
+    }
+}
+
+fn user_handle(user: &User) -> Uuid {
+    Uuid::parse_str(&user.id).unwrap_or_else(|_| {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(user.id.as_bytes());
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&d[..16]);
+        Uuid::from_bytes(b)
+    })
+}
+
+fn credential_id(p: &Passkey) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(AsRef::<[u8]>::as_ref(p.cred_id()))
+}
+
+fn stored(m: &Method) -> Option<Passkey> {
+    let json = m.passkey.as_deref()?;
+    match serde_json::from_str(json) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::error!(method = %m.id, error = %e, "stored passkey unreadable");
+            None
+        }
+    }
+}
+
+/// Browsers turn `null` into an error for enum members: leave absent values out.
+fn without_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, without_nulls(v))).collect(),
+        ),
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(without_nulls).collect()),
+        v => v,
+    }
+}
+
+fn challenge<T: serde::Serialize>(options: &T, expires_at: OffsetDateTime) -> Result<PasskeyChallenge, UserError> {
+    let v = serde_json::to_value(options).map_err(|e| UserError::Store(StoreError::Backend(e.to_string())))?;
+    let public_key = v.get("publicKey").cloned().unwrap_or(serde_json::Value::Null);
+    Ok(PasskeyChallenge { public_key: without_nulls(public_key), expires_at })
+}
+
+fn lookup_error(e: PendingLookup, what: &str) -> UserError {
+    match e {
+        PendingLookup::Missing => UserError::NotFound,
+        PendingLookup::OtherUser => UserError::Forbidden(format!("This {what} belongs to another session.")),
+        PendingLookup::Expired => UserError::InvalidCode(format!("This {what} expired after 5 minutes. Start again.")),
+    }
+}
+
+fn invalid(field: &str, message: &str) -> UserError {
+    UserError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+}
+
+/// Starts adding a passkey: the options for `navigator.credentials.create()`.
+pub fn start_registration<S: MfaStores + ?Sized>(
+    s: &S,
+    pk: &Passkeys,
+    session_key: [u8; 32],
+    session: &Session,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<PasskeyChallenge, UserError> {
+    let rp = pk.relying_party()?;
+    check_binding(s, user, session, now)?;
+    let existing: Vec<_> = s.methods(&user.id)?.iter().filter_map(stored).map(|p| p.cred_id().clone()).collect();
+    let display = if user.display_name.trim().is_empty() { &user.username } else { &user.display_name };
+    let (options, state) = rp
+        .start_passkey_registration(user_handle(user), &user.username, display, Some(existing))
+        .map_err(|e| UserError::Store(StoreError::Backend(format!("passkey registration: {e}"))))?;
+    let expires_at = now + CEREMONY_TTL;
+    pk.registrations.put(session_key, &user.id, state, expires_at, now);
+    challenge(&options, expires_at)
+}
+
+/// Verifies the new credential and stores it as a method.
+#[allow(clippy::too_many_arguments)]
+pub fn finish_registration<S: MfaStores + ?Sized>(
+    s: &S,
+    pk: &Passkeys,
+    session_key: [u8; 32],
+    session: &Session,
+    user: &User,
+    client: &ClientInfo,
+    req: FinishPasskeyRegistration,
+    now: OffsetDateTime,
+) -> Result<Method, UserError> {
+    let rp = pk.relying_party()?;
+    check_binding(s, user, session, now)?;
+    if let Err(message) = check_method_name(&req.name) {
+        return Err(invalid("name", &message));
+    }
+    let credential: RegisterPublicKeyCredential = serde_json::from_value(req.credential)
+        .map_err(|_| invalid("credential", "This is not a WebAuthn registration response."))?;
+    let state =
+        pk.registrations.take(&session_key, &user.id, now).map_err(|e| lookup_error(e, "passkey registration"))?;
+    let passkey = rp.finish_passkey_registration(&credential, &state).map_err(|e| {
+        tracing::info!(user = %user.username, error = %e, "passkey registration refused");
+        UserError::InvalidCode("The passkey could not be verified. Start again.".into())
+    })?;
+    let cred = credential_id(&passkey);
+    if s.credential_taken(&cred)? {
+        return Err(UserError::Conflict("This passkey is already registered.".into()));
+    }
+    let method = Method {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        user_id: user.id.clone(),
+        kind: MethodKind::Passkey,
+        name: req.name.trim().to_owned(),
+        sealed_secret: String::new(),
+        credential_id: Some(cred),
+        passkey: Some(serde_json::to_string(&passkey).map_err(|e| StoreError::Backend(e.to_string()))?),
+        last_step: None,
+        created_at: now,
+        last_used_at: Some(now),
+    };
+    let entry = audit(
+        now,
+        Some(user),
+        "mfa.method_added",
+        Some(user),
+        vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))],
+        client,
+    );
+    s.add_method(&method, entry)?;
+    Ok(method)
+}
+
+/// Starts a passkey sign-in (second step, or re-authentication): the options for `navigator.credentials.get()`.
+pub fn start_authentication<S: MfaStores + ?Sized>(
+    s: &S,
+    pk: &Passkeys,
+    session_key: [u8; 32],
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<PasskeyChallenge, UserError> {
+    let rp = pk.relying_party()?;
+    throttled(s, user, now)?;
+    let passkeys: Vec<Passkey> = s.methods(&user.id)?.iter().filter_map(stored).collect();
+    if passkeys.is_empty() {
+        return Err(UserError::Conflict("You have no passkey. Use another method.".into()));
+    }
+    let (options, state) = rp
+        .start_passkey_authentication(&passkeys)
+        .map_err(|e| UserError::Store(StoreError::Backend(format!("passkey sign-in: {e}"))))?;
+    let expires_at = now + CEREMONY_TTL;
+    pk.authentications.put(session_key, &user.id, state, expires_at, now);
+    challenge(&options, expires_at)
+}
+
+/// Verifies the assertion (single use), updates the credential's counter, and returns the method used.
+pub fn finish_authentication<S: MfaStores + ?Sized>(
+    s: &S,
+    pk: &Passkeys,
+    session_key: [u8; 32],
+    user: &User,
+    credential: serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<Method, UserError> {
+    let rp = pk.relying_party()?;
+    throttled(s, user, now)?;
+    let state = pk.authentications.take(&session_key, &user.id, now).map_err(|e| lookup_error(e, "passkey sign-in"))?;
+    let credential: PublicKeyCredential = serde_json::from_value(credential)
+        .map_err(|_| invalid("credential", "This is not a WebAuthn sign-in response."))?;
+    let result = match rp.finish_passkey_authentication(&credential, &state) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(user = %user.username, error = %e, "passkey sign-in refused");
+            record_failure(s, user, now)?;
+            return Err(UserError::InvalidCode("The passkey could not be verified.".into()));
+        }
+    };
+    let used = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(AsRef::<[u8]>::as_ref(result.cred_id()));
+    let method = s
+        .methods(&user.id)?
+        .into_iter()
+        .find(|m| m.credential_id.as_deref() == Some(used.as_str()))
+        .ok_or(UserError::NotFound)?;
+    let mut updated = None;
+    if let Some(mut p) = stored(&method) {
+        if p.update_credential(&result) == Some(true) {
+            updated = Some(serde_json::to_string(&p).map_err(|e| StoreError::Backend(e.to_string()))?);
+        }
+    }
+    s.record_passkey_use(&user.id, &method.id, updated.as_deref(), now)?;
+    record_success(s, user)?;
+    Ok(method)
+}
