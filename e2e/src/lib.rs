@@ -223,3 +223,83 @@ impl Browser {
         self.click(&el).await;
     }
 }
+
+/// A code from `oathtool`, a real TOTP client, for the key as the page shows it.
+pub fn oathtool(key: &str, offset: &str) -> String {
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", "-N", offset, &key.replace(' ', "")])
+        .output()
+        .expect("oathtool installed (make test installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+impl Browser {
+    /// Creates the first Global administrator through the setup link and signs in.
+    pub async fn set_up_admin(&self, portal: &Portal, username: &str, password: &str) {
+        self.driver.goto(&portal.setup_url).await.unwrap();
+        self.wait_text("h1", "Create the first administrator").await;
+        self.fill("username", username).await;
+        self.fill("display_name", "Admin").await;
+        self.fill("password", password).await;
+        self.fill("confirm", password).await;
+        self.click_button("Create administrator").await;
+        self.wait_text("h1", "Sign in").await;
+        self.fill("password", password).await;
+        self.click_button("Sign in").await;
+        self.wait_text("h1", "Overview").await;
+    }
+
+    /// Creates a user on "New user" and returns their temporary access pass.
+    pub async fn create_user(&self, portal: &Portal, username: &str, display_name: &str) -> String {
+        self.driver.goto(&portal.url("/users/new")).await.unwrap();
+        self.wait_text("h1", "New user").await;
+        self.fill("username", username).await;
+        self.fill("display_name", display_name).await;
+        self.click_button("Create user").await;
+        self.wait_text("[data-testid=pass-code]", "-").await.text().await.unwrap()
+    }
+
+    pub async fn sign_in(&self, portal: &Portal, user: &str, password: &str) {
+        self.driver.goto(&portal.url("/sign-in")).await.unwrap();
+        self.wait_text("h1", "Sign in").await;
+        self.fill("username", user).await;
+        self.fill("password", password).await;
+        self.click_button("Sign in").await;
+    }
+
+    pub async fn sign_out(&self) {
+        self.click_button("Sign out").await;
+        self.wait_text("h1", "Sign in").await;
+    }
+
+    /// Gives this browser a passkey device: Chromium's virtual authenticator (CDP
+    /// `WebAuthn.addVirtualAuthenticator`), a CTAP2 platform authenticator with user
+    /// verification that answers at once. Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let cdp = self.driver.cdp();
+        cdp.send_raw("WebAuthn.enable", serde_json::json!({})).await.unwrap();
+        let r = cdp
+            .send_raw(
+                "WebAuthn.addVirtualAuthenticator",
+                serde_json::json!({"options": {
+                    "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+                    "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true
+                }}),
+            )
+            .await
+            .unwrap();
+        r["authenticatorId"].as_str().unwrap().to_owned()
+    }
+
+    /// The credentials the virtual authenticator holds.
+    pub async fn authenticator_credentials(&self, id: &str) -> Vec<serde_json::Value> {
+        let r = self
+            .driver
+            .cdp()
+            .send_raw("WebAuthn.getCredentials", serde_json::json!({"authenticatorId": id}))
+            .await
+            .unwrap();
+        r["credentials"].as_array().cloned().unwrap_or_default()
+    }
+}

@@ -5,33 +5,11 @@
 //! on signs in with a code.
 #![allow(clippy::unwrap_used)]
 
-use proofup_e2e::{Browser, Portal};
+use proofup_e2e::{oathtool, Browser, Portal};
 use thirtyfour::prelude::*;
 
 const ADMIN_PASSWORD: &str = "maple tundra orbit 2048";
 const BOB_PASSWORD: &str = "copper kettle winter road";
-
-fn oathtool(key: &str, offset: &str) -> String {
-    let out = std::process::Command::new("oathtool")
-        .args(["--totp", "-b", "-N", offset, &key.replace(' ', "")])
-        .output()
-        .expect("oathtool installed (make test installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-async fn sign_in(b: &Browser, portal: &Portal, user: &str, password: &str) {
-    b.driver.goto(&portal.url("/sign-in")).await.unwrap();
-    b.wait_text("h1", "Sign in").await;
-    b.fill("username", user).await;
-    b.fill("password", password).await;
-    b.click_button("Sign in").await;
-}
-
-async fn sign_out(b: &Browser) {
-    b.click_button("Sign out").await;
-    b.wait_text("h1", "Sign in").await;
-}
 
 async fn pick(b: &Browser, input: &str, text: &str, name: &str) {
     b.fill(input, text).await;
@@ -104,7 +82,7 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
 
     // Bob's first sign-in: pass → password → interrupted, may skip.
     let bob = Browser::start(1280, 900).await;
-    sign_in(&bob, &portal, "bob", &pass).await;
+    bob.sign_in(&portal, "bob", &pass).await;
     bob.wait_text("h1", "Choose your password").await;
     bob.fill("new_password", BOB_PASSWORD).await;
     bob.fill("confirm", BOB_PASSWORD).await;
@@ -120,7 +98,7 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     let _ = skip;
     bob.click(&skip2).await;
     bob.wait_text("h1", "Your account").await;
-    sign_out(&bob).await;
+    bob.sign_out().await;
 
     // The administrator ends bob's grace period from his page (reason required, confirmed).
     admin.driver.goto(&portal.url("/users")).await.unwrap();
@@ -134,12 +112,14 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.wait_text("[data-testid=user-decision]", "registration is required at the next sign-in").await;
     admin.shot("33b-grace-ended").await;
 
-    sign_in(&bob, &portal, "bob", BOB_PASSWORD).await;
+    bob.sign_in(&portal, "bob", BOB_PASSWORD).await;
     bob.wait_text("h1", "More information required").await;
     bob.wait_text("p", "Registration is now required").await;
     assert!(bob.driver.find_all(By::LinkText("Skip for now")).await.unwrap().is_empty());
     bob.shot("34-interrupt-required").await;
     bob.click_button("Next").await;
+    bob.wait_text("h1", "Choose a sign-in method").await;
+    bob.click_text("button.method-choice", "Authenticator app").await;
     bob.wait_text("h1", "Set up your authenticator app").await;
     bob.wait_text("strong", "Scan this QR code").await;
     bob.driver.find(By::Css(".qr svg")).await.unwrap();
@@ -160,10 +140,10 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     bob.click_text("nav a", "My security info").await;
     bob.wait_text("td", "Bob's phone").await;
     bob.shot("37-security-info").await;
-    sign_out(&bob).await;
+    bob.sign_out().await;
 
     // From now on: password, then a code (the next step's code: the current one was used).
-    sign_in(&bob, &portal, "bob", BOB_PASSWORD).await;
+    bob.sign_in(&portal, "bob", BOB_PASSWORD).await;
     bob.wait_text("h1", "Enter code").await;
     let input = bob.driver.find(By::Id("code")).await.unwrap();
     assert_eq!(input.attr("autocomplete").await.unwrap().as_deref(), Some("one-time-code"));
@@ -199,13 +179,13 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     pick(&admin, "add-member", "break", "breakglass1").await;
     admin.wait_text("td a", "breakglass1").await;
     let glass = Browser::start(1280, 900).await;
-    sign_in(&glass, &portal, "breakglass1", &glass_pass).await;
+    glass.sign_in(&portal, "breakglass1", &glass_pass).await;
     glass.wait_text("h1", "Choose your password").await;
     glass.fill("new_password", "glacier anvil sunrise 77").await;
     glass.fill("confirm", "glacier anvil sunrise 77").await;
     glass.click_button("Set password").await;
-    sign_out(&glass).await;
-    sign_in(&glass, &portal, "breakglass1", "glacier anvil sunrise 77").await;
+    glass.sign_out().await;
+    glass.sign_in(&portal, "breakglass1", "glacier anvil sunrise 77").await;
     glass.wait_text("h1", "Your account").await;
     admin.driver.goto(&portal.url("/")).await.unwrap();
     admin.wait_text("[data-testid=emergency-alert]", "Emergency-access account signed in: breakglass1").await;
@@ -237,14 +217,14 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     pick(&admin, "add-member", "car", "carol").await;
     admin.wait_text("td a", "carol").await;
     let carol = Browser::start(1280, 900).await;
-    sign_in(&carol, &portal, "carol", &carol_pass).await;
+    carol.sign_in(&portal, "carol", &carol_pass).await;
     carol.wait_text("h1", "Choose your password").await;
     carol.fill("new_password", "harvest lagoon pepper 19").await;
     carol.fill("confirm", "harvest lagoon pepper 19").await;
     carol.click_button("Set password").await;
     carol.wait_text("h1", "Your account").await;
-    sign_out(&carol).await;
-    sign_in(&carol, &portal, "carol", "harvest lagoon pepper 19").await;
+    carol.sign_out().await;
+    carol.sign_in(&portal, "carol", "harvest lagoon pepper 19").await;
     carol.wait_text("h1", "Your account").await;
     admin.driver.goto(&portal.url("/logs/sign-ins")).await.unwrap();
     admin.wait_text("td", "Report-only: MFA registration would be prompted (14 days to skip)").await;

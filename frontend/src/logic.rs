@@ -20,7 +20,7 @@ pub fn after_sign_in(step: &proofup_shared::mfa::NextStep, next: &str) -> String
     match step {
         NextStep::Done => next.to_owned(),
         NextStep::SetPassword => format!("/set-password{q}"),
-        NextStep::SecondFactor => format!("/sign-in/verify{q}"),
+        NextStep::SecondFactor { .. } => format!("/sign-in/verify{q}"),
         NextStep::RegisterMfa { .. } => format!("/sign-in/more-information{q}"),
     }
 }
@@ -124,7 +124,10 @@ mod tests {
         use proofup_shared::mfa::NextStep;
         assert_eq!(after_sign_in(&NextStep::Done, "/users"), "/users");
         assert_eq!(after_sign_in(&NextStep::SetPassword, "/"), "/set-password");
-        assert_eq!(after_sign_in(&NextStep::SecondFactor, "/users/a b"), "/sign-in/verify?next=%2Fusers%2Fa%20b");
+        assert_eq!(
+            after_sign_in(&NextStep::SecondFactor { options: vec![] }, "/users/a b"),
+            "/sign-in/verify?next=%2Fusers%2Fa%20b"
+        );
         let interrupt = NextStep::RegisterMfa { can_skip: true, days_left: 3, deadline: None };
         assert_eq!(after_sign_in(&interrupt, "/"), "/sign-in/more-information");
         let d = Some(OffsetDateTime::UNIX_EPOCH);

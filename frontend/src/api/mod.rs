@@ -1,5 +1,7 @@
 //! Typed client for the Proofup JSON API. Same-origin fetches carry the session cookie.
 
+pub mod passkey;
+
 use gloo_net::http::{Request, Response};
 use proofup_shared::api::{
     AuditEntry, CreateUserRequest, Me, Overview, Page, SetupRequest, SetupStatus, SignInLogEntry, SignInRequest,
@@ -8,7 +10,10 @@ use proofup_shared::api::{
 use proofup_shared::directory::{
     CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind, MemberRequest, UserGroup,
 };
-use proofup_shared::mfa::{ConfirmTotpRequest, MethodAdded, MethodView, TotpSetup, VerifyCodeRequest};
+use proofup_shared::mfa::{
+    ConfirmTotpRequest, FinishPasskeyRegistration, FinishPasskeySignIn, MethodAdded, MethodView, PasskeyChallenge,
+    RecoveryCodeUsed, RecoveryCodes, RecoveryStatus, RenameMethodRequest, TotpSetup, VerifyCodeRequest,
+};
 use proofup_shared::policy::{
     GraceRequest, ImpactRequest, ImpactResponse, MfaRegistrationPolicy, PolicyVersion, RegistrationRow,
     SavePolicyRequest, SavePolicyResponse, WhatIf, WhatIfRequest,
@@ -206,6 +211,37 @@ pub async fn confirm_totp(name: String, code: String) -> Result<MethodAdded, Api
 
 pub async fn remove_my_method(id: String) -> Result<(), ApiError> {
     send_empty("DELETE", &format!("/api/me/methods/{}", enc(&id)), &serde_json::json!({})).await
+}
+
+pub async fn rename_my_method(id: String, name: String) -> Result<MethodView, ApiError> {
+    send_json("PATCH", &format!("/api/me/methods/{}", enc(&id)), &RenameMethodRequest { name }).await
+}
+
+/// The whole passkey registration: server options → browser → server.
+pub async fn add_passkey(name: String) -> Result<MethodAdded, ApiError> {
+    let ch: PasskeyChallenge = post("/api/me/methods/passkey", &serde_json::json!({})).await?;
+    let credential = passkey::create(&ch.public_key).await.map_err(|m| ApiError::new(ErrorCode::InvalidCode, m))?;
+    post("/api/me/methods/passkey/finish", &FinishPasskeyRegistration { name, credential }).await
+}
+
+/// The whole passkey sign-in (second step or re-authentication).
+pub async fn sign_in_with_passkey() -> Result<Me, ApiError> {
+    let ch: PasskeyChallenge = post("/api/auth/passkey", &serde_json::json!({})).await?;
+    let credential =
+        passkey::get_assertion(&ch.public_key).await.map_err(|m| ApiError::new(ErrorCode::InvalidCode, m))?;
+    post("/api/auth/passkey/finish", &FinishPasskeySignIn { credential }).await
+}
+
+pub async fn use_recovery_code(code: String) -> Result<RecoveryCodeUsed, ApiError> {
+    post("/api/auth/recovery-code", &VerifyCodeRequest { code }).await
+}
+
+pub async fn recovery_status() -> Result<RecoveryStatus, ApiError> {
+    get("/api/me/recovery-codes").await
+}
+
+pub async fn generate_recovery_codes() -> Result<RecoveryCodes, ApiError> {
+    post("/api/me/recovery-codes", &serde_json::json!({})).await
 }
 
 pub async fn user_methods(id: String) -> Result<Vec<MethodView>, ApiError> {

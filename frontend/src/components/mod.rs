@@ -1,6 +1,9 @@
 pub mod alert;
 pub mod field;
 pub mod pass;
+pub mod passkey_setup;
 pub mod picker;
+pub mod recovery_codes;
+pub mod second_step;
 pub mod shell;
 pub mod totp_setup;

@@ -1,12 +1,15 @@
-//! "My security info": the signed-in user's sign-in methods.
+//! "My security info": the signed-in user's sign-in methods and recovery codes.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use proofup_shared::mfa::MethodView;
+use proofup_shared::mfa::{MethodKind, MethodView, SecondFactorOption};
 use proofup_shared::{ApiError, ErrorCode};
 
 use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
+use crate::components::passkey_setup::PasskeySetupFlow;
+use crate::components::recovery_codes::RecoveryCodesCard;
+use crate::components::second_step::SecondStep;
 use crate::components::totp_setup::TotpSetupFlow;
 use crate::logic::format_time;
 
@@ -14,14 +17,23 @@ fn confirm(message: &str) -> bool {
     web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Adding {
+    Nothing,
+    App,
+    Passkey,
+}
+
 #[component]
 pub fn SecurityInfoPage() -> impl IntoView {
     let methods = RwSignal::new(None::<Vec<MethodView>>);
     let error = RwSignal::new(None::<ApiError>);
     let notice = RwSignal::new(None::<String>);
-    let adding = RwSignal::new(false);
-    let reverify = RwSignal::new(false);
-    let code = RwSignal::new(String::new());
+    let adding = RwSignal::new(Adding::Nothing);
+    // Re-authentication: the ways this user can prove a second factor now.
+    let reverify = RwSignal::new(None::<Vec<SecondFactorOption>>);
+    let editing = RwSignal::new(None::<String>);
+    let new_name = RwSignal::new(String::new());
     let load = move || {
         spawn_local(async move {
             match api::my_methods().await {
@@ -33,8 +45,25 @@ pub fn SecurityInfoPage() -> impl IntoView {
     load();
     let handle = move |e: ApiError| {
         if e.error == ErrorCode::ReauthenticationRequired {
-            reverify.set(true);
+            let kinds: Vec<MethodKind> = methods.get_untracked().unwrap_or_default().iter().map(|m| m.kind).collect();
+            spawn_local(async move {
+                let left = api::recovery_status().await.map(|s| s.remaining).unwrap_or(0);
+                let mut options: Vec<SecondFactorOption> = kinds
+                    .into_iter()
+                    .map(|k| match k {
+                        MethodKind::Passkey => SecondFactorOption::Passkey,
+                        MethodKind::AuthenticatorApp => SecondFactorOption::AuthenticatorApp,
+                    })
+                    .collect();
+                if left > 0 {
+                    options.push(SecondFactorOption::RecoveryCode);
+                }
+                options.sort();
+                options.dedup();
+                reverify.set(Some(options));
+            });
         }
+        notice.set(None);
         error.set(Some(e));
     };
     let remove = move |m: MethodView| {
@@ -52,69 +81,93 @@ pub fn SecurityInfoPage() -> impl IntoView {
             }
         });
     };
-    let start_add = move |_| {
-        error.set(None);
-        notice.set(None);
-        adding.set(true);
-    };
-    let added = Callback::new(move |a: proofup_shared::mfa::MethodAdded| {
-        adding.set(false);
-        notice.set(Some(format!("\"{}\" is registered.", a.method.name)));
-        load();
-    });
-    let submit_reverify = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let c = code.get_untracked();
+    let save_name = move |id: String| {
+        let n = new_name.get_untracked();
         spawn_local(async move {
-            match api::reverify(c).await {
-                Ok(()) => {
-                    reverify.set(false);
-                    code.set(String::new());
+            match api::rename_my_method(id, n).await {
+                Ok(m) => {
+                    editing.set(None);
                     error.set(None);
-                    notice.set(Some("Confirmed. You can change your methods for the next 10 minutes.".into()));
+                    notice.set(Some(format!("Renamed to \"{}\".", m.name)));
+                    load();
                 }
-                Err(e) => {
-                    code.set(String::new());
-                    error.set(Some(e));
-                }
+                Err(e) => handle(e),
             }
         });
     };
+    let start_add = move |what: Adding| {
+        error.set(None);
+        notice.set(None);
+        adding.set(what);
+    };
+    let added = Callback::new(move |a: proofup_shared::mfa::MethodAdded| {
+        adding.set(Adding::Nothing);
+        notice.set(Some(format!("\"{}\" is registered.", a.method.name)));
+        load();
+    });
+    let reverified = Callback::new(move |left: Option<u32>| {
+        reverify.set(None);
+        error.set(None);
+        let mut text = "Confirmed. You can change your methods for the next 10 minutes.".to_owned();
+        if let Some(n) = left {
+            text.push_str(&format!(" You have {n} recovery codes left."));
+        }
+        notice.set(Some(text));
+    });
+    let has_method = Signal::derive(move || methods.get().is_some_and(|m| !m.is_empty()));
     view! {
         <div class="page-head"><h1>"My security info"</h1></div>
         <p class="muted">"These are the methods you use to prove it's you when you sign in."</p>
         <ErrorAlert error=error/>
         {move || notice.get().map(|n| view! { <Notice text=n/> })}
-        <Show when=move || reverify.get()>
-            <form class="card narrow" on:submit=submit_reverify novalidate=true>
-                <h2>"Confirm it's you"</h2>
-                <p class="muted">"Enter a current code from your authenticator app to change your methods."</p>
-                <div class="field">
-                    <label for="reverify-code">"Code"</label>
-                    <input id="reverify-code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="7" class="code-input"
-                        prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
-                </div>
-                <button type="submit" class="btn btn-primary">"Confirm"</button>
-            </form>
-        </Show>
+        {move || reverify.get().map(|options| view! {
+            <section class="card narrow" data-testid="reverify">
+                <p class="eyebrow">"Confirm it's you"</p>
+                <SecondStep options=options reauth=true on_done=reverified/>
+                <div class="actions"><button type="button" class="btn btn-secondary" on:click=move |_| reverify.set(None)>"Cancel"</button></div>
+            </section>
+        })}
         <section class="card">
             <h2>"Sign-in methods"</h2>
             {move || methods.get().map(|ms| if ms.is_empty() {
-                view! { <p class="empty">"No sign-in method yet. Add an authenticator app so your account is protected by more than a password."</p> }.into_any()
+                view! { <p class="empty">"No sign-in method yet. Add a passkey or an authenticator app so your account is protected by more than a password."</p> }.into_any()
             } else {
                 view! {
                     <div class="table-wrap"><table>
                         <thead><tr><th>"Method"</th><th>"Name"</th><th>"Added"</th><th>"Last used"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
                         <tbody>
                             {ms.into_iter().map(|m| {
-                                let m2 = m.clone();
+                                let (m2, id, id2, id3, name) = (m.clone(), m.id.clone(), m.id.clone(), m.id.clone(), m.name.clone());
                                 view! {
                                     <tr>
                                         <td>{m.kind.label()}</td>
-                                        <td>{m.name.clone()}</td>
+                                        <td>
+                                            {move || if editing.get().as_deref() == Some(id.as_str()) {
+                                                let id = id.clone();
+                                                view! {
+                                                    <form class="inline-form" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); save_name(id.clone()) }>
+                                                        <label class="sr-only" for="rename-method">"New name"</label>
+                                                        <input id="rename-method" type="text" maxlength="64" autofocus=true
+                                                            prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev))/>
+                                                        <button type="submit" class="btn btn-primary btn-small">"Save"</button>
+                                                        <button type="button" class="btn btn-secondary btn-small" on:click=move |_| editing.set(None)>"Cancel"</button>
+                                                    </form>
+                                                }.into_any()
+                                            } else {
+                                                view! { <span>{name.clone()}</span> }.into_any()
+                                            }}
+                                        </td>
                                         <td class="nowrap">{format_time(m.created_at)}</td>
                                         <td class="nowrap">{m.last_used_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
-                                        <td><button class="btn btn-secondary" on:click=move |_| remove(m2.clone())>"Remove"</button></td>
+                                        <td><div class="row-actions">
+                                            <Show when=move || editing.get().as_deref() != Some(id2.as_str())>
+                                                <button class="btn btn-secondary btn-small" on:click={
+                                                    let (id, n) = (id3.clone(), m.name.clone());
+                                                    move |_| { new_name.set(n.clone()); editing.set(Some(id.clone())); }
+                                                }>"Rename"</button>
+                                            </Show>
+                                            <button class="btn btn-secondary btn-small" on:click=move |_| remove(m2.clone())>"Remove"</button>
+                                        </div></td>
                                     </tr>
                                 }
                             }).collect_view()}
@@ -122,16 +175,27 @@ pub fn SecurityInfoPage() -> impl IntoView {
                     </table></div>
                 }.into_any()
             })}
-            <Show when=move || !adding.get()>
-                <div class="actions"><button class="btn btn-primary" on:click=start_add>"Add authenticator app"</button></div>
+            <Show when=move || adding.get() == Adding::Nothing>
+                <div class="actions">
+                    <button class="btn btn-primary" on:click=move |_| start_add(Adding::Passkey)>"Add passkey"</button>
+                    <button class="btn btn-secondary" on:click=move |_| start_add(Adding::App)>"Add authenticator app"</button>
+                </div>
             </Show>
         </section>
-        <Show when=move || adding.get()>
+        <Show when=move || adding.get() == Adding::App>
             <section class="card">
                 <h2>"Add an authenticator app"</h2>
-                <TotpSetupFlow on_done=added on_cancel=Callback::new(move |_| adding.set(false))
-                    on_error=Callback::new(move |e| { adding.set(false); handle(e); })/>
+                <TotpSetupFlow on_done=added on_cancel=Callback::new(move |_| adding.set(Adding::Nothing))
+                    on_error=Callback::new(move |e| { adding.set(Adding::Nothing); handle(e); })/>
             </section>
         </Show>
+        <Show when=move || adding.get() == Adding::Passkey>
+            <section class="card">
+                <h2>"Add a passkey"</h2>
+                <PasskeySetupFlow on_done=added on_cancel=Callback::new(move |_| adding.set(Adding::Nothing))
+                    on_error=Callback::new(move |e| { adding.set(Adding::Nothing); handle(e); })/>
+            </section>
+        </Show>
+        <RecoveryCodesCard has_method=has_method on_reauth=Callback::new(handle)/>
     }
 }

@@ -4,12 +4,21 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use proofup_shared::mfa::NextStep;
+use proofup_shared::mfa::{MethodKind, NextStep, SecondFactorOption};
 use proofup_shared::{ApiError, ErrorCode};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Registering {
+    No,
+    Choosing,
+    With(MethodKind),
+}
 
 use crate::api;
 use crate::app::SessionCtx;
 use crate::components::alert::ErrorAlert;
+use crate::components::passkey_setup::PasskeySetupFlow;
+use crate::components::second_step::SecondStep;
 use crate::components::totp_setup::TotpSetupFlow;
 use crate::logic::{after_sign_in, safe_next, skip_label};
 
@@ -45,56 +54,72 @@ pub fn VerifyPage() -> impl IntoView {
         let navigate = navigate.clone();
         load_me(session, move || navigate("/sign-in", Default::default()));
     }
-    let code = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        error.set(None);
-        let c = code.get_untracked();
+    // After a recovery code: how many are left, before going on.
+    let recovery_left = RwSignal::new(None::<u32>);
+    let go_on = {
         let navigate = navigate.clone();
         let next = next.clone();
-        spawn_local(async move {
-            match api::second_factor(c).await {
-                Ok(me) => {
-                    let to = after_sign_in(&me.next_step, &next);
-                    session.me.set(Some(me));
-                    navigate(&to, Default::default());
-                }
-                Err(e) => {
-                    if e.error == ErrorCode::Unauthenticated {
-                        navigate("/sign-in", Default::default());
+        move || {
+            let navigate = navigate.clone();
+            let next = next.clone();
+            spawn_local(async move {
+                match api::me().await {
+                    Ok(me) => {
+                        let to = after_sign_in(&me.next_step, &next);
+                        session.me.set(Some(me));
+                        navigate(&to, Default::default());
                     }
-                    code.set(String::new());
-                    error.set(Some(e));
-                    busy.set(false);
+                    Err(_) => navigate("/sign-in", Default::default()),
                 }
-            }
-        });
+            });
+        }
+    };
+    let done = {
+        let go_on = go_on.clone();
+        Callback::new(move |left: Option<u32>| match left {
+            Some(n) => recovery_left.set(Some(n)),
+            None => go_on(),
+        })
+    };
+    let gone = {
+        let navigate = navigate.clone();
+        Callback::new(move |_| navigate("/sign-in", Default::default()))
+    };
+    let options = move || match session.me.get().map(|m| m.next_step) {
+        Some(NextStep::SecondFactor { options }) if !options.is_empty() => Some(options),
+        Some(NextStep::SecondFactor { .. }) => Some(vec![SecondFactorOption::AuthenticatorApp]),
+        _ => None,
     };
     view! {
         <div class="center-page">
-            <form class="card narrow" on:submit=submit novalidate=true>
+            <div class="card narrow">
                 {brand()}
                 <p class="eyebrow">{move || session.me.get().map(|m| m.username).unwrap_or_default()}</p>
-                <h1>"Enter code"</h1>
-                <p class="muted">"Enter the 6-digit code shown in your authenticator app."</p>
-                <ErrorAlert error=error/>
-                <div class="field">
-                    <label for="code">"Code"</label>
-                    <input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9 ]*" maxlength="7"
-                        autocomplete="one-time-code" autofocus=true class="code-input"
-                        prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
-                </div>
-                <button type="submit" class="btn btn-primary btn-block" disabled=move || busy.get()>
-                    {move || if busy.get() { "Verifying…" } else { "Verify" }}
-                </button>
-                <p class="muted small">"Lost your phone? Ask your administrator to require re-registration for your account."</p>
-            </form>
+                {move || match recovery_left.get() {
+                    Some(n) => {
+                        let go_on = go_on.clone();
+                        view! {
+                            <h1>"Signed in with a recovery code"</h1>
+                            <div class={if n <= 3 { "alert alert-warn" } else { "alert alert-info" }} role="status" data-testid="recovery-left">
+                                {match n {
+                                    0 => "That was your last recovery code. Make new ones in My security info.".to_owned(),
+                                    1 => "You have 1 recovery code left.".to_owned(),
+                                    n => format!("You have {n} recovery codes left."),
+                                }}
+                            </div>
+                            <p class="muted">"If you lost your device, remove it from My security info and add a new method."</p>
+                            <div class="actions"><button class="btn btn-primary" on:click=move |_| go_on()>"Continue"</button></div>
+                        }.into_any()
+                    }
+                    None => match options() {
+                        Some(options) => view! {
+                            <SecondStep options=options on_done=done on_unauthenticated=gone/>
+                            <p class="muted small">"Lost all your methods and codes? Ask your administrator to require re-registration for your account."</p>
+                        }.into_any(),
+                        None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+                    },
+                }}
+            </div>
         </div>
     }
 }
@@ -108,7 +133,7 @@ pub fn MoreInformationPage() -> impl IntoView {
         let navigate = navigate.clone();
         load_me(session, move || navigate("/sign-in", Default::default()));
     }
-    let registering = RwSignal::new(false);
+    let registering = RwSignal::new(Registering::No);
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
     let step = move || session.me.get().map(|m| m.next_step);
@@ -139,9 +164,9 @@ pub fn MoreInformationPage() -> impl IntoView {
             });
         })
     };
-    let finished = RwSignal::new(false);
-    let done = Callback::new(move |_| {
-        finished.set(true);
+    let finished = RwSignal::new(None::<MethodKind>);
+    let done = Callback::new(move |a: proofup_shared::mfa::MethodAdded| {
+        finished.set(Some(a.method.kind));
         spawn_local(async move {
             if let Ok(me) = api::me().await {
                 session.me.set(Some(me));
@@ -169,18 +194,41 @@ pub fn MoreInformationPage() -> impl IntoView {
             <div class="card narrow interrupt">
                 {brand()}
                 <p class="eyebrow">{move || session.me.get().map(|m| m.username).unwrap_or_default()}</p>
-                <Show when=move || finished.get()>
+                {move || finished.get().map(|kind| view! {
                     <h1>"You're all set"</h1>
-                    <div class="alert alert-info" role="status">"Your authenticator app is registered. From now on you'll enter a code from it when you sign in."</div>
+                    <div class="alert alert-info" role="status">{match kind {
+                        MethodKind::Passkey => "Your passkey is registered. From now on you'll use it when you sign in.",
+                        MethodKind::AuthenticatorApp => "Your authenticator app is registered. From now on you'll enter a code from it when you sign in.",
+                    }}</div>
+                    <p class="muted">"Tip: make recovery codes in My security info, in case you lose this device."</p>
                     <div class="actions">
                         <button class="btn btn-primary" on:click=go_on.clone()>"Continue"</button>
                     </div>
+                })}
+                <Show when=move || finished.get().is_none() && registering.get() == Registering::Choosing>
+                    <h1>"Choose a sign-in method"</h1>
+                    <p class="muted">"You'll use it with your password each time you sign in."</p>
+                    <div class="method-choices">
+                        <button type="button" class="method-choice" on:click=move |_| registering.set(Registering::With(MethodKind::Passkey))>
+                            <strong>"Passkey"</strong><span class="badge">"Recommended"</span>
+                            <span class="muted">"Your device's fingerprint, face or screen lock, or a security key."</span>
+                        </button>
+                        <button type="button" class="method-choice" on:click=move |_| registering.set(Registering::With(MethodKind::AuthenticatorApp))>
+                            <strong>"Authenticator app"</strong>
+                            <span class="muted">"A 6-digit code from an app on your phone."</span>
+                        </button>
+                    </div>
+                    <div class="actions"><button type="button" class="btn btn-secondary" on:click=move |_| registering.set(Registering::No)>"Back"</button></div>
                 </Show>
-                <Show when=move || !finished.get() && registering.get()>
+                <Show when=move || finished.get().is_none() && registering.get() == Registering::With(MethodKind::AuthenticatorApp)>
                     <h1>"Set up your authenticator app"</h1>
-                    <TotpSetupFlow on_done=done on_cancel=Callback::new(move |_| registering.set(false))/>
+                    <TotpSetupFlow on_done=done on_cancel=Callback::new(move |_| registering.set(Registering::Choosing))/>
                 </Show>
-                <Show when=move || !finished.get() && !registering.get()>
+                <Show when=move || finished.get().is_none() && registering.get() == Registering::With(MethodKind::Passkey)>
+                    <h1>"Create a passkey"</h1>
+                    <PasskeySetupFlow on_done=done on_cancel=Callback::new(move |_| registering.set(Registering::Choosing))/>
+                </Show>
+                <Show when=move || finished.get().is_none() && registering.get() == Registering::No>
                     <h1>"More information required"</h1>
                     <p>"Your organization needs more information to keep your account secure."</p>
                     {move || match step() {
@@ -194,7 +242,7 @@ pub fn MoreInformationPage() -> impl IntoView {
                     }}
                     <ErrorAlert error=error/>
                     <div class="actions">
-                        <button class="btn btn-primary" on:click=move |_| registering.set(true) autofocus=true>"Next"</button>
+                        <button class="btn btn-primary" on:click=move |_| registering.set(Registering::Choosing) autofocus=true>"Next"</button>
                     </div>
                     {move || match step() {
                         Some(NextStep::RegisterMfa { can_skip: true, days_left, deadline }) => Some(view! {

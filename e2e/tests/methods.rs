@@ -1,0 +1,160 @@
+//! Sign-in methods in a real browser: a passkey made by Chromium's virtual
+//! authenticator (WebAuthn through CDP), an authenticator app with codes from
+//! `oathtool`, renaming, recovery codes, the second step with each of them, and
+//! a passkey registered from the MFA registration interrupt.
+#![allow(clippy::unwrap_used)]
+
+use proofup_e2e::{oathtool, Browser, Portal};
+use thirtyfour::prelude::*;
+
+const ADMIN_PASSWORD: &str = "maple tundra orbit 2048";
+const CAROL_PASSWORD: &str = "harbor violet sixty lantern";
+const DAN_PASSWORD: &str = "pebble orchard north quiet";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_apps_and_recovery_codes_in_the_browser() {
+    let portal = Portal::start();
+    let admin = Browser::start(1280, 1000).await;
+    admin.set_up_admin(&portal, "admin", ADMIN_PASSWORD).await;
+    let pass = admin.create_user(&portal, "carol", "Carol Chen").await;
+
+    // Carol chooses her password, then adds a passkey on "My security info".
+    let carol = Browser::start(1280, 1000).await;
+    carol.driver.goto(&portal.url("/sign-in")).await.unwrap();
+    let device = carol.add_virtual_authenticator().await;
+    carol.sign_in(&portal, "carol", &pass).await;
+    carol.wait_text("h1", "Choose your password").await;
+    carol.fill("new_password", CAROL_PASSWORD).await;
+    carol.fill("confirm", CAROL_PASSWORD).await;
+    carol.click_button("Set password").await;
+    carol.wait_text("h1", "Your account").await;
+    carol.click_text("nav a", "My security info").await;
+    carol.wait_text("h1", "My security info").await;
+    carol.wait_text(".empty", "No sign-in method yet").await;
+    carol.wait_text("[data-testid=recovery-codes] p", "Add an authenticator app or a passkey first").await;
+    carol.shot("50-security-info-empty").await;
+    carol.click_button("Add passkey").await;
+    carol.wait_text("h2", "Add a passkey").await;
+    carol.fill("passkey-name", "Laptop").await;
+    carol.shot("51-add-passkey").await;
+    carol.click_button("Create passkey").await;
+    carol.wait_text(".alert-info", "\"Laptop\" is registered.").await;
+    carol.wait_text("td", "Passkey").await;
+    assert_eq!(carol.authenticator_credentials(&device).await.len(), 1, "the device holds the new passkey");
+
+    // An authenticator app beside it (within 10 minutes of proving the passkey, no re-prompt).
+    carol.click_button("Add authenticator app").await;
+    carol.click_button("Enter the key by hand").await;
+    let key = carol.wait_text("[data-testid=totp-key]", " ").await.text().await.unwrap();
+    carol.fill("totp-code", &oathtool(&key, "now")).await;
+    carol.fill("method-name", "Phone").await;
+    carol.click_button("Verify and finish").await;
+    carol.wait_text(".alert-info", "\"Phone\" is registered.").await;
+
+    // Rename the passkey.
+    let row = carol.wait_text("tr", "Laptop").await;
+    let rename = row.find(By::XPath(".//button[text()='Rename']")).await.unwrap();
+    carol.click(&rename).await;
+    carol.fill("rename-method", "Work laptop").await;
+    carol.shot("52-rename").await;
+    carol.click_button("Save").await;
+    carol.wait_text(".alert-info", "Renamed to \"Work laptop\".").await;
+    carol.wait_text("td", "Work laptop").await;
+
+    // Recovery codes: shown once, then only a count.
+    carol.click_button("Make recovery codes").await;
+    carol.wait_text(".alert-warn", "They will not be shown again").await;
+    let mut codes = Vec::new();
+    for li in carol.driver.find_all(By::Css("[data-testid=recovery-list] code")).await.unwrap() {
+        codes.push(li.text().await.unwrap());
+    }
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    assert!(codes.iter().all(|c| c.len() == 19), "{codes:?}");
+    carol.shot("53-recovery-codes").await;
+    carol.click_button("I have saved them").await;
+    carol.wait_text("[data-testid=recovery-status]", "10 of 10 codes unused").await;
+    assert!(carol.driver.find_all(By::Css("[data-testid=recovery-list]")).await.unwrap().is_empty());
+    carol.shot("54-security-info").await;
+    carol.sign_out().await;
+
+    // Second step: the passkey is offered first; the others are one click away.
+    carol.sign_in(&portal, "carol", CAROL_PASSWORD).await;
+    carol.wait_text("h1", "Use your passkey").await;
+    carol.wait_text(".other-methods button", "Enter a code from your authenticator app").await;
+    carol.wait_text(".other-methods button", "Use a recovery code").await;
+    carol.shot("55-second-step-passkey").await;
+    carol.click_button("Use passkey").await;
+    carol.wait_text("h1", "Your account").await;
+    carol.sign_out().await;
+
+    // A recovery code, typed loosely; the page says how many are left.
+    carol.sign_in(&portal, "carol", CAROL_PASSWORD).await;
+    carol.wait_text("h1", "Use your passkey").await;
+    carol.click_text(".other-methods button", "Use a recovery code").await;
+    carol.wait_text("h1", "Use a recovery code").await;
+    carol.fill("recovery-code", &codes[0].to_uppercase()).await;
+    carol.shot("56-recovery-code").await;
+    carol.click_button("Verify").await;
+    carol.wait_text("h1", "Signed in with a recovery code").await;
+    carol.wait_text("[data-testid=recovery-left]", "You have 9 recovery codes left.").await;
+    carol.shot("57-recovery-code-used").await;
+    carol.click_button("Continue").await;
+    carol.wait_text("h1", "Your account").await;
+    carol.sign_out().await;
+
+    // The same code again is refused; an app code works.
+    carol.sign_in(&portal, "carol", CAROL_PASSWORD).await;
+    carol.wait_text("h1", "Use your passkey").await;
+    carol.click_text(".other-methods button", "Use a recovery code").await;
+    carol.fill("recovery-code", &codes[0]).await;
+    carol.click_button("Verify").await;
+    carol.wait_text(".alert-error", "already used").await;
+    carol.click_text(".other-methods button", "Enter a code from your authenticator app").await;
+    carol.wait_text("h1", "Enter code").await;
+    carol.fill("code", &oathtool(&key, "+30 seconds")).await;
+    carol.click_button("Verify").await;
+    carol.wait_text("h1", "Your account").await;
+    carol.click_text("nav a", "My security info").await;
+    carol.wait_text("[data-testid=recovery-status]", "9 of 10 codes unused").await;
+
+    // The administrator sees her methods on her page (names, never secrets).
+    admin.driver.goto(&portal.url("/users")).await.unwrap();
+    admin.click_text("td a", "Carol Chen").await;
+    admin.wait_text("td", "Work laptop").await;
+    admin.wait_text("td", "Phone").await;
+
+    // The policy On for all users: dan is interrupted and registers a passkey from the interrupt.
+    let dan_pass = admin.create_user(&portal, "dan", "Dan Diaz").await;
+    admin.driver.goto(&portal.url("/policy/mfa-registration")).await.unwrap();
+    admin.wait_text("h1", "MFA registration policy").await;
+    admin.click_text("label.segment", "On").await;
+    admin.click_button("Save").await;
+    admin.wait_text(".alert-info", "Saved as version").await;
+    let dan = Browser::start(1280, 900).await;
+    dan.driver.goto(&portal.url("/sign-in")).await.unwrap();
+    let dans_device = dan.add_virtual_authenticator().await;
+    dan.sign_in(&portal, "dan", &dan_pass).await;
+    dan.wait_text("h1", "Choose your password").await;
+    dan.fill("new_password", DAN_PASSWORD).await;
+    dan.fill("confirm", DAN_PASSWORD).await;
+    dan.click_button("Set password").await;
+    dan.wait_text("h1", "More information required").await;
+    dan.click_button("Next").await;
+    dan.wait_text("h1", "Choose a sign-in method").await;
+    dan.shot("58-interrupt-choose-method").await;
+    dan.click_text("button.method-choice", "Passkey").await;
+    dan.wait_text("h1", "Create a passkey").await;
+    dan.fill("passkey-name", "Dan's laptop").await;
+    dan.click_button("Create passkey").await;
+    dan.wait_text("h1", "You're all set").await;
+    dan.wait_text(".alert-info", "Your passkey is registered").await;
+    dan.shot("59-interrupt-passkey-registered").await;
+    assert_eq!(dan.authenticator_credentials(&dans_device).await.len(), 1);
+    dan.click_button("Continue").await;
+    dan.wait_text("h1", "Your account").await;
+    dan.sign_out().await;
+    dan.sign_in(&portal, "dan", DAN_PASSWORD).await;
+    dan.wait_text("h1", "Use your passkey").await;
+    dan.click_button("Use passkey").await;
+    dan.wait_text("h1", "Your account").await;
+}
