@@ -170,6 +170,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Se
     let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
     state.secrets = Arc::new(load_or_create_key(&key_file)?);
     let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone());
+    let webhooks = spawn_webhook_worker(state.clone());
     let mut server = HttpServer::new(move || http::app(state.clone()))
         .bind(args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?
@@ -181,9 +182,30 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Se
     // actix stops gracefully on SIGINT/SIGTERM: no new connections, in-flight requests finish.
     server.run().await?;
     maintenance.abort();
+    webhooks.abort();
     store.flush()?;
     tracing::info!("stopped; store flushed");
     Ok(())
+}
+
+/// Every 2 seconds: POST due webhook deliveries (blocking HTTP, off the async workers).
+fn spawn_webhook_worker(state: AppState) -> tokio::task::JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let sender = Arc::new(crate::service::webhook::HttpSender::new());
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let (store, clock, sender) = (state.store.clone(), state.clock.clone(), sender.clone());
+            let run = tokio::task::spawn_blocking(move || {
+                crate::service::webhook::deliver_due(store.as_ref(), sender.as_ref(), clock.now())
+            });
+            match run.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "webhook outbox unreadable"),
+                Err(e) => tracing::error!(error = %e, "webhook worker failed"),
+            }
+        }
+    })
 }
 
 /// Once a minute: drop expired sessions, renew an expired setup link.

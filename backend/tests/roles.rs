@@ -77,7 +77,10 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("delete", "/api/groups/{id}")
         | ("post", "/api/groups/{id}/members")
         | ("delete", "/api/groups/{id}/members/{kind}/{member}")
-        | ("put", "/api/policy") => ManageSecurity,
+        | ("put", "/api/policy")
+        | ("get", "/api/settings/webhook")
+        | ("put", "/api/settings/webhook")
+        | ("post", "/api/settings/webhook/test") => ManageSecurity,
         _ => return None,
     })
 }

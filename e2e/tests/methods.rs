@@ -157,4 +157,51 @@ async fn passkeys_apps_and_recovery_codes_in_the_browser() {
     dan.wait_text("h1", "Use your passkey").await;
     dan.click_button("Use passkey").await;
     dan.wait_text("h1", "Your account").await;
+
+    // The webhook: the real binary's worker POSTs a test event to a receiver on loopback.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            let _ = write!(stream, "HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
+            let _ = tx.send(String::from_utf8_lossy(&body).into_owned());
+        }
+    });
+    admin.driver.goto(&portal.url("/policy/mfa-registration")).await.unwrap();
+    admin.wait_text("h2", "Webhook").await;
+    admin.fill("webhook-url", "ftp://nope").await;
+    admin.click_button("Save webhook").await;
+    admin.wait_text(".field-error", "Enter an http:// or https:// URL.").await;
+    admin.fill("webhook-url", &format!("http://127.0.0.1:{hook_port}/hook")).await;
+    admin.click_button("Save webhook").await;
+    admin.wait_text(".alert-info", "Webhook saved.").await;
+    admin.click_button("Send test event").await;
+    admin.wait_text(".alert-info", "A test event is queued").await;
+    let body = rx.recv_timeout(std::time::Duration::from_secs(15)).expect("the worker delivered the test event");
+    let event: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["type"], "test");
+    assert_eq!(event["data"]["requested_by"], "admin");
+    admin.driver.refresh().await.unwrap();
+    let status = admin.wait_text("[data-testid=webhook-status]", "Last delivered").await;
+    let delivered = status.text().await.unwrap();
+    assert!(!delivered.contains("Never"), "{delivered}");
+    let card = admin.driver.find(By::Id("webhook")).await.unwrap();
+    admin.click(&card).await;
+    admin.shot("60-webhook").await;
 }

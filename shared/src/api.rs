@@ -115,6 +115,9 @@ pub struct Overview {
     /// Emergency-access accounts (enabled).
     #[serde(default)]
     pub emergency_accounts: u64,
+    /// The webhook's deliveries (failures are shown on the Overview).
+    #[serde(default)]
+    pub webhook: crate::webhook::WebhookStatus,
 }
 
 /// A critical alert: an emergency-access (break-glass) account signed in.

@@ -10,5 +10,6 @@ pub mod error;
 pub mod mfa;
 pub mod policy;
 pub mod validation;
+pub mod webhook;
 
 pub use error::{ApiError, ErrorCode, FieldError};

@@ -14,3 +14,4 @@ pub mod signin;
 pub mod tap;
 pub mod throttle;
 pub mod totp;
+pub mod webhook;

@@ -1,6 +1,6 @@
 //! Administrative reads and actions of the foundation: overview, logs, unlock.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, put, web, HttpResponse};
 use proofup_shared::api::{AuditEntry, Overview, Page, SignInLogEntry, StoreCounts};
 use proofup_shared::ApiError;
 use serde::Deserialize;
@@ -44,6 +44,7 @@ pub async fn overview(state: web::Data<AppState>, auth: Reader) -> Result<web::J
         emergency_accounts: registration.emergency_accounts,
         registration,
         alerts: s.open_alerts(50)?,
+        webhook: crate::store::WebhookStore::webhook_status(s)?,
     }))
 }
 
@@ -188,4 +189,37 @@ pub async fn unlock_user(
     );
     s.clear_throttle(&target.username, entry).map_err(|e: StoreError| AppError::from(e))?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The webhook's URL and how deliveries are going (Security administrators and Global administrators).
+#[utoipa::path(tag = "settings", responses(
+    (status = 200, body = proofup_shared::webhook::WebhookSettings), (status = 403, body = ApiError)))]
+#[get("/settings/webhook")]
+pub async fn webhook_settings(
+    state: web::Data<AppState>,
+    _auth: Manager,
+) -> Result<web::Json<proofup_shared::webhook::WebhookSettings>, AppError> {
+    Ok(web::Json(service::webhook::settings(state.store.as_ref())?))
+}
+
+/// Sets or clears the webhook URL: a JSON POST for every emergency-access sign-in and policy change.
+#[utoipa::path(tag = "settings", request_body = proofup_shared::webhook::WebhookSettingsRequest, responses(
+    (status = 200, body = proofup_shared::webhook::WebhookSettings), (status = 403, body = ApiError),
+    (status = 422, body = ApiError)))]
+#[put("/settings/webhook")]
+pub async fn save_webhook(
+    state: web::Data<AppState>,
+    auth: Manager,
+    body: web::Json<proofup_shared::webhook::WebhookSettingsRequest>,
+) -> Result<web::Json<proofup_shared::webhook::WebhookSettings>, AppError> {
+    let now = state.clock.now();
+    Ok(web::Json(service::webhook::save(state.store.as_ref(), &auth.actor(), body.into_inner(), now)?))
+}
+
+/// Queues a test event for the webhook.
+#[utoipa::path(tag = "settings", responses((status = 202), (status = 403, body = ApiError), (status = 409, body = ApiError)))]
+#[post("/settings/webhook/test")]
+pub async fn test_webhook(state: web::Data<AppState>, auth: Manager) -> Result<HttpResponse, AppError> {
+    service::webhook::send_test(state.store.as_ref(), &auth.actor(), state.clock.now())?;
+    Ok(HttpResponse::Accepted().finish())
 }

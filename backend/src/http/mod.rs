@@ -165,6 +165,9 @@ pub fn app(
                 .service(admin::audit_log)
                 .service(admin::sign_in_log)
                 .service(admin::unlock_user)
+                .service(admin::webhook_settings)
+                .service(admin::save_webhook)
+                .service(admin::test_webhook)
                 .route("/openapi.json", web::get().to(system::openapi_json))
                 .default_service(web::to(api_not_found)),
         )

@@ -221,6 +221,12 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
             acknowledged_at: None,
         })?;
         tracing::warn!(user = %user.username, ip = %client.ip, "emergency-access account signed in");
+        super::webhook::enqueue(
+            s,
+            "emergency_access.sign_in",
+            serde_json::json!({"user": user.username, "user_id": user.id, "ip": client.ip, "user_agent": client.user_agent}),
+            now,
+        )?;
     }
     log_attempt(s, now, &name, Some(&user), SignInResult::Success, &how, client)?;
     s.flush()?;

@@ -17,8 +17,8 @@ use crate::domain::membership::{MembershipError, MembershipIndex};
 use crate::domain::model::Group;
 use crate::store::{AuditDraft, GroupStore, MethodStore, PolicyStore, StoreError, UserStore};
 
-pub trait GroupStores: UserStore + GroupStore + MethodStore + PolicyStore {}
-impl<T: UserStore + GroupStore + MethodStore + PolicyStore + ?Sized> GroupStores for T {}
+pub trait GroupStores: UserStore + GroupStore + MethodStore + PolicyStore + crate::store::WebhookStore {}
+impl<T: UserStore + GroupStore + MethodStore + PolicyStore + crate::store::WebhookStore + ?Sized> GroupStores for T {}
 
 fn lock_err<T>(_: T) -> UserError {
     UserError::Store(StoreError::Backend("membership index lock poisoned".into()))

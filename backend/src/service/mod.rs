@@ -9,6 +9,7 @@ pub mod policy;
 pub mod recovery;
 pub mod setup;
 pub mod users;
+pub mod webhook;
 
 use proofup_shared::api::{AuditEntry, FieldChange};
 use time::OffsetDateTime;

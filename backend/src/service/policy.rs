@@ -235,6 +235,17 @@ pub fn save<S: GroupStores + ?Sized>(
     let mut entry = audit(now, Some(actor.user), "policy.saved", None, changes, actor.client);
     entry.0.target = format!("MFA registration policy v{}", next.version);
     s.save_policy(&next, req.based_on_version, entry)?;
+    super::webhook::enqueue(
+        s,
+        "policy.saved",
+        serde_json::json!({
+            "version": next.version,
+            "saved_by": actor.user.username,
+            "enforcement": next.policy.enforcement,
+            "changes": next.changes,
+        }),
+        now,
+    )?;
     let imp = impact(s, index, &p, now)?;
     let warnings = warnings(s, index, &p, actor.user, now, &imp)?;
     Ok(SavePolicyResponse { saved: next, warnings })

@@ -224,3 +224,19 @@ pub trait PolicyStore {
         audit: Option<AuditDraft>,
     ) -> StoreResult<()>;
 }
+
+/// The webhook's URL and its outbox of deliveries.
+pub trait WebhookStore {
+    fn webhook_url(&self) -> StoreResult<Option<String>>;
+    /// Sets (or with `None` clears) the URL, with its audit entry; given-up deliveries are dropped.
+    fn set_webhook_url(&self, url: Option<&str>, audit: AuditDraft) -> StoreResult<()>;
+    /// Queues an event durably (flushed before returning).
+    fn enqueue_delivery(&self, d: &crate::domain::webhook::Delivery) -> StoreResult<()>;
+    /// Deliveries due at `now`, oldest first.
+    fn due_deliveries(&self, now: OffsetDateTime, limit: usize) -> StoreResult<Vec<crate::domain::webhook::Delivery>>;
+    /// Removes a delivered event and records the time.
+    fn delivery_succeeded(&self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
+    /// Stores a failed try (its retry time or that it was given up), and the error for the Overview.
+    fn delivery_failed(&self, d: &crate::domain::webhook::Delivery, at: OffsetDateTime) -> StoreResult<()>;
+    fn webhook_status(&self) -> StoreResult<proofup_shared::webhook::WebhookStatus>;
+}

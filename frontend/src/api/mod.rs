@@ -332,3 +332,17 @@ pub async fn user_sessions(id: String) -> Result<Vec<proofup_shared::api::Sessio
 pub async fn import_directory(csv: String) -> Result<proofup_shared::directory::ImportResult, ApiError> {
     post("/api/directory/import", &proofup_shared::directory::ImportRequest { csv }).await
 }
+
+// Settings.
+
+pub async fn webhook_settings() -> Result<proofup_shared::webhook::WebhookSettings, ApiError> {
+    get("/api/settings/webhook").await
+}
+
+pub async fn save_webhook(url: Option<String>) -> Result<proofup_shared::webhook::WebhookSettings, ApiError> {
+    send_json("PUT", "/api/settings/webhook", &proofup_shared::webhook::WebhookSettingsRequest { url }).await
+}
+
+pub async fn test_webhook() -> Result<(), ApiError> {
+    send_empty("POST", "/api/settings/webhook/test", &serde_json::json!({})).await
+}

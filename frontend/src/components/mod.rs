@@ -7,3 +7,4 @@ pub mod recovery_codes;
 pub mod second_step;
 pub mod shell;
 pub mod totp_setup;
+pub mod webhook;

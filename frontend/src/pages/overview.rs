@@ -80,6 +80,19 @@ fn OverviewCards(o: Overview) -> impl IntoView {
                 </div>
             }
         }).collect_view()}
+        {(o.webhook.failing > 0 || o.webhook.given_up > 0).then(|| {
+            let w = o.webhook.clone();
+            view! {
+                <div class="alert alert-warn" role="alert" data-testid="webhook-failing">
+                    <strong>"Webhook deliveries are failing"</strong>
+                    {w.destination.clone().map(|d| format!(" ({d})")).unwrap_or_default()}
+                    ": " {format!("{} waiting to retry, {} given up", w.failing, w.given_up)}
+                    {w.last_error.clone().map(|e| format!(". Last error: {e}"))}
+                    {w.last_error_at.map(|t| format!(" at {}", crate::logic::format_time(t)))}
+                    ". " <A href="/policy/mfa-registration#webhook">"Webhook settings"</A>
+                </div>
+            }
+        })}
         {(o.emergency_accounts < 2).then(|| view! {
             <div class="alert alert-warn" role="status">
                 {if o.emergency_accounts == 0 { "No emergency-access account exists." } else { "Only one emergency-access account exists." }}

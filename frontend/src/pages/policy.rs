@@ -377,5 +377,6 @@ pub fn PolicyPage() -> impl IntoView {
                 }
             }}
         </section>
+        {can_edit.then(|| view! { <crate::components::webhook::WebhookCard/> })}
     }
 }
