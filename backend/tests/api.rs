@@ -563,3 +563,61 @@ async fn every_documented_operation_is_served() {
     }
     assert!(doc["components"]["schemas"]["ApiError"].is_object());
 }
+
+#[actix_web::test]
+async fn every_response_carries_the_security_headers() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = admin_session!(h, app);
+    let (_, _, _, index) = call!(app, get("/"));
+    let index = String::from_utf8_lossy(&index).to_string();
+    let mut requests = vec![
+        ("portal", get("/")),
+        ("deep link", get("/users/123")),
+        ("API JSON", with(&admin, get("/api/overview"))),
+        ("API 401", get("/api/overview")),
+        ("API 404", get("/api/nope")),
+        ("API 422", post("/api/auth/sign-in", json!({"username": 1}))),
+        ("healthz", get("/healthz")),
+        ("405", post("/", json!({}))),
+    ];
+    if let Some(wasm) = index.split('\'').find(|s| s.ends_with("_bg.wasm")) {
+        requests.push(("wasm", get(wasm)));
+    }
+    for (what, req) in requests {
+        let (_, hd, _, _) = call!(app, req);
+        let csp = hd.get("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP")).to_str().unwrap();
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "connect-src 'self'",
+        ] {
+            assert!(csp.contains(directive), "{what}: {directive} missing from {csp}");
+        }
+        assert!(!csp.contains("'unsafe-eval'") && !csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+        assert_eq!(hd.get("x-content-type-options").unwrap(), "nosniff", "{what}");
+        assert_eq!(hd.get("referrer-policy").unwrap(), "no-referrer", "{what}");
+        assert!(hd.get("strict-transport-security").is_none(), "{what}: no HSTS over plain http");
+    }
+    // The CSP lets exactly the portal's inline loader run: its hash is in script-src.
+    let (_, hd, _, _) = call!(app, get("/"));
+    let csp = hd.get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+    for hash in proofup::http::assets::inline_script_hashes(&index) {
+        assert!(csp.contains(&format!("'sha256-{hash}'")), "{hash} not allowed by {csp}");
+    }
+    // Authenticated API answers are never cached.
+    let (_, hd, _, _) = call!(app, with(&admin, get("/api/users")));
+    assert_eq!(hd.get("cache-control").unwrap(), "no-store");
+
+    // Over https (secure cookies): HSTS for a year, subdomains included.
+    let mut config = proofup::config::HttpConfig::for_tests();
+    config.public_url = "https://id.example.com".into();
+    config.secure_cookies = true;
+    let h2 = Harness::with_config(config);
+    let app2 = init_service(proofup::http::app(h2.state.clone())).await;
+    let (_, hd, _, _) = call!(app2, get("/healthz"));
+    assert_eq!(hd.get("strict-transport-security").unwrap(), "max-age=31536000; includeSubDomains");
+}

@@ -145,7 +145,24 @@ impl Browser {
             caps.add_arg(arg).unwrap();
         }
         let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.unwrap();
+        // Record Content-Security-Policy violations on every page, before its own scripts run.
+        driver
+            .cdp()
+            .send_raw(
+                "Page.addScriptToEvaluateOnNewDocument",
+                serde_json::json!({"source": "window.__csp = []; document.addEventListener('securitypolicyviolation', \
+                    e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"}),
+            )
+            .await
+            .unwrap();
         Self { driver, _chromedriver: proc }
+    }
+
+    /// Fails if the page reported any Content-Security-Policy violation.
+    pub async fn assert_no_csp_violations(&self) {
+        let v = self.driver.execute("return window.__csp || ['no recorder on this page'];", vec![]).await.unwrap();
+        let list = v.json().as_array().cloned().unwrap_or_default();
+        assert!(list.is_empty(), "CSP violations: {list:?}");
     }
 
     pub async fn shot(&self, name: &str) {

@@ -71,6 +71,7 @@ async fn passkeys_apps_and_recovery_codes_in_the_browser() {
     assert_eq!(codes.len(), 10, "{codes:?}");
     assert!(codes.iter().all(|c| c.len() == 19), "{codes:?}");
     carol.shot("53-recovery-codes").await;
+    carol.assert_no_csp_violations().await;
     carol.click_button("I have saved them").await;
     carol.wait_text("[data-testid=recovery-status]", "10 of 10 codes unused").await;
     assert!(carol.driver.find_all(By::Css("[data-testid=recovery-list]")).await.unwrap().is_empty());
@@ -149,6 +150,7 @@ async fn passkeys_apps_and_recovery_codes_in_the_browser() {
     dan.wait_text("h1", "You're all set").await;
     dan.wait_text(".alert-info", "Your passkey is registered").await;
     dan.shot("59-interrupt-passkey-registered").await;
+    dan.assert_no_csp_violations().await;
     assert_eq!(dan.authenticator_credentials(&dans_device).await.len(), 1);
     dan.click_button("Continue").await;
     dan.wait_text("h1", "Your account").await;

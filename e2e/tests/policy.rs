@@ -127,6 +127,7 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     let key = bob.wait_text("[data-testid=totp-key]", " ").await.text().await.unwrap();
     assert_eq!(key.replace(' ', "").len(), 32, "{key}");
     bob.shot("35-totp-setup").await;
+    bob.assert_no_csp_violations().await;
     bob.fill("totp-code", "000000").await;
     bob.click_button("Verify and finish").await;
     bob.wait_text(".alert-error", "not right").await;
@@ -191,6 +192,14 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.wait_text("[data-testid=emergency-alert]", "Emergency-access account signed in: breakglass1").await;
     admin.wait_text(".legend", "Registered 1").await;
     admin.shot("41-overview-alert").await;
+    admin.assert_no_csp_violations().await;
+    // Inline style attributes (the coverage bar's widths) are allowed by the CSP: the bar has width.
+    let w = admin
+        .driver
+        .execute("return document.querySelector('.coverage-bar span').getBoundingClientRect().width;", vec![])
+        .await
+        .unwrap();
+    assert!(w.json().as_f64().unwrap() > 0.0, "coverage bar segment has no width");
     // One alert per sign-in: the pass sign-in and the password sign-in.
     assert_eq!(admin.driver.find_all(By::Css("[data-testid=emergency-alert]")).await.unwrap().len(), 2);
     admin.click_text("[data-testid=emergency-alert] button", "Acknowledge").await;

@@ -18,6 +18,41 @@ const NOT_BUILT: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"
 <p>The API works (see <a href=\"/api/openapi.json\">/api/openapi.json</a>). To get the portal, build it and then the server:</p>\
 <pre>make run</pre><p>or by hand: <code>trunk build --release</code> then <code>cargo build --release -p proofup</code>.</p></body></html>";
 
+/// SHA-256 (base64) of each inline `<script>` in the HTML: what the CSP allows to run.
+pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use sha2::Digest;
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let Some(open_end) = rest[start..].find('>') else { break };
+        let tag = &rest[start..start + open_end];
+        let body_start = start + open_end + 1;
+        let Some(close) = rest[body_start..].find("</script>") else { break };
+        if !tag.contains(" src=") {
+            let body = &rest[body_start..body_start + close];
+            out.push(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body.as_bytes())));
+        }
+        rest = &rest[body_start + close..];
+    }
+    out
+}
+
+/// The Content-Security-Policy for every response: the portal's own files, its wasm
+/// (`'wasm-unsafe-eval'`), trunk's inline loader by hash, and nothing else.
+pub fn content_security_policy() -> &'static str {
+    static CSP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        let html = Ui::get("index.html").map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
+        let hashes: String = inline_script_hashes(&html).iter().map(|h| format!(" 'sha256-{h}'")).collect();
+        format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+             style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+             base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+        )
+    })
+}
+
 pub fn ui_built() -> bool {
     Ui::get("index.html").is_some()
 }
@@ -93,6 +128,15 @@ pub async fn serve(req: HttpRequest) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_scripts_are_hashed_and_external_ones_skipped() {
+        let html = "<script type=\"module\">\nlet a = 1;\n</script><script src=\"/x.js\"></script><script>b()</script>";
+        let h = inline_script_hashes(html);
+        assert_eq!(h.len(), 2);
+        // printf '\nlet a = 1;\n' | openssl dgst -sha256 -binary | base64
+        assert_eq!(h[0], "wCpX6PRaV2tYabHPuD0EVrhGyeiYQpOhQOJ8OhOtDwA=");
+    }
 
     #[test]
     fn hashed_names() {

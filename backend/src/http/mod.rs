@@ -175,6 +175,18 @@ pub fn app(
         .service(system::readyz)
         .split_for_parts();
     let spec_json = spec.to_pretty_json().unwrap_or_default();
+    let mut security_headers = DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, assets::content_security_policy()))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add(("Cross-Origin-Resource-Policy", "same-origin"));
+    if state.config.secure_cookies {
+        // Served over https (directly or behind a TLS proxy): browsers must never fall back to http.
+        security_headers =
+            security_headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
+    }
     app.app_data(web::Data::new(state))
         .app_data(web::Data::new(OpenApiJson(spec_json)))
         .app_data(web::JsonConfig::default().limit(JSON_LIMIT).content_type_required(true).error_handler(json_error))
@@ -182,13 +194,7 @@ pub fn app(
         .app_data(web::PathConfig::default().error_handler(path_error))
         .default_service(web::to(assets::serve))
         .wrap(from_fn(log_request))
-        .wrap(
-            DefaultHeaders::new()
-                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                .add((header::REFERRER_POLICY, "no-referrer"))
-                .add((header::X_FRAME_OPTIONS, "DENY"))
-                .add(("Cross-Origin-Opener-Policy", "same-origin")),
-        )
+        .wrap(security_headers)
 }
 
 async fn api_not_found(req: HttpRequest) -> actix_web::HttpResponse {
