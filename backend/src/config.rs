@@ -28,6 +28,31 @@ pub enum Command {
     /// users `seed-user-N` (role User, no password) and groups `Seed group N`
     /// nested in levels, each user directly in three groups.
     Seed(SeedArgs),
+    /// Write a consistent backup of the store to a file: through the running server
+    /// (its control socket in the data directory), or directly when it is stopped.
+    Backup(BackupArgs),
+    /// Restore a backup into an empty data directory (the server stopped). Sessions are
+    /// not in backups: everyone signs in again.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[arg(long, env = "PROOFUP_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// The backup file to write (replaced if it exists).
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// An empty (or missing) directory to restore into.
+    #[arg(long, env = "PROOFUP_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// The backup file.
+    #[arg(long)]
+    pub from: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

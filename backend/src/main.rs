@@ -17,6 +17,8 @@ fn main() -> std::process::ExitCode {
         Some(Command::SetupUrl(args)) => proofup::serve::setup_url(args).map(|url| println!("{url}")),
         Some(Command::Serve(args)) => run(args),
         Some(Command::Seed(args)) => proofup::serve::seed(&args).map(|n| println!("{n}")),
+        Some(Command::Backup(args)) => proofup::serve::backup(&args).map(|s| println!("{s}")),
+        Some(Command::Restore(args)) => proofup::serve::restore(&args).map(|s| println!("{s}")),
         None => run(cli.serve),
     };
     match result {

@@ -171,6 +171,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Se
     state.secrets = Arc::new(load_or_create_key(&key_file)?);
     let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone());
     let webhooks = spawn_webhook_worker(state.clone());
+    let control = spawn_control_socket(state.clone(), &args.data_dir)?;
     let mut server = HttpServer::new(move || http::app(state.clone()))
         .bind(args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?
@@ -183,9 +184,98 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Se
     server.run().await?;
     maintenance.abort();
     webhooks.abort();
+    let _ = std::fs::remove_file(&control);
     store.flush()?;
     tracing::info!("stopped; store flushed");
     Ok(())
+}
+
+pub const CONTROL_SOCKET: &str = "control.sock";
+
+/// A Unix socket in the data directory (0600: only the server's own user) through which
+/// `proofup backup` asks the running server for a consistent snapshot.
+fn spawn_control_socket(state: AppState, data_dir: &Path) -> std::io::Result<PathBuf> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::fs::PermissionsExt;
+    let path = data_dir.join(CONTROL_SOCKET);
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    std::thread::Builder::new().name("control".into()).spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut line = String::new();
+            if BufReader::new(&conn).read_line(&mut line).is_err() {
+                continue;
+            }
+            let reply = match line.trim_end().split_once(' ') {
+                Some(("backup", to)) => {
+                    // Wait for state-changing requests in flight; hold new ones while copying.
+                    let _exclusive = state.write_gate.blocking_write();
+                    match crate::store::backup::write_backup(&state.store, Path::new(to)) {
+                        Ok(s) => format!("ok {} trees, {} entries, {} bytes\n", s.trees, s.entries, s.bytes),
+                        Err(e) => format!("error {e}\n"),
+                    }
+                }
+                _ => "error unknown command\n".to_owned(),
+            };
+            if let Some(to) = line.trim_end().strip_prefix("backup ") {
+                tracing::info!(to, result = reply.trim_end(), "backup");
+            }
+            let _ = conn.write_all(reply.as_bytes());
+        }
+    })?;
+    Ok(path)
+}
+
+/// `proofup backup`: through the running server's control socket, or directly from a stopped store.
+pub fn backup(args: &crate::config::BackupArgs) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    use std::io::{BufRead, BufReader, Write};
+    if !args.data_dir.join("db").exists() {
+        return Err(format!("{} holds no Proofup store", args.data_dir.display()).into());
+    }
+    let to = std::path::absolute(&args.to)?;
+    match SledStore::open(&args.data_dir, 16 << 20) {
+        Ok(store) => {
+            let s = crate::store::backup::write_backup(&store, &to)?;
+            Ok(format!(
+                "backup written to {} ({} trees, {} entries, {} bytes)",
+                to.display(),
+                s.trees,
+                s.entries,
+                s.bytes
+            ))
+        }
+        Err(OpenError::Locked { .. }) => {
+            let sock = args.data_dir.join(CONTROL_SOCKET);
+            let mut conn = std::os::unix::net::UnixStream::connect(&sock).map_err(|e| {
+                format!("the store is in use but its server does not answer on {}: {e}", sock.display())
+            })?;
+            conn.write_all(format!("backup {}\n", to.display()).as_bytes())?;
+            let mut reply = String::new();
+            BufReader::new(conn).read_line(&mut reply)?;
+            match reply.trim_end().split_once(' ') {
+                Some(("ok", detail)) => {
+                    Ok(format!("backup written to {} by the running server ({detail})", to.display()))
+                }
+                Some(("error", e)) => Err(e.to_owned().into()),
+                _ => Err(format!("unexpected answer from the server: {reply}").into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `proofup restore`: checks the whole file, then restores into an empty directory.
+pub fn restore(args: &crate::config::RestoreArgs) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let s = crate::store::backup::restore_backup(&args.from, &args.data_dir, 16 << 20)?;
+    Ok(format!(
+        "restored {} trees, {} entries into {}. Sessions are not restored: everyone signs in again. \
+         Put the secret key file (secret.key) of the backed-up server next to it.",
+        s.trees,
+        s.entries,
+        args.data_dir.display()
+    ))
 }
 
 /// Every 2 seconds: POST due webhook deliveries (blocking HTTP, off the async workers).

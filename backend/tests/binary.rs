@@ -1,114 +1,11 @@
 //! Starts the real `proofup` binary: readiness, the setup link, logs free of secrets, graceful stop.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod common;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use std::process::Command;
 
-/// A minimal HTTP/1.1 request; returns (status, headers+body as text).
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes())?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    Ok((status, out))
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    output: Arc<Mutex<String>>,
-    dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_proofup"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-            .arg(dir.path())
-            .args(extra)
-            .env("PROOFUP_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        for pipe in
-            [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())]
-        {
-            let out = output.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    let mut o = out.lock().unwrap();
-                    o.push_str(&line);
-                    o.push('\n');
-                }
-            });
-        }
-        let server = Self { child, port, output, dir };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok((200, body)) = http(port, "GET", "/readyz", &[], "") {
-                assert!(body.contains("\"status\":\"ready\""), "{body}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "not ready in 30 s:\n{}", server.log());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        server
-    }
-
-    fn log(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    fn json_post(&self, path: &str, body: &str, cookie: Option<&str>) -> (u16, String) {
-        let mut h = vec![("Content-Type", "application/json")];
-        if let Some(c) = cookie {
-            h.push(("Cookie", c));
-        }
-        http(self.port, "POST", path, &h, body).unwrap()
-    }
-
-    fn terminate(self) -> (std::process::ExitStatus, String) {
-        let (status, log, _dir) = self.stop();
-        (status, log)
-    }
-
-    /// SIGTERM, wait, and hand back the data directory.
-    fn stop(mut self) -> (std::process::ExitStatus, String, tempfile::TempDir) {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100));
-                let log = self.log();
-                return (status, log, self.dir);
-            }
-            assert!(Instant::now() < deadline, "did not stop after SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
+use common::server::*;
 
 #[test]
 fn binary_serves_sets_up_keeps_secrets_out_of_logs_and_stops_gracefully() {
@@ -205,30 +102,6 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
-}
-
-impl Server {
-    /// Restart on an existing data directory.
-    fn start_in(dir: tempfile::TempDir) -> Self {
-        let path = dir.path().to_owned();
-        let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_proofup"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !matches!(http(port, "GET", "/readyz", &[], ""), Ok((200, _))) {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("restart not ready");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self { child, port, output: Arc::new(Mutex::new(String::new())), dir }
-    }
 }
 
 #[test]

@@ -53,6 +53,9 @@ pub struct AppState {
     pub pending_totp: Arc<crate::service::mfa::PendingTotp>,
     /// The WebAuthn relying party (from the public URL) and passkey ceremonies in flight.
     pub passkeys: Arc<crate::service::passkeys::Passkeys>,
+    /// State-changing requests hold it shared; a backup takes it exclusively, so the
+    /// snapshot never holds half of a request's writes.
+    pub write_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
             secrets: Arc::new(crate::domain::secretbox::SecretBox::random()),
             pending_totp: Arc::default(),
             passkeys: Arc::new(crate::service::passkeys::Passkeys::new(&config.public_url)),
+            write_gate: Arc::default(),
             ip_limiter: Arc::new(IpRateLimiter::new(config.sign_in_per_ip_per_minute, time::Duration::minutes(1))),
             store,
             clock,
@@ -112,6 +116,7 @@ pub fn app(
         .service(
             scope::scope("/api")
                 .wrap(from_fn(guard_api))
+                .wrap(from_fn(gate_writes))
                 .service(auth::setup_status)
                 .service(auth::complete_setup)
                 .service(auth::sign_in)
@@ -195,6 +200,22 @@ pub fn app(
         .default_service(web::to(assets::serve))
         .wrap(from_fn(log_request))
         .wrap(security_headers)
+}
+
+/// Holds the write gate (shared) for the whole of a state-changing request.
+async fn gate_writes(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let gate = match *req.method() {
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD => None,
+        _ => req.app_data::<web::Data<AppState>>().map(|s| s.write_gate.clone()),
+    };
+    let _shared = match gate {
+        Some(g) => Some(g.read_owned().await),
+        None => None,
+    };
+    next.call(req).await
 }
 
 async fn api_not_found(req: HttpRequest) -> actix_web::HttpResponse {

@@ -16,6 +16,7 @@ use crate::domain::tap::TapRecord;
 use crate::domain::throttle::AccountThrottle;
 
 pub use sled_store::SledStore;
+pub mod backup;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -237,6 +237,13 @@ impl SledStore {
     }
 
     /// Makes every write so far durable. Called before a change is acknowledged.
+    /// Every tree with its name, sorted by name (backups).
+    pub fn trees_for_backup(&self) -> StoreResult<Vec<(Vec<u8>, sled::Tree)>> {
+        let mut names = self.db.tree_names();
+        names.sort();
+        names.into_iter().map(|n| Ok((n.to_vec(), self.db.open_tree(&n).map_err(backend)?))).collect()
+    }
+
     /// A SHA-256 over every tree's keys and values except `skip` (tests: "nothing changed").
     pub fn digest(&self, skip: &[&str]) -> StoreResult<[u8; 32]> {
         use sha2::Digest;
