@@ -7,9 +7,11 @@ mod common;
 
 use actix_web::http::StatusCode;
 use actix_web::test::init_service;
+use base64::Engine as _;
 use common::*;
 use proofup::store::{AuditLog, SignInLog};
 use serde_json::{json, Value};
+use sha2::Digest as _;
 use time::Duration;
 use webauthn_authenticator_rs::prelude::{RequestChallengeResponse, Url, WebauthnAuthenticator};
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
@@ -341,4 +343,48 @@ async fn methods_can_be_renamed_under_the_binding_rules() {
     assert_eq!(body["error"], "reauthentication_required");
     let audit = h.store.list_audit(None, 10).unwrap().items;
     assert!(audit.iter().any(|e| e.action == "mfa.method_renamed"));
+}
+
+#[actix_web::test]
+async fn a_passkey_without_user_verification_is_refused() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "dave");
+    let (c, _) = sign_in!(app, "dave", PW);
+    // An authenticator that did not verify the user: the UV flag cleared in its authenticator data.
+    let mut key = authenticator();
+    let (_, _, ch, _) = call!(app, with(&c, post("/api/me/methods/passkey", json!({}))));
+    let mut cred = register(&mut key, &ch);
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut att = b64.decode(cred["response"]["attestationObject"].as_str().unwrap()).unwrap();
+    let rp_hash: [u8; 32] = sha2::Sha256::digest(b"localhost").into();
+    let at = att.windows(32).position(|w| w == rp_hash).expect("authenticator data in the attestation");
+    assert_ne!(att[at + 32] & 0x04, 0, "UV was set");
+    att[at + 32] &= !0x04;
+    cred["response"]["attestationObject"] = json!(b64.encode(&att));
+    let (s, _, body, _) =
+        call!(app, with(&c, post("/api/me/methods/passkey/finish", json!({"name": "Key", "credential": cred}))));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, _, ms, _) = call!(app, with(&c, get("/api/me/methods")));
+    assert_eq!(ms.as_array().unwrap().len(), 0);
+
+    // A verified passkey, then removed: it stops working at once.
+    let mut key = authenticator();
+    let (_, _, ch, _) = call!(app, with(&c, post("/api/me/methods/passkey", json!({}))));
+    let cred = register(&mut key, &ch);
+    let (s, hd, body, _) =
+        call!(app, with(&c, post("/api/me/methods/passkey/finish", json!({"name": "Key", "credential": cred}))));
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let c = session_cookie(&hd).unwrap();
+    let id = body["method"]["id"].as_str().unwrap().to_owned();
+    let (c2, _) = sign_in!(app, "dave", PW);
+    let (_, _, pending, _) = call!(app, with(&c2, post("/api/auth/passkey", json!({}))));
+    let (s, _, _, _) = call!(app, with(&c, delete(&format!("/api/me/methods/{id}"))));
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let answer = assert_with(&mut key, &pending);
+    let (s, _, body, _) = call!(app, with(&c2, post("/api/auth/passkey/finish", json!({"credential": answer}))));
+    assert!(s.is_client_error(), "a removed passkey still signed in: {s} {body}");
+    let (_, me) = sign_in!(app, "dave", PW);
+    assert_eq!(me["me"]["next_step"]["step"], "done", "no method left, no second step");
 }
