@@ -34,6 +34,10 @@ pub enum Command {
     /// Restore a backup into an empty data directory (the server stopped). Sessions are
     /// not in backups: everyone signs in again.
     Restore(RestoreArgs),
+    /// Benchmarks: Argon2id verifications per second with the production parameters,
+    /// one thread per core flat out (the bound for sign-in throughput).
+    #[command(hide = true)]
+    HashRate(HashRateArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -67,6 +71,21 @@ pub struct SeedArgs {
     /// Levels of nesting.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub depth: u32,
+    /// Sign-in log rows to add, spread over the 30 days before now.
+    #[arg(long, default_value_t = 0)]
+    pub sign_ins: usize,
+    /// Audit log rows to add, spread over the 30 days before now.
+    #[arg(long, default_value_t = 0)]
+    pub audit: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HashRateArgs {
+    /// Threads hashing at once (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

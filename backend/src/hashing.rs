@@ -13,6 +13,35 @@ pub fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Prints Argon2id verifications per second: `threads` threads (default one per core) flat out.
+pub fn hash_rate(threads: Option<usize>, seconds: u64) {
+    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let phc = hash_now("benchmark password, long enough").unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let start = std::time::Instant::now();
+    let total: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let phc = phc.clone();
+                s.spawn(move || {
+                    let h = PasswordHash::new(&phc).ok();
+                    let mut n = 0u64;
+                    while std::time::Instant::now() < deadline {
+                        if let Some(h) = &h {
+                            let _ = argon2().verify_password(b"benchmark password, long enough", h);
+                        }
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
+    let secs = start.elapsed().as_secs_f64();
+    println!("{:.1} verifications/s ({total} in {secs:.2} s on {threads} threads)", total as f64 / secs);
+}
+
 #[derive(Clone)]
 pub struct HashPool {
     permits: Arc<Semaphore>,

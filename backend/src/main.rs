@@ -18,6 +18,10 @@ fn main() -> std::process::ExitCode {
         Some(Command::Serve(args)) => run(args),
         Some(Command::Seed(args)) => proofup::serve::seed(&args).map(|n| println!("{n}")),
         Some(Command::Backup(args)) => proofup::serve::backup(&args).map(|s| println!("{s}")),
+        Some(Command::HashRate(args)) => {
+            proofup::hashing::hash_rate(args.threads, args.seconds);
+            Ok(())
+        }
         Some(Command::Restore(args)) => proofup::serve::restore(&args).map(|s| println!("{s}")),
         None => run(cli.serve),
     };

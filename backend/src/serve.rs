@@ -94,7 +94,67 @@ pub fn seed(args: &crate::config::SeedArgs) -> Result<String, Box<dyn std::error
         }
     }
     store.seed_directory(&users, &groups, &edges)?;
-    Ok(format!("seeded {} users, {} groups, {} memberships", users.len(), groups.len(), edges.len()))
+    seed_logs(&store, args, now, &mut rng)?;
+    Ok(format!(
+        "seeded {} users, {} groups, {} memberships, {} sign-in and {} audit log rows",
+        users.len(),
+        groups.len(),
+        edges.len(),
+        args.sign_ins,
+        args.audit
+    ))
+}
+
+fn seed_logs(
+    store: &SledStore,
+    args: &crate::config::SeedArgs,
+    now: OffsetDateTime,
+    rng: &mut rand::rngs::StdRng,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use crate::store::{AuditDraft, AuditLog, SignInLog};
+    use rand::Rng as _;
+    let span = 30 * 24 * 3600 * 1000i64;
+    for i in 0..args.sign_ins {
+        let at = now - time::Duration::milliseconds(span - (span / args.sign_ins.max(1) as i64) * i as i64);
+        let u = rng.gen_range(0..args.users.max(1));
+        let ok = rng.gen_bool(0.9);
+        store.append_sign_in(proofup_shared::api::SignInLogEntry {
+            id: String::new(),
+            at,
+            username: format!("seed-user-{u:06}"),
+            user_id: Some(format!("seed-u{u}")),
+            result: if ok {
+                proofup_shared::api::SignInResult::Success
+            } else {
+                proofup_shared::api::SignInResult::Failure
+            },
+            reason: if ok { "Password".into() } else { "Wrong password".into() },
+            ip: format!("10.{}.{}.{}", u % 250, (u / 250) % 250, i % 250),
+            user_agent: "seed".into(),
+            interactive: true,
+        })?;
+    }
+    for i in 0..args.audit {
+        let at = now - time::Duration::milliseconds(span - (span / args.audit.max(1) as i64) * i as i64);
+        let u = rng.gen_range(0..args.users.max(1));
+        store.append_audit(AuditDraft(proofup_shared::api::AuditEntry {
+            id: String::new(),
+            at,
+            actor_id: None,
+            actor: "seed".into(),
+            action: "user.updated".into(),
+            target_id: Some(format!("seed-u{u}")),
+            target: format!("seed-user-{u:06}"),
+            changes: vec![proofup_shared::api::FieldChange {
+                field: "display_name".into(),
+                before: Some(format!("Seed User {u}")),
+                after: Some(format!("Seed User {u}")),
+            }],
+            ip: "10.0.0.1".into(),
+        }))?;
+    }
+    store.flush()?;
+    Ok(())
 }
 
 /// Reads the secret-sealing key, or creates it (0600) on first run.

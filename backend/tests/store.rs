@@ -28,12 +28,21 @@ fn refuses_a_newer_schema_and_reopens_its_own() {
 fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
     use proofup::store::{GroupStore, UserStore};
     let dir = tempfile::tempdir().unwrap();
-    let args = proofup::config::SeedArgs { data_dir: dir.path().to_owned(), users: 200, groups: 40, depth: 4 };
+    let args = proofup::config::SeedArgs {
+        data_dir: dir.path().to_owned(),
+        users: 200,
+        groups: 40,
+        depth: 4,
+        sign_ins: 500,
+        audit: 300,
+    };
     let msg = proofup::serve::seed(&args).unwrap();
     assert!(msg.starts_with("seeded 200 users, 40 groups"), "{msg}");
     let s = SledStore::open(dir.path(), 8 << 20).unwrap();
     assert_eq!(s.count_users().unwrap(), 200);
     assert_eq!(s.count_groups().unwrap(), 40);
+    assert_eq!(s.count_sign_ins().unwrap(), 500);
+    assert_eq!(s.count_audit().unwrap(), 300);
     assert!(s.user_by_username("seed-user-000199").unwrap().is_some());
     let index = proofup::service::groups::build_index(&s).unwrap();
     // Each user is directly in up to three groups of the lower levels, and reaches the top through nesting.

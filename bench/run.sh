@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Proofup benchmarks on loopback with the release binary and wrk. Every figure is a ratio
+# to another figure measured in the same run. Usage: bench/run.sh [users] [sign-in log rows]
+# (defaults 100000 and 1000000). Prints a Markdown table; see docs/performance.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+USERS=${1:-100000}
+ROWS=${2:-1000000}
+DUR=${DUR:-10}
+command -v wrk >/dev/null && command -v bc >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk bc >/dev/null; }
+make -s ui >/dev/null
+cargo build -q --release -p proofup
+BIN=target/release/proofup
+WORK=$(mktemp -d)
+DATA=$WORK/data
+PORT=${PORT:-18181}
+BASE=http://localhost:$PORT
+export ORIGIN=$BASE BENCH_PASSWORD="violet harbor bench 2048 pass"
+PID=
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4"; }
+# wrk: requests/s and latency percentiles (ms) from its --latency report.
+wrk_run() { wrk --latency "$@" 2>/dev/null; }
+rps() { awk '/Requests\/sec/ {print $2}'; }
+pct() { awk -v p="$1" '$1==p {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'; }
+
+t=$(date +%s.%N)
+$BIN seed --data-dir "$DATA" --users "$USERS" --groups 5000 --depth 8 --sign-ins "$ROWS" --audit 100000 >/dev/null
+SEED_S=$(echo "$(date +%s.%N) - $t" | bc)
+
+start=$(date +%s%N)
+$BIN serve --listen 127.0.0.1:$PORT --data-dir "$DATA" --sign-in-per-ip-per-minute 100000 --log-format json \
+  >"$WORK/log" 2>&1 &
+PID=$!
+until curl -sf $BASE/readyz >/dev/null; do
+  kill -0 $PID 2>/dev/null || { cat "$WORK/log"; exit 1; }
+  sleep 0.01
+done
+READY_MS=$(( ($(date +%s%N) - start) / 1000000 ))
+sleep 1
+RSS_IDLE=$(( $(ps -o rss= -p $PID) / 1024 ))
+
+TOKEN=$($BIN setup-url --listen 127.0.0.1:$PORT --data-dir "$DATA" | sed 's/.*token=//')
+curl -sf -o /dev/null -H 'Content-Type: application/json' -H "Origin: $BASE" \
+  -d "{\"token\":\"$TOKEN\",\"username\":\"bench.admin\",\"display_name\":\"Bench\",\"password\":\"$BENCH_PASSWORD\"}" $BASE/api/setup
+COOKIE=$(curl -si -H 'Content-Type: application/json' -H "Origin: $BASE" \
+  -d "{\"username\":\"bench.admin\",\"password\":\"$BENCH_PASSWORD\"}" $BASE/api/auth/sign-in \
+  | awk -F'[ ;]' 'tolower($1)=="set-cookie:" {print $2}')
+
+echo "| Measure | Result | Against | Ratio |"
+echo "|---|---|---|---|"
+
+# 7. Footprint.
+BR=0
+for f in $(curl -s $BASE/ | grep -oE '/[a-z0-9_.-]+\.(wasm|js|css)' | sort -u); do
+  BR=$(( BR + $(curl -s -H 'Accept-Encoding: br' -o /dev/null -w '%{size_download}' "$BASE$f") ))
+done
+row "UI wasm + JS + CSS, brotli as served" "$(( BR / 1024 )) KiB" "350 KiB target" "$(echo "scale=2; $BR / 1024 / 350" | bc)"
+row "Release binary" "$(( $(stat -c %s $BIN) / 1048576 )) MiB" "" ""
+row "Start-up to ready ($USERS users, $ROWS sign-in rows)" "$READY_MS ms" "" ""
+
+# 1. Sign-in throughput against the Argon2id bound (one verify per sign-in), same run.
+BOUND=$($BIN hash-rate --seconds 5 | awk '{print $1}')
+ONE=$($BIN hash-rate --threads 1 --seconds 5 | awk '{print $1}')
+HASH_MS=$(echo "scale=2; 1000 / $ONE" | bc)
+SIGNIN=$(wrk_run -t2 -c8 -d${DUR}s -s bench/signin.lua $BASE/api/auth/sign-in | rps)
+row "Password sign-ins/s through HTTP (8 connections)" "$SIGNIN" "Argon2id bound $BOUND/s" "$(echo "scale=2; $SIGNIN / $BOUND" | bc)"
+LAT=$(wrk_run -t1 -c1 -d${DUR}s -s bench/signin.lua $BASE/api/auth/sign-in | pct 50%)
+row "Unloaded sign-in p50 minus one hash" "$(echo "scale=2; $LAT - $HASH_MS" | bc) ms" "hash $HASH_MS ms, target ≤ 5 ms" ""
+
+# 5. Admin lists at $USERS users and $ROWS log rows: p99 for a page of 100.
+for path in "/api/users?limit=100" "/api/groups?limit=100" "/api/sign-ins?limit=100" "/api/audit?limit=100"; do
+  OUT=$(wrk_run -t2 -c4 -d${DUR}s -H "Cookie: $COOKIE" "$BASE$path")
+  row "GET $path p99" "$(echo "$OUT" | pct 99%) ms" "target 20 ms" "$(echo "scale=2; $(echo "$OUT" | pct 99%) / 20" | bc)"
+done
+
+# 2. Isolation: admin lists while sign-ins saturate the hash pool at 4x the cores.
+wrk -t1 -c8 -d$((DUR + 4))s -s bench/signin.lua $BASE/api/auth/sign-in >/dev/null 2>&1 &
+LOAD=$!
+sleep 2
+OUT=$(wrk_run -t1 -c2 -d${DUR}s -H "Cookie: $COOKIE" "$BASE/api/users?limit=100")
+wait $LOAD || true
+row "GET /api/users?limit=100 p99 under sign-in saturation" "$(echo "$OUT" | pct 99%) ms" "target 50 ms" "$(echo "scale=2; $(echo "$OUT" | pct 99%) / 50" | bc)"
+
+# 3. A trivial endpoint, for scale.
+HZ=$(wrk_run -t2 -c32 -d${DUR}s $BASE/healthz | rps)
+row "GET /healthz requests/s" "$HZ" "" ""
+
+# 4. Policy over all users, through HTTP.
+IMPACT=$(curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $COOKIE" -H 'Content-Type: application/json' -H "Origin: $BASE" \
+  -d '{"policy":{"enforcement":"on","include_all":true,"include_users":[],"include_groups":[],"exclude_users":[],"exclude_groups":[],"require_registration":true,"grace_days":14}}' \
+  $BASE/api/policy/impact)
+row "POST /api/policy/impact ($USERS users)" "$(echo "$IMPACT * 1000 / 1" | bc) ms" "target 1000 ms" "$(echo "scale=2; $IMPACT / 1" | bc)"
+REPORT=$(curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $COOKIE" $BASE/api/reports/registration)
+row "GET /api/reports/registration ($USERS users)" "$(echo "$REPORT * 1000 / 1" | bc) ms" "target 1000 ms" "$(echo "scale=2; $REPORT / 1" | bc)"
+
+# 6. Memory.
+RSS_AFTER=$(( $(ps -o rss= -p $PID) / 1024 ))
+row "RSS idle after start" "$RSS_IDLE MiB" "target 150 MiB" "$(echo "scale=2; $RSS_IDLE / 150" | bc)"
+row "RSS after the load above" "$RSS_AFTER MiB" "target 150 MiB" "$(echo "scale=2; $RSS_AFTER / 150" | bc)"
+row "Seeding $USERS users, 5000 groups, $ROWS + 100000 log rows" "$SEED_S s" "" ""
