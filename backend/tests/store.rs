@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use proofup::store::sled_store::{OpenError, SCHEMA_VERSION};
-use proofup::store::SledStore;
+use proofup::store::{AuditLog, SignInLog, SledStore};
 
 #[test]
 fn refuses_a_newer_schema_and_reopens_its_own() {
