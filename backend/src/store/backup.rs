@@ -202,8 +202,7 @@ pub fn restore_backup(from: &Path, dir: &Path, cache_bytes: u64) -> StoreResult<
     })?;
     db.flush().map_err(|e| StoreError::Backend(e.to_string()))?;
     drop(tree);
-    drop(db);
-    // It opens as a Proofup store (schema check included).
-    SledStore::open(dir, cache_bytes).map_err(|e| StoreError::Backend(e.to_string()))?;
+    // It is a Proofup store this binary understands (schema check), on the same handle.
+    SledStore::from_db(db, &dir.display().to_string()).map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok(stats)
 }

@@ -172,15 +172,30 @@ impl SledStore {
     /// Opens (or creates) the store in `dir` with an explicit page-cache budget.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self, OpenError> {
         let d = dir.display().to_string();
-        let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|source| {
-            let text = source.to_string();
-            if text.contains("lock") || text.contains("WouldBlock") || text.contains("Resource temporarily unavailable")
-            {
-                OpenError::Locked { dir: d.clone(), source }
-            } else {
-                OpenError::Other { dir: d.clone(), source }
+        // sled releases its file lock when its last handle (and flusher thread) is gone, which can
+        // trail a drop by a moment: wait up to a second before calling the store busy.
+        let mut tries = 0;
+        let db = loop {
+            match sled::Config::new().path(dir).cache_capacity(cache_bytes).open() {
+                Ok(db) => break db,
+                Err(source) => {
+                    let text = source.to_string();
+                    let locked = text.contains("lock")
+                        || text.contains("WouldBlock")
+                        || text.contains("Resource temporarily unavailable");
+                    if locked && tries < 20 {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        continue;
+                    }
+                    return Err(if locked {
+                        OpenError::Locked { dir: d, source }
+                    } else {
+                        OpenError::Other { dir: d, source }
+                    });
+                }
             }
-        })?;
+        };
         Self::from_db(db, &d)
     }
 
@@ -194,7 +209,8 @@ impl SledStore {
         Self::from_db(db, "<temporary>")
     }
 
-    fn from_db(db: sled::Db, d: &str) -> Result<Self, OpenError> {
+    /// Wraps an open sled database, checking (or writing) the schema version.
+    pub fn from_db(db: sled::Db, d: &str) -> Result<Self, OpenError> {
         let o = |source| OpenError::Other { dir: d.to_owned(), source };
         let meta = db.open_tree("meta").map_err(o)?;
         match meta.get(SCHEMA_KEY).map_err(o)? {
