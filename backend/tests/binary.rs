@@ -72,7 +72,7 @@ fn binary_serves_sets_up_keeps_secrets_out_of_logs_and_stops_gracefully() {
     // The token appears once (the startup line), never again (requests are logged without query strings).
     assert_eq!(log.matches(&token).count(), 1, "{log}");
     // Nothing secret in the store files either.
-    for entry in walk(data_dir.path()) {
+    for entry in common::walk(data_dir.path()) {
         let bytes = std::fs::read(&entry).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for secret in [password, "canary-wrong-5b1e", &session_value] {
@@ -89,19 +89,6 @@ fn binary_serves_sets_up_keeps_secrets_out_of_logs_and_stops_gracefully() {
     assert_eq!(s, 200);
     let (status, _) = again.terminate();
     assert!(status.success());
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

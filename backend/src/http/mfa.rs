@@ -113,6 +113,26 @@ pub async fn my_methods(
     Ok(web::Json(state.store.methods(&auth.user.id)?.iter().map(|m| m.view()).collect()))
 }
 
+/// A method was added: registering proves the new factor, so the session becomes complete and
+/// fresh (new id); at the interrupt this completes the sign-in, and the sign-in log says so.
+fn method_added(
+    state: &AppState,
+    any: &AnySession,
+    client: &crate::domain::model::ClientInfo,
+    method: &crate::domain::model::Method,
+    at_interrupt: &str,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    let s = state.store.as_ref();
+    let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
+    if any.session.stage == SessionStage::RegisterMfa {
+        auth::log_second_step(s, now, &any.user, true, at_interrupt, client)?;
+    }
+    Ok(HttpResponse::Created()
+        .cookie(session_cookie(token, state.config.secure_cookies))
+        .json(MethodAdded { method: method.view(), next_step: NextStep::Done }))
+}
+
 fn registering(any: &AnySession) -> Result<(), AppError> {
     match any.session.stage {
         SessionStage::Full | SessionStage::RegisterMfa => Ok(()),
@@ -162,14 +182,7 @@ pub async fn confirm_totp(
         }
         e => e.into(),
     })?;
-    // Registering proves the new factor: the session is complete and fresh.
-    let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
-    if any.session.stage == SessionStage::RegisterMfa {
-        auth::log_second_step(s, now, &any.user, true, "MFA registered at sign-in (authenticator app)", &client)?;
-    }
-    Ok(HttpResponse::Created()
-        .cookie(session_cookie(token, state.config.secure_cookies))
-        .json(MethodAdded { method: method.view(), next_step: NextStep::Done }))
+    method_added(&state, &any, &client, &method, "MFA registered at sign-in (authenticator app)")
 }
 
 /// Removes one of the signed-in user's methods (needs a recent second factor; not the last one while the policy requires one).
@@ -319,13 +332,7 @@ pub async fn finish_passkey_registration(
         UserError::NotFound => AppError::not_found("No passkey registration is waiting in this session; start again."),
         e => e.into(),
     })?;
-    let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
-    if any.session.stage == SessionStage::RegisterMfa {
-        auth::log_second_step(s, now, &any.user, true, "MFA registered at sign-in (passkey)", &client)?;
-    }
-    Ok(HttpResponse::Created()
-        .cookie(session_cookie(token, state.config.secure_cookies))
-        .json(MethodAdded { method: method.view(), next_step: NextStep::Done }))
+    method_added(&state, &any, &client, &method, "MFA registered at sign-in (passkey)")
 }
 
 /// Starts a passkey sign-in (the second step, or re-authentication): options for `navigator.credentials.get()`.

@@ -193,6 +193,19 @@ pub fn confirm_totp<S: MfaStores + ?Sized>(
         created_at: now,
         last_used_at: Some(now),
     };
+    add_method(s, user, client, &method, now)?;
+    pending.remove(&session_key);
+    Ok(method)
+}
+
+/// Stores a new method with its audit entry ("mfa.method_added").
+pub(crate) fn add_method<S: MfaStores + ?Sized>(
+    s: &S,
+    user: &User,
+    client: &ClientInfo,
+    method: &Method,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
     let entry = audit(
         now,
         Some(user),
@@ -201,9 +214,7 @@ pub fn confirm_totp<S: MfaStores + ?Sized>(
         vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))],
         client,
     );
-    s.add_method(&method, entry)?;
-    pending.remove(&session_key);
-    Ok(method)
+    s.add_method(method, entry)
 }
 
 pub(crate) fn throttled<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {

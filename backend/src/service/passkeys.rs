@@ -13,7 +13,6 @@ use webauthn_rs::prelude::{
 
 use super::mfa::{check_binding, record_failure, record_success, throttled, MfaStores, PendingLookup, PendingMap};
 use super::users::UserError;
-use super::{audit, change};
 use crate::domain::model::{ClientInfo, Method, Session, User};
 use crate::store::StoreError;
 
@@ -172,15 +171,7 @@ pub fn finish_registration<S: MfaStores + ?Sized>(
         created_at: now,
         last_used_at: Some(now),
     };
-    let entry = audit(
-        now,
-        Some(user),
-        "mfa.method_added",
-        Some(user),
-        vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))],
-        client,
-    );
-    s.add_method(&method, entry)?;
+    super::mfa::add_method(s, user, client, &method, now)?;
     Ok(method)
 }
 
