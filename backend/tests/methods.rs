@@ -38,6 +38,16 @@ fn assert_with(a: &mut WebauthnAuthenticator<SoftPasskey>, challenge: &Value) ->
     serde_json::to_value(a.do_authentication(origin(), rcr).unwrap()).unwrap()
 }
 
+/// The whole registration with the software authenticator: start, create, finish. Returns the finish answer.
+macro_rules! add_passkey {
+    ($app:expr, $cookie:expr, $key:expr, $name:expr) => {{
+        let (s, _, ch, _) = call!($app, with(&$cookie, post("/api/me/methods/passkey", json!({}))));
+        assert_eq!(s, StatusCode::OK, "{ch}");
+        let cred = register(&mut $key, &ch);
+        call!($app, with(&$cookie, post("/api/me/methods/passkey/finish", json!({"name": $name, "credential": cred}))))
+    }};
+}
+
 fn no_nulls(v: &Value) -> bool {
     match v {
         Value::Null => false,
@@ -156,10 +166,7 @@ async fn a_credential_id_belongs_to_one_account() {
     let erin = user_with_password!(app, admin, "erin");
     let (c, _) = sign_in!(app, "dave", PW);
     let mut key = authenticator();
-    let (_, _, ch, _) = call!(app, with(&c, post("/api/me/methods/passkey", json!({}))));
-    let cred = register(&mut key, &ch);
-    let (s, _, _, _) =
-        call!(app, with(&c, post("/api/me/methods/passkey/finish", json!({"name": "Key", "credential": cred}))));
+    let (s, _, _, _) = add_passkey!(app, c, key, "Key");
     assert_eq!(s, StatusCode::CREATED);
     let taken = h.store.methods(&dave).unwrap()[0].clone();
     assert!(h.store.credential_taken(taken.credential_id.as_deref().unwrap()).unwrap());
@@ -371,10 +378,7 @@ async fn a_passkey_without_user_verification_is_refused() {
 
     // A verified passkey, then removed: it stops working at once.
     let mut key = authenticator();
-    let (_, _, ch, _) = call!(app, with(&c, post("/api/me/methods/passkey", json!({}))));
-    let cred = register(&mut key, &ch);
-    let (s, hd, body, _) =
-        call!(app, with(&c, post("/api/me/methods/passkey/finish", json!({"name": "Key", "credential": cred}))));
+    let (s, hd, body, _) = add_passkey!(app, c, key, "Key");
     assert_eq!(s, StatusCode::CREATED, "{body}");
     let c = session_cookie(&hd).unwrap();
     let id = body["method"]["id"].as_str().unwrap().to_owned();

@@ -40,6 +40,27 @@ impl SecondFactorOption {
     }
 }
 
+/// The ways a user can finish the second step, most secure first (passkey,
+/// then app code, then recovery code). Recovery codes count only beside a method.
+pub fn second_factor_options(
+    kinds: impl IntoIterator<Item = MethodKind>,
+    recovery_codes_left: u32,
+) -> Vec<SecondFactorOption> {
+    let mut out: Vec<SecondFactorOption> = kinds
+        .into_iter()
+        .map(|k| match k {
+            MethodKind::Passkey => SecondFactorOption::Passkey,
+            MethodKind::AuthenticatorApp => SecondFactorOption::AuthenticatorApp,
+        })
+        .collect();
+    if !out.is_empty() && recovery_codes_left > 0 {
+        out.push(SecondFactorOption::RecoveryCode);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// A registered method, never with its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,7 +1,5 @@
 //! What a sign-in must do next, once the first factor is verified. Pure.
 
-use proofup_shared::mfa::{MethodKind, SecondFactorOption};
-
 use super::model::SessionStage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,30 +34,13 @@ pub fn after_password_chosen(methods: u32, interrupt: impl FnOnce() -> bool) -> 
     }
 }
 
-/// The ways a user can finish the second step, most secure first (passkey,
-/// then app code, then recovery code). Recovery codes count only beside a method.
-pub fn second_factor_options(
-    kinds: impl IntoIterator<Item = MethodKind>,
-    recovery_codes_left: u32,
-) -> Vec<SecondFactorOption> {
-    let mut out: Vec<SecondFactorOption> = kinds
-        .into_iter()
-        .map(|k| match k {
-            MethodKind::Passkey => SecondFactorOption::Passkey,
-            MethodKind::AuthenticatorApp => SecondFactorOption::AuthenticatorApp,
-        })
-        .collect();
-    if !out.is_empty() && recovery_codes_left > 0 {
-        out.push(SecondFactorOption::RecoveryCode);
-    }
-    out.sort();
-    out.dedup();
-    out
-}
+/// The ways to finish the second step (shared with the portal).
+pub use proofup_shared::mfa::second_factor_options;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proofup_shared::mfa::{MethodKind, SecondFactorOption};
 
     #[test]
     fn options_most_secure_first() {

@@ -28,8 +28,7 @@ pub fn RecoveryCodesCard(
             }
         });
     };
-    load();
-    // Removing the last method removes the codes: reload when methods change.
+    // Loads now, and again when methods change (removing the last one removes the codes).
     Effect::new(move |_| {
         has_method.track();
         load();

@@ -48,18 +48,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
             let kinds: Vec<MethodKind> = methods.get_untracked().unwrap_or_default().iter().map(|m| m.kind).collect();
             spawn_local(async move {
                 let left = api::recovery_status().await.map(|s| s.remaining).unwrap_or(0);
-                let mut options: Vec<SecondFactorOption> = kinds
-                    .into_iter()
-                    .map(|k| match k {
-                        MethodKind::Passkey => SecondFactorOption::Passkey,
-                        MethodKind::AuthenticatorApp => SecondFactorOption::AuthenticatorApp,
-                    })
-                    .collect();
-                if left > 0 {
-                    options.push(SecondFactorOption::RecoveryCode);
-                }
-                options.sort();
-                options.dedup();
+                let options = proofup_shared::mfa::second_factor_options(kinds, left);
                 reverify.set(Some(options));
             });
         }
