@@ -77,6 +77,12 @@ pub struct SeedArgs {
     /// Audit log rows to add, spread over the 30 days before now.
     #[arg(long, default_value_t = 0)]
     pub audit: usize,
+    /// Benchmarks: give this many seeded users an authenticator app and a session waiting for
+    /// its code, listed as `session-token base32-secret` lines in --sessions-out (0600).
+    #[arg(long, default_value_t = 0, hide = true, requires = "sessions_out")]
+    pub totp_sessions: usize,
+    #[arg(long, hide = true)]
+    pub sessions_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

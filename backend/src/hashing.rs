@@ -1,11 +1,13 @@
-//! Argon2id password hashing on a bounded pool: at most one hash per core runs
-//! at a time, on blocking threads, never on the HTTP workers.
+//! Argon2id password hashing on a fixed pool of worker threads, one per core: at most
+//! one hash per core runs at a time, never on the HTTP workers. Each worker owns its
+//! 19 MiB Argon2 memory and reuses it for every verification, so a sign-in neither
+//! page-faults fresh memory nor leaves 19 MiB behind in some allocator arena.
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use argon2::password_hash::{rand_core::OsRng, Output, PasswordHash, PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use tokio::sync::oneshot;
 
 /// OWASP / RFC 9106 baseline: m = 19 MiB, t = 2, p = 1.
 pub fn argon2() -> Argon2<'static> {
@@ -13,9 +15,49 @@ pub fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Prints Argon2id verifications per second: `threads` threads (default one per core) flat out.
+/// One hashing thread's state: the Argon2 memory it reuses.
+#[derive(Default)]
+pub struct Worker {
+    blocks: Vec<Block>,
+}
+
+impl Worker {
+    /// Checks `password` against a PHC string (any Argon2 variant and parameters), in
+    /// constant time over the output.
+    pub fn verify(&mut self, password: &[u8], phc: &str) -> bool {
+        let Ok(h) = PasswordHash::new(phc) else { return false };
+        let (Ok(alg), Some(expected), Some(salt)) = (Algorithm::try_from(h.algorithm), h.hash, h.salt) else {
+            return false;
+        };
+        let version = match h.version.map(Version::try_from) {
+            None => Version::default(),
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return false,
+        };
+        let Ok(params) = Params::try_from(&h) else { return false };
+        let mut salt_buf = [0u8; 64];
+        let Ok(salt) = salt.decode_b64(&mut salt_buf) else { return false };
+        let blocks = params.block_count();
+        if self.blocks.len() < blocks {
+            self.blocks.resize(blocks, Block::default());
+        }
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let out = &mut out[..expected.len()];
+        let computed = Argon2::new(alg, version, params).hash_password_into_with_memory(
+            password,
+            salt,
+            &mut *out,
+            &mut self.blocks[..blocks],
+        );
+        // `Output`'s equality is constant-time.
+        computed.is_ok() && Output::new(out).is_ok_and(|o| o == expected)
+    }
+}
+
+/// Prints Argon2id verifications per second: `threads` threads (default one per core) flat out,
+/// each verifying exactly as a pool worker does. The bound for sign-in throughput.
 pub fn hash_rate(threads: Option<usize>, seconds: u64) {
-    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let threads = threads.unwrap_or_else(cores);
     let phc = hash_now("benchmark password, long enough").unwrap_or_default();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
     let start = std::time::Instant::now();
@@ -24,12 +66,10 @@ pub fn hash_rate(threads: Option<usize>, seconds: u64) {
             .map(|_| {
                 let phc = phc.clone();
                 s.spawn(move || {
-                    let h = PasswordHash::new(&phc).ok();
+                    let mut worker = Worker::default();
                     let mut n = 0u64;
                     while std::time::Instant::now() < deadline {
-                        if let Some(h) = &h {
-                            let _ = argon2().verify_password(b"benchmark password, long enough", h);
-                        }
+                        let _ = worker.verify(b"benchmark password, long enough", &phc);
                         n += 1;
                     }
                     n
@@ -42,9 +82,19 @@ pub fn hash_rate(threads: Option<usize>, seconds: u64) {
     println!("{:.1} verifications/s ({total} in {secs:.2} s on {threads} threads)", total as f64 / secs);
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+enum Job {
+    Hash(String, oneshot::Sender<Result<String, HashError>>),
+    Verify(String, String, oneshot::Sender<bool>),
+}
+
+/// The hashing workers. Cloning shares them; they stop when the last clone is dropped.
 #[derive(Clone)]
 pub struct HashPool {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     /// Verified against when the username does not exist, so both cases cost the same.
     dummy: Arc<String>,
 }
@@ -57,27 +107,54 @@ pub enum HashError {
 
 impl HashPool {
     pub fn new() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..cores() {
+            let rx = Arc::clone(&rx);
+            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                let mut worker = Worker::default();
+                loop {
+                    // The lock is held only while waiting for the next job.
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        // A caller that has gone (client disconnected) costs nothing.
+                        Ok(Job::Verify(_, _, reply)) if reply.is_closed() => {}
+                        Ok(Job::Verify(password, phc, reply)) => {
+                            let _ = reply.send(worker.verify(password.as_bytes(), &phc));
+                        }
+                        Ok(Job::Hash(password, reply)) => {
+                            let _ = reply.send(hash_now(&password));
+                        }
+                        Err(_) => return, // every HashPool clone is gone
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password-hashing thread");
+            }
+        }
         let dummy = hash_now("proofup dummy password for absent users").unwrap_or_default();
-        Self { permits: Arc::new(Semaphore::new(cores)), dummy: Arc::new(dummy) }
+        Self { jobs, dummy: Arc::new(dummy) }
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError::Failed(e.to_string()))?;
-        tokio::task::spawn_blocking(move || hash_now(&password)).await.map_err(|e| HashError::Failed(e.to_string()))?
+        let (tx, rx) = oneshot::channel();
+        self.jobs.send(Job::Hash(password, tx)).map_err(|_| HashError::Failed("hashing pool stopped".into()))?;
+        rx.await.map_err(|_| HashError::Failed("hashing pool stopped".into()))?
     }
 
     /// `phc = None` verifies against the dummy hash and returns false.
     pub async fn verify(&self, password: String, phc: Option<String>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else { return false };
         let real = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy.as_ref().clone());
-        let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&phc).is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
-        })
-        .await
-        .unwrap_or(false);
-        ok && real
+        let (tx, rx) = oneshot::channel();
+        if self.jobs.send(Job::Verify(password, phc, tx)).is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false) && real
     }
 }
 
@@ -110,5 +187,35 @@ mod tests {
         assert!(!pool.verify("correct horse battery stapl".into(), Some(a.clone())).await);
         assert!(!pool.verify("CORRECT HORSE BATTERY STAPLE".into(), Some(a)).await);
         assert!(!pool.verify("proofup dummy password for absent users".into(), None).await);
+    }
+
+    #[test]
+    fn the_reusing_worker_agrees_with_the_argon2_crate_on_any_parameters() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let mut w = Worker::default();
+        // Production parameters, then smaller and larger memory, other variants and output lengths:
+        // the worker's buffer is reused, grown, and sliced.
+        for (alg, m, t, p, len) in [
+            (Algorithm::Argon2id, 19_456, 2, 1, 32),
+            (Algorithm::Argon2id, 4_096, 3, 1, 16),
+            (Algorithm::Argon2i, 8_192, 1, 2, 64),
+            (Algorithm::Argon2d, 32_768, 1, 1, 32),
+        ] {
+            let a = Argon2::new(alg, Version::V0x13, Params::new(m, t, p, Some(len)).unwrap());
+            let phc = a.hash_password(b"hunter2 but longer", &SaltString::generate(&mut OsRng)).unwrap().to_string();
+            assert!(a.verify_password(b"hunter2 but longer", &PasswordHash::new(&phc).unwrap()).is_ok());
+            assert!(w.verify(b"hunter2 but longer", &phc), "{phc}");
+            assert!(!w.verify(b"hunter2 but longe", &phc), "{phc}");
+            assert!(!w.verify(b"", &phc));
+        }
+        assert!(!w.verify(b"x", "not a phc string"));
+        assert!(!w.verify(b"x", "$scrypt$ln=1,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"));
+        // A tampered hash fails.
+        let phc = hash_now("abc def ghi jkl").unwrap();
+        let mut bad = phc.clone();
+        let last = bad.pop().unwrap();
+        bad.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(w.verify(b"abc def ghi jkl", &phc));
+        assert!(!w.verify(b"abc def ghi jkl", &bad));
     }
 }

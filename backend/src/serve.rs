@@ -95,6 +95,9 @@ pub fn seed(args: &crate::config::SeedArgs) -> Result<String, Box<dyn std::error
     }
     store.seed_directory(&users, &groups, &edges)?;
     seed_logs(&store, args, now, &mut rng)?;
+    if let Some(out) = &args.sessions_out {
+        seed_totp_sessions(&store, &args.data_dir, &users[..args.totp_sessions.min(users.len())], out, now)?;
+    }
     Ok(format!(
         "seeded {} users, {} groups, {} memberships, {} sign-in and {} audit log rows",
         users.len(),
@@ -103,6 +106,55 @@ pub fn seed(args: &crate::config::SeedArgs) -> Result<String, Box<dyn std::error
         args.sign_ins,
         args.audit
     ))
+}
+
+/// Benchmarks: each user gets an authenticator app and a session waiting for its code.
+fn seed_totp_sessions(
+    store: &SledStore,
+    data_dir: &Path,
+    users: &[crate::domain::model::User],
+    out: &Path,
+    now: OffsetDateTime,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use crate::domain::model::{Method, Session, SessionStage};
+    use crate::store::SessionStore as _;
+    let secrets = load_or_create_key(&data_dir.join("secret.key"))?;
+    let mut methods = Vec::with_capacity(users.len());
+    let mut lines = String::new();
+    for u in users {
+        let secret = crate::domain::totp::new_secret();
+        let id = format!("seed-m-{}", u.id);
+        methods.push(Method {
+            sealed_secret: secrets.seal(&secret, &Method::seal_context(&u.id, &id))?,
+            id,
+            user_id: u.id.clone(),
+            kind: proofup_shared::mfa::MethodKind::AuthenticatorApp,
+            name: "Seeded app".into(),
+            credential_id: None,
+            passkey: None,
+            last_step: None,
+            created_at: now,
+            last_used_at: None,
+        });
+        let token = crate::service::auth::new_token();
+        store.create_session(
+            &crate::service::auth::session_key(&token),
+            &Session {
+                user_id: u.id.clone(),
+                created_at: now,
+                last_seen_at: now,
+                ip: "127.0.0.1".into(),
+                user_agent: "bench".into(),
+                stage: SessionStage::SecondFactor,
+                mfa_at: None,
+            },
+        )?;
+        lines.push_str(&format!("{token} {}\n", crate::domain::totp::base32(&secret)));
+    }
+    store.seed_methods(&methods)?;
+    store.flush()?;
+    write_private(out, lines.as_bytes())?;
+    Ok(())
 }
 
 fn seed_logs(

@@ -35,6 +35,8 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
         depth: 4,
         sign_ins: 500,
         audit: 300,
+        totp_sessions: 5,
+        sessions_out: Some(dir.path().join("sessions.txt")),
     };
     let msg = proofup::serve::seed(&args).unwrap();
     assert!(msg.starts_with("seeded 200 users, 40 groups"), "{msg}");
@@ -48,4 +50,22 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
     // Each user is directly in up to three groups of the lower levels, and reaches the top through nesting.
     let groups = index.groups_of("seed-u7");
     assert!(!groups.is_empty() && groups.iter().any(|m| m.path.len() > 1), "{groups:?}");
+    // Benchmark sessions: five users with an authenticator app whose listed secret opens, each
+    // with a session waiting for its code.
+    use proofup::store::{MethodStore, SessionStore};
+    let lines = std::fs::read_to_string(dir.path().join("sessions.txt")).unwrap();
+    assert_eq!(lines.lines().count(), 5);
+    let key: [u8; 32] = std::fs::read(dir.path().join("secret.key")).unwrap().try_into().unwrap();
+    let sb = proofup::domain::secretbox::SecretBox::new(&key);
+    for (i, line) in lines.lines().enumerate() {
+        let (token, secret) = line.split_once(' ').unwrap();
+        let session = s.session(&proofup::service::auth::session_key(token)).unwrap().unwrap();
+        assert_eq!(session.stage, proofup::domain::model::SessionStage::SecondFactor);
+        assert_eq!(session.user_id, format!("seed-u{i}"));
+        let m = s.methods(&session.user_id).unwrap();
+        assert_eq!(m.len(), 1);
+        let plain =
+            sb.open(&m[0].sealed_secret, &proofup::domain::model::Method::seal_context(&m[0].user_id, &m[0].id));
+        assert_eq!(plain.unwrap(), proofup::domain::totp::decode_base32(secret).unwrap());
+    }
 }

@@ -295,6 +295,15 @@ impl SledStore {
 
     /// Bulk-writes a synthetic directory (`proofup seed`): batches per tree, one flush.
     /// Existing records with the same ids or names are overwritten.
+    /// Benchmarks: methods for seeded users, in one batch (no audit entries).
+    pub fn seed_methods(&self, methods: &[Method]) -> StoreResult<()> {
+        let mut b = sled::Batch::default();
+        for m in methods {
+            b.insert(method_key(&m.user_id, &m.id), enc(m)?);
+        }
+        self.methods.apply_batch(b).map_err(backend)
+    }
+
     pub fn seed_directory(
         &self,
         users: &[User],
