@@ -49,12 +49,15 @@ pub async fn second_factor(
         Ok(m) => {
             auth::log_second_step(s, now, &any.user, true, &format!("Authenticator app \"{}\"", m.name), &client)?;
             let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
+            // One disk sync for the accepted step, the log line and the new session.
+            state.store.durable().await?;
             Ok(HttpResponse::Ok()
                 .cookie(session_cookie(token, state.config.secure_cookies))
                 .json(me_for(&any.user, NextStep::Done)))
         }
         Err(e) => {
             auth::log_second_step(s, now, &any.user, false, "Second factor: wrong or reused code", &client)?;
+            state.store.durable().await?;
             Err(e.into())
         }
     }
@@ -77,6 +80,7 @@ pub async fn reverify(
         &super::session::token_from(&req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?,
     );
     let token = auth::promote(s, &key, &auth.session, SessionStage::Full, Some(now), now)?;
+    state.store.durable().await?;
     Ok(HttpResponse::NoContent().cookie(session_cookie(token, state.config.secure_cookies)).finish())
 }
 
@@ -98,6 +102,7 @@ pub async fn skip_registration(
     policy::skip(s, &state.membership, &any.user, now)?;
     auth::log_second_step(s, now, &any.user, true, "MFA registration skipped", &client)?;
     let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, None, now)?;
+    state.store.durable().await?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(token, state.config.secure_cookies))
         .json(me_for(&any.user, NextStep::Done)))
@@ -115,7 +120,7 @@ pub async fn my_methods(
 
 /// A method was added: registering proves the new factor, so the session becomes complete and
 /// fresh (new id); at the interrupt this completes the sign-in, and the sign-in log says so.
-fn method_added(
+async fn method_added(
     state: &AppState,
     any: &AnySession,
     client: &crate::domain::model::ClientInfo,
@@ -128,6 +133,7 @@ fn method_added(
     if any.session.stage == SessionStage::RegisterMfa {
         auth::log_second_step(s, now, &any.user, true, at_interrupt, client)?;
     }
+    state.store.durable().await?;
     Ok(HttpResponse::Created()
         .cookie(session_cookie(token, state.config.secure_cookies))
         .json(MethodAdded { method: method.view(), next_step: NextStep::Done }))
@@ -182,7 +188,7 @@ pub async fn confirm_totp(
         }
         e => e.into(),
     })?;
-    method_added(&state, &any, &client, &method, "MFA registered at sign-in (authenticator app)")
+    method_added(&state, &any, &client, &method, "MFA registered at sign-in (authenticator app)").await
 }
 
 /// Removes one of the signed-in user's methods (needs a recent second factor; not the last one while the policy requires one).
@@ -231,7 +237,7 @@ pub async fn require_reregistration(
 
 /// A second step proved: a waiting sign-in becomes complete, a complete session is re-authenticated.
 /// Either way the session gets a new id and a fresh MFA time.
-fn second_step_done(
+async fn second_step_done(
     state: &AppState,
     any: &AnySession,
     client: &crate::domain::model::ClientInfo,
@@ -243,6 +249,7 @@ fn second_step_done(
         auth::log_second_step(s, now, &any.user, true, how, client)?;
     }
     let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
+    state.store.durable().await?;
     Ok((token, me_for(&any.user, NextStep::Done)))
 }
 
@@ -253,9 +260,14 @@ fn proving(any: &AnySession) -> Result<(), AppError> {
     }
 }
 
-fn failed_second_step(state: &AppState, any: &AnySession, client: &crate::domain::model::ClientInfo, how: &str) {
+async fn failed_second_step(state: &AppState, any: &AnySession, client: &crate::domain::model::ClientInfo, how: &str) {
     if any.session.stage == SessionStage::SecondFactor {
-        if let Err(e) = auth::log_second_step(state.store.as_ref(), state.clock.now(), &any.user, false, how, client) {
+        let written =
+            match auth::log_second_step(state.store.as_ref(), state.clock.now(), &any.user, false, how, client) {
+                Ok(()) => state.store.durable().await,
+                Err(e) => Err(e),
+            };
+        if let Err(e) = written {
             tracing::error!(error = %e, "could not write the sign-in log");
         }
     }
@@ -332,7 +344,7 @@ pub async fn finish_passkey_registration(
         UserError::NotFound => AppError::not_found("No passkey registration is waiting in this session; start again."),
         e => e.into(),
     })?;
-    method_added(&state, &any, &client, &method, "MFA registered at sign-in (passkey)")
+    method_added(&state, &any, &client, &method, "MFA registered at sign-in (passkey)").await
 }
 
 /// Starts a passkey sign-in (the second step, or re-authentication): options for `navigator.credentials.get()`.
@@ -374,7 +386,7 @@ pub async fn finish_passkey_sign_in(
     let m = match used {
         Ok(m) => m,
         Err(e) => {
-            failed_second_step(&state, &any, &client, "Second factor: passkey not verified");
+            failed_second_step(&state, &any, &client, "Second factor: passkey not verified").await;
             return Err(match e {
                 UserError::NotFound => {
                     AppError::not_found("No passkey sign-in is waiting in this session; start again.")
@@ -383,7 +395,7 @@ pub async fn finish_passkey_sign_in(
             });
         }
     };
-    let (token, me) = second_step_done(&state, &any, &client, &format!("Passkey \"{}\"", m.name))?;
+    let (token, me) = second_step_done(&state, &any, &client, &format!("Passkey \"{}\"", m.name)).await?;
     Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(me))
 }
 
@@ -404,11 +416,11 @@ pub async fn recovery_code_sign_in(
     let remaining = match recovery::redeem(state.store.as_ref(), &any.user, &client, &body.code, now) {
         Ok(n) => n,
         Err(e) => {
-            failed_second_step(&state, &any, &client, "Second factor: wrong or used recovery code");
+            failed_second_step(&state, &any, &client, "Second factor: wrong or used recovery code").await;
             return Err(e.into());
         }
     };
-    let (token, me) = second_step_done(&state, &any, &client, &format!("Recovery code ({remaining} left)"))?;
+    let (token, me) = second_step_done(&state, &any, &client, &format!("Recovery code ({remaining} left)")).await?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(token, state.config.secure_cookies))
         .json(RecoveryCodeUsed { remaining, me }))

@@ -58,15 +58,24 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// Resolves once everything written before the call is on disk.
+pub type Durable = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send>>;
+
 pub trait SignInStores:
     UserStore + SessionStore + ThrottleStore + SignInLog + PassStore + super::mfa::MfaStores + crate::store::AlertStore
 {
     fn flush(&self) -> Result<(), StoreError>;
+    /// Like `flush`, without holding the caller's thread: requests that wait at the same
+    /// moment share one disk sync (group commit). Every sign-in step awaits it before answering.
+    fn durable(&self) -> Durable;
 }
 
 impl SignInStores for crate::store::SledStore {
     fn flush(&self) -> Result<(), StoreError> {
         crate::store::SledStore::flush(self)
+    }
+    fn durable(&self) -> Durable {
+        Box::pin(crate::store::SledStore::durable(self))
     }
 }
 
@@ -113,7 +122,7 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
     let name = normalize_username(username);
     if let Err(wait) = ip_limiter.hit(ip, now) {
         log_attempt(s, now, &name, None, SignInResult::Throttled, "Too many attempts from this IP address", client)?;
-        s.flush()?;
+        s.durable().await?;
         return Err(SignInError::Throttled(wait));
     }
     let mut throttle = s.throttle(&name)?;
@@ -129,7 +138,7 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
                 "Account throttled after failed attempts",
                 client,
             )?;
-            s.flush()?;
+            s.durable().await?;
             return Err(SignInError::Throttled(wait));
         }
         ThrottleDecision::Locked => {
@@ -142,7 +151,7 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
                 "Account locked after 100 failed attempts",
                 client,
             )?;
-            s.flush()?;
+            s.durable().await?;
             return Err(SignInError::Locked);
         }
     }
@@ -172,12 +181,12 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
         s.put_throttle(&name, &throttle)?;
         let reason = if exists { "Wrong password" } else { "Unknown username" };
         log_attempt(s, now, &name, None, SignInResult::Failure, reason, client)?;
-        s.flush()?;
+        s.durable().await?;
         return Err(SignInError::InvalidCredentials);
     };
     if !user.enabled {
         log_attempt(s, now, &name, Some(&user), SignInResult::Blocked, "Account disabled", client)?;
-        s.flush()?;
+        s.durable().await?;
         return Err(SignInError::Disabled);
     }
     throttle.consecutive_failures = 0;
@@ -229,7 +238,7 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
         )?;
     }
     log_attempt(s, now, &name, Some(&user), SignInResult::Success, &how, client)?;
-    s.flush()?;
+    s.durable().await?;
     let mut me = user.me();
     me.must_set_password = by_pass;
     me.next_step = next_step(s, index, &session, &user, now)?;
@@ -315,6 +324,7 @@ pub fn second_factor_options<S: SignInStores + ?Sized>(
 }
 
 /// Replaces a session with a new id at a new stage (privilege change). Returns the new cookie value.
+/// Not yet durable: the caller awaits `durable()` before answering.
 pub fn promote<S: SignInStores + ?Sized>(
     s: &S,
     old_key: &[u8; 32],
@@ -328,11 +338,10 @@ pub fn promote<S: SignInStores + ?Sized>(
     let fresh =
         Session { stage, mfa_at: mfa_at.or(session.mfa_at), created_at: now, last_seen_at: now, ..session.clone() };
     s.create_session(&session_key(&token), &fresh)?;
-    s.flush()?;
     Ok(token)
 }
 
-/// Logs the outcome of a second step (code) in the sign-in log.
+/// Logs the outcome of a second step (code) in the sign-in log (the caller awaits `durable()`).
 pub fn log_second_step<S: SignInStores + ?Sized>(
     s: &S,
     at: OffsetDateTime,
@@ -342,6 +351,5 @@ pub fn log_second_step<S: SignInStores + ?Sized>(
     client: &ClientInfo,
 ) -> Result<(), StoreError> {
     let result = if ok { SignInResult::Success } else { SignInResult::Failure };
-    log_attempt(s, at, &user.username, Some(user), result, reason, client)?;
-    s.flush()
+    log_attempt(s, at, &user.username, Some(user), result, reason, client)
 }

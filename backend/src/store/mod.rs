@@ -172,6 +172,7 @@ pub trait MethodStore {
     fn add_method(&self, method: &Method, audit: AuditDraft) -> StoreResult<()>;
     /// Records an accepted TOTP step atomically: false (nothing written) when
     /// `step` is at or before the stored last step (a replay, or a concurrent use).
+    /// Atomic in memory at once; durable with the caller's flush, before it answers.
     fn record_totp_use(&self, user_id: &str, id: &str, step: u64, at: OffsetDateTime) -> StoreResult<bool>;
     fn rename_method(&self, user_id: &str, id: &str, name: &str, audit: AuditDraft) -> StoreResult<()>;
     fn delete_method(&self, user_id: &str, id: &str, audit: AuditDraft) -> StoreResult<()>;

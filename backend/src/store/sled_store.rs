@@ -287,6 +287,12 @@ impl SledStore {
         self.db.flush().map(|_| ()).map_err(backend)
     }
 
+    /// Flushes on sled's I/O threads; concurrent callers share one sync.
+    pub fn durable(&self) -> impl std::future::Future<Output = StoreResult<()>> + Send + 'static {
+        let db = self.db.clone();
+        async move { db.flush_async().await.map(|_| ()).map_err(backend) }
+    }
+
     /// Writes `version` as the schema record (tests of the refuse-newer rule).
     pub fn force_schema_version(&self, version: u32) -> StoreResult<()> {
         self.meta.insert(SCHEMA_KEY, &version.to_be_bytes()).map_err(backend)?;
@@ -1010,7 +1016,6 @@ impl MethodStore for SledStore {
                 Ok(true)
             })
             .map_err(tx_err)?;
-        self.flush()?;
         Ok(ok)
     }
 
