@@ -69,6 +69,31 @@ pub struct SledStore {
     regstate: sled::Tree,
     policy_versions: sled::Tree,
     alerts: sled::Tree,
+    /// One thread syncs for every request waiting at that moment (group commit); started on first use.
+    committer: std::sync::OnceLock<std::sync::mpsc::Sender<CommitWaiter>>,
+}
+
+type CommitWaiter = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// The group-commit thread: waits for a first waiter, takes every waiter queued by then, syncs
+/// once, answers them all. A waiter queued during a sync waits for the next one (its writes may
+/// have missed this one). Ends, releasing the database, when the store is dropped.
+fn spawn_committer(db: sled::Db) -> std::sync::mpsc::Sender<CommitWaiter> {
+    let (tx, rx) = std::sync::mpsc::channel::<CommitWaiter>();
+    let spawned = std::thread::Builder::new().name("store-commit".into()).spawn(move || {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            batch.extend(rx.try_iter());
+            let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
+            for w in batch {
+                let _ = w.send(result.clone());
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the store's commit thread");
+    }
+    tx
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -247,6 +272,7 @@ impl SledStore {
             regstate: db.open_tree("regstate").map_err(o)?,
             policy_versions: db.open_tree("policy_versions").map_err(o)?,
             alerts: db.open_tree("alerts").map_err(o)?,
+            committer: std::sync::OnceLock::new(),
             meta,
             db,
         })
@@ -287,10 +313,22 @@ impl SledStore {
         self.db.flush().map(|_| ()).map_err(backend)
     }
 
-    /// Flushes on sled's I/O threads; concurrent callers share one sync.
+    /// Resolves once everything written before the call is on disk, without holding the
+    /// caller's thread. Callers waiting at the same moment share one sync, made by a single
+    /// committer thread: flushes never run concurrently with each other (sled 0.34 can
+    /// deadlock when many threads flush while transactions commit, as `flush_async` did here).
     pub fn durable(&self) -> impl std::future::Future<Output = StoreResult<()>> + Send + 'static {
-        let db = self.db.clone();
-        async move { db.flush_async().await.map(|_| ()).map_err(backend) }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = self.committer.get_or_init(|| spawn_committer(self.db.clone())).send(tx).is_ok();
+        async move {
+            if !sent {
+                return Err(StoreError::Backend("the store is closing".into()));
+            }
+            match rx.await {
+                Ok(r) => r.map_err(StoreError::Backend),
+                Err(_) => Err(StoreError::Backend("the store is closing".into())),
+            }
+        }
     }
 
     /// Writes `version` as the schema record (tests of the refuse-newer rule).
