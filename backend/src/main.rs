@@ -2,11 +2,6 @@ use clap::Parser;
 use proofup::config::{Cli, Command, LogFormat};
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc gives memory back after a burst (a report over every user, a sign-in storm);
-/// glibc's allocator kept it in per-thread arenas (RSS 1.1 GB after the benchmark load).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_env("PROOFUP_LOG").unwrap_or_else(|_| EnvFilter::new("info,sled=warn"));
     let b = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
