@@ -47,17 +47,12 @@ pub async fn second_factor(
     let s = state.store.as_ref();
     match mfa::verify_code(s, &state.secrets, &any.user, &client, &body.code, now) {
         Ok(m) => {
-            auth::log_second_step(s, now, &any.user, true, &format!("Authenticator app \"{}\"", m.name), &client)?;
-            let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
-            // One disk sync for the accepted step, the log line and the new session.
-            state.store.durable().await?;
-            Ok(HttpResponse::Ok()
-                .cookie(session_cookie(token, state.config.secure_cookies))
-                .json(me_for(&any.user, NextStep::Done)))
+            let (token, me) =
+                second_step_done(&state, &any, &client, &format!("Authenticator app \"{}\"", m.name)).await?;
+            Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(me))
         }
         Err(e) => {
-            auth::log_second_step(s, now, &any.user, false, "Second factor: wrong or reused code", &client)?;
-            state.store.durable().await?;
+            failed_second_step(&state, &any, &client, "Second factor: wrong or reused code").await;
             Err(e.into())
         }
     }
@@ -249,6 +244,7 @@ async fn second_step_done(
         auth::log_second_step(s, now, &any.user, true, how, client)?;
     }
     let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
+    // One disk sync for the accepted step, the log line and the new session.
     state.store.durable().await?;
     Ok((token, me_for(&any.user, NextStep::Done)))
 }
