@@ -9,8 +9,12 @@ TRUNK_VERSION := 0.21.14
 # The wasm-bindgen CLI must equal the crate version that Cargo.lock locks.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
 BINARYEN_VERSION := 132
+CARGO_FUZZ_VERSION := 0.13.2
+# How long `make test` runs each fuzz target (seconds).
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := api_json api_query csv_import totp_code
 
-.PHONY: run test setup setup-test ui server test-unit test-e2e clean
+.PHONY: run test setup setup-test ui server test-unit test-e2e clean fuzz fuzz-corpus
 
 ## Build the portal and the server, then run it on http://localhost:8080 with data in ./data.
 run: setup ui
@@ -23,6 +27,31 @@ test: setup setup-test ui
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo build -p proofup
 	cargo test --workspace --no-fail-fast
+	$(MAKE) --no-print-directory fuzz
+
+## Runs each fuzz target for FUZZ_SECONDS (cargo fuzz: libFuzzer, coverage-guided; on stable Rust
+## without sanitizers). It starts from the corpus kept in fuzz/corpus/ and writes what it finds to
+## target/fuzz-corpus/ (so a run does not change the repository); a crash leaves its input in
+## fuzz/artifacts/ and fails the run.
+fuzz: setup ui
+	@if [ "$$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $(CARGO_FUZZ_VERSION)" ]; then \
+	  echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION)"; cargo install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION); fi
+	cargo fuzz build -s none
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/fuzz-corpus/$$t fuzz/corpus/$$t; \
+	  if cargo fuzz run -s none $$t target/fuzz-corpus/$$t fuzz/corpus/$$t -- \
+	       -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+	       >target/fuzz-$$t.log 2>&1; then \
+	    echo "fuzz $$t: $(FUZZ_SECONDS) s, $$(awk '/number_of_executed_units/ {print $$2}' target/fuzz-$$t.log) inputs, no failure"; \
+	  else tail -n 40 target/fuzz-$$t.log; echo "fuzz $$t FAILED (input kept in fuzz/artifacts/$$t)"; exit 1; fi; \
+	done
+
+## Adds to the corpus kept in the repository the inputs fuzzing found that reach new code.
+fuzz-corpus:
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/fuzz-corpus/$$t fuzz/corpus/$$t; \
+	  cargo fuzz run -s none $$t fuzz/corpus/$$t target/fuzz-corpus/$$t -- -merge=1 2>&1 | tail -1; \
+	done
 
 
 setup:
