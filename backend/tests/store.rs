@@ -70,7 +70,7 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
     }
 }
 
-/// Many threads writing in transactions and each waiting for `durable()` at once: every wait
+/// Many threads creating sessions and each waiting for `durable()` at once: every wait
 /// ends (one committer thread syncs for all; concurrent sled flushes could deadlock), and every
 /// acknowledged write is there after reopening.
 #[test]
@@ -109,4 +109,55 @@ fn concurrent_durable_waits_all_finish_and_their_writes_survive_reopening() {
     drop(store);
     let reopened = SledStore::open(dir.path(), 8 << 20).unwrap();
     assert_eq!(reopened.count_sessions().unwrap(), 1600);
+}
+
+/// A TOTP step is spent once: of many threads using the same step at the same moment exactly
+/// one succeeds; an earlier step is refused after it, a later one accepted; the step survives
+/// reopening. (The store uses compare-and-swap here, not a transaction.)
+#[test]
+fn a_totp_step_is_spent_exactly_once_under_concurrent_use() {
+    use proofup::domain::model::Method;
+    use proofup::store::MethodStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SledStore::open(dir.path(), 8 << 20).unwrap());
+    let now = time::OffsetDateTime::now_utc();
+    let m = |id: &str| Method {
+        id: id.into(),
+        user_id: "u1".into(),
+        kind: proofup_shared::mfa::MethodKind::AuthenticatorApp,
+        name: "Phone".into(),
+        sealed_secret: "x".into(),
+        credential_id: None,
+        passkey: None,
+        last_step: None,
+        created_at: now,
+        last_used_at: None,
+    };
+    store.seed_methods(&[m("m1"), m("m2")]).unwrap();
+    for round in 0..20u64 {
+        let step = 1_000 + round;
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let wins: usize = (0..8)
+            .map(|_| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.record_totp_use("u1", "m1", step, now).unwrap()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| usize::from(h.join().unwrap()))
+            .sum();
+        assert_eq!(wins, 1, "step {step} accepted {wins} times");
+    }
+    assert!(!store.record_totp_use("u1", "m1", 1_010, now).unwrap(), "an earlier step after a later one");
+    assert!(store.record_totp_use("u1", "m2", 1_010, now).unwrap(), "each method has its own steps");
+    assert!(!store.record_totp_use("u1", "gone", 5_000, now).unwrap(), "no such method");
+    store.flush().unwrap();
+    drop(store);
+    let reopened = SledStore::open(dir.path(), 8 << 20).unwrap();
+    assert!(!reopened.record_totp_use("u1", "m1", 1_019, now).unwrap(), "the spent step survived reopening");
+    assert!(reopened.record_totp_use("u1", "m1", 1_020, now).unwrap());
+    assert_eq!(reopened.methods("u1").unwrap().iter().find(|m| m.id == "m1").unwrap().last_step, Some(1_020));
 }

@@ -694,14 +694,14 @@ impl PassStore for SledStore {
 
 impl SessionStore for SledStore {
     fn create_session(&self, key: &[u8; 32], session: &Session) -> StoreResult<()> {
-        let bytes = enc(session)?;
-        (&self.sessions, &self.user_sessions)
-            .transaction(|(sessions, index)| {
-                sessions.insert(&key[..], bytes.clone())?;
-                index.insert(user_session_key(&session.user_id, key), &[][..])?;
-                Ok(())
-            })
-            .map_err(tx_err)
+        // Two plain writes, not a sled transaction: every sled transaction takes the store-wide
+        // write lock and forces two log-buffer writes, which capped sign-in steps at ~2k/s.
+        // The index entry goes first: a crash between the two leaves an entry without a
+        // session (skipped when listed, removed with the others), never a session that
+        // "sign out everywhere" cannot find.
+        self.user_sessions.insert(user_session_key(&session.user_id, key), &[][..]).map_err(backend)?;
+        self.sessions.insert(&key[..], enc(session)?).map_err(backend)?;
+        Ok(())
     }
 
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
@@ -1039,22 +1039,22 @@ impl MethodStore for SledStore {
     }
 
     fn record_totp_use(&self, user_id: &str, id: &str, step: u64, at: OffsetDateTime) -> StoreResult<bool> {
+        // Compare-and-swap on the one record, not a sled transaction (which would take the
+        // store-wide write lock): of concurrent uses of the same step exactly one swaps.
         let key = method_key(user_id, id);
-        let ok = self
-            .methods
-            .transaction(|methods| {
-                let Some(v) = methods.get(&key)? else { return Ok(false) };
-                let mut m: Method = tx_dec(&v)?;
-                if m.last_step.is_some_and(|l| step <= l) {
-                    return Ok(false);
-                }
-                m.last_step = Some(step);
-                m.last_used_at = Some(at);
-                methods.insert(key.as_slice(), tx_enc(&m)?)?;
-                Ok(true)
-            })
-            .map_err(tx_err)?;
-        Ok(ok)
+        loop {
+            let Some(old) = self.methods.get(&key).map_err(backend)? else { return Ok(false) };
+            let mut m: Method = dec(&old)?;
+            if m.last_step.is_some_and(|l| step <= l) {
+                return Ok(false);
+            }
+            m.last_step = Some(step);
+            m.last_used_at = Some(at);
+            match self.methods.compare_and_swap(&key, Some(old), Some(enc(&m)?)).map_err(backend)? {
+                Ok(()) => return Ok(true),
+                Err(_) => continue, // changed meanwhile (another use, a rename): look again
+            }
+        }
     }
 
     fn rename_method(&self, user_id: &str, id: &str, name: &str, audit: AuditDraft) -> StoreResult<()> {
