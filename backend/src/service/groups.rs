@@ -40,17 +40,15 @@ fn member_name<S: GroupStores + ?Sized>(s: &S, kind: MemberKind, member: &str) -
 /// Builds the index from the stored edges (at start).
 pub fn build_index<S: GroupStore + ?Sized>(s: &S) -> Result<MembershipIndex, StoreError> {
     let mut index = MembershipIndex::default();
-    for (group, kind, member) in s.all_edges()? {
-        match kind {
-            MemberKind::User => index.add_user(&group, &member),
-            MemberKind::Group => {
-                // Stored edges were checked when added; a cycle here means damaged data: skip it loudly.
-                if let Err(e) = index.add_group(&group, &member) {
-                    tracing::error!(%group, %member, error = %e, "stored membership edge ignored");
-                }
+    s.for_each_edge(&mut |group, kind, member| match kind {
+        MemberKind::User => index.add_user(group, member),
+        MemberKind::Group => {
+            // Stored edges were checked when added; a cycle here means damaged data: skip it loudly.
+            if let Err(e) = index.add_group(group, member) {
+                tracing::error!(%group, %member, error = %e, "stored membership edge ignored");
             }
         }
-    }
+    })?;
     Ok(index)
 }
 

@@ -1,7 +1,6 @@
 //! The MFA registration policy at work: deciding at sign-in, skips, saving
 //! versions, impact, "what if", the registration report, grace changes.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 
 use proofup_shared::api::FieldChange;
@@ -281,36 +280,29 @@ pub fn warnings<S: GroupStores + ?Sized>(
     Ok(out)
 }
 
-struct Everyone {
-    users: Vec<User>,
-    methods: HashMap<String, u32>,
-    states: HashMap<String, RegistrationState>,
-}
-
-fn everyone<S: GroupStores + ?Sized>(s: &S) -> Result<Everyone, StoreError> {
-    let mut users = Vec::new();
-    s.for_each_user(&mut |u| users.push(u))?;
-    Ok(Everyone { users, methods: s.method_counts()?, states: s.all_registration_states()? })
-}
-
-fn each_decision(
-    all: &Everyone,
-    index: &MembershipIndex,
+/// Evaluates `p` for every user, streaming the directory: users are decoded one at a
+/// time and not kept (at 100k users, holding them all cost ~40 MB per report).
+fn each_decision<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
     p: &MfaRegistrationPolicy,
     now: OffsetDateTime,
     mut f: impl FnMut(&User, &Decision, &RegistrationState, u32),
-) {
+) -> Result<(), StoreError> {
+    let methods = s.method_counts()?;
+    let states = s.all_registration_states()?;
     let empty = RegistrationState::default();
+    let index = index.read().map_err(lock_err)?;
     // Group scope from direct groups only: the policy's groups are expanded downward once.
-    let scope = policy::BulkScope::new(index, p);
-    for u in &all.users {
-        let groups = scope.memberships(index, &u.id);
-        let methods = all.methods.get(&u.id).copied().unwrap_or(0);
-        let state = all.states.get(&u.id).unwrap_or(&empty);
+    let scope = policy::BulkScope::new(&index, p);
+    s.for_each_user(&mut |u| {
+        let groups = scope.memberships(&index, &u.id);
+        let methods = methods.get(&u.id).copied().unwrap_or(0);
+        let state = states.get(&u.id).unwrap_or(&empty);
         let facts = UserFacts { user_id: &u.id, emergency_access: u.emergency_access, groups: &groups, methods, state };
         let d = policy::evaluate(p, &facts, now);
-        f(u, &d, state, methods);
-    }
+        f(&u, &d, state, methods);
+    })
 }
 
 /// The impact of `p` (a draft or the saved policy) on every user, at `now`.
@@ -320,10 +312,8 @@ pub fn impact<S: GroupStores + ?Sized>(
     p: &MfaRegistrationPolicy,
     now: OffsetDateTime,
 ) -> Result<Impact, StoreError> {
-    let all = everyone(s)?;
-    let idx = index.read().map_err(lock_err)?;
     let mut imp = Impact { forced_per_day: vec![0; 30], ..Default::default() };
-    each_decision(&all, &idx, p, now, |u, d, _, _| {
+    each_decision(s, index, p, now, |u, d, _, _| {
         imp.users += 1;
         imp.emergency_accounts += u64::from(u.emergency_access && u.enabled);
         match d {
@@ -348,7 +338,7 @@ pub fn impact<S: GroupStores + ?Sized>(
                 imp.forced += 1;
             }
         }
-    });
+    })?;
     Ok(imp)
 }
 
@@ -404,24 +394,27 @@ pub fn what_if<S: GroupStores + ?Sized>(
     })
 }
 
-/// Every user's registration status under the saved policy.
+/// Every user's registration status under the saved policy (only those with `status`, if given),
+/// sorted by username.
 pub fn report<S: GroupStores + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
+    status: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Vec<RegistrationRow>, StoreError> {
     let p = s.policy()?.policy;
-    let all = everyone(s)?;
-    let idx = index.read().map_err(lock_err)?;
-    let mut rows = Vec::with_capacity(all.users.len());
-    each_decision(&all, &idx, &p, now, |u, d, st, methods| {
-        let (status, deadline) = match d {
+    let mut rows = Vec::new();
+    each_decision(s, index, &p, now, |u, d, st, methods| {
+        let (row_status, deadline) = match d {
             Decision::NotInScope(_) => ("not_in_scope", None),
             Decision::Registered { .. } => ("registered", None),
             Decision::Prompt { starts_clock: true, .. } => ("not_yet_prompted", None),
             Decision::Prompt { deadline, .. } => ("in_grace", Some(*deadline)),
             Decision::Required { deadline, .. } => ("required", Some(*deadline)),
         };
+        if status.is_some_and(|want| want != row_status) {
+            return;
+        }
         rows.push(RegistrationRow {
             user_id: u.id.clone(),
             username: u.username.clone(),
@@ -429,15 +422,15 @@ pub fn report<S: GroupStores + ?Sized>(
             in_scope: !matches!(d, Decision::NotInScope(_)),
             registered: methods > 0,
             methods,
-            status: status.into(),
+            status: row_status.into(),
             first_prompted_at: st.first_prompted_at,
             deadline,
             days_left: deadline.map(|dl| policy::days_left(dl, now)),
             skips: st.skips,
             last_sign_in_at: u.last_sign_in_at,
         });
-    });
-    rows.sort_by(|a, b| a.username.cmp(&b.username));
+    })?;
+    rows.sort_unstable_by(|a, b| a.username.cmp(&b.username));
     Ok(rows)
 }
 

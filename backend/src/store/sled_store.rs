@@ -983,20 +983,18 @@ impl GroupStore for SledStore {
             .collect()
     }
 
-    fn all_edges(&self) -> StoreResult<Vec<(String, MemberKind, String)>> {
-        let mut out = Vec::new();
+    fn for_each_edge(&self, f: &mut dyn FnMut(&str, MemberKind, &str)) -> StoreResult<()> {
         for k in self.edges.iter().keys() {
             let k = k.map_err(backend)?;
             let Some(split) = k.iter().position(|b| *b == 0) else { continue };
-            let group = String::from_utf8_lossy(&k[..split]).into_owned();
             let rest = &k[split + 1..];
             if rest.len() < 2 {
                 continue;
             }
             let kind = if rest[0] == b'g' { MemberKind::Group } else { MemberKind::User };
-            out.push((group, kind, String::from_utf8_lossy(&rest[2..]).into_owned()));
+            f(&String::from_utf8_lossy(&k[..split]), kind, &String::from_utf8_lossy(&rest[2..]));
         }
-        Ok(out)
+        Ok(())
     }
 }
 
