@@ -71,10 +71,6 @@ impl MembershipIndex {
 
     /// The user's direct groups, unsorted (bulk evaluation: no allocation).
     pub fn direct_groups_unsorted(&self, user: &str) -> impl Iterator<Item = &str> {
-        self.direct(user)
-    }
-
-    fn direct(&self, user: &str) -> impl Iterator<Item = &str> {
         self.user_groups.get(user).into_iter().flatten().map(|n| &*self.group_ids[*n as usize])
     }
 
@@ -161,7 +157,7 @@ impl MembershipIndex {
     pub fn groups_of(&self, user: &str) -> Vec<Membership> {
         let mut paths: HashMap<&str, Vec<&str>> = HashMap::new();
         let mut queue: VecDeque<&str> = VecDeque::new();
-        let mut direct: Vec<&str> = self.direct(user).collect();
+        let mut direct: Vec<&str> = self.direct_groups_unsorted(user).collect();
         direct.sort_unstable(); // deterministic paths
         for g in direct {
             paths.insert(g, vec![g]);
@@ -189,7 +185,7 @@ impl MembershipIndex {
 
     /// The groups that list the user directly.
     pub fn direct_groups(&self, user: &str) -> Vec<&str> {
-        let mut v: Vec<&str> = self.direct(user).collect();
+        let mut v: Vec<&str> = self.direct_groups_unsorted(user).collect();
         v.sort_unstable();
         v
     }
