@@ -161,3 +161,81 @@ fn a_totp_step_is_spent_exactly_once_under_concurrent_use() {
     assert!(reopened.record_totp_use("u1", "m1", 1_020, now).unwrap());
     assert_eq!(reopened.methods("u1").unwrap().iter().find(|m| m.id == "m1").unwrap().last_step, Some(1_020));
 }
+
+fn session_of(user: &str, at: time::OffsetDateTime) -> proofup::domain::model::Session {
+    proofup::domain::model::Session {
+        user_id: user.into(),
+        created_at: at,
+        last_seen_at: at,
+        ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+        stage: Default::default(),
+        mfa_at: None,
+    }
+}
+
+#[test]
+fn a_users_sessions_are_found_after_reopening_and_ended_together() {
+    use proofup::store::SessionStore;
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    {
+        // A store written before the user → sessions index moved into memory had it as a tree.
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("user_sessions").unwrap().insert(b"old\0xxxx", &[][..]).unwrap();
+        db.flush().unwrap();
+    }
+    {
+        let s = SledStore::open(dir.path(), 8 << 20).unwrap();
+        s.create_session(&[1; 32], &session_of("alice", now)).unwrap();
+        s.create_session(&[2; 32], &session_of("alice", now)).unwrap();
+        s.create_session(&[3; 32], &session_of("bob", now)).unwrap();
+        s.create_session(&[4; 32], &session_of("alice", now)).unwrap();
+        s.delete_session(&[4; 32]).unwrap();
+        assert_eq!(s.user_sessions("alice").unwrap().len(), 2);
+        s.flush().unwrap();
+    }
+    let s = SledStore::open(dir.path(), 8 << 20).unwrap();
+    assert!(!s.trees_for_backup().unwrap().iter().any(|(n, _)| n == b"user_sessions"), "the old tree is dropped");
+    assert_eq!(s.user_sessions("alice").unwrap().len(), 2, "rebuilt from the sessions at open");
+    assert_eq!(s.user_sessions("bob").unwrap().len(), 1);
+    assert!(s.user_sessions("carol").unwrap().is_empty());
+    assert_eq!(s.delete_user_sessions("alice").unwrap(), 2);
+    assert!(s.session(&[1; 32]).unwrap().is_none() && s.session(&[2; 32]).unwrap().is_none());
+    assert!(s.session(&[3; 32]).unwrap().is_some(), "another user's session stays");
+    assert_eq!(s.delete_user_sessions("alice").unwrap(), 0);
+    assert_eq!(s.count_sessions().unwrap(), 1);
+}
+
+#[test]
+fn ending_every_session_of_a_user_misses_none_created_meanwhile() {
+    use proofup::store::SessionStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SledStore::open(dir.path(), 8 << 20).unwrap());
+    let now = time::OffsetDateTime::now_utc();
+    let creators: Vec<_> = (0..4u8)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..500u16 {
+                    let mut key = [t; 32];
+                    key[1..3].copy_from_slice(&i.to_be_bytes());
+                    store.create_session(&key, &session_of("alice", now)).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut ended = 0;
+    while !creators.iter().all(|h| h.is_finished()) {
+        ended += store.delete_user_sessions("alice").unwrap();
+    }
+    for h in creators {
+        h.join().unwrap();
+    }
+    // Whatever was created after the last sweep is listed, and one more sweep ends all of it.
+    let left = store.user_sessions("alice").unwrap().len() as u64;
+    assert_eq!(store.count_sessions().unwrap(), left, "every stored session is in the index");
+    ended += store.delete_user_sessions("alice").unwrap();
+    assert_eq!(ended, 2000);
+    assert_eq!(store.count_sessions().unwrap(), 0);
+}

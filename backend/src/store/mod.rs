@@ -17,6 +17,8 @@ use crate::domain::throttle::AccountThrottle;
 
 pub use sled_store::SledStore;
 pub mod backup;
+pub mod session_index;
+pub use session_index::SessionIndex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

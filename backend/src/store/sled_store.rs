@@ -3,7 +3,8 @@
 //! Trees and keys:
 //! - `meta`: `schema_version` (u32 BE), `setup_token` (JSON)
 //! - `users`: user id → User (JSON); `usernames`: lower-case username → user id
-//! - `sessions`: SHA-256(cookie token) → Session (JSON); `user_sessions`: user id, 0, session key → ()
+//! - `sessions`: SHA-256(cookie token) → Session (JSON); which user has which sessions is kept in
+//!   memory ([`SessionIndex`]), rebuilt from this tree at open
 //! - `passes`: user id → temporary access pass (hash and expiry)
 //! - `audit`, `signins`: (unix millis BE, sequence BE) → entry (JSON); newest is last
 //! - `throttle`: lower-case username → AccountThrottle (JSON)
@@ -52,7 +53,8 @@ pub struct SledStore {
     users: sled::Tree,
     usernames: sled::Tree,
     sessions: sled::Tree,
-    user_sessions: sled::Tree,
+    /// User → their session keys, derived from `sessions` at open.
+    session_index: SessionIndex,
     passes: sled::Tree,
     audit: sled::Tree,
     signins: sled::Tree,
@@ -134,10 +136,25 @@ fn user_prefix(user_id: &str) -> Vec<u8> {
     k
 }
 
-fn user_session_key(user_id: &str, session: &[u8; 32]) -> Vec<u8> {
-    let mut k = user_prefix(user_id);
-    k.extend_from_slice(session);
-    k
+/// Reads every session's owner (only that field is decoded). A record that does not decode is
+/// left out; the sweep removes it within a minute.
+fn index_sessions(sessions: &sled::Tree) -> sled::Result<SessionIndex> {
+    #[derive(serde::Deserialize)]
+    struct Owner<'a> {
+        #[serde(borrow)]
+        user_id: std::borrow::Cow<'a, str>,
+    }
+    let index = SessionIndex::default();
+    {
+        let mut locked = index.lock();
+        for kv in sessions.iter() {
+            let (k, v) = kv?;
+            if let (Ok(key), Ok(owner)) = (<[u8; 32]>::try_from(k.as_ref()), serde_json::from_slice::<Owner<'_>>(&v)) {
+                locked.add(&owner.user_id, key);
+            }
+        }
+    }
+    Ok(index)
 }
 
 fn kind_byte(kind: MemberKind) -> u8 {
@@ -251,11 +268,14 @@ impl SledStore {
                 }
             }
         }
+        // Stores written before the index moved into memory kept it in a tree of its own.
+        db.drop_tree("user_sessions").map_err(o)?;
+        let sessions = db.open_tree("sessions").map_err(o)?;
         Ok(Self {
             users: db.open_tree("users").map_err(o)?,
             usernames: db.open_tree("usernames").map_err(o)?,
-            sessions: db.open_tree("sessions").map_err(o)?,
-            user_sessions: db.open_tree("user_sessions").map_err(o)?,
+            session_index: index_sessions(&sessions).map_err(o)?,
+            sessions,
             passes: db.open_tree("passes").map_err(o)?,
             audit: db.open_tree("audit").map_err(o)?,
             signins: db.open_tree("signins").map_err(o)?,
@@ -694,13 +714,15 @@ impl PassStore for SledStore {
 
 impl SessionStore for SledStore {
     fn create_session(&self, key: &[u8; 32], session: &Session) -> StoreResult<()> {
-        // Two plain writes, not a sled transaction: every sled transaction takes the store-wide
-        // write lock and forces two log-buffer writes, which capped sign-in steps at ~2k/s.
-        // The index entry goes first: a crash between the two leaves an entry without a
-        // session (skipped when listed, removed with the others), never a session that
-        // "sign out everywhere" cannot find.
-        self.user_sessions.insert(user_session_key(&session.user_id, key), &[][..]).map_err(backend)?;
-        self.sessions.insert(&key[..], enc(session)?).map_err(backend)?;
+        // One plain write, not a sled transaction (every sled transaction takes the store-wide
+        // write lock and forces two log-buffer writes). The user's index entry is in memory and
+        // rebuilt from this record at open, so a crash cannot leave the two out of step. The
+        // index stays locked across the write so that ending all of a user's sessions cannot
+        // miss one being created.
+        let value = enc(session)?;
+        let mut index = self.session_index.lock();
+        self.sessions.insert(&key[..], value).map_err(backend)?;
+        index.add(&session.user_id, *key);
         Ok(())
     }
 
@@ -724,30 +746,39 @@ impl SessionStore for SledStore {
     fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()> {
         if let Some(old) = self.sessions.remove(key).map_err(backend)? {
             if let Ok(s) = dec::<Session>(&old) {
-                self.user_sessions.remove(user_session_key(&s.user_id, key)).map_err(backend)?;
+                self.session_index.remove(&s.user_id, key);
             }
         }
         Ok(())
     }
 
     fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        // Held across the removals: a session created meanwhile waits, then outlives this call.
+        let mut index = self.session_index.lock();
         let mut n = 0;
-        for k in self.user_sessions.scan_prefix(user_prefix(user_id)).keys() {
-            let k = k.map_err(backend)?;
-            let session_key = &k[k.len() - 32..];
-            self.sessions.remove(session_key).map_err(backend)?;
-            self.user_sessions.remove(&k).map_err(backend)?;
-            n += 1;
+        for key in index.candidates(user_id) {
+            let owned = match self.sessions.get(key).map_err(backend)? {
+                Some(v) => dec::<Session>(&v).map(|s| s.user_id == user_id).unwrap_or(false),
+                None => true, // already gone: drop the stale entry
+            };
+            if owned {
+                if self.sessions.remove(key).map_err(backend)?.is_some() {
+                    n += 1;
+                }
+                index.remove(user_id, &key);
+            }
         }
         Ok(n)
     }
 
     fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
         let mut out = Vec::new();
-        for k in self.user_sessions.scan_prefix(user_prefix(user_id)).keys() {
-            let k = k.map_err(backend)?;
-            if let Some(v) = self.sessions.get(&k[k.len() - 32..]).map_err(backend)? {
-                out.push(dec::<Session>(&v)?);
+        for key in self.session_index.candidates(user_id) {
+            if let Some(v) = self.sessions.get(key).map_err(backend)? {
+                let s = dec::<Session>(&v)?;
+                if s.user_id == user_id {
+                    out.push(s);
+                }
             }
         }
         out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
