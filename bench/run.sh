@@ -98,6 +98,10 @@ wait $LOAD || true
 # 3. TOTP second steps against a trivial endpoint of the same server, same load generator and connections.
 HZ=$(wrk_run -t2 -c32 -d${DUR}s $BASE/healthz | rps)
 row "GET /healthz requests/s (32 connections)" "$HZ" "" ""
+# Context for 3.: a signed-in request that only reads (its session and its user), no write.
+ME=$(wrk_run -t2 -c32 -d${DUR}s -H "Cookie: $COOKIE" $BASE/api/auth/me | rps)
+row "GET /api/auth/me requests/s (32 connections; reads a session and a user, writes nothing)" "$ME" \
+  "/healthz $HZ/s" "$(echo "scale=2; $ME / $HZ" | bc)"
 python3 bench/codes.py "$WORK/sessions.a" "$WORK/codes.a"
 OUT=$(TOTP_FILE=$WORK/codes.a WRK_THREADS=2 wrk_run -t2 -c32 -d$(( DUR < 8 ? DUR : 8 ))s -s bench/totp.lua $BASE)
 TOTP=$(echo "$OUT" | rps)
