@@ -239,3 +239,40 @@ fn ending_every_session_of_a_user_misses_none_created_meanwhile() {
     assert_eq!(ended, 2000);
     assert_eq!(store.count_sessions().unwrap(), 0);
 }
+
+#[test]
+fn method_counts_come_from_the_key_tree_which_older_stores_get_built() {
+    use proofup::store::{AuditDraft, MethodStore};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // A store from before `method_keys`: methods only.
+        let db = sled::open(dir.path()).unwrap();
+        let methods = db.open_tree("methods").unwrap();
+        for k in [&b"u1\0m1"[..], b"u1\0m2", b"u2\0m1"] {
+            methods.insert(k, &b"{}"[..]).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let s = SledStore::open(dir.path(), 8 << 20).unwrap();
+    let counts = s.method_counts().unwrap();
+    assert_eq!((counts.len(), counts["u1"], counts["u2"]), (2, 2, 1), "{counts:?}");
+    let audit = || {
+        AuditDraft(proofup_shared::api::AuditEntry {
+            id: String::new(),
+            at: time::OffsetDateTime::now_utc(),
+            actor_id: None,
+            actor: "system".into(),
+            action: "mfa.reset".into(),
+            target_id: Some("u1".into()),
+            target: "u1".into(),
+            changes: vec![],
+            ip: String::new(),
+        })
+    };
+    assert_eq!(s.delete_all_methods("u1", audit()).unwrap(), 2);
+    assert_eq!(s.method_counts().unwrap().into_iter().collect::<Vec<_>>(), vec![("u2".to_string(), 1)]);
+    drop(s);
+    // Built once: reopening keeps the counts as they are now.
+    let s = SledStore::open(dir.path(), 8 << 20).unwrap();
+    assert_eq!(s.method_counts().unwrap().len(), 1);
+}

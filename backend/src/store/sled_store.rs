@@ -10,7 +10,8 @@
 //! - `throttle`: lower-case username → AccountThrottle (JSON)
 //! - `groups`: group id → Group; `groupnames`: lower-case name → group id
 //! - `edges`: group id, 0, kind (u|g), 0, member id → (); `member_of`: kind, 0, member id, 0, group id → ()
-//! - `methods`: user id, 0, method id → Method (secret sealed)
+//! - `methods`: user id, 0, method id → Method (secret sealed); `method_keys`: the same keys → ()
+//!   (who has how many methods, read by the report and the impact without loading every method)
 //! - `credentials`: passkey credential id (base64url) → user id, 0, method id (unique across users)
 //! - `recovery`: user id → RecoveryCodeSet (hashes only)
 //! - `webhook`: `url`, `last_error` (JSON: message, time), `last_delivered_at`; `outbox`: delivery id → Delivery
@@ -34,6 +35,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const SETUP_KEY: &[u8] = b"setup_token";
 const SETUP_DONE_KEY: &[u8] = b"setup_done";
+/// Set once `method_keys` holds every key of `methods` (stores from before it get it built at open).
+const METHOD_KEYS_KEY: &[u8] = b"method_keys_built";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -64,6 +67,7 @@ pub struct SledStore {
     edges: sled::Tree,
     member_of: sled::Tree,
     methods: sled::Tree,
+    method_keys: sled::Tree,
     credentials: sled::Tree,
     recovery: sled::Tree,
     webhook: sled::Tree,
@@ -271,6 +275,17 @@ impl SledStore {
         // Stores written before the index moved into memory kept it in a tree of its own.
         db.drop_tree("user_sessions").map_err(o)?;
         let sessions = db.open_tree("sessions").map_err(o)?;
+        let methods = db.open_tree("methods").map_err(o)?;
+        let method_keys = db.open_tree("method_keys").map_err(o)?;
+        if meta.get(METHOD_KEYS_KEY).map_err(o)?.is_none() {
+            let mut b = sled::Batch::default();
+            for k in methods.iter().keys() {
+                b.insert(k.map_err(o)?, &[][..]);
+            }
+            method_keys.apply_batch(b).map_err(o)?;
+            meta.insert(METHOD_KEYS_KEY, &[1u8][..]).map_err(o)?;
+            db.flush().map_err(o)?;
+        }
         Ok(Self {
             users: db.open_tree("users").map_err(o)?,
             usernames: db.open_tree("usernames").map_err(o)?,
@@ -284,7 +299,8 @@ impl SledStore {
             groupnames: db.open_tree("groupnames").map_err(o)?,
             edges: db.open_tree("edges").map_err(o)?,
             member_of: db.open_tree("member_of").map_err(o)?,
-            methods: db.open_tree("methods").map_err(o)?,
+            methods,
+            method_keys,
             credentials: db.open_tree("credentials").map_err(o)?,
             recovery: db.open_tree("recovery").map_err(o)?,
             webhook: db.open_tree("webhook").map_err(o)?,
@@ -361,10 +377,12 @@ impl SledStore {
     /// Existing records with the same ids or names are overwritten.
     /// Benchmarks: methods for seeded users, in one batch (no audit entries).
     pub fn seed_methods(&self, methods: &[Method]) -> StoreResult<()> {
-        let mut b = sled::Batch::default();
+        let (mut b, mut keys) = (sled::Batch::default(), sled::Batch::default());
         for m in methods {
             b.insert(method_key(&m.user_id, &m.id), enc(m)?);
+            keys.insert(method_key(&m.user_id, &m.id), &[][..]);
         }
+        self.method_keys.apply_batch(keys).map_err(backend)?;
         self.methods.apply_batch(b).map_err(backend)
     }
 
@@ -533,7 +551,7 @@ impl UserStore for SledStore {
             self.methods.scan_prefix(user_prefix(id)).collect::<Result<_, _>>().map_err(backend)?;
         let creds: Vec<String> =
             found.iter().filter_map(|(_, v)| dec::<Method>(v).ok().and_then(|m| m.credential_id)).collect();
-        let method_keys: Vec<sled::IVec> = found.into_iter().map(|(k, _)| k).collect();
+        let found_keys: Vec<sled::IVec> = found.into_iter().map(|(k, _)| k).collect();
         (
             &self.users,
             &self.usernames,
@@ -542,12 +560,25 @@ impl UserStore for SledStore {
             &self.edges,
             &self.member_of,
             &self.methods,
+            &self.method_keys,
             &self.regstate,
             &self.credentials,
             &self.recovery,
         )
             .transaction(
-                |(users, usernames, passes, log, edges, member_of, methods, regstate, credentials, recovery)| {
+                |(
+                    users,
+                    usernames,
+                    passes,
+                    log,
+                    edges,
+                    member_of,
+                    methods,
+                    method_keys,
+                    regstate,
+                    credentials,
+                    recovery,
+                )| {
                     for c in &creds {
                         credentials.remove(c.as_bytes())?;
                     }
@@ -556,8 +587,9 @@ impl UserStore for SledStore {
                         edges.remove(edge_key(g, MemberKind::User, id))?;
                         member_of.remove(member_of_key(MemberKind::User, id, g))?;
                     }
-                    for k in &method_keys {
+                    for k in &found_keys {
                         methods.remove(k)?;
+                        method_keys.remove(k)?;
                     }
                     regstate.remove(id.as_bytes())?;
                     let Some(v) = users.remove(id.as_bytes())? else {
@@ -1048,8 +1080,8 @@ impl MethodStore for SledStore {
     fn add_method(&self, method: &Method, audit: AuditDraft) -> StoreResult<()> {
         let bytes = enc(method)?;
         let key = method_key(&method.user_id, &method.id);
-        (&self.users, &self.methods, &self.credentials, &self.audit)
-            .transaction(|(users, methods, credentials, log)| {
+        (&self.users, &self.methods, &self.method_keys, &self.credentials, &self.audit)
+            .transaction(|(users, methods, method_keys, credentials, log)| {
                 if users.get(method.user_id.as_bytes())?.is_none() {
                     return abort(StoreError::NotFound);
                 }
@@ -1060,6 +1092,7 @@ impl MethodStore for SledStore {
                     credentials.insert(cred.as_bytes(), key.as_slice())?;
                 }
                 methods.insert(key.as_slice(), bytes.clone())?;
+                method_keys.insert(key.as_slice(), &[][..])?;
                 Self::insert_audit_tx(log, audit.clone())?;
                 Ok(())
             })
@@ -1104,12 +1137,13 @@ impl MethodStore for SledStore {
     fn delete_method(&self, user_id: &str, id: &str, audit: AuditDraft) -> StoreResult<()> {
         let key = method_key(user_id, id);
         // Recovery codes go with the last method (they are a backup for a method, not one).
-        let last = self.methods.scan_prefix(user_prefix(user_id)).keys().take(2).count() == 1;
-        (&self.methods, &self.credentials, &self.recovery, &self.audit)
-            .transaction(|(methods, credentials, recovery, log)| {
+        let last = self.method_keys.scan_prefix(user_prefix(user_id)).keys().take(2).count() == 1;
+        (&self.methods, &self.method_keys, &self.credentials, &self.recovery, &self.audit)
+            .transaction(|(methods, method_keys, credentials, recovery, log)| {
                 let Some(old) = methods.remove(key.as_slice())? else {
                     return abort(StoreError::NotFound);
                 };
+                method_keys.remove(key.as_slice())?;
                 let old: Method = tx_dec(&old)?;
                 if let Some(cred) = &old.credential_id {
                     credentials.remove(cred.as_bytes())?;
@@ -1130,10 +1164,11 @@ impl MethodStore for SledStore {
         let creds: Vec<String> =
             found.iter().filter_map(|(_, v)| dec::<Method>(v).ok().and_then(|m| m.credential_id)).collect();
         let keys: Vec<sled::IVec> = found.into_iter().map(|(k, _)| k).collect();
-        (&self.methods, &self.credentials, &self.recovery, &self.audit)
-            .transaction(|(methods, credentials, recovery, log)| {
+        (&self.methods, &self.method_keys, &self.credentials, &self.recovery, &self.audit)
+            .transaction(|(methods, method_keys, credentials, recovery, log)| {
                 for k in &keys {
                     methods.remove(k)?;
+                    method_keys.remove(k)?;
                 }
                 for c in &creds {
                     credentials.remove(c.as_bytes())?;
@@ -1150,7 +1185,7 @@ impl MethodStore for SledStore {
 
     fn method_counts(&self) -> StoreResult<std::collections::HashMap<String, u32>> {
         let mut out = std::collections::HashMap::new();
-        for k in self.methods.iter().keys() {
+        for k in self.method_keys.iter().keys() {
             let k = k.map_err(backend)?;
             let Some(split) = k.iter().position(|b| *b == 0) else { continue };
             *out.entry(String::from_utf8_lossy(&k[..split]).into_owned()).or_insert(0) += 1;
