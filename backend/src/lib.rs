@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod hashing;
 pub mod http;
+pub mod memory;
 pub mod serve;
 pub mod service;
 pub mod store;

@@ -283,6 +283,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Se
     state.secrets = Arc::new(load_or_create_key(&key_file)?);
     let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone());
     let webhooks = spawn_webhook_worker(state.clone());
+    // Start-up (the membership and session indexes) freed its working memory: return it now,
+    // and once more after the first session sweep.
+    crate::memory::trim();
+    crate::memory::spawn_trimmer();
+    crate::memory::release_soon();
     let control = spawn_control_socket(state.clone(), &args.data_dir)?;
     let mut server = HttpServer::new(move || http::app(state.clone()))
         .bind(args.listen)

@@ -201,6 +201,7 @@ pub const IMPORT_LIMIT: usize = 8 << 20;
 #[get("/directory/export")]
 pub async fn export_csv(state: web::Data<AppState>, _auth: Reader) -> Result<HttpResponse, AppError> {
     let csv = crate::service::directory_csv::export(state.store.as_ref())?;
+    crate::memory::release_soon();
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", "attachment; filename=\"proofup-directory.csv\""))
@@ -230,6 +231,7 @@ pub async fn import_csv(
         }
         body.extend_from_slice(&chunk);
     }
+    crate::memory::release_soon(); // the body (up to IMPORT_LIMIT) and the parsed rows
     let req: ImportRequest = serde_json::from_slice(&body).map_err(|e| {
         AppError::bad_request(format!(
             "Send {{\"csv\": \"...\"}}: {}",

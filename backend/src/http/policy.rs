@@ -57,7 +57,9 @@ pub async fn impact(
     let p = &body.policy;
     let now = state.clock.now();
     let s = state.store.as_ref();
-    let impact = policy::impact(s, &state.membership, p, now)?;
+    let impact = policy::impact(s, &state.membership, p, now);
+    crate::memory::release_soon();
+    let impact = impact?;
     let warnings = policy::warnings(s, &state.membership, p, &auth.user, now, &impact)?;
     Ok(web::Json(ImpactResponse { impact, warnings }))
 }
@@ -109,6 +111,7 @@ pub async fn registration_report(
         return Err(AppError::bad_request(format!("Unknown status {st:?}; use one of {}.", STATUSES.join(", "))));
     }
     let rows = policy::report(state.store.as_ref(), &state.membership, q.status.as_deref(), state.clock.now())?;
+    crate::memory::release_soon(); // the rows and the body are freed once the answer is sent
     match q.format.as_deref() {
         None | Some("json") => {
             // Sized up front: a 100k-user report is ~25 MB, and growing by doubling copied it twice over.
