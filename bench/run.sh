@@ -46,7 +46,7 @@ until curl -sf $BASE/readyz >/dev/null; do
   sleep 0.01
 done
 READY_MS=$(( ($(date +%s%N) - start) / 1000000 ))
-sleep 1
+sleep 3 # at rest: start-up's working memory returned (the server trims its heap after start)
 RSS_IDLE=$(( $(ps -o rss= -p $PID) / 1024 ))
 
 TOKEN=$($BIN setup-url --listen 127.0.0.1:$PORT --data-dir "$DATA" | sed 's/.*token=//')
@@ -115,9 +115,19 @@ IMPACT=$(curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $COOKIE" -H 'Conten
 row "POST /api/policy/impact ($USERS users)" "$(echo "$IMPACT * 1000 / 1" | bc) ms" "target 1000 ms" "$(echo "scale=2; $IMPACT / 1" | bc)"
 REPORT=$(curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $COOKIE" $BASE/api/reports/registration)
 row "GET /api/reports/registration ($USERS users)" "$(echo "$REPORT * 1000 / 1" | bc) ms" "target 1000 ms" "$(echo "scale=2; $REPORT / 1" | bc)"
+RSS_PEAK=$(( $(ps -o rss= -p $PID) / 1024 ))
+# The same two again: the first ran on a cache full of the TOTP run's sessions and methods.
+IMPACT=$(curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $COOKIE" -H 'Content-Type: application/json' -H "Origin: $BASE" \
+  -d '{"policy":{"enforcement":"on","include_all":true,"include_users":[],"include_groups":[],"exclude_users":[],"exclude_groups":[],"require_registration":true,"grace_days":14}}' \
+  $BASE/api/policy/impact)
+row "POST /api/policy/impact, second run" "$(echo "$IMPACT * 1000 / 1" | bc) ms" "target 1000 ms" "$(echo "scale=2; $IMPACT / 1" | bc)"
+REPORT=$(curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $COOKIE" $BASE/api/reports/registration)
+row "GET /api/reports/registration, second run" "$(echo "$REPORT * 1000 / 1" | bc) ms" "target 1000 ms" "$(echo "scale=2; $REPORT / 1" | bc)"
 
 # 6. Memory.
+sleep 3 # at rest again: the server returns freed heap a second or so after large requests
 RSS_AFTER=$(( $(ps -o rss= -p $PID) / 1024 ))
-row "RSS idle after start" "$RSS_IDLE MiB" "target 150 MiB" "$(echo "scale=2; $RSS_IDLE / 150" | bc)"
-row "RSS after the load above" "$RSS_AFTER MiB" "target 150 MiB" "$(echo "scale=2; $RSS_AFTER / 150" | bc)"
+row "RSS idle after start (3 s after ready)" "$RSS_IDLE MiB" "target 150 MiB" "$(echo "scale=2; $RSS_IDLE / 150" | bc)"
+row "RSS right after the first report" "$RSS_PEAK MiB" "" ""
+row "RSS after the load above, 3 s later" "$RSS_AFTER MiB" "target 150 MiB" "$(echo "scale=2; $RSS_AFTER / 150" | bc)"
 row "Seeding $USERS users, 5000 groups, $ROWS + 100000 log rows" "$SEED_S s" "" ""
