@@ -153,6 +153,15 @@ pub struct ServeArgs {
     #[arg(long, env = "PROOFUP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
 
+    /// Days the sign-in and audit logs keep an entry; older entries are removed hourly.
+    #[arg(long, env = "PROOFUP_LOG_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub log_retention_days: u32,
+
+    /// Most entries each log keeps; beyond it the oldest are removed hourly (a flood of refused
+    /// sign-ins cannot fill the disk).
+    #[arg(long, env = "PROOFUP_LOG_MAX_ROWS", default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1000..))]
+    pub log_max_rows: u64,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "PROOFUP_WORKERS")]
     pub workers: Option<usize>,
@@ -180,6 +189,8 @@ pub struct HttpConfig {
     pub session_absolute_hours: u32,
     pub sign_in_per_ip_per_minute: u32,
     pub pass_hours: u32,
+    /// Where the server keeps the one-time setup link (removed the moment setup completes).
+    pub setup_file: Option<PathBuf>,
 }
 
 pub fn public_url(explicit: Option<&str>, listen: SocketAddr) -> String {
@@ -203,6 +214,7 @@ impl ServeArgs {
             session_absolute_hours: self.session_absolute_hours,
             sign_in_per_ip_per_minute: self.sign_in_per_ip_per_minute,
             pass_hours: self.pass_hours,
+            setup_file: Some(crate::serve::setup_file(&self.data_dir)),
         }
     }
 }
@@ -218,6 +230,7 @@ impl HttpConfig {
             session_absolute_hours: 12,
             sign_in_per_ip_per_minute: 20,
             pass_hours: 8,
+            setup_file: None,
         }
     }
 }

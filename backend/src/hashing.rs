@@ -86,6 +86,29 @@ fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
+/// How much nicer the hashing threads are than the rest of the process (the HTTP workers), so
+/// that a request that hashes nothing (a TOTP step, an admin page) never queues behind a
+/// password spray for a core.
+pub const HASH_NICE: i32 = 10;
+
+/// Hashing threads: one per core on one or two cores (where the scheduler priority alone keeps
+/// the other requests moving), one core fewer beyond that, left for the request workers.
+pub fn pool_threads(cores: usize) -> usize {
+    if cores > 2 {
+        cores - 1
+    } else {
+        cores.max(1)
+    }
+}
+
+/// Lowers the calling thread's priority by [`HASH_NICE`] (on Linux a thread has its own nice value).
+fn lower_priority() {
+    let current = rustix::process::getpriority_process(None).unwrap_or(0);
+    if let Err(e) = rustix::process::setpriority_process(None, (current + HASH_NICE).min(19)) {
+        tracing::warn!(error = %e, "could not lower the password-hashing thread's priority");
+    }
+}
+
 enum Job {
     Hash(String, oneshot::Sender<Result<String, HashError>>),
     Verify(String, String, oneshot::Sender<bool>),
@@ -97,6 +120,9 @@ pub struct HashPool {
     jobs: mpsc::Sender<Job>,
     /// Verified against when the username does not exist, so both cases cost the same.
     dummy: Arc<String>,
+    /// Its threads are named `argon2-<pool>-<i>` (read by the priority test).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pool: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,9 +135,16 @@ impl HashPool {
     pub fn new() -> Self {
         let (jobs, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
-        for i in 0..cores() {
+        let (ready_tx, ready) = mpsc::channel::<()>();
+        static POOLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let pool = POOLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut started = 0;
+        for i in 0..pool_threads(cores()) {
             let rx = Arc::clone(&rx);
-            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+            let ready_tx = ready_tx.clone();
+            let spawned = std::thread::Builder::new().name(format!("argon2-{pool}-{i}")).spawn(move || {
+                lower_priority();
+                let _ = ready_tx.send(());
                 let mut worker = Worker::default();
                 loop {
                     // The lock is held only while waiting for the next job.
@@ -132,12 +165,17 @@ impl HashPool {
                     }
                 }
             });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "could not start a password-hashing thread");
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => tracing::error!(error = %e, "could not start a password-hashing thread"),
             }
         }
+        // Every thread runs at its lower priority before the first job can reach it.
+        for _ in 0..started {
+            let _ = ready.recv();
+        }
         let dummy = hash_now("proofup dummy password for absent users").unwrap_or_default();
-        Self { jobs, dummy: Arc::new(dummy) }
+        Self { jobs, dummy: Arc::new(dummy), pool }
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
@@ -187,6 +225,35 @@ mod tests {
         assert!(!pool.verify("correct horse battery stapl".into(), Some(a.clone())).await);
         assert!(!pool.verify("CORRECT HORSE BATTERY STAPLE".into(), Some(a)).await);
         assert!(!pool.verify("proofup dummy password for absent users".into(), None).await);
+    }
+
+    #[test]
+    fn hashing_threads_run_below_the_request_workers() {
+        assert_eq!(pool_threads(1), 1);
+        assert_eq!(pool_threads(2), 2);
+        assert_eq!(pool_threads(4), 3);
+        assert_eq!(pool_threads(16), 15);
+        let me = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let own: i32 = me.rsplit_once(')').unwrap().1.split_whitespace().nth(16).unwrap().parse().unwrap();
+        let pool = HashPool::new();
+        let prefix = format!("argon2-{}-", pool.pool);
+        // Each thread's nice value is field 19 of /proc/self/task/TID/stat (after the name in parentheses).
+        let mut seen = 0;
+        for t in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            if !comm.starts_with(&prefix) {
+                continue;
+            }
+            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap();
+            let after_name = stat.rsplit_once(')').unwrap().1;
+            let nice: i32 = after_name.split_whitespace().nth(16).unwrap().parse().unwrap();
+            assert!(nice >= (own + HASH_NICE).min(19), "{} runs at nice {nice}, the test at {own}", comm.trim());
+            seen += 1;
+        }
+        assert!(seen >= pool_threads(cores()), "{seen} hashing threads found");
+        let after = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let still: i32 = after.rsplit_once(')').unwrap().1.split_whitespace().nth(16).unwrap().parse().unwrap();
+        assert_eq!(still, own, "the calling thread keeps its priority");
     }
 
     #[test]

@@ -12,6 +12,9 @@ fn init_logs(format: LogFormat) {
 }
 
 fn main() -> std::process::ExitCode {
+    // Everything this process creates (the store's files, backups, the setup link, the control
+    // socket) is readable by its own user only, whatever umask it was started with.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::SetupUrl(args)) => proofup::serve::setup_url(args).map(|url| println!("{url}")),

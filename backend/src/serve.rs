@@ -262,8 +262,6 @@ mod anyhow_lite {
 }
 
 pub fn open_store(dir: &Path, cache_mib: u64) -> Result<SledStore, OpenError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| OpenError::Other { dir: dir.display().to_string(), source: sled::Error::Io(e) })?;
     SledStore::open(dir, cache_mib << 20)
 }
 
@@ -281,7 +279,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Se
     let mut state = AppState::new(store.clone(), clock.clone(), config.clone());
     let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
     state.secrets = Arc::new(load_or_create_key(&key_file)?);
-    let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone());
+    let retention = Retention { days: args.log_retention_days, max_rows: args.log_max_rows };
+    let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone(), retention);
     let webhooks = spawn_webhook_worker(state.clone());
     // Start-up (the membership and session indexes) freed its working memory: return it now,
     // and once more after the first session sweep.
@@ -315,6 +314,7 @@ fn spawn_control_socket(state: AppState, data_dir: &Path) -> std::io::Result<Pat
     use std::io::{BufRead, BufReader, Write};
     use std::os::unix::fs::PermissionsExt;
     let path = data_dir.join(CONTROL_SOCKET);
+    let dir = data_dir.to_path_buf();
     let _ = std::fs::remove_file(&path);
     let listener = std::os::unix::net::UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
@@ -325,8 +325,16 @@ fn spawn_control_socket(state: AppState, data_dir: &Path) -> std::io::Result<Pat
             if BufReader::new(&conn).read_line(&mut line).is_err() {
                 continue;
             }
-            let reply = match line.trim_end().split_once(' ') {
-                Some(("backup", to)) => {
+            let reply = match line.trim_end().split_once(' ').unwrap_or((line.trim_end(), "")) {
+                ("setup-url", _) => match state.store.setup_done() {
+                    Ok(true) => "done\n".to_owned(),
+                    Ok(false) => match std::fs::read(setup_file(&dir)) {
+                        Ok(bytes) => format!("pending {}\n", String::from_utf8_lossy(&bytes).trim()),
+                        Err(_) => "pending\n".to_owned(),
+                    },
+                    Err(e) => format!("error {e}\n"),
+                },
+                ("backup", to) => {
                     // Wait for state-changing requests in flight; hold new ones while copying.
                     let _exclusive = state.write_gate.blocking_write();
                     match crate::store::backup::write_backup(&state.store, Path::new(to)) {
@@ -415,12 +423,42 @@ fn spawn_webhook_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Once a minute: drop expired sessions, renew an expired setup link.
-fn spawn_maintenance(state: AppState, data_dir: PathBuf) -> tokio::task::JoinHandle<()> {
+/// How long the logs keep their entries.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub days: u32,
+    pub max_rows: u64,
+}
+
+/// Removes log entries past their retention (or beyond the row cap); returns how many.
+pub fn prune_logs(
+    store: &SledStore,
+    retention: Retention,
+    now: OffsetDateTime,
+) -> Result<u64, crate::store::StoreError> {
+    use crate::store::{AuditLog as _, SignInLog as _};
+    let before = now - time::Duration::days(retention.days.into());
+    Ok(store.prune_sign_ins(before, retention.max_rows)? + store.prune_audit(before, retention.max_rows)?)
+}
+
+/// Once a minute: drop expired sessions, renew an expired setup link; at start and then hourly,
+/// prune the logs (off the async workers).
+fn spawn_maintenance(state: AppState, data_dir: PathBuf, retention: Retention) -> tokio::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+        let mut minutes = 0u64;
         loop {
             tick.tick().await;
+            if minutes % 60 == 0 {
+                let (store, now) = (state.store.clone(), state.clock.now());
+                match tokio::task::spawn_blocking(move || prune_logs(&store, retention, now)).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(removed = n, days = retention.days, "old log entries removed"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "log retention sweep failed"),
+                    Err(e) => tracing::error!(error = %e, "log retention sweep failed"),
+                }
+            }
+            minutes += 1;
             let now = state.clock.now();
             let limits = state.limits;
             match state.store.sweep_sessions(&|s| !matches!(session::check(s, limits, now), SessionCheck::Valid { .. }))
@@ -445,16 +483,18 @@ pub fn setup_url(args: SetupUrlArgs) -> Result<String, Box<dyn std::error::Error
     match open_store(&args.data_dir, 16) {
         Ok(store) => {
             if store.setup_done()? {
-                return Err("Proofup is already set up: sign in as an administrator.".into());
+                return Err(ALREADY_SET_UP.into());
             }
             ensure_setup_link(&store, &SystemClock, &args.data_dir, &base, true)?;
         }
-        Err(OpenError::Locked { .. }) => {}
+        Err(OpenError::Locked { .. }) => return setup_url_from_server(&args.data_dir),
         Err(e) => return Err(e.into()),
     }
-    let file: SetupFile = serde_json::from_slice(&std::fs::read(setup_file(&args.data_dir)).map_err(|_| {
-        "Proofup is running and has no saved setup link: it may already be set up. Otherwise restart it for a new link."
-    })?)?;
+    read_setup_file(&std::fs::read(setup_file(&args.data_dir))?)
+}
+
+fn read_setup_file(bytes: &[u8]) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let file: SetupFile = serde_json::from_slice(bytes)?;
     if file.expires_at <= OffsetDateTime::now_utc() {
         return Err(
             "The saved setup link has expired. The running server renews it within a minute; run this again shortly."
@@ -463,3 +503,25 @@ pub fn setup_url(args: SetupUrlArgs) -> Result<String, Box<dyn std::error::Error
     }
     Ok(file.url)
 }
+
+/// The running server holds the store: ask it (control socket) whether setup is done, and for its link.
+fn setup_url_from_server(data_dir: &Path) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    use std::io::{BufRead, BufReader, Write};
+    let sock = data_dir.join(CONTROL_SOCKET);
+    let mut conn = std::os::unix::net::UnixStream::connect(&sock)
+        .map_err(|e| format!("the store is in use but its server does not answer on {}: {e}", sock.display()))?;
+    conn.write_all(b"setup-url\n")?;
+    let mut reply = String::new();
+    BufReader::new(conn).read_line(&mut reply)?;
+    match reply.trim_end().split_once(' ').unwrap_or((reply.trim_end(), "")) {
+        ("done", _) => Err(ALREADY_SET_UP.into()),
+        ("pending", "") => {
+            Err("Proofup is running but has no saved setup link. Restart it for a new link.".into())
+        }
+        ("pending", file) => read_setup_file(file.as_bytes()),
+        ("error", e) => Err(e.to_owned().into()),
+        _ => Err(format!("unexpected answer from the server: {reply}").into()),
+    }
+}
+
+const ALREADY_SET_UP: &str = "Proofup is already set up: sign in as an administrator.";

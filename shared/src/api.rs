@@ -211,6 +211,12 @@ pub struct Health {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
+    /// The session's public handle (not its cookie, from which it cannot be derived).
+    #[serde(default)]
+    pub id: String,
+    /// The session making this request.
+    #[serde(default)]
+    pub current: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -219,6 +225,13 @@ pub struct SessionView {
     pub user_agent: String,
     /// `full`, or the sign-in step it is waiting at.
     pub stage: String,
+}
+
+/// How many sessions a "sign out everywhere else" ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionsEnded {
+    pub ended: u64,
 }
 
 /// A directory user as the API shows it (never a secret).

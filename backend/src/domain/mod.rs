@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod membership;
 pub mod model;
+pub mod names;
 pub mod password;
 pub mod policy;
 pub mod ratelimit;

@@ -11,6 +11,13 @@ pub fn may_manage_user(actor: Role, target: Role) -> bool {
     }
 }
 
+/// May act on a user's sign-in security (unlock, extend or end their grace period, require
+/// re-registration): whoever may manage them, and Security operators on plain users. Nobody
+/// below Global administrator acts on a Global administrator.
+pub fn may_act_on_security(actor: Role, target: Role) -> bool {
+    may_manage_user(actor, target) || (actor == Role::SecurityOperator && target == Role::User)
+}
+
 /// May give someone the role `new`.
 pub fn may_assign_role(actor: Role, new: Role) -> bool {
     match actor {

@@ -16,6 +16,16 @@ impl Default for SessionLimits {
     }
 }
 
+/// A session's public handle, shown in lists and used to end it: derived from its store key
+/// (itself a SHA-256 of the cookie token) so that neither can be recovered from it.
+pub fn public_id(key: &[u8; 32]) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"proofup session id\0");
+    h.update(key);
+    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `last_seen_at` is written at most this often, so reads do not each cost a write.
 pub const TOUCH_EVERY: Duration = Duration::seconds(60);
 

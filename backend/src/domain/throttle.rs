@@ -53,16 +53,51 @@ impl AccountThrottle {
         }
     }
 
+    /// Reserves one attempt: when the throttle allows one now, it is counted as a failure at
+    /// once, before the (slow) check runs, so that N concurrent guesses count as N. A right
+    /// answer then clears the count. Refusals change nothing.
+    pub fn reserve(&mut self, now: OffsetDateTime) -> ThrottleDecision {
+        let decision = self.check(now);
+        if decision == ThrottleDecision::Allow {
+            self.record_failure(now);
+        }
+        decision
+    }
+
     pub fn record_failure(&mut self, now: OffsetDateTime) {
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         self.last_failure_at = Some(now);
     }
 }
 
+/// The throttle's key for a (normalised) username: the name itself when it could be a real
+/// username, else a digest, so that a 20 kB "username" costs 64 bytes of key.
+pub fn key(name: &str) -> String {
+    if name.len() <= 128 {
+        return name.to_owned();
+    }
+    let digest: String = super::setup::sha256(name).iter().map(|b| format!("{b:02x}")).collect();
+    format!("~{digest}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn reserving_counts_the_attempt_before_the_check() {
+        let t0 = datetime!(2026-01-01 00:00 UTC);
+        let mut t = AccountThrottle::default();
+        let decisions: Vec<_> = (0..8).map(|_| t.reserve(t0)).collect();
+        assert_eq!(decisions[..5], [ThrottleDecision::Allow; 5]);
+        assert_eq!(decisions[5], ThrottleDecision::Wait(FIRST_DELAY));
+        assert_eq!(t.consecutive_failures, 5, "refusals are not counted");
+        assert_eq!(key("ada"), "ada");
+        let long = "x".repeat(20_000);
+        assert_eq!(key(&long).len(), 65);
+        assert_ne!(key(&long), key(&"y".repeat(20_000)));
+    }
 
     #[test]
     fn delays_grow_then_cap_then_lock() {

@@ -57,11 +57,8 @@ pub async fn acknowledge_alert(
     auth: Operator,
     id: web::Path<String>,
 ) -> Result<actix_web::HttpResponse, AppError> {
-    let now = state.clock.now();
-    let mut entry = crate::service::audit(now, Some(&auth.user), "alert.acknowledged", None, vec![], &auth.client);
-    entry.0.target = "emergency-access sign-in alert".into();
-    state.store.acknowledge_alert(&id, &auth.user.username, now, entry).map_err(|e| match e {
-        crate::store::StoreError::NotFound => AppError::not_found("The alert"),
+    service::alerts::acknowledge(state.store.as_ref(), &auth.actor(), &id, state.clock.now()).map_err(|e| match e {
+        service::users::UserError::NotFound => AppError::not_found("The alert"),
         e => e.into(),
     })?;
     Ok(actix_web::HttpResponse::NoContent().finish())
@@ -178,6 +175,11 @@ pub async fn unlock_user(
 ) -> Result<HttpResponse, AppError> {
     let s = state.store.as_ref();
     let target = s.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    if !crate::domain::roles::may_act_on_security(auth.user.role, target.role) {
+        return Err(AppError::from(service::users::UserError::Forbidden(
+            "Your role cannot unlock this user's sign-in.".into(),
+        )));
+    }
     let before = s.throttle(&target.username)?.consecutive_failures;
     let entry = service::audit(
         state.clock.now(),

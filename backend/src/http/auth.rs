@@ -41,6 +41,10 @@ pub async fn complete_setup(
         body.into_inner(),
     )
     .await?;
+    // The link is spent: `proofup setup-url` must not print it again.
+    if let Some(file) = &state.config.setup_file {
+        let _ = std::fs::remove_file(file);
+    }
     tracing::info!(user = %admin.username, "first Global administrator created");
     Ok(HttpResponse::Created().json(admin.me()))
 }
@@ -114,7 +118,6 @@ pub async fn set_password(
         &state.rules,
         &auth.user,
         &auth.session,
-        &auth.key,
         &client,
         body.into_inner(),
         &|u| {

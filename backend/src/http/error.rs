@@ -177,6 +177,16 @@ impl From<UserError> for AppError {
                 ErrorCode::RegistrationRequired,
                 "Your organization requires you to register a sign-in method now.",
             ),
+            UserError::FinishSignIn(crate::domain::model::SessionStage::RegisterMfa) => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::RegistrationRequired,
+                "Finish signing in first: register a sign-in method (or skip, while you may).",
+            ),
+            UserError::FinishSignIn(_) => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::SecondFactorRequired,
+                "Finish signing in first: prove your second factor.",
+            ),
         }
     }
 }

@@ -137,6 +137,9 @@ pub fn app(
                 .service(users::delete_user)
                 .service(users::reset_sign_in)
                 .service(users::user_sessions)
+                .service(users::my_sessions)
+                .service(users::end_my_session)
+                .service(users::end_my_other_sessions)
                 .service(groups::list_groups)
                 .service(groups::create_group)
                 .service(groups::get_group)
@@ -199,6 +202,7 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .default_service(web::to(assets::serve))
+        .wrap(from_fn(check_host))
         .wrap(from_fn(log_request))
         .wrap(security_headers)
 }
@@ -270,13 +274,72 @@ fn is_json(req: &ServiceRequest) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The origin the browser must be on for a state-changing request.
-fn same_origin(req: &ServiceRequest, origin: &str, config: &HttpConfig) -> bool {
-    if origin == config.public_url {
-        return true;
+/// The origin the browser must be on for a state-changing request: the configured public URL,
+/// never one computed from the request's own Host, X-Forwarded-Host or Forwarded headers
+/// (which whoever sends the request chooses).
+fn same_origin(origin: &str, config: &HttpConfig) -> bool {
+    origin.eq_ignore_ascii_case(&config.public_url)
+}
+
+/// `host[:port]` of a URL, lower-case, without the scheme's default port.
+fn authority_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("").to_ascii_lowercase();
+    normalize_authority(&authority, scheme.eq_ignore_ascii_case("https"))
+}
+
+fn normalize_authority(authority: &str, https: bool) -> String {
+    let a = authority.trim().to_ascii_lowercase();
+    let default = if https { ":443" } else { ":80" };
+    a.strip_suffix(default).map(str::to_owned).unwrap_or(a)
+}
+
+/// The host the client asked for: the Host header (or the URI's authority, as HTTP/2 sends
+/// it), or X-Forwarded-Host when the peer is a trusted proxy. `None` when the request names
+/// none (HTTP/1.0), which a browser, and so a DNS-rebinding page, never sends.
+fn requested_host(req: &ServiceRequest, trusted: &[std::net::IpAddr]) -> Option<String> {
+    let from_proxy = req.peer_addr().is_some_and(|a| trusted.contains(&a.ip()));
+    if from_proxy {
+        if let Some(h) = req.headers().get("x-forwarded-host").and_then(|v| v.to_str().ok()) {
+            return h.split(',').next_back().map(str::to_owned);
+        }
     }
-    let info = req.connection_info();
-    origin == format!("{}://{}", info.scheme(), info.host())
+    req.headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
+}
+
+/// Answers only for the public URL's host: a page on another name (DNS rebinding: an attacker's
+/// name pointed at this server) gets 421, whatever its Origin. Health probes are exempt, since
+/// load balancers call them by address.
+async fn check_host(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let probe = matches!(req.path(), "/healthz" | "/readyz");
+    if !probe {
+        if let Some(config) = req.app_data::<web::Data<AppState>>().map(|s| s.config.clone()) {
+            let https = config.public_url.starts_with("https://");
+            let expected = authority_of(&config.public_url);
+            if let Some(host) = requested_host(&req, &config.trusted_proxies) {
+                if normalize_authority(&host, https) != expected {
+                    tracing::warn!(path = %req.path(), "request for another host refused");
+                    let e = AppError::new(
+                        StatusCode::MISDIRECTED_REQUEST,
+                        ErrorCode::BadRequest,
+                        format!(
+                            "This server answers only as {} (its public URL). Open it by that address, or start it with --public-url set to the address you use.",
+                            config.public_url
+                        ),
+                    );
+                    return Ok(req.into_response(e.error_response()).map_into_right_body());
+                }
+            }
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// CSRF and content-type rules for `/api`, plus `Cache-Control: no-store`.
@@ -293,7 +356,7 @@ async fn guard_api(
         let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let cross_site = matches!(site.as_deref(), Some(s) if s != "same-origin" && s != "none")
             || match (origin.as_deref(), &config) {
-                (Some(o), Some(c)) => !same_origin(&req, o, c),
+                (Some(o), Some(c)) => !same_origin(o, c),
                 _ => false,
             };
         let refusal = if cross_site {

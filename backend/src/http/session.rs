@@ -43,6 +43,8 @@ pub fn token_from(req: &HttpRequest, secure: bool) -> Option<String> {
 pub struct Authenticated {
     pub user: User,
     pub session: Session,
+    /// The session's store key (SHA-256 of the cookie token).
+    pub key: [u8; 32],
     /// Where the request came from (for audit entries).
     pub client: ClientInfo,
 }
@@ -89,7 +91,7 @@ impl FromRequest for Authenticated {
             }
             let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
             let (_, client) = super::client::client_info(req, &state.config.trusted_proxies);
-            Ok(Authenticated { user: any.user, session: any.session, client })
+            Ok(Authenticated { user: any.user, session: any.session, key: any.key, client })
         }))
     }
 }

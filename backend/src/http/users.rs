@@ -12,8 +12,9 @@ use super::admin::page_limit;
 use super::error::AppError;
 use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
-use crate::service::users;
-use crate::store::{MethodStore, SessionStore, UserStore};
+use crate::service::users::{self, UserError};
+use crate::service::sessions;
+use crate::store::{MethodStore, UserStore};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -154,31 +155,48 @@ pub async fn user_sessions(
         auth.require(Role::can_read_admin)?;
     }
     state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
-    let limits = state.limits;
-    let now = state.clock.now();
-    let sessions = state.store.user_sessions(&id)?;
-    Ok(web::Json(
-        sessions
-            .into_iter()
-            .filter(|s| {
-                matches!(
-                    crate::domain::session::check(s, limits, now),
-                    crate::domain::session::SessionCheck::Valid { .. }
-                )
-            })
-            .map(|s| SessionView {
-                created_at: s.created_at,
-                last_seen_at: s.last_seen_at,
-                ip: s.ip,
-                user_agent: s.user_agent,
-                stage: match s.stage {
-                    crate::domain::model::SessionStage::Full => "full",
-                    crate::domain::model::SessionStage::MustSetPassword => "must_set_password",
-                    crate::domain::model::SessionStage::SecondFactor => "second_factor",
-                    crate::domain::model::SessionStage::RegisterMfa => "register_mfa",
-                }
-                .into(),
-            })
-            .collect(),
-    ))
+    let current = (auth.user.id == *id).then_some(&auth.key);
+    Ok(web::Json(sessions::list(state.store.as_ref(), state.limits, &id, current, state.clock.now())?))
+}
+
+/// The signed-in user's own live sessions, newest first (this one marked `current`).
+#[utoipa::path(tag = "security info", responses((status = 200, body = Vec<SessionView>), (status = 401, body = ApiError)))]
+#[get("/me/sessions")]
+pub async fn my_sessions(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<web::Json<Vec<SessionView>>, AppError> {
+    Ok(web::Json(sessions::list(state.store.as_ref(), state.limits, &auth.user.id, Some(&auth.key), state.clock.now())?))
+}
+
+/// Signs one of the user's other sessions out (audited).
+#[utoipa::path(tag = "security info", params(("id" = String, Path, description = "session id from the list")), responses(
+    (status = 204), (status = 401, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+#[delete("/me/sessions/{id}")]
+pub async fn end_my_session(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    sessions::end_own(state.store.as_ref(), &auth.user, &auth.key, &id, &auth.client, state.clock.now()).map_err(
+        |e| match e {
+            UserError::NotFound => AppError::not_found("The session"),
+            e => e.into(),
+        },
+    )?;
+    state.store.durable().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// "Sign out everywhere else": ends every session of the user but this one (audited).
+#[utoipa::path(tag = "security info", responses(
+    (status = 200, body = proofup_shared::api::SessionsEnded), (status = 401, body = ApiError)))]
+#[post("/me/sessions/sign-out-others")]
+pub async fn end_my_other_sessions(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<web::Json<proofup_shared::api::SessionsEnded>, AppError> {
+    let ended = sessions::end_others(state.store.as_ref(), &auth.user, &auth.key, &auth.client, state.clock.now())?;
+    state.store.durable().await?;
+    Ok(web::Json(proofup_shared::api::SessionsEnded { ended }))
 }

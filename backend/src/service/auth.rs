@@ -120,13 +120,16 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
 ) -> Result<SignedIn, SignInError> {
     let now = clock.now();
     let name = normalize_username(username);
+    // Refused attempts are logged but not synced one by one: a client hammering a closed door
+    // must not turn each knock into a disk sync (the next sync, at most ~0.5 s away, takes them).
     if let Err(wait) = ip_limiter.hit(ip, now) {
         log_attempt(s, now, &name, None, SignInResult::Throttled, "Too many attempts from this IP address", client)?;
-        s.durable().await?;
         return Err(SignInError::Throttled(wait));
     }
-    let mut throttle = s.throttle(&name)?;
-    match throttle.check(now) {
+    // The attempt is reserved (counted as a failure) atomically before the password is hashed,
+    // so that concurrent guesses cannot all read the same count; a right password clears it.
+    let throttle_key = crate::domain::throttle::key(&name);
+    match s.reserve_attempt(&throttle_key, now)? {
         ThrottleDecision::Allow => {}
         ThrottleDecision::Wait(wait) => {
             log_attempt(
@@ -138,7 +141,6 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
                 "Account throttled after failed attempts",
                 client,
             )?;
-            s.durable().await?;
             return Err(SignInError::Throttled(wait));
         }
         ThrottleDecision::Locked => {
@@ -151,7 +153,6 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
                 "Account locked after 100 failed attempts",
                 client,
             )?;
-            s.durable().await?;
             return Err(SignInError::Locked);
         }
     }
@@ -177,8 +178,7 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
         _ => false,
     };
     let Some(user) = user.filter(|_| by_password || by_pass) else {
-        throttle.record_failure(now);
-        s.put_throttle(&name, &throttle)?;
+        // Already counted when the attempt was reserved.
         let reason = if exists { "Wrong password" } else { "Unknown username" };
         log_attempt(s, now, &name, None, SignInResult::Failure, reason, client)?;
         s.durable().await?;
@@ -189,8 +189,7 @@ pub async fn sign_in<S: SignInStores + ?Sized>(
         s.durable().await?;
         return Err(SignInError::Disabled);
     }
-    throttle.consecutive_failures = 0;
-    s.put_throttle(&name, &throttle)?;
+    s.attempt_succeeded(&throttle_key)?;
     let token = new_token();
     let first = if by_pass { FirstFactor::TemporaryAccessPass } else { FirstFactor::Password };
     let methods = s.methods(&user.id)?.len() as u32;

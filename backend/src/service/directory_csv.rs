@@ -10,7 +10,7 @@ use std::sync::RwLock;
 
 use proofup_shared::api::{CreateUserRequest, Role};
 use proofup_shared::directory::{
-    check_group_description, check_group_name, CreateGroupRequest, ImportResult, ImportedPass, MemberKind, CSV_HEADER,
+    check_group_description, CreateGroupRequest, ImportResult, ImportedPass, MemberKind, CSV_HEADER,
 };
 use proofup_shared::validation::{validate_display_name, validate_email, validate_username};
 use proofup_shared::FieldError;
@@ -207,7 +207,7 @@ pub fn import<S: GroupStores + DirectoryStores + ?Sized>(
             "group" => {
                 let mut errs = Vec::new();
                 let name = f(1);
-                if let Err(e) = check_group_name(&name) {
+                if let Err(e) = crate::domain::names::check_group_name(&name) {
                     errs.push(format!("name: {e}"));
                 } else if !seen_groups.insert(Group::name_key(&name)) {
                     errs.push(format!("the group {name} appears twice in the file."));

@@ -5,7 +5,7 @@
 use std::sync::RwLock;
 
 use proofup_shared::directory::{
-    check_group_description, check_group_name, CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind,
+    check_group_description, CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind,
     UpdateGroupRequest, UserGroup,
 };
 use proofup_shared::FieldError;
@@ -67,7 +67,7 @@ fn group_audit(
 
 fn check_fields(name: Option<&str>, description: Option<&str>) -> Result<(), UserError> {
     let mut fields = Vec::new();
-    if let Some(Err(m)) = name.map(check_group_name) {
+    if let Some(Err(m)) = name.map(crate::domain::names::check_group_name) {
         fields.push(FieldError { field: "name".into(), message: m });
     }
     if let Some(Err(m)) = description.map(check_group_description) {

@@ -167,16 +167,16 @@ pub fn confirm_totp<S: MfaStores + ?Sized>(
             UserError::InvalidCode("This registration expired after 10 minutes. Start again.".into())
         }
     })?;
-    throttled(s, user, now)?;
+    reserve(s, user, now)?;
     let step = match totp::verify(&secret, &req.code, now, None) {
         TotpCheck::Accepted { step } => step,
         _ => {
-            record_failure(s, user, now)?;
             return Err(UserError::InvalidCode(
                 "That code is not right. Check the time on your phone and enter the current code.".into(),
             ));
         }
     };
+    record_success(s, user)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let sealed = secrets
         .seal(&secret, &Method::seal_context(&user.id, &id))
@@ -225,19 +225,19 @@ pub(crate) fn throttled<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDa
     }
 }
 
-pub(crate) fn record_failure<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), StoreError> {
-    let mut t = s.throttle(&user.username)?;
-    t.record_failure(now);
-    s.put_throttle(&user.username, &t)
+/// Reserves one attempt of a verifier in the account throttle, atomically: it counts as a
+/// failure from now on, unless [`record_success`] clears it. Concurrent guesses count one each.
+pub(crate) fn reserve<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
+    match s.reserve_attempt(&user.username, now)? {
+        ThrottleDecision::Allow => Ok(()),
+        ThrottleDecision::Wait(w) => Err(UserError::Throttled(w)),
+        ThrottleDecision::Locked => Err(UserError::Locked),
+    }
 }
 
+/// The reserved attempt was right: the account's failures are forgotten.
 pub(crate) fn record_success<S: MfaStores + ?Sized>(s: &S, user: &User) -> Result<(), StoreError> {
-    let mut t = s.throttle(&user.username)?;
-    if t.consecutive_failures == 0 {
-        return Ok(());
-    }
-    t.consecutive_failures = 0;
-    s.put_throttle(&user.username, &t)
+    s.attempt_succeeded(&user.username)
 }
 
 /// Verifies a code from any of the user's authenticator apps. Failures count
@@ -250,9 +250,8 @@ pub fn verify_code<S: MfaStores + ?Sized>(
     code: &str,
     now: OffsetDateTime,
 ) -> Result<Method, UserError> {
-    throttled(s, user, now)?;
+    reserve(s, user, now)?;
     if code.len() > 64 {
-        record_failure(s, user, now)?;
         return Err(UserError::InvalidCode("That code is not right.".into()));
     }
     let mut replayed = None;
@@ -276,7 +275,7 @@ pub fn verify_code<S: MfaStores + ?Sized>(
             TotpCheck::Wrong => {}
         }
     }
-    record_failure(s, user, now)?;
+    // The failure was counted when the attempt was reserved.
     if let Some(m) = replayed {
         s.append_audit(audit(
             now,
@@ -352,9 +351,7 @@ pub fn require_reregistration<S: MfaStores + ?Sized>(
     now: OffsetDateTime,
 ) -> Result<u64, UserError> {
     let target = s.user(user_id)?.ok_or(UserError::NotFound)?;
-    let operator_on_user = actor.user.role == proofup_shared::api::Role::SecurityOperator
-        && target.role == proofup_shared::api::Role::User;
-    if !(crate::domain::roles::may_manage_user(actor.user.role, target.role) || operator_on_user) {
+    if !crate::domain::roles::may_act_on_security(actor.user.role, target.role) {
         return Err(UserError::Forbidden("Your role cannot change this user's methods.".into()));
     }
     let n = s.methods(user_id)?.len();

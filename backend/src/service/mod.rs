@@ -1,5 +1,6 @@
 //! Use cases: orchestrate domain rules and the storage traits. No actix, no sled.
 
+pub mod alerts;
 pub mod auth;
 pub mod directory_csv;
 pub mod groups;
@@ -7,6 +8,7 @@ pub mod mfa;
 pub mod passkeys;
 pub mod policy;
 pub mod recovery;
+pub mod sessions;
 pub mod setup;
 pub mod users;
 pub mod webhook;

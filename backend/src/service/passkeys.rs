@@ -11,7 +11,7 @@ use webauthn_rs::prelude::{
     Webauthn, WebauthnBuilder,
 };
 
-use super::mfa::{check_binding, record_failure, record_success, throttled, MfaStores, PendingLookup, PendingMap};
+use super::mfa::{check_binding, record_success, reserve, throttled, MfaStores, PendingLookup, PendingMap};
 use super::users::UserError;
 use crate::domain::model::{ClientInfo, Method, Session, User};
 use crate::store::StoreError;
@@ -211,11 +211,12 @@ pub fn finish_authentication<S: MfaStores + ?Sized>(
     let state = pk.authentications.take(&session_key, &user.id, now).map_err(|e| lookup_error(e, "passkey sign-in"))?;
     let credential: PublicKeyCredential = serde_json::from_value(credential)
         .map_err(|_| invalid("credential", "This is not a WebAuthn sign-in response."))?;
+    // Reserved (counted as a failure) before the signature is checked; a verified one clears it.
+    reserve(s, user, now)?;
     let result = match rp.finish_passkey_authentication(&credential, &state) {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(user = %user.username, error = %e, "passkey sign-in refused");
-            record_failure(s, user, now)?;
             return Err(UserError::InvalidCode("The passkey could not be verified.".into()));
         }
     };

@@ -443,6 +443,9 @@ pub fn set_grace<S: GroupStores + ?Sized>(
     req: GraceRequest,
 ) -> Result<RegistrationState, UserError> {
     let user = s.user(user_id)?.ok_or(UserError::NotFound)?;
+    if !crate::domain::roles::may_act_on_security(actor.user.role, user.role) {
+        return Err(UserError::Forbidden("Your role cannot change this user's grace period.".into()));
+    }
     let mut fields = Vec::new();
     let reason = req.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(|c| c.is_control() && c != '\n') {

@@ -6,7 +6,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::mfa::{check_binding, record_failure, record_success, throttled, MfaStores};
+use super::mfa::{check_binding, record_success, reserve, MfaStores};
 use super::users::UserError;
 use super::{audit, change};
 use crate::domain::model::{ClientInfo, RecoveryCodeSet, Session, User};
@@ -101,14 +101,13 @@ pub fn redeem<S: MfaStores + ?Sized>(
     code: &str,
     now: OffsetDateTime,
 ) -> Result<u32, UserError> {
-    throttled(s, user, now)?;
+    // Reserved (counted as a failure) before the check; a right code clears it.
+    reserve(s, user, now)?;
     let wrong = || UserError::InvalidCode("That recovery code is not right, or it was already used.".into());
     let Some(n) = normalize(code) else {
-        record_failure(s, user, now)?;
         return Err(wrong());
     };
     if s.methods(&user.id)?.is_empty() {
-        record_failure(s, user, now)?;
         return Err(wrong());
     }
     let entry = audit(now, Some(user), "mfa.recovery_code_used", Some(user), Vec::new(), client);
@@ -117,10 +116,7 @@ pub fn redeem<S: MfaStores + ?Sized>(
             record_success(s, user)?;
             Ok(left)
         }
-        None => {
-            record_failure(s, user, now)?;
-            Err(wrong())
-        }
+        None => Err(wrong()),
     }
 }
 

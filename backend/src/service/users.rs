@@ -39,6 +39,9 @@ pub enum UserError {
     ReauthenticationRequired,
     #[error("registration required")]
     RegistrationRequired,
+    /// The session is part-way through signing in and must finish this step first.
+    #[error("finish signing in first")]
+    FinishSignIn(SessionStage),
 }
 
 impl From<StoreError> for UserError {
@@ -297,28 +300,34 @@ pub async fn set_own_password<S: DirectoryStores + ?Sized>(
     rules: &PasswordRules,
     user: &User,
     session: &Session,
-    old_key: &[u8; 32],
     client: &ClientInfo,
     req: SetPasswordRequest,
     stage_after: &dyn Fn(&User) -> SessionStage,
 ) -> Result<(User, String, Session), UserError> {
-    if session.stage == SessionStage::Full {
-        // The current-password check is a verifier: it shares the account's sign-in throttle.
-        let mut throttle = s.throttle(&user.username)?;
-        match throttle.check(clock.now()) {
-            ThrottleDecision::Allow => {}
-            ThrottleDecision::Wait(wait) => return Err(UserError::Throttled(wait)),
-            ThrottleDecision::Locked => return Err(UserError::Locked),
+    match session.stage {
+        SessionStage::Full => {
+            // The current-password check is a verifier: it shares the account's sign-in throttle,
+            // and the attempt is reserved before the hash so that concurrent guesses count one each.
+            match s.reserve_attempt(&user.username, clock.now())? {
+                ThrottleDecision::Allow => {}
+                ThrottleDecision::Wait(wait) => return Err(UserError::Throttled(wait)),
+                ThrottleDecision::Locked => return Err(UserError::Locked),
+            }
+            let current = req.current_password.clone().unwrap_or_default();
+            let phc = user.has_password().then(|| user.password_hash.clone());
+            if !hasher.verify(current, phc).await {
+                return Err(UserError::Invalid(vec![FieldError {
+                    field: "current_password".into(),
+                    message: "Your current password is not right.".into(),
+                }]));
+            }
+            s.attempt_succeeded(&user.username)?;
         }
-        let current = req.current_password.clone().unwrap_or_default();
-        let phc = user.has_password().then(|| user.password_hash.clone());
-        if !hasher.verify(current, phc).await {
-            throttle.record_failure(clock.now());
-            s.put_throttle(&user.username, &throttle)?;
-            return Err(UserError::Invalid(vec![FieldError {
-                field: "current_password".into(),
-                message: "Your current password is not right.".into(),
-            }]));
+        // Signed in with a temporary access pass: choosing a password is this stage's purpose.
+        SessionStage::MustSetPassword => {}
+        // Only the password is proven so far: whoever knows it must not be able to replace it.
+        stage @ (SessionStage::SecondFactor | SessionStage::RegisterMfa) => {
+            return Err(UserError::FinishSignIn(stage))
         }
     }
     if let Err(message) = rules.check(&req.new_password, &user.username) {
@@ -338,8 +347,9 @@ pub async fn set_own_password<S: DirectoryStores + ?Sized>(
         client,
     );
     s.update_user(&updated, entry)?;
-    // A new session id for the new privilege level; the old one ends.
-    s.delete_session(old_key)?;
+    // A new session id for the new privilege level. Every session of the user ends, this one
+    // included: whoever knew the old password is signed out everywhere (SES-08).
+    s.delete_user_sessions(&user.id)?;
     let token = super::auth::new_token();
     let stage = if session.stage == SessionStage::MustSetPassword { stage_after(&updated) } else { session.stage };
     let fresh = Session { stage, created_at: now, last_seen_at: now, ..session.clone() };

@@ -52,7 +52,12 @@ impl<W: Write> HashingWriter<W> {
 /// Writes the store to `to` (through `to.partial`, renamed when complete and synced).
 pub fn write_backup(store: &SledStore, to: &Path) -> StoreResult<BackupStats> {
     let partial = to.with_extension("partial");
-    let file = File::create(&partial).map_err(io)?;
+    // 0600 whatever the umask, also when the file already existed: a backup holds every hash.
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let file = opts.open(&partial).map_err(io)?;
+    std::fs::set_permissions(&partial, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(io)?;
     let mut w = HashingWriter { inner: BufWriter::new(file), hash: Sha256::new(), bytes: 0 };
     let mut stats = BackupStats::default();
     w.put(MAGIC).map_err(io)?;
@@ -182,6 +187,7 @@ pub fn restore_backup(from: &Path, dir: &Path, cache_bytes: u64) -> StoreResult<
             dir.display()
         )));
     }
+    super::files::create_private_dir(dir).map_err(io)?;
     let db = sled::Config::new()
         .path(dir)
         .cache_capacity(cache_bytes)
@@ -204,5 +210,6 @@ pub fn restore_backup(from: &Path, dir: &Path, cache_bytes: u64) -> StoreResult<
     drop(tree);
     // It is a Proofup store this binary understands (schema check), on the same handle.
     SledStore::from_db(db, &dir.display().to_string()).map_err(|e| StoreError::Backend(e.to_string()))?;
+    super::files::make_private(dir);
     Ok(stats)
 }

@@ -17,6 +17,7 @@ use crate::domain::throttle::AccountThrottle;
 
 pub use sled_store::SledStore;
 pub mod backup;
+pub mod files;
 pub mod session_index;
 pub use session_index::SessionIndex;
 
@@ -91,13 +92,25 @@ pub trait SessionStore {
     /// Ends every session of a user; returns how many.
     fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
     fn count_sessions(&self) -> StoreResult<u64>;
-    /// A user's live sessions, newest first.
-    fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>>;
+    /// A user's sessions with their keys, newest first (expired ones too, until swept).
+    fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<([u8; 32], Session)>>;
 }
 
+/// Per-account throttles, keyed by [`crate::domain::throttle::key`] of the normalised username.
 pub trait ThrottleStore {
     fn throttle(&self, username: &str) -> StoreResult<AccountThrottle>;
     fn put_throttle(&self, username: &str, t: &AccountThrottle) -> StoreResult<()>;
+    /// Atomically (compare-and-swap, never read-then-write): if the throttle allows an attempt
+    /// now, counts it as a failure before the caller checks the secret, and answers `Allow`;
+    /// otherwise answers the refusal and writes nothing. Concurrent callers each get their
+    /// own count, so a burst of N guesses counts as N.
+    fn reserve_attempt(
+        &self,
+        username: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<crate::domain::throttle::ThrottleDecision>;
+    /// The reserved attempt was right: forget the failures.
+    fn attempt_succeeded(&self, username: &str) -> StoreResult<()>;
     /// Unlock: forget the failures (administrator action, audited).
     fn clear_throttle(&self, username: &str, audit: AuditDraft) -> StoreResult<()>;
 }
@@ -127,6 +140,9 @@ pub trait AuditLog {
         search: &LogSearch<'_, AuditEntry>,
     ) -> StoreResult<Page<AuditEntry>>;
     fn count_audit(&self) -> StoreResult<u64>;
+    /// Retention: removes entries from before `before`, then the oldest beyond `max_rows`.
+    /// Returns how many were removed.
+    fn prune_audit(&self, before: OffsetDateTime, max_rows: u64) -> StoreResult<u64>;
 }
 
 pub trait SignInLog {
@@ -143,6 +159,8 @@ pub trait SignInLog {
         search: &LogSearch<'_, SignInLogEntry>,
     ) -> StoreResult<Page<SignInLogEntry>>;
     fn count_sign_ins(&self) -> StoreResult<u64>;
+    /// Retention: removes entries from before `before`, then the oldest beyond `max_rows`.
+    fn prune_sign_ins(&self, before: OffsetDateTime, max_rows: u64) -> StoreResult<u64>;
 }
 
 pub trait GroupStore {
@@ -206,6 +224,7 @@ pub trait RecoveryStore {
 
 pub trait AlertStore {
     fn add_alert(&self, alert: proofup_shared::api::EmergencyAlert) -> StoreResult<()>;
+    fn alert(&self, id: &str) -> StoreResult<Option<proofup_shared::api::EmergencyAlert>>;
     /// Unacknowledged alerts, newest first.
     fn open_alerts(&self, limit: usize) -> StoreResult<Vec<proofup_shared::api::EmergencyAlert>>;
     /// Marks an alert acknowledged (audited); `NotFound` if unknown.

@@ -218,6 +218,14 @@ impl SledStore {
     /// Opens (or creates) the store in `dir` with an explicit page-cache budget.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self, OpenError> {
         let d = dir.display().to_string();
+        super::files::create_private_dir(dir)
+            .map_err(|e| OpenError::Other { dir: d.clone(), source: sled::Error::Io(e) })?;
+        let private = |when: &str| {
+            for line in super::files::make_private(dir) {
+                tracing::warn!(when, "data directory readable by others: {line}");
+            }
+        };
+        private("before opening");
         // sled releases its file lock when its last handle (and flusher thread) is gone, which can
         // trail a drop by a moment: wait up to a second before calling the store busy.
         let mut tries = 0;
@@ -242,6 +250,8 @@ impl SledStore {
                 }
             }
         };
+        // The files sled just created (under the process umask) are made private too.
+        private("after opening");
         Self::from_db(db, &d)
     }
 
@@ -480,6 +490,25 @@ impl SledStore {
         }
         let next_after = if items.len() == limit || scanned >= SCAN_BUDGET { last } else { None };
         Ok(Page { items, next_after })
+    }
+
+    /// Removes a log's entries older than `before` (a key range: keys start with the time), then
+    /// its oldest entries beyond `max_rows`.
+    fn prune_log(tree: &sled::Tree, before: OffsetDateTime, max_rows: u64) -> StoreResult<u64> {
+        let mut removed = 0u64;
+        let cutoff = log_key(before, 0);
+        for k in tree.range(..cutoff).keys() {
+            tree.remove(k.map_err(backend)?).map_err(backend)?;
+            removed += 1;
+        }
+        let len = tree.len() as u64;
+        if len > max_rows {
+            for k in tree.iter().keys().take((len - max_rows) as usize) {
+                tree.remove(k.map_err(backend)?).map_err(backend)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     fn insert_audit_tx(
@@ -803,17 +832,17 @@ impl SessionStore for SledStore {
         Ok(n)
     }
 
-    fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+    fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<([u8; 32], Session)>> {
         let mut out = Vec::new();
         for key in self.session_index.candidates(user_id) {
             if let Some(v) = self.sessions.get(key).map_err(backend)? {
                 let s = dec::<Session>(&v)?;
                 if s.user_id == user_id {
-                    out.push(s);
+                    out.push((key, s));
                 }
             }
         }
-        out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        out.sort_by_key(|(_, s)| std::cmp::Reverse(s.created_at));
         Ok(out)
     }
 
@@ -833,6 +862,32 @@ impl ThrottleStore for SledStore {
         } else {
             self.throttle.insert(username, enc(t)?).map_err(backend)?;
         }
+        Ok(())
+    }
+
+    fn reserve_attempt(
+        &self,
+        username: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<crate::domain::throttle::ThrottleDecision> {
+        use crate::domain::throttle::ThrottleDecision;
+        loop {
+            let old = self.throttle.get(username).map_err(backend)?;
+            let mut t: AccountThrottle = old.as_ref().map(|v| dec(v)).transpose()?.unwrap_or_default();
+            let decision = t.reserve(now);
+            if decision != ThrottleDecision::Allow {
+                return Ok(decision);
+            }
+            let swapped = self.throttle.compare_and_swap(username, old, Some(enc(&t)?)).map_err(backend)?;
+            if swapped.is_ok() {
+                return Ok(decision);
+            }
+            // Another attempt counted itself first: decide again on its count.
+        }
+    }
+
+    fn attempt_succeeded(&self, username: &str) -> StoreResult<()> {
+        self.throttle.remove(username).map_err(backend)?;
         Ok(())
     }
 
@@ -865,6 +920,10 @@ impl AuditLog for SledStore {
     fn count_audit(&self) -> StoreResult<u64> {
         Ok(self.audit.len() as u64)
     }
+
+    fn prune_audit(&self, before: OffsetDateTime, max_rows: u64) -> StoreResult<u64> {
+        Self::prune_log(&self.audit, before, max_rows)
+    }
 }
 
 impl SignInLog for SledStore {
@@ -886,6 +945,10 @@ impl SignInLog for SledStore {
 
     fn count_sign_ins(&self) -> StoreResult<u64> {
         Ok(self.signins.len() as u64)
+    }
+
+    fn prune_sign_ins(&self, before: OffsetDateTime, max_rows: u64) -> StoreResult<u64> {
+        Self::prune_log(&self.signins, before, max_rows)
     }
 }
 
@@ -1356,6 +1419,11 @@ impl AlertStore for SledStore {
         alert.id = hex(&key);
         self.alerts.insert(key, enc(&alert)?).map_err(backend)?;
         Ok(())
+    }
+
+    fn alert(&self, id: &str) -> StoreResult<Option<proofup_shared::api::EmergencyAlert>> {
+        let Some(key) = unhex(id) else { return Ok(None) };
+        self.alerts.get(key).map_err(backend)?.map(|v| dec(&v)).transpose()
     }
 
     fn open_alerts(&self, limit: usize) -> StoreResult<Vec<proofup_shared::api::EmergencyAlert>> {

@@ -1,0 +1,109 @@
+//! A user's live sessions: listing them (for the user and for administrators), ending one,
+//! ending every other one (the user's "Sign out everywhere else", and after a password change).
+
+use proofup_shared::api::SessionView;
+use time::OffsetDateTime;
+
+use super::users::UserError;
+use super::{audit, change};
+use crate::domain::model::{ClientInfo, Session, SessionStage, User};
+use crate::domain::session::{self, SessionCheck, SessionLimits};
+use crate::store::{AuditLog, SessionStore};
+
+fn stage_name(stage: SessionStage) -> &'static str {
+    match stage {
+        SessionStage::Full => "full",
+        SessionStage::MustSetPassword => "must_set_password",
+        SessionStage::SecondFactor => "second_factor",
+        SessionStage::RegisterMfa => "register_mfa",
+    }
+}
+
+fn view(key: &[u8; 32], s: Session, current: Option<&[u8; 32]>) -> SessionView {
+    SessionView {
+        id: session::public_id(key),
+        current: current == Some(key),
+        created_at: s.created_at,
+        last_seen_at: s.last_seen_at,
+        ip: s.ip,
+        user_agent: s.user_agent,
+        stage: stage_name(s.stage).into(),
+    }
+}
+
+/// The user's live sessions, newest first; `current` marks the caller's own.
+pub fn list<S: SessionStore + ?Sized>(
+    s: &S,
+    limits: SessionLimits,
+    user_id: &str,
+    current: Option<&[u8; 32]>,
+    now: OffsetDateTime,
+) -> Result<Vec<SessionView>, UserError> {
+    Ok(s.user_sessions(user_id)?
+        .into_iter()
+        .filter(|(_, s)| matches!(session::check(s, limits, now), SessionCheck::Valid { .. }))
+        .map(|(k, s)| view(&k, s, current))
+        .collect())
+}
+
+/// Ends one of the user's own sessions by its public id (audited). The caller's own session
+/// is ended by signing out, not here.
+pub fn end_own<S: SessionStore + AuditLog + ?Sized>(
+    s: &S,
+    user: &User,
+    current: &[u8; 32],
+    id: &str,
+    client: &ClientInfo,
+    now: OffsetDateTime,
+) -> Result<(), UserError> {
+    let found = s.user_sessions(&user.id)?.into_iter().find(|(k, _)| session::public_id(k) == id);
+    let Some((key, ended)) = found else { return Err(UserError::NotFound) };
+    if &key == current {
+        return Err(UserError::Conflict("This is the session you are using: sign out instead.".into()));
+    }
+    s.delete_session(&key)?;
+    s.append_audit(audit(
+        now,
+        Some(user),
+        "session.ended",
+        Some(user),
+        vec![change("session", Some(&format!("{} ({})", ended.ip, ended.user_agent)), None)],
+        client,
+    ))?;
+    Ok(())
+}
+
+/// Ends every session of the user except `keep` (audited when any ended); returns how many.
+pub fn end_others<S: SessionStore + AuditLog + ?Sized>(
+    s: &S,
+    user: &User,
+    keep: &[u8; 32],
+    client: &ClientInfo,
+    now: OffsetDateTime,
+) -> Result<u64, UserError> {
+    let n = end_all_but(s, &user.id, Some(keep))?;
+    if n > 0 {
+        s.append_audit(audit(
+            now,
+            Some(user),
+            "session.signed_out_elsewhere",
+            Some(user),
+            vec![change("sessions", Some(&n.to_string()), Some("0"))],
+            client,
+        ))?;
+    }
+    Ok(n)
+}
+
+/// Ends the user's sessions, all of them or all but `keep`; returns how many ended.
+pub fn end_all_but<S: SessionStore + ?Sized>(s: &S, user_id: &str, keep: Option<&[u8; 32]>) -> Result<u64, UserError> {
+    let Some(keep) = keep else { return Ok(s.delete_user_sessions(user_id)?) };
+    let mut n = 0;
+    for (key, _) in s.user_sessions(user_id)? {
+        if &key != keep {
+            s.delete_session(&key)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
