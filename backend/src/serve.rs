@@ -515,9 +515,7 @@ fn setup_url_from_server(data_dir: &Path) -> Result<String, Box<dyn std::error::
     BufReader::new(conn).read_line(&mut reply)?;
     match reply.trim_end().split_once(' ').unwrap_or((reply.trim_end(), "")) {
         ("done", _) => Err(ALREADY_SET_UP.into()),
-        ("pending", "") => {
-            Err("Proofup is running but has no saved setup link. Restart it for a new link.".into())
-        }
+        ("pending", "") => Err("Proofup is running but has no saved setup link. Restart it for a new link.".into()),
         ("pending", file) => read_setup_file(file.as_bytes()),
         ("error", e) => Err(e.to_owned().into()),
         _ => Err(format!("unexpected answer from the server: {reply}").into()),

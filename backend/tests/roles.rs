@@ -45,7 +45,10 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("post", "/api/auth/passkey/finish")
         | ("post", "/api/auth/recovery-code")
         | ("get", "/api/me/recovery-codes")
-        | ("post", "/api/me/recovery-codes") => SignedIn,
+        | ("post", "/api/me/recovery-codes")
+        | ("get", "/api/me/sessions")
+        | ("delete", "/api/me/sessions/{id}")
+        | ("post", "/api/me/sessions/sign-out-others") => SignedIn,
         ("get", "/api/users")
         | ("get", "/api/users/{id}")
         | ("get", "/api/users/{id}/groups")
@@ -194,4 +197,69 @@ async fn every_route_answers_each_role_as_the_matrix_says() {
         let (s, _, _, _) = call!(app, req);
         assert_eq!(s, StatusCode::NO_CONTENT);
     }
+}
+
+/// Actions on one user, by every caller role on a target of every role: the server answers
+/// 403 exactly where the rules say (nobody below Global administrator acts on one, Security
+/// administrators manage plain users only, Security operators act on plain users' registration).
+#[actix_web::test]
+async fn actions_on_a_user_follow_the_caller_and_the_target_role() {
+    use proofup::domain::roles::{may_act_on_security, may_manage_user};
+    use proofup_shared::api::Role;
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let roles = [
+        ("global_administrator", Role::GlobalAdministrator),
+        ("security_administrator", Role::SecurityAdministrator),
+        ("security_operator", Role::SecurityOperator),
+        ("security_reader", Role::SecurityReader),
+        ("user", Role::User),
+    ];
+    let make = |name: String, role: &str| {
+        let body = json!({"username": name, "display_name": name, "role": role});
+        (name, body)
+    };
+    let mut callers = Vec::new();
+    for (wire, role) in roles {
+        let (name, body) = make(format!("caller-{}", wire.replace('_', "-")), wire);
+        user_with_password!(app, admin, &name, body);
+        let (c, _) = sign_in!(app, &name, PW);
+        callers.push((role, c));
+    }
+    let mut checked = 0;
+    for (caller_role, cookie) in &callers {
+        for (wire, target_role) in roles {
+            let (name, body) = make(format!("t-{}-{}", checked, wire.replace('_', "-")), wire);
+            let (s, _, created, _) = call!(app, with(&admin, post("/api/users", body)));
+            assert_eq!(s, StatusCode::CREATED, "{created}");
+            let id = created["user"]["id"].as_str().unwrap().to_owned();
+            let manager = caller_role.can_manage_security();
+            let operator = caller_role.can_operate();
+            let acts = may_act_on_security(*caller_role, target_role);
+            for (path, body, allowed) in [
+                (format!("/api/users/{id}/unlock"), json!({}), manager && acts),
+                (format!("/api/users/{id}/grace"), json!({"extend_days": 3, "reason": "travel"}), operator && acts),
+                (format!("/api/users/{id}/require-reregistration"), json!({}), operator && acts),
+                (
+                    format!("/api/users/{id}/reset-sign-in"),
+                    json!({}),
+                    manager && may_manage_user(*caller_role, target_role),
+                ),
+            ] {
+                let (s, _, answer, _) = call!(app, with(cookie, post(&path, body)));
+                if allowed {
+                    assert!(s.is_success(), "{caller_role:?} on {name} ({target_role:?}) {path}: {s} {answer}");
+                } else {
+                    assert_eq!(
+                        s,
+                        StatusCode::FORBIDDEN,
+                        "{caller_role:?} on {name} ({target_role:?}) {path}: {answer}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 5 * 5 * 4);
 }

@@ -12,8 +12,8 @@ use super::admin::page_limit;
 use super::error::AppError;
 use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
-use crate::service::users::{self, UserError};
 use crate::service::sessions;
+use crate::service::users::{self, UserError};
 use crate::store::{MethodStore, UserStore};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -166,7 +166,13 @@ pub async fn my_sessions(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<Vec<SessionView>>, AppError> {
-    Ok(web::Json(sessions::list(state.store.as_ref(), state.limits, &auth.user.id, Some(&auth.key), state.clock.now())?))
+    Ok(web::Json(sessions::list(
+        state.store.as_ref(),
+        state.limits,
+        &auth.user.id,
+        Some(&auth.key),
+        state.clock.now(),
+    )?))
 }
 
 /// Signs one of the user's other sessions out (audited).

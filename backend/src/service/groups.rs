@@ -5,8 +5,8 @@
 use std::sync::RwLock;
 
 use proofup_shared::directory::{
-    check_group_description, CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind,
-    UpdateGroupRequest, UserGroup,
+    check_group_description, CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind, UpdateGroupRequest,
+    UserGroup,
 };
 use proofup_shared::FieldError;
 

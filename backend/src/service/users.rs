@@ -326,9 +326,7 @@ pub async fn set_own_password<S: DirectoryStores + ?Sized>(
         // Signed in with a temporary access pass: choosing a password is this stage's purpose.
         SessionStage::MustSetPassword => {}
         // Only the password is proven so far: whoever knows it must not be able to replace it.
-        stage @ (SessionStage::SecondFactor | SessionStage::RegisterMfa) => {
-            return Err(UserError::FinishSignIn(stage))
-        }
+        stage @ (SessionStage::SecondFactor | SessionStage::RegisterMfa) => return Err(UserError::FinishSignIn(stage)),
     }
     if let Err(message) = rules.check(&req.new_password, &user.username) {
         return Err(UserError::Invalid(vec![FieldError { field: "new_password".into(), message }]));

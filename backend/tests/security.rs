@@ -1,0 +1,427 @@
+//! What an outside probe found (issue 14), each against the real App and a real store: bursts of
+//! guesses, a password changed before the second factor, sessions left signed in, emergency
+//! alerts cleared by their own account, foreign Host and Origin headers, look-alike names and
+//! unbounded logs.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use actix_web::http::StatusCode;
+use actix_web::test::{call_service, init_service, read_body};
+use common::*;
+use futures_util::future::join_all;
+use proofup::config::HttpConfig;
+use serde_json::json;
+
+/// Sends every request at once and returns (status, Retry-After present) for each.
+macro_rules! burst {
+    ($app:expr, $reqs:expr) => {{
+        let futs = $reqs.into_iter().map(|r: actix_web::test::TestRequest| call_service(&$app, r.to_request()));
+        let resps = join_all(futs).await;
+        let mut out = Vec::new();
+        for r in resps {
+            let status = r.status();
+            let retry = r.headers().contains_key("retry-after");
+            let _ = read_body(r);
+            out.push((status, retry));
+        }
+        out
+    }};
+}
+
+fn generous_ip_limit() -> Harness {
+    let mut config = HttpConfig::for_tests();
+    config.sign_in_per_ip_per_minute = 10_000;
+    Harness::with_config(config)
+}
+
+#[actix_web::test]
+async fn a_burst_of_wrong_passwords_counts_every_guess() {
+    let h = generous_ip_limit();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "bob");
+
+    let wrong: Vec<_> = (0..40)
+        .map(|i| post("/api/auth/sign-in", json!({"username": "bob", "password": format!("wrong guess number {i}")})))
+        .collect();
+    let answers = burst!(app, wrong);
+    let checked = answers.iter().filter(|(s, _)| *s == StatusCode::UNAUTHORIZED).count();
+    let refused = answers.iter().filter(|(s, retry)| *s == StatusCode::TOO_MANY_REQUESTS && *retry).count();
+    assert!(
+        checked <= proofup::domain::throttle::FREE_FAILURES as usize,
+        "{checked} guesses were checked: {answers:?}"
+    );
+    assert_eq!(checked + refused, 40, "every other guess is refused with Retry-After: {answers:?}");
+
+    // The right password is refused while the delay lasts, and works after it.
+    let (s, hd, body, _) = call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW})));
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(hd.contains_key("retry-after"));
+    h.clock.advance(time::Duration::seconds(31));
+    sign_in!(app, "bob", PW);
+
+    // 99 wrong and the right one in one burst: the right one does not get through.
+    h.clock.advance(time::Duration::hours(2));
+    let mut mixed: Vec<_> = (0..99)
+        .map(|i| post("/api/auth/sign-in", json!({"username": "bob", "password": format!("guess {i} x")})))
+        .collect();
+    mixed.push(post("/api/auth/sign-in", json!({"username": "bob", "password": PW})));
+    let answers = burst!(app, mixed);
+    assert!(answers.iter().filter(|(s, _)| *s == StatusCode::OK).count() <= 1);
+    let checked = answers.iter().filter(|(s, _)| *s != StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(checked <= proofup::domain::throttle::FREE_FAILURES as usize, "{answers:?}");
+}
+
+#[actix_web::test]
+async fn a_burst_of_wrong_current_passwords_counts_every_guess() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "bob");
+    let (c, _) = sign_in!(app, "bob", PW);
+    let guesses: Vec<_> = (0..30)
+        .map(|i| {
+            with(
+                &c,
+                post(
+                    "/api/auth/password",
+                    json!({"current_password": format!("not it {i} at all"), "new_password": "a brand new passphrase 1"}),
+                ),
+            )
+        })
+        .collect();
+    let answers = burst!(app, guesses);
+    let checked = answers.iter().filter(|(s, _)| *s == StatusCode::UNPROCESSABLE_ENTITY).count();
+    let refused = answers.iter().filter(|(s, retry)| *s == StatusCode::TOO_MANY_REQUESTS && *retry).count();
+    assert!(checked <= proofup::domain::throttle::FREE_FAILURES as usize, "{answers:?}");
+    assert_eq!(checked + refused, 30, "{answers:?}");
+    // The right current password is refused during the delay, like a sign-in.
+    let (s, _, body, _) = call!(
+        app,
+        with(
+            &c,
+            post("/api/auth/password", json!({"current_password": PW, "new_password": "a brand new passphrase 1"}))
+        )
+    );
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (s, _, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW})));
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the same throttle as sign-in");
+}
+
+#[actix_web::test]
+async fn concurrent_wrong_codes_count_one_each() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "dave");
+    let (c, _) = sign_in!(app, "dave", PW);
+    let (_, _, setup, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))));
+    let secret = secret_of(&setup);
+    let (s, _, _, _) = call!(
+        app,
+        with(&c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": code(&secret, &h, 0)})))
+    );
+    assert_eq!(s, StatusCode::CREATED);
+    h.clock.advance(time::Duration::minutes(2));
+    let (c, body) = sign_in!(app, "dave", PW);
+    assert_eq!(body["me"]["next_step"]["step"], "second_factor", "{body}");
+    let right = code(&secret, &h, 0);
+    let wrong_code = if right == "000000" { "111111" } else { "000000" };
+    let guesses: Vec<_> =
+        (0..20).map(|_| with(&c, post("/api/auth/second-factor", json!({"code": wrong_code})))).collect();
+    let answers = burst!(app, guesses);
+    let checked = answers.iter().filter(|(s, _)| *s == StatusCode::UNPROCESSABLE_ENTITY).count();
+    assert!(checked <= proofup::domain::throttle::FREE_FAILURES as usize, "{answers:?}");
+    let (s, _, _, _) = call!(app, with(&c, post("/api/auth/second-factor", json!({"code": right}))));
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the right code waits out the delay too");
+}
+
+#[actix_web::test]
+async fn the_password_cannot_be_changed_before_sign_in_is_complete() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    // Carol has an authenticator app: after the password she is at the second step.
+    user_with_password!(app, admin, "carol");
+    let (c, _) = sign_in!(app, "carol", PW);
+    let (_, _, setup, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))));
+    let secret = secret_of(&setup);
+    let (s, _, _, _) = call!(
+        app,
+        with(&c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": code(&secret, &h, 0)})))
+    );
+    assert_eq!(s, StatusCode::CREATED);
+    let (half, body) = sign_in!(app, "carol", PW);
+    assert_eq!(body["me"]["next_step"]["step"], "second_factor");
+    for req in [
+        json!({"new_password": "taken over by the attacker"}),
+        json!({"current_password": PW, "new_password": "taken over by the attacker"}),
+    ] {
+        let (s, _, body, _) = call!(app, with(&half, post("/api/auth/password", req)));
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["error"], "second_factor_required", "{body}");
+    }
+    sign_in!(app, "carol", PW); // the password still works
+
+    // Bob is forced to register (grace 0): his session waits at the interrupt.
+    user_with_password!(app, admin, "bob");
+    save_policy!(
+        app,
+        admin,
+        json!({"enforcement": "on", "include_all": true, "include_users": [], "include_groups": [],
+               "exclude_users": [], "exclude_groups": [], "require_registration": true, "grace_days": 0})
+    );
+    let (held, body) = sign_in!(app, "bob", PW);
+    assert_eq!(body["me"]["next_step"]["step"], "register_mfa", "{body}");
+    assert_eq!(body["me"]["next_step"]["can_skip"], false, "{body}");
+    let (s, _, body, _) =
+        call!(app, with(&held, post("/api/auth/password", json!({"new_password": "taken over by the attacker"}))));
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "registration_required", "{body}");
+    sign_in!(app, "bob", PW);
+}
+
+#[actix_web::test]
+async fn changing_the_password_ends_every_other_session_and_users_manage_their_own() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "bob");
+    // (bob's first session, from choosing his password, is still live too.)
+    let (laptop, _) = sign_in!(app, "bob", PW);
+    h.clock.advance(time::Duration::seconds(1));
+    let (phone, _) = sign_in!(app, "bob", PW);
+    h.clock.advance(time::Duration::seconds(1));
+    let (tablet, _) = sign_in!(app, "bob", PW);
+
+    // Bob sees his sessions, this one marked, and signs the tablet out.
+    let (s, _, list, _) = call!(app, with(&laptop, get("/api/me/sessions")));
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 4, "{list:?}");
+    assert_eq!(list.iter().filter(|v| v["current"] == true).count(), 1);
+    for v in &list {
+        let id = v["id"].as_str().unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(!laptop.contains(id) && !phone.contains(id) && !tablet.contains(id), "the id is not the cookie");
+    }
+    let current = list.iter().find(|v| v["current"] == true).unwrap()["id"].as_str().unwrap().to_owned();
+    let (s, _, body, _) = call!(app, with(&laptop, delete(&format!("/api/me/sessions/{current}"))));
+    assert_eq!(s, StatusCode::CONFLICT, "this session is ended by signing out: {body}");
+    let (s, _, _, _) = call!(app, with(&laptop, delete("/api/me/sessions/0123456789abcdef0123456789abcdef")));
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Whose session it is matters: the admin cannot end bob's through their own list.
+    let newest = list[0]["id"].as_str().unwrap().to_owned();
+    let (s, _, _, _) = call!(app, with(&admin, delete(&format!("/api/me/sessions/{newest}"))));
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _, _) = call!(app, with(&laptop, delete(&format!("/api/me/sessions/{newest}"))));
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, _, _) = call!(app, with(&tablet, get("/api/auth/me")));
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the newest session (the tablet) ended");
+    let (s, _, _, _) = call!(app, with(&phone, get("/api/auth/me")));
+    assert_eq!(s, StatusCode::OK);
+
+    // "Sign out everywhere else".
+    let (tablet, _) = sign_in!(app, "bob", PW);
+    let (s, _, body, _) = call!(app, with(&laptop, post("/api/me/sessions/sign-out-others", json!({}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["ended"], 3);
+    for c in [&phone, &tablet] {
+        let (s, _, _, _) = call!(app, with(c, get("/api/auth/me")));
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, _, _, _) = call!(app, with(&laptop, get("/api/auth/me")));
+    assert_eq!(s, StatusCode::OK, "the session that asked stays");
+
+    // A password change ends every other session; the one that changed it continues under a new id.
+    let (phone, _) = sign_in!(app, "bob", PW);
+    let (s, hd, body, _) = call!(
+        app,
+        with(
+            &laptop,
+            post("/api/auth/password", json!({"current_password": PW, "new_password": "a brand new passphrase 1"}))
+        )
+    );
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let fresh = session_cookie(&hd).unwrap();
+    for c in [&phone, &laptop] {
+        let (s, _, _, _) = call!(app, with(c, get("/api/auth/me")));
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (_, _, list, _) = call!(app, with(&fresh, get("/api/me/sessions")));
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+
+    let (_, _, audit, _) = call!(app, with(&admin, get("/api/audit?action=session.")));
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"session.ended") && actions.contains(&"session.signed_out_elsewhere"), "{actions:?}");
+}
+
+#[actix_web::test]
+async fn an_emergency_account_cannot_clear_the_alert_about_itself() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(
+        app,
+        admin,
+        "breakglass",
+        json!({"username": "breakglass", "display_name": "Break glass", "role": "global_administrator", "emergency_access": true})
+    );
+    let (bg, _) = sign_in!(app, "breakglass", PW);
+    let (_, _, overview, _) = call!(app, with(&bg, get("/api/overview")));
+    let alerts = overview["alerts"].as_array().unwrap();
+    assert!(!alerts.is_empty(), "{overview}");
+    let id = alerts[0]["id"].as_str().unwrap().to_owned();
+    let (s, _, body, _) = call!(app, with(&bg, post(&format!("/api/alerts/{id}/acknowledge"), json!({}))));
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("another administrator"), "{body}");
+    let (_, _, overview, _) = call!(app, with(&admin, get("/api/overview")));
+    assert!(overview["alerts"].as_array().unwrap().iter().any(|a| a["id"] == id.as_str()), "still open for everyone");
+
+    let (s, _, _, _) = call!(app, with(&admin, post(&format!("/api/alerts/{id}/acknowledge"), json!({}))));
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, _, audit, _) = call!(app, with(&admin, get("/api/audit?action=alert.acknowledged")));
+    let entry = &audit["items"][0];
+    assert_eq!(entry["actor"], ADMIN);
+    assert!(entry["target"].as_str().unwrap().contains("breakglass"), "{entry}");
+    assert!(entry["changes"][0]["after"].as_str().unwrap().contains("breakglass at "), "{entry}");
+}
+
+/// (status, JSON body) of one request.
+macro_rules! answer {
+    ($app:expr, $req:expr $(,)?) => {{
+        let (s, _, body, _) = call!($app, $req);
+        (s, body)
+    }};
+}
+
+#[actix_web::test]
+async fn only_the_public_url_is_trusted_as_host_and_origin() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let create = |name: &str| with(&admin, post("/api/groups", json!({"name": name, "description": ""})));
+
+    // DNS rebinding: the attacker's name, pointed at us, with a matching Origin.
+    let (s, body) = answer!(
+        app,
+        create("Rebound").insert_header(("host", "evil.example")).insert_header(("origin", "http://evil.example")),
+    );
+    assert_eq!(s, StatusCode::MISDIRECTED_REQUEST, "{body}");
+    let (s, _) = answer!(app, get("/api/auth/me").insert_header(("host", "evil.example")));
+    assert_eq!(s, StatusCode::MISDIRECTED_REQUEST, "reads too");
+    let (s, _) = answer!(app, get("/").insert_header(("host", "evil.example:8080")));
+    assert_eq!(s, StatusCode::MISDIRECTED_REQUEST, "the portal too");
+    // Forwarded host headers from a peer that is not a trusted proxy are not believed.
+    for (name, value) in [("x-forwarded-host", "evil.example"), ("forwarded", "host=evil.example;proto=http")] {
+        let (s, body) = answer!(
+            app,
+            create("Forwarded")
+                .insert_header(("host", "localhost:8080"))
+                .insert_header((name, value))
+                .insert_header(("origin", "http://evil.example")),
+        );
+        assert_eq!(s, StatusCode::FORBIDDEN, "{name}: {body}");
+        assert_eq!(body["error"], "cross_site_request");
+    }
+    // Probes answer by address; the right host works.
+    let (s, _) = answer!(app, get("/healthz").insert_header(("host", "10.1.2.3:8080")));
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = answer!(app, create("Staff").insert_header(("host", "LOCALHOST:8080")));
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+
+    // Behind a trusted proxy its X-Forwarded-Host is what the browser asked for.
+    let mut config = HttpConfig::for_tests();
+    config.trusted_proxies = vec!["192.0.2.10".parse().unwrap()];
+    let hp = Harness::with_config(config);
+    let app = init_service(proofup::http::app(hp.state.clone())).await;
+    let (s, _) = answer!(
+        app,
+        get("/api/setup/status")
+            .insert_header(("host", "127.0.0.1:8080"))
+            .insert_header(("x-forwarded-host", "localhost:8080")),
+    );
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = answer!(
+        app,
+        get("/api/setup/status")
+            .insert_header(("host", "localhost:8080"))
+            .insert_header(("x-forwarded-host", "evil.example")),
+    );
+    assert_eq!(s, StatusCode::MISDIRECTED_REQUEST);
+}
+
+#[actix_web::test]
+async fn look_alike_group_names_are_refused() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (s, _, _, _) = call!(app, with(&admin, post("/api/groups", json!({"name": "Admins", "description": ""}))));
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _, body, _) =
+        call!(app, with(&admin, post("/api/groups", json!({"name": "\u{0410}dmins", "description": ""}))));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["fields"][0]["field"], "name");
+    assert!(body["fields"][0]["message"].as_str().unwrap().contains("scripts"), "{body}");
+    let (s, _, _, _) =
+        call!(app, with(&admin, post("/api/groups", json!({"name": "Администраторы", "description": ""}))));
+    assert_eq!(s, StatusCode::CREATED, "a name in one script is fine");
+    // Usernames are ASCII only, so they have no look-alikes.
+    let (s, _, _, _) =
+        call!(app, with(&admin, post("/api/users", json!({"username": "\u{0430}da", "display_name": "Fake"}))));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // The CSV import applies the same rule.
+    let csv = "kind,name,display_name,email,role,emergency_access,member_of\ngroup,P\u{0430}yroll,,,,,\n";
+    let (s, _, body, _) = call!(app, with(&admin, post("/api/directory/import", json!({"csv": csv}))));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+#[actix_web::test]
+async fn refused_sign_ins_are_kept_small_and_logs_have_a_retention() {
+    use proofup::store::{SignInLog as _, ThrottleStore as _};
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    setup!(h, app);
+    let huge = "x".repeat(20_000);
+    let (s, _, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": huge, "password": "whatever it is"})));
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let key = proofup::domain::throttle::key(&huge);
+    assert!(key.len() <= 65);
+    assert_eq!(h.store.throttle(&key).unwrap().consecutive_failures, 1, "counted under the short key");
+    assert_eq!(h.store.throttle(&huge).unwrap().consecutive_failures, 0, "the long name is not a key");
+    let page = h.store.list_sign_ins(None, 1).unwrap();
+    assert!(page.items[0].username.chars().count() <= 128);
+
+    // Retention: entries older than the window go, then the oldest beyond the cap.
+    let now = proofup::domain::clock::Clock::now(h.clock.as_ref());
+    for days_ago in [200, 120, 95, 30, 10, 1] {
+        h.store
+            .append_sign_in(proofup_shared::api::SignInLogEntry {
+                id: String::new(),
+                at: now - time::Duration::days(days_ago),
+                username: format!("old-{days_ago}"),
+                user_id: None,
+                result: proofup_shared::api::SignInResult::Failure,
+                reason: "Wrong password".into(),
+                ip: "192.0.2.1".into(),
+                user_agent: String::new(),
+                interactive: true,
+            })
+            .unwrap();
+    }
+    let before = h.store.count_sign_ins().unwrap();
+    let retention = proofup::serve::Retention { days: 90, max_rows: 1_000_000 };
+    let removed = proofup::serve::prune_logs(&h.store, retention, now).unwrap();
+    assert!(removed >= 3, "{removed}");
+    assert_eq!(h.store.count_sign_ins().unwrap(), before - 3);
+    let names: Vec<String> = h.store.list_sign_ins(None, 100).unwrap().items.into_iter().map(|e| e.username).collect();
+    assert!(!names.iter().any(|n| n == "old-95" || n == "old-120" || n == "old-200"), "{names:?}");
+    assert!(names.iter().any(|n| n == "old-30"));
+    let removed =
+        proofup::serve::prune_logs(&h.store, proofup::serve::Retention { days: 90, max_rows: 2 }, now).unwrap();
+    assert!(removed > 0);
+    let left: Vec<String> = h.store.list_sign_ins(None, 100).unwrap().items.into_iter().map(|e| e.username).collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(!left.iter().any(|n| n == "old-30" || n == "old-10"), "the oldest went first: {left:?}");
+}
