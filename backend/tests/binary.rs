@@ -125,3 +125,80 @@ fn help_documents_every_option() {
         assert!(help.contains(opt), "{opt} missing from --help:\n{help}");
     }
 }
+
+/// Under the usual umask 022, on a data directory someone made world-readable: the server makes
+/// it 0700 and every file 0600 (and says so), backups are 0600, and once setup is done
+/// `proofup setup-url` says so and fails at once (the saved link is gone).
+#[test]
+fn the_store_is_private_whatever_the_umask_and_a_spent_setup_link_is_gone() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(data.join("notes.txt"), b"left by an operator").unwrap();
+    std::fs::set_permissions(data.join("notes.txt"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let port = free_port();
+    let log_path = root.path().join("server.log");
+    let under_umask_022 = |args: &[&str]| {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(r#"umask 022; exec "$0" "$@""#).arg(env!("CARGO_BIN_EXE_proofup")).args(args);
+        c
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let data_s = data.to_str().unwrap().to_owned();
+    let mut child = under_umask_022(&["serve", "--listen", &listen, "--data-dir", &data_s])
+        .stdout(std::fs::File::create(&log_path).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !matches!(http(port, "GET", "/readyz", &[], ""), Ok((200, _))) {
+        assert!(std::time::Instant::now() < deadline, "not ready");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mode = |p: &std::path::Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    let files = common::walk(&data);
+    assert!(files.iter().any(|f| f.ends_with("db")), "{files:?}");
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("readable by others") && log.contains("notes.txt"), "{log}");
+
+    // The link works once; right after, setup-url says setup is done and fails.
+    let setup_url = || under_umask_022(&["setup-url", "--listen", &listen, "--data-dir", &data_s]).output().unwrap();
+    let out = setup_url();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let token = url.split("token=").nth(1).unwrap();
+    let body = format!(
+        r#"{{"token":"{token}","username":"root.admin","display_name":"Root","password":"canary-correct-horse-2"}}"#
+    );
+    let (s, resp) = http(port, "POST", "/api/setup", &[("Content-Type", "application/json")], &body).unwrap();
+    assert_eq!(s, 201, "{resp}");
+    assert!(!data.join("setup-url.json").exists(), "the spent link is removed at once");
+    let out = setup_url();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already set up"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "no link printed");
+
+    // A backup through the running server is 0600, even over an existing wider file.
+    let backup = root.path().join("store.bak");
+    std::fs::write(&backup, b"old").unwrap();
+    std::fs::set_permissions(&backup, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = under_umask_022(&["backup", "--data-dir", &data_s, "--to", backup.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&backup), 0o600);
+
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+    for f in common::walk(&data) {
+        assert_eq!(mode(&f), 0o600, "after running: {}", f.display());
+    }
+}
