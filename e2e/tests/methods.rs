@@ -207,3 +207,56 @@ async fn passkeys_apps_and_recovery_codes_in_the_browser() {
     admin.click(&card).await;
     admin.shot("60-webhook").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_sessions_are_listed_and_signed_out_from_security_info() {
+    let portal = Portal::start();
+    let admin = Browser::start(1280, 900).await;
+    admin.set_up_admin(&portal, "admin", ADMIN_PASSWORD).await;
+    let pass = admin.create_user(&portal, "erin", "Erin Park").await;
+
+    // Erin's laptop: the pass, then her own password.
+    let laptop = Browser::start(1280, 1100).await;
+    laptop.sign_in(&portal, "erin", &pass).await;
+    laptop.wait_text("h1", "Choose your password").await;
+    laptop.fill("new_password", CAROL_PASSWORD).await;
+    laptop.fill("confirm", CAROL_PASSWORD).await;
+    laptop.click_button("Set password").await;
+    laptop.wait_text("h1", "Your account").await;
+    // Her phone (a narrow browser) signs in too.
+    let phone = Browser::start(390, 844).await;
+    phone.sign_in(&portal, "erin", CAROL_PASSWORD).await;
+    phone.wait_text("h1", "Your account").await;
+
+    laptop.click_text("nav a", "My security info").await;
+    let card = laptop.wait_text("[data-testid=my-sessions]", "Where you're signed in").await;
+    laptop.wait_text("[data-testid=my-sessions] .badge", "This browser").await;
+    laptop.wait_text("[data-testid=my-sessions] li strong", "Chrome on Linux").await;
+    assert_eq!(card.find_all(By::Css("li.session-item")).await.unwrap().len(), 2);
+    card.scroll_into_view().await.unwrap();
+    laptop.shot("56-my-sessions").await;
+    laptop.click_button("Sign out everywhere else").await;
+    laptop.driver.accept_alert().await.unwrap();
+    laptop.wait_text("[data-testid=my-sessions] .alert-info", "1 other session is signed out.").await;
+    laptop.wait_text("[data-testid=my-sessions]", "No other session is signed in.").await;
+    laptop.shot("57-signed-out-elsewhere").await;
+
+    // The phone's next request finds its session gone.
+    phone.driver.refresh().await.unwrap();
+    phone.wait_text("h1", "Sign in").await;
+
+    // Signed in again, the phone signs the laptop out from its own list.
+    phone.sign_in(&portal, "erin", CAROL_PASSWORD).await;
+    phone.wait_text("h1", "Your account").await;
+    phone.driver.goto(&portal.url("/security-info")).await.unwrap();
+    let row = phone.wait_text("[data-testid=my-sessions] li.session-item", "Sign out").await;
+    row.scroll_into_view().await.unwrap();
+    phone.shot("58-my-sessions-phone").await;
+    let button = row.find(By::XPath(".//button[text()='Sign out']")).await.unwrap();
+    phone.click(&button).await;
+    phone.driver.accept_alert().await.unwrap();
+    phone.wait_text("[data-testid=my-sessions] .alert-info", "is signed out.").await;
+    laptop.driver.refresh().await.unwrap();
+    laptop.wait_text("h1", "Sign in").await;
+    phone.assert_no_csp_violations().await;
+}

@@ -329,6 +329,18 @@ pub async fn user_sessions(id: String) -> Result<Vec<proofup_shared::api::Sessio
     get(&format!("/api/users/{}/sessions", enc(&id))).await
 }
 
+pub async fn my_sessions() -> Result<Vec<proofup_shared::api::SessionView>, ApiError> {
+    get("/api/me/sessions").await
+}
+
+pub async fn end_my_session(id: String) -> Result<(), ApiError> {
+    send_empty("DELETE", &format!("/api/me/sessions/{}", enc(&id)), &serde_json::json!({})).await
+}
+
+pub async fn end_my_other_sessions() -> Result<proofup_shared::api::SessionsEnded, ApiError> {
+    post("/api/me/sessions/sign-out-others", &serde_json::json!({})).await
+}
+
 pub async fn import_directory(csv: String) -> Result<proofup_shared::directory::ImportResult, ApiError> {
     post("/api/directory/import", &proofup_shared::directory::ImportRequest { csv }).await
 }

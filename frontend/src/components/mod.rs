@@ -5,6 +5,7 @@ pub mod passkey_setup;
 pub mod picker;
 pub mod recovery_codes;
 pub mod second_step;
+pub mod sessions;
 pub mod shell;
 pub mod totp_setup;
 pub mod webhook;

@@ -10,6 +10,7 @@ use crate::components::alert::{ErrorAlert, Notice};
 use crate::components::passkey_setup::PasskeySetupFlow;
 use crate::components::recovery_codes::RecoveryCodesCard;
 use crate::components::second_step::SecondStep;
+use crate::components::sessions::MySessionsCard;
 use crate::components::totp_setup::TotpSetupFlow;
 use crate::logic::format_time;
 
@@ -186,5 +187,6 @@ pub fn SecurityInfoPage() -> impl IntoView {
             </section>
         </Show>
         <RecoveryCodesCard has_method=has_method on_reauth=Callback::new(handle)/>
+        <MySessionsCard/>
     }
 }
