@@ -84,16 +84,29 @@ for path in "/api/users?limit=100" "/api/groups?limit=100" "/api/sign-ins?limit=
 done
 
 # 2. Isolation: admin lists and TOTP second steps while sign-ins saturate the hash pool at 4x the cores.
-wrk -t1 -c8 -d$((2 * DUR + 6))s -s bench/signin.lua $BASE/api/auth/sign-in >/dev/null 2>&1 &
-LOAD=$!
-sleep 2
-OUT=$(wrk_run -t1 -c2 -d${DUR}s -H "Cookie: $COOKIE" "$BASE/api/users?limit=100")
-row "GET /api/users?limit=100 p99 under sign-in saturation" "$(echo "$OUT" | pct 99%) ms" "target 50 ms" "$(echo "scale=2; $(echo "$OUT" | pct 99%) / 50" | bc)"
-python3 bench/codes.py "$WORK/sessions.b" "$WORK/codes.b"
-OUT=$(TOTP_FILE=$WORK/codes.b WRK_THREADS=1 wrk_run -t1 -c2 -d${DUR}s -s bench/totp.lua $BASE)
-row "POST /api/auth/second-factor (TOTP) p99 under sign-in saturation" "$(echo "$OUT" | pct 99%) ms" \
-  "target 50 ms; $(echo "$OUT" | rps) verifications/s, refused: $(echo "$OUT" | non2xx)" "$(echo "scale=2; $(echo "$OUT" | pct 99%) / 50" | bc)"
-wait $LOAD || true
+# On a 2-core machine these p99 figures swing from run to run, so the worst of three runs is reported
+# (each run with its own third of the waiting sessions).
+PART=$(( ($(wc -l <"$WORK/sessions.b") + 2) / 3 ))
+split -l "$PART" -d -a 1 "$WORK/sessions.b" "$WORK/sessions.b."
+USERS_P99=0; TOTP_P99=0; TOTP_ALL=""
+for run in 0 1 2; do
+  wrk -t1 -c8 -d$((2 * DUR + 6))s -s bench/signin.lua $BASE/api/auth/sign-in >/dev/null 2>&1 &
+  LOAD=$!
+  sleep 2
+  OUT=$(wrk_run -t1 -c2 -d${DUR}s -H "Cookie: $COOKIE" "$BASE/api/users?limit=100")
+  P=$(echo "$OUT" | pct 99%)
+  USERS_ALL="${USERS_ALL:-}${USERS_ALL:+ / }$P"
+  USERS_P99=$(echo "if ($P > $USERS_P99) $P else $USERS_P99" | bc)
+  python3 bench/codes.py "$WORK/sessions.b.$run" "$WORK/codes.b"
+  OUT=$(TOTP_FILE=$WORK/codes.b WRK_THREADS=1 wrk_run -t1 -c2 -d${DUR}s -s bench/totp.lua $BASE)
+  P=$(echo "$OUT" | pct 99%)
+  TOTP_ALL="$TOTP_ALL${TOTP_ALL:+ / }$P ms ($(echo "$OUT" | rps)/s, refused $(echo "$OUT" | non2xx))"
+  TOTP_P99=$(echo "if ($P > $TOTP_P99) $P else $TOTP_P99" | bc)
+  wait $LOAD || true
+done
+row "GET /api/users?limit=100 p99 under sign-in saturation (worst of 3: $USERS_ALL ms)" "$USERS_P99 ms" "target 50 ms" "$(echo "scale=2; $USERS_P99 / 50" | bc)"
+row "POST /api/auth/second-factor (TOTP) p99 under sign-in saturation (worst of 3)" "$TOTP_P99 ms" \
+  "target 50 ms; runs: $TOTP_ALL" "$(echo "scale=2; $TOTP_P99 / 50" | bc)"
 
 # 3. TOTP second steps against a trivial endpoint of the same server, same load generator and connections.
 HZ=$(wrk_run -t2 -c32 -d${DUR}s $BASE/healthz | rps)
