@@ -449,7 +449,7 @@ fn spawn_maintenance(state: AppState, data_dir: PathBuf, retention: Retention) -
         let mut minutes = 0u64;
         loop {
             tick.tick().await;
-            if minutes % 60 == 0 {
+            if minutes.is_multiple_of(60) {
                 let (store, now) = (state.store.clone(), state.clock.now());
                 match tokio::task::spawn_blocking(move || prune_logs(&store, retention, now)).await {
                     Ok(Ok(0)) => {}

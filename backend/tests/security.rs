@@ -22,7 +22,7 @@ macro_rules! burst {
         for r in resps {
             let status = r.status();
             let retry = r.headers().contains_key("retry-after");
-            let _ = read_body(r);
+            let _ = read_body(r).await;
             out.push((status, retry));
         }
         out

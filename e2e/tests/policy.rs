@@ -73,11 +73,19 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.wait_text("[data-testid=impact-in-scope]", "1").await;
     pick(&admin, "what-if-picker", "bob", "bob").await;
     admin.wait_text("[data-testid=what-if]", "Included: member of Staff via Engineering → Staff.").await;
+    admin.wait_text("[data-testid=what-if] .badge", "Will be prompted").await;
+    // The verdict follows the enforcement: with the draft Off nobody is interrupted.
+    admin.click_text("label.segment", "Off").await;
+    admin.wait_text("[data-testid=what-if] .badge", "Not interrupted (would be prompted if On)").await;
+    admin.wait_text("[data-testid=what-if]", "Enforcement is Off: sign-in is not interrupted").await;
+    admin.shot("31a-what-if-off").await;
+    admin.click_text("label.segment", "On").await;
+    admin.wait_text("[data-testid=what-if] .badge", "Will be prompted").await;
     admin.shot("31-policy-draft").await;
     save_policy(&admin).await;
     admin.wait_text("[data-testid=policy-state]", "On").await;
     admin.wait_text(".alert-warn", "No emergency-access account exists").await;
-    admin.wait_text("td", "enforcement").await;
+    admin.wait_text("td", "Enforcement").await;
     admin.shot("32-policy-saved").await;
 
     // Bob's first sign-in: pass → password → interrupted, may skip.
@@ -98,6 +106,11 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     let _ = skip;
     bob.click(&skip2).await;
     bob.wait_text("h1", "Your account").await;
+    // His home page reminds him, with the date, and a reload (a fresh `me`) keeps it.
+    bob.wait_text("[data-testid=registration-nudge]", "Register a sign-in method — required from ").await;
+    bob.driver.refresh().await.unwrap();
+    bob.wait_text("[data-testid=registration-nudge] a", "Add a passkey or an authenticator app").await;
+    bob.shot("33c-home-nudge").await;
     bob.sign_out().await;
 
     // The administrator ends bob's grace period from his page (reason required, confirmed).

@@ -85,6 +85,34 @@ async fn create_user_pass_first_sign_in_and_disable() {
     assert!(last.starts_with("20"), "{last}");
     admin.wait_text("dd", "Set").await;
     admin.shot("24-user-detail").await;
+
+    // Changing the role asks first, naming the role and its powers; cancelling changes nothing.
+    let select = admin.driver.find(By::Id("role")).await.unwrap();
+    thirtyfour::components::SelectElement::new(&select)
+        .await
+        .unwrap()
+        .select_by_value("global_administrator")
+        .await
+        .unwrap();
+    let question = admin.driver.get_alert_text().await.unwrap();
+    assert!(
+        question.contains("Make Jo Smith a Global administrator?") && question.contains("everything"),
+        "{question}"
+    );
+    admin.driver.dismiss_alert().await.unwrap();
+    admin.wait_text("dd", "User").await;
+    let shown = admin.driver.find(By::Id("role")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(shown.as_deref(), Some("user"), "the dropdown shows the role still held");
+    let select = admin.driver.find(By::Id("role")).await.unwrap();
+    thirtyfour::components::SelectElement::new(&select)
+        .await
+        .unwrap()
+        .select_by_value("security_reader")
+        .await
+        .unwrap();
+    admin.driver.accept_alert().await.unwrap();
+    admin.wait_text("[role=status]", "has a new role").await;
+    admin.wait_text("dd", "Security reader").await;
     admin.click_button("Disable user").await;
     admin.driver.accept_alert().await.unwrap();
     admin.wait_text("[role=status]", "was disabled").await;

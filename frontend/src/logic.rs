@@ -27,15 +27,40 @@ pub fn after_sign_in(step: &proofup_shared::mfa::NextStep, next: &str) -> String
 
 /// The coverage bar: (css class, width %) for registered, in grace, forced; widths sum to 100
 /// (or nothing when no one is in scope).
-pub fn coverage_segments(registered: u64, grace: u64, forced: u64) -> Vec<(&'static str, u64)> {
-    let total = registered + grace + forced;
+pub fn coverage_segments(parts: &[(&'static str, u64)]) -> Vec<(&'static str, u64)> {
+    let total: u64 = parts.iter().map(|(_, n)| n).sum();
     if total == 0 {
         return Vec::new();
     }
-    let a = registered * 100 / total;
-    let b = grace * 100 / total;
-    let c = 100 - a - b;
-    [("seg-ok", a), ("seg-warn", b), ("seg-bad", c)].into_iter().filter(|(_, w)| *w > 0).collect()
+    // Largest remainder, the widths adding up to 100: a part with nobody in it gets none, and a
+    // part with anybody at least 1, taken from the widest.
+    let mut widths: Vec<(usize, u64, u64)> =
+        parts.iter().enumerate().map(|(i, (_, n))| (i, n * 100 / total, n * 100 % total)).collect();
+    for w in widths.iter_mut().filter(|w| parts[w.0].1 > 0 && w.1 == 0) {
+        w.1 = 1;
+        w.2 = 0;
+    }
+    let sum: u64 = widths.iter().map(|(_, w, _)| w).sum();
+    if sum > 100 {
+        let mut over = sum - 100;
+        while over > 0 {
+            if let Some(widest) = widths.iter_mut().max_by_key(|w| w.1) {
+                widest.1 -= 1;
+            }
+            over -= 1;
+        }
+    }
+    let mut left = 100 - widths.iter().map(|(_, w, _)| w).sum::<u64>().min(100);
+    let mut order: Vec<usize> = (0..widths.len()).filter(|&i| parts[i].1 > 0).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(widths[i].2));
+    for i in order.into_iter().cycle() {
+        if left == 0 {
+            break;
+        }
+        widths[i].1 += 1;
+        left -= 1;
+    }
+    widths.into_iter().filter(|(_, w, _)| *w > 0).map(|(i, w, _)| (parts[i].0, w)).collect()
 }
 
 /// The skip link of the registration interrupt. Without a deadline the policy no longer
@@ -108,6 +133,60 @@ pub fn emergency_warning(count: usize) -> Option<String> {
     }
 }
 
+/// A day as people read it: `2 December 2026`.
+pub fn format_date(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{} {} {}", t.day(), t.month(), t.year())
+}
+
+/// "1 user", "2 users".
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// A changed field's name as the portal shows it (history and audit log).
+pub fn field_label(field: &str) -> String {
+    match field {
+        "enforcement" => "Enforcement",
+        "include" => "Applies to",
+        "include_users" => "Included users",
+        "include_groups" => "Included groups",
+        "exclude_users" => "Excluded users",
+        "exclude_groups" => "Excluded groups",
+        "control" => "Require MFA registration",
+        "grace_days" => "Grace period (days)",
+        "display_name" => "Display name",
+        "emergency_access" => "Emergency access",
+        "failed_sign_ins" => "Failed sign-ins",
+        "has_password" => "Password set",
+        other => {
+            return other
+                .replace('_', " ")
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i == 0 { c.to_ascii_uppercase() } else { c })
+                .collect()
+        }
+    }
+    .to_owned()
+}
+
+/// What a role may do, in one sentence (asked before a role is given).
+pub fn role_powers(r: proofup_shared::api::Role) -> &'static str {
+    use proofup_shared::api::Role;
+    match r {
+        Role::GlobalAdministrator => "A Global administrator can do everything, including managing other administrators and the emergency-access accounts.",
+        Role::SecurityAdministrator => "A Security administrator manages users' security, groups and the MFA registration policy.",
+        Role::SecurityOperator => "A Security operator reads everything and can extend or end grace periods, require re-registration and acknowledge alerts.",
+        Role::SecurityReader => "A Security reader can read every administrative page but change nothing.",
+        Role::User => "A User manages only their own account.",
+    }
+}
+
 /// "Chrome on Windows" from a user-agent string (the full string goes in a tooltip).
 pub fn describe_user_agent(ua: &str) -> String {
     let has = |s: &str| ua.contains(s);
@@ -155,6 +234,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn coverage_adds_up_and_empty_parts_get_no_sliver() {
+        let parts = |r, g, n, f| [("seg-ok", r), ("seg-warn", g), ("seg-idle", n), ("seg-bad", f)];
+        assert_eq!(coverage_segments(&parts(1, 1, 1, 0)), vec![("seg-ok", 34), ("seg-warn", 33), ("seg-idle", 33)]);
+        assert_eq!(coverage_segments(&parts(2, 0, 1, 0)), vec![("seg-ok", 67), ("seg-idle", 33)]);
+        assert_eq!(coverage_segments(&parts(0, 0, 0, 0)), vec![]);
+        assert_eq!(coverage_segments(&parts(5, 0, 0, 0)), vec![("seg-ok", 100)]);
+        assert_eq!(coverage_segments(&parts(999, 0, 0, 1)), vec![("seg-ok", 99), ("seg-bad", 1)]);
+        for (r, g, n, f) in [(7, 3, 0, 0), (1, 2, 3, 4), (100_000, 3, 7, 0)] {
+            let segs = coverage_segments(&parts(r, g, n, f));
+            assert_eq!(segs.iter().map(|(_, w)| w).sum::<u64>(), 100);
+            assert!(f > 0 || !segs.iter().any(|(c, _)| *c == "seg-bad"), "no red without anyone forced");
+        }
+    }
+
+    #[test]
+    fn counts_and_field_names_read_as_words() {
+        assert_eq!(plural(1, "user", "users"), "1 user");
+        assert_eq!(format_date(time::macros::datetime!(2026-12-02 03:53:22 UTC)), "2 December 2026");
+        assert_eq!(plural(0, "user", "users"), "0 users");
+        assert_eq!(field_label("include_groups"), "Included groups");
+        assert_eq!(field_label("exclude_users"), "Excluded users");
+        assert_eq!(field_label("some_new_field"), "Some new field");
+    }
+
+    #[test]
     fn user_agents_read_as_browser_and_os() {
         let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36";
         assert_eq!(describe_user_agent(chrome), "Chrome on Linux");
@@ -168,13 +272,6 @@ mod tests {
         );
         assert_eq!(describe_user_agent(""), "Unknown device");
         assert_eq!(describe_user_agent("curl/8.5.0"), "curl");
-    }
-
-    #[test]
-    fn coverage_adds_up() {
-        assert_eq!(coverage_segments(0, 0, 0), vec![]);
-        assert_eq!(coverage_segments(1, 1, 1), vec![("seg-ok", 33), ("seg-warn", 33), ("seg-bad", 34)]);
-        assert_eq!(coverage_segments(5, 0, 0), vec![("seg-ok", 100)]);
     }
 
     #[test]

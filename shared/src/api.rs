@@ -55,6 +55,10 @@ pub struct Me {
     /// What this session must do before it is complete.
     #[serde(default)]
     pub next_step: crate::mfa::NextStep,
+    /// A complete session of a user who skipped registering: when registration becomes required
+    /// (the portal reminds them). Given by `GET /api/auth/me`.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub registration_required_from: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

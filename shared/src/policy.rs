@@ -180,8 +180,12 @@ pub struct Impact {
     pub users: u64,
     pub in_scope: u64,
     pub registered: u64,
-    /// In scope, unregistered, grace still running (or not yet prompted).
+    /// In scope, unregistered, prompted, grace still running.
     pub in_grace: u64,
+    /// In scope, unregistered, never prompted: the grace clock starts at their next interactive
+    /// sign-in under enforcement On (Off and Report-only start no clock).
+    #[serde(default)]
+    pub not_yet_prompted: u64,
     /// In scope, unregistered, deadline passed: forced at their next sign-in.
     pub forced: u64,
     pub excluded: u64,
@@ -202,7 +206,7 @@ pub struct RegistrationRow {
     pub in_scope: bool,
     pub registered: bool,
     pub methods: u32,
-    /// "not_in_scope", "registered", "in_grace", "not_yet_prompted", "required".
+    /// "not_in_scope" (not included), "excluded", "registered", "not_yet_prompted", "in_grace", "required".
     pub status: String,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub first_prompted_at: Option<OffsetDateTime>,

@@ -71,6 +71,22 @@ pub enum Decision {
     },
 }
 
+impl Decision {
+    /// The one name of this decision's registration status, shared by the Overview, the impact
+    /// estimate and the registration report: `not_in_scope` (not included), `excluded`,
+    /// `registered`, `not_yet_prompted` (no clock started yet), `in_grace`, `required`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Decision::NotInScope(OutOfScope::NotIncluded) => "not_in_scope",
+            Decision::NotInScope(_) => "excluded",
+            Decision::Registered { .. } => "registered",
+            Decision::Prompt { starts_clock: true, .. } => "not_yet_prompted",
+            Decision::Prompt { .. } => "in_grace",
+            Decision::Required { .. } => "required",
+        }
+    }
+}
+
 fn group_match(groups: &[Membership], wanted: &[String]) -> Option<Membership> {
     groups.iter().find(|m| wanted.contains(&m.group)).cloned()
 }

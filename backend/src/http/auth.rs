@@ -96,6 +96,14 @@ pub async fn me(state: web::Data<AppState>, auth: AnySession) -> Result<web::Jso
     who.must_set_password = auth.session.stage == SessionStage::MustSetPassword;
     who.next_step =
         auth::next_step(state.store.as_ref(), &state.membership, &auth.session, &auth.user, state.clock.now())?;
+    if auth.session.stage == SessionStage::Full {
+        who.registration_required_from = crate::service::policy::registration_due(
+            state.store.as_ref(),
+            &state.membership,
+            &auth.user,
+            state.clock.now(),
+        )?;
+    }
     Ok(web::Json(who))
 }
 
@@ -111,6 +119,9 @@ pub async fn set_password(
     body: web::Json<SetPasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    // What the policy did when a pass session chose its password (the interactive sign-in's log entry says it).
+    let policy_note = std::cell::RefCell::new(None::<String>);
+    let first_password = auth.session.stage == SessionStage::MustSetPassword;
     let result = users::set_own_password(
         state.store.as_ref(),
         state.clock.as_ref(),
@@ -123,13 +134,26 @@ pub async fn set_password(
         &|u| {
             let methods = state.store.methods(&u.id).map(|m| m.len() as u32).unwrap_or(0);
             after_password_chosen(methods, || {
-                crate::service::policy::at_sign_in(state.store.as_ref(), &state.membership, u, state.clock.now())
-                    .map(|(i, _)| i)
-                    .unwrap_or(false)
+                match crate::service::policy::at_sign_in(state.store.as_ref(), &state.membership, u, state.clock.now())
+                {
+                    Ok((interrupts, note)) => {
+                        *policy_note.borrow_mut() = note;
+                        interrupts
+                    }
+                    Err(_) => false,
+                }
             })
         },
     )
     .await;
+    if first_password && result.is_ok() {
+        let mut how = "Password chosen after a temporary access pass".to_owned();
+        if let Some(n) = policy_note.borrow().as_deref() {
+            how.push_str("; ");
+            how.push_str(n);
+        }
+        auth::log_second_step(state.store.as_ref(), state.clock.now(), &auth.user, true, &how, &client)?;
+    }
     // Durable either way: the new password and session, or the failed-attempt count.
     state.store.flush()?;
     let (user, token, session) = result?;

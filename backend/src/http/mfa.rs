@@ -98,9 +98,9 @@ pub async fn skip_registration(
     auth::log_second_step(s, now, &any.user, true, "MFA registration skipped", &client)?;
     let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, None, now)?;
     state.store.durable().await?;
-    Ok(HttpResponse::Ok()
-        .cookie(session_cookie(token, state.config.secure_cookies))
-        .json(me_for(&any.user, NextStep::Done)))
+    let mut me = me_for(&any.user, NextStep::Done);
+    me.registration_required_from = policy::registration_due(s, &state.membership, &any.user, now)?;
+    Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(me))
 }
 
 /// The signed-in user's methods (never secrets).

@@ -85,7 +85,7 @@ pub async fn what_if(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
-    /// Only rows with this status: not_in_scope, registered, in_grace, not_yet_prompted, required.
+    /// Only rows with this status: not_in_scope (not included), excluded, registered, not_yet_prompted, in_grace, required.
     pub status: Option<String>,
     /// `csv` for a download; JSON otherwise.
     pub format: Option<String>,
@@ -106,7 +106,7 @@ pub async fn registration_report(
     _auth: Reader,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
-    const STATUSES: [&str; 5] = ["not_in_scope", "registered", "in_grace", "not_yet_prompted", "required"];
+    const STATUSES: [&str; 6] = ["not_in_scope", "excluded", "registered", "in_grace", "not_yet_prompted", "required"];
     if let Some(st) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(AppError::bad_request(format!("Unknown status {st:?}; use one of {}.", STATUSES.join(", "))));
     }

@@ -110,6 +110,25 @@ pub fn interrupt_now<S: GroupStores + ?Sized>(
     })
 }
 
+/// For a user who was prompted and has not registered yet, under enforcement On: when
+/// registration is (or became) required. `None` for everyone else.
+pub fn registration_due<S: GroupStores + ?Sized>(
+    s: &S,
+    index: &RwLock<MembershipIndex>,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, StoreError> {
+    let current = s.policy()?;
+    let (decision, _, _) = decide_with(s, index, &current.policy, user, now)?;
+    if !policy::interrupts(&current.policy, &decision) {
+        return Ok(None);
+    }
+    Ok(match decision {
+        Decision::Prompt { deadline, starts_clock: false, .. } | Decision::Required { deadline, .. } => Some(deadline),
+        _ => None,
+    })
+}
+
 /// Whether removing the user's last method must be refused.
 pub fn requires_a_method<S: GroupStores + ?Sized>(
     s: &S,
@@ -316,30 +335,39 @@ pub fn impact<S: GroupStores + ?Sized>(
     each_decision(s, index, p, now, |u, d, _, _| {
         imp.users += 1;
         imp.emergency_accounts += u64::from(u.emergency_access && u.enabled);
-        match d {
-            Decision::NotInScope(policy::OutOfScope::NotIncluded) => imp.not_included += 1,
-            Decision::NotInScope(_) => imp.excluded += 1,
-            Decision::Registered { .. } => {
-                imp.in_scope += 1;
-                imp.registered += 1;
-            }
-            Decision::Prompt { deadline, starts_clock, .. } => {
-                imp.in_scope += 1;
-                imp.in_grace += 1;
-                if !starts_clock {
-                    let day = ((*deadline - now).whole_seconds() / 86_400) as usize;
-                    if let Some(slot) = imp.forced_per_day.get_mut(day) {
-                        *slot += 1;
-                    }
-                }
-            }
-            Decision::Required { .. } => {
-                imp.in_scope += 1;
-                imp.forced += 1;
+        match d.status() {
+            "not_in_scope" => imp.not_included += 1,
+            "excluded" => imp.excluded += 1,
+            "registered" => imp.registered += 1,
+            "not_yet_prompted" => imp.not_yet_prompted += 1,
+            "in_grace" => imp.in_grace += 1,
+            _ => imp.forced += 1,
+        }
+        if !matches!(d, Decision::NotInScope(_)) {
+            imp.in_scope += 1;
+        }
+        if let Decision::Prompt { deadline, starts_clock: false, .. } = d {
+            let day = ((*deadline - now).whole_seconds() / 86_400) as usize;
+            if let Some(slot) = imp.forced_per_day.get_mut(day) {
+                *slot += 1;
             }
         }
     })?;
     Ok(imp)
+}
+
+/// A time as people read it in the audit log: `2026-12-02 03:53:22 UTC`.
+fn utc_text(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// How the policy `p` treats one user, with every step explained.
@@ -363,17 +391,20 @@ pub fn what_if<S: GroupStores + ?Sized>(
     match &d {
         Decision::NotInScope(_) => {}
         Decision::Registered { methods, .. } => explanation.push(format!("Registered: {methods} method(s).")),
+        Decision::Prompt { starts_clock: true, .. } if !policy::interrupts(p, &d) => {
+            explanation.push("No method yet.".into())
+        }
         Decision::Prompt { deadline, starts_clock: true, .. } => explanation.push(format!(
             "No method yet. Not prompted yet: the {}-day grace period starts at the next interactive sign-in (it would end {}).",
             p.grace_days,
             deadline.date()
         )),
         Decision::Prompt { deadline, .. } => explanation.push(format!(
-            "No method. First prompted {}; may skip until {} ({} days left, {} skips so far).",
+            "No method. First prompted {}; may skip until {} ({} days left, {} so far).",
             state.first_prompted_at.map_or_else(|| "-".into(), |t| t.date().to_string()),
             deadline.date(),
             policy::days_left(*deadline, now),
-            state.skips
+            if state.skips == 1 { "1 skip".to_owned() } else { format!("{} skips", state.skips) }
         )),
         Decision::Required { deadline, .. } => explanation.push(format!(
             "No method, and the grace period ended {}: registration is required at the next sign-in.",
@@ -405,12 +436,12 @@ pub fn report<S: GroupStores + ?Sized>(
     let p = s.policy()?.policy;
     let mut rows = Vec::new();
     each_decision(s, index, &p, now, |u, d, st, methods| {
-        let (row_status, deadline) = match d {
-            Decision::NotInScope(_) => ("not_in_scope", None),
-            Decision::Registered { .. } => ("registered", None),
-            Decision::Prompt { starts_clock: true, .. } => ("not_yet_prompted", None),
-            Decision::Prompt { deadline, .. } => ("in_grace", Some(*deadline)),
-            Decision::Required { deadline, .. } => ("required", Some(*deadline)),
+        let row_status = d.status();
+        let deadline = match d {
+            Decision::Prompt { deadline, starts_clock: false, .. } | Decision::Required { deadline, .. } => {
+                Some(*deadline)
+            }
+            _ => None,
         };
         if status.is_some_and(|want| want != row_status) {
             return;
@@ -467,7 +498,7 @@ pub fn set_grace<S: GroupStores + ?Sized>(
         return Err(UserError::Invalid(fields));
     }
     let mut state = s.registration_state(user_id)?;
-    let before = state.deadline_override.map(|d| d.to_string());
+    let before = state.deadline_override.map(utc_text);
     state.deadline_override = Some(new_deadline);
     if state.first_prompted_at.is_none() {
         state.first_prompted_at = Some(now);
@@ -479,7 +510,7 @@ pub fn set_grace<S: GroupStores + ?Sized>(
         action,
         Some(&user),
         vec![
-            change("deadline", before.as_deref(), Some(&new_deadline.to_string())),
+            change("deadline", before.as_deref(), Some(&utc_text(new_deadline))),
             change("reason", None, Some(reason)),
         ],
         actor.client,

@@ -140,7 +140,7 @@ pub fn SignInLogPage() -> impl IntoView {
                             <td>{result_badge(e.result)}</td>
                             <td>{e.reason.clone()}</td>
                             <td class="nowrap">{e.ip.clone()}</td>
-                            <td class="ua" title=e.user_agent.clone()>{e.user_agent.clone()}</td>
+                            <td class="ua" title=e.user_agent.clone()>{crate::logic::describe_user_agent(&e.user_agent)}</td>
                         </tr>
                     </For>
                 </tbody>
@@ -202,7 +202,7 @@ pub fn AuditLogPage() -> impl IntoView {
                                 <ul class="changes">
                                     {e.changes.iter().map(|c| view! {
                                         <li>
-                                            <span class="change-field">{c.field.clone()}</span>": "
+                                            <span class="change-field">{crate::logic::field_label(&c.field)}</span>": "
                                             {c.before.clone().unwrap_or_else(|| "—".into())}" → "{c.after.clone().unwrap_or_else(|| "—".into())}
                                         </li>
                                     }).collect_view()}

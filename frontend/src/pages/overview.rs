@@ -17,6 +17,7 @@ pub fn OverviewPage() -> impl IntoView {
     let data = LocalResource::new(api::overview);
     view! {
         <h1>"Overview"</h1>
+        <RegistrationNudge/>
         <Suspense fallback=|| view! { <p class="muted" role="status">"Loading…"</p> }>
             {move || data.get().map(|r| match r {
                 Ok(o) => view! { <OverviewCards o=o/> }.into_any(),
@@ -27,12 +28,31 @@ pub fn OverviewPage() -> impl IntoView {
     .into_any()
 }
 
+/// For someone who skipped registering: until when they may still skip, and where to register.
+#[component]
+fn RegistrationNudge() -> impl IntoView {
+    let session = expect_context::<crate::app::SessionCtx>();
+    move || {
+        session.me.get().and_then(|me| me.registration_required_from).map(|from| {
+            let when = crate::logic::format_date(from);
+            view! {
+                <div class="alert alert-warn" role="status" data-testid="registration-nudge">
+                    <strong>"Register a sign-in method — required from " {when}</strong>
+                    <div class="small">"Your organization requires a second way to prove it's you. After that date you cannot finish signing in without one. "
+                        <A href="/security-info">"Add a passkey or an authenticator app"</A></div>
+                </div>
+            }
+        })
+    }
+}
+
 /// What a signed-in user without an administrative role sees.
 #[component]
 fn UserHome() -> impl IntoView {
     let session = expect_context::<crate::app::SessionCtx>();
     view! {
         <h1>"Your account"</h1>
+        <RegistrationNudge/>
         {move || session.me.get().map(|me| view! {
             <section class="card">
                 <dl class="facts">
@@ -63,7 +83,12 @@ fn OverviewCards(o: Overview) -> impl IntoView {
         });
     };
     let pct = |n: u64| (n * 100).checked_div(r.in_scope).unwrap_or(0);
-    let coverage = crate::logic::coverage_segments(r.registered, r.in_grace, r.forced);
+    let coverage = crate::logic::coverage_segments(&[
+        ("seg-ok", r.registered),
+        ("seg-warn", r.in_grace),
+        ("seg-idle", r.not_yet_prompted),
+        ("seg-bad", r.forced),
+    ]);
     view! {
         <ErrorAlert error=error/>
         {move || acked.get().then(|| view! { <div class="alert alert-info" role="status">"Alert acknowledged. The audit log records who acknowledged it."</div> })}
@@ -105,19 +130,21 @@ fn OverviewCards(o: Overview) -> impl IntoView {
                 <A href="/policy/mfa-registration" attr:class="badge">"Policy: " {o.enforcement.label()}</A>
             </div>
             <div class="coverage-bar" role="img" aria-label=format!(
-                "{} of {} users in scope are registered, {} in their grace period, {} must register at next sign-in",
-                r.registered, r.in_scope, r.in_grace, r.forced)>
+                "{} of {} users in scope are registered, {} in their grace period, {} not prompted yet, {} must register at next sign-in",
+                r.registered, r.in_scope, r.in_grace, r.not_yet_prompted, r.forced)>
                 {coverage.into_iter().map(|(cls, w)| view! { <span class=cls style=format!("width:{w}%")></span> }).collect_view()}
             </div>
             <ul class="legend">
                 <li><span class="swatch seg-ok"></span>"Registered " {thousands(r.registered)} " (" {pct(r.registered)} "%)"</li>
                 <li><span class="swatch seg-warn"></span>"In grace period " {thousands(r.in_grace)}</li>
+                <li><span class="swatch seg-idle"></span>"Not prompted yet " {thousands(r.not_yet_prompted)}</li>
                 <li><span class="swatch seg-bad"></span>"Must register at next sign-in " {thousands(r.forced)}</li>
             </ul>
             <div class="stats">
                 <Stat label="In scope" value=r.in_scope/>
                 <Stat label="Registered" value=r.registered/>
                 <Stat label="In grace period" value=r.in_grace/>
+                <Stat label="Not prompted yet" value=r.not_yet_prompted/>
                 <Stat label="Forced at next sign-in" value=r.forced/>
                 <Stat label="Excluded" value=r.excluded/>
             </div>

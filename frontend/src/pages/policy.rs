@@ -315,6 +315,7 @@ pub fn PolicyPage() -> impl IntoView {
                                     <dt>"In scope"</dt><dd data-testid="impact-in-scope">{i.in_scope}</dd>
                                     <dt>"Registered"</dt><dd>{i.registered}</dd>
                                     <dt>"In grace period"</dt><dd>{i.in_grace}</dd>
+                                    <dt>"Not prompted yet"</dt><dd>{i.not_yet_prompted}</dd>
                                     <dt>"Must register at next sign-in"</dt><dd data-testid="impact-forced">{i.forced}</dd>
                                     <dt>"Excluded"</dt><dd>{i.excluded}</dd>
                                     <dt>"Not included"</dt><dd>{i.not_included}</dd>
@@ -334,7 +335,10 @@ pub fn PolicyPage() -> impl IntoView {
                         <p class="hint">"See how these settings treat one user, and why."</p>
                         <DirectoryPicker id="what-if-picker" label="User" on_pick=pick_what_if only=MemberKind::User/>
                         {move || what_if.get().map(|w| {
+                            // The verdict follows the enforcement: Off and Report-only never interrupt.
                             let (label, cls) = match &w.decision {
+                                DecisionView::Prompt { .. } if !w.interrupts => ("Not interrupted (would be prompted if On)".to_owned(), "badge"),
+                                DecisionView::Required { .. } if !w.interrupts => ("Not interrupted (would have to register if On)".to_owned(), "badge"),
                                 DecisionView::NotInScope { .. } => ("Not in scope".to_owned(), "badge"),
                                 DecisionView::Registered { .. } => ("Registered".to_owned(), "badge badge-ok"),
                                 DecisionView::Prompt { days_left, not_yet_prompted: true, .. } => (format!("Will be prompted ({days_left} days to skip)"), "badge badge-warn"),
@@ -368,7 +372,7 @@ pub fn PolicyPage() -> impl IntoView {
                                     <td class="nowrap">{v.saved_at.map(format_time).unwrap_or_default()}</td>
                                     <td>{v.saved_by.unwrap_or_default()}</td>
                                     <td><ul class="changes">{v.changes.into_iter().map(|c| view! {
-                                        <li><span class="change-field">{c.field}</span> ": " {c.before.unwrap_or_else(|| "—".into())} " → " {c.after.unwrap_or_else(|| "—".into())}</li>
+                                        <li><span class="change-field">{crate::logic::field_label(&c.field)}</span> ": " {c.before.unwrap_or_else(|| "—".into())} " → " {c.after.unwrap_or_else(|| "—".into())}</li>
                                     }).collect_view()}</ul></td>
                                 </tr>
                             }).collect_view()}</tbody>

@@ -16,14 +16,15 @@ pub fn status_label(s: &str) -> &'static str {
         "in_grace" => "In grace period",
         "not_yet_prompted" => "Not prompted yet",
         "required" => "Must register",
-        _ => "Not in scope",
+        "excluded" => "Excluded",
+        _ => "Not included",
     }
 }
 
 fn status_class(s: &str) -> &'static str {
     match s {
         "registered" => "badge badge-ok",
-        "in_grace" | "not_yet_prompted" => "badge badge-warn",
+        "in_grace" => "badge badge-warn",
         "required" => "badge badge-bad",
         _ => "badge",
     }
@@ -63,7 +64,7 @@ pub fn ReportPage() -> impl IntoView {
                 <label for="report-status">"Status"</label>
                 <select id="report-status" on:change=move |ev| status.set(event_target_value(&ev))>
                     <option value="">"All users"</option>
-                    {["registered", "in_grace", "not_yet_prompted", "required", "not_in_scope"].into_iter().map(|s| view! {
+                    {["registered", "in_grace", "not_yet_prompted", "required", "excluded", "not_in_scope"].into_iter().map(|s| view! {
                         <option value=s>{status_label(s)}</option>
                     }).collect_view()}
                 </select>
@@ -73,7 +74,7 @@ pub fn ReportPage() -> impl IntoView {
         {move || rows.get().map(|rs| {
             let n = rs.len();
             view! {
-                <p class="muted small">{n} " users"</p>
+                <p class="muted small">{crate::logic::plural(n as u64, "user", "users")}</p>
                 <div class="table-wrap"><table>
                     <thead><tr>
                         <th>"User"</th><th>"Status"</th><th>"Methods"</th><th>"First prompted"</th>

@@ -64,7 +64,8 @@ pub fn SignInPage() -> impl IntoView {
                 {move || notice.filter(|_| error.get().is_none()).map(|n| view! { <Notice text=n/> })}
                 <ErrorAlert error=error/>
                 <Field id="username" label="Username" value=username autocomplete="username" autofocus=true/>
-                <Field id="password" label="Password" value=password kind="password" autocomplete="current-password"/>
+                <Field id="password" label="Password or temporary access pass" value=password kind="password" autocomplete="current-password"
+                    hint=Signal::derive(|| "New here? Enter the temporary access pass your administrator gave you.".to_owned())/>
                 <button type="submit" class="btn btn-primary btn-block" disabled=move || busy.get()>
                     {move || if busy.get() { "Signing in…" } else { "Sign in" }}
                 </button>

@@ -398,9 +398,16 @@ pub fn UserDetailPage() -> impl IntoView {
             }
         });
     };
+    // A role is a grant of power: the change asks first, naming the role and what it may do.
     let role_change = move |ev: leptos::ev::Event| {
-        if let Some(r) = role_from(&event_target_value(&ev)) {
+        let Some(r) = role_from(&event_target_value(&ev)) else { return };
+        let name = user.get_untracked().map(|u| u.display_name).unwrap_or_default();
+        let question = format!("Make {name} a {}? {}", r.label(), crate::logic::role_powers(r));
+        if confirm(&question) {
             update(UpdateUserRequest { role: Some(r), ..Default::default() }, "has a new role");
+        } else {
+            // Cancelled: draw the page again, so the dropdown shows the role the user still has.
+            user.set(user.get_untracked());
         }
     };
 
