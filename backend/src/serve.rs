@@ -441,15 +441,17 @@ pub fn prune_logs(
     Ok(store.prune_sign_ins(before, retention.max_rows)? + store.prune_audit(before, retention.max_rows)?)
 }
 
-/// Once a minute: drop expired sessions, renew an expired setup link; at start and then hourly,
-/// prune the logs (off the async workers).
+/// Once a minute: drop expired sessions, renew an expired setup link; hourly, prune the logs
+/// (off the async workers).
 fn spawn_maintenance(state: AppState, data_dir: PathBuf, retention: Retention) -> tokio::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
         let mut minutes = 0u64;
         loop {
             tick.tick().await;
-            if minutes.is_multiple_of(60) {
+            // Hourly, not at start: the row cap reads every key of both logs, which would fill the
+            // page cache and the heap just as the server starts.
+            if minutes > 0 && minutes.is_multiple_of(60) {
                 let (store, now) = (state.store.clone(), state.clock.now());
                 match tokio::task::spawn_blocking(move || prune_logs(&store, retention, now)).await {
                     Ok(Ok(0)) => {}
@@ -457,6 +459,7 @@ fn spawn_maintenance(state: AppState, data_dir: PathBuf, retention: Retention) -
                     Ok(Err(e)) => tracing::error!(error = %e, "log retention sweep failed"),
                     Err(e) => tracing::error!(error = %e, "log retention sweep failed"),
                 }
+                crate::memory::release_soon();
             }
             minutes += 1;
             let now = state.clock.now();
