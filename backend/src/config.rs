@@ -178,6 +178,12 @@ pub struct SetupUrlArgs {
     pub public_url: Option<String>,
 }
 
+/// The setup link, kept beside the store (mode 0600) so `proofup setup-url` can show it while
+/// the server holds the store's lock; removed the moment setup completes.
+pub fn setup_file(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("setup-url.json")
+}
+
 /// What the HTTP layer needs, resolved from the arguments.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -214,7 +220,7 @@ impl ServeArgs {
             session_absolute_hours: self.session_absolute_hours,
             sign_in_per_ip_per_minute: self.sign_in_per_ip_per_minute,
             pass_hours: self.pass_hours,
-            setup_file: Some(crate::serve::setup_file(&self.data_dir)),
+            setup_file: Some(setup_file(&self.data_dir)),
         }
     }
 }

@@ -16,10 +16,6 @@ use crate::service::setup;
 use crate::store::sled_store::OpenError;
 use crate::store::{SetupStore, SledStore};
 
-/// The setup link, kept beside the store (mode 0600) so `proofup setup-url`
-/// can show it while the server holds the store's lock.
-const SETUP_FILE: &str = "setup-url.json";
-
 #[derive(Serialize, Deserialize)]
 struct SetupFile {
     url: String,
@@ -27,9 +23,7 @@ struct SetupFile {
     expires_at: OffsetDateTime,
 }
 
-pub fn setup_file(data_dir: &Path) -> PathBuf {
-    data_dir.join(SETUP_FILE)
-}
+pub use crate::config::setup_file;
 
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
