@@ -116,13 +116,7 @@ async fn concurrent_wrong_codes_count_one_each() {
     let admin = setup!(h, app);
     user_with_password!(app, admin, "dave");
     let (c, _) = sign_in!(app, "dave", PW);
-    let (_, _, setup, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))));
-    let secret = secret_of(&setup);
-    let (s, _, _, _) = call!(
-        app,
-        with(&c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": code(&secret, &h, 0)})))
-    );
-    assert_eq!(s, StatusCode::CREATED);
+    let (_, secret) = add_authenticator_app!(app, h, c);
     h.clock.advance(time::Duration::minutes(2));
     let (c, body) = sign_in!(app, "dave", PW);
     assert_eq!(body["me"]["next_step"]["step"], "second_factor", "{body}");
@@ -145,13 +139,7 @@ async fn the_password_cannot_be_changed_before_sign_in_is_complete() {
     // Carol has an authenticator app: after the password she is at the second step.
     user_with_password!(app, admin, "carol");
     let (c, _) = sign_in!(app, "carol", PW);
-    let (_, _, setup, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))));
-    let secret = secret_of(&setup);
-    let (s, _, _, _) = call!(
-        app,
-        with(&c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": code(&secret, &h, 0)})))
-    );
-    assert_eq!(s, StatusCode::CREATED);
+    let (_, secret) = add_authenticator_app!(app, h, c);
     let (half, body) = sign_in!(app, "carol", PW);
     assert_eq!(body["me"]["next_step"]["step"], "second_factor");
     for req in [

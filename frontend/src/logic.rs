@@ -89,16 +89,7 @@ pub fn password_hint(password: &str) -> String {
 
 /// `2026-11-28 14:05:09 UTC`
 pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    proofup_shared::validation::utc_text(t)
 }
 
 /// "1,234"

@@ -356,20 +356,6 @@ pub fn impact<S: GroupStores + ?Sized>(
     Ok(imp)
 }
 
-/// A time as people read it in the audit log: `2026-12-02 03:53:22 UTC`.
-fn utc_text(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 /// How the policy `p` treats one user, with every step explained.
 pub fn what_if<S: GroupStores + ?Sized>(
     s: &S,
@@ -498,7 +484,7 @@ pub fn set_grace<S: GroupStores + ?Sized>(
         return Err(UserError::Invalid(fields));
     }
     let mut state = s.registration_state(user_id)?;
-    let before = state.deadline_override.map(utc_text);
+    let before = state.deadline_override.map(proofup_shared::validation::utc_text);
     state.deadline_override = Some(new_deadline);
     if state.first_prompted_at.is_none() {
         state.first_prompted_at = Some(now);
@@ -510,7 +496,7 @@ pub fn set_grace<S: GroupStores + ?Sized>(
         action,
         Some(&user),
         vec![
-            change("deadline", before.as_deref(), Some(&utc_text(new_deadline))),
+            change("deadline", before.as_deref(), Some(&proofup_shared::validation::utc_text(new_deadline))),
             change("reason", None, Some(reason)),
         ],
         actor.client,

@@ -142,6 +142,22 @@ macro_rules! user_with_password {
     }};
 }
 
+/// Adds an authenticator app named "Phone" in the full session `$cookie`; returns (the session
+/// cookie after it, the app's secret).
+#[macro_export]
+macro_rules! add_authenticator_app {
+    ($app:expr, $h:expr, $cookie:expr) => {{
+        let (_, _, setup, _) = call!($app, with(&$cookie, post("/api/me/methods/totp", json!({}))));
+        let secret = secret_of(&setup);
+        let (s, hd, body, _) = call!(
+            $app,
+            with(&$cookie, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": code(&secret, &$h, 0)})))
+        );
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        (session_cookie(&hd).unwrap(), secret)
+    }};
+}
+
 #[macro_export]
 macro_rules! save_policy {
     ($app:expr, $admin:expr, $policy:expr) => {{
