@@ -139,7 +139,7 @@ async fn the_password_cannot_be_changed_before_sign_in_is_complete() {
     // Carol has an authenticator app: after the password she is at the second step.
     user_with_password!(app, admin, "carol");
     let (c, _) = sign_in!(app, "carol", PW);
-    let (_, secret) = add_authenticator_app!(app, h, c);
+    add_authenticator_app!(app, h, c);
     let (half, body) = sign_in!(app, "carol", PW);
     assert_eq!(body["me"]["next_step"]["step"], "second_factor");
     for req in [

@@ -101,6 +101,20 @@ impl Problems {
     }
 }
 
+/// A time as the portal and the audit log show it: `2026-11-28 14:05:09 UTC`.
+pub fn utc_text(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,18 +163,4 @@ mod tests {
         assert!(validate_display_name("   ").is_err());
         assert!(validate_display_name("a\u{7}b").is_err());
     }
-}
-
-/// A time as the portal and the audit log show it: `2026-11-28 14:05:09 UTC`.
-pub fn utc_text(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
