@@ -128,3 +128,35 @@ async fn the_first_sign_in_with_a_pass_records_what_the_policy_did() {
     assert!(newest.reason.contains("Password chosen after a temporary access pass"), "{}", newest.reason);
     assert!(newest.reason.contains("Report-only: MFA registration would be prompted"), "{}", newest.reason);
 }
+
+#[actix_web::test]
+async fn a_user_who_skipped_is_told_when_registration_becomes_required() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "bob");
+    let (c, _) = sign_in!(app, "bob", PW);
+    let (s, _, r, _) = call!(app, with(&c, get("/api/me/registration")));
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(r["required_from"].is_null(), "no policy, no reminder: {r}");
+
+    save_policy!(
+        app,
+        admin,
+        json!({"enforcement": "on", "include_all": true, "include_users": [], "include_groups": [],
+               "exclude_users": [], "exclude_groups": [], "require_registration": true, "grace_days": 14})
+    );
+    let (c, body) = sign_in!(app, "bob", PW);
+    assert_eq!(body["me"]["next_step"]["step"], "register_mfa", "{body}");
+    let deadline = body["me"]["next_step"]["deadline"].clone();
+    let (s, hd, _, _) = call!(app, with(&c, post("/api/auth/skip-registration", json!({}))));
+    assert_eq!(s, StatusCode::OK);
+    let c = session_cookie(&hd).unwrap();
+    let (_, _, r, _) = call!(app, with(&c, get("/api/me/registration")));
+    assert_eq!(r["required_from"], deadline, "the deadline he was shown at the interrupt");
+
+    // Registered: nothing to remind.
+    let (c, _) = add_authenticator_app!(app, h, c);
+    let (_, _, r, _) = call!(app, with(&c, get("/api/me/registration")));
+    assert!(r["required_from"].is_null(), "{r}");
+}

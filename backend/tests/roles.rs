@@ -47,6 +47,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("get", "/api/me/recovery-codes")
         | ("post", "/api/me/recovery-codes")
         | ("get", "/api/me/sessions")
+        | ("get", "/api/me/registration")
         | ("delete", "/api/me/sessions/{id}")
         | ("post", "/api/me/sessions/sign-out-others") => SignedIn,
         ("get", "/api/users")

@@ -55,10 +55,6 @@ pub struct Me {
     /// What this session must do before it is complete.
     #[serde(default)]
     pub next_step: crate::mfa::NextStep,
-    /// A complete session of a user who skipped registering: when registration becomes required
-    /// (the portal reminds them). Given by `GET /api/auth/me`.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
-    pub registration_required_from: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -229,6 +225,15 @@ pub struct SessionView {
     pub user_agent: String,
     /// `full`, or the sign-in step it is waiting at.
     pub stage: String,
+}
+
+/// For a user who skipped registering a method: when registration becomes required (the
+/// portal's home page reminds them). `None` for everyone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationReminder {
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub required_from: Option<OffsetDateTime>,
 }
 
 /// How many sessions a "sign out everywhere else" ended.

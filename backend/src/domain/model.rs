@@ -35,7 +35,6 @@ impl User {
             role: self.role,
             must_set_password: false,
             next_step: Default::default(),
-            registration_required_from: None,
         }
     }
 

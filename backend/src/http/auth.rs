@@ -96,14 +96,6 @@ pub async fn me(state: web::Data<AppState>, auth: AnySession) -> Result<web::Jso
     who.must_set_password = auth.session.stage == SessionStage::MustSetPassword;
     who.next_step =
         auth::next_step(state.store.as_ref(), &state.membership, &auth.session, &auth.user, state.clock.now())?;
-    if auth.session.stage == SessionStage::Full {
-        who.registration_required_from = crate::service::policy::registration_due(
-            state.store.as_ref(),
-            &state.membership,
-            &auth.user,
-            state.clock.now(),
-        )?;
-    }
     Ok(web::Json(who))
 }
 

@@ -98,9 +98,24 @@ pub async fn skip_registration(
     auth::log_second_step(s, now, &any.user, true, "MFA registration skipped", &client)?;
     let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, None, now)?;
     state.store.durable().await?;
-    let mut me = me_for(&any.user, NextStep::Done);
-    me.registration_required_from = policy::registration_due(s, &state.membership, &any.user, now)?;
-    Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(me))
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(token, state.config.secure_cookies))
+        .json(me_for(&any.user, NextStep::Done)))
+}
+
+/// For a user who skipped registering: when registration becomes required (the home page's
+/// reminder). Kept out of `GET /api/auth/me`, which every page calls, so that evaluating the
+/// policy is paid only where the reminder is shown.
+#[utoipa::path(tag = "security info", responses(
+    (status = 200, body = proofup_shared::api::RegistrationReminder), (status = 401, body = ApiError)))]
+#[get("/me/registration")]
+pub async fn my_registration(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<web::Json<proofup_shared::api::RegistrationReminder>, AppError> {
+    let required_from =
+        policy::registration_due(state.store.as_ref(), &state.membership, &auth.user, state.clock.now())?;
+    Ok(web::Json(proofup_shared::api::RegistrationReminder { required_from }))
 }
 
 /// The signed-in user's methods (never secrets).

@@ -152,6 +152,7 @@ pub fn app(
                 .service(groups::import_csv)
                 .service(groups::user_groups)
                 .service(mfa::my_methods)
+                .service(mfa::my_registration)
                 .service(mfa::start_totp)
                 .service(mfa::confirm_totp)
                 .service(mfa::remove_my_method)

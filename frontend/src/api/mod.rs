@@ -329,6 +329,10 @@ pub async fn user_sessions(id: String) -> Result<Vec<proofup_shared::api::Sessio
     get(&format!("/api/users/{}/sessions", enc(&id))).await
 }
 
+pub async fn my_registration() -> Result<proofup_shared::api::RegistrationReminder, ApiError> {
+    get("/api/me/registration").await
+}
+
 pub async fn my_sessions() -> Result<Vec<proofup_shared::api::SessionView>, ApiError> {
     get("/api/me/sessions").await
 }

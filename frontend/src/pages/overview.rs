@@ -31,9 +31,9 @@ pub fn OverviewPage() -> impl IntoView {
 /// For someone who skipped registering: until when they may still skip, and where to register.
 #[component]
 fn RegistrationNudge() -> impl IntoView {
-    let session = expect_context::<crate::app::SessionCtx>();
+    let reminder = LocalResource::new(api::my_registration);
     move || {
-        session.me.get().and_then(|me| me.registration_required_from).map(|from| {
+        reminder.get().and_then(|r| r.ok()).and_then(|r| r.required_from).map(|from| {
             let when = crate::logic::format_date(from);
             view! {
                 <div class="alert alert-warn" role="status" data-testid="registration-nudge">
