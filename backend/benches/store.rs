@@ -9,7 +9,9 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use proofup::domain::model::{Method, Session};
-use proofup::store::{MethodStore, SessionStore, SignInLog, SledStore};
+use proofup::store::sled::SledStore;
+use proofup::store::Durability;
+use proofup::store::{MethodStore, SessionStore, SignInLog};
 use proofup_shared::api::{SignInLogEntry, SignInResult};
 use time::OffsetDateTime;
 

@@ -10,11 +10,10 @@ use time::OffsetDateTime;
 use crate::config::{public_url, ServeArgs, SetupUrlArgs};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::secretbox::SecretBox;
-use crate::domain::session::{self, SessionCheck};
 use crate::http::{self, AppState};
 use crate::service::setup;
-use crate::store::sled_store::OpenError;
-use crate::store::{SetupStore, SledStore};
+use crate::store::sled::{backup, OpenError, SledStore};
+use crate::store::{Durability, SetupStore, Store};
 
 #[derive(Serialize, Deserialize)]
 struct SetupFile {
@@ -229,7 +228,7 @@ fn load_or_create_key(path: &Path) -> Result<SecretBox, Box<dyn std::error::Erro
 
 /// Issues a new setup token if no administrator exists yet; logs and saves the link.
 fn ensure_setup_link(
-    store: &SledStore,
+    store: &dyn Store,
     clock: &dyn Clock,
     data_dir: &Path,
     base: &str,
@@ -263,14 +262,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Se
     let config = args.http_config();
     let store = Arc::new(open_store(&args.data_dir, args.cache_mib)?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    if let Some(url) = ensure_setup_link(&store, clock.as_ref(), &args.data_dir, &config.public_url, true)? {
+    if let Some(url) = ensure_setup_link(store.as_ref(), clock.as_ref(), &args.data_dir, &config.public_url, true)? {
         tracing::warn!("No administrator exists yet. Open this one-time link within 1 hour to create the first Global administrator: {url}");
         tracing::warn!("(`proofup setup-url` prints it again.)");
     }
     if !http::assets::ui_built() {
         tracing::warn!("This binary was built without the portal UI; `/` explains how to build it (make run).");
     }
-    let mut state = AppState::new(store.clone(), clock.clone(), config.clone());
+    let mut state = AppState::new(store.clone() as Arc<dyn Store>, clock.clone(), config.clone());
     let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
     state.secrets = Arc::new(load_or_create_key(&key_file)?);
     let retention = Retention { days: args.log_retention_days, max_rows: args.log_max_rows };
@@ -281,7 +280,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Se
     crate::memory::trim();
     crate::memory::spawn_trimmer();
     crate::memory::release_soon();
-    let control = spawn_control_socket(state.clone(), &args.data_dir)?;
+    let control = spawn_control_socket(state.clone(), store.clone(), &args.data_dir)?;
     let mut server = HttpServer::new(move || http::app(state.clone()))
         .bind(args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?
@@ -304,7 +303,7 @@ pub const CONTROL_SOCKET: &str = "control.sock";
 
 /// A Unix socket in the data directory (0600: only the server's own user) through which
 /// `proofup backup` asks the running server for a consistent snapshot.
-fn spawn_control_socket(state: AppState, data_dir: &Path) -> std::io::Result<PathBuf> {
+fn spawn_control_socket(state: AppState, engine: Arc<SledStore>, data_dir: &Path) -> std::io::Result<PathBuf> {
     use std::io::{BufRead, BufReader, Write};
     use std::os::unix::fs::PermissionsExt;
     let path = data_dir.join(CONTROL_SOCKET);
@@ -331,7 +330,7 @@ fn spawn_control_socket(state: AppState, data_dir: &Path) -> std::io::Result<Pat
                 ("backup", to) => {
                     // Wait for state-changing requests in flight; hold new ones while copying.
                     let _exclusive = state.write_gate.blocking_write();
-                    match crate::store::backup::write_backup(&state.store, Path::new(to)) {
+                    match backup::write_backup(&engine, Path::new(to)) {
                         Ok(s) => format!("ok {} trees, {} entries, {} bytes\n", s.trees, s.entries, s.bytes),
                         Err(e) => format!("error {e}\n"),
                     }
@@ -356,7 +355,7 @@ pub fn backup(args: &crate::config::BackupArgs) -> Result<String, Box<dyn std::e
     let to = std::path::absolute(&args.to)?;
     match SledStore::open(&args.data_dir, 16 << 20) {
         Ok(store) => {
-            let s = crate::store::backup::write_backup(&store, &to)?;
+            let s = backup::write_backup(&store, &to)?;
             Ok(format!(
                 "backup written to {} ({} trees, {} entries, {} bytes)",
                 to.display(),
@@ -387,7 +386,7 @@ pub fn backup(args: &crate::config::BackupArgs) -> Result<String, Box<dyn std::e
 
 /// `proofup restore`: checks the whole file, then restores into an empty directory.
 pub fn restore(args: &crate::config::RestoreArgs) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let s = crate::store::backup::restore_backup(&args.from, &args.data_dir, 16 << 20)?;
+    let s = backup::restore_backup(&args.from, &args.data_dir, 16 << 20)?;
     Ok(format!(
         "restored {} trees, {} entries into {}. Sessions are not restored: everyone signs in again. \
          Put the secret key file (secret.key) of the backed-up server next to it.",
@@ -426,11 +425,10 @@ pub struct Retention {
 
 /// Removes log entries past their retention (or beyond the row cap); returns how many.
 pub fn prune_logs(
-    store: &SledStore,
+    store: &dyn Store,
     retention: Retention,
     now: OffsetDateTime,
 ) -> Result<u64, crate::store::StoreError> {
-    use crate::store::{AuditLog as _, SignInLog as _};
     let before = now - time::Duration::days(retention.days.into());
     Ok(store.prune_sign_ins(before, retention.max_rows)? + store.prune_audit(before, retention.max_rows)?)
 }
@@ -447,7 +445,7 @@ fn spawn_maintenance(state: AppState, data_dir: PathBuf, retention: Retention) -
             // page cache and the heap just as the server starts.
             if minutes > 0 && minutes.is_multiple_of(60) {
                 let (store, now) = (state.store.clone(), state.clock.now());
-                match tokio::task::spawn_blocking(move || prune_logs(&store, retention, now)).await {
+                match tokio::task::spawn_blocking(move || prune_logs(store.as_ref(), retention, now)).await {
                     Ok(Ok(0)) => {}
                     Ok(Ok(n)) => tracing::info!(removed = n, days = retention.days, "old log entries removed"),
                     Ok(Err(e)) => tracing::error!(error = %e, "log retention sweep failed"),
@@ -458,13 +456,18 @@ fn spawn_maintenance(state: AppState, data_dir: PathBuf, retention: Retention) -
             minutes += 1;
             let now = state.clock.now();
             let limits = state.limits;
-            match state.store.sweep_sessions(&|s| !matches!(session::check(s, limits, now), SessionCheck::Valid { .. }))
-            {
+            match state.store.sweep_sessions(now, limits) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
                 Err(e) => tracing::error!(error = %e, "session sweep failed"),
             }
-            match ensure_setup_link(&state.store, state.clock.as_ref(), &data_dir, &state.config.public_url, false) {
+            match ensure_setup_link(
+                state.store.as_ref(),
+                state.clock.as_ref(),
+                &data_dir,
+                &state.config.public_url,
+                false,
+            ) {
                 Ok(Some(url)) => tracing::warn!("The setup link expired; here is a new one (valid 1 hour): {url}"),
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "could not renew the setup link"),

@@ -192,8 +192,8 @@ fn proofup(args: &[&str]) -> (bool, String) {
 }
 
 fn digest(dir: &std::path::Path) -> [u8; 32] {
-    let store = proofup::store::SledStore::open(dir, 16 << 20).unwrap();
-    store.digest(proofup::store::backup::NOT_BACKED_UP).unwrap()
+    let store = proofup::store::sled::SledStore::open(dir, 16 << 20).unwrap();
+    store.digest(proofup::store::sled::backup::NOT_BACKED_UP).unwrap()
 }
 
 #[test]

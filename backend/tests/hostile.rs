@@ -9,6 +9,7 @@ mod common;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{init_service, TestRequest};
 use common::*;
+use proofup::store::Durability;
 use serde_json::json;
 
 /// Calls that take no body and legitimately succeed for a Global administrator with these ids.

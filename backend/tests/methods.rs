@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::init_service;
 use base64::Engine as _;
 use common::*;
+use proofup::store::Durability;
 use proofup::store::{AuditLog, SignInLog};
 use serde_json::{json, Value};
 use sha2::Digest as _;

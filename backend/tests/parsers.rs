@@ -11,6 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::init_service;
 use common::*;
 use proofup::domain::totp::{self, TotpCheck};
+use proofup::store::Durability;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;

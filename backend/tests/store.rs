@@ -1,8 +1,10 @@
 //! Store-level tests on a real sled directory.
 #![allow(clippy::unwrap_used)]
 
-use proofup::store::sled_store::{OpenError, SCHEMA_VERSION};
-use proofup::store::{AuditLog, SignInLog, SledStore};
+use proofup::store::sled::SledStore;
+use proofup::store::sled::{OpenError, SCHEMA_VERSION};
+use proofup::store::Durability;
+use proofup::store::{AuditLog, SignInLog};
 
 #[test]
 fn refuses_a_newer_schema_and_reopens_its_own() {

@@ -9,9 +9,7 @@ use super::error::AppError;
 use super::session::{Manager, Operator, Reader};
 use super::AppState;
 use crate::service;
-use crate::store::{
-    AlertStore, AuditLog, LogSearch, PolicyStore, SessionStore, SignInLog, StoreError, ThrottleStore, UserStore,
-};
+use crate::store::{AuditFilter, SignInFilter, StoreError};
 
 pub const MAX_PAGE: usize = 200;
 
@@ -99,15 +97,6 @@ pub struct SignInQuery {
     pub to: Option<String>,
 }
 
-fn cursor(after: Option<&str>) -> Result<Option<&str>, AppError> {
-    match after {
-        Some(a) if a.len() != 32 || !a.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            Err(AppError::bad_request("after is not a cursor from a previous page."))
-        }
-        a => Ok(a),
-    }
-}
-
 /// A time bound: RFC 3339, or a UTC day (its start for `from`, its end for `to`).
 fn time_bound(v: Option<&str>, name: &str, end_of_day: bool) -> Result<Option<time::OffsetDateTime>, AppError> {
     let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
@@ -129,18 +118,14 @@ pub async fn audit_log(
     q: web::Query<AuditQuery>,
 ) -> Result<web::Json<Page<AuditEntry>>, AppError> {
     let norm = |v: &Option<String>| v.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
-    let (actor, target, action) = (norm(&q.actor), norm(&q.target), norm(&q.action));
-    let keep = move |e: &AuditEntry| {
-        actor.as_ref().is_none_or(|a| e.actor.to_lowercase() == *a)
-            && target.as_ref().is_none_or(|t| e.target.to_lowercase().contains(t.as_str()))
-            && action.as_ref().is_none_or(|a| e.action.starts_with(a.as_str()))
-    };
-    let search = LogSearch {
+    let filter = AuditFilter {
         from: time_bound(q.from.as_deref(), "from", false)?,
         to: time_bound(q.to.as_deref(), "to", true)?,
-        keep: &keep,
+        actor: norm(&q.actor),
+        target: norm(&q.target),
+        action: norm(&q.action),
     };
-    Ok(web::Json(state.store.search_audit(cursor(q.after.as_deref())?, page_limit(q.limit)?, &search)?))
+    Ok(web::Json(state.store.search_audit(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
 }
 
 /// The sign-in log, newest first.
@@ -151,17 +136,13 @@ pub async fn sign_in_log(
     _auth: Reader,
     q: web::Query<SignInQuery>,
 ) -> Result<web::Json<Page<SignInLogEntry>>, AppError> {
-    let user = q.user.as_deref().map(proofup_shared::validation::normalize_username).filter(|s| !s.is_empty());
-    let result = q.result;
-    let keep = move |e: &SignInLogEntry| {
-        user.as_ref().is_none_or(|u| e.username == *u) && result.is_none_or(|r| e.result == r)
-    };
-    let search = LogSearch {
+    let filter = SignInFilter {
         from: time_bound(q.from.as_deref(), "from", false)?,
         to: time_bound(q.to.as_deref(), "to", true)?,
-        keep: &keep,
+        user: q.user.as_deref().map(proofup_shared::validation::normalize_username).filter(|s| !s.is_empty()),
+        result: q.result,
     };
-    Ok(web::Json(state.store.search_sign_ins(cursor(q.after.as_deref())?, page_limit(q.limit)?, &search)?))
+    Ok(web::Json(state.store.search_sign_ins(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
 }
 
 /// Clears a user's failed sign-in count (the unlock path after 100 failures).

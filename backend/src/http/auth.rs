@@ -11,7 +11,6 @@ use super::AppState;
 use crate::domain::model::SessionStage;
 use crate::domain::signin::after_password_chosen;
 use crate::service::{auth, setup, users};
-use crate::store::{MethodStore, SetupStore};
 
 /// Whether the first administrator still has to be created.
 #[utoipa::path(tag = "setup", responses((status = 200, body = SetupStatus)))]

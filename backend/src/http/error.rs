@@ -92,6 +92,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
             StoreError::NotFound => Self::not_found("The item"),
             StoreError::Precondition(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
+            StoreError::BadCursor => Self::bad_request(StoreError::BadCursor.to_string()),
             StoreError::Backend(m) => Self::internal(m),
         }
     }

@@ -14,7 +14,6 @@ use super::error::AppError;
 use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
 use crate::service::groups;
-use crate::store::{GroupStore, UserStore};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

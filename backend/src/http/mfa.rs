@@ -16,7 +16,6 @@ use super::AppState;
 use crate::domain::model::SessionStage;
 use crate::service::users::UserError;
 use crate::service::{auth, mfa, passkeys, policy, recovery};
-use crate::store::{MethodStore, UserStore};
 
 fn wrong_stage(m: &str) -> AppError {
     AppError::new(actix_web::http::StatusCode::CONFLICT, ErrorCode::Conflict, m)

@@ -31,7 +31,7 @@ use crate::domain::password::PasswordRules;
 use crate::domain::ratelimit::IpRateLimiter;
 use crate::domain::session::SessionLimits;
 use crate::hashing::HashPool;
-use crate::store::SledStore;
+use crate::store::Store;
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT: usize = 32 * 1024;
@@ -39,7 +39,7 @@ pub const JSON_LIMIT: usize = 32 * 1024;
 /// Shared by every worker; clone is cheap.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<SledStore>,
+    pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: HttpConfig,
     pub hasher: HashPool,
@@ -59,7 +59,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<SledStore>, clock: Arc<dyn Clock>, config: HttpConfig) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: HttpConfig) -> Self {
         let limits = SessionLimits {
             idle: time::Duration::minutes(config.session_idle_minutes.into()),
             absolute: time::Duration::hours(config.session_absolute_hours.into()),

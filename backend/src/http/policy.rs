@@ -12,7 +12,6 @@ use super::error::AppError;
 use super::session::{Manager, Operator, Reader};
 use super::AppState;
 use crate::service::policy;
-use crate::store::{PolicyStore, UserStore};
 
 /// The current policy (version 0 is the default, never saved: Off).
 #[utoipa::path(tag = "policy", responses((status = 200, body = PolicyVersion), (status = 403, body = ApiError)))]

@@ -14,7 +14,7 @@ use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
 use crate::service::sessions;
 use crate::service::users::{self, UserError};
-use crate::store::{MethodStore, UserStore};
+use crate::store::UserFilter;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -53,15 +53,13 @@ pub async fn list_users(
     q: web::Query<UserQuery>,
 ) -> Result<web::Json<Page<UserView>>, AppError> {
     let limit = page_limit(q.limit)?;
-    let prefix = normalize_username(q.q.as_deref().unwrap_or(""));
-    let after = q.after.as_deref().map(normalize_username);
-    let (role, enabled, emergency) = (q.role, q.enabled, q.emergency_access);
-    let keep = move |u: &crate::domain::model::User| {
-        role.is_none_or(|r| u.role == r)
-            && enabled.is_none_or(|e| u.enabled == e)
-            && emergency.is_none_or(|e| u.emergency_access == e)
+    let filter = UserFilter {
+        prefix: normalize_username(q.q.as_deref().unwrap_or("")),
+        role: q.role,
+        enabled: q.enabled,
+        emergency_access: q.emergency_access,
     };
-    let page = state.store.list_users(&prefix, after.as_deref(), limit, &keep)?;
+    let page = state.store.list_users(&filter, q.after.as_deref(), limit)?;
     let items = page.items.iter().map(|u| view_with_methods(&state, u)).collect::<Result<_, _>>()?;
     Ok(web::Json(Page { items, next_after: page.next_after }))
 }

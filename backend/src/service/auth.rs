@@ -1,5 +1,6 @@
 //! Password sign-in, sessions, sign-out.
 
+use crate::store::Store;
 use std::net::IpAddr;
 
 use base64::Engine as _;
@@ -22,7 +23,7 @@ use crate::domain::setup::sha256;
 use crate::domain::signin::{after_first_factor, FirstFactor};
 use crate::domain::throttle::ThrottleDecision;
 use crate::hashing::HashPool;
-use crate::store::{PassStore, SessionStore, SignInLog, StoreError, ThrottleStore, UserStore};
+use crate::store::{SessionStore, StoreError, UserStore};
 
 /// Longest username or password even looked at; longer input is simply wrong.
 const MAX_INPUT_BYTES: usize = 1024;
@@ -58,29 +59,8 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-/// Resolves once everything written before the call is on disk.
-pub type Durable = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send>>;
-
-pub trait SignInStores:
-    UserStore + SessionStore + ThrottleStore + SignInLog + PassStore + super::mfa::MfaStores + crate::store::AlertStore
-{
-    fn flush(&self) -> Result<(), StoreError>;
-    /// Like `flush`, without holding the caller's thread: requests that wait at the same
-    /// moment share one disk sync (group commit). Every sign-in step awaits it before answering.
-    fn durable(&self) -> Durable;
-}
-
-impl SignInStores for crate::store::SledStore {
-    fn flush(&self) -> Result<(), StoreError> {
-        crate::store::SledStore::flush(self)
-    }
-    fn durable(&self) -> Durable {
-        Box::pin(crate::store::SledStore::durable(self))
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
-fn log_attempt<S: SignInStores + ?Sized>(
+fn log_attempt<S: Store + ?Sized>(
     s: &S,
     at: OffsetDateTime,
     username: &str,
@@ -107,7 +87,7 @@ fn log_attempt<S: SignInStores + ?Sized>(
 /// Unknown users and wrong passwords get the same error after the same work
 /// (an Argon2 verify against a dummy hash); the sign-in log records which it was.
 #[allow(clippy::too_many_arguments)]
-pub async fn sign_in<S: SignInStores + ?Sized>(
+pub async fn sign_in<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     hasher: &HashPool,
@@ -287,13 +267,13 @@ pub fn current<S: UserStore + SessionStore + ?Sized>(
 }
 
 /// Ends the session server-side. Unknown tokens are fine (idempotent).
-pub fn sign_out<S: SignInStores + ?Sized>(s: &S, token: &str) -> Result<(), StoreError> {
+pub fn sign_out<S: Store + ?Sized>(s: &S, token: &str) -> Result<(), StoreError> {
     s.delete_session(&session_key(token))?;
     s.flush()
 }
 
 /// What the session must do next, as the portal is told.
-pub fn next_step<S: SignInStores + ?Sized>(
+pub fn next_step<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     session: &Session,
@@ -313,7 +293,7 @@ pub fn next_step<S: SignInStores + ?Sized>(
 }
 
 /// The user's ways to finish the second step, most secure first.
-pub fn second_factor_options<S: SignInStores + ?Sized>(
+pub fn second_factor_options<S: Store + ?Sized>(
     s: &S,
     user_id: &str,
 ) -> Result<Vec<proofup_shared::mfa::SecondFactorOption>, StoreError> {
@@ -324,7 +304,7 @@ pub fn second_factor_options<S: SignInStores + ?Sized>(
 
 /// Replaces a session with a new id at a new stage (privilege change). Returns the new cookie value.
 /// Not yet durable: the caller awaits `durable()` before answering.
-pub fn promote<S: SignInStores + ?Sized>(
+pub fn promote<S: Store + ?Sized>(
     s: &S,
     old_key: &[u8; 32],
     session: &Session,
@@ -341,7 +321,7 @@ pub fn promote<S: SignInStores + ?Sized>(
 }
 
 /// Logs the outcome of a second step (code) in the sign-in log (the caller awaits `durable()`).
-pub fn log_second_step<S: SignInStores + ?Sized>(
+pub fn log_second_step<S: Store + ?Sized>(
     s: &S,
     at: OffsetDateTime,
     user: &User,

@@ -5,6 +5,7 @@
 //! `member_of` lists the groups the row is directly in, separated by `;`. Import checks
 //! every line first; if any line is wrong nothing is written and every bad line is reported.
 
+use crate::store::Store;
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
@@ -16,8 +17,7 @@ use proofup_shared::validation::{validate_display_name, validate_email, validate
 use proofup_shared::FieldError;
 use time::Duration;
 
-use super::groups::GroupStores;
-use super::users::{Actor, DirectoryStores, UserError};
+use super::users::{Actor, UserError};
 use crate::domain::clock::Clock;
 use crate::domain::membership::MembershipIndex;
 use crate::domain::model::Group;
@@ -47,7 +47,7 @@ fn parse_role(s: &str) -> Option<Role> {
 }
 
 /// Every user and group, groups first, with their direct parent groups.
-pub fn export<S: GroupStores + ?Sized>(s: &S) -> Result<String, StoreError> {
+pub fn export<S: Store + ?Sized>(s: &S) -> Result<String, StoreError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| StoreError::Backend(e.to_string());
     w.write_record(CSV_HEADER.split(',')).map_err(err)?;
@@ -115,7 +115,7 @@ struct Row {
 }
 
 /// Checks the whole file; on any problem nothing is written and every bad line is listed.
-pub fn import<S: GroupStores + DirectoryStores + ?Sized>(
+pub fn import<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     index: &RwLock<MembershipIndex>,

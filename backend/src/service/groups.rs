@@ -2,6 +2,7 @@
 //! entry) and then the in-memory index, under the index's write lock, so the
 //! index always matches what is stored.
 
+use crate::store::Store;
 use std::sync::RwLock;
 
 use proofup_shared::directory::{
@@ -15,10 +16,7 @@ use super::{audit, change};
 use crate::domain::clock::Clock;
 use crate::domain::membership::{MembershipError, MembershipIndex};
 use crate::domain::model::Group;
-use crate::store::{AuditDraft, GroupStore, MethodStore, PolicyStore, StoreError, UserStore};
-
-pub trait GroupStores: UserStore + GroupStore + MethodStore + PolicyStore + crate::store::WebhookStore {}
-impl<T: UserStore + GroupStore + MethodStore + PolicyStore + crate::store::WebhookStore + ?Sized> GroupStores for T {}
+use crate::store::{AuditDraft, GroupStore, StoreError};
 
 fn lock_err<T>(_: T) -> UserError {
     UserError::Store(StoreError::Backend("membership index lock poisoned".into()))
@@ -30,7 +28,7 @@ pub fn group_name<S: GroupStore + ?Sized>(s: &S, id: &str) -> String {
 }
 
 /// The username or group name of a member, if it exists.
-fn member_name<S: GroupStores + ?Sized>(s: &S, kind: MemberKind, member: &str) -> Result<Option<String>, StoreError> {
+fn member_name<S: Store + ?Sized>(s: &S, kind: MemberKind, member: &str) -> Result<Option<String>, StoreError> {
     Ok(match kind {
         MemberKind::User => s.user(member)?.map(|u| u.username),
         MemberKind::Group => s.group(member)?.map(|g| g.name),
@@ -91,7 +89,7 @@ pub fn view<S: GroupStore + ?Sized>(s: &S, g: &Group) -> Result<GroupView, Store
     })
 }
 
-pub fn create<S: GroupStores + ?Sized>(
+pub fn create<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     actor: &Actor<'_>,
@@ -111,7 +109,7 @@ pub fn create<S: GroupStores + ?Sized>(
     Ok(g)
 }
 
-pub fn update<S: GroupStores + ?Sized>(
+pub fn update<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     actor: &Actor<'_>,
@@ -140,7 +138,7 @@ pub fn update<S: GroupStores + ?Sized>(
     Ok(g)
 }
 
-pub fn delete<S: GroupStores + ?Sized>(
+pub fn delete<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     index: &RwLock<MembershipIndex>,
@@ -162,7 +160,7 @@ pub fn delete<S: GroupStores + ?Sized>(
     Ok(())
 }
 
-pub fn add_member<S: GroupStores + ?Sized>(
+pub fn add_member<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     index: &RwLock<MembershipIndex>,
@@ -200,7 +198,7 @@ pub fn add_member<S: GroupStores + ?Sized>(
     Ok(added)
 }
 
-pub fn remove_member<S: GroupStores + ?Sized>(
+pub fn remove_member<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     index: &RwLock<MembershipIndex>,
@@ -221,7 +219,7 @@ pub fn remove_member<S: GroupStores + ?Sized>(
     Ok(())
 }
 
-fn reference<S: GroupStores + ?Sized>(s: &S, kind: MemberKind, id: &str) -> Result<Option<DirectoryRef>, StoreError> {
+fn reference<S: Store + ?Sized>(s: &S, kind: MemberKind, id: &str) -> Result<Option<DirectoryRef>, StoreError> {
     Ok(match kind {
         MemberKind::User => {
             s.user(id)?.map(|u| DirectoryRef { kind, id: u.id, name: u.username, detail: u.display_name })
@@ -230,7 +228,7 @@ fn reference<S: GroupStores + ?Sized>(s: &S, kind: MemberKind, id: &str) -> Resu
     })
 }
 
-pub fn detail<S: GroupStores + ?Sized>(s: &S, id: &str) -> Result<GroupDetail, UserError> {
+pub fn detail<S: Store + ?Sized>(s: &S, id: &str) -> Result<GroupDetail, UserError> {
     let g = s.group(id)?.ok_or(UserError::NotFound)?;
     let mut members = Vec::new();
     for (kind, m) in s.members(id)? {
@@ -252,7 +250,7 @@ pub fn detail<S: GroupStores + ?Sized>(s: &S, id: &str) -> Result<GroupDetail, U
 }
 
 /// A user's groups, direct and through nesting, each with its path by name.
-pub fn user_groups<S: GroupStores + ?Sized>(
+pub fn user_groups<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     user_id: &str,
@@ -272,10 +270,11 @@ pub fn user_groups<S: GroupStores + ?Sized>(
 }
 
 /// Users and groups whose name starts with `q` (for pickers).
-pub fn search<S: GroupStores + ?Sized>(s: &S, q: &str, limit: usize) -> Result<Vec<DirectoryRef>, UserError> {
+pub fn search<S: Store + ?Sized>(s: &S, q: &str, limit: usize) -> Result<Vec<DirectoryRef>, UserError> {
     let prefix = q.trim().to_lowercase();
     let groups = s.list_groups(&prefix, None, limit)?;
-    let users = s.list_users(&prefix, None, limit, &|_| true)?;
+    let filter = crate::store::UserFilter { prefix: prefix.clone(), ..Default::default() };
+    let users = s.list_users(&filter, None, limit)?;
     let mut out: Vec<DirectoryRef> = groups
         .items
         .into_iter()

@@ -3,6 +3,7 @@
 //! the account throttle, removal under the binding rules, and the
 //! administrator's "require re-registration".
 
+use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 
@@ -10,7 +11,6 @@ use proofup_shared::mfa::{check_method_name, ConfirmTotpRequest, MethodKind, Tot
 use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};
 
-use super::groups::GroupStores;
 use super::users::{Actor, UserError};
 use super::{audit, change};
 use crate::domain::membership::MembershipIndex;
@@ -18,15 +18,12 @@ use crate::domain::model::{ClientInfo, Method, Session, User};
 use crate::domain::secretbox::SecretBox;
 use crate::domain::throttle::ThrottleDecision;
 use crate::domain::totp::{self, TotpCheck};
-use crate::store::{AuditLog, RecoveryStore, SessionStore, StoreError, ThrottleStore};
+use crate::store::StoreError;
 
 pub const PENDING_TTL: Duration = Duration::minutes(10);
 /// A user who has a method must have proved one this recently to change methods.
 pub const RECENT_MFA: Duration = Duration::minutes(10);
 const MAX_PENDING: usize = 10_000;
-
-pub trait MfaStores: GroupStores + ThrottleStore + SessionStore + AuditLog + RecoveryStore {}
-impl<T: GroupStores + ThrottleStore + SessionStore + AuditLog + RecoveryStore + ?Sized> MfaStores for T {}
 
 struct Pending<T> {
     user_id: String,
@@ -97,7 +94,7 @@ impl<T: Clone> PendingMap<T> {
 
 /// NIST SP 800-63B 6.1.2: the first method may be bound with the password
 /// alone; later changes need a second factor proved recently in this session.
-pub fn check_binding<S: MfaStores + ?Sized>(
+pub fn check_binding<S: Store + ?Sized>(
     s: &S,
     user: &User,
     session: &Session,
@@ -126,7 +123,7 @@ pub fn qr_svg(text: &str) -> String {
 }
 
 /// Starts an authenticator-app registration for this session.
-pub fn start_totp<S: MfaStores + ?Sized>(
+pub fn start_totp<S: Store + ?Sized>(
     s: &S,
     pending: &PendingTotp,
     session_key: [u8; 32],
@@ -145,7 +142,7 @@ pub fn start_totp<S: MfaStores + ?Sized>(
 
 /// Activates the pending registration if the code is right.
 #[allow(clippy::too_many_arguments)]
-pub fn confirm_totp<S: MfaStores + ?Sized>(
+pub fn confirm_totp<S: Store + ?Sized>(
     s: &S,
     pending: &PendingTotp,
     secrets: &SecretBox,
@@ -199,7 +196,7 @@ pub fn confirm_totp<S: MfaStores + ?Sized>(
 }
 
 /// Stores a new method with its audit entry ("mfa.method_added").
-pub(crate) fn add_method<S: MfaStores + ?Sized>(
+pub(crate) fn add_method<S: Store + ?Sized>(
     s: &S,
     user: &User,
     client: &ClientInfo,
@@ -217,7 +214,7 @@ pub(crate) fn add_method<S: MfaStores + ?Sized>(
     s.add_method(method, entry)
 }
 
-pub(crate) fn throttled<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
+pub(crate) fn throttled<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
     match s.throttle(&user.username)?.check(now) {
         ThrottleDecision::Allow => Ok(()),
         ThrottleDecision::Wait(w) => Err(UserError::Throttled(w)),
@@ -227,7 +224,7 @@ pub(crate) fn throttled<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDa
 
 /// Reserves one attempt of a verifier in the account throttle, atomically: it counts as a
 /// failure from now on, unless [`record_success`] clears it. Concurrent guesses count one each.
-pub(crate) fn reserve<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
+pub(crate) fn reserve<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
     match s.reserve_attempt(&user.username, now)? {
         ThrottleDecision::Allow => Ok(()),
         ThrottleDecision::Wait(w) => Err(UserError::Throttled(w)),
@@ -236,13 +233,13 @@ pub(crate) fn reserve<S: MfaStores + ?Sized>(s: &S, user: &User, now: OffsetDate
 }
 
 /// The reserved attempt was right: the account's failures are forgotten.
-pub(crate) fn record_success<S: MfaStores + ?Sized>(s: &S, user: &User) -> Result<(), StoreError> {
+pub(crate) fn record_success<S: Store + ?Sized>(s: &S, user: &User) -> Result<(), StoreError> {
     s.attempt_succeeded(&user.username)
 }
 
 /// Verifies a code from any of the user's authenticator apps. Failures count
 /// in the account throttle; a replayed code is refused and audited.
-pub fn verify_code<S: MfaStores + ?Sized>(
+pub fn verify_code<S: Store + ?Sized>(
     s: &S,
     secrets: &SecretBox,
     user: &User,
@@ -292,7 +289,7 @@ pub fn verify_code<S: MfaStores + ?Sized>(
 
 /// Removes one of the user's own methods (binding rules; not the last one while the policy requires one).
 #[allow(clippy::too_many_arguments)]
-pub fn remove_own<S: MfaStores + ?Sized>(
+pub fn remove_own<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     user: &User,
@@ -315,7 +312,7 @@ pub fn remove_own<S: MfaStores + ?Sized>(
 }
 
 /// Renames one of the user's own methods (binding rules).
-pub fn rename_own<S: MfaStores + ?Sized>(
+pub fn rename_own<S: Store + ?Sized>(
     s: &S,
     user: &User,
     session: &Session,
@@ -344,7 +341,7 @@ pub fn rename_own<S: MfaStores + ?Sized>(
 }
 
 /// "Require re-registration": removes every method and ends the user's sessions.
-pub fn require_reregistration<S: MfaStores + ?Sized>(
+pub fn require_reregistration<S: Store + ?Sized>(
     s: &S,
     actor: &Actor<'_>,
     user_id: &str,

@@ -2,6 +2,7 @@
 //! ceremonies whose state stays server-side, bound to the session, single use,
 //! for 5 minutes. Credential ids are unique across all users.
 
+use crate::store::Store;
 use base64::Engine as _;
 use proofup_shared::mfa::{check_method_name, FinishPasskeyRegistration, MethodKind, PasskeyChallenge};
 use proofup_shared::FieldError;
@@ -11,7 +12,7 @@ use webauthn_rs::prelude::{
     Webauthn, WebauthnBuilder,
 };
 
-use super::mfa::{check_binding, record_success, reserve, throttled, MfaStores, PendingLookup, PendingMap};
+use super::mfa::{check_binding, record_success, reserve, throttled, PendingLookup, PendingMap};
 use super::users::UserError;
 use crate::domain::model::{ClientInfo, Method, Session, User};
 use crate::store::StoreError;
@@ -110,7 +111,7 @@ fn invalid(field: &str, message: &str) -> UserError {
 }
 
 /// Starts adding a passkey: the options for `navigator.credentials.create()`.
-pub fn start_registration<S: MfaStores + ?Sized>(
+pub fn start_registration<S: Store + ?Sized>(
     s: &S,
     pk: &Passkeys,
     session_key: [u8; 32],
@@ -132,7 +133,7 @@ pub fn start_registration<S: MfaStores + ?Sized>(
 
 /// Verifies the new credential and stores it as a method.
 #[allow(clippy::too_many_arguments)]
-pub fn finish_registration<S: MfaStores + ?Sized>(
+pub fn finish_registration<S: Store + ?Sized>(
     s: &S,
     pk: &Passkeys,
     session_key: [u8; 32],
@@ -176,7 +177,7 @@ pub fn finish_registration<S: MfaStores + ?Sized>(
 }
 
 /// Starts a passkey sign-in (second step, or re-authentication): the options for `navigator.credentials.get()`.
-pub fn start_authentication<S: MfaStores + ?Sized>(
+pub fn start_authentication<S: Store + ?Sized>(
     s: &S,
     pk: &Passkeys,
     session_key: [u8; 32],
@@ -198,7 +199,7 @@ pub fn start_authentication<S: MfaStores + ?Sized>(
 }
 
 /// Verifies the assertion (single use), updates the credential's counter, and returns the method used.
-pub fn finish_authentication<S: MfaStores + ?Sized>(
+pub fn finish_authentication<S: Store + ?Sized>(
     s: &S,
     pk: &Passkeys,
     session_key: [u8; 32],

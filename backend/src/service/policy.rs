@@ -1,6 +1,7 @@
 //! The MFA registration policy at work: deciding at sign-in, skips, saving
 //! versions, impact, "what if", the registration report, grace changes.
 
+use crate::store::Store;
 use std::sync::RwLock;
 
 use proofup_shared::api::FieldChange;
@@ -12,7 +13,6 @@ use proofup_shared::policy::{
 use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};
 
-use super::groups::GroupStores;
 use super::users::{Actor, UserError};
 use super::{audit, change};
 use crate::domain::clock::Clock;
@@ -26,7 +26,7 @@ fn lock_err<T>(_: T) -> StoreError {
 }
 
 /// The decision for one user under `policy` at `now`.
-pub fn decide_with<S: GroupStores + ?Sized>(
+pub fn decide_with<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     policy: &MfaRegistrationPolicy,
@@ -49,7 +49,7 @@ pub fn decide_with<S: GroupStores + ?Sized>(
 /// What the policy says about an interactive sign-in of `user` that has no
 /// method: whether it interrupts, and a note for the sign-in log. Under
 /// enforcement On the first prompt starts the user's grace clock.
-pub fn at_sign_in<S: GroupStores + ?Sized>(
+pub fn at_sign_in<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     user: &User,
@@ -89,7 +89,7 @@ pub fn at_sign_in<S: GroupStores + ?Sized>(
 }
 
 /// Whether the policy currently interrupts this user (for a session that is waiting to register).
-pub fn interrupt_now<S: GroupStores + ?Sized>(
+pub fn interrupt_now<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     user: &User,
@@ -112,7 +112,7 @@ pub fn interrupt_now<S: GroupStores + ?Sized>(
 
 /// For a user who was prompted and has not registered yet, under enforcement On: when
 /// registration is (or became) required. `None` for everyone else.
-pub fn registration_due<S: GroupStores + ?Sized>(
+pub fn registration_due<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     user: &User,
@@ -130,7 +130,7 @@ pub fn registration_due<S: GroupStores + ?Sized>(
 }
 
 /// Whether removing the user's last method must be refused.
-pub fn requires_a_method<S: GroupStores + ?Sized>(
+pub fn requires_a_method<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     user: &User,
@@ -145,7 +145,7 @@ pub fn requires_a_method<S: GroupStores + ?Sized>(
 }
 
 /// Records a skip. Refused once the deadline passed.
-pub fn skip<S: GroupStores + ?Sized>(
+pub fn skip<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     user: &User,
@@ -208,7 +208,7 @@ fn dedup(v: &mut Vec<String>) {
 }
 
 /// Validates and saves a new version; returns it with non-blocking warnings.
-pub fn save<S: GroupStores + ?Sized>(
+pub fn save<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     index: &RwLock<MembershipIndex>,
@@ -270,7 +270,7 @@ pub fn save<S: GroupStores + ?Sized>(
 }
 
 /// Non-blocking warnings about a (draft or saved) policy.
-pub fn warnings<S: GroupStores + ?Sized>(
+pub fn warnings<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     p: &MfaRegistrationPolicy,
@@ -301,7 +301,7 @@ pub fn warnings<S: GroupStores + ?Sized>(
 
 /// Evaluates `p` for every user, streaming the directory: users are decoded one at a
 /// time and not kept (at 100k users, holding them all cost ~40 MB per report).
-fn each_decision<S: GroupStores + ?Sized>(
+fn each_decision<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     p: &MfaRegistrationPolicy,
@@ -325,7 +325,7 @@ fn each_decision<S: GroupStores + ?Sized>(
 }
 
 /// The impact of `p` (a draft or the saved policy) on every user, at `now`.
-pub fn impact<S: GroupStores + ?Sized>(
+pub fn impact<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     p: &MfaRegistrationPolicy,
@@ -357,7 +357,7 @@ pub fn impact<S: GroupStores + ?Sized>(
 }
 
 /// How the policy `p` treats one user, with every step explained.
-pub fn what_if<S: GroupStores + ?Sized>(
+pub fn what_if<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     p: &MfaRegistrationPolicy,
@@ -413,7 +413,7 @@ pub fn what_if<S: GroupStores + ?Sized>(
 
 /// Every user's registration status under the saved policy (only those with `status`, if given),
 /// sorted by username.
-pub fn report<S: GroupStores + ?Sized>(
+pub fn report<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     status: Option<&str>,
@@ -452,7 +452,7 @@ pub fn report<S: GroupStores + ?Sized>(
 }
 
 /// An administrator extends or ends one user's grace period (reason required, audited).
-pub fn set_grace<S: GroupStores + ?Sized>(
+pub fn set_grace<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     actor: &Actor<'_>,
@@ -506,7 +506,7 @@ pub fn set_grace<S: GroupStores + ?Sized>(
 }
 
 /// For admin views: the decision view of the saved policy for one user.
-pub fn decision_view<S: GroupStores + ?Sized>(
+pub fn decision_view<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     user: &User,

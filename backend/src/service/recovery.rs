@@ -1,12 +1,13 @@
 //! Recovery codes: 10 single-use codes of 80 random bits each, shown once,
 //! stored as SHA-256 hashes; a backup for a method, never a method by itself.
 
+use crate::store::Store;
 use proofup_shared::mfa::{RecoveryCodes, RecoveryStatus, RECOVERY_CODE_COUNT};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::mfa::{check_binding, record_success, reserve, MfaStores};
+use super::mfa::{check_binding, record_success, reserve};
 use super::users::UserError;
 use super::{audit, change};
 use crate::domain::model::{ClientInfo, RecoveryCodeSet, Session, User};
@@ -54,7 +55,7 @@ fn hash(user_id: &str, normalized: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn status<S: MfaStores + ?Sized>(s: &S, user: &User) -> Result<RecoveryStatus, UserError> {
+pub fn status<S: Store + ?Sized>(s: &S, user: &User) -> Result<RecoveryStatus, UserError> {
     Ok(match s.recovery_codes(&user.id)? {
         Some(set) => RecoveryStatus { remaining: set.remaining(), created_at: Some(set.created_at) },
         None => RecoveryStatus { remaining: 0, created_at: None },
@@ -62,7 +63,7 @@ pub fn status<S: MfaStores + ?Sized>(s: &S, user: &User) -> Result<RecoveryStatu
 }
 
 /// Makes 10 new codes (the old ones stop working). Needs a method and a recent second factor.
-pub fn generate<S: MfaStores + ?Sized>(
+pub fn generate<S: Store + ?Sized>(
     s: &S,
     user: &User,
     session: &Session,
@@ -94,7 +95,7 @@ pub fn generate<S: MfaStores + ?Sized>(
 }
 
 /// Uses one code (single use, in the account throttle). Returns how many are left.
-pub fn redeem<S: MfaStores + ?Sized>(
+pub fn redeem<S: Store + ?Sized>(
     s: &S,
     user: &User,
     client: &ClientInfo,

@@ -1,5 +1,6 @@
 //! Directory users: create (with a temporary access pass), update, disable, reset, delete, set password.
 
+use crate::store::Store;
 use proofup_shared::api::{CreateUserRequest, Role, SetPasswordRequest, TemporaryAccessPass, UpdateUserRequest};
 use proofup_shared::validation::{validate_display_name, validate_email, validate_username, Problems};
 use proofup_shared::FieldError;
@@ -13,7 +14,7 @@ use crate::domain::roles::{may_assign_role, may_manage_user, may_set_emergency_a
 use crate::domain::tap::{self, TapRecord};
 use crate::domain::throttle::ThrottleDecision;
 use crate::hashing::HashPool;
-use crate::store::{PassStore, SessionStore, StoreError, ThrottleStore, UserStore};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -54,9 +55,6 @@ impl From<StoreError> for UserError {
     }
 }
 
-pub trait DirectoryStores: UserStore + PassStore + SessionStore + ThrottleStore {}
-impl<T: UserStore + PassStore + SessionStore + ThrottleStore + ?Sized> DirectoryStores for T {}
-
 /// The signed-in administrator acting, and from where.
 pub struct Actor<'a> {
     pub user: &'a User,
@@ -67,7 +65,7 @@ fn forbid(m: &str) -> UserError {
     UserError::Forbidden(m.into())
 }
 
-fn issue_pass<S: DirectoryStores + ?Sized>(
+fn issue_pass<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     actor: &Actor<'_>,
@@ -91,7 +89,7 @@ fn issue_pass<S: DirectoryStores + ?Sized>(
     Ok(TemporaryAccessPass { code, expires_at: expires })
 }
 
-pub fn create<S: DirectoryStores + ?Sized>(
+pub fn create<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     actor: &Actor<'_>,
@@ -145,11 +143,7 @@ pub fn create<S: DirectoryStores + ?Sized>(
 }
 
 /// Refuses a change that would leave no enabled Global administrator.
-fn keep_a_global_admin<S: DirectoryStores + ?Sized>(
-    s: &S,
-    before: &User,
-    after: Option<&User>,
-) -> Result<(), UserError> {
+fn keep_a_global_admin<S: Store + ?Sized>(s: &S, before: &User, after: Option<&User>) -> Result<(), UserError> {
     let was = before.enabled && before.role == Role::GlobalAdministrator;
     let is = after.is_some_and(|u| u.enabled && u.role == Role::GlobalAdministrator);
     if was && !is && s.count_enabled_global_admins()? <= 1 {
@@ -160,7 +154,7 @@ fn keep_a_global_admin<S: DirectoryStores + ?Sized>(
     Ok(())
 }
 
-pub fn update<S: DirectoryStores + ?Sized>(
+pub fn update<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     actor: &Actor<'_>,
@@ -233,12 +227,7 @@ pub fn update<S: DirectoryStores + ?Sized>(
     Ok(after)
 }
 
-pub fn delete<S: DirectoryStores + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    actor: &Actor<'_>,
-    id: &str,
-) -> Result<(), UserError> {
+pub fn delete<S: Store + ?Sized>(s: &S, clock: &dyn Clock, actor: &Actor<'_>, id: &str) -> Result<(), UserError> {
     let before = s.user(id)?.ok_or(UserError::NotFound)?;
     if !may_manage_user(actor.user.role, before.role) {
         return Err(forbid("Your role cannot delete this user."));
@@ -259,7 +248,7 @@ pub fn delete<S: DirectoryStores + ?Sized>(
 }
 
 /// "Reset sign-in": the old password stops working, sessions end, a new pass is issued.
-pub fn reset_sign_in<S: DirectoryStores + ?Sized>(
+pub fn reset_sign_in<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     actor: &Actor<'_>,
@@ -293,7 +282,7 @@ pub fn reset_sign_in<S: DirectoryStores + ?Sized>(
 /// Sets the signed-in user's own password. A session from a temporary access pass
 /// needs no current password; a full session does. Returns the new session.
 #[allow(clippy::too_many_arguments)]
-pub async fn set_own_password<S: DirectoryStores + ?Sized>(
+pub async fn set_own_password<S: Store + ?Sized>(
     s: &S,
     clock: &dyn Clock,
     hasher: &HashPool,

@@ -1,25 +1,93 @@
-//! Narrow storage traits, one per aggregate. The domain and the HTTP layer see
-//! only these; `sled_store` is the one implementation.
+//! The storage port: one trait per aggregate, gathered in [`Store`], and the data types they
+//! speak (errors, audit drafts, filters). Engines live beside each other under this folder
+//! (`sled/` today) and are named only where the binary opens one.
+//!
+//! Rules of this layer:
+//! - This file holds no engine code: traits, `StoreError`, `AuditDraft`, filters and `Durability`.
+//!   It may import `domain` and `proofup_shared` types; never `service` or `http`.
+//! - Filters are data ([`UserFilter`], [`AuditFilter`], [`SignInFilter`]), so an SQL engine can
+//!   run them; each has a `matches` for engines that scan.
+//! - Cursors (`after`) are opaque strings made by the engine; only the engine parses them, and a
+//!   cursor it did not make is [`StoreError::BadCursor`].
+//! - A change that must be atomic across aggregates is one store method, never a sequence the
+//!   caller composes: creating a user with its audit entry, deleting a user with their pass,
+//!   sessions and memberships, removing every method with the user's sessions, completing setup,
+//!   saving a policy version with its audit entry. Every method that takes an [`AuditDraft`]
+//!   writes it in the same transaction as the change.
+//! - A write is acknowledged to a client only after [`Durability::flush`] or
+//!   [`Durability::durable`] (the method's documentation says when it already did).
 
-pub mod sled_store;
-
-use proofup_shared::api::{AuditEntry, Page, SignInLogEntry};
-use time::OffsetDateTime;
-
+use proofup_shared::api::{AuditEntry, Page, Role, SignInLogEntry, SignInResult};
 use proofup_shared::directory::MemberKind;
 use proofup_shared::policy::PolicyVersion;
+use time::OffsetDateTime;
 
 use crate::domain::model::{Group, Method, Session, User};
 use crate::domain::policy::RegistrationState;
+use crate::domain::session::SessionLimits;
 use crate::domain::setup::SetupTokenRecord;
 use crate::domain::tap::TapRecord;
 use crate::domain::throttle::AccountThrottle;
 
-pub use sled_store::SledStore;
-pub mod backup;
-pub mod files;
-pub mod session_index;
-pub use session_index::SessionIndex;
+pub mod sled;
+
+/// Every aggregate's store, and durability: what the services are given.
+pub trait Store:
+    UserStore
+    + PassStore
+    + SetupStore
+    + SessionStore
+    + ThrottleStore
+    + AuditLog
+    + SignInLog
+    + GroupStore
+    + MethodStore
+    + RecoveryStore
+    + AlertStore
+    + PolicyStore
+    + WebhookStore
+    + Durability
+    + Send
+    + Sync
+{
+}
+
+impl<T> Store for T where
+    T: UserStore
+        + PassStore
+        + SetupStore
+        + SessionStore
+        + ThrottleStore
+        + AuditLog
+        + SignInLog
+        + GroupStore
+        + MethodStore
+        + RecoveryStore
+        + AlertStore
+        + PolicyStore
+        + WebhookStore
+        + Durability
+        + Send
+        + Sync
+        + ?Sized
+{
+}
+
+/// Resolves once every write made before it was asked for is durable.
+pub type Durable = std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<()>> + Send>>;
+
+/// Durability and housekeeping, whatever the engine.
+pub trait Durability {
+    /// Makes every write so far durable, blocking the caller's thread.
+    fn flush(&self) -> StoreResult<()>;
+    /// Like `flush`, without holding the caller's thread: requests waiting at the same moment
+    /// may share one sync (group commit). Every sign-in step awaits it before answering.
+    fn durable(&self) -> Durable;
+    /// A cheap read that proves the store answers (readiness).
+    fn ping(&self) -> StoreResult<()>;
+    /// Deletes the sessions that are no longer valid at `now` under `limits`; returns how many.
+    fn sweep_sessions(&self, now: OffsetDateTime, limits: SessionLimits) -> StoreResult<u64>;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -30,6 +98,9 @@ pub enum StoreError {
     /// A precondition checked inside a transaction failed (e.g. setup token already used).
     #[error("{0}")]
     Precondition(String),
+    /// An `after` the engine did not make.
+    #[error("after is not a cursor from a previous page.")]
+    BadCursor,
     #[error("storage error: {0}")]
     Backend(String),
 }
@@ -51,15 +122,8 @@ pub trait UserStore {
     fn update_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()>;
     /// Removes the user, their username, pass and sessions; log entries stay.
     fn delete_user(&self, id: &str, audit: AuditDraft) -> StoreResult<()>;
-    /// Users in username order, optionally only those whose username starts with `prefix`.
-    /// Only users for which `keep` is true are returned (filters by role, state...).
-    fn list_users(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        limit: usize,
-        keep: &dyn Fn(&User) -> bool,
-    ) -> StoreResult<Page<User>>;
+    /// Users in username order that match `filter`.
+    fn list_users(&self, filter: &UserFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<User>>;
     fn count_enabled_global_admins(&self) -> StoreResult<u64>;
     /// Visits every user (id order), for reports.
     fn for_each_user(&self, f: &mut dyn FnMut(User)) -> StoreResult<()>;
@@ -115,30 +179,81 @@ pub trait ThrottleStore {
     fn clear_throttle(&self, username: &str, audit: AuditDraft) -> StoreResult<()>;
 }
 
-/// A search of a log: a time window (inclusive bounds) and a test on each entry.
-/// At most `SCAN_BUDGET` entries are read per call; a page may then come back
-/// short with a cursor, and the next call continues from there.
-pub struct LogSearch<'a, T> {
-    pub from: Option<OffsetDateTime>,
-    pub to: Option<OffsetDateTime>,
-    pub keep: &'a dyn Fn(&T) -> bool,
+/// Which users a listing returns; every field set must hold.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Normalised (lower-case) username prefix; empty for all.
+    pub prefix: String,
+    pub role: Option<Role>,
+    pub enabled: Option<bool>,
+    pub emergency_access: Option<bool>,
 }
 
+impl UserFilter {
+    pub fn matches(&self, u: &User) -> bool {
+        u.username.starts_with(self.prefix.as_str())
+            && self.role.is_none_or(|r| u.role == r)
+            && self.enabled.is_none_or(|e| u.enabled == e)
+            && self.emergency_access.is_none_or(|e| u.emergency_access == e)
+    }
+}
+
+/// A search of the audit log: a time window (inclusive bounds) and tests on each entry.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    /// The actor's name, lower-case, whole.
+    pub actor: Option<String>,
+    /// Part of the target, lower-case.
+    pub target: Option<String>,
+    /// The start of the action (`policy.` finds every policy action).
+    pub action: Option<String>,
+}
+
+impl AuditFilter {
+    pub fn matches(&self, e: &AuditEntry) -> bool {
+        in_window(e.at, self.from, self.to)
+            && self.actor.as_ref().is_none_or(|a| e.actor.to_lowercase() == *a)
+            && self.target.as_ref().is_none_or(|t| e.target.to_lowercase().contains(t.as_str()))
+            && self.action.as_ref().is_none_or(|a| e.action.starts_with(a.as_str()))
+    }
+}
+
+/// A search of the sign-in log.
+#[derive(Debug, Clone, Default)]
+pub struct SignInFilter {
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+    /// The normalised username, whole.
+    pub user: Option<String>,
+    pub result: Option<SignInResult>,
+}
+
+impl SignInFilter {
+    pub fn matches(&self, e: &SignInLogEntry) -> bool {
+        in_window(e.at, self.from, self.to)
+            && self.user.as_ref().is_none_or(|u| e.username == *u)
+            && self.result.is_none_or(|r| e.result == r)
+    }
+}
+
+fn in_window(at: OffsetDateTime, from: Option<OffsetDateTime>, to: Option<OffsetDateTime>) -> bool {
+    from.is_none_or(|f| at >= f) && to.is_none_or(|t| at <= t)
+}
+
+/// Log searches read at most this many entries per call; a page may then come back short with
+/// a cursor, and the next call continues from there.
 pub const SCAN_BUDGET: usize = 50_000;
 
 pub trait AuditLog {
     fn append_audit(&self, entry: AuditDraft) -> StoreResult<()>;
     /// Newest first.
     fn list_audit(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>> {
-        self.search_audit(after, limit, &LogSearch { from: None, to: None, keep: &|_| true })
+        self.search_audit(&AuditFilter::default(), after, limit)
     }
-    /// Newest first, filtered.
-    fn search_audit(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-        search: &LogSearch<'_, AuditEntry>,
-    ) -> StoreResult<Page<AuditEntry>>;
+    /// Newest first, filtered (at most [`SCAN_BUDGET`] entries read per call).
+    fn search_audit(&self, filter: &AuditFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>>;
     fn count_audit(&self) -> StoreResult<u64>;
     /// Retention: removes entries from before `before`, then the oldest beyond `max_rows`.
     /// Returns how many were removed.
@@ -149,14 +264,14 @@ pub trait SignInLog {
     fn append_sign_in(&self, entry: SignInLogEntry) -> StoreResult<()>;
     /// Newest first.
     fn list_sign_ins(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<SignInLogEntry>> {
-        self.search_sign_ins(after, limit, &LogSearch { from: None, to: None, keep: &|_| true })
+        self.search_sign_ins(&SignInFilter::default(), after, limit)
     }
-    /// Newest first, filtered.
+    /// Newest first, filtered (at most [`SCAN_BUDGET`] entries read per call).
     fn search_sign_ins(
         &self,
+        filter: &SignInFilter,
         after: Option<&str>,
         limit: usize,
-        search: &LogSearch<'_, SignInLogEntry>,
     ) -> StoreResult<Page<SignInLogEntry>>;
     fn count_sign_ins(&self) -> StoreResult<u64>;
     /// Retention: removes entries from before `before`, then the oldest beyond `max_rows`.

@@ -9,7 +9,7 @@ use actix_web::test::TestRequest;
 use proofup::config::HttpConfig;
 use proofup::domain::clock::ManualClock;
 use proofup::http::AppState;
-use proofup::store::SledStore;
+use proofup::store::sled::SledStore;
 use tempfile::TempDir;
 use time::macros::datetime;
 

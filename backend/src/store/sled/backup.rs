@@ -11,8 +11,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::sled_store::SledStore;
-use super::{StoreError, StoreResult};
+use super::SledStore;
+use crate::store::{StoreError, StoreResult};
 
 const MAGIC: &[u8] = b"PROOFUP-BACKUP 1\n";
 /// Restoring sessions would bring back sign-ins: everyone signs in again after a restore.
@@ -188,12 +188,12 @@ pub fn restore_backup(from: &Path, dir: &Path, cache_bytes: u64) -> StoreResult<
         )));
     }
     super::files::create_private_dir(dir).map_err(io)?;
-    let db = sled::Config::new()
+    let db = ::sled::Config::new()
         .path(dir)
         .cache_capacity(cache_bytes)
         .open()
         .map_err(|e| StoreError::Backend(e.to_string()))?;
-    let mut tree: Option<sled::Tree> = None;
+    let mut tree: Option<::sled::Tree> = None;
     let stats = read_backup(from, |rec| {
         match rec {
             Record::Tree(name) => tree = Some(db.open_tree(name).map_err(|e| StoreError::Backend(e.to_string()))?),

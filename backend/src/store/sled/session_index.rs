@@ -52,10 +52,12 @@ impl SessionIndex {
     }
 
     /// How many sessions are indexed (tests).
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().map.values().map(|k| k.len()).sum()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -1,0 +1,161 @@
+//! The audit log, the sign-in log and emergency-access alerts: keys sort by time.
+
+use ::sled::transaction::Transactional;
+use proofup_shared::api::{AuditEntry, Page, SignInLogEntry};
+use time::OffsetDateTime;
+
+use super::*;
+
+impl SledStore {
+    fn list_newest_first<T: DeserializeOwned>(
+        tree: &::sled::Tree,
+        window: (Option<OffsetDateTime>, Option<OffsetDateTime>),
+        keep: &dyn Fn(&T) -> bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<T>> {
+        let (from, to) = window;
+        // Keys start with the time in milliseconds: the window is a key range.
+        let lower = log_key(from.unwrap_or(OffsetDateTime::UNIX_EPOCH), 0).to_vec();
+        let mut upper = match to {
+            Some(t) => log_key(t, u64::MAX).to_vec(),
+            None => vec![0xff; 17],
+        };
+        if let Some(a) = after {
+            let key = unhex(a).filter(|k| k.len() == 16).ok_or(StoreError::BadCursor)?;
+            // The cursor itself was the last entry of the previous page: the range excludes it.
+            if key < upper {
+                upper = key;
+            }
+        }
+        let mut items = Vec::with_capacity(limit.min(256));
+        let mut last = None;
+        let mut scanned = 0;
+        for kv in tree.range(lower..upper).rev() {
+            let (k, v) = kv.map_err(backend)?;
+            scanned += 1;
+            last = Some(hex(&k));
+            let item: T = dec(&v)?;
+            if keep(&item) {
+                items.push(item);
+                if items.len() == limit {
+                    break;
+                }
+            }
+            if scanned >= SCAN_BUDGET {
+                break;
+            }
+        }
+        let next_after = if items.len() == limit || scanned >= SCAN_BUDGET { last } else { None };
+        Ok(Page { items, next_after })
+    }
+
+    /// Removes a log's entries older than `before` (a key range: keys start with the time), then
+    /// its oldest entries beyond `max_rows`.
+    fn prune_log(tree: &::sled::Tree, before: OffsetDateTime, max_rows: u64) -> StoreResult<u64> {
+        let mut removed = 0u64;
+        let cutoff = log_key(before, 0);
+        for k in tree.range(..cutoff).keys() {
+            tree.remove(k.map_err(backend)?).map_err(backend)?;
+            removed += 1;
+        }
+        let len = tree.len() as u64;
+        if len > max_rows {
+            for k in tree.iter().keys().take((len - max_rows) as usize) {
+                tree.remove(k.map_err(backend)?).map_err(backend)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+impl AuditLog for SledStore {
+    fn append_audit(&self, entry: AuditDraft) -> StoreResult<()> {
+        self.audit.transaction(|log| Self::insert_audit_tx(log, entry.clone())).map_err(tx_err)
+    }
+
+    fn search_audit(&self, filter: &AuditFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>> {
+        Self::list_newest_first(&self.audit, (filter.from, filter.to), &|e| filter.matches(e), after, limit)
+    }
+
+    fn count_audit(&self) -> StoreResult<u64> {
+        Ok(self.audit.len() as u64)
+    }
+
+    fn prune_audit(&self, before: OffsetDateTime, max_rows: u64) -> StoreResult<u64> {
+        Self::prune_log(&self.audit, before, max_rows)
+    }
+}
+
+impl SignInLog for SledStore {
+    fn append_sign_in(&self, mut entry: SignInLogEntry) -> StoreResult<()> {
+        let key = log_key(entry.at, self.db.generate_id().map_err(backend)?);
+        entry.id = hex(&key);
+        self.signins.insert(key, enc(&entry)?).map_err(backend)?;
+        Ok(())
+    }
+
+    fn search_sign_ins(
+        &self,
+        filter: &SignInFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<SignInLogEntry>> {
+        Self::list_newest_first(&self.signins, (filter.from, filter.to), &|e| filter.matches(e), after, limit)
+    }
+
+    fn count_sign_ins(&self) -> StoreResult<u64> {
+        Ok(self.signins.len() as u64)
+    }
+
+    fn prune_sign_ins(&self, before: OffsetDateTime, max_rows: u64) -> StoreResult<u64> {
+        Self::prune_log(&self.signins, before, max_rows)
+    }
+}
+
+impl AlertStore for SledStore {
+    fn add_alert(&self, mut alert: proofup_shared::api::EmergencyAlert) -> StoreResult<()> {
+        let key = log_key(alert.at, self.db.generate_id().map_err(backend)?);
+        alert.id = hex(&key);
+        self.alerts.insert(key, enc(&alert)?).map_err(backend)?;
+        Ok(())
+    }
+
+    fn alert(&self, id: &str) -> StoreResult<Option<proofup_shared::api::EmergencyAlert>> {
+        let Some(key) = unhex(id) else { return Ok(None) };
+        self.alerts.get(key).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn open_alerts(&self, limit: usize) -> StoreResult<Vec<proofup_shared::api::EmergencyAlert>> {
+        let mut out = Vec::new();
+        for v in self.alerts.iter().values().rev() {
+            let a: proofup_shared::api::EmergencyAlert = dec(&v.map_err(backend)?)?;
+            if a.acknowledged_at.is_none() {
+                out.push(a);
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn acknowledge_alert(&self, id: &str, by: &str, at: OffsetDateTime, audit: AuditDraft) -> StoreResult<()> {
+        let key = unhex(id).ok_or(StoreError::NotFound)?;
+        (&self.alerts, &self.audit)
+            .transaction(|(alerts, log)| {
+                let Some(v) = alerts.get(&key)? else { return abort(StoreError::NotFound) };
+                let mut a: proofup_shared::api::EmergencyAlert = tx_dec(&v)?;
+                if a.acknowledged_at.is_none() {
+                    a.acknowledged_by = Some(by.to_owned());
+                    a.acknowledged_at = Some(at);
+                    alerts.insert(key.as_slice(), tx_enc(&a)?)?;
+                    Self::insert_audit_tx(log, audit.clone())?;
+                }
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+}

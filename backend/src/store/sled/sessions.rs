@@ -1,0 +1,159 @@
+//! Sessions (with the in-memory index of whose they are) and per-account throttles.
+
+use ::sled::transaction::Transactional;
+use time::OffsetDateTime;
+
+use super::*;
+
+impl SledStore {
+    /// Deletes the sessions no longer valid at `now`, and records that do not decode.
+    pub(super) fn sweep_expired_sessions(
+        &self,
+        now: OffsetDateTime,
+        limits: crate::domain::session::SessionLimits,
+    ) -> StoreResult<u64> {
+        use crate::domain::session::{check, SessionCheck};
+        let expired = |s: &Session| !matches!(check(s, limits, now), SessionCheck::Valid { .. });
+        let mut n = 0;
+        for kv in self.sessions.iter() {
+            let (k, v) = kv.map_err(backend)?;
+            let gone = dec::<Session>(&v).map(|s| expired(&s)).unwrap_or(true);
+            if gone {
+                let key: [u8; 32] = k.as_ref().try_into().map_err(backend)?;
+                self.delete_session(&key)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl SessionStore for SledStore {
+    fn create_session(&self, key: &[u8; 32], session: &Session) -> StoreResult<()> {
+        // One plain write, not a sled transaction (every sled transaction takes the store-wide
+        // write lock and forces two log-buffer writes). The user's index entry is in memory and
+        // rebuilt from this record at open, so a crash cannot leave the two out of step. The
+        // index stays locked across the write so that ending all of a user's sessions cannot
+        // miss one being created.
+        let value = enc(session)?;
+        let mut index = self.session_index.lock();
+        self.sessions.insert(&key[..], value).map_err(backend)?;
+        index.add(&session.user_id, *key);
+        Ok(())
+    }
+
+    fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
+        self.sessions.get(key).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn touch_session(&self, key: &[u8; 32], at: OffsetDateTime) -> StoreResult<()> {
+        // Only updates a session that still exists: a concurrent sign-out wins.
+        self.sessions
+            .update_and_fetch(key, |old| {
+                let old = old?;
+                let mut s: Session = serde_json::from_slice(old).ok()?;
+                s.last_seen_at = at;
+                serde_json::to_vec(&s).ok()
+            })
+            .map(|_| ())
+            .map_err(backend)
+    }
+
+    fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()> {
+        if let Some(old) = self.sessions.remove(key).map_err(backend)? {
+            if let Ok(s) = dec::<Session>(&old) {
+                self.session_index.remove(&s.user_id, key);
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        // Held across the removals: a session created meanwhile waits, then outlives this call.
+        let mut index = self.session_index.lock();
+        let mut n = 0;
+        for key in index.candidates(user_id) {
+            let owned = match self.sessions.get(key).map_err(backend)? {
+                Some(v) => dec::<Session>(&v).map(|s| s.user_id == user_id).unwrap_or(false),
+                None => true, // already gone: drop the stale entry
+            };
+            if owned {
+                if self.sessions.remove(key).map_err(backend)?.is_some() {
+                    n += 1;
+                }
+                index.remove(user_id, &key);
+            }
+        }
+        Ok(n)
+    }
+
+    fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<([u8; 32], Session)>> {
+        let mut out = Vec::new();
+        for key in self.session_index.candidates(user_id) {
+            if let Some(v) = self.sessions.get(key).map_err(backend)? {
+                let s = dec::<Session>(&v)?;
+                if s.user_id == user_id {
+                    out.push((key, s));
+                }
+            }
+        }
+        out.sort_by_key(|(_, s)| std::cmp::Reverse(s.created_at));
+        Ok(out)
+    }
+
+    fn count_sessions(&self) -> StoreResult<u64> {
+        Ok(self.sessions.len() as u64)
+    }
+}
+
+impl ThrottleStore for SledStore {
+    fn throttle(&self, username: &str) -> StoreResult<AccountThrottle> {
+        Ok(self.throttle.get(username).map_err(backend)?.map(|v| dec(&v)).transpose()?.unwrap_or_default())
+    }
+
+    fn put_throttle(&self, username: &str, t: &AccountThrottle) -> StoreResult<()> {
+        if t.consecutive_failures == 0 {
+            self.throttle.remove(username).map_err(backend)?;
+        } else {
+            self.throttle.insert(username, enc(t)?).map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    fn reserve_attempt(
+        &self,
+        username: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<crate::domain::throttle::ThrottleDecision> {
+        use crate::domain::throttle::ThrottleDecision;
+        loop {
+            let old = self.throttle.get(username).map_err(backend)?;
+            let mut t: AccountThrottle = old.as_ref().map(|v| dec(v)).transpose()?.unwrap_or_default();
+            let decision = t.reserve(now);
+            if decision != ThrottleDecision::Allow {
+                return Ok(decision);
+            }
+            let swapped = self.throttle.compare_and_swap(username, old, Some(enc(&t)?)).map_err(backend)?;
+            if swapped.is_ok() {
+                return Ok(decision);
+            }
+            // Another attempt counted itself first: decide again on its count.
+        }
+    }
+
+    fn attempt_succeeded(&self, username: &str) -> StoreResult<()> {
+        self.throttle.remove(username).map_err(backend)?;
+        Ok(())
+    }
+
+    fn clear_throttle(&self, username: &str, audit: AuditDraft) -> StoreResult<()> {
+        (&self.throttle, &self.audit)
+            .transaction(|(throttle, log)| {
+                throttle.remove(username.as_bytes())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+}

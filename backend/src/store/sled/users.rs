@@ -1,0 +1,253 @@
+//! Users, their temporary access passes, and first-run setup.
+
+use ::sled::transaction::{ConflictableTransactionError, Transactional};
+use proofup_shared::api::Page;
+use proofup_shared::directory::MemberKind;
+use time::OffsetDateTime;
+
+use super::*;
+
+impl UserStore for SledStore {
+    fn user(&self, id: &str) -> StoreResult<Option<User>> {
+        self.users.get(id).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        match self.usernames.get(username).map_err(backend)? {
+            Some(id) => self.user(std::str::from_utf8(&id).map_err(backend)?),
+            None => Ok(None),
+        }
+    }
+
+    fn count_users(&self) -> StoreResult<u64> {
+        Ok(self.usernames.len() as u64)
+    }
+
+    fn create_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()> {
+        let bytes = enc(user)?;
+        (&self.users, &self.usernames, &self.audit)
+            .transaction(|(users, usernames, log)| {
+                if usernames.get(user.username.as_bytes())?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict(format!(
+                        "The username {} is already taken.",
+                        user.username
+                    ))));
+                }
+                usernames.insert(user.username.as_bytes(), user.id.as_bytes())?;
+                users.insert(user.id.as_bytes(), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn update_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()> {
+        let bytes = enc(user)?;
+        (&self.users, &self.audit)
+            .transaction(|(users, log)| {
+                if users.get(user.id.as_bytes())?.is_none() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
+                }
+                users.insert(user.id.as_bytes(), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn delete_user(&self, id: &str, audit: AuditDraft) -> StoreResult<()> {
+        // Callers serialise directory changes, so these lists stay true until the transaction.
+        let parents = self.direct_parents(MemberKind::User, id)?;
+        let found: Vec<(::sled::IVec, ::sled::IVec)> =
+            self.methods.scan_prefix(user_prefix(id)).collect::<Result<_, _>>().map_err(backend)?;
+        let creds: Vec<String> =
+            found.iter().filter_map(|(_, v)| dec::<Method>(v).ok().and_then(|m| m.credential_id)).collect();
+        let found_keys: Vec<::sled::IVec> = found.into_iter().map(|(k, _)| k).collect();
+        (
+            &self.users,
+            &self.usernames,
+            &self.passes,
+            &self.audit,
+            &self.edges,
+            &self.member_of,
+            &self.methods,
+            &self.method_keys,
+            &self.regstate,
+            &self.credentials,
+            &self.recovery,
+        )
+            .transaction(
+                |(
+                    users,
+                    usernames,
+                    passes,
+                    log,
+                    edges,
+                    member_of,
+                    methods,
+                    method_keys,
+                    regstate,
+                    credentials,
+                    recovery,
+                )| {
+                    for c in &creds {
+                        credentials.remove(c.as_bytes())?;
+                    }
+                    recovery.remove(id.as_bytes())?;
+                    for g in &parents {
+                        edges.remove(edge_key(g, MemberKind::User, id))?;
+                        member_of.remove(member_of_key(MemberKind::User, id, g))?;
+                    }
+                    for k in &found_keys {
+                        methods.remove(k)?;
+                        method_keys.remove(k)?;
+                    }
+                    regstate.remove(id.as_bytes())?;
+                    let Some(v) = users.remove(id.as_bytes())? else {
+                        return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
+                    };
+                    let u: User =
+                        serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
+                    usernames.remove(u.username.as_bytes())?;
+                    passes.remove(id.as_bytes())?;
+                    Self::insert_audit_tx(log, audit.clone())?;
+                    Ok(())
+                },
+            )
+            .map_err(tx_err)?;
+        self.delete_user_sessions(id)?;
+        self.flush()
+    }
+
+    fn list_users(&self, filter: &UserFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<User>> {
+        let prefix = filter.prefix.as_str();
+        let start: Vec<u8> = match after {
+            Some(a) if a.as_bytes() >= prefix.as_bytes() => {
+                let mut k = a.as_bytes().to_vec();
+                k.push(0); // strictly after
+                k
+            }
+            _ => prefix.as_bytes().to_vec(),
+        };
+        let mut items = Vec::with_capacity(limit);
+        for kv in self.usernames.range(start..) {
+            let (name, id) = kv.map_err(backend)?;
+            if !name.starts_with(prefix.as_bytes()) || items.len() == limit {
+                break;
+            }
+            if let Some(u) = self.user(std::str::from_utf8(&id).map_err(backend)?)? {
+                if filter.matches(&u) {
+                    items.push(u);
+                }
+            }
+        }
+        let next_after = if items.len() == limit { items.last().map(|u: &User| u.username.clone()) } else { None };
+        Ok(Page { items, next_after })
+    }
+
+    fn count_enabled_global_admins(&self) -> StoreResult<u64> {
+        let mut n = 0;
+        for v in self.users.iter().values() {
+            let u: User = dec(&v.map_err(backend)?)?;
+            if u.enabled && u.role == proofup_shared::api::Role::GlobalAdministrator {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn for_each_user(&self, f: &mut dyn FnMut(User)) -> StoreResult<()> {
+        for v in self.users.iter().values() {
+            f(dec(&v.map_err(backend)?)?);
+        }
+        Ok(())
+    }
+
+    fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let users = &self.users;
+        users
+            .transaction(|t| {
+                let Some(v) = t.get(id)? else { return Ok(()) };
+                let mut u: User =
+                    serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
+                u.last_sign_in_at = Some(at);
+                t.insert(id.as_bytes(), tx_enc(&u)?)?;
+                Ok(())
+            })
+            .map_err(tx_err)
+    }
+}
+
+impl SetupStore for SledStore {
+    fn setup_token(&self) -> StoreResult<Option<SetupTokenRecord>> {
+        self.meta.get(SETUP_KEY).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn setup_done(&self) -> StoreResult<bool> {
+        Ok(self.meta.get(SETUP_DONE_KEY).map_err(backend)?.is_some())
+    }
+
+    fn put_setup_token(&self, record: &SetupTokenRecord) -> StoreResult<()> {
+        self.meta.insert(SETUP_KEY, enc(record)?).map_err(backend)?;
+        self.flush()
+    }
+
+    fn complete_setup(&self, token: &SetupTokenRecord, admin: &User, audit: AuditDraft) -> StoreResult<()> {
+        let token_bytes = enc(token)?;
+        let user_bytes = enc(admin)?;
+        (&self.meta, &self.users, &self.usernames, &self.audit)
+            .transaction(|(meta, users, usernames, log)| {
+                let abort = |m: &str| ConflictableTransactionError::Abort(StoreError::Precondition(m.into()));
+                if meta.get(SETUP_KEY)?.as_deref() != Some(&token_bytes[..]) {
+                    return Err(abort("the setup token was already used"));
+                }
+                if meta.get(SETUP_DONE_KEY)?.is_some() {
+                    return Err(abort("setup already done"));
+                }
+                meta.remove(SETUP_KEY)?;
+                meta.insert(SETUP_DONE_KEY, &b"1"[..])?;
+                if usernames.get(admin.username.as_bytes())?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict("username taken".into())));
+                }
+                usernames.insert(admin.username.as_bytes(), admin.id.as_bytes())?;
+                users.insert(admin.id.as_bytes(), user_bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+}
+
+impl PassStore for SledStore {
+    fn put_pass(&self, user_id: &str, pass: &TapRecord, audit: AuditDraft) -> StoreResult<()> {
+        let bytes = enc(pass)?;
+        (&self.passes, &self.audit)
+            .transaction(|(passes, log)| {
+                passes.insert(user_id.as_bytes(), bytes.clone())?;
+                Self::insert_audit_tx(log, audit.clone())?;
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn take_pass(&self, user_id: &str, check: &dyn Fn(&TapRecord) -> bool) -> StoreResult<bool> {
+        let taken = self
+            .passes
+            .transaction(|passes| {
+                let Some(v) = passes.get(user_id.as_bytes())? else { return Ok(false) };
+                let rec: TapRecord =
+                    serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
+                if !check(&rec) {
+                    return Ok(false);
+                }
+                passes.remove(user_id.as_bytes())?;
+                Ok(true)
+            })
+            .map_err(tx_err)?;
+        Ok(taken)
+    }
+}
