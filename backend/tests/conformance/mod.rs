@@ -1,0 +1,627 @@
+//! The store conformance suite: what every engine behind `proofup::store::Store` must do.
+//!
+//! Each function takes an [`Engine`] and checks one aggregate through the port alone, so it runs
+//! unchanged against sled today and against every later engine. An engine's test file calls
+//! `conformance_tests!(its_engine_constructor)`, which makes one `#[test]` per function.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use proofup::domain::model::{Group, Method, RecoveryCodeSet, Session, SessionStage, User};
+use proofup::domain::policy::RegistrationState;
+use proofup::domain::session::SessionLimits;
+use proofup::domain::setup::SetupTokenRecord;
+use proofup::domain::tap::TapRecord;
+use proofup::domain::throttle::ThrottleDecision;
+use proofup::domain::webhook::Delivery;
+use proofup::store::{AuditDraft, AuditFilter, SignInFilter, Store, StoreError, UserFilter};
+use proofup_shared::api::{AuditEntry, EmergencyAlert, Role, SignInLogEntry, SignInResult};
+use proofup_shared::directory::MemberKind;
+use proofup_shared::mfa::MethodKind;
+use proofup_shared::policy::{Enforcement, PolicyVersion};
+use time::{Duration, OffsetDateTime};
+
+/// A store under test, and how to get the same data back after closing it.
+pub trait Engine {
+    fn store(&self) -> Arc<dyn Store>;
+    /// Closes the store (dropping every handle this engine holds) and opens it again.
+    fn reopen(&mut self);
+}
+
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            users_are_created_read_updated_and_deleted,
+            usernames_and_group_names_are_unique,
+            users_page_with_cursors_and_filters,
+            sessions_belong_to_users_and_are_swept,
+            passes_are_single_use,
+            setup_completes_once,
+            throttle_reservations_count_every_concurrent_attempt,
+            groups_nest_and_forget_their_edges,
+            groups_page_by_name,
+            a_totp_step_is_spent_exactly_once,
+            methods_and_recovery_codes,
+            logs_are_newest_first_filtered_windowed_and_paged,
+            logs_are_pruned_by_age_and_rows,
+            policy_versions_refuse_a_stale_save,
+            alerts_and_webhook_outbox,
+            acknowledged_writes_survive_reopening);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[test]
+            fn $name() {
+                let mut engine = $make;
+                $crate::conformance::$name(&mut engine);
+            }
+        )*
+    };
+}
+
+fn t0() -> OffsetDateTime {
+    time::macros::datetime!(2026-11-01 09:00 UTC)
+}
+
+fn user(id: &str, username: &str, role: Role) -> User {
+    User {
+        id: id.into(),
+        username: username.into(),
+        display_name: format!("{username} display"),
+        email: None,
+        role,
+        enabled: true,
+        emergency_access: false,
+        password_hash: String::new(),
+        created_at: t0(),
+        updated_at: t0(),
+        last_sign_in_at: None,
+    }
+}
+
+fn group(id: &str, name: &str) -> Group {
+    Group { id: id.into(), name: name.into(), description: String::new(), created_at: t0(), updated_at: t0() }
+}
+
+fn session(user_id: &str, at: OffsetDateTime) -> Session {
+    Session {
+        user_id: user_id.into(),
+        created_at: at,
+        last_seen_at: at,
+        ip: "127.0.0.1".into(),
+        user_agent: "conformance".into(),
+        stage: SessionStage::Full,
+        mfa_at: None,
+    }
+}
+
+fn totp(user_id: &str, id: &str) -> Method {
+    Method {
+        id: id.into(),
+        user_id: user_id.into(),
+        kind: MethodKind::AuthenticatorApp,
+        name: "Phone".into(),
+        sealed_secret: "sealed".into(),
+        credential_id: None,
+        passkey: None,
+        last_step: None,
+        created_at: t0(),
+        last_used_at: None,
+    }
+}
+
+fn audit(action: &str, target: &str, at: OffsetDateTime) -> AuditDraft {
+    AuditDraft(AuditEntry {
+        id: String::new(),
+        at,
+        actor_id: Some("admin-id".into()),
+        actor: "Admin".into(),
+        action: action.into(),
+        target_id: None,
+        target: target.into(),
+        changes: vec![],
+        ip: "127.0.0.1".into(),
+    })
+}
+
+fn a(action: &str) -> AuditDraft {
+    audit(action, "", t0())
+}
+
+fn sign_in(username: &str, result: SignInResult, at: OffsetDateTime) -> SignInLogEntry {
+    SignInLogEntry {
+        id: String::new(),
+        at,
+        username: username.into(),
+        user_id: None,
+        result,
+        reason: "conformance".into(),
+        ip: "127.0.0.1".into(),
+        user_agent: "conformance".into(),
+        interactive: true,
+    }
+}
+
+fn key(n: u8) -> [u8; 32] {
+    let mut k = [0u8; 32];
+    k[0] = n;
+    k
+}
+
+pub fn users_are_created_read_updated_and_deleted(e: &mut dyn Engine) {
+    let s = e.store();
+    assert_eq!(s.count_users().unwrap(), 0);
+    let mut u = user("u1", "alice", Role::User);
+    s.create_user(&u, a("user.created")).unwrap();
+    assert_eq!(s.user("u1").unwrap().unwrap(), u);
+    assert_eq!(s.user_by_username("alice").unwrap().unwrap().id, "u1");
+    assert!(s.user("nobody").unwrap().is_none());
+    assert!(s.user_by_username("nobody").unwrap().is_none());
+    u.display_name = "Alice Liddell".into();
+    u.email = Some("alice@example.org".into());
+    s.update_user(&u, a("user.updated")).unwrap();
+    assert_eq!(s.user("u1").unwrap().unwrap().display_name, "Alice Liddell");
+    let at = t0() + Duration::hours(1);
+    s.set_last_sign_in("u1", at).unwrap();
+    assert_eq!(s.user("u1").unwrap().unwrap().last_sign_in_at, Some(at));
+
+    s.create_user(&user("u2", "bob", Role::GlobalAdministrator), a("user.created")).unwrap();
+    let mut off = user("u3", "carol", Role::GlobalAdministrator);
+    off.enabled = false;
+    s.create_user(&off, a("user.created")).unwrap();
+    assert_eq!(s.count_users().unwrap(), 3);
+    assert_eq!(s.count_enabled_global_admins().unwrap(), 1);
+    let mut seen = Vec::new();
+    s.for_each_user(&mut |u| seen.push(u.id)).unwrap();
+    seen.sort();
+    assert_eq!(seen, ["u1", "u2", "u3"]);
+
+    // Deleting a user takes their sessions and pass with them; log entries stay.
+    s.create_session(&key(1), &session("u1", t0())).unwrap();
+    s.put_pass("u1", &TapRecord::new("ABCD-EFGH-JKLM-NPQR", t0(), Duration::hours(1)), a("pass.issued")).unwrap();
+    let audit_before = s.count_audit().unwrap();
+    s.delete_user("u1", a("user.deleted")).unwrap();
+    assert!(s.user("u1").unwrap().is_none());
+    assert!(s.user_by_username("alice").unwrap().is_none());
+    assert!(s.session(&key(1)).unwrap().is_none());
+    assert!(s.user_sessions("u1").unwrap().is_empty());
+    assert!(!s.take_pass("u1", &|_| true).unwrap());
+    assert_eq!(s.count_audit().unwrap(), audit_before + 1);
+    assert!(matches!(s.delete_user("u1", a("user.deleted")), Err(StoreError::NotFound)));
+    // The username is free again.
+    s.create_user(&user("u4", "alice", Role::User), a("user.created")).unwrap();
+}
+
+pub fn usernames_and_group_names_are_unique(e: &mut dyn Engine) {
+    let s = e.store();
+    s.create_user(&user("u1", "alice", Role::User), a("user.created")).unwrap();
+    let audit = s.count_audit().unwrap();
+    assert!(matches!(s.create_user(&user("u2", "alice", Role::User), a("user.created")), Err(StoreError::Conflict(_))));
+    assert!(s.user("u2").unwrap().is_none());
+    assert_eq!(s.count_audit().unwrap(), audit, "a refused change writes no audit entry");
+
+    s.create_group(&group("g1", "Staff"), a("group.created")).unwrap();
+    assert!(matches!(s.create_group(&group("g2", "STAFF"), a("group.created")), Err(StoreError::Conflict(_))));
+    assert_eq!(s.group_by_name("staff").unwrap().unwrap().id, "g1");
+    s.create_group(&group("g2", "Sales"), a("group.created")).unwrap();
+    // A rename onto a taken name is refused and changes nothing; a free one moves the name.
+    assert!(matches!(s.update_group(&group("g2", "staff"), a("group.updated")), Err(StoreError::Conflict(_))));
+    assert_eq!(s.group("g2").unwrap().unwrap().name, "Sales");
+    s.update_group(&group("g2", "Marketing"), a("group.updated")).unwrap();
+    assert!(s.group_by_name("sales").unwrap().is_none());
+    assert_eq!(s.group_by_name("marketing").unwrap().unwrap().id, "g2");
+}
+
+pub fn users_page_with_cursors_and_filters(e: &mut dyn Engine) {
+    let s = e.store();
+    for i in 0..25 {
+        let role = if i % 5 == 0 { Role::GlobalAdministrator } else { Role::User };
+        let mut u = user(&format!("id{i}"), &format!("user{i:02}"), role);
+        u.emergency_access = i == 7;
+        s.create_user(&u, a("user.created")).unwrap();
+    }
+    s.create_user(&user("other", "zed", Role::User), a("user.created")).unwrap();
+    let filter = UserFilter { prefix: "user".into(), ..Default::default() };
+    let mut names = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list_users(&filter, after.as_deref(), 10).unwrap();
+        assert!(page.items.len() <= 10);
+        names.extend(page.items.iter().map(|u| u.username.clone()));
+        match page.next_after {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..25).map(|i| format!("user{i:02}")).collect();
+    assert_eq!(names, want, "every user once, in username order");
+
+    let admins = UserFilter { role: Some(Role::GlobalAdministrator), ..Default::default() };
+    let got: Vec<String> = s.list_users(&admins, None, 100).unwrap().items.into_iter().map(|u| u.id).collect();
+    assert_eq!(got, ["id0", "id5", "id10", "id15", "id20"], "in username order");
+    let ea = UserFilter { emergency_access: Some(true), ..Default::default() };
+    assert_eq!(s.list_users(&ea, None, 100).unwrap().items.len(), 1);
+    let none = UserFilter { prefix: "nobody".into(), ..Default::default() };
+    let page = s.list_users(&none, None, 10).unwrap();
+    assert!(page.items.is_empty() && page.next_after.is_none());
+}
+
+pub fn sessions_belong_to_users_and_are_swept(e: &mut dyn Engine) {
+    let s = e.store();
+    let now = t0();
+    s.create_session(&key(1), &session("u1", now - Duration::minutes(10))).unwrap();
+    s.create_session(&key(2), &session("u1", now)).unwrap();
+    s.create_session(&key(3), &session("u2", now)).unwrap();
+    assert_eq!(s.count_sessions().unwrap(), 3);
+    let mine: HashSet<[u8; 32]> = s.user_sessions("u1").unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(mine, HashSet::from([key(1), key(2)]));
+    s.touch_session(&key(1), now).unwrap();
+    assert_eq!(s.session(&key(1)).unwrap().unwrap().last_seen_at, now);
+    s.delete_session(&key(2)).unwrap();
+    assert!(s.session(&key(2)).unwrap().is_none());
+    assert_eq!(s.delete_user_sessions("u1").unwrap(), 1);
+    assert!(s.user_sessions("u1").unwrap().is_empty());
+    assert_eq!(s.count_sessions().unwrap(), 1);
+
+    // The sweep removes idle and too-old sessions and keeps live ones.
+    let limits = SessionLimits::default();
+    let mut idle = session("u3", now - Duration::hours(2));
+    idle.last_seen_at = now - limits.idle - Duration::seconds(1);
+    s.create_session(&key(4), &idle).unwrap();
+    s.create_session(&key(5), &session("u3", now - limits.absolute - Duration::seconds(1))).unwrap();
+    assert_eq!(s.sweep_sessions(now, limits).unwrap(), 2);
+    assert!(s.session(&key(3)).unwrap().is_some());
+    assert!(s.user_sessions("u3").unwrap().is_empty());
+}
+
+pub fn passes_are_single_use(e: &mut dyn Engine) {
+    let s = e.store();
+    let pass = TapRecord::new("ABCD-EFGH-JKLM-NPQR", t0(), Duration::hours(1));
+    s.put_pass("u1", &pass, a("pass.issued")).unwrap();
+    assert!(!s.take_pass("u1", &|_| false).unwrap(), "a refused check keeps the pass");
+    assert!(s.take_pass("u1", &|p| p.matches("ABCD-EFGH-JKLM-NPQR", t0())).unwrap());
+    assert!(!s.take_pass("u1", &|_| true).unwrap(), "burnt after one use");
+    // A new pass replaces an old one.
+    s.put_pass("u1", &TapRecord::new("AAAA-AAAA-AAAA-AAAA", t0(), Duration::hours(1)), a("pass.issued")).unwrap();
+    s.put_pass("u1", &TapRecord::new("BBBB-BBBB-BBBB-BBBB", t0(), Duration::hours(1)), a("pass.issued")).unwrap();
+    assert!(!s.take_pass("u1", &|p| p.matches("AAAA-AAAA-AAAA-AAAA", t0())).unwrap());
+    assert!(s.take_pass("u1", &|p| p.matches("BBBB-BBBB-BBBB-BBBB", t0())).unwrap());
+}
+
+pub fn setup_completes_once(e: &mut dyn Engine) {
+    let s = e.store();
+    assert!(!s.setup_done().unwrap());
+    assert!(s.setup_token().unwrap().is_none());
+    let token = SetupTokenRecord::for_token("first", t0());
+    s.put_setup_token(&token).unwrap();
+    assert_eq!(s.setup_token().unwrap().unwrap(), token);
+    // A token that is no longer the stored one cannot complete setup.
+    let stale = SetupTokenRecord::for_token("stale", t0());
+    assert!(s.complete_setup(&stale, &user("a1", "admin", Role::GlobalAdministrator), a("setup")).is_err());
+    assert!(!s.setup_done().unwrap());
+    s.complete_setup(&token, &user("a1", "admin", Role::GlobalAdministrator), a("setup")).unwrap();
+    assert!(s.setup_done().unwrap());
+    assert!(s.user_by_username("admin").unwrap().is_some());
+    assert!(s.complete_setup(&token, &user("a2", "admin2", Role::GlobalAdministrator), a("setup")).is_err());
+    assert!(s.user("a2").unwrap().is_none());
+}
+
+pub fn throttle_reservations_count_every_concurrent_attempt(e: &mut dyn Engine) {
+    let s = e.store();
+    let now = t0();
+    let allowed: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let s = s.clone();
+                scope.spawn(move || s.reserve_attempt("alice", now).unwrap() == ThrottleDecision::Allow)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap() as usize).sum()
+    });
+    assert_eq!(allowed, proofup::domain::throttle::FREE_FAILURES as usize, "the free failures, then a delay");
+    assert_eq!(s.throttle("alice").unwrap().consecutive_failures, allowed as u32);
+    assert!(matches!(s.reserve_attempt("alice", now).unwrap(), ThrottleDecision::Wait(_)));
+    s.attempt_succeeded("alice").unwrap();
+    assert_eq!(s.throttle("alice").unwrap().consecutive_failures, 0);
+    assert_eq!(s.reserve_attempt("alice", now).unwrap(), ThrottleDecision::Allow);
+    s.clear_throttle("alice", a("user.unlocked")).unwrap();
+    assert_eq!(s.throttle("alice").unwrap().consecutive_failures, 0);
+    assert_eq!(s.throttle("someone-else").unwrap().consecutive_failures, 0);
+}
+
+pub fn groups_nest_and_forget_their_edges(e: &mut dyn Engine) {
+    let s = e.store();
+    s.create_group(&group("g1", "Staff"), a("group.created")).unwrap();
+    s.create_group(&group("g2", "Engineering"), a("group.created")).unwrap();
+    assert!(s.add_member("g1", MemberKind::Group, "g2", a("group.member_added")).unwrap());
+    assert!(s.add_member("g2", MemberKind::User, "u1", a("group.member_added")).unwrap());
+    assert!(!s.add_member("g2", MemberKind::User, "u1", a("group.member_added")).unwrap(), "already a member");
+    assert!(s.add_member("g1", MemberKind::User, "u2", a("group.member_added")).unwrap());
+    let m: HashSet<(MemberKind, String)> = s.members("g1").unwrap().into_iter().collect();
+    assert_eq!(m, HashSet::from([(MemberKind::User, "u2".to_owned()), (MemberKind::Group, "g2".to_owned())]));
+    assert_eq!(s.direct_parents(MemberKind::User, "u1").unwrap(), ["g2"]);
+    assert_eq!(s.direct_parents(MemberKind::Group, "g2").unwrap(), ["g1"]);
+    let mut edges = Vec::new();
+    s.for_each_edge(&mut |g, k, m| edges.push((g.to_owned(), k, m.to_owned()))).unwrap();
+    assert_eq!(edges.len(), 3);
+
+    assert!(matches!(
+        s.remove_member("g1", MemberKind::User, "u9", a("group.member_removed")),
+        Err(StoreError::NotFound)
+    ));
+    s.remove_member("g1", MemberKind::User, "u2", a("group.member_removed")).unwrap();
+    assert!(s.direct_parents(MemberKind::User, "u2").unwrap().is_empty());
+    // Deleting a group removes its member list and its place in every parent.
+    s.delete_group("g2", a("group.deleted")).unwrap();
+    assert!(s.group("g2").unwrap().is_none());
+    assert!(s.members("g1").unwrap().is_empty());
+    assert!(s.direct_parents(MemberKind::User, "u1").unwrap().is_empty());
+    let mut n = 0;
+    s.for_each_edge(&mut |_, _, _| n += 1).unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(s.count_groups().unwrap(), 1);
+}
+
+pub fn groups_page_by_name(e: &mut dyn Engine) {
+    let s = e.store();
+    for i in 0..12 {
+        s.create_group(&group(&format!("g{i}"), &format!("Team {i:02}")), a("group.created")).unwrap();
+    }
+    s.create_group(&group("x", "Other"), a("group.created")).unwrap();
+    let mut names = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list_groups("team", after.as_deref(), 5).unwrap();
+        names.extend(page.items.iter().map(|g| g.name.clone()));
+        match page.next_after {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(names, (0..12).map(|i| format!("Team {i:02}")).collect::<Vec<_>>());
+}
+
+pub fn a_totp_step_is_spent_exactly_once(e: &mut dyn Engine) {
+    let s = e.store();
+    s.create_user(&user("u1", "alice", Role::User), a("user.created")).unwrap();
+    s.add_method(&totp("u1", "m1"), a("method.added")).unwrap();
+    let at = t0();
+    let wins: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let s = s.clone();
+                scope.spawn(move || s.record_totp_use("u1", "m1", 1000, at).unwrap() as usize)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(wins, 1, "one of the concurrent uses of a step wins");
+    assert!(!s.record_totp_use("u1", "m1", 999, at).unwrap(), "an earlier step is a replay");
+    assert!(s.record_totp_use("u1", "m1", 1001, at).unwrap());
+    let m = s.method("u1", "m1").unwrap().unwrap();
+    assert_eq!((m.last_step, m.last_used_at), (Some(1001), Some(at)));
+}
+
+pub fn methods_and_recovery_codes(e: &mut dyn Engine) {
+    let s = e.store();
+    s.create_user(&user("u1", "alice", Role::User), a("user.created")).unwrap();
+    s.create_user(&user("u2", "bob", Role::User), a("user.created")).unwrap();
+    assert!(
+        matches!(s.add_method(&totp("ghost", "m9"), a("method.added")), Err(StoreError::NotFound)),
+        "a method needs its user"
+    );
+    s.add_method(&totp("u1", "m1"), a("method.added")).unwrap();
+    let mut pk = totp("u1", "m2");
+    pk.kind = MethodKind::Passkey;
+    pk.credential_id = Some("cred-1".into());
+    pk.passkey = Some("{}".into());
+    s.add_method(&pk, a("method.added")).unwrap();
+    s.add_method(&totp("u2", "m3"), a("method.added")).unwrap();
+    assert!(s.credential_taken("cred-1").unwrap());
+    assert!(!s.credential_taken("cred-2").unwrap());
+    assert_eq!(s.methods("u1").unwrap().len(), 2);
+    let counts = s.method_counts().unwrap();
+    assert_eq!((counts.get("u1"), counts.get("u2"), counts.get("u3")), (Some(&2), Some(&1), None));
+    s.rename_method("u1", "m1", "Work phone", a("method.renamed")).unwrap();
+    assert_eq!(s.method("u1", "m1").unwrap().unwrap().name, "Work phone");
+    s.record_passkey_use("u1", "m2", Some("{\"counter\":1}"), t0()).unwrap();
+    assert_eq!(s.method("u1", "m2").unwrap().unwrap().passkey.as_deref(), Some("{\"counter\":1}"));
+    s.delete_method("u1", "m2", a("method.removed")).unwrap();
+    assert!(!s.credential_taken("cred-1").unwrap(), "the credential id is free again");
+
+    let codes = RecoveryCodeSet { hashes: vec![Some("h1".into()), Some("h2".into())], created_at: t0() };
+    s.set_recovery_codes("u1", &codes, a("recovery.generated")).unwrap();
+    assert_eq!(s.use_recovery_code("u1", "h1", a("recovery.used")).unwrap(), Some(1));
+    assert_eq!(s.use_recovery_code("u1", "h1", a("recovery.used")).unwrap(), None, "single use");
+    assert_eq!(s.use_recovery_code("u1", "nope", a("recovery.used")).unwrap(), None);
+    assert_eq!(s.recovery_codes("u1").unwrap().unwrap().remaining(), 1);
+
+    // Removing every method ends the user's sessions and drops their recovery codes.
+    s.create_session(&key(1), &session("u1", t0())).unwrap();
+    assert_eq!(s.delete_all_methods("u1", a("method.all_removed")).unwrap(), 1);
+    assert!(s.methods("u1").unwrap().is_empty());
+    assert!(s.session(&key(1)).unwrap().is_none());
+    assert!(s.recovery_codes("u1").unwrap().is_none_or(|c| c.remaining() == 0));
+    assert_eq!(s.methods("u2").unwrap().len(), 1);
+}
+
+pub fn logs_are_newest_first_filtered_windowed_and_paged(e: &mut dyn Engine) {
+    let s = e.store();
+    for i in 0..30i64 {
+        let at = t0() + Duration::minutes(i);
+        let result = if i % 3 == 0 { SignInResult::Failure } else { SignInResult::Success };
+        s.append_sign_in(sign_in(if i % 2 == 0 { "alice" } else { "bob" }, result, at)).unwrap();
+        s.append_audit(audit(if i % 2 == 0 { "user.created" } else { "policy.saved" }, &format!("Target {i}"), at))
+            .unwrap();
+    }
+    assert_eq!(s.count_sign_ins().unwrap(), 30);
+    // Newest first, pages joined end to end without gaps or repeats.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list_sign_ins(after.as_deref(), 7).unwrap();
+        seen.extend(page.items.iter().map(|e| e.at));
+        match page.next_after {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 30);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let ids: HashSet<String> = s.list_sign_ins(None, 100).unwrap().items.into_iter().map(|e| e.id).collect();
+    assert_eq!(ids.len(), 30, "every entry has its own id");
+
+    let f = SignInFilter { user: Some("alice".into()), result: Some(SignInResult::Failure), ..Default::default() };
+    let got = s.search_sign_ins(&f, None, 100).unwrap().items;
+    assert_eq!(got.len(), 5);
+    assert!(got.iter().all(|e| e.username == "alice" && e.result == SignInResult::Failure));
+    let window = SignInFilter {
+        from: Some(t0() + Duration::minutes(10)),
+        to: Some(t0() + Duration::minutes(14)),
+        ..Default::default()
+    };
+    assert_eq!(s.search_sign_ins(&window, None, 100).unwrap().items.len(), 5, "inclusive bounds");
+
+    let f = AuditFilter { action: Some("policy.".into()), target: Some("target 2".into()), ..Default::default() };
+    let got: Vec<String> = s.search_audit(&f, None, 100).unwrap().items.into_iter().map(|e| e.target).collect();
+    assert_eq!(got, ["Target 29", "Target 27", "Target 25", "Target 23", "Target 21"]);
+    let f = AuditFilter { actor: Some("admin".into()), ..Default::default() };
+    assert_eq!(s.search_audit(&f, None, 100).unwrap().items.len(), 30);
+    let f = AuditFilter { actor: Some("adm".into()), ..Default::default() };
+    assert!(s.search_audit(&f, None, 100).unwrap().items.is_empty(), "the actor matches whole");
+
+    for bad in ["zz", "00", "not a cursor", ""] {
+        assert!(
+            matches!(s.list_audit(Some(bad), 10), Err(StoreError::BadCursor)),
+            "{bad:?} is not a cursor this store made"
+        );
+    }
+}
+
+pub fn logs_are_pruned_by_age_and_rows(e: &mut dyn Engine) {
+    let s = e.store();
+    for i in 0..10i64 {
+        s.append_sign_in(sign_in("alice", SignInResult::Success, t0() + Duration::days(i))).unwrap();
+    }
+    assert_eq!(s.prune_sign_ins(t0() + Duration::days(3), 1_000).unwrap(), 3);
+    assert_eq!(s.count_sign_ins().unwrap(), 7);
+    assert_eq!(s.prune_sign_ins(t0(), 4).unwrap(), 3, "the oldest beyond the cap");
+    let left: Vec<OffsetDateTime> = s.list_sign_ins(None, 100).unwrap().items.into_iter().map(|e| e.at).collect();
+    assert_eq!(left, (6..10).rev().map(|i| t0() + Duration::days(i)).collect::<Vec<_>>());
+    for i in 0..5i64 {
+        s.append_audit(audit("user.created", "x", t0() + Duration::days(i))).unwrap();
+    }
+    assert_eq!(s.prune_audit(t0() + Duration::days(2), 1_000).unwrap(), 2);
+    assert_eq!(s.count_audit().unwrap(), 3);
+}
+
+pub fn policy_versions_refuse_a_stale_save(e: &mut dyn Engine) {
+    let s = e.store();
+    let v0 = s.policy().unwrap();
+    assert_eq!(v0.version, 0);
+    let mut v1: PolicyVersion = v0.clone();
+    v1.version = 1;
+    v1.policy.enforcement = Enforcement::On;
+    s.save_policy(&v1, 0, a("policy.saved")).unwrap();
+    assert_eq!(s.policy().unwrap().version, 1);
+    assert_eq!(s.policy().unwrap().policy.enforcement, Enforcement::On);
+    let mut stale = v0.clone();
+    stale.version = 1;
+    assert!(matches!(s.save_policy(&stale, 0, a("policy.saved")), Err(StoreError::Conflict(_))));
+    assert_eq!(s.policy().unwrap().policy.enforcement, Enforcement::On, "the stale save changed nothing");
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    s.save_policy(&v2, 1, a("policy.saved")).unwrap();
+    let versions: Vec<u64> = s.policy_versions(10).unwrap().into_iter().map(|v| v.version).collect();
+    assert_eq!(versions, [2, 1]);
+
+    s.create_user(&user("u1", "alice", Role::User), a("user.created")).unwrap();
+    s.create_user(&user("u2", "bob", Role::User), a("user.created")).unwrap();
+    assert_eq!(s.registration_state("u1").unwrap(), RegistrationState::default());
+    let st = RegistrationState { first_prompted_at: Some(t0()), skips: 2, ..Default::default() };
+    s.put_registration_state("u1", &st, None).unwrap();
+    s.put_registration_state("u2", &RegistrationState { skips: 1, ..Default::default() }, Some(a("grace.set")))
+        .unwrap();
+    assert_eq!(s.registration_state("u1").unwrap(), st);
+    assert_eq!(s.all_registration_states().unwrap().len(), 2);
+}
+
+pub fn alerts_and_webhook_outbox(e: &mut dyn Engine) {
+    let s = e.store();
+    for i in 0..3i64 {
+        s.add_alert(EmergencyAlert {
+            id: format!("al{i}"),
+            at: t0() + Duration::minutes(i),
+            user_id: "u1".into(),
+            username: "breakglass".into(),
+            ip: "127.0.0.1".into(),
+            acknowledged_by: None,
+            acknowledged_at: None,
+        })
+        .unwrap();
+    }
+    // The store names each alert; newest first.
+    let open = s.open_alerts(10).unwrap();
+    let times: Vec<OffsetDateTime> = open.iter().map(|a| a.at).collect();
+    assert_eq!(times, (0..3).rev().map(|i| t0() + Duration::minutes(i)).collect::<Vec<_>>());
+    assert_eq!(open.iter().map(|a| &a.id).collect::<HashSet<_>>().len(), 3);
+    let middle = open[1].id.clone();
+    s.acknowledge_alert(&middle, "Admin", t0(), a("alert.acknowledged")).unwrap();
+    assert_eq!(s.alert(&middle).unwrap().unwrap().acknowledged_by.as_deref(), Some("Admin"));
+    assert_eq!(s.open_alerts(10).unwrap().len(), 2);
+    assert!(matches!(s.acknowledge_alert("nope", "Admin", t0(), a("alert.acknowledged")), Err(StoreError::NotFound)));
+
+    assert!(s.webhook_url().unwrap().is_none());
+    s.set_webhook_url(Some("https://hooks.example.org/x?token=secret"), a("webhook.saved")).unwrap();
+    assert_eq!(s.webhook_url().unwrap().as_deref(), Some("https://hooks.example.org/x?token=secret"));
+    let d = |id: &str, at: OffsetDateTime| Delivery {
+        id: id.into(),
+        event: serde_json::json!({"type": "test"}),
+        created_at: at,
+        attempts: 0,
+        next_at: at,
+        last_error: None,
+        given_up: false,
+    };
+    s.enqueue_delivery(&d("d1", t0())).unwrap();
+    s.enqueue_delivery(&d("d2", t0() + Duration::minutes(5))).unwrap();
+    let due: Vec<String> =
+        s.due_deliveries(t0() + Duration::minutes(1), 10).unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(due, ["d1"]);
+    let mut failed = d("d1", t0());
+    failed.failed("connection refused".into(), t0());
+    s.delivery_failed(&failed, t0()).unwrap();
+    let st = s.webhook_status().unwrap();
+    assert!(st.configured);
+    assert_eq!((st.pending, st.failing), (2, 1));
+    assert_eq!(st.last_error.as_deref(), Some("connection refused"));
+    assert!(!st.destination.unwrap_or_default().contains("secret"), "the status never shows the URL's secret");
+    s.delivery_succeeded("d2", t0() + Duration::minutes(6)).unwrap();
+    assert_eq!(s.webhook_status().unwrap().pending, 1);
+    assert!(s.webhook_status().unwrap().last_delivered_at.is_some());
+}
+
+pub fn acknowledged_writes_survive_reopening(e: &mut dyn Engine) {
+    {
+        let s = e.store();
+        s.create_user(&user("u1", "alice", Role::User), a("user.created")).unwrap();
+        s.create_session(&key(1), &session("u1", t0())).unwrap();
+        s.create_group(&group("g1", "Staff"), a("group.created")).unwrap();
+        s.add_member("g1", MemberKind::User, "u1", a("group.member_added")).unwrap();
+        s.add_method(&totp("u1", "m1"), a("method.added")).unwrap();
+        assert!(s.record_totp_use("u1", "m1", 42, t0()).unwrap());
+        s.append_sign_in(sign_in("alice", SignInResult::Success, t0())).unwrap();
+        s.flush().unwrap();
+    }
+    e.reopen();
+    let s = e.store();
+    s.ping().unwrap();
+    assert_eq!(s.user_by_username("alice").unwrap().unwrap().id, "u1");
+    assert_eq!(s.user_sessions("u1").unwrap().len(), 1, "whose sessions are whose is rebuilt");
+    assert_eq!(s.members("g1").unwrap(), [(MemberKind::User, "u1".to_owned())]);
+    assert!(!s.record_totp_use("u1", "m1", 42, t0()).unwrap(), "a spent step stays spent");
+    assert_eq!(s.count_sign_ins().unwrap(), 1);
+    assert!(s.count_audit().unwrap() >= 4);
+}
