@@ -1,4 +1,5 @@
 use clap::Parser;
+use proofup::cli;
 use proofup::config::{Cli, Command, LogFormat};
 use tracing_subscriber::EnvFilter;
 
@@ -17,15 +18,12 @@ fn main() -> std::process::ExitCode {
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::SetupUrl(args)) => proofup::serve::setup_url(args).map(|url| println!("{url}")),
+        Some(Command::SetupUrl(args)) => cli::setup_url::setup_url(args).map(|url| println!("{url}")),
         Some(Command::Serve(args)) => run(args),
-        Some(Command::Seed(args)) => proofup::serve::seed(&args).map(|n| println!("{n}")),
-        Some(Command::Backup(args)) => proofup::serve::backup(&args).map(|s| println!("{s}")),
-        Some(Command::HashRate(args)) => {
-            proofup::hashing::hash_rate(args.threads, args.seconds);
-            Ok(())
-        }
-        Some(Command::Restore(args)) => proofup::serve::restore(&args).map(|s| println!("{s}")),
+        Some(Command::Seed(args)) => cli::seed::seed(&args).map(|n| println!("{n}")),
+        Some(Command::Backup(args)) => cli::backup::backup(&args).map(|s| println!("{s}")),
+        Some(Command::HashRate(args)) => cli::hash_rate(&args),
+        Some(Command::Restore(args)) => cli::backup::restore(&args).map(|s| println!("{s}")),
         None => run(cli.serve),
     };
     match result {
@@ -37,7 +35,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(args: proofup::config::ServeArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+fn run(args: proofup::config::ServeArgs) -> cli::CliResult<()> {
     init_logs(args.log_format);
-    actix_web::rt::System::new().block_on(proofup::serve::serve(args))
+    actix_web::rt::System::new().block_on(cli::serve::serve(args))
 }

@@ -40,7 +40,7 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
         totp_sessions: 5,
         sessions_out: Some(dir.path().join("sessions.txt")),
     };
-    let msg = proofup::serve::seed(&args).unwrap();
+    let msg = proofup::cli::seed::seed(&args).unwrap();
     assert!(msg.starts_with("seeded 200 users, 40 groups"), "{msg}");
     let s = SledStore::open(dir.path(), 8 << 20).unwrap();
     assert_eq!(s.count_users().unwrap(), 200);

@@ -1,0 +1,95 @@
+//! The server's background work: sessions swept and the setup link renewed each minute, logs
+//! pruned hourly, webhook deliveries every 2 seconds.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::setup_url::ensure_setup_link;
+use crate::http::AppState;
+use crate::store::Store;
+
+/// Every 2 seconds: POST due webhook deliveries (blocking HTTP, off the async workers).
+pub(super) fn spawn_webhook_worker(state: AppState) -> tokio::task::JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let sender = Arc::new(crate::service::webhook::HttpSender::new());
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let (store, clock, sender) = (state.store.clone(), state.clock.clone(), sender.clone());
+            let run = tokio::task::spawn_blocking(move || {
+                crate::service::webhook::deliver_due(store.as_ref(), sender.as_ref(), clock.now())
+            });
+            match run.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "webhook outbox unreadable"),
+                Err(e) => tracing::error!(error = %e, "webhook worker failed"),
+            }
+        }
+    })
+}
+
+/// How long the logs keep their entries.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub days: u32,
+    pub max_rows: u64,
+}
+
+/// Removes log entries past their retention (or beyond the row cap); returns how many.
+pub fn prune_logs(
+    store: &dyn Store,
+    retention: Retention,
+    now: OffsetDateTime,
+) -> Result<u64, crate::store::StoreError> {
+    let before = now - time::Duration::days(retention.days.into());
+    Ok(store.prune_sign_ins(before, retention.max_rows)? + store.prune_audit(before, retention.max_rows)?)
+}
+
+/// Once a minute: drop expired sessions, renew an expired setup link; hourly, prune the logs
+/// (off the async workers).
+pub(super) fn spawn_maintenance(
+    state: AppState,
+    data_dir: PathBuf,
+    retention: Retention,
+) -> tokio::task::JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+        let mut minutes = 0u64;
+        loop {
+            tick.tick().await;
+            // Hourly, not at start: the row cap reads every key of both logs, which would fill the
+            // page cache and the heap just as the server starts.
+            if minutes > 0 && minutes.is_multiple_of(60) {
+                let (store, now) = (state.store.clone(), state.clock.now());
+                match tokio::task::spawn_blocking(move || prune_logs(store.as_ref(), retention, now)).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(removed = n, days = retention.days, "old log entries removed"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "log retention sweep failed"),
+                    Err(e) => tracing::error!(error = %e, "log retention sweep failed"),
+                }
+                crate::memory::release_soon();
+            }
+            minutes += 1;
+            let now = state.clock.now();
+            let limits = state.limits;
+            match state.store.sweep_sessions(now, limits) {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
+                Err(e) => tracing::error!(error = %e, "session sweep failed"),
+            }
+            match ensure_setup_link(
+                state.store.as_ref(),
+                state.clock.as_ref(),
+                &data_dir,
+                &state.config.public_url,
+                false,
+            ) {
+                Ok(Some(url)) => tracing::warn!("The setup link expired; here is a new one (valid 1 hour): {url}"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "could not renew the setup link"),
+            }
+        }
+    })
+}

@@ -1,0 +1,178 @@
+//! `proofup seed`: a synthetic directory for benchmarks, written in batches with one flush.
+
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use super::{open_store, write_private, CliResult};
+use crate::store::sled::SledStore;
+use crate::store::Durability;
+
+/// `proofup seed`: a synthetic directory, written in batches with one flush.
+pub fn seed(args: &crate::config::SeedArgs) -> CliResult<String> {
+    use rand::{Rng as _, SeedableRng as _};
+    let store = open_store(&args.data_dir, 64)?;
+    let now = OffsetDateTime::now_utc();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let levels = (args.depth as usize).min(args.groups.max(1));
+    let per_level = (args.groups / levels).max(1);
+    let groups: Vec<crate::domain::model::Group> = (0..args.groups)
+        .map(|i| crate::domain::model::Group {
+            id: format!("seed-g{i}"),
+            name: format!("Seed group {i:05}"),
+            description: format!("level {}", i / per_level),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    let mut edges = Vec::new();
+    let mut index = crate::domain::membership::MembershipIndex::default();
+    for i in per_level..args.groups {
+        let level = i / per_level;
+        for _ in 0..rng.gen_range(1..=2) {
+            let parent = ((level - 1) * per_level + rng.gen_range(0..per_level)).min(args.groups - 1);
+            let (p, c) = (format!("seed-g{parent}"), format!("seed-g{i}"));
+            if index.add_group(&p, &c).is_ok() {
+                edges.push((p, proofup_shared::directory::MemberKind::Group, c));
+            }
+        }
+    }
+    let users: Vec<crate::domain::model::User> = (0..args.users)
+        .map(|i| crate::domain::model::User {
+            id: format!("seed-u{i}"),
+            username: format!("seed-user-{i:06}"),
+            display_name: format!("Seed User {i}"),
+            email: None,
+            role: proofup_shared::api::Role::User,
+            enabled: true,
+            emergency_access: false,
+            password_hash: String::new(),
+            created_at: now,
+            updated_at: now,
+            last_sign_in_at: None,
+        })
+        .collect();
+    if !groups.is_empty() {
+        for u in &users {
+            for _ in 0..3 {
+                let level = rng.gen_range(levels / 2..levels.max(1));
+                let g = (level * per_level + rng.gen_range(0..per_level)).min(args.groups - 1);
+                edges.push((format!("seed-g{g}"), proofup_shared::directory::MemberKind::User, u.id.clone()));
+            }
+        }
+    }
+    store.seed_directory(&users, &groups, &edges)?;
+    seed_logs(&store, args, now, &mut rng)?;
+    if let Some(out) = &args.sessions_out {
+        seed_totp_sessions(&store, &args.data_dir, &users[..args.totp_sessions.min(users.len())], out, now)?;
+    }
+    Ok(format!(
+        "seeded {} users, {} groups, {} memberships, {} sign-in and {} audit log rows",
+        users.len(),
+        groups.len(),
+        edges.len(),
+        args.sign_ins,
+        args.audit
+    ))
+}
+
+/// Benchmarks: each user gets an authenticator app and a session waiting for its code.
+fn seed_totp_sessions(
+    store: &SledStore,
+    data_dir: &Path,
+    users: &[crate::domain::model::User],
+    out: &Path,
+    now: OffsetDateTime,
+) -> CliResult<()> {
+    use crate::domain::model::{Method, Session, SessionStage};
+    use crate::store::SessionStore as _;
+    let secrets = super::serve::load_or_create_key(&data_dir.join("secret.key"))?;
+    let mut methods = Vec::with_capacity(users.len());
+    let mut lines = String::new();
+    for u in users {
+        let secret = crate::domain::totp::new_secret();
+        let id = format!("seed-m-{}", u.id);
+        methods.push(Method {
+            sealed_secret: secrets.seal(&secret, &Method::seal_context(&u.id, &id))?,
+            id,
+            user_id: u.id.clone(),
+            kind: proofup_shared::mfa::MethodKind::AuthenticatorApp,
+            name: "Seeded app".into(),
+            credential_id: None,
+            passkey: None,
+            last_step: None,
+            created_at: now,
+            last_used_at: None,
+        });
+        let token = crate::service::auth::new_token();
+        store.create_session(
+            &crate::service::auth::session_key(&token),
+            &Session {
+                user_id: u.id.clone(),
+                created_at: now,
+                last_seen_at: now,
+                ip: "127.0.0.1".into(),
+                user_agent: "bench".into(),
+                stage: SessionStage::SecondFactor,
+                mfa_at: None,
+            },
+        )?;
+        lines.push_str(&format!("{token} {}\n", crate::domain::totp::base32(&secret)));
+    }
+    store.seed_methods(&methods)?;
+    store.flush()?;
+    write_private(out, lines.as_bytes())?;
+    Ok(())
+}
+
+fn seed_logs(
+    store: &SledStore,
+    args: &crate::config::SeedArgs,
+    now: OffsetDateTime,
+    rng: &mut rand::rngs::StdRng,
+) -> CliResult<()> {
+    use crate::store::{AuditDraft, AuditLog, SignInLog};
+    use rand::Rng as _;
+    let span = 30 * 24 * 3600 * 1000i64;
+    for i in 0..args.sign_ins {
+        let at = now - time::Duration::milliseconds(span - (span / args.sign_ins.max(1) as i64) * i as i64);
+        let u = rng.gen_range(0..args.users.max(1));
+        let ok = rng.gen_bool(0.9);
+        store.append_sign_in(proofup_shared::api::SignInLogEntry {
+            id: String::new(),
+            at,
+            username: format!("seed-user-{u:06}"),
+            user_id: Some(format!("seed-u{u}")),
+            result: if ok {
+                proofup_shared::api::SignInResult::Success
+            } else {
+                proofup_shared::api::SignInResult::Failure
+            },
+            reason: if ok { "Password".into() } else { "Wrong password".into() },
+            ip: format!("10.{}.{}.{}", u % 250, (u / 250) % 250, i % 250),
+            user_agent: "seed".into(),
+            interactive: true,
+        })?;
+    }
+    for i in 0..args.audit {
+        let at = now - time::Duration::milliseconds(span - (span / args.audit.max(1) as i64) * i as i64);
+        let u = rng.gen_range(0..args.users.max(1));
+        store.append_audit(AuditDraft(proofup_shared::api::AuditEntry {
+            id: String::new(),
+            at,
+            actor_id: None,
+            actor: "seed".into(),
+            action: "user.updated".into(),
+            target_id: Some(format!("seed-u{u}")),
+            target: format!("seed-user-{u:06}"),
+            changes: vec![proofup_shared::api::FieldChange {
+                field: "display_name".into(),
+                before: Some(format!("Seed User {u}")),
+                after: Some(format!("Seed User {u}")),
+            }],
+            ip: "10.0.0.1".into(),
+        }))?;
+    }
+    store.flush()?;
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! `proofup serve`: opens the store, starts the background work and the HTTP server.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::HttpServer;
+
+use super::control::spawn_control_socket;
+use super::maintenance::{spawn_maintenance, spawn_webhook_worker, Retention};
+use super::setup_url::ensure_setup_link;
+use super::{open_store, write_private, CliResult};
+use crate::config::ServeArgs;
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::secretbox::SecretBox;
+use crate::http::{self, AppState};
+use crate::store::{Durability, Store};
+
+pub async fn serve(args: ServeArgs) -> CliResult<()> {
+    let config = args.http_config();
+    let store = Arc::new(open_store(&args.data_dir, args.cache_mib)?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if let Some(url) = ensure_setup_link(store.as_ref(), clock.as_ref(), &args.data_dir, &config.public_url, true)? {
+        tracing::warn!("No administrator exists yet. Open this one-time link within 1 hour to create the first Global administrator: {url}");
+        tracing::warn!("(`proofup setup-url` prints it again.)");
+    }
+    if !http::assets::ui_built() {
+        tracing::warn!("This binary was built without the portal UI; `/` explains how to build it (make run).");
+    }
+    let mut state = AppState::new(store.clone() as Arc<dyn Store>, clock.clone(), config.clone());
+    let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
+    state.secrets = Arc::new(load_or_create_key(&key_file)?);
+    let retention = Retention { days: args.log_retention_days, max_rows: args.log_max_rows };
+    let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone(), retention);
+    let webhooks = spawn_webhook_worker(state.clone());
+    // Start-up (the membership and session indexes) freed its working memory: return it now,
+    // and once more after the first session sweep.
+    crate::memory::trim();
+    crate::memory::spawn_trimmer();
+    crate::memory::release_soon();
+    let control = spawn_control_socket(state.clone(), store.clone(), &args.data_dir)?;
+    let mut server = HttpServer::new(move || http::app(state.clone()))
+        .bind(args.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?
+        .shutdown_timeout(10);
+    if let Some(w) = args.workers {
+        server = server.workers(w.max(1));
+    }
+    tracing::info!(listen = %args.listen, url = %config.public_url, data_dir = %args.data_dir.display(), "Proofup is listening");
+    // actix stops gracefully on SIGINT/SIGTERM: no new connections, in-flight requests finish.
+    server.run().await?;
+    maintenance.abort();
+    webhooks.abort();
+    let _ = std::fs::remove_file(&control);
+    store.flush()?;
+    tracing::info!("stopped; store flushed");
+    Ok(())
+}
+
+/// Reads the secret-sealing key, or creates it (0600) on first run.
+pub(super) fn load_or_create_key(path: &Path) -> CliResult<SecretBox> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                format!(
+                    "the secret key file {} must hold exactly 32 bytes; restore it from your backup",
+                    path.display()
+                )
+            })?;
+            Ok(SecretBox::new(&key))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+            write_private(path, &key)
+                .map_err(|e| format!("cannot create the secret key file {}: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "created the key that encrypts TOTP secrets; back it up separately");
+            Ok(SecretBox::new(&key))
+        }
+        Err(e) => Err(format!("cannot read the secret key file {}: {e}", path.display()).into()),
+    }
+}

@@ -1,0 +1,86 @@
+//! The one-time setup link: issued while no administrator exists, saved (0600) in the data
+//! directory, printed by `proofup setup-url`, removed once setup is done.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{ask_server, open_store, write_private, CliResult};
+use crate::config::{public_url, setup_file, SetupUrlArgs};
+use crate::domain::clock::{Clock, SystemClock};
+use crate::service::setup;
+use crate::store::sled::OpenError;
+use crate::store::{SetupStore, Store};
+
+#[derive(Serialize, Deserialize)]
+struct SetupFile {
+    url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+}
+
+/// Issues a new setup token if no administrator exists yet; logs and saves the link.
+pub(super) fn ensure_setup_link(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    data_dir: &Path,
+    base: &str,
+    force: bool,
+) -> CliResult<Option<String>> {
+    if store.setup_done()? {
+        let _ = std::fs::remove_file(setup_file(data_dir));
+        return Ok(None);
+    }
+    let current = store.setup_token()?;
+    if !force && current.as_ref().is_some_and(|t| t.expires_at > clock.now()) && setup_file(data_dir).exists() {
+        return Ok(None);
+    }
+    let token = setup::issue_token(store, clock)?;
+    let url = format!("{base}/setup?token={token}");
+    let file = SetupFile { url: url.clone(), expires_at: clock.now() + crate::domain::setup::SETUP_TOKEN_TTL };
+    write_private(&setup_file(data_dir), &serde_json::to_vec(&file)?)?;
+    Ok(Some(url))
+}
+
+/// `proofup setup-url`: prints a valid setup link, issuing a new one when the
+/// store is free; reads the saved one when the server is running.
+pub fn setup_url(args: SetupUrlArgs) -> CliResult<String> {
+    let base = public_url(args.public_url.as_deref(), args.listen);
+    match open_store(&args.data_dir, 16) {
+        Ok(store) => {
+            if store.setup_done()? {
+                return Err(ALREADY_SET_UP.into());
+            }
+            ensure_setup_link(&store, &SystemClock, &args.data_dir, &base, true)?;
+        }
+        Err(OpenError::Locked { .. }) => return setup_url_from_server(&args.data_dir),
+        Err(e) => return Err(e.into()),
+    }
+    read_setup_file(&std::fs::read(setup_file(&args.data_dir))?)
+}
+
+fn read_setup_file(bytes: &[u8]) -> CliResult<String> {
+    let file: SetupFile = serde_json::from_slice(bytes)?;
+    if file.expires_at <= OffsetDateTime::now_utc() {
+        return Err(
+            "The saved setup link has expired. The running server renews it within a minute; run this again shortly."
+                .into(),
+        );
+    }
+    Ok(file.url)
+}
+
+/// The running server holds the store: ask it (control socket) whether setup is done, and for its link.
+fn setup_url_from_server(data_dir: &Path) -> CliResult<String> {
+    let reply = ask_server(data_dir, "setup-url")?;
+    match reply.split_once(' ').unwrap_or((reply.as_str(), "")) {
+        ("done", _) => Err(ALREADY_SET_UP.into()),
+        ("pending", "") => Err("Proofup is running but has no saved setup link. Restart it for a new link.".into()),
+        ("pending", file) => read_setup_file(file.as_bytes()),
+        ("error", e) => Err(e.to_owned().into()),
+        _ => Err(format!("unexpected answer from the server: {reply}").into()),
+    }
+}
+
+const ALREADY_SET_UP: &str = "Proofup is already set up: sign in as an administrator.";
