@@ -61,7 +61,7 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
     let sb = proofup::domain::secretbox::SecretBox::new(&key);
     for (i, line) in lines.lines().enumerate() {
         let (token, secret) = line.split_once(' ').unwrap();
-        let session = s.session(&proofup::service::auth::session_key(token)).unwrap().unwrap();
+        let session = s.session(&proofup::service::session_key(token)).unwrap().unwrap();
         assert_eq!(session.stage, proofup::domain::model::SessionStage::SecondFactor);
         assert_eq!(session.user_id, format!("seed-u{i}"));
         let m = s.methods(&session.user_id).unwrap();

@@ -1,22 +1,16 @@
-//! Routes and the signed-in user context.
+//! Routes, under the signed-in user context.
 
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
-use proofup_shared::api::Me;
 
 use crate::components::shell::Shell;
 use crate::pages;
-
-/// Who is signed in, shared by every page. `None` until `/api/auth/me` answers.
-#[derive(Clone, Copy)]
-pub struct SessionCtx {
-    pub me: RwSignal<Option<Me>>,
-}
+use crate::session::SessionCtx;
 
 #[component]
 pub fn App() -> impl IntoView {
-    let session = SessionCtx { me: RwSignal::new(None) };
+    let session = SessionCtx::new();
     provide_context(session);
     // Ask once who is signed in before any page is built, so pages read the
     // role they are shown to (the cookie is HttpOnly: only the server knows).

@@ -3,6 +3,7 @@
 //! - `api`: typed JSON client over gloo-net; every failure becomes a shared `ApiError`.
 //! - `pages`: one module per route.
 //! - `components`: layout and small reusable pieces.
+//! - `session`: who is signed in (`SessionCtx`) and the role checks made with it.
 //! - `logic`: pure helpers, unit-tested on the host.
 
 mod api;
@@ -10,6 +11,7 @@ mod app;
 mod components;
 mod logic;
 mod pages;
+mod session;
 
 fn main() {
     console_error_panic_hook::set_once();

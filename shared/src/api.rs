@@ -1,140 +1,12 @@
-//! Request and response bodies of the JSON API.
+//! Request and response bodies of the JSON API: the directory (users, passes), logs and sessions.
+//! The types of the other modules are re-exported here, so `api::X` names every body.
+
+pub use crate::auth::{Me, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
+pub use crate::common::{FieldChange, Page, Role};
+pub use crate::overview::{EmergencyAlert, Overview, StoreCounts};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-
-/// Administrative roles, from most to least privileged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    GlobalAdministrator,
-    SecurityAdministrator,
-    SecurityOperator,
-    SecurityReader,
-    User,
-}
-
-impl Role {
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::GlobalAdministrator => "Global administrator",
-            Role::SecurityAdministrator => "Security administrator",
-            Role::SecurityOperator => "Security operator",
-            Role::SecurityReader => "Security reader",
-            Role::User => "User",
-        }
-    }
-
-    /// May read the portal's administrative pages (directory, logs, policy).
-    pub fn can_read_admin(self) -> bool {
-        !matches!(self, Role::User)
-    }
-
-    /// May change users' security state (unlock, reset).
-    pub fn can_manage_security(self) -> bool {
-        matches!(self, Role::GlobalAdministrator | Role::SecurityAdministrator)
-    }
-
-    /// May act on one user's registration (extend or end grace, require re-registration).
-    pub fn can_operate(self) -> bool {
-        matches!(self, Role::GlobalAdministrator | Role::SecurityAdministrator | Role::SecurityOperator)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Me {
-    pub id: String,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    /// Signed in with a temporary access pass: the only thing this session can do is set a password.
-    #[serde(default)]
-    pub must_set_password: bool,
-    /// What this session must do before it is complete.
-    #[serde(default)]
-    pub next_step: crate::mfa::NextStep,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct SignInRequest {
-    pub username: String,
-    pub password: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SignInResponse {
-    pub me: Me,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SetupStatus {
-    /// True until the first Global administrator exists.
-    pub needs_setup: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct SetupRequest {
-    pub token: String,
-    pub username: String,
-    pub display_name: String,
-    pub password: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct StoreCounts {
-    pub users: u64,
-    pub active_sessions: u64,
-    pub audit_entries: u64,
-    pub sign_in_entries: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Overview {
-    pub me: Me,
-    pub version: String,
-    pub counts: StoreCounts,
-    /// The saved MFA registration policy's enforcement.
-    #[serde(default)]
-    pub enforcement: crate::policy::Enforcement,
-    /// Registration status of every user under the saved policy.
-    #[serde(default)]
-    pub registration: crate::policy::Impact,
-    /// Emergency-access sign-ins not yet acknowledged, newest first.
-    #[serde(default)]
-    pub alerts: Vec<EmergencyAlert>,
-    /// Emergency-access accounts (enabled).
-    #[serde(default)]
-    pub emergency_accounts: u64,
-    /// The webhook's deliveries (failures are shown on the Overview).
-    #[serde(default)]
-    pub webhook: crate::webhook::WebhookStatus,
-}
-
-/// A critical alert: an emergency-access (break-glass) account signed in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct EmergencyAlert {
-    pub id: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    pub user_id: String,
-    pub username: String,
-    pub ip: String,
-    #[serde(default)]
-    pub acknowledged_by: Option<String>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub acknowledged_at: Option<OffsetDateTime>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -183,22 +55,6 @@ pub struct AuditEntry {
     #[serde(default)]
     pub changes: Vec<FieldChange>,
     pub ip: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct FieldChange {
-    pub field: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-/// A page of a list, in key order. Pass `next_after` back as `after` for the next page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_after: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

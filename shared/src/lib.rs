@@ -5,9 +5,12 @@
 //! host and for `wasm32-unknown-unknown`, and pulls in no I/O.
 
 pub mod api;
+pub mod auth;
+pub mod common;
 pub mod directory;
 pub mod error;
 pub mod mfa;
+pub mod overview;
 pub mod policy;
 pub mod validation;
 pub mod webhook;

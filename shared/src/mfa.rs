@@ -3,63 +3,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum MethodKind {
-    AuthenticatorApp,
-    Passkey,
-}
-
-impl MethodKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            MethodKind::AuthenticatorApp => "Authenticator app",
-            MethodKind::Passkey => "Passkey",
-        }
-    }
-}
-
-/// A way to finish the second step of sign-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum SecondFactorOption {
-    Passkey,
-    AuthenticatorApp,
-    RecoveryCode,
-}
-
-impl SecondFactorOption {
-    pub fn label(self) -> &'static str {
-        match self {
-            SecondFactorOption::Passkey => "Use a passkey",
-            SecondFactorOption::AuthenticatorApp => "Enter a code from your authenticator app",
-            SecondFactorOption::RecoveryCode => "Use a recovery code",
-        }
-    }
-}
-
-/// The ways a user can finish the second step, most secure first (passkey,
-/// then app code, then recovery code). Recovery codes count only beside a method.
-pub fn second_factor_options(
-    kinds: impl IntoIterator<Item = MethodKind>,
-    recovery_codes_left: u32,
-) -> Vec<SecondFactorOption> {
-    let mut out: Vec<SecondFactorOption> = kinds
-        .into_iter()
-        .map(|k| match k {
-            MethodKind::Passkey => SecondFactorOption::Passkey,
-            MethodKind::AuthenticatorApp => SecondFactorOption::AuthenticatorApp,
-        })
-        .collect();
-    if !out.is_empty() && recovery_codes_left > 0 {
-        out.push(SecondFactorOption::RecoveryCode);
-    }
-    out.sort();
-    out.dedup();
-    out
-}
+pub use crate::auth::{second_factor_options, NextStep, SecondFactorOption};
+pub use crate::common::MethodKind;
 
 /// A registered method, never with its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,32 +47,6 @@ pub struct ConfirmTotpRequest {
 #[serde(deny_unknown_fields)]
 pub struct VerifyCodeRequest {
     pub code: String,
-}
-
-/// What a session must do next before it is complete.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(tag = "step", rename_all = "snake_case")]
-pub enum NextStep {
-    /// The session is complete.
-    #[default]
-    Done,
-    /// Signed in with a temporary access pass: choose a password.
-    SetPassword,
-    /// Prove the second factor, with one of `options` (most secure first).
-    SecondFactor {
-        #[serde(default)]
-        options: Vec<SecondFactorOption>,
-    },
-    /// The MFA registration policy interrupts: "More information required".
-    RegisterMfa {
-        /// A skip is still allowed (the grace period lasts).
-        can_skip: bool,
-        /// Whole days left until registration is required (rounded up); 0 when required.
-        days_left: u32,
-        #[serde(default, with = "time::serde::rfc3339::option")]
-        deadline: Option<OffsetDateTime>,
-    },
 }
 
 pub const METHOD_NAME_MAX: usize = 64;
@@ -217,5 +136,5 @@ pub struct RecoveryStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryCodeUsed {
     pub remaining: u32,
-    pub me: crate::api::Me,
+    pub me: crate::auth::Me,
 }

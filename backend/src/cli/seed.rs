@@ -104,9 +104,9 @@ fn seed_totp_sessions(
             created_at: now,
             last_used_at: None,
         });
-        let token = crate::service::auth::new_token();
+        let token = crate::service::new_token();
         store.create_session(
-            &crate::service::auth::session_key(&token),
+            &crate::service::session_key(&token),
             &Session {
                 user_id: u.id.clone(),
                 created_at: now,

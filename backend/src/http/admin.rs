@@ -55,10 +55,7 @@ pub async fn acknowledge_alert(
     auth: Operator,
     id: web::Path<String>,
 ) -> Result<actix_web::HttpResponse, AppError> {
-    service::alerts::acknowledge(state.store.as_ref(), &auth.actor(), &id, state.clock.now()).map_err(|e| match e {
-        service::users::UserError::NotFound => AppError::not_found("The alert"),
-        e => e.into(),
-    })?;
+    service::alerts::acknowledge(state.store.as_ref(), &auth.actor(), &id, state.clock.now())?;
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
@@ -157,7 +154,7 @@ pub async fn unlock_user(
     let s = state.store.as_ref();
     let target = s.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
     if !crate::domain::roles::may_act_on_security(auth.user.role, target.role) {
-        return Err(AppError::from(service::users::UserError::Forbidden(
+        return Err(AppError::from(service::ServiceError::Forbidden(
             "Your role cannot unlock this user's sign-in.".into(),
         )));
     }

@@ -6,7 +6,7 @@ use proofup_shared::{ApiError, ErrorCode, FieldError};
 
 use crate::service::auth::{SessionError, SignInError};
 use crate::service::setup::SetupError;
-use crate::service::users::UserError;
+use crate::service::ServiceError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -156,34 +156,34 @@ impl From<SetupError> for AppError {
     }
 }
 
-impl From<UserError> for AppError {
-    fn from(e: UserError) -> Self {
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            UserError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, m),
-            UserError::NotFound => Self::not_found("The user"),
-            UserError::Invalid(fields) => Self::validation(fields),
-            UserError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
-            UserError::Store(e) => e.into(),
-            UserError::Hash(m) => Self::internal(m),
-            UserError::Throttled(wait) => SignInError::Throttled(wait).into(),
-            UserError::Locked => SignInError::Locked.into(),
-            UserError::InvalidCode(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidCode, m),
-            UserError::ReauthenticationRequired => Self::new(
+            ServiceError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, m),
+            ServiceError::NotFound(what) => Self::not_found(what),
+            ServiceError::Invalid(fields) => Self::validation(fields),
+            ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
+            ServiceError::Store(e) => e.into(),
+            ServiceError::Hash(m) => Self::internal(m),
+            ServiceError::Throttled(wait) => SignInError::Throttled(wait).into(),
+            ServiceError::Locked => SignInError::Locked.into(),
+            ServiceError::InvalidCode(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidCode, m),
+            ServiceError::ReauthenticationRequired => Self::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::ReauthenticationRequired,
                 "Confirm it's you: enter a code from your authenticator app first.",
             ),
-            UserError::RegistrationRequired => Self::new(
+            ServiceError::RegistrationRequired => Self::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::RegistrationRequired,
                 "Your organization requires you to register a sign-in method now.",
             ),
-            UserError::FinishSignIn(crate::domain::model::SessionStage::RegisterMfa) => Self::new(
+            ServiceError::FinishSignIn(crate::domain::model::SessionStage::RegisterMfa) => Self::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::RegistrationRequired,
                 "Finish signing in first: register a sign-in method (or skip, while you may).",
             ),
-            UserError::FinishSignIn(_) => Self::new(
+            ServiceError::FinishSignIn(_) => Self::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::SecondFactorRequired,
                 "Finish signing in first: prove your second factor.",

@@ -66,9 +66,9 @@ pub async fn get_group(
     Ok(web::Json(groups::detail(state.store.as_ref(), &id).map_err(not_found_group)?))
 }
 
-fn not_found_group(e: crate::service::users::UserError) -> AppError {
+fn not_found_group(e: crate::service::ServiceError) -> AppError {
     match e {
-        crate::service::users::UserError::NotFound => AppError::not_found("The group"),
+        crate::service::ServiceError::NotFound(_) => AppError::not_found("The group"),
         e => e.into(),
     }
 }
@@ -147,7 +147,7 @@ pub async fn remove_member(
         &member,
     )
     .map_err(|e| match e {
-        crate::service::users::UserError::NotFound => AppError::not_found("The membership"),
+        crate::service::ServiceError::NotFound(_) => AppError::not_found("The membership"),
         e => e.into(),
     })?;
     Ok(HttpResponse::NoContent().finish())

@@ -14,7 +14,7 @@ use super::error::AppError;
 use super::session::{session_cookie, AnySession, Authenticated, Operator, Reader};
 use super::AppState;
 use crate::domain::model::SessionStage;
-use crate::service::users::UserError;
+use crate::service::ServiceError;
 use crate::service::{auth, mfa, passkeys, policy, recovery};
 
 fn wrong_stage(m: &str) -> AppError {
@@ -70,7 +70,7 @@ pub async fn reverify(
     let now = state.clock.now();
     let s = state.store.as_ref();
     mfa::verify_code(s, &state.secrets, &auth.user, &auth.client, &body.code, now)?;
-    let key = auth::session_key(
+    let key = crate::service::session_key(
         &super::session::token_from(&req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?,
     );
     let token = auth::promote(s, &key, &auth.session, SessionStage::Full, Some(now), now)?;
@@ -192,7 +192,7 @@ pub async fn confirm_totp(
         now,
     )
     .map_err(|e| match e {
-        crate::service::users::UserError::NotFound => {
+        crate::service::ServiceError::NotFound(_) => {
             AppError::not_found("No authenticator-app registration is waiting in this session; start again.")
         }
         e => e.into(),
@@ -212,7 +212,7 @@ pub async fn remove_my_method(
     let now = state.clock.now();
     mfa::remove_own(state.store.as_ref(), &state.membership, &auth.user, &auth.session, &auth.client, &id, now)
         .map_err(|e| match e {
-            crate::service::users::UserError::NotFound => AppError::not_found("The method"),
+            crate::service::ServiceError::NotFound(_) => AppError::not_found("The method"),
             e => e.into(),
         })?;
     Ok(HttpResponse::NoContent().finish())
@@ -298,7 +298,7 @@ pub async fn rename_my_method(
     let now = state.clock.now();
     let m = mfa::rename_own(state.store.as_ref(), &auth.user, &auth.session, &auth.client, &id, &body.name, now)
         .map_err(|e| match e {
-            UserError::NotFound => AppError::not_found("The method"),
+            ServiceError::NotFound(_) => AppError::not_found("The method"),
             e => e.into(),
         })?;
     Ok(web::Json(m.view()))
@@ -351,7 +351,9 @@ pub async fn finish_passkey_registration(
         now,
     )
     .map_err(|e| match e {
-        UserError::NotFound => AppError::not_found("No passkey registration is waiting in this session; start again."),
+        ServiceError::NotFound(_) => {
+            AppError::not_found("No passkey registration is waiting in this session; start again.")
+        }
         e => e.into(),
     })?;
     method_added(&state, &any, &client, &method, "MFA registered at sign-in (passkey)").await
@@ -398,7 +400,7 @@ pub async fn finish_passkey_sign_in(
         Err(e) => {
             failed_second_step(&state, &any, &client, "Second factor: passkey not verified").await;
             return Err(match e {
-                UserError::NotFound => {
+                ServiceError::NotFound(_) => {
                     AppError::not_found("No passkey sign-in is waiting in this session; start again.")
                 }
                 e => e.into(),

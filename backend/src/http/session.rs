@@ -51,8 +51,8 @@ pub struct Authenticated {
 
 impl Authenticated {
     /// The signed-in user as the actor of a change.
-    pub fn actor(&self) -> crate::service::users::Actor<'_> {
-        crate::service::users::Actor { user: &self.user, client: &self.client }
+    pub fn actor(&self) -> crate::service::Actor<'_> {
+        crate::service::Actor { user: &self.user, client: &self.client }
     }
 
     /// Passes when the user's current role satisfies `allowed`; 403 otherwise.
@@ -117,7 +117,7 @@ fn extract(req: &HttpRequest) -> Result<AnySession, AppError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
     let token = token_from(req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?;
     let (session, user) = auth::current(state.store.as_ref(), state.clock.as_ref(), state.limits, &token)?;
-    Ok(AnySession { user, session, key: auth::session_key(&token) })
+    Ok(AnySession { user, session, key: crate::service::session_key(&token) })
 }
 
 macro_rules! role_extractor {

@@ -13,7 +13,7 @@ use super::error::AppError;
 use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
 use crate::service::sessions;
-use crate::service::users::{self, UserError};
+use crate::service::users;
 use crate::store::UserFilter;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -182,12 +182,7 @@ pub async fn end_my_session(
     auth: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    sessions::end_own(state.store.as_ref(), &auth.user, &auth.key, &id, &auth.client, state.clock.now()).map_err(
-        |e| match e {
-            UserError::NotFound => AppError::not_found("The session"),
-            e => e.into(),
-        },
-    )?;
+    sessions::end_own(state.store.as_ref(), &auth.user, &auth.key, &id, &auth.client, state.clock.now())?;
     state.store.durable().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,8 +2,8 @@
 
 use time::OffsetDateTime;
 
-use super::users::{Actor, UserError};
 use super::{audit, change};
+use super::{Actor, ServiceError};
 use crate::store::AlertStore;
 
 /// Acknowledges an alert (audited, with whose sign-in it was and when). The account that
@@ -14,10 +14,10 @@ pub fn acknowledge<S: AlertStore + ?Sized>(
     actor: &Actor<'_>,
     id: &str,
     now: OffsetDateTime,
-) -> Result<(), UserError> {
-    let alert = s.alert(id)?.ok_or(UserError::NotFound)?;
+) -> Result<(), ServiceError> {
+    let alert = s.alert(id)?.ok_or(ServiceError::NotFound("The alert"))?;
     if alert.user_id == actor.user.id {
-        return Err(UserError::Forbidden(
+        return Err(ServiceError::Forbidden(
             "This alert is about your own sign-in: another administrator must acknowledge it.".into(),
         ));
     }

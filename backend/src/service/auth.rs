@@ -1,17 +1,14 @@
 //! Password sign-in, sessions, sign-out.
 
-use crate::store::Store;
 use std::net::IpAddr;
-
-use base64::Engine as _;
-use proofup_shared::api::{Me, SignInLogEntry, SignInResult};
-use proofup_shared::validation::normalize_username;
-use rand::RngCore as _;
-use time::{Duration, OffsetDateTime};
-
 use std::sync::RwLock;
 
+use proofup_shared::api::{Me, SignInLogEntry, SignInResult};
 use proofup_shared::mfa::NextStep;
+use proofup_shared::validation::normalize_username;
+use time::{Duration, OffsetDateTime};
+
+use super::{new_token, session_key};
 
 use crate::domain::clock::Clock;
 use crate::domain::membership::MembershipIndex;
@@ -19,11 +16,10 @@ use crate::domain::model::SessionStage;
 use crate::domain::model::{ClientInfo, Session, User};
 use crate::domain::ratelimit::IpRateLimiter;
 use crate::domain::session::{self, SessionCheck, SessionLimits};
-use crate::domain::setup::sha256;
 use crate::domain::signin::{after_first_factor, FirstFactor};
 use crate::domain::throttle::ThrottleDecision;
 use crate::hashing::HashPool;
-use crate::store::{SessionStore, StoreError, UserStore};
+use crate::store::{SessionStore, Store, StoreError, UserStore};
 
 /// Longest username or password even looked at; longer input is simply wrong.
 const MAX_INPUT_BYTES: usize = 1024;
@@ -46,17 +42,6 @@ pub struct SignedIn {
     /// The cookie value. Shown to the browser once, never stored.
     pub token: String,
     pub me: Me,
-}
-
-/// The store key of a session token.
-pub fn session_key(token: &str) -> [u8; 32] {
-    sha256(token)
-}
-
-pub fn new_token() -> String {
-    let mut b = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
 #[allow(clippy::too_many_arguments)]

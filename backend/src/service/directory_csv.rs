@@ -17,7 +17,7 @@ use proofup_shared::validation::{validate_display_name, validate_email, validate
 use proofup_shared::FieldError;
 use time::Duration;
 
-use super::users::{Actor, UserError};
+use super::{Actor, ServiceError};
 use crate::domain::clock::Clock;
 use crate::domain::membership::MembershipIndex;
 use crate::domain::model::Group;
@@ -122,14 +122,14 @@ pub fn import<S: Store + ?Sized>(
     actor: &Actor<'_>,
     text: &str,
     pass_ttl: Duration,
-) -> Result<ImportResult, UserError> {
+) -> Result<ImportResult, ServiceError> {
     let mut problems: Vec<FieldError> = Vec::new();
     let mut bad = |line: usize, message: String| problems.push(FieldError { field: format!("line {line}"), message });
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     match reader.headers() {
         Ok(h) if h.iter().collect::<Vec<_>>().join(",") == CSV_HEADER => {}
         _ => {
-            return Err(UserError::Invalid(vec![FieldError {
+            return Err(ServiceError::Invalid(vec![FieldError {
                 field: "line 1".into(),
                 message: format!("The first line must be the header {CSV_HEADER}"),
             }]))
@@ -236,7 +236,7 @@ pub fn import<S: Store + ?Sized>(
         }
     }
     // Memberships: every named group exists (in the store or the file), and no cycle appears.
-    let mut trial = index.read().map_err(|_| UserError::Store(StoreError::Backend("index lock".into())))?.clone();
+    let mut trial = index.read().map_err(|_| ServiceError::Store(StoreError::Backend("index lock".into())))?.clone();
     let mut existing: HashMap<String, String> = HashMap::new(); // name key → id (store groups)
     for r in &rows {
         for m in &r.member_of {
@@ -267,7 +267,7 @@ pub fn import<S: Store + ?Sized>(
     }
     if !problems.is_empty() {
         problems.sort_by_key(|p| p.field.trim_start_matches("line ").parse::<usize>().unwrap_or(0));
-        return Err(UserError::Invalid(problems));
+        return Err(ServiceError::Invalid(problems));
     }
 
     // Everything checked: write groups, then users, then memberships.

@@ -11,15 +11,15 @@ use proofup_shared::directory::{
 };
 use proofup_shared::FieldError;
 
-use super::users::{Actor, UserError};
 use super::{audit, change};
+use super::{Actor, ServiceError};
 use crate::domain::clock::Clock;
 use crate::domain::membership::{MembershipError, MembershipIndex};
 use crate::domain::model::Group;
 use crate::store::{AuditDraft, GroupStore, StoreError};
 
-fn lock_err<T>(_: T) -> UserError {
-    UserError::Store(StoreError::Backend("membership index lock poisoned".into()))
+fn lock_err<T>(_: T) -> ServiceError {
+    ServiceError::Store(StoreError::Backend("membership index lock poisoned".into()))
 }
 
 /// A group's name for display; the id itself if the group is gone (e.g. a path read before a delete).
@@ -63,7 +63,7 @@ fn group_audit(
     d
 }
 
-fn check_fields(name: Option<&str>, description: Option<&str>) -> Result<(), UserError> {
+fn check_fields(name: Option<&str>, description: Option<&str>) -> Result<(), ServiceError> {
     let mut fields = Vec::new();
     if let Some(Err(m)) = name.map(crate::domain::names::check_group_name) {
         fields.push(FieldError { field: "name".into(), message: m });
@@ -74,7 +74,7 @@ fn check_fields(name: Option<&str>, description: Option<&str>) -> Result<(), Use
     if fields.is_empty() {
         Ok(())
     } else {
-        Err(UserError::Invalid(fields))
+        Err(ServiceError::Invalid(fields))
     }
 }
 
@@ -94,7 +94,7 @@ pub fn create<S: Store + ?Sized>(
     clock: &dyn Clock,
     actor: &Actor<'_>,
     req: CreateGroupRequest,
-) -> Result<Group, UserError> {
+) -> Result<Group, ServiceError> {
     check_fields(Some(&req.name), Some(&req.description))?;
     let now = clock.now();
     let g = Group {
@@ -115,9 +115,9 @@ pub fn update<S: Store + ?Sized>(
     actor: &Actor<'_>,
     id: &str,
     req: UpdateGroupRequest,
-) -> Result<Group, UserError> {
+) -> Result<Group, ServiceError> {
     check_fields(req.name.as_deref(), req.description.as_deref())?;
-    let before = s.group(id)?.ok_or(UserError::NotFound)?;
+    let before = s.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
     let mut g = before.clone();
     let mut changes = Vec::new();
     if let Some(n) = req.name.filter(|n| *n != before.name) {
@@ -144,11 +144,11 @@ pub fn delete<S: Store + ?Sized>(
     index: &RwLock<MembershipIndex>,
     actor: &Actor<'_>,
     id: &str,
-) -> Result<(), UserError> {
-    let g = s.group(id)?.ok_or(UserError::NotFound)?;
+) -> Result<(), ServiceError> {
+    let g = s.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
     let policy = s.policy()?.policy;
     if policy.include_groups.iter().chain(&policy.exclude_groups).any(|x| x == id) {
-        return Err(UserError::Conflict(format!(
+        return Err(ServiceError::Conflict(format!(
             "The MFA registration policy names {}. Remove it from the policy first.",
             g.name
         )));
@@ -168,10 +168,10 @@ pub fn add_member<S: Store + ?Sized>(
     group_id: &str,
     kind: MemberKind,
     member: &str,
-) -> Result<bool, UserError> {
-    let g = s.group(group_id)?.ok_or(UserError::NotFound)?;
+) -> Result<bool, ServiceError> {
+    let g = s.group(group_id)?.ok_or(ServiceError::NotFound("The group"))?;
     let Some(name) = member_name(s, kind, member)? else {
-        return Err(UserError::Invalid(vec![FieldError {
+        return Err(ServiceError::Invalid(vec![FieldError {
             field: "id".into(),
             message: format!("No {} has this id.", if kind == MemberKind::User { "user" } else { "group" }),
         }]));
@@ -186,14 +186,14 @@ pub fn add_member<S: Store + ?Sized>(
                     format!("{name} already contains {} ({}); adding it would make a cycle.", g.name, names.join(" → "))
                 }
             };
-            UserError::Invalid(vec![FieldError { field: "id".into(), message }])
+            ServiceError::Invalid(vec![FieldError { field: "id".into(), message }])
         })?;
     }
     let entry = group_audit(actor, clock.now(), "group.member_added", &g, vec![change("member", None, Some(&name))]);
     let added = s.add_member(group_id, kind, member, entry)?;
     match kind {
         MemberKind::User => idx.add_user(group_id, member),
-        MemberKind::Group => idx.add_group(group_id, member).map_err(|e| UserError::Conflict(e.to_string()))?,
+        MemberKind::Group => idx.add_group(group_id, member).map_err(|e| ServiceError::Conflict(e.to_string()))?,
     }
     Ok(added)
 }
@@ -206,8 +206,8 @@ pub fn remove_member<S: Store + ?Sized>(
     group_id: &str,
     kind: MemberKind,
     member: &str,
-) -> Result<(), UserError> {
-    let g = s.group(group_id)?.ok_or(UserError::NotFound)?;
+) -> Result<(), ServiceError> {
+    let g = s.group(group_id)?.ok_or(ServiceError::NotFound("The group"))?;
     let name = member_name(s, kind, member)?.unwrap_or_else(|| member.to_owned());
     let mut idx = index.write().map_err(lock_err)?;
     let entry = group_audit(actor, clock.now(), "group.member_removed", &g, vec![change("member", Some(&name), None)]);
@@ -228,8 +228,8 @@ fn reference<S: Store + ?Sized>(s: &S, kind: MemberKind, id: &str) -> Result<Opt
     })
 }
 
-pub fn detail<S: Store + ?Sized>(s: &S, id: &str) -> Result<GroupDetail, UserError> {
-    let g = s.group(id)?.ok_or(UserError::NotFound)?;
+pub fn detail<S: Store + ?Sized>(s: &S, id: &str) -> Result<GroupDetail, ServiceError> {
+    let g = s.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
     let mut members = Vec::new();
     for (kind, m) in s.members(id)? {
         if let Some(r) = reference(s, kind, &m)? {
@@ -254,7 +254,7 @@ pub fn user_groups<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     user_id: &str,
-) -> Result<Vec<UserGroup>, UserError> {
+) -> Result<Vec<UserGroup>, ServiceError> {
     let memberships = index.read().map_err(lock_err)?.groups_of(user_id);
     let name = |id: &str| group_name(s, id);
     let mut out: Vec<UserGroup> = memberships
@@ -270,7 +270,7 @@ pub fn user_groups<S: Store + ?Sized>(
 }
 
 /// Users and groups whose name starts with `q` (for pickers).
-pub fn search<S: Store + ?Sized>(s: &S, q: &str, limit: usize) -> Result<Vec<DirectoryRef>, UserError> {
+pub fn search<S: Store + ?Sized>(s: &S, q: &str, limit: usize) -> Result<Vec<DirectoryRef>, ServiceError> {
     let prefix = q.trim().to_lowercase();
     let groups = s.list_groups(&prefix, None, limit)?;
     let filter = crate::store::UserFilter { prefix: prefix.clone(), ..Default::default() };

@@ -11,8 +11,8 @@ use proofup_shared::mfa::{check_method_name, ConfirmTotpRequest, MethodKind, Tot
 use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};
 
-use super::users::{Actor, UserError};
 use super::{audit, change};
+use super::{Actor, ServiceError};
 use crate::domain::membership::MembershipIndex;
 use crate::domain::model::{ClientInfo, Method, Session, User};
 use crate::domain::secretbox::SecretBox;
@@ -99,13 +99,13 @@ pub fn check_binding<S: Store + ?Sized>(
     user: &User,
     session: &Session,
     now: OffsetDateTime,
-) -> Result<(), UserError> {
+) -> Result<(), ServiceError> {
     if s.methods(&user.id)?.is_empty() {
         return Ok(());
     }
     match session.mfa_at {
         Some(at) if now - at <= RECENT_MFA => Ok(()),
-        _ => Err(UserError::ReauthenticationRequired),
+        _ => Err(ServiceError::ReauthenticationRequired),
     }
 }
 
@@ -130,7 +130,7 @@ pub fn start_totp<S: Store + ?Sized>(
     session: &Session,
     user: &User,
     now: OffsetDateTime,
-) -> Result<TotpSetup, UserError> {
+) -> Result<TotpSetup, ServiceError> {
     check_binding(s, user, session, now)?;
     let secret = totp::new_secret();
     let uri = totp::otpauth_uri("Proofup", &user.username, &secret);
@@ -152,23 +152,23 @@ pub fn confirm_totp<S: Store + ?Sized>(
     client: &ClientInfo,
     req: ConfirmTotpRequest,
     now: OffsetDateTime,
-) -> Result<Method, UserError> {
+) -> Result<Method, ServiceError> {
     check_binding(s, user, session, now)?;
     if let Err(message) = check_method_name(&req.name) {
-        return Err(UserError::Invalid(vec![FieldError { field: "name".into(), message }]));
+        return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
     }
     let secret = pending.peek(&session_key, &user.id, now).map_err(|e| match e {
-        PendingLookup::Missing => UserError::NotFound,
-        PendingLookup::OtherUser => UserError::Forbidden("This registration belongs to another session.".into()),
+        PendingLookup::Missing => ServiceError::NotFound("The set-up waiting in this session"),
+        PendingLookup::OtherUser => ServiceError::Forbidden("This registration belongs to another session.".into()),
         PendingLookup::Expired => {
-            UserError::InvalidCode("This registration expired after 10 minutes. Start again.".into())
+            ServiceError::InvalidCode("This registration expired after 10 minutes. Start again.".into())
         }
     })?;
     reserve(s, user, now)?;
     let step = match totp::verify(&secret, &req.code, now, None) {
         TotpCheck::Accepted { step } => step,
         _ => {
-            return Err(UserError::InvalidCode(
+            return Err(ServiceError::InvalidCode(
                 "That code is not right. Check the time on your phone and enter the current code.".into(),
             ));
         }
@@ -177,7 +177,7 @@ pub fn confirm_totp<S: Store + ?Sized>(
     let id = uuid::Uuid::new_v4().simple().to_string();
     let sealed = secrets
         .seal(&secret, &Method::seal_context(&user.id, &id))
-        .map_err(|e| UserError::Store(StoreError::Backend(e.to_string())))?;
+        .map_err(|e| ServiceError::Store(StoreError::Backend(e.to_string())))?;
     let method = Method {
         id,
         user_id: user.id.clone(),
@@ -214,21 +214,21 @@ pub(crate) fn add_method<S: Store + ?Sized>(
     s.add_method(method, entry)
 }
 
-pub(crate) fn throttled<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
+pub(crate) fn throttled<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), ServiceError> {
     match s.throttle(&user.username)?.check(now) {
         ThrottleDecision::Allow => Ok(()),
-        ThrottleDecision::Wait(w) => Err(UserError::Throttled(w)),
-        ThrottleDecision::Locked => Err(UserError::Locked),
+        ThrottleDecision::Wait(w) => Err(ServiceError::Throttled(w)),
+        ThrottleDecision::Locked => Err(ServiceError::Locked),
     }
 }
 
 /// Reserves one attempt of a verifier in the account throttle, atomically: it counts as a
 /// failure from now on, unless [`record_success`] clears it. Concurrent guesses count one each.
-pub(crate) fn reserve<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), UserError> {
+pub(crate) fn reserve<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), ServiceError> {
     match s.reserve_attempt(&user.username, now)? {
         ThrottleDecision::Allow => Ok(()),
-        ThrottleDecision::Wait(w) => Err(UserError::Throttled(w)),
-        ThrottleDecision::Locked => Err(UserError::Locked),
+        ThrottleDecision::Wait(w) => Err(ServiceError::Throttled(w)),
+        ThrottleDecision::Locked => Err(ServiceError::Locked),
     }
 }
 
@@ -246,10 +246,10 @@ pub fn verify_code<S: Store + ?Sized>(
     client: &ClientInfo,
     code: &str,
     now: OffsetDateTime,
-) -> Result<Method, UserError> {
+) -> Result<Method, ServiceError> {
     reserve(s, user, now)?;
     if code.len() > 64 {
-        return Err(UserError::InvalidCode("That code is not right.".into()));
+        return Err(ServiceError::InvalidCode("That code is not right.".into()));
     }
     let mut replayed = None;
     for m in s.methods(&user.id)?.into_iter().filter(|m| m.kind == MethodKind::AuthenticatorApp) {
@@ -282,9 +282,9 @@ pub fn verify_code<S: Store + ?Sized>(
             vec![change("method", None, Some(&m.name))],
             client,
         ))?;
-        return Err(UserError::InvalidCode("That code was already used. Wait for the next code.".into()));
+        return Err(ServiceError::InvalidCode("That code was already used. Wait for the next code.".into()));
     }
-    Err(UserError::InvalidCode("That code is not right. Enter the current code from your authenticator app.".into()))
+    Err(ServiceError::InvalidCode("That code is not right. Enter the current code from your authenticator app.".into()))
 }
 
 /// Removes one of the user's own methods (binding rules; not the last one while the policy requires one).
@@ -297,12 +297,12 @@ pub fn remove_own<S: Store + ?Sized>(
     client: &ClientInfo,
     id: &str,
     now: OffsetDateTime,
-) -> Result<(), UserError> {
+) -> Result<(), ServiceError> {
     check_binding(s, user, session, now)?;
     let methods = s.methods(&user.id)?;
-    let m = methods.iter().find(|m| m.id == id).ok_or(UserError::NotFound)?;
+    let m = methods.iter().find(|m| m.id == id).ok_or(ServiceError::NotFound("The method"))?;
     if methods.len() == 1 && super::policy::requires_a_method(s, index, user, now)? {
-        return Err(UserError::Conflict(
+        return Err(ServiceError::Conflict(
             "Your organization's MFA registration policy requires a sign-in method. Add another one before removing this one.".into(),
         ));
     }
@@ -320,11 +320,11 @@ pub fn rename_own<S: Store + ?Sized>(
     id: &str,
     name: &str,
     now: OffsetDateTime,
-) -> Result<Method, UserError> {
+) -> Result<Method, ServiceError> {
     if let Err(message) = check_method_name(name) {
-        return Err(UserError::Invalid(vec![FieldError { field: "name".into(), message }]));
+        return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
     }
-    let mut m = s.method(&user.id, id)?.ok_or(UserError::NotFound)?;
+    let mut m = s.method(&user.id, id)?.ok_or(ServiceError::NotFound("The method"))?;
     check_binding(s, user, session, now)?;
     let name = name.trim();
     let entry = audit(
@@ -346,10 +346,10 @@ pub fn require_reregistration<S: Store + ?Sized>(
     actor: &Actor<'_>,
     user_id: &str,
     now: OffsetDateTime,
-) -> Result<u64, UserError> {
-    let target = s.user(user_id)?.ok_or(UserError::NotFound)?;
+) -> Result<u64, ServiceError> {
+    let target = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
     if !crate::domain::roles::may_act_on_security(actor.user.role, target.role) {
-        return Err(UserError::Forbidden("Your role cannot change this user's methods.".into()));
+        return Err(ServiceError::Forbidden("Your role cannot change this user's methods.".into()));
     }
     let n = s.methods(user_id)?.len();
     let entry = audit(

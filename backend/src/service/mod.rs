@@ -1,4 +1,9 @@
-//! Use cases: orchestrate domain rules and the storage traits. No actix, no sled.
+//! Use cases: orchestrate domain rules and the storage port. No actix, no engine.
+//!
+//! Rules of this layer: it may import `domain`, `store` (the port's traits and types, never an
+//! engine), `hashing` and `proofup_shared`; never `http` or `cli`. What several use cases share —
+//! the acting administrator, the one error type, audit drafts, session tokens — lives in this
+//! file, so the use-case files import it and not each other's.
 
 pub mod alerts;
 pub mod auth;
@@ -13,11 +18,72 @@ pub mod setup;
 pub mod users;
 pub mod webhook;
 
+use base64::Engine as _;
 use proofup_shared::api::{AuditEntry, FieldChange};
-use time::OffsetDateTime;
+use proofup_shared::FieldError;
+use rand::RngCore as _;
+use time::{Duration, OffsetDateTime};
 
-use crate::domain::model::{ClientInfo, User};
-use crate::store::AuditDraft;
+use crate::domain::model::{ClientInfo, SessionStage, User};
+use crate::store::{AuditDraft, StoreError};
+
+/// The signed-in administrator acting, and from where.
+pub struct Actor<'a> {
+    pub user: &'a User,
+    pub client: &'a ClientInfo,
+}
+
+/// Why a use case refused or failed; the HTTP layer maps each to one status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Forbidden(String),
+    /// What was not found, for the message ("The user", "The group"...).
+    #[error("{0} was not found")]
+    NotFound(&'static str),
+    #[error("invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("{0}")]
+    Hash(String),
+    #[error("too many attempts")]
+    Throttled(Duration),
+    #[error("account locked")]
+    Locked,
+    #[error("wrong code")]
+    InvalidCode(String),
+    #[error("re-authentication required")]
+    ReauthenticationRequired,
+    #[error("registration required")]
+    RegistrationRequired,
+    /// The session is part-way through signing in and must finish this step first.
+    #[error("finish signing in first")]
+    FinishSignIn(SessionStage),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound("The item"),
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            e => ServiceError::Store(e),
+        }
+    }
+}
+
+/// The store key of a session token.
+pub fn session_key(token: &str) -> [u8; 32] {
+    crate::domain::setup::sha256(token)
+}
+
+pub fn new_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
 
 /// Builds an audit entry; the store assigns its id.
 pub fn audit(

@@ -13,7 +13,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::mfa::{check_binding, record_success, reserve, throttled, PendingLookup, PendingMap};
-use super::users::UserError;
+use super::ServiceError;
 use crate::domain::model::{ClientInfo, Method, Session, User};
 use crate::store::StoreError;
 
@@ -51,8 +51,8 @@ impl Passkeys {
         Self { webauthn, registrations: PendingMap::default(), authentications: PendingMap::default() }
     }
 
-    fn relying_party(&self) -> Result<&Webauthn, UserError> {
-        self.webauthn.as_ref().map_err(|e| UserError::Conflict(format!("Passkeys are not available here: {e}.")))
+    fn relying_party(&self) -> Result<&Webauthn, ServiceError> {
+        self.webauthn.as_ref().map_err(|e| ServiceError::Conflict(format!("Passkeys are not available here: {e}.")))
     }
 }
 
@@ -92,22 +92,24 @@ fn without_nulls(v: serde_json::Value) -> serde_json::Value {
     }
 }
 
-fn challenge<T: serde::Serialize>(options: &T, expires_at: OffsetDateTime) -> Result<PasskeyChallenge, UserError> {
-    let v = serde_json::to_value(options).map_err(|e| UserError::Store(StoreError::Backend(e.to_string())))?;
+fn challenge<T: serde::Serialize>(options: &T, expires_at: OffsetDateTime) -> Result<PasskeyChallenge, ServiceError> {
+    let v = serde_json::to_value(options).map_err(|e| ServiceError::Store(StoreError::Backend(e.to_string())))?;
     let public_key = v.get("publicKey").cloned().unwrap_or(serde_json::Value::Null);
     Ok(PasskeyChallenge { public_key: without_nulls(public_key), expires_at })
 }
 
-fn lookup_error(e: PendingLookup, what: &str) -> UserError {
+fn lookup_error(e: PendingLookup, what: &str) -> ServiceError {
     match e {
-        PendingLookup::Missing => UserError::NotFound,
-        PendingLookup::OtherUser => UserError::Forbidden(format!("This {what} belongs to another session.")),
-        PendingLookup::Expired => UserError::InvalidCode(format!("This {what} expired after 5 minutes. Start again.")),
+        PendingLookup::Missing => ServiceError::NotFound("The passkey ceremony waiting in this session"),
+        PendingLookup::OtherUser => ServiceError::Forbidden(format!("This {what} belongs to another session.")),
+        PendingLookup::Expired => {
+            ServiceError::InvalidCode(format!("This {what} expired after 5 minutes. Start again."))
+        }
     }
 }
 
-fn invalid(field: &str, message: &str) -> UserError {
-    UserError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+fn invalid(field: &str, message: &str) -> ServiceError {
+    ServiceError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
 }
 
 /// Starts adding a passkey: the options for `navigator.credentials.create()`.
@@ -118,14 +120,14 @@ pub fn start_registration<S: Store + ?Sized>(
     session: &Session,
     user: &User,
     now: OffsetDateTime,
-) -> Result<PasskeyChallenge, UserError> {
+) -> Result<PasskeyChallenge, ServiceError> {
     let rp = pk.relying_party()?;
     check_binding(s, user, session, now)?;
     let existing: Vec<_> = s.methods(&user.id)?.iter().filter_map(stored).map(|p| p.cred_id().clone()).collect();
     let display = if user.display_name.trim().is_empty() { &user.username } else { &user.display_name };
     let (options, state) = rp
         .start_passkey_registration(user_handle(user), &user.username, display, Some(existing))
-        .map_err(|e| UserError::Store(StoreError::Backend(format!("passkey registration: {e}"))))?;
+        .map_err(|e| ServiceError::Store(StoreError::Backend(format!("passkey registration: {e}"))))?;
     let expires_at = now + CEREMONY_TTL;
     pk.registrations.put(session_key, &user.id, state, expires_at, now);
     challenge(&options, expires_at)
@@ -142,7 +144,7 @@ pub fn finish_registration<S: Store + ?Sized>(
     client: &ClientInfo,
     req: FinishPasskeyRegistration,
     now: OffsetDateTime,
-) -> Result<Method, UserError> {
+) -> Result<Method, ServiceError> {
     let rp = pk.relying_party()?;
     check_binding(s, user, session, now)?;
     if let Err(message) = check_method_name(&req.name) {
@@ -154,11 +156,11 @@ pub fn finish_registration<S: Store + ?Sized>(
         pk.registrations.take(&session_key, &user.id, now).map_err(|e| lookup_error(e, "passkey registration"))?;
     let passkey = rp.finish_passkey_registration(&credential, &state).map_err(|e| {
         tracing::info!(user = %user.username, error = %e, "passkey registration refused");
-        UserError::InvalidCode("The passkey could not be verified. Start again.".into())
+        ServiceError::InvalidCode("The passkey could not be verified. Start again.".into())
     })?;
     let cred = credential_id(&passkey);
     if s.credential_taken(&cred)? {
-        return Err(UserError::Conflict("This passkey is already registered.".into()));
+        return Err(ServiceError::Conflict("This passkey is already registered.".into()));
     }
     let method = Method {
         id: uuid::Uuid::new_v4().simple().to_string(),
@@ -183,16 +185,16 @@ pub fn start_authentication<S: Store + ?Sized>(
     session_key: [u8; 32],
     user: &User,
     now: OffsetDateTime,
-) -> Result<PasskeyChallenge, UserError> {
+) -> Result<PasskeyChallenge, ServiceError> {
     let rp = pk.relying_party()?;
     throttled(s, user, now)?;
     let passkeys: Vec<Passkey> = s.methods(&user.id)?.iter().filter_map(stored).collect();
     if passkeys.is_empty() {
-        return Err(UserError::Conflict("You have no passkey. Use another method.".into()));
+        return Err(ServiceError::Conflict("You have no passkey. Use another method.".into()));
     }
     let (options, state) = rp
         .start_passkey_authentication(&passkeys)
-        .map_err(|e| UserError::Store(StoreError::Backend(format!("passkey sign-in: {e}"))))?;
+        .map_err(|e| ServiceError::Store(StoreError::Backend(format!("passkey sign-in: {e}"))))?;
     let expires_at = now + CEREMONY_TTL;
     pk.authentications.put(session_key, &user.id, state, expires_at, now);
     challenge(&options, expires_at)
@@ -206,7 +208,7 @@ pub fn finish_authentication<S: Store + ?Sized>(
     user: &User,
     credential: serde_json::Value,
     now: OffsetDateTime,
-) -> Result<Method, UserError> {
+) -> Result<Method, ServiceError> {
     let rp = pk.relying_party()?;
     throttled(s, user, now)?;
     let state = pk.authentications.take(&session_key, &user.id, now).map_err(|e| lookup_error(e, "passkey sign-in"))?;
@@ -218,7 +220,7 @@ pub fn finish_authentication<S: Store + ?Sized>(
         Ok(r) => r,
         Err(e) => {
             tracing::info!(user = %user.username, error = %e, "passkey sign-in refused");
-            return Err(UserError::InvalidCode("The passkey could not be verified.".into()));
+            return Err(ServiceError::InvalidCode("The passkey could not be verified.".into()));
         }
     };
     let used = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(AsRef::<[u8]>::as_ref(result.cred_id()));
@@ -226,7 +228,7 @@ pub fn finish_authentication<S: Store + ?Sized>(
         .methods(&user.id)?
         .into_iter()
         .find(|m| m.credential_id.as_deref() == Some(used.as_str()))
-        .ok_or(UserError::NotFound)?;
+        .ok_or(ServiceError::NotFound("The method"))?;
     let mut updated = None;
     if let Some(mut p) = stored(&method) {
         if p.update_credential(&result) == Some(true) {

@@ -13,8 +13,8 @@ use proofup_shared::policy::{
 use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};
 
-use super::users::{Actor, UserError};
 use super::{audit, change};
+use super::{Actor, ServiceError};
 use crate::domain::clock::Clock;
 use crate::domain::membership::MembershipIndex;
 use crate::domain::model::User;
@@ -150,7 +150,7 @@ pub fn skip<S: Store + ?Sized>(
     index: &RwLock<MembershipIndex>,
     user: &User,
     now: OffsetDateTime,
-) -> Result<(), UserError> {
+) -> Result<(), ServiceError> {
     match interrupt_now(s, index, user, now)? {
         NextStep::RegisterMfa { can_skip: true, .. } | NextStep::Done => {
             let mut state = s.registration_state(&user.id)?;
@@ -159,7 +159,7 @@ pub fn skip<S: Store + ?Sized>(
             s.put_registration_state(&user.id, &state, None)?;
             Ok(())
         }
-        _ => Err(UserError::RegistrationRequired),
+        _ => Err(ServiceError::RegistrationRequired),
     }
 }
 
@@ -214,7 +214,7 @@ pub fn save<S: Store + ?Sized>(
     index: &RwLock<MembershipIndex>,
     actor: &Actor<'_>,
     req: SavePolicyRequest,
-) -> Result<SavePolicyResponse, UserError> {
+) -> Result<SavePolicyResponse, ServiceError> {
     let mut p = req.policy;
     for l in [&mut p.include_users, &mut p.include_groups, &mut p.exclude_users, &mut p.exclude_groups] {
         dedup(l);
@@ -231,11 +231,11 @@ pub fn save<S: Store + ?Sized>(
         }
     }
     if !problems.is_empty() {
-        return Err(UserError::Invalid(problems));
+        return Err(ServiceError::Invalid(problems));
     }
     let current = s.policy()?;
     if current.version != req.based_on_version {
-        return Err(UserError::Conflict(
+        return Err(ServiceError::Conflict(
             "Someone saved the policy after you opened it. Reload to see their version.".into(),
         ));
     }
@@ -458,10 +458,10 @@ pub fn set_grace<S: Store + ?Sized>(
     actor: &Actor<'_>,
     user_id: &str,
     req: GraceRequest,
-) -> Result<RegistrationState, UserError> {
-    let user = s.user(user_id)?.ok_or(UserError::NotFound)?;
+) -> Result<RegistrationState, ServiceError> {
+    let user = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
     if !crate::domain::roles::may_act_on_security(actor.user.role, user.role) {
-        return Err(UserError::Forbidden("Your role cannot change this user's grace period.".into()));
+        return Err(ServiceError::Forbidden("Your role cannot change this user's grace period.".into()));
     }
     let mut fields = Vec::new();
     let reason = req.reason.trim();
@@ -481,7 +481,7 @@ pub fn set_grace<S: Store + ?Sized>(
         }
     };
     if !fields.is_empty() {
-        return Err(UserError::Invalid(fields));
+        return Err(ServiceError::Invalid(fields));
     }
     let mut state = s.registration_state(user_id)?;
     let before = state.deadline_override.map(proofup_shared::validation::utc_text);

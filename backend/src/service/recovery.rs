@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::mfa::{check_binding, record_success, reserve};
-use super::users::UserError;
+use super::ServiceError;
 use super::{audit, change};
 use crate::domain::model::{ClientInfo, RecoveryCodeSet, Session, User};
 
@@ -55,7 +55,7 @@ fn hash(user_id: &str, normalized: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn status<S: Store + ?Sized>(s: &S, user: &User) -> Result<RecoveryStatus, UserError> {
+pub fn status<S: Store + ?Sized>(s: &S, user: &User) -> Result<RecoveryStatus, ServiceError> {
     Ok(match s.recovery_codes(&user.id)? {
         Some(set) => RecoveryStatus { remaining: set.remaining(), created_at: Some(set.created_at) },
         None => RecoveryStatus { remaining: 0, created_at: None },
@@ -69,9 +69,9 @@ pub fn generate<S: Store + ?Sized>(
     session: &Session,
     client: &ClientInfo,
     now: OffsetDateTime,
-) -> Result<RecoveryCodes, UserError> {
+) -> Result<RecoveryCodes, ServiceError> {
     if s.methods(&user.id)?.is_empty() {
-        return Err(UserError::Conflict(
+        return Err(ServiceError::Conflict(
             "Recovery codes back up a sign-in method. Add an authenticator app or a passkey first.".into(),
         ));
     }
@@ -101,10 +101,10 @@ pub fn redeem<S: Store + ?Sized>(
     client: &ClientInfo,
     code: &str,
     now: OffsetDateTime,
-) -> Result<u32, UserError> {
+) -> Result<u32, ServiceError> {
     // Reserved (counted as a failure) before the check; a right code clears it.
     reserve(s, user, now)?;
-    let wrong = || UserError::InvalidCode("That recovery code is not right, or it was already used.".into());
+    let wrong = || ServiceError::InvalidCode("That recovery code is not right, or it was already used.".into());
     let Some(n) = normalize(code) else {
         return Err(wrong());
     };

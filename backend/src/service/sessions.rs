@@ -4,7 +4,7 @@
 use proofup_shared::api::SessionView;
 use time::OffsetDateTime;
 
-use super::users::UserError;
+use super::ServiceError;
 use super::{audit, change};
 use crate::domain::model::{ClientInfo, Session, SessionStage, User};
 use crate::domain::session::{self, SessionCheck, SessionLimits};
@@ -38,7 +38,7 @@ pub fn list<S: SessionStore + ?Sized>(
     user_id: &str,
     current: Option<&[u8; 32]>,
     now: OffsetDateTime,
-) -> Result<Vec<SessionView>, UserError> {
+) -> Result<Vec<SessionView>, ServiceError> {
     Ok(s.user_sessions(user_id)?
         .into_iter()
         .filter(|(_, s)| matches!(session::check(s, limits, now), SessionCheck::Valid { .. }))
@@ -55,11 +55,11 @@ pub fn end_own<S: SessionStore + AuditLog + ?Sized>(
     id: &str,
     client: &ClientInfo,
     now: OffsetDateTime,
-) -> Result<(), UserError> {
+) -> Result<(), ServiceError> {
     let found = s.user_sessions(&user.id)?.into_iter().find(|(k, _)| session::public_id(k) == id);
-    let Some((key, ended)) = found else { return Err(UserError::NotFound) };
+    let Some((key, ended)) = found else { return Err(ServiceError::NotFound("The session")) };
     if &key == current {
-        return Err(UserError::Conflict("This is the session you are using: sign out instead.".into()));
+        return Err(ServiceError::Conflict("This is the session you are using: sign out instead.".into()));
     }
     s.delete_session(&key)?;
     s.append_audit(audit(
@@ -80,7 +80,7 @@ pub fn end_others<S: SessionStore + AuditLog + ?Sized>(
     keep: &[u8; 32],
     client: &ClientInfo,
     now: OffsetDateTime,
-) -> Result<u64, UserError> {
+) -> Result<u64, ServiceError> {
     let n = end_all_but(s, &user.id, Some(keep))?;
     if n > 0 {
         s.append_audit(audit(
@@ -96,7 +96,11 @@ pub fn end_others<S: SessionStore + AuditLog + ?Sized>(
 }
 
 /// Ends the user's sessions, all of them or all but `keep`; returns how many ended.
-pub fn end_all_but<S: SessionStore + ?Sized>(s: &S, user_id: &str, keep: Option<&[u8; 32]>) -> Result<u64, UserError> {
+pub fn end_all_but<S: SessionStore + ?Sized>(
+    s: &S,
+    user_id: &str,
+    keep: Option<&[u8; 32]>,
+) -> Result<u64, ServiceError> {
     let Some(keep) = keep else { return Ok(s.delete_user_sessions(user_id)?) };
     let mut n = 0;
     for (key, _) in s.user_sessions(user_id)? {

@@ -6,7 +6,7 @@ use proofup_shared::validation::{validate_display_name, validate_email, validate
 use proofup_shared::FieldError;
 use time::Duration;
 
-use super::{audit, change};
+use super::{audit, change, Actor, ServiceError};
 use crate::domain::clock::Clock;
 use crate::domain::model::{ClientInfo, Session, SessionStage, User};
 use crate::domain::password::PasswordRules;
@@ -14,55 +14,9 @@ use crate::domain::roles::{may_assign_role, may_manage_user, may_set_emergency_a
 use crate::domain::tap::{self, TapRecord};
 use crate::domain::throttle::ThrottleDecision;
 use crate::hashing::HashPool;
-use crate::store::StoreError;
 
-#[derive(Debug, thiserror::Error)]
-pub enum UserError {
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("not found")]
-    NotFound,
-    #[error("invalid")]
-    Invalid(Vec<FieldError>),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Store(StoreError),
-    #[error("{0}")]
-    Hash(String),
-    #[error("too many attempts")]
-    Throttled(Duration),
-    #[error("account locked")]
-    Locked,
-    #[error("wrong code")]
-    InvalidCode(String),
-    #[error("re-authentication required")]
-    ReauthenticationRequired,
-    #[error("registration required")]
-    RegistrationRequired,
-    /// The session is part-way through signing in and must finish this step first.
-    #[error("finish signing in first")]
-    FinishSignIn(SessionStage),
-}
-
-impl From<StoreError> for UserError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => UserError::NotFound,
-            StoreError::Conflict(m) => UserError::Conflict(m),
-            e => UserError::Store(e),
-        }
-    }
-}
-
-/// The signed-in administrator acting, and from where.
-pub struct Actor<'a> {
-    pub user: &'a User,
-    pub client: &'a ClientInfo,
-}
-
-fn forbid(m: &str) -> UserError {
-    UserError::Forbidden(m.into())
+fn forbid(m: &str) -> ServiceError {
+    ServiceError::Forbidden(m.into())
 }
 
 fn issue_pass<S: Store + ?Sized>(
@@ -72,7 +26,7 @@ fn issue_pass<S: Store + ?Sized>(
     target: &User,
     action: &str,
     ttl: Duration,
-) -> Result<TemporaryAccessPass, UserError> {
+) -> Result<TemporaryAccessPass, ServiceError> {
     let code = tap::generate();
     let now = clock.now();
     let rec = TapRecord::new(&code, now, ttl);
@@ -95,7 +49,7 @@ pub fn create<S: Store + ?Sized>(
     actor: &Actor<'_>,
     req: CreateUserRequest,
     pass_ttl: Duration,
-) -> Result<(User, TemporaryAccessPass), UserError> {
+) -> Result<(User, TemporaryAccessPass), ServiceError> {
     if !may_assign_role(actor.user.role, req.role) {
         return Err(forbid("Your role cannot create a user with this role."));
     }
@@ -107,7 +61,7 @@ pub fn create<S: Store + ?Sized>(
     let display_name = p.check("display_name", validate_display_name(&req.display_name));
     let email = p.check("email", validate_email(req.email.as_deref().unwrap_or("")));
     let (Some(username), Some(display_name), Some(email)) = (username, display_name, email) else {
-        return Err(UserError::Invalid(p.0));
+        return Err(ServiceError::Invalid(p.0));
     };
     let now = clock.now();
     let user = User {
@@ -143,11 +97,11 @@ pub fn create<S: Store + ?Sized>(
 }
 
 /// Refuses a change that would leave no enabled Global administrator.
-fn keep_a_global_admin<S: Store + ?Sized>(s: &S, before: &User, after: Option<&User>) -> Result<(), UserError> {
+fn keep_a_global_admin<S: Store + ?Sized>(s: &S, before: &User, after: Option<&User>) -> Result<(), ServiceError> {
     let was = before.enabled && before.role == Role::GlobalAdministrator;
     let is = after.is_some_and(|u| u.enabled && u.role == Role::GlobalAdministrator);
     if was && !is && s.count_enabled_global_admins()? <= 1 {
-        return Err(UserError::Conflict(
+        return Err(ServiceError::Conflict(
             "This is the last enabled Global administrator: make another user Global administrator first.".into(),
         ));
     }
@@ -160,8 +114,8 @@ pub fn update<S: Store + ?Sized>(
     actor: &Actor<'_>,
     id: &str,
     req: UpdateUserRequest,
-) -> Result<User, UserError> {
-    let before = s.user(id)?.ok_or(UserError::NotFound)?;
+) -> Result<User, ServiceError> {
+    let before = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
     if !may_manage_user(actor.user.role, before.role) {
         return Err(forbid("Your role cannot change this user."));
     }
@@ -178,7 +132,7 @@ pub fn update<S: Store + ?Sized>(
         }
     }
     if !p.is_empty() {
-        return Err(UserError::Invalid(p.0));
+        return Err(ServiceError::Invalid(p.0));
     }
     if let Some(role) = req.role {
         if role != before.role && !may_assign_role(actor.user.role, role) {
@@ -227,8 +181,8 @@ pub fn update<S: Store + ?Sized>(
     Ok(after)
 }
 
-pub fn delete<S: Store + ?Sized>(s: &S, clock: &dyn Clock, actor: &Actor<'_>, id: &str) -> Result<(), UserError> {
-    let before = s.user(id)?.ok_or(UserError::NotFound)?;
+pub fn delete<S: Store + ?Sized>(s: &S, clock: &dyn Clock, actor: &Actor<'_>, id: &str) -> Result<(), ServiceError> {
+    let before = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
     if !may_manage_user(actor.user.role, before.role) {
         return Err(forbid("Your role cannot delete this user."));
     }
@@ -254,8 +208,8 @@ pub fn reset_sign_in<S: Store + ?Sized>(
     actor: &Actor<'_>,
     id: &str,
     pass_ttl: Duration,
-) -> Result<TemporaryAccessPass, UserError> {
-    let mut user = s.user(id)?.ok_or(UserError::NotFound)?;
+) -> Result<TemporaryAccessPass, ServiceError> {
+    let mut user = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
     if !may_manage_user(actor.user.role, user.role) {
         return Err(forbid("Your role cannot reset this user."));
     }
@@ -292,20 +246,20 @@ pub async fn set_own_password<S: Store + ?Sized>(
     client: &ClientInfo,
     req: SetPasswordRequest,
     stage_after: &dyn Fn(&User) -> SessionStage,
-) -> Result<(User, String, Session), UserError> {
+) -> Result<(User, String, Session), ServiceError> {
     match session.stage {
         SessionStage::Full => {
             // The current-password check is a verifier: it shares the account's sign-in throttle,
             // and the attempt is reserved before the hash so that concurrent guesses count one each.
             match s.reserve_attempt(&user.username, clock.now())? {
                 ThrottleDecision::Allow => {}
-                ThrottleDecision::Wait(wait) => return Err(UserError::Throttled(wait)),
-                ThrottleDecision::Locked => return Err(UserError::Locked),
+                ThrottleDecision::Wait(wait) => return Err(ServiceError::Throttled(wait)),
+                ThrottleDecision::Locked => return Err(ServiceError::Locked),
             }
             let current = req.current_password.clone().unwrap_or_default();
             let phc = user.has_password().then(|| user.password_hash.clone());
             if !hasher.verify(current, phc).await {
-                return Err(UserError::Invalid(vec![FieldError {
+                return Err(ServiceError::Invalid(vec![FieldError {
                     field: "current_password".into(),
                     message: "Your current password is not right.".into(),
                 }]));
@@ -315,14 +269,16 @@ pub async fn set_own_password<S: Store + ?Sized>(
         // Signed in with a temporary access pass: choosing a password is this stage's purpose.
         SessionStage::MustSetPassword => {}
         // Only the password is proven so far: whoever knows it must not be able to replace it.
-        stage @ (SessionStage::SecondFactor | SessionStage::RegisterMfa) => return Err(UserError::FinishSignIn(stage)),
+        stage @ (SessionStage::SecondFactor | SessionStage::RegisterMfa) => {
+            return Err(ServiceError::FinishSignIn(stage))
+        }
     }
     if let Err(message) = rules.check(&req.new_password, &user.username) {
-        return Err(UserError::Invalid(vec![FieldError { field: "new_password".into(), message }]));
+        return Err(ServiceError::Invalid(vec![FieldError { field: "new_password".into(), message }]));
     }
-    let hash = hasher.hash(req.new_password).await.map_err(|e| UserError::Hash(e.to_string()))?;
+    let hash = hasher.hash(req.new_password).await.map_err(|e| ServiceError::Hash(e.to_string()))?;
     let now = clock.now();
-    let mut updated = s.user(&user.id)?.ok_or(UserError::NotFound)?;
+    let mut updated = s.user(&user.id)?.ok_or(ServiceError::NotFound("The user"))?;
     updated.password_hash = hash;
     updated.updated_at = now;
     let entry = audit(
@@ -337,9 +293,9 @@ pub async fn set_own_password<S: Store + ?Sized>(
     // A new session id for the new privilege level. Every session of the user ends, this one
     // included: whoever knew the old password is signed out everywhere (SES-08).
     s.delete_user_sessions(&user.id)?;
-    let token = super::auth::new_token();
+    let token = super::new_token();
     let stage = if session.stage == SessionStage::MustSetPassword { stage_after(&updated) } else { session.stage };
     let fresh = Session { stage, created_at: now, last_seen_at: now, ..session.clone() };
-    s.create_session(&super::auth::session_key(&token), &fresh)?;
+    s.create_session(&super::session_key(&token), &fresh)?;
     Ok((updated, token, fresh))
 }

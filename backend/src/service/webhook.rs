@@ -6,8 +6,8 @@ use proofup_shared::webhook::{check_webhook_url, redact_webhook_url, WebhookSett
 use proofup_shared::FieldError;
 use time::OffsetDateTime;
 
-use super::users::{Actor, UserError};
 use super::{audit, change};
+use super::{Actor, ServiceError};
 use crate::domain::webhook::Delivery;
 use crate::store::{AuditLog, StoreError, WebhookStore};
 
@@ -118,11 +118,11 @@ pub fn save<S: WebhookStore + AuditLog + ?Sized>(
     actor: &Actor<'_>,
     req: WebhookSettingsRequest,
     now: OffsetDateTime,
-) -> Result<WebhookSettings, UserError> {
+) -> Result<WebhookSettings, ServiceError> {
     let url = req.url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
     if let Some(u) = &url {
         if let Err(message) = check_webhook_url(u) {
-            return Err(UserError::Invalid(vec![FieldError { field: "url".into(), message }]));
+            return Err(ServiceError::Invalid(vec![FieldError { field: "url".into(), message }]));
         }
     }
     let before = s.webhook_url()?.map(|u| redact_webhook_url(&u));
@@ -140,9 +140,9 @@ pub fn save<S: WebhookStore + AuditLog + ?Sized>(
 }
 
 /// Queues a test event.
-pub fn send_test<S: WebhookStore + ?Sized>(s: &S, actor: &Actor<'_>, now: OffsetDateTime) -> Result<(), UserError> {
+pub fn send_test<S: WebhookStore + ?Sized>(s: &S, actor: &Actor<'_>, now: OffsetDateTime) -> Result<(), ServiceError> {
     if s.webhook_url()?.is_none() {
-        return Err(UserError::Conflict("Set a webhook URL first.".into()));
+        return Err(ServiceError::Conflict("Set a webhook URL first.".into()));
     }
     Ok(enqueue(s, "test", serde_json::json!({"requested_by": actor.user.username}), now)?)
 }

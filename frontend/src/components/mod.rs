@@ -1,4 +1,5 @@
 pub mod alert;
+pub mod confirm;
 pub mod field;
 pub mod pass;
 pub mod passkey_setup;

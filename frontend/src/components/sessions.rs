@@ -8,11 +8,8 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
+use crate::components::confirm::confirm;
 use crate::logic::{describe_user_agent, format_time};
-
-fn confirm(message: &str) -> bool {
-    web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
-}
 
 #[component]
 pub fn MySessionsCard() -> impl IntoView {

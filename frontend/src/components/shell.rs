@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_location, use_navigate};
 use proofup_shared::ErrorCode;
 
 use crate::api;
-use crate::app::SessionCtx;
+use crate::session::SessionCtx;
 
 fn encode_path(p: &str) -> String {
     p.bytes()

@@ -8,18 +8,15 @@ use proofup_shared::directory::{DirectoryRef, GroupDetail, GroupView, MemberKind
 use proofup_shared::ApiError;
 
 use crate::api;
-use crate::app::SessionCtx;
 use crate::components::alert::{ErrorAlert, Notice};
+use crate::components::confirm::confirm;
 use crate::components::field::Field;
 use crate::components::picker::DirectoryPicker;
 use crate::logic::encode_component;
+use crate::session::SessionCtx;
 
 fn can_manage() -> bool {
-    expect_context::<SessionCtx>().me.get_untracked().is_some_and(|m| m.role.can_manage_security())
-}
-
-fn confirm(message: &str) -> bool {
-    web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
+    SessionCtx::get().can_manage_security()
 }
 
 #[component]

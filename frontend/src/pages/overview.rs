@@ -9,7 +9,7 @@ use crate::logic::thousands;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let session = expect_context::<crate::app::SessionCtx>();
+    let session = expect_context::<crate::session::SessionCtx>();
     let admin = session.me.get_untracked().is_some_and(|m| m.role.can_read_admin());
     if !admin {
         return view! { <UserHome/> }.into_any();
@@ -49,7 +49,7 @@ fn RegistrationNudge() -> impl IntoView {
 /// What a signed-in user without an administrative role sees.
 #[component]
 fn UserHome() -> impl IntoView {
-    let session = expect_context::<crate::app::SessionCtx>();
+    let session = expect_context::<crate::session::SessionCtx>();
     view! {
         <h1>"Your account"</h1>
         <RegistrationNudge/>

@@ -13,10 +13,10 @@ use proofup_shared::policy::{
 use proofup_shared::ApiError;
 
 use crate::api;
-use crate::app::SessionCtx;
 use crate::components::alert::{ErrorAlert, Notice};
 use crate::components::picker::DirectoryPicker;
 use crate::logic::format_time;
+use crate::session::SessionCtx;
 
 #[derive(Clone, Copy, PartialEq)]
 enum List {
@@ -26,7 +26,7 @@ enum List {
 
 #[component]
 pub fn PolicyPage() -> impl IntoView {
-    let can_edit = expect_context::<SessionCtx>().me.get_untracked().is_some_and(|m| m.role.can_manage_security());
+    let can_edit = SessionCtx::get().can_manage_security();
     let draft = RwSignal::new(None::<MfaRegistrationPolicy>);
     let saved = RwSignal::new(None::<PolicyVersion>);
     let names = RwSignal::new(HashMap::<String, String>::new());

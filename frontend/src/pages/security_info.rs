@@ -7,16 +7,13 @@ use proofup_shared::{ApiError, ErrorCode};
 
 use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
+use crate::components::confirm::confirm;
 use crate::components::passkey_setup::PasskeySetupFlow;
 use crate::components::recovery_codes::RecoveryCodesCard;
 use crate::components::second_step::SecondStep;
 use crate::components::sessions::MySessionsCard;
 use crate::components::totp_setup::TotpSetupFlow;
 use crate::logic::format_time;
-
-fn confirm(message: &str) -> bool {
-    web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Adding {

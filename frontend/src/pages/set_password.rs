@@ -7,10 +7,10 @@ use proofup_shared::validation::validate_password_shape;
 use proofup_shared::ApiError;
 
 use crate::api;
-use crate::app::SessionCtx;
 use crate::components::alert::ErrorAlert;
 use crate::components::field::Field;
 use crate::logic::{password_hint, safe_next};
+use crate::session::SessionCtx;
 
 #[component]
 pub fn SetPasswordPage() -> impl IntoView {

@@ -4,10 +4,10 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use proofup_shared::ApiError;
 
 use crate::api;
-use crate::app::SessionCtx;
 use crate::components::alert::{ErrorAlert, Notice};
 use crate::components::field::Field;
 use crate::logic::safe_next;
+use crate::session::SessionCtx;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {

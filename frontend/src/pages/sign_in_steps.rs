@@ -15,12 +15,12 @@ enum Registering {
 }
 
 use crate::api;
-use crate::app::SessionCtx;
 use crate::components::alert::ErrorAlert;
 use crate::components::passkey_setup::PasskeySetupFlow;
 use crate::components::second_step::SecondStep;
 use crate::components::totp_setup::TotpSetupFlow;
 use crate::logic::{after_sign_in, safe_next, skip_label};
+use crate::session::SessionCtx;
 
 fn brand() -> impl IntoView {
     view! {

@@ -8,11 +8,12 @@ use proofup_shared::api::{CreateUserRequest, Role, TemporaryAccessPass, UpdateUs
 use proofup_shared::ApiError;
 
 use crate::api;
-use crate::app::SessionCtx;
 use crate::components::alert::{ErrorAlert, Notice};
+use crate::components::confirm::confirm;
 use crate::components::field::Field;
 use crate::components::pass::PassPanel;
 use crate::logic::{emergency_warning, format_time};
+use crate::session::SessionCtx;
 
 const ROLES: [Role; 5] =
     [Role::User, Role::SecurityReader, Role::SecurityOperator, Role::SecurityAdministrator, Role::GlobalAdministrator];
@@ -26,11 +27,7 @@ fn role_from(v: &str) -> Option<Role> {
 }
 
 fn my_role() -> Option<Role> {
-    expect_context::<SessionCtx>().me.get_untracked().map(|m| m.role)
-}
-
-fn confirm(message: &str) -> bool {
-    web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
+    SessionCtx::get().role()
 }
 
 #[component]

@@ -1,0 +1,76 @@
+//! What every part of the API speaks: roles, method kinds, pages, field changes. Imports no
+//! other module of this crate.
+
+use serde::{Deserialize, Serialize};
+
+/// Administrative roles, from most to least privileged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    GlobalAdministrator,
+    SecurityAdministrator,
+    SecurityOperator,
+    SecurityReader,
+    User,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::GlobalAdministrator => "Global administrator",
+            Role::SecurityAdministrator => "Security administrator",
+            Role::SecurityOperator => "Security operator",
+            Role::SecurityReader => "Security reader",
+            Role::User => "User",
+        }
+    }
+
+    /// May read the portal's administrative pages (directory, logs, policy).
+    pub fn can_read_admin(self) -> bool {
+        !matches!(self, Role::User)
+    }
+
+    /// May change users' security state (unlock, reset).
+    pub fn can_manage_security(self) -> bool {
+        matches!(self, Role::GlobalAdministrator | Role::SecurityAdministrator)
+    }
+
+    /// May act on one user's registration (extend or end grace, require re-registration).
+    pub fn can_operate(self) -> bool {
+        matches!(self, Role::GlobalAdministrator | Role::SecurityAdministrator | Role::SecurityOperator)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    AuthenticatorApp,
+    Passkey,
+}
+
+impl MethodKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            MethodKind::AuthenticatorApp => "Authenticator app",
+            MethodKind::Passkey => "Passkey",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A page of a list, in key order. Pass `next_after` back as `after` for the next page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<String>,
+}

@@ -1,0 +1,54 @@
+//! The Overview page: counts, the policy's reach, alerts and the webhook, in one answer.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::auth::Me;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoreCounts {
+    pub users: u64,
+    pub active_sessions: u64,
+    pub audit_entries: u64,
+    pub sign_in_entries: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Overview {
+    pub me: Me,
+    pub version: String,
+    pub counts: StoreCounts,
+    /// The saved MFA registration policy's enforcement.
+    #[serde(default)]
+    pub enforcement: crate::policy::Enforcement,
+    /// Registration status of every user under the saved policy.
+    #[serde(default)]
+    pub registration: crate::policy::Impact,
+    /// Emergency-access sign-ins not yet acknowledged, newest first.
+    #[serde(default)]
+    pub alerts: Vec<EmergencyAlert>,
+    /// Emergency-access accounts (enabled).
+    #[serde(default)]
+    pub emergency_accounts: u64,
+    /// The webhook's deliveries (failures are shown on the Overview).
+    #[serde(default)]
+    pub webhook: crate::webhook::WebhookStatus,
+}
+
+/// A critical alert: an emergency-access (break-glass) account signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmergencyAlert {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub user_id: String,
+    pub username: String,
+    pub ip: String,
+    #[serde(default)]
+    pub acknowledged_by: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub acknowledged_at: Option<OffsetDateTime>,
+}
