@@ -26,6 +26,7 @@ fn session(user: u32, at: OffsetDateTime) -> Session {
         user_agent: "Mozilla/5.0 (X11; Linux x86_64) bench".into(),
         stage: Default::default(),
         mfa_at: None,
+        continuation: None,
     }
 }
 

@@ -13,27 +13,6 @@ use proofup_shared::api::Role;
 use serde_json::json;
 use time::Duration;
 
-/// Creates the first administrator through the API and returns its session cookie.
-macro_rules! admin_session {
-    ($h:expr, $app:expr) => {{
-        let token = $h.issue_setup_token();
-        let (s, _, body, _) = call!(
-            $app,
-            post("/api/setup", json!({"token": token, "username": ADMIN, "display_name": "Ada Lovelace", "password": ADMIN_PASSWORD}))
-        );
-        assert_eq!(s, StatusCode::CREATED, "{body}");
-        sign_in!($app, ADMIN, ADMIN_PASSWORD)
-    }};
-}
-
-macro_rules! sign_in {
-    ($app:expr, $user:expr, $pw:expr) => {{
-        let (s, h, body, _) = call!($app, post("/api/auth/sign-in", json!({"username": $user, "password": $pw})));
-        assert_eq!(s, StatusCode::OK, "{body}");
-        session_cookie(&h).expect("session cookie")
-    }};
-}
-
 #[actix_web::test]
 async fn setup_token_is_single_use_and_expires() {
     let h = Harness::new();
@@ -161,7 +140,7 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_logs_every_attempt() {
     assert_eq!((s, me["display_name"].as_str()), (StatusCode::OK, Some("Ada")));
 
     // A second sign-in gets a different session id.
-    let again = sign_in!(app, "ada", ADMIN_PASSWORD);
+    let again = sign_in!(app, "ada", ADMIN_PASSWORD).0;
     assert_ne!(again, cookie);
 
     let log = h.store.list_sign_ins(None, 10).unwrap().items;
@@ -180,7 +159,7 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_logs_every_attempt() {
 async fn failed_sign_ins_throttle_the_account_then_lock_it() {
     let h = Harness::new();
     let app = init_service(proofup::http::app(h.state.clone())).await;
-    let cookie = admin_session!(h, app);
+    let cookie = setup!(h, app);
     h.clock.advance(Duration::minutes(2)); // past the per-IP window of the set-up requests
 
     for _ in 0..5 {
@@ -203,7 +182,7 @@ async fn failed_sign_ins_throttle_the_account_then_lock_it() {
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
 
     h.clock.advance(Duration::seconds(30));
-    sign_in!(app, "ada", ADMIN_PASSWORD);
+    sign_in!(app, "ada", ADMIN_PASSWORD).0;
     assert_eq!(h.store.throttle("ada").unwrap().consecutive_failures, 0, "success resets the count");
 
     // 100 consecutive failures lock the account until an administrator unlocks it.
@@ -218,7 +197,7 @@ async fn failed_sign_ins_throttle_the_account_then_lock_it() {
     let (s, _, body, _) =
         call!(app, post(&format!("/api/users/{id}/unlock"), json!({})).insert_header(("cookie", cookie.clone())));
     assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
-    sign_in!(app, "ada", ADMIN_PASSWORD);
+    sign_in!(app, "ada", ADMIN_PASSWORD).0;
     let audit = h.store.list_audit(None, 1).unwrap().items;
     assert_eq!(audit[0].action, "user.sign_in_unlocked");
     assert_eq!(audit[0].changes[0].before.as_deref(), Some("100"));
@@ -256,7 +235,7 @@ async fn per_ip_limit_answers_429_with_retry_after() {
 async fn sessions_end_after_idle_and_absolute_limits_and_at_sign_out() {
     let h = Harness::new();
     let app = init_service(proofup::http::app(h.state.clone())).await;
-    let cookie = admin_session!(h, app);
+    let cookie = setup!(h, app);
     let me = |c: &str| get("/api/auth/me").insert_header(("cookie", c.to_owned()));
 
     // Idle: 29 minutes is fine, then 30 without a request ends it.
@@ -268,7 +247,7 @@ async fn sessions_end_after_idle_and_absolute_limits_and_at_sign_out() {
     assert_eq!(h.store.count_sessions().unwrap(), 0, "expired session deleted");
 
     // Absolute: active every 20 minutes, still ends 12 hours after sign-in.
-    let cookie = sign_in!(app, ADMIN, ADMIN_PASSWORD);
+    let cookie = sign_in!(app, ADMIN, ADMIN_PASSWORD).0;
     for _ in 0..35 {
         h.clock.advance(Duration::minutes(20));
         assert_eq!(call!(app, me(&cookie)).0, StatusCode::OK);
@@ -277,7 +256,7 @@ async fn sessions_end_after_idle_and_absolute_limits_and_at_sign_out() {
     assert_eq!(call!(app, me(&cookie)).0, StatusCode::UNAUTHORIZED);
 
     // Sign-out deletes the session on the server and clears the cookie.
-    let cookie = sign_in!(app, ADMIN, ADMIN_PASSWORD);
+    let cookie = sign_in!(app, ADMIN, ADMIN_PASSWORD).0;
     let (s, headers, _, _) =
         call!(app, post("/api/auth/sign-out", json!({})).insert_header(("cookie", cookie.clone())));
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -295,10 +274,10 @@ async fn sessions_end_after_idle_and_absolute_limits_and_at_sign_out() {
 async fn disabled_user_session_ends_and_roles_are_checked_per_request() {
     let h = Harness::new();
     let app = init_service(proofup::http::app(h.state.clone())).await;
-    let admin_cookie = admin_session!(h, app);
+    let admin_cookie = setup!(h, app);
     // A plain user, written through the store (the directory API arrives later).
     let now = proofup::domain::clock::Clock::now(h.clock.as_ref());
-    let hash = h.state.hasher.hash("a plain user's passphrase".into()).await.unwrap();
+    let hash = h.state.core.hasher.hash("a plain user's passphrase".into()).await.unwrap();
     let user = User {
         id: "u-1".into(),
         username: "bob".into(),
@@ -320,7 +299,7 @@ async fn disabled_user_session_ends_and_roles_are_checked_per_request() {
         h.store.create_user(&user, proofup::service::audit(now, None, "user.created", Some(&user), vec![], &client)),
         Err(proofup::store::StoreError::Conflict(_))
     ));
-    let bob = sign_in!(app, "bob", "a plain user's passphrase");
+    let bob = sign_in!(app, "bob", "a plain user's passphrase").0;
     for path in ["/api/overview", "/api/audit", "/api/sign-ins"] {
         let (s, _, body, _) = call!(app, get(path).insert_header(("cookie", bob.clone())));
         assert_eq!((s, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{path}");
@@ -352,7 +331,7 @@ async fn disabled_user_session_ends_and_roles_are_checked_per_request() {
 async fn overview_counts_the_store() {
     let h = Harness::new();
     let app = init_service(proofup::http::app(h.state.clone())).await;
-    let cookie = admin_session!(h, app);
+    let cookie = setup!(h, app);
     let (s, _, body, _) = call!(app, get("/api/overview").insert_header(("cookie", cookie)));
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body["me"]["username"], "ada");
@@ -364,7 +343,7 @@ async fn overview_counts_the_store() {
 async fn logs_page_by_key_newest_first() {
     let h = Harness::new();
     let app = init_service(proofup::http::app(h.state.clone())).await;
-    let cookie = admin_session!(h, app);
+    let cookie = setup!(h, app);
     for i in 0..7 {
         h.clock.advance(Duration::seconds(1));
         call!(app, post("/api/auth/sign-in", json!({"username": format!("user{i}"), "password": "x"})));
@@ -568,7 +547,7 @@ async fn every_documented_operation_is_served() {
 async fn every_response_carries_the_security_headers() {
     let h = Harness::new();
     let app = init_service(proofup::http::app(h.state.clone())).await;
-    let admin = admin_session!(h, app);
+    let admin = setup!(h, app);
     let (_, _, _, index) = call!(app, get("/"));
     let index = String::from_utf8_lossy(&index).to_string();
     let mut requests = vec![

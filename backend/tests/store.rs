@@ -98,6 +98,7 @@ fn concurrent_durable_waits_all_finish_and_their_writes_survive_reopening() {
                     user_agent: "test".into(),
                     stage: SessionStage::Full,
                     mfa_at: None,
+                    continuation: None,
                 };
                 store.create_session(&key, &s).unwrap();
                 rt.block_on(store.durable()).unwrap();
@@ -173,6 +174,7 @@ fn session_of(user: &str, at: time::OffsetDateTime) -> proofup::domain::model::S
         user_agent: "test".into(),
         stage: Default::default(),
         mfa_at: None,
+        continuation: None,
     }
 }
 

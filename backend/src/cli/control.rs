@@ -31,7 +31,7 @@ pub(super) fn spawn_control_socket(
                 continue;
             }
             let reply = match line.trim_end().split_once(' ').unwrap_or((line.trim_end(), "")) {
-                ("setup-url", _) => match state.store.setup_done() {
+                ("setup-url", _) => match state.core.store.setup_done() {
                     Ok(true) => "done\n".to_owned(),
                     Ok(false) => match std::fs::read(setup_file(&dir)) {
                         Ok(bytes) => format!("pending {}\n", String::from_utf8_lossy(&bytes).trim()),

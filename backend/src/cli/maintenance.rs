@@ -17,7 +17,7 @@ pub(super) fn spawn_webhook_worker(state: AppState) -> tokio::task::JoinHandle<(
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(2));
         loop {
             tick.tick().await;
-            let (store, clock, sender) = (state.store.clone(), state.clock.clone(), sender.clone());
+            let (store, clock, sender) = (state.core.store.clone(), state.core.clock.clone(), sender.clone());
             let run = tokio::task::spawn_blocking(move || {
                 crate::service::webhook::deliver_due(store.as_ref(), sender.as_ref(), clock.now())
             });
@@ -62,7 +62,7 @@ pub(super) fn spawn_maintenance(
             // Hourly, not at start: the row cap reads every key of both logs, which would fill the
             // page cache and the heap just as the server starts.
             if minutes > 0 && minutes.is_multiple_of(60) {
-                let (store, now) = (state.store.clone(), state.clock.now());
+                let (store, now) = (state.core.store.clone(), state.core.clock.now());
                 match tokio::task::spawn_blocking(move || prune_logs(store.as_ref(), retention, now)).await {
                     Ok(Ok(0)) => {}
                     Ok(Ok(n)) => tracing::info!(removed = n, days = retention.days, "old log entries removed"),
@@ -72,16 +72,16 @@ pub(super) fn spawn_maintenance(
                 crate::memory::release_soon();
             }
             minutes += 1;
-            let now = state.clock.now();
-            let limits = state.limits;
-            match state.store.sweep_sessions(now, limits) {
+            let now = state.core.clock.now();
+            let limits = state.core.limits;
+            match state.core.store.sweep_sessions(now, limits) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
                 Err(e) => tracing::error!(error = %e, "session sweep failed"),
             }
             match ensure_setup_link(
-                state.store.as_ref(),
-                state.clock.as_ref(),
+                state.core.store.as_ref(),
+                state.core.clock.as_ref(),
                 &data_dir,
                 &state.config.public_url,
                 false,

@@ -115,6 +115,7 @@ fn seed_totp_sessions(
                 user_agent: "bench".into(),
                 stage: SessionStage::SecondFactor,
                 mfa_at: None,
+                continuation: None,
             },
         )?;
         lines.push_str(&format!("{token} {}\n", crate::domain::totp::base32(&secret)));

@@ -26,9 +26,13 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     if !http::assets::ui_built() {
         tracing::warn!("This binary was built without the portal UI; `/` explains how to build it (make run).");
     }
-    let mut state = AppState::new(store.clone() as Arc<dyn Store>, clock.clone(), config.clone());
     let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
-    state.secrets = Arc::new(load_or_create_key(&key_file)?);
+    let state = AppState::with_secrets(
+        store.clone() as Arc<dyn Store>,
+        clock.clone(),
+        config.clone(),
+        load_or_create_key(&key_file)?,
+    );
     let retention = Retention { days: args.log_retention_days, max_rows: args.log_max_rows };
     let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone(), retention);
     let webhooks = spawn_webhook_worker(state.clone());

@@ -152,6 +152,18 @@ pub struct Session {
     /// When this session last proved a second factor (for re-authentication rules).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub mfa_at: Option<OffsetDateTime>,
+    /// What to resume once this session finishes signing in; carried through every step and
+    /// handed back (and dropped) when the sign-in completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<Continuation>,
+}
+
+/// What a sign-in resumes when it completes, besides the portal itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Continuation {
+    /// An application's authorization request waiting server-side under this id.
+    Authorize { request: String },
 }
 
 /// Who made a request, for logs.

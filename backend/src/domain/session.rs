@@ -61,6 +61,7 @@ mod tests {
             user_agent: String::new(),
             stage: Default::default(),
             mfa_at: None,
+            continuation: None,
         }
     }
 

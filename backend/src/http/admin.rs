@@ -1,5 +1,6 @@
 //! Administrative reads and actions of the foundation: overview, logs, unlock.
 
+use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{get, post, put, web, HttpResponse};
 use proofup_shared::api::{AuditEntry, Overview, Page, SignInLogEntry, StoreCounts};
 use proofup_shared::ApiError;
@@ -26,9 +27,9 @@ pub fn page_limit(limit: Option<usize>) -> Result<usize, AppError> {
 #[utoipa::path(tag = "admin", responses((status = 200, body = Overview), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 #[get("/overview")]
 pub async fn overview(state: web::Data<AppState>, auth: Reader) -> Result<web::Json<Overview>, AppError> {
-    let s = state.store.as_ref();
+    let s = state.core.store.as_ref();
     let policy = s.policy()?.policy;
-    let registration = crate::service::policy::impact(s, &state.membership, &policy, state.clock.now())?;
+    let registration = crate::service::policy::impact(s, &state.core.membership, &policy, state.core.clock.now())?;
     Ok(web::Json(Overview {
         me: auth.user.me(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -55,7 +56,7 @@ pub async fn acknowledge_alert(
     auth: Operator,
     id: web::Path<String>,
 ) -> Result<actix_web::HttpResponse, AppError> {
-    service::alerts::acknowledge(state.store.as_ref(), &auth.actor(), &id, state.clock.now())?;
+    service::alerts::acknowledge(state.core.store.as_ref(), &auth.actor(), &id, state.core.clock.now())?;
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
@@ -122,7 +123,7 @@ pub async fn audit_log(
         target: norm(&q.target),
         action: norm(&q.action),
     };
-    Ok(web::Json(state.store.search_audit(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
+    Ok(web::Json(state.core.store.search_audit(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
 }
 
 /// The sign-in log, newest first.
@@ -139,7 +140,7 @@ pub async fn sign_in_log(
         user: q.user.as_deref().map(proofup_shared::validation::normalize_username).filter(|s| !s.is_empty()),
         result: q.result,
     };
-    Ok(web::Json(state.store.search_sign_ins(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
+    Ok(web::Json(state.core.store.search_sign_ins(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
 }
 
 /// Clears a user's failed sign-in count (the unlock path after 100 failures).
@@ -151,7 +152,7 @@ pub async fn unlock_user(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let s = state.store.as_ref();
+    let s = state.core.store.as_ref();
     let target = s.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
     if !crate::domain::roles::may_act_on_security(auth.user.role, target.role) {
         return Err(AppError::from(service::ServiceError::Forbidden(
@@ -160,7 +161,7 @@ pub async fn unlock_user(
     }
     let before = s.throttle(&target.username)?.consecutive_failures;
     let entry = service::audit(
-        state.clock.now(),
+        state.core.clock.now(),
         Some(&auth.user),
         "user.sign_in_unlocked",
         Some(&target),
@@ -179,7 +180,7 @@ pub async fn webhook_settings(
     state: web::Data<AppState>,
     _auth: Manager,
 ) -> Result<web::Json<proofup_shared::webhook::WebhookSettings>, AppError> {
-    Ok(web::Json(service::webhook::settings(state.store.as_ref())?))
+    Ok(web::Json(service::webhook::settings(state.core.store.as_ref())?))
 }
 
 /// Sets or clears the webhook URL: a JSON POST for every emergency-access sign-in and policy change.
@@ -192,14 +193,27 @@ pub async fn save_webhook(
     auth: Manager,
     body: web::Json<proofup_shared::webhook::WebhookSettingsRequest>,
 ) -> Result<web::Json<proofup_shared::webhook::WebhookSettings>, AppError> {
-    let now = state.clock.now();
-    Ok(web::Json(service::webhook::save(state.store.as_ref(), &auth.actor(), body.into_inner(), now)?))
+    let now = state.core.clock.now();
+    Ok(web::Json(service::webhook::save(state.core.store.as_ref(), &auth.actor(), body.into_inner(), now)?))
 }
 
 /// Queues a test event for the webhook.
 #[utoipa::path(tag = "settings", responses((status = 202), (status = 403, body = ApiError), (status = 409, body = ApiError)))]
 #[post("/settings/webhook/test")]
 pub async fn test_webhook(state: web::Data<AppState>, auth: Manager) -> Result<HttpResponse, AppError> {
-    service::webhook::send_test(state.store.as_ref(), &auth.actor(), state.clock.now())?;
+    service::webhook::send_test(state.core.store.as_ref(), &auth.actor(), state.core.clock.now())?;
     Ok(HttpResponse::Accepted().finish())
+}
+
+/// This area's routes, in the order actix tries them.
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg
+        .service(overview)
+        .service(acknowledge_alert)
+        .service(audit_log)
+        .service(sign_in_log)
+        .service(unlock_user)
+        .service(webhook_settings)
+        .service(save_webhook)
+        .service(test_webhook);
 }

@@ -1,5 +1,6 @@
 //! Setup, sign-in, sign-out, "who am I". Thin: parse, call the service, shape the reply.
 
+use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use proofup_shared::api::{Me, SetPasswordRequest, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
 use proofup_shared::ApiError;
@@ -8,15 +9,14 @@ use super::client::client_info;
 use super::error::AppError;
 use super::session::{removal_cookie, session_cookie, token_from, AnySession};
 use super::AppState;
-use crate::domain::model::SessionStage;
-use crate::domain::signin::after_password_chosen;
-use crate::service::{auth, setup, users};
+use crate::service::signin::SignIn;
+use crate::service::{auth, setup};
 
 /// Whether the first administrator still has to be created.
 #[utoipa::path(tag = "setup", responses((status = 200, body = SetupStatus)))]
 #[get("/setup/status")]
 pub async fn setup_status(state: web::Data<AppState>) -> Result<web::Json<SetupStatus>, AppError> {
-    Ok(web::Json(SetupStatus { needs_setup: !state.store.setup_done()? }))
+    Ok(web::Json(SetupStatus { needs_setup: !state.core.store.setup_done()? }))
 }
 
 /// Creates the first Global administrator with the one-time setup token.
@@ -30,12 +30,12 @@ pub async fn complete_setup(
     body: web::Json<SetupRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (ip, client) = client_info(&req, &state.config.trusted_proxies);
-    state.ip_limiter.hit(ip, state.clock.now()).map_err(AppError::rate_limited)?;
+    state.core.ip_limiter.hit(ip, state.core.clock.now()).map_err(AppError::rate_limited)?;
     let admin = setup::complete(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        &state.hasher,
-        &state.rules,
+        state.core.store.as_ref(),
+        state.core.clock.as_ref(),
+        &state.core.hasher,
+        &state.core.rules,
         &client,
         body.into_inner(),
     )
@@ -61,11 +61,11 @@ pub async fn sign_in(
     let (ip, client) = client_info(&req, &state.config.trusted_proxies);
     let SignInRequest { username, password } = body.into_inner();
     let signed_in = auth::sign_in(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        &state.hasher,
-        &state.ip_limiter,
-        &state.membership,
+        state.core.store.as_ref(),
+        state.core.clock.as_ref(),
+        &state.core.hasher,
+        &state.core.ip_limiter,
+        &state.core.membership,
         ip,
         &client,
         &username,
@@ -82,7 +82,7 @@ pub async fn sign_in(
 #[post("/auth/sign-out")]
 pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     if let Some(token) = token_from(&req, state.config.secure_cookies) {
-        auth::sign_out(state.store.as_ref(), &token)?;
+        auth::sign_out(state.core.store.as_ref(), &token)?;
     }
     Ok(HttpResponse::NoContent().cookie(removal_cookie(state.config.secure_cookies)).finish())
 }
@@ -91,11 +91,7 @@ pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
 #[utoipa::path(tag = "auth", responses((status = 200, body = Me), (status = 401, body = ApiError)))]
 #[get("/auth/me")]
 pub async fn me(state: web::Data<AppState>, auth: AnySession) -> Result<web::Json<Me>, AppError> {
-    let mut who = auth.user.me();
-    who.must_set_password = auth.session.stage == SessionStage::MustSetPassword;
-    who.next_step =
-        auth::next_step(state.store.as_ref(), &state.membership, &auth.session, &auth.user, state.clock.now())?;
-    Ok(web::Json(who))
+    Ok(web::Json(crate::service::signin::me(&state.core, &auth.session, &auth.user)?))
 }
 
 /// Sets the signed-in user's password (the current one is needed unless the
@@ -110,45 +106,18 @@ pub async fn set_password(
     body: web::Json<SetPasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    // What the policy did when a pass session chose its password (the interactive sign-in's log entry says it).
-    let policy_note = std::cell::RefCell::new(None::<String>);
-    let first_password = auth.session.stage == SessionStage::MustSetPassword;
-    let result = users::set_own_password(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        &state.hasher,
-        &state.rules,
-        &auth.user,
-        &auth.session,
-        &client,
-        body.into_inner(),
-        &|u| {
-            let methods = state.store.methods(&u.id).map(|m| m.len() as u32).unwrap_or(0);
-            after_password_chosen(methods, || {
-                match crate::service::policy::at_sign_in(state.store.as_ref(), &state.membership, u, state.clock.now())
-                {
-                    Ok((interrupts, note)) => {
-                        *policy_note.borrow_mut() = note;
-                        interrupts
-                    }
-                    Err(_) => false,
-                }
-            })
-        },
-    )
-    .await;
-    if first_password && result.is_ok() {
-        let mut how = "Password chosen after a temporary access pass".to_owned();
-        if let Some(n) = policy_note.borrow().as_deref() {
-            how.push_str("; ");
-            how.push_str(n);
-        }
-        auth::log_second_step(state.store.as_ref(), state.clock.now(), &auth.user, true, &how, &client)?;
-    }
-    // Durable either way: the new password and session, or the failed-attempt count.
-    state.store.flush()?;
-    let (user, token, session) = result?;
-    let mut who = user.me();
-    who.next_step = auth::next_step(state.store.as_ref(), &state.membership, &session, &user, state.clock.now())?;
+    let flow = SignIn::new(&state.core, auth.key, auth.session, auth.user, client);
+    let (token, who) = flow.password_chosen(body.into_inner()).await?;
     Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(who))
+}
+
+/// Setup, sign-in, sign-out, who am I, the password.
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg
+        .service(setup_status)
+        .service(complete_setup)
+        .service(sign_in)
+        .service(sign_out)
+        .service(me)
+        .service(set_password);
 }

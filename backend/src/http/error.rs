@@ -160,6 +160,7 @@ impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, m),
+            ServiceError::WrongStage(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
             ServiceError::NotFound(what) => Self::not_found(what),
             ServiceError::Invalid(fields) => Self::validation(fields),
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),

@@ -1,5 +1,6 @@
 //! Groups, members, the directory picker, a user's groups. Thin handlers over `service::groups`.
 
+use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use proofup_shared::api::{Page, Role};
 use proofup_shared::directory::{
@@ -37,8 +38,8 @@ pub async fn list_groups(
 ) -> Result<web::Json<Page<GroupView>>, AppError> {
     let limit = page_limit(q.limit)?;
     let prefix = q.q.as_deref().unwrap_or("").trim().to_lowercase();
-    let page = state.store.list_groups(&prefix, q.after.as_deref(), limit)?;
-    let items = page.items.iter().map(|g| groups::view(state.store.as_ref(), g)).collect::<Result<_, _>>()?;
+    let page = state.core.store.list_groups(&prefix, q.after.as_deref(), limit)?;
+    let items = page.items.iter().map(|g| groups::view(state.core.store.as_ref(), g)).collect::<Result<_, _>>()?;
     Ok(web::Json(Page { items, next_after: page.next_after }))
 }
 
@@ -50,8 +51,8 @@ pub async fn create_group(
     auth: Manager,
     body: web::Json<CreateGroupRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let g = groups::create(state.store.as_ref(), state.clock.as_ref(), &auth.actor(), body.into_inner())?;
-    Ok(HttpResponse::Created().json(groups::view(state.store.as_ref(), &g)?))
+    let g = groups::create(state.core.store.as_ref(), state.core.clock.as_ref(), &auth.actor(), body.into_inner())?;
+    Ok(HttpResponse::Created().json(groups::view(state.core.store.as_ref(), &g)?))
 }
 
 /// A group with its direct members and the groups it is in.
@@ -63,7 +64,7 @@ pub async fn get_group(
     _auth: Reader,
     id: web::Path<String>,
 ) -> Result<web::Json<GroupDetail>, AppError> {
-    Ok(web::Json(groups::detail(state.store.as_ref(), &id).map_err(not_found_group)?))
+    Ok(web::Json(groups::detail(state.core.store.as_ref(), &id).map_err(not_found_group)?))
 }
 
 fn not_found_group(e: crate::service::ServiceError) -> AppError {
@@ -82,9 +83,9 @@ pub async fn update_group(
     id: web::Path<String>,
     body: web::Json<UpdateGroupRequest>,
 ) -> Result<web::Json<GroupView>, AppError> {
-    let g = groups::update(state.store.as_ref(), state.clock.as_ref(), &auth.actor(), &id, body.into_inner())
+    let g = groups::update(state.core.store.as_ref(), state.core.clock.as_ref(), &auth.actor(), &id, body.into_inner())
         .map_err(not_found_group)?;
-    Ok(web::Json(groups::view(state.store.as_ref(), &g)?))
+    Ok(web::Json(groups::view(state.core.store.as_ref(), &g)?))
 }
 
 /// Deletes a group; it leaves every group it was in. Refused while the policy names it.
@@ -96,7 +97,7 @@ pub async fn delete_group(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    groups::delete(state.store.as_ref(), state.clock.as_ref(), &state.membership, &auth.actor(), &id)
+    groups::delete(state.core.store.as_ref(), state.core.clock.as_ref(), &state.core.membership, &auth.actor(), &id)
         .map_err(not_found_group)?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -112,9 +113,9 @@ pub async fn add_member(
     body: web::Json<MemberRequest>,
 ) -> Result<HttpResponse, AppError> {
     let added = groups::add_member(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        &state.membership,
+        state.core.store.as_ref(),
+        state.core.clock.as_ref(),
+        &state.core.membership,
         &auth.actor(),
         &id,
         body.kind,
@@ -138,9 +139,9 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, AppError> {
     let (id, kind, member) = path.into_inner();
     groups::remove_member(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        &state.membership,
+        state.core.store.as_ref(),
+        state.core.clock.as_ref(),
+        &state.core.membership,
         &auth.actor(),
         &id,
         kind,
@@ -172,7 +173,7 @@ pub async fn search(
     q: web::Query<SearchQuery>,
 ) -> Result<web::Json<Vec<DirectoryRef>>, AppError> {
     let limit = page_limit(q.limit)?;
-    Ok(web::Json(groups::search(state.store.as_ref(), q.q.as_deref().unwrap_or(""), limit)?))
+    Ok(web::Json(groups::search(state.core.store.as_ref(), q.q.as_deref().unwrap_or(""), limit)?))
 }
 
 /// A user's groups, direct and through nesting, with the path.
@@ -187,8 +188,8 @@ pub async fn user_groups(
     if auth.user.id != *id {
         auth.require(Role::can_read_admin)?;
     }
-    state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
-    Ok(web::Json(groups::user_groups(state.store.as_ref(), &state.membership, &id)?))
+    state.core.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    Ok(web::Json(groups::user_groups(state.core.store.as_ref(), &state.core.membership, &id)?))
 }
 
 /// Largest CSV import body.
@@ -199,7 +200,7 @@ pub const IMPORT_LIMIT: usize = 8 << 20;
     (status = 200, description = "text/csv"), (status = 403, body = ApiError)))]
 #[get("/directory/export")]
 pub async fn export_csv(state: web::Data<AppState>, _auth: Reader) -> Result<HttpResponse, AppError> {
-    let csv = crate::service::directory_csv::export(state.store.as_ref())?;
+    let csv = crate::service::directory_csv::export(state.core.store.as_ref())?;
     crate::memory::release_soon();
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
@@ -239,12 +240,28 @@ pub async fn import_csv(
     })?;
     let ttl = time::Duration::hours(state.config.pass_hours.into());
     let result = crate::service::directory_csv::import(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        &state.membership,
+        state.core.store.as_ref(),
+        state.core.clock.as_ref(),
+        &state.core.membership,
         &auth.actor(),
         &req.csv,
         ttl,
     )?;
     Ok(HttpResponse::Created().json(result))
+}
+
+/// This area's routes, in the order actix tries them.
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg
+        .service(list_groups)
+        .service(create_group)
+        .service(get_group)
+        .service(update_group)
+        .service(delete_group)
+        .service(add_member)
+        .service(remove_member)
+        .service(search)
+        .service(export_csv)
+        .service(import_csv)
+        .service(user_groups);
 }

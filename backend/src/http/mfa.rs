@@ -1,5 +1,6 @@
 //! Second step of sign-in, the registration interrupt, and "My security info". Thin handlers over `service::mfa`.
 
+use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use proofup_shared::api::Me;
 use proofup_shared::mfa::{
@@ -7,24 +8,33 @@ use proofup_shared::mfa::{
     PasskeyChallenge, RecoveryCodeUsed, RecoveryCodes, RecoveryStatus, RenameMethodRequest, TotpSetup,
     VerifyCodeRequest,
 };
-use proofup_shared::{ApiError, ErrorCode};
+use proofup_shared::ApiError;
 
 use super::client::client_info;
 use super::error::AppError;
 use super::session::{session_cookie, AnySession, Authenticated, Operator, Reader};
 use super::AppState;
 use crate::domain::model::SessionStage;
+use crate::service::signin::{Completed, SignIn};
 use crate::service::ServiceError;
 use crate::service::{auth, mfa, passkeys, policy, recovery};
 
-fn wrong_stage(m: &str) -> AppError {
-    AppError::new(actix_web::http::StatusCode::CONFLICT, ErrorCode::Conflict, m)
+/// The sign-in flow of this request's session.
+fn flow<'a>(state: &'a AppState, any: AnySession, req: &HttpRequest) -> SignIn<'a> {
+    let (_, client) = client_info(req, &state.config.trusted_proxies);
+    SignIn::new(&state.core, any.key, any.session, any.user, client)
 }
 
-fn me_for(user: &crate::domain::model::User, stage: NextStep) -> Me {
-    let mut me = user.me();
-    me.next_step = stage;
-    me
+/// Signing in completed: the new session's cookie, and who is signed in.
+fn signed_in(state: &AppState, done: &Completed) -> HttpResponse {
+    HttpResponse::Ok().cookie(session_cookie(done.token.clone(), state.config.secure_cookies)).json(&done.me)
+}
+
+/// A method was added (which completes a sign-in at the interrupt).
+fn added(state: &AppState, done: &Completed, method: &crate::domain::model::Method) -> HttpResponse {
+    HttpResponse::Created()
+        .cookie(session_cookie(done.token.clone(), state.config.secure_cookies))
+        .json(MethodAdded { method: method.view(), next_step: NextStep::Done })
 }
 
 /// The second step of sign-in: a code from an authenticator app. Completes the session (new id).
@@ -38,20 +48,14 @@ pub async fn second_factor(
     req: HttpRequest,
     body: web::Json<VerifyCodeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    if any.session.stage != SessionStage::SecondFactor {
-        return Err(wrong_stage("This session is not waiting for a second factor."));
-    }
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let now = state.clock.now();
-    let s = state.store.as_ref();
-    match mfa::verify_code(s, &state.secrets, &any.user, &client, &body.code, now) {
-        Ok(m) => {
-            let (token, me) =
-                second_step_done(&state, &any, &client, &format!("Authenticator app \"{}\"", m.name)).await?;
-            Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(me))
-        }
+    let flow = flow(&state, any, &req);
+    flow.must_be(SessionStage::SecondFactor)?;
+    let now = state.core.clock.now();
+    match mfa::verify_code(state.core.store.as_ref(), &state.core.secrets, flow.user(), flow.client(), &body.code, now)
+    {
+        Ok(m) => Ok(signed_in(&state, &flow.second_step_done(&format!("Authenticator app \"{}\"", m.name)).await?)),
         Err(e) => {
-            failed_second_step(&state, &any, &client, "Second factor: wrong or reused code").await;
+            flow.second_step_failed("Second factor: wrong or reused code").await;
             Err(e.into())
         }
     }
@@ -67,14 +71,14 @@ pub async fn reverify(
     req: HttpRequest,
     body: web::Json<VerifyCodeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.clock.now();
-    let s = state.store.as_ref();
-    mfa::verify_code(s, &state.secrets, &auth.user, &auth.client, &body.code, now)?;
+    let now = state.core.clock.now();
+    let s = state.core.store.as_ref();
+    mfa::verify_code(s, &state.core.secrets, &auth.user, &auth.client, &body.code, now)?;
     let key = crate::service::session_key(
         &super::session::token_from(&req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?,
     );
     let token = auth::promote(s, &key, &auth.session, SessionStage::Full, Some(now), now)?;
-    state.store.durable().await?;
+    state.core.store.durable().await?;
     Ok(HttpResponse::NoContent().cookie(session_cookie(token, state.config.secure_cookies)).finish())
 }
 
@@ -87,19 +91,7 @@ pub async fn skip_registration(
     any: AnySession,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    if any.session.stage != SessionStage::RegisterMfa {
-        return Err(wrong_stage("This session is not waiting for MFA registration."));
-    }
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let now = state.clock.now();
-    let s = state.store.as_ref();
-    policy::skip(s, &state.membership, &any.user, now)?;
-    auth::log_second_step(s, now, &any.user, true, "MFA registration skipped", &client)?;
-    let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, None, now)?;
-    state.store.durable().await?;
-    Ok(HttpResponse::Ok()
-        .cookie(session_cookie(token, state.config.secure_cookies))
-        .json(me_for(&any.user, NextStep::Done)))
+    Ok(signed_in(&state, &flow(&state, any, &req).skip().await?))
 }
 
 /// For a user who skipped registering: when registration becomes required (the home page's
@@ -112,8 +104,12 @@ pub async fn my_registration(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<proofup_shared::api::RegistrationReminder>, AppError> {
-    let required_from =
-        policy::registration_due(state.store.as_ref(), &state.membership, &auth.user, state.clock.now())?;
+    let required_from = policy::registration_due(
+        state.core.store.as_ref(),
+        &state.core.membership,
+        &auth.user,
+        state.core.clock.now(),
+    )?;
     Ok(web::Json(proofup_shared::api::RegistrationReminder { required_from }))
 }
 
@@ -124,45 +120,23 @@ pub async fn my_methods(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<Vec<MethodView>>, AppError> {
-    Ok(web::Json(state.store.methods(&auth.user.id)?.iter().map(|m| m.view()).collect()))
-}
-
-/// A method was added: registering proves the new factor, so the session becomes complete and
-/// fresh (new id); at the interrupt this completes the sign-in, and the sign-in log says so.
-async fn method_added(
-    state: &AppState,
-    any: &AnySession,
-    client: &crate::domain::model::ClientInfo,
-    method: &crate::domain::model::Method,
-    at_interrupt: &str,
-) -> Result<HttpResponse, AppError> {
-    let now = state.clock.now();
-    let s = state.store.as_ref();
-    let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
-    if any.session.stage == SessionStage::RegisterMfa {
-        auth::log_second_step(s, now, &any.user, true, at_interrupt, client)?;
-    }
-    state.store.durable().await?;
-    Ok(HttpResponse::Created()
-        .cookie(session_cookie(token, state.config.secure_cookies))
-        .json(MethodAdded { method: method.view(), next_step: NextStep::Done }))
-}
-
-fn registering(any: &AnySession) -> Result<(), AppError> {
-    match any.session.stage {
-        SessionStage::Full | SessionStage::RegisterMfa => Ok(()),
-        _ => Err(wrong_stage("Finish signing in first.")),
-    }
+    Ok(web::Json(state.core.store.methods(&auth.user.id)?.iter().map(|m| m.view()).collect()))
 }
 
 /// Starts adding an authenticator app: a new secret as QR code, URI and text. Shown once (no-store).
 #[utoipa::path(tag = "security info", responses(
     (status = 200, body = TotpSetup), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 #[post("/me/methods/totp")]
-pub async fn start_totp(state: web::Data<AppState>, any: AnySession) -> Result<web::Json<TotpSetup>, AppError> {
-    registering(&any)?;
-    let now = state.clock.now();
-    Ok(web::Json(mfa::start_totp(state.store.as_ref(), &state.pending_totp, any.key, &any.session, &any.user, now)?))
+pub async fn start_totp(
+    state: web::Data<AppState>,
+    any: AnySession,
+    req: HttpRequest,
+) -> Result<web::Json<TotpSetup>, AppError> {
+    let flow = flow(&state, any, &req);
+    flow.may_register()?;
+    let now = state.core.clock.now();
+    let s = state.core.store.as_ref();
+    Ok(web::Json(mfa::start_totp(s, &state.core.pending_totp, flow.key(), flow.session(), flow.user(), now)?))
 }
 
 /// Confirms the pending authenticator app with a current code. Completes an interrupted sign-in.
@@ -176,18 +150,18 @@ pub async fn confirm_totp(
     req: HttpRequest,
     body: web::Json<ConfirmTotpRequest>,
 ) -> Result<HttpResponse, AppError> {
-    registering(&any)?;
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let now = state.clock.now();
-    let s = state.store.as_ref();
+    let flow = flow(&state, any, &req);
+    flow.may_register()?;
+    let now = state.core.clock.now();
+    let s = state.core.store.as_ref();
     let method = mfa::confirm_totp(
         s,
-        &state.pending_totp,
-        &state.secrets,
-        any.key,
-        &any.session,
-        &any.user,
-        &client,
+        &state.core.pending_totp,
+        &state.core.secrets,
+        flow.key(),
+        flow.session(),
+        flow.user(),
+        flow.client(),
         body.into_inner(),
         now,
     )
@@ -197,7 +171,7 @@ pub async fn confirm_totp(
         }
         e => e.into(),
     })?;
-    method_added(&state, &any, &client, &method, "MFA registered at sign-in (authenticator app)").await
+    Ok(added(&state, &flow.method_added("MFA registered at sign-in (authenticator app)").await?, &method))
 }
 
 /// Removes one of the signed-in user's methods (needs a recent second factor; not the last one while the policy requires one).
@@ -209,12 +183,20 @@ pub async fn remove_my_method(
     auth: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.clock.now();
-    mfa::remove_own(state.store.as_ref(), &state.membership, &auth.user, &auth.session, &auth.client, &id, now)
-        .map_err(|e| match e {
-            crate::service::ServiceError::NotFound(_) => AppError::not_found("The method"),
-            e => e.into(),
-        })?;
+    let now = state.core.clock.now();
+    mfa::remove_own(
+        state.core.store.as_ref(),
+        &state.core.membership,
+        &auth.user,
+        &auth.session,
+        &auth.client,
+        &id,
+        now,
+    )
+    .map_err(|e| match e {
+        crate::service::ServiceError::NotFound(_) => AppError::not_found("The method"),
+        e => e.into(),
+    })?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -227,8 +209,8 @@ pub async fn user_methods(
     _auth: Reader,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<MethodView>>, AppError> {
-    state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
-    Ok(web::Json(state.store.methods(&id)?.iter().map(|m| m.view()).collect()))
+    state.core.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    Ok(web::Json(state.core.store.methods(&id)?.iter().map(|m| m.view()).collect()))
 }
 
 /// "Require re-registration": removes all the user's methods and ends their sessions (audited).
@@ -240,47 +222,8 @@ pub async fn require_reregistration(
     auth: Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    mfa::require_reregistration(state.store.as_ref(), &auth.actor(), &id, state.clock.now())?;
+    mfa::require_reregistration(state.core.store.as_ref(), &auth.actor(), &id, state.core.clock.now())?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// A second step proved: a waiting sign-in becomes complete, a complete session is re-authenticated.
-/// Either way the session gets a new id and a fresh MFA time.
-async fn second_step_done(
-    state: &AppState,
-    any: &AnySession,
-    client: &crate::domain::model::ClientInfo,
-    how: &str,
-) -> Result<(String, Me), AppError> {
-    let now = state.clock.now();
-    let s = state.store.as_ref();
-    if any.session.stage == SessionStage::SecondFactor {
-        auth::log_second_step(s, now, &any.user, true, how, client)?;
-    }
-    let token = auth::promote(s, &any.key, &any.session, SessionStage::Full, Some(now), now)?;
-    // One disk sync for the accepted step, the log line and the new session.
-    state.store.durable().await?;
-    Ok((token, me_for(&any.user, NextStep::Done)))
-}
-
-fn proving(any: &AnySession) -> Result<(), AppError> {
-    match any.session.stage {
-        SessionStage::SecondFactor | SessionStage::Full => Ok(()),
-        _ => Err(wrong_stage("This session has no second factor to prove.")),
-    }
-}
-
-async fn failed_second_step(state: &AppState, any: &AnySession, client: &crate::domain::model::ClientInfo, how: &str) {
-    if any.session.stage == SessionStage::SecondFactor {
-        let written =
-            match auth::log_second_step(state.store.as_ref(), state.clock.now(), &any.user, false, how, client) {
-                Ok(()) => state.store.durable().await,
-                Err(e) => Err(e),
-            };
-        if let Err(e) = written {
-            tracing::error!(error = %e, "could not write the sign-in log");
-        }
-    }
 }
 
 /// Renames one of the signed-in user's methods (needs a recent second factor).
@@ -295,12 +238,12 @@ pub async fn rename_my_method(
     id: web::Path<String>,
     body: web::Json<RenameMethodRequest>,
 ) -> Result<web::Json<MethodView>, AppError> {
-    let now = state.clock.now();
-    let m = mfa::rename_own(state.store.as_ref(), &auth.user, &auth.session, &auth.client, &id, &body.name, now)
+    let now = state.core.clock.now();
+    let m = mfa::rename_own(state.core.store.as_ref(), &auth.user, &auth.session, &auth.client, &id, &body.name, now)
         .map_err(|e| match e {
-            ServiceError::NotFound(_) => AppError::not_found("The method"),
-            e => e.into(),
-        })?;
+        ServiceError::NotFound(_) => AppError::not_found("The method"),
+        e => e.into(),
+    })?;
     Ok(web::Json(m.view()))
 }
 
@@ -312,17 +255,13 @@ pub async fn rename_my_method(
 pub async fn start_passkey_registration(
     state: web::Data<AppState>,
     any: AnySession,
+    req: HttpRequest,
 ) -> Result<web::Json<PasskeyChallenge>, AppError> {
-    registering(&any)?;
-    let now = state.clock.now();
-    Ok(web::Json(passkeys::start_registration(
-        state.store.as_ref(),
-        &state.passkeys,
-        any.key,
-        &any.session,
-        &any.user,
-        now,
-    )?))
+    let flow = flow(&state, any, &req);
+    flow.may_register()?;
+    let now = state.core.clock.now();
+    let s = state.core.store.as_ref();
+    Ok(web::Json(passkeys::start_registration(s, &state.core.passkeys, flow.key(), flow.session(), flow.user(), now)?))
 }
 
 /// Verifies the new passkey and adds it. Completes an interrupted sign-in.
@@ -336,17 +275,17 @@ pub async fn finish_passkey_registration(
     req: HttpRequest,
     body: web::Json<FinishPasskeyRegistration>,
 ) -> Result<HttpResponse, AppError> {
-    registering(&any)?;
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let now = state.clock.now();
-    let s = state.store.as_ref();
+    let flow = flow(&state, any, &req);
+    flow.may_register()?;
+    let now = state.core.clock.now();
+    let s = state.core.store.as_ref();
     let method = passkeys::finish_registration(
         s,
-        &state.passkeys,
-        any.key,
-        &any.session,
-        &any.user,
-        &client,
+        &state.core.passkeys,
+        flow.key(),
+        flow.session(),
+        flow.user(),
+        flow.client(),
         body.into_inner(),
         now,
     )
@@ -356,7 +295,7 @@ pub async fn finish_passkey_registration(
         }
         e => e.into(),
     })?;
-    method_added(&state, &any, &client, &method, "MFA registered at sign-in (passkey)").await
+    Ok(added(&state, &flow.method_added("MFA registered at sign-in (passkey)").await?, &method))
 }
 
 /// Starts a passkey sign-in (the second step, or re-authentication): options for `navigator.credentials.get()`.
@@ -367,10 +306,18 @@ pub async fn finish_passkey_registration(
 pub async fn start_passkey_sign_in(
     state: web::Data<AppState>,
     any: AnySession,
+    req: HttpRequest,
 ) -> Result<web::Json<PasskeyChallenge>, AppError> {
-    proving(&any)?;
-    let now = state.clock.now();
-    Ok(web::Json(passkeys::start_authentication(state.store.as_ref(), &state.passkeys, any.key, &any.user, now)?))
+    let flow = flow(&state, any, &req);
+    flow.may_prove()?;
+    let now = state.core.clock.now();
+    Ok(web::Json(passkeys::start_authentication(
+        state.core.store.as_ref(),
+        &state.core.passkeys,
+        flow.key(),
+        flow.user(),
+        now,
+    )?))
 }
 
 /// Verifies the passkey's answer. Completes the sign-in (new session id).
@@ -384,21 +331,21 @@ pub async fn finish_passkey_sign_in(
     req: HttpRequest,
     body: web::Json<FinishPasskeySignIn>,
 ) -> Result<HttpResponse, AppError> {
-    proving(&any)?;
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let now = state.clock.now();
+    let flow = flow(&state, any, &req);
+    flow.may_prove()?;
+    let now = state.core.clock.now();
     let used = passkeys::finish_authentication(
-        state.store.as_ref(),
-        &state.passkeys,
-        any.key,
-        &any.user,
+        state.core.store.as_ref(),
+        &state.core.passkeys,
+        flow.key(),
+        flow.user(),
         body.into_inner().credential,
         now,
     );
     let m = match used {
         Ok(m) => m,
         Err(e) => {
-            failed_second_step(&state, &any, &client, "Second factor: passkey not verified").await;
+            flow.second_step_failed("Second factor: passkey not verified").await;
             return Err(match e {
                 ServiceError::NotFound(_) => {
                     AppError::not_found("No passkey sign-in is waiting in this session; start again.")
@@ -407,8 +354,7 @@ pub async fn finish_passkey_sign_in(
             });
         }
     };
-    let (token, me) = second_step_done(&state, &any, &client, &format!("Passkey \"{}\"", m.name)).await?;
-    Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(me))
+    Ok(signed_in(&state, &flow.second_step_done(&format!("Passkey \"{}\"", m.name)).await?))
 }
 
 /// Signs in (or re-authenticates) with a recovery code; each code works once. Says how many are left.
@@ -422,20 +368,20 @@ pub async fn recovery_code_sign_in(
     req: HttpRequest,
     body: web::Json<VerifyCodeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    proving(&any)?;
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let now = state.clock.now();
-    let remaining = match recovery::redeem(state.store.as_ref(), &any.user, &client, &body.code, now) {
+    let flow = flow(&state, any, &req);
+    flow.may_prove()?;
+    let now = state.core.clock.now();
+    let remaining = match recovery::redeem(state.core.store.as_ref(), flow.user(), flow.client(), &body.code, now) {
         Ok(n) => n,
         Err(e) => {
-            failed_second_step(&state, &any, &client, "Second factor: wrong or used recovery code").await;
+            flow.second_step_failed("Second factor: wrong or used recovery code").await;
             return Err(e.into());
         }
     };
-    let (token, me) = second_step_done(&state, &any, &client, &format!("Recovery code ({remaining} left)")).await?;
+    let done = flow.second_step_done(&format!("Recovery code ({remaining} left)")).await?;
     Ok(HttpResponse::Ok()
-        .cookie(session_cookie(token, state.config.secure_cookies))
-        .json(RecoveryCodeUsed { remaining, me }))
+        .cookie(session_cookie(done.token, state.config.secure_cookies))
+        .json(RecoveryCodeUsed { remaining, me: done.me }))
 }
 
 /// How many of the signed-in user's recovery codes are unused.
@@ -445,7 +391,7 @@ pub async fn recovery_status(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<RecoveryStatus>, AppError> {
-    Ok(web::Json(recovery::status(state.store.as_ref(), &auth.user)?))
+    Ok(web::Json(recovery::status(state.core.store.as_ref(), &auth.user)?))
 }
 
 /// Makes 10 new recovery codes, shown once (the old ones stop working). Needs a method and a recent second factor.
@@ -457,7 +403,35 @@ pub async fn generate_recovery_codes(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.clock.now();
-    let codes = recovery::generate(state.store.as_ref(), &auth.user, &auth.session, &auth.client, now)?;
+    let now = state.core.clock.now();
+    let codes = recovery::generate(state.core.store.as_ref(), &auth.user, &auth.session, &auth.client, now)?;
     Ok(HttpResponse::Created().json(codes))
+}
+
+/// The second step of signing in (hot: registered right after the first step).
+pub fn sign_in_routes(cfg: &mut ServiceConfig<'_>) {
+    cfg
+        .service(second_factor)
+        .service(reverify)
+        .service(skip_registration)
+        .service(start_passkey_sign_in)
+        .service(finish_passkey_sign_in)
+        .service(recovery_code_sign_in);
+}
+
+/// The registration interrupt's methods and "My security info".
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg
+        .service(my_methods)
+        .service(my_registration)
+        .service(start_totp)
+        .service(confirm_totp)
+        .service(remove_my_method)
+        .service(rename_my_method)
+        .service(start_passkey_registration)
+        .service(finish_passkey_registration)
+        .service(recovery_status)
+        .service(generate_recovery_codes)
+        .service(user_methods)
+        .service(require_reregistration);
 }

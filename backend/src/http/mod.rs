@@ -27,64 +27,45 @@ use utoipa_actix_web::{scope, AppExt};
 use self::error::AppError;
 use crate::config::HttpConfig;
 use crate::domain::clock::Clock;
-use crate::domain::password::PasswordRules;
-use crate::domain::ratelimit::IpRateLimiter;
 use crate::domain::session::SessionLimits;
-use crate::hashing::HashPool;
+use crate::service::{Core, CoreOptions};
 use crate::store::Store;
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT: usize = 32 * 1024;
 
-/// Shared by every worker; clone is cheap.
+/// Shared by every worker; clone is cheap. The runtime is the service's [`Core`]; this layer adds
+/// only its configuration and the write gate.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
+    pub core: Arc<Core>,
     pub config: HttpConfig,
-    pub hasher: HashPool,
-    pub ip_limiter: Arc<IpRateLimiter>,
-    pub rules: Arc<PasswordRules>,
-    pub limits: SessionLimits,
-    /// Nested group membership, rebuilt from the store at start, changed under its write lock.
-    pub membership: Arc<std::sync::RwLock<crate::domain::membership::MembershipIndex>>,
-    /// Seals TOTP secrets at rest. `serve` loads the key file; tests get a random key.
-    pub secrets: Arc<crate::domain::secretbox::SecretBox>,
-    pub pending_totp: Arc<crate::service::mfa::PendingTotp>,
-    /// The WebAuthn relying party (from the public URL) and passkey ceremonies in flight.
-    pub passkeys: Arc<crate::service::passkeys::Passkeys>,
     /// State-changing requests hold it shared; a backup takes it exclusively, so the
     /// snapshot never holds half of a request's writes.
     pub write_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl AppState {
+    /// A state with a random secret key (tests).
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: HttpConfig) -> Self {
-        let limits = SessionLimits {
-            idle: time::Duration::minutes(config.session_idle_minutes.into()),
-            absolute: time::Duration::hours(config.session_absolute_hours.into()),
+        Self::with_secrets(store, clock, config, crate::domain::secretbox::SecretBox::random())
+    }
+
+    pub fn with_secrets(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: HttpConfig,
+        secrets: crate::domain::secretbox::SecretBox,
+    ) -> Self {
+        let options = CoreOptions {
+            public_url: config.public_url.clone(),
+            limits: SessionLimits {
+                idle: time::Duration::minutes(config.session_idle_minutes.into()),
+                absolute: time::Duration::hours(config.session_absolute_hours.into()),
+            },
+            sign_in_per_ip_per_minute: config.sign_in_per_ip_per_minute,
         };
-        let index = match crate::service::groups::build_index(store.as_ref()) {
-            Ok(i) => i,
-            Err(e) => {
-                tracing::error!(error = %e, "could not read group memberships; starting with none");
-                Default::default()
-            }
-        };
-        Self {
-            membership: Arc::new(std::sync::RwLock::new(index)),
-            secrets: Arc::new(crate::domain::secretbox::SecretBox::random()),
-            pending_totp: Arc::default(),
-            passkeys: Arc::new(crate::service::passkeys::Passkeys::new(&config.public_url)),
-            write_gate: Arc::default(),
-            ip_limiter: Arc::new(IpRateLimiter::new(config.sign_in_per_ip_per_minute, time::Duration::minutes(1))),
-            store,
-            clock,
-            config,
-            hasher: HashPool::new(),
-            rules: Arc::new(PasswordRules::default()),
-            limits,
-        }
+        Self { core: Arc::new(Core::new(store, clock, secrets, &options)), config, write_gate: Arc::default() }
     }
 }
 
@@ -117,67 +98,14 @@ pub fn app(
             scope::scope("/api")
                 .wrap(from_fn(guard_api))
                 .wrap(from_fn(gate_writes))
-                .service(auth::setup_status)
-                .service(auth::complete_setup)
-                .service(auth::sign_in)
-                .service(auth::sign_out)
-                .service(auth::me)
-                .service(auth::set_password)
+                .configure(auth::routes)
                 // The sign-in steps first: actix tries routes in order, and these are the hot ones.
-                .service(mfa::second_factor)
-                .service(mfa::reverify)
-                .service(mfa::skip_registration)
-                .service(mfa::start_passkey_sign_in)
-                .service(mfa::finish_passkey_sign_in)
-                .service(mfa::recovery_code_sign_in)
-                .service(users::list_users)
-                .service(users::create_user)
-                .service(users::get_user)
-                .service(users::update_user)
-                .service(users::delete_user)
-                .service(users::reset_sign_in)
-                .service(users::user_sessions)
-                .service(users::my_sessions)
-                .service(users::end_my_session)
-                .service(users::end_my_other_sessions)
-                .service(groups::list_groups)
-                .service(groups::create_group)
-                .service(groups::get_group)
-                .service(groups::update_group)
-                .service(groups::delete_group)
-                .service(groups::add_member)
-                .service(groups::remove_member)
-                .service(groups::search)
-                .service(groups::export_csv)
-                .service(groups::import_csv)
-                .service(groups::user_groups)
-                .service(mfa::my_methods)
-                .service(mfa::my_registration)
-                .service(mfa::start_totp)
-                .service(mfa::confirm_totp)
-                .service(mfa::remove_my_method)
-                .service(mfa::rename_my_method)
-                .service(mfa::start_passkey_registration)
-                .service(mfa::finish_passkey_registration)
-                .service(mfa::recovery_status)
-                .service(mfa::generate_recovery_codes)
-                .service(mfa::user_methods)
-                .service(mfa::require_reregistration)
-                .service(policy::get_policy)
-                .service(policy::save_policy)
-                .service(policy::policy_versions)
-                .service(policy::impact)
-                .service(policy::what_if)
-                .service(policy::registration_report)
-                .service(policy::set_grace)
-                .service(admin::overview)
-                .service(admin::acknowledge_alert)
-                .service(admin::audit_log)
-                .service(admin::sign_in_log)
-                .service(admin::unlock_user)
-                .service(admin::webhook_settings)
-                .service(admin::save_webhook)
-                .service(admin::test_webhook)
+                .configure(mfa::sign_in_routes)
+                .configure(users::routes)
+                .configure(groups::routes)
+                .configure(mfa::routes)
+                .configure(policy::routes)
+                .configure(admin::routes)
                 .route("/openapi.json", web::get().to(system::openapi_json))
                 .default_service(web::to(api_not_found)),
         )

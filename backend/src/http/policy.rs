@@ -1,5 +1,6 @@
 //! The MFA registration policy: read, save (versions), impact, what-if, report, per-user grace.
 
+use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{get, post, put, web, HttpResponse};
 use proofup_shared::policy::{
     GraceRequest, ImpactRequest, ImpactResponse, PolicyVersion, RegistrationRow, SavePolicyRequest, SavePolicyResponse,
@@ -17,7 +18,7 @@ use crate::service::policy;
 #[utoipa::path(tag = "policy", responses((status = 200, body = PolicyVersion), (status = 403, body = ApiError)))]
 #[get("/policy")]
 pub async fn get_policy(state: web::Data<AppState>, _auth: Reader) -> Result<web::Json<PolicyVersion>, AppError> {
-    Ok(web::Json(state.store.policy()?))
+    Ok(web::Json(state.core.store.policy()?))
 }
 
 /// Saves a new version. `based_on_version` must be the current one (409 otherwise).
@@ -29,8 +30,13 @@ pub async fn save_policy(
     auth: Manager,
     body: web::Json<SavePolicyRequest>,
 ) -> Result<web::Json<SavePolicyResponse>, AppError> {
-    let saved =
-        policy::save(state.store.as_ref(), state.clock.as_ref(), &state.membership, &auth.actor(), body.into_inner())?;
+    let saved = policy::save(
+        state.core.store.as_ref(),
+        state.core.clock.as_ref(),
+        &state.core.membership,
+        &auth.actor(),
+        body.into_inner(),
+    )?;
     Ok(web::Json(saved))
 }
 
@@ -41,7 +47,7 @@ pub async fn policy_versions(
     state: web::Data<AppState>,
     _auth: Reader,
 ) -> Result<web::Json<Vec<PolicyVersion>>, AppError> {
-    Ok(web::Json(state.store.policy_versions(100)?))
+    Ok(web::Json(state.core.store.policy_versions(100)?))
 }
 
 /// The impact of a draft on every user, before saving.
@@ -54,12 +60,12 @@ pub async fn impact(
     body: web::Json<ImpactRequest>,
 ) -> Result<web::Json<ImpactResponse>, AppError> {
     let p = &body.policy;
-    let now = state.clock.now();
-    let s = state.store.as_ref();
-    let impact = policy::impact(s, &state.membership, p, now);
+    let now = state.core.clock.now();
+    let s = state.core.store.as_ref();
+    let impact = policy::impact(s, &state.core.membership, p, now);
     crate::memory::release_soon();
     let impact = impact?;
-    let warnings = policy::warnings(s, &state.membership, p, &auth.user, now, &impact)?;
+    let warnings = policy::warnings(s, &state.core.membership, p, &auth.user, now, &impact)?;
     Ok(web::Json(ImpactResponse { impact, warnings }))
 }
 
@@ -72,13 +78,13 @@ pub async fn what_if(
     _auth: Reader,
     body: web::Json<WhatIfRequest>,
 ) -> Result<web::Json<WhatIf>, AppError> {
-    let s = state.store.as_ref();
+    let s = state.core.store.as_ref();
     let user = s.user(&body.user_id)?.ok_or_else(|| AppError::not_found("The user"))?;
     let p = match &body.policy {
         Some(p) => p.clone(),
         None => s.policy()?.policy,
     };
-    Ok(web::Json(policy::what_if(s, &state.membership, &p, &user, state.clock.now())?))
+    Ok(web::Json(policy::what_if(s, &state.core.membership, &p, &user, state.core.clock.now())?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -109,7 +115,8 @@ pub async fn registration_report(
     if let Some(st) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(AppError::bad_request(format!("Unknown status {st:?}; use one of {}.", STATUSES.join(", "))));
     }
-    let rows = policy::report(state.store.as_ref(), &state.membership, q.status.as_deref(), state.clock.now())?;
+    let rows =
+        policy::report(state.core.store.as_ref(), &state.core.membership, q.status.as_deref(), state.core.clock.now())?;
     crate::memory::release_soon(); // the rows and the body are freed once the answer is sent
     match q.format.as_deref() {
         None | Some("json") => {
@@ -160,6 +167,18 @@ pub async fn set_grace(
     id: web::Path<String>,
     body: web::Json<GraceRequest>,
 ) -> Result<HttpResponse, AppError> {
-    policy::set_grace(state.store.as_ref(), state.clock.as_ref(), &auth.actor(), &id, body.into_inner())?;
+    policy::set_grace(state.core.store.as_ref(), state.core.clock.as_ref(), &auth.actor(), &id, body.into_inner())?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// This area's routes, in the order actix tries them.
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg
+        .service(get_policy)
+        .service(save_policy)
+        .service(policy_versions)
+        .service(impact)
+        .service(what_if)
+        .service(registration_report)
+        .service(set_grace);
 }

@@ -116,7 +116,8 @@ impl FromRequest for AnySession {
 fn extract(req: &HttpRequest) -> Result<AnySession, AppError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
     let token = token_from(req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?;
-    let (session, user) = auth::current(state.store.as_ref(), state.clock.as_ref(), state.limits, &token)?;
+    let (session, user) =
+        auth::current(state.core.store.as_ref(), state.core.clock.as_ref(), state.core.limits, &token)?;
     Ok(AnySession { user, session, key: crate::service::session_key(&token) })
 }
 

@@ -1,5 +1,6 @@
 //! Directory users. Thin handlers over `service::users`; roles checked here and in the service.
 
+use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use proofup_shared::api::{
     CreateUserRequest, Page, Role, SessionView, TemporaryAccessPass, UpdateUserRequest, UserView, UserWithPass,
@@ -35,7 +36,7 @@ pub struct UserQuery {
 
 fn view_with_methods(state: &AppState, u: &crate::domain::model::User) -> Result<UserView, AppError> {
     let mut v = u.view();
-    v.methods = state.store.methods(&u.id)?.len() as u32;
+    v.methods = state.core.store.methods(&u.id)?.len() as u32;
     Ok(v)
 }
 
@@ -59,7 +60,7 @@ pub async fn list_users(
         enabled: q.enabled,
         emergency_access: q.emergency_access,
     };
-    let page = state.store.list_users(&filter, q.after.as_deref(), limit)?;
+    let page = state.core.store.list_users(&filter, q.after.as_deref(), limit)?;
     let items = page.items.iter().map(|u| view_with_methods(&state, u)).collect::<Result<_, _>>()?;
     Ok(web::Json(Page { items, next_after: page.next_after }))
 }
@@ -74,8 +75,13 @@ pub async fn create_user(
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
     let actor = auth.actor();
-    let (user, pass) =
-        users::create(state.store.as_ref(), state.clock.as_ref(), &actor, body.into_inner(), pass_ttl(&state))?;
+    let (user, pass) = users::create(
+        state.core.store.as_ref(),
+        state.core.clock.as_ref(),
+        &actor,
+        body.into_inner(),
+        pass_ttl(&state),
+    )?;
     Ok(HttpResponse::Created().json(UserWithPass { user: user.view(), temporary_access_pass: pass }))
 }
 
@@ -91,7 +97,7 @@ pub async fn get_user(
     if auth.user.id != *id {
         auth.require(Role::can_read_admin)?;
     }
-    let user = state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    let user = state.core.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
     Ok(web::Json(view_with_methods(&state, &user)?))
 }
 
@@ -106,7 +112,7 @@ pub async fn update_user(
     body: web::Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserView>, AppError> {
     let actor = auth.actor();
-    let user = users::update(state.store.as_ref(), state.clock.as_ref(), &actor, &id, body.into_inner())?;
+    let user = users::update(state.core.store.as_ref(), state.core.clock.as_ref(), &actor, &id, body.into_inner())?;
     Ok(web::Json(user.view()))
 }
 
@@ -121,8 +127,8 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, AppError> {
     let actor = auth.actor();
     // Under the membership lock, so the index forgets the user in step with the store.
-    let mut index = state.membership.write().map_err(|_| AppError::internal("membership index lock poisoned"))?;
-    users::delete(state.store.as_ref(), state.clock.as_ref(), &actor, &id)?;
+    let mut index = state.core.membership.write().map_err(|_| AppError::internal("membership index lock poisoned"))?;
+    users::delete(state.core.store.as_ref(), state.core.clock.as_ref(), &actor, &id)?;
     index.remove_user_everywhere(&id);
     Ok(HttpResponse::NoContent().finish())
 }
@@ -137,7 +143,13 @@ pub async fn reset_sign_in(
     id: web::Path<String>,
 ) -> Result<web::Json<TemporaryAccessPass>, AppError> {
     let actor = auth.actor();
-    Ok(web::Json(users::reset_sign_in(state.store.as_ref(), state.clock.as_ref(), &actor, &id, pass_ttl(&state))?))
+    Ok(web::Json(users::reset_sign_in(
+        state.core.store.as_ref(),
+        state.core.clock.as_ref(),
+        &actor,
+        &id,
+        pass_ttl(&state),
+    )?))
 }
 
 /// A user's live sessions (newest first), for administrators and the user themself.
@@ -152,9 +164,9 @@ pub async fn user_sessions(
     if auth.user.id != *id {
         auth.require(Role::can_read_admin)?;
     }
-    state.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    state.core.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
     let current = (auth.user.id == *id).then_some(&auth.key);
-    Ok(web::Json(sessions::list(state.store.as_ref(), state.limits, &id, current, state.clock.now())?))
+    Ok(web::Json(sessions::list(state.core.store.as_ref(), state.core.limits, &id, current, state.core.clock.now())?))
 }
 
 /// The signed-in user's own live sessions, newest first (this one marked `current`).
@@ -165,11 +177,11 @@ pub async fn my_sessions(
     auth: Authenticated,
 ) -> Result<web::Json<Vec<SessionView>>, AppError> {
     Ok(web::Json(sessions::list(
-        state.store.as_ref(),
-        state.limits,
+        state.core.store.as_ref(),
+        state.core.limits,
         &auth.user.id,
         Some(&auth.key),
-        state.clock.now(),
+        state.core.clock.now(),
     )?))
 }
 
@@ -182,8 +194,8 @@ pub async fn end_my_session(
     auth: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    sessions::end_own(state.store.as_ref(), &auth.user, &auth.key, &id, &auth.client, state.clock.now())?;
-    state.store.durable().await?;
+    sessions::end_own(state.core.store.as_ref(), &auth.user, &auth.key, &id, &auth.client, state.core.clock.now())?;
+    state.core.store.durable().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -195,7 +207,23 @@ pub async fn end_my_other_sessions(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<proofup_shared::api::SessionsEnded>, AppError> {
-    let ended = sessions::end_others(state.store.as_ref(), &auth.user, &auth.key, &auth.client, state.clock.now())?;
-    state.store.durable().await?;
+    let ended =
+        sessions::end_others(state.core.store.as_ref(), &auth.user, &auth.key, &auth.client, state.core.clock.now())?;
+    state.core.store.durable().await?;
     Ok(web::Json(proofup_shared::api::SessionsEnded { ended }))
+}
+
+/// This area's routes, in the order actix tries them.
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg
+        .service(list_users)
+        .service(create_user)
+        .service(get_user)
+        .service(update_user)
+        .service(delete_user)
+        .service(reset_sign_in)
+        .service(user_sessions)
+        .service(my_sessions)
+        .service(end_my_session)
+        .service(end_my_other_sessions);
 }

@@ -171,6 +171,7 @@ pub async fn sign_in<S: Store + ?Sized>(
         user_agent: client.user_agent.clone(),
         stage,
         mfa_at: None,
+        continuation: None,
     };
     s.create_session(&session_key(&token), &session)?;
     s.set_last_sign_in(&user.id, now)?;

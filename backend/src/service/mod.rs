@@ -13,10 +13,14 @@ pub mod mfa;
 pub mod passkeys;
 pub mod policy;
 pub mod recovery;
+mod runtime;
 pub mod sessions;
 pub mod setup;
+pub mod signin;
 pub mod users;
 pub mod webhook;
+
+pub use runtime::{Core, CoreOptions};
 
 use base64::Engine as _;
 use proofup_shared::api::{AuditEntry, FieldChange};
@@ -59,6 +63,9 @@ pub enum ServiceError {
     ReauthenticationRequired,
     #[error("registration required")]
     RegistrationRequired,
+    /// The session is not at the step this request belongs to.
+    #[error("{0}")]
+    WrongStage(&'static str),
     /// The session is part-way through signing in and must finish this step first.
     #[error("finish signing in first")]
     FinishSignIn(SessionStage),

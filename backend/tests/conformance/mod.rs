@@ -94,6 +94,7 @@ fn session(user_id: &str, at: OffsetDateTime) -> Session {
         user_agent: "conformance".into(),
         stage: SessionStage::Full,
         mfa_at: None,
+        continuation: None,
     }
 }
 

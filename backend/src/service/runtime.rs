@@ -1,0 +1,64 @@
+//! The service's runtime, owned in one place: the store port, the clock, the membership index,
+//! the hash pool, the secret box, ceremonies in flight and the per-IP limiter. The HTTP layer
+//! keeps one `Arc<Core>`; background work and tests use the same object.
+
+use std::sync::{Arc, RwLock};
+
+use crate::domain::clock::Clock;
+use crate::domain::membership::MembershipIndex;
+use crate::domain::password::PasswordRules;
+use crate::domain::ratelimit::IpRateLimiter;
+use crate::domain::secretbox::SecretBox;
+use crate::domain::session::SessionLimits;
+use crate::hashing::HashPool;
+use crate::store::Store;
+
+/// What the runtime is built from, besides the store, the clock and the key.
+#[derive(Debug, Clone)]
+pub struct CoreOptions {
+    /// The public URL: the WebAuthn relying party and origin.
+    pub public_url: String,
+    pub limits: SessionLimits,
+    pub sign_in_per_ip_per_minute: u32,
+}
+
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Nested group membership, rebuilt from the store at start, changed under its write lock.
+    pub membership: RwLock<MembershipIndex>,
+    pub hasher: HashPool,
+    /// Seals TOTP secrets at rest: the key file's key in the server, a random one in tests.
+    pub secrets: SecretBox,
+    /// Authenticator-app set-ups waiting for their first code.
+    pub pending_totp: super::mfa::PendingTotp,
+    /// The WebAuthn relying party and passkey ceremonies in flight.
+    pub passkeys: super::passkeys::Passkeys,
+    pub ip_limiter: IpRateLimiter,
+    pub rules: PasswordRules,
+    pub limits: SessionLimits,
+}
+
+impl Core {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: SecretBox, options: &CoreOptions) -> Self {
+        let index = match super::groups::build_index(store.as_ref()) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read group memberships; starting with none");
+                Default::default()
+            }
+        };
+        Self {
+            membership: RwLock::new(index),
+            secrets,
+            pending_totp: Default::default(),
+            passkeys: super::passkeys::Passkeys::new(&options.public_url),
+            ip_limiter: IpRateLimiter::new(options.sign_in_per_ip_per_minute, time::Duration::minutes(1)),
+            store,
+            clock,
+            hasher: HashPool::new(),
+            rules: PasswordRules::default(),
+            limits: options.limits,
+        }
+    }
+}
