@@ -1,16 +1,16 @@
 //! Administrative reads and actions of the foundation: overview, logs, unlock.
 
-use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{get, post, put, web, HttpResponse};
-use proofup_shared::api::{AuditEntry, Overview, Page, SignInLogEntry, StoreCounts};
+use proofup_shared::api::{AuditEntry, Overview, Page, SignInLogEntry};
 use proofup_shared::ApiError;
 use serde::Deserialize;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::AppError;
 use super::session::{Manager, Operator, Reader};
 use super::AppState;
 use crate::service;
-use crate::store::{AuditFilter, SignInFilter, StoreError};
+use crate::service::{AuditFilter, SignInFilter};
 
 pub const MAX_PAGE: usize = 200;
 
@@ -27,24 +27,7 @@ pub fn page_limit(limit: Option<usize>) -> Result<usize, AppError> {
 #[utoipa::path(tag = "admin", responses((status = 200, body = Overview), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 #[get("/overview")]
 pub async fn overview(state: web::Data<AppState>, auth: Reader) -> Result<web::Json<Overview>, AppError> {
-    let s = state.core.store.as_ref();
-    let policy = s.policy()?.policy;
-    let registration = crate::service::policy::impact(s, &state.core.membership, &policy, state.core.clock.now())?;
-    Ok(web::Json(Overview {
-        me: auth.user.me(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        counts: StoreCounts {
-            users: s.count_users()?,
-            active_sessions: s.count_sessions()?,
-            audit_entries: s.count_audit()?,
-            sign_in_entries: s.count_sign_ins()?,
-        },
-        enforcement: policy.enforcement,
-        emergency_accounts: registration.emergency_accounts,
-        registration,
-        alerts: s.open_alerts(50)?,
-        webhook: crate::store::WebhookStore::webhook_status(s)?,
-    }))
+    Ok(web::Json(state.core.overview(auth.user.me())?))
 }
 
 /// Acknowledges an emergency-access sign-in alert (audited).
@@ -123,7 +106,7 @@ pub async fn audit_log(
         target: norm(&q.target),
         action: norm(&q.action),
     };
-    Ok(web::Json(state.core.store.search_audit(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
+    Ok(web::Json(state.core.search_audit(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
 }
 
 /// The sign-in log, newest first.
@@ -140,7 +123,7 @@ pub async fn sign_in_log(
         user: q.user.as_deref().map(proofup_shared::validation::normalize_username).filter(|s| !s.is_empty()),
         result: q.result,
     };
-    Ok(web::Json(state.core.store.search_sign_ins(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
+    Ok(web::Json(state.core.search_sign_ins(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
 }
 
 /// Clears a user's failed sign-in count (the unlock path after 100 failures).
@@ -152,23 +135,7 @@ pub async fn unlock_user(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let s = state.core.store.as_ref();
-    let target = s.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
-    if !crate::domain::roles::may_act_on_security(auth.user.role, target.role) {
-        return Err(AppError::from(service::ServiceError::Forbidden(
-            "Your role cannot unlock this user's sign-in.".into(),
-        )));
-    }
-    let before = s.throttle(&target.username)?.consecutive_failures;
-    let entry = service::audit(
-        state.core.clock.now(),
-        Some(&auth.user),
-        "user.sign_in_unlocked",
-        Some(&target),
-        vec![service::change("failed_sign_ins", Some(&before.to_string()), Some("0"))],
-        &auth.client,
-    );
-    s.clear_throttle(&target.username, entry).map_err(|e: StoreError| AppError::from(e))?;
+    state.core.unlock_sign_in(&auth.actor(), &id)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -207,8 +174,7 @@ pub async fn test_webhook(state: web::Data<AppState>, auth: Manager) -> Result<H
 
 /// This area's routes, in the order actix tries them.
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg
-        .service(overview)
+    cfg.service(overview)
         .service(acknowledge_alert)
         .service(audit_log)
         .service(sign_in_log)

@@ -1,9 +1,9 @@
 //! Setup, sign-in, sign-out, "who am I". Thin: parse, call the service, shape the reply.
 
-use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use proofup_shared::api::{Me, SetPasswordRequest, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
 use proofup_shared::ApiError;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::client::client_info;
 use super::error::AppError;
@@ -16,7 +16,7 @@ use crate::service::{auth, setup};
 #[utoipa::path(tag = "setup", responses((status = 200, body = SetupStatus)))]
 #[get("/setup/status")]
 pub async fn setup_status(state: web::Data<AppState>) -> Result<web::Json<SetupStatus>, AppError> {
-    Ok(web::Json(SetupStatus { needs_setup: !state.core.store.setup_done()? }))
+    Ok(web::Json(SetupStatus { needs_setup: !state.core.setup_done()? }))
 }
 
 /// Creates the first Global administrator with the one-time setup token.
@@ -113,8 +113,7 @@ pub async fn set_password(
 
 /// Setup, sign-in, sign-out, who am I, the password.
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg
-        .service(setup_status)
+    cfg.service(setup_status)
         .service(complete_setup)
         .service(sign_in)
         .service(sign_out)

@@ -1,6 +1,5 @@
 //! Groups, members, the directory picker, a user's groups. Thin handlers over `service::groups`.
 
-use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use proofup_shared::api::{Page, Role};
 use proofup_shared::directory::{
@@ -9,6 +8,7 @@ use proofup_shared::directory::{
 };
 use proofup_shared::ApiError;
 use serde::Deserialize;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::admin::page_limit;
 use super::error::AppError;
@@ -38,7 +38,7 @@ pub async fn list_groups(
 ) -> Result<web::Json<Page<GroupView>>, AppError> {
     let limit = page_limit(q.limit)?;
     let prefix = q.q.as_deref().unwrap_or("").trim().to_lowercase();
-    let page = state.core.store.list_groups(&prefix, q.after.as_deref(), limit)?;
+    let page = state.core.list_groups(&prefix, q.after.as_deref(), limit)?;
     let items = page.items.iter().map(|g| groups::view(state.core.store.as_ref(), g)).collect::<Result<_, _>>()?;
     Ok(web::Json(Page { items, next_after: page.next_after }))
 }
@@ -188,7 +188,7 @@ pub async fn user_groups(
     if auth.user.id != *id {
         auth.require(Role::can_read_admin)?;
     }
-    state.core.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    state.core.user(&id)?;
     Ok(web::Json(groups::user_groups(state.core.store.as_ref(), &state.core.membership, &id)?))
 }
 
@@ -252,8 +252,7 @@ pub async fn import_csv(
 
 /// This area's routes, in the order actix tries them.
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg
-        .service(list_groups)
+    cfg.service(list_groups)
         .service(create_group)
         .service(get_group)
         .service(update_group)

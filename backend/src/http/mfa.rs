@@ -1,6 +1,5 @@
 //! Second step of sign-in, the registration interrupt, and "My security info". Thin handlers over `service::mfa`.
 
-use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use proofup_shared::api::Me;
 use proofup_shared::mfa::{
@@ -9,6 +8,7 @@ use proofup_shared::mfa::{
     VerifyCodeRequest,
 };
 use proofup_shared::ApiError;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::client::client_info;
 use super::error::AppError;
@@ -78,7 +78,7 @@ pub async fn reverify(
         &super::session::token_from(&req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?,
     );
     let token = auth::promote(s, &key, &auth.session, SessionStage::Full, Some(now), now)?;
-    state.core.store.durable().await?;
+    state.core.durable().await?;
     Ok(HttpResponse::NoContent().cookie(session_cookie(token, state.config.secure_cookies)).finish())
 }
 
@@ -120,7 +120,7 @@ pub async fn my_methods(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<Vec<MethodView>>, AppError> {
-    Ok(web::Json(state.core.store.methods(&auth.user.id)?.iter().map(|m| m.view()).collect()))
+    Ok(web::Json(state.core.methods_of(&auth.user.id)?))
 }
 
 /// Starts adding an authenticator app: a new secret as QR code, URI and text. Shown once (no-store).
@@ -209,8 +209,8 @@ pub async fn user_methods(
     _auth: Reader,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<MethodView>>, AppError> {
-    state.core.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
-    Ok(web::Json(state.core.store.methods(&id)?.iter().map(|m| m.view()).collect()))
+    state.core.user(&id)?;
+    Ok(web::Json(state.core.methods_of(&id)?))
 }
 
 /// "Require re-registration": removes all the user's methods and ends their sessions (audited).
@@ -410,8 +410,7 @@ pub async fn generate_recovery_codes(
 
 /// The second step of signing in (hot: registered right after the first step).
 pub fn sign_in_routes(cfg: &mut ServiceConfig<'_>) {
-    cfg
-        .service(second_factor)
+    cfg.service(second_factor)
         .service(reverify)
         .service(skip_registration)
         .service(start_passkey_sign_in)
@@ -421,8 +420,7 @@ pub fn sign_in_routes(cfg: &mut ServiceConfig<'_>) {
 
 /// The registration interrupt's methods and "My security info".
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg
-        .service(my_methods)
+    cfg.service(my_methods)
         .service(my_registration)
         .service(start_totp)
         .service(confirm_totp)

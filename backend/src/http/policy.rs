@@ -1,6 +1,5 @@
 //! The MFA registration policy: read, save (versions), impact, what-if, report, per-user grace.
 
-use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{get, post, put, web, HttpResponse};
 use proofup_shared::policy::{
     GraceRequest, ImpactRequest, ImpactResponse, PolicyVersion, RegistrationRow, SavePolicyRequest, SavePolicyResponse,
@@ -8,6 +7,7 @@ use proofup_shared::policy::{
 };
 use proofup_shared::ApiError;
 use serde::Deserialize;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::AppError;
 use super::session::{Manager, Operator, Reader};
@@ -18,7 +18,7 @@ use crate::service::policy;
 #[utoipa::path(tag = "policy", responses((status = 200, body = PolicyVersion), (status = 403, body = ApiError)))]
 #[get("/policy")]
 pub async fn get_policy(state: web::Data<AppState>, _auth: Reader) -> Result<web::Json<PolicyVersion>, AppError> {
-    Ok(web::Json(state.core.store.policy()?))
+    Ok(web::Json(state.core.policy()?))
 }
 
 /// Saves a new version. `based_on_version` must be the current one (409 otherwise).
@@ -47,7 +47,7 @@ pub async fn policy_versions(
     state: web::Data<AppState>,
     _auth: Reader,
 ) -> Result<web::Json<Vec<PolicyVersion>>, AppError> {
-    Ok(web::Json(state.core.store.policy_versions(100)?))
+    Ok(web::Json(state.core.policy_versions(100)?))
 }
 
 /// The impact of a draft on every user, before saving.
@@ -173,8 +173,7 @@ pub async fn set_grace(
 
 /// This area's routes, in the order actix tries them.
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg
-        .service(get_policy)
+    cfg.service(get_policy)
         .service(save_policy)
         .service(policy_versions)
         .service(impact)

@@ -18,7 +18,7 @@ pub async fn healthz() -> web::Json<Health> {
 #[utoipa::path(tag = "system", responses((status = 200, body = Health), (status = 503, body = ApiError)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, AppError> {
-    state.core.store.ping().map_err(|e| {
+    state.core.ready().map_err(|e| {
         tracing::error!(error = %e, "store not ready");
         AppError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -1,6 +1,5 @@
 //! Directory users. Thin handlers over `service::users`; roles checked here and in the service.
 
-use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use proofup_shared::api::{
     CreateUserRequest, Page, Role, SessionView, TemporaryAccessPass, UpdateUserRequest, UserView, UserWithPass,
@@ -8,6 +7,7 @@ use proofup_shared::api::{
 use proofup_shared::validation::normalize_username;
 use proofup_shared::ApiError;
 use serde::Deserialize;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::admin::page_limit;
 use super::error::AppError;
@@ -15,7 +15,7 @@ use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
 use crate::service::sessions;
 use crate::service::users;
-use crate::store::UserFilter;
+use crate::service::UserFilter;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -35,9 +35,7 @@ pub struct UserQuery {
 }
 
 fn view_with_methods(state: &AppState, u: &crate::domain::model::User) -> Result<UserView, AppError> {
-    let mut v = u.view();
-    v.methods = state.core.store.methods(&u.id)?.len() as u32;
-    Ok(v)
+    Ok(state.core.user_view(u)?)
 }
 
 fn pass_ttl(state: &AppState) -> time::Duration {
@@ -60,7 +58,7 @@ pub async fn list_users(
         enabled: q.enabled,
         emergency_access: q.emergency_access,
     };
-    let page = state.core.store.list_users(&filter, q.after.as_deref(), limit)?;
+    let page = state.core.list_users(&filter, q.after.as_deref(), limit)?;
     let items = page.items.iter().map(|u| view_with_methods(&state, u)).collect::<Result<_, _>>()?;
     Ok(web::Json(Page { items, next_after: page.next_after }))
 }
@@ -97,7 +95,7 @@ pub async fn get_user(
     if auth.user.id != *id {
         auth.require(Role::can_read_admin)?;
     }
-    let user = state.core.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    let user = state.core.user(&id)?;
     Ok(web::Json(view_with_methods(&state, &user)?))
 }
 
@@ -164,7 +162,7 @@ pub async fn user_sessions(
     if auth.user.id != *id {
         auth.require(Role::can_read_admin)?;
     }
-    state.core.store.user(&id)?.ok_or_else(|| AppError::not_found("The user"))?;
+    state.core.user(&id)?;
     let current = (auth.user.id == *id).then_some(&auth.key);
     Ok(web::Json(sessions::list(state.core.store.as_ref(), state.core.limits, &id, current, state.core.clock.now())?))
 }
@@ -195,7 +193,7 @@ pub async fn end_my_session(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     sessions::end_own(state.core.store.as_ref(), &auth.user, &auth.key, &id, &auth.client, state.core.clock.now())?;
-    state.core.store.durable().await?;
+    state.core.durable().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -209,14 +207,13 @@ pub async fn end_my_other_sessions(
 ) -> Result<web::Json<proofup_shared::api::SessionsEnded>, AppError> {
     let ended =
         sessions::end_others(state.core.store.as_ref(), &auth.user, &auth.key, &auth.client, state.core.clock.now())?;
-    state.core.store.durable().await?;
+    state.core.durable().await?;
     Ok(web::Json(proofup_shared::api::SessionsEnded { ended }))
 }
 
 /// This area's routes, in the order actix tries them.
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg
-        .service(list_users)
+    cfg.service(list_users)
         .service(create_user)
         .service(get_user)
         .service(update_user)

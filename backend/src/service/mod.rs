@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod auth;
+mod core_uses;
 pub mod directory_csv;
 pub mod groups;
 pub mod mfa;
@@ -20,6 +21,7 @@ pub mod signin;
 pub mod users;
 pub mod webhook;
 
+pub use crate::store::{AuditFilter, SignInFilter, UserFilter};
 pub use runtime::{Core, CoreOptions};
 
 use base64::Engine as _;

@@ -197,3 +197,23 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Creates a group; returns its id.
+#[macro_export]
+macro_rules! group {
+    ($app:expr, $admin:expr, $name:expr) => {{
+        let (s, _, body, _) = call!($app, with(&$admin, post("/api/groups", json!({"name": $name, "description": ""}))));
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }};
+}
+
+/// Adds a direct member (`"user"` or `"group"`) to a group.
+#[macro_export]
+macro_rules! add {
+    ($app:expr, $admin:expr, $group:expr, $kind:expr, $id:expr) => {{
+        let (s, _, body, _) =
+            call!($app, with(&$admin, post(&format!("/api/groups/{}/members", $group), json!({"kind": $kind, "id": $id}))));
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }};
+}

@@ -1,4 +1,5 @@
 pub mod alert;
+pub mod brand;
 pub mod confirm;
 pub mod field;
 pub mod pass;

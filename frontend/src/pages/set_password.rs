@@ -8,6 +8,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
+use crate::components::brand::Brand;
 use crate::components::field::Field;
 use crate::logic::{password_hint, safe_next};
 use crate::session::SessionCtx;
@@ -67,10 +68,7 @@ pub fn SetPasswordPage() -> impl IntoView {
     view! {
         <div class="center-page">
             <form class="card narrow" on:submit=submit novalidate=true>
-                <div class="brand-row">
-                    <img src="/favicon.svg" alt="" width="32" height="32"/>
-                    <span class="brand-name">"Proofup"</span>
-                </div>
+                <Brand/>
                 <h1>"Choose your password"</h1>
                 <p class="muted">"You signed in with a temporary access pass. Choose the password you will use from now on."</p>
                 <ErrorAlert error=error/>

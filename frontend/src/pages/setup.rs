@@ -10,6 +10,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
+use crate::components::brand::Brand;
 use crate::components::field::Field;
 use crate::logic::password_hint;
 
@@ -27,10 +28,7 @@ pub fn SetupPage() -> impl IntoView {
     view! {
         <div class="center-page">
             <div class="card wide">
-                <div class="brand-row">
-                    <img src="/favicon.svg" alt="" width="32" height="32"/>
-                    <span class="brand-name">"Proofup"</span>
-                </div>
+                <Brand/>
                 <Suspense fallback=|| view! { <p role="status">"Checking…"</p> }>
                     {move || status.get().map(|s| match s {
                         Ok(s) if !s.needs_setup => view! {

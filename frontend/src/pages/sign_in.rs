@@ -5,6 +5,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
+use crate::components::brand::Brand;
 use crate::components::field::Field;
 use crate::logic::safe_next;
 use crate::session::SessionCtx;
@@ -56,10 +57,7 @@ pub fn SignInPage() -> impl IntoView {
     view! {
         <div class="center-page">
             <form class="card narrow" on:submit=submit novalidate=true>
-                <div class="brand-row">
-                    <img src="/favicon.svg" alt="" width="32" height="32"/>
-                    <span class="brand-name">"Proofup"</span>
-                </div>
+                <Brand/>
                 <h1>"Sign in"</h1>
                 {move || notice.filter(|_| error.get().is_none()).map(|n| view! { <Notice text=n/> })}
                 <ErrorAlert error=error/>

@@ -16,20 +16,12 @@ enum Registering {
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
+use crate::components::brand::Brand;
 use crate::components::passkey_setup::PasskeySetupFlow;
 use crate::components::second_step::SecondStep;
 use crate::components::totp_setup::TotpSetupFlow;
 use crate::logic::{after_sign_in, safe_next, skip_label};
 use crate::session::SessionCtx;
-
-fn brand() -> impl IntoView {
-    view! {
-        <div class="brand-row">
-            <img src="/favicon.svg" alt="" width="32" height="32"/>
-            <span class="brand-name">"Proofup"</span>
-        </div>
-    }
-}
 
 /// Loads who is signing in (and their step) when the page is opened directly.
 fn load_me(session: SessionCtx, on_missing: impl Fn() + 'static) {
@@ -93,7 +85,7 @@ pub fn VerifyPage() -> impl IntoView {
     view! {
         <div class="center-page">
             <div class="card narrow">
-                {brand()}
+                <Brand/>
                 <p class="eyebrow">{move || session.me.get().map(|m| m.username).unwrap_or_default()}</p>
                 {move || match recovery_left.get() {
                     Some(n) => {
@@ -192,7 +184,7 @@ pub fn MoreInformationPage() -> impl IntoView {
     view! {
         <div class="center-page">
             <div class="card narrow interrupt">
-                {brand()}
+                <Brand/>
                 <p class="eyebrow">{move || session.me.get().map(|m| m.username).unwrap_or_default()}</p>
                 {move || finished.get().map(|kind| view! {
                     <h1>"You're all set"</h1>
