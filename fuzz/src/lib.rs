@@ -17,7 +17,7 @@ use arbitrary::Arbitrary;
 use proofup::config::HttpConfig;
 use proofup::domain::clock::SystemClock;
 use proofup::http::AppState;
-use proofup::store::SledStore;
+use proofup::store::sled::SledStore;
 
 /// Unlikely to be guessed by the fuzzer (wrong passwords would lock a guessed account).
 const ADMIN: &str = "fuzz.admin.q7x3";
