@@ -34,10 +34,6 @@ pub struct UserQuery {
     pub emergency_access: Option<bool>,
 }
 
-fn view_with_methods(state: &AppState, u: &crate::domain::model::User) -> Result<UserView, AppError> {
-    Ok(state.core.user_view(u)?)
-}
-
 fn pass_ttl(state: &AppState) -> time::Duration {
     time::Duration::hours(state.config.pass_hours.into())
 }
@@ -59,7 +55,7 @@ pub async fn list_users(
         emergency_access: q.emergency_access,
     };
     let page = state.core.list_users(&filter, q.after.as_deref(), limit)?;
-    let items = page.items.iter().map(|u| view_with_methods(&state, u)).collect::<Result<_, _>>()?;
+    let items = page.items.iter().map(|u| state.core.user_view(u)).collect::<Result<_, _>>()?;
     Ok(web::Json(Page { items, next_after: page.next_after }))
 }
 
@@ -96,7 +92,7 @@ pub async fn get_user(
         auth.require(Role::can_read_admin)?;
     }
     let user = state.core.user(&id)?;
-    Ok(web::Json(view_with_methods(&state, &user)?))
+    Ok(web::Json(state.core.user_view(&user)?))
 }
 
 /// Changes display name, email, role, enabled or emergency-access. Disabling ends the user's sessions.

@@ -5,6 +5,7 @@ use proofup_shared::directory::MemberKind;
 use super::*;
 
 impl SledStore {
+    /// Benchmarks: methods for seeded users, in one batch (no audit entries).
     pub fn seed_methods(&self, methods: &[Method]) -> StoreResult<()> {
         let (mut b, mut keys) = (::sled::Batch::default(), ::sled::Batch::default());
         for m in methods {
@@ -15,6 +16,8 @@ impl SledStore {
         self.methods.apply_batch(b).map_err(backend)
     }
 
+    /// Bulk-writes a synthetic directory (`proofup seed`): batches per tree, one flush.
+    /// Existing records with the same ids or names are overwritten.
     pub fn seed_directory(
         &self,
         users: &[User],
