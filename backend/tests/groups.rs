@@ -97,8 +97,7 @@ async fn groups_nest_refuse_cycles_and_show_paths() {
     // The index is rebuilt from the store at start.
     add!(app, admin, all, "group", eng);
     add!(app, admin, eng, "user", bob);
-    let fresh =
-        proofup::http::AppState::new(h.store.clone(), h.clock.clone(), proofup::config::HttpConfig::for_tests());
+    let fresh = common::state(h.store.clone(), h.clock.clone(), proofup::config::HttpConfig::for_tests());
     let app2 = init_service(proofup::http::app(fresh)).await;
     let (_, _, body, _) = call!(app2, with(&admin, get(&format!("/api/users/{bob}/groups"))));
     assert_eq!(body.as_array().unwrap().len(), 2, "{body}");

@@ -129,7 +129,11 @@ fn start() -> Api {
             actix_web::rt::System::new().block_on(async move {
                 let store = Arc::new(SledStore::temporary().expect("a temporary store"));
                 let clock = Arc::new(SystemClock);
-                let state = AppState::new(store.clone(), clock.clone(), HttpConfig::for_tests());
+                let config = HttpConfig::for_tests();
+                let options = proofup::service::CoreOptions::from_config(&config);
+                let secrets = proofup::domain::secretbox::SecretBox::random();
+                let core = proofup::service::Core::new(store.clone(), clock.clone(), secrets, &options);
+                let state = AppState::new(Arc::new(core), config);
                 let app = init_service(proofup::http::app(state)).await;
 
                 macro_rules! send {

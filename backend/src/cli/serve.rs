@@ -13,6 +13,7 @@ use crate::config::ServeArgs;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::secretbox::SecretBox;
 use crate::http::{self, AppState};
+use crate::service::{Core, CoreOptions};
 use crate::store::{Durability, Store};
 
 pub async fn serve(args: ServeArgs) -> CliResult<()> {
@@ -27,12 +28,13 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
         tracing::warn!("This binary was built without the portal UI; `/` explains how to build it (make run).");
     }
     let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
-    let state = AppState::with_secrets(
+    let core = Core::new(
         store.clone() as Arc<dyn Store>,
         clock.clone(),
-        config.clone(),
         load_or_create_key(&key_file)?,
+        &CoreOptions::from_config(&config),
     );
+    let state = AppState::new(Arc::new(core), config.clone());
     let retention = Retention { days: args.log_retention_days, max_rows: args.log_max_rows };
     let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone(), retention);
     let webhooks = spawn_webhook_worker(state.clone());

@@ -9,7 +9,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::AppError;
 use super::session::{Manager, Operator, Reader};
 use super::AppState;
-use crate::service;
 use crate::service::{AuditFilter, SignInFilter};
 
 pub const MAX_PAGE: usize = 200;
@@ -39,7 +38,7 @@ pub async fn acknowledge_alert(
     auth: Operator,
     id: web::Path<String>,
 ) -> Result<actix_web::HttpResponse, AppError> {
-    service::alerts::acknowledge(state.core.store.as_ref(), &auth.actor(), &id, state.core.clock.now())?;
+    state.core.acknowledge_alert(&auth.actor(), &id)?;
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
@@ -147,7 +146,7 @@ pub async fn webhook_settings(
     state: web::Data<AppState>,
     _auth: Manager,
 ) -> Result<web::Json<proofup_shared::webhook::WebhookSettings>, AppError> {
-    Ok(web::Json(service::webhook::settings(state.core.store.as_ref())?))
+    Ok(web::Json(state.core.webhook_settings()?))
 }
 
 /// Sets or clears the webhook URL: a JSON POST for every emergency-access sign-in and policy change.
@@ -160,15 +159,14 @@ pub async fn save_webhook(
     auth: Manager,
     body: web::Json<proofup_shared::webhook::WebhookSettingsRequest>,
 ) -> Result<web::Json<proofup_shared::webhook::WebhookSettings>, AppError> {
-    let now = state.core.clock.now();
-    Ok(web::Json(service::webhook::save(state.core.store.as_ref(), &auth.actor(), body.into_inner(), now)?))
+    Ok(web::Json(state.core.save_webhook(&auth.actor(), body.into_inner())?))
 }
 
 /// Queues a test event for the webhook.
 #[utoipa::path(tag = "settings", responses((status = 202), (status = 403, body = ApiError), (status = 409, body = ApiError)))]
 #[post("/settings/webhook/test")]
 pub async fn test_webhook(state: web::Data<AppState>, auth: Manager) -> Result<HttpResponse, AppError> {
-    service::webhook::send_test(state.core.store.as_ref(), &auth.actor(), state.core.clock.now())?;
+    state.core.send_test_webhook(&auth.actor())?;
     Ok(HttpResponse::Accepted().finish())
 }
 

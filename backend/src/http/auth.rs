@@ -10,7 +10,6 @@ use super::error::AppError;
 use super::session::{removal_cookie, session_cookie, token_from, AnySession};
 use super::AppState;
 use crate::service::signin::SignIn;
-use crate::service::{auth, setup};
 
 /// Whether the first administrator still has to be created.
 #[utoipa::path(tag = "setup", responses((status = 200, body = SetupStatus)))]
@@ -31,15 +30,7 @@ pub async fn complete_setup(
 ) -> Result<HttpResponse, AppError> {
     let (ip, client) = client_info(&req, &state.config.trusted_proxies);
     state.core.ip_limiter.hit(ip, state.core.clock.now()).map_err(AppError::rate_limited)?;
-    let admin = setup::complete(
-        state.core.store.as_ref(),
-        state.core.clock.as_ref(),
-        &state.core.hasher,
-        &state.core.rules,
-        &client,
-        body.into_inner(),
-    )
-    .await?;
+    let admin = state.core.complete_setup(&client, body.into_inner()).await?;
     // The link is spent: `proofup setup-url` must not print it again.
     if let Some(file) = &state.config.setup_file {
         let _ = std::fs::remove_file(file);
@@ -60,18 +51,7 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, AppError> {
     let (ip, client) = client_info(&req, &state.config.trusted_proxies);
     let SignInRequest { username, password } = body.into_inner();
-    let signed_in = auth::sign_in(
-        state.core.store.as_ref(),
-        state.core.clock.as_ref(),
-        &state.core.hasher,
-        &state.core.ip_limiter,
-        &state.core.membership,
-        ip,
-        &client,
-        &username,
-        password,
-    )
-    .await?;
+    let signed_in = state.core.sign_in(ip, &client, &username, password).await?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(signed_in.token, state.config.secure_cookies))
         .json(SignInResponse { me: signed_in.me }))
@@ -82,7 +62,7 @@ pub async fn sign_in(
 #[post("/auth/sign-out")]
 pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     if let Some(token) = token_from(&req, state.config.secure_cookies) {
-        auth::sign_out(state.core.store.as_ref(), &token)?;
+        state.core.sign_out(&token)?;
     }
     Ok(HttpResponse::NoContent().cookie(removal_cookie(state.config.secure_cookies)).finish())
 }

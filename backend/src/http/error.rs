@@ -7,7 +7,6 @@ use proofup_shared::{ApiError, ErrorCode, FieldError};
 use crate::service::auth::{SessionError, SignInError};
 use crate::service::setup::SetupError;
 use crate::service::ServiceError;
-use crate::store::StoreError;
 
 #[derive(Debug)]
 pub struct AppError {
@@ -86,18 +85,6 @@ impl ResponseError for AppError {
     }
 }
 
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
-            StoreError::NotFound => Self::not_found("The item"),
-            StoreError::Precondition(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
-            StoreError::BadCursor => Self::bad_request(StoreError::BadCursor.to_string()),
-            StoreError::Backend(m) => Self::internal(m),
-        }
-    }
-}
-
 impl From<SignInError> for AppError {
     fn from(e: SignInError) -> Self {
         match e {
@@ -117,7 +104,7 @@ impl From<SignInError> for AppError {
                 ErrorCode::InvalidCredentials,
                 "The username or password is incorrect.",
             ),
-            SignInError::Store(e) => e.into(),
+            SignInError::Store(e) => ServiceError::from(e).into(),
         }
     }
 }
@@ -131,7 +118,7 @@ impl From<SessionError> for AppError {
                 ErrorCode::Unauthenticated,
                 "Your session has ended. Sign in again.",
             ),
-            SessionError::Store(e) => e.into(),
+            SessionError::Store(e) => ServiceError::from(e).into(),
         }
     }
 }
@@ -150,7 +137,7 @@ impl From<SetupError> for AppError {
                 "This setup link is invalid, used or expired. Run `proofup setup-url` (or restart Proofup) for a new one.",
             ),
             SetupError::Invalid(fields) => Self::validation(fields),
-            SetupError::Store(e) => e.into(),
+            SetupError::Store(e) => ServiceError::from(e).into(),
             SetupError::Hash(m) => Self::internal(m),
         }
     }
@@ -164,7 +151,8 @@ impl From<ServiceError> for AppError {
             ServiceError::NotFound(what) => Self::not_found(what),
             ServiceError::Invalid(fields) => Self::validation(fields),
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
-            ServiceError::Store(e) => e.into(),
+            ServiceError::BadCursor => Self::bad_request(ServiceError::BadCursor.to_string()),
+            ServiceError::Store(e) => Self::internal(e.to_string()),
             ServiceError::Hash(m) => Self::internal(m),
             ServiceError::Throttled(wait) => SignInError::Throttled(wait).into(),
             ServiceError::Locked => SignInError::Locked.into(),

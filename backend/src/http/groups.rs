@@ -14,7 +14,6 @@ use super::admin::page_limit;
 use super::error::AppError;
 use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
-use crate::service::groups;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -39,7 +38,7 @@ pub async fn list_groups(
     let limit = page_limit(q.limit)?;
     let prefix = q.q.as_deref().unwrap_or("").trim().to_lowercase();
     let page = state.core.list_groups(&prefix, q.after.as_deref(), limit)?;
-    let items = page.items.iter().map(|g| groups::view(state.core.store.as_ref(), g)).collect::<Result<_, _>>()?;
+    let items = page.items.iter().map(|g| state.core.group_view(g)).collect::<Result<_, _>>()?;
     Ok(web::Json(Page { items, next_after: page.next_after }))
 }
 
@@ -51,8 +50,7 @@ pub async fn create_group(
     auth: Manager,
     body: web::Json<CreateGroupRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let g = groups::create(state.core.store.as_ref(), state.core.clock.as_ref(), &auth.actor(), body.into_inner())?;
-    Ok(HttpResponse::Created().json(groups::view(state.core.store.as_ref(), &g)?))
+    Ok(HttpResponse::Created().json(state.core.create_group(&auth.actor(), body.into_inner())?))
 }
 
 /// A group with its direct members and the groups it is in.
@@ -64,7 +62,7 @@ pub async fn get_group(
     _auth: Reader,
     id: web::Path<String>,
 ) -> Result<web::Json<GroupDetail>, AppError> {
-    Ok(web::Json(groups::detail(state.core.store.as_ref(), &id).map_err(not_found_group)?))
+    Ok(web::Json(state.core.group_detail(&id).map_err(not_found_group)?))
 }
 
 fn not_found_group(e: crate::service::ServiceError) -> AppError {
@@ -83,9 +81,7 @@ pub async fn update_group(
     id: web::Path<String>,
     body: web::Json<UpdateGroupRequest>,
 ) -> Result<web::Json<GroupView>, AppError> {
-    let g = groups::update(state.core.store.as_ref(), state.core.clock.as_ref(), &auth.actor(), &id, body.into_inner())
-        .map_err(not_found_group)?;
-    Ok(web::Json(groups::view(state.core.store.as_ref(), &g)?))
+    Ok(web::Json(state.core.update_group(&auth.actor(), &id, body.into_inner()).map_err(not_found_group)?))
 }
 
 /// Deletes a group; it leaves every group it was in. Refused while the policy names it.
@@ -97,8 +93,7 @@ pub async fn delete_group(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    groups::delete(state.core.store.as_ref(), state.core.clock.as_ref(), &state.core.membership, &auth.actor(), &id)
-        .map_err(not_found_group)?;
+    state.core.delete_group(&auth.actor(), &id).map_err(not_found_group)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -112,16 +107,7 @@ pub async fn add_member(
     id: web::Path<String>,
     body: web::Json<MemberRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let added = groups::add_member(
-        state.core.store.as_ref(),
-        state.core.clock.as_ref(),
-        &state.core.membership,
-        &auth.actor(),
-        &id,
-        body.kind,
-        &body.id,
-    )
-    .map_err(not_found_group)?;
+    let added = state.core.add_member(&auth.actor(), &id, body.kind, &body.id).map_err(not_found_group)?;
     Ok(if added { HttpResponse::Created().finish() } else { HttpResponse::Ok().finish() })
 }
 
@@ -138,16 +124,7 @@ pub async fn remove_member(
     path: web::Path<(String, MemberKind, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, kind, member) = path.into_inner();
-    groups::remove_member(
-        state.core.store.as_ref(),
-        state.core.clock.as_ref(),
-        &state.core.membership,
-        &auth.actor(),
-        &id,
-        kind,
-        &member,
-    )
-    .map_err(|e| match e {
+    state.core.remove_member(&auth.actor(), &id, kind, &member).map_err(|e| match e {
         crate::service::ServiceError::NotFound(_) => AppError::not_found("The membership"),
         e => e.into(),
     })?;
@@ -173,7 +150,7 @@ pub async fn search(
     q: web::Query<SearchQuery>,
 ) -> Result<web::Json<Vec<DirectoryRef>>, AppError> {
     let limit = page_limit(q.limit)?;
-    Ok(web::Json(groups::search(state.core.store.as_ref(), q.q.as_deref().unwrap_or(""), limit)?))
+    Ok(web::Json(state.core.search_directory(q.q.as_deref().unwrap_or(""), limit)?))
 }
 
 /// A user's groups, direct and through nesting, with the path.
@@ -189,7 +166,7 @@ pub async fn user_groups(
         auth.require(Role::can_read_admin)?;
     }
     state.core.user(&id)?;
-    Ok(web::Json(groups::user_groups(state.core.store.as_ref(), &state.core.membership, &id)?))
+    Ok(web::Json(state.core.user_groups(&id)?))
 }
 
 /// Largest CSV import body.
@@ -200,7 +177,7 @@ pub const IMPORT_LIMIT: usize = 8 << 20;
     (status = 200, description = "text/csv"), (status = 403, body = ApiError)))]
 #[get("/directory/export")]
 pub async fn export_csv(state: web::Data<AppState>, _auth: Reader) -> Result<HttpResponse, AppError> {
-    let csv = crate::service::directory_csv::export(state.core.store.as_ref())?;
+    let csv = state.core.export_directory()?;
     crate::memory::release_soon();
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
@@ -239,14 +216,7 @@ pub async fn import_csv(
         ))
     })?;
     let ttl = time::Duration::hours(state.config.pass_hours.into());
-    let result = crate::service::directory_csv::import(
-        state.core.store.as_ref(),
-        state.core.clock.as_ref(),
-        &state.core.membership,
-        &auth.actor(),
-        &req.csv,
-        ttl,
-    )?;
+    let result = state.core.import_directory(&auth.actor(), &req.csv, ttl)?;
     Ok(HttpResponse::Created().json(result))
 }
 

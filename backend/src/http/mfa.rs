@@ -16,8 +16,7 @@ use super::session::{session_cookie, AnySession, Authenticated, Operator, Reader
 use super::AppState;
 use crate::domain::model::SessionStage;
 use crate::service::signin::{Completed, SignIn};
-use crate::service::ServiceError;
-use crate::service::{auth, mfa, passkeys, policy, recovery};
+use crate::service::{Caller, ServiceError};
 
 /// The sign-in flow of this request's session.
 fn flow<'a>(state: &'a AppState, any: AnySession, req: &HttpRequest) -> SignIn<'a> {
@@ -50,15 +49,7 @@ pub async fn second_factor(
 ) -> Result<HttpResponse, AppError> {
     let flow = flow(&state, any, &req);
     flow.must_be(SessionStage::SecondFactor)?;
-    let now = state.core.clock.now();
-    match mfa::verify_code(state.core.store.as_ref(), &state.core.secrets, flow.user(), flow.client(), &body.code, now)
-    {
-        Ok(m) => Ok(signed_in(&state, &flow.second_step_done(&format!("Authenticator app \"{}\"", m.name)).await?)),
-        Err(e) => {
-            flow.second_step_failed("Second factor: wrong or reused code").await;
-            Err(e.into())
-        }
-    }
+    Ok(signed_in(&state, &flow.prove_code(&body.code).await?))
 }
 
 /// Proves a second factor again in a complete session (needed within 10 minutes before changing methods).
@@ -68,18 +59,11 @@ pub async fn second_factor(
 pub async fn reverify(
     state: web::Data<AppState>,
     auth: Authenticated,
-    req: HttpRequest,
     body: web::Json<VerifyCodeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.core.clock.now();
-    let s = state.core.store.as_ref();
-    mfa::verify_code(s, &state.core.secrets, &auth.user, &auth.client, &body.code, now)?;
-    let key = crate::service::session_key(
-        &super::session::token_from(&req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?,
-    );
-    let token = auth::promote(s, &key, &auth.session, SessionStage::Full, Some(now), now)?;
-    state.core.durable().await?;
-    Ok(HttpResponse::NoContent().cookie(session_cookie(token, state.config.secure_cookies)).finish())
+    let Caller { user, session, key, client } = auth.0;
+    let done = SignIn::new(&state.core, key, session, user, client).prove_code(&body.code).await?;
+    Ok(HttpResponse::NoContent().cookie(session_cookie(done.token, state.config.secure_cookies)).finish())
 }
 
 /// "Skip for now": allowed while the grace period lasts; completes the session.
@@ -104,12 +88,7 @@ pub async fn my_registration(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<proofup_shared::api::RegistrationReminder>, AppError> {
-    let required_from = policy::registration_due(
-        state.core.store.as_ref(),
-        &state.core.membership,
-        &auth.user,
-        state.core.clock.now(),
-    )?;
+    let required_from = state.core.registration_due(&auth.user)?;
     Ok(web::Json(proofup_shared::api::RegistrationReminder { required_from }))
 }
 
@@ -132,11 +111,7 @@ pub async fn start_totp(
     any: AnySession,
     req: HttpRequest,
 ) -> Result<web::Json<TotpSetup>, AppError> {
-    let flow = flow(&state, any, &req);
-    flow.may_register()?;
-    let now = state.core.clock.now();
-    let s = state.core.store.as_ref();
-    Ok(web::Json(mfa::start_totp(s, &state.core.pending_totp, flow.key(), flow.session(), flow.user(), now)?))
+    Ok(web::Json(flow(&state, any, &req).start_totp()?))
 }
 
 /// Confirms the pending authenticator app with a current code. Completes an interrupted sign-in.
@@ -150,28 +125,13 @@ pub async fn confirm_totp(
     req: HttpRequest,
     body: web::Json<ConfirmTotpRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let flow = flow(&state, any, &req);
-    flow.may_register()?;
-    let now = state.core.clock.now();
-    let s = state.core.store.as_ref();
-    let method = mfa::confirm_totp(
-        s,
-        &state.core.pending_totp,
-        &state.core.secrets,
-        flow.key(),
-        flow.session(),
-        flow.user(),
-        flow.client(),
-        body.into_inner(),
-        now,
-    )
-    .map_err(|e| match e {
+    let (method, done) = flow(&state, any, &req).confirm_totp(body.into_inner()).await.map_err(|e| match e {
         crate::service::ServiceError::NotFound(_) => {
             AppError::not_found("No authenticator-app registration is waiting in this session; start again.")
         }
         e => e.into(),
     })?;
-    Ok(added(&state, &flow.method_added("MFA registered at sign-in (authenticator app)").await?, &method))
+    Ok(added(&state, &done, &method))
 }
 
 /// Removes one of the signed-in user's methods (needs a recent second factor; not the last one while the policy requires one).
@@ -183,17 +143,7 @@ pub async fn remove_my_method(
     auth: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.core.clock.now();
-    mfa::remove_own(
-        state.core.store.as_ref(),
-        &state.core.membership,
-        &auth.user,
-        &auth.session,
-        &auth.client,
-        &id,
-        now,
-    )
-    .map_err(|e| match e {
+    state.core.remove_own_method(&auth, &id).map_err(|e| match e {
         crate::service::ServiceError::NotFound(_) => AppError::not_found("The method"),
         e => e.into(),
     })?;
@@ -222,7 +172,7 @@ pub async fn require_reregistration(
     auth: Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    mfa::require_reregistration(state.core.store.as_ref(), &auth.actor(), &id, state.core.clock.now())?;
+    state.core.require_reregistration(&auth.actor(), &id)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -238,9 +188,7 @@ pub async fn rename_my_method(
     id: web::Path<String>,
     body: web::Json<RenameMethodRequest>,
 ) -> Result<web::Json<MethodView>, AppError> {
-    let now = state.core.clock.now();
-    let m = mfa::rename_own(state.core.store.as_ref(), &auth.user, &auth.session, &auth.client, &id, &body.name, now)
-        .map_err(|e| match e {
+    let m = state.core.rename_own_method(&auth, &id, &body.name).map_err(|e| match e {
         ServiceError::NotFound(_) => AppError::not_found("The method"),
         e => e.into(),
     })?;
@@ -257,11 +205,7 @@ pub async fn start_passkey_registration(
     any: AnySession,
     req: HttpRequest,
 ) -> Result<web::Json<PasskeyChallenge>, AppError> {
-    let flow = flow(&state, any, &req);
-    flow.may_register()?;
-    let now = state.core.clock.now();
-    let s = state.core.store.as_ref();
-    Ok(web::Json(passkeys::start_registration(s, &state.core.passkeys, flow.key(), flow.session(), flow.user(), now)?))
+    Ok(web::Json(flow(&state, any, &req).start_passkey_registration()?))
 }
 
 /// Verifies the new passkey and adds it. Completes an interrupted sign-in.
@@ -276,26 +220,13 @@ pub async fn finish_passkey_registration(
     body: web::Json<FinishPasskeyRegistration>,
 ) -> Result<HttpResponse, AppError> {
     let flow = flow(&state, any, &req);
-    flow.may_register()?;
-    let now = state.core.clock.now();
-    let s = state.core.store.as_ref();
-    let method = passkeys::finish_registration(
-        s,
-        &state.core.passkeys,
-        flow.key(),
-        flow.session(),
-        flow.user(),
-        flow.client(),
-        body.into_inner(),
-        now,
-    )
-    .map_err(|e| match e {
+    let (method, done) = flow.finish_passkey_registration(body.into_inner()).await.map_err(|e| match e {
         ServiceError::NotFound(_) => {
             AppError::not_found("No passkey registration is waiting in this session; start again.")
         }
         e => e.into(),
     })?;
-    Ok(added(&state, &flow.method_added("MFA registered at sign-in (passkey)").await?, &method))
+    Ok(added(&state, &done, &method))
 }
 
 /// Starts a passkey sign-in (the second step, or re-authentication): options for `navigator.credentials.get()`.
@@ -308,16 +239,7 @@ pub async fn start_passkey_sign_in(
     any: AnySession,
     req: HttpRequest,
 ) -> Result<web::Json<PasskeyChallenge>, AppError> {
-    let flow = flow(&state, any, &req);
-    flow.may_prove()?;
-    let now = state.core.clock.now();
-    Ok(web::Json(passkeys::start_authentication(
-        state.core.store.as_ref(),
-        &state.core.passkeys,
-        flow.key(),
-        flow.user(),
-        now,
-    )?))
+    Ok(web::Json(flow(&state, any, &req).passkey_challenge()?))
 }
 
 /// Verifies the passkey's answer. Completes the sign-in (new session id).
@@ -331,30 +253,11 @@ pub async fn finish_passkey_sign_in(
     req: HttpRequest,
     body: web::Json<FinishPasskeySignIn>,
 ) -> Result<HttpResponse, AppError> {
-    let flow = flow(&state, any, &req);
-    flow.may_prove()?;
-    let now = state.core.clock.now();
-    let used = passkeys::finish_authentication(
-        state.core.store.as_ref(),
-        &state.core.passkeys,
-        flow.key(),
-        flow.user(),
-        body.into_inner().credential,
-        now,
-    );
-    let m = match used {
-        Ok(m) => m,
-        Err(e) => {
-            flow.second_step_failed("Second factor: passkey not verified").await;
-            return Err(match e {
-                ServiceError::NotFound(_) => {
-                    AppError::not_found("No passkey sign-in is waiting in this session; start again.")
-                }
-                e => e.into(),
-            });
-        }
-    };
-    Ok(signed_in(&state, &flow.second_step_done(&format!("Passkey \"{}\"", m.name)).await?))
+    let done = flow(&state, any, &req).prove_passkey(body.into_inner().credential).await.map_err(|e| match e {
+        ServiceError::NotFound(_) => AppError::not_found("No passkey sign-in is waiting in this session; start again."),
+        e => e.into(),
+    })?;
+    Ok(signed_in(&state, &done))
 }
 
 /// Signs in (or re-authenticates) with a recovery code; each code works once. Says how many are left.
@@ -368,17 +271,7 @@ pub async fn recovery_code_sign_in(
     req: HttpRequest,
     body: web::Json<VerifyCodeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let flow = flow(&state, any, &req);
-    flow.may_prove()?;
-    let now = state.core.clock.now();
-    let remaining = match recovery::redeem(state.core.store.as_ref(), flow.user(), flow.client(), &body.code, now) {
-        Ok(n) => n,
-        Err(e) => {
-            flow.second_step_failed("Second factor: wrong or used recovery code").await;
-            return Err(e.into());
-        }
-    };
-    let done = flow.second_step_done(&format!("Recovery code ({remaining} left)")).await?;
+    let (remaining, done) = flow(&state, any, &req).prove_recovery_code(&body.code).await?;
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(done.token, state.config.secure_cookies))
         .json(RecoveryCodeUsed { remaining, me: done.me }))
@@ -391,7 +284,7 @@ pub async fn recovery_status(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<RecoveryStatus>, AppError> {
-    Ok(web::Json(recovery::status(state.core.store.as_ref(), &auth.user)?))
+    Ok(web::Json(state.core.recovery_status(&auth.user)?))
 }
 
 /// Makes 10 new recovery codes, shown once (the old ones stop working). Needs a method and a recent second factor.
@@ -403,8 +296,7 @@ pub async fn generate_recovery_codes(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, AppError> {
-    let now = state.core.clock.now();
-    let codes = recovery::generate(state.core.store.as_ref(), &auth.user, &auth.session, &auth.client, now)?;
+    let codes = state.core.generate_recovery_codes(&auth)?;
     Ok(HttpResponse::Created().json(codes))
 }
 

@@ -26,10 +26,7 @@ use utoipa_actix_web::{scope, AppExt};
 
 use self::error::AppError;
 use crate::config::HttpConfig;
-use crate::domain::clock::Clock;
-use crate::domain::session::SessionLimits;
-use crate::service::{Core, CoreOptions};
-use crate::store::Store;
+use crate::service::Core;
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT: usize = 32 * 1024;
@@ -46,26 +43,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// A state with a random secret key (tests).
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: HttpConfig) -> Self {
-        Self::with_secrets(store, clock, config, crate::domain::secretbox::SecretBox::random())
-    }
-
-    pub fn with_secrets(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        config: HttpConfig,
-        secrets: crate::domain::secretbox::SecretBox,
-    ) -> Self {
-        let options = CoreOptions {
-            public_url: config.public_url.clone(),
-            limits: SessionLimits {
-                idle: time::Duration::minutes(config.session_idle_minutes.into()),
-                absolute: time::Duration::hours(config.session_absolute_hours.into()),
-            },
-            sign_in_per_ip_per_minute: config.sign_in_per_ip_per_minute,
-        };
-        Self { core: Arc::new(Core::new(store, clock, secrets, &options)), config, write_gate: Arc::default() }
+    /// The HTTP layer over a runtime built by the caller (`proofup serve`, tests).
+    pub fn new(core: Arc<Core>, config: HttpConfig) -> Self {
+        Self { core, config, write_gate: Arc::default() }
     }
 }
 

@@ -12,7 +12,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::error::AppError;
 use super::session::{Manager, Operator, Reader};
 use super::AppState;
-use crate::service::policy;
 
 /// The current policy (version 0 is the default, never saved: Off).
 #[utoipa::path(tag = "policy", responses((status = 200, body = PolicyVersion), (status = 403, body = ApiError)))]
@@ -30,14 +29,7 @@ pub async fn save_policy(
     auth: Manager,
     body: web::Json<SavePolicyRequest>,
 ) -> Result<web::Json<SavePolicyResponse>, AppError> {
-    let saved = policy::save(
-        state.core.store.as_ref(),
-        state.core.clock.as_ref(),
-        &state.core.membership,
-        &auth.actor(),
-        body.into_inner(),
-    )?;
-    Ok(web::Json(saved))
+    Ok(web::Json(state.core.save_policy(&auth.actor(), body.into_inner())?))
 }
 
 /// Saved versions, newest first: who, when, what changed.
@@ -59,13 +51,7 @@ pub async fn impact(
     auth: Reader,
     body: web::Json<ImpactRequest>,
 ) -> Result<web::Json<ImpactResponse>, AppError> {
-    let p = &body.policy;
-    let now = state.core.clock.now();
-    let s = state.core.store.as_ref();
-    let impact = policy::impact(s, &state.core.membership, p, now);
-    crate::memory::release_soon();
-    let impact = impact?;
-    let warnings = policy::warnings(s, &state.core.membership, p, &auth.user, now, &impact)?;
+    let (impact, warnings) = state.core.draft_impact(&body.policy, &auth.user)?;
     Ok(web::Json(ImpactResponse { impact, warnings }))
 }
 
@@ -78,13 +64,11 @@ pub async fn what_if(
     _auth: Reader,
     body: web::Json<WhatIfRequest>,
 ) -> Result<web::Json<WhatIf>, AppError> {
-    let s = state.core.store.as_ref();
-    let user = s.user(&body.user_id)?.ok_or_else(|| AppError::not_found("The user"))?;
-    let p = match &body.policy {
-        Some(p) => p.clone(),
-        None => s.policy()?.policy,
-    };
-    Ok(web::Json(policy::what_if(s, &state.core.membership, &p, &user, state.core.clock.now())?))
+    let answer = state.core.what_if(&body.user_id, body.policy.as_ref()).map_err(|e| match e {
+        crate::service::ServiceError::NotFound(_) => AppError::not_found("The user"),
+        e => e.into(),
+    })?;
+    Ok(web::Json(answer))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -115,8 +99,7 @@ pub async fn registration_report(
     if let Some(st) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(AppError::bad_request(format!("Unknown status {st:?}; use one of {}.", STATUSES.join(", "))));
     }
-    let rows =
-        policy::report(state.core.store.as_ref(), &state.core.membership, q.status.as_deref(), state.core.clock.now())?;
+    let rows = state.core.report(q.status.as_deref())?;
     crate::memory::release_soon(); // the rows and the body are freed once the answer is sent
     match q.format.as_deref() {
         None | Some("json") => {
@@ -167,7 +150,7 @@ pub async fn set_grace(
     id: web::Path<String>,
     body: web::Json<GraceRequest>,
 ) -> Result<HttpResponse, AppError> {
-    policy::set_grace(state.core.store.as_ref(), state.core.clock.as_ref(), &auth.actor(), &id, body.into_inner())?;
+    state.core.set_grace(&auth.actor(), &id, body.into_inner())?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -7,8 +7,8 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
 use super::error::AppError;
 use super::AppState;
-use crate::domain::model::{ClientInfo, Session, SessionStage, User};
-use crate::service::auth;
+use crate::domain::model::{Session, SessionStage, User};
+use crate::service::Caller;
 
 pub fn cookie_name(secure: bool) -> &'static str {
     if secure {
@@ -39,22 +39,17 @@ pub fn token_from(req: &HttpRequest, secure: bool) -> Option<String> {
     req.cookie(cookie_name(secure)).map(|c| c.value().to_owned()).filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-/// A request from a signed-in user with a valid, complete session.
-pub struct Authenticated {
-    pub user: User,
-    pub session: Session,
-    /// The session's store key (SHA-256 of the cookie token).
-    pub key: [u8; 32],
-    /// Where the request came from (for audit entries).
-    pub client: ClientInfo,
+/// A request from a signed-in user with a valid, complete session: the service's [`Caller`].
+pub struct Authenticated(pub Caller);
+
+impl std::ops::Deref for Authenticated {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
 }
 
 impl Authenticated {
-    /// The signed-in user as the actor of a change.
-    pub fn actor(&self) -> crate::service::Actor<'_> {
-        crate::service::Actor { user: &self.user, client: &self.client }
-    }
-
     /// Passes when the user's current role satisfies `allowed`; 403 otherwise.
     pub fn require(&self, allowed: impl Fn(proofup_shared::api::Role) -> bool) -> Result<(), AppError> {
         if allowed(self.user.role) {
@@ -91,7 +86,7 @@ impl FromRequest for Authenticated {
             }
             let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
             let (_, client) = super::client::client_info(req, &state.config.trusted_proxies);
-            Ok(Authenticated { user: any.user, session: any.session, key: any.key, client })
+            Ok(Authenticated(Caller { user: any.user, session: any.session, key: any.key, client }))
         }))
     }
 }
@@ -116,8 +111,7 @@ impl FromRequest for AnySession {
 fn extract(req: &HttpRequest) -> Result<AnySession, AppError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
     let token = token_from(req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?;
-    let (session, user) =
-        auth::current(state.core.store.as_ref(), state.core.clock.as_ref(), state.core.limits, &token)?;
+    let (session, user) = state.core.current_session(&token)?;
     Ok(AnySession { user, session, key: crate::service::session_key(&token) })
 }
 

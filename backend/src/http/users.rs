@@ -13,8 +13,6 @@ use super::admin::page_limit;
 use super::error::AppError;
 use super::session::{Authenticated, Manager, Reader};
 use super::AppState;
-use crate::service::sessions;
-use crate::service::users;
 use crate::service::UserFilter;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -68,14 +66,7 @@ pub async fn create_user(
     auth: Manager,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let actor = auth.actor();
-    let (user, pass) = users::create(
-        state.core.store.as_ref(),
-        state.core.clock.as_ref(),
-        &actor,
-        body.into_inner(),
-        pass_ttl(&state),
-    )?;
+    let (user, pass) = state.core.create_user(&auth.actor(), body.into_inner(), pass_ttl(&state))?;
     Ok(HttpResponse::Created().json(UserWithPass { user: user.view(), temporary_access_pass: pass }))
 }
 
@@ -105,8 +96,7 @@ pub async fn update_user(
     id: web::Path<String>,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserView>, AppError> {
-    let actor = auth.actor();
-    let user = users::update(state.core.store.as_ref(), state.core.clock.as_ref(), &actor, &id, body.into_inner())?;
+    let user = state.core.update_user(&auth.actor(), &id, body.into_inner())?;
     Ok(web::Json(user.view()))
 }
 
@@ -119,11 +109,7 @@ pub async fn delete_user(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let actor = auth.actor();
-    // Under the membership lock, so the index forgets the user in step with the store.
-    let mut index = state.core.membership.write().map_err(|_| AppError::internal("membership index lock poisoned"))?;
-    users::delete(state.core.store.as_ref(), state.core.clock.as_ref(), &actor, &id)?;
-    index.remove_user_everywhere(&id);
+    state.core.delete_user(&auth.actor(), &id)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -136,14 +122,7 @@ pub async fn reset_sign_in(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<web::Json<TemporaryAccessPass>, AppError> {
-    let actor = auth.actor();
-    Ok(web::Json(users::reset_sign_in(
-        state.core.store.as_ref(),
-        state.core.clock.as_ref(),
-        &actor,
-        &id,
-        pass_ttl(&state),
-    )?))
+    Ok(web::Json(state.core.reset_sign_in(&auth.actor(), &id, pass_ttl(&state))?))
 }
 
 /// A user's live sessions (newest first), for administrators and the user themself.
@@ -160,7 +139,7 @@ pub async fn user_sessions(
     }
     state.core.user(&id)?;
     let current = (auth.user.id == *id).then_some(&auth.key);
-    Ok(web::Json(sessions::list(state.core.store.as_ref(), state.core.limits, &id, current, state.core.clock.now())?))
+    Ok(web::Json(state.core.sessions_of(&id, current)?))
 }
 
 /// The signed-in user's own live sessions, newest first (this one marked `current`).
@@ -170,13 +149,7 @@ pub async fn my_sessions(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<Vec<SessionView>>, AppError> {
-    Ok(web::Json(sessions::list(
-        state.core.store.as_ref(),
-        state.core.limits,
-        &auth.user.id,
-        Some(&auth.key),
-        state.core.clock.now(),
-    )?))
+    Ok(web::Json(state.core.sessions_of(&auth.user.id, Some(&auth.key))?))
 }
 
 /// Signs one of the user's other sessions out (audited).
@@ -188,7 +161,7 @@ pub async fn end_my_session(
     auth: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    sessions::end_own(state.core.store.as_ref(), &auth.user, &auth.key, &id, &auth.client, state.core.clock.now())?;
+    state.core.end_own_session(&auth, &id)?;
     state.core.durable().await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -201,8 +174,7 @@ pub async fn end_my_other_sessions(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<proofup_shared::api::SessionsEnded>, AppError> {
-    let ended =
-        sessions::end_others(state.core.store.as_ref(), &auth.user, &auth.key, &auth.client, state.core.clock.now())?;
+    let ended = state.core.end_other_sessions(&auth)?;
     state.core.durable().await?;
     Ok(web::Json(proofup_shared::api::SessionsEnded { ended }))
 }

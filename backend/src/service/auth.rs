@@ -1,5 +1,6 @@
 //! Password sign-in, sessions, sign-out.
 
+use super::Core;
 use std::net::IpAddr;
 use std::sync::RwLock;
 
@@ -10,16 +11,13 @@ use time::{Duration, OffsetDateTime};
 
 use super::{new_token, session_key};
 
-use crate::domain::clock::Clock;
 use crate::domain::membership::MembershipIndex;
 use crate::domain::model::SessionStage;
 use crate::domain::model::{ClientInfo, Session, User};
-use crate::domain::ratelimit::IpRateLimiter;
-use crate::domain::session::{self, SessionCheck, SessionLimits};
+use crate::domain::session::{self, SessionCheck};
 use crate::domain::signin::{after_first_factor, FirstFactor};
 use crate::domain::throttle::ThrottleDecision;
-use crate::hashing::HashPool;
-use crate::store::{SessionStore, Store, StoreError, UserStore};
+use crate::store::{Store, StoreError};
 
 /// Longest username or password even looked at; longer input is simply wrong.
 const MAX_INPUT_BYTES: usize = 1024;
@@ -67,149 +65,6 @@ fn log_attempt<S: Store + ?Sized>(
     })
 }
 
-/// Checks a username and password and, if right, opens a new session.
-///
-/// Unknown users and wrong passwords get the same error after the same work
-/// (an Argon2 verify against a dummy hash); the sign-in log records which it was.
-#[allow(clippy::too_many_arguments)]
-pub async fn sign_in<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    hasher: &HashPool,
-    ip_limiter: &IpRateLimiter,
-    index: &RwLock<MembershipIndex>,
-    ip: IpAddr,
-    client: &ClientInfo,
-    username: &str,
-    password: String,
-) -> Result<SignedIn, SignInError> {
-    let now = clock.now();
-    let name = normalize_username(username);
-    // Refused attempts are logged but not synced one by one: a client hammering a closed door
-    // must not turn each knock into a disk sync (the next sync, at most ~0.5 s away, takes them).
-    if let Err(wait) = ip_limiter.hit(ip, now) {
-        log_attempt(s, now, &name, None, SignInResult::Throttled, "Too many attempts from this IP address", client)?;
-        return Err(SignInError::Throttled(wait));
-    }
-    // The attempt is reserved (counted as a failure) atomically before the password is hashed,
-    // so that concurrent guesses cannot all read the same count; a right password clears it.
-    let throttle_key = crate::domain::throttle::key(&name);
-    match s.reserve_attempt(&throttle_key, now)? {
-        ThrottleDecision::Allow => {}
-        ThrottleDecision::Wait(wait) => {
-            log_attempt(
-                s,
-                now,
-                &name,
-                None,
-                SignInResult::Throttled,
-                "Account throttled after failed attempts",
-                client,
-            )?;
-            return Err(SignInError::Throttled(wait));
-        }
-        ThrottleDecision::Locked => {
-            log_attempt(
-                s,
-                now,
-                &name,
-                None,
-                SignInResult::Blocked,
-                "Account locked after 100 failed attempts",
-                client,
-            )?;
-            return Err(SignInError::Locked);
-        }
-    }
-    let too_long = name.len() > MAX_INPUT_BYTES || password.len() > MAX_INPUT_BYTES;
-    let user = if too_long { None } else { s.user_by_username(&name)? };
-    let exists = user.is_some();
-    // Always one Argon2 verification, whether or not the user (or their password) exists.
-    let phc = user.as_ref().filter(|u| u.has_password()).map(|u| u.password_hash.clone());
-    let by_password = hasher.verify(password.clone(), phc).await;
-    let now = clock.now();
-    // Otherwise the typed secret may be the user's one-time temporary access pass.
-    // A disabled user's pass is only checked (to say "disabled" to the right secret), not burnt.
-    let by_pass = match &user {
-        Some(u) if !by_password && u.enabled => s.take_pass(&u.id, &|rec| rec.matches(&password, now))?,
-        Some(u) if !by_password => {
-            let hit = std::cell::Cell::new(false);
-            s.take_pass(&u.id, &|rec| {
-                hit.set(rec.matches(&password, now));
-                false
-            })?;
-            hit.get()
-        }
-        _ => false,
-    };
-    let Some(user) = user.filter(|_| by_password || by_pass) else {
-        // Already counted when the attempt was reserved.
-        let reason = if exists { "Wrong password" } else { "Unknown username" };
-        log_attempt(s, now, &name, None, SignInResult::Failure, reason, client)?;
-        s.durable().await?;
-        return Err(SignInError::InvalidCredentials);
-    };
-    if !user.enabled {
-        log_attempt(s, now, &name, Some(&user), SignInResult::Blocked, "Account disabled", client)?;
-        s.durable().await?;
-        return Err(SignInError::Disabled);
-    }
-    s.attempt_succeeded(&throttle_key)?;
-    let token = new_token();
-    let first = if by_pass { FirstFactor::TemporaryAccessPass } else { FirstFactor::Password };
-    let methods = s.methods(&user.id)?.len() as u32;
-    // The policy is evaluated at every interactive password sign-in (the log says what it did);
-    // a temporary-access-pass sign-in is evaluated once the password is chosen.
-    let (interrupts, note) =
-        if first == FirstFactor::Password { super::policy::at_sign_in(s, index, &user, now)? } else { (false, None) };
-    let stage = after_first_factor(first, methods, || interrupts);
-    let session = Session {
-        user_id: user.id.clone(),
-        created_at: now,
-        last_seen_at: now,
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-        stage,
-        mfa_at: None,
-        continuation: None,
-    };
-    s.create_session(&session_key(&token), &session)?;
-    s.set_last_sign_in(&user.id, now)?;
-    let mut how = if by_pass { "Temporary access pass".to_owned() } else { "Password".to_owned() };
-    if stage == SessionStage::SecondFactor {
-        how.push_str("; second factor pending");
-    }
-    if let Some(n) = note {
-        how.push_str("; ");
-        how.push_str(&n);
-    }
-    if user.emergency_access {
-        how.push_str("; emergency-access account (alert raised)");
-        s.add_alert(proofup_shared::api::EmergencyAlert {
-            id: String::new(),
-            at: now,
-            user_id: user.id.clone(),
-            username: user.username.clone(),
-            ip: client.ip.clone(),
-            acknowledged_by: None,
-            acknowledged_at: None,
-        })?;
-        tracing::warn!(user = %user.username, ip = %client.ip, "emergency-access account signed in");
-        super::webhook::enqueue(
-            s,
-            "emergency_access.sign_in",
-            serde_json::json!({"user": user.username, "user_id": user.id, "ip": client.ip, "user_agent": client.user_agent}),
-            now,
-        )?;
-    }
-    log_attempt(s, now, &name, Some(&user), SignInResult::Success, &how, client)?;
-    s.durable().await?;
-    let mut me = user.me();
-    me.must_set_password = by_pass;
-    me.next_step = next_step(s, index, &session, &user, now)?;
-    Ok(SignedIn { token, me })
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     #[error("no session")]
@@ -218,44 +73,6 @@ pub enum SessionError {
     Expired,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// Resolves a cookie token to its session and current user, enforcing the idle
-/// and absolute limits and re-reading the user (role, enabled) every time.
-pub fn current<S: UserStore + SessionStore + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    limits: SessionLimits,
-    token: &str,
-) -> Result<(Session, User), SessionError> {
-    let key = session_key(token);
-    let sess = s.session(&key)?.ok_or(SessionError::Missing)?;
-    let now = clock.now();
-    match session::check(&sess, limits, now) {
-        SessionCheck::Valid { touch } => {
-            let user = match s.user(&sess.user_id)? {
-                Some(u) if u.enabled => u,
-                _ => {
-                    s.delete_session(&key)?;
-                    return Err(SessionError::Expired);
-                }
-            };
-            if touch {
-                s.touch_session(&key, now)?;
-            }
-            Ok((sess, user))
-        }
-        SessionCheck::IdleExpired | SessionCheck::AbsoluteExpired => {
-            s.delete_session(&key)?;
-            Err(SessionError::Expired)
-        }
-    }
-}
-
-/// Ends the session server-side. Unknown tokens are fine (idempotent).
-pub fn sign_out<S: Store + ?Sized>(s: &S, token: &str) -> Result<(), StoreError> {
-    s.delete_session(&session_key(token))?;
-    s.flush()
 }
 
 /// What the session must do next, as the portal is told.
@@ -317,4 +134,192 @@ pub fn log_second_step<S: Store + ?Sized>(
 ) -> Result<(), StoreError> {
     let result = if ok { SignInResult::Success } else { SignInResult::Failure };
     log_attempt(s, at, &user.username, Some(user), result, reason, client)
+}
+
+impl Core {
+    /// Checks a username and password and, if right, opens a new session.
+    ///
+    /// Unknown users and wrong passwords get the same error after the same work
+    /// (an Argon2 verify against a dummy hash); the sign-in log records which it was.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sign_in(
+        &self,
+        ip: IpAddr,
+        client: &ClientInfo,
+        username: &str,
+        password: String,
+    ) -> Result<SignedIn, SignInError> {
+        let s = self.store.as_ref();
+        let now = self.clock.as_ref().now();
+        let name = normalize_username(username);
+        // Refused attempts are logged but not synced one by one: a client hammering a closed door
+        // must not turn each knock into a disk sync (the next sync, at most ~0.5 s away, takes them).
+        if let Err(wait) = self.ip_limiter.hit(ip, now) {
+            log_attempt(
+                s,
+                now,
+                &name,
+                None,
+                SignInResult::Throttled,
+                "Too many attempts from this IP address",
+                client,
+            )?;
+            return Err(SignInError::Throttled(wait));
+        }
+        // The attempt is reserved (counted as a failure) atomically before the password is hashed,
+        // so that concurrent guesses cannot all read the same count; a right password clears it.
+        let throttle_key = crate::domain::throttle::key(&name);
+        match s.reserve_attempt(&throttle_key, now)? {
+            ThrottleDecision::Allow => {}
+            ThrottleDecision::Wait(wait) => {
+                log_attempt(
+                    s,
+                    now,
+                    &name,
+                    None,
+                    SignInResult::Throttled,
+                    "Account throttled after failed attempts",
+                    client,
+                )?;
+                return Err(SignInError::Throttled(wait));
+            }
+            ThrottleDecision::Locked => {
+                log_attempt(
+                    s,
+                    now,
+                    &name,
+                    None,
+                    SignInResult::Blocked,
+                    "Account locked after 100 failed attempts",
+                    client,
+                )?;
+                return Err(SignInError::Locked);
+            }
+        }
+        let too_long = name.len() > MAX_INPUT_BYTES || password.len() > MAX_INPUT_BYTES;
+        let user = if too_long { None } else { s.user_by_username(&name)? };
+        let exists = user.is_some();
+        // Always one Argon2 verification, whether or not the user (or their password) exists.
+        let phc = user.as_ref().filter(|u| u.has_password()).map(|u| u.password_hash.clone());
+        let by_password = self.hasher.verify(password.clone(), phc).await;
+        let now = self.clock.as_ref().now();
+        // Otherwise the typed secret may be the user's one-time temporary access pass.
+        // A disabled user's pass is only checked (to say "disabled" to the right secret), not burnt.
+        let by_pass = match &user {
+            Some(u) if !by_password && u.enabled => s.take_pass(&u.id, &|rec| rec.matches(&password, now))?,
+            Some(u) if !by_password => {
+                let hit = std::cell::Cell::new(false);
+                s.take_pass(&u.id, &|rec| {
+                    hit.set(rec.matches(&password, now));
+                    false
+                })?;
+                hit.get()
+            }
+            _ => false,
+        };
+        let Some(user) = user.filter(|_| by_password || by_pass) else {
+            // Already counted when the attempt was reserved.
+            let reason = if exists { "Wrong password" } else { "Unknown username" };
+            log_attempt(s, now, &name, None, SignInResult::Failure, reason, client)?;
+            s.durable().await?;
+            return Err(SignInError::InvalidCredentials);
+        };
+        if !user.enabled {
+            log_attempt(s, now, &name, Some(&user), SignInResult::Blocked, "Account disabled", client)?;
+            s.durable().await?;
+            return Err(SignInError::Disabled);
+        }
+        s.attempt_succeeded(&throttle_key)?;
+        let token = new_token();
+        let first = if by_pass { FirstFactor::TemporaryAccessPass } else { FirstFactor::Password };
+        let methods = s.methods(&user.id)?.len() as u32;
+        // The policy is evaluated at every interactive password sign-in (the log says what it did);
+        // a temporary-access-pass sign-in is evaluated once the password is chosen.
+        let (interrupts, note) = if first == FirstFactor::Password {
+            super::policy::at_sign_in(s, &self.membership, &user, now)?
+        } else {
+            (false, None)
+        };
+        let stage = after_first_factor(first, methods, || interrupts);
+        let session = Session {
+            user_id: user.id.clone(),
+            created_at: now,
+            last_seen_at: now,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            stage,
+            mfa_at: None,
+            continuation: None,
+        };
+        s.create_session(&session_key(&token), &session)?;
+        s.set_last_sign_in(&user.id, now)?;
+        let mut how = if by_pass { "Temporary access pass".to_owned() } else { "Password".to_owned() };
+        if stage == SessionStage::SecondFactor {
+            how.push_str("; second factor pending");
+        }
+        if let Some(n) = note {
+            how.push_str("; ");
+            how.push_str(&n);
+        }
+        if user.emergency_access {
+            how.push_str("; emergency-access account (alert raised)");
+            s.add_alert(proofup_shared::api::EmergencyAlert {
+                id: String::new(),
+                at: now,
+                user_id: user.id.clone(),
+                username: user.username.clone(),
+                ip: client.ip.clone(),
+                acknowledged_by: None,
+                acknowledged_at: None,
+            })?;
+            tracing::warn!(user = %user.username, ip = %client.ip, "emergency-access account signed in");
+            super::webhook::enqueue(
+                s,
+                "emergency_access.sign_in",
+                serde_json::json!({"user": user.username, "user_id": user.id, "ip": client.ip, "user_agent": client.user_agent}),
+                now,
+            )?;
+        }
+        log_attempt(s, now, &name, Some(&user), SignInResult::Success, &how, client)?;
+        s.durable().await?;
+        let mut me = user.me();
+        me.must_set_password = by_pass;
+        me.next_step = next_step(s, &self.membership, &session, &user, now)?;
+        Ok(SignedIn { token, me })
+    }
+
+    /// Ends the session server-side. Unknown tokens are fine (idempotent).
+    pub fn sign_out(&self, token: &str) -> Result<(), super::ServiceError> {
+        let s = self.store.as_ref();
+        s.delete_session(&session_key(token))?;
+        Ok(s.flush()?)
+    }
+
+    /// Resolves a cookie token to its session and current user, enforcing the idle
+    /// and absolute limits and re-reading the user (role, enabled) every time.
+    pub fn current_session(&self, token: &str) -> Result<(Session, User), SessionError> {
+        let s = self.store.as_ref();
+        let key = session_key(token);
+        let sess = s.session(&key)?.ok_or(SessionError::Missing)?;
+        let now = self.clock.as_ref().now();
+        match session::check(&sess, self.limits, now) {
+            SessionCheck::Valid { touch } => {
+                let user = match s.user(&sess.user_id)? {
+                    Some(u) if u.enabled => u,
+                    _ => {
+                        s.delete_session(&key)?;
+                        return Err(SessionError::Expired);
+                    }
+                };
+                if touch {
+                    s.touch_session(&key, now)?;
+                }
+                Ok((sess, user))
+            }
+            SessionCheck::IdleExpired | SessionCheck::AbsoluteExpired => {
+                s.delete_session(&key)?;
+                Err(SessionError::Expired)
+            }
+        }
+    }
 }

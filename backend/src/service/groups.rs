@@ -3,7 +3,6 @@
 //! index always matches what is stored.
 
 use crate::store::Store;
-use std::sync::RwLock;
 
 use proofup_shared::directory::{
     check_group_description, CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind, UpdateGroupRequest,
@@ -12,8 +11,7 @@ use proofup_shared::directory::{
 use proofup_shared::FieldError;
 
 use super::{audit, change};
-use super::{Actor, ServiceError};
-use crate::domain::clock::Clock;
+use super::{Actor, Core, ServiceError};
 use crate::domain::membership::{MembershipError, MembershipIndex};
 use crate::domain::model::Group;
 use crate::store::{AuditDraft, GroupStore, StoreError};
@@ -78,147 +76,6 @@ fn check_fields(name: Option<&str>, description: Option<&str>) -> Result<(), Ser
     }
 }
 
-pub fn view<S: GroupStore + ?Sized>(s: &S, g: &Group) -> Result<GroupView, StoreError> {
-    Ok(GroupView {
-        id: g.id.clone(),
-        name: g.name.clone(),
-        description: g.description.clone(),
-        member_count: s.members(&g.id)?.len() as u64,
-        created_at: g.created_at,
-        updated_at: g.updated_at,
-    })
-}
-
-pub fn create<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    actor: &Actor<'_>,
-    req: CreateGroupRequest,
-) -> Result<Group, ServiceError> {
-    check_fields(Some(&req.name), Some(&req.description))?;
-    let now = clock.now();
-    let g = Group {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        name: req.name,
-        description: req.description,
-        created_at: now,
-        updated_at: now,
-    };
-    let entry = group_audit(actor, now, "group.created", &g, vec![change("name", None, Some(&g.name))]);
-    s.create_group(&g, entry)?;
-    Ok(g)
-}
-
-pub fn update<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    actor: &Actor<'_>,
-    id: &str,
-    req: UpdateGroupRequest,
-) -> Result<Group, ServiceError> {
-    check_fields(req.name.as_deref(), req.description.as_deref())?;
-    let before = s.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
-    let mut g = before.clone();
-    let mut changes = Vec::new();
-    if let Some(n) = req.name.filter(|n| *n != before.name) {
-        changes.push(change("name", Some(&before.name), Some(&n)));
-        g.name = n;
-    }
-    if let Some(d) = req.description.filter(|d| *d != before.description) {
-        changes.push(change("description", Some(&before.description), Some(&d)));
-        g.description = d;
-    }
-    if changes.is_empty() {
-        return Ok(before);
-    }
-    let now = clock.now();
-    g.updated_at = now;
-    let entry = group_audit(actor, now, "group.updated", &g, changes);
-    s.update_group(&g, entry)?;
-    Ok(g)
-}
-
-pub fn delete<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    index: &RwLock<MembershipIndex>,
-    actor: &Actor<'_>,
-    id: &str,
-) -> Result<(), ServiceError> {
-    let g = s.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
-    let policy = s.policy()?.policy;
-    if policy.include_groups.iter().chain(&policy.exclude_groups).any(|x| x == id) {
-        return Err(ServiceError::Conflict(format!(
-            "The MFA registration policy names {}. Remove it from the policy first.",
-            g.name
-        )));
-    }
-    let mut idx = index.write().map_err(lock_err)?;
-    let entry = group_audit(actor, clock.now(), "group.deleted", &g, vec![change("name", Some(&g.name), None)]);
-    s.delete_group(id, entry)?;
-    idx.remove_group(id);
-    Ok(())
-}
-
-pub fn add_member<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    index: &RwLock<MembershipIndex>,
-    actor: &Actor<'_>,
-    group_id: &str,
-    kind: MemberKind,
-    member: &str,
-) -> Result<bool, ServiceError> {
-    let g = s.group(group_id)?.ok_or(ServiceError::NotFound("The group"))?;
-    let Some(name) = member_name(s, kind, member)? else {
-        return Err(ServiceError::Invalid(vec![FieldError {
-            field: "id".into(),
-            message: format!("No {} has this id.", if kind == MemberKind::User { "user" } else { "group" }),
-        }]));
-    };
-    let mut idx = index.write().map_err(lock_err)?;
-    if kind == MemberKind::Group {
-        idx.check_add_group(group_id, member).map_err(|e| {
-            let message = match e {
-                MembershipError::SelfMember => "A group cannot be a member of itself.".to_owned(),
-                MembershipError::Cycle(path) => {
-                    let names: Vec<String> = path.split(" → ").map(|id| group_name(s, id)).collect();
-                    format!("{name} already contains {} ({}); adding it would make a cycle.", g.name, names.join(" → "))
-                }
-            };
-            ServiceError::Invalid(vec![FieldError { field: "id".into(), message }])
-        })?;
-    }
-    let entry = group_audit(actor, clock.now(), "group.member_added", &g, vec![change("member", None, Some(&name))]);
-    let added = s.add_member(group_id, kind, member, entry)?;
-    match kind {
-        MemberKind::User => idx.add_user(group_id, member),
-        MemberKind::Group => idx.add_group(group_id, member).map_err(|e| ServiceError::Conflict(e.to_string()))?,
-    }
-    Ok(added)
-}
-
-pub fn remove_member<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    index: &RwLock<MembershipIndex>,
-    actor: &Actor<'_>,
-    group_id: &str,
-    kind: MemberKind,
-    member: &str,
-) -> Result<(), ServiceError> {
-    let g = s.group(group_id)?.ok_or(ServiceError::NotFound("The group"))?;
-    let name = member_name(s, kind, member)?.unwrap_or_else(|| member.to_owned());
-    let mut idx = index.write().map_err(lock_err)?;
-    let entry = group_audit(actor, clock.now(), "group.member_removed", &g, vec![change("member", Some(&name), None)]);
-    s.remove_member(group_id, kind, member, entry)?;
-    match kind {
-        MemberKind::User => idx.remove_user(group_id, member),
-        MemberKind::Group => idx.remove_group_member(group_id, member),
-    }
-    Ok(())
-}
-
 fn reference<S: Store + ?Sized>(s: &S, kind: MemberKind, id: &str) -> Result<Option<DirectoryRef>, StoreError> {
     Ok(match kind {
         MemberKind::User => {
@@ -228,64 +85,203 @@ fn reference<S: Store + ?Sized>(s: &S, kind: MemberKind, id: &str) -> Result<Opt
     })
 }
 
-pub fn detail<S: Store + ?Sized>(s: &S, id: &str) -> Result<GroupDetail, ServiceError> {
-    let g = s.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
-    let mut members = Vec::new();
-    for (kind, m) in s.members(id)? {
-        if let Some(r) = reference(s, kind, &m)? {
-            members.push(r);
-        }
-    }
-    members.sort_by(|a, b| {
-        (a.kind == MemberKind::User, a.name.to_lowercase()).cmp(&(b.kind == MemberKind::User, b.name.to_lowercase()))
-    });
-    let mut member_of = Vec::new();
-    for p in s.direct_parents(MemberKind::Group, id)? {
-        if let Some(r) = reference(s, MemberKind::Group, &p)? {
-            member_of.push(r);
-        }
-    }
-    member_of.sort_by_key(|a| a.name.to_lowercase());
-    Ok(GroupDetail { group: view(s, &g)?, members, member_of })
-}
-
-/// A user's groups, direct and through nesting, each with its path by name.
-pub fn user_groups<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    user_id: &str,
-) -> Result<Vec<UserGroup>, ServiceError> {
-    let memberships = index.read().map_err(lock_err)?.groups_of(user_id);
-    let name = |id: &str| group_name(s, id);
-    let mut out: Vec<UserGroup> = memberships
-        .iter()
-        .map(|m| UserGroup {
-            id: m.group.clone(),
-            name: name(&m.group),
-            path: m.path.iter().map(|p| name(p)).collect(),
+impl Core {
+    pub fn group_view(&self, g: &Group) -> Result<GroupView, ServiceError> {
+        Ok(GroupView {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            description: g.description.clone(),
+            member_count: self.store.members(&g.id)?.len() as u64,
+            created_at: g.created_at,
+            updated_at: g.updated_at,
         })
-        .collect();
-    out.sort_by_key(|a| (a.path.len(), a.name.to_lowercase()));
-    Ok(out)
-}
+    }
 
-/// Users and groups whose name starts with `q` (for pickers).
-pub fn search<S: Store + ?Sized>(s: &S, q: &str, limit: usize) -> Result<Vec<DirectoryRef>, ServiceError> {
-    let prefix = q.trim().to_lowercase();
-    let groups = s.list_groups(&prefix, None, limit)?;
-    let filter = crate::store::UserFilter { prefix: prefix.clone(), ..Default::default() };
-    let users = s.list_users(&filter, None, limit)?;
-    let mut out: Vec<DirectoryRef> = groups
-        .items
-        .into_iter()
-        .map(|g| DirectoryRef { kind: MemberKind::Group, id: g.id, name: g.name, detail: g.description })
-        .chain(users.items.into_iter().map(|u| DirectoryRef {
-            kind: MemberKind::User,
-            id: u.id,
-            name: u.username,
-            detail: u.display_name,
-        }))
-        .collect();
-    out.truncate(limit);
-    Ok(out)
+    pub fn create_group(&self, actor: &Actor<'_>, req: CreateGroupRequest) -> Result<GroupView, ServiceError> {
+        check_fields(Some(&req.name), Some(&req.description))?;
+        let now = self.clock.now();
+        let g = Group {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            name: req.name,
+            description: req.description,
+            created_at: now,
+            updated_at: now,
+        };
+        let entry = group_audit(actor, now, "group.created", &g, vec![change("name", None, Some(&g.name))]);
+        self.store.create_group(&g, entry)?;
+        self.group_view(&g)
+    }
+
+    pub fn update_group(
+        &self,
+        actor: &Actor<'_>,
+        id: &str,
+        req: UpdateGroupRequest,
+    ) -> Result<GroupView, ServiceError> {
+        check_fields(req.name.as_deref(), req.description.as_deref())?;
+        let before = self.store.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
+        let mut g = before.clone();
+        let mut changes = Vec::new();
+        if let Some(n) = req.name.filter(|n| *n != before.name) {
+            changes.push(change("name", Some(&before.name), Some(&n)));
+            g.name = n;
+        }
+        if let Some(d) = req.description.filter(|d| *d != before.description) {
+            changes.push(change("description", Some(&before.description), Some(&d)));
+            g.description = d;
+        }
+        if !changes.is_empty() {
+            let now = self.clock.now();
+            g.updated_at = now;
+            let entry = group_audit(actor, now, "group.updated", &g, changes);
+            self.store.update_group(&g, entry)?;
+        }
+        self.group_view(&g)
+    }
+
+    /// Deletes a group (it leaves every group it was in); refused while the policy names it.
+    pub fn delete_group(&self, actor: &Actor<'_>, id: &str) -> Result<(), ServiceError> {
+        let s = self.store.as_ref();
+        let g = s.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
+        let policy = s.policy()?.policy;
+        if policy.include_groups.iter().chain(&policy.exclude_groups).any(|x| x == id) {
+            return Err(ServiceError::Conflict(format!(
+                "The MFA registration policy names {}. Remove it from the policy first.",
+                g.name
+            )));
+        }
+        let mut idx = self.membership.write().map_err(lock_err)?;
+        let entry =
+            group_audit(actor, self.clock.now(), "group.deleted", &g, vec![change("name", Some(&g.name), None)]);
+        s.delete_group(id, entry)?;
+        idx.remove_group(id);
+        Ok(())
+    }
+
+    /// Adds a direct member; `false` when it already was one. A group that would make a cycle is refused.
+    pub fn add_member(
+        &self,
+        actor: &Actor<'_>,
+        group_id: &str,
+        kind: MemberKind,
+        member: &str,
+    ) -> Result<bool, ServiceError> {
+        let s = self.store.as_ref();
+        let g = s.group(group_id)?.ok_or(ServiceError::NotFound("The group"))?;
+        let Some(name) = member_name(s, kind, member)? else {
+            return Err(ServiceError::Invalid(vec![FieldError {
+                field: "id".into(),
+                message: format!("No {} has this id.", if kind == MemberKind::User { "user" } else { "group" }),
+            }]));
+        };
+        let mut idx = self.membership.write().map_err(lock_err)?;
+        if kind == MemberKind::Group {
+            idx.check_add_group(group_id, member).map_err(|e| {
+                let message = match e {
+                    MembershipError::SelfMember => "A group cannot be a member of itself.".to_owned(),
+                    MembershipError::Cycle(path) => {
+                        let names: Vec<String> = path.split(" → ").map(|id| group_name(s, id)).collect();
+                        format!(
+                            "{name} already contains {} ({}); adding it would make a cycle.",
+                            g.name,
+                            names.join(" → ")
+                        )
+                    }
+                };
+                ServiceError::Invalid(vec![FieldError { field: "id".into(), message }])
+            })?;
+        }
+        let entry =
+            group_audit(actor, self.clock.now(), "group.member_added", &g, vec![change("member", None, Some(&name))]);
+        let added = s.add_member(group_id, kind, member, entry)?;
+        match kind {
+            MemberKind::User => idx.add_user(group_id, member),
+            MemberKind::Group => idx.add_group(group_id, member).map_err(|e| ServiceError::Conflict(e.to_string()))?,
+        }
+        Ok(added)
+    }
+
+    pub fn remove_member(
+        &self,
+        actor: &Actor<'_>,
+        group_id: &str,
+        kind: MemberKind,
+        member: &str,
+    ) -> Result<(), ServiceError> {
+        let s = self.store.as_ref();
+        let g = s.group(group_id)?.ok_or(ServiceError::NotFound("The group"))?;
+        let name = member_name(s, kind, member)?.unwrap_or_else(|| member.to_owned());
+        let mut idx = self.membership.write().map_err(lock_err)?;
+        let entry =
+            group_audit(actor, self.clock.now(), "group.member_removed", &g, vec![change("member", Some(&name), None)]);
+        s.remove_member(group_id, kind, member, entry)?;
+        match kind {
+            MemberKind::User => idx.remove_user(group_id, member),
+            MemberKind::Group => idx.remove_group_member(group_id, member),
+        }
+        Ok(())
+    }
+
+    /// A group with its direct members and the groups it is in.
+    pub fn group_detail(&self, id: &str) -> Result<GroupDetail, ServiceError> {
+        let s = self.store.as_ref();
+        let g = s.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
+        let mut members = Vec::new();
+        for (kind, m) in s.members(id)? {
+            if let Some(r) = reference(s, kind, &m)? {
+                members.push(r);
+            }
+        }
+        members.sort_by(|a, b| {
+            (a.kind == MemberKind::User, a.name.to_lowercase())
+                .cmp(&(b.kind == MemberKind::User, b.name.to_lowercase()))
+        });
+        let mut member_of = Vec::new();
+        for p in s.direct_parents(MemberKind::Group, id)? {
+            if let Some(r) = reference(s, MemberKind::Group, &p)? {
+                member_of.push(r);
+            }
+        }
+        member_of.sort_by_key(|a| a.name.to_lowercase());
+        Ok(GroupDetail { group: self.group_view(&g)?, members, member_of })
+    }
+
+    /// A user's groups, direct and through nesting, each with its path by name.
+    pub fn user_groups(&self, user_id: &str) -> Result<Vec<UserGroup>, ServiceError> {
+        let s = self.store.as_ref();
+        let memberships = self.membership.read().map_err(lock_err)?.groups_of(user_id);
+        let name = |id: &str| group_name(s, id);
+        let mut out: Vec<UserGroup> = memberships
+            .iter()
+            .map(|m| UserGroup {
+                id: m.group.clone(),
+                name: name(&m.group),
+                path: m.path.iter().map(|p| name(p)).collect(),
+            })
+            .collect();
+        out.sort_by_key(|a| (a.path.len(), a.name.to_lowercase()));
+        Ok(out)
+    }
+
+    /// Users and groups whose name starts with `q` (for pickers).
+    pub fn search_directory(&self, q: &str, limit: usize) -> Result<Vec<DirectoryRef>, ServiceError> {
+        let s = self.store.as_ref();
+        let prefix = q.trim().to_lowercase();
+        let groups = s.list_groups(&prefix, None, limit)?;
+        let filter = crate::store::UserFilter { prefix: prefix.clone(), ..Default::default() };
+        let users = s.list_users(&filter, None, limit)?;
+        let mut out: Vec<DirectoryRef> = groups
+            .items
+            .into_iter()
+            .map(|g| DirectoryRef { kind: MemberKind::Group, id: g.id, name: g.name, detail: g.description })
+            .chain(users.items.into_iter().map(|u| DirectoryRef {
+                kind: MemberKind::User,
+                id: u.id,
+                name: u.username,
+                detail: u.display_name,
+            }))
+            .collect();
+        out.truncate(limit);
+        Ok(out)
+    }
 }

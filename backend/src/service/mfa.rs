@@ -3,9 +3,10 @@
 //! the account throttle, removal under the binding rules, and the
 //! administrator's "require re-registration".
 
+use super::{Caller, Core};
 use crate::store::Store;
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::Mutex;
 
 use proofup_shared::mfa::{check_method_name, ConfirmTotpRequest, MethodKind, TotpSetup};
 use proofup_shared::FieldError;
@@ -13,9 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{audit, change};
 use super::{Actor, ServiceError};
-use crate::domain::membership::MembershipIndex;
 use crate::domain::model::{ClientInfo, Method, Session, User};
-use crate::domain::secretbox::SecretBox;
 use crate::domain::throttle::ThrottleDecision;
 use crate::domain::totp::{self, TotpCheck};
 use crate::store::StoreError;
@@ -122,79 +121,6 @@ pub fn qr_svg(text: &str) -> String {
     }
 }
 
-/// Starts an authenticator-app registration for this session.
-pub fn start_totp<S: Store + ?Sized>(
-    s: &S,
-    pending: &PendingTotp,
-    session_key: [u8; 32],
-    session: &Session,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<TotpSetup, ServiceError> {
-    check_binding(s, user, session, now)?;
-    let secret = totp::new_secret();
-    let uri = totp::otpauth_uri("Proofup", &user.username, &secret);
-    let b32 = totp::base32(&secret);
-    let expires_at = now + PENDING_TTL;
-    pending.put(session_key, &user.id, secret, expires_at, now);
-    Ok(TotpSetup { qr_svg: qr_svg(&uri), otpauth_uri: uri, secret_grouped: totp::grouped(&b32), expires_at })
-}
-
-/// Activates the pending registration if the code is right.
-#[allow(clippy::too_many_arguments)]
-pub fn confirm_totp<S: Store + ?Sized>(
-    s: &S,
-    pending: &PendingTotp,
-    secrets: &SecretBox,
-    session_key: [u8; 32],
-    session: &Session,
-    user: &User,
-    client: &ClientInfo,
-    req: ConfirmTotpRequest,
-    now: OffsetDateTime,
-) -> Result<Method, ServiceError> {
-    check_binding(s, user, session, now)?;
-    if let Err(message) = check_method_name(&req.name) {
-        return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
-    }
-    let secret = pending.peek(&session_key, &user.id, now).map_err(|e| match e {
-        PendingLookup::Missing => ServiceError::NotFound("The set-up waiting in this session"),
-        PendingLookup::OtherUser => ServiceError::Forbidden("This registration belongs to another session.".into()),
-        PendingLookup::Expired => {
-            ServiceError::InvalidCode("This registration expired after 10 minutes. Start again.".into())
-        }
-    })?;
-    reserve(s, user, now)?;
-    let step = match totp::verify(&secret, &req.code, now, None) {
-        TotpCheck::Accepted { step } => step,
-        _ => {
-            return Err(ServiceError::InvalidCode(
-                "That code is not right. Check the time on your phone and enter the current code.".into(),
-            ));
-        }
-    };
-    record_success(s, user)?;
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let sealed = secrets
-        .seal(&secret, &Method::seal_context(&user.id, &id))
-        .map_err(|e| ServiceError::Store(StoreError::Backend(e.to_string())))?;
-    let method = Method {
-        id,
-        user_id: user.id.clone(),
-        kind: MethodKind::AuthenticatorApp,
-        name: req.name.trim().to_owned(),
-        sealed_secret: sealed,
-        credential_id: None,
-        passkey: None,
-        last_step: Some(step),
-        created_at: now,
-        last_used_at: Some(now),
-    };
-    add_method(s, user, client, &method, now)?;
-    pending.remove(&session_key);
-    Ok(method)
-}
-
 /// Stores a new method with its audit entry ("mfa.method_added").
 pub(crate) fn add_method<S: Store + ?Sized>(
     s: &S,
@@ -237,128 +163,193 @@ pub(crate) fn record_success<S: Store + ?Sized>(s: &S, user: &User) -> Result<()
     s.attempt_succeeded(&user.username)
 }
 
-/// Verifies a code from any of the user's authenticator apps. Failures count
-/// in the account throttle; a replayed code is refused and audited.
-pub fn verify_code<S: Store + ?Sized>(
-    s: &S,
-    secrets: &SecretBox,
-    user: &User,
-    client: &ClientInfo,
-    code: &str,
-    now: OffsetDateTime,
-) -> Result<Method, ServiceError> {
-    reserve(s, user, now)?;
-    if code.len() > 64 {
-        return Err(ServiceError::InvalidCode("That code is not right.".into()));
+impl Core {
+    /// Verifies a code from any of the user's authenticator apps. Failures count
+    /// in the account throttle; a replayed code is refused and audited.
+    pub(crate) fn verify_code(&self, user: &User, client: &ClientInfo, code: &str) -> Result<Method, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        reserve(s, user, now)?;
+        if code.len() > 64 {
+            return Err(ServiceError::InvalidCode("That code is not right.".into()));
+        }
+        let mut replayed = None;
+        for m in s.methods(&user.id)?.into_iter().filter(|m| m.kind == MethodKind::AuthenticatorApp) {
+            let secret = match self.secrets.open(&m.sealed_secret, &Method::seal_context(&user.id, &m.id)) {
+                Ok(sec) => sec,
+                Err(e) => {
+                    tracing::error!(user = %user.username, method = %m.id, error = %e, "TOTP secret unreadable");
+                    continue;
+                }
+            };
+            match totp::verify(&secret, code, now, m.last_step) {
+                TotpCheck::Accepted { step } => {
+                    if s.record_totp_use(&user.id, &m.id, step, now)? {
+                        record_success(s, user)?;
+                        return Ok(m);
+                    }
+                    replayed = Some(m);
+                }
+                TotpCheck::Replayed => replayed = Some(m),
+                TotpCheck::Wrong => {}
+            }
+        }
+        // The failure was counted when the attempt was reserved.
+        if let Some(m) = replayed {
+            s.append_audit(audit(
+                now,
+                Some(user),
+                "mfa.totp_replay",
+                Some(user),
+                vec![change("method", None, Some(&m.name))],
+                client,
+            ))?;
+            return Err(ServiceError::InvalidCode("That code was already used. Wait for the next code.".into()));
+        }
+        Err(ServiceError::InvalidCode(
+            "That code is not right. Enter the current code from your authenticator app.".into(),
+        ))
     }
-    let mut replayed = None;
-    for m in s.methods(&user.id)?.into_iter().filter(|m| m.kind == MethodKind::AuthenticatorApp) {
-        let secret = match secrets.open(&m.sealed_secret, &Method::seal_context(&user.id, &m.id)) {
-            Ok(sec) => sec,
-            Err(e) => {
-                tracing::error!(user = %user.username, method = %m.id, error = %e, "TOTP secret unreadable");
-                continue;
+
+    /// Starts an authenticator-app registration for this session.
+    pub(crate) fn start_totp(
+        &self,
+        session_key: [u8; 32],
+        session: &Session,
+        user: &User,
+    ) -> Result<TotpSetup, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        check_binding(s, user, session, now)?;
+        let secret = totp::new_secret();
+        let uri = totp::otpauth_uri("Proofup", &user.username, &secret);
+        let b32 = totp::base32(&secret);
+        let expires_at = now + PENDING_TTL;
+        self.pending_totp.put(session_key, &user.id, secret, expires_at, now);
+        Ok(TotpSetup { qr_svg: qr_svg(&uri), otpauth_uri: uri, secret_grouped: totp::grouped(&b32), expires_at })
+    }
+
+    /// Activates the pending registration if the code is right.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn confirm_totp(
+        &self,
+        session_key: [u8; 32],
+        session: &Session,
+        user: &User,
+        client: &ClientInfo,
+        req: ConfirmTotpRequest,
+    ) -> Result<Method, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        check_binding(s, user, session, now)?;
+        if let Err(message) = check_method_name(&req.name) {
+            return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
+        }
+        let secret = self.pending_totp.peek(&session_key, &user.id, now).map_err(|e| match e {
+            PendingLookup::Missing => ServiceError::NotFound("The set-up waiting in this session"),
+            PendingLookup::OtherUser => ServiceError::Forbidden("This registration belongs to another session.".into()),
+            PendingLookup::Expired => {
+                ServiceError::InvalidCode("This registration expired after 10 minutes. Start again.".into())
+            }
+        })?;
+        reserve(s, user, now)?;
+        let step = match totp::verify(&secret, &req.code, now, None) {
+            TotpCheck::Accepted { step } => step,
+            _ => {
+                return Err(ServiceError::InvalidCode(
+                    "That code is not right. Check the time on your phone and enter the current code.".into(),
+                ));
             }
         };
-        match totp::verify(&secret, code, now, m.last_step) {
-            TotpCheck::Accepted { step } => {
-                if s.record_totp_use(&user.id, &m.id, step, now)? {
-                    record_success(s, user)?;
-                    return Ok(m);
-                }
-                replayed = Some(m);
-            }
-            TotpCheck::Replayed => replayed = Some(m),
-            TotpCheck::Wrong => {}
-        }
+        record_success(s, user)?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let sealed = self
+            .secrets
+            .seal(&secret, &Method::seal_context(&user.id, &id))
+            .map_err(|e| ServiceError::Store(StoreError::Backend(e.to_string())))?;
+        let method = Method {
+            id,
+            user_id: user.id.clone(),
+            kind: MethodKind::AuthenticatorApp,
+            name: req.name.trim().to_owned(),
+            sealed_secret: sealed,
+            credential_id: None,
+            passkey: None,
+            last_step: Some(step),
+            created_at: now,
+            last_used_at: Some(now),
+        };
+        add_method(s, user, client, &method, now)?;
+        self.pending_totp.remove(&session_key);
+        Ok(method)
     }
-    // The failure was counted when the attempt was reserved.
-    if let Some(m) = replayed {
-        s.append_audit(audit(
-            now,
-            Some(user),
-            "mfa.totp_replay",
-            Some(user),
-            vec![change("method", None, Some(&m.name))],
-            client,
-        ))?;
-        return Err(ServiceError::InvalidCode("That code was already used. Wait for the next code.".into()));
-    }
-    Err(ServiceError::InvalidCode("That code is not right. Enter the current code from your authenticator app.".into()))
-}
 
-/// Removes one of the user's own methods (binding rules; not the last one while the policy requires one).
-#[allow(clippy::too_many_arguments)]
-pub fn remove_own<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    user: &User,
-    session: &Session,
-    client: &ClientInfo,
-    id: &str,
-    now: OffsetDateTime,
-) -> Result<(), ServiceError> {
-    check_binding(s, user, session, now)?;
-    let methods = s.methods(&user.id)?;
-    let m = methods.iter().find(|m| m.id == id).ok_or(ServiceError::NotFound("The method"))?;
-    if methods.len() == 1 && super::policy::requires_a_method(s, index, user, now)? {
-        return Err(ServiceError::Conflict(
+    /// Removes one of the user's own methods (binding rules; not the last one while the policy requires one).
+    #[allow(clippy::too_many_arguments)]
+    pub fn remove_own_method(&self, caller: &Caller, id: &str) -> Result<(), ServiceError> {
+        let (user, session, client) = (&caller.user, &caller.session, &caller.client);
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        check_binding(s, user, session, now)?;
+        let methods = s.methods(&user.id)?;
+        let m = methods.iter().find(|m| m.id == id).ok_or(ServiceError::NotFound("The method"))?;
+        if methods.len() == 1 && super::policy::requires_a_method(s, &self.membership, user, now)? {
+            return Err(ServiceError::Conflict(
             "Your organization's MFA registration policy requires a sign-in method. Add another one before removing this one.".into(),
         ));
+        }
+        let entry = audit(
+            now,
+            Some(user),
+            "mfa.method_removed",
+            Some(user),
+            vec![change("method", Some(&m.name), None)],
+            client,
+        );
+        Ok(s.delete_method(&user.id, id, entry)?)
     }
-    let entry =
-        audit(now, Some(user), "mfa.method_removed", Some(user), vec![change("method", Some(&m.name), None)], client);
-    Ok(s.delete_method(&user.id, id, entry)?)
-}
 
-/// Renames one of the user's own methods (binding rules).
-pub fn rename_own<S: Store + ?Sized>(
-    s: &S,
-    user: &User,
-    session: &Session,
-    client: &ClientInfo,
-    id: &str,
-    name: &str,
-    now: OffsetDateTime,
-) -> Result<Method, ServiceError> {
-    if let Err(message) = check_method_name(name) {
-        return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
+    /// Renames one of the user's own methods (binding rules).
+    pub fn rename_own_method(&self, caller: &Caller, id: &str, name: &str) -> Result<Method, ServiceError> {
+        let (user, session, client) = (&caller.user, &caller.session, &caller.client);
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        if let Err(message) = check_method_name(name) {
+            return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
+        }
+        let mut m = s.method(&user.id, id)?.ok_or(ServiceError::NotFound("The method"))?;
+        check_binding(s, user, session, now)?;
+        let name = name.trim();
+        let entry = audit(
+            now,
+            Some(user),
+            "mfa.method_renamed",
+            Some(user),
+            vec![change("name", Some(&m.name), Some(name))],
+            client,
+        );
+        s.rename_method(&user.id, id, name, entry)?;
+        m.name = name.to_owned();
+        Ok(m)
     }
-    let mut m = s.method(&user.id, id)?.ok_or(ServiceError::NotFound("The method"))?;
-    check_binding(s, user, session, now)?;
-    let name = name.trim();
-    let entry = audit(
-        now,
-        Some(user),
-        "mfa.method_renamed",
-        Some(user),
-        vec![change("name", Some(&m.name), Some(name))],
-        client,
-    );
-    s.rename_method(&user.id, id, name, entry)?;
-    m.name = name.to_owned();
-    Ok(m)
-}
 
-/// "Require re-registration": removes every method and ends the user's sessions.
-pub fn require_reregistration<S: Store + ?Sized>(
-    s: &S,
-    actor: &Actor<'_>,
-    user_id: &str,
-    now: OffsetDateTime,
-) -> Result<u64, ServiceError> {
-    let target = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
-    if !crate::domain::roles::may_act_on_security(actor.user.role, target.role) {
-        return Err(ServiceError::Forbidden("Your role cannot change this user's methods.".into()));
+    /// "Require re-registration": removes every method and ends the user's sessions.
+    pub fn require_reregistration(&self, actor: &Actor<'_>, user_id: &str) -> Result<u64, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let target = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
+        if !crate::domain::roles::may_act_on_security(actor.user.role, target.role) {
+            return Err(ServiceError::Forbidden("Your role cannot change this user's methods.".into()));
+        }
+        let n = s.methods(user_id)?.len();
+        let entry = audit(
+            now,
+            Some(actor.user),
+            "mfa.reregistration_required",
+            Some(&target),
+            vec![change("methods", Some(&n.to_string()), Some("0"))],
+            actor.client,
+        );
+        Ok(s.delete_all_methods(user_id, entry)?)
     }
-    let n = s.methods(user_id)?.len();
-    let entry = audit(
-        now,
-        Some(actor.user),
-        "mfa.reregistration_required",
-        Some(&target),
-        vec![change("methods", Some(&n.to_string()), Some("0"))],
-        actor.client,
-    );
-    Ok(s.delete_all_methods(user_id, entry)?)
 }

@@ -30,8 +30,24 @@ use proofup_shared::FieldError;
 use rand::RngCore as _;
 use time::{Duration, OffsetDateTime};
 
-use crate::domain::model::{ClientInfo, SessionStage, User};
+use crate::domain::model::{ClientInfo, Session, SessionStage, User};
 use crate::store::{AuditDraft, StoreError};
+
+/// Who calls a use case: a signed-in user with a complete session, and from where.
+pub struct Caller {
+    pub user: User,
+    pub session: Session,
+    /// The session's store key (SHA-256 of the cookie token).
+    pub key: [u8; 32],
+    pub client: ClientInfo,
+}
+
+impl Caller {
+    /// The caller as the actor of a change.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor { user: &self.user, client: &self.client }
+    }
+}
 
 /// The signed-in administrator acting, and from where.
 pub struct Actor<'a> {
@@ -51,6 +67,10 @@ pub enum ServiceError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// An `after` that no previous page handed out.
+    #[error("after is not a cursor from a previous page.")]
+    BadCursor,
+    /// The store failed (never a client mistake).
     #[error(transparent)]
     Store(StoreError),
     #[error("{0}")]
@@ -77,7 +97,8 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound("The item"),
-            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            StoreError::Conflict(m) | StoreError::Precondition(m) => ServiceError::Conflict(m),
+            StoreError::BadCursor => ServiceError::BadCursor,
             e => ServiceError::Store(e),
         }
     }

@@ -2,7 +2,7 @@
 //! ceremonies whose state stays server-side, bound to the session, single use,
 //! for 5 minutes. Credential ids are unique across all users.
 
-use crate::store::Store;
+use super::Core;
 use base64::Engine as _;
 use proofup_shared::mfa::{check_method_name, FinishPasskeyRegistration, MethodKind, PasskeyChallenge};
 use proofup_shared::FieldError;
@@ -112,130 +112,139 @@ fn invalid(field: &str, message: &str) -> ServiceError {
     ServiceError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
 }
 
-/// Starts adding a passkey: the options for `navigator.credentials.create()`.
-pub fn start_registration<S: Store + ?Sized>(
-    s: &S,
-    pk: &Passkeys,
-    session_key: [u8; 32],
-    session: &Session,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<PasskeyChallenge, ServiceError> {
-    let rp = pk.relying_party()?;
-    check_binding(s, user, session, now)?;
-    let existing: Vec<_> = s.methods(&user.id)?.iter().filter_map(stored).map(|p| p.cred_id().clone()).collect();
-    let display = if user.display_name.trim().is_empty() { &user.username } else { &user.display_name };
-    let (options, state) = rp
-        .start_passkey_registration(user_handle(user), &user.username, display, Some(existing))
-        .map_err(|e| ServiceError::Store(StoreError::Backend(format!("passkey registration: {e}"))))?;
-    let expires_at = now + CEREMONY_TTL;
-    pk.registrations.put(session_key, &user.id, state, expires_at, now);
-    challenge(&options, expires_at)
-}
-
-/// Verifies the new credential and stores it as a method.
-#[allow(clippy::too_many_arguments)]
-pub fn finish_registration<S: Store + ?Sized>(
-    s: &S,
-    pk: &Passkeys,
-    session_key: [u8; 32],
-    session: &Session,
-    user: &User,
-    client: &ClientInfo,
-    req: FinishPasskeyRegistration,
-    now: OffsetDateTime,
-) -> Result<Method, ServiceError> {
-    let rp = pk.relying_party()?;
-    check_binding(s, user, session, now)?;
-    if let Err(message) = check_method_name(&req.name) {
-        return Err(invalid("name", &message));
+impl Core {
+    /// Starts adding a passkey: the options for `navigator.credentials.create()`.
+    pub(crate) fn start_passkey_registration(
+        &self,
+        session_key: [u8; 32],
+        session: &Session,
+        user: &User,
+    ) -> Result<PasskeyChallenge, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let rp = self.passkeys.relying_party()?;
+        check_binding(s, user, session, now)?;
+        let existing: Vec<_> = s.methods(&user.id)?.iter().filter_map(stored).map(|p| p.cred_id().clone()).collect();
+        let display = if user.display_name.trim().is_empty() { &user.username } else { &user.display_name };
+        let (options, state) = rp
+            .start_passkey_registration(user_handle(user), &user.username, display, Some(existing))
+            .map_err(|e| ServiceError::Store(StoreError::Backend(format!("passkey registration: {e}"))))?;
+        let expires_at = now + CEREMONY_TTL;
+        self.passkeys.registrations.put(session_key, &user.id, state, expires_at, now);
+        challenge(&options, expires_at)
     }
-    let credential: RegisterPublicKeyCredential = serde_json::from_value(req.credential)
-        .map_err(|_| invalid("credential", "This is not a WebAuthn registration response."))?;
-    let state =
-        pk.registrations.take(&session_key, &user.id, now).map_err(|e| lookup_error(e, "passkey registration"))?;
-    let passkey = rp.finish_passkey_registration(&credential, &state).map_err(|e| {
-        tracing::info!(user = %user.username, error = %e, "passkey registration refused");
-        ServiceError::InvalidCode("The passkey could not be verified. Start again.".into())
-    })?;
-    let cred = credential_id(&passkey);
-    if s.credential_taken(&cred)? {
-        return Err(ServiceError::Conflict("This passkey is already registered.".into()));
-    }
-    let method = Method {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        user_id: user.id.clone(),
-        kind: MethodKind::Passkey,
-        name: req.name.trim().to_owned(),
-        sealed_secret: String::new(),
-        credential_id: Some(cred),
-        passkey: Some(serde_json::to_string(&passkey).map_err(|e| StoreError::Backend(e.to_string()))?),
-        last_step: None,
-        created_at: now,
-        last_used_at: Some(now),
-    };
-    super::mfa::add_method(s, user, client, &method, now)?;
-    Ok(method)
-}
 
-/// Starts a passkey sign-in (second step, or re-authentication): the options for `navigator.credentials.get()`.
-pub fn start_authentication<S: Store + ?Sized>(
-    s: &S,
-    pk: &Passkeys,
-    session_key: [u8; 32],
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<PasskeyChallenge, ServiceError> {
-    let rp = pk.relying_party()?;
-    throttled(s, user, now)?;
-    let passkeys: Vec<Passkey> = s.methods(&user.id)?.iter().filter_map(stored).collect();
-    if passkeys.is_empty() {
-        return Err(ServiceError::Conflict("You have no passkey. Use another method.".into()));
-    }
-    let (options, state) = rp
-        .start_passkey_authentication(&passkeys)
-        .map_err(|e| ServiceError::Store(StoreError::Backend(format!("passkey sign-in: {e}"))))?;
-    let expires_at = now + CEREMONY_TTL;
-    pk.authentications.put(session_key, &user.id, state, expires_at, now);
-    challenge(&options, expires_at)
-}
-
-/// Verifies the assertion (single use), updates the credential's counter, and returns the method used.
-pub fn finish_authentication<S: Store + ?Sized>(
-    s: &S,
-    pk: &Passkeys,
-    session_key: [u8; 32],
-    user: &User,
-    credential: serde_json::Value,
-    now: OffsetDateTime,
-) -> Result<Method, ServiceError> {
-    let rp = pk.relying_party()?;
-    throttled(s, user, now)?;
-    let state = pk.authentications.take(&session_key, &user.id, now).map_err(|e| lookup_error(e, "passkey sign-in"))?;
-    let credential: PublicKeyCredential = serde_json::from_value(credential)
-        .map_err(|_| invalid("credential", "This is not a WebAuthn sign-in response."))?;
-    // Reserved (counted as a failure) before the signature is checked; a verified one clears it.
-    reserve(s, user, now)?;
-    let result = match rp.finish_passkey_authentication(&credential, &state) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::info!(user = %user.username, error = %e, "passkey sign-in refused");
-            return Err(ServiceError::InvalidCode("The passkey could not be verified.".into()));
+    /// Verifies the new credential and stores it as a method.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn finish_passkey_registration(
+        &self,
+        session_key: [u8; 32],
+        session: &Session,
+        user: &User,
+        client: &ClientInfo,
+        req: FinishPasskeyRegistration,
+    ) -> Result<Method, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let rp = self.passkeys.relying_party()?;
+        check_binding(s, user, session, now)?;
+        if let Err(message) = check_method_name(&req.name) {
+            return Err(invalid("name", &message));
         }
-    };
-    let used = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(AsRef::<[u8]>::as_ref(result.cred_id()));
-    let method = s
-        .methods(&user.id)?
-        .into_iter()
-        .find(|m| m.credential_id.as_deref() == Some(used.as_str()))
-        .ok_or(ServiceError::NotFound("The method"))?;
-    let mut updated = None;
-    if let Some(mut p) = stored(&method) {
-        if p.update_credential(&result) == Some(true) {
-            updated = Some(serde_json::to_string(&p).map_err(|e| StoreError::Backend(e.to_string()))?);
+        let credential: RegisterPublicKeyCredential = serde_json::from_value(req.credential)
+            .map_err(|_| invalid("credential", "This is not a WebAuthn registration response."))?;
+        let state = self
+            .passkeys
+            .registrations
+            .take(&session_key, &user.id, now)
+            .map_err(|e| lookup_error(e, "passkey registration"))?;
+        let passkey = rp.finish_passkey_registration(&credential, &state).map_err(|e| {
+            tracing::info!(user = %user.username, error = %e, "passkey registration refused");
+            ServiceError::InvalidCode("The passkey could not be verified. Start again.".into())
+        })?;
+        let cred = credential_id(&passkey);
+        if s.credential_taken(&cred)? {
+            return Err(ServiceError::Conflict("This passkey is already registered.".into()));
         }
+        let method = Method {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            user_id: user.id.clone(),
+            kind: MethodKind::Passkey,
+            name: req.name.trim().to_owned(),
+            sealed_secret: String::new(),
+            credential_id: Some(cred),
+            passkey: Some(serde_json::to_string(&passkey).map_err(|e| StoreError::Backend(e.to_string()))?),
+            last_step: None,
+            created_at: now,
+            last_used_at: Some(now),
+        };
+        super::mfa::add_method(s, user, client, &method, now)?;
+        Ok(method)
     }
-    s.record_passkey_use(&user.id, &method.id, updated.as_deref(), now)?;
-    record_success(s, user)?;
-    Ok(method)
+
+    /// Starts a passkey sign-in (second step, or re-authentication): the options for `navigator.credentials.get()`.
+    pub(crate) fn start_passkey_sign_in(
+        &self,
+        session_key: [u8; 32],
+        user: &User,
+    ) -> Result<PasskeyChallenge, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let rp = self.passkeys.relying_party()?;
+        throttled(s, user, now)?;
+        let passkeys: Vec<Passkey> = s.methods(&user.id)?.iter().filter_map(stored).collect();
+        if passkeys.is_empty() {
+            return Err(ServiceError::Conflict("You have no passkey. Use another method.".into()));
+        }
+        let (options, state) = rp
+            .start_passkey_authentication(&passkeys)
+            .map_err(|e| ServiceError::Store(StoreError::Backend(format!("passkey sign-in: {e}"))))?;
+        let expires_at = now + CEREMONY_TTL;
+        self.passkeys.authentications.put(session_key, &user.id, state, expires_at, now);
+        challenge(&options, expires_at)
+    }
+
+    /// Verifies the assertion (single use), updates the credential's counter, and returns the method used.
+    pub(crate) fn finish_passkey_sign_in(
+        &self,
+        session_key: [u8; 32],
+        user: &User,
+        credential: serde_json::Value,
+    ) -> Result<Method, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let rp = self.passkeys.relying_party()?;
+        throttled(s, user, now)?;
+        let state = self
+            .passkeys
+            .authentications
+            .take(&session_key, &user.id, now)
+            .map_err(|e| lookup_error(e, "passkey sign-in"))?;
+        let credential: PublicKeyCredential = serde_json::from_value(credential)
+            .map_err(|_| invalid("credential", "This is not a WebAuthn sign-in response."))?;
+        // Reserved (counted as a failure) before the signature is checked; a verified one clears it.
+        reserve(s, user, now)?;
+        let result = match rp.finish_passkey_authentication(&credential, &state) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!(user = %user.username, error = %e, "passkey sign-in refused");
+                return Err(ServiceError::InvalidCode("The passkey could not be verified.".into()));
+            }
+        };
+        let used = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(AsRef::<[u8]>::as_ref(result.cred_id()));
+        let method = s
+            .methods(&user.id)?
+            .into_iter()
+            .find(|m| m.credential_id.as_deref() == Some(used.as_str()))
+            .ok_or(ServiceError::NotFound("The method"))?;
+        let mut updated = None;
+        if let Some(mut p) = stored(&method) {
+            if p.update_credential(&result) == Some(true) {
+                updated = Some(serde_json::to_string(&p).map_err(|e| StoreError::Backend(e.to_string()))?);
+            }
+        }
+        s.record_passkey_use(&user.id, &method.id, updated.as_deref(), now)?;
+        record_success(s, user)?;
+        Ok(method)
+    }
 }

@@ -1,6 +1,7 @@
 //! The MFA registration policy at work: deciding at sign-in, skips, saving
 //! versions, impact, "what if", the registration report, grace changes.
 
+use super::Core;
 use crate::store::Store;
 use std::sync::RwLock;
 
@@ -15,7 +16,6 @@ use time::{Duration, OffsetDateTime};
 
 use super::{audit, change};
 use super::{Actor, ServiceError};
-use crate::domain::clock::Clock;
 use crate::domain::membership::MembershipIndex;
 use crate::domain::model::User;
 use crate::domain::policy::{self, Decision, RegistrationState, UserFacts};
@@ -110,25 +110,6 @@ pub fn interrupt_now<S: Store + ?Sized>(
     })
 }
 
-/// For a user who was prompted and has not registered yet, under enforcement On: when
-/// registration is (or became) required. `None` for everyone else.
-pub fn registration_due<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<Option<OffsetDateTime>, StoreError> {
-    let current = s.policy()?;
-    let (decision, _, _) = decide_with(s, index, &current.policy, user, now)?;
-    if !policy::interrupts(&current.policy, &decision) {
-        return Ok(None);
-    }
-    Ok(match decision {
-        Decision::Prompt { deadline, starts_clock: false, .. } | Decision::Required { deadline, .. } => Some(deadline),
-        _ => None,
-    })
-}
-
 /// Whether removing the user's last method must be refused.
 pub fn requires_a_method<S: Store + ?Sized>(
     s: &S,
@@ -205,68 +186,6 @@ fn diff(
 fn dedup(v: &mut Vec<String>) {
     let mut seen = std::collections::HashSet::new();
     v.retain(|x| seen.insert(x.clone()));
-}
-
-/// Validates and saves a new version; returns it with non-blocking warnings.
-pub fn save<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    index: &RwLock<MembershipIndex>,
-    actor: &Actor<'_>,
-    req: SavePolicyRequest,
-) -> Result<SavePolicyResponse, ServiceError> {
-    let mut p = req.policy;
-    for l in [&mut p.include_users, &mut p.include_groups, &mut p.exclude_users, &mut p.exclude_groups] {
-        dedup(l);
-    }
-    let mut problems = p.problems();
-    for (field, list) in [("include_users", &p.include_users), ("exclude_users", &p.exclude_users)] {
-        if let Some(bad) = list.iter().find(|id| s.user(id).ok().flatten().is_none()) {
-            problems.push(FieldError { field: field.into(), message: format!("No user has the id {bad}.") });
-        }
-    }
-    for (field, list) in [("include_groups", &p.include_groups), ("exclude_groups", &p.exclude_groups)] {
-        if let Some(bad) = list.iter().find(|id| s.group(id).ok().flatten().is_none()) {
-            problems.push(FieldError { field: field.into(), message: format!("No group has the id {bad}.") });
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ServiceError::Invalid(problems));
-    }
-    let current = s.policy()?;
-    if current.version != req.based_on_version {
-        return Err(ServiceError::Conflict(
-            "Someone saved the policy after you opened it. Reload to see their version.".into(),
-        ));
-    }
-    let user_name = |id: &str| s.user(id).ok().flatten().map_or_else(|| id.to_owned(), |u| u.username);
-    let group_name = |id: &str| super::groups::group_name(s, id);
-    let changes = diff(&current.policy, &p, &user_name, &group_name);
-    let now = clock.now();
-    let next = PolicyVersion {
-        version: current.version + 1,
-        policy: p.clone(),
-        saved_at: Some(now),
-        saved_by: Some(actor.user.username.clone()),
-        changes: changes.clone(),
-    };
-    let mut entry = audit(now, Some(actor.user), "policy.saved", None, changes, actor.client);
-    entry.0.target = format!("MFA registration policy v{}", next.version);
-    s.save_policy(&next, req.based_on_version, entry)?;
-    super::webhook::enqueue(
-        s,
-        "policy.saved",
-        serde_json::json!({
-            "version": next.version,
-            "saved_by": actor.user.username,
-            "enforcement": next.policy.enforcement,
-            "changes": next.changes,
-        }),
-        now,
-    )?;
-    let imp = impact(s, index, &p, now)?;
-    let warnings = warnings(s, index, &p, actor.user, now, &imp)?;
-    Ok(SavePolicyResponse { saved: next, warnings })
 }
 
 /// Non-blocking warnings about a (draft or saved) policy.
@@ -356,25 +275,211 @@ pub fn impact<S: Store + ?Sized>(
     Ok(imp)
 }
 
-/// How the policy `p` treats one user, with every step explained.
-pub fn what_if<S: Store + ?Sized>(
+/// For admin views: the decision view of the saved policy for one user.
+pub fn decision_view<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
-    p: &MfaRegistrationPolicy,
     user: &User,
     now: OffsetDateTime,
-) -> Result<WhatIf, StoreError> {
-    let (d, methods, state) = decide_with(s, index, p, user, now)?;
+) -> Result<DecisionView, StoreError> {
+    let p = s.policy()?.policy;
+    let (d, _, _) = decide_with(s, index, &p, user, now)?;
     let name = |id: &str| super::groups::group_name(s, id);
-    let mut explanation = Vec::new();
-    match &d {
-        Decision::NotInScope(why) => explanation.push(policy::describe_out(why, &name)),
-        Decision::Registered { via, .. } | Decision::Prompt { via, .. } | Decision::Required { via, .. } => {
-            explanation.push(policy::describe_in(via, &name));
-            explanation.push("Not excluded.".into());
+    Ok(policy::view(&d, now, &name))
+}
+
+impl Core {
+    /// For a user who was prompted and has not registered yet, under enforcement On: when
+    /// registration is (or became) required. `None` for everyone else.
+    pub fn registration_due(&self, user: &User) -> Result<Option<OffsetDateTime>, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let current = s.policy()?;
+        let (decision, _, _) = decide_with(s, &self.membership, &current.policy, user, now)?;
+        if !policy::interrupts(&current.policy, &decision) {
+            return Ok(None);
         }
+        Ok(match decision {
+            Decision::Prompt { deadline, starts_clock: false, .. } | Decision::Required { deadline, .. } => {
+                Some(deadline)
+            }
+            _ => None,
+        })
     }
-    match &d {
+
+    /// Every user's registration status under the saved policy (only those with `status`, if given),
+    /// sorted by username.
+    pub fn report(&self, status: Option<&str>) -> Result<Vec<RegistrationRow>, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let p = s.policy()?.policy;
+        let mut rows = Vec::new();
+        each_decision(s, &self.membership, &p, now, |u, d, st, methods| {
+            let row_status = d.status();
+            let deadline = match d {
+                Decision::Prompt { deadline, starts_clock: false, .. } | Decision::Required { deadline, .. } => {
+                    Some(*deadline)
+                }
+                _ => None,
+            };
+            if status.is_some_and(|want| want != row_status) {
+                return;
+            }
+            rows.push(RegistrationRow {
+                user_id: u.id.clone(),
+                username: u.username.clone(),
+                display_name: u.display_name.clone(),
+                in_scope: !matches!(d, Decision::NotInScope(_)),
+                registered: methods > 0,
+                methods,
+                status: row_status.into(),
+                first_prompted_at: st.first_prompted_at,
+                deadline,
+                days_left: deadline.map(|dl| policy::days_left(dl, now)),
+                skips: st.skips,
+                last_sign_in_at: u.last_sign_in_at,
+            });
+        })?;
+        rows.sort_unstable_by(|a, b| a.username.cmp(&b.username));
+        Ok(rows)
+    }
+
+    /// An administrator extends or ends one user's grace period (reason required, audited).
+    pub fn set_grace(
+        &self,
+        actor: &Actor<'_>,
+        user_id: &str,
+        req: GraceRequest,
+    ) -> Result<RegistrationState, ServiceError> {
+        let s = self.store.as_ref();
+        let user = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
+        if !crate::domain::roles::may_act_on_security(actor.user.role, user.role) {
+            return Err(ServiceError::Forbidden("Your role cannot change this user's grace period.".into()));
+        }
+        let mut fields = Vec::new();
+        let reason = req.reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(|c| c.is_control() && c != '\n') {
+            fields.push(FieldError { field: "reason".into(), message: "Give a reason (up to 500 characters).".into() });
+        }
+        let now = self.clock.as_ref().now();
+        let new_deadline = match (req.extend_days, req.end_now) {
+            (Some(d), false) if (1..=90).contains(&d) => now + Duration::days(d.into()),
+            (None, true) => now,
+            _ => {
+                fields.push(FieldError {
+                    field: "extend_days".into(),
+                    message: "Either extend by 1 to 90 days, or end the grace period now.".into(),
+                });
+                now
+            }
+        };
+        if !fields.is_empty() {
+            return Err(ServiceError::Invalid(fields));
+        }
+        let mut state = s.registration_state(user_id)?;
+        let before = state.deadline_override.map(proofup_shared::validation::utc_text);
+        state.deadline_override = Some(new_deadline);
+        if state.first_prompted_at.is_none() {
+            state.first_prompted_at = Some(now);
+        }
+        let action = if req.end_now { "policy.grace_ended" } else { "policy.grace_extended" };
+        let entry = audit(
+            now,
+            Some(actor.user),
+            action,
+            Some(&user),
+            vec![
+                change("deadline", before.as_deref(), Some(&proofup_shared::validation::utc_text(new_deadline))),
+                change("reason", None, Some(reason)),
+            ],
+            actor.client,
+        );
+        s.put_registration_state(user_id, &state, Some(entry))?;
+        Ok(state)
+    }
+
+    /// Validates and saves a new version; returns it with non-blocking warnings.
+    pub fn save_policy(&self, actor: &Actor<'_>, req: SavePolicyRequest) -> Result<SavePolicyResponse, ServiceError> {
+        let s = self.store.as_ref();
+        let mut p = req.policy;
+        for l in [&mut p.include_users, &mut p.include_groups, &mut p.exclude_users, &mut p.exclude_groups] {
+            dedup(l);
+        }
+        let mut problems = p.problems();
+        for (field, list) in [("include_users", &p.include_users), ("exclude_users", &p.exclude_users)] {
+            if let Some(bad) = list.iter().find(|id| s.user(id).ok().flatten().is_none()) {
+                problems.push(FieldError { field: field.into(), message: format!("No user has the id {bad}.") });
+            }
+        }
+        for (field, list) in [("include_groups", &p.include_groups), ("exclude_groups", &p.exclude_groups)] {
+            if let Some(bad) = list.iter().find(|id| s.group(id).ok().flatten().is_none()) {
+                problems.push(FieldError { field: field.into(), message: format!("No group has the id {bad}.") });
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        let current = s.policy()?;
+        if current.version != req.based_on_version {
+            return Err(ServiceError::Conflict(
+                "Someone saved the policy after you opened it. Reload to see their version.".into(),
+            ));
+        }
+        let user_name = |id: &str| s.user(id).ok().flatten().map_or_else(|| id.to_owned(), |u| u.username);
+        let group_name = |id: &str| super::groups::group_name(s, id);
+        let changes = diff(&current.policy, &p, &user_name, &group_name);
+        let now = self.clock.as_ref().now();
+        let next = PolicyVersion {
+            version: current.version + 1,
+            policy: p.clone(),
+            saved_at: Some(now),
+            saved_by: Some(actor.user.username.clone()),
+            changes: changes.clone(),
+        };
+        let mut entry = audit(now, Some(actor.user), "policy.saved", None, changes, actor.client);
+        entry.0.target = format!("MFA registration policy v{}", next.version);
+        s.save_policy(&next, req.based_on_version, entry)?;
+        super::webhook::enqueue(
+            s,
+            "policy.saved",
+            serde_json::json!({
+                "version": next.version,
+                "saved_by": actor.user.username,
+                "enforcement": next.policy.enforcement,
+                "changes": next.changes,
+            }),
+            now,
+        )?;
+        let imp = impact(s, &self.membership, &p, now)?;
+        let warnings = warnings(s, &self.membership, &p, actor.user, now, &imp)?;
+        Ok(SavePolicyResponse { saved: next, warnings })
+    }
+
+    /// How the policy `p` treats one user, with every step explained.
+    pub fn what_if(&self, user_id: &str, draft: Option<&MfaRegistrationPolicy>) -> Result<WhatIf, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let user = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
+        let saved;
+        let p = match draft {
+            Some(p) => p,
+            None => {
+                saved = s.policy()?.policy;
+                &saved
+            }
+        };
+        let user = &user;
+        let (d, methods, state) = decide_with(s, &self.membership, p, user, now)?;
+        let name = |id: &str| super::groups::group_name(s, id);
+        let mut explanation = Vec::new();
+        match &d {
+            Decision::NotInScope(why) => explanation.push(policy::describe_out(why, &name)),
+            Decision::Registered { via, .. } | Decision::Prompt { via, .. } | Decision::Required { via, .. } => {
+                explanation.push(policy::describe_in(via, &name));
+                explanation.push("Not excluded.".into());
+            }
+        }
+        match &d {
         Decision::NotInScope(_) => {}
         Decision::Registered { methods, .. } => explanation.push(format!("Registered: {methods} method(s).")),
         Decision::Prompt { starts_clock: true, .. } if !policy::interrupts(p, &d) => {
@@ -397,123 +502,28 @@ pub fn what_if<S: Store + ?Sized>(
             deadline.date()
         )),
     }
-    let _ = methods;
-    let interrupts = policy::interrupts(p, &d);
-    if !interrupts && matches!(d, Decision::Prompt { .. } | Decision::Required { .. }) {
-        explanation.push(format!("Enforcement is {}: sign-in is not interrupted.", p.enforcement.label()));
-    }
-    Ok(WhatIf {
-        user_id: user.id.clone(),
-        username: user.username.clone(),
-        decision: policy::view(&d, now, &name),
-        explanation,
-        interrupts,
-    })
-}
-
-/// Every user's registration status under the saved policy (only those with `status`, if given),
-/// sorted by username.
-pub fn report<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    status: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<Vec<RegistrationRow>, StoreError> {
-    let p = s.policy()?.policy;
-    let mut rows = Vec::new();
-    each_decision(s, index, &p, now, |u, d, st, methods| {
-        let row_status = d.status();
-        let deadline = match d {
-            Decision::Prompt { deadline, starts_clock: false, .. } | Decision::Required { deadline, .. } => {
-                Some(*deadline)
-            }
-            _ => None,
-        };
-        if status.is_some_and(|want| want != row_status) {
-            return;
+        let _ = methods;
+        let interrupts = policy::interrupts(p, &d);
+        if !interrupts && matches!(d, Decision::Prompt { .. } | Decision::Required { .. }) {
+            explanation.push(format!("Enforcement is {}: sign-in is not interrupted.", p.enforcement.label()));
         }
-        rows.push(RegistrationRow {
-            user_id: u.id.clone(),
-            username: u.username.clone(),
-            display_name: u.display_name.clone(),
-            in_scope: !matches!(d, Decision::NotInScope(_)),
-            registered: methods > 0,
-            methods,
-            status: row_status.into(),
-            first_prompted_at: st.first_prompted_at,
-            deadline,
-            days_left: deadline.map(|dl| policy::days_left(dl, now)),
-            skips: st.skips,
-            last_sign_in_at: u.last_sign_in_at,
-        });
-    })?;
-    rows.sort_unstable_by(|a, b| a.username.cmp(&b.username));
-    Ok(rows)
-}
+        Ok(WhatIf {
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            decision: policy::view(&d, now, &name),
+            explanation,
+            interrupts,
+        })
+    }
 
-/// An administrator extends or ends one user's grace period (reason required, audited).
-pub fn set_grace<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    actor: &Actor<'_>,
-    user_id: &str,
-    req: GraceRequest,
-) -> Result<RegistrationState, ServiceError> {
-    let user = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
-    if !crate::domain::roles::may_act_on_security(actor.user.role, user.role) {
-        return Err(ServiceError::Forbidden("Your role cannot change this user's grace period.".into()));
+    /// The impact of a draft on every user, with the warnings to show `me` before saving.
+    pub fn draft_impact(&self, p: &MfaRegistrationPolicy, me: &User) -> Result<(Impact, Vec<String>), ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let impact = impact(s, &self.membership, p, now);
+        crate::memory::release_soon();
+        let impact = impact?;
+        let warnings = warnings(s, &self.membership, p, me, now, &impact)?;
+        Ok((impact, warnings))
     }
-    let mut fields = Vec::new();
-    let reason = req.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(|c| c.is_control() && c != '\n') {
-        fields.push(FieldError { field: "reason".into(), message: "Give a reason (up to 500 characters).".into() });
-    }
-    let now = clock.now();
-    let new_deadline = match (req.extend_days, req.end_now) {
-        (Some(d), false) if (1..=90).contains(&d) => now + Duration::days(d.into()),
-        (None, true) => now,
-        _ => {
-            fields.push(FieldError {
-                field: "extend_days".into(),
-                message: "Either extend by 1 to 90 days, or end the grace period now.".into(),
-            });
-            now
-        }
-    };
-    if !fields.is_empty() {
-        return Err(ServiceError::Invalid(fields));
-    }
-    let mut state = s.registration_state(user_id)?;
-    let before = state.deadline_override.map(proofup_shared::validation::utc_text);
-    state.deadline_override = Some(new_deadline);
-    if state.first_prompted_at.is_none() {
-        state.first_prompted_at = Some(now);
-    }
-    let action = if req.end_now { "policy.grace_ended" } else { "policy.grace_extended" };
-    let entry = audit(
-        now,
-        Some(actor.user),
-        action,
-        Some(&user),
-        vec![
-            change("deadline", before.as_deref(), Some(&proofup_shared::validation::utc_text(new_deadline))),
-            change("reason", None, Some(reason)),
-        ],
-        actor.client,
-    );
-    s.put_registration_state(user_id, &state, Some(entry))?;
-    Ok(state)
-}
-
-/// For admin views: the decision view of the saved policy for one user.
-pub fn decision_view<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<DecisionView, StoreError> {
-    let p = s.policy()?.policy;
-    let (d, _, _) = decide_with(s, index, &p, user, now)?;
-    let name = |id: &str| super::groups::group_name(s, id);
-    Ok(policy::view(&d, now, &name))
 }

@@ -1,16 +1,15 @@
 //! Recovery codes: 10 single-use codes of 80 random bits each, shown once,
 //! stored as SHA-256 hashes; a backup for a method, never a method by itself.
 
-use crate::store::Store;
+use super::{Caller, Core};
 use proofup_shared::mfa::{RecoveryCodes, RecoveryStatus, RECOVERY_CODE_COUNT};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 use super::mfa::{check_binding, record_success, reserve};
 use super::ServiceError;
 use super::{audit, change};
-use crate::domain::model::{ClientInfo, RecoveryCodeSet, Session, User};
+use crate::domain::model::{ClientInfo, RecoveryCodeSet, User};
 
 /// Crockford's base32: no i, l, o, u; typed codes are forgiving about them.
 const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
@@ -55,69 +54,70 @@ fn hash(user_id: &str, normalized: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn status<S: Store + ?Sized>(s: &S, user: &User) -> Result<RecoveryStatus, ServiceError> {
-    Ok(match s.recovery_codes(&user.id)? {
-        Some(set) => RecoveryStatus { remaining: set.remaining(), created_at: Some(set.created_at) },
-        None => RecoveryStatus { remaining: 0, created_at: None },
-    })
-}
-
-/// Makes 10 new codes (the old ones stop working). Needs a method and a recent second factor.
-pub fn generate<S: Store + ?Sized>(
-    s: &S,
-    user: &User,
-    session: &Session,
-    client: &ClientInfo,
-    now: OffsetDateTime,
-) -> Result<RecoveryCodes, ServiceError> {
-    if s.methods(&user.id)?.is_empty() {
-        return Err(ServiceError::Conflict(
-            "Recovery codes back up a sign-in method. Add an authenticator app or a passkey first.".into(),
-        ));
+impl Core {
+    pub fn recovery_status(&self, user: &User) -> Result<RecoveryStatus, ServiceError> {
+        let s = self.store.as_ref();
+        Ok(match s.recovery_codes(&user.id)? {
+            Some(set) => RecoveryStatus { remaining: set.remaining(), created_at: Some(set.created_at) },
+            None => RecoveryStatus { remaining: 0, created_at: None },
+        })
     }
-    check_binding(s, user, session, now)?;
-    let codes: Vec<String> = (0..RECOVERY_CODE_COUNT).map(|_| new_code()).collect();
-    let set = RecoveryCodeSet {
-        hashes: codes.iter().map(|c| normalize(c).map(|n| hash(&user.id, &n))).collect(),
-        created_at: now,
-    };
-    let before = s.recovery_codes(&user.id)?.map(|r| r.remaining().to_string());
-    let entry = audit(
-        now,
-        Some(user),
-        "mfa.recovery_codes_generated",
-        Some(user),
-        vec![change("recovery codes left", before.as_deref(), Some(&RECOVERY_CODE_COUNT.to_string()))],
-        client,
-    );
-    s.set_recovery_codes(&user.id, &set, entry)?;
-    Ok(RecoveryCodes { codes, created_at: now })
-}
 
-/// Uses one code (single use, in the account throttle). Returns how many are left.
-pub fn redeem<S: Store + ?Sized>(
-    s: &S,
-    user: &User,
-    client: &ClientInfo,
-    code: &str,
-    now: OffsetDateTime,
-) -> Result<u32, ServiceError> {
-    // Reserved (counted as a failure) before the check; a right code clears it.
-    reserve(s, user, now)?;
-    let wrong = || ServiceError::InvalidCode("That recovery code is not right, or it was already used.".into());
-    let Some(n) = normalize(code) else {
-        return Err(wrong());
-    };
-    if s.methods(&user.id)?.is_empty() {
-        return Err(wrong());
-    }
-    let entry = audit(now, Some(user), "mfa.recovery_code_used", Some(user), Vec::new(), client);
-    match s.use_recovery_code(&user.id, &hash(&user.id, &n), entry)? {
-        Some(left) => {
-            record_success(s, user)?;
-            Ok(left)
+    /// Makes 10 new codes (the old ones stop working). Needs a method and a recent second factor.
+    pub fn generate_recovery_codes(&self, caller: &Caller) -> Result<RecoveryCodes, ServiceError> {
+        let (user, session, client) = (&caller.user, &caller.session, &caller.client);
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        if s.methods(&user.id)?.is_empty() {
+            return Err(ServiceError::Conflict(
+                "Recovery codes back up a sign-in method. Add an authenticator app or a passkey first.".into(),
+            ));
         }
-        None => Err(wrong()),
+        check_binding(s, user, session, now)?;
+        let codes: Vec<String> = (0..RECOVERY_CODE_COUNT).map(|_| new_code()).collect();
+        let set = RecoveryCodeSet {
+            hashes: codes.iter().map(|c| normalize(c).map(|n| hash(&user.id, &n))).collect(),
+            created_at: now,
+        };
+        let before = s.recovery_codes(&user.id)?.map(|r| r.remaining().to_string());
+        let entry = audit(
+            now,
+            Some(user),
+            "mfa.recovery_codes_generated",
+            Some(user),
+            vec![change("recovery codes left", before.as_deref(), Some(&RECOVERY_CODE_COUNT.to_string()))],
+            client,
+        );
+        s.set_recovery_codes(&user.id, &set, entry)?;
+        Ok(RecoveryCodes { codes, created_at: now })
+    }
+
+    /// Uses one code (single use, in the account throttle). Returns how many are left.
+    pub(crate) fn redeem_recovery_code(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+        code: &str,
+    ) -> Result<u32, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        // Reserved (counted as a failure) before the check; a right code clears it.
+        reserve(s, user, now)?;
+        let wrong = || ServiceError::InvalidCode("That recovery code is not right, or it was already used.".into());
+        let Some(n) = normalize(code) else {
+            return Err(wrong());
+        };
+        if s.methods(&user.id)?.is_empty() {
+            return Err(wrong());
+        }
+        let entry = audit(now, Some(user), "mfa.recovery_code_used", Some(user), Vec::new(), client);
+        match s.use_recovery_code(&user.id, &hash(&user.id, &n), entry)? {
+            Some(left) => {
+                record_success(s, user)?;
+                Ok(left)
+            }
+            None => Err(wrong()),
+        }
     }
 }
 

@@ -22,6 +22,20 @@ pub struct CoreOptions {
     pub sign_in_per_ip_per_minute: u32,
 }
 
+impl CoreOptions {
+    /// The options the server's configuration asks for.
+    pub fn from_config(config: &crate::config::HttpConfig) -> Self {
+        Self {
+            public_url: config.public_url.clone(),
+            limits: SessionLimits {
+                idle: time::Duration::minutes(config.session_idle_minutes.into()),
+                absolute: time::Duration::hours(config.session_absolute_hours.into()),
+            },
+            sign_in_per_ip_per_minute: config.sign_in_per_ip_per_minute,
+        }
+    }
+}
+
 pub struct Core {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,

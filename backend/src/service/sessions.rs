@@ -1,14 +1,14 @@
 //! A user's live sessions: listing them (for the user and for administrators), ending one,
 //! ending every other one (the user's "Sign out everywhere else", and after a password change).
 
+use super::{Caller, Core};
 use proofup_shared::api::SessionView;
-use time::OffsetDateTime;
 
 use super::ServiceError;
 use super::{audit, change};
-use crate::domain::model::{ClientInfo, Session, SessionStage, User};
-use crate::domain::session::{self, SessionCheck, SessionLimits};
-use crate::store::{AuditLog, SessionStore};
+use crate::domain::model::{Session, SessionStage};
+use crate::domain::session::{self, SessionCheck};
+use crate::store::SessionStore;
 
 fn stage_name(stage: SessionStage) -> &'static str {
     match stage {
@@ -31,70 +31,6 @@ fn view(key: &[u8; 32], s: Session, current: Option<&[u8; 32]>) -> SessionView {
     }
 }
 
-/// The user's live sessions, newest first; `current` marks the caller's own.
-pub fn list<S: SessionStore + ?Sized>(
-    s: &S,
-    limits: SessionLimits,
-    user_id: &str,
-    current: Option<&[u8; 32]>,
-    now: OffsetDateTime,
-) -> Result<Vec<SessionView>, ServiceError> {
-    Ok(s.user_sessions(user_id)?
-        .into_iter()
-        .filter(|(_, s)| matches!(session::check(s, limits, now), SessionCheck::Valid { .. }))
-        .map(|(k, s)| view(&k, s, current))
-        .collect())
-}
-
-/// Ends one of the user's own sessions by its public id (audited). The caller's own session
-/// is ended by signing out, not here.
-pub fn end_own<S: SessionStore + AuditLog + ?Sized>(
-    s: &S,
-    user: &User,
-    current: &[u8; 32],
-    id: &str,
-    client: &ClientInfo,
-    now: OffsetDateTime,
-) -> Result<(), ServiceError> {
-    let found = s.user_sessions(&user.id)?.into_iter().find(|(k, _)| session::public_id(k) == id);
-    let Some((key, ended)) = found else { return Err(ServiceError::NotFound("The session")) };
-    if &key == current {
-        return Err(ServiceError::Conflict("This is the session you are using: sign out instead.".into()));
-    }
-    s.delete_session(&key)?;
-    s.append_audit(audit(
-        now,
-        Some(user),
-        "session.ended",
-        Some(user),
-        vec![change("session", Some(&format!("{} ({})", ended.ip, ended.user_agent)), None)],
-        client,
-    ))?;
-    Ok(())
-}
-
-/// Ends every session of the user except `keep` (audited when any ended); returns how many.
-pub fn end_others<S: SessionStore + AuditLog + ?Sized>(
-    s: &S,
-    user: &User,
-    keep: &[u8; 32],
-    client: &ClientInfo,
-    now: OffsetDateTime,
-) -> Result<u64, ServiceError> {
-    let n = end_all_but(s, &user.id, Some(keep))?;
-    if n > 0 {
-        s.append_audit(audit(
-            now,
-            Some(user),
-            "session.signed_out_elsewhere",
-            Some(user),
-            vec![change("sessions", Some(&n.to_string()), Some("0"))],
-            client,
-        ))?;
-    }
-    Ok(n)
-}
-
 /// Ends the user's sessions, all of them or all but `keep`; returns how many ended.
 pub fn end_all_but<S: SessionStore + ?Sized>(
     s: &S,
@@ -110,4 +46,59 @@ pub fn end_all_but<S: SessionStore + ?Sized>(
         }
     }
     Ok(n)
+}
+
+impl Core {
+    /// The user's live sessions, newest first; `current` marks the caller's own.
+    pub fn sessions_of(&self, user_id: &str, current: Option<&[u8; 32]>) -> Result<Vec<SessionView>, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        Ok(s.user_sessions(user_id)?
+            .into_iter()
+            .filter(|(_, s)| matches!(session::check(s, self.limits, now), SessionCheck::Valid { .. }))
+            .map(|(k, s)| view(&k, s, current))
+            .collect())
+    }
+
+    /// Ends one of the user's own sessions by its public id (audited). The caller's own session
+    /// is ended by signing out, not here.
+    pub fn end_own_session(&self, caller: &Caller, id: &str) -> Result<(), ServiceError> {
+        let (user, current, client) = (&caller.user, &caller.key, &caller.client);
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let found = s.user_sessions(&user.id)?.into_iter().find(|(k, _)| session::public_id(k) == id);
+        let Some((key, ended)) = found else { return Err(ServiceError::NotFound("The session")) };
+        if &key == current {
+            return Err(ServiceError::Conflict("This is the session you are using: sign out instead.".into()));
+        }
+        s.delete_session(&key)?;
+        s.append_audit(audit(
+            now,
+            Some(user),
+            "session.ended",
+            Some(user),
+            vec![change("session", Some(&format!("{} ({})", ended.ip, ended.user_agent)), None)],
+            client,
+        ))?;
+        Ok(())
+    }
+
+    /// Ends every session of the user except `keep` (audited when any ended); returns how many.
+    pub fn end_other_sessions(&self, caller: &Caller) -> Result<u64, ServiceError> {
+        let (user, keep, client) = (&caller.user, &caller.key, &caller.client);
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let n = end_all_but(s, &user.id, Some(keep))?;
+        if n > 0 {
+            s.append_audit(audit(
+                now,
+                Some(user),
+                "session.signed_out_elsewhere",
+                Some(user),
+                vec![change("sessions", Some(&n.to_string()), Some("0"))],
+                client,
+            ))?;
+        }
+        Ok(n)
+    }
 }

@@ -1,5 +1,6 @@
 //! First run: a one-time token creates the first Global administrator.
 
+use super::Core;
 use base64::Engine as _;
 use proofup_shared::api::{Role, SetupRequest};
 use proofup_shared::validation::{validate_display_name, validate_username, Problems};
@@ -8,10 +9,8 @@ use rand::RngCore as _;
 
 use crate::domain::clock::Clock;
 use crate::domain::model::{ClientInfo, User};
-use crate::domain::password::PasswordRules;
 use crate::domain::setup::{SetupTokenError, SetupTokenRecord};
-use crate::hashing::HashPool;
-use crate::store::{SetupStore, StoreError, UserStore};
+use crate::store::{SetupStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -37,60 +36,56 @@ pub fn issue_token<S: SetupStore + ?Sized>(s: &S, clock: &dyn Clock) -> Result<S
     Ok(token)
 }
 
-pub async fn complete<S: SetupStore + UserStore + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    hasher: &HashPool,
-    rules: &PasswordRules,
-    client: &ClientInfo,
-    req: SetupRequest,
-) -> Result<User, SetupError> {
-    if s.setup_done()? {
-        return Err(SetupError::AlreadyDone);
-    }
-    let record = s.setup_token()?.ok_or(SetupError::Token(SetupTokenError::Missing))?;
-    record.verify(&req.token, clock.now()).map_err(SetupError::Token)?;
+impl Core {
+    pub async fn complete_setup(&self, client: &ClientInfo, req: SetupRequest) -> Result<User, SetupError> {
+        let s = self.store.as_ref();
+        if s.setup_done()? {
+            return Err(SetupError::AlreadyDone);
+        }
+        let record = s.setup_token()?.ok_or(SetupError::Token(SetupTokenError::Missing))?;
+        record.verify(&req.token, self.clock.as_ref().now()).map_err(SetupError::Token)?;
 
-    let mut p = Problems::default();
-    let username = p.check("username", validate_username(&req.username));
-    let display_name = p.check("display_name", validate_display_name(&req.display_name));
-    p.check("password", rules.check(&req.password, username.as_deref().unwrap_or(&req.username)));
-    let (Some(username), Some(display_name)) = (username, display_name) else {
-        return Err(SetupError::Invalid(p.0));
-    };
-    if !p.is_empty() {
-        return Err(SetupError::Invalid(p.0));
-    }
-    let password_hash = hasher.hash(req.password).await.map_err(|e| SetupError::Hash(e.to_string()))?;
-    let now = clock.now();
-    let admin = User {
-        id: uuid::Uuid::new_v4().to_string(),
-        username,
-        display_name,
-        email: None,
-        role: Role::GlobalAdministrator,
-        enabled: true,
-        emergency_access: false,
-        password_hash,
-        created_at: now,
-        updated_at: now,
-        last_sign_in_at: None,
-    };
-    let audit = super::audit(
-        now,
-        None,
-        "setup.first_administrator_created",
-        Some(&admin),
-        vec![
-            super::change("username", None, Some(&admin.username)),
-            super::change("display_name", None, Some(&admin.display_name)),
-            super::change("role", None, Some(admin.role.label())),
-        ],
-        client,
-    );
-    match s.complete_setup(&record, &admin, audit) {
-        Ok(()) => Ok(admin),
-        Err(StoreError::Precondition(_)) => Err(SetupError::Token(SetupTokenError::Missing)),
-        Err(e) => Err(e.into()),
+        let mut p = Problems::default();
+        let username = p.check("username", validate_username(&req.username));
+        let display_name = p.check("display_name", validate_display_name(&req.display_name));
+        p.check("password", self.rules.check(&req.password, username.as_deref().unwrap_or(&req.username)));
+        let (Some(username), Some(display_name)) = (username, display_name) else {
+            return Err(SetupError::Invalid(p.0));
+        };
+        if !p.is_empty() {
+            return Err(SetupError::Invalid(p.0));
+        }
+        let password_hash = self.hasher.hash(req.password).await.map_err(|e| SetupError::Hash(e.to_string()))?;
+        let now = self.clock.as_ref().now();
+        let admin = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            display_name,
+            email: None,
+            role: Role::GlobalAdministrator,
+            enabled: true,
+            emergency_access: false,
+            password_hash,
+            created_at: now,
+            updated_at: now,
+            last_sign_in_at: None,
+        };
+        let audit = super::audit(
+            now,
+            None,
+            "setup.first_administrator_created",
+            Some(&admin),
+            vec![
+                super::change("username", None, Some(&admin.username)),
+                super::change("display_name", None, Some(&admin.display_name)),
+                super::change("role", None, Some(admin.role.label())),
+            ],
+            client,
+        );
+        match s.complete_setup(&record, &admin, audit) {
+            Ok(()) => Ok(admin),
+            Err(StoreError::Precondition(_)) => Err(SetupError::Token(SetupTokenError::Missing)),
+            Err(e) => Err(e.into()),
+        }
     }
 }

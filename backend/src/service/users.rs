@@ -1,5 +1,6 @@
 //! Directory users: create (with a temporary access pass), update, disable, reset, delete, set password.
 
+use super::Core;
 use crate::store::Store;
 use proofup_shared::api::{CreateUserRequest, Role, SetPasswordRequest, TemporaryAccessPass, UpdateUserRequest};
 use proofup_shared::validation::{validate_display_name, validate_email, validate_username, Problems};
@@ -43,59 +44,6 @@ fn issue_pass<S: Store + ?Sized>(
     Ok(TemporaryAccessPass { code, expires_at: expires })
 }
 
-pub fn create<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    actor: &Actor<'_>,
-    req: CreateUserRequest,
-    pass_ttl: Duration,
-) -> Result<(User, TemporaryAccessPass), ServiceError> {
-    if !may_assign_role(actor.user.role, req.role) {
-        return Err(forbid("Your role cannot create a user with this role."));
-    }
-    if req.emergency_access && !may_set_emergency_access(actor.user.role) {
-        return Err(forbid("Only a Global administrator marks emergency-access accounts."));
-    }
-    let mut p = Problems::default();
-    let username = p.check("username", validate_username(&req.username));
-    let display_name = p.check("display_name", validate_display_name(&req.display_name));
-    let email = p.check("email", validate_email(req.email.as_deref().unwrap_or("")));
-    let (Some(username), Some(display_name), Some(email)) = (username, display_name, email) else {
-        return Err(ServiceError::Invalid(p.0));
-    };
-    let now = clock.now();
-    let user = User {
-        id: uuid::Uuid::new_v4().to_string(),
-        username,
-        display_name,
-        email,
-        role: req.role,
-        enabled: true,
-        emergency_access: req.emergency_access,
-        password_hash: String::new(),
-        created_at: now,
-        updated_at: now,
-        last_sign_in_at: None,
-    };
-    let entry = audit(
-        now,
-        Some(actor.user),
-        "user.created",
-        Some(&user),
-        vec![
-            change("username", None, Some(&user.username)),
-            change("display_name", None, Some(&user.display_name)),
-            change("email", None, user.email.as_deref()),
-            change("role", None, Some(user.role.label())),
-            change("emergency_access", None, Some(&user.emergency_access.to_string())),
-        ],
-        actor.client,
-    );
-    s.create_user(&user, entry)?;
-    let pass = issue_pass(s, clock, actor, &user, "user.temporary_access_pass_issued", pass_ttl)?;
-    Ok((user, pass))
-}
-
 /// Refuses a change that would leave no enabled Global administrator.
 fn keep_a_global_admin<S: Store + ?Sized>(s: &S, before: &User, after: Option<&User>) -> Result<(), ServiceError> {
     let was = before.enabled && before.role == Role::GlobalAdministrator;
@@ -106,131 +54,6 @@ fn keep_a_global_admin<S: Store + ?Sized>(s: &S, before: &User, after: Option<&U
         ));
     }
     Ok(())
-}
-
-pub fn update<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    actor: &Actor<'_>,
-    id: &str,
-    req: UpdateUserRequest,
-) -> Result<User, ServiceError> {
-    let before = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
-    if !may_manage_user(actor.user.role, before.role) {
-        return Err(forbid("Your role cannot change this user."));
-    }
-    let mut after = before.clone();
-    let mut p = Problems::default();
-    if let Some(d) = &req.display_name {
-        if let Some(d) = p.check("display_name", validate_display_name(d)) {
-            after.display_name = d;
-        }
-    }
-    if let Some(e) = &req.email {
-        if let Some(e) = p.check("email", validate_email(e)) {
-            after.email = e;
-        }
-    }
-    if !p.is_empty() {
-        return Err(ServiceError::Invalid(p.0));
-    }
-    if let Some(role) = req.role {
-        if role != before.role && !may_assign_role(actor.user.role, role) {
-            return Err(forbid("Your role cannot give this role."));
-        }
-        after.role = role;
-    }
-    if let Some(flag) = req.emergency_access {
-        if flag != before.emergency_access && !may_set_emergency_access(actor.user.role) {
-            return Err(forbid("Only a Global administrator marks emergency-access accounts."));
-        }
-        after.emergency_access = flag;
-    }
-    if let Some(enabled) = req.enabled {
-        if !enabled && before.id == actor.user.id {
-            return Err(forbid("You cannot disable your own account."));
-        }
-        after.enabled = enabled;
-    }
-    keep_a_global_admin(s, &before, Some(&after))?;
-    let mut changes = Vec::new();
-    let mut diff = |f: &str, a: String, b: String| {
-        if a != b {
-            changes.push(change(f, Some(&a), Some(&b)));
-        }
-    };
-    diff("display_name", before.display_name.clone(), after.display_name.clone());
-    diff("email", before.email.clone().unwrap_or_default(), after.email.clone().unwrap_or_default());
-    diff("role", before.role.label().into(), after.role.label().into());
-    diff("enabled", before.enabled.to_string(), after.enabled.to_string());
-    diff("emergency_access", before.emergency_access.to_string(), after.emergency_access.to_string());
-    if changes.is_empty() {
-        return Ok(before);
-    }
-    let now = clock.now();
-    after.updated_at = now;
-    let action = match (before.enabled, after.enabled) {
-        (true, false) => "user.disabled",
-        (false, true) => "user.enabled",
-        _ => "user.updated",
-    };
-    s.update_user(&after, audit(now, Some(actor.user), action, Some(&after), changes, actor.client))?;
-    if !after.enabled {
-        s.delete_user_sessions(&after.id)?;
-    }
-    Ok(after)
-}
-
-pub fn delete<S: Store + ?Sized>(s: &S, clock: &dyn Clock, actor: &Actor<'_>, id: &str) -> Result<(), ServiceError> {
-    let before = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
-    if !may_manage_user(actor.user.role, before.role) {
-        return Err(forbid("Your role cannot delete this user."));
-    }
-    if before.id == actor.user.id {
-        return Err(forbid("You cannot delete your own account."));
-    }
-    keep_a_global_admin(s, &before, None)?;
-    let entry = audit(
-        clock.now(),
-        Some(actor.user),
-        "user.deleted",
-        Some(&before),
-        vec![change("username", Some(&before.username), None), change("role", Some(before.role.label()), None)],
-        actor.client,
-    );
-    Ok(s.delete_user(id, entry)?)
-}
-
-/// "Reset sign-in": the old password stops working, sessions end, a new pass is issued.
-pub fn reset_sign_in<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    actor: &Actor<'_>,
-    id: &str,
-    pass_ttl: Duration,
-) -> Result<TemporaryAccessPass, ServiceError> {
-    let mut user = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
-    if !may_manage_user(actor.user.role, user.role) {
-        return Err(forbid("Your role cannot reset this user."));
-    }
-    if user.id == actor.user.id {
-        return Err(forbid("You cannot reset your own sign-in; change your password instead."));
-    }
-    let now = clock.now();
-    let had_password = user.has_password();
-    user.password_hash.clear();
-    user.updated_at = now;
-    let entry = audit(
-        now,
-        Some(actor.user),
-        "user.sign_in_reset",
-        Some(&user),
-        vec![change("has_password", Some(&had_password.to_string()), Some("false"))],
-        actor.client,
-    );
-    s.update_user(&user, entry)?;
-    s.delete_user_sessions(&user.id)?;
-    issue_pass(s, clock, actor, &user, "user.temporary_access_pass_issued", pass_ttl)
 }
 
 /// Sets the signed-in user's own password. A session from a temporary access pass
@@ -298,4 +121,186 @@ pub async fn set_own_password<S: Store + ?Sized>(
     let fresh = Session { stage, created_at: now, last_seen_at: now, ..session.clone() };
     s.create_session(&super::session_key(&token), &fresh)?;
     Ok((updated, token, fresh))
+}
+
+impl Core {
+    pub fn create_user(
+        &self,
+        actor: &Actor<'_>,
+        req: CreateUserRequest,
+        pass_ttl: Duration,
+    ) -> Result<(User, TemporaryAccessPass), ServiceError> {
+        let s = self.store.as_ref();
+        if !may_assign_role(actor.user.role, req.role) {
+            return Err(forbid("Your role cannot create a user with this role."));
+        }
+        if req.emergency_access && !may_set_emergency_access(actor.user.role) {
+            return Err(forbid("Only a Global administrator marks emergency-access accounts."));
+        }
+        let mut p = Problems::default();
+        let username = p.check("username", validate_username(&req.username));
+        let display_name = p.check("display_name", validate_display_name(&req.display_name));
+        let email = p.check("email", validate_email(req.email.as_deref().unwrap_or("")));
+        let (Some(username), Some(display_name), Some(email)) = (username, display_name, email) else {
+            return Err(ServiceError::Invalid(p.0));
+        };
+        let now = self.clock.as_ref().now();
+        let user = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            username,
+            display_name,
+            email,
+            role: req.role,
+            enabled: true,
+            emergency_access: req.emergency_access,
+            password_hash: String::new(),
+            created_at: now,
+            updated_at: now,
+            last_sign_in_at: None,
+        };
+        let entry = audit(
+            now,
+            Some(actor.user),
+            "user.created",
+            Some(&user),
+            vec![
+                change("username", None, Some(&user.username)),
+                change("display_name", None, Some(&user.display_name)),
+                change("email", None, user.email.as_deref()),
+                change("role", None, Some(user.role.label())),
+                change("emergency_access", None, Some(&user.emergency_access.to_string())),
+            ],
+            actor.client,
+        );
+        s.create_user(&user, entry)?;
+        let pass = issue_pass(s, self.clock.as_ref(), actor, &user, "user.temporary_access_pass_issued", pass_ttl)?;
+        Ok((user, pass))
+    }
+
+    pub fn update_user(&self, actor: &Actor<'_>, id: &str, req: UpdateUserRequest) -> Result<User, ServiceError> {
+        let s = self.store.as_ref();
+        let before = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
+        if !may_manage_user(actor.user.role, before.role) {
+            return Err(forbid("Your role cannot change this user."));
+        }
+        let mut after = before.clone();
+        let mut p = Problems::default();
+        if let Some(d) = &req.display_name {
+            if let Some(d) = p.check("display_name", validate_display_name(d)) {
+                after.display_name = d;
+            }
+        }
+        if let Some(e) = &req.email {
+            if let Some(e) = p.check("email", validate_email(e)) {
+                after.email = e;
+            }
+        }
+        if !p.is_empty() {
+            return Err(ServiceError::Invalid(p.0));
+        }
+        if let Some(role) = req.role {
+            if role != before.role && !may_assign_role(actor.user.role, role) {
+                return Err(forbid("Your role cannot give this role."));
+            }
+            after.role = role;
+        }
+        if let Some(flag) = req.emergency_access {
+            if flag != before.emergency_access && !may_set_emergency_access(actor.user.role) {
+                return Err(forbid("Only a Global administrator marks emergency-access accounts."));
+            }
+            after.emergency_access = flag;
+        }
+        if let Some(enabled) = req.enabled {
+            if !enabled && before.id == actor.user.id {
+                return Err(forbid("You cannot disable your own account."));
+            }
+            after.enabled = enabled;
+        }
+        keep_a_global_admin(s, &before, Some(&after))?;
+        let mut changes = Vec::new();
+        let mut diff = |f: &str, a: String, b: String| {
+            if a != b {
+                changes.push(change(f, Some(&a), Some(&b)));
+            }
+        };
+        diff("display_name", before.display_name.clone(), after.display_name.clone());
+        diff("email", before.email.clone().unwrap_or_default(), after.email.clone().unwrap_or_default());
+        diff("role", before.role.label().into(), after.role.label().into());
+        diff("enabled", before.enabled.to_string(), after.enabled.to_string());
+        diff("emergency_access", before.emergency_access.to_string(), after.emergency_access.to_string());
+        if changes.is_empty() {
+            return Ok(before);
+        }
+        let now = self.clock.as_ref().now();
+        after.updated_at = now;
+        let action = match (before.enabled, after.enabled) {
+            (true, false) => "user.disabled",
+            (false, true) => "user.enabled",
+            _ => "user.updated",
+        };
+        s.update_user(&after, audit(now, Some(actor.user), action, Some(&after), changes, actor.client))?;
+        if !after.enabled {
+            s.delete_user_sessions(&after.id)?;
+        }
+        Ok(after)
+    }
+
+    pub fn delete_user(&self, actor: &Actor<'_>, id: &str) -> Result<(), ServiceError> {
+        let s = self.store.as_ref();
+        let before = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
+        if !may_manage_user(actor.user.role, before.role) {
+            return Err(forbid("Your role cannot delete this user."));
+        }
+        if before.id == actor.user.id {
+            return Err(forbid("You cannot delete your own account."));
+        }
+        keep_a_global_admin(s, &before, None)?;
+        let entry = audit(
+            self.clock.as_ref().now(),
+            Some(actor.user),
+            "user.deleted",
+            Some(&before),
+            vec![change("username", Some(&before.username), None), change("role", Some(before.role.label()), None)],
+            actor.client,
+        );
+        // Under the membership lock, so the index forgets the user in step with the store.
+        let mut index = self.membership.write().map_err(|_| {
+            ServiceError::Store(crate::store::StoreError::Backend("membership index lock poisoned".into()))
+        })?;
+        s.delete_user(id, entry)?;
+        index.remove_user_everywhere(id);
+        Ok(())
+    }
+
+    /// "Reset sign-in": the old password stops working, sessions end, a new pass is issued.
+    pub fn reset_sign_in(
+        &self,
+        actor: &Actor<'_>,
+        id: &str,
+        pass_ttl: Duration,
+    ) -> Result<TemporaryAccessPass, ServiceError> {
+        let s = self.store.as_ref();
+        let mut user = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
+        if !may_manage_user(actor.user.role, user.role) {
+            return Err(forbid("Your role cannot reset this user."));
+        }
+        if user.id == actor.user.id {
+            return Err(forbid("You cannot reset your own sign-in; change your password instead."));
+        }
+        let now = self.clock.as_ref().now();
+        let had_password = user.has_password();
+        user.password_hash.clear();
+        user.updated_at = now;
+        let entry = audit(
+            now,
+            Some(actor.user),
+            "user.sign_in_reset",
+            Some(&user),
+            vec![change("has_password", Some(&had_password.to_string()), Some("false"))],
+            actor.client,
+        );
+        s.update_user(&user, entry)?;
+        s.delete_user_sessions(&user.id)?;
+        issue_pass(s, self.clock.as_ref(), actor, &user, "user.temporary_access_pass_issued", pass_ttl)
+    }
 }

@@ -2,6 +2,7 @@
 //! into a durable outbox and are POSTed as JSON, retried with backoff; failures
 //! show on the Overview. The URL is never logged (it often carries a token).
 
+use super::Core;
 use proofup_shared::webhook::{check_webhook_url, redact_webhook_url, WebhookSettings, WebhookSettingsRequest};
 use proofup_shared::FieldError;
 use time::OffsetDateTime;
@@ -9,7 +10,7 @@ use time::OffsetDateTime;
 use super::{audit, change};
 use super::{Actor, ServiceError};
 use crate::domain::webhook::Delivery;
-use crate::store::{AuditLog, StoreError, WebhookStore};
+use crate::store::{StoreError, WebhookStore};
 
 /// Sends one event. `Err` carries a short reason for the Overview (never the URL).
 pub trait Sender: Send + Sync {
@@ -108,41 +109,47 @@ pub fn deliver_due<S: WebhookStore + ?Sized>(
     Ok(delivered)
 }
 
-pub fn settings<S: WebhookStore + ?Sized>(s: &S) -> Result<WebhookSettings, StoreError> {
-    Ok(WebhookSettings { url: s.webhook_url()?, status: s.webhook_status()? })
-}
+impl Core {
+    pub fn webhook_settings(&self) -> Result<WebhookSettings, ServiceError> {
+        let s = self.store.as_ref();
+        Ok(WebhookSettings { url: s.webhook_url()?, status: s.webhook_status()? })
+    }
 
-/// Sets or clears the URL (audited with the host only).
-pub fn save<S: WebhookStore + AuditLog + ?Sized>(
-    s: &S,
-    actor: &Actor<'_>,
-    req: WebhookSettingsRequest,
-    now: OffsetDateTime,
-) -> Result<WebhookSettings, ServiceError> {
-    let url = req.url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
-    if let Some(u) = &url {
-        if let Err(message) = check_webhook_url(u) {
-            return Err(ServiceError::Invalid(vec![FieldError { field: "url".into(), message }]));
+    /// Sets or clears the URL (audited with the host only).
+    pub fn save_webhook(
+        &self,
+        actor: &Actor<'_>,
+        req: WebhookSettingsRequest,
+    ) -> Result<WebhookSettings, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let url = req.url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        if let Some(u) = &url {
+            if let Err(message) = check_webhook_url(u) {
+                return Err(ServiceError::Invalid(vec![FieldError { field: "url".into(), message }]));
+            }
         }
+        let before = s.webhook_url()?.map(|u| redact_webhook_url(&u));
+        let after = url.as_deref().map(redact_webhook_url);
+        let entry = audit(
+            now,
+            Some(actor.user),
+            "settings.webhook",
+            None,
+            vec![change("webhook", before.as_deref(), after.as_deref())],
+            actor.client,
+        );
+        s.set_webhook_url(url.as_deref(), entry)?;
+        self.webhook_settings()
     }
-    let before = s.webhook_url()?.map(|u| redact_webhook_url(&u));
-    let after = url.as_deref().map(redact_webhook_url);
-    let entry = audit(
-        now,
-        Some(actor.user),
-        "settings.webhook",
-        None,
-        vec![change("webhook", before.as_deref(), after.as_deref())],
-        actor.client,
-    );
-    s.set_webhook_url(url.as_deref(), entry)?;
-    Ok(settings(s)?)
-}
 
-/// Queues a test event.
-pub fn send_test<S: WebhookStore + ?Sized>(s: &S, actor: &Actor<'_>, now: OffsetDateTime) -> Result<(), ServiceError> {
-    if s.webhook_url()?.is_none() {
-        return Err(ServiceError::Conflict("Set a webhook URL first.".into()));
+    /// Queues a test event.
+    pub fn send_test_webhook(&self, actor: &Actor<'_>) -> Result<(), ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        if s.webhook_url()?.is_none() {
+            return Err(ServiceError::Conflict("Set a webhook URL first.".into()));
+        }
+        Ok(enqueue(s, "test", serde_json::json!({"requested_by": actor.user.username}), now)?)
     }
-    Ok(enqueue(s, "test", serde_json::json!({"requested_by": actor.user.username}), now)?)
 }

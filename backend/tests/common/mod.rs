@@ -32,13 +32,21 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SledStore::open(dir.path(), 16 << 20).unwrap());
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-28 09:00 UTC)));
-        let state = AppState::new(store.clone(), clock.clone(), config);
+        let state = state(store.clone(), clock.clone(), config);
         Self { dir, store, clock, state }
     }
 
     pub fn issue_setup_token(&self) -> String {
         proofup::service::setup::issue_token(self.store.as_ref(), self.clock.as_ref()).unwrap()
     }
+}
+
+/// The HTTP state over a new runtime on `store`, with a random secret key.
+pub fn state(store: Arc<SledStore>, clock: Arc<ManualClock>, config: HttpConfig) -> AppState {
+    use proofup::service::{Core, CoreOptions};
+    let options = CoreOptions::from_config(&config);
+    let core = Core::new(store, clock, proofup::domain::secretbox::SecretBox::random(), &options);
+    AppState::new(Arc::new(core), config)
 }
 
 /// A request as the portal sends it: JSON, same origin, from 192.0.2.10.

@@ -1,5 +1,6 @@
 pub mod alert;
 pub mod brand;
+pub mod center_card;
 pub mod confirm;
 pub mod field;
 pub mod pass;

@@ -8,7 +8,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
-use crate::components::brand::Brand;
+use crate::components::center_card::CenterCard;
 use crate::components::field::Field;
 use crate::logic::{password_hint, safe_next};
 use crate::session::SessionCtx;
@@ -66,9 +66,8 @@ pub fn SetPasswordPage() -> impl IntoView {
     };
 
     view! {
-        <div class="center-page">
-            <form class="card narrow" on:submit=submit novalidate=true>
-                <Brand/>
+        <CenterCard>
+            <form on:submit=submit novalidate=true>
                 <h1>"Choose your password"</h1>
                 <p class="muted">"You signed in with a temporary access pass. Choose the password you will use from now on."</p>
                 <ErrorAlert error=error/>
@@ -79,6 +78,6 @@ pub fn SetPasswordPage() -> impl IntoView {
                     {move || if busy.get() { "Saving…" } else { "Set password" }}
                 </button>
             </form>
-        </div>
+        </CenterCard>
     }
 }

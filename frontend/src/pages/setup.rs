@@ -10,7 +10,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
-use crate::components::brand::Brand;
+use crate::components::center_card::CenterCard;
 use crate::components::field::Field;
 use crate::logic::password_hint;
 
@@ -26,9 +26,7 @@ pub fn SetupPage() -> impl IntoView {
     let status = LocalResource::new(api::setup_status);
     let token = StoredValue::new(token);
     view! {
-        <div class="center-page">
-            <div class="card wide">
-                <Brand/>
+        <CenterCard width="wide">
                 <Suspense fallback=|| view! { <p role="status">"Checking…"</p> }>
                     {move || status.get().map(|s| match s {
                         Ok(s) if !s.needs_setup => view! {
@@ -45,8 +43,7 @@ pub fn SetupPage() -> impl IntoView {
                         Err(e) => view! { <ErrorAlert error=Signal::derive(move || Some(e.clone()))/> }.into_any(),
                     })}
                 </Suspense>
-            </div>
-        </div>
+        </CenterCard>
     }
 }
 

@@ -5,7 +5,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
-use crate::components::brand::Brand;
+use crate::components::center_card::CenterCard;
 use crate::components::field::Field;
 use crate::logic::safe_next;
 use crate::session::SessionCtx;
@@ -55,9 +55,8 @@ pub fn SignInPage() -> impl IntoView {
     };
 
     view! {
-        <div class="center-page">
-            <form class="card narrow" on:submit=submit novalidate=true>
-                <Brand/>
+        <CenterCard>
+            <form on:submit=submit novalidate=true>
                 <h1>"Sign in"</h1>
                 {move || notice.filter(|_| error.get().is_none()).map(|n| view! { <Notice text=n/> })}
                 <ErrorAlert error=error/>
@@ -68,6 +67,6 @@ pub fn SignInPage() -> impl IntoView {
                     {move || if busy.get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </form>
-        </div>
+        </CenterCard>
     }
 }

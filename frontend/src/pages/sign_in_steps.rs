@@ -16,7 +16,7 @@ enum Registering {
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
-use crate::components::brand::Brand;
+use crate::components::center_card::CenterCard;
 use crate::components::passkey_setup::PasskeySetupFlow;
 use crate::components::second_step::SecondStep;
 use crate::components::totp_setup::TotpSetupFlow;
@@ -83,9 +83,7 @@ pub fn VerifyPage() -> impl IntoView {
         _ => None,
     };
     view! {
-        <div class="center-page">
-            <div class="card narrow">
-                <Brand/>
+        <CenterCard>
                 <p class="eyebrow">{move || session.me.get().map(|m| m.username).unwrap_or_default()}</p>
                 {move || match recovery_left.get() {
                     Some(n) => {
@@ -111,8 +109,7 @@ pub fn VerifyPage() -> impl IntoView {
                         None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
                     },
                 }}
-            </div>
-        </div>
+        </CenterCard>
     }
 }
 
@@ -182,9 +179,7 @@ pub fn MoreInformationPage() -> impl IntoView {
         }
     };
     view! {
-        <div class="center-page">
-            <div class="card narrow interrupt">
-                <Brand/>
+        <CenterCard class="interrupt">
                 <p class="eyebrow">{move || session.me.get().map(|m| m.username).unwrap_or_default()}</p>
                 {move || finished.get().map(|kind| view! {
                     <h1>"You're all set"</h1>
@@ -246,7 +241,6 @@ pub fn MoreInformationPage() -> impl IntoView {
                         <button type="button" class="link-button" on:click=sign_out.clone()>"Use a different account"</button>
                     </p>
                 </Show>
-            </div>
-        </div>
+        </CenterCard>
     }
 }

@@ -16,6 +16,8 @@
 //!  pass ──► MustSetPassword ──(password chosen)──► SecondFactor | RegisterMfa | Full
 //! ```
 
+mod steps;
+
 use proofup_shared::api::{Me, SetPasswordRequest};
 use proofup_shared::mfa::NextStep;
 use time::OffsetDateTime;
