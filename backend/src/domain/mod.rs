@@ -1,4 +1,7 @@
 //! Pure domain logic: no actix, no sled, no I/O. Time always comes from a [`clock::Clock`].
+//!
+//! Rules of this layer: it may import only `proofup_shared` and pure crates (time, serde, the
+//! crypto primitives); never `store`, `service`, `http` or `cli`.
 
 pub mod clock;
 pub mod membership;

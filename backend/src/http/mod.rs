@@ -1,4 +1,9 @@
 //! The HTTP layer: state, middleware, routes. Handlers stay thin.
+//!
+//! Rules of this layer: it may import `service` (`Core`, `Caller`, `SignIn`, `ServiceError`, the
+//! filters), `domain` value types, `config` and `proofup_shared`; never `store` or an engine, and
+//! never `cli`. A handler parses the request, asks one `Core` or `SignIn` method, and shapes the
+//! answer (status, cookie, body); what the answer means is decided in the service.
 
 pub mod admin;
 pub mod assets;

@@ -1,0 +1,37 @@
+//! The policy's saved versions: who saved what, and when.
+
+use leptos::prelude::*;
+use proofup_shared::policy::PolicyVersion;
+
+use crate::logic::format_time;
+
+#[component]
+pub(super) fn VersionHistory(history: RwSignal<Vec<PolicyVersion>>) -> impl IntoView {
+    view! {
+    <section class="card">
+        <h2>"Version history"</h2>
+        {move || {
+            let h = history.get();
+            if h.is_empty() {
+                view! { <p class="empty">"Not saved yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap"><table>
+                        <thead><tr><th>"Version"</th><th>"Saved"</th><th>"By"</th><th>"Changes"</th></tr></thead>
+                        <tbody>{h.into_iter().map(|v| view! {
+                            <tr>
+                                <td>{v.version}</td>
+                                <td class="nowrap">{v.saved_at.map(format_time).unwrap_or_default()}</td>
+                                <td>{v.saved_by.unwrap_or_default()}</td>
+                                <td><ul class="changes">{v.changes.into_iter().map(|c| view! {
+                                    <li><span class="change-field">{crate::logic::field_label(&c.field)}</span> ": " {c.before.unwrap_or_else(|| "—".into())} " → " {c.after.unwrap_or_else(|| "—".into())}</li>
+                                }).collect_view()}</ul></td>
+                            </tr>
+                        }).collect_view()}</tbody>
+                    </table></div>
+                }.into_any()
+            }
+        }}
+    </section>
+    }
+}
