@@ -285,9 +285,15 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     let (s, _, _, _) = call!(app, with(&admin, get("/api/reports/registration?status=bogus")));
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
-    // A group named by the policy cannot be deleted.
+    // A group named by the policy says so (the portal disables Delete) and cannot be deleted.
+    let (_, _, detail, _) = call!(app, with(&admin, get(&format!("/api/groups/{staff}"))));
+    assert_eq!(detail["named_by_policy"], json!(true), "{detail}");
     let (s, _, body, _) = call!(app, with(&admin, delete(&format!("/api/groups/{staff}"))));
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("Remove it from the policy first"), "{body}");
+    let other = group!(app, admin, "Visitors");
+    let (_, _, detail, _) = call!(app, with(&admin, get(&format!("/api/groups/{other}"))));
+    assert_eq!(detail["named_by_policy"], json!(false), "{detail}");
 }
 
 #[actix_web::test]

@@ -118,10 +118,16 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.click_text("td a", "Bob Builder").await;
     admin.wait_text("h1", "Bob Builder").await;
     admin.wait_text("[data-testid=user-decision]", "First prompted").await;
+    // Without a reason nothing is asked or sent: the field says what is missing and takes the focus.
+    admin.click_button("End grace period now").await;
+    admin.wait_text(".grace-form .field-error", "Give a reason").await;
+    let focused = admin.driver.active_element().await.unwrap().id().await.unwrap();
+    assert_eq!(focused.as_deref(), Some("grace-reason"));
     admin.fill("grace-reason", "Phone issued today").await;
     admin.click_button("End grace period now").await;
     admin.driver.accept_alert().await.unwrap();
-    admin.wait_text(".alert-info", "The grace period was ended").await;
+    // The confirmation appears in the policy card, beside the button that caused it.
+    admin.wait_text("section .grace-form ~ .alert-info", "The grace period was ended").await;
     admin.wait_text("[data-testid=user-decision]", "registration is required at the next sign-in").await;
     admin.shot("33b-grace-ended").await;
 
@@ -141,9 +147,23 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     assert_eq!(key.replace(' ', "").len(), 32, "{key}");
     bob.shot("35-totp-setup").await;
     bob.assert_no_csp_violations().await;
+    // Someone on the phone that holds the app can open the key there instead of scanning.
+    let link = bob.driver.find(By::Css("[data-testid=otpauth-link]")).await.unwrap();
+    let href = link.attr("href").await.unwrap().unwrap();
+    assert!(href.starts_with("otpauth://totp/") && href.contains("secret="), "{href}");
+    assert_eq!(
+        bob.driver.find(By::Css(".qr")).await.unwrap().attr("aria-label").await.unwrap().as_deref(),
+        Some("QR code for your authenticator app")
+    );
     bob.fill("totp-code", "000000").await;
     bob.click_button("Verify and finish").await;
-    bob.wait_text(".alert-error", "not right").await;
+    // A wrong code is said next to the field, which keeps the code selected and the focus.
+    bob.wait_text("#totp-code-error", "not right").await;
+    let focused = bob.driver.active_element().await.unwrap().id().await.unwrap();
+    assert_eq!(focused.as_deref(), Some("totp-code"));
+    let kept = bob.driver.find(By::Id("totp-code")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("000000"));
+    bob.shot("35b-totp-wrong-code").await;
     bob.fill("totp-code", &oathtool(&key, "now")).await;
     bob.fill("method-name", "Bob's phone").await;
     bob.click_button("Verify and finish").await;
@@ -192,6 +212,13 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.click_text("td a", "Staff").await;
     pick(&admin, "add-member", "break", "breakglass1").await;
     admin.wait_text("td a", "breakglass1").await;
+    // The success message sits in the Members card, next to the picker that caused it.
+    admin.wait_text("section [role=status]", "breakglass1 was added.").await;
+    // The policy names Staff: Delete is unavailable, and the card says why before any click.
+    admin.wait_text("#delete-unavailable", "The MFA registration policy names this group").await;
+    let delete = admin.wait_text("button", "Delete group").await;
+    assert!(!delete.is_enabled().await.unwrap(), "Delete is disabled for a group the policy names");
+    admin.shot("30b-group-in-policy").await;
     let glass = Browser::start(1280, 900).await;
     glass.sign_in(&portal, "breakglass1", &glass_pass).await;
     glass.wait_text("h1", "Choose your password").await;

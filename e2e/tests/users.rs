@@ -113,6 +113,30 @@ async fn create_user_pass_first_sign_in_and_disable() {
     admin.driver.accept_alert().await.unwrap();
     admin.wait_text("[role=status]", "has a new role").await;
     admin.wait_text("dd", "Security reader").await;
+
+    // The profile is edited in place (no delete and recreate); its messages appear in the form.
+    admin.fill("edit-email", "jo at example").await;
+    admin.click_button("Save profile").await;
+    admin.wait_text(".profile-form .field-error", "Enter an email address").await;
+    admin.fill("edit-display-name", "Jo Smith-Lee").await;
+    admin.fill("edit-email", "jo.lee@example.org").await;
+    // Marking the account emergency-access asks first, saying what it means.
+    admin.click_text("label", "Emergency-access (break-glass) account").await;
+    admin.click_button("Save profile").await;
+    let question = admin.driver.get_alert_text().await.unwrap();
+    assert!(question.contains("Mark Jo Smith as an emergency-access account?"), "{question}");
+    assert!(question.contains("always exclude"), "{question}");
+    admin.driver.accept_alert().await.unwrap();
+    admin.wait_text(".profile-form [role=status]", "Saved the profile of Jo Smith-Lee").await;
+    admin.wait_text("h1", "Jo Smith-Lee").await;
+    admin.wait_text(".badge", "Emergency access").await;
+    admin.wait_text("dd", "jo.lee@example.org").await;
+    admin.shot("25a-user-profile-edited").await;
+    // Stored: a reload shows the same.
+    admin.driver.refresh().await.unwrap();
+    admin.wait_text("h1", "Jo Smith-Lee").await;
+    admin.wait_text(".badge", "Emergency access").await;
+
     admin.click_button("Disable user").await;
     admin.driver.accept_alert().await.unwrap();
     admin.wait_text("[role=status]", "was disabled").await;

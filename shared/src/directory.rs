@@ -45,6 +45,9 @@ pub struct GroupDetail {
     pub members: Vec<DirectoryRef>,
     /// Groups that list this group as a member.
     pub member_of: Vec<DirectoryRef>,
+    /// The saved MFA registration policy includes or excludes this group (so it cannot be deleted).
+    #[serde(default)]
+    pub named_by_policy: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

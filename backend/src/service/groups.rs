@@ -243,7 +243,9 @@ impl Core {
             }
         }
         member_of.sort_by_key(|a| a.name.to_lowercase());
-        Ok(GroupDetail { group: self.group_view(&g)?, members, member_of })
+        let policy = s.policy()?.policy;
+        let named_by_policy = policy.include_groups.iter().chain(&policy.exclude_groups).any(|x| x == id);
+        Ok(GroupDetail { group: self.group_view(&g)?, members, member_of, named_by_policy })
     }
 
     /// A user's groups, direct and through nesting, each with its path by name.

@@ -21,6 +21,9 @@ pub fn TotpSetupFlow(
 ) -> impl IntoView {
     let setup = RwSignal::new(None::<TotpSetup>);
     let error = RwSignal::new(None::<ApiError>);
+    // A failed confirmation is shown in the form, next to the code it is about.
+    let confirm_error = RwSignal::new(None::<ApiError>);
+    let code_input = NodeRef::<leptos::html::Input>::new();
     let name = RwSignal::new("Authenticator app".to_owned());
     let code = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
@@ -46,15 +49,19 @@ pub fn TotpSetupFlow(
             return;
         }
         busy.set(true);
-        error.set(None);
+        confirm_error.set(None);
         let (n, c) = (name.get_untracked(), code.get_untracked());
         spawn_local(async move {
             match api::confirm_totp(n, c).await {
                 Ok(added) => on_done.run(added),
                 Err(e) => {
-                    code.set(String::new());
-                    error.set(Some(e));
+                    confirm_error.set(Some(e));
                     busy.set(false);
+                    // The code stays, selected, so the next one replaces it as it is typed.
+                    if let Some(input) = code_input.get_untracked() {
+                        let _ = input.focus();
+                        input.select();
+                    }
                 }
             }
         });
@@ -77,6 +84,10 @@ pub fn TotpSetupFlow(
                             <strong>"Scan this QR code with the app."</strong>
                             <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=svg></div>
                             <p class="muted">
+                                "On the phone with the app? "
+                                <a href=uri.clone() data-testid="otpauth-link">"Open it in your authenticator app"</a>
+                            </p>
+                            <p class="muted">
                                 "Can't scan it? "
                                 <button type="button" class="link-button" on:click=move |_| show_key.update(|v| *v = !*v)
                                     aria-expanded=move || show_key.get().to_string()>
@@ -94,11 +105,16 @@ pub fn TotpSetupFlow(
                         <li>
                             <strong>"Enter the 6-digit code the app shows."</strong>
                             <form class="totp-confirm" on:submit=confirm novalidate=true>
-                                <div class="field">
+                                <div class="field" class:field-invalid=move || confirm_error.get().is_some()>
                                     <label for="totp-code">"Code"</label>
                                     <input id="totp-code" name="totp-code" type="text" inputmode="numeric" pattern="[0-9 ]*"
-                                        autocomplete="one-time-code" maxlength="7" class="code-input"
+                                        autocomplete="one-time-code" maxlength="7" class="code-input" node_ref=code_input
+                                        aria-invalid=move || if confirm_error.get().is_some() { "true" } else { "false" }
+                                        aria-describedby=move || if confirm_error.get().is_some() { "totp-code-error" } else { "" }
                                         prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+                                    {move || confirm_error.get().map(|e| view! {
+                                        <p class="field-error" id="totp-code-error" role="alert">{e.fields.first().map(|f| f.message.clone()).unwrap_or(e.message)}</p>
+                                    })}
                                 </div>
                                 <div class="field">
                                     <label for="method-name">"Name it"</label>

@@ -115,6 +115,8 @@ pub fn GroupDetailPage() -> impl IntoView {
     let detail = RwSignal::new(None::<GroupDetail>);
     let error = RwSignal::new(None::<ApiError>);
     let notice = RwSignal::new(None::<String>);
+    // Each card shows the messages of its own controls.
+    let delete_error = RwSignal::new(None::<ApiError>);
     let navigate = use_navigate();
     let manage = can_manage();
 
@@ -174,14 +176,13 @@ pub fn GroupDetailPage() -> impl IntoView {
         spawn_local(async move {
             match api::delete_group(id()).await {
                 Ok(()) => navigate("/groups", Default::default()),
-                Err(e) => error.set(Some(e)),
+                Err(e) => delete_error.set(Some(e)),
             }
         });
     };
     view! {
         <p><A href="/groups">"← Groups"</A></p>
-        <ErrorAlert error=error/>
-        {move || notice.get().map(|n| view! { <Notice text=n/> })}
+        {move || detail.get().is_none().then(|| view! { <ErrorAlert error=error/> })}
         {move || detail.get().map(|d| {
             let members = d.members.clone();
             view! {
@@ -195,6 +196,8 @@ pub fn GroupDetailPage() -> impl IntoView {
                 <section class="card">
                     <h2>"Members"</h2>
                     {manage.then(|| view! { <DirectoryPicker id="add-member" label="Add a user or group" on_pick=add/> })}
+                    <ErrorAlert error=error/>
+                    {move || notice.get().map(|n| view! { <Notice text=n/> })}
                     {if members.is_empty() {
                         view! { <p class="empty">"No members yet."</p> }.into_any()
                     } else {
@@ -222,8 +225,21 @@ pub fn GroupDetailPage() -> impl IntoView {
                 {manage.then(|| view! {
                     <section class="card">
                         <h2>"Delete group"</h2>
-                        <p class="muted">"Members are not deleted. A group the MFA registration policy names cannot be deleted."</p>
-                        <button class="btn btn-danger" on:click=delete.clone()>"Delete group"</button>
+                        {if d.named_by_policy {
+                            view! {
+                                <p class="warn-text" id="delete-unavailable">
+                                    "The MFA registration policy names this group, so it cannot be deleted. Remove it from the "
+                                    <A href="/policy">"policy"</A> " first."
+                                </p>
+                                <button class="btn btn-danger" disabled=true aria-describedby="delete-unavailable">"Delete group"</button>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <p class="muted">"Members are not deleted."</p>
+                                <button class="btn btn-danger" on:click=delete.clone()>"Delete group"</button>
+                            }.into_any()
+                        }}
+                        <ErrorAlert error=delete_error/>
                     </section>
                 })}
             }

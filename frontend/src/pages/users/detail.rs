@@ -1,4 +1,5 @@
-//! One user's page: details, role, enable/disable, emergency access, delete.
+//! One user's page: details, profile (display name, email, emergency access), role,
+//! enable/disable, reset sign-in, delete.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -14,6 +15,7 @@ use crate::components::pass::PassPanel;
 use crate::logic::format_time;
 use crate::session::SessionCtx;
 
+use super::profile::EditProfile;
 use super::security::UserSecurity;
 use super::{role_from, role_value, ROLES};
 
@@ -26,6 +28,18 @@ pub fn UserDetailPage() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let pass = RwSignal::new(None::<TemporaryAccessPass>);
     let busy = RwSignal::new(false);
+    // Kept here, not in the form: saving redraws the page, and the message must stay.
+    let profile_notice = RwSignal::new(None::<String>);
+    let role_notice = RwSignal::new(None::<String>);
+    let role_error = RwSignal::new(None::<ApiError>);
+    // One message at a time: a new answer clears the ones left by other controls.
+    let clear = move || {
+        notice.set(None);
+        error.set(None);
+        profile_notice.set(None);
+        role_notice.set(None);
+        role_error.set(None);
+    };
     let navigate = use_navigate();
     let me = expect_context::<SessionCtx>().me.get_untracked();
     let my_role = me.as_ref().map(|m| m.role);
@@ -46,16 +60,19 @@ pub fn UserDetailPage() -> impl IntoView {
         Some(Role::SecurityAdministrator) => u.role == Role::User,
         _ => false,
     };
-    let update = move |req: UpdateUserRequest, done: &'static str| {
+    // `at`: the message and error signals beside the control that asked.
+    let update = move |req: UpdateUserRequest,
+                       done: &'static str,
+                       at: (RwSignal<Option<String>>, RwSignal<Option<ApiError>>)| {
         busy.set(true);
+        clear();
         spawn_local(async move {
             match api::update_user(id(), req).await {
                 Ok(u) => {
-                    notice.set(Some(format!("{} {done}.", u.display_name)));
-                    error.set(None);
+                    at.0.set(Some(format!("{} {done}.", u.display_name)));
                     user.set(Some(u));
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => at.1.set(Some(e)),
             }
             busy.set(false);
         });
@@ -68,7 +85,7 @@ pub fn UserDetailPage() -> impl IntoView {
             (format!("Enable {}?", u.display_name), "was enabled")
         };
         if confirm(&question) {
-            update(UpdateUserRequest { enabled: Some(!u.enabled), ..Default::default() }, done);
+            update(UpdateUserRequest { enabled: Some(!u.enabled), ..Default::default() }, done, (notice, error));
         }
     };
     let reset = move |_| {
@@ -80,8 +97,8 @@ pub fn UserDetailPage() -> impl IntoView {
         spawn_local(async move {
             match api::reset_sign_in(id()).await {
                 Ok(p) => {
+                    clear();
                     notice.set(Some("Sign-in was reset.".into()));
-                    error.set(None);
                     pass.set(Some(p));
                     if let Ok(u) = api::user(id()).await {
                         user.set(Some(u));
@@ -118,7 +135,11 @@ pub fn UserDetailPage() -> impl IntoView {
         let name = user.get_untracked().map(|u| u.display_name).unwrap_or_default();
         let question = format!("Make {name} a {}? {}", r.label(), crate::logic::role_powers(r));
         if confirm(&question) {
-            update(UpdateUserRequest { role: Some(r), ..Default::default() }, "has a new role");
+            update(
+                UpdateUserRequest { role: Some(r), ..Default::default() },
+                "has a new role",
+                (role_notice, role_error),
+            );
         } else {
             // Cancelled: draw the page again, so the dropdown shows the role the user still has.
             user.set(user.get_untracked());
@@ -127,9 +148,7 @@ pub fn UserDetailPage() -> impl IntoView {
 
     view! {
         <p><A href="/users">"← Users"</A></p>
-        <ErrorAlert error=error/>
-        {move || notice.get().map(|n| view! { <Notice text=n/> })}
-        {move || pass.get().zip(user.get()).map(|(p, u)| view! { <PassPanel pass=p username=u.username/> })}
+        {move || user.get().is_none().then(|| view! { <ErrorAlert error=error/> })}
         {move || user.get().map(|u| {
             let manage = can_manage(&u) && u.id != my_id;
             let global = my_role == Some(Role::GlobalAdministrator);
@@ -161,7 +180,15 @@ pub fn UserDetailPage() -> impl IntoView {
                                     {ROLES.into_iter().map(|r| view! { <option value=role_value(r) selected=r == u.role>{r.label()}</option> }).collect_view()}
                                 </select>
                             </div>
+                            <ErrorAlert error=role_error/>
+                            {move || role_notice.get().map(|n| view! { <Notice text=n/> })}
                         })}
+                        <EditProfile user=u.clone() global=global notice=profile_notice on_saved=Callback::new(move |v| {
+                            notice.set(None);
+                            role_notice.set(None);
+                            user.set(Some(v));
+                        })/>
+                        <h3>"Account"</h3>
                         <div class="actions">
                             <button class="btn btn-secondary" on:click=toggle disabled=move || busy.get()>
                                 {if u.enabled { "Disable user" } else { "Enable user" }}
@@ -169,6 +196,10 @@ pub fn UserDetailPage() -> impl IntoView {
                             <button class="btn btn-secondary" on:click=reset disabled=move || busy.get()>"Reset sign-in"</button>
                             <button class="btn btn-danger" on:click=remove.clone() disabled=move || busy.get()>"Delete user"</button>
                         </div>
+                        // What these actions answer appears here, beside them.
+                        <ErrorAlert error=error/>
+                        {move || notice.get().map(|n| view! { <Notice text=n/> })}
+                        {move || pass.get().zip(user.get()).map(|(p, u)| view! { <PassPanel pass=p username=u.username/> })}
                     </section>
                 })}
             }

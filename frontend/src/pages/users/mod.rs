@@ -4,6 +4,7 @@
 mod detail;
 mod list;
 mod new;
+mod profile;
 mod security;
 
 pub use detail::UserDetailPage;

@@ -18,16 +18,21 @@ use super::my_role;
 pub(super) fn UserSecurity(id: String, username: String) -> impl IntoView {
     use proofup_shared::directory::UserGroup;
     use proofup_shared::mfa::MethodView;
-    use proofup_shared::policy::{GraceRequest, WhatIf};
+    use proofup_shared::policy::{DecisionView, GraceRequest, WhatIf};
     let groups = RwSignal::new(None::<Vec<UserGroup>>);
     let sessions = RwSignal::new(None::<Vec<proofup_shared::api::SessionView>>);
     let sign_ins = RwSignal::new(None::<Vec<proofup_shared::api::SignInLogEntry>>);
     let methods = RwSignal::new(None::<Vec<MethodView>>);
     let decision = RwSignal::new(None::<WhatIf>);
     let error = RwSignal::new(None::<ApiError>);
-    let notice = RwSignal::new(None::<String>);
     let days = RwSignal::new("7".to_owned());
     let reason = RwSignal::new(String::new());
+    // Each card shows the messages of its own actions, next to them.
+    let grace_notice = RwSignal::new(None::<String>);
+    let grace_error = RwSignal::new(None::<ApiError>);
+    let reason_error = RwSignal::new(None::<String>);
+    let reg_notice = RwSignal::new(None::<String>);
+    let reg_error = RwSignal::new(None::<ApiError>);
     let operate = my_role().is_some_and(Role::can_operate);
     let id = StoredValue::new(id);
     let username = StoredValue::new(username);
@@ -54,20 +59,41 @@ pub(super) fn UserSecurity(id: String, username: String) -> impl IntoView {
     };
     load();
     let grace = move |req: GraceRequest, done: &'static str| {
+        grace_notice.set(None);
+        grace_error.set(None);
         spawn_local(async move {
             match api::set_grace(id.get_value(), req).await {
                 Ok(()) => {
-                    notice.set(Some(done.into()));
-                    error.set(None);
+                    grace_notice.set(Some(done.into()));
                     reason.set(String::new());
                     load();
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => {
+                    reason_error.set(e.fields.iter().find(|f| f.field == "reason").map(|f| f.message.clone()));
+                    grace_error.set(Some(e));
+                }
             }
         });
     };
+    // A grace change needs a reason: said at the field, before anything is asked or sent.
+    let has_reason = move || {
+        let ok = !reason.get_untracked().trim().is_empty();
+        reason_error.set((!ok).then(|| "Give a reason: it is kept in the audit log.".to_owned()));
+        if !ok {
+            if let Some(el) = leptos::prelude::document().get_element_by_id("grace-reason") {
+                use leptos::wasm_bindgen::JsCast as _;
+                if let Ok(input) = el.dyn_into::<leptos::web_sys::HtmlElement>() {
+                    let _ = input.focus();
+                }
+            }
+        }
+        ok
+    };
     let extend = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        if !has_reason() {
+            return;
+        }
         let d = days.get_untracked().trim().parse::<u32>().unwrap_or(0);
         grace(
             GraceRequest { extend_days: Some(d), end_now: false, reason: reason.get_untracked() },
@@ -75,7 +101,7 @@ pub(super) fn UserSecurity(id: String, username: String) -> impl IntoView {
         );
     };
     let end_now = move |_| {
-        if confirm("End this user's grace period now? They must register at their next sign-in.") {
+        if has_reason() && confirm("End this user's grace period now? They must register at their next sign-in.") {
             grace(
                 GraceRequest { extend_days: None, end_now: true, reason: reason.get_untracked() },
                 "The grace period was ended.",
@@ -92,16 +118,16 @@ pub(super) fn UserSecurity(id: String, username: String) -> impl IntoView {
         spawn_local(async move {
             match api::require_reregistration(id.get_value()).await {
                 Ok(()) => {
-                    notice.set(Some("Methods removed; the user must register again at their next sign-in.".into()));
+                    reg_error.set(None);
+                    reg_notice.set(Some("Methods removed; the user must register again at their next sign-in.".into()));
                     load();
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => reg_error.set(Some(e)),
             }
         });
     };
     view! {
         <ErrorAlert error=error/>
-        {move || notice.get().map(|n| view! { <Notice text=n/> })}
         <section class="card">
             <h2>"Groups"</h2>
             {move || groups.get().map(|gs| if gs.is_empty() {
@@ -133,6 +159,8 @@ pub(super) fn UserSecurity(id: String, username: String) -> impl IntoView {
             {operate.then(|| view! {
                 <button class="btn btn-secondary" on:click=reregister disabled=move || methods.get().is_none_or(|m| m.is_empty())>"Require re-registration"</button>
             })}
+            <ErrorAlert error=reg_error/>
+            {move || reg_notice.get().map(|n| view! { <Notice text=n/> })}
         </section>
         <section class="card">
             <h2>"Sessions"</h2>
@@ -182,20 +210,23 @@ pub(super) fn UserSecurity(id: String, username: String) -> impl IntoView {
             {move || decision.get().map(|w| view! {
                 <ul data-testid="user-decision">{w.explanation.iter().map(|e| view! { <li>{e.clone()}</li> }).collect_view()}</ul>
             })}
-            {operate.then(|| view! {
+            // Grace actions only for a user the policy prompts (not excluded, not registered).
+            {move || (operate && decision.get().is_some_and(|w| matches!(w.decision, DecisionView::Prompt { .. } | DecisionView::Required { .. }))).then(|| view! {
                 <form class="grace-form" on:submit=extend novalidate=true>
                     <div class="field inline-field">
                         <label for="grace-extend">"Extend grace by (days)"</label>
                         <input id="grace-extend" type="number" min="1" max="90" prop:value=move || days.get()
                             on:input=move |ev| days.set(event_target_value(&ev))/>
                     </div>
-                    <Field id="grace-reason" label="Reason (kept in the audit log)" value=reason/>
+                    <Field id="grace-reason" label="Reason (kept in the audit log)" value=reason error=Signal::derive(move || reason_error.get())/>
                     <div class="actions">
                         <button type="submit" class="btn btn-secondary">"Extend grace period"</button>
                         <button type="button" class="btn btn-secondary" on:click=end_now>"End grace period now"</button>
                     </div>
                 </form>
             })}
+            {move || grace_error.get().filter(|e| e.fields.is_empty()).map(|e| view! { <ErrorAlert error=Signal::derive(move || Some(e.clone()))/> })}
+            {move || grace_notice.get().map(|n| view! { <Notice text=n/> })}
         </section>
     }
 }
