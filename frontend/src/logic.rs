@@ -220,6 +220,19 @@ pub fn describe_user_agent(ua: &str) -> String {
     }
 }
 
+/// What to ask before changing the emergency-access mark, or `None` when it does not change.
+pub fn emergency_question(name: &str, before: bool, after: bool) -> Option<String> {
+    match (before, after) {
+        (false, true) => Some(format!(
+            "Mark {name} as an emergency-access account? The MFA registration policy will always exclude them, and every sign-in with it raises an alert."
+        )),
+        (true, false) => Some(format!(
+            "Stop treating {name} as an emergency-access account? The MFA registration policy will no longer exclude them automatically."
+        )),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +250,16 @@ mod tests {
             assert_eq!(segs.iter().map(|(_, w)| w).sum::<u64>(), 100);
             assert!(f > 0 || !segs.iter().any(|(c, _)| *c == "seg-bad"), "no red without anyone forced");
         }
+    }
+
+    #[test]
+    fn changing_the_emergency_mark_asks_and_says_what_it_means() {
+        let on = emergency_question("Jo", false, true).unwrap();
+        assert!(on.starts_with("Mark Jo as an emergency-access account?") && on.contains("always exclude"), "{on}");
+        let off = emergency_question("Jo", true, false).unwrap();
+        assert!(off.contains("no longer exclude"), "{off}");
+        assert_eq!(emergency_question("Jo", true, true), None, "no change, no question");
+        assert_eq!(emergency_question("Jo", false, false), None);
     }
 
     #[test]

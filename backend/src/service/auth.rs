@@ -150,7 +150,7 @@ impl Core {
         password: String,
     ) -> Result<SignedIn, SignInError> {
         let s = self.store.as_ref();
-        let now = self.clock.as_ref().now();
+        let now = self.clock.now();
         let name = normalize_username(username);
         // Refused attempts are logged but not synced one by one: a client hammering a closed door
         // must not turn each knock into a disk sync (the next sync, at most ~0.5 s away, takes them).
@@ -202,7 +202,7 @@ impl Core {
         // Always one Argon2 verification, whether or not the user (or their password) exists.
         let phc = user.as_ref().filter(|u| u.has_password()).map(|u| u.password_hash.clone());
         let by_password = self.hasher.verify(password.clone(), phc).await;
-        let now = self.clock.as_ref().now();
+        let now = self.clock.now();
         // Otherwise the typed secret may be the user's one-time temporary access pass.
         // A disabled user's pass is only checked (to say "disabled" to the right secret), not burnt.
         let by_pass = match &user {
@@ -301,7 +301,7 @@ impl Core {
         let s = self.store.as_ref();
         let key = session_key(token);
         let sess = s.session(&key)?.ok_or(SessionError::Missing)?;
-        let now = self.clock.as_ref().now();
+        let now = self.clock.now();
         match session::check(&sess, self.limits, now) {
             SessionCheck::Valid { touch } => {
                 let user = match s.user(&sess.user_id)? {

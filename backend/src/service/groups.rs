@@ -16,10 +16,6 @@ use crate::domain::membership::{MembershipError, MembershipIndex};
 use crate::domain::model::Group;
 use crate::store::{AuditDraft, GroupStore, StoreError};
 
-fn lock_err<T>(_: T) -> ServiceError {
-    ServiceError::Store(StoreError::Backend("membership index lock poisoned".into()))
-}
-
 /// A group's name for display; the id itself if the group is gone (e.g. a path read before a delete).
 pub fn group_name<S: GroupStore + ?Sized>(s: &S, id: &str) -> String {
     s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name)
@@ -150,7 +146,7 @@ impl Core {
                 g.name
             )));
         }
-        let mut idx = self.membership.write().map_err(lock_err)?;
+        let mut idx = self.membership.write().map_err(super::index_poisoned)?;
         let entry =
             group_audit(actor, self.clock.now(), "group.deleted", &g, vec![change("name", Some(&g.name), None)]);
         s.delete_group(id, entry)?;
@@ -174,7 +170,7 @@ impl Core {
                 message: format!("No {} has this id.", if kind == MemberKind::User { "user" } else { "group" }),
             }]));
         };
-        let mut idx = self.membership.write().map_err(lock_err)?;
+        let mut idx = self.membership.write().map_err(super::index_poisoned)?;
         if kind == MemberKind::Group {
             idx.check_add_group(group_id, member).map_err(|e| {
                 let message = match e {
@@ -211,7 +207,7 @@ impl Core {
         let s = self.store.as_ref();
         let g = s.group(group_id)?.ok_or(ServiceError::NotFound("The group"))?;
         let name = member_name(s, kind, member)?.unwrap_or_else(|| member.to_owned());
-        let mut idx = self.membership.write().map_err(lock_err)?;
+        let mut idx = self.membership.write().map_err(super::index_poisoned)?;
         let entry =
             group_audit(actor, self.clock.now(), "group.member_removed", &g, vec![change("member", Some(&name), None)]);
         s.remove_member(group_id, kind, member, entry)?;
@@ -251,7 +247,7 @@ impl Core {
     /// A user's groups, direct and through nesting, each with its path by name.
     pub fn user_groups(&self, user_id: &str) -> Result<Vec<UserGroup>, ServiceError> {
         let s = self.store.as_ref();
-        let memberships = self.membership.read().map_err(lock_err)?.groups_of(user_id);
+        let memberships = self.membership.read().map_err(super::index_poisoned)?.groups_of(user_id);
         let name = |id: &str| group_name(s, id);
         let mut out: Vec<UserGroup> = memberships
             .iter()

@@ -104,6 +104,11 @@ impl From<StoreError> for ServiceError {
     }
 }
 
+/// The membership index's lock was poisoned (a thread panicked holding it): a server fault.
+pub(crate) fn index_poisoned<T>(_: T) -> StoreError {
+    StoreError::Backend("membership index lock poisoned".into())
+}
+
 /// The store key of a session token.
 pub fn session_key(token: &str) -> [u8; 32] {
     crate::domain::setup::sha256(token)

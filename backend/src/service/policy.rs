@@ -21,10 +21,6 @@ use crate::domain::model::User;
 use crate::domain::policy::{self, Decision, RegistrationState, UserFacts};
 use crate::store::StoreError;
 
-fn lock_err<T>(_: T) -> StoreError {
-    StoreError::Backend("membership index lock poisoned".into())
-}
-
 /// The decision for one user under `policy` at `now`.
 pub fn decide_with<S: Store + ?Sized>(
     s: &S,
@@ -33,7 +29,7 @@ pub fn decide_with<S: Store + ?Sized>(
     user: &User,
     now: OffsetDateTime,
 ) -> Result<(Decision, u32, RegistrationState), StoreError> {
-    let groups = index.read().map_err(lock_err)?.groups_of(&user.id);
+    let groups = index.read().map_err(super::index_poisoned)?.groups_of(&user.id);
     let methods = s.methods(&user.id)?.len() as u32;
     let state = s.registration_state(&user.id)?;
     let facts = UserFacts {
@@ -230,7 +226,7 @@ fn each_decision<S: Store + ?Sized>(
     let methods = s.method_counts()?;
     let states = s.all_registration_states()?;
     let empty = RegistrationState::default();
-    let index = index.read().map_err(lock_err)?;
+    let index = index.read().map_err(super::index_poisoned)?;
     // Group scope from direct groups only: the policy's groups are expanded downward once.
     let scope = policy::BulkScope::new(&index, p);
     s.for_each_user(&mut |u| {
@@ -361,7 +357,7 @@ impl Core {
         if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(|c| c.is_control() && c != '\n') {
             fields.push(FieldError { field: "reason".into(), message: "Give a reason (up to 500 characters).".into() });
         }
-        let now = self.clock.as_ref().now();
+        let now = self.clock.now();
         let new_deadline = match (req.extend_days, req.end_now) {
             (Some(d), false) if (1..=90).contains(&d) => now + Duration::days(d.into()),
             (None, true) => now,
@@ -428,7 +424,7 @@ impl Core {
         let user_name = |id: &str| s.user(id).ok().flatten().map_or_else(|| id.to_owned(), |u| u.username);
         let group_name = |id: &str| super::groups::group_name(s, id);
         let changes = diff(&current.policy, &p, &user_name, &group_name);
-        let now = self.clock.as_ref().now();
+        let now = self.clock.now();
         let next = PolicyVersion {
             version: current.version + 1,
             policy: p.clone(),
@@ -459,7 +455,7 @@ impl Core {
     pub fn what_if(&self, user_id: &str, draft: Option<&MfaRegistrationPolicy>) -> Result<WhatIf, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
-        let user = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
+        let user = &s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
         let saved;
         let p = match draft {
             Some(p) => p,
@@ -468,7 +464,6 @@ impl Core {
                 &saved
             }
         };
-        let user = &user;
         let (d, methods, state) = decide_with(s, &self.membership, p, user, now)?;
         let name = |id: &str| super::groups::group_name(s, id);
         let mut explanation = Vec::new();

@@ -43,7 +43,7 @@ impl Core {
             return Err(SetupError::AlreadyDone);
         }
         let record = s.setup_token()?.ok_or(SetupError::Token(SetupTokenError::Missing))?;
-        record.verify(&req.token, self.clock.as_ref().now()).map_err(SetupError::Token)?;
+        record.verify(&req.token, self.clock.now()).map_err(SetupError::Token)?;
 
         let mut p = Problems::default();
         let username = p.check("username", validate_username(&req.username));
@@ -56,7 +56,7 @@ impl Core {
             return Err(SetupError::Invalid(p.0));
         }
         let password_hash = self.hasher.hash(req.password).await.map_err(|e| SetupError::Hash(e.to_string()))?;
-        let now = self.clock.as_ref().now();
+        let now = self.clock.now();
         let admin = User {
             id: uuid::Uuid::new_v4().to_string(),
             username,

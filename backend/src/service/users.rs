@@ -144,7 +144,7 @@ impl Core {
         let (Some(username), Some(display_name), Some(email)) = (username, display_name, email) else {
             return Err(ServiceError::Invalid(p.0));
         };
-        let now = self.clock.as_ref().now();
+        let now = self.clock.now();
         let user = User {
             id: uuid::Uuid::new_v4().to_string(),
             username,
@@ -231,7 +231,7 @@ impl Core {
         if changes.is_empty() {
             return Ok(before);
         }
-        let now = self.clock.as_ref().now();
+        let now = self.clock.now();
         after.updated_at = now;
         let action = match (before.enabled, after.enabled) {
             (true, false) => "user.disabled",
@@ -256,7 +256,7 @@ impl Core {
         }
         keep_a_global_admin(s, &before, None)?;
         let entry = audit(
-            self.clock.as_ref().now(),
+            self.clock.now(),
             Some(actor.user),
             "user.deleted",
             Some(&before),
@@ -264,9 +264,7 @@ impl Core {
             actor.client,
         );
         // Under the membership lock, so the index forgets the user in step with the store.
-        let mut index = self.membership.write().map_err(|_| {
-            ServiceError::Store(crate::store::StoreError::Backend("membership index lock poisoned".into()))
-        })?;
+        let mut index = self.membership.write().map_err(super::index_poisoned)?;
         s.delete_user(id, entry)?;
         index.remove_user_everywhere(id);
         Ok(())
@@ -287,7 +285,7 @@ impl Core {
         if user.id == actor.user.id {
             return Err(forbid("You cannot reset your own sign-in; change your password instead."));
         }
-        let now = self.clock.as_ref().now();
+        let now = self.clock.now();
         let had_password = user.has_password();
         user.password_hash.clear();
         user.updated_at = now;

@@ -1,4 +1,12 @@
 use leptos::prelude::*;
+use proofup_shared::ApiError;
+
+/// The server's message for one field of a refused form (`None` when it has none).
+pub fn field_error(error: RwSignal<Option<ApiError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        error.with(|e| e.as_ref().and_then(|e| e.fields.iter().find(|f| f.field == field)).map(|f| f.message.clone()))
+    })
+}
 
 /// A labelled input with an optional hint and error, wired for screen readers.
 #[component]

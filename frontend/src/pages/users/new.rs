@@ -8,7 +8,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
-use crate::components::field::Field;
+use crate::components::field::{field_error, Field};
 use crate::components::pass::PassPanel;
 
 use super::{my_role, role_from, role_value, ROLES};
@@ -22,11 +22,9 @@ pub fn NewUserPage() -> impl IntoView {
     let role = RwSignal::new(Role::User);
     let emergency = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
-    let fields = RwSignal::new(Vec::<(String, String)>::new());
     let busy = RwSignal::new(false);
     let created = RwSignal::new(None::<(UserView, TemporaryAccessPass)>);
-    let err_for =
-        move |n: &'static str| Signal::derive(move || fields.get().into_iter().find(|(f, _)| f == n).map(|(_, m)| m));
+    let err_for = move |n: &'static str| field_error(error, n);
     let assignable: Vec<Role> =
         ROLES.into_iter().filter(|r| me == Some(Role::GlobalAdministrator) || *r == Role::User).collect();
     let global = me == Some(Role::GlobalAdministrator);
@@ -48,11 +46,9 @@ pub fn NewUserPage() -> impl IntoView {
         spawn_local(async move {
             match api::create_user(req).await {
                 Ok(r) => {
-                    fields.set(Vec::new());
                     created.set(Some((r.user, r.temporary_access_pass)));
                 }
                 Err(e) => {
-                    fields.set(e.fields.iter().map(|f| (f.field.clone(), f.message.clone())).collect());
                     error.set(Some(e));
                 }
             }

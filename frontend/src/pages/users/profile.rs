@@ -9,20 +9,8 @@ use proofup_shared::ApiError;
 use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
 use crate::components::confirm::confirm;
-use crate::components::field::Field;
-
-/// What to ask before changing the emergency-access mark, or `None` when it does not change.
-fn emergency_question(name: &str, before: bool, after: bool) -> Option<String> {
-    match (before, after) {
-        (false, true) => Some(format!(
-            "Mark {name} as an emergency-access account? The MFA registration policy will always exclude them, and every sign-in with it raises an alert."
-        )),
-        (true, false) => Some(format!(
-            "Stop treating {name} as an emergency-access account? The MFA registration policy will no longer exclude them automatically."
-        )),
-        _ => None,
-    }
-}
+use crate::components::field::{field_error, Field};
+use crate::logic::emergency_question;
 
 #[component]
 pub(super) fn EditProfile(
@@ -36,11 +24,9 @@ pub(super) fn EditProfile(
     let email = RwSignal::new(user.email.clone().unwrap_or_default());
     let emergency = RwSignal::new(user.emergency_access);
     let error = RwSignal::new(None::<ApiError>);
-    let fields = RwSignal::new(Vec::<(String, String)>::new());
     let busy = RwSignal::new(false);
     let before = StoredValue::new(user);
-    let err_for =
-        move |n: &'static str| Signal::derive(move || fields.get().into_iter().find(|(f, _)| f == n).map(|(_, m)| m));
+    let err_for = move |n: &'static str| field_error(error, n);
     let changed = move || {
         let b = before.get_value();
         display_name.get() != b.display_name
@@ -72,13 +58,11 @@ pub(super) fn EditProfile(
         spawn_local(async move {
             match api::update_user(b.id.clone(), req).await {
                 Ok(u) => {
-                    fields.set(Vec::new());
                     notice.set(Some(format!("Saved the profile of {}.", u.display_name)));
                     before.set_value(u.clone());
                     on_saved.run(u);
                 }
                 Err(e) => {
-                    fields.set(e.fields.iter().map(|f| (f.field.clone(), f.message.clone())).collect());
                     error.set(Some(e));
                 }
             }
