@@ -139,6 +139,15 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_logs_every_attempt() {
     let (s, _, me, _) = call!(app, get("/api/auth/me").insert_header(("cookie", cookie.clone())));
     assert_eq!((s, me["display_name"].as_str()), (StatusCode::OK, Some("Ada")));
 
+    // The portal's probe answers 200 signed in or not (a signed-out page logs no failed request).
+    let (s, _, probe, _) = call!(app, get("/api/auth/session").insert_header(("cookie", cookie.clone())));
+    assert_eq!((s, &probe["me"]), (StatusCode::OK, &me), "{probe}");
+    let (s, _, probe, _) = call!(app, get("/api/auth/session"));
+    assert_eq!((s, probe), (StatusCode::OK, json!({"me": null})));
+    let (s, _, probe, _) =
+        call!(app, get("/api/auth/session").insert_header(("cookie", "proofup_session=not-a-session")));
+    assert_eq!((s, probe), (StatusCode::OK, json!({"me": null})));
+
     // A second sign-in gets a different session id.
     let again = sign_in!(app, "ada", ADMIN_PASSWORD).0;
     assert_ne!(again, cookie);

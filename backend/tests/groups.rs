@@ -103,3 +103,32 @@ async fn groups_nest_refuse_cycles_and_show_paths() {
     assert_eq!(body.as_array().unwrap().len(), 2, "{body}");
     assert_eq!(body[1]["path"], json!(["Engineering", "Everyone"]));
 }
+
+#[actix_web::test]
+async fn the_picker_finds_users_by_a_word_of_their_display_name() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    for (username, display) in [("ann", "Ann Smith-Jones"), ("smithy", "Jo Blogg"), ("zed", "Zed Ramírez")] {
+        let (s, _, body, _) =
+            call!(app, with(&admin, post("/api/users", json!({"username": username, "display_name": display}))));
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+    let search = |q: &str| with(&admin, get(&format!("/api/directory/search?q={}", encode(q))));
+    let names = |body: &serde_json::Value| -> Vec<String> {
+        body.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+    };
+    // Usernames first, then display-name words; nobody twice.
+    let (_, _, body, _) = call!(app, search("smi"));
+    assert_eq!(names(&body), ["smithy", "ann"], "{body}");
+    let (_, _, body, _) = call!(app, search("JON"));
+    assert_eq!(names(&body), ["ann"], "{body}");
+    let (_, _, body, _) = call!(app, search("ramí"));
+    assert_eq!(names(&body), ["zed"], "{body}");
+    let (_, _, body, _) = call!(app, search("ann"));
+    assert_eq!(names(&body), ["ann"], "{body}");
+    // One letter matches usernames only (the display-name pass is a scan).
+    let (_, _, body, _) = call!(app, search("j"));
+    assert!(names(&body).is_empty(), "{body}");
+}
+

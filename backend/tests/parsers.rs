@@ -91,18 +91,6 @@ fn csv_text() -> impl Strategy<Value = String> {
     })
 }
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[actix_web::test]
 async fn csv_import_and_query_strings_never_fail_untyped() {
     let h = Harness::new();

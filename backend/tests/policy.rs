@@ -67,8 +67,8 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     let log = h.store.list_sign_ins(None, 1).unwrap().items;
     assert!(log[0].reason.contains("Report-only: MFA registration would be prompted"), "{}", log[0].reason);
     let (_, _, report, _) = call!(app, with(&admin, get("/api/reports/registration?status=not_yet_prompted")));
-    assert_eq!(report.as_array().unwrap().len(), 1, "{report}");
-    assert_eq!(report[0]["username"], "bob");
+    assert_eq!(report["items"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["items"][0]["username"], "bob");
 
     // A stale save is refused.
     let (s, _, body, _) =
@@ -141,7 +141,7 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     assert_eq!(body["error"], "registration_required");
     let (admin, _) = sign_in!(app, ADMIN, ADMIN_PASSWORD); // the old session outlived its 12 hours
     let (_, _, report, _) = call!(app, with(&admin, get("/api/reports/registration?status=required")));
-    assert_eq!(report[0]["skips"], 1, "{report}");
+    assert_eq!(report["items"][0]["skips"], 1, "{report}");
 
     // Register an authenticator app from the interrupt.
     let (s, hd, setup, _) = call!(app, with(&bob_c, post("/api/me/methods/totp", json!({}))));

@@ -29,6 +29,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
     Some(match (method, path) {
         ("get", "/api/setup/status") | ("post", "/api/setup") | ("post", "/api/auth/sign-in") => Public,
         ("post", "/api/auth/sign-out") | ("get", "/healthz") | ("get", "/readyz") => Public,
+        ("get", "/api/auth/session") => Public,
         ("get", "/api/auth/me")
         | ("post", "/api/auth/password")
         | ("post", "/api/auth/second-factor")

@@ -1,7 +1,7 @@
 //! Request and response bodies of the JSON API: the directory (users, passes), logs and sessions.
 //! The types of the other modules are re-exported here, so `api::X` names every body.
 
-pub use crate::auth::{Me, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
+pub use crate::auth::{Me, SessionProbe, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
 pub use crate::common::{FieldChange, Page, Role};
 pub use crate::overview::{EmergencyAlert, Overview, StoreCounts};
 

@@ -20,6 +20,14 @@ pub struct Me {
     pub next_step: NextStep,
 }
 
+/// Whether this browser is signed in: asked by every page at start, so it answers 200 either way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionProbe {
+    /// `None` when nobody is signed in (no cookie, or an ended or expired session).
+    pub me: Option<Me>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -218,6 +218,17 @@ pub struct RegistrationRow {
     pub last_sign_in_at: Option<OffsetDateTime>,
 }
 
+/// One page of the registration report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationReportPage {
+    pub items: Vec<RegistrationRow>,
+    /// Pass back as `after` for the next page; `None` on the last.
+    pub next_after: Option<String>,
+    /// Rows with the chosen status in the whole report (all pages).
+    pub total: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -1,7 +1,7 @@
 //! Setup, sign-in, sign-out, "who am I". Thin: parse, call the service, shape the reply.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use proofup_shared::api::{Me, SetPasswordRequest, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
+use proofup_shared::api::{Me, SessionProbe, SetPasswordRequest, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
 use proofup_shared::ApiError;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -74,6 +74,23 @@ pub async fn me(state: web::Data<AppState>, auth: AnySession) -> Result<web::Jso
     Ok(web::Json(crate::service::signin::me(&state.core, &auth.session, &auth.user)?))
 }
 
+/// Whether this browser is signed in, and as whom: 200 either way (the portal asks at every start,
+/// and a signed-out visitor is not an error). `GET /api/auth/me` answers 401 instead.
+#[utoipa::path(tag = "auth", responses((status = 200, body = SessionProbe)))]
+#[get("/auth/session")]
+pub async fn session_probe(state: web::Data<AppState>, req: HttpRequest) -> Result<web::Json<SessionProbe>, AppError> {
+    use crate::service::auth::SessionError;
+    let Some(token) = token_from(&req, state.config.secure_cookies) else {
+        return Ok(web::Json(SessionProbe { me: None }));
+    };
+    let who = match state.core.current_session(&token) {
+        Ok((session, user)) => Some(crate::service::signin::me(&state.core, &session, &user)?),
+        Err(SessionError::Missing | SessionError::Expired) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(web::Json(SessionProbe { me: who }))
+}
+
 /// Sets the signed-in user's password (the current one is needed unless the
 /// session came from a temporary access pass). Starts a new session.
 #[utoipa::path(tag = "auth", request_body = SetPasswordRequest, responses(
@@ -98,5 +115,6 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(sign_in)
         .service(sign_out)
         .service(me)
+        .service(session_probe)
         .service(set_password);
 }

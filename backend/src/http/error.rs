@@ -152,6 +152,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Invalid(fields) => Self::validation(fields),
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
             ServiceError::BadCursor => Self::bad_request(ServiceError::BadCursor.to_string()),
+            ServiceError::BadQuery(m) => Self::bad_request(m),
             ServiceError::Store(e) => Self::internal(e.to_string()),
             ServiceError::Hash(m) => Self::internal(m),
             ServiceError::Throttled(wait) => SignInError::Throttled(wait).into(),

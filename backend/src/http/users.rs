@@ -51,6 +51,7 @@ pub async fn list_users(
         role: q.role,
         enabled: q.enabled,
         emergency_access: q.emergency_access,
+        name_word: String::new(),
     };
     let page = state.core.list_users(&filter, q.after.as_deref(), limit)?;
     let items = page.items.iter().map(|u| state.core.user_view(u)).collect::<Result<_, _>>()?;

@@ -267,12 +267,22 @@ impl Core {
         let prefix = q.trim().to_lowercase();
         let groups = s.list_groups(&prefix, None, limit)?;
         let filter = crate::store::UserFilter { prefix: prefix.clone(), ..Default::default() };
-        let users = s.list_users(&filter, None, limit)?;
+        let mut users = s.list_users(&filter, None, limit)?.items;
+        // Then display names ("smi" finds ann / Ann Smith), when usernames left room (two letters
+        // at least: this pass is a scan).
+        if users.len() < limit && prefix.chars().count() >= 2 {
+            let by_name = crate::store::UserFilter { name_word: prefix.clone(), ..Default::default() };
+            for u in s.list_users(&by_name, None, limit)?.items {
+                if users.len() < limit && !users.iter().any(|x| x.id == u.id) {
+                    users.push(u);
+                }
+            }
+        }
         let mut out: Vec<DirectoryRef> = groups
             .items
             .into_iter()
             .map(|g| DirectoryRef { kind: MemberKind::Group, id: g.id, name: g.name, detail: g.description })
-            .chain(users.items.into_iter().map(|u| DirectoryRef {
+            .chain(users.into_iter().map(|u| DirectoryRef {
                 kind: MemberKind::User,
                 id: u.id,
                 name: u.username,

@@ -14,6 +14,7 @@ pub mod mfa;
 pub mod passkeys;
 pub mod policy;
 pub mod recovery;
+pub mod report;
 mod runtime;
 pub mod sessions;
 pub mod setup;
@@ -70,6 +71,9 @@ pub enum ServiceError {
     /// An `after` that no previous page handed out.
     #[error("after is not a cursor from a previous page.")]
     BadCursor,
+    /// A query parameter the use case does not know (an unknown status or sort, say).
+    #[error("{0}")]
+    BadQuery(String),
     /// The store failed (never a client mistake).
     #[error(transparent)]
     Store(StoreError),

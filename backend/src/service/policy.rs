@@ -8,7 +8,7 @@ use std::sync::RwLock;
 use proofup_shared::api::FieldChange;
 use proofup_shared::mfa::NextStep;
 use proofup_shared::policy::{
-    DecisionView, Enforcement, GraceRequest, Impact, MfaRegistrationPolicy, PolicyVersion, RegistrationRow,
+    DecisionView, Enforcement, GraceRequest, Impact, MfaRegistrationPolicy, PolicyVersion,
     SavePolicyRequest, SavePolicyResponse, WhatIf,
 };
 use proofup_shared::FieldError;
@@ -216,7 +216,7 @@ pub fn warnings<S: Store + ?Sized>(
 
 /// Evaluates `p` for every user, streaming the directory: users are decoded one at a
 /// time and not kept (at 100k users, holding them all cost ~40 MB per report).
-fn each_decision<S: Store + ?Sized>(
+pub(super) fn each_decision<S: Store + ?Sized>(
     s: &S,
     index: &RwLock<MembershipIndex>,
     p: &MfaRegistrationPolicy,
@@ -301,43 +301,6 @@ impl Core {
             }
             _ => None,
         })
-    }
-
-    /// Every user's registration status under the saved policy (only those with `status`, if given),
-    /// sorted by username.
-    pub fn report(&self, status: Option<&str>) -> Result<Vec<RegistrationRow>, ServiceError> {
-        let s = self.store.as_ref();
-        let now = self.clock.now();
-        let p = s.policy()?.policy;
-        let mut rows = Vec::new();
-        each_decision(s, &self.membership, &p, now, |u, d, st, methods| {
-            let row_status = d.status();
-            let deadline = match d {
-                Decision::Prompt { deadline, starts_clock: false, .. } | Decision::Required { deadline, .. } => {
-                    Some(*deadline)
-                }
-                _ => None,
-            };
-            if status.is_some_and(|want| want != row_status) {
-                return;
-            }
-            rows.push(RegistrationRow {
-                user_id: u.id.clone(),
-                username: u.username.clone(),
-                display_name: u.display_name.clone(),
-                in_scope: !matches!(d, Decision::NotInScope(_)),
-                registered: methods > 0,
-                methods,
-                status: row_status.into(),
-                first_prompted_at: st.first_prompted_at,
-                deadline,
-                days_left: deadline.map(|dl| policy::days_left(dl, now)),
-                skips: st.skips,
-                last_sign_in_at: u.last_sign_in_at,
-            });
-        })?;
-        rows.sort_unstable_by(|a, b| a.username.cmp(&b.username));
-        Ok(rows)
     }
 
     /// An administrator extends or ends one user's grace period (reason required, audited).

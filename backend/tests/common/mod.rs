@@ -114,6 +114,19 @@ macro_rules! setup {
     }};
 }
 
+/// Percent-encodes a query value.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 pub fn with(cookie: &str, req: actix_web::test::TestRequest) -> actix_web::test::TestRequest {
     req.insert_header(("cookie", cookie.to_owned()))
 }

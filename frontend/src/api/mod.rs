@@ -15,7 +15,7 @@ use proofup_shared::mfa::{
     RecoveryCodeUsed, RecoveryCodes, RecoveryStatus, RenameMethodRequest, TotpSetup, VerifyCodeRequest,
 };
 use proofup_shared::policy::{
-    GraceRequest, ImpactRequest, ImpactResponse, MfaRegistrationPolicy, PolicyVersion, RegistrationRow,
+    GraceRequest, ImpactRequest, ImpactResponse, MfaRegistrationPolicy, PolicyVersion, RegistrationReportPage,
     SavePolicyRequest, SavePolicyResponse, WhatIf, WhatIfRequest,
 };
 use proofup_shared::{ApiError, ErrorCode};
@@ -78,8 +78,11 @@ pub async fn set_password(current_password: Option<String>, new_password: String
     post("/api/auth/password", &proofup_shared::api::SetPasswordRequest { current_password, new_password }).await
 }
 
+/// Who is signed in. Asks `/api/auth/session`, which answers 200 signed in or not (so a signed-out
+/// page logs no failed request); nobody signed in comes back as `Unauthenticated`.
 pub async fn me() -> Result<Me, ApiError> {
-    get("/api/auth/me").await
+    let probe: proofup_shared::api::SessionProbe = get("/api/auth/session").await?;
+    probe.me.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Sign in first."))
 }
 
 pub async fn overview() -> Result<Overview, ApiError> {
@@ -313,8 +316,12 @@ pub async fn what_if(user_id: String, policy: Option<MfaRegistrationPolicy>) -> 
     post("/api/policy/what-if", &WhatIfRequest { user_id, policy }).await
 }
 
-pub async fn registration_report(status: String) -> Result<Vec<RegistrationRow>, ApiError> {
-    get(&format!("/api/reports/registration{}", query(&[("status", status)]))).await
+pub async fn registration_report(
+    status: String,
+    sort: String,
+    after: String,
+) -> Result<RegistrationReportPage, ApiError> {
+    get(&format!("/api/reports/registration{}", query(&[("status", status), ("sort", sort), ("after", after)]))).await
 }
 
 pub async fn set_grace(id: String, req: GraceRequest) -> Result<(), ApiError> {

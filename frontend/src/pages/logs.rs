@@ -221,13 +221,40 @@ pub fn AuditLogPage() -> impl IntoView {
     }
 }
 
-/// A text filter that applies when the user pauses typing (on change) or presses Enter.
+/// A text filter that applies as the user types (300 ms after the last key), or at once on Enter.
 #[component]
 fn TextFilter(id: &'static str, label: &'static str, value: RwSignal<String>) -> impl IntoView {
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+    let cancel = move || {
+        if let Some(h) = pending.get_value() {
+            h.clear();
+        }
+        pending.set_value(None);
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        cancel();
+        let text = event_target_value(&ev);
+        let handle = set_timeout_with_handle(
+            move || {
+                if value.get_untracked() != text {
+                    value.set(text);
+                }
+            },
+            std::time::Duration::from_millis(300),
+        );
+        pending.set_value(handle.ok());
+    };
+    let on_change = move |ev: leptos::ev::Event| {
+        cancel();
+        let text = event_target_value(&ev);
+        if value.get_untracked() != text {
+            value.set(text);
+        }
+    };
     view! {
         <div class="field">
             <label for=id>{label}</label>
-            <input id=id type="search" prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))/>
+            <input id=id type="search" prop:value=move || value.get() on:input=on_input on:change=on_change/>
         </div>
     }
 }

@@ -8,7 +8,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
-use crate::logic::{encode_component, format_time};
+use crate::logic::{encode_component, format_time, thousands};
 
 pub fn status_label(s: &str) -> &'static str {
     match s {
@@ -33,19 +33,45 @@ fn status_class(s: &str) -> &'static str {
 #[component]
 pub fn ReportPage() -> impl IntoView {
     let status = RwSignal::new(String::new());
+    let sort = RwSignal::new(String::from("username"));
     let rows = RwSignal::new(None::<Vec<RegistrationRow>>);
+    let total = RwSignal::new(0u64);
+    let next = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
-    Effect::new(move |_| {
-        let st = status.get();
+    // Answers to an older status or sort are dropped.
+    let seq = StoredValue::new(0u64);
+    let load = move |after: Option<String>| {
+        let (st, so) = (status.get_untracked(), sort.get_untracked());
+        let more = after.is_some();
+        seq.update_value(|n| *n += 1);
+        let mine = seq.get_value();
+        loading.set(true);
         spawn_local(async move {
-            match api::registration_report(st).await {
-                Ok(r) => {
-                    rows.set(Some(r));
+            let answer = api::registration_report(st, so, after.unwrap_or_default()).await;
+            if seq.get_value() != mine {
+                return;
+            }
+            loading.set(false);
+            match answer {
+                Ok(page) => {
+                    total.set(page.total);
+                    next.set(page.next_after);
+                    if more {
+                        rows.update(|r| r.get_or_insert_with(Vec::new).extend(page.items));
+                    } else {
+                        rows.set(Some(page.items));
+                    }
                     error.set(None);
                 }
                 Err(e) => error.set(Some(e)),
             }
         });
+    };
+    Effect::new(move |_| {
+        status.track();
+        sort.track();
+        load(None);
     });
     let csv_href = move || {
         let st = status.get();
@@ -69,13 +95,28 @@ pub fn ReportPage() -> impl IntoView {
                     }).collect_view()}
                 </select>
             </div>
+            <div class="field">
+                <label for="report-sort">"Sort by"</label>
+                <select id="report-sort" on:change=move |ev| sort.set(event_target_value(&ev))>
+                    <option value="username">"Username"</option>
+                    <option value="deadline">"Deadline, soonest first"</option>
+                </select>
+            </div>
             <a class="btn btn-secondary" href=csv_href download="mfa-registration-report.csv">"Download CSV"</a>
         </div>
         {move || rows.get().map(|rs| {
-            let n = rs.len();
+            let shown = rs.len() as u64;
+            let t = total.get();
+            let count = if shown < t {
+                format!("Showing {} of {} users", thousands(shown), thousands(t))
+            } else if t == 1 {
+                "1 user".to_owned()
+            } else {
+                format!("{} users", thousands(t))
+            };
             view! {
-                <p class="muted small">{crate::logic::plural(n as u64, "user", "users")}</p>
-                <div class="table-wrap"><table>
+                <p class="muted small" id="report-count">{count}</p>
+                <div class="table-wrap"><table class="report-table">
                     <thead><tr>
                         <th>"User"</th><th>"Status"</th><th>"Methods"</th><th>"First prompted"</th>
                         <th>"Deadline"</th><th>"Days left"</th><th>"Skips"</th><th>"Last sign-in"</th>
@@ -86,15 +127,19 @@ pub fn ReportPage() -> impl IntoView {
                                 <div class="muted small">{r.display_name.clone()}</div></td>
                             <td><span class=status_class(&r.status)>{status_label(&r.status)}</span></td>
                             <td>{r.methods}</td>
-                            <td class="nowrap">{r.first_prompted_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
-                            <td class="nowrap">{r.deadline.map(format_time).unwrap_or_else(|| "—".into())}</td>
+                            <td>{r.first_prompted_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
+                            <td>{r.deadline.map(format_time).unwrap_or_else(|| "—".into())}</td>
                             <td>{r.days_left.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
                             <td>{r.skips}</td>
-                            <td class="nowrap">{r.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                            <td>{r.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
                         </tr>
                     }).collect_view()}</tbody>
                 </table></div>
             }
+        })}
+        {move || next.get().map(|after| view! {
+            <button class="btn btn-secondary" id="report-more" disabled=move || loading.get()
+                on:click=move |_| load(Some(after.clone()))>"Load more"</button>
         })}
     }
 }

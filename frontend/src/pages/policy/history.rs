@@ -16,14 +16,14 @@ pub(super) fn VersionHistory(history: RwSignal<Vec<PolicyVersion>>) -> impl Into
                 view! { <p class="empty">"Not saved yet."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap"><table>
+                    <div class="table-wrap"><table class="stack-on-phone">
                         <thead><tr><th>"Version"</th><th>"Saved"</th><th>"By"</th><th>"Changes"</th></tr></thead>
                         <tbody>{h.into_iter().map(|v| view! {
                             <tr>
-                                <td>{v.version}</td>
-                                <td class="nowrap">{v.saved_at.map(format_time).unwrap_or_default()}</td>
-                                <td>{v.saved_by.unwrap_or_default()}</td>
-                                <td><ul class="changes">{v.changes.into_iter().map(|c| view! {
+                                <td data-label="Version">{v.version}</td>
+                                <td class="nowrap" data-label="Saved">{v.saved_at.map(format_time).unwrap_or_default()}</td>
+                                <td data-label="By">{v.saved_by.unwrap_or_default()}</td>
+                                <td data-label="Changes"><ul class="changes">{v.changes.into_iter().map(|c| view! {
                                     <li><span class="change-field">{crate::logic::field_label(&c.field)}</span> ": " {c.before.unwrap_or_else(|| "—".into())} " → " {c.after.unwrap_or_else(|| "—".into())}</li>
                                 }).collect_view()}</ul></td>
                             </tr>

@@ -22,7 +22,7 @@ pub(super) fn ImpactCard(impact: RwSignal<Option<ImpactResponse>>) -> impl IntoV
                         <dt>"Not included"</dt><dd>{i.not_included}</dd>
                     </dl>
                     <h3>"Grace periods ending, next 30 days"</h3>
-                    <div class="bars" role="img" aria-label=format!("{} users' grace periods end in the next 30 days", i.forced_per_day.iter().sum::<u64>())>
+                    <div class="bars" role="img" aria-label=format!("Grace periods ending in the next 30 days: {}", crate::logic::plural(i.forced_per_day.iter().sum::<u64>(), "user", "users"))>
                         {i.forced_per_day.iter().enumerate().map(|(d, n)| view! {
                             <span class="bar" title=format!("Day {}: {n}", d + 1) style=format!("height:{}%", 4 + n * 96 / max)></span>
                         }).collect_view()}

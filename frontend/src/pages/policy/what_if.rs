@@ -20,8 +20,8 @@ pub(super) fn WhatIfCard(what_if: RwSignal<Option<WhatIf>>, on_pick: Callback<Di
                     DecisionView::Required { .. } if !w.interrupts => ("Not interrupted (would have to register if On)".to_owned(), "badge"),
                     DecisionView::NotInScope { .. } => ("Not in scope".to_owned(), "badge"),
                     DecisionView::Registered { .. } => ("Registered".to_owned(), "badge badge-ok"),
-                    DecisionView::Prompt { days_left, not_yet_prompted: true, .. } => (format!("Will be prompted ({days_left} days to skip)"), "badge badge-warn"),
-                    DecisionView::Prompt { days_left, .. } => (format!("Prompted, {days_left} days left"), "badge badge-warn"),
+                    DecisionView::Prompt { days_left, not_yet_prompted: true, .. } => (format!("Will be prompted ({} to skip)", crate::logic::plural((*days_left).into(), "day", "days")), "badge badge-warn"),
+                    DecisionView::Prompt { days_left, .. } => (format!("Prompted, {} left", crate::logic::plural((*days_left).into(), "day", "days")), "badge badge-warn"),
                     DecisionView::Required { .. } => ("Must register at next sign-in".to_owned(), "badge badge-bad"),
                 };
                 view! {

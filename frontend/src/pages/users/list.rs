@@ -8,7 +8,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
-use crate::logic::{emergency_warning, format_time};
+use crate::logic::{emergency_warning, format_time, plural};
 
 use super::{my_role, role_value, ROLES};
 
@@ -178,7 +178,10 @@ fn ImportExport(can_import: bool) -> impl IntoView {
             })}
             {move || result.get().map(|r| view! {
                 <div class="alert alert-info" role="status">
-                    {format!("Imported {} users, {} groups, {} memberships.", r.users_created, r.groups_created, r.memberships_added)}
+                    {format!("Imported {}, {}, {}.",
+                        plural(r.users_created, "user", "users"),
+                        plural(r.groups_created, "group", "groups"),
+                        plural(r.memberships_added, "membership", "memberships"))}
                 </div>
                 {(!r.passes.is_empty()).then(|| view! {
                     <p class="warn-text">"Temporary access passes — shown only now. Give each person theirs."</p>
