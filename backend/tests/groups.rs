@@ -131,4 +131,3 @@ async fn the_picker_finds_users_by_a_word_of_their_display_name() {
     let (_, _, body, _) = call!(app, search("j"));
     assert!(names(&body).is_empty(), "{body}");
 }
-

@@ -81,10 +81,8 @@ async fn report_pages_by_username_and_deadline_and_streams_the_whole_csv() {
     let mut prompted = 0;
     let mut required = 0;
     for (i, u) in users.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
-        let mut st = RegistrationState {
-            first_prompted_at: Some(now - Duration::hours((i % 97) as i64)),
-            ..Default::default()
-        };
+        let mut st =
+            RegistrationState { first_prompted_at: Some(now - Duration::hours((i % 97) as i64)), ..Default::default() };
         if i % 7 == 0 {
             st.deadline_override = Some(now - Duration::minutes((i % 5) as i64));
             required += 1;

@@ -155,7 +155,66 @@ impl Browser {
             )
             .await
             .unwrap();
+        // Headless Chromium will not make a window narrower than ~500 px: a phone's width is
+        // emulated (as DevTools' device mode does), so media queries see the real 390 px.
+        if width < 500 {
+            driver
+                .cdp()
+                .send_raw(
+                    "Emulation.setDeviceMetricsOverride",
+                    serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": true}),
+                )
+                .await
+                .unwrap();
+        }
         Self { driver, _chromedriver: proc }
+    }
+
+    /// Fails unless every element matching `css` (and everything inside it) lies within the
+    /// window's width and scrolls nothing sideways: nothing cut off, no horizontal scrollbar.
+    pub async fn assert_fits(&self, css: &str) {
+        let r = self
+            .driver
+            .execute(
+                "const w = document.documentElement.clientWidth; const bad = [];\
+                 const all = document.querySelectorAll(arguments[0]);\
+                 if (all.length === 0) bad.push('nothing matches');\
+                 for (const root of all) {\
+                   if (root.scrollWidth > root.clientWidth + 1) bad.push(root.className + ' scrolls ' + root.scrollWidth + ' > ' + root.clientWidth);\
+                   for (const el of [root, ...root.querySelectorAll('*')]) {\
+                     const r = el.getBoundingClientRect();\
+                     if (r.width > 0 && (r.right > w + 1 || r.left < -1)) bad.push(el.tagName + '.' + el.className + ' ' + (el.textContent || '').trim().slice(0, 30) + ' at ' + Math.round(r.left) + '..' + Math.round(r.right) + ' of ' + w);\
+                   }\
+                 }\
+                 if (document.documentElement.scrollWidth > w + 1) bad.push('page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + w);\
+                 return bad;",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .unwrap();
+        let bad = r.json().as_array().cloned().unwrap_or_default();
+        assert!(bad.is_empty(), "`{css}` does not fit the window: {bad:?}");
+    }
+
+    /// The `/api/` requests this page made, as (status, path), from the Resource Timing entries
+    /// (status 0 when the browser did not record one).
+    pub async fn api_requests(&self) -> Vec<(u64, String)> {
+        let r = self
+            .driver
+            .execute(
+                "return performance.getEntriesByType('resource')\
+                   .filter(e => e.name.includes('/api/'))\
+                   .map(e => [e.responseStatus || 0, new URL(e.name).pathname]);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        r.json()
+            .as_array()
+            .map(|a| {
+                a.iter().map(|v| (v[0].as_u64().unwrap_or(0), v[1].as_str().unwrap_or_default().to_owned())).collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Fails if the page reported any Content-Security-Policy violation.

@@ -67,11 +67,34 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.wait_text("[data-testid=policy-state]", "Off").await;
     admin.wait_text(".note", "Emergency-access accounts are always excluded").await;
     admin.click_text("label", "Select individuals and groups").await;
-    pick(&admin, "include-picker", "sta", "Staff").await;
+    // The picker answers the keyboard: arrow down to the match, Enter adds it; the highlighted
+    // option is never hidden under the sticky Save bar.
+    admin.fill("include-picker", "sta").await;
+    admin.wait_text(".picker-item", "Staff").await;
+    let input = admin.driver.find(By::Id("include-picker")).await.unwrap();
+    input.send_keys(Key::Down).await.unwrap();
+    let active = admin.wait_text(".picker-item.active", "Staff").await;
+    let id = active.attr("id").await.unwrap().unwrap();
+    assert_eq!(input.attr("aria-activedescendant").await.unwrap(), Some(id));
+    let clear = admin
+        .driver
+        .execute(
+            "const o = document.querySelector('.picker-item.active').getBoundingClientRect();\
+             const bar = document.querySelector('.sticky-actions').getBoundingClientRect();\
+             return o.bottom <= bar.top + 1 || o.top >= bar.bottom;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(clear.json().as_bool(), Some(true), "the highlighted option is under the Save bar");
+    admin.shot("30c-picker-keyboard").await;
+    input.send_keys(Key::Enter).await.unwrap();
     admin.wait_text(".chip", "Staff").await;
+    assert_eq!(input.prop("value").await.unwrap().as_deref(), Some(""));
     admin.click_text("label.segment", "On").await;
     admin.wait_text("[data-testid=impact-in-scope]", "1").await;
-    pick(&admin, "what-if-picker", "bob", "bob").await;
+    // Users are found by a word of their display name too.
+    pick(&admin, "what-if-picker", "builder", "bob").await;
     admin.wait_text("[data-testid=what-if]", "Included: member of Staff via Engineering → Staff.").await;
     admin.wait_text("[data-testid=what-if] .badge", "Will be prompted").await;
     // The verdict follows the enforcement: with the draft Off nobody is interrupted.
@@ -190,7 +213,16 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.click_text("nav a", "Registration report").await;
     admin.wait_text("h1", "Registration report").await;
     admin.wait_text("td .badge", "Registered").await;
+    admin.wait_text("#report-count", "users").await;
+    // The table fits the window (no sideways scrolling, pills on one line).
+    admin.assert_fits(".table-wrap").await;
     admin.shot("39-report").await;
+    // Sorted by deadline, and filtered on the server.
+    admin.driver.find(By::Css("#report-sort option[value=deadline]")).await.unwrap().click().await.unwrap();
+    admin.wait_text("td .badge", "Registered").await;
+    admin.driver.find(By::Css("#report-status option[value=registered]")).await.unwrap().click().await.unwrap();
+    admin.wait_text("#report-count", "1 user").await;
+    admin.wait_gone("td .badge:not(.badge-ok)").await;
     admin.click_text("td a", "bob").await;
     admin.wait_text("h1", "Bob Builder").await;
     admin.wait_text("[data-testid=user-groups]", "Staff via Engineering → Staff").await;
@@ -279,7 +311,8 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.wait_text("td", "Report-only: MFA registration would be prompted (14 days to skip)").await;
     admin.shot("42-sign-in-log-report-only").await;
     // Filters: carol's sign-ins only; then failures (there were none).
-    admin.fill("f-user", "carol\t").await;
+    // The text filter applies as you type (no Enter needed).
+    admin.fill("f-user", "carol").await;
     admin.wait_gone("td:nth-child(2):not(:empty):not([data-user=carol])").await;
     admin.wait_text("td", "Report-only").await;
     admin.driver.find(By::Css("#f-result option[value=failure]")).await.unwrap().click().await.unwrap();

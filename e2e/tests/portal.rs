@@ -93,6 +93,13 @@ async fn setup_sign_in_shell_deep_link_sign_out() {
     b.wait_path("/sign-in?signed_out=1").await;
     b.wait_text("[role=status]", "You have signed out.").await;
     b.shot("09-signed-out").await;
+    // A signed-out page asks who is signed in without a failed request (no red 401 in the console).
+    d.goto(&portal.url("/sign-in")).await.unwrap();
+    b.wait_text("h1", "Sign in").await;
+    b.wait_text("label", "Password or temporary access pass").await;
+    let requests = b.api_requests().await;
+    assert!(requests.contains(&(200, "/api/auth/session".to_owned())), "{requests:?}");
+    assert!(requests.iter().all(|(status, _)| *status == 200), "{requests:?}");
     d.goto(&portal.url("/logs/audit")).await.unwrap();
     b.wait_path("/sign-in?next=/logs/audit").await;
     b.wait_text("h1", "Sign in").await;
@@ -127,6 +134,11 @@ async fn phone_layout_and_used_setup_link() {
     // On a phone the navigation folds behind a Menu button.
     let nav = d.find(By::Id("sidenav")).await.unwrap();
     assert!(!nav.is_displayed().await.unwrap());
+    // The page really is 390 px wide, and the header fits it, Sign out included.
+    let w = d.execute("return document.documentElement.clientWidth;", vec![]).await.unwrap();
+    assert_eq!(w.json().as_u64(), Some(390));
+    b.assert_fits(".topbar").await;
+    assert!(b.wait_text(".topbar button", "Sign out").await.is_displayed().await.unwrap());
     b.shot("11-phone-overview").await;
     b.click_button("Menu").await;
     b.wait_text("nav a", "Audit logs").await;
@@ -134,6 +146,20 @@ async fn phone_layout_and_used_setup_link() {
     b.wait_text("nav a", "Audit logs").await.click().await.unwrap();
     b.wait_text("h1", "Audit logs").await;
     assert!(!d.find(By::Id("sidenav")).await.unwrap().is_displayed().await.unwrap());
+
+    // The policy on a phone: turn it On, save; the version history shows who and what, one card
+    // per version, nothing cut off.
+    d.goto(&portal.url("/policy/mfa-registration")).await.unwrap();
+    b.wait_text("h1", "MFA registration policy").await;
+    b.click_text("label.segment", "On").await;
+    b.click_button("Save").await;
+    b.wait_text(".alert-info", "Saved as version 1").await;
+    let saved_by = b.wait_text("table.stack-on-phone td[data-label=By]", "phone.admin").await;
+    b.click(&saved_by).await;
+    b.wait_text("table.stack-on-phone td[data-label=Changes]", "Enforcement").await;
+    b.assert_fits("table.stack-on-phone").await;
+    b.assert_fits(".topbar").await;
+    b.shot("14-phone-policy-history").await;
 
     // The used setup link now says so.
     d.goto(&portal.setup_url).await.unwrap();

@@ -180,7 +180,7 @@ async fn create_user_pass_first_sign_in_and_disable() {
         )
         .await;
     admin.click_button("Import").await;
-    admin.wait_text(".alert-info", "Imported 1 users, 2 groups, 2 memberships.").await;
+    admin.wait_text(".alert-info", "Imported 1 user, 2 groups, 2 memberships.").await;
     admin.wait_text("td", "kim").await;
     admin.shot("27-users-imported").await;
 

@@ -1,7 +1,9 @@
 //! Setup, sign-in, sign-out, "who am I". Thin: parse, call the service, shape the reply.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use proofup_shared::api::{Me, SessionProbe, SetPasswordRequest, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
+use proofup_shared::api::{
+    Me, SessionProbe, SetPasswordRequest, SetupRequest, SetupStatus, SignInRequest, SignInResponse,
+};
 use proofup_shared::ApiError;
 use utoipa_actix_web::service_config::ServiceConfig;
 

@@ -2,8 +2,8 @@
 
 use actix_web::{get, post, put, web, HttpResponse};
 use proofup_shared::policy::{
-    GraceRequest, ImpactRequest, ImpactResponse, PolicyVersion, RegistrationReportPage, RegistrationRow, SavePolicyRequest, SavePolicyResponse,
-    WhatIf, WhatIfRequest,
+    GraceRequest, ImpactRequest, ImpactResponse, PolicyVersion, RegistrationReportPage, RegistrationRow,
+    SavePolicyRequest, SavePolicyResponse, WhatIf, WhatIfRequest,
 };
 use proofup_shared::ApiError;
 use serde::Deserialize;
@@ -139,7 +139,9 @@ pub async fn registration_report(
             let limit = match q.limit {
                 None => 100,
                 Some(n @ 1..=report::MAX_PAGE) => n,
-                Some(_) => return Err(AppError::bad_request(format!("limit must be between 1 and {}.", report::MAX_PAGE))),
+                Some(_) => {
+                    return Err(AppError::bad_request(format!("limit must be between 1 and {}.", report::MAX_PAGE)))
+                }
             };
             let page = state.core.report_page(q.status.as_deref(), sort, q.after.as_deref(), limit)?;
             Ok(HttpResponse::Ok().json(page))
@@ -165,7 +167,8 @@ pub async fn registration_report(
                     Some(out)
                 }
             }));
-            let body = futures_util::stream::iter(chunks.map(|c| Ok::<_, std::convert::Infallible>(web::Bytes::from(c))));
+            let body =
+                futures_util::stream::iter(chunks.map(|c| Ok::<_, std::convert::Infallible>(web::Bytes::from(c))));
             Ok(HttpResponse::Ok()
                 .content_type("text/csv; charset=utf-8")
                 .insert_header(("Content-Disposition", "attachment; filename=\"mfa-registration-report.csv\""))

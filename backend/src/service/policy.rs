@@ -8,8 +8,8 @@ use std::sync::RwLock;
 use proofup_shared::api::FieldChange;
 use proofup_shared::mfa::NextStep;
 use proofup_shared::policy::{
-    DecisionView, Enforcement, GraceRequest, Impact, MfaRegistrationPolicy, PolicyVersion,
-    SavePolicyRequest, SavePolicyResponse, WhatIf,
+    DecisionView, Enforcement, GraceRequest, Impact, MfaRegistrationPolicy, PolicyVersion, SavePolicyRequest,
+    SavePolicyResponse, WhatIf,
 };
 use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};

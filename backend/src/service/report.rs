@@ -96,9 +96,7 @@ impl Ord for Ranked {
 /// When registration is (or became) required for a row: prompted users not yet registered.
 fn deadline_of(d: &Decision) -> Option<OffsetDateTime> {
     match d {
-        Decision::Prompt { deadline, starts_clock: false, .. } | Decision::Required { deadline, .. } => {
-            Some(*deadline)
-        }
+        Decision::Prompt { deadline, starts_clock: false, .. } | Decision::Required { deadline, .. } => Some(*deadline),
         _ => None,
     }
 }
