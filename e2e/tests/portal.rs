@@ -68,7 +68,25 @@ async fn setup_sign_in_shell_deep_link_sign_out() {
     b.wait_text("nav a", "Sign-in logs").await.click().await.unwrap();
     b.wait_path("/logs/sign-ins").await;
     b.wait_text("td", "Wrong password").await;
-    b.wait_text(".badge", "Success").await;
+    // Success and Failure look different; the client column names browser and OS, the whole
+    // user agent on hover.
+    let colour = |text: &'static str| {
+        let b = &b;
+        async move {
+            let el = b.wait_text(".badge", text).await;
+            let c = b
+                .driver
+                .execute("return getComputedStyle(arguments[0]).backgroundColor;", vec![el.to_json().unwrap()])
+                .await
+                .unwrap();
+            c.json().as_str().unwrap().to_owned()
+        }
+    };
+    let (ok, bad) = (colour("Success").await, colour("Failure").await);
+    assert_ne!(ok, bad, "Success and Failure badges share a colour");
+    assert_ne!(ok, "rgba(0, 0, 0, 0)", "the Success badge has no background");
+    let client = b.wait_text("td.ua", "Chrome on Linux").await;
+    assert!(client.attr("title").await.unwrap().unwrap().contains("Mozilla/5.0"), "the full user agent on hover");
     b.shot("06-sign-in-logs").await;
 
     b.wait_text("nav a", "Audit logs").await.click().await.unwrap();
