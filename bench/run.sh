@@ -143,7 +143,7 @@ impact_s() {
     -d '{"policy":{"enforcement":"on","include_all":true,"include_users":[],"include_groups":[],"exclude_users":[],"exclude_groups":[],"require_registration":true,"grace_days":14}}' \
     $BASE/api/policy/impact
 }
-report_s() { curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $COOKIE" "$BASE/api/reports/registration$1"; }
+report_s() { curl -s -o /dev/null -w '%{time_total}' -H "Cookie: $COOKIE" "$BASE/api/reports/registration${1:-}"; }
 within_1s() { row "$1" "$(echo "$2 * 1000 / 1" | bc) ms" "target 1000 ms" "$(echo "scale=2; $2 / 1" | bc)"; }
 within_1s "POST /api/policy/impact ($USERS users)" "$(impact_s)"
 within_1s "GET /api/reports/registration, first page of 100 by username ($USERS users)" "$(report_s)"

@@ -29,7 +29,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
     Some(match (method, path) {
         ("get", "/api/setup/status") | ("post", "/api/setup") | ("post", "/api/auth/sign-in") => Public,
         ("post", "/api/auth/sign-out") | ("get", "/healthz") | ("get", "/readyz") => Public,
-        ("get", "/api/auth/session") => Public,
+        ("get", "/api/auth/session") | ("get", "/oauth2/jwks") => Public,
         ("get", "/api/auth/me")
         | ("post", "/api/auth/password")
         | ("post", "/api/auth/second-factor")
@@ -67,7 +67,10 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("get", "/api/policy/versions")
         | ("post", "/api/policy/impact")
         | ("post", "/api/policy/what-if")
-        | ("get", "/api/reports/registration") => ReadAdmin,
+        | ("get", "/api/reports/registration")
+        | ("get", "/api/applications")
+        | ("get", "/api/applications/{id}")
+        | ("get", "/api/signing-keys") => ReadAdmin,
         ("post", "/api/users/{id}/grace")
         | ("post", "/api/users/{id}/require-reregistration")
         | ("post", "/api/alerts/{id}/acknowledge") => Operate,
@@ -85,7 +88,12 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("put", "/api/policy")
         | ("get", "/api/settings/webhook")
         | ("put", "/api/settings/webhook")
-        | ("post", "/api/settings/webhook/test") => ManageSecurity,
+        | ("post", "/api/settings/webhook/test")
+        | ("post", "/api/applications")
+        | ("patch", "/api/applications/{id}")
+        | ("post", "/api/applications/{id}/secret")
+        | ("delete", "/api/applications/{id}")
+        | ("post", "/api/signing-keys/rotate") => ManageSecurity,
         _ => return None,
     })
 }

@@ -5,6 +5,7 @@
 //! host and for `wasm32-unknown-unknown`, and pulls in no I/O.
 
 pub mod api;
+pub mod apps;
 pub mod auth;
 pub mod common;
 pub mod directory;

@@ -34,6 +34,8 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
         load_or_create_key(&key_file)?,
         &CoreOptions::from_config(&config),
     );
+    // The ID-token signing keys (RS256, ES256), made on first start, sealed with the key file.
+    core.ensure_signing_keys().map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
     let state = AppState::new(Arc::new(core), config.clone());
     let retention = Retention { days: args.log_retention_days, max_rows: args.log_max_rows };
     let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone(), retention);

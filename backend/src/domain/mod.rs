@@ -7,6 +7,7 @@ pub mod clock;
 pub mod membership;
 pub mod model;
 pub mod names;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod ratelimit;

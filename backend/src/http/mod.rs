@@ -6,12 +6,14 @@
 //! answer (status, cookie, body); what the answer means is decided in the service.
 
 pub mod admin;
+pub mod applications;
 pub mod assets;
 pub mod auth;
 pub mod client;
 pub mod error;
 pub mod groups;
 pub mod mfa;
+pub mod oidc;
 pub mod policy;
 pub mod session;
 pub mod system;
@@ -91,10 +93,12 @@ pub fn app(
                 .configure(mfa::routes)
                 .configure(policy::routes)
                 .configure(admin::routes)
+                .configure(applications::routes)
                 .route("/openapi.json", web::get().to(system::openapi_json))
                 .default_service(web::to(api_not_found)),
         )
         .service(system::healthz)
+        .service(oidc::jwks)
         .service(system::readyz)
         .split_for_parts();
     let spec_json = spec.to_pretty_json().unwrap_or_default();

@@ -23,6 +23,7 @@ use proofup_shared::policy::PolicyVersion;
 use time::OffsetDateTime;
 
 use crate::domain::model::{Group, Method, Session, User};
+use crate::domain::oidc::{Application, SigningKey};
 use crate::domain::policy::RegistrationState;
 use crate::domain::session::SessionLimits;
 use crate::domain::setup::SetupTokenRecord;
@@ -46,6 +47,7 @@ pub trait Store:
     + AlertStore
     + PolicyStore
     + WebhookStore
+    + ApplicationStore
     + Durability
     + Send
     + Sync
@@ -66,6 +68,7 @@ impl<T> Store for T where
         + AlertStore
         + PolicyStore
         + WebhookStore
+        + ApplicationStore
         + Durability
         + Send
         + Sync
@@ -367,6 +370,29 @@ pub trait PolicyStore {
         &self,
         user_id: &str,
         state: &RegistrationState,
+        audit: Option<AuditDraft>,
+    ) -> StoreResult<()>;
+}
+
+/// Applications that sign in through Proofup (OIDC clients) and the keys that sign their tokens.
+pub trait ApplicationStore {
+    /// Every registered application, in no particular order.
+    fn applications(&self) -> StoreResult<Vec<Application>>;
+    fn application(&self, id: &str) -> StoreResult<Option<Application>>;
+    /// Adds an application and its audit entry, durably; `Conflict` if the id is taken.
+    fn create_application(&self, app: &Application, audit: AuditDraft) -> StoreResult<()>;
+    /// Replaces a stored application, with its audit entry, durably; `NotFound` if it is gone.
+    fn update_application(&self, app: &Application, audit: AuditDraft) -> StoreResult<()>;
+    /// Deletes an application and writes its audit entry, durably; `NotFound` if it is gone.
+    fn delete_application(&self, id: &str, audit: AuditDraft) -> StoreResult<()>;
+    /// The signing keys (empty before the first start made them).
+    fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// Replaces the whole key set if it still equals `before` (`Conflict` when another writer
+    /// changed it first), with the audit entry if any, durably.
+    fn replace_signing_keys(
+        &self,
+        before: &[SigningKey],
+        after: &[SigningKey],
         audit: Option<AuditDraft>,
     ) -> StoreResult<()>;
 }

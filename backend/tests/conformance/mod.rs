@@ -48,6 +48,7 @@ macro_rules! conformance_tests {
             logs_are_pruned_by_age_and_rows,
             policy_versions_refuse_a_stale_save,
             alerts_and_webhook_outbox,
+            applications_and_the_signing_key_set,
             acknowledged_writes_survive_reopening);
     };
     (@each $make:expr; $($name:ident),*) => {
@@ -547,6 +548,52 @@ pub fn policy_versions_refuse_a_stale_save(e: &mut dyn Engine) {
         .unwrap();
     assert_eq!(s.registration_state("u1").unwrap(), st);
     assert_eq!(s.all_registration_states().unwrap().len(), 2);
+}
+
+pub fn applications_and_the_signing_key_set(e: &mut dyn Engine) {
+    use proofup::domain::oidc::{Application, KeyAlg, KeyState, SigningKey};
+    let s = e.store();
+    let req: proofup_shared::apps::ApplicationRequest = serde_json::from_value(serde_json::json!({
+        "name": "Grafana", "redirect_uris": ["https://grafana.example.com/cb"]
+    }))
+    .unwrap();
+    let app = Application::new("c1".into(), &req, Some("secret"), t0());
+    assert!(s.applications().unwrap().is_empty());
+    s.create_application(&app, a("application.created")).unwrap();
+    assert!(matches!(s.create_application(&app, a("application.created")), Err(StoreError::Conflict(_))));
+    assert_eq!(s.application("c1").unwrap(), Some(app.clone()));
+    let mut renamed = app.clone();
+    renamed.name = "Grafana (prod)".into();
+    s.update_application(&renamed, a("application.updated")).unwrap();
+    assert_eq!(s.application("c1").unwrap().unwrap().name, "Grafana (prod)");
+    let mut ghost = app.clone();
+    ghost.id = "nope".into();
+    assert!(matches!(s.update_application(&ghost, a("application.updated")), Err(StoreError::NotFound)));
+    assert!(matches!(s.delete_application("nope", a("application.deleted")), Err(StoreError::NotFound)));
+    let audits_before = s.list_audit(None, 100).unwrap().items.len();
+    s.delete_application("c1", a("application.deleted")).unwrap();
+    assert_eq!(s.application("c1").unwrap(), None);
+    assert_eq!(s.list_audit(None, 100).unwrap().items.len(), audits_before + 1, "the delete is audited");
+
+    // The key set is replaced whole, and only from the set the writer read.
+    let k = |kid: &str, state| SigningKey {
+        kid: kid.into(),
+        alg: KeyAlg::RS256,
+        state,
+        private_sealed: "sealed".into(),
+        public_jwk: serde_json::json!({"kid": kid}),
+        created_at: t0(),
+        activated_at: None,
+        retired_at: None,
+    };
+    assert!(s.signing_keys().unwrap().is_empty());
+    let first = vec![k("a", KeyState::Active), k("b", KeyState::Next)];
+    s.replace_signing_keys(&[], &first, None).unwrap();
+    assert!(matches!(s.replace_signing_keys(&[], &[k("x", KeyState::Active)], None), Err(StoreError::Conflict(_))));
+    assert_eq!(s.signing_keys().unwrap(), first, "the losing writer changed nothing");
+    let second = vec![k("a", KeyState::Retired), k("b", KeyState::Active), k("c", KeyState::Next)];
+    s.replace_signing_keys(&first, &second, Some(a("signing_keys.rotated"))).unwrap();
+    assert_eq!(s.signing_keys().unwrap(), second);
 }
 
 pub fn alerts_and_webhook_outbox(e: &mut dyn Engine) {

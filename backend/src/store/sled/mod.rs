@@ -19,6 +19,8 @@
 //! - `webhook`: `url`, `last_error` (JSON: message, time), `last_delivered_at`; `outbox`: delivery id → Delivery
 //! - `alerts`: (unix millis BE, sequence BE) → EmergencyAlert
 //! - `regstate`: user id → RegistrationState; `policy_versions`: version (u64 BE) → PolicyVersion
+//! - `applications`: client id → Application (secrets as SHA-256); `signing_keys`: `set` → every
+//!   SigningKey (JSON list, private parts sealed), replaced whole
 //!
 //! Writes are buffered by sled; callers call [`SledStore::flush`] before they
 //! acknowledge a change, and multi-tree changes run in one transaction.
@@ -32,6 +34,7 @@ use time::OffsetDateTime;
 
 use super::*;
 
+mod applications;
 pub mod backup;
 pub mod files;
 mod groups;
@@ -90,6 +93,8 @@ pub struct SledStore {
     regstate: ::sled::Tree,
     policy_versions: ::sled::Tree,
     alerts: ::sled::Tree,
+    applications: ::sled::Tree,
+    signing_keys: ::sled::Tree,
     /// One thread syncs for every request waiting at that moment (group commit); started on first use.
     committer: std::sync::OnceLock<std::sync::mpsc::Sender<CommitWaiter>>,
 }
@@ -333,6 +338,8 @@ impl SledStore {
             regstate: db.open_tree("regstate").map_err(o)?,
             policy_versions: db.open_tree("policy_versions").map_err(o)?,
             alerts: db.open_tree("alerts").map_err(o)?,
+            applications: db.open_tree("applications").map_err(o)?,
+            signing_keys: db.open_tree("signing_keys").map_err(o)?,
             committer: std::sync::OnceLock::new(),
             meta,
             db,

@@ -1,0 +1,171 @@
+//! The keys that sign ID tokens: RS256 (every relying party can check it) and ES256, each with
+//! an active key and a next one already published; private parts sealed with the data
+//! directory's secret key. Generated with aws-lc-rs (constant-time RSA), signed through
+//! jsonwebtoken on the same backend.
+
+use base64::Engine as _;
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
+use jsonwebtoken::{Algorithm, EncodingKey};
+use proofup_shared::apps::SigningKeyView;
+
+use super::super::{audit, change, Actor, Core, ServiceError};
+use crate::domain::oidc::{self, KeyAlg, KeyState, SigningKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("could not generate a signing key")]
+    Generate,
+    #[error("a stored signing key could not be opened (wrong secret key file, or a damaged record)")]
+    Open,
+    #[error("{0}")]
+    Jwt(#[from] jsonwebtoken::errors::Error),
+}
+
+impl From<KeyError> for ServiceError {
+    fn from(e: KeyError) -> Self {
+        ServiceError::Store(crate::store::StoreError::Backend(e.to_string()))
+    }
+}
+
+fn seal_context(kid: &str) -> String {
+    format!("signing-key/{kid}")
+}
+
+fn pem(pkcs8: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(pkcs8);
+    let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END PRIVATE KEY-----\n");
+    out
+}
+
+/// The jsonwebtoken key of a PKCS#8 private key.
+fn encoding_key(alg: KeyAlg, pkcs8: &[u8]) -> Result<EncodingKey, KeyError> {
+    Ok(match alg {
+        // jsonwebtoken's aws-lc backend wants PKCS#1 for RSA; its PEM reader unwraps PKCS#8.
+        KeyAlg::RS256 => EncodingKey::from_rsa_pem(pem(pkcs8).as_bytes())?,
+        KeyAlg::ES256 => EncodingKey::from_ec_der(pkcs8),
+    })
+}
+
+fn jwt_alg(alg: KeyAlg) -> Algorithm {
+    match alg {
+        KeyAlg::RS256 => Algorithm::RS256,
+        KeyAlg::ES256 => Algorithm::ES256,
+    }
+}
+
+/// A fresh key pair for `alg`, sealed, with its public JWK.
+pub fn generate(core: &Core, alg: KeyAlg) -> Result<SigningKey, KeyError> {
+    use aws_lc_rs::encoding::AsDer as _;
+    let pkcs8: Vec<u8> = match alg {
+        KeyAlg::RS256 => {
+            let kp =
+                aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
+            kp.as_der().map_err(|_| KeyError::Generate)?.as_ref().to_vec()
+        }
+        KeyAlg::ES256 => {
+            let kp =
+                aws_lc_rs::signature::EcdsaKeyPair::generate(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .map_err(|_| KeyError::Generate)?;
+            kp.to_pkcs8v1().map_err(|_| KeyError::Generate)?.as_ref().to_vec()
+        }
+    };
+    let kid = super::super::new_token()[..22].to_owned();
+    let mut jwk = Jwk::from_encoding_key(&encoding_key(alg, &pkcs8)?, jwt_alg(alg))?;
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    let public_jwk = serde_json::to_value(&jwk).map_err(|_| KeyError::Generate)?;
+    let private_sealed = core.secrets.seal(&pkcs8, &seal_context(&kid)).map_err(|_| KeyError::Generate)?;
+    Ok(SigningKey {
+        kid,
+        alg,
+        state: KeyState::Next,
+        private_sealed,
+        public_jwk,
+        created_at: core.clock.now(),
+        activated_at: None,
+        retired_at: None,
+    })
+}
+
+/// The active key for `alg`, opened: (kid, key) for signing.
+pub fn active(core: &Core, alg: KeyAlg) -> Result<(String, EncodingKey), ServiceError> {
+    let keys = core.store.signing_keys()?;
+    let k = keys.iter().find(|k| k.alg == alg && k.state == KeyState::Active).ok_or_else(|| {
+        ServiceError::Store(crate::store::StoreError::Backend(format!("no active {} key", alg.as_str())))
+    })?;
+    let pkcs8 = core.secrets.open(&k.private_sealed, &seal_context(&k.kid)).map_err(|_| KeyError::Open)?;
+    Ok((k.kid.clone(), encoding_key(alg, &pkcs8)?))
+}
+
+impl Core {
+    /// At start: makes every missing key (an active and a next one per algorithm). Two nodes
+    /// starting together both try; the store takes one set and the other reads it back.
+    pub fn ensure_signing_keys(&self) -> Result<(), ServiceError> {
+        for _ in 0..3 {
+            let before = self.store.signing_keys()?;
+            let mut after = before.clone();
+            let now = self.clock.now();
+            for alg in [KeyAlg::RS256, KeyAlg::ES256] {
+                for state in oidc::missing(&after, alg) {
+                    oidc::add_key(&mut after, generate(self, alg)?, state, now);
+                }
+            }
+            if after == before {
+                return Ok(());
+            }
+            match self.store.replace_signing_keys(&before, &after, None) {
+                Ok(()) => return Ok(()),
+                Err(crate::store::StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict("The signing keys kept changing while being created; try again.".into()))
+    }
+
+    /// The public keys relying parties verify with (`jwks_uri`).
+    pub fn jwks(&self) -> Result<serde_json::Value, ServiceError> {
+        let keys = self.store.signing_keys()?;
+        Ok(serde_json::json!({ "keys": oidc::published(&keys) }))
+    }
+
+    pub fn signing_keys(&self) -> Result<Vec<SigningKeyView>, ServiceError> {
+        Ok(self.store.signing_keys()?.iter().map(SigningKey::view).collect())
+    }
+
+    /// Rotates every algorithm's keys (next → active → retired), audited. Relying parties
+    /// never meet an unknown `kid`: the new active key was published as next.
+    pub fn rotate_signing_keys(&self, actor: Option<&Actor<'_>>) -> Result<Vec<SigningKeyView>, ServiceError> {
+        let before = self.store.signing_keys()?;
+        let mut after = before.clone();
+        let now = self.clock.now();
+        for alg in [KeyAlg::RS256, KeyAlg::ES256] {
+            oidc::rotate(&mut after, alg, generate(self, alg)?, now);
+        }
+        let active: Vec<String> = after
+            .iter()
+            .filter(|k| k.state == KeyState::Active)
+            .map(|k| format!("{} {}", k.alg.as_str(), k.kid))
+            .collect();
+        let system = crate::domain::model::ClientInfo::new("local".into(), "proofup keys rotate");
+        let (user, client) = match actor {
+            Some(a) => (Some(a.user), a.client),
+            None => (None, &system),
+        };
+        let mut entry = audit(
+            now,
+            user,
+            "signing_keys.rotated",
+            None,
+            vec![change("active", None, Some(&active.join(", ")))],
+            client,
+        );
+        entry.0.target = "signing keys".into();
+        self.store.replace_signing_keys(&before, &after, Some(entry))?;
+        Ok(after.iter().map(SigningKey::view).collect())
+    }
+}
