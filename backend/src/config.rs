@@ -34,10 +34,29 @@ pub enum Command {
     /// Restore a backup into an empty data directory (the server stopped). Sessions are
     /// not in backups: everyone signs in again.
     Restore(RestoreArgs),
+    /// Rotate the ID-token signing keys (next → active → retired): through the running
+    /// server, or directly when it is stopped. Relying parties never see an unknown key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Benchmarks: Argon2id verifications per second with the production parameters,
     /// one thread per core flat out (the bound for sign-in throughput).
     #[command(hide = true)]
     HashRate(HashRateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// The next keys (already published) start signing; the active ones retire.
+    Rotate(KeysArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysArgs {
+    #[arg(long, env = "PROOFUP_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// The server's secret key file (default: secret.key in the data directory); it must exist.
+    #[arg(long, env = "PROOFUP_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

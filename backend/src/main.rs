@@ -23,6 +23,9 @@ fn main() -> std::process::ExitCode {
         Some(Command::Seed(args)) => cli::seed::seed(&args).map(|n| println!("{n}")),
         Some(Command::Backup(args)) => cli::backup::backup(&args).map(|s| println!("{s}")),
         Some(Command::HashRate(args)) => cli::hash_rate(&args),
+        Some(Command::Keys(proofup::config::KeysCommand::Rotate(args))) => {
+            cli::keys::rotate(&args).map(|s| println!("{s}"))
+        }
         Some(Command::Restore(args)) => cli::backup::restore(&args).map(|s| println!("{s}")),
         None => run(cli.serve),
     };

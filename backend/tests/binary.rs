@@ -202,3 +202,59 @@ fn the_store_is_private_whatever_the_umask_and_a_spent_setup_link_is_gone() {
         assert_eq!(mode(&f), 0o600, "after running: {}", f.display());
     }
 }
+
+/// The key IDs the server publishes (`GET /oauth2/jwks`).
+fn published_kids(port: u16) -> Vec<String> {
+    let (status, resp) = http(port, "GET", "/oauth2/jwks", &[], "").unwrap();
+    assert_eq!(status, 200, "{resp}");
+    let jwks = body_of(&resp);
+    jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn signing_keys_are_made_once_and_rotated_by_the_running_server_or_offline() {
+    let server = Server::start(&[]);
+    let first = published_kids(server.port);
+    assert_eq!(first.len(), 4, "RS256 and ES256, active and next: {first:?}");
+    let data = server.dir.path().to_str().unwrap().to_owned();
+
+    // Through the running server's control socket.
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_proofup")).args(["keys", "rotate", "--data-dir", &data]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("rotated by the running server; signing now: RS256 "), "{said}");
+    let second = published_kids(server.port);
+    assert_eq!(second.len(), 6);
+    assert!(first.iter().all(|k| second.contains(k)), "a key vanished at rotation: {first:?} → {second:?}");
+    // The key signing now was published before the rotation.
+    let signing_rs = said.split("RS256 ").nth(1).unwrap().split(',').next().unwrap().trim().to_owned();
+    assert!(first.contains(&signing_rs), "{signing_rs} was not published before it signed");
+
+    // Stopped: directly in the store, with the same key file; a restart serves the result and
+    // makes no new keys.
+    let (status, _, dir) = server.stop();
+    assert!(status.success());
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_proofup")).args(["keys", "rotate", "--data-dir", &data]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.starts_with("signing keys rotated; signing now: "), "{said}");
+    let server = Server::start_in(dir);
+    let third = published_kids(server.port);
+    assert_eq!(third.len(), 8, "{third:?}");
+    assert!(second.iter().all(|k| third.contains(k)));
+    // Without the key file it refuses rather than seal keys the server cannot open.
+    let (_, _, dir) = server.stop();
+    std::fs::remove_file(dir.path().join("secret.key")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_proofup"))
+        .args(["keys", "rotate", "--data-dir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("secret key file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

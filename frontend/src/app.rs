@@ -38,6 +38,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("groups") view=pages::groups::GroupsPage/>
                     <Route path=path!("groups/:id") view=pages::groups::GroupDetailPage/>
                     <Route path=path!("policy/mfa-registration") view=pages::policy::PolicyPage/>
+                    <Route path=path!("applications") view=pages::applications::ApplicationsPage/>
+                    <Route path=path!("applications/new") view=pages::applications::NewApplicationPage/>
+                    <Route path=path!("applications/:id") view=pages::applications::ApplicationDetailPage/>
                     <Route path=path!("reports/registration") view=pages::report::ReportPage/>
                     <Route path=path!("security-info") view=pages::security_info::SecurityInfoPage/>
                     <Route path=path!("logs/sign-ins") view=pages::logs::SignInLogPage/>

@@ -47,6 +47,10 @@ pub(super) fn spawn_control_socket(
                         Err(e) => format!("error {e}\n"),
                     }
                 }
+                ("rotate-keys", _) => match state.core.rotate_signing_keys(None) {
+                    Ok(keys) => format!("ok {}\n", super::keys::active_summary(&keys)),
+                    Err(e) => format!("error {e}\n"),
+                },
                 _ => "error unknown command\n".to_owned(),
             };
             if let Some(to) = line.trim_end().strip_prefix("backup ") {

@@ -8,6 +8,7 @@ use std::path::Path;
 
 pub mod backup;
 pub mod control;
+pub mod keys;
 pub mod maintenance;
 pub mod seed;
 pub mod serve;

@@ -369,3 +369,47 @@ pub async fn save_webhook(url: Option<String>) -> Result<proofup_shared::webhook
 pub async fn test_webhook() -> Result<(), ApiError> {
     send_empty("POST", "/api/settings/webhook/test", &serde_json::json!({})).await
 }
+
+pub async fn applications() -> Result<Vec<proofup_shared::apps::ApplicationView>, ApiError> {
+    get("/api/applications").await
+}
+
+pub async fn application(id: String) -> Result<proofup_shared::apps::ApplicationView, ApiError> {
+    get(&format!("/api/applications/{}", enc(&id))).await
+}
+
+pub async fn create_application(
+    req: proofup_shared::apps::ApplicationRequest,
+) -> Result<proofup_shared::apps::CreatedApplication, ApiError> {
+    post("/api/applications", &req).await
+}
+
+pub async fn update_application(
+    id: String,
+    req: proofup_shared::apps::ApplicationRequest,
+) -> Result<proofup_shared::apps::ApplicationView, ApiError> {
+    send_json("PATCH", &format!("/api/applications/{}", enc(&id)), &req).await
+}
+
+pub async fn rotate_application_secret(
+    id: String,
+    overlap_hours: u32,
+) -> Result<proofup_shared::apps::RotatedSecret, ApiError> {
+    post(
+        &format!("/api/applications/{}/secret", enc(&id)),
+        &proofup_shared::apps::RotateSecretRequest { overlap_hours },
+    )
+    .await
+}
+
+pub async fn delete_application(id: String) -> Result<(), ApiError> {
+    send_empty("DELETE", &format!("/api/applications/{}", enc(&id)), &serde_json::json!({})).await
+}
+
+pub async fn signing_keys() -> Result<Vec<proofup_shared::apps::SigningKeyView>, ApiError> {
+    get("/api/signing-keys").await
+}
+
+pub async fn rotate_signing_keys() -> Result<Vec<proofup_shared::apps::SigningKeyView>, ApiError> {
+    post("/api/signing-keys/rotate", &serde_json::json!({})).await
+}

@@ -24,6 +24,7 @@ const NAV: &[(&str, &str, bool)] = &[
     ("/security-info", "My security info", false),
     ("/users", "Users", true),
     ("/groups", "Groups", true),
+    ("/applications", "Applications", true),
     ("/policy/mfa-registration", "MFA registration policy", true),
     ("/reports/registration", "Registration report", true),
     ("/logs/sign-ins", "Sign-in logs", true),

@@ -1,3 +1,4 @@
+pub mod applications;
 pub mod groups;
 pub mod logs;
 pub mod not_found;

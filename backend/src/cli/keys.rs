@@ -1,0 +1,58 @@
+//! `proofup keys rotate`: the signing keys rotated by the running server (its control socket),
+//! or directly in the store when the server is stopped.
+
+use std::sync::Arc;
+
+use proofup_shared::apps::SigningKeyView;
+
+use super::{ask_server, CliResult};
+use crate::config::KeysArgs;
+use crate::domain::clock::SystemClock;
+use crate::service::{Core, CoreOptions};
+use crate::store::sled::{OpenError, SledStore};
+
+/// "RS256 <kid>, ES256 <kid>": the keys that sign now.
+pub fn active_summary(keys: &[SigningKeyView]) -> String {
+    let active: Vec<String> =
+        keys.iter().filter(|k| k.state == "active").map(|k| format!("{} {}", k.alg, k.kid)).collect();
+    active.join(", ")
+}
+
+pub fn rotate(args: &KeysArgs) -> CliResult<String> {
+    if !args.data_dir.join("db").exists() {
+        return Err(format!("{} holds no Proofup store", args.data_dir.display()).into());
+    }
+    match SledStore::open(&args.data_dir, 16 << 20) {
+        Ok(store) => {
+            let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
+            if !key_file.exists() {
+                // A new key would seal the new keys so the server cannot open them.
+                return Err(format!(
+                    "the secret key file {} does not exist; name it with --secret-key-file",
+                    key_file.display()
+                )
+                .into());
+            }
+            let secrets = super::serve::load_or_create_key(&key_file)?;
+            let options = CoreOptions {
+                public_url: String::new(),
+                limits: crate::domain::session::SessionLimits::default(),
+                sign_in_per_ip_per_minute: 1,
+            };
+            let core = Core::new(Arc::new(store), Arc::new(SystemClock), secrets, &options);
+            let keys = core.rotate_signing_keys(None)?;
+            Ok(format!("signing keys rotated; signing now: {}", active_summary(&keys)))
+        }
+        Err(OpenError::Locked { .. }) => {
+            let reply = ask_server(&args.data_dir, "rotate-keys")?;
+            match reply.split_once(' ') {
+                Some(("ok", active)) => {
+                    Ok(format!("signing keys rotated by the running server; signing now: {active}"))
+                }
+                Some(("error", e)) => Err(e.to_owned().into()),
+                _ => Err(format!("unexpected answer from the server: {reply}").into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
