@@ -124,6 +124,12 @@ pub struct RotatedSecret {
     pub previous_valid_until: Option<OffsetDateTime>,
 }
 
+/// Rotating the signing keys takes an empty object (so a stray or malformed request does nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeysRequest {}
+
 /// One signing key as the portal lists them (never the private part).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

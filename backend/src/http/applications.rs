@@ -4,7 +4,8 @@
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use proofup_shared::apps::{
-    ApplicationRequest, ApplicationView, CreatedApplication, RotateSecretRequest, RotatedSecret, SigningKeyView,
+    ApplicationRequest, ApplicationView, CreatedApplication, RotateKeysRequest, RotateSecretRequest, RotatedSecret,
+    SigningKeyView,
 };
 use proofup_shared::ApiError;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -99,12 +100,13 @@ pub async fn signing_keys(
 }
 
 /// Rotates the signing keys: next → active → retired, a fresh next key published.
-#[utoipa::path(tag = "applications", responses(
-    (status = 200, body = Vec<SigningKeyView>), (status = 403, body = ApiError)))]
+#[utoipa::path(tag = "applications", request_body = RotateKeysRequest, responses(
+    (status = 200, body = Vec<SigningKeyView>), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
 #[post("/signing-keys/rotate")]
 pub async fn rotate_signing_keys(
     state: web::Data<AppState>,
     auth: Manager,
+    _body: web::Json<RotateKeysRequest>,
 ) -> Result<web::Json<Vec<SigningKeyView>>, AppError> {
     let actor = auth.actor();
     Ok(web::Json(state.core.rotate_signing_keys(Some(&actor))?))
