@@ -27,6 +27,7 @@ fn session(user: u32, at: OffsetDateTime) -> Session {
         stage: Default::default(),
         mfa_at: None,
         continuation: None,
+        amr: Vec::new(),
     }
 }
 

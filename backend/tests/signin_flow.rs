@@ -63,6 +63,7 @@ fn session(core: &Core, user: &User, stage: SessionStage, continuation: Option<C
         stage,
         mfa_at: None,
         continuation,
+        amr: Vec::new(),
     };
     let key = session_key(&format!("token-{stage:?}"));
     core.store.create_session(&key, &s).unwrap();
@@ -80,7 +81,7 @@ async fn completing_hands_back_the_continuation_under_a_new_session_id() {
     let resume = Continuation::Authorize { request: "req-1".into() };
     let (key, s) = session(&core, &user, SessionStage::SecondFactor, Some(resume.clone()));
     let flow = SignIn::new(&core, key, s, user.clone(), client());
-    let done = flow.second_step_done("Authenticator app \"Phone\"").await.unwrap();
+    let done = flow.second_step_done("Authenticator app \"Phone\"", &["otp"]).await.unwrap();
     assert_eq!(done.continuation, Some(resume), "what to resume comes back to the caller");
     assert!(core.store.session(&key).unwrap().is_none(), "the old session id is gone");
     let fresh = core.store.session(&session_key(&done.token)).unwrap().unwrap();

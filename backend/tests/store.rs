@@ -99,6 +99,7 @@ fn concurrent_durable_waits_all_finish_and_their_writes_survive_reopening() {
                     stage: SessionStage::Full,
                     mfa_at: None,
                     continuation: None,
+                    amr: Vec::new(),
                 };
                 store.create_session(&key, &s).unwrap();
                 rt.block_on(store.durable()).unwrap();
@@ -175,6 +176,7 @@ fn session_of(user: &str, at: time::OffsetDateTime) -> proofup::domain::model::S
         stage: Default::default(),
         mfa_at: None,
         continuation: None,
+        amr: Vec::new(),
     }
 }
 

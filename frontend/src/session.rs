@@ -29,3 +29,20 @@ impl SessionCtx {
         self.role().is_some_and(Role::can_manage_security)
     }
 }
+
+/// Goes to `to` after signing in: inside the portal by the router, and to the server itself
+/// for `/oauth2/` (an application's sign-in resumes there and sends the browser back to it).
+pub fn go_to(navigate: &impl Fn(&str, leptos_router::NavigateOptions), to: &str) {
+    if to.starts_with("/oauth2/") {
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().assign(to);
+        }
+    } else {
+        navigate(to, Default::default());
+    }
+}
+
+/// The flow id in a `next` that resumes an application's sign-in.
+pub fn flow_of(next: &str) -> Option<String> {
+    next.strip_prefix("/oauth2/authorize/resume?flow=").map(|f| f.chars().take(64).collect())
+}

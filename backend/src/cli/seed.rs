@@ -116,6 +116,7 @@ fn seed_totp_sessions(
                 stage: SessionStage::SecondFactor,
                 mfa_at: None,
                 continuation: None,
+                amr: Vec::new(),
             },
         )?;
         lines.push_str(&format!("{token} {}\n", crate::domain::totp::base32(&secret)));

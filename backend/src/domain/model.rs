@@ -156,6 +156,11 @@ pub struct Session {
     /// handed back (and dropped) when the sign-in completes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continuation: Option<Continuation>,
+    /// How this sign-in authenticated (RFC 8176: `pwd`, `otp`, `hwk`, `user`, `mfa`…), for the
+    /// ID tokens it leads to; empty means the password (or a temporary access pass) alone. A
+    /// method registered at the interrupt adds nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// What a sign-in resumes when it completes, besides the portal itself.

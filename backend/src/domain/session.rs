@@ -62,6 +62,7 @@ mod tests {
             stage: Default::default(),
             mfa_at: None,
             continuation: None,
+            amr: Vec::new(),
         }
     }
 

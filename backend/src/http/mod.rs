@@ -98,7 +98,7 @@ pub fn app(
                 .default_service(web::to(api_not_found)),
         )
         .service(system::healthz)
-        .service(oidc::jwks)
+        .configure(oidc::routes)
         .service(system::readyz)
         .split_for_parts();
     let spec_json = spec.to_pretty_json().unwrap_or_default();

@@ -113,12 +113,22 @@ pub fn promote<S: Store + ?Sized>(
     session: &Session,
     stage: SessionStage,
     mfa_at: Option<OffsetDateTime>,
+    amr: &[&str],
     now: OffsetDateTime,
 ) -> Result<String, StoreError> {
     s.delete_session(old_key)?;
     let token = new_token();
-    let fresh =
+    let mut fresh =
         Session { stage, mfa_at: mfa_at.or(session.mfa_at), created_at: now, last_seen_at: now, ..session.clone() };
+    if !amr.is_empty() {
+        let mut all: Vec<String> = Vec::new();
+        for m in std::iter::once("pwd").chain(amr.iter().copied()).chain(["mfa"]) {
+            if !all.iter().any(|x| x == m) {
+                all.push(m.to_owned());
+            }
+        }
+        fresh.amr = all;
+    }
     s.create_session(&session_key(&token), &fresh)?;
     Ok(token)
 }
@@ -250,6 +260,7 @@ impl Core {
             stage,
             mfa_at: None,
             continuation: None,
+            amr: Vec::new(),
         };
         s.create_session(&session_key(&token), &session)?;
         s.set_last_sign_in(&user.id, now)?;

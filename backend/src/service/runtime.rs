@@ -38,6 +38,8 @@ impl CoreOptions {
 
 pub struct Core {
     pub store: Arc<dyn Store>,
+    /// The OpenID issuer: the public URL, byte for byte as in every `iss`.
+    pub issuer: String,
     pub clock: Arc<dyn Clock>,
     /// Nested group membership, rebuilt from the store at start, changed under its write lock.
     pub membership: RwLock<MembershipIndex>,
@@ -68,6 +70,7 @@ impl Core {
             pending_totp: Default::default(),
             passkeys: super::passkeys::Passkeys::new(&options.public_url),
             ip_limiter: IpRateLimiter::new(options.sign_in_per_ip_per_minute, time::Duration::minutes(1)),
+            issuer: options.public_url.clone(),
             store,
             clock,
             hasher: HashPool::new(),

@@ -23,6 +23,7 @@ use proofup_shared::policy::PolicyVersion;
 use time::OffsetDateTime;
 
 use crate::domain::model::{Group, Method, Session, User};
+use crate::domain::oidc::grant::{AccessGrant, CodeGrant, Flow};
 use crate::domain::oidc::{Application, SigningKey};
 use crate::domain::policy::RegistrationState;
 use crate::domain::session::SessionLimits;
@@ -48,6 +49,7 @@ pub trait Store:
     + PolicyStore
     + WebhookStore
     + ApplicationStore
+    + GrantStore
     + Durability
     + Send
     + Sync
@@ -69,6 +71,7 @@ impl<T> Store for T where
         + PolicyStore
         + WebhookStore
         + ApplicationStore
+        + GrantStore
         + Durability
         + Send
         + Sync
@@ -411,4 +414,22 @@ pub trait WebhookStore {
     /// Stores a failed try (its retry time or that it was given up), and the error for the Overview.
     fn delivery_failed(&self, d: &crate::domain::webhook::Delivery, at: OffsetDateTime) -> StoreResult<()>;
     fn webhook_status(&self) -> StoreResult<proofup_shared::webhook::WebhookStatus>;
+}
+
+/// Sign-ins through applications: flows waiting for their user, one-use codes, access tokens.
+/// Codes and tokens are keyed by their SHA-256; the store never holds a usable one.
+pub trait GrantStore {
+    fn put_flow(&self, flow: &Flow) -> StoreResult<()>;
+    fn flow(&self, id: &str) -> StoreResult<Option<Flow>>;
+    fn delete_flow(&self, id: &str) -> StoreResult<()>;
+    fn put_code(&self, key: &[u8; 32], code: &CodeGrant) -> StoreResult<()>;
+    fn code(&self, key: &[u8; 32]) -> StoreResult<Option<CodeGrant>>;
+    /// Marks the code spent and records `issued` in it, atomically; returns the code as it was
+    /// before (already spent: a replay), or `None` when there is no such code.
+    fn spend_code(&self, key: &[u8; 32], issued: &[u8; 32]) -> StoreResult<Option<CodeGrant>>;
+    fn put_access_token(&self, key: &[u8; 32], grant: &AccessGrant) -> StoreResult<()>;
+    fn access_token(&self, key: &[u8; 32]) -> StoreResult<Option<AccessGrant>>;
+    fn revoke_access_tokens(&self, keys: &[[u8; 32]]) -> StoreResult<()>;
+    /// Deletes flows, codes and access tokens expired before `now`; returns how many.
+    fn sweep_grants(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }

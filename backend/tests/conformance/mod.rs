@@ -96,6 +96,7 @@ fn session(user_id: &str, at: OffsetDateTime) -> Session {
         stage: SessionStage::Full,
         mfa_at: None,
         continuation: None,
+        amr: Vec::new(),
     }
 }
 

@@ -413,3 +413,9 @@ pub async fn signing_keys() -> Result<Vec<proofup_shared::apps::SigningKeyView>,
 pub async fn rotate_signing_keys() -> Result<Vec<proofup_shared::apps::SigningKeyView>, ApiError> {
     post("/api/signing-keys/rotate", &serde_json::json!({})).await
 }
+
+/// The application an in-progress sign-in is for (`/oauth2/flow/{id}`).
+pub async fn flow_application(flow: String) -> Result<String, ApiError> {
+    let v: serde_json::Value = get(&format!("/oauth2/flow/{}", enc(&flow))).await?;
+    v["application"].as_str().map(String::from).ok_or_else(|| ApiError::new(ErrorCode::NotFound, "No such sign-in."))
+}

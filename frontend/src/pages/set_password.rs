@@ -51,7 +51,7 @@ pub fn SetPasswordPage() -> impl IntoView {
                 Ok(me) => {
                     let to = crate::logic::after_sign_in(&me.next_step, &next);
                     session.me.set(Some(me));
-                    navigate(&to, Default::default());
+                    crate::session::go_to(&navigate, &to);
                 }
                 Err(e) => {
                     field_error.set(e.fields.first().map(|f| (f.field.clone(), f.message.clone())));

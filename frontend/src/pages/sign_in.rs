@@ -27,6 +27,13 @@ pub fn SignInPage() -> impl IntoView {
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
     let navigate = use_navigate();
+    // Signing in to an application: say which (the server knows it by the flow, for this browser).
+    let app_name = RwSignal::new(None::<Result<String, ()>>);
+    if let Some(flow) = crate::session::flow_of(&next) {
+        spawn_local(async move {
+            app_name.set(Some(api::flow_application(flow).await.map_err(|_| ())));
+        });
+    }
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -43,7 +50,7 @@ pub fn SignInPage() -> impl IntoView {
                 Ok(me) => {
                     let to = crate::logic::after_sign_in(&me.next_step, &next);
                     session.me.set(Some(me));
-                    navigate(&to, Default::default());
+                    crate::session::go_to(&navigate, &to);
                 }
                 Err(e) => {
                     password.set(String::new());
@@ -58,6 +65,10 @@ pub fn SignInPage() -> impl IntoView {
         <CenterCard>
             <form on:submit=submit novalidate=true>
                 <h1>"Sign in"</h1>
+                {move || app_name.get().map(|a| match a {
+                    Ok(name) => view! { <p class="muted" data-testid="signing-in-to">"to continue to " <strong>{name}</strong></p> }.into_any(),
+                    Err(()) => view! { <p class="alert alert-warn" role="status">"This sign-in to an application has expired or began in another browser. Go back to the application and sign in again, or sign in here to Proofup."</p> }.into_any(),
+                })}
                 {move || notice.filter(|_| error.get().is_none()).map(|n| view! { <Notice text=n/> })}
                 <ErrorAlert error=error/>
                 <Field id="username" label="Username" value=username autocomplete="username" autofocus=true/>

@@ -59,7 +59,7 @@ pub fn VerifyPage() -> impl IntoView {
                     Ok(me) => {
                         let to = after_sign_in(&me.next_step, &next);
                         session.me.set(Some(me));
-                        navigate(&to, Default::default());
+                        crate::session::go_to(&navigate, &to);
                     }
                     Err(_) => navigate("/sign-in", Default::default()),
                 }
@@ -140,7 +140,7 @@ pub fn MoreInformationPage() -> impl IntoView {
                 match api::skip_registration().await {
                     Ok(me) => {
                         session.me.set(Some(me));
-                        navigate(&next, Default::default());
+                        crate::session::go_to(&navigate, &next);
                     }
                     Err(e) => {
                         error.set(Some(e));
@@ -165,7 +165,7 @@ pub fn MoreInformationPage() -> impl IntoView {
     let go_on = {
         let navigate = navigate.clone();
         let next = next.clone();
-        move |_| navigate(&next, Default::default())
+        move |_| crate::session::go_to(&navigate, &next)
     };
     let sign_out = {
         let navigate = navigate.clone();

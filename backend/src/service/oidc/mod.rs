@@ -4,3 +4,5 @@
 
 pub mod applications;
 pub mod keys;
+pub mod signin;
+pub mod token;

@@ -107,12 +107,13 @@ impl<'a> SignIn<'a> {
 
     /// A second factor was proved (`how` names it for the log): a waiting sign-in completes, a
     /// complete session is re-authenticated. Either way a new session id and a fresh MFA time.
-    pub async fn second_step_done(&self, how: &str) -> Result<Completed, ServiceError> {
+    /// `amr` names the factor for ID tokens (RFC 8176; `pwd` and `mfa` are added).
+    pub async fn second_step_done(&self, how: &str, amr: &[&str]) -> Result<Completed, ServiceError> {
         let now = self.core.clock.now();
         if self.session.stage == SessionStage::SecondFactor {
             auth::log_second_step(self.core.store.as_ref(), now, &self.user, true, how, &self.client)?;
         }
-        self.complete(Some(now), now).await
+        self.complete(Some(now), amr, now).await
     }
 
     /// A second step failed: logged when the session was signing in (not for re-authentication).
@@ -137,7 +138,8 @@ impl<'a> SignIn<'a> {
         if self.session.stage == SessionStage::RegisterMfa {
             auth::log_second_step(self.core.store.as_ref(), now, &self.user, true, at_interrupt, &self.client)?;
         }
-        self.complete(Some(now), now).await
+        // Registered with only the password behind it: not MFA for this sign-in's tokens.
+        self.complete(Some(now), &[], now).await
     }
 
     /// "Skip for now": allowed while the grace period lasts; completes the sign-in without MFA.
@@ -147,7 +149,7 @@ impl<'a> SignIn<'a> {
         let s = self.core.store.as_ref();
         policy::skip(s, &self.core.membership, &self.user, now)?;
         auth::log_second_step(s, now, &self.user, true, "MFA registration skipped", &self.client)?;
-        self.complete(None, now).await
+        self.complete(None, &[], now).await
     }
 
     /// A password was chosen: after a temporary access pass (the pass counted as strong
@@ -200,11 +202,16 @@ impl<'a> SignIn<'a> {
     /// The one way out of signing in: the old session id is dropped, a complete session is
     /// written under a new one, everything is made durable in one sync, and the continuation
     /// (which the new session no longer carries) is handed back.
-    async fn complete(&self, mfa_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Result<Completed, ServiceError> {
+    async fn complete(
+        &self,
+        mfa_at: Option<OffsetDateTime>,
+        amr: &[&str],
+        now: OffsetDateTime,
+    ) -> Result<Completed, ServiceError> {
         let mut finished = self.session.clone();
         let continuation = finished.continuation.take();
         let s = self.core.store.as_ref();
-        let token = auth::promote(s, &self.key, &finished, SessionStage::Full, mfa_at, now)?;
+        let token = auth::promote(s, &self.key, &finished, SessionStage::Full, mfa_at, amr, now)?;
         s.durable().await?;
         let mut me = self.user.me();
         me.next_step = NextStep::Done;

@@ -14,7 +14,7 @@ impl SignIn<'_> {
     pub async fn prove_code(&self, code: &str) -> Result<Completed, ServiceError> {
         self.may_prove()?;
         match self.core.verify_code(&self.user, &self.client, code) {
-            Ok(m) => self.second_step_done(&format!("Authenticator app \"{}\"", m.name)).await,
+            Ok(m) => self.second_step_done(&format!("Authenticator app \"{}\"", m.name), &["otp"]).await,
             Err(e) => {
                 self.second_step_failed("Second factor: wrong or reused code").await;
                 Err(e)
@@ -32,7 +32,7 @@ impl SignIn<'_> {
     pub async fn prove_passkey(&self, credential: serde_json::Value) -> Result<Completed, ServiceError> {
         self.may_prove()?;
         match self.core.finish_passkey_sign_in(self.key, &self.user, credential) {
-            Ok(m) => self.second_step_done(&format!("Passkey \"{}\"", m.name)).await,
+            Ok(m) => self.second_step_done(&format!("Passkey \"{}\"", m.name), &["hwk", "user"]).await,
             Err(e) => {
                 self.second_step_failed("Second factor: passkey not verified").await;
                 Err(e)
@@ -44,7 +44,7 @@ impl SignIn<'_> {
     pub async fn prove_recovery_code(&self, code: &str) -> Result<(u32, Completed), ServiceError> {
         self.may_prove()?;
         match self.core.redeem_recovery_code(&self.user, &self.client, code) {
-            Ok(left) => Ok((left, self.second_step_done(&format!("Recovery code ({left} left)")).await?)),
+            Ok(left) => Ok((left, self.second_step_done(&format!("Recovery code ({left} left)"), &["mfa"]).await?)),
             Err(e) => {
                 self.second_step_failed("Second factor: wrong or used recovery code").await;
                 Err(e)

@@ -21,6 +21,8 @@
 //! - `regstate`: user id → RegistrationState; `policy_versions`: version (u64 BE) → PolicyVersion
 //! - `applications`: client id → Application (secrets as SHA-256); `signing_keys`: `set` → every
 //!   SigningKey (JSON list, private parts sealed), replaced whole
+//! - `flows`: flow id → Flow; `codes`: SHA-256(code) → CodeGrant; `access_tokens`:
+//!   SHA-256(token) → AccessGrant (all swept once expired)
 //!
 //! Writes are buffered by sled; callers call [`SledStore::flush`] before they
 //! acknowledge a change, and multi-tree changes run in one transaction.
@@ -37,6 +39,7 @@ use super::*;
 mod applications;
 pub mod backup;
 pub mod files;
+mod grants;
 mod groups;
 mod logs;
 mod methods;
@@ -95,6 +98,9 @@ pub struct SledStore {
     alerts: ::sled::Tree,
     applications: ::sled::Tree,
     signing_keys: ::sled::Tree,
+    flows: ::sled::Tree,
+    codes: ::sled::Tree,
+    access_tokens: ::sled::Tree,
     /// One thread syncs for every request waiting at that moment (group commit); started on first use.
     committer: std::sync::OnceLock<std::sync::mpsc::Sender<CommitWaiter>>,
 }
@@ -340,6 +346,9 @@ impl SledStore {
             alerts: db.open_tree("alerts").map_err(o)?,
             applications: db.open_tree("applications").map_err(o)?,
             signing_keys: db.open_tree("signing_keys").map_err(o)?,
+            flows: db.open_tree("flows").map_err(o)?,
+            codes: db.open_tree("codes").map_err(o)?,
+            access_tokens: db.open_tree("access_tokens").map_err(o)?,
             committer: std::sync::OnceLock::new(),
             meta,
             db,

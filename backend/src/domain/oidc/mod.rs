@@ -5,6 +5,9 @@
 //! compared in constant time (no Argon2 per token request: a secret this long needs no
 //! stretching, and hashing it slowly would hand attackers a cheap denial of service).
 
+pub mod authorize;
+pub mod grant;
+
 use proofup_shared::apps::{ApplicationRequest, ApplicationView, ClientKind, SigningKeyView};
 use proofup_shared::directory::DirectoryRef;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,93 @@
+//! What a sign-in through an application leaves behind: the flow waiting for the user, the
+//! one-use code, the access token, and the ID token's claims (OIDC Core §2, §3.1.3.6; RFC 8176).
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use super::authorize::AuthRequest;
+
+/// How long a user has to sign in once an application sent them.
+pub const FLOW_LIFETIME: Duration = Duration::minutes(15);
+/// How long a code may wait for its exchange.
+pub const CODE_LIFETIME: Duration = Duration::seconds(60);
+/// ID tokens are read once, at sign-in.
+pub const ID_TOKEN_LIFETIME: Duration = Duration::minutes(5);
+
+/// An authorization request waiting for its user, bound to the browser that started it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flow {
+    pub id: String,
+    pub request: AuthRequest,
+    /// SHA-256 of the browser's flow cookie.
+    pub browser: [u8; 32],
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A code, stored under its SHA-256; spent once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    pub amr: Vec<String>,
+    pub sid: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Set when the code is exchanged; a second exchange revokes what the first issued.
+    pub spent: bool,
+    /// SHA-256 of the access tokens issued for it (revoked if the code comes back).
+    pub issued: Vec<[u8; 32]>,
+}
+
+/// An access token, stored under its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessGrant {
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// The `acr` of a sign-in: MFA or a single factor.
+pub fn acr(amr: &[String]) -> &'static str {
+    if amr.iter().any(|m| m == "mfa") {
+        "urn:proofup:acr:mfa"
+    } else {
+        "urn:proofup:acr:1fa"
+    }
+}
+
+/// `at_hash`: the left half of SHA-256 of the access token, base64url (RS256 and ES256).
+pub fn at_hash(access_token: &str) -> String {
+    use base64::Engine as _;
+    let h = crate::domain::setup::sha256(access_token);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&h[..16])
+}
+
+/// The claims of an ID token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub sid: String,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub at_hash: String,
+    #[serde(flatten)]
+    pub profile: serde_json::Map<String, serde_json::Value>,
+}

@@ -1,0 +1,446 @@
+//! Proofup as an OpenID provider, driven by an independent relying party: the `openidconnect`
+//! crate discovers the provider, builds the authorization request (PKCE, nonce, state), and
+//! checks the ID token itself (RS256 signature by `kid` from the JWKS, issuer, audience,
+//! expiry, nonce, at_hash). The browser part between is the portal's own sign-in API.
+//! Then each refusal of the checklist: error pages before the client is trusted, redirects
+//! with `iss` after, a replayed code revoking what it issued, PKCE and client secrets.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::test::{call_service, init_service, read_body, TestRequest};
+use common::*;
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+};
+use serde_json::json;
+
+const ISSUER: &str = "http://localhost:8080";
+const CALLBACK: &str = "http://localhost:9000/callback";
+
+#[derive(Debug)]
+struct Unreachable(String);
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Unreachable {}
+
+type Resp = Result<openidconnect::HttpResponse, Unreachable>;
+
+/// The relying party's HTTP client: every request goes to the real App in this process.
+fn client_for<'a, S, B>(
+    app: &'a S,
+) -> impl Fn(openidconnect::HttpRequest) -> Pin<Box<dyn Future<Output = Resp> + 'a>> + 'a
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody + 'a,
+{
+    move |req: openidconnect::HttpRequest| {
+        Box::pin(async move {
+            let uri = req.uri().clone();
+            let path = uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+            let method = actix_web::http::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
+            let mut t = TestRequest::default().method(method).uri(&path).peer_addr("192.0.2.20:40000".parse().unwrap());
+            for (k, v) in req.headers() {
+                t = t.insert_header((k.as_str(), v.to_str().unwrap()));
+            }
+            let resp = call_service(app, t.set_payload(req.body().clone()).to_request()).await;
+            let mut out = openidconnect::http::Response::builder().status(resp.status().as_u16());
+            for (k, v) in resp.headers() {
+                out = out.header(k.as_str(), v.as_bytes());
+            }
+            let body = read_body(resp).await.to_vec();
+            out.body(body).map_err(|e| Unreachable(e.to_string()))
+        })
+    }
+}
+
+fn location(headers: &actix_web::http::header::HeaderMap) -> String {
+    headers.get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+fn query_of(url: &str) -> std::collections::HashMap<String, String> {
+    let q = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap().into_iter().collect()
+}
+
+fn cookie_named(headers: &actix_web::http::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+#[actix_web::test]
+async fn a_relying_party_signs_a_user_in_with_code_and_pkce_and_checks_the_id_token() {
+    let h = Harness::new();
+    // The relying party checks expiry against the real time.
+    h.clock.set(time::OffsetDateTime::now_utc());
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let bob = user_with_password!(app, admin, "bob");
+    let (_, _, staff, _) = call!(app, with(&admin, post("/api/groups", json!({"name": "Staff"}))));
+    let staff = staff["id"].as_str().unwrap().to_owned();
+    call!(app, with(&admin, post(&format!("/api/groups/{staff}/members"), json!({"kind": "user", "id": bob}))));
+    let (s, _, created, _) = call!(
+        app,
+        with(
+            &admin,
+            post(
+                "/api/applications",
+                json!({"name": "Wiki", "redirect_uris": [CALLBACK], "scopes": ["openid", "profile", "email", "groups"]})
+            )
+        )
+    );
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let client_id = created["application"]["id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+
+    // Discovery and JWKS, read and checked by the relying party.
+    let http = client_for(&app);
+    let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(ISSUER.into()).unwrap(), &http).await.unwrap();
+    let (_, _, raw, _) = call!(app, get("/.well-known/openid-configuration"));
+    assert_eq!(raw["request_uri_parameter_supported"], false);
+    assert_eq!(raw["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(raw["code_challenge_methods_supported"], json!(["S256"]));
+    let client = CoreClient::from_provider_metadata(
+        meta,
+        ClientId::new(client_id.clone()),
+        Some(ClientSecret::new(secret.clone())),
+    )
+    .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).unwrap());
+
+    // The authorization request, as the relying party builds it.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf, nonce) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("groups".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    assert!(url.as_str().starts_with(&format!("{ISSUER}/oauth2/authorize?")));
+    let path = &url.as_str()[ISSUER.len()..];
+    let (s, hd, _, _) = call!(app, get(path));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let to = location(&hd);
+    assert!(to.starts_with("/sign-in?next=%2Foauth2%2Fauthorize%2Fresume%3Fflow%3D"), "{to}");
+    let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
+    let set = hd.get_all("set-cookie").map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("\n");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/oauth2/"), "{set}");
+    let resume =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(to.split_once('?').unwrap().1).unwrap()[0].1.clone();
+    let flow_id = resume.split("flow=").nth(1).unwrap().to_owned();
+
+    // The sign-in page names the application (for this browser only).
+    let (s, _, info, _) =
+        call!(app, get(&format!("/oauth2/flow/{flow_id}")).insert_header(("cookie", flow_cookie.clone())));
+    assert_eq!((s, info["application"].as_str()), (StatusCode::OK, Some("Wiki")));
+    let (s, _, _, _) = call!(app, get(&format!("/oauth2/flow/{flow_id}")));
+    assert_eq!(s, StatusCode::NOT_FOUND, "another browser does not see the flow");
+
+    // Resuming before signing in goes back to the sign-in.
+    let (s, hd, _, _) = call!(app, get(&resume).insert_header(("cookie", flow_cookie.clone())));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(location(&hd).starts_with("/sign-in?next="));
+
+    // The portal's sign-in, then the flow resumes: a code for the application.
+    let (bob_session, _) = sign_in!(app, "bob", PW);
+    let both = format!("{bob_session}; {flow_cookie}");
+    // From another browser (no flow cookie) the flow does not resume.
+    let (s, _, body, _) = call!(app, get(&resume).insert_header(("cookie", bob_session.clone())));
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, hd, _, _) = call!(app, get(&resume).insert_header(("cookie", both.clone())));
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let back = location(&hd);
+    assert!(back.starts_with(&format!("{CALLBACK}?code=")), "{back}");
+    let q = query_of(&back);
+    assert_eq!(q["state"], *csrf.secret());
+    assert_eq!(q["iss"], ISSUER, "RFC 9207: the issuer comes with the code");
+    // A flow resumes once.
+    let (s, _, _, _) = call!(app, get(&resume).insert_header(("cookie", both.clone())));
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // The exchange and the ID token, checked by the relying party.
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(q["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let id_token = tokens.id_token().unwrap();
+    let verifier_rp = client.id_token_verifier();
+    let claims = id_token.claims(&verifier_rp, &nonce).unwrap();
+    assert_eq!(claims.subject().as_str(), bob, "sub is the stable user id");
+    assert_eq!(claims.preferred_username().unwrap().as_str(), "bob");
+    let at_hash = claims.access_token_hash().expect("at_hash");
+    let alg = id_token.signing_alg().unwrap();
+    let key = id_token.signing_key(&verifier_rp).unwrap();
+    assert_eq!(&AccessTokenHash::from_token(tokens.access_token(), alg, key).unwrap(), at_hash);
+    let amr: Vec<String> = claims.auth_method_refs().unwrap().iter().map(|a| a.to_string()).collect();
+    assert_eq!(amr, ["pwd"], "a password-only sign-in");
+    assert_eq!(claims.auth_context_ref().unwrap().as_str(), "urn:proofup:acr:1fa");
+    assert!(claims.auth_time().is_some());
+    // The raw token: RS256 with a kid the JWKS publishes; the groups claim is transitive names.
+    let raw_token = id_token.to_string();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            raw_token.split('.').next().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "RS256");
+    let (_, _, jwks, _) = call!(app, get("/oauth2/jwks"));
+    assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == header["kid"]));
+    let payload: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            raw_token.split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["groups"], json!(["Staff"]));
+    assert!(payload["sid"].is_string() && payload["sid"] != json!(bob_session));
+
+    // Userinfo with the access token: the same subject.
+    let info: CoreUserInfoClaims =
+        client.user_info(tokens.access_token().clone(), None).unwrap().request_async(&http).await.unwrap();
+    assert_eq!(info.subject().as_str(), bob);
+
+    // A replayed code fails, and revokes the access token it had issued.
+    let (s, hd, body, _) = call!(
+        app,
+        TestRequest::post()
+            .uri("/oauth2/token")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(format!(
+                "grant_type=authorization_code&code={}&redirect_uri={}&client_id={client_id}&client_secret={secret}",
+                q["code"],
+                proofup::domain::oidc::authorize::encode(CALLBACK)
+            ))
+    );
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(hd.get("cache-control").unwrap(), "no-store");
+    let (s, hd, _, _) = call!(
+        app,
+        get("/oauth2/userinfo").insert_header(("authorization", format!("Bearer {}", tokens.access_token().secret())))
+    );
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the replay revoked the token");
+    assert!(hd.get("www-authenticate").unwrap().to_str().unwrap().contains("invalid_token"));
+}
+
+/// A full authorization request for `client_id` with these extra or replaced parameters.
+fn authorize_path(client_id: &str, extra: &[(&str, &str)]) -> String {
+    let mut params: Vec<(String, String)> = vec![
+        ("response_type".into(), "code".into()),
+        ("client_id".into(), client_id.into()),
+        ("redirect_uri".into(), CALLBACK.into()),
+        ("scope".into(), "openid".into()),
+        ("state".into(), "s-123".into()),
+        ("code_challenge".into(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        ("code_challenge_method".into(), "S256".into()),
+    ];
+    for (k, v) in extra {
+        params.retain(|(pk, _)| pk != k);
+        if !v.is_empty() {
+            params.push(((*k).into(), (*v).into()));
+        }
+    }
+    format!("/oauth2/authorize?{}", serde_urlencoded::to_string(&params).unwrap())
+}
+
+#[actix_web::test]
+async fn refusals_go_to_an_error_page_until_the_client_is_trusted_then_back_with_iss() {
+    let h = Harness::new();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (_, _, created, _) =
+        call!(app, with(&admin, post("/api/applications", json!({"name": "Wiki", "redirect_uris": [CALLBACK]}))));
+    let id = created["application"]["id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let (_, _, spa, _) = call!(
+        app,
+        with(&admin, post("/api/applications", json!({"name": "SPA", "kind": "public", "redirect_uris": [CALLBACK]})))
+    );
+    let spa = spa["application"]["id"].as_str().unwrap().to_owned();
+
+    // Untrusted: Proofup's own page, never a redirect.
+    for (what, path) in [
+        ("unknown client", authorize_path("nobody", &[])),
+        ("no client", authorize_path(&id, &[("client_id", "")])),
+        ("unregistered redirect", authorize_path(&id, &[("redirect_uri", "http://localhost:9000/callback/evil")])),
+        ("redirect by prefix", authorize_path(&id, &[("redirect_uri", "http://localhost:9000/callback?x=1")])),
+        ("no redirect", authorize_path(&id, &[("redirect_uri", "")])),
+        ("a parameter twice", format!("{}&client_id={id}", authorize_path(&id, &[]))),
+    ] {
+        let (s, hd, _, body) = call!(app, get(&path));
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{what}");
+        assert!(hd.get("location").is_none(), "{what}: redirected");
+        let page = String::from_utf8_lossy(&body);
+        assert!(page.contains("This sign-in cannot continue"), "{what}: {page}");
+    }
+    // Trusted client and redirect: the error goes back with state and iss.
+    for (what, extra, error) in [
+        ("no response_type", vec![("response_type", "")], "invalid_request"),
+        ("implicit", vec![("response_type", "token")], "unsupported_response_type"),
+        ("no openid", vec![("scope", "profile")], "invalid_scope"),
+        ("plain PKCE", vec![("code_challenge_method", "plain")], "invalid_request"),
+        ("challenge without method", vec![("code_challenge_method", "")], "invalid_request"),
+        ("request object", vec![("request", "eyJ...")], "request_not_supported"),
+        ("request_uri", vec![("request_uri", "https://x/y")], "request_uri_not_supported"),
+        ("prompt none with login", vec![("prompt", "none login")], "invalid_request"),
+        ("prompt none", vec![("prompt", "none")], "login_required"),
+        ("bad max_age", vec![("max_age", "soon")], "invalid_request"),
+    ] {
+        let (s, hd, _, _) = call!(app, get(&authorize_path(&id, &extra)));
+        assert_eq!(s, StatusCode::SEE_OTHER, "{what}");
+        let to = location(&hd);
+        assert!(to.starts_with(CALLBACK), "{what}: {to}");
+        let q = query_of(&to);
+        assert_eq!(q["error"], error, "{what}: {to}");
+        assert_eq!(q["state"], "s-123", "{what}");
+        assert_eq!(q["iss"], ISSUER, "{what}");
+    }
+    // A public client must use PKCE; POST works like GET.
+    let (_, hd, _, _) =
+        call!(app, get(&authorize_path(&spa, &[("code_challenge", ""), ("code_challenge_method", "")])));
+    assert_eq!(query_of(&location(&hd))["error"], "invalid_request");
+    let form = authorize_path(&id, &[]).split_once('?').unwrap().1.to_owned();
+    let (s, hd, _, _) = call!(
+        app,
+        TestRequest::post()
+            .uri("/oauth2/authorize")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(form)
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(location(&hd).starts_with("/sign-in?next="));
+
+    // The token endpoint: client authentication and its errors.
+    let token = |body: String, basic: Option<String>| {
+        let mut t = TestRequest::post()
+            .uri("/oauth2/token")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"));
+        if let Some(b) = basic {
+            t = t.insert_header(("authorization", format!("Basic {b}")));
+        }
+        t.set_payload(body)
+    };
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    let (s, hd, body, _) =
+        call!(app, token("grant_type=authorization_code&code=x".into(), Some(b64(&format!("{id}:wrong")))));
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+    assert!(hd.get("www-authenticate").unwrap().to_str().unwrap().starts_with("Basic"));
+    let (s, _, body, _) =
+        call!(app, token(format!("grant_type=authorization_code&code=x&client_id={id}&client_secret={secret}"), None));
+    assert_eq!((s, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "a made-up code");
+    let (s, _, body, _) = call!(app, token(format!("grant_type=password&client_id={id}&client_secret={secret}"), None));
+    assert_eq!((s, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_grant_type")));
+    let (s, _, body, _) = call!(app, token("grant_type=authorization_code&code=x".into(), None));
+    assert_eq!((s, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+    let (s, _, body, _) = call!(app, token(format!("grant_type=authorization_code&code=x&client_id={spa}"), None));
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "a public client needs no secret"
+    );
+    let (s, _, body, _) = call!(app, token("%zz=&&".into(), None));
+    assert!(s.is_client_error() && body["error"].is_string(), "{s} {body}");
+}
+
+#[actix_web::test]
+async fn a_code_needs_its_own_verifier_and_redirect_and_a_second_factor_shows_in_amr() {
+    let h = Harness::new();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (_, _, created, _) =
+        call!(app, with(&admin, post("/api/applications", json!({"name": "Wiki", "redirect_uris": [CALLBACK]}))));
+    let id = created["application"]["id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+
+    // The administrator adds an authenticator app, and signs in with it.
+    let (_, _, setup, _) = call!(app, with(&admin, post("/api/me/methods/totp", json!({}))));
+    let key = secret_of(&setup);
+    let (s, _, body, _) = call!(
+        app,
+        with(&admin, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": code(&key, &h, 0)})))
+    );
+    assert!(s.is_success(), "{body}");
+    h.clock.advance(time::Duration::seconds(31));
+
+    // One flow, signed in with password and code.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    // RFC 7636 Appendix B: this verifier's challenge is the one authorize_path sends.
+    let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[("nonce", "n-1")])));
+    let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
+    let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1).unwrap()
+        [0]
+    .1
+    .clone();
+    let (half, _) = sign_in!(app, ADMIN, ADMIN_PASSWORD);
+    let (s, hd, body, _) = call!(app, with(&half, post("/api/auth/second-factor", json!({"code": code(&key, &h, 0)}))));
+    assert!(s.is_success(), "{body}");
+    let full = session_cookie(&hd).unwrap();
+    let (_, hd, _, _) = call!(app, get(&resume).insert_header(("cookie", format!("{full}; {flow_cookie}"))));
+    let code_value = query_of(&location(&hd))["code"].clone();
+
+    let exchange = |verifier: &str, redirect: &str| {
+        TestRequest::post()
+            .uri("/oauth2/token")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(format!(
+                "grant_type=authorization_code&code={code_value}&redirect_uri={}&code_verifier={verifier}&client_id={id}&client_secret={secret}",
+                proofup::domain::oidc::authorize::encode(redirect)
+            ))
+    };
+    let (s, _, body, _) = call!(app, exchange(verifier, "http://localhost:9000/other"));
+    assert_eq!((s, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+    let (s, _, body, _) = call!(app, exchange("wrong-verifier-wrong-verifier-wrong-verifier-0", CALLBACK));
+    assert_eq!((s, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+    let (s, hd, body, _) = call!(app, exchange(verifier, CALLBACK));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(hd.get("cache-control").unwrap(), "no-store");
+    assert_eq!(body["token_type"], "Bearer");
+    let payload: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            body["id_token"].as_str().unwrap().split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["amr"], json!(["pwd", "otp", "mfa"]), "{payload}");
+    assert_eq!(payload["acr"], "urn:proofup:acr:mfa");
+    assert_eq!(payload["nonce"], "n-1");
+    assert_eq!(payload["iss"], ISSUER);
+    assert_eq!(payload["aud"], id);
+
+    // Expired codes are refused (60 s), and swept.
+    h.clock.advance(time::Duration::seconds(61));
+    let (s, _, body, _) = call!(app, exchange(verifier, CALLBACK));
+    assert_eq!((s, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    use proofup::domain::clock::Clock as _;
+    use proofup::store::GrantStore;
+    assert!(h.store.sweep_grants(h.clock.now() + time::Duration::hours(1)).unwrap() >= 1);
+}
