@@ -444,3 +444,63 @@ async fn a_code_needs_its_own_verifier_and_redirect_and_a_second_factor_shows_in
     use proofup::store::GrantStore;
     assert!(h.store.sweep_grants(h.clock.now() + time::Duration::hours(1)).unwrap() >= 1);
 }
+
+#[actix_web::test]
+async fn assignment_and_require_mfa_are_enforced_when_the_flow_resumes() {
+    let h = Harness::new();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let bob = user_with_password!(app, admin, "bob");
+    user_with_password!(app, admin, "carol");
+    let (_, _, staff, _) = call!(app, with(&admin, post("/api/groups", json!({"name": "Staff"}))));
+    let staff = staff["id"].as_str().unwrap().to_owned();
+    let (_, _, eng, _) = call!(app, with(&admin, post("/api/groups", json!({"name": "Engineering"}))));
+    let eng = eng["id"].as_str().unwrap().to_owned();
+    // bob ∈ Engineering ∈ Staff; the application is assigned to Staff.
+    call!(app, with(&admin, post(&format!("/api/groups/{eng}/members"), json!({"kind": "user", "id": bob}))));
+    call!(app, with(&admin, post(&format!("/api/groups/{staff}/members"), json!({"kind": "group", "id": eng}))));
+    let (_, _, created, _) = call!(
+        app,
+        with(
+            &admin,
+            post(
+                "/api/applications",
+                json!({"name": "Wiki", "redirect_uris": [CALLBACK], "assignment_required": true, "assigned_groups": [staff]})
+            )
+        )
+    );
+    let id = created["application"]["id"].as_str().unwrap().to_owned();
+
+    // Signs in `who` through a fresh flow; where the browser is sent back to.
+    macro_rules! through_app {
+        ($who:expr, $pw:expr) => {{
+            let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[])));
+            let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
+            let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1)
+                .unwrap()[0]
+                .1
+                .clone();
+            let (c, _) = sign_in!(app, $who, $pw);
+            let (s, hd, _, _) = call!(app, get(&resume).insert_header(("cookie", format!("{c}; {flow_cookie}"))));
+            assert_eq!(s, StatusCode::SEE_OTHER);
+            query_of(&location(&hd))
+        }};
+    }
+    let q = through_app!("bob", PW);
+    assert!(q.contains_key("code"), "assigned through a nested group: {q:?}");
+    let q = through_app!("carol", PW);
+    assert_eq!(q["error"], "access_denied", "{q:?}");
+    assert!(q["error_description"].contains("not assigned"));
+
+    // Require MFA: bob signed in with the password alone is refused.
+    let mut changed = json!({"name": "Wiki", "redirect_uris": [CALLBACK], "assignment_required": true, "assigned_groups": [staff], "require_mfa": true});
+    let (s, _, body, _) = call!(
+        app,
+        with(&admin, post(&format!("/api/applications/{id}"), changed.take()).method(actix_web::http::Method::PATCH))
+    );
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let q = through_app!("bob", PW);
+    assert_eq!(q["error"], "access_denied", "{q:?}");
+    assert!(q["error_description"].contains("requires MFA"));
+}

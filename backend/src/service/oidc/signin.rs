@@ -45,6 +45,16 @@ fn sid(key: &[u8; 32]) -> String {
 }
 
 impl Core {
+    /// Whether `user` may sign in to `app`: always, unless assignment is required; then when
+    /// assigned directly or through a group (nested groups count).
+    pub fn is_assigned(&self, app: &crate::domain::oidc::Application, user: &User) -> Result<bool, ServiceError> {
+        if !app.assignment_required || app.assigned_users.iter().any(|u| *u == user.id) {
+            return Ok(true);
+        }
+        let groups = self.membership.read().map_err(super::super::index_poisoned)?.groups_of(&user.id);
+        Ok(groups.iter().any(|m| app.assigned_groups.contains(&m.group)))
+    }
+
     /// Checks an authorization request (query or form pairs) and starts its flow.
     pub fn authorize(&self, pairs: &[(String, String)], browser: Option<&str>) -> Result<Authorize, ServiceError> {
         let params = match authorize::params(pairs) {
@@ -130,21 +140,34 @@ impl Core {
             return Ok(Authorize::SignIn { flow: f.id, browser: None });
         };
         let app = self.store.application(&f.request.client_id)?;
-        if app.filter(|a| a.enabled).is_none() {
+        let Some(app) = app.filter(|a| a.enabled) else {
             return Ok(Authorize::Page("This application is no longer available in Proofup.".into()));
-        }
+        };
         let req: &AuthRequest = &f.request;
-        if !user.enabled {
-            return Ok(Authorize::Redirect(redirect_error(
+        let deny = |why: &str| {
+            Ok(Authorize::Redirect(redirect_error(
                 &self.issuer,
                 &req.redirect_uri,
                 req.state.as_deref(),
                 "access_denied",
-                "The account is disabled.",
-            )));
+                why,
+            )))
+        };
+        if !user.enabled {
+            return deny("The account is disabled.");
+        }
+        if !self.is_assigned(&app, user)? {
+            return deny("You are not assigned to this application. Ask your administrator for access.");
+        }
+        let amr = if session.amr.is_empty() { vec!["pwd".to_owned()] } else { session.amr.clone() };
+        if app.require_mfa && !amr.iter().any(|m| m == "mfa") {
+            // A user with a method proves it at every sign-in; one without must register first
+            // (from My security info) before this application lets them in.
+            return deny(
+                "This application requires MFA. Register a sign-in method in My security info, then sign in again.",
+            );
         }
         let code = new_token();
-        let amr = if session.amr.is_empty() { vec!["pwd".to_owned()] } else { session.amr.clone() };
         let grant = CodeGrant {
             client_id: req.client_id.clone(),
             redirect_uri: req.redirect_uri.clone(),
