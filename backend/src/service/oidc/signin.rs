@@ -48,7 +48,7 @@ impl Core {
     /// Whether `user` may sign in to `app`: always, unless assignment is required; then when
     /// assigned directly or through a group (nested groups count).
     pub fn is_assigned(&self, app: &crate::domain::oidc::Application, user: &User) -> Result<bool, ServiceError> {
-        if !app.assignment_required || app.assigned_users.iter().any(|u| *u == user.id) {
+        if !app.assignment_required || app.assigned_users.contains(&user.id) {
             return Ok(true);
         }
         let groups = self.membership.read().map_err(super::super::index_poisoned)?.groups_of(&user.id);
