@@ -71,6 +71,7 @@ async fn the_registration_interrupt_appears_inside_an_applications_sign_in() {
 
     // The interrupt, inside the application's sign-in.
     bob.wait_text("h1", "More information required").await;
+    bob.wait_text("[data-testid=signing-in-to]", "before you continue to Wiki").await;
     let skip = bob.wait_text("a", "Skip for now (14 days until this is required)").await;
     bob.shot("71-app-interrupt").await;
     bob.click(&skip).await;

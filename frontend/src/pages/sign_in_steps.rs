@@ -122,6 +122,15 @@ pub fn MoreInformationPage() -> impl IntoView {
         let navigate = navigate.clone();
         load_me(session, move || navigate("/sign-in", Default::default()));
     }
+    // Inside an application's sign-in: say which application waits.
+    let app_name = RwSignal::new(None::<String>);
+    if let Some(flow) = crate::session::flow_of(&next) {
+        spawn_local(async move {
+            if let Ok(name) = api::flow_application(flow).await {
+                app_name.set(Some(name));
+            }
+        });
+    }
     let registering = RwSignal::new(Registering::No);
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
@@ -217,6 +226,9 @@ pub fn MoreInformationPage() -> impl IntoView {
                 </Show>
                 <Show when=move || finished.get().is_none() && registering.get() == Registering::No>
                     <h1>"More information required"</h1>
+                    {move || app_name.get().map(|n| view! {
+                        <p class="muted" data-testid="signing-in-to">"before you continue to " <strong>{n}</strong></p>
+                    })}
                     <p>"Your organization needs more information to keep your account secure."</p>
                     {move || match step() {
                         Some(NextStep::RegisterMfa { can_skip: false, .. }) => Some(view! {
