@@ -48,7 +48,7 @@ pub(super) fn spawn_control_socket(
                     }
                 }
                 ("rotate-keys", _) => match state.core.rotate_signing_keys(None) {
-                    Ok(keys) => format!("ok {}\n", super::keys::active_summary(&keys)),
+                    Ok(keys) => format!("ok {}\n", crate::service::oidc::keys::summary(&keys)),
                     Err(e) => format!("error {e}\n"),
                 },
                 _ => "error unknown command\n".to_owned(),

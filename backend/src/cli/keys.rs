@@ -3,20 +3,11 @@
 
 use std::sync::Arc;
 
-use proofup_shared::apps::SigningKeyView;
-
 use super::{ask_server, CliResult};
 use crate::config::KeysArgs;
 use crate::domain::clock::SystemClock;
 use crate::service::{Core, CoreOptions};
 use crate::store::sled::{OpenError, SledStore};
-
-/// "RS256 <kid>, ES256 <kid>": the keys that sign now.
-pub fn active_summary(keys: &[SigningKeyView]) -> String {
-    let active: Vec<String> =
-        keys.iter().filter(|k| k.state == "active").map(|k| format!("{} {}", k.alg, k.kid)).collect();
-    active.join(", ")
-}
 
 pub fn rotate(args: &KeysArgs) -> CliResult<String> {
     if !args.data_dir.join("db").exists() {
@@ -25,15 +16,7 @@ pub fn rotate(args: &KeysArgs) -> CliResult<String> {
     match SledStore::open(&args.data_dir, 16 << 20) {
         Ok(store) => {
             let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
-            if !key_file.exists() {
-                // A new key would seal the new keys so the server cannot open them.
-                return Err(format!(
-                    "the secret key file {} does not exist; name it with --secret-key-file",
-                    key_file.display()
-                )
-                .into());
-            }
-            let secrets = super::serve::load_or_create_key(&key_file)?;
+            let secrets = super::load_key(&key_file, false)?;
             let options = CoreOptions {
                 public_url: String::new(),
                 limits: crate::domain::session::SessionLimits::default(),
@@ -41,7 +24,7 @@ pub fn rotate(args: &KeysArgs) -> CliResult<String> {
             };
             let core = Core::new(Arc::new(store), Arc::new(SystemClock), secrets, &options);
             let keys = core.rotate_signing_keys(None)?;
-            Ok(format!("signing keys rotated; signing now: {}", active_summary(&keys)))
+            Ok(format!("signing keys rotated; signing now: {}", crate::service::oidc::keys::summary(&keys)))
         }
         Err(OpenError::Locked { .. }) => {
             let reply = ask_server(&args.data_dir, "rotate-keys")?;

@@ -79,6 +79,12 @@ pub(super) fn spawn_maintenance(
                 Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
                 Err(e) => tracing::error!(error = %e, "session sweep failed"),
             }
+            // Flows, codes and access tokens of application sign-ins, once expired.
+            match state.core.store.sweep_grants(now) {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "expired sign-in grants removed"),
+                Err(e) => tracing::error!(error = %e, "grant sweep failed"),
+            }
             match ensure_setup_link(
                 state.core.store.as_ref(),
                 state.core.clock.as_ref(),

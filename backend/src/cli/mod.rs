@@ -49,6 +49,36 @@ fn ask_server(data_dir: &Path, command: &str) -> CliResult<String> {
     Ok(reply.trim_end().to_owned())
 }
 
+/// The key that seals secrets at rest (TOTP seeds, signing keys). Created (0600) when missing
+/// only if `create`: a command that seals with a new key would make the server's records unopenable.
+pub(super) fn load_key(path: &Path, create: bool) -> CliResult<crate::domain::secretbox::SecretBox> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                format!(
+                    "the secret key file {} must hold exactly 32 bytes; restore it from your backup",
+                    path.display()
+                )
+            })?;
+            Ok(crate::domain::secretbox::SecretBox::new(&key))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => Err(format!(
+            "the secret key file {} does not exist; name the server's key with --secret-key-file",
+            path.display()
+        )
+        .into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+            write_private(path, &key)
+                .map_err(|e| format!("cannot create the secret key file {}: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "created the key that encrypts TOTP secrets; back it up separately");
+            Ok(crate::domain::secretbox::SecretBox::new(&key))
+        }
+        Err(e) => Err(format!("cannot read the secret key file {}: {e}", path.display()).into()),
+    }
+}
+
 /// `proofup hash-rate`: how many password hashes per second this machine sustains.
 pub fn hash_rate(args: &crate::config::HashRateArgs) -> CliResult<()> {
     crate::hashing::hash_rate(args.threads, args.seconds);

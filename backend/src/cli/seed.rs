@@ -86,7 +86,7 @@ fn seed_totp_sessions(
 ) -> CliResult<()> {
     use crate::domain::model::{Method, Session, SessionStage};
     use crate::store::SessionStore as _;
-    let secrets = super::serve::load_or_create_key(&data_dir.join("secret.key"))?;
+    let secrets = super::load_key(&data_dir.join("secret.key"), true)?;
     let mut methods = Vec::with_capacity(users.len());
     let mut lines = String::new();
     for u in users {

@@ -1,6 +1,5 @@
 //! `proofup serve`: opens the store, starts the background work and the HTTP server.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::HttpServer;
@@ -8,10 +7,9 @@ use actix_web::HttpServer;
 use super::control::spawn_control_socket;
 use super::maintenance::{spawn_maintenance, spawn_webhook_worker, Retention};
 use super::setup_url::ensure_setup_link;
-use super::{open_store, write_private, CliResult};
+use super::{load_key, open_store, CliResult};
 use crate::config::ServeArgs;
 use crate::domain::clock::{Clock, SystemClock};
-use crate::domain::secretbox::SecretBox;
 use crate::http::{self, AppState};
 use crate::service::{Core, CoreOptions};
 use crate::store::{Durability, Store};
@@ -31,7 +29,7 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     let core = Core::new(
         store.clone() as Arc<dyn Store>,
         clock.clone(),
-        load_or_create_key(&key_file)?,
+        load_key(&key_file, true)?,
         &CoreOptions::from_config(&config),
     );
     // The ID-token signing keys (RS256, ES256), made on first start, sealed with the key file.
@@ -62,28 +60,4 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     store.flush()?;
     tracing::info!("stopped; store flushed");
     Ok(())
-}
-
-/// Reads the secret-sealing key, or creates it (0600) on first run.
-pub(super) fn load_or_create_key(path: &Path) -> CliResult<SecretBox> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-                format!(
-                    "the secret key file {} must hold exactly 32 bytes; restore it from your backup",
-                    path.display()
-                )
-            })?;
-            Ok(SecretBox::new(&key))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut key = [0u8; 32];
-            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
-            write_private(path, &key)
-                .map_err(|e| format!("cannot create the secret key file {}: {e}", path.display()))?;
-            tracing::info!(path = %path.display(), "created the key that encrypts TOTP secrets; back it up separately");
-            Ok(SecretBox::new(&key))
-        }
-        Err(e) => Err(format!("cannot read the secret key file {}: {e}", path.display()).into()),
-    }
 }

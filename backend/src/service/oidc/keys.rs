@@ -102,6 +102,13 @@ pub fn active(core: &Core, alg: KeyAlg) -> Result<(String, EncodingKey), Service
     Ok((k.kid.clone(), encoding_key(alg, &pkcs8)?))
 }
 
+/// "RS256 <kid>, ES256 <kid>": the keys that sign now (for operators).
+pub fn summary(keys: &[SigningKeyView]) -> String {
+    let active: Vec<String> =
+        keys.iter().filter(|k| k.state == "active").map(|k| format!("{} {}", k.alg, k.kid)).collect();
+    active.join(", ")
+}
+
 impl Core {
     /// At start: makes every missing key (an active and a next one per algorithm). Two nodes
     /// starting together both try; the store takes one set and the other reads it back.
