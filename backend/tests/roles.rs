@@ -39,6 +39,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("get", "/oauth2/authorize/resume")
         | ("get", "/oauth2/flow/{id}")
         | ("post", "/oauth2/token")
+        | ("post", "/oauth2/revoke")
+        | ("post", "/oauth2/introspect")
         | ("get", "/oauth2/userinfo")
         | ("post", "/oauth2/userinfo") => OAuth,
         ("get", "/api/auth/me")

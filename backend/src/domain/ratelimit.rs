@@ -23,6 +23,16 @@ impl IpRateLimiter {
         Self { max, window, seen: Mutex::new(HashMap::new()) }
     }
 
+    /// `Err(wait)` when the address is over its limit, without counting (for limits on failures:
+    /// check first, `hit` only when the attempt failed).
+    pub fn check(&self, ip: IpAddr, now: OffsetDateTime) -> Result<(), Duration> {
+        let seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match seen.get(&ip) {
+            Some((start, n)) if now < *start + self.window && *n >= self.max => Err(*start + self.window - now),
+            _ => Ok(()),
+        }
+    }
+
     /// Counts one attempt; `Err(wait)` when the address is over its limit.
     pub fn hit(&self, ip: IpAddr, now: OffsetDateTime) -> Result<(), Duration> {
         let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -58,6 +68,9 @@ mod tests {
         }
         assert_eq!(l.hit(a, t0 + Duration::seconds(15)), Err(Duration::seconds(45)));
         assert!(l.hit(b, t0).is_ok());
+        assert_eq!(l.check(a, t0 + Duration::seconds(30)), Err(Duration::seconds(30)));
+        assert_eq!(l.check(b, t0), Ok(()));
+        assert_eq!(l.check(a, t0 + Duration::minutes(1)), Ok(()), "a new window");
         assert!(l.hit(a, t0 + Duration::minutes(1)).is_ok());
     }
 }

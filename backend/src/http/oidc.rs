@@ -41,9 +41,13 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
             "token_endpoint": format!("{iss}/oauth2/token"),
             "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
             "jwks_uri": format!("{iss}/oauth2/jwks"),
+            "revocation_endpoint": format!("{iss}/oauth2/revoke"),
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint": format!("{iss}/oauth2/introspect"),
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": proofup_shared::apps::SCOPES,
@@ -205,8 +209,123 @@ fn basic_auth(req: &HttpRequest) -> Option<Option<(String, String)>> {
     Some(pair)
 }
 
-/// The token endpoint (RFC 6749 §3.2; OIDC Core §3.1.3): `authorization_code` grants.
-#[utoipa::path(tag = "oidc", request_body(content = String, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "tokens"), (status = 400, description = "OAuth error"), (status = 401, description = "client authentication failed")))]
+/// A client-authenticated request refused before it reaches the service.
+struct Refusal {
+    status: actix_web::http::StatusCode,
+    error: OAuthError,
+    retry_after: Option<i64>,
+}
+
+impl Refusal {
+    fn new(status: actix_web::http::StatusCode, error: &'static str, description: &str) -> Self {
+        Refusal { status, error: OAuthError { error, description: description.into() }, retry_after: None }
+    }
+
+    fn response(self) -> HttpResponse {
+        let mut r = oauth_json(self.status, &self.error);
+        if let Some(v) = self.retry_after.and_then(|s| header::HeaderValue::from_str(&s.to_string()).ok()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
+    }
+}
+
+/// A form body's parameters, each at most once (RFC 6749 §3.2).
+fn form_params(body: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
+    let bad = |d: &str| Refusal::new(actix_web::http::StatusCode::BAD_REQUEST, "invalid_request", d);
+    let Some(pairs) = std::str::from_utf8(body).ok().and_then(pairs_of) else {
+        return Err(bad("The body must be application/x-www-form-urlencoded."));
+    };
+    if crate::domain::oidc::authorize::params(&pairs).is_err() {
+        return Err(bad("A parameter is sent more than once."));
+    }
+    Ok(pairs)
+}
+
+fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// A client's credentials as sent: Basic, or `client_id` (+ `client_secret`) in the body.
+struct Credentials {
+    client_id: String,
+    secret: Option<String>,
+    /// A 401 then names the scheme (RFC 6749 §5.2).
+    basic: bool,
+}
+
+/// The client's credentials, one way only.
+fn client_credentials(req: &HttpRequest, p: &[(String, String)]) -> Result<Credentials, Refusal> {
+    use actix_web::http::StatusCode;
+    match (basic_auth(req), get(p, "client_id"), get(p, "client_secret")) {
+        (Some(Some((id, s))), cid, None) if cid.is_none_or(|c| c == id) => {
+            Ok(Credentials { client_id: id, secret: Some(s), basic: true })
+        }
+        (Some(_), _, _) => Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Send the client's credentials once: by Basic authentication or in the form.",
+        )),
+        (None, Some(id), s) => Ok(Credentials { client_id: id.to_owned(), secret: s.map(str::to_owned), basic: false }),
+        (None, None, _) => {
+            Err(Refusal::new(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication is missing."))
+        }
+    }
+}
+
+/// Answers a failed token-endpoint call, counting it against the caller's address.
+fn token_failure(state: &AppState, ip: std::net::IpAddr, basic: bool, e: TokenError) -> Result<HttpResponse, AppError> {
+    use actix_web::http::StatusCode;
+    let _ = state.core.token_failures.hit(ip, state.core.clock.now());
+    match e {
+        TokenError::Client(e) => {
+            let mut r = oauth_json(StatusCode::UNAUTHORIZED, &e);
+            if basic {
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"proofup\""));
+            }
+            Ok(r)
+        }
+        TokenError::Request(e) => Ok(oauth_json(StatusCode::BAD_REQUEST, &e)),
+        TokenError::Server(e) => Err(e.into()),
+    }
+}
+
+type Form = Vec<(String, String)>;
+
+/// What every client-authenticated endpoint does first: the per-address limit on failures, the
+/// form, the client's credentials.
+fn client_request(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(std::net::IpAddr, Form, Credentials), Refusal> {
+    use actix_web::http::StatusCode;
+    let (ip, _) = super::client::client_info(req, &state.config.trusted_proxies);
+    if let Err(wait) = state.core.token_failures.check(ip, state.core.clock.now()) {
+        let mut r =
+            Refusal::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", "Too many failed requests from this address.");
+        r.retry_after = Some(wait.whole_seconds().max(1));
+        return Err(r);
+    }
+    let p = form_params(body)?;
+    let creds = client_credentials(req, &p).inspect_err(|_| {
+        let _ = state.core.token_failures.hit(ip, state.core.clock.now());
+    })?;
+    Ok((ip, p, creds))
+}
+
+fn tokens_json(t: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Pragma", "no-cache"))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .json(t)
+}
+
+/// The token endpoint (RFC 6749 §3.2; OIDC Core §3.1.3, §12): `authorization_code` and
+/// `refresh_token` grants.
+#[utoipa::path(tag = "oidc", request_body(content = String, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "tokens"), (status = 400, description = "OAuth error"), (status = 401, description = "client authentication failed"), (status = 429, description = "too many failures from this address")))]
 #[post("/oauth2/token")]
 pub async fn token_endpoint(
     state: web::Data<AppState>,
@@ -214,59 +333,63 @@ pub async fn token_endpoint(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     use actix_web::http::StatusCode;
+    let (ip, p, creds) = match client_request(&state, &req, &body) {
+        Ok(x) => x,
+        Err(r) => return Ok(r.response()),
+    };
     let bad = |e: &'static str, d: &str| {
         Ok(oauth_json(StatusCode::BAD_REQUEST, &OAuthError { error: e, description: d.to_owned() }))
     };
-    let form = std::str::from_utf8(&body).ok().and_then(pairs_of);
-    let Some(pairs) = form else {
-        return bad("invalid_request", "The body must be application/x-www-form-urlencoded.");
-    };
-    let Ok(p) = crate::domain::oidc::authorize::params(&pairs) else {
-        return bad("invalid_request", "A parameter is sent more than once.");
-    };
-    let basic = basic_auth(&req);
-    let used_basic = basic.is_some();
-    let (client_id, secret) = match (basic, p.get("client_id"), p.get("client_secret")) {
-        (Some(Some((id, s))), None | Some(_), None) if p.get("client_id").is_none_or(|c| *c == id) => (id, Some(s)),
-        (Some(_), _, _) => return bad("invalid_request", "Authenticate the client one way only."),
-        (None, Some(id), s) => ((*id).to_owned(), s.map(|s| (*s).to_owned())),
-        (None, None, _) => {
-            return Ok(oauth_json(
-                StatusCode::UNAUTHORIZED,
-                &OAuthError { error: "invalid_client", description: "Client authentication is missing.".into() },
-            ))
+    let client = ClientAuth { client_id: &creds.client_id, secret: creds.secret.as_deref() };
+    let result = match get(&p, "grant_type") {
+        Some("authorization_code") => {
+            state.core.exchange_code(client, get(&p, "code"), get(&p, "redirect_uri"), get(&p, "code_verifier")).await
         }
-    };
-    match p.get("grant_type") {
-        Some(&"authorization_code") => {}
-        Some(_) => return bad("unsupported_grant_type", "Only authorization_code is supported."),
+        Some("refresh_token") => state.core.refresh(client, get(&p, "refresh_token"), get(&p, "scope")).await,
+        Some(_) => return bad("unsupported_grant_type", "Only authorization_code and refresh_token are supported."),
         None => return bad("invalid_request", "grant_type is missing."),
-    }
-    let result = state
-        .core
-        .exchange_code(
-            ClientAuth { client_id: &client_id, secret: secret.as_deref() },
-            p.get("code").copied(),
-            p.get("redirect_uri").copied(),
-            p.get("code_verifier").copied(),
-        )
-        .await;
+    };
     match result {
-        Ok(t) => Ok(HttpResponse::Ok()
+        Ok(t) => Ok(tokens_json(&t)),
+        Err(e) => token_failure(&state, ip, creds.basic, e),
+    }
+}
+
+/// Token revocation (RFC 7009): always 200 once the client authenticated, whether or not the
+/// token was known. A refresh token ends its grant and every access token of it.
+#[utoipa::path(tag = "oidc", request_body(content = String, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "revoked, or was not valid"), (status = 400, description = "OAuth error"), (status = 401, description = "client authentication failed")))]
+#[post("/oauth2/revoke")]
+pub async fn revoke(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let (ip, p, creds) = match client_request(&state, &req, &body) {
+        Ok(x) => x,
+        Err(r) => return Ok(r.response()),
+    };
+    let client = ClientAuth { client_id: &creds.client_id, secret: creds.secret.as_deref() };
+    match state.core.revoke(client, get(&p, "token")).await {
+        Ok(()) => Ok(HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
-            .insert_header(("Pragma", "no-cache"))
             .insert_header(("Access-Control-Allow-Origin", "*"))
-            .json(t)),
-        Err(TokenError::Client(e)) => {
-            let mut r = oauth_json(StatusCode::UNAUTHORIZED, &e);
-            if used_basic {
-                r.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"proofup\""));
-            }
-            Ok(r)
-        }
-        Err(TokenError::Request(e)) => Ok(oauth_json(StatusCode::BAD_REQUEST, &e)),
-        Err(TokenError::Server(e)) => Err(e.into()),
+            .finish()),
+        Err(e) => token_failure(&state, ip, creds.basic, e),
+    }
+}
+
+/// Token introspection (RFC 7662) for the calling client's own tokens.
+#[utoipa::path(tag = "oidc", request_body(content = String, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "active, with its claims, or {active: false}"), (status = 401, description = "client authentication failed")))]
+#[post("/oauth2/introspect")]
+pub async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let (ip, p, creds) = match client_request(&state, &req, &body) {
+        Ok(x) => x,
+        Err(r) => return Ok(r.response()),
+    };
+    let client = ClientAuth { client_id: &creds.client_id, secret: creds.secret.as_deref() };
+    match state.core.introspect(client, get(&p, "token")) {
+        Ok(v) => Ok(tokens_json(&v)),
+        Err(e) => token_failure(&state, ip, creds.basic, e),
     }
 }
 
@@ -324,6 +447,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
         .service(resume)
         .service(flow_info)
         .service(token_endpoint)
+        .service(revoke)
+        .service(introspect)
         .service(userinfo_get)
         .service(userinfo_post);
 }

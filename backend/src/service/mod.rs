@@ -24,7 +24,7 @@ pub mod users;
 pub mod webhook;
 
 pub use crate::store::{AuditFilter, SignInFilter, UserFilter};
-pub use runtime::{Core, CoreOptions};
+pub use runtime::{Core, CoreOptions, TOKEN_FAILURES_PER_IP_PER_MINUTE};
 
 use base64::Engine as _;
 use proofup_shared::api::{AuditEntry, FieldChange};

@@ -51,9 +51,16 @@ pub struct Core {
     /// The WebAuthn relying party and passkey ceremonies in flight.
     pub passkeys: super::passkeys::Passkeys,
     pub ip_limiter: IpRateLimiter,
+    /// Failed token, revocation and introspection requests per IP (client secrets, codes and
+    /// refresh tokens are verifiers too).
+    pub token_failures: IpRateLimiter,
     pub rules: PasswordRules,
     pub limits: SessionLimits,
 }
+
+/// Failed requests to the token, revocation and introspection endpoints one address may make per
+/// minute before it waits. Relying parties fail rarely; a guesser fails every time.
+pub const TOKEN_FAILURES_PER_IP_PER_MINUTE: u32 = 30;
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: SecretBox, options: &CoreOptions) -> Self {
@@ -70,6 +77,7 @@ impl Core {
             pending_totp: Default::default(),
             passkeys: super::passkeys::Passkeys::new(&options.public_url),
             ip_limiter: IpRateLimiter::new(options.sign_in_per_ip_per_minute, time::Duration::minutes(1)),
+            token_failures: IpRateLimiter::new(TOKEN_FAILURES_PER_IP_PER_MINUTE, time::Duration::minutes(1)),
             issuer: options.public_url.clone(),
             store,
             clock,

@@ -23,7 +23,7 @@ use proofup_shared::policy::PolicyVersion;
 use time::OffsetDateTime;
 
 use crate::domain::model::{Group, Method, Session, User};
-use crate::domain::oidc::grant::{AccessGrant, CodeGrant, Flow};
+use crate::domain::oidc::grant::{AccessGrant, CodeGrant, Flow, Grant, RefreshGrant};
 use crate::domain::oidc::{Application, SigningKey};
 use crate::domain::policy::RegistrationState;
 use crate::domain::session::SessionLimits;
@@ -430,6 +430,20 @@ pub trait GrantStore {
     fn put_access_token(&self, key: &[u8; 32], grant: &AccessGrant) -> StoreResult<()>;
     fn access_token(&self, key: &[u8; 32]) -> StoreResult<Option<AccessGrant>>;
     fn revoke_access_tokens(&self, keys: &[[u8; 32]]) -> StoreResult<()>;
-    /// Deletes flows, codes and access tokens expired before `now`; returns how many.
+    /// Records a grant, kept under (user id, grant id).
+    fn put_grant(&self, grant: &Grant) -> StoreResult<()>;
+    fn grant(&self, user_id: &str, id: &str) -> StoreResult<Option<Grant>>;
+    /// Ends one grant: every token issued under it stops working at once. Returns whether it was there.
+    fn end_grant(&self, user_id: &str, id: &str) -> StoreResult<bool>;
+    /// Ends every grant of the user, or only those signed in by session `sid`; returns how many.
+    /// `delete_user_sessions` calls it too: whatever signs a user out everywhere (disable, reset
+    /// sign-in, re-registration, a new password, delete) ends what applications hold.
+    fn end_user_grants(&self, user_id: &str, sid: Option<&str>) -> StoreResult<u64>;
+    fn put_refresh_token(&self, key: &[u8; 32], token: &RefreshGrant) -> StoreResult<()>;
+    fn refresh_token(&self, key: &[u8; 32]) -> StoreResult<Option<RefreshGrant>>;
+    /// Marks the refresh token spent, atomically (one winner across requests); returns it as it
+    /// was before (already spent: a reuse), or `None` when there is no such token.
+    fn spend_refresh_token(&self, key: &[u8; 32]) -> StoreResult<Option<RefreshGrant>>;
+    /// Deletes flows, codes, grants and tokens expired before `now`; returns how many.
     fn sweep_grants(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }

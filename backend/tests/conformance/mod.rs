@@ -49,6 +49,7 @@ macro_rules! conformance_tests {
             policy_versions_refuse_a_stale_save,
             alerts_and_webhook_outbox,
             applications_and_the_signing_key_set,
+            grants_end_with_their_tokens_and_refresh_tokens_are_spent_once,
             acknowledged_writes_survive_reopening);
     };
     (@each $make:expr; $($name:ident),*) => {
@@ -595,6 +596,62 @@ pub fn applications_and_the_signing_key_set(e: &mut dyn Engine) {
     let second = vec![k("a", KeyState::Retired), k("b", KeyState::Active), k("c", KeyState::Next)];
     s.replace_signing_keys(&first, &second, Some(a("signing_keys.rotated"))).unwrap();
     assert_eq!(s.signing_keys().unwrap(), second);
+}
+
+pub fn grants_end_with_their_tokens_and_refresh_tokens_are_spent_once(e: &mut dyn Engine) {
+    use proofup::domain::oidc::grant::{Grant, RefreshGrant};
+    let s = e.store();
+    let g = |id: &str, user: &str, sid: &str| Grant {
+        id: id.into(),
+        client_id: "c1".into(),
+        user_id: user.into(),
+        sid: sid.into(),
+        scopes: vec!["openid".into()],
+        auth_time: t0(),
+        amr: vec!["pwd".into()],
+        expires_at: t0() + Duration::days(1),
+    };
+    for grant in [g("g1", "u1", "s1"), g("g2", "u1", "s2"), g("g3", "u1", "s2"), g("g4", "u2", "s1")] {
+        s.put_grant(&grant).unwrap();
+    }
+    assert_eq!(s.grant("u1", "g1").unwrap(), Some(g("g1", "u1", "s1")));
+    assert_eq!(s.grant("u2", "g1").unwrap(), None, "a grant is found under its own user");
+    // One session's grants, then one grant, then the rest of the user's; u2 keeps theirs.
+    assert_eq!(s.end_user_grants("u1", Some("s2")).unwrap(), 2);
+    assert!(s.grant("u1", "g1").unwrap().is_some());
+    assert!(s.end_grant("u1", "g1").unwrap());
+    assert!(!s.end_grant("u1", "g1").unwrap());
+    s.put_grant(&g("g5", "u1", "s3")).unwrap();
+    assert_eq!(s.end_user_grants("u1", None).unwrap(), 1);
+    assert!(s.grant("u2", "g4").unwrap().is_some());
+    // Ending a user's sessions ends their grants too.
+    s.delete_user_sessions("u2").unwrap();
+    assert_eq!(s.grant("u2", "g4").unwrap(), None);
+
+    let key = [7u8; 32];
+    let r = RefreshGrant {
+        grant: "g6".into(),
+        client_id: "c1".into(),
+        user_id: "u1".into(),
+        scopes: vec!["openid".into()],
+        expires_at: t0() + Duration::days(1),
+        spent: false,
+    };
+    assert_eq!(s.spend_refresh_token(&key).unwrap(), None);
+    s.put_refresh_token(&key, &r).unwrap();
+    // Eight refreshes at once with the same token: exactly one finds it unspent.
+    let winners: usize = std::thread::scope(|t| {
+        let hs: Vec<_> =
+            (0..8).map(|_| t.spawn(|| s.spend_refresh_token(&key).unwrap().is_some_and(|b| !b.spent))).collect();
+        hs.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
+    });
+    assert_eq!(winners, 1);
+    assert!(s.refresh_token(&key).unwrap().unwrap().spent);
+    // Expired grants and tokens are swept.
+    s.put_grant(&g("g7", "u3", "s1")).unwrap();
+    assert!(s.sweep_grants(t0() + Duration::days(2)).unwrap() >= 2);
+    assert_eq!(s.grant("u3", "g7").unwrap(), None);
+    assert_eq!(s.refresh_token(&key).unwrap(), None);
 }
 
 pub fn alerts_and_webhook_outbox(e: &mut dyn Engine) {

@@ -47,7 +47,7 @@ pub struct CodeGrant {
     pub issued: Vec<[u8; 32]>,
 }
 
-/// An access token, stored under its SHA-256.
+/// An access token, stored under its SHA-256. It lives only while its grant does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessGrant {
     pub client_id: String,
@@ -55,6 +55,60 @@ pub struct AccessGrant {
     pub scopes: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// The grant it was issued under (every token since the code exchange shares one).
+    #[serde(default)]
+    pub grant: String,
+}
+
+/// What one interactive sign-in to one application granted: the code exchange makes it, each
+/// refresh keeps it, and ending it ends every token issued under it (refresh-token reuse, a
+/// replayed code, revocation, sign-out, or the user disabled, reset or made to re-register).
+/// Stored under (user id, id), so every grant of a user can be ended at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    /// The `sid` of the Proofup session that signed in (sign-out ends its grants).
+    pub sid: String,
+    pub scopes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    pub amr: Vec<String>,
+    /// No refresh past this: the user signs in again, interactively (where the policy runs).
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A refresh token, stored under its SHA-256. Used once: the refresh that spends it issues the
+/// next; presenting a spent one again ends the whole grant (RFC 9700 §4.14.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshGrant {
+    pub grant: String,
+    pub client_id: String,
+    pub user_id: String,
+    /// What this token may ask for: the grant's scopes, or fewer after a narrowing refresh.
+    pub scopes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub spent: bool,
+}
+
+/// The scopes a refresh asks for: the token's own when `requested` is absent; else a subset of
+/// them (RFC 6749 §6: never more than the original grant). `openid` stays: the grant is a
+/// sign-in, and every refresh answers with an ID token.
+pub fn narrowed_scopes(granted: &[String], requested: Option<&str>) -> Result<Vec<String>, String> {
+    let Some(req) = requested else { return Ok(granted.to_vec()) };
+    let mut out: Vec<String> = vec!["openid".to_owned()];
+    for s in req.split(' ').filter(|s| !s.is_empty()) {
+        if !granted.iter().any(|g| g == s) {
+            return Err(format!("The scope {s} was not granted to this refresh token."));
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// The `acr` of a sign-in: MFA or a single factor.
@@ -90,4 +144,22 @@ pub struct IdClaims {
     pub at_hash: String,
     #[serde(flatten)]
     pub profile: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| (*x).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_refresh_may_narrow_the_scopes_but_never_widen_them() {
+        let granted = v(&["openid", "profile", "email"]);
+        assert_eq!(narrowed_scopes(&granted, None).unwrap(), granted);
+        assert_eq!(narrowed_scopes(&granted, Some("openid  email email")).unwrap(), v(&["openid", "email"]));
+        assert!(narrowed_scopes(&granted, Some("openid groups")).unwrap_err().contains("groups"));
+        assert_eq!(narrowed_scopes(&granted, Some("profile")).unwrap(), v(&["openid", "profile"]));
+    }
 }

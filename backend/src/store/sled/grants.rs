@@ -1,4 +1,4 @@
-//! Flows, codes and access tokens of sign-ins through applications.
+//! Flows, codes, grants, refresh and access tokens of sign-ins through applications.
 
 use super::*;
 
@@ -27,28 +27,10 @@ impl GrantStore for SledStore {
     }
 
     fn spend_code(&self, key: &[u8; 32], issued: &[u8; 32]) -> StoreResult<Option<CodeGrant>> {
-        let mut failed = None;
-        let before = self
-            .codes
-            .fetch_and_update(key, |old| {
-                let old = old?;
-                match serde_json::from_slice::<CodeGrant>(old) {
-                    Ok(mut g) => {
-                        g.spent = true;
-                        g.issued.push(*issued);
-                        serde_json::to_vec(&g).ok().or_else(|| Some(old.to_vec()))
-                    }
-                    Err(e) => {
-                        failed = Some(e.to_string());
-                        Some(old.to_vec())
-                    }
-                }
-            })
-            .map_err(backend)?;
-        if let Some(e) = failed {
-            return Err(StoreError::Backend(e));
-        }
-        before.map(|v| dec(&v)).transpose()
+        update_json(&self.codes, key, |g: &mut CodeGrant| {
+            g.spent = true;
+            g.issued.push(*issued);
+        })
     }
 
     fn put_access_token(&self, key: &[u8; 32], grant: &AccessGrant) -> StoreResult<()> {
@@ -68,6 +50,46 @@ impl GrantStore for SledStore {
         self.access_tokens.apply_batch(b).map_err(backend)
     }
 
+    fn put_grant(&self, grant: &Grant) -> StoreResult<()> {
+        self.grants.insert(grant_key(&grant.user_id, &grant.id), enc(grant)?).map_err(backend)?;
+        Ok(())
+    }
+
+    fn grant(&self, user_id: &str, id: &str) -> StoreResult<Option<Grant>> {
+        self.grants.get(grant_key(user_id, id)).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn end_grant(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        Ok(self.grants.remove(grant_key(user_id, id)).map_err(backend)?.is_some())
+    }
+
+    fn end_user_grants(&self, user_id: &str, sid: Option<&str>) -> StoreResult<u64> {
+        let mut b = ::sled::Batch::default();
+        let mut n = 0;
+        for kv in self.grants.scan_prefix(grant_key(user_id, "")) {
+            let (k, v) = kv.map_err(backend)?;
+            if sid.is_none_or(|sid| dec::<Grant>(&v).is_ok_and(|g| g.sid == sid)) {
+                b.remove(k);
+                n += 1;
+            }
+        }
+        self.grants.apply_batch(b).map_err(backend)?;
+        Ok(n)
+    }
+
+    fn put_refresh_token(&self, key: &[u8; 32], token: &RefreshGrant) -> StoreResult<()> {
+        self.refresh_tokens.insert(key, enc(token)?).map_err(backend)?;
+        Ok(())
+    }
+
+    fn refresh_token(&self, key: &[u8; 32]) -> StoreResult<Option<RefreshGrant>> {
+        self.refresh_tokens.get(key).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn spend_refresh_token(&self, key: &[u8; 32]) -> StoreResult<Option<RefreshGrant>> {
+        update_json(&self.refresh_tokens, key, |t: &mut RefreshGrant| t.spent = true)
+    }
+
     fn sweep_grants(&self, now: OffsetDateTime) -> StoreResult<u64> {
         #[derive(serde::Deserialize)]
         struct Expiry {
@@ -75,7 +97,7 @@ impl GrantStore for SledStore {
             expires_at: OffsetDateTime,
         }
         let mut n = 0;
-        for tree in [&self.flows, &self.codes, &self.access_tokens] {
+        for tree in [&self.flows, &self.codes, &self.access_tokens, &self.grants, &self.refresh_tokens] {
             let mut b = ::sled::Batch::default();
             for kv in tree.iter() {
                 let (k, v) = kv.map_err(backend)?;
@@ -88,4 +110,42 @@ impl GrantStore for SledStore {
         }
         Ok(n)
     }
+}
+
+/// A grant's key: user id, 0, grant id (every grant of a user under one prefix).
+fn grant_key(user_id: &str, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(user_id.len() + 1 + id.len());
+    k.extend_from_slice(user_id.as_bytes());
+    k.push(0);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// Changes one JSON value in place, atomically (sled's compare-and-swap loop); returns it as it
+/// was before, or `None` when the key is absent.
+fn update_json<T: Serialize + DeserializeOwned>(
+    tree: &::sled::Tree,
+    key: &[u8; 32],
+    change: impl Fn(&mut T),
+) -> StoreResult<Option<T>> {
+    let mut failed = None;
+    let before = tree
+        .fetch_and_update(key, |old| {
+            let old = old?;
+            match serde_json::from_slice::<T>(old) {
+                Ok(mut v) => {
+                    change(&mut v);
+                    serde_json::to_vec(&v).ok().or_else(|| Some(old.to_vec()))
+                }
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    Some(old.to_vec())
+                }
+            }
+        })
+        .map_err(backend)?;
+    if let Some(e) = failed {
+        return Err(StoreError::Backend(e));
+    }
+    before.map(|v| dec(&v)).transpose()
 }

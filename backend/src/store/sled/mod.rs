@@ -22,7 +22,8 @@
 //! - `applications`: client id → Application (secrets as SHA-256); `signing_keys`: `set` → every
 //!   SigningKey (JSON list, private parts sealed), replaced whole
 //! - `flows`: flow id → Flow; `codes`: SHA-256(code) → CodeGrant; `access_tokens`:
-//!   SHA-256(token) → AccessGrant (all swept once expired)
+//!   SHA-256(token) → AccessGrant; `grants`: user id, 0, grant id → Grant; `refresh_tokens`:
+//!   SHA-256(token) → RefreshGrant (all swept once expired)
 //!
 //! Writes are buffered by sled; callers call [`SledStore::flush`] before they
 //! acknowledge a change, and multi-tree changes run in one transaction.
@@ -101,6 +102,8 @@ pub struct SledStore {
     flows: ::sled::Tree,
     codes: ::sled::Tree,
     access_tokens: ::sled::Tree,
+    grants: ::sled::Tree,
+    refresh_tokens: ::sled::Tree,
     /// One thread syncs for every request waiting at that moment (group commit); started on first use.
     committer: std::sync::OnceLock<std::sync::mpsc::Sender<CommitWaiter>>,
 }
@@ -349,6 +352,8 @@ impl SledStore {
             flows: db.open_tree("flows").map_err(o)?,
             codes: db.open_tree("codes").map_err(o)?,
             access_tokens: db.open_tree("access_tokens").map_err(o)?,
+            grants: db.open_tree("grants").map_err(o)?,
+            refresh_tokens: db.open_tree("refresh_tokens").map_err(o)?,
             committer: std::sync::OnceLock::new(),
             meta,
             db,

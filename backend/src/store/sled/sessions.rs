@@ -84,6 +84,8 @@ impl SessionStore for SledStore {
                 index.remove(user_id, &key);
             }
         }
+        drop(index);
+        self.end_user_grants(user_id, None)?;
         Ok(n)
     }
 
