@@ -68,6 +68,7 @@ fn bench(c: &mut Criterion) {
         ip: "127.0.0.1".into(),
         user_agent: "Mozilla/5.0 (X11; Linux x86_64) bench".into(),
         interactive: true,
+        application: None,
     };
     for u in 0..N {
         s.append_sign_in(row(u)).expect("row");

@@ -415,7 +415,143 @@ async fn assignment_and_require_mfa_are_enforced_when_the_flow_resumes() {
         with(&admin, post(&format!("/api/applications/{id}"), changed.take()).method(actix_web::http::Method::PATCH))
     );
     assert_eq!(s, StatusCode::OK, "{body}");
+    // Signed in from the portal, a flow began elsewhere: bob's session has no MFA.
     let q = through_app!("bob", PW);
     assert_eq!(q["error"], "access_denied", "{q:?}");
     assert!(q["error_description"].contains("requires MFA"));
+
+    // Signing in for the application (the portal sends the flow): bob has no method, the
+    // policy is Off, and still the interrupt comes, with no skip; he registers, and is let in.
+    let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[])));
+    let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
+    let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1).unwrap()
+        [0]
+    .1
+    .clone();
+    let flow = resume.split("flow=").nth(1).unwrap().to_owned();
+    let (s, hd, body, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW, "flow": flow})));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["me"]["next_step"]["step"], "register_mfa", "{body}");
+    assert_eq!(body["me"]["next_step"]["can_skip"], false, "the application requires MFA: {body}");
+    let bob_c = session_cookie(&hd).unwrap();
+    let (s, _, body, _) = call!(app, with(&bob_c, post("/api/auth/skip-registration", json!({}))));
+    assert!(s.is_client_error(), "no skip: {body}");
+    let (full, _) = add_authenticator_app!(app, h, bob_c);
+    let (s, hd, _, _) = call!(app, get(&resume).insert_header(("cookie", format!("{full}; {flow_cookie}"))));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let q = query_of(&location(&hd));
+    assert!(q.contains_key("code"), "registered at this sign-in: let in ({q:?})");
+    let (s, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?user=bob")));
+    assert_eq!(s, StatusCode::OK);
+    assert!(log.to_string().contains("Wiki requires MFA: registration required now"), "{log}");
+
+    // A flow id the browser never began cannot loosen anything: carol (no method, not assigned
+    // either) with a made-up flow signs in to the portal as before.
+    let (s, _, body, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "carol", "password": PW, "flow": "made-up"})));
+    assert_eq!((s, body["me"]["next_step"]["step"].as_str()), (StatusCode::OK, Some("done")), "{body}");
+}
+
+/// The cookies a response sets, by name: the whole `Set-Cookie` line.
+fn set_cookie_line(headers: &actix_web::http::header::HeaderMap, name: &str) -> String {
+    headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn single_sign_on_reuses_the_session_unless_the_request_or_the_policy_needs_the_user() {
+    let h = Harness::new();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "bob");
+    let (_, _, created, _) =
+        call!(app, with(&admin, post("/api/applications", json!({"name": "Wiki", "redirect_uris": [CALLBACK]}))));
+    let id = created["application"]["id"].as_str().unwrap().to_owned();
+
+    // Signing in to the portal sets two cookies for one session: Strict for the portal, and a
+    // Lax one only the provider's endpoints see, so an application's cross-site redirect has it.
+    let (s, hd, body, _) = call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW})));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let strict = set_cookie_line(&hd, "proofup_session");
+    let lax = set_cookie_line(&hd, "proofup_sso");
+    assert!(strict.contains("SameSite=Strict") && strict.ends_with("Path=/"), "{strict}");
+    assert!(lax.contains("SameSite=Lax") && lax.contains("Path=/oauth2/") && lax.contains("HttpOnly"), "{lax}");
+    let sso = lax.split(';').next().unwrap().to_owned();
+    // The portal API does not take the Lax cookie.
+    let (s, _, _, _) = call!(app, get("/api/auth/me").insert_header(("cookie", sso.clone())));
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // With only the SSO cookie (what a cross-site top-level redirect carries): straight back.
+    let authorize = |extra: &[(&str, &str)]| get(&authorize_path(&id, extra)).insert_header(("cookie", sso.clone()));
+    let (s, hd, _, _) = call!(app, authorize(&[]));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let q = query_of(&location(&hd));
+    assert!(q.contains_key("code") && q["iss"] == ISSUER && q["state"] == "s-123", "{q:?}");
+    let (_, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?application=Wiki")));
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{log}");
+    assert_eq!(items[0]["application"], "Wiki");
+    assert!(items[0]["reason"].as_str().unwrap().starts_with("Single sign-on with the existing session"));
+    // prompt=none: the same, silently; without the cookie, login_required.
+    let (_, hd, _, _) = call!(app, authorize(&[("prompt", "none")]));
+    assert!(query_of(&location(&hd)).contains_key("code"));
+    let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[("prompt", "none")])));
+    assert_eq!(query_of(&location(&hd))["error"], "login_required");
+
+    // What makes the user sign in again: prompt=login, max_age passed, MFA asked by acr_values.
+    h.clock.advance(time::Duration::minutes(2));
+    for (what, extra) in [
+        ("prompt=login", vec![("prompt", "login")]),
+        ("max_age passed", vec![("max_age", "60")]),
+        ("acr_values mfa", vec![("acr_values", "urn:proofup:acr:mfa")]),
+    ] {
+        let (s, hd, _, _) = call!(app, authorize(&extra));
+        assert_eq!(s, StatusCode::SEE_OTHER, "{what}");
+        assert!(location(&hd).starts_with("/sign-in?next="), "{what}: {}", location(&hd));
+    }
+    let (_, hd, _, _) = call!(app, authorize(&[("max_age", "600")]));
+    assert!(query_of(&location(&hd)).contains_key("code"), "max_age not passed yet");
+    // …and for prompt=none, which may not show anything.
+    let (_, hd, _, _) = call!(app, authorize(&[("prompt", "none"), ("max_age", "60")]));
+    assert_eq!(query_of(&location(&hd))["error"], "login_required");
+    let (_, hd, _, _) = call!(app, authorize(&[("prompt", "none"), ("acr_values", "urn:proofup:acr:mfa")]));
+    assert_eq!(query_of(&location(&hd))["error"], "interaction_required");
+
+    // The MFA registration policy On, bob in his grace: single sign-on goes on, and the log
+    // says the registration was deferred to the next interactive sign-in.
+    let on = |grace: u32| {
+        json!({"enforcement": "on", "include_all": true, "include_users": [], "include_groups": [],
+        "exclude_users": [], "exclude_groups": [], "require_registration": true, "grace_days": grace})
+    };
+    save_policy!(app, admin, on(14));
+    let (_, hd, _, _) = call!(app, authorize(&[("prompt", "none")]));
+    assert!(query_of(&location(&hd)).contains_key("code"));
+    let (_, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?application=Wiki&user=bob")));
+    let newest = &log["items"][0];
+    assert!(
+        newest["reason"]
+            .as_str()
+            .unwrap()
+            .contains("MFA registration deferred to the next interactive sign-in (14 days to skip)"),
+        "{newest}"
+    );
+    // No grace: registration is required now. prompt=none says so; otherwise a new sign-in.
+    save_policy!(app, admin, on(0));
+    let (_, hd, _, _) = call!(app, authorize(&[("prompt", "none")]));
+    let q = query_of(&location(&hd));
+    assert_eq!(q["error"], "interaction_required", "{q:?}");
+    assert_eq!(q["iss"], ISSUER);
+    let (_, hd, _, _) = call!(app, authorize(&[]));
+    assert!(location(&hd).starts_with("/sign-in?next="));
+
+    // Signing out ends both cookies.
+    let (s, hd, _, _) = call!(app, post("/api/auth/sign-out", json!({})).insert_header(("cookie", sso.clone())));
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(set_cookie_line(&hd, "proofup_sso").contains("Max-Age=0"), "{}", set_cookie_line(&hd, "proofup_sso"));
 }

@@ -395,6 +395,7 @@ async fn refused_sign_ins_are_kept_small_and_logs_have_a_retention() {
                 ip: "192.0.2.1".into(),
                 user_agent: String::new(),
                 interactive: true,
+                application: None,
             })
             .unwrap();
     }

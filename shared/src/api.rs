@@ -36,6 +36,10 @@ pub struct SignInLogEntry {
     pub ip: String,
     pub user_agent: String,
     pub interactive: bool,
+    /// The application signed in to (its name then), when an application sent the user or
+    /// refreshed a token; none for the portal itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

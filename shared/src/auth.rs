@@ -34,6 +34,10 @@ pub struct SessionProbe {
 pub struct SignInRequest {
     pub username: String,
     pub password: String,
+    /// The application sign-in (flow id) this sign-in is for, when an application sent the user:
+    /// its requirements (require MFA) apply to the registration interrupt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -154,6 +154,7 @@ fn seed_logs(
             ip: format!("10.{}.{}.{}", u % 250, (u / 250) % 250, i % 250),
             user_agent: "seed".into(),
             interactive: true,
+            application: None,
         })?;
     }
     for i in 0..args.audit {

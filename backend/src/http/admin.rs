@@ -71,6 +71,8 @@ pub struct SignInQuery {
     /// Username (exact, case-insensitive).
     pub user: Option<String>,
     pub result: Option<proofup_shared::api::SignInResult>,
+    /// Application name (exact): sign-ins to that application only.
+    pub application: Option<String>,
     /// From this time (RFC 3339) or day (YYYY-MM-DD, UTC), inclusive.
     pub from: Option<String>,
     /// Until this time or day (inclusive).
@@ -121,6 +123,7 @@ pub async fn sign_in_log(
         to: time_bound(q.to.as_deref(), "to", true)?,
         user: q.user.as_deref().map(proofup_shared::validation::normalize_username).filter(|s| !s.is_empty()),
         result: q.result,
+        application: q.application.clone().filter(|a| !a.is_empty()),
     };
     Ok(web::Json(state.core.search_sign_ins(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
 }

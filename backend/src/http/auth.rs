@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::client::client_info;
 use super::error::AppError;
-use super::session::{removal_cookie, session_cookie, token_from, AnySession};
+use super::session::{token_from, AnySession, SetSession};
 use super::AppState;
 use crate::service::signin::SignIn;
 
@@ -52,10 +52,10 @@ pub async fn sign_in(
     body: web::Json<SignInRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (ip, client) = client_info(&req, &state.config.trusted_proxies);
-    let SignInRequest { username, password } = body.into_inner();
-    let signed_in = state.core.sign_in(ip, &client, &username, password).await?;
+    let SignInRequest { username, password, flow } = body.into_inner();
+    let signed_in = state.core.sign_in(ip, &client, &username, password, flow.as_deref()).await?;
     Ok(HttpResponse::Ok()
-        .cookie(session_cookie(signed_in.token, state.config.secure_cookies))
+        .session_cookies(Some(signed_in.token), state.config.secure_cookies)
         .json(SignInResponse { me: signed_in.me }))
 }
 
@@ -66,7 +66,7 @@ pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
     if let Some(token) = token_from(&req, state.config.secure_cookies) {
         state.core.sign_out(&token)?;
     }
-    Ok(HttpResponse::NoContent().cookie(removal_cookie(state.config.secure_cookies)).finish())
+    Ok(HttpResponse::NoContent().session_cookies(None, state.config.secure_cookies).finish())
 }
 
 /// The signed-in user (`must_set_password` after a temporary access pass).
@@ -107,7 +107,7 @@ pub async fn set_password(
     let (_, client) = client_info(&req, &state.config.trusted_proxies);
     let flow = SignIn::new(&state.core, auth.key, auth.session, auth.user, client);
     let (token, who) = flow.password_chosen(body.into_inner()).await?;
-    Ok(HttpResponse::Ok().cookie(session_cookie(token, state.config.secure_cookies)).json(who))
+    Ok(HttpResponse::Ok().session_cookies(Some(token), state.config.secure_cookies).json(who))
 }
 
 /// Setup, sign-in, sign-out, who am I, the password.

@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::client::client_info;
 use super::error::AppError;
-use super::session::{session_cookie, AnySession, Authenticated, Operator, Reader};
+use super::session::{AnySession, Authenticated, Operator, Reader, SetSession};
 use super::AppState;
 use crate::domain::model::SessionStage;
 use crate::service::signin::{Completed, SignIn};
@@ -26,13 +26,13 @@ fn flow<'a>(state: &'a AppState, any: AnySession, req: &HttpRequest) -> SignIn<'
 
 /// Signing in completed: the new session's cookie, and who is signed in.
 fn signed_in(state: &AppState, done: &Completed) -> HttpResponse {
-    HttpResponse::Ok().cookie(session_cookie(done.token.clone(), state.config.secure_cookies)).json(&done.me)
+    HttpResponse::Ok().session_cookies(Some(done.token.clone()), state.config.secure_cookies).json(&done.me)
 }
 
 /// A method was added (which completes a sign-in at the interrupt).
 fn added(state: &AppState, done: &Completed, method: &crate::domain::model::Method) -> HttpResponse {
     HttpResponse::Created()
-        .cookie(session_cookie(done.token.clone(), state.config.secure_cookies))
+        .session_cookies(Some(done.token.clone()), state.config.secure_cookies)
         .json(MethodAdded { method: method.view(), next_step: NextStep::Done })
 }
 
@@ -63,7 +63,7 @@ pub async fn reverify(
 ) -> Result<HttpResponse, AppError> {
     let Caller { user, session, key, client } = auth.0;
     let done = SignIn::new(&state.core, key, session, user, client).prove_code(&body.code).await?;
-    Ok(HttpResponse::NoContent().cookie(session_cookie(done.token, state.config.secure_cookies)).finish())
+    Ok(HttpResponse::NoContent().session_cookies(Some(done.token), state.config.secure_cookies).finish())
 }
 
 /// "Skip for now": allowed while the grace period lasts; completes the session.
@@ -273,7 +273,7 @@ pub async fn recovery_code_sign_in(
 ) -> Result<HttpResponse, AppError> {
     let (remaining, done) = flow(&state, any, &req).prove_recovery_code(&body.code).await?;
     Ok(HttpResponse::Ok()
-        .cookie(session_cookie(done.token, state.config.secure_cookies))
+        .session_cookies(Some(done.token), state.config.secure_cookies)
         .json(RecoveryCodeUsed { remaining, me: done.me }))
 }
 

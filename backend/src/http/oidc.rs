@@ -8,9 +8,10 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use base64::Engine as _;
 
 use super::error::AppError;
-use super::session::token_from;
+use super::session::{sso_token_from, token_from};
 use super::AppState;
-use crate::service::oidc::signin::{sign_in_path, Authorize};
+use crate::domain::model::{Session, User};
+use crate::service::oidc::signin::{sign_in_path, Authorize, SignedInBrowser};
 use crate::service::oidc::token::{ClientAuth, OAuthError, TokenError};
 
 /// The browser's flow cookie (Lax: it must come back on the application's redirect to
@@ -120,13 +121,33 @@ fn pairs_of(s: &str) -> Option<Vec<(String, String)>> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(s).ok()
 }
 
+/// The browser's session, by the SSO cookie (or the portal's own, on a same-site request).
+fn browser_session(state: &AppState, req: &HttpRequest) -> Option<(Session, User, [u8; 32])> {
+    let secure = state.config.secure_cookies;
+    let token = sso_token_from(req, secure).or_else(|| token_from(req, secure))?;
+    let (s, u) = state.core.current_session(&token).ok()?;
+    Some((s, u, crate::service::session_key(&token)))
+}
+
+async fn authorize_answer(
+    state: &AppState,
+    req: &HttpRequest,
+    pairs: &[(String, String)],
+) -> Result<HttpResponse, AppError> {
+    let (_, client) = super::client::client_info(req, &state.config.trusted_proxies);
+    let session = browser_session(state, req);
+    let sso = session.as_ref().map(|(s, u, k)| SignedInBrowser { session: s, user: u, key: *k });
+    let flow = flow_cookie(req, state.config.secure_cookies);
+    let outcome = state.core.authorize(pairs, flow.as_deref(), sso, &client).await?;
+    Ok(answer(state, outcome))
+}
+
 /// The authorization endpoint (OIDC Core §3.1.2), by GET.
 #[utoipa::path(tag = "oidc", responses((status = 303, description = "to the sign-in, or back to the application"), (status = 400, description = "an error page")))]
 #[get("/oauth2/authorize")]
 pub async fn authorize_get(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
     let Some(pairs) = pairs_of(req.query_string()) else { return Ok(error_page("The request could not be read.")) };
-    let outcome = state.core.authorize(&pairs, flow_cookie(&req, state.config.secure_cookies).as_deref())?;
-    Ok(answer(&state, outcome))
+    authorize_answer(&state, &req, &pairs).await
 }
 
 /// The authorization endpoint, by POST (form body; Core §3.1.2.1).
@@ -140,8 +161,7 @@ pub async fn authorize_post(
     let Some(pairs) = std::str::from_utf8(&body).ok().and_then(pairs_of) else {
         return Ok(error_page("The request could not be read."));
     };
-    let outcome = state.core.authorize(&pairs, flow_cookie(&req, state.config.secure_cookies).as_deref())?;
-    Ok(answer(&state, outcome))
+    authorize_answer(&state, &req, &pairs).await
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -157,16 +177,11 @@ pub async fn resume(
     req: HttpRequest,
     q: web::Query<ResumeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let secure = state.config.secure_cookies;
-    let cookie = token_from(&req, secure);
-    let session = match &cookie {
-        Some(t) => state.core.current_session(t).ok().map(|(s, u)| (s, u, crate::service::session_key(t))),
-        None => None,
-    };
-    let outcome = state
-        .core
-        .resume(&q.flow, flow_cookie(&req, secure).as_deref(), session.as_ref().map(|(s, u, k)| (s, u, *k)))
-        .await?;
+    let (_, client) = super::client::client_info(&req, &state.config.trusted_proxies);
+    let session = browser_session(&state, &req);
+    let signed_in = session.as_ref().map(|(s, u, k)| SignedInBrowser { session: s, user: u, key: *k });
+    let flow = flow_cookie(&req, state.config.secure_cookies);
+    let outcome = state.core.resume(&q.flow, flow.as_deref(), signed_in, &client).await?;
     Ok(answer(&state, outcome))
 }
 
@@ -345,7 +360,10 @@ pub async fn token_endpoint(
         Some("authorization_code") => {
             state.core.exchange_code(client, get(&p, "code"), get(&p, "redirect_uri"), get(&p, "code_verifier")).await
         }
-        Some("refresh_token") => state.core.refresh(client, get(&p, "refresh_token"), get(&p, "scope")).await,
+        Some("refresh_token") => {
+            let (_, from) = super::client::client_info(&req, &state.config.trusted_proxies);
+            state.core.refresh(client, get(&p, "refresh_token"), get(&p, "scope"), &from).await
+        }
         Some(_) => return bad("unsupported_grant_type", "Only authorization_code and refresh_token are supported."),
         None => return bad("invalid_request", "grant_type is missing."),
     };

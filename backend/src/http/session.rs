@@ -29,10 +29,46 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
         .finish()
 }
 
-pub fn removal_cookie(secure: bool) -> Cookie<'static> {
-    let mut c = session_cookie(String::new(), secure);
-    c.make_removal();
-    c
+/// The single sign-on cookie: the same session, `SameSite=Lax` so that an application's
+/// cross-site redirect to `/oauth2/authorize` carries it, and `Path=/oauth2/` so that only the
+/// provider's endpoints see it (the portal API reads the Strict cookie alone).
+pub fn sso_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Secure-proofup_sso"
+    } else {
+        "proofup_sso"
+    }
+}
+
+pub fn sso_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(sso_cookie_name(secure), token)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/oauth2/")
+        .finish()
+}
+
+/// Sets (or, with `None`, removes) both cookies of a session.
+pub trait SetSession {
+    fn session_cookies(&mut self, token: Option<String>, secure: bool) -> &mut Self;
+}
+
+impl SetSession for actix_web::HttpResponseBuilder {
+    fn session_cookies(&mut self, token: Option<String>, secure: bool) -> &mut Self {
+        let mut strict = session_cookie(token.clone().unwrap_or_default(), secure);
+        let mut lax = sso_cookie(token.clone().unwrap_or_default(), secure);
+        if token.is_none() {
+            strict.make_removal();
+            lax.make_removal();
+        }
+        self.cookie(strict).cookie(lax)
+    }
+}
+
+/// The SSO cookie's session token (only `/oauth2/authorize` and end-session read it).
+pub fn sso_token_from(req: &HttpRequest, secure: bool) -> Option<String> {
+    req.cookie(sso_cookie_name(secure)).map(|c| c.value().to_owned()).filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
 pub fn token_from(req: &HttpRequest, secure: bool) -> Option<String> {

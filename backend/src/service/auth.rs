@@ -12,8 +12,8 @@ use time::{Duration, OffsetDateTime};
 use super::{new_token, session_key};
 
 use crate::domain::membership::MembershipIndex;
-use crate::domain::model::SessionStage;
 use crate::domain::model::{ClientInfo, Session, User};
+use crate::domain::model::{Continuation, SessionStage};
 use crate::domain::session::{self, SessionCheck};
 use crate::domain::signin::{after_first_factor, FirstFactor};
 use crate::domain::throttle::ThrottleDecision;
@@ -62,6 +62,7 @@ fn log_attempt<S: Store + ?Sized>(
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
         interactive: true,
+        application: None,
     })
 }
 
@@ -87,6 +88,9 @@ pub fn next_step<S: Store + ?Sized>(
         SessionStage::Full => NextStep::Done,
         SessionStage::MustSetPassword => NextStep::SetPassword,
         SessionStage::SecondFactor => NextStep::SecondFactor { options: second_factor_options(s, &user.id)? },
+        SessionStage::RegisterMfa if super::oidc::signin::continuation_requires_mfa(s, session, now)? => {
+            NextStep::RegisterMfa { can_skip: false, days_left: 0, deadline: None }
+        }
         SessionStage::RegisterMfa => match super::policy::interrupt_now(s, index, user, now)? {
             // No longer interrupted (policy changed, user excluded): registering or skipping both finish.
             NextStep::Done => NextStep::RegisterMfa { can_skip: true, days_left: 0, deadline: None },
@@ -158,6 +162,7 @@ impl Core {
         client: &ClientInfo,
         username: &str,
         password: String,
+        flow: Option<&str>,
     ) -> Result<SignedIn, SignInError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
@@ -245,11 +250,27 @@ impl Core {
         let methods = s.methods(&user.id)?.len() as u32;
         // The policy is evaluated at every interactive password sign-in (the log says what it did);
         // a temporary-access-pass sign-in is evaluated once the password is chosen.
-        let (interrupts, note) = if first == FirstFactor::Password {
+        let (mut interrupts, mut note) = if first == FirstFactor::Password {
             super::policy::at_sign_in(s, &self.membership, &user, now)?
         } else {
             (false, None)
         };
+        // Signing in to an application: the flow is what this sign-in resumes, and an
+        // application that requires MFA makes a user without a method register now.
+        let flow = match flow {
+            Some(id) => super::oidc::signin::live_flow_app(s, id, now)?,
+            None => None,
+        };
+        if let Some((_, app)) = flow.as_ref().filter(|(_, a)| a.require_mfa && methods == 0) {
+            if first == FirstFactor::Password {
+                interrupts = true;
+                let n = format!("{} requires MFA: registration required now", app.name);
+                note = Some(match note {
+                    Some(policy) => format!("{policy}; {n}"),
+                    None => n,
+                });
+            }
+        }
         let stage = after_first_factor(first, methods, || interrupts);
         let session = Session {
             user_id: user.id.clone(),
@@ -259,7 +280,7 @@ impl Core {
             user_agent: client.user_agent.clone(),
             stage,
             mfa_at: None,
-            continuation: None,
+            continuation: flow.map(|(id, _)| Continuation::Authorize { request: id }),
             amr: Vec::new(),
         };
         s.create_session(&session_key(&token), &session)?;

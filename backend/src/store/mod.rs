@@ -241,6 +241,8 @@ pub struct SignInFilter {
     /// The normalised username, whole.
     pub user: Option<String>,
     pub result: Option<SignInResult>,
+    /// The application's name, whole.
+    pub application: Option<String>,
 }
 
 impl SignInFilter {
@@ -248,6 +250,7 @@ impl SignInFilter {
         in_window(e.at, self.from, self.to)
             && self.user.as_ref().is_none_or(|u| e.username == *u)
             && self.result.is_none_or(|r| e.result == r)
+            && self.application.as_ref().is_none_or(|a| e.application.as_ref() == Some(a))
     }
 }
 

@@ -145,6 +145,7 @@ fn sign_in(username: &str, result: SignInResult, at: OffsetDateTime) -> SignInLo
         ip: "127.0.0.1".into(),
         user_agent: "conformance".into(),
         interactive: true,
+        application: None,
     }
 }
 

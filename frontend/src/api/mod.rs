@@ -60,8 +60,8 @@ pub async fn complete_setup(req: &SetupRequest) -> Result<Me, ApiError> {
     post("/api/setup", req).await
 }
 
-pub async fn sign_in(username: String, password: String) -> Result<Me, ApiError> {
-    post::<_, SignInResponse>("/api/auth/sign-in", &SignInRequest { username, password }).await.map(|r| r.me)
+pub async fn sign_in(username: String, password: String, flow: Option<String>) -> Result<Me, ApiError> {
+    post::<_, SignInResponse>("/api/auth/sign-in", &SignInRequest { username, password, flow }).await.map(|r| r.me)
 }
 
 pub async fn sign_out() -> Result<(), ApiError> {

@@ -91,22 +91,33 @@ fn result_badge(r: SignInResult) -> impl IntoView {
 #[component]
 pub fn SignInLogPage() -> impl IntoView {
     let pager = Pager::<SignInLogEntry>::new();
-    let (user, result, from, to) = (
+    let (user, result, from, to, application) = (
+        RwSignal::new(String::new()),
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
     );
+    // The applications to filter by (names, as the log keeps them).
+    let apps = RwSignal::new(Vec::<String>::new());
+    leptos::task::spawn_local(async move {
+        if let Ok(list) = api::applications().await {
+            let mut names: Vec<String> = list.into_iter().map(|a| a.name).collect();
+            names.sort();
+            apps.set(names);
+        }
+    });
     let filters = move || {
         vec![
             ("user", user.get_untracked()),
             ("result", result.get_untracked()),
             ("from", from.get_untracked()),
             ("to", to.get_untracked()),
+            ("application", application.get_untracked()),
         ]
     };
     Effect::new(move |_| {
-        let _ = (user.get(), result.get(), from.get(), to.get());
+        let _ = (user.get(), result.get(), from.get(), to.get(), application.get());
         let f = filters();
         pager.restart(move |after| api::sign_ins(f, after));
     });
@@ -125,18 +136,31 @@ pub fn SignInLogPage() -> impl IntoView {
                     <option value="blocked">"Blocked"</option>
                 </select>
             </div>
+            <div class="field">
+                <label for="f-application">"Application"</label>
+                <select id="f-application" on:change=move |ev| application.set(event_target_value(&ev))>
+                    <option value="">"Any"</option>
+                    <For each=move || apps.get() key=|n| n.clone() let:n>
+                        <option value=n.clone()>{n.clone()}</option>
+                    </For>
+                </select>
+            </div>
             <DateFilter id="f-from" label="From" value=from/>
             <DateFilter id="f-to" label="To" value=to/>
         </div>
         <ErrorAlert error=pager.error/>
         <div class="table-wrap">
             <table>
-                <thead><tr><th scope="col">"Time"</th><th scope="col">"User"</th><th scope="col">"Result"</th><th scope="col">"Detail"</th><th scope="col">"IP address"</th><th scope="col">"Client"</th></tr></thead>
+                <thead><tr><th scope="col">"Time"</th><th scope="col">"User"</th><th scope="col">"Application"</th><th scope="col">"Result"</th><th scope="col">"Detail"</th><th scope="col">"IP address"</th><th scope="col">"Client"</th></tr></thead>
                 <tbody>
                     <For each=move || pager.items.get() key=|e| e.id.clone() let:e>
                         <tr>
                             <td class="nowrap">{format_time(e.at)}</td>
                             <td data-user=e.username.clone()>{e.username.clone()}</td>
+                            <td data-application=e.application.clone().unwrap_or_default()>
+                                {e.application.clone().unwrap_or_else(|| "Proofup portal".to_owned())}
+                                {(!e.interactive).then(|| view! { <span class="muted small">" · non-interactive"</span> })}
+                            </td>
                             <td>{result_badge(e.result)}</td>
                             <td>{e.reason.clone()}</td>
                             <td class="nowrap">{e.ip.clone()}</td>

@@ -46,7 +46,7 @@ pub fn SignInPage() -> impl IntoView {
         let navigate = navigate.clone();
         let next = next.clone();
         spawn_local(async move {
-            match api::sign_in(u, p).await {
+            match api::sign_in(u, p, crate::session::flow_of(&next)).await {
                 Ok(me) => {
                     let to = crate::logic::after_sign_in(&me.next_step, &next);
                     session.me.set(Some(me));

@@ -4,9 +4,10 @@
 //! application gets a one-use code by redirect.
 
 use super::super::{new_token, session_key, Core, ServiceError};
-use crate::domain::model::{Session, SessionStage, User};
+use crate::domain::model::{ClientInfo, Session, SessionStage, User};
 use crate::domain::oidc::authorize::{self, AuthRequest, AuthorizeError};
 use crate::domain::oidc::grant::{CodeGrant, Flow, CODE_LIFETIME, FLOW_LIFETIME};
+use proofup_shared::mfa::NextStep;
 
 /// What `/oauth2/authorize` answers.
 #[derive(Debug, PartialEq, Eq)]
@@ -44,6 +45,30 @@ fn sid(key: &[u8; 32]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&h[..16])
 }
 
+/// The flow `id` and its application, while the flow waits and the application is enabled.
+/// Only the browser that began a flow may resume it; this is for making a sign-in stricter
+/// (require MFA), never for letting anything through.
+pub fn live_flow_app<S: crate::store::Store + ?Sized>(
+    s: &S,
+    id: &str,
+    now: time::OffsetDateTime,
+) -> Result<Option<(String, crate::domain::oidc::Application)>, crate::store::StoreError> {
+    let Some(f) = s.flow(id)?.filter(|f| now < f.expires_at) else { return Ok(None) };
+    Ok(s.application(&f.request.client_id)?.filter(|a| a.enabled).map(|a| (f.id, a)))
+}
+
+/// Whether the application a signing-in session resumes requires MFA (no skip at the interrupt).
+pub fn continuation_requires_mfa<S: crate::store::Store + ?Sized>(
+    s: &S,
+    session: &Session,
+    now: time::OffsetDateTime,
+) -> Result<bool, crate::store::StoreError> {
+    let Some(crate::domain::model::Continuation::Authorize { request }) = &session.continuation else {
+        return Ok(false);
+    };
+    Ok(live_flow_app(s, request, now)?.is_some_and(|(_, a)| a.require_mfa))
+}
+
 impl Core {
     /// Whether `user` may sign in to `app`: always, unless assignment is required; then when
     /// assigned directly or through a group (nested groups count).
@@ -55,8 +80,17 @@ impl Core {
         Ok(groups.iter().any(|m| app.assigned_groups.contains(&m.group)))
     }
 
-    /// Checks an authorization request (query or form pairs) and starts its flow.
-    pub fn authorize(&self, pairs: &[(String, String)], browser: Option<&str>) -> Result<Authorize, ServiceError> {
+    /// Checks an authorization request (query or form pairs). With a complete session in this
+    /// browser (the SSO cookie) that the request may reuse, the code goes back at once; else a
+    /// flow starts and the user signs in (never for `prompt=none`, which answers
+    /// `login_required` or `interaction_required` instead).
+    pub async fn authorize(
+        &self,
+        pairs: &[(String, String)],
+        browser: Option<&str>,
+        sso: Option<SignedInBrowser<'_>>,
+        client: &ClientInfo,
+    ) -> Result<Authorize, ServiceError> {
         let params = match authorize::params(pairs) {
             Ok(p) => p,
             Err(m) => return Ok(Authorize::Page(m)),
@@ -78,15 +112,37 @@ impl Core {
                 )))
             }
         };
-        if req.no_prompt {
-            // No UI may be shown, and this request carries no session Proofup may read.
-            return Ok(Authorize::Redirect(redirect_error(
+        let Some(app) = app else { return Ok(Authorize::Page("This application is not registered.".into())) };
+        let now = self.clock.now();
+        let back = |error: &str, description: &str| {
+            Ok(Authorize::Redirect(redirect_error(
                 &self.issuer,
                 &req.redirect_uri,
                 req.state.as_deref(),
-                "login_required",
-                "Sign in to Proofup first.",
-            )));
+                error,
+                description,
+            )))
+        };
+        if let Some(b) = sso.filter(|b| b.session.stage == SessionStage::Full && b.user.enabled) {
+            let recent = req.max_age.is_none_or(|m| (now - b.session.created_at).whole_seconds() <= m as i64);
+            if !req.force_login && recent {
+                match self.sso_verdict(&app, &req, b.session, b.user)? {
+                    Sso::Reuse(note) => {
+                        return self.issue_code(&app, &req, b, now - time::Duration::seconds(1), &note, client).await
+                    }
+                    Sso::Interact(why) if req.no_prompt => {
+                        self.log_app(b.user, &app, false, &format!("prompt=none: {why}"), client, true)?;
+                        self.store.durable().await?;
+                        return back("interaction_required", &why);
+                    }
+                    // A new sign-in, where the interrupt (or the second factor) runs.
+                    Sso::Interact(_) => {}
+                }
+            }
+        }
+        if req.no_prompt {
+            // No UI may be shown, and there is no session this request may reuse.
+            return back("login_required", "Sign in to Proofup first.");
         }
         let (cookie, fresh) = match browser.filter(|b| b.len() >= 32) {
             Some(b) => (b.to_owned(), None),
@@ -95,7 +151,6 @@ impl Core {
                 (b.clone(), Some(b))
             }
         };
-        let now = self.clock.now();
         let flow = Flow {
             id: new_token(),
             request: req,
@@ -105,6 +160,35 @@ impl Core {
         };
         self.store.put_flow(&flow)?;
         Ok(Authorize::SignIn { flow: flow.id, browser: fresh })
+    }
+
+    /// Whether an existing session may sign in to `app` without showing anything: not when the
+    /// policy requires registration now (grace over), nor when MFA is required (by the
+    /// application or `acr_values`) and this session did not use it. Inside the grace it may,
+    /// and the log says the registration was deferred to the next sign-in with a password.
+    fn sso_verdict(
+        &self,
+        app: &crate::domain::oidc::Application,
+        req: &AuthRequest,
+        session: &Session,
+        user: &User,
+    ) -> Result<Sso, ServiceError> {
+        let now = self.clock.now();
+        let wants_mfa = app.require_mfa || req.acr_values.iter().any(|a| a == MFA_ACR);
+        if wants_mfa && !session.amr.iter().any(|m| m == "mfa") {
+            return Ok(Sso::Interact(format!("{} requires MFA, and this session did not use it.", app.name)));
+        }
+        let policy = match super::super::policy::interrupt_now(self.store.as_ref(), &self.membership, user, now)? {
+            NextStep::RegisterMfa { can_skip: false, .. } => {
+                return Ok(Sso::Interact("MFA registration is required now.".into()));
+            }
+            NextStep::RegisterMfa { days_left, .. } => format!(
+                "; MFA registration deferred to the next interactive sign-in ({days_left} {} to skip)",
+                if days_left == 1 { "day" } else { "days" }
+            ),
+            _ => String::new(),
+        };
+        Ok(Sso::Reuse(format!("Single sign-on with the existing session{policy}")))
     }
 
     /// The application a flow signs in to, for the sign-in page ("Sign in to Grafana").
@@ -127,15 +211,15 @@ impl Core {
         &self,
         flow: &str,
         browser: Option<&str>,
-        session: Option<(&Session, &User, [u8; 32])>,
+        session: Option<SignedInBrowser<'_>>,
+        client: &ClientInfo,
     ) -> Result<Authorize, ServiceError> {
         let Some(f) = self.live_flow(flow, browser)? else {
             return Ok(Authorize::Page(
                 "This sign-in is no longer waiting (it took more than 15 minutes, or was started in another browser). Go back to the application and sign in again.".into(),
             ));
         };
-        let Some((session, user, key)) =
-            session.filter(|(s, _, _)| s.stage == SessionStage::Full && s.created_at >= f.created_at)
+        let Some(b) = session.filter(|b| b.session.stage == SessionStage::Full && b.session.created_at >= f.created_at)
         else {
             return Ok(Authorize::SignIn { flow: f.id, browser: None });
         };
@@ -143,8 +227,26 @@ impl Core {
         let Some(app) = app.filter(|a| a.enabled) else {
             return Ok(Authorize::Page("This application is no longer available in Proofup.".into()));
         };
-        let req: &AuthRequest = &f.request;
-        let deny = |why: &str| {
+        let out = self.issue_code(&app, &f.request, b, f.created_at, "Signed in", client).await?;
+        self.store.delete_flow(&f.id)?;
+        Ok(out)
+    }
+
+    /// The checks every way to a code passes (the account enabled, assigned, MFA if required),
+    /// then the code, by redirect; each outcome in the sign-in log under the application.
+    /// `since`: when this sign-in began (a method registered after it satisfies require-MFA).
+    async fn issue_code(
+        &self,
+        app: &crate::domain::oidc::Application,
+        req: &AuthRequest,
+        b: SignedInBrowser<'_>,
+        since: time::OffsetDateTime,
+        how: &str,
+        client: &ClientInfo,
+    ) -> Result<Authorize, ServiceError> {
+        let (session, user) = (b.session, b.user);
+        let deny = |why: &str| -> Result<Authorize, ServiceError> {
+            self.log_app(user, app, false, &format!("Access denied: {why}"), client, true)?;
             Ok(Authorize::Redirect(redirect_error(
                 &self.issuer,
                 &req.redirect_uri,
@@ -153,19 +255,28 @@ impl Core {
                 why,
             )))
         };
-        if !user.enabled {
-            return deny("The account is disabled.");
-        }
-        if !self.is_assigned(&app, user)? {
-            return deny("You are not assigned to this application. Ask your administrator for access.");
-        }
+        let refused = if !user.enabled {
+            Some(deny("The account is disabled.")?)
+        } else if !self.is_assigned(app, user)? {
+            Some(deny("You are not assigned to this application. Ask your administrator for access.")?)
+        } else {
+            None
+        };
         let amr = if session.amr.is_empty() { vec!["pwd".to_owned()] } else { session.amr.clone() };
-        if app.require_mfa && !amr.iter().any(|m| m == "mfa") {
-            // A user with a method proves it at every sign-in; one without must register first
-            // (from My security info) before this application lets them in.
-            return deny(
+        // A user with a method proved it at this sign-in (amr has mfa); one without registered
+        // one at the interrupt, with no skip (the session's mfa_at is then after the flow began;
+        // the ID token still says only what was used: pwd).
+        let registered_now = session.mfa_at.is_some_and(|t| t >= since);
+        let wants_mfa = app.require_mfa || req.acr_values.iter().any(|a| a == MFA_ACR);
+        let refused = match refused {
+            None if wants_mfa && !amr.iter().any(|m| m == "mfa") && !registered_now => Some(deny(
                 "This application requires MFA. Register a sign-in method in My security info, then sign in again.",
-            );
+            )?),
+            r => r,
+        };
+        if let Some(r) = refused {
+            self.store.durable().await?;
+            return Ok(r);
         }
         let code = new_token();
         let grant = CodeGrant {
@@ -177,13 +288,13 @@ impl Core {
             code_challenge: req.code_challenge.clone(),
             auth_time: session.created_at,
             amr,
-            sid: sid(&key),
+            sid: sid(&b.key),
             expires_at: self.clock.now() + CODE_LIFETIME,
             spent: false,
             issued: Vec::new(),
         };
         self.store.put_code(&session_key(&code), &grant)?;
-        self.store.delete_flow(&f.id)?;
+        self.log_app(user, app, true, how, client, true)?;
         self.store.durable().await?;
         let mut pairs = vec![("code", code.as_str())];
         if let Some(s) = req.state.as_deref() {
@@ -192,4 +303,49 @@ impl Core {
         pairs.push(("iss", self.issuer.as_str()));
         Ok(Authorize::Redirect(authorize::with_query(&req.redirect_uri, &pairs)))
     }
+
+    /// A sign-in log entry under the application's name.
+    pub(crate) fn log_app(
+        &self,
+        user: &User,
+        app: &crate::domain::oidc::Application,
+        ok: bool,
+        reason: &str,
+        client: &ClientInfo,
+        interactive: bool,
+    ) -> Result<(), ServiceError> {
+        use proofup_shared::api::{SignInLogEntry, SignInResult};
+        self.store.append_sign_in(SignInLogEntry {
+            id: String::new(),
+            at: self.clock.now(),
+            username: user.username.clone(),
+            user_id: Some(user.id.clone()),
+            result: if ok { SignInResult::Success } else { SignInResult::Failure },
+            reason: reason.to_owned(),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            interactive,
+            application: Some(app.name.clone()),
+        })?;
+        Ok(())
+    }
 }
+
+/// A browser's complete (or signing-in) session: the record, its user, its store key.
+#[derive(Clone, Copy)]
+pub struct SignedInBrowser<'a> {
+    pub session: &'a Session,
+    pub user: &'a User,
+    pub key: [u8; 32],
+}
+
+/// What single sign-on may do with an existing session.
+enum Sso {
+    /// Sign in with it; the log note says how (and whether registration was deferred).
+    Reuse(String),
+    /// Not without the user: a new sign-in, or `interaction_required` for `prompt=none`.
+    Interact(String),
+}
+
+/// The `acr` value that asks for MFA (`acr_values`).
+pub const MFA_ACR: &str = "urn:proofup:acr:mfa";

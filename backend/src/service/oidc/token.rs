@@ -241,6 +241,7 @@ impl Core {
         client: ClientAuth<'_>,
         refresh_token: Option<&str>,
         scope: Option<&str>,
+        from: &crate::domain::model::ClientInfo,
     ) -> Result<TokenResponse, TokenError> {
         let now = self.clock.now();
         let app = self.authenticate_client(&client)?;
@@ -256,6 +257,9 @@ impl Core {
         if record.spent {
             // Reuse of a rotated token: one of the two holders is not the application.
             self.store.end_grant(&record.user_id, &record.grant)?;
+            if let Some(u) = self.store.user(&record.user_id)? {
+                self.log_app(&u, &app, false, "A used refresh token came back: the grant is ended", from, false)?;
+            }
             self.store.durable().await?;
             return bad("The refresh token was already used; its grant is ended. Sign in again.");
         }
@@ -296,6 +300,8 @@ impl Core {
         let next = self.issue_refresh(&grant, &scopes)?;
         let narrowed = Grant { scopes: scopes.clone(), ..grant.clone() };
         let id_token = self.id_token(&app, &user, &narrowed, None, &token, now)?;
+        // Not interactive: the registration policy is not asked (nothing could be shown).
+        self.log_app(&user, &app, true, "Token refreshed", from, false)?;
         self.store.durable().await?;
         Ok(TokenResponse {
             access_token: token,

@@ -147,6 +147,9 @@ impl<'a> SignIn<'a> {
         self.must_be(SessionStage::RegisterMfa)?;
         let now = self.core.clock.now();
         let s = self.core.store.as_ref();
+        if super::oidc::signin::continuation_requires_mfa(s, &self.session, now)? {
+            return Err(ServiceError::RegistrationRequired);
+        }
         policy::skip(s, &self.core.membership, &self.user, now)?;
         auth::log_second_step(s, now, &self.user, true, "MFA registration skipped", &self.client)?;
         self.complete(None, &[], now).await
