@@ -399,3 +399,96 @@ async fn failed_token_requests_from_one_address_are_limited() {
     let (s, _, _, _) = call!(app, guess(0));
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+#[actix_web::test]
+async fn an_application_signs_the_user_out_with_its_id_token_and_only_to_a_registered_address() {
+    let h = Harness::new();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "bob");
+    let (id, secret) = wiki!(app, admin, json!({"post_logout_redirect_uris": ["http://localhost:9000/bye"]}));
+    let (other, _) = wiki!(app, admin, json!({"name": "Chat"}));
+    let (_, _, raw, _) = call!(app, get("/.well-known/openid-configuration"));
+    assert_eq!(raw["end_session_endpoint"], format!("{ISSUER}/oauth2/logout"));
+
+    // bob signs in to the portal, then to Wiki by single sign-on; Wiki holds his tokens.
+    let (s, hd, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW})));
+    assert_eq!(s, StatusCode::OK);
+    let portal = session_cookie(&hd).unwrap();
+    let sso = cookie_named(&hd, "proofup_sso").unwrap();
+    let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[])).insert_header(("cookie", sso.clone())));
+    let code = query_of(&location(&hd))["code"].clone();
+    let t = exchange!(app, id, secret, code);
+    let id_token = t["id_token"].as_str().unwrap().to_owned();
+    let logout = |q: &str| get(&format!("/oauth2/logout?{q}")).insert_header(("cookie", sso.clone()));
+
+    // Refused before anything ends: an address Wiki did not register, a hint for another
+    // client, a token Proofup did not sign.
+    for (what, q) in [
+        (
+            "unregistered",
+            format!("id_token_hint={id_token}&post_logout_redirect_uri={}", encode("http://localhost:9000/evil")),
+        ),
+        ("another client", format!("id_token_hint={id_token}&client_id={other}")),
+        ("forged", format!("id_token_hint={}x", &id_token)),
+    ] {
+        let (s, hd, _, body) = call!(app, logout(&q));
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{what}");
+        assert!(hd.get("location").is_none(), "{what}");
+        assert!(String::from_utf8_lossy(&body).contains("This sign-out cannot continue"), "{what}");
+    }
+    // Without a hint, nothing ends until the user says so.
+    let (s, _, _, body) = call!(app, logout(&format!("client_id={id}")));
+    assert_eq!(s, StatusCode::OK);
+    let page = String::from_utf8_lossy(&body).into_owned();
+    assert!(page.contains("Sign out of Proofup?") && page.contains("<strong>Wiki</strong> asked"), "{page}");
+    let (s, _, _, _) = call!(app, with(&portal, get("/api/auth/me")));
+    assert_eq!(s, StatusCode::OK, "still signed in");
+
+    // With Wiki's ID token (expired: hints usually are): signed out, back with state.
+    h.clock.advance(time::Duration::minutes(30));
+    let (s, hd, _, _) = call!(
+        app,
+        logout(&format!(
+            "id_token_hint={id_token}&post_logout_redirect_uri={}&state=st-9",
+            encode("http://localhost:9000/bye")
+        ))
+    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(location(&hd), "http://localhost:9000/bye?state=st-9");
+    let cleared: Vec<String> = hd.get_all("set-cookie").map(|v| v.to_str().unwrap().to_owned()).collect();
+    assert!(cleared.iter().any(|c| c.starts_with("proofup_sso=;") && c.contains("Max-Age=0")), "{cleared:?}");
+    let (s, _, _, _) = call!(app, with(&portal, get("/api/auth/me")));
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the session ended");
+    let (s, _, body, _) = refresh!(app, id, secret, t["refresh_token"].as_str().unwrap());
+    assert_eq!((s, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+
+    // Confirmed on Proofup's page (a form post from it): signed out, with a link back.
+    let (_, hd, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW})));
+    let portal = session_cookie(&hd).unwrap();
+    let sso = cookie_named(&hd, "proofup_sso").unwrap();
+    let (s, _, _, body) = call!(
+        app,
+        form(
+            "/oauth2/logout",
+            format!("client_id={id}&post_logout_redirect_uri={}&confirm=yes", encode("http://localhost:9000/bye"))
+        )
+        .insert_header(("cookie", sso))
+    );
+    assert_eq!(s, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&body).contains("href=\"http://localhost:9000/bye\""));
+    let (s, _, _, _) = call!(app, with(&portal, get("/api/auth/me")));
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // Signing out of the portal ends what applications got through that session as well.
+    let (_, hd, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW})));
+    let portal = session_cookie(&hd).unwrap();
+    let sso = cookie_named(&hd, "proofup_sso").unwrap();
+    let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[])).insert_header(("cookie", sso)));
+    let t = exchange!(app, id, secret, query_of(&location(&hd))["code"].clone());
+    let (s, _, _, _) = call!(app, with(&portal, post("/api/auth/sign-out", json!({}))));
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, _, _) = refresh!(app, id, secret, t["refresh_token"].as_str().unwrap());
+    assert_eq!(s, StatusCode::BAD_REQUEST, "the grant ended with the session");
+}

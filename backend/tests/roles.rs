@@ -40,6 +40,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("get", "/oauth2/flow/{id}")
         | ("post", "/oauth2/token")
         | ("post", "/oauth2/revoke")
+        | ("get", "/oauth2/logout")
+        | ("post", "/oauth2/logout")
         | ("post", "/oauth2/introspect")
         | ("get", "/oauth2/userinfo")
         | ("post", "/oauth2/userinfo") => OAuth,

@@ -53,6 +53,21 @@ pub fn content_security_policy() -> &'static str {
     })
 }
 
+/// The portal's stylesheet (its hashed name in the built `index.html`), for the provider's own
+/// pages (errors, sign-out), so they look like the rest of Proofup.
+pub fn stylesheet_href() -> &'static str {
+    static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HREF.get_or_init(|| {
+        let html = Ui::get("index.html").map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
+        html.split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .find(|h| h.ends_with(".css"))
+            .unwrap_or_default()
+            .to_owned()
+    })
+}
+
 pub fn ui_built() -> bool {
     Ui::get("index.html").is_some()
 }

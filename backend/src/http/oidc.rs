@@ -45,6 +45,7 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
             "revocation_endpoint": format!("{iss}/oauth2/revoke"),
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "introspection_endpoint": format!("{iss}/oauth2/introspect"),
+            "end_session_endpoint": format!("{iss}/oauth2/logout"),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
@@ -81,14 +82,32 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
+/// One of the provider's own pages, in the portal's centred card and stylesheet. `body` is
+/// HTML already escaped.
+fn page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+    let css = super::assets::stylesheet_href();
+    let link =
+        if css.is_empty() { String::new() } else { format!("<link rel=\"stylesheet\" href=\"{}\">", escape(css)) };
+    HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).content_type("text/html; charset=utf-8").body(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} · Proofup</title>{link}</head><body><div class=\"center-page\"><main class=\"card narrow\">\
+         <div class=\"brand-row\"><img src=\"/favicon.svg\" alt=\"\" width=\"32\" height=\"32\"><span class=\"brand-name\">Proofup</span></div>\
+         {body}</main></div></body></html>",
+        escape(title)
+    ))
+}
+
 /// Proofup's own page for a request it will not send back to the application.
 fn error_page(message: &str) -> HttpResponse {
-    HttpResponse::BadRequest().insert_header(("Cache-Control", "no-store")).content_type("text/html; charset=utf-8").body(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Sign-in problem · Proofup</title></head><body><main><h1>This sign-in cannot continue</h1><p>{}</p>\
-         <p>Go back to the application and try again. If it keeps happening, tell your administrator.</p></main></body></html>",
-        escape(message)
-    ))
+    page(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "Sign-in problem",
+        &format!(
+            "<h1>This sign-in cannot continue</h1><p class=\"alert alert-error\" role=\"alert\">{}</p>\
+             <p class=\"muted\">Go back to the application and try again. If it keeps happening, tell your administrator.</p>",
+            escape(message)
+        ),
+    )
 }
 
 fn answer(state: &AppState, outcome: Authorize) -> HttpResponse {
@@ -456,6 +475,113 @@ pub async fn userinfo_post(
     userinfo_answer(&state, bearer(&req).or(from_body)).await
 }
 
+/// The end-session parameters worth carrying through the confirmation form.
+const LOGOUT_PARAMS: [&str; 4] = ["id_token_hint", "client_id", "post_logout_redirect_uri", "state"];
+
+async fn logout_answer(
+    state: &AppState,
+    req: &HttpRequest,
+    pairs: &[(String, String)],
+    confirmed: bool,
+) -> Result<HttpResponse, AppError> {
+    use crate::service::oidc::logout::Logout;
+    use actix_web::http::StatusCode;
+    let Ok(params) = crate::domain::oidc::authorize::params(pairs) else {
+        return Ok(error_page("A parameter is sent more than once."));
+    };
+    let session = browser_session(state, req);
+    let browser = session.as_ref().map(|(s, u, k)| SignedInBrowser { session: s, user: u, key: *k });
+    let secure = state.config.secure_cookies;
+    match state.core.end_session(&params, browser, confirmed)? {
+        Logout::Page(m) => Ok(page(
+            StatusCode::BAD_REQUEST,
+            "Sign-out problem",
+            &format!(
+                "<h1>This sign-out cannot continue</h1><p class=\"alert alert-error\" role=\"alert\">{}</p>",
+                escape(&m)
+            ),
+        )),
+        Logout::Confirm { application } => {
+            let hidden: String = LOGOUT_PARAMS
+                .iter()
+                .filter_map(|k| params.get(k).map(|v| (k, v)))
+                .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", escape(v)))
+                .collect();
+            let from = application
+                .map(|a| format!(" <strong>{}</strong> asked to sign you out.", escape(&a)))
+                .unwrap_or_default();
+            Ok(page(
+                StatusCode::OK,
+                "Sign out",
+                &format!(
+                    "<h1>Sign out of Proofup?</h1><p>{from} Signing out ends your Proofup session in this browser, and the applications you signed in to with it.</p>\
+                     <form method=\"post\" action=\"/oauth2/logout\" class=\"actions\">{hidden}<input type=\"hidden\" name=\"confirm\" value=\"yes\">\
+                     <button type=\"submit\" class=\"btn btn-primary\">Sign out</button><a class=\"btn btn-secondary\" href=\"/\">Stay signed in</a></form>"
+                ),
+            ))
+        }
+        Logout::Done { redirect } => {
+            let mut r = match (&redirect, confirmed) {
+                // After a POST from Proofup's own form the browser's form-action policy would stop
+                // a redirect to another site: a link back instead.
+                (Some(to), true) => page(
+                    StatusCode::OK,
+                    "Signed out",
+                    &format!(
+                        "<h1>You have signed out</h1><p>Your Proofup session in this browser has ended.</p>\
+                         <p class=\"actions\"><a class=\"btn btn-primary\" href=\"{}\">Back to the application</a></p>",
+                        escape(to)
+                    ),
+                ),
+                (Some(to), false) => HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, to.as_str()))
+                    .insert_header(("Cache-Control", "no-store"))
+                    .finish(),
+                (None, _) => page(
+                    StatusCode::OK,
+                    "Signed out",
+                    "<h1>You have signed out</h1><p>Your Proofup session in this browser has ended. You can close this window.</p>\
+                     <p class=\"actions\"><a class=\"btn btn-secondary\" href=\"/sign-in\">Sign in again</a></p>",
+                ),
+            };
+            for c in [
+                super::session::session_cookie(String::new(), secure),
+                super::session::sso_cookie(String::new(), secure),
+            ] {
+                let mut c = c;
+                c.make_removal();
+                r.add_cookie(&c).map_err(AppError::internal)?;
+            }
+            Ok(r)
+        }
+    }
+}
+
+/// RP-Initiated Logout 1.0 (`end_session_endpoint`), by GET.
+#[utoipa::path(tag = "oidc", responses((status = 303, description = "signed out, back to the application"), (status = 200, description = "a confirmation or signed-out page"), (status = 400, description = "an error page")))]
+#[get("/oauth2/logout")]
+pub async fn logout_get(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let Some(pairs) = pairs_of(req.query_string()) else { return Ok(error_page("The request could not be read.")) };
+    logout_answer(&state, &req, &pairs, false).await
+}
+
+/// End session by POST: from an application's form, or Proofup's confirmation (`confirm=yes`;
+/// a cross-site POST carries no Lax cookie, so it cannot end a session it does not name).
+#[utoipa::path(tag = "oidc", request_body(content = String, content_type = "application/x-www-form-urlencoded"), responses((status = 303, description = "signed out, back to the application"), (status = 200, description = "a confirmation or signed-out page"), (status = 400, description = "an error page")))]
+#[post("/oauth2/logout")]
+pub async fn logout_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let Some(mut pairs) = std::str::from_utf8(&body).ok().and_then(pairs_of) else {
+        return Ok(error_page("The request could not be read."));
+    };
+    let confirmed = pairs.iter().any(|(k, v)| k == "confirm" && v == "yes");
+    pairs.retain(|(k, _)| k != "confirm");
+    logout_answer(&state, &req, &pairs, confirmed).await
+}
+
 /// This area's routes.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     cfg.service(discovery)
@@ -466,6 +592,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
         .service(flow_info)
         .service(token_endpoint)
         .service(revoke)
+        .service(logout_get)
+        .service(logout_post)
         .service(introspect)
         .service(userinfo_get)
         .service(userinfo_post);

@@ -323,7 +323,12 @@ impl Core {
     /// Ends the session server-side. Unknown tokens are fine (idempotent).
     pub fn sign_out(&self, token: &str) -> Result<(), super::ServiceError> {
         let s = self.store.as_ref();
-        s.delete_session(&session_key(token))?;
+        let key = session_key(token);
+        // What applications hold under this session ends with it.
+        if let Some(session) = s.session(&key)? {
+            s.end_user_grants(&session.user_id, Some(&super::oidc::signin::sid(&key)))?;
+        }
+        s.delete_session(&key)?;
         Ok(s.flush()?)
     }
 

@@ -4,5 +4,6 @@
 
 pub mod applications;
 pub mod keys;
+pub mod logout;
 pub mod signin;
 pub mod token;

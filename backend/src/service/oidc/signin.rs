@@ -38,7 +38,7 @@ pub fn sign_in_path(flow: &str) -> String {
 }
 
 /// A session's `sid` claim: stable for the session, not its cookie.
-fn sid(key: &[u8; 32]) -> String {
+pub(crate) fn sid(key: &[u8; 32]) -> String {
     use base64::Engine as _;
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
     let h = crate::domain::setup::sha256(&format!("sid:{hex}"));
