@@ -444,7 +444,11 @@ async fn assignment_and_require_mfa_are_enforced_when_the_flow_resumes() {
     assert!(q.contains_key("code"), "registered at this sign-in: let in ({q:?})");
     let (s, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?user=bob")));
     assert_eq!(s, StatusCode::OK);
-    assert!(log.to_string().contains("Wiki requires MFA: registration required now"), "{log}");
+    let items = log["items"].as_array().unwrap();
+    let entry = items.iter().find(|e| e["reason"].as_str().unwrap().contains("Wiki requires MFA: registration required now"));
+    assert_eq!(entry.map(|e| e["application"].clone()), Some(json!("Wiki")), "{log}");
+    let registered = items.iter().find(|e| e["reason"].as_str().unwrap().starts_with("MFA registered at sign-in"));
+    assert_eq!(registered.map(|e| e["application"].clone()), Some(json!("Wiki")), "the interrupt's steps too: {log}");
 
     // A flow id the browser never began cannot loosen anything: carol (no method, not assigned
     // either) with a made-up flow signs in to the portal as before.

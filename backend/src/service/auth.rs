@@ -52,6 +52,21 @@ fn log_attempt<S: Store + ?Sized>(
     reason: &str,
     client: &ClientInfo,
 ) -> Result<(), StoreError> {
+    log_attempt_to(s, at, username, user, result, reason, client, None)
+}
+
+/// A sign-in log entry; `application` when the sign-in is for one (an application sent the user).
+#[allow(clippy::too_many_arguments)]
+fn log_attempt_to<S: Store + ?Sized>(
+    s: &S,
+    at: OffsetDateTime,
+    username: &str,
+    user: Option<&User>,
+    result: SignInResult,
+    reason: &str,
+    client: &ClientInfo,
+    application: Option<&str>,
+) -> Result<(), StoreError> {
     s.append_sign_in(SignInLogEntry {
         id: String::new(),
         at,
@@ -62,7 +77,7 @@ fn log_attempt<S: Store + ?Sized>(
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
         interactive: true,
-        application: None,
+        application: application.map(str::to_owned),
     })
 }
 
@@ -145,9 +160,10 @@ pub fn log_second_step<S: Store + ?Sized>(
     ok: bool,
     reason: &str,
     client: &ClientInfo,
+    application: Option<&str>,
 ) -> Result<(), StoreError> {
     let result = if ok { SignInResult::Success } else { SignInResult::Failure };
-    log_attempt(s, at, &user.username, Some(user), result, reason, client)
+    log_attempt_to(s, at, &user.username, Some(user), result, reason, client, application)
 }
 
 impl Core {
@@ -272,6 +288,7 @@ impl Core {
             }
         }
         let stage = after_first_factor(first, methods, || interrupts);
+        let application = flow.as_ref().map(|(_, a)| a.name.clone());
         let session = Session {
             user_id: user.id.clone(),
             created_at: now,
@@ -312,7 +329,7 @@ impl Core {
                 now,
             )?;
         }
-        log_attempt(s, now, &name, Some(&user), SignInResult::Success, &how, client)?;
+        log_attempt_to(s, now, &name, Some(&user), SignInResult::Success, &how, client, application.as_deref())?;
         s.durable().await?;
         let mut me = user.me();
         me.must_set_password = by_pass;

@@ -77,6 +77,13 @@ impl<'a> SignIn<'a> {
         &self.client
     }
 
+    /// The application this sign-in is for (its flow still waiting), for the sign-in log.
+    pub fn application(&self) -> Option<String> {
+        let Some(Continuation::Authorize { request }) = &self.session.continuation else { return None };
+        let s = self.core.store.as_ref();
+        super::oidc::signin::live_flow_app(s, request, self.core.clock.now()).ok().flatten().map(|(_, a)| a.name)
+    }
+
     /// Waiting for the second factor (or complete, to re-authenticate).
     pub fn may_prove(&self) -> Result<(), ServiceError> {
         match self.session.stage {
@@ -111,7 +118,15 @@ impl<'a> SignIn<'a> {
     pub async fn second_step_done(&self, how: &str, amr: &[&str]) -> Result<Completed, ServiceError> {
         let now = self.core.clock.now();
         if self.session.stage == SessionStage::SecondFactor {
-            auth::log_second_step(self.core.store.as_ref(), now, &self.user, true, how, &self.client)?;
+            auth::log_second_step(
+                self.core.store.as_ref(),
+                now,
+                &self.user,
+                true,
+                how,
+                &self.client,
+                self.application().as_deref(),
+            )?;
         }
         self.complete(Some(now), amr, now).await
     }
@@ -122,7 +137,15 @@ impl<'a> SignIn<'a> {
             return;
         }
         let s = self.core.store.as_ref();
-        let written = match auth::log_second_step(s, self.core.clock.now(), &self.user, false, how, &self.client) {
+        let written = match auth::log_second_step(
+            s,
+            self.core.clock.now(),
+            &self.user,
+            false,
+            how,
+            &self.client,
+            self.application().as_deref(),
+        ) {
             Ok(()) => s.durable().await,
             Err(e) => Err(e),
         };
@@ -136,7 +159,15 @@ impl<'a> SignIn<'a> {
     pub async fn method_added(&self, at_interrupt: &str) -> Result<Completed, ServiceError> {
         let now = self.core.clock.now();
         if self.session.stage == SessionStage::RegisterMfa {
-            auth::log_second_step(self.core.store.as_ref(), now, &self.user, true, at_interrupt, &self.client)?;
+            auth::log_second_step(
+                self.core.store.as_ref(),
+                now,
+                &self.user,
+                true,
+                at_interrupt,
+                &self.client,
+                self.application().as_deref(),
+            )?;
         }
         // Registered with only the password behind it: not MFA for this sign-in's tokens.
         self.complete(Some(now), &[], now).await
@@ -151,7 +182,15 @@ impl<'a> SignIn<'a> {
             return Err(ServiceError::RegistrationRequired);
         }
         policy::skip(s, &self.core.membership, &self.user, now)?;
-        auth::log_second_step(s, now, &self.user, true, "MFA registration skipped", &self.client)?;
+        auth::log_second_step(
+            s,
+            now,
+            &self.user,
+            true,
+            "MFA registration skipped",
+            &self.client,
+            self.application().as_deref(),
+        )?;
         self.complete(None, &[], now).await
     }
 
@@ -192,7 +231,15 @@ impl<'a> SignIn<'a> {
                 how.push_str("; ");
                 how.push_str(n);
             }
-            auth::log_second_step(s, core.clock.now(), &self.user, true, &how, &self.client)?;
+            auth::log_second_step(
+                s,
+                core.clock.now(),
+                &self.user,
+                true,
+                &how,
+                &self.client,
+                self.application().as_deref(),
+            )?;
         }
         // Durable either way: the new password and session, or the failed-attempt count.
         s.flush()?;
