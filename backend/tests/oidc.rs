@@ -445,7 +445,8 @@ async fn assignment_and_require_mfa_are_enforced_when_the_flow_resumes() {
     let (s, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?user=bob")));
     assert_eq!(s, StatusCode::OK);
     let items = log["items"].as_array().unwrap();
-    let entry = items.iter().find(|e| e["reason"].as_str().unwrap().contains("Wiki requires MFA: registration required now"));
+    let entry =
+        items.iter().find(|e| e["reason"].as_str().unwrap().contains("Wiki requires MFA: registration required now"));
     assert_eq!(entry.map(|e| e["application"].clone()), Some(json!("Wiki")), "{log}");
     let registered = items.iter().find(|e| e["reason"].as_str().unwrap().starts_with("MFA registered at sign-in"));
     assert_eq!(registered.map(|e| e["application"].clone()), Some(json!("Wiki")), "the interrupt's steps too: {log}");

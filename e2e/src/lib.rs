@@ -3,6 +3,8 @@
 //! save a screenshot of each page under `target/e2e-screenshots/`.
 #![allow(clippy::unwrap_used)]
 
+pub mod apache;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
