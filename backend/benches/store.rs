@@ -28,6 +28,7 @@ fn session(user: u32, at: OffsetDateTime) -> Session {
         mfa_at: None,
         continuation: None,
         amr: Vec::new(),
+        via_pass: false,
     }
 }
 

@@ -354,3 +354,84 @@ async fn second_factor_codes_are_throttled_and_methods_need_recent_mfa() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let _ = h.store.list_sign_ins(None, 1);
 }
+
+#[actix_web::test]
+async fn users_without_mfa_register_only_from_trusted_networks_unless_an_administrator_gave_a_pass() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "bob");
+    let outside = "192.0.2.50:40000".parse().unwrap();
+    let office = "10.1.2.3:40000".parse().unwrap();
+    let policy = |nets: serde_json::Value| {
+        json!({"enforcement": "on", "include_all": true, "include_users": [], "include_groups": [],
+        "exclude_users": [], "exclude_groups": [], "require_registration": true, "grace_days": 14, "registration_networks": nets})
+    };
+    // A network that is not one is refused, and saves nothing.
+    let (_, _, cur, _) = call!(app, with(&admin, get("/api/policy")));
+    let (s, _, body, _) = call!(
+        app,
+        with(
+            &admin,
+            put("/api/policy", json!({"policy": policy(json!(["10.0.0.0/33"])), "based_on_version": cur["version"]}))
+        )
+    );
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("registration_networks"), "{body}");
+    let saved = save_policy!(app, admin, policy(json!([" 10.0.0.0/8 ", "2001:db8::/32"])));
+    assert!(saved.to_string().contains("registration_networks"), "the change is in the version: {saved}");
+    let (_, _, cur, _) = call!(app, with(&admin, get("/api/policy")));
+    assert_eq!(cur["policy"]["registration_networks"], json!(["10.0.0.0/8", "2001:db8::/32"]));
+
+    let sign_in_from = |addr: std::net::SocketAddr| {
+        post("/api/auth/sign-in", json!({"username": "bob", "password": PW})).peer_addr(addr)
+    };
+    // From outside: interrupted, may skip, may not register (whoever has only the password
+    // cannot bind their own authenticator to bob's account from there).
+    let (s, hd, body, _) = call!(app, sign_in_from(outside));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body["me"]["next_step"]["step"], "register_mfa", "{body}");
+    assert_eq!(body["me"]["next_step"]["network_blocked"], true, "{body}");
+    let c = session_cookie(&hd).unwrap();
+    let (s, _, body, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))).peer_addr(outside));
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("organization's network"), "{body}");
+    let (s, _, _, _) = call!(app, with(&c, post("/api/auth/skip-registration", json!({}))).peer_addr(outside));
+    assert!(s.is_success(), "skipping is still allowed in the grace");
+
+    // From the office: registers at the interrupt; the audit says so, and the Overview lists it.
+    let (_, hd, body, _) = call!(app, sign_in_from(office));
+    assert_eq!(body["me"]["next_step"]["network_blocked"], false, "{body}");
+    let c = session_cookie(&hd).unwrap();
+    let (s, _, setup, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))).peer_addr(office));
+    assert_eq!(s, StatusCode::OK, "{setup}");
+    let key = secret_of(&setup);
+    let (s, _, body, _) = call!(
+        app,
+        with(&c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": code(&key, &h, 0)})))
+            .peer_addr(office)
+    );
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (_, _, audit, _) = call!(app, with(&admin, get("/api/audit?action=mfa.method_added_at_interrupt")));
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+    assert_eq!(audit["items"][0]["ip"], "10.1.2.3");
+    let (_, _, overview, _) = call!(app, with(&admin, get("/api/overview")));
+    let listed = overview["registered_at_interrupt"].as_array().unwrap();
+    assert_eq!((listed.len(), listed[0]["target"].as_str()), (1, Some("bob")), "{overview}");
+
+    // A temporary access pass is the administrator vouching: carol registers from outside.
+    let (_, _, created, _) =
+        call!(app, with(&admin, post("/api/users", json!({"username": "carol", "display_name": "Carol"}))));
+    let pass = created["temporary_access_pass"]["code"].as_str().unwrap().to_owned();
+    let (_, hd, _, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "carol", "password": pass})).peer_addr(outside));
+    let c = session_cookie(&hd).unwrap();
+    let (s, hd, body, _) =
+        call!(app, with(&c, post("/api/auth/password", json!({"new_password": PW}))).peer_addr(outside));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["next_step"]["step"], "register_mfa", "{body}");
+    assert_eq!(body["next_step"]["network_blocked"], false, "{body}");
+    let c = session_cookie(&hd).unwrap();
+    let (s, _, body, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))).peer_addr(outside));
+    assert_eq!(s, StatusCode::OK, "{body}");
+}

@@ -64,6 +64,7 @@ fn session(core: &Core, user: &User, stage: SessionStage, continuation: Option<C
         mfa_at: None,
         continuation,
         amr: Vec::new(),
+        via_pass: false,
     };
     let key = session_key(&format!("token-{stage:?}"));
     core.store.create_session(&key, &s).unwrap();

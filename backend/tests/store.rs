@@ -100,6 +100,7 @@ fn concurrent_durable_waits_all_finish_and_their_writes_survive_reopening() {
                     mfa_at: None,
                     continuation: None,
                     amr: Vec::new(),
+                    via_pass: false,
                 };
                 store.create_session(&key, &s).unwrap();
                 rt.block_on(store.durable()).unwrap();
@@ -177,6 +178,7 @@ fn session_of(user: &str, at: time::OffsetDateTime) -> proofup::domain::model::S
         mfa_at: None,
         continuation: None,
         amr: Vec::new(),
+        via_pass: false,
     }
 }
 

@@ -257,6 +257,44 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     admin.wait_text("td", "non-interactive").await;
     admin.shot("85-sign-in-log-by-application").await;
 
+    // The Overview lists the method bob registered at the interrupt (a sign-in with only a
+    // password behind it), and the policy can limit that to trusted networks.
+    admin.driver.goto(&portal.url("/")).await.unwrap();
+    admin
+        .wait_text(
+            "[data-testid=registered-at-interrupt]",
+            "1 sign-in method was registered at the registration interrupt",
+        )
+        .await;
+    admin.wait_text("[data-testid=registered-at-interrupt]", "bob (").await;
+    admin.shot("86-overview-registered-at-interrupt").await;
+    admin.driver.goto(&portal.url("/policy/mfa-registration")).await.unwrap();
+    admin.wait_text("h2", "Where users may register").await;
+    admin.fill("registration-networks", "10.0.0.0/8\n192.0.2.0/24").await;
+    admin.click_button("Save").await;
+    admin.wait_text(".alert-info", "Saved as version").await;
+    let saved = api(&admin, "GET", "/api/policy", serde_json::Value::Null).await;
+    assert_eq!(saved["policy"]["registration_networks"], serde_json::json!(["10.0.0.0/8", "192.0.2.0/24"]));
+    admin.shot("87-policy-trusted-networks").await;
+
+    // With the policy On, carol (password only, on 127.0.0.1: outside those networks) is told
+    // why she cannot register here, and may still skip while her grace lasts.
+    let mut on = saved["policy"].clone();
+    on["enforcement"] = serde_json::json!("on");
+    api(&admin, "PUT", "/api/policy", serde_json::json!({"policy": on, "based_on_version": saved["version"]})).await;
+    sign_out_of_intranet(&carol, &rp).await;
+    carol.driver.goto(&rp.url("/protected/")).await.unwrap();
+    carol.wait_text("[data-testid=signing-in-to]", "to continue to Intranet").await;
+    carol.fill("username", "carol").await;
+    carol.fill("password", CAROL_PASSWORD).await;
+    carol.click_button("Sign in").await;
+    carol.wait_text("[data-testid=network-blocked]", "only from its own network").await;
+    assert!(carol.driver.find_all(By::XPath("//button[normalize-space()='Next']")).await.unwrap().is_empty());
+    carol.shot("88-interrupt-untrusted-network").await;
+    let skip = carol.wait_text("a", "Skip for now").await;
+    carol.click(&skip).await;
+    at_intranet(&carol, &rp, "carol").await;
+
     for b in [bob, carol, admin] {
         b.driver.clone().quit().await.unwrap();
     }

@@ -297,7 +297,7 @@ mod tests {
             after_sign_in(&NextStep::SecondFactor { options: vec![] }, "/users/a b"),
             "/sign-in/verify?next=%2Fusers%2Fa%20b"
         );
-        let interrupt = NextStep::RegisterMfa { can_skip: true, days_left: 3, deadline: None };
+        let interrupt = NextStep::RegisterMfa { can_skip: true, days_left: 3, deadline: None, network_blocked: false };
         assert_eq!(after_sign_in(&interrupt, "/"), "/sign-in/more-information");
         let d = Some(OffsetDateTime::UNIX_EPOCH);
         assert_eq!(skip_label(14, d), "Skip for now (14 days until this is required)");

@@ -127,5 +127,9 @@ pub enum NextStep {
         days_left: u32,
         #[serde(default, with = "time::serde::rfc3339::option")]
         deadline: Option<OffsetDateTime>,
+        /// The policy lets users without MFA register only from trusted networks, and this
+        /// sign-in is from elsewhere: registering needs a temporary access pass.
+        #[serde(default)]
+        network_blocked: bool,
     },
 }

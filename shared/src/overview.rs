@@ -35,6 +35,11 @@ pub struct Overview {
     /// The webhook's deliveries (failures are shown on the Overview).
     #[serde(default)]
     pub webhook: crate::webhook::WebhookStatus,
+    /// Methods registered at the registration interrupt in the last 30 days, newest first (at
+    /// most 10): each was bound by a sign-in with only a password behind it, so an
+    /// administrator may want to check it was the user.
+    #[serde(default)]
+    pub registered_at_interrupt: Vec<crate::api::AuditEntry>,
 }
 
 /// A critical alert: an emergency-access (break-glass) account signed in.

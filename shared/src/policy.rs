@@ -52,6 +52,12 @@ pub struct MfaRegistrationPolicy {
     pub require_registration: bool,
     /// Days a user may skip, counted from their first interactive sign-in while in scope and unregistered.
     pub grace_days: u32,
+    /// Where a user without MFA may register a method (at the interrupt or in My security info):
+    /// these networks (CIDR, or single addresses). Empty: anywhere. Elsewhere they need a
+    /// temporary access pass from an administrator: whoever holds only a password cannot bind
+    /// their own authenticator to the account from outside.
+    #[serde(default)]
+    pub registration_networks: Vec<String>,
 }
 
 impl Default for MfaRegistrationPolicy {
@@ -65,6 +71,7 @@ impl Default for MfaRegistrationPolicy {
             exclude_groups: Vec::new(),
             require_registration: true,
             grace_days: DEFAULT_GRACE_DAYS,
+            registration_networks: Vec::new(),
         }
     }
 }
@@ -101,8 +108,37 @@ impl MfaRegistrationPolicy {
                 add(field, "At most 500 entries; use a group instead.");
             }
         }
+        if self.registration_networks.iter().filter(|n| !n.trim().is_empty()).count() > MAX_NETWORKS {
+            add("registration_networks", "At most 50 networks.");
+        }
+        // Blank lines are dropped when saved.
+        let listed = self.registration_networks.iter().filter(|n| !n.trim().is_empty());
+        if let Some(bad) = listed.clone().find(|n| parse_network(n).is_none()) {
+            add(
+                "registration_networks",
+                &format!("\"{bad}\" is not a network: write it as 10.0.0.0/8, 2001:db8::/32 or a single address."),
+            );
+        }
         out
     }
+
+    /// Whether a user without MFA may register a method from `ip` (empty list: anywhere).
+    pub fn registration_allowed_from(&self, ip: &str) -> bool {
+        if self.registration_networks.is_empty() {
+            return true;
+        }
+        let Ok(ip) = ip.parse::<std::net::IpAddr>() else { return false };
+        self.registration_networks.iter().filter_map(|n| parse_network(n)).any(|n| n.contains(&ip))
+    }
+}
+
+/// Most trusted networks the policy may list.
+pub const MAX_NETWORKS: usize = 50;
+
+/// A network in CIDR form, or a single address (a /32 or /128).
+pub fn parse_network(s: &str) -> Option<ipnet::IpNet> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,4 +302,30 @@ pub struct WhatIfRequest {
     /// A draft to try; the saved policy when absent.
     #[serde(default)]
     pub policy: Option<MfaRegistrationPolicy>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_networks_are_cidrs_or_addresses() {
+        let mut p = MfaRegistrationPolicy::default();
+        assert!(p.registration_allowed_from("203.0.113.9"), "no list: anywhere");
+        p.registration_networks = vec!["10.0.0.0/8".into(), "2001:db8::/32".into(), "192.0.2.15".into()];
+        assert!(p.problems().is_empty(), "{:?}", p.problems());
+        for (ip, ok) in [
+            ("10.1.2.3", true),
+            ("11.0.0.1", false),
+            ("192.0.2.15", true),
+            ("192.0.2.16", false),
+            ("2001:db8::1", true),
+            ("2001:db9::1", false),
+            ("not an ip", false),
+        ] {
+            assert_eq!(p.registration_allowed_from(ip), ok, "{ip}");
+        }
+        p.registration_networks.push("10.0.0.0/33".into());
+        assert_eq!(p.problems()[0].field, "registration_networks");
+    }
 }

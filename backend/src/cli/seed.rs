@@ -117,6 +117,7 @@ fn seed_totp_sessions(
                 mfa_at: None,
                 continuation: None,
                 amr: Vec::new(),
+                via_pass: false,
             },
         )?;
         lines.push_str(&format!("{token} {}\n", crate::domain::totp::base32(&secret)));

@@ -161,6 +161,10 @@ pub struct Session {
     /// method registered at the interrupt adds nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// The sign-in began with a temporary access pass (an administrator vouched for it): it may
+    /// register a method from anywhere, whatever the policy's trusted networks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub via_pass: bool,
 }
 
 /// What a sign-in resumes when it completes, besides the portal itself.

@@ -63,6 +63,7 @@ mod tests {
             mfa_at: None,
             continuation: None,
             amr: Vec::new(),
+            via_pass: false,
         }
     }
 

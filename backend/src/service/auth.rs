@@ -99,19 +99,39 @@ pub fn next_step<S: Store + ?Sized>(
     user: &User,
     now: OffsetDateTime,
 ) -> Result<NextStep, StoreError> {
-    Ok(match session.stage {
+    let step = match session.stage {
         SessionStage::Full => NextStep::Done,
         SessionStage::MustSetPassword => NextStep::SetPassword,
         SessionStage::SecondFactor => NextStep::SecondFactor { options: second_factor_options(s, &user.id)? },
         SessionStage::RegisterMfa if super::oidc::signin::continuation_requires_mfa(s, session, now)? => {
-            NextStep::RegisterMfa { can_skip: false, days_left: 0, deadline: None }
+            NextStep::RegisterMfa { can_skip: false, days_left: 0, deadline: None, network_blocked: false }
         }
         SessionStage::RegisterMfa => match super::policy::interrupt_now(s, index, user, now)? {
             // No longer interrupted (policy changed, user excluded): registering or skipping both finish.
-            NextStep::Done => NextStep::RegisterMfa { can_skip: true, days_left: 0, deadline: None },
+            NextStep::Done => {
+                NextStep::RegisterMfa { can_skip: true, days_left: 0, deadline: None, network_blocked: false }
+            }
             step => step,
         },
+    };
+    Ok(match step {
+        NextStep::RegisterMfa { can_skip, days_left, deadline, .. } => NextStep::RegisterMfa {
+            can_skip,
+            days_left,
+            deadline,
+            network_blocked: !may_register_from(s, session, &session.ip)?,
+        },
+        step => step,
     })
+}
+
+/// Whether this session may register a method from `ip`: always once it proved MFA or began
+/// with a temporary access pass; otherwise only from the policy's trusted networks (if any).
+pub fn may_register_from<S: Store + ?Sized>(s: &S, session: &Session, ip: &str) -> Result<bool, StoreError> {
+    if session.mfa_at.is_some() || session.via_pass {
+        return Ok(true);
+    }
+    Ok(s.policy()?.policy.registration_allowed_from(ip))
 }
 
 /// The user's ways to finish the second step, most secure first.
@@ -299,6 +319,7 @@ impl Core {
             mfa_at: None,
             continuation: flow.map(|(id, _)| Continuation::Authorize { request: id }),
             amr: Vec::new(),
+            via_pass: by_pass,
         };
         s.create_session(&session_key(&token), &session)?;
         s.set_last_sign_in(&user.id, now)?;

@@ -94,6 +94,17 @@ impl Core {
             registration,
             alerts: s.open_alerts(50)?,
             webhook: s.webhook_status()?,
+            registered_at_interrupt: s
+                .search_audit(
+                    &crate::store::AuditFilter {
+                        from: Some(self.clock.now() - time::Duration::days(30)),
+                        action: Some(super::mfa::AT_INTERRUPT.to_owned()),
+                        ..Default::default()
+                    },
+                    None,
+                    10,
+                )?
+                .items,
         })
     }
 

@@ -121,24 +121,35 @@ pub fn qr_svg(text: &str) -> String {
     }
 }
 
-/// Stores a new method with its audit entry ("mfa.method_added").
+/// Stores a new method with its audit entry: "mfa.method_added", or
+/// "mfa.method_added_at_interrupt" when a session with only a password behind it registered it
+/// at the registration interrupt (the Overview lists those for review).
 pub(crate) fn add_method<S: Store + ?Sized>(
     s: &S,
     user: &User,
     client: &ClientInfo,
     method: &Method,
+    session: &Session,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
+    let action = if session.stage == crate::domain::model::SessionStage::RegisterMfa {
+        AT_INTERRUPT
+    } else {
+        "mfa.method_added"
+    };
     let entry = audit(
         now,
         Some(user),
-        "mfa.method_added",
+        action,
         Some(user),
         vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))],
         client,
     );
     s.add_method(method, entry)
 }
+
+/// The audit action of a method registered at the registration interrupt.
+pub const AT_INTERRUPT: &str = "mfa.method_added_at_interrupt";
 
 pub(crate) fn throttled<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), ServiceError> {
     match s.throttle(&user.username)?.check(now) {
@@ -279,7 +290,7 @@ impl Core {
             created_at: now,
             last_used_at: Some(now),
         };
-        add_method(s, user, client, &method, now)?;
+        add_method(s, user, client, &method, session, now)?;
         self.pending_totp.remove(&session_key);
         Ok(method)
     }

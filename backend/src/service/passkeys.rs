@@ -178,7 +178,7 @@ impl Core {
             created_at: now,
             last_used_at: Some(now),
         };
-        super::mfa::add_method(s, user, client, &method, now)?;
+        super::mfa::add_method(s, user, client, &method, session, now)?;
         Ok(method)
     }
 

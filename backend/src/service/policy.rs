@@ -98,9 +98,10 @@ pub fn interrupt_now<S: Store + ?Sized>(
             can_skip: true,
             days_left: policy::days_left(deadline, now),
             deadline: Some(deadline),
+            network_blocked: false,
         },
         Decision::Required { deadline, .. } if policy::interrupts(&current.policy, &decision) => {
-            NextStep::RegisterMfa { can_skip: false, days_left: 0, deadline: Some(deadline) }
+            NextStep::RegisterMfa { can_skip: false, days_left: 0, deadline: Some(deadline), network_blocked: false }
         }
         _ => NextStep::Done,
     })
@@ -176,6 +177,13 @@ fn diff(
     out.extend(list_changes("include_groups", &before.include_groups, &after.include_groups, group));
     out.extend(list_changes("exclude_users", &before.exclude_users, &after.exclude_users, user));
     out.extend(list_changes("exclude_groups", &before.exclude_groups, &after.exclude_groups, group));
+    let same = |n: &str| n.to_owned();
+    out.extend(list_changes(
+        "registration_networks",
+        &before.registration_networks,
+        &after.registration_networks,
+        &same,
+    ));
     out
 }
 
@@ -364,6 +372,9 @@ impl Core {
         for l in [&mut p.include_users, &mut p.include_groups, &mut p.exclude_users, &mut p.exclude_groups] {
             dedup(l);
         }
+        p.registration_networks =
+            p.registration_networks.iter().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).collect();
+        dedup(&mut p.registration_networks);
         let mut problems = p.problems();
         for (field, list) in [("include_users", &p.include_users), ("exclude_users", &p.exclude_users)] {
             if let Some(bad) = list.iter().find(|id| s.user(id).ok().flatten().is_none()) {

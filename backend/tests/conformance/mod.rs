@@ -98,6 +98,7 @@ fn session(user_id: &str, at: OffsetDateTime) -> Session {
         mfa_at: None,
         continuation: None,
         amr: Vec::new(),
+        via_pass: false,
     }
 }
 

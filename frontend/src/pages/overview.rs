@@ -118,6 +118,20 @@ fn OverviewCards(o: Overview) -> impl IntoView {
                 </div>
             }
         })}
+        {(!o.registered_at_interrupt.is_empty()).then(|| {
+            let list = o.registered_at_interrupt.clone();
+            let n = list.len();
+            view! {
+                <div class="alert alert-warn" role="status" data-testid="registered-at-interrupt">
+                    <strong>{if n == 1 { "1 sign-in method was".to_owned() } else { format!("{n} sign-in methods were") }}
+                        " registered at the registration interrupt in the last 30 days"</strong>
+                    <div class="small">"Each was added by a sign-in with only a password behind it. Check that it was the user: "
+                        {list.iter().map(|e| format!("{} ({}, from {})", e.target, crate::logic::format_time(e.at), e.ip)).collect::<Vec<_>>().join("; ")}
+                        ". "<A href="/logs/audit">"Audit log"</A>
+                        " · To allow it only from your networks, set trusted networks in the "<A href="/policy/mfa-registration">"policy"</A>"."</div>
+                </div>
+            }
+        })}
         {(o.emergency_accounts < 2).then(|| view! {
             <div class="alert alert-warn" role="status">
                 {if o.emergency_accounts == 0 { "No emergency-access account exists." } else { "Only one emergency-access account exists." }}

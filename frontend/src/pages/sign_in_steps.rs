@@ -240,11 +240,23 @@ pub fn MoreInformationPage() -> impl IntoView {
                         _ => None,
                     }}
                     <ErrorAlert error=error/>
-                    <div class="actions">
-                        <button class="btn btn-primary" on:click=move |_| registering.set(Registering::Choosing) autofocus=true>"Next"</button>
-                    </div>
+                    {move || if matches!(step(), Some(NextStep::RegisterMfa { network_blocked: true, .. })) {
+                        view! {
+                            <div class="alert alert-warn" role="status" data-testid="network-blocked">
+                                "Your organization lets you add a sign-in method only from its own network. "
+                                "Sign in from there, or ask your administrator for a temporary access pass, "
+                                "which lets you register from anywhere."
+                            </div>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <div class="actions">
+                                <button class="btn btn-primary" on:click=move |_| registering.set(Registering::Choosing) autofocus=true>"Next"</button>
+                            </div>
+                        }.into_any()
+                    }}
                     {move || match step() {
-                        Some(NextStep::RegisterMfa { can_skip: true, days_left, deadline }) => Some(view! {
+                        Some(NextStep::RegisterMfa { can_skip: true, days_left, deadline, .. }) => Some(view! {
                             <p><a href="#" class="skip-link-inline" on:click=move |ev: leptos::ev::MouseEvent| { ev.prevent_default(); skip.run(()) }>{skip_label(days_left, deadline)}</a></p>
                         }),
                         _ => None,

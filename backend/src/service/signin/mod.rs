@@ -92,12 +92,19 @@ impl<'a> SignIn<'a> {
         }
     }
 
-    /// Waiting at the registration interrupt (or complete, adding a method from My security info).
+    /// Waiting at the registration interrupt (or complete, adding a method from My security info),
+    /// from where the policy lets this session register.
     pub fn may_register(&self) -> Result<(), ServiceError> {
         match self.session.stage {
-            SessionStage::Full | SessionStage::RegisterMfa => Ok(()),
-            _ => Err(ServiceError::WrongStage("Finish signing in first.")),
+            SessionStage::Full | SessionStage::RegisterMfa => {}
+            _ => return Err(ServiceError::WrongStage("Finish signing in first.")),
         }
+        if !auth::may_register_from(self.core.store.as_ref(), &self.session, &self.client.ip)? {
+            return Err(ServiceError::Forbidden(
+                "You can register a sign-in method only from your organization's network. Sign in from there, or ask your administrator for a temporary access pass.".into(),
+            ));
+        }
+        Ok(())
     }
 
     pub fn must_be(&self, stage: SessionStage) -> Result<(), ServiceError> {

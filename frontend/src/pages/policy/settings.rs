@@ -18,6 +18,25 @@ pub(super) fn Settings(d: Draft) -> impl IntoView {
             <p class="hint">"Users register a passkey or an authenticator app. A policy that is not Off needs this control."</p>
         </section>
         <section class="card">
+            <h2>"Where users may register"</h2>
+            <div class="field">
+                <label for="registration-networks">"Trusted networks"</label>
+                <textarea id="registration-networks" rows="3" spellcheck="false" disabled=!d.can_edit
+                    placeholder="Anywhere (no networks listed)"
+                    aria-describedby="registration-networks-hint"
+                    prop:value=move || d.draft.get().map(|d| d.registration_networks.join("\n")).unwrap_or_default()
+                    on:input=move |ev| {
+                        let lines: Vec<String> = event_target_value(&ev).split('\n').map(str::to_owned).collect();
+                        d.edit(&|d| d.registration_networks = lines.clone())
+                    }></textarea>
+            </div>
+            <p class="hint" id="registration-networks-hint">
+                "One per line: 10.0.0.0/8, 2001:db8::/32 or a single address. When listed, a user without MFA can register "
+                "a method only from these networks; elsewhere they need a temporary access pass from an administrator. "
+                "This stops someone who has only a password from adding their own authenticator to the account."
+            </p>
+        </section>
+        <section class="card">
             <h2>"Grace period"</h2>
             <div class="field inline-field">
                 <label for="grace-days">"Days users may skip"</label>
