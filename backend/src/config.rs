@@ -102,6 +102,13 @@ pub struct SeedArgs {
     pub totp_sessions: usize,
     #[arg(long, hide = true)]
     pub sessions_out: Option<PathBuf>,
+    /// Benchmarks: an application "Bench" and this many sign-ins through it, each waiting as a
+    /// code (valid 10 minutes) and as a refresh token, listed in --grants-out (0600): a first
+    /// line `client-id secret`, then `code refresh-token` lines.
+    #[arg(long, default_value_t = 0, hide = true, requires = "grants_out")]
+    pub oidc_grants: usize,
+    #[arg(long, hide = true)]
+    pub grants_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

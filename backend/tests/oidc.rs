@@ -560,3 +560,85 @@ async fn single_sign_on_reuses_the_session_unless_the_request_or_the_policy_need
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert!(set_cookie_line(&hd, "proofup_sso").contains("Max-Age=0"), "{}", set_cookie_line(&hd, "proofup_sso"));
 }
+
+#[actix_web::test]
+async fn an_expired_sign_in_starts_over_and_hints_name_the_user() {
+    let h = Harness::new();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "bob");
+    user_with_password!(app, admin, "carol");
+    let (_, _, created, _) =
+        call!(app, with(&admin, post("/api/applications", json!({"name": "Wiki", "redirect_uris": [CALLBACK]}))));
+    let id = created["application"]["id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+
+    // login_hint: the sign-in page starts from the username the application suggested.
+    let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[("login_hint", "bob"), ("nonce", "n-7")])));
+    let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
+    let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1).unwrap()
+        [0]
+    .1
+    .clone();
+    let flow = resume.split("flow=").nth(1).unwrap().to_owned();
+    let (s, _, info, _) =
+        call!(app, get(&format!("/oauth2/flow/{flow}")).insert_header(("cookie", flow_cookie.clone())));
+    assert_eq!((s, info["login_hint"].as_str()), (StatusCode::OK, Some("bob")), "{info}");
+
+    // 16 minutes later the flow no longer waits; its browser is offered the same request again.
+    h.clock.advance(time::Duration::minutes(16));
+    let (s, _, info, _) =
+        call!(app, get(&format!("/oauth2/flow/{flow}")).insert_header(("cookie", flow_cookie.clone())));
+    assert_eq!(s, StatusCode::GONE, "{info}");
+    let restart = info["restart"].as_str().unwrap().to_owned();
+    let (s, hd, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW})));
+    assert_eq!(s, StatusCode::OK);
+    let sso = cookie_named(&hd, "proofup_sso").unwrap();
+    let (s, _, _, page) = call!(app, get(&resume).insert_header(("cookie", format!("{sso}; {flow_cookie}"))));
+    assert_eq!(s, StatusCode::OK);
+    let page = String::from_utf8_lossy(&page).into_owned();
+    assert!(page.contains("This sign-in took too long") && page.contains("Start again"), "{page}");
+    assert!(page.contains(&restart.replace('&', "&amp;")), "the page links the restart: {page}");
+    let q = query_of(&restart);
+    assert_eq!((q["client_id"].as_str(), q["state"].as_str(), q["nonce"].as_str()), (id.as_str(), "s-123", "n-7"));
+    assert_eq!(q["code_challenge_method"], "S256");
+    // Following it (now with a session): the code, for the same state, at once.
+    let (s, hd, _, _) = call!(app, get(&restart).insert_header(("cookie", sso.clone())));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let back = query_of(&location(&hd));
+    assert_eq!(back["state"], "s-123", "{back:?}");
+    assert!(back.contains_key("code"));
+    // Another browser gets no restart, only the error page.
+    let (s, _, _, page) = call!(app, get(&resume));
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(!String::from_utf8_lossy(&page).contains("Start again"));
+
+    // id_token_hint for carol while bob is signed in here: not bob's session to use.
+    let code = back["code"].clone();
+    let (_, _, t, _) = call!(
+        app,
+        TestRequest::post()
+            .uri("/oauth2/token")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk&client_id={id}&client_secret={secret}",
+                proofup::domain::oidc::authorize::encode(CALLBACK)
+            ))
+    );
+    let bobs_token = t["id_token"].as_str().unwrap().to_owned();
+    let (_, hd, _, _) = call!(
+        app,
+        get(&authorize_path(&id, &[("prompt", "none"), ("id_token_hint", &bobs_token)]))
+            .insert_header(("cookie", sso.clone()))
+    );
+    assert!(query_of(&location(&hd)).contains_key("code"), "the hinted user is the one signed in");
+    let (_, hd, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": "carol", "password": PW})));
+    let carol_sso = cookie_named(&hd, "proofup_sso").unwrap();
+    let (_, hd, _, _) = call!(
+        app,
+        get(&authorize_path(&id, &[("prompt", "none"), ("id_token_hint", &bobs_token)]))
+            .insert_header(("cookie", carol_sso))
+    );
+    assert_eq!(query_of(&location(&hd))["error"], "login_required", "the hint names bob, carol is signed in");
+}

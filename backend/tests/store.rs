@@ -39,6 +39,8 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
         audit: 300,
         totp_sessions: 5,
         sessions_out: Some(dir.path().join("sessions.txt")),
+        oidc_grants: 3,
+        grants_out: Some(dir.path().join("grants.txt")),
     };
     let msg = proofup::cli::seed::seed(&args).unwrap();
     assert!(msg.starts_with("seeded 200 users, 40 groups"), "{msg}");
@@ -46,7 +48,22 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
     assert_eq!(s.count_users().unwrap(), 200);
     assert_eq!(s.count_groups().unwrap(), 40);
     assert_eq!(s.count_sign_ins().unwrap(), 500);
-    assert_eq!(s.count_audit().unwrap(), 300);
+    // The token benchmark's sign-ins: an application, then a waiting code and refresh token each.
+    {
+        use proofup::store::{ApplicationStore, GrantStore};
+        let grants = std::fs::read_to_string(dir.path().join("grants.txt")).unwrap();
+        let lines: Vec<&str> = grants.lines().collect();
+        assert_eq!(lines.len(), 4, "{grants}");
+        let (client, secret) = lines[0].split_once(' ').unwrap();
+        let app = s.application(client).unwrap().unwrap();
+        assert!(app.secret_matches(secret, time::OffsetDateTime::now_utc()));
+        for l in &lines[1..] {
+            let (code, refresh) = l.split_once(' ').unwrap();
+            assert!(s.code(&proofup::service::session_key(code)).unwrap().is_some_and(|c| !c.spent));
+            assert!(s.refresh_token(&proofup::service::session_key(refresh)).unwrap().is_some_and(|r| !r.spent));
+        }
+    }
+    assert_eq!(s.count_audit().unwrap(), 300 + 1, "the seeded rows, and the benchmark application's creation");
     assert!(s.user_by_username("seed-user-000199").unwrap().is_some());
     let index = proofup::service::groups::build_index(&s).unwrap();
     // Each user is directly in up to three groups of the lower levels, and reaches the top through nesting.

@@ -66,6 +66,9 @@ pub fn seed(args: &crate::config::SeedArgs) -> CliResult<String> {
     if let Some(out) = &args.sessions_out {
         seed_totp_sessions(&store, &args.data_dir, &users[..args.totp_sessions.min(users.len())], out, now)?;
     }
+    if let Some(out) = &args.grants_out {
+        seed_grants(&store, &users, args.oidc_grants, out, now)?;
+    }
     Ok(format!(
         "seeded {} users, {} groups, {} memberships, {} sign-in and {} audit log rows",
         users.len(),
@@ -123,6 +126,91 @@ fn seed_totp_sessions(
         lines.push_str(&format!("{token} {}\n", crate::domain::totp::base32(&secret)));
     }
     store.seed_methods(&methods)?;
+    store.flush()?;
+    write_private(out, lines.as_bytes())?;
+    Ok(())
+}
+
+/// Benchmarks: an application and `n` sign-ins through it (round-robin over the users), each as a
+/// waiting code and a refresh token.
+fn seed_grants(
+    store: &SledStore,
+    users: &[crate::domain::model::User],
+    n: usize,
+    out: &Path,
+    now: OffsetDateTime,
+) -> CliResult<()> {
+    use crate::domain::oidc::grant::{CodeGrant, Grant, RefreshGrant};
+    use crate::service::{new_token, session_key};
+    use crate::store::{ApplicationStore as _, GrantStore as _};
+    if users.is_empty() {
+        return Err("seed at least one user for --oidc-grants".into());
+    }
+    let secret = new_token();
+    let req: proofup_shared::apps::ApplicationRequest = serde_json::from_value(serde_json::json!({
+        "name": "Bench", "redirect_uris": ["http://127.0.0.1:9/cb"], "scopes": ["openid", "profile"],
+        "refresh_tokens": true, "refresh_token_days": 30
+    }))?;
+    let app = crate::domain::oidc::Application::new("bench-app".into(), &req, Some(&secret), now);
+    let entry = crate::store::AuditDraft(proofup_shared::api::AuditEntry {
+        id: String::new(),
+        at: now,
+        actor_id: None,
+        actor: "seed".into(),
+        action: "application.created".into(),
+        target_id: Some(app.id.clone()),
+        target: app.name.clone(),
+        changes: vec![],
+        ip: String::new(),
+    });
+    store.create_application(&app, entry)?;
+    let mut lines = format!("{} {secret}\n", app.id);
+    for i in 0..n {
+        let u = &users[i % users.len()];
+        let grant = Grant {
+            id: format!("seed-grant-{i}"),
+            client_id: app.id.clone(),
+            user_id: u.id.clone(),
+            sid: format!("seed-sid-{i}"),
+            scopes: vec!["openid".into(), "profile".into()],
+            auth_time: now,
+            amr: vec!["pwd".into()],
+            expires_at: now + time::Duration::days(30),
+        };
+        store.put_grant(&grant)?;
+        let refresh = new_token();
+        store.put_refresh_token(
+            &session_key(&refresh),
+            &RefreshGrant {
+                grant: grant.id.clone(),
+                client_id: app.id.clone(),
+                user_id: u.id.clone(),
+                scopes: grant.scopes.clone(),
+                expires_at: grant.expires_at,
+                spent: false,
+            },
+        )?;
+        let code = new_token();
+        store.put_code(
+            &session_key(&code),
+            &CodeGrant {
+                client_id: app.id.clone(),
+                redirect_uri: "http://127.0.0.1:9/cb".into(),
+                user_id: u.id.clone(),
+                scopes: grant.scopes.clone(),
+                nonce: None,
+                code_challenge: None,
+                auth_time: now,
+                amr: vec!["pwd".into()],
+                sid: grant.sid.clone(),
+                // Longer than a real code's 60 s, so that a benchmark run can spend them all.
+                expires_at: now + time::Duration::minutes(10),
+                spent: false,
+                issued: Vec::new(),
+            },
+        )?;
+        lines.push_str(&format!("{code} {refresh}\n"));
+    }
     store.flush()?;
     write_private(out, lines.as_bytes())?;
     Ok(())

@@ -97,6 +97,19 @@ fn page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpRes
     ))
 }
 
+/// A sign-in that waited more than 15 minutes: start the same request over, in one click.
+fn expired_page(restart: &str) -> HttpResponse {
+    page(
+        actix_web::http::StatusCode::OK,
+        "Sign-in expired",
+        &format!(
+            "<h1>This sign-in took too long</h1><p>For your security a sign-in must finish within 15 minutes.</p>\
+             <p class=\"actions\"><a class=\"btn btn-primary\" href=\"{}\">Start again</a></p>",
+            escape(restart)
+        ),
+    )
+}
+
 /// Proofup's own page for a request it will not send back to the application.
 fn error_page(message: &str) -> HttpResponse {
     page(
@@ -114,6 +127,7 @@ fn answer(state: &AppState, outcome: Authorize) -> HttpResponse {
     let secure = state.config.secure_cookies;
     match outcome {
         Authorize::Page(m) => error_page(&m),
+        Authorize::Expired { restart } => expired_page(&restart),
         Authorize::Redirect(to) => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, to))
             .insert_header(("Cache-Control", "no-store"))
@@ -212,11 +226,15 @@ pub async fn flow_info(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    use crate::service::oidc::signin::FlowView;
     match state.core.flow_application(&id, flow_cookie(&req, state.config.secure_cookies).as_deref())? {
-        Some(name) => Ok(HttpResponse::Ok()
+        FlowView::Live { application, login_hint } => Ok(HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
-            .json(serde_json::json!({ "application": name }))),
-        None => Err(AppError::not_found("The sign-in")),
+            .json(serde_json::json!({ "application": application, "login_hint": login_hint }))),
+        FlowView::Expired { application, restart } => Ok(HttpResponse::Gone()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(serde_json::json!({ "application": application, "restart": restart }))),
+        FlowView::Gone => Err(AppError::not_found("The sign-in")),
     }
 }
 

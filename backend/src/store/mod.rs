@@ -438,7 +438,8 @@ pub trait GrantStore {
     fn grant(&self, user_id: &str, id: &str) -> StoreResult<Option<Grant>>;
     /// Ends one grant: every token issued under it stops working at once. Returns whether it was there.
     fn end_grant(&self, user_id: &str, id: &str) -> StoreResult<bool>;
-    /// Ends every grant of the user, or only those signed in by session `sid`; returns how many.
+    /// Ends every grant of the user, or only those signed in by session `sid` (not those with the
+    /// `offline_access` scope: they outlive the sign-out, OIDC Core §11); returns how many.
     /// `delete_user_sessions` calls it too: whatever signs a user out everywhere (disable, reset
     /// sign-in, re-registration, a new password, delete) ends what applications hold.
     fn end_user_grants(&self, user_id: &str, sid: Option<&str>) -> StoreResult<u64>;
@@ -447,6 +448,7 @@ pub trait GrantStore {
     /// Marks the refresh token spent, atomically (one winner across requests); returns it as it
     /// was before (already spent: a reuse), or `None` when there is no such token.
     fn spend_refresh_token(&self, key: &[u8; 32]) -> StoreResult<Option<RefreshGrant>>;
-    /// Deletes flows, codes, grants and tokens expired before `now`; returns how many.
+    /// Deletes codes, grants and tokens expired before `now`, and flows expired an hour before
+    /// (`FLOW_KEPT_AFTER_EXPIRY`: their browser may start over); returns how many.
     fn sweep_grants(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }

@@ -618,13 +618,17 @@ pub fn grants_end_with_their_tokens_and_refresh_tokens_are_spent_once(e: &mut dy
     }
     assert_eq!(s.grant("u1", "g1").unwrap(), Some(g("g1", "u1", "s1")));
     assert_eq!(s.grant("u2", "g1").unwrap(), None, "a grant is found under its own user");
-    // One session's grants, then one grant, then the rest of the user's; u2 keeps theirs.
+    // One session's grants (not an offline one), then one grant, then the rest of the user's;
+    // u2 keeps theirs.
+    let offline = Grant { scopes: vec!["openid".into(), "offline_access".into()], ..g("g8", "u1", "s2") };
+    s.put_grant(&offline).unwrap();
     assert_eq!(s.end_user_grants("u1", Some("s2")).unwrap(), 2);
+    assert!(s.grant("u1", "g8").unwrap().is_some(), "offline access outlives the sign-out");
     assert!(s.grant("u1", "g1").unwrap().is_some());
     assert!(s.end_grant("u1", "g1").unwrap());
     assert!(!s.end_grant("u1", "g1").unwrap());
     s.put_grant(&g("g5", "u1", "s3")).unwrap();
-    assert_eq!(s.end_user_grants("u1", None).unwrap(), 1);
+    assert_eq!(s.end_user_grants("u1", None).unwrap(), 2, "g5 and the offline g8");
     assert!(s.grant("u2", "g4").unwrap().is_some());
     // Ending a user's sessions ends their grants too.
     s.delete_user_sessions("u2").unwrap();

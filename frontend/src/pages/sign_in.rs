@@ -31,7 +31,16 @@ pub fn SignInPage() -> impl IntoView {
     let app_name = RwSignal::new(None::<Result<String, ()>>);
     if let Some(flow) = crate::session::flow_of(&next) {
         spawn_local(async move {
-            app_name.set(Some(api::flow_application(flow).await.map_err(|_| ())));
+            match api::flow_info(flow).await {
+                Ok((name, hint)) => {
+                    // The application said who is signing in (login_hint): the username to start from.
+                    if let Some(h) = hint.filter(|_| username.get_untracked().is_empty()) {
+                        username.set(h);
+                    }
+                    app_name.set(Some(Ok(name)));
+                }
+                Err(_) => app_name.set(Some(Err(()))),
+            }
         });
     }
 

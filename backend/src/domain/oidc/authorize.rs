@@ -156,6 +156,34 @@ pub fn check(
     })
 }
 
+impl AuthRequest {
+    /// The same authorization request again (`/oauth2/authorize?…`), so that a sign-in that
+    /// waited too long can start over with what the application asked for.
+    pub fn restart_path(&self) -> String {
+        let scope = self.scopes.join(" ");
+        let acr = self.acr_values.join(" ");
+        let max_age = self.max_age.map(|m| m.to_string());
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &self.client_id),
+            ("redirect_uri", &self.redirect_uri),
+            ("scope", &scope),
+        ];
+        let optional = [
+            ("state", self.state.as_deref()),
+            ("nonce", self.nonce.as_deref()),
+            ("code_challenge", self.code_challenge.as_deref()),
+            ("code_challenge_method", self.code_challenge.as_ref().map(|_| "S256")),
+            ("prompt", (self.force_login && self.max_age != Some(0)).then_some("login")),
+            ("max_age", max_age.as_deref()),
+            ("login_hint", self.login_hint.as_deref()),
+            ("acr_values", (!acr.is_empty()).then_some(acr.as_str())),
+        ];
+        pairs.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+        with_query("/oauth2/authorize", &pairs)
+    }
+}
+
 /// `redirect_uri` with `pairs` added to its query (the URI may already have one).
 pub fn with_query(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
     let mut out = redirect_uri.to_owned();

@@ -8,6 +8,8 @@ use super::authorize::AuthRequest;
 
 /// How long a user has to sign in once an application sent them.
 pub const FLOW_LIFETIME: Duration = Duration::minutes(15);
+/// How long an expired flow is kept, so that its browser can start the same request over.
+pub const FLOW_KEPT_AFTER_EXPIRY: Duration = Duration::hours(1);
 /// How long a code may wait for its exchange.
 pub const CODE_LIFETIME: Duration = Duration::seconds(60);
 /// ID tokens are read once, at sign-in.

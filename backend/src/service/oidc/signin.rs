@@ -19,6 +19,26 @@ pub enum Authorize {
     Redirect(String),
     /// Proofup's own error page: the request cannot be trusted enough to redirect.
     Page(String),
+    /// This browser's sign-in waited too long: offer to start the same request over.
+    Expired { restart: String },
+}
+
+/// What the sign-in page learns about a flow.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FlowView {
+    /// Waiting: the application's name and the username it suggested.
+    Live { application: String, login_hint: Option<String> },
+    /// This browser's, but it waited too long: the request to start over with.
+    Expired { application: String, restart: String },
+    /// Not this browser's, or long gone.
+    Gone,
+}
+
+/// A flow as this browser sees it.
+enum MyFlow {
+    Live(Flow),
+    Expired(Flow),
+    Gone,
 }
 
 /// The `iss` every authorization response carries (RFC 9207).
@@ -123,6 +143,12 @@ impl Core {
                 description,
             )))
         };
+        // An id_token_hint naming someone else: this browser's session is not the one asked for.
+        let hinted = match params.get("id_token_hint").filter(|h| !h.is_empty()) {
+            Some(h) => self.verify_id_token_hint(h)?.map(|h| h.sub),
+            None => None,
+        };
+        let sso = sso.filter(|b| hinted.as_ref().is_none_or(|sub| *sub == b.user.id));
         if let Some(b) = sso.filter(|b| b.session.stage == SessionStage::Full && b.user.enabled) {
             let recent = req.max_age.is_none_or(|m| (now - b.session.created_at).whole_seconds() <= m as i64);
             if !req.force_login && recent {
@@ -191,17 +217,34 @@ impl Core {
         Ok(Sso::Reuse(format!("Single sign-on with the existing session{policy}")))
     }
 
-    /// The application a flow signs in to, for the sign-in page ("Sign in to Grafana").
-    /// `None` when the flow is gone, expired, or belongs to another browser.
-    pub fn flow_application(&self, flow: &str, browser: Option<&str>) -> Result<Option<String>, ServiceError> {
-        let Some(f) = self.live_flow(flow, browser)? else { return Ok(None) };
-        Ok(self.store.application(&f.request.client_id)?.map(|a| a.name))
+    /// The application a flow signs in to, for the sign-in page ("Sign in to Grafana"), and the
+    /// username the application suggested (`login_hint`); for an expired one of this browser,
+    /// the request to start over with.
+    pub fn flow_application(&self, flow: &str, browser: Option<&str>) -> Result<FlowView, ServiceError> {
+        let (f, live) = match self.my_flow(flow, browser)? {
+            MyFlow::Live(f) => (f, true),
+            MyFlow::Expired(f) => (f, false),
+            MyFlow::Gone => return Ok(FlowView::Gone),
+        };
+        let Some(app) = self.store.application(&f.request.client_id)?.filter(|a| a.enabled) else {
+            return Ok(FlowView::Gone);
+        };
+        Ok(if live {
+            FlowView::Live {
+                application: app.name,
+                login_hint: f.request.login_hint.clone().filter(|h| h.len() <= 128),
+            }
+        } else {
+            FlowView::Expired { application: app.name, restart: f.request.restart_path() }
+        })
     }
 
-    fn live_flow(&self, flow: &str, browser: Option<&str>) -> Result<Option<Flow>, ServiceError> {
-        let Some(f) = self.store.flow(flow)? else { return Ok(None) };
-        let mine = browser.is_some_and(|b| session_key(b) == f.browser);
-        Ok((mine && self.clock.now() < f.expires_at).then_some(f))
+    fn my_flow(&self, flow: &str, browser: Option<&str>) -> Result<MyFlow, ServiceError> {
+        let Some(f) = self.store.flow(flow)? else { return Ok(MyFlow::Gone) };
+        if browser.is_none_or(|b| session_key(b) != f.browser) {
+            return Ok(MyFlow::Gone);
+        }
+        Ok(if self.clock.now() < f.expires_at { MyFlow::Live(f) } else { MyFlow::Expired(f) })
     }
 
     /// After the portal's sign-in: the flow's code, by redirect to the application. The
@@ -214,10 +257,14 @@ impl Core {
         session: Option<SignedInBrowser<'_>>,
         client: &ClientInfo,
     ) -> Result<Authorize, ServiceError> {
-        let Some(f) = self.live_flow(flow, browser)? else {
-            return Ok(Authorize::Page(
-                "This sign-in is no longer waiting (it took more than 15 minutes, or was started in another browser). Go back to the application and sign in again.".into(),
-            ));
+        let f = match self.my_flow(flow, browser)? {
+            MyFlow::Live(f) => f,
+            MyFlow::Expired(f) => return Ok(Authorize::Expired { restart: f.request.restart_path() }),
+            MyFlow::Gone => {
+                return Ok(Authorize::Page(
+                    "This sign-in is no longer waiting (it was started in another browser, or long ago). Go back to the application and sign in again.".into(),
+                ))
+            }
         };
         let Some(b) = session.filter(|b| b.session.stage == SessionStage::Full && b.session.created_at >= f.created_at)
         else {

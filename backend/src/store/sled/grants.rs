@@ -68,7 +68,15 @@ impl GrantStore for SledStore {
         let mut n = 0;
         for kv in self.grants.scan_prefix(grant_key(user_id, "")) {
             let (k, v) = kv.map_err(backend)?;
-            if sid.is_none_or(|sid| dec::<Grant>(&v).is_ok_and(|g| g.sid == sid)) {
+            // Signing out ends a session's grants, except offline ones (OIDC Core §11); ending
+            // all of a user's grants ends those too.
+            let ends = match sid {
+                None => true,
+                Some(sid) => {
+                    dec::<Grant>(&v).is_ok_and(|g| g.sid == sid && !g.scopes.iter().any(|s| s == "offline_access"))
+                }
+            };
+            if ends {
                 b.remove(k);
                 n += 1;
             }
@@ -97,11 +105,18 @@ impl GrantStore for SledStore {
             expires_at: OffsetDateTime,
         }
         let mut n = 0;
-        for tree in [&self.flows, &self.codes, &self.access_tokens, &self.grants, &self.refresh_tokens] {
+        let kept = crate::domain::oidc::grant::FLOW_KEPT_AFTER_EXPIRY;
+        for (tree, after) in [
+            (&self.flows, kept),
+            (&self.codes, time::Duration::ZERO),
+            (&self.access_tokens, time::Duration::ZERO),
+            (&self.grants, time::Duration::ZERO),
+            (&self.refresh_tokens, time::Duration::ZERO),
+        ] {
             let mut b = ::sled::Batch::default();
             for kv in tree.iter() {
                 let (k, v) = kv.map_err(backend)?;
-                if serde_json::from_slice::<Expiry>(&v).is_ok_and(|e| e.expires_at <= now) {
+                if serde_json::from_slice::<Expiry>(&v).is_ok_and(|e| e.expires_at + after <= now) {
                     b.remove(k);
                     n += 1;
                 }

@@ -1,0 +1,63 @@
+-- wrk: token requests. $GRANTS_FILE's first line is "client-id secret"; then "code refresh-token"
+-- lines (`proofup seed --oidc-grants`). $GRANT is authorization_code or refresh_token; thread k of
+-- $WRK_THREADS takes every k-th line, so no code or refresh token is sent twice (each is spent
+-- by its request), and a thread stops when its lines are spent.
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("tid", counter)
+  table.insert(threads, thread)
+end
+
+local function b64(s)
+  local chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+  return ((s:gsub('.', function(x)
+    local r, byte = '', x:byte()
+    for i = 8, 1, -1 do r = r .. (byte % 2 ^ i - byte % 2 ^ (i - 1) > 0 and '1' or '0') end
+    return r
+  end) .. '0000'):gsub('%d%d%d?%d?%d?%d?', function(x)
+    if #x < 6 then return '' end
+    local c = 0
+    for i = 1, 6 do c = c + (x:sub(i, i) == '1' and 2 ^ (6 - i) or 0) end
+    return chars:sub(c + 1, c + 1)
+  end) .. ({ '', '==', '=' })[#s % 3 + 1])
+end
+
+function init(args)
+  local n = tonumber(os.getenv("WRK_THREADS") or "1")
+  grant = os.getenv("GRANT")
+  entries = {}
+  local i = -1
+  for line in io.lines(os.getenv("GRANTS_FILE")) do
+    if i == -1 then
+      local id, secret = line:match("^(%S+) (%S+)$")
+      auth = "Basic " .. b64(id .. ":" .. secret)
+    elseif i % n == tid - 1 then
+      local code, refresh = line:match("^(%S+) (%S+)$")
+      table.insert(entries, grant == "refresh_token" and refresh or code)
+    end
+    i = i + 1
+  end
+  idx = 0
+end
+
+function request()
+  idx = idx + 1
+  local v = entries[idx]
+  if v == nil then
+    wrk.thread:stop()
+    v = "spent"
+  end
+  local body
+  if grant == "refresh_token" then
+    body = "grant_type=refresh_token&refresh_token=" .. v
+  else
+    body = "grant_type=authorization_code&code=" .. v .. "&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb"
+  end
+  return wrk.format("POST", "/oauth2/token", {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Authorization"] = auth,
+  }, body)
+end
