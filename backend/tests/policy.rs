@@ -106,7 +106,7 @@ async fn the_policy_interrupts_skips_during_grace_then_requires_registration() {
     let (bob_c, me) = sign_in!(app, "bob", PW);
     assert_eq!(
         me["me"]["next_step"],
-        json!({"step": "register_mfa", "can_skip": true, "days_left": 14, "deadline": "2026-12-12T09:00:00Z"})
+        json!({"step": "register_mfa", "can_skip": true, "days_left": 14, "deadline": "2026-12-12T09:00:00Z", "network_blocked": false})
     );
     let (s, _, body, _) = call!(app, with(&bob_c, get("/api/me/methods")));
     assert_eq!(s, StatusCode::FORBIDDEN);
