@@ -127,7 +127,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_grant() {
     let http = client_for(&app);
     let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(ISSUER.into()).unwrap(), &http).await.unwrap();
     let (_, _, raw, _) = call!(app, get("/.well-known/openid-configuration"));
-    assert_eq!(raw["grant_types_supported"], json!(["authorization_code", "refresh_token"]));
+    assert_eq!(raw["grant_types_supported"], json!(["authorization_code", "refresh_token", "client_credentials"]));
     assert_eq!(raw["revocation_endpoint"], format!("{ISSUER}/oauth2/revoke"));
     assert_eq!(raw["introspection_endpoint"], format!("{ISSUER}/oauth2/introspect"));
     let client =
@@ -491,4 +491,74 @@ async fn an_application_signs_the_user_out_with_its_id_token_and_only_to_a_regis
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _, _, _) = refresh!(app, id, secret, t["refresh_token"].as_str().unwrap());
     assert_eq!(s, StatusCode::BAD_REQUEST, "the grant ended with the session");
+}
+
+#[actix_web::test]
+async fn a_service_application_gets_tokens_for_itself_and_nothing_about_users() {
+    let h = Harness::new();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (id, secret) = wiki!(app, admin, json!({"service_access": true}));
+    let (plain, plain_secret) = wiki!(app, admin, json!({"name": "Chat"}));
+    // A public application cannot have it: it has no secret to prove itself with.
+    let (s, _, body, _) = call!(
+        app,
+        with(
+            &admin,
+            post(
+                "/api/applications",
+                json!({"name": "SPA", "kind": "public", "redirect_uris": [CALLBACK], "service_access": true})
+            )
+        )
+    );
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("service_access"));
+
+    let grant = |client: &str, secret: &str, scope: &str| {
+        form(
+            "/oauth2/token",
+            format!("grant_type=client_credentials&scope={scope}&client_id={client}&client_secret={secret}"),
+        )
+    };
+    let (s, hd, t, _) = call!(app, grant(&id, &secret, "groups"));
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(hd.get("cache-control").unwrap(), "no-store");
+    assert!(t.get("id_token").is_none() && t.get("refresh_token").is_none(), "no user, no ID token: {t}");
+    assert_eq!(t["scope"], "groups");
+    let access = t["access_token"].as_str().unwrap();
+    // It names the application, never a user: userinfo refuses it, introspection says whose.
+    assert_eq!(userinfo_status!(app, access), StatusCode::UNAUTHORIZED);
+    let (_, _, i, _) =
+        call!(app, form("/oauth2/introspect", format!("token={access}&client_id={id}&client_secret={secret}")));
+    assert_eq!(
+        (i["active"].as_bool(), i["sub"].as_str(), i["scope"].as_str()),
+        (Some(true), Some(id.as_str()), Some("groups")),
+        "{i}"
+    );
+    let (_, _, i, _) = call!(
+        app,
+        form("/oauth2/introspect", format!("token={access}&client_id={plain}&client_secret={plain_secret}"))
+    );
+    assert_eq!(i, json!({"active": false}), "another client learns nothing");
+    // Scopes about a sign-in are refused; so is an application without service access.
+    let (s, _, body, _) = call!(app, grant(&id, &secret, "openid"));
+    assert_eq!((s, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
+    let (s, _, body, _) = call!(app, grant(&plain, &plain_secret, ""));
+    assert_eq!((s, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unauthorized_client")), "{body}");
+    let (s, _, _, _) = call!(app, grant(&id, "wrong", ""));
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Logged as the application's own non-interactive sign-in.
+    let (_, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?application=Wiki")));
+    let e = &log["items"][0];
+    assert_eq!(
+        (e["username"].as_str(), e["interactive"].as_bool()),
+        (Some(format!("app:{id}").as_str()), Some(false)),
+        "{log}"
+    );
+    // Revoked, it stops.
+    call!(app, form("/oauth2/revoke", format!("token={access}&client_id={id}&client_secret={secret}")));
+    let (_, _, i, _) =
+        call!(app, form("/oauth2/introspect", format!("token={access}&client_id={id}&client_secret={secret}")));
+    assert_eq!(i, json!({"active": false}));
 }

@@ -42,6 +42,9 @@ pub struct ApplicationView {
     pub assigned: Vec<DirectoryRef>,
     /// A user with a method must use it; a user without one must register now, with no skip.
     pub require_mfa: bool,
+    /// The application may also get access tokens for itself (client credentials grant, no user).
+    #[serde(default)]
+    pub service_access: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When the current secret was issued (confidential applications).
@@ -84,6 +87,10 @@ pub struct ApplicationRequest {
     pub assigned_groups: Vec<String>,
     #[serde(default)]
     pub require_mfa: bool,
+    /// Client credentials grant (confidential applications only): tokens for the application
+    /// itself, for its calls between services; never a user, an ID token or an interrupt.
+    #[serde(default)]
+    pub service_access: bool,
 }
 
 fn default_scopes() -> Vec<String> {
@@ -221,6 +228,9 @@ pub fn validate_application(req: &ApplicationRequest) -> Vec<FieldError> {
     if !(1..=90).contains(&req.refresh_token_days) {
         bad("refresh_token_days", "Refresh tokens live 1 to 90 days.".into());
     }
+    if req.service_access && req.kind == ClientKind::Public {
+        bad("service_access", "Only an application with a secret can get tokens for itself.".into());
+    }
     if req.assigned_users.len() + req.assigned_groups.len() > 1000 {
         bad("assigned_groups", "Up to 1000 assigned users and groups; assign a group instead.".into());
     }
@@ -272,9 +282,10 @@ mod tests {
             assigned_users: vec![],
             assigned_groups: vec![],
             require_mfa: false,
+            service_access: true,
         };
         let fields: Vec<String> = validate_application(&req).into_iter().map(|f| f.field).collect();
-        for f in ["name", "redirect_uris", "scopes", "access_token_minutes", "refresh_token_days"] {
+        for f in ["name", "redirect_uris", "scopes", "access_token_minutes", "refresh_token_days", "service_access"] {
             assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
         }
     }

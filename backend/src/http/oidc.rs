@@ -49,7 +49,7 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": proofup_shared::apps::SCOPES,
@@ -401,7 +401,16 @@ pub async fn token_endpoint(
             let (_, from) = super::client::client_info(&req, &state.config.trusted_proxies);
             state.core.refresh(client, get(&p, "refresh_token"), get(&p, "scope"), &from).await
         }
-        Some(_) => return bad("unsupported_grant_type", "Only authorization_code and refresh_token are supported."),
+        Some("client_credentials") => {
+            let (_, from) = super::client::client_info(&req, &state.config.trusted_proxies);
+            state.core.client_credentials(client, get(&p, "scope"), &from).await
+        }
+        Some(_) => {
+            return bad(
+                "unsupported_grant_type",
+                "Only authorization_code, refresh_token and client_credentials are supported.",
+            )
+        }
         None => return bad("invalid_request", "grant_type is missing."),
     };
     match result {

@@ -32,6 +32,9 @@ pub struct Application {
     pub assigned_users: Vec<String>,
     pub assigned_groups: Vec<String>,
     pub require_mfa: bool,
+    /// May get tokens for itself (client credentials).
+    #[serde(default)]
+    pub service_access: bool,
     /// SHA-256 of the current secret (confidential applications).
     #[serde(default)]
     pub secret_hash: Option<[u8; 32]>,
@@ -72,6 +75,7 @@ impl Application {
             assigned_users: Vec::new(),
             assigned_groups: Vec::new(),
             require_mfa: false,
+            service_access: false,
             secret_hash: secret.map(secret_hash),
             secret_issued_at: secret.map(|_| now),
             previous_secret_hash: None,
@@ -107,6 +111,7 @@ impl Application {
         groups.dedup();
         self.assigned_groups = groups;
         self.require_mfa = req.require_mfa;
+        self.service_access = req.service_access;
         self.updated_at = now;
     }
 
@@ -154,6 +159,7 @@ impl Application {
             assignment_required: self.assignment_required,
             assigned,
             require_mfa: self.require_mfa,
+            service_access: self.service_access,
             created_at: self.created_at,
             secret_issued_at: self.secret_issued_at,
             previous_secret_valid_until: self.previous_valid_until.filter(|u| now < *u),

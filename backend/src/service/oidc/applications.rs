@@ -50,6 +50,7 @@ fn changes(before: &Application, after: &Application) -> Vec<proofup_shared::api
     diff("assigned_users", list(&before.assigned_users), list(&after.assigned_users));
     diff("assigned_groups", list(&before.assigned_groups), list(&after.assigned_groups));
     diff("require_mfa", before.require_mfa.to_string(), after.require_mfa.to_string());
+    diff("service_access", before.service_access.to_string(), after.service_access.to_string());
     out
 }
 

@@ -36,7 +36,9 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: i64,
-    pub id_token: String,
+    /// None for client credentials (no user signed in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
@@ -167,7 +169,7 @@ impl Core {
             access_token: token,
             token_type: "Bearer",
             expires_in: (access.expires_at - now).whole_seconds(),
-            id_token,
+            id_token: Some(id_token),
             refresh_token,
             scope: grant.scopes.join(" "),
         })
@@ -307,8 +309,69 @@ impl Core {
             access_token: token,
             token_type: "Bearer",
             expires_in: (access.expires_at - now).whole_seconds(),
-            id_token,
+            id_token: Some(id_token),
             refresh_token: Some(next),
+            scope: scopes.join(" "),
+        })
+    }
+
+    /// `grant_type=client_credentials` (RFC 6749 §4.4): an access token for the application
+    /// itself, when it has service access. No user, so no ID token, no refresh token, no policy.
+    pub async fn client_credentials(
+        &self,
+        client: ClientAuth<'_>,
+        scope: Option<&str>,
+        from: &crate::domain::model::ClientInfo,
+    ) -> Result<TokenResponse, TokenError> {
+        let now = self.clock.now();
+        let app = self.authenticate_client(&client)?;
+        if !app.service_access || app.kind != ClientKind::Confidential {
+            return Err(TokenError::Request(oauth(
+                "unauthorized_client",
+                "This application has no service access (client credentials); an administrator can turn it on.",
+            )));
+        }
+        // Scopes about a user mean nothing here; any other the application may have.
+        let mut scopes = Vec::new();
+        for s in scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()) {
+            if s == "openid" || !app.scopes.iter().any(|a| a == s) {
+                return Err(TokenError::Request(OAuthError {
+                    error: "invalid_scope",
+                    description: format!("The scope {s} cannot be granted to the application itself."),
+                }));
+            }
+            if !scopes.iter().any(|x| x == s) {
+                scopes.push(s.to_owned());
+            }
+        }
+        let token = new_token();
+        let access = AccessGrant {
+            client_id: app.id.clone(),
+            user_id: String::new(),
+            scopes: scopes.clone(),
+            expires_at: now + time::Duration::minutes(app.access_token_minutes.into()),
+            grant: String::new(),
+        };
+        self.store.put_access_token(&session_key(&token), &access)?;
+        self.store.append_sign_in(proofup_shared::api::SignInLogEntry {
+            id: String::new(),
+            at: now,
+            username: format!("app:{}", app.id),
+            user_id: None,
+            result: proofup_shared::api::SignInResult::Success,
+            reason: "Client credentials: an access token for the application itself".into(),
+            ip: from.ip.clone(),
+            user_agent: from.user_agent.clone(),
+            interactive: false,
+            application: Some(app.name.clone()),
+        })?;
+        self.store.durable().await?;
+        Ok(TokenResponse {
+            access_token: token,
+            token_type: "Bearer",
+            expires_in: (access.expires_at - now).whole_seconds(),
+            id_token: None,
+            refresh_token: None,
             scope: scopes.join(" "),
         })
     }
@@ -341,6 +404,22 @@ impl Core {
         };
         let inactive = serde_json::json!({ "active": false });
         let key = session_key(token);
+        if let Some(a) = self.store.access_token(&key)?.filter(|a| a.user_id.is_empty()) {
+            // The application's own token (client credentials): no user behind it.
+            if a.client_id != app.id || now >= a.expires_at {
+                return Ok(inactive);
+            }
+            return Ok(serde_json::json!({
+                "active": true,
+                "token_type": "access_token",
+                "scope": a.scopes.join(" "),
+                "client_id": app.id,
+                "sub": app.id,
+                "aud": app.id,
+                "iss": self.issuer,
+                "exp": a.expires_at.unix_timestamp(),
+            }));
+        }
         let (kind, user_id, grant_id, scopes, exp) = if let Some(a) = self.store.access_token(&key)? {
             ("access_token", a.user_id, a.grant, a.scopes, a.expires_at)
         } else if let Some(r) = self.store.refresh_token(&key)?.filter(|r| !r.spent) {

@@ -23,6 +23,7 @@ pub struct AppForm {
     pub assignment_required: RwSignal<bool>,
     pub assigned: RwSignal<Vec<DirectoryRef>>,
     pub require_mfa: RwSignal<bool>,
+    pub service_access: RwSignal<bool>,
 }
 
 fn lines(s: &str) -> Vec<String> {
@@ -44,6 +45,7 @@ impl AppForm {
             assignment_required: RwSignal::new(false),
             assigned: RwSignal::new(Vec::new()),
             require_mfa: RwSignal::new(false),
+            service_access: RwSignal::new(false),
         }
     }
 
@@ -60,6 +62,7 @@ impl AppForm {
         self.assignment_required.set(a.assignment_required);
         self.assigned.set(a.assigned.clone());
         self.require_mfa.set(a.require_mfa);
+        self.service_access.set(a.service_access);
     }
 
     /// The request the form describes. A number that does not parse is sent as 0, which the
@@ -81,6 +84,8 @@ impl AppForm {
             assigned_users: ids(MemberKind::User),
             assigned_groups: ids(MemberKind::Group),
             require_mfa: self.require_mfa.get_untracked(),
+            service_access: self.service_access.get_untracked()
+                && self.kind.get_untracked() == ClientKind::Confidential,
         }
     }
 }
@@ -183,6 +188,13 @@ pub fn AppFields(form: AppForm, error: RwSignal<Option<ApiError>>, creating: boo
                     on:change=move |ev| f.require_mfa.set(event_target_checked(&ev))/>
                 " Require MFA: users must use a second factor, and register one at once if they have none (no skip)"
             </label>
+            <Show when=move || f.kind.get() == ClientKind::Confidential>
+                <label class="check">
+                    <input type="checkbox" id="app-service-access" prop:checked=move || f.service_access.get()
+                        on:change=move |ev| f.service_access.set(event_target_checked(&ev))/>
+                    " Service access: the app may get tokens for itself with its secret (client credentials; no user, never interrupted)"
+                </label>
+            </Show>
             <label class="check">
                 <input type="checkbox" id="app-assignment" prop:checked=move || f.assignment_required.get()
                     on:change=move |ev| f.assignment_required.set(event_target_checked(&ev))/>
