@@ -68,13 +68,15 @@ setup:
 	  echo "installing binaryen@$(BINARYEN_VERSION) from npm"; mkdir -p $(TOOLS); \
 	  npm install --prefix $(TOOLS) --no-audit --no-fund --silent binaryen@$(BINARYEN_VERSION); fi
 
-## Browser-test tools; Apache with mod_auth_openidc is the independent relying party e2e signs in to.
+## Browser-test tools; Apache with mod_auth_openidc is the independent relying party e2e signs in to;
+## PostgreSQL's server binaries for the tests that start their own throw-away database server.
 setup-test:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v oathtool >/dev/null \
-	    || ! test -x /usr/sbin/apache2 || ! test -f /usr/lib/apache2/modules/mod_auth_openidc.so; then \
-	  echo "installing chromium, chromedriver, oathtool, apache2, libapache2-mod-auth-openidc"; apt-get update -qq && \
+	    || ! test -x /usr/sbin/apache2 || ! test -f /usr/lib/apache2/modules/mod_auth_openidc.so \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing chromium, chromedriver, oathtool, apache2, libapache2-mod-auth-openidc, postgresql"; apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver oathtool \
-	    apache2 libapache2-mod-auth-openidc >/dev/null; fi
+	    apache2 libapache2-mod-auth-openidc postgresql >/dev/null; fi
 
 ## The portal (frontend/dist), embedded into the server at its next build.
 ui: setup

@@ -31,6 +31,7 @@ use crate::domain::setup::SetupTokenRecord;
 use crate::domain::tap::TapRecord;
 use crate::domain::throttle::AccountThrottle;
 
+pub mod postgres;
 pub mod sled;
 
 /// Every aggregate's store, and durability: what the services are given.

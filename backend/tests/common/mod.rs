@@ -1,6 +1,7 @@
 //! Test harness: the real actix `App` over a real sled store in a temp dir, with a manual clock.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod pg;
 pub mod rp;
 pub mod server;
 

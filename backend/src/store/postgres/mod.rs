@@ -1,0 +1,173 @@
+//! The PostgreSQL engine: several Proofup nodes on one database (issue 18, in progress).
+//!
+//! - **Threads, not the async client.** The store port is synchronous (the sled engine answers
+//!   in microseconds on the caller's thread). `postgres::Client` is synchronous too, but it drives
+//!   its own tokio runtime and must not be called from inside one (actix's workers are). So the
+//!   engine owns `pool_size` threads, each holding one connection; a call hands its work to the
+//!   next free thread and waits for the answer. Each thread reconnects when its connection drops.
+//! - **Schema.** Migrations are embedded (`backend/migrations/postgres/*.sql`) and applied at
+//!   start in one transaction under an advisory lock, so two nodes starting together migrate once;
+//!   a database whose schema is newer than this binary is refused with a clear message, as the
+//!   sled store refuses a newer data directory.
+//! - **Durability.** A statement returns after its transaction committed (PostgreSQL's
+//!   `synchronous_commit` default): `durable()` has nothing left to wait for.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use crate::store::{StoreError, StoreResult};
+
+/// The migrations, in order: (version, SQL).
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../../migrations/postgres/0001_schema.sql"))];
+
+/// The schema this binary writes.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// The advisory lock key under which a node migrates (any constant both nodes agree on).
+const MIGRATION_LOCK: i64 = 0x5052_4f4f_4655_5031; // "PROOFUP1"
+
+/// How the engine connects.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Connections (one thread each).
+    pub pool_size: usize,
+    /// Any statement running longer is cancelled by the server (`statement_timeout`).
+    pub statement_timeout_ms: u32,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self { pool_size: 8, statement_timeout_ms: 5_000 }
+    }
+}
+
+/// Work for a connection thread: given its connection, or why it has none.
+type Job = Box<dyn FnOnce(Result<&mut postgres::Client, StoreError>) + Send>;
+
+/// The engine.
+pub struct PgStore {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    _threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// A PostgreSQL error with the server's own words (its Display says only "db error").
+pub fn pg(e: postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(d) => StoreError::Backend(format!("PostgreSQL {}: {}", d.code().code(), d.message())),
+        None => StoreError::Backend(format!("PostgreSQL: {e}")),
+    }
+}
+
+/// Connects once, with the session settings every connection gets.
+fn connect(url: &str, options: &PgOptions) -> Result<postgres::Client, StoreError> {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
+        StoreError::Backend(format!(
+            "could not connect to PostgreSQL: {}",
+            match pg(e) {
+                StoreError::Backend(m) => m,
+                other => other.to_string(),
+            }
+        ))
+    })?;
+    c.batch_execute(&format!("SET statement_timeout = {}", options.statement_timeout_ms)).map_err(pg)?;
+    Ok(c)
+}
+
+/// Applies the migrations this database lacks, once across nodes; refuses a newer schema.
+pub fn migrate(client: &mut postgres::Client) -> StoreResult<i32> {
+    let mut tx = client.transaction().map_err(backend)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(pg)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS proofup_schema (version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .map_err(pg)?;
+    let current: i32 = tx.query_one("SELECT coalesce(max(version), 0) FROM proofup_schema", &[]).map_err(pg)?.get(0);
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "the database has schema version {current}, newer than this proofup understands ({SCHEMA_VERSION}): \
+             upgrade proofup, or point it at another database"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.batch_execute(sql).map_err(|e| StoreError::Backend(format!("migration {version} failed: {}", pg(e))))?;
+        tx.execute("INSERT INTO proofup_schema (version) VALUES ($1)", &[version]).map_err(pg)?;
+    }
+    tx.commit().map_err(pg)?;
+    Ok(SCHEMA_VERSION)
+}
+
+impl PgStore {
+    /// Starts the connection threads and migrates the database if it needs it. Everything that
+    /// touches the database runs on the engine's threads, never the caller's (which may be
+    /// inside a tokio runtime).
+    pub fn open(url: &str, options: PgOptions) -> StoreResult<Arc<Self>> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let mut threads = Vec::new();
+        for i in 0..options.pool_size.max(1) {
+            let rx = rx.clone();
+            let (url, options) = (url.to_owned(), options.clone());
+            let t = std::thread::Builder::new()
+                .name(format!("pg-{i}"))
+                .spawn(move || {
+                    let mut client: Option<postgres::Client> = None;
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => match r.recv() {
+                                Ok(j) => j,
+                                Err(_) => return, // the store was dropped
+                            },
+                            Err(_) => return,
+                        };
+                        // Connect on first use, and again whenever the server ended the connection.
+                        if client.as_ref().is_none_or(postgres::Client::is_closed) {
+                            client = None;
+                            match connect(&url, &options) {
+                                Ok(c) => client = Some(c),
+                                Err(e) => {
+                                    tracing::error!(error = %e, "PostgreSQL: no connection");
+                                    job(Err(e));
+                                    continue;
+                                }
+                            }
+                        }
+                        if let Some(c) = client.as_mut() {
+                            job(Ok(c));
+                        }
+                    }
+                })
+                .map_err(backend)?;
+            threads.push(t);
+        }
+        let store = Arc::new(Self { jobs: Mutex::new(tx), _threads: threads });
+        store.run(migrate)?;
+        Ok(store)
+    }
+
+    /// Runs `f` on one of the engine's connections and waits for its answer.
+    pub fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |c| {
+            let _ = tx.send(c.and_then(f));
+        });
+        self.jobs.lock().map_err(|_| backend("the connection pool is poisoned"))?.send(job).map_err(backend)?;
+        rx.recv().map_err(|_| backend("the PostgreSQL connection thread stopped"))?
+    }
+
+    /// A cheap query that proves the database answers.
+    pub fn ping(&self) -> StoreResult<()> {
+        self.run(|c| c.simple_query("SELECT 1").map(|_| ()).map_err(pg))
+    }
+
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> StoreResult<i32> {
+        self.run(|c| Ok(c.query_one("SELECT max(version) FROM proofup_schema", &[]).map_err(pg)?.get(0)))
+    }
+}

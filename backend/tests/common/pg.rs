@@ -1,0 +1,108 @@
+//! A throw-away PostgreSQL server for the tests: a new cluster in a temporary directory
+//! (`initdb`, trust authentication on loopback), on a free port, stopped and removed when the
+//! value drops. Sessions here run as root, and PostgreSQL refuses to: the cluster then belongs
+//! to the `postgres` user and its tools run through `runuser`.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+pub struct PgServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+/// Where Debian keeps the server's tools (`make setup-test` installs `postgresql` if missing).
+fn bin_dir() -> PathBuf {
+    let root = PathBuf::from("/usr/lib/postgresql");
+    let mut versions: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|_| panic!("{} not found: run `make test` (installs postgresql)", root.display()))
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().expect("no PostgreSQL server binaries: run `make test` (installs postgresql)")
+}
+
+fn as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+impl PgServer {
+    pub fn start() -> Self {
+        let bin = bin_dir();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        if as_root() {
+            Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap();
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let me = Self { port, dir, bin };
+        me.tool("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200",
+            me.dir.path().display()
+        );
+        let log = me.dir.path().join("server.log");
+        me.tool("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
+        me
+    }
+
+    fn tool(&self, name: &str, args: &[&str]) {
+        let path = self.bin.join(name);
+        let out = if as_root() {
+            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&path).args(args).output().unwrap()
+        } else {
+            Command::new(&path).args(args).output().unwrap()
+        };
+        assert!(
+            out.status.success(),
+            "{name} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A new, empty database on this server; its URL.
+    pub fn database(&self, name: &str) -> String {
+        self.sql("postgres", &format!("CREATE DATABASE {name}"));
+        self.url(name)
+    }
+
+    /// Runs SQL as the superuser on `db`, on a thread of its own (the synchronous client must
+    /// not run inside the test's tokio runtime); the first column of each row, as text.
+    pub fn sql(&self, db: &str, sql: &str) -> Vec<String> {
+        let (url, sql) = (self.url(db), sql.to_owned());
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            c.simple_query(&sql)
+                .unwrap()
+                .into_iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap_or_default().to_owned()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .join()
+        .unwrap()
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let path = self.bin.join("pg_ctl");
+        let args = ["-D", data.to_str().unwrap_or_default(), "-m", "immediate", "-w", "stop"];
+        let _ = if as_root() {
+            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&path).args(args).output()
+        } else {
+            Command::new(&path).args(args).output()
+        };
+    }
+}

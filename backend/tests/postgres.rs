@@ -1,0 +1,82 @@
+//! The PostgreSQL engine against a real server started by the test (issue 18, in progress): the
+//! schema migrates once however many nodes start together, a newer schema is refused, and the
+//! engine's connections answer from inside the tokio runtime actix runs its handlers on.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::pg::PgServer;
+use proofup::store::postgres::{PgOptions, PgStore, SCHEMA_VERSION};
+
+#[test]
+fn nodes_starting_together_migrate_once_and_a_newer_schema_is_refused() {
+    let pg = PgServer::start();
+    let url = pg.database("proofup");
+    // Four nodes open the same empty database at the same moment.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, barrier) = (url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                PgStore::open(&url, PgOptions { pool_size: 2, ..Default::default() }).map(|s| s.schema_version())
+            })
+        })
+        .collect();
+    for t in opened {
+        assert_eq!(t.join().unwrap().unwrap().unwrap(), SCHEMA_VERSION);
+    }
+    let applied = pg.sql("proofup", "SELECT count(*) FROM proofup_schema");
+    assert_eq!(applied, [SCHEMA_VERSION.to_string()], "each migration applied exactly once");
+    // Reopening changes nothing.
+    PgStore::open(&url, PgOptions::default()).unwrap();
+    assert_eq!(pg.sql("proofup", "SELECT count(*) FROM proofup_schema"), applied);
+
+    // A node of a newer release migrated this database: this one refuses it, and says why.
+    pg.sql("proofup", &format!("INSERT INTO proofup_schema (version) VALUES ({})", SCHEMA_VERSION + 1));
+    let err = PgStore::open(&url, PgOptions::default()).err().expect("refused");
+    let msg = err.to_string();
+    assert!(msg.contains("newer than this proofup understands") && msg.contains("upgrade proofup"), "{msg}");
+
+    // A database that cannot be reached is a clear error, not a hang.
+    let err = PgStore::open("postgres://postgres@127.0.0.1:1/none", PgOptions::default()).err().expect("refused");
+    assert!(err.to_string().contains("could not connect to PostgreSQL"), "{err}");
+}
+
+#[actix_web::test]
+async fn the_engine_answers_from_inside_the_runtime_and_cancels_slow_statements() {
+    let pg = PgServer::start();
+    let url = pg.database("proofup");
+    let store = PgStore::open(&url, PgOptions { pool_size: 3, statement_timeout_ms: 300 }).unwrap();
+    // Inside actix's runtime (where handlers call the store), many calls at once.
+    store.ping().unwrap();
+    let handles: Vec<_> = (0..12)
+        .map(|_| {
+            let s = store.clone();
+            std::thread::spawn(move || s.ping())
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    // statement_timeout applies to every connection.
+    let slow = store.run(|c| c.simple_query("SELECT pg_sleep(2)").map(|_| ()).map_err(proofup::store::postgres::pg));
+    let err = slow.unwrap_err().to_string();
+    assert!(err.contains("57014") && err.contains("statement timeout"), "cancelled by the server: {err}");
+    store.ping().unwrap();
+    // A connection the server ends is replaced on its next use.
+    let killed = pg.sql(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'proofup' AND pid <> pg_backend_pid()",
+    );
+    assert_eq!(killed.len(), 3, "the pool's three connections");
+    let mut ok = 0;
+    for _ in 0..6 {
+        // The first use of each killed connection may fail; after that it has reconnected.
+        if store.ping().is_ok() {
+            ok += 1;
+        }
+    }
+    assert!(ok >= 3, "the pool reconnects ({ok} of 6)");
+    store.ping().unwrap();
+}
