@@ -4,6 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[macro_use]
+mod conformance;
+
+use std::sync::Arc;
 
 use common::pg::PgServer;
 use proofup::store::postgres::{PgOptions, PgStore, SCHEMA_VERSION};
@@ -79,4 +83,42 @@ async fn the_engine_answers_from_inside_the_runtime_and_cancels_slow_statements(
     }
     assert!(ok >= 3, "the pool reconnects ({ok} of 6)");
     store.ping().unwrap();
+}
+
+/// The PostgreSQL engine for the conformance suite: one database per case.
+struct Pg {
+    url: String,
+    store: Option<Arc<PgStore>>,
+}
+
+impl conformance::Engine for Pg {
+    fn store(&self) -> Arc<dyn proofup::store::Store> {
+        self.store.clone().unwrap()
+    }
+
+    fn reopen(&mut self) {
+        drop(self.store.take());
+        self.store = Some(PgStore::open(&self.url, PgOptions { pool_size: 4, ..Default::default() }).unwrap());
+    }
+}
+
+/// Every case of the store conformance suite (tests/conformance), unchanged, on one server and a
+/// new database each; the failures are listed by name.
+#[test]
+fn the_store_conformance_suite_passes_on_postgresql() {
+    let pg = PgServer::start();
+    let mut failed = Vec::new();
+    let cases = with_conformance_cases!(conformance_cases!());
+    let total = cases.len();
+    for (i, (name, case)) in cases.into_iter().enumerate() {
+        let url = pg.database(&format!("case{i}"));
+        let store = PgStore::open(&url, PgOptions { pool_size: 4, ..Default::default() }).unwrap();
+        let mut engine = Pg { url, store: Some(store) };
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(&mut engine))).is_err() {
+            failed.push(name);
+        }
+    }
+    assert!(failed.is_empty(), "{} of {total} cases failed on PostgreSQL: {failed:?}", failed.len());
+    assert!(total >= 18, "the whole suite ran ({total} cases)");
+    println!("{total} conformance cases passed on PostgreSQL");
 }

@@ -22,6 +22,14 @@ use proofup_shared::mfa::MethodKind;
 use proofup_shared::policy::{Enforcement, PolicyVersion};
 use time::{Duration, OffsetDateTime};
 
+/// Every case as (name, function), for engines that run them one after another (on one server).
+#[macro_export]
+macro_rules! conformance_cases {
+    (; $($name:ident),*) => {
+        vec![$((stringify!($name), $crate::conformance::$name as fn(&mut dyn $crate::conformance::Engine))),*]
+    };
+}
+
 /// A store under test, and how to get the same data back after closing it.
 pub trait Engine {
     fn store(&self) -> Arc<dyn Store>;
@@ -29,10 +37,11 @@ pub trait Engine {
     fn reopen(&mut self);
 }
 
+/// Calls `$then!(args; case, case, ...)` with every case of the suite: the one list of them.
 #[macro_export]
-macro_rules! conformance_tests {
-    ($make:expr) => {
-        $crate::conformance_tests!(@each $make;
+macro_rules! with_conformance_cases {
+    ($then:ident!($($args:tt)*)) => {
+        $crate::$then! {$($args)*;
             users_are_created_read_updated_and_deleted,
             usernames_and_group_names_are_unique,
             users_page_with_cursors_and_filters,
@@ -50,7 +59,16 @@ macro_rules! conformance_tests {
             alerts_and_webhook_outbox,
             applications_and_the_signing_key_set,
             grants_end_with_their_tokens_and_refresh_tokens_are_spent_once,
-            acknowledged_writes_survive_reopening);
+            acknowledged_writes_survive_reopening
+        }
+    };
+}
+
+/// One `#[test]` per case, each on a new engine from `$make`.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::with_conformance_cases!(conformance_tests!(@each $make));
     };
     (@each $make:expr; $($name:ident),*) => {
         $(

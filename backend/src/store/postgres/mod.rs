@@ -171,3 +171,78 @@ impl PgStore {
         self.run(|c| Ok(c.query_one("SELECT max(version) FROM proofup_schema", &[]).map_err(pg)?.get(0)))
     }
 }
+
+mod applications;
+mod grants;
+mod groups;
+mod logs;
+mod methods;
+mod policy;
+mod sessions;
+mod users;
+mod webhook;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+pub(crate) fn j<T: Serialize>(v: &T) -> StoreResult<serde_json::Value> {
+    serde_json::to_value(v).map_err(backend)
+}
+
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> StoreResult<String> {
+    t.format(&time::format_description::well_known::Rfc3339).map_err(backend)
+}
+
+pub(crate) fn d<T: DeserializeOwned>(v: serde_json::Value) -> StoreResult<T> {
+    serde_json::from_value(v).map_err(backend)
+}
+
+/// Appends an audit entry inside the caller's transaction (or on its connection).
+pub(crate) fn insert_audit(c: &mut impl postgres::GenericClient, draft: crate::store::AuditDraft) -> StoreResult<()> {
+    let e = draft.0;
+    c.execute(
+        "INSERT INTO audit (at, actor, action, target, doc) VALUES ($1, $2, $3, $4, $5)",
+        &[&e.at, &e.actor, &e.action, &e.target, &j(&e)?],
+    )
+    .map_err(pg)?;
+    Ok(())
+}
+
+/// Rows a scan reads per round trip when the port's filter runs in Rust (the same `matches`
+/// as the embedded engine, so both answer alike).
+const BATCH: i64 = 500;
+
+impl crate::store::Durability for PgStore {
+    fn flush(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn durable(&self) -> crate::store::Durable {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn ping(&self) -> StoreResult<()> {
+        PgStore::ping(self)
+    }
+
+    fn sweep_sessions(
+        &self,
+        now: time::OffsetDateTime,
+        limits: crate::domain::session::SessionLimits,
+    ) -> StoreResult<u64> {
+        use crate::domain::model::Session;
+        use crate::domain::session::{check, SessionCheck};
+        self.run(move |c| {
+            let mut n = 0;
+            for row in c.query("SELECT key, doc FROM sessions", &[]).map_err(pg)? {
+                let key: Vec<u8> = row.get(0);
+                let gone = d::<Session>(row.get(1))
+                    .map(|s| !matches!(check(&s, limits, now), SessionCheck::Valid { .. }))
+                    .unwrap_or(true);
+                if gone {
+                    n += c.execute("DELETE FROM sessions WHERE key = $1", &[&key]).map_err(pg)?;
+                }
+            }
+            Ok(n)
+        })
+    }
+}

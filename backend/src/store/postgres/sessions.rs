@@ -1,0 +1,148 @@
+//! Sessions and per-account throttles, shared by every node.
+
+use time::OffsetDateTime;
+
+use super::{d, insert_audit, j, pg, PgStore};
+use crate::domain::model::Session;
+use crate::domain::throttle::{AccountThrottle, ThrottleDecision};
+use crate::store::{AuditDraft, GrantStore, SessionStore, StoreResult, ThrottleStore};
+
+fn key32(v: Vec<u8>) -> StoreResult<[u8; 32]> {
+    v.try_into().map_err(|_| super::backend("a session key is not 32 bytes"))
+}
+
+impl SessionStore for PgStore {
+    fn create_session(&self, key: &[u8; 32], session: &Session) -> StoreResult<()> {
+        let (k, s, doc) = (key.to_vec(), session.clone(), j(session)?);
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO sessions (key, user_id, created_at, last_seen_at, doc) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (key) DO UPDATE SET user_id = EXCLUDED.user_id, created_at = EXCLUDED.created_at, \
+                 last_seen_at = EXCLUDED.last_seen_at, doc = EXCLUDED.doc",
+                &[&k, &s.user_id, &s.created_at, &s.last_seen_at, &doc],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
+        let k = key.to_vec();
+        self.run(move |c| {
+            c.query_opt("SELECT doc FROM sessions WHERE key = $1", &[&k]).map_err(pg)?.map(|r| d(r.get(0))).transpose()
+        })
+    }
+
+    fn touch_session(&self, key: &[u8; 32], at: OffsetDateTime) -> StoreResult<()> {
+        // Only a session that still exists: a concurrent sign-out wins.
+        let (k, text) = (key.to_vec(), serde_json::Value::String(super::rfc3339(at)?));
+        self.run(move |c| {
+            c.execute(
+                "UPDATE sessions SET last_seen_at = $2, doc = jsonb_set(doc, '{last_seen_at}', $3) WHERE key = $1",
+                &[&k, &at, &text],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()> {
+        let k = key.to_vec();
+        self.run(move |c| {
+            c.execute("DELETE FROM sessions WHERE key = $1", &[&k]).map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        let id = user_id.to_owned();
+        let n = self.run(move |c| c.execute("DELETE FROM sessions WHERE user_id = $1", &[&id]).map_err(pg))?;
+        self.end_user_grants(user_id, None)?;
+        Ok(n)
+    }
+
+    fn count_sessions(&self) -> StoreResult<u64> {
+        self.run(|c| Ok(c.query_one("SELECT count(*) FROM sessions", &[]).map_err(pg)?.get::<_, i64>(0) as u64))
+    }
+
+    fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<([u8; 32], Session)>> {
+        let id = user_id.to_owned();
+        self.run(move |c| {
+            c.query("SELECT key, doc FROM sessions WHERE user_id = $1 ORDER BY created_at DESC", &[&id])
+                .map_err(pg)?
+                .into_iter()
+                .map(|r| Ok((key32(r.get(0))?, d(r.get(1))?)))
+                .collect()
+        })
+    }
+}
+
+impl ThrottleStore for PgStore {
+    fn throttle(&self, username: &str) -> StoreResult<AccountThrottle> {
+        let k = username.to_owned();
+        self.run(move |c| {
+            Ok(c.query_opt("SELECT doc FROM throttles WHERE key = $1", &[&k])
+                .map_err(pg)?
+                .map(|r| d(r.get(0)))
+                .transpose()?
+                .unwrap_or_default())
+        })
+    }
+
+    fn put_throttle(&self, username: &str, t: &AccountThrottle) -> StoreResult<()> {
+        let (k, doc, clear) = (username.to_owned(), j(t)?, t.consecutive_failures == 0);
+        self.run(move |c| {
+            if clear {
+                c.execute("DELETE FROM throttles WHERE key = $1", &[&k]).map_err(pg)?;
+            } else {
+                c.execute(
+                    "INSERT INTO throttles (key, doc) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET doc = EXCLUDED.doc",
+                    &[&k, &doc],
+                )
+                .map_err(pg)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn reserve_attempt(&self, username: &str, now: OffsetDateTime) -> StoreResult<ThrottleDecision> {
+        // The row is locked for the decision, so concurrent attempts on any node count one each.
+        let k = username.to_owned();
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            tx.execute(
+                "INSERT INTO throttles (key, doc) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                &[&k, &j(&AccountThrottle::default())?],
+            )
+            .map_err(pg)?;
+            let row = tx.query_one("SELECT doc FROM throttles WHERE key = $1 FOR UPDATE", &[&k]).map_err(pg)?;
+            let mut t: AccountThrottle = d(row.get(0))?;
+            let decision = t.reserve(now);
+            if decision == ThrottleDecision::Allow {
+                tx.execute("UPDATE throttles SET doc = $2 WHERE key = $1", &[&k, &j(&t)?]).map_err(pg)?;
+            } else if t.consecutive_failures == 0 {
+                tx.execute("DELETE FROM throttles WHERE key = $1", &[&k]).map_err(pg)?;
+            }
+            tx.commit().map_err(pg)?;
+            Ok(decision)
+        })
+    }
+
+    fn attempt_succeeded(&self, username: &str) -> StoreResult<()> {
+        let k = username.to_owned();
+        self.run(move |c| {
+            c.execute("DELETE FROM throttles WHERE key = $1", &[&k]).map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn clear_throttle(&self, username: &str, audit: AuditDraft) -> StoreResult<()> {
+        let k = username.to_owned();
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            tx.execute("DELETE FROM throttles WHERE key = $1", &[&k]).map_err(pg)?;
+            insert_audit(&mut tx, audit)?;
+            tx.commit().map_err(pg)
+        })
+    }
+}

@@ -1,0 +1,270 @@
+//! Users, temporary access passes and first-run setup.
+
+use proofup_shared::api::Page;
+use time::OffsetDateTime;
+
+use super::{d, insert_audit, j, pg, rfc3339, PgStore, BATCH};
+use crate::domain::model::User;
+use crate::domain::setup::SetupTokenRecord;
+use crate::domain::tap::TapRecord;
+use crate::store::{AuditDraft, PassStore, SetupStore, StoreError, StoreResult, UserFilter, UserStore};
+
+fn role(u: &User) -> String {
+    serde_json::to_value(u.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn is_unique_violation(e: &postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|d| d.code() == &postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+impl UserStore for PgStore {
+    fn user(&self, id: &str) -> StoreResult<Option<User>> {
+        let id = id.to_owned();
+        self.run(move |c| {
+            c.query_opt("SELECT doc FROM users WHERE id = $1", &[&id]).map_err(pg)?.map(|r| d(r.get(0))).transpose()
+        })
+    }
+
+    fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let name = username.to_owned();
+        self.run(move |c| {
+            c.query_opt("SELECT doc FROM users WHERE username = $1", &[&name])
+                .map_err(pg)?
+                .map(|r| d(r.get(0)))
+                .transpose()
+        })
+    }
+
+    fn count_users(&self) -> StoreResult<u64> {
+        self.run(|c| Ok(c.query_one("SELECT count(*) FROM users", &[]).map_err(pg)?.get::<_, i64>(0) as u64))
+    }
+
+    fn create_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()> {
+        let (u, r) = (user.clone(), role(user));
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            let inserted = tx.execute(
+                "INSERT INTO users (id, username, role, enabled, emergency_access, doc) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
+            );
+            match inserted {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict(format!("The username {} is taken.", u.username)))
+                }
+                r => r.map_err(pg)?,
+            };
+            insert_audit(&mut tx, audit)?;
+            tx.commit().map_err(pg)
+        })
+    }
+
+    fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let id = id.to_owned();
+        let at = serde_json::Value::String(rfc3339(at)?);
+        self.run(move |c| {
+            c.execute("UPDATE users SET doc = jsonb_set(doc, '{last_sign_in_at}', $2) WHERE id = $1", &[&id, &at])
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn update_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()> {
+        let (u, r) = (user.clone(), role(user));
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            let n = tx
+                .execute(
+                    "UPDATE users SET role = $3, enabled = $4, emergency_access = $5, doc = $6 WHERE id = $1 AND username = $2",
+                    &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
+                )
+                .map_err(pg)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            insert_audit(&mut tx, audit)?;
+            tx.commit().map_err(pg)
+        })
+    }
+
+    fn delete_user(&self, id: &str, audit: AuditDraft) -> StoreResult<()> {
+        let id = id.to_owned();
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            if tx.execute("DELETE FROM users WHERE id = $1", &[&id]).map_err(pg)? == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let touched =
+                tx.execute("DELETE FROM memberships WHERE kind = 'user' AND member = $1", &[&id]).map_err(pg)?;
+            if touched > 0 {
+                tx.execute("INSERT INTO directory_changes DEFAULT VALUES", &[]).map_err(pg)?;
+            }
+            for table in ["passes", "methods", "recovery_codes", "registration_state", "sessions", "grants"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE user_id = $1"), &[&id]).map_err(pg)?;
+            }
+            insert_audit(&mut tx, audit)?;
+            tx.commit().map_err(pg)
+        })
+    }
+
+    fn list_users(&self, filter: &UserFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<User>> {
+        let filter = filter.clone();
+        let mut cursor = after.map(str::to_owned).filter(|a| a.as_str() >= filter.prefix.as_str());
+        self.run(move |c| {
+            let pattern = format!("{}%", filter.prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let mut items = Vec::with_capacity(limit.min(256));
+            'scan: loop {
+                let rows = c
+                    .query(
+                        "SELECT username, doc FROM users WHERE username LIKE $1 AND ($2::text IS NULL OR username > $2) \
+                         ORDER BY username LIMIT $3",
+                        &[&pattern, &cursor, &BATCH],
+                    )
+                    .map_err(pg)?;
+                let n = rows.len();
+                for r in rows {
+                    let name: String = r.get(0);
+                    cursor = Some(name);
+                    let u: User = d(r.get(1))?;
+                    if filter.matches(&u) {
+                        items.push(u);
+                        if items.len() == limit {
+                            break 'scan;
+                        }
+                    }
+                }
+                if (n as i64) < BATCH {
+                    break;
+                }
+            }
+            let next_after = if items.len() == limit { items.last().map(|u: &User| u.username.clone()) } else { None };
+            Ok(Page { items, next_after })
+        })
+    }
+
+    fn count_enabled_global_admins(&self) -> StoreResult<u64> {
+        let role = serde_json::to_value(proofup_shared::api::Role::GlobalAdministrator)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.run(move |c| {
+            Ok(c.query_one("SELECT count(*) FROM users WHERE enabled AND role = $1", &[&role])
+                .map_err(pg)?
+                .get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn for_each_user(&self, f: &mut dyn FnMut(User)) -> StoreResult<()> {
+        // Streamed in pages: the closure stays on the caller's thread.
+        let mut after: Option<String> = None;
+        loop {
+            let from = after.clone();
+            let page: Vec<(String, serde_json::Value)> = self.run(move |c| {
+                Ok(c.query(
+                    "SELECT id, doc FROM users WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                    &[&from, &BATCH],
+                )
+                .map_err(pg)?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect())
+            })?;
+            let n = page.len();
+            for (id, doc) in page {
+                after = Some(id);
+                f(d(doc)?);
+            }
+            if (n as i64) < BATCH {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl PassStore for PgStore {
+    fn put_pass(&self, user_id: &str, pass: &TapRecord, audit: AuditDraft) -> StoreResult<()> {
+        let (id, doc) = (user_id.to_owned(), j(pass)?);
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            tx.execute(
+                "INSERT INTO passes (user_id, doc) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET doc = EXCLUDED.doc",
+                &[&id, &doc],
+            )
+            .map_err(pg)?;
+            insert_audit(&mut tx, audit)?;
+            tx.commit().map_err(pg)
+        })
+    }
+
+    fn take_pass(&self, user_id: &str, check: &dyn Fn(&TapRecord) -> bool) -> StoreResult<bool> {
+        // The check runs here, on the caller's thread; the pass is then deleted only if it is
+        // still the one checked (compare-and-delete): two nodes taking it at once, one wins.
+        let id = user_id.to_owned();
+        let found: Option<serde_json::Value> = {
+            let id = id.clone();
+            self.run(move |c| {
+                Ok(c.query_opt("SELECT doc FROM passes WHERE user_id = $1", &[&id]).map_err(pg)?.map(|r| r.get(0)))
+            })?
+        };
+        let Some(doc) = found else { return Ok(false) };
+        if !check(&d::<TapRecord>(doc.clone())?) {
+            return Ok(false);
+        }
+        self.run(move |c| {
+            Ok(c.execute("DELETE FROM passes WHERE user_id = $1 AND doc = $2", &[&id, &doc]).map_err(pg)? == 1)
+        })
+    }
+}
+
+impl SetupStore for PgStore {
+    fn setup_token(&self) -> StoreResult<Option<SetupTokenRecord>> {
+        self.run(|c| match c.query_opt("SELECT token FROM setup WHERE id = 1", &[]).map_err(pg)? {
+            Some(r) => r.get::<_, Option<serde_json::Value>>(0).map(d).transpose(),
+            None => Ok(None),
+        })
+    }
+
+    fn setup_done(&self) -> StoreResult<bool> {
+        self.run(|c| Ok(c.query_opt("SELECT done FROM setup WHERE id = 1", &[]).map_err(pg)?.is_some_and(|r| r.get(0))))
+    }
+
+    fn put_setup_token(&self, record: &SetupTokenRecord) -> StoreResult<()> {
+        let doc = j(record)?;
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO setup (id, token) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token",
+                &[&doc],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn complete_setup(&self, token: &SetupTokenRecord, admin: &User, audit: AuditDraft) -> StoreResult<()> {
+        let (doc, u, r) = (j(token)?, admin.clone(), role(admin));
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            let row = tx.query_opt("SELECT token, done FROM setup WHERE id = 1 FOR UPDATE", &[]).map_err(pg)?;
+            let (stored, done): (Option<serde_json::Value>, bool) = match row {
+                Some(r) => (r.get(0), r.get(1)),
+                None => (None, false),
+            };
+            if stored.as_ref() != Some(&doc) {
+                return Err(StoreError::Precondition("the setup token was already used".into()));
+            }
+            if done {
+                return Err(StoreError::Precondition("setup already done".into()));
+            }
+            tx.execute("UPDATE setup SET token = NULL, done = true WHERE id = 1", &[]).map_err(pg)?;
+            let inserted = tx.execute(
+                "INSERT INTO users (id, username, role, enabled, emergency_access, doc) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
+            );
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict("username taken".into())),
+                r => r.map_err(pg)?,
+            };
+            insert_audit(&mut tx, audit)?;
+            tx.commit().map_err(pg)
+        })
+    }
+}
