@@ -188,9 +188,24 @@ pub struct ServeArgs {
     #[arg(long, env = "PROOFUP_LOG_MAX_ROWS", default_value_t = 2_000_000, value_parser = clap::value_parser!(u64).range(1000..))]
     pub log_max_rows: u64,
 
-    /// HTTP worker threads (default: one per core).
+    /// HTTP worker threads (default: one per core; on PostgreSQL, four per core, since a
+    /// store call waits for a database round trip on its worker).
     #[arg(long, env = "PROOFUP_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Keep the data in PostgreSQL instead of the embedded store (`postgres://user@host/db`),
+    /// for several nodes on one database. The data directory then holds only the secret key
+    /// file (every node needs the same one), the setup link and the control socket.
+    #[arg(long, env = "PROOFUP_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// PostgreSQL connections this node keeps.
+    #[arg(long, env = "PROOFUP_DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub db_pool_size: u32,
+
+    /// Statements running longer than this are cancelled by PostgreSQL.
+    #[arg(long, env = "PROOFUP_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(100..=600_000))]
+    pub db_statement_timeout_ms: u32,
 }
 
 #[derive(Debug, Clone, Args)]

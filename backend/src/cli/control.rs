@@ -13,7 +13,7 @@ pub const CONTROL_SOCKET: &str = "control.sock";
 /// `proofup backup` asks the running server for a consistent snapshot.
 pub(super) fn spawn_control_socket(
     state: AppState,
-    engine: Arc<SledStore>,
+    engine: Option<Arc<SledStore>>,
     data_dir: &Path,
 ) -> std::io::Result<PathBuf> {
     use std::io::{BufRead, BufReader, Write};
@@ -42,9 +42,12 @@ pub(super) fn spawn_control_socket(
                 ("backup", to) => {
                     // Wait for state-changing requests in flight; hold new ones while copying.
                     let _exclusive = state.write_gate.blocking_write();
-                    match backup::write_backup(&engine, Path::new(to)) {
-                        Ok(s) => format!("ok {} trees, {} entries, {} bytes\n", s.trees, s.entries, s.bytes),
-                        Err(e) => format!("error {e}\n"),
+                    match &engine {
+                        Some(engine) => match backup::write_backup(engine, Path::new(to)) {
+                            Ok(s) => format!("ok {} trees, {} entries, {} bytes\n", s.trees, s.entries, s.bytes),
+                            Err(e) => format!("error {e}\n"),
+                        },
+                        None => "error this server keeps its data in PostgreSQL: back it up with pg_dump\n".to_owned(),
                     }
                 }
                 ("rotate-keys", _) => match state.core.rotate_signing_keys(None) {

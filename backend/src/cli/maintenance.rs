@@ -30,6 +30,36 @@ pub(super) fn spawn_webhook_worker(state: AppState) -> tokio::task::JoinHandle<(
     })
 }
 
+/// Several nodes on one database: twice a second, if any node changed a membership since the
+/// last look, rebuild this node's membership index from the database (so a decision here uses
+/// an index at most about a second behind). Nothing to do on the embedded store.
+pub(super) fn spawn_directory_follower(state: AppState) -> tokio::task::JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let store = state.core.store.clone();
+        let Ok(Some(mut seen)) = store.membership_version() else { return };
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            let core = state.core.clone();
+            let run = tokio::task::spawn_blocking(move || -> Result<Option<u64>, crate::service::ServiceError> {
+                let Some(now) = core.store.membership_version()? else { return Ok(None) };
+                if now == seen {
+                    return Ok(Some(now));
+                }
+                let index = crate::service::groups::build_index(core.store.as_ref())?;
+                *core.membership.write().map_err(crate::service::index_poisoned)? = index;
+                Ok(Some(now))
+            });
+            match run.await {
+                Ok(Ok(Some(v))) => seen = v,
+                Ok(Ok(None)) => return,
+                Ok(Err(e)) => tracing::error!(error = %e, "could not follow the directory's changes"),
+                Err(e) => tracing::error!(error = %e, "directory follower failed"),
+            }
+        }
+    })
+}
+
 /// How long the logs keep their entries.
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {

@@ -12,11 +12,27 @@ use crate::config::ServeArgs;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::http::{self, AppState};
 use crate::service::{Core, CoreOptions};
-use crate::store::{Durability, Store};
+use crate::store::Store;
 
 pub async fn serve(args: ServeArgs) -> CliResult<()> {
     let config = args.http_config();
-    let store = Arc::new(open_store(&args.data_dir, args.cache_mib)?);
+    // The engine: the embedded store in the data directory, or PostgreSQL for several nodes.
+    let (store, sled): (Arc<dyn Store>, Option<Arc<crate::store::sled::SledStore>>) = match &args.database_url {
+        Some(url) => {
+            std::fs::create_dir_all(&args.data_dir)?;
+            let options = crate::store::postgres::PgOptions {
+                pool_size: args.db_pool_size as usize,
+                statement_timeout_ms: args.db_statement_timeout_ms,
+            };
+            let pg = crate::store::postgres::PgStore::open(url, options).map_err(|e| format!("{e}"))?;
+            tracing::info!(database = %crate::store::postgres::redact(url), "store: PostgreSQL");
+            (pg as Arc<dyn Store>, None)
+        }
+        None => {
+            let s = Arc::new(open_store(&args.data_dir, args.cache_mib)?);
+            (s.clone() as Arc<dyn Store>, Some(s))
+        }
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if let Some(url) = ensure_setup_link(store.as_ref(), clock.as_ref(), &args.data_dir, &config.public_url, true)? {
         tracing::warn!("No administrator exists yet. Open this one-time link within 1 hour to create the first Global administrator: {url}");
@@ -26,12 +42,7 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
         tracing::warn!("This binary was built without the portal UI; `/` explains how to build it (make run).");
     }
     let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
-    let core = Core::new(
-        store.clone() as Arc<dyn Store>,
-        clock.clone(),
-        load_key(&key_file, true)?,
-        &CoreOptions::from_config(&config),
-    );
+    let core = Core::new(store.clone(), clock.clone(), load_key(&key_file, true)?, &CoreOptions::from_config(&config));
     // The ID-token signing keys (RS256, ES256), made on first start, sealed with the key file.
     core.ensure_signing_keys().map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
     let state = AppState::new(Arc::new(core), config.clone());
@@ -43,19 +54,26 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     crate::memory::trim();
     crate::memory::spawn_trimmer();
     crate::memory::release_soon();
-    let control = spawn_control_socket(state.clone(), store.clone(), &args.data_dir)?;
+    let directory = super::maintenance::spawn_directory_follower(state.clone());
+    let control = spawn_control_socket(state.clone(), sled, &args.data_dir)?;
     let mut server = HttpServer::new(move || http::app(state.clone()))
         .bind(args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?
         .shutdown_timeout(10);
-    if let Some(w) = args.workers {
-        server = server.workers(w.max(1));
+    let workers = match (args.workers, &args.database_url) {
+        (Some(w), _) => Some(w.max(1)),
+        (None, Some(_)) => Some(4 * std::thread::available_parallelism().map_or(1, |n| n.get())),
+        (None, None) => None,
+    };
+    if let Some(w) = workers {
+        server = server.workers(w);
     }
     tracing::info!(listen = %args.listen, url = %config.public_url, data_dir = %args.data_dir.display(), "Proofup is listening");
     // actix stops gracefully on SIGINT/SIGTERM: no new connections, in-flight requests finish.
     server.run().await?;
     maintenance.abort();
     webhooks.abort();
+    directory.abort();
     let _ = std::fs::remove_file(&control);
     store.flush()?;
     tracing::info!("stopped; store flushed");

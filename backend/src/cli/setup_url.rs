@@ -47,6 +47,12 @@ pub(super) fn ensure_setup_link(
 /// store is free; reads the saved one when the server is running.
 pub fn setup_url(args: SetupUrlArgs) -> CliResult<String> {
     let base = public_url(args.public_url.as_deref(), args.listen);
+    // A running server answers for its store, whichever engine it uses (on PostgreSQL the data
+    // directory holds no store this command could open).
+    let socket = args.data_dir.join(super::control::CONTROL_SOCKET);
+    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        return setup_url_from_server(&args.data_dir);
+    }
     match open_store(&args.data_dir, 16) {
         Ok(store) => {
             if store.setup_done()? {

@@ -314,6 +314,11 @@ pub trait GroupStore {
     fn members(&self, group: &str) -> StoreResult<Vec<(MemberKind, String)>>;
     /// Groups that list this user or group directly.
     fn direct_parents(&self, kind: MemberKind, member: &str) -> StoreResult<Vec<String>>;
+    /// A number that changes whenever any node changes a membership, for engines shared by
+    /// several nodes (each node's index follows it); `None` when this process is the only writer.
+    fn membership_version(&self) -> StoreResult<Option<u64>> {
+        Ok(None)
+    }
     /// Visits every membership edge (group, kind, member), to build the index at start
     /// (streamed: 300k edges held at once cost ~45 MB that the allocator kept afterwards).
     fn for_each_edge(&self, f: &mut dyn FnMut(&str, MemberKind, &str)) -> StoreResult<()>;

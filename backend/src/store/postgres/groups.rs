@@ -181,6 +181,15 @@ impl GroupStore for PgStore {
         })
     }
 
+    fn membership_version(&self) -> StoreResult<Option<u64>> {
+        self.run(|c| {
+            Ok(Some(
+                c.query_one("SELECT coalesce(max(seq), 0) FROM directory_changes", &[]).map_err(pg)?.get::<_, i64>(0)
+                    as u64,
+            ))
+        })
+    }
+
     fn for_each_edge(&self, f: &mut dyn FnMut(&str, MemberKind, &str)) -> StoreResult<()> {
         let mut after: Option<(String, String, String)> = None;
         loop {

@@ -17,6 +17,28 @@ use std::sync::{Arc, Mutex};
 
 use crate::store::{StoreError, StoreResult};
 
+/// The URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.rsplit_once('@') {
+        Some((creds, host)) => format!("{scheme}://{}@{host}", creds.split(':').next().unwrap_or_default()),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_logged_database_url_has_no_password() {
+        assert_eq!(
+            super::redact("postgres://proofup:s3cret@db.example:5432/idp"),
+            "postgres://proofup@db.example:5432/idp"
+        );
+        assert_eq!(super::redact("postgres://proofup@db/idp"), "postgres://proofup@db/idp");
+        assert_eq!(super::redact("postgres://db/idp"), "postgres://db/idp");
+    }
+}
+
 /// The migrations, in order: (version, SQL).
 const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../../migrations/postgres/0001_schema.sql"))];
 
