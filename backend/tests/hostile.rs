@@ -23,7 +23,8 @@ fn bodyless_ok(method: &str, path: &str) -> bool {
 }
 
 /// Trees whose change is the point of any request (sessions touched, attempts logged).
-const VOLATILE: &[&str] = &["sessions", "signins", "throttle"];
+// Ceremonies are begun by a well-formed start (an authenticator app set-up), like sessions by a sign-in.
+const VOLATILE: &[&str] = &["sessions", "signins", "throttle", "ceremonies"];
 
 fn request(method: &str, uri: &str, cookie: &str, payload: Vec<u8>, content_type: &str) -> TestRequest {
     TestRequest::default()

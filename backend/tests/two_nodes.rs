@@ -1,5 +1,6 @@
 //! Two real `proofup` nodes on one PostgreSQL database (started by the test): any request may
-//! reach either node. A sign-in begun on one finishes on the other; a TOTP code raced to both
+//! reach either node. A sign-in begun on one finishes on the other, and so does an authenticator
+//! app's set-up; a TOTP code raced to both
 //! is accepted exactly once; a policy saved on one governs the other's next sign-in; a group
 //! change on one reaches the other's decisions within a second.
 #![allow(clippy::unwrap_used)]
@@ -57,7 +58,8 @@ fn two_nodes_on_one_database_serve_the_same_directory_and_sign_ins() {
     assert_eq!(s, 200, "the session begun on B continues on A: {resp}");
     let bob = cookie_of(&resp).unwrap();
 
-    // He adds an authenticator app (on A), then signs in with the password on A and finishes the
+    // He adds an authenticator app: the set-up begins on A and is confirmed on B (the ceremony
+    // is in the database, sealed). Then he signs in with the password on A and finishes the
     // second step on B.
     let (s, resp) = a.json_post("/api/me/methods/totp", "{}", Some(&bob));
     assert_eq!(s, 200, "{resp}");
@@ -65,7 +67,7 @@ fn two_nodes_on_one_database_serve_the_same_directory_and_sign_ins() {
     let b32 = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
     let secret = proofup::domain::totp::decode_base32(&b32).unwrap();
     let t0 = steady_now();
-    let (s, resp) = a.json_post(
+    let (s, resp) = b.json_post(
         "/api/me/methods/totp/confirm",
         &format!(r#"{{"name":"Phone","code":"{}"}}"#, code_near(&secret, t0, -1)),
         Some(&bob),

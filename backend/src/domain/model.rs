@@ -190,6 +190,17 @@ impl ClientInfo {
     }
 }
 
+/// A ceremony waiting for its second half (an authenticator app's first code, a passkey's
+/// answer), kept in the store so that any node may finish it: bound to the session (its key
+/// names it) and the user, sealed (it holds a TOTP secret or a WebAuthn challenge state).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ceremony {
+    pub user_id: String,
+    pub sealed: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
 /// A user's recovery codes, hashed (SHA-256 over user id and code; each code has 80 random bits).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryCodeSet {

@@ -5,8 +5,6 @@
 
 use super::{Caller, Core};
 use crate::store::Store;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use proofup_shared::mfa::{check_method_name, ConfirmTotpRequest, MethodKind, TotpSetup};
 use proofup_shared::FieldError;
@@ -22,24 +20,13 @@ use crate::store::StoreError;
 pub const PENDING_TTL: Duration = Duration::minutes(10);
 /// A user who has a method must have proved one this recently to change methods.
 pub const RECENT_MFA: Duration = Duration::minutes(10);
-const MAX_PENDING: usize = 10_000;
 
-struct Pending<T> {
-    user_id: String,
-    value: T,
-    expires_at: OffsetDateTime,
-}
-
-/// Ceremonies waiting for their second half (an authenticator app's first
-/// code, a passkey's answer), kept server-side and keyed by session.
+/// Ceremonies waiting for their second half (an authenticator app's first code, a passkey's
+/// answer), kept in the store, sealed, and keyed by kind and session, so that the node that
+/// finishes one need not be the node that began it.
 pub struct PendingMap<T> {
-    map: Mutex<HashMap<[u8; 32], Pending<T>>>,
-}
-
-impl<T> Default for PendingMap<T> {
-    fn default() -> Self {
-        Self { map: Mutex::new(HashMap::new()) }
-    }
+    kind: &'static str,
+    _value: std::marker::PhantomData<fn() -> T>,
 }
 
 /// Authenticator-app registrations waiting for their confirmation code.
@@ -50,44 +37,91 @@ pub enum PendingLookup {
     Missing,
     Expired,
     OtherUser,
+    /// The store could not answer, or the sealed state did not open.
+    Unavailable(String),
 }
 
-impl<T: Clone> PendingMap<T> {
-    pub fn put(&self, session: [u8; 32], user_id: &str, value: T, expires_at: OffsetDateTime, now: OffsetDateTime) {
-        let mut m = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if m.len() >= MAX_PENDING {
-            m.retain(|_, v| v.expires_at > now);
-        }
-        m.insert(session, Pending { user_id: user_id.to_owned(), value, expires_at });
+impl From<StoreError> for PendingLookup {
+    fn from(e: StoreError) -> Self {
+        PendingLookup::Unavailable(e.to_string())
+    }
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> PendingMap<T> {
+    pub const fn new(kind: &'static str) -> Self {
+        Self { kind, _value: std::marker::PhantomData }
     }
 
-    pub fn peek(&self, session: &[u8; 32], user_id: &str, now: OffsetDateTime) -> Result<T, PendingLookup> {
-        let m = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let p = m.get(session).ok_or(PendingLookup::Missing)?;
-        if p.user_id != user_id {
+    fn key(&self, session: &[u8; 32]) -> String {
+        let hex: String = session.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}:{hex}", self.kind)
+    }
+
+    pub fn put(
+        &self,
+        core: &Core,
+        session: [u8; 32],
+        user_id: &str,
+        value: &T,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), ServiceError> {
+        let key = self.key(&session);
+        let plain = serde_json::to_vec(value).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let sealed =
+            core.secrets.seal(&plain, &format!("ceremony/{key}")).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let c = crate::domain::model::Ceremony { user_id: user_id.to_owned(), sealed, expires_at };
+        Ok(core.store.put_ceremony(&key, &c)?)
+    }
+
+    fn open(
+        &self,
+        core: &Core,
+        key: &str,
+        c: crate::domain::model::Ceremony,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<T, PendingLookup> {
+        if c.user_id != user_id {
             return Err(PendingLookup::OtherUser);
         }
-        if p.expires_at <= now {
+        if c.expires_at <= now {
             return Err(PendingLookup::Expired);
         }
-        Ok(p.value.clone())
+        let plain = core
+            .secrets
+            .open(&c.sealed, &format!("ceremony/{key}"))
+            .map_err(|e| PendingLookup::Unavailable(e.to_string()))?;
+        serde_json::from_slice(&plain).map_err(|e| PendingLookup::Unavailable(e.to_string()))
+    }
+
+    pub fn peek(
+        &self,
+        core: &Core,
+        session: &[u8; 32],
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<T, PendingLookup> {
+        let key = self.key(session);
+        let c = core.store.ceremony(&key)?.ok_or(PendingLookup::Missing)?;
+        self.open(core, &key, c, user_id, now)
     }
 
     /// Single use: the entry is gone after this, whatever the answer.
-    pub fn take(&self, session: &[u8; 32], user_id: &str, now: OffsetDateTime) -> Result<T, PendingLookup> {
-        let mut m = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let p = m.remove(session).ok_or(PendingLookup::Missing)?;
-        if p.user_id != user_id {
-            return Err(PendingLookup::OtherUser);
-        }
-        if p.expires_at <= now {
-            return Err(PendingLookup::Expired);
-        }
-        Ok(p.value)
+    pub fn take(
+        &self,
+        core: &Core,
+        session: &[u8; 32],
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<T, PendingLookup> {
+        let key = self.key(session);
+        let c = core.store.take_ceremony(&key)?.ok_or(PendingLookup::Missing)?;
+        self.open(core, &key, c, user_id, now)
     }
 
-    pub fn remove(&self, session: &[u8; 32]) {
-        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(session);
+    pub fn remove(&self, core: &Core, session: &[u8; 32]) -> Result<(), ServiceError> {
+        core.store.take_ceremony(&self.key(session))?;
+        Ok(())
     }
 }
 
@@ -236,7 +270,7 @@ impl Core {
         let uri = totp::otpauth_uri("Proofup", &user.username, &secret);
         let b32 = totp::base32(&secret);
         let expires_at = now + PENDING_TTL;
-        self.pending_totp.put(session_key, &user.id, secret, expires_at, now);
+        self.pending_totp.put(self, session_key, &user.id, &secret, expires_at)?;
         Ok(TotpSetup { qr_svg: qr_svg(&uri), otpauth_uri: uri, secret_grouped: totp::grouped(&b32), expires_at })
     }
 
@@ -256,12 +290,13 @@ impl Core {
         if let Err(message) = check_method_name(&req.name) {
             return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
         }
-        let secret = self.pending_totp.peek(&session_key, &user.id, now).map_err(|e| match e {
+        let secret = self.pending_totp.peek(self, &session_key, &user.id, now).map_err(|e| match e {
             PendingLookup::Missing => ServiceError::NotFound("The set-up waiting in this session"),
             PendingLookup::OtherUser => ServiceError::Forbidden("This registration belongs to another session.".into()),
             PendingLookup::Expired => {
                 ServiceError::InvalidCode("This registration expired after 10 minutes. Start again.".into())
             }
+            PendingLookup::Unavailable(e) => ServiceError::Store(StoreError::Backend(e)),
         })?;
         reserve(s, user, now)?;
         let step = match totp::verify(&secret, &req.code, now, None) {
@@ -291,7 +326,7 @@ impl Core {
             last_used_at: Some(now),
         };
         add_method(s, user, client, &method, session, now)?;
-        self.pending_totp.remove(&session_key);
+        self.pending_totp.remove(self, &session_key)?;
         Ok(method)
     }
 

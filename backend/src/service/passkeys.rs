@@ -48,7 +48,11 @@ impl Passkeys {
         if let Err(e) = &webauthn {
             tracing::warn!("{e}");
         }
-        Self { webauthn, registrations: PendingMap::default(), authentications: PendingMap::default() }
+        Self {
+            webauthn,
+            registrations: PendingMap::new("passkey-registration"),
+            authentications: PendingMap::new("passkey-sign-in"),
+        }
     }
 
     fn relying_party(&self) -> Result<&Webauthn, ServiceError> {
@@ -105,6 +109,7 @@ fn lookup_error(e: PendingLookup, what: &str) -> ServiceError {
         PendingLookup::Expired => {
             ServiceError::InvalidCode(format!("This {what} expired after 5 minutes. Start again."))
         }
+        PendingLookup::Unavailable(e) => ServiceError::Store(StoreError::Backend(e)),
     }
 }
 
@@ -130,7 +135,7 @@ impl Core {
             .start_passkey_registration(user_handle(user), &user.username, display, Some(existing))
             .map_err(|e| ServiceError::Store(StoreError::Backend(format!("passkey registration: {e}"))))?;
         let expires_at = now + CEREMONY_TTL;
-        self.passkeys.registrations.put(session_key, &user.id, state, expires_at, now);
+        self.passkeys.registrations.put(self, session_key, &user.id, &state, expires_at)?;
         challenge(&options, expires_at)
     }
 
@@ -156,7 +161,7 @@ impl Core {
         let state = self
             .passkeys
             .registrations
-            .take(&session_key, &user.id, now)
+            .take(self, &session_key, &user.id, now)
             .map_err(|e| lookup_error(e, "passkey registration"))?;
         let passkey = rp.finish_passkey_registration(&credential, &state).map_err(|e| {
             tracing::info!(user = %user.username, error = %e, "passkey registration refused");
@@ -200,7 +205,7 @@ impl Core {
             .start_passkey_authentication(&passkeys)
             .map_err(|e| ServiceError::Store(StoreError::Backend(format!("passkey sign-in: {e}"))))?;
         let expires_at = now + CEREMONY_TTL;
-        self.passkeys.authentications.put(session_key, &user.id, state, expires_at, now);
+        self.passkeys.authentications.put(self, session_key, &user.id, &state, expires_at)?;
         challenge(&options, expires_at)
     }
 
@@ -218,7 +223,7 @@ impl Core {
         let state = self
             .passkeys
             .authentications
-            .take(&session_key, &user.id, now)
+            .take(self, &session_key, &user.id, now)
             .map_err(|e| lookup_error(e, "passkey sign-in"))?;
         let credential: PublicKeyCredential = serde_json::from_value(credential)
             .map_err(|_| invalid("credential", "This is not a WebAuthn sign-in response."))?;

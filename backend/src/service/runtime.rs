@@ -74,7 +74,7 @@ impl Core {
         Self {
             membership: RwLock::new(index),
             secrets,
-            pending_totp: Default::default(),
+            pending_totp: super::mfa::PendingMap::new("totp"),
             passkeys: super::passkeys::Passkeys::new(&options.public_url),
             ip_limiter: IpRateLimiter::new(options.sign_in_per_ip_per_minute, time::Duration::minutes(1)),
             token_failures: IpRateLimiter::new(TOKEN_FAILURES_PER_IP_PER_MINUTE, time::Duration::minutes(1)),

@@ -22,7 +22,7 @@ use proofup_shared::directory::MemberKind;
 use proofup_shared::policy::PolicyVersion;
 use time::OffsetDateTime;
 
-use crate::domain::model::{Group, Method, Session, User};
+use crate::domain::model::{Ceremony, Group, Method, Session, User};
 use crate::domain::oidc::grant::{AccessGrant, CodeGrant, Flow, Grant, RefreshGrant};
 use crate::domain::oidc::{Application, SigningKey};
 use crate::domain::policy::RegistrationState;
@@ -165,6 +165,11 @@ pub trait SessionStore {
     fn count_sessions(&self) -> StoreResult<u64>;
     /// A user's sessions with their keys, newest first (expired ones too, until swept).
     fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<([u8; 32], Session)>>;
+    /// Keeps (replaces) a ceremony a session began; `key` names the kind and the session.
+    fn put_ceremony(&self, key: &str, ceremony: &Ceremony) -> StoreResult<()>;
+    fn ceremony(&self, key: &str) -> StoreResult<Option<Ceremony>>;
+    /// Removes the ceremony and returns it, atomically: of two finishing it, one gets it.
+    fn take_ceremony(&self, key: &str) -> StoreResult<Option<Ceremony>>;
 }
 
 /// Per-account throttles, keyed by [`crate::domain::throttle::key`] of the normalised username.

@@ -46,6 +46,7 @@ macro_rules! with_conformance_cases {
             usernames_and_group_names_are_unique,
             users_page_with_cursors_and_filters,
             sessions_belong_to_users_and_are_swept,
+            ceremonies_are_taken_once_and_swept,
             passes_are_single_use,
             setup_completes_once,
             throttle_reservations_count_every_concurrent_attempt,
@@ -298,6 +299,34 @@ pub fn sessions_belong_to_users_and_are_swept(e: &mut dyn Engine) {
     assert_eq!(s.sweep_sessions(now, limits).unwrap(), 2);
     assert!(s.session(&key(3)).unwrap().is_some());
     assert!(s.user_sessions("u3").unwrap().is_empty());
+}
+
+pub fn ceremonies_are_taken_once_and_swept(e: &mut dyn Engine) {
+    use proofup::domain::model::Ceremony;
+    let s = e.store();
+    let c = |user: &str, mins: i64| Ceremony {
+        user_id: user.into(),
+        sealed: "sealed".into(),
+        expires_at: t0() + Duration::minutes(mins),
+    };
+    assert_eq!(s.ceremony("totp:aa").unwrap(), None);
+    s.put_ceremony("totp:aa", &c("u1", 10)).unwrap();
+    s.put_ceremony("totp:aa", &c("u2", 10)).unwrap();
+    assert_eq!(s.ceremony("totp:aa").unwrap(), Some(c("u2", 10)), "replaced");
+    // Eight finishing at once: one gets it.
+    let winners: usize = std::thread::scope(|t| {
+        let hs: Vec<_> = (0..8).map(|_| t.spawn(|| s.take_ceremony("totp:aa").unwrap().is_some())).collect();
+        hs.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
+    });
+    assert_eq!(winners, 1);
+    assert_eq!(s.ceremony("totp:aa").unwrap(), None);
+    // Expired ones go with the session sweep.
+    s.put_ceremony("totp:old", &c("u1", 1)).unwrap();
+    s.put_ceremony("totp:new", &c("u1", 60)).unwrap();
+    let limits = SessionLimits { idle: Duration::minutes(30), absolute: Duration::hours(12) };
+    s.sweep_sessions(t0() + Duration::minutes(5), limits).unwrap();
+    assert_eq!(s.ceremony("totp:old").unwrap(), None);
+    assert!(s.ceremony("totp:new").unwrap().is_some());
 }
 
 pub fn passes_are_single_use(e: &mut dyn Engine) {

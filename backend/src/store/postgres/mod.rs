@@ -254,6 +254,7 @@ impl crate::store::Durability for PgStore {
         use crate::domain::model::Session;
         use crate::domain::session::{check, SessionCheck};
         self.run(move |c| {
+            c.execute("DELETE FROM ceremonies WHERE expires_at <= $1", &[&now]).map_err(pg)?;
             let mut n = 0;
             for row in c.query("SELECT key, doc FROM sessions", &[]).map_err(pg)? {
                 let key: Vec<u8> = row.get(0);

@@ -65,6 +65,39 @@ impl SessionStore for PgStore {
         self.run(|c| Ok(c.query_one("SELECT count(*) FROM sessions", &[]).map_err(pg)?.get::<_, i64>(0) as u64))
     }
 
+    fn put_ceremony(&self, key: &str, ceremony: &crate::domain::model::Ceremony) -> StoreResult<()> {
+        let (k, exp, doc) = (key.to_owned(), ceremony.expires_at, j(ceremony)?);
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO ceremonies (key, expires_at, doc) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at, doc = EXCLUDED.doc",
+                &[&k, &exp, &doc],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn ceremony(&self, key: &str) -> StoreResult<Option<crate::domain::model::Ceremony>> {
+        let k = key.to_owned();
+        self.run(move |c| {
+            c.query_opt("SELECT doc FROM ceremonies WHERE key = $1", &[&k])
+                .map_err(pg)?
+                .map(|r| d(r.get(0)))
+                .transpose()
+        })
+    }
+
+    fn take_ceremony(&self, key: &str) -> StoreResult<Option<crate::domain::model::Ceremony>> {
+        let k = key.to_owned();
+        self.run(move |c| {
+            c.query_opt("DELETE FROM ceremonies WHERE key = $1 RETURNING doc", &[&k])
+                .map_err(pg)?
+                .map(|r| d(r.get(0)))
+                .transpose()
+        })
+    }
+
     fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<([u8; 32], Session)>> {
         let id = user_id.to_owned();
         self.run(move |c| {

@@ -24,6 +24,7 @@
 //! - `flows`: flow id → Flow; `codes`: SHA-256(code) → CodeGrant; `access_tokens`:
 //!   SHA-256(token) → AccessGrant; `grants`: user id, 0, grant id → Grant; `refresh_tokens`:
 //!   SHA-256(token) → RefreshGrant (all swept once expired)
+//! - `ceremonies`: kind, `:`, session key (hex) → Ceremony (sealed; swept with the sessions)
 //!
 //! Writes are buffered by sled; callers call [`SledStore::flush`] before they
 //! acknowledge a change, and multi-tree changes run in one transaction.
@@ -104,6 +105,7 @@ pub struct SledStore {
     access_tokens: ::sled::Tree,
     grants: ::sled::Tree,
     refresh_tokens: ::sled::Tree,
+    ceremonies: ::sled::Tree,
     /// One thread syncs for every request waiting at that moment (group commit); started on first use.
     committer: std::sync::OnceLock<std::sync::mpsc::Sender<CommitWaiter>>,
 }
@@ -354,6 +356,7 @@ impl SledStore {
             access_tokens: db.open_tree("access_tokens").map_err(o)?,
             grants: db.open_tree("grants").map_err(o)?,
             refresh_tokens: db.open_tree("refresh_tokens").map_err(o)?,
+            ceremonies: db.open_tree("ceremonies").map_err(o)?,
             committer: std::sync::OnceLock::new(),
             meta,
             db,

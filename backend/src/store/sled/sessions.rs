@@ -15,6 +15,12 @@ impl SledStore {
         use crate::domain::session::{check, SessionCheck};
         let expired = |s: &Session| !matches!(check(s, limits, now), SessionCheck::Valid { .. });
         let mut n = 0;
+        for kv in self.ceremonies.iter() {
+            let (k, v) = kv.map_err(backend)?;
+            if dec::<crate::domain::model::Ceremony>(&v).map(|c| c.expires_at <= now).unwrap_or(true) {
+                self.ceremonies.remove(k).map_err(backend)?;
+            }
+        }
         for kv in self.sessions.iter() {
             let (k, v) = kv.map_err(backend)?;
             let gone = dec::<Session>(&v).map(|s| expired(&s)).unwrap_or(true);
@@ -105,6 +111,19 @@ impl SessionStore for SledStore {
 
     fn count_sessions(&self) -> StoreResult<u64> {
         Ok(self.sessions.len() as u64)
+    }
+
+    fn put_ceremony(&self, key: &str, ceremony: &crate::domain::model::Ceremony) -> StoreResult<()> {
+        self.ceremonies.insert(key.as_bytes(), enc(ceremony)?).map_err(backend)?;
+        Ok(())
+    }
+
+    fn ceremony(&self, key: &str) -> StoreResult<Option<crate::domain::model::Ceremony>> {
+        self.ceremonies.get(key.as_bytes()).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn take_ceremony(&self, key: &str) -> StoreResult<Option<crate::domain::model::Ceremony>> {
+        self.ceremonies.remove(key.as_bytes()).map_err(backend)?.map(|v| dec(&v)).transpose()
     }
 }
 
