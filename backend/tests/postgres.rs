@@ -122,3 +122,40 @@ fn the_store_conformance_suite_passes_on_postgresql() {
     assert!(total >= 18, "the whole suite ran ({total} cases)");
     println!("{total} conformance cases passed on PostgreSQL");
 }
+
+#[test]
+fn webhook_deliveries_are_claimed_by_one_sender_at_a_time() {
+    use proofup::store::WebhookStore;
+    let pg = PgServer::start();
+    let url = pg.database("proofup");
+    let store = PgStore::open(&url, PgOptions::default()).unwrap();
+    let t0 = time::macros::datetime!(2026-12-01 12:00 UTC);
+    for i in 0..40 {
+        store
+            .enqueue_delivery(&proofup::domain::webhook::Delivery {
+                id: format!("d{i:03}"),
+                event: serde_json::json!({"n": i}),
+                created_at: t0,
+                attempts: 0,
+                next_at: t0,
+                last_error: None,
+                given_up: false,
+            })
+            .unwrap();
+    }
+    // Two nodes' senders claim at the same moment: every delivery goes to exactly one of them.
+    let lease = time::Duration::minutes(1);
+    let (a, b) = std::thread::scope(|t| {
+        let ha = t.spawn(|| store.claim_due_deliveries(t0, lease, 25).unwrap());
+        let hb = t.spawn(|| store.claim_due_deliveries(t0, lease, 25).unwrap());
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    let mut ids: Vec<String> = a.iter().chain(b.iter()).map(|d| d.id.clone()).collect();
+    let claimed = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((claimed, ids.len()), (40, 40), "each delivery claimed once: {} + {}", a.len(), b.len());
+    // Within the lease nothing is handed out again; after it (the sender died), everything is.
+    assert!(store.claim_due_deliveries(t0 + time::Duration::seconds(30), lease, 50).unwrap().is_empty());
+    assert_eq!(store.claim_due_deliveries(t0 + time::Duration::seconds(61), lease, 50).unwrap().len(), 40);
+}

@@ -92,7 +92,8 @@ pub fn deliver_due<S: WebhookStore + ?Sized>(
 ) -> Result<u32, StoreError> {
     let Some(url) = s.webhook_url()? else { return Ok(0) };
     let mut delivered = 0;
-    for mut d in s.due_deliveries(now, 50)? {
+    // Leased for a minute: another node's sender does not post the same event meanwhile.
+    for mut d in s.claim_due_deliveries(now, time::Duration::minutes(1), 50)? {
         let body = d.event.to_string();
         match sender.post(&url, &body, &d.id) {
             Ok(()) => {

@@ -423,6 +423,16 @@ pub trait WebhookStore {
     fn enqueue_delivery(&self, d: &crate::domain::webhook::Delivery) -> StoreResult<()>;
     /// Deliveries due at `now`, oldest first.
     fn due_deliveries(&self, now: OffsetDateTime, limit: usize) -> StoreResult<Vec<crate::domain::webhook::Delivery>>;
+    /// Due deliveries for this sender to try now, leased: until `now + lease` no other sender
+    /// (another node) is handed them. The embedded store has one sender: the due ones.
+    fn claim_due_deliveries(
+        &self,
+        now: OffsetDateTime,
+        _lease: time::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<crate::domain::webhook::Delivery>> {
+        self.due_deliveries(now, limit)
+    }
     /// Removes a delivered event and records the time.
     fn delivery_succeeded(&self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
     /// Stores a failed try (its retry time or that it was given up), and the error for the Overview.

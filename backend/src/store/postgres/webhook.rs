@@ -69,6 +69,28 @@ impl WebhookStore for PgStore {
         })
     }
 
+    fn claim_due_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<Delivery>> {
+        // Locked rows are skipped, not waited for: two nodes claiming at once get disjoint sets;
+        // the lease makes a claim by a node that died due again later.
+        let (until, limit) = (now + lease, limit as i64);
+        self.run(move |c| {
+            c.query(
+                "UPDATE outbox SET next_at = $2 WHERE id IN (SELECT id FROM outbox WHERE NOT given_up AND next_at <= $1 \
+                 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING doc",
+                &[&now, &until, &limit],
+            )
+            .map_err(pg)?
+            .into_iter()
+            .map(|r| d(r.get(0)))
+            .collect()
+        })
+    }
+
     fn delivery_succeeded(&self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
         let id = id.to_owned();
         self.run(move |c| {
