@@ -168,3 +168,62 @@ fn two_nodes_on_one_database_serve_the_same_directory_and_sign_ins() {
     println!("a membership change on B reached A's decisions after {seen:?}");
     assert_eq!(sign_in_carol(&a), "register_mfa", "A's next sign-in interrupts her");
 }
+
+#[test]
+fn a_node_killed_under_writes_loses_nothing_acknowledged_and_the_other_keeps_serving() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let pg = PgServer::start();
+    let url = pg.database("proofup");
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("secret.key");
+    let args = ["--database-url", &url, "--secret-key-file", key_file.to_str().unwrap()];
+    let a = Server::start(&args);
+    let admin = a.set_up_admin("ada", ADMIN_PW);
+    let b = Server::start(&args);
+
+    // Writes stream into A (users, each with a group membership) until A dies.
+    let (s, resp) = a.json_post("/api/groups", r#"{"name":"Staff","description":""}"#, Some(&admin));
+    assert_eq!(s, 201, "{resp}");
+    let staff = body_of(&resp)["id"].as_str().unwrap().to_owned();
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (acked, stop, admin, staff, port) = (acked.clone(), stop.clone(), admin.clone(), staff.clone(), a.port);
+        std::thread::spawn(move || {
+            let h = [("Content-Type", "application/json"), ("Cookie", admin.as_str())];
+            for i in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let body = format!(r#"{{"username":"w{i}","display_name":"W {i}"}}"#);
+                let Ok((201, resp)) = common::server::http(port, "POST", "/api/users", &h, &body) else { return };
+                let id = body_of(&resp)["user"]["id"].as_str().unwrap().to_owned();
+                let m = format!(r#"{{"kind":"user","id":"{id}"}}"#);
+                match common::server::http(port, "POST", &format!("/api/groups/{staff}/members"), &h, &m) {
+                    Ok((s, _)) if s == 200 || s == 201 => acked.lock().unwrap().push(id),
+                    _ => return,
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = a.kill9();
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 10, "only {} writes before the kill", acked.len());
+
+    // B has every acknowledged user and membership, and goes on taking writes.
+    let (_, resp) = b.get(&format!("/api/groups/{staff}"), &admin);
+    let members: Vec<String> =
+        body_of(&resp)["members"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    for id in &acked {
+        let (s, _) = b.get(&format!("/api/users/{id}"), &admin);
+        assert_eq!(s, 200, "acknowledged user {id} lost");
+        assert!(members.contains(id), "acknowledged membership of {id} lost");
+    }
+    let (s, resp) = b.json_post("/api/users", r#"{"username":"after","display_name":"After"}"#, Some(&admin));
+    assert_eq!(s, 201, "the other node keeps serving: {resp}");
+    println!("{} acknowledged writes on the killed node, all on the other", acked.len());
+}
