@@ -34,6 +34,10 @@ pub enum Command {
     /// Restore a backup into an empty data directory (the server stopped). Sessions are
     /// not in backups: everyone signs in again.
     Restore(RestoreArgs),
+    /// Copy a (stopped) embedded store into an empty PostgreSQL database, in one transaction,
+    /// with the counts checked; then run every node with --database-url. Sessions are not
+    /// copied: everyone signs in again. Keep using the same secret key file.
+    Migrate(MigrateArgs),
     /// Rotate the ID-token signing keys (next → active → retired): through the running
     /// server, or directly when it is stopped. Relying parties never see an unknown key.
     #[command(subcommand)]
@@ -76,6 +80,16 @@ pub struct RestoreArgs {
     /// The backup file.
     #[arg(long)]
     pub from: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// The embedded store to copy (its server stopped).
+    #[arg(long)]
+    pub from_data_dir: PathBuf,
+    /// The PostgreSQL database to fill (`postgres://user:password@host/db`; empty).
+    #[arg(long, env = "PROOFUP_DATABASE_URL", hide_env_values = true)]
+    pub to: String,
 }
 
 #[derive(Debug, Clone, Args)]

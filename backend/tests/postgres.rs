@@ -159,3 +159,123 @@ fn webhook_deliveries_are_claimed_by_one_sender_at_a_time() {
     assert!(store.claim_due_deliveries(t0 + time::Duration::seconds(30), lease, 50).unwrap().is_empty());
     assert_eq!(store.claim_due_deliveries(t0 + time::Duration::seconds(61), lease, 50).unwrap().len(), 40);
 }
+
+#[test]
+fn an_embedded_store_migrates_whole_into_postgresql() {
+    use proofup::store::sled::SledStore;
+    use proofup::store::{
+        ApplicationStore, AuditLog, GroupStore, MethodStore, PolicyStore, SetupStore, SignInLog, UserStore,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // A directory: users, nested groups, authenticator apps, logs (the benchmark seeder), plus a
+    // saved policy and an application.
+    let args = proofup::config::SeedArgs {
+        data_dir: dir.path().to_owned(),
+        users: 300,
+        groups: 30,
+        depth: 4,
+        sign_ins: 700,
+        audit: 200,
+        totp_sessions: 40,
+        sessions_out: Some(dir.path().join("sessions.txt")),
+        oidc_grants: 2,
+        grants_out: Some(dir.path().join("grants.txt")),
+    };
+    proofup::cli::seed::seed(&args).unwrap();
+    {
+        let s = SledStore::open(dir.path(), 8 << 20).unwrap();
+        let mut p = proofup_shared::policy::MfaRegistrationPolicy::default();
+        p.enforcement = proofup_shared::policy::Enforcement::On;
+        p.grace_days = 7;
+        let v = proofup_shared::policy::PolicyVersion {
+            version: 1,
+            policy: p,
+            saved_at: None,
+            saved_by: Some("ada".into()),
+            changes: vec![],
+        };
+        let audit = proofup::store::AuditDraft(proofup_shared::api::AuditEntry {
+            id: String::new(),
+            at: time::OffsetDateTime::now_utc(),
+            actor_id: None,
+            actor: "ada".into(),
+            action: "policy.saved".into(),
+            target_id: None,
+            target: "MFA registration policy".into(),
+            changes: vec![],
+            ip: String::new(),
+        });
+        s.save_policy(&v, 0, audit).unwrap();
+        proofup::store::Durability::flush(&s).unwrap();
+    }
+    let pg = PgServer::start();
+    let url = pg.database("proofup");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proofup"))
+        .args(["migrate", "--from-data-dir"])
+        .arg(dir.path())
+        .args(["--to", &url])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("300 users, 30 groups"), "{said}");
+
+    // Every aggregate reads back the same through the port.
+    let from = SledStore::open(dir.path(), 8 << 20).unwrap();
+    let to = PgStore::open(&url, PgOptions::default()).unwrap();
+    assert_eq!(to.count_users().unwrap(), from.count_users().unwrap());
+    let mut users = Vec::new();
+    from.for_each_user(&mut |u| users.push(u)).unwrap();
+    for u in &users {
+        assert_eq!(to.user(&u.id).unwrap().as_ref(), Some(u));
+        assert_eq!(to.methods(&u.id).unwrap(), from.methods(&u.id).unwrap(), "{}", u.username);
+        assert_eq!(to.registration_state(&u.id).unwrap(), from.registration_state(&u.id).unwrap());
+    }
+    assert_eq!(to.method_counts().unwrap(), from.method_counts().unwrap());
+    assert_eq!(to.list_groups("", None, 100).unwrap().items, from.list_groups("", None, 100).unwrap().items);
+    let edges = |s: &dyn GroupStore| {
+        let mut v = Vec::new();
+        s.for_each_edge(&mut |g, k, m| v.push(format!("{g} {k:?} {m}"))).unwrap();
+        v.sort();
+        v
+    };
+    assert_eq!(edges(to.as_ref()), edges(&from));
+    assert_eq!(to.policy().unwrap(), from.policy().unwrap());
+    assert_eq!(to.count_sign_ins().unwrap(), from.count_sign_ins().unwrap());
+    assert_eq!(to.count_audit().unwrap(), from.count_audit().unwrap());
+    let strip = |p: proofup_shared::api::Page<proofup_shared::api::AuditEntry>| {
+        p.items
+            .into_iter()
+            .map(|mut e| {
+                e.id.clear();
+                e
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strip(to.list_audit(None, 50).unwrap()),
+        strip(from.list_audit(None, 50).unwrap()),
+        "newest first, alike"
+    );
+    let mut apps_to = to.applications().unwrap();
+    let mut apps_from = from.applications().unwrap();
+    apps_to.sort_by(|a, b| a.id.cmp(&b.id));
+    apps_from.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(apps_to, apps_from);
+    assert_eq!(to.setup_done().unwrap(), from.setup_done().unwrap());
+    drop((to, from));
+
+    // Into a database that already holds a directory: refused, and nothing changes.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proofup"))
+        .args(["migrate", "--from-data-dir"])
+        .arg(dir.path())
+        .args(["--to", &url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already holds a directory"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -10,6 +10,7 @@ pub mod backup;
 pub mod control;
 pub mod keys;
 pub mod maintenance;
+pub mod migrate;
 pub mod seed;
 pub mod serve;
 pub mod setup_url;

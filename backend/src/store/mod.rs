@@ -31,6 +31,7 @@ use crate::domain::setup::SetupTokenRecord;
 use crate::domain::tap::TapRecord;
 use crate::domain::throttle::AccountThrottle;
 
+pub mod migrate;
 pub mod postgres;
 pub mod sled;
 

@@ -197,6 +197,7 @@ impl PgStore {
 mod applications;
 mod grants;
 mod groups;
+mod import;
 mod logs;
 mod methods;
 mod policy;

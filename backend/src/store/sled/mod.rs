@@ -40,6 +40,7 @@ use super::*;
 
 mod applications;
 pub mod backup;
+mod export;
 pub mod files;
 mod grants;
 mod groups;

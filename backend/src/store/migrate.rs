@@ -1,0 +1,63 @@
+//! Moving a directory between engines (`proofup migrate`): the records one engine exports and
+//! another imports, engine-neutral.
+
+use proofup_shared::api::{AuditEntry, EmergencyAlert, SignInLogEntry};
+use proofup_shared::directory::MemberKind;
+use proofup_shared::policy::PolicyVersion;
+
+use crate::domain::model::{Group, Method, RecoveryCodeSet, User};
+use crate::domain::oidc::{Application, SigningKey};
+use crate::domain::policy::RegistrationState;
+use crate::domain::tap::TapRecord;
+use crate::domain::webhook::Delivery;
+
+/// One record of a store, as kept (secrets stay sealed with the same key file).
+#[derive(Debug, Clone)]
+pub enum Record {
+    User(User),
+    Group(Group),
+    Member { group: String, kind: MemberKind, member: String },
+    Pass { user_id: String, pass: TapRecord },
+    Method(Method),
+    Recovery { user_id: String, codes: RecoveryCodeSet },
+    Registration { user_id: String, state: RegistrationState },
+    Policy(PolicyVersion),
+    Audit(AuditEntry),
+    SignIn(SignInLogEntry),
+    Alert(EmergencyAlert),
+    WebhookUrl(String),
+    Delivery(Delivery),
+    Application(Application),
+    SigningKeys(Vec<SigningKey>),
+    SetupDone,
+}
+
+/// How many records of each kind went across.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counts {
+    pub users: u64,
+    pub groups: u64,
+    pub memberships: u64,
+    pub methods: u64,
+    pub policy_versions: u64,
+    pub audit: u64,
+    pub sign_ins: u64,
+    pub applications: u64,
+    pub other: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, r: &Record) {
+        match r {
+            Record::User(_) => self.users += 1,
+            Record::Group(_) => self.groups += 1,
+            Record::Member { .. } => self.memberships += 1,
+            Record::Method(_) => self.methods += 1,
+            Record::Policy(_) => self.policy_versions += 1,
+            Record::Audit(_) => self.audit += 1,
+            Record::SignIn(_) => self.sign_ins += 1,
+            Record::Application(_) => self.applications += 1,
+            _ => self.other += 1,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Everything an embedded store holds that outlives a sign-in, as engine-neutral records
+//! (`proofup migrate` reads them to fill a PostgreSQL database). Sessions, throttles,
+//! ceremonies in progress, and application sign-ins (flows, codes, grants, tokens) are left
+//! out: after a migration everyone signs in again, as after a restore.
+
+use super::*;
+use crate::store::migrate::Record;
+
+impl SledStore {
+    /// Calls `out` with every record, aggregate by aggregate.
+    pub fn export(&self, out: &mut dyn FnMut(Record) -> StoreResult<()>) -> StoreResult<()> {
+        for v in self.users.iter().values() {
+            out(Record::User(dec(&v.map_err(backend)?)?))?;
+        }
+        for v in self.groups.iter().values() {
+            out(Record::Group(dec(&v.map_err(backend)?)?))?;
+        }
+        let mut edges = Vec::new();
+        self.for_each_edge(&mut |g, k, m| edges.push((g.to_owned(), k, m.to_owned())))?;
+        for (g, k, m) in edges {
+            out(Record::Member { group: g, kind: k, member: m })?;
+        }
+        for kv in self.passes.iter() {
+            let (k, v) = kv.map_err(backend)?;
+            out(Record::Pass { user_id: String::from_utf8_lossy(&k).into_owned(), pass: dec(&v)? })?;
+        }
+        for v in self.methods.iter().values() {
+            out(Record::Method(dec(&v.map_err(backend)?)?))?;
+        }
+        for kv in self.recovery.iter() {
+            let (k, v) = kv.map_err(backend)?;
+            out(Record::Recovery { user_id: String::from_utf8_lossy(&k).into_owned(), codes: dec(&v)? })?;
+        }
+        for kv in self.regstate.iter() {
+            let (k, v) = kv.map_err(backend)?;
+            out(Record::Registration { user_id: String::from_utf8_lossy(&k).into_owned(), state: dec(&v)? })?;
+        }
+        for v in self.policy_versions.iter().values() {
+            out(Record::Policy(dec(&v.map_err(backend)?)?))?;
+        }
+        for v in self.audit.iter().values() {
+            out(Record::Audit(dec(&v.map_err(backend)?)?))?;
+        }
+        for v in self.signins.iter().values() {
+            out(Record::SignIn(dec(&v.map_err(backend)?)?))?;
+        }
+        for v in self.alerts.iter().values() {
+            out(Record::Alert(dec(&v.map_err(backend)?)?))?;
+        }
+        if let Some(url) = self.webhook.get(b"url").map_err(backend)? {
+            out(Record::WebhookUrl(String::from_utf8_lossy(&url).into_owned()))?;
+        }
+        for v in self.outbox.iter().values() {
+            out(Record::Delivery(dec(&v.map_err(backend)?)?))?;
+        }
+        for v in self.applications.iter().values() {
+            out(Record::Application(dec(&v.map_err(backend)?)?))?;
+        }
+        let keys = self.signing_keys()?;
+        if !keys.is_empty() {
+            out(Record::SigningKeys(keys))?;
+        }
+        if self.setup_done()? {
+            out(Record::SetupDone)?;
+        }
+        Ok(())
+    }
+}
