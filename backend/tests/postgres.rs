@@ -184,9 +184,11 @@ fn an_embedded_store_migrates_whole_into_postgresql() {
     proofup::cli::seed::seed(&args).unwrap();
     {
         let s = SledStore::open(dir.path(), 8 << 20).unwrap();
-        let mut p = proofup_shared::policy::MfaRegistrationPolicy::default();
-        p.enforcement = proofup_shared::policy::Enforcement::On;
-        p.grace_days = 7;
+        let p = proofup_shared::policy::MfaRegistrationPolicy {
+            enforcement: proofup_shared::policy::Enforcement::On,
+            grace_days: 7,
+            ..Default::default()
+        };
         let v = proofup_shared::policy::PolicyVersion {
             version: 1,
             policy: p,
