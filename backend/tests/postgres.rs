@@ -281,3 +281,73 @@ fn an_embedded_store_migrates_whole_into_postgresql() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The real App over the PostgreSQL engine: a sign-in with password and code, counting the
+/// engine's calls per step (what a sign-in costs in round trips to the database).
+#[actix_web::test]
+async fn the_api_signs_in_over_postgresql_and_each_step_costs_a_few_round_trips() {
+    use actix_web::test::{call_service, init_service, read_body_json, TestRequest};
+    let pg = PgServer::start();
+    let url = pg.database("proofup");
+    let store = PgStore::open(&url, PgOptions::default()).unwrap();
+    let clock = std::sync::Arc::new(proofup::domain::clock::SystemClock);
+    let config = proofup::config::HttpConfig::for_tests();
+    let core = proofup::service::Core::new(
+        store.clone(),
+        clock,
+        proofup::domain::secretbox::SecretBox::random(),
+        &proofup::service::CoreOptions::from_config(&config),
+    );
+    let token = proofup::service::setup::issue_token(store.as_ref(), &proofup::domain::clock::SystemClock).unwrap();
+    let app = init_service(proofup::http::app(proofup::http::AppState::new(std::sync::Arc::new(core), config))).await;
+    let post = |path: &str, body: serde_json::Value, cookie: Option<&str>| {
+        let mut r = TestRequest::post().uri(path).insert_header(("content-type", "application/json")).set_json(body);
+        if let Some(c) = cookie {
+            r = r.insert_header(("cookie", c.to_owned()));
+        }
+        r.peer_addr("192.0.2.40:4000".parse().unwrap()).to_request()
+    };
+    fn cookie_of<B>(resp: &actix_web::dev::ServiceResponse<B>) -> Option<String> {
+        resp.headers()
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("proofup_session="))
+            .map(|c| c.split(';').next().unwrap().to_owned())
+    }
+    let pw = "violet otter lamp forty-two";
+    let resp = call_service(
+        &app,
+        post("/api/setup", serde_json::json!({"token": token, "username": "ada", "display_name": "Ada", "password": pw}), None),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let resp = call_service(&app, post("/api/auth/sign-in", serde_json::json!({"username": "ada", "password": pw}), None)).await;
+    assert_eq!(resp.status(), 200);
+    let full = cookie_of(&resp).unwrap();
+    let resp = call_service(&app, post("/api/me/methods/totp", serde_json::json!({}), Some(&full))).await;
+    let setup: serde_json::Value = read_body_json(resp).await;
+    let b32 = setup["otpauth_uri"].as_str().unwrap().split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let secret = proofup::domain::totp::decode_base32(&b32).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    let code = proofup::domain::totp::code_at(&secret, now - 30);
+    let resp = call_service(&app, post("/api/me/methods/totp/confirm", serde_json::json!({"name": "Phone", "code": code}), Some(&full))).await;
+    assert_eq!(resp.status(), 201);
+
+    // The password step, then the code step, each counted.
+    let before = store.calls();
+    let resp = call_service(&app, post("/api/auth/sign-in", serde_json::json!({"username": "ada", "password": pw}), None)).await;
+    assert_eq!(resp.status(), 200);
+    let password_step = store.calls() - before;
+    let half = cookie_of(&resp).unwrap();
+    let before = store.calls();
+    let code = proofup::domain::totp::code_at(&secret, now);
+    let resp = call_service(&app, post("/api/auth/second-factor", serde_json::json!({"code": code}), Some(&half))).await;
+    assert_eq!(resp.status(), 200);
+    let code_step = store.calls() - before;
+    let done = cookie_of(&resp).unwrap();
+    let resp = call_service(&app, TestRequest::get().uri("/api/auth/me").insert_header(("cookie", done)).to_request()).await;
+    assert_eq!(resp.status(), 200, "signed in, on PostgreSQL");
+    println!("database calls: password step {password_step}, TOTP step {code_step}");
+    // Bounds, so that a change that adds round trips shows here (today's counts are printed).
+    assert!(password_step <= 20 && code_step <= 20, "password {password_step}, code {code_step}");
+}

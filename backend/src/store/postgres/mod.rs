@@ -70,6 +70,8 @@ type Job = Box<dyn FnOnce(Result<&mut postgres::Client, StoreError>) + Send>;
 pub struct PgStore {
     jobs: Mutex<mpsc::Sender<Job>>,
     _threads: Vec<std::thread::JoinHandle<()>>,
+    /// Calls into the database so far (each one round trip or one transaction's few).
+    calls: std::sync::atomic::AtomicU64,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -165,7 +167,7 @@ impl PgStore {
                 .map_err(backend)?;
             threads.push(t);
         }
-        let store = Arc::new(Self { jobs: Mutex::new(tx), _threads: threads });
+        let store = Arc::new(Self { jobs: Mutex::new(tx), _threads: threads, calls: Default::default() });
         store.run(migrate)?;
         Ok(store)
     }
@@ -175,12 +177,18 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut postgres::Client) -> StoreResult<R> + Send + 'static,
     ) -> StoreResult<R> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = mpsc::sync_channel(1);
         let job: Job = Box::new(move |c| {
             let _ = tx.send(c.and_then(f));
         });
         self.jobs.lock().map_err(|_| backend("the connection pool is poisoned"))?.send(job).map_err(backend)?;
         rx.recv().map_err(|_| backend("the PostgreSQL connection thread stopped"))?
+    }
+
+    /// How many calls went to the database so far (for measurements: calls per request).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A cheap query that proves the database answers.
