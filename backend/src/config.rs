@@ -35,8 +35,8 @@ pub enum Command {
     /// not in backups: everyone signs in again.
     Restore(RestoreArgs),
     /// Copy a (stopped) embedded store into an empty PostgreSQL database, in one transaction,
-    /// with the counts checked; then run every node with --database-url. Sessions are not
-    /// copied: everyone signs in again. Keep using the same secret key file.
+    /// with the counts checked; then run every node with --database-url and the same secret
+    /// key file. Sessions go across; applications sign their users in again.
     Migrate(MigrateArgs),
     /// Rotate the ID-token signing keys (next → active → retired): through the running
     /// server, or directly when it is stopped. Relying parties never see an unknown key.

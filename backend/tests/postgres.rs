@@ -164,7 +164,8 @@ fn webhook_deliveries_are_claimed_by_one_sender_at_a_time() {
 fn an_embedded_store_migrates_whole_into_postgresql() {
     use proofup::store::sled::SledStore;
     use proofup::store::{
-        ApplicationStore, AuditLog, GroupStore, MethodStore, PolicyStore, SetupStore, SignInLog, UserStore,
+        ApplicationStore, AuditLog, GroupStore, MethodStore, PolicyStore, SessionStore, SetupStore, SignInLog,
+        UserStore,
     };
     let dir = tempfile::tempdir().unwrap();
     // A directory: users, nested groups, authenticator apps, logs (the benchmark seeder), plus a
@@ -265,6 +266,10 @@ fn an_embedded_store_migrates_whole_into_postgresql() {
     apps_from.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(apps_to, apps_from);
     assert_eq!(to.setup_done().unwrap(), from.setup_done().unwrap());
+    assert_eq!(to.count_sessions().unwrap(), from.count_sessions().unwrap(), "nobody signed out");
+    for u in users.iter().take(50) {
+        assert_eq!(to.user_sessions(&u.id).unwrap(), from.user_sessions(&u.id).unwrap());
+    }
     drop((to, from));
 
     // Into a database that already holds a directory: refused, and nothing changes.
@@ -317,35 +322,50 @@ async fn the_api_signs_in_over_postgresql_and_each_step_costs_a_few_round_trips(
     let pw = "violet otter lamp forty-two";
     let resp = call_service(
         &app,
-        post("/api/setup", serde_json::json!({"token": token, "username": "ada", "display_name": "Ada", "password": pw}), None),
+        post(
+            "/api/setup",
+            serde_json::json!({"token": token, "username": "ada", "display_name": "Ada", "password": pw}),
+            None,
+        ),
     )
     .await;
     assert_eq!(resp.status(), 201);
-    let resp = call_service(&app, post("/api/auth/sign-in", serde_json::json!({"username": "ada", "password": pw}), None)).await;
+    let resp =
+        call_service(&app, post("/api/auth/sign-in", serde_json::json!({"username": "ada", "password": pw}), None))
+            .await;
     assert_eq!(resp.status(), 200);
     let full = cookie_of(&resp).unwrap();
     let resp = call_service(&app, post("/api/me/methods/totp", serde_json::json!({}), Some(&full))).await;
     let setup: serde_json::Value = read_body_json(resp).await;
-    let b32 = setup["otpauth_uri"].as_str().unwrap().split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let b32 =
+        setup["otpauth_uri"].as_str().unwrap().split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
     let secret = proofup::domain::totp::decode_base32(&b32).unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
     let code = proofup::domain::totp::code_at(&secret, now - 30);
-    let resp = call_service(&app, post("/api/me/methods/totp/confirm", serde_json::json!({"name": "Phone", "code": code}), Some(&full))).await;
+    let resp = call_service(
+        &app,
+        post("/api/me/methods/totp/confirm", serde_json::json!({"name": "Phone", "code": code}), Some(&full)),
+    )
+    .await;
     assert_eq!(resp.status(), 201);
 
     // The password step, then the code step, each counted.
     let before = store.calls();
-    let resp = call_service(&app, post("/api/auth/sign-in", serde_json::json!({"username": "ada", "password": pw}), None)).await;
+    let resp =
+        call_service(&app, post("/api/auth/sign-in", serde_json::json!({"username": "ada", "password": pw}), None))
+            .await;
     assert_eq!(resp.status(), 200);
     let password_step = store.calls() - before;
     let half = cookie_of(&resp).unwrap();
     let before = store.calls();
     let code = proofup::domain::totp::code_at(&secret, now);
-    let resp = call_service(&app, post("/api/auth/second-factor", serde_json::json!({"code": code}), Some(&half))).await;
+    let resp =
+        call_service(&app, post("/api/auth/second-factor", serde_json::json!({"code": code}), Some(&half))).await;
     assert_eq!(resp.status(), 200);
     let code_step = store.calls() - before;
     let done = cookie_of(&resp).unwrap();
-    let resp = call_service(&app, TestRequest::get().uri("/api/auth/me").insert_header(("cookie", done)).to_request()).await;
+    let resp =
+        call_service(&app, TestRequest::get().uri("/api/auth/me").insert_header(("cookie", done)).to_request()).await;
     assert_eq!(resp.status(), 200, "signed in, on PostgreSQL");
     println!("database calls: password step {password_step}, TOTP step {code_step}");
     // Bounds, so that a change that adds round trips shows here (today's counts are printed).

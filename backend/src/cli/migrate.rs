@@ -15,7 +15,7 @@ pub fn migrate(args: &MigrateArgs) -> CliResult<String> {
     let to = PgStore::open(&args.to, PgOptions { pool_size: 1, statement_timeout_ms: 600_000 })?;
     let c = to.import(records)?;
     Ok(format!(
-        "copied into {}: {} users, {} groups, {} memberships, {} methods, {} policy versions, {} audit and {} sign-in log entries, {} applications, {} other records (sessions are not copied: everyone signs in again)",
+        "copied into {}: {} users, {} groups, {} memberships, {} methods, {} policy versions, {} audit and {} sign-in log entries, {} applications, {} sessions, {} other records (applications sign their users in again)",
         redact(&args.to),
         c.users,
         c.groups,
@@ -25,6 +25,7 @@ pub fn migrate(args: &MigrateArgs) -> CliResult<String> {
         c.audit,
         c.sign_ins,
         c.applications,
+        c.sessions,
         c.other
     ))
 }

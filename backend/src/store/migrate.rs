@@ -16,11 +16,29 @@ use crate::domain::webhook::Delivery;
 pub enum Record {
     User(User),
     Group(Group),
-    Member { group: String, kind: MemberKind, member: String },
-    Pass { user_id: String, pass: TapRecord },
+    Member {
+        group: String,
+        kind: MemberKind,
+        member: String,
+    },
+    Pass {
+        user_id: String,
+        pass: TapRecord,
+    },
+    /// A live session (keyed by its cookie's SHA-256): nobody is signed out by a migration.
+    Session {
+        key: [u8; 32],
+        session: crate::domain::model::Session,
+    },
     Method(Method),
-    Recovery { user_id: String, codes: RecoveryCodeSet },
-    Registration { user_id: String, state: RegistrationState },
+    Recovery {
+        user_id: String,
+        codes: RecoveryCodeSet,
+    },
+    Registration {
+        user_id: String,
+        state: RegistrationState,
+    },
     Policy(PolicyVersion),
     Audit(AuditEntry),
     SignIn(SignInLogEntry),
@@ -43,6 +61,7 @@ pub struct Counts {
     pub audit: u64,
     pub sign_ins: u64,
     pub applications: u64,
+    pub sessions: u64,
     pub other: u64,
 }
 
@@ -57,6 +76,7 @@ impl Counts {
             Record::Audit(_) => self.audit += 1,
             Record::SignIn(_) => self.sign_ins += 1,
             Record::Application(_) => self.applications += 1,
+            Record::Session { .. } => self.sessions += 1,
             _ => self.other += 1,
         }
     }

@@ -30,6 +30,11 @@ fn insert(tx: &mut postgres::Transaction<'_>, r: &Record) -> StoreResult<()> {
             "INSERT INTO memberships (group_id, kind, member) VALUES ($1, $2, $3)",
             &[group, &kind_text(*kind), member],
         ),
+        Record::Session { key, session } => run(
+            tx,
+            "INSERT INTO sessions (key, user_id, created_at, last_seen_at, doc) VALUES ($1, $2, $3, $4, $5)",
+            &[&key.to_vec(), &session.user_id, &session.created_at, &session.last_seen_at, &j(session)?],
+        ),
         Record::Pass { user_id, pass } => {
             run(tx, "INSERT INTO passes (user_id, doc) VALUES ($1, $2)", &[user_id, &j(pass)?])
         }

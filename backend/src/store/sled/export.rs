@@ -1,7 +1,7 @@
-//! Everything an embedded store holds that outlives a sign-in, as engine-neutral records
-//! (`proofup migrate` reads them to fill a PostgreSQL database). Sessions, throttles,
-//! ceremonies in progress, and application sign-ins (flows, codes, grants, tokens) are left
-//! out: after a migration everyone signs in again, as after a restore.
+//! Everything an embedded store holds, as engine-neutral records (`proofup migrate` reads them
+//! to fill a PostgreSQL database), sessions included. Left out: throttles, ceremonies in
+//! progress, and application sign-ins (flows, codes, grants, tokens: applications sign their
+//! users in again).
 
 use super::*;
 use crate::store::migrate::Record;
@@ -19,6 +19,11 @@ impl SledStore {
         self.for_each_edge(&mut |g, k, m| edges.push((g.to_owned(), k, m.to_owned())))?;
         for (g, k, m) in edges {
             out(Record::Member { group: g, kind: k, member: m })?;
+        }
+        for kv in self.sessions.iter() {
+            let (k, v) = kv.map_err(backend)?;
+            let key: [u8; 32] = k.as_ref().try_into().map_err(backend)?;
+            out(Record::Session { key, session: dec(&v)? })?;
         }
         for kv in self.passes.iter() {
             let (k, v) = kv.map_err(backend)?;
