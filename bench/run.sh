@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Proofup benchmarks on loopback with the release binary and wrk. Every figure is a ratio
 # to another figure measured in the same run. Usage: bench/run.sh [users] [sign-in log rows]
-# (defaults 100000 and 1000000). Prints a Markdown table; see docs/performance.md.
+# (defaults 100000 and 1000000). ENGINE=postgres runs the same on a throw-away PostgreSQL cluster
+# (the seeded store moved into it with `proofup migrate`). Prints a Markdown table; see
+# docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${1:-100000}
@@ -17,7 +19,13 @@ PORT=${PORT:-18181}
 BASE=http://localhost:$PORT
 export ORIGIN=$BASE BENCH_PASSWORD="violet harbor bench 2048 pass"
 PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort | tail -1)
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null
+  [ -d "$WORK/pg" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate -w stop >/dev/null 2>&1
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4"; }
@@ -38,9 +46,24 @@ NB=$(( $(wc -l <"$WORK/sessions") * 63 / 100 )); NB=$(( NB < 57000 ? NB : 57000 
 head -n -$NB "$WORK/sessions" >"$WORK/sessions.a"   # throughput
 tail -n $NB "$WORK/sessions" >"$WORK/sessions.b"     # p99 under sign-in load
 SEED_S=$(echo "$(date +%s.%N) - $t" | bc)
+SERVE_DB=()
+if [ "${ENGINE:-sled}" = postgres ]; then
+  # A cluster of its own on a free port, the seeded store migrated into it.
+  mkdir -p "$WORK/pg"; chmod a+x "$WORK"; [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
+  PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -A trust -U postgres -E UTF8 >/dev/null
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c max_connections=200" \
+    -l "$WORK/pg/log" -w start >/dev/null
+  as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -qc 'CREATE DATABASE proofup'
+  DBURL="postgres://postgres@127.0.0.1:$PGPORT/proofup"
+  t=$(date +%s.%N)
+  $BIN migrate --from-data-dir "$DATA" --to "$DBURL" >/dev/null
+  echo "(migrated into PostgreSQL in $(echo "$(date +%s.%N) - $t" | bc) s)" >&2
+  SERVE_DB=(--database-url "$DBURL" --db-pool-size 16)
+fi
 
 start=$(date +%s%N)
-$BIN serve --listen 127.0.0.1:$PORT --data-dir "$DATA" --sign-in-per-ip-per-minute 100000 --log-format json \
+$BIN serve --listen 127.0.0.1:$PORT --data-dir "$DATA" --sign-in-per-ip-per-minute 100000 --log-format json "${SERVE_DB[@]}" \
   >"$WORK/log" 2>&1 &
 PID=$!
 until curl -sf $BASE/readyz >/dev/null; do
@@ -56,7 +79,7 @@ curl -sf -o /dev/null -H 'Content-Type: application/json' -H "Origin: $BASE" \
   -d "{\"token\":\"$TOKEN\",\"username\":\"bench.admin\",\"display_name\":\"Bench\",\"password\":\"$BENCH_PASSWORD\"}" $BASE/api/setup
 COOKIE=$(curl -si -H 'Content-Type: application/json' -H "Origin: $BASE" \
   -d "{\"username\":\"bench.admin\",\"password\":\"$BENCH_PASSWORD\"}" $BASE/api/auth/sign-in \
-  | awk -F'[ ;]' 'tolower($1)=="set-cookie:" {print $2}')
+  | awk -F'[ ;]' 'tolower($1)=="set-cookie:" && $2 ~ /^proofup_session=/ {print $2}')
 
 # Sign-in load as 8 accounts, one connection's worth each: at most 5 attempts of one account may be
 # in flight at once (each verifier reserves its attempt in the account throttle before hashing).
@@ -66,7 +89,7 @@ for i in 1 2 3 4 5 6 7 8; do
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["temporary_access_pass"]["code"])')
   C=$(curl -si -H 'Content-Type: application/json' -H "Origin: $BASE" \
     -d "{\"username\":\"bench.user$i\",\"password\":\"$PASS\"}" $BASE/api/auth/sign-in \
-    | awk -F'[ ;]' 'tolower($1)=="set-cookie:" {print $2}')
+    | awk -F'[ ;]' 'tolower($1)=="set-cookie:" && $2 ~ /^proofup_session=/ {print $2}')
   curl -sf -o /dev/null -H "Cookie: $C" -H 'Content-Type: application/json' -H "Origin: $BASE" \
     -d "{\"new_password\":\"$BENCH_PASSWORD\"}" $BASE/api/auth/password
 done

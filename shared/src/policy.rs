@@ -111,6 +111,13 @@ impl MfaRegistrationPolicy {
         if self.registration_networks.iter().filter(|n| !n.trim().is_empty()).count() > MAX_NETWORKS {
             add("registration_networks", "At most 50 networks.");
         }
+        #[cfg(feature = "networks")]
+        self.network_problems(&mut add);
+        out
+    }
+
+    #[cfg(feature = "networks")]
+    fn network_problems(&self, add: &mut impl FnMut(&str, &str)) {
         // Blank lines are dropped when saved.
         let listed = self.registration_networks.iter().filter(|n| !n.trim().is_empty());
         if let Some(bad) = listed.clone().find(|n| parse_network(n).is_none()) {
@@ -119,10 +126,10 @@ impl MfaRegistrationPolicy {
                 &format!("\"{bad}\" is not a network: write it as 10.0.0.0/8, 2001:db8::/32 or a single address."),
             );
         }
-        out
     }
 
     /// Whether a user without MFA may register a method from `ip` (empty list: anywhere).
+    #[cfg(feature = "networks")]
     pub fn registration_allowed_from(&self, ip: &str) -> bool {
         if self.registration_networks.is_empty() {
             return true;
@@ -136,6 +143,7 @@ impl MfaRegistrationPolicy {
 pub const MAX_NETWORKS: usize = 50;
 
 /// A network in CIDR form, or a single address (a /32 or /128).
+#[cfg(feature = "networks")]
 pub fn parse_network(s: &str) -> Option<ipnet::IpNet> {
     let s = s.trim();
     s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
@@ -309,6 +317,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "networks")]
     fn trusted_networks_are_cidrs_or_addresses() {
         let mut p = MfaRegistrationPolicy::default();
         assert!(p.registration_allowed_from("203.0.113.9"), "no list: anywhere");
