@@ -67,6 +67,15 @@ async fn at_intranet(b: &Browser, rp: &Apache, user: &str) {
     }
 }
 
+/// Opens the site's protected page: Proofup's sign-in, naming the site, takes `user`'s password.
+async fn sign_in_at(b: &Browser, rp: &Apache, user: &str, password: &str) {
+    b.driver.goto(&rp.url("/protected/")).await.unwrap();
+    b.wait_text("[data-testid=signing-in-to]", "to continue to Intranet").await;
+    b.fill("username", user).await;
+    b.fill("password", password).await;
+    b.click_button("Sign in").await;
+}
+
 async fn sign_out_of_intranet(b: &Browser, rp: &Apache) {
     b.driver.goto(&rp.url("/protected/")).await.unwrap();
     b.driver.find(By::Id("logout")).await.unwrap().click().await.unwrap();
@@ -145,11 +154,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     // 4. The policy On with a grace period: the interrupt comes inside the intranet's sign-in;
     //    Skip lands back at the intranet.
     save_policy(&admin, "on", 14).await;
-    bob.driver.goto(&rp.url("/protected/")).await.unwrap();
-    bob.wait_text("[data-testid=signing-in-to]", "to continue to Intranet").await;
-    bob.fill("username", "bob").await;
-    bob.fill("password", BOB_PASSWORD).await;
-    bob.click_button("Sign in").await;
+    sign_in_at(&bob, &rp, "bob", BOB_PASSWORD).await;
     bob.wait_text("h1", "More information required").await;
     bob.wait_text("[data-testid=signing-in-to]", "before you continue to Intranet").await;
     let skip = bob.wait_text("a", "Skip for now (14 days until this is required)").await;
@@ -161,11 +166,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     // 5. The grace over (none left): no Skip; bob registers an authenticator app, and is back
     //    at the intranet. Registered with only the password behind it: amr stays pwd.
     save_policy(&admin, "on", 0).await;
-    bob.driver.goto(&rp.url("/protected/")).await.unwrap();
-    bob.wait_text("[data-testid=signing-in-to]", "to continue to Intranet").await;
-    bob.fill("username", "bob").await;
-    bob.fill("password", BOB_PASSWORD).await;
-    bob.click_button("Sign in").await;
+    sign_in_at(&bob, &rp, "bob", BOB_PASSWORD).await;
     bob.wait_text("h1", "More information required").await;
     assert!(bob.driver.find_all(By::PartialLinkText("Skip for now")).await.unwrap().is_empty());
     bob.click_button("Next").await;
@@ -184,11 +185,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     sign_out_of_intranet(&bob, &rp).await;
 
     // 6. The next sign-in: password and a code; the module's ID token says otp and mfa.
-    bob.driver.goto(&rp.url("/protected/")).await.unwrap();
-    bob.wait_text("[data-testid=signing-in-to]", "to continue to Intranet").await;
-    bob.fill("username", "bob").await;
-    bob.fill("password", BOB_PASSWORD).await;
-    bob.click_button("Sign in").await;
+    sign_in_at(&bob, &rp, "bob", BOB_PASSWORD).await;
     bob.wait_text("h1", "Enter code").await;
     bob.fill("code", &oathtool(&key, "+30 seconds")).await;
     bob.click_button("Verify").await;
@@ -226,22 +223,14 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     save_policy(&admin, "report_only", 14).await;
     let carol_pass = admin.create_user(&portal, "carol", "Carol Danvers").await;
     let carol = Browser::start(1280, 900).await;
-    carol.driver.goto(&rp.url("/protected/")).await.unwrap();
-    carol.wait_text("[data-testid=signing-in-to]", "to continue to Intranet").await;
-    carol.fill("username", "carol").await;
-    carol.fill("password", &carol_pass).await;
-    carol.click_button("Sign in").await;
+    sign_in_at(&carol, &rp, "carol", &carol_pass).await;
     carol.wait_text("h1", "Choose your password").await;
     carol.fill("new_password", CAROL_PASSWORD).await;
     carol.fill("confirm", CAROL_PASSWORD).await;
     carol.click_button("Set password").await;
     at_intranet(&carol, &rp, "carol").await;
     sign_out_of_intranet(&carol, &rp).await;
-    carol.driver.goto(&rp.url("/protected/")).await.unwrap();
-    carol.wait_text("[data-testid=signing-in-to]", "to continue to Intranet").await;
-    carol.fill("username", "carol").await;
-    carol.fill("password", CAROL_PASSWORD).await;
-    carol.click_button("Sign in").await;
+    sign_in_at(&carol, &rp, "carol", CAROL_PASSWORD).await;
     at_intranet(&carol, &rp, "carol").await;
     let log = api(&admin, "GET", "/api/sign-ins?application=Intranet&user=carol", serde_json::Value::Null).await;
     let would = sign_ins_for(&log, "carol")
@@ -283,11 +272,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     on["enforcement"] = serde_json::json!("on");
     api(&admin, "PUT", "/api/policy", serde_json::json!({"policy": on, "based_on_version": saved["version"]})).await;
     sign_out_of_intranet(&carol, &rp).await;
-    carol.driver.goto(&rp.url("/protected/")).await.unwrap();
-    carol.wait_text("[data-testid=signing-in-to]", "to continue to Intranet").await;
-    carol.fill("username", "carol").await;
-    carol.fill("password", CAROL_PASSWORD).await;
-    carol.click_button("Sign in").await;
+    sign_in_at(&carol, &rp, "carol", CAROL_PASSWORD).await;
     carol.wait_text("[data-testid=network-blocked]", "only from its own network").await;
     assert!(carol.driver.find_all(By::XPath("//button[normalize-space()='Next']")).await.unwrap().is_empty());
     carol.shot("88-interrupt-untrusted-network").await;

@@ -2,7 +2,7 @@
 //! The types of the other modules are re-exported here, so `api::X` names every body.
 
 pub use crate::auth::{Me, SessionProbe, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
-pub use crate::common::{FieldChange, Page, Role};
+pub use crate::common::{AuditEntry, FieldChange, Page, Role};
 pub use crate::overview::{EmergencyAlert, Overview, StoreCounts};
 
 use serde::{Deserialize, Serialize};
@@ -40,25 +40,6 @@ pub struct SignInLogEntry {
     /// refreshed a token; none for the portal itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct AuditEntry {
-    pub id: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    /// Who did it: a user id, or `system` / `setup`.
-    pub actor_id: Option<String>,
-    pub actor: String,
-    /// Dotted action name, e.g. `user.created`.
-    pub action: String,
-    pub target_id: Option<String>,
-    pub target: String,
-    /// Changed fields, before and after. Never holds secrets.
-    #[serde(default)]
-    pub changes: Vec<FieldChange>,
-    pub ip: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

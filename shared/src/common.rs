@@ -1,5 +1,5 @@
-//! What every part of the API speaks: roles, method kinds, pages, field changes. Imports no
-//! other module of this crate.
+//! What every part of the API speaks: roles, method kinds, pages, field changes, audit entries.
+//! Imports no other module of this crate.
 
 use serde::{Deserialize, Serialize};
 
@@ -73,4 +73,24 @@ pub struct FieldChange {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_after: Option<String>,
+}
+
+/// One entry of the audit log (the Overview lists some; the audit API pages them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    /// Who did it: a user id, or `system` / `setup`.
+    pub actor_id: Option<String>,
+    pub actor: String,
+    /// Dotted action name, e.g. `user.created`.
+    pub action: String,
+    pub target_id: Option<String>,
+    pub target: String,
+    /// Changed fields, before and after. Never holds secrets.
+    #[serde(default)]
+    pub changes: Vec<FieldChange>,
+    pub ip: String,
 }

@@ -39,7 +39,7 @@ pub struct Overview {
     /// most 10): each was bound by a sign-in with only a password behind it, so an
     /// administrator may want to check it was the user.
     #[serde(default)]
-    pub registered_at_interrupt: Vec<crate::api::AuditEntry>,
+    pub registered_at_interrupt: Vec<crate::common::AuditEntry>,
 }
 
 /// A critical alert: an emergency-access (break-glass) account signed in.

@@ -214,4 +214,33 @@ impl RecoveryCodeSet {
     pub fn remaining(&self) -> u32 {
         self.hashes.iter().filter(|h| h.is_some()).count() as u32
     }
+
+    /// Spends the unused code with this hash (every hash compared in constant time): true if
+    /// there was one. Each engine calls it inside its own transaction.
+    pub fn spend(&mut self, hash: &str) -> bool {
+        let mut hit = None;
+        for (i, h) in self.hashes.iter().enumerate() {
+            if let Some(h) = h {
+                if bool::from(subtle::ConstantTimeEq::ct_eq(h.as_bytes(), hash.as_bytes())) {
+                    hit = Some(i);
+                }
+            }
+        }
+        match hit {
+            Some(i) => {
+                self.hashes[i] = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The audit line a spend adds ("recovery codes left": before → after).
+    pub fn spent_change(&self) -> proofup_shared::api::FieldChange {
+        proofup_shared::api::FieldChange {
+            field: "recovery codes left".into(),
+            before: Some((self.remaining() + 1).to_string()),
+            after: Some(self.remaining().to_string()),
+        }
+    }
 }

@@ -208,23 +208,12 @@ impl RecoveryStore for PgStore {
                 return Ok(None);
             };
             let mut set: RecoveryCodeSet = d(row.get(0))?;
-            let mut hit = None;
-            for (i, h) in set.hashes.iter().enumerate() {
-                if let Some(h) = h {
-                    if bool::from(subtle::ConstantTimeEq::ct_eq(h.as_bytes(), hash.as_bytes())) {
-                        hit = Some(i);
-                    }
-                }
+            if !set.spend(&hash) {
+                return Ok(None);
             }
-            let Some(i) = hit else { return Ok(None) };
-            set.hashes[i] = None;
             tx.execute("UPDATE recovery_codes SET doc = $2 WHERE user_id = $1", &[&u, &j(&set)?]).map_err(pg)?;
             let mut entry = audit;
-            entry.0.changes.push(proofup_shared::api::FieldChange {
-                field: "recovery codes left".into(),
-                before: Some((set.remaining() + 1).to_string()),
-                after: Some(set.remaining().to_string()),
-            });
+            entry.0.changes.push(set.spent_change());
             insert_audit(&mut tx, entry)?;
             tx.commit().map_err(pg)?;
             Ok(Some(set.remaining()))

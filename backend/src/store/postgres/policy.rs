@@ -16,13 +16,7 @@ impl PolicyStore for PgStore {
         self.run(|c| {
             match c.query_opt("SELECT doc FROM policy_versions ORDER BY version DESC LIMIT 1", &[]).map_err(pg)? {
                 Some(r) => d(r.get(0)),
-                None => Ok(PolicyVersion {
-                    version: 0,
-                    policy: Default::default(),
-                    saved_at: None,
-                    saved_by: None,
-                    changes: Vec::new(),
-                }),
+                None => Ok(PolicyVersion::never_saved()),
             }
         })
     }

@@ -195,23 +195,12 @@ impl RecoveryStore for SledStore {
             .transaction(|(recovery, log)| {
                 let Some(v) = recovery.get(user_id.as_bytes())? else { return Ok(None) };
                 let mut set: crate::domain::model::RecoveryCodeSet = tx_dec(&v)?;
-                let mut hit = None;
-                for (i, h) in set.hashes.iter().enumerate() {
-                    if let Some(h) = h {
-                        if bool::from(subtle::ConstantTimeEq::ct_eq(h.as_bytes(), hash.as_bytes())) {
-                            hit = Some(i);
-                        }
-                    }
+                if !set.spend(hash) {
+                    return Ok(None);
                 }
-                let Some(i) = hit else { return Ok(None) };
-                set.hashes[i] = None;
                 recovery.insert(user_id.as_bytes(), tx_enc(&set)?)?;
                 let mut entry = audit.clone();
-                entry.0.changes.push(proofup_shared::api::FieldChange {
-                    field: "recovery codes left".into(),
-                    before: Some((set.remaining() + 1).to_string()),
-                    after: Some(set.remaining().to_string()),
-                });
+                entry.0.changes.push(set.spent_change());
                 Self::insert_audit_tx(log, entry)?;
                 Ok(Some(set.remaining()))
             })

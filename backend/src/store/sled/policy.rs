@@ -8,13 +8,7 @@ impl PolicyStore for SledStore {
     fn policy(&self) -> StoreResult<PolicyVersion> {
         match self.policy_versions.last().map_err(backend)? {
             Some((_, v)) => dec(&v),
-            None => Ok(PolicyVersion {
-                version: 0,
-                policy: Default::default(),
-                saved_at: None,
-                saved_by: None,
-                changes: Vec::new(),
-            }),
+            None => Ok(PolicyVersion::never_saved()),
         }
     }
 
