@@ -220,6 +220,29 @@ pub struct ServeArgs {
     /// Statements running longer than this are cancelled by PostgreSQL.
     #[arg(long, env = "PROOFUP_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(100..=600_000))]
     pub db_statement_timeout_ms: u32,
+
+    /// File holding the bearer token Prometheus presents to scrape `GET /metrics` (at least 32
+    /// characters; Prometheus reads it with `authorization: {credentials_file: ...}`). Without
+    /// it, `/metrics` is off.
+    #[arg(long, env = "PROOFUP_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+}
+
+/// Shortest metrics token accepted: it guards a page that tells how many people sign in.
+pub const METRICS_TOKEN_MIN_CHARS: usize = 32;
+
+/// Reads the metrics token file: its first line, trimmed; kept only as its SHA-256.
+pub fn read_metrics_token(path: &std::path::Path) -> Result<[u8; 32], String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the metrics token file {}: {e}", path.display()))?;
+    let token = text.lines().next().unwrap_or("").trim();
+    if token.chars().count() < METRICS_TOKEN_MIN_CHARS {
+        return Err(format!(
+            "the metrics token in {} is shorter than {METRICS_TOKEN_MIN_CHARS} characters (make one with `openssl rand -hex 32`)",
+            path.display()
+        ));
+    }
+    Ok(crate::domain::setup::sha256(token))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -252,6 +275,8 @@ pub struct HttpConfig {
     pub pass_hours: u32,
     /// Where the server keeps the one-time setup link (removed the moment setup completes).
     pub setup_file: Option<PathBuf>,
+    /// SHA-256 of the bearer token that may read `/metrics`; `None`: `/metrics` is off.
+    pub metrics_token: Option<[u8; 32]>,
 }
 
 pub fn public_url(explicit: Option<&str>, listen: SocketAddr) -> String {
@@ -276,6 +301,7 @@ impl ServeArgs {
             sign_in_per_ip_per_minute: self.sign_in_per_ip_per_minute,
             pass_hours: self.pass_hours,
             setup_file: Some(setup_file(&self.data_dir)),
+            metrics_token: None,
         }
     }
 }
@@ -292,6 +318,7 @@ impl HttpConfig {
             sign_in_per_ip_per_minute: 20,
             pass_hours: 8,
             setup_file: None,
+            metrics_token: None,
         }
     }
 }

@@ -117,7 +117,8 @@ enum Job {
 /// The hashing workers. Cloning shares them; they stop when the last clone is dropped.
 #[derive(Clone)]
 pub struct HashPool {
-    jobs: mpsc::Sender<Job>,
+    /// Each job with when it was queued (the wait goes to the metrics).
+    jobs: mpsc::Sender<(Job, std::time::Instant)>,
     /// Verified against when the username does not exist, so both cases cost the same.
     dummy: Arc<String>,
     /// Its threads are named `argon2-<pool>-<i>` (read by the priority test).
@@ -133,7 +134,7 @@ pub enum HashError {
 
 impl HashPool {
     pub fn new() -> Self {
-        let (jobs, rx) = mpsc::channel::<Job>();
+        let (jobs, rx) = mpsc::channel::<(Job, std::time::Instant)>();
         let rx = Arc::new(Mutex::new(rx));
         let (ready_tx, ready) = mpsc::channel::<()>();
         static POOLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -152,6 +153,10 @@ impl HashPool {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
+                    let job = job.map(|(job, queued)| {
+                        crate::metrics::hash_started(queued.elapsed().as_secs_f64());
+                        job
+                    });
                     match job {
                         // A caller that has gone (client disconnected) costs nothing.
                         Ok(Job::Verify(_, _, reply)) if reply.is_closed() => {}
@@ -180,7 +185,7 @@ impl HashPool {
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let (tx, rx) = oneshot::channel();
-        self.jobs.send(Job::Hash(password, tx)).map_err(|_| HashError::Failed("hashing pool stopped".into()))?;
+        self.send(Job::Hash(password, tx)).map_err(|_| HashError::Failed("hashing pool stopped".into()))?;
         rx.await.map_err(|_| HashError::Failed("hashing pool stopped".into()))?
     }
 
@@ -189,10 +194,16 @@ impl HashPool {
         let real = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy.as_ref().clone());
         let (tx, rx) = oneshot::channel();
-        if self.jobs.send(Job::Verify(password, phc, tx)).is_err() {
+        if self.send(Job::Verify(password, phc, tx)).is_err() {
             return false;
         }
         rx.await.unwrap_or(false) && real
+    }
+
+    /// Queues a job, counted in the queue gauge until a thread takes it.
+    fn send(&self, job: Job) -> Result<(), ()> {
+        crate::metrics::hash_queued();
+        self.jobs.send((job, std::time::Instant::now())).map_err(|_| crate::metrics::hash_started(0.0))
     }
 }
 

@@ -8,5 +8,6 @@ pub mod domain;
 pub mod hashing;
 pub mod http;
 pub mod memory;
+pub mod metrics;
 pub mod service;
 pub mod store;

@@ -124,7 +124,7 @@ fn the_store_conformance_suite_passes_on_postgresql() {
 }
 
 #[test]
-fn webhook_deliveries_are_claimed_by_one_sender_at_a_time() {
+fn webhook_deliveries_are_claimed_by_one_sender_at_a_time_and_one_node_sweeps() {
     use proofup::store::WebhookStore;
     let pg = PgServer::start();
     let url = pg.database("proofup");
@@ -158,6 +158,48 @@ fn webhook_deliveries_are_claimed_by_one_sender_at_a_time() {
     // Within the lease nothing is handed out again; after it (the sender died), everything is.
     assert!(store.claim_due_deliveries(t0 + time::Duration::seconds(30), lease, 50).unwrap().is_empty());
     assert_eq!(store.claim_due_deliveries(t0 + time::Duration::seconds(61), lease, 50).unwrap().len(), 40);
+
+    // One session sweeper: while another node holds the sweep lock (its sweep is running), this
+    // node's sweep removes nothing; once it is released, the expired sessions go.
+    use proofup::domain::model::{Session, SessionStage};
+    use proofup::domain::session::SessionLimits;
+    use proofup::store::{Durability, SessionStore};
+    let limits = SessionLimits::default();
+    let old = t0 - limits.absolute - time::Duration::minutes(1);
+    for i in 0..3u8 {
+        let s = Session {
+            user_id: "u1".into(),
+            created_at: old,
+            last_seen_at: old,
+            ip: "127.0.0.1".into(),
+            user_agent: "test".into(),
+            stage: SessionStage::Full,
+            mfa_at: None,
+            continuation: None,
+            amr: Vec::new(),
+            via_pass: false,
+        };
+        store.create_session(&[i; 32], &s).unwrap();
+    }
+    let (held_tx, held) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let other = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            c.execute("SELECT pg_advisory_lock($1)", &[&proofup::store::postgres::SWEEP_LOCK]).unwrap();
+            held_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            c.execute("SELECT pg_advisory_unlock($1)", &[&proofup::store::postgres::SWEEP_LOCK]).unwrap();
+        })
+    };
+    held.recv().unwrap();
+    assert_eq!(store.sweep_sessions(t0, limits).unwrap(), 0, "another node is sweeping");
+    assert_eq!(store.count_sessions().unwrap(), 3);
+    release.send(()).unwrap();
+    other.join().unwrap();
+    assert_eq!(store.sweep_sessions(t0, limits).unwrap(), 3);
+    assert_eq!(store.count_sessions().unwrap(), 0);
 }
 
 #[test]
@@ -296,7 +338,9 @@ async fn the_api_signs_in_over_postgresql_and_each_step_costs_a_few_round_trips(
     let url = pg.database("proofup");
     let store = PgStore::open(&url, PgOptions::default()).unwrap();
     let clock = std::sync::Arc::new(proofup::domain::clock::SystemClock);
-    let config = proofup::config::HttpConfig::for_tests();
+    let mut config = proofup::config::HttpConfig::for_tests();
+    let metrics_token = "a metrics token of more than thirty-two characters";
+    config.metrics_token = Some(proofup::domain::setup::sha256(metrics_token));
     let core = proofup::service::Core::new(
         store.clone(),
         clock,
@@ -370,4 +414,22 @@ async fn the_api_signs_in_over_postgresql_and_each_step_costs_a_few_round_trips(
     println!("database calls: password step {password_step}, TOTP step {code_step}");
     // Bounds, so that a change that adds round trips shows here (today's counts are printed).
     assert!(password_step <= 20 && code_step <= 20, "password {password_step}, code {code_step}");
+
+    // /metrics times every PostgreSQL call.
+    let resp = call_service(
+        &app,
+        TestRequest::get()
+            .uri("/metrics")
+            .insert_header(("authorization", format!("Bearer {metrics_token}")))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let text = String::from_utf8(actix_web::test::read_body(resp).await.to_vec()).unwrap();
+    let count = text
+        .lines()
+        .find_map(|l| l.strip_prefix("proofup_store_call_duration_seconds_count{engine=\"postgres\"} "))
+        .map(|v| v.parse::<f64>().unwrap())
+        .unwrap_or(0.0);
+    assert!(count >= (password_step + code_step) as f64, "{text}");
 }

@@ -102,6 +102,7 @@ pub(super) fn spawn_maintenance(
                 crate::memory::release_soon();
             }
             minutes += 1;
+            crate::metrics::upkeep();
             let now = state.core.clock.now();
             let limits = state.core.limits;
             match state.core.store.sweep_sessions(now, limits) {

@@ -15,7 +15,10 @@ use crate::service::{Core, CoreOptions};
 use crate::store::Store;
 
 pub async fn serve(args: ServeArgs) -> CliResult<()> {
-    let config = args.http_config();
+    let mut config = args.http_config();
+    if let Some(path) = &args.metrics_token_file {
+        config.metrics_token = Some(crate::config::read_metrics_token(path)?);
+    }
     // The engine: the embedded store in the data directory, or PostgreSQL for several nodes.
     let (store, sled): (Arc<dyn Store>, Option<Arc<crate::store::sled::SledStore>>) = match &args.database_url {
         Some(url) => {

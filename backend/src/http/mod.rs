@@ -52,6 +52,8 @@ pub struct AppState {
 impl AppState {
     /// The HTTP layer over a runtime built by the caller (`proofup serve`, tests).
     pub fn new(core: Arc<Core>, config: HttpConfig) -> Self {
+        // One recorder per process; from here on every event is counted.
+        crate::metrics::install();
         Self { core, config, write_gate: Arc::default() }
     }
 }
@@ -98,6 +100,7 @@ pub fn app(
                 .default_service(web::to(api_not_found)),
         )
         .service(system::healthz)
+        .route("/metrics", web::get().to(system::metrics))
         .configure(oidc::routes)
         .service(system::readyz)
         .split_for_parts();
@@ -230,13 +233,14 @@ fn requested_host(req: &ServiceRequest, trusted: &[std::net::IpAddr]) -> Option<
 }
 
 /// Answers only for the public URL's host: a page on another name (DNS rebinding: an attacker's
-/// name pointed at this server) gets 421, whatever its Origin. Health probes are exempt, since
-/// load balancers call them by address.
+/// name pointed at this server) gets 421, whatever its Origin. Health probes and metrics are
+/// exempt, since load balancers and Prometheus call them by address (metrics need a bearer token
+/// no page has).
 async fn check_host(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let probe = matches!(req.path(), "/healthz" | "/readyz");
+    let probe = matches!(req.path(), "/healthz" | "/readyz" | "/metrics");
     if !probe {
         if let Some(config) = req.app_data::<web::Data<AppState>>().map(|s| s.config.clone()) {
             let https = config.public_url.starts_with("https://");
@@ -305,7 +309,8 @@ async fn guard_api(
 }
 
 /// One line per request: method, path (never the query string, which may hold
-/// a setup token), status, time. No headers, no bodies.
+/// a setup token), status, time. No headers, no bodies. The time also goes to the latency
+/// histogram of the path's route group.
 async fn log_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -315,7 +320,9 @@ async fn log_request(
     let path: String = req.path().chars().take(200).collect();
     let resp = next.call(req).await?;
     let status = resp.status().as_u16();
-    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    let seconds = start.elapsed().as_secs_f64();
+    crate::metrics::request(crate::metrics::route_group(&path), status, seconds);
+    let ms = seconds * 1000.0;
     if path.starts_with("/api/") || status >= 500 {
         tracing::info!(%method, %path, status, ms = format!("{ms:.1}"), "request");
     } else {

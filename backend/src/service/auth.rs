@@ -67,18 +67,21 @@ fn log_attempt_to<S: Store + ?Sized>(
     client: &ClientInfo,
     application: Option<&str>,
 ) -> Result<(), StoreError> {
-    s.append_sign_in(SignInLogEntry {
-        id: String::new(),
-        at,
-        username: username.chars().filter(|c| !c.is_control()).take(128).collect(),
-        user_id: user.map(|u| u.id.clone()),
-        result,
-        reason: reason.into(),
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-        interactive: true,
-        application: application.map(str::to_owned),
-    })
+    super::record_sign_in(
+        s,
+        SignInLogEntry {
+            id: String::new(),
+            at,
+            username: username.chars().filter(|c| !c.is_control()).take(128).collect(),
+            user_id: user.map(|u| u.id.clone()),
+            result,
+            reason: reason.into(),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            interactive: true,
+            application: application.map(str::to_owned),
+        },
+    )
 }
 
 #[derive(Debug, thiserror::Error)]

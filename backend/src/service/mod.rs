@@ -114,6 +114,18 @@ pub(crate) fn index_poisoned<T>(_: T) -> StoreError {
     StoreError::Backend("membership index lock poisoned".into())
 }
 
+/// Writes one sign-in log entry and counts it in the metrics (every sign-in event goes through
+/// here, so the log and `proofup_sign_ins_total` agree).
+pub(crate) fn record_sign_in<S: crate::store::Store + ?Sized>(
+    s: &S,
+    entry: proofup_shared::api::SignInLogEntry,
+) -> Result<(), StoreError> {
+    let (result, interactive) = (entry.result, entry.interactive);
+    s.append_sign_in(entry)?;
+    crate::metrics::sign_in(result, interactive);
+    Ok(())
+}
+
 /// The store key of a session token.
 pub fn session_key(token: &str) -> [u8; 32] {
     crate::domain::setup::sha256(token)

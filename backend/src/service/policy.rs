@@ -77,6 +77,13 @@ pub fn at_sign_in<S: Store + ?Sized>(
         }
     };
     let note = Some(note);
+    if interrupts {
+        crate::metrics::interrupt(crate::metrics::Interrupt::Shown);
+    } else if p.enforcement == Enforcement::ReportOnly
+        && matches!(decision, Decision::Prompt { .. } | Decision::Required { .. })
+    {
+        crate::metrics::interrupt(crate::metrics::Interrupt::ReportOnly);
+    }
     if interrupts && state.first_prompted_at.is_none() {
         state.first_prompted_at = Some(now);
         s.put_registration_state(&user.id, &state, None)?;

@@ -111,6 +111,11 @@ pub fn deliver_due<S: WebhookStore + ?Sized>(
 }
 
 impl Core {
+    /// The outbox's counts (for `/metrics`).
+    pub fn webhook_backlog(&self) -> Result<proofup_shared::webhook::WebhookStatus, ServiceError> {
+        Ok(self.store.webhook_status()?)
+    }
+
     pub fn webhook_settings(&self) -> Result<WebhookSettings, ServiceError> {
         let s = self.store.as_ref();
         Ok(WebhookSettings { url: s.webhook_url()?, status: s.webhook_status()? })

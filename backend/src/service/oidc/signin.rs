@@ -362,18 +362,21 @@ impl Core {
         interactive: bool,
     ) -> Result<(), ServiceError> {
         use proofup_shared::api::{SignInLogEntry, SignInResult};
-        self.store.append_sign_in(SignInLogEntry {
-            id: String::new(),
-            at: self.clock.now(),
-            username: user.username.clone(),
-            user_id: Some(user.id.clone()),
-            result: if ok { SignInResult::Success } else { SignInResult::Failure },
-            reason: reason.to_owned(),
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            interactive,
-            application: Some(app.name.clone()),
-        })?;
+        crate::service::record_sign_in(
+            self.store.as_ref(),
+            SignInLogEntry {
+                id: String::new(),
+                at: self.clock.now(),
+                username: user.username.clone(),
+                user_id: Some(user.id.clone()),
+                result: if ok { SignInResult::Success } else { SignInResult::Failure },
+                reason: reason.to_owned(),
+                ip: client.ip.clone(),
+                user_agent: client.user_agent.clone(),
+                interactive,
+                application: Some(app.name.clone()),
+            },
+        )?;
         Ok(())
     }
 }

@@ -353,18 +353,21 @@ impl Core {
             grant: String::new(),
         };
         self.store.put_access_token(&session_key(&token), &access)?;
-        self.store.append_sign_in(proofup_shared::api::SignInLogEntry {
-            id: String::new(),
-            at: now,
-            username: format!("app:{}", app.id),
-            user_id: None,
-            result: proofup_shared::api::SignInResult::Success,
-            reason: "Client credentials: an access token for the application itself".into(),
-            ip: from.ip.clone(),
-            user_agent: from.user_agent.clone(),
-            interactive: false,
-            application: Some(app.name.clone()),
-        })?;
+        crate::service::record_sign_in(
+            self.store.as_ref(),
+            proofup_shared::api::SignInLogEntry {
+                id: String::new(),
+                at: now,
+                username: format!("app:{}", app.id),
+                user_id: None,
+                result: proofup_shared::api::SignInResult::Success,
+                reason: "Client credentials: an access token for the application itself".into(),
+                ip: from.ip.clone(),
+                user_agent: from.user_agent.clone(),
+                interactive: false,
+                application: Some(app.name.clone()),
+            },
+        )?;
         self.store.durable().await?;
         Ok(TokenResponse {
             access_token: token,

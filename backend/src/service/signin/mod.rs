@@ -166,6 +166,7 @@ impl<'a> SignIn<'a> {
     pub async fn method_added(&self, at_interrupt: &str) -> Result<Completed, ServiceError> {
         let now = self.core.clock.now();
         if self.session.stage == SessionStage::RegisterMfa {
+            crate::metrics::interrupt(crate::metrics::Interrupt::Registered);
             auth::log_second_step(
                 self.core.store.as_ref(),
                 now,
@@ -198,6 +199,7 @@ impl<'a> SignIn<'a> {
             &self.client,
             self.application().as_deref(),
         )?;
+        crate::metrics::interrupt(crate::metrics::Interrupt::Skipped);
         self.complete(None, &[], now).await
     }
 

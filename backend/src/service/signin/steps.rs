@@ -6,6 +6,7 @@ use proofup_shared::mfa::{ConfirmTotpRequest, FinishPasskeyRegistration, Passkey
 
 use super::{Completed, SignIn};
 use crate::domain::model::Method;
+use crate::metrics::Factor;
 use crate::service::ServiceError;
 
 impl SignIn<'_> {
@@ -14,8 +15,12 @@ impl SignIn<'_> {
     pub async fn prove_code(&self, code: &str) -> Result<Completed, ServiceError> {
         self.may_prove()?;
         match self.core.verify_code(&self.user, &self.client, code) {
-            Ok(m) => self.second_step_done(&format!("Authenticator app \"{}\"", m.name), &["otp"]).await,
+            Ok(m) => {
+                crate::metrics::second_step(Factor::AuthenticatorApp, true);
+                self.second_step_done(&format!("Authenticator app \"{}\"", m.name), &["otp"]).await
+            }
             Err(e) => {
+                crate::metrics::second_step(Factor::AuthenticatorApp, false);
                 self.second_step_failed("Second factor: wrong or reused code").await;
                 Err(e)
             }
@@ -32,8 +37,12 @@ impl SignIn<'_> {
     pub async fn prove_passkey(&self, credential: serde_json::Value) -> Result<Completed, ServiceError> {
         self.may_prove()?;
         match self.core.finish_passkey_sign_in(self.key, &self.user, credential) {
-            Ok(m) => self.second_step_done(&format!("Passkey \"{}\"", m.name), &["hwk", "user"]).await,
+            Ok(m) => {
+                crate::metrics::second_step(Factor::Passkey, true);
+                self.second_step_done(&format!("Passkey \"{}\"", m.name), &["hwk", "user"]).await
+            }
             Err(e) => {
+                crate::metrics::second_step(Factor::Passkey, false);
                 self.second_step_failed("Second factor: passkey not verified").await;
                 Err(e)
             }
@@ -44,8 +53,12 @@ impl SignIn<'_> {
     pub async fn prove_recovery_code(&self, code: &str) -> Result<(u32, Completed), ServiceError> {
         self.may_prove()?;
         match self.core.redeem_recovery_code(&self.user, &self.client, code) {
-            Ok(left) => Ok((left, self.second_step_done(&format!("Recovery code ({left} left)"), &["mfa"]).await?)),
+            Ok(left) => {
+                crate::metrics::second_step(Factor::RecoveryCode, true);
+                Ok((left, self.second_step_done(&format!("Recovery code ({left} left)"), &["mfa"]).await?))
+            }
             Err(e) => {
+                crate::metrics::second_step(Factor::RecoveryCode, false);
                 self.second_step_failed("Second factor: wrong or used recovery code").await;
                 Err(e)
             }

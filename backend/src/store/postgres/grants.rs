@@ -188,10 +188,16 @@ impl GrantStore for PgStore {
     fn sweep_grants(&self, now: OffsetDateTime) -> StoreResult<u64> {
         let kept = now - FLOW_KEPT_AFTER_EXPIRY;
         self.run(move |c| {
-            let mut n = c.execute("DELETE FROM flows WHERE expires_at <= $1", &[&kept]).map_err(pg)?;
-            for table in ["codes", "access_tokens", "grants", "refresh_tokens"] {
-                n += c.execute(&format!("DELETE FROM {table} WHERE expires_at <= $1"), &[&now]).map_err(pg)?;
+            let mut tx = c.transaction().map_err(pg)?;
+            let lock = super::SWEEP_LOCK + 1;
+            if !tx.query_one("SELECT pg_try_advisory_xact_lock($1)", &[&lock]).map_err(pg)?.get::<_, bool>(0) {
+                return Ok(0); // another node is sweeping
             }
+            let mut n = tx.execute("DELETE FROM flows WHERE expires_at <= $1", &[&kept]).map_err(pg)?;
+            for table in ["codes", "access_tokens", "grants", "refresh_tokens"] {
+                n += tx.execute(&format!("DELETE FROM {table} WHERE expires_at <= $1"), &[&now]).map_err(pg)?;
+            }
+            tx.commit().map_err(pg)?;
             Ok(n)
         })
     }

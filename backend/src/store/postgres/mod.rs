@@ -48,6 +48,10 @@ pub const SCHEMA_VERSION: i32 = 1;
 /// The advisory lock key under which a node migrates (any constant both nodes agree on).
 const MIGRATION_LOCK: i64 = 0x5052_4f4f_4655_5031; // "PROOFUP1"
 
+/// The advisory lock a node holds while it sweeps expired sessions and grants: one sweeper at a
+/// time across the nodes (the others skip that minute; the next minute any node may sweep).
+pub const SWEEP_LOCK: i64 = 0x5052_4f4f_4655_5053; // "PROOFUPS"
+
 /// How the engine connects.
 #[derive(Debug, Clone)]
 pub struct PgOptions {
@@ -182,8 +186,11 @@ impl PgStore {
         let job: Job = Box::new(move |c| {
             let _ = tx.send(c.and_then(f));
         });
+        let started = std::time::Instant::now();
         self.jobs.lock().map_err(|_| backend("the connection pool is poisoned"))?.send(job).map_err(backend)?;
-        rx.recv().map_err(|_| backend("the PostgreSQL connection thread stopped"))?
+        let answer = rx.recv().map_err(|_| backend("the PostgreSQL connection thread stopped"))?;
+        crate::metrics::store_call("postgres", started.elapsed().as_secs_f64());
+        answer
     }
 
     /// How many calls went to the database so far (for measurements: calls per request).
@@ -263,17 +270,22 @@ impl crate::store::Durability for PgStore {
         use crate::domain::model::Session;
         use crate::domain::session::{check, SessionCheck};
         self.run(move |c| {
-            c.execute("DELETE FROM ceremonies WHERE expires_at <= $1", &[&now]).map_err(pg)?;
-            let mut n = 0;
-            for row in c.query("SELECT key, doc FROM sessions", &[]).map_err(pg)? {
-                let key: Vec<u8> = row.get(0);
-                let gone = d::<Session>(row.get(1))
+            let mut tx = c.transaction().map_err(pg)?;
+            if !tx.query_one("SELECT pg_try_advisory_xact_lock($1)", &[&SWEEP_LOCK]).map_err(pg)?.get::<_, bool>(0) {
+                return Ok(0); // another node is sweeping
+            }
+            tx.execute("DELETE FROM ceremonies WHERE expires_at <= $1", &[&now]).map_err(pg)?;
+            let mut gone = Vec::new();
+            for row in tx.query("SELECT key, doc FROM sessions", &[]).map_err(pg)? {
+                let expired = d::<Session>(row.get(1))
                     .map(|s| !matches!(check(&s, limits, now), SessionCheck::Valid { .. }))
                     .unwrap_or(true);
-                if gone {
-                    n += c.execute("DELETE FROM sessions WHERE key = $1", &[&key]).map_err(pg)?;
+                if expired {
+                    gone.push(row.get::<_, Vec<u8>>(0));
                 }
             }
+            let n = tx.execute("DELETE FROM sessions WHERE key = ANY($1)", &[&gone]).map_err(pg)?;
+            tx.commit().map_err(pg)?;
             Ok(n)
         })
     }

@@ -122,7 +122,9 @@ fn spawn_committer(db: ::sled::Db) -> std::sync::mpsc::Sender<CommitWaiter> {
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             batch.extend(rx.try_iter());
+            let started = std::time::Instant::now();
             let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
+            crate::metrics::store_call("sled", started.elapsed().as_secs_f64());
             for w in batch {
                 let _ = w.send(result.clone());
             }
