@@ -14,12 +14,16 @@ CARGO_FUZZ_VERSION := 0.13.2
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := api_json api_query csv_import totp_code
 
-.PHONY: run test setup setup-test ui server test-unit test-e2e clean fuzz fuzz-corpus
+.PHONY: run release test setup setup-test ui server test-unit test-e2e clean fuzz fuzz-corpus
 
 ## Build the portal and the server, then run it on http://localhost:8080 with data in ./data.
-run: setup ui
-	cargo build --release -p proofup
+run: release
 	./target/release/proofup serve --listen 127.0.0.1:8080 --data-dir ./data
+
+## The release binary with the portal embedded: target/release/proofup (deploy/ has a systemd
+## unit and a container file for it).
+release: setup ui
+	cargo build --release --locked -p proofup
 
 ## Install everything and run every test: unit, API, binary smoke test, end-to-end in Chromium.
 test: setup setup-test ui
@@ -69,14 +73,15 @@ setup:
 	  npm install --prefix $(TOOLS) --no-audit --no-fund --silent binaryen@$(BINARYEN_VERSION); fi
 
 ## Browser-test tools; Apache with mod_auth_openidc is the independent relying party e2e signs in to;
-## PostgreSQL's server binaries for the tests that start their own throw-away database server.
+## PostgreSQL's server binaries for the tests that start their own throw-away database server;
+## systemd-analyze checks deploy/proofup.service.
 setup-test:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v oathtool >/dev/null \
 	    || ! test -x /usr/sbin/apache2 || ! test -f /usr/lib/apache2/modules/mod_auth_openidc.so \
-	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-	  echo "installing chromium, chromedriver, oathtool, apache2, libapache2-mod-auth-openidc, postgresql"; apt-get update -qq && \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null; then \
+	  echo "installing chromium, chromedriver, oathtool, apache2, libapache2-mod-auth-openidc, postgresql, systemd"; apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver oathtool \
-	    apache2 libapache2-mod-auth-openidc postgresql >/dev/null; fi
+	    apache2 libapache2-mod-auth-openidc postgresql systemd >/dev/null; fi
 
 ## The portal (frontend/dist), embedded into the server at its next build.
 ui: setup

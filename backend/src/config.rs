@@ -42,10 +42,23 @@ pub enum Command {
     /// server, or directly when it is stopped. Relying parties never see an unknown key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Ask a running server whether it is ready (`GET /readyz` on its listen address): exit 0
+    /// if so, 1 if not. For container health checks, where the image has no curl.
+    Probe(ProbeArgs),
     /// Benchmarks: Argon2id verifications per second with the production parameters,
     /// one thread per core flat out (the bound for sign-in throughput).
     #[command(hide = true)]
     HashRate(HashRateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    /// The server's listen address (an unspecified address such as 0.0.0.0 is asked on loopback).
+    #[arg(long, env = "PROOFUP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 3)]
+    pub timeout_seconds: u64,
 }
 
 #[derive(Debug, Subcommand)]

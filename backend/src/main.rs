@@ -27,6 +27,7 @@ fn main() -> std::process::ExitCode {
             cli::keys::rotate(&args).map(|s| println!("{s}"))
         }
         Some(Command::Restore(args)) => cli::backup::restore(&args).map(|s| println!("{s}")),
+        Some(Command::Probe(args)) => cli::probe::probe(&args).map(|s| println!("{s}")),
         Some(Command::Migrate(args)) => cli::migrate::migrate(&args).map(|s| println!("{s}")),
         None => run(cli.serve),
     };

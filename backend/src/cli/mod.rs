@@ -11,6 +11,7 @@ pub mod control;
 pub mod keys;
 pub mod maintenance;
 pub mod migrate;
+pub mod probe;
 pub mod seed;
 pub mod serve;
 pub mod setup_url;
