@@ -211,7 +211,7 @@ fn the_container_image_runs_as_non_root_on_a_read_only_root_with_a_data_volume()
         .next()
         .unwrap()
         .to_vec();
-    let from = joined.lines().filter(|l| l.starts_with("FROM ")).last().unwrap();
+    let from = joined.lines().rfind(|l| l.starts_with("FROM ")).unwrap();
     assert!(from.contains(":nonroot"), "{from}");
     let directive =
         |name: &str| last.iter().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' '))).map(str::trim);
