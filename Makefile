@@ -13,6 +13,10 @@ CARGO_FUZZ_VERSION := 0.13.2
 # How long `make test` runs each fuzz target (seconds).
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := api_json api_query csv_import totp_code
+# The API test binaries that run a second time on PostgreSQL (PROOFUP_TEST_ENGINE=postgres: each
+# binary starts one throw-away server, each test a fresh database of it). Not hostile/parsers:
+# they compare digests of the embedded store's files.
+PG_API_TESTS := api applications csv figures groups logs methods metrics oidc oidc_tokens policy report roles security users webhook
 
 .PHONY: run release test setup setup-test ui server test-unit test-e2e clean fuzz fuzz-corpus
 
@@ -31,6 +35,7 @@ test: setup setup-test ui
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo build -p proofup
 	cargo test --workspace --no-fail-fast
+	PROOFUP_TEST_ENGINE=postgres cargo test -p proofup --no-fail-fast $(addprefix --test ,$(PG_API_TESTS))
 	$(MAKE) --no-print-directory fuzz
 
 ## Runs each fuzz target for FUZZ_SECONDS (cargo fuzz: libFuzzer, coverage-guided; on stable Rust

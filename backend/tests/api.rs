@@ -8,7 +8,6 @@ use actix_web::test::init_service;
 use common::*;
 use proofup::config::HttpConfig;
 use proofup::domain::model::{ClientInfo, User};
-use proofup::store::{AuditLog, SessionStore, SignInLog, ThrottleStore, UserStore};
 use proofup_shared::api::Role;
 use serde_json::json;
 use time::Duration;

@@ -11,7 +11,6 @@ use actix_web::test::init_service;
 use base64::Engine as _;
 use common::*;
 use proofup::domain::clock::Clock;
-use proofup::store::{ApplicationStore, AuditLog};
 use serde_json::{json, Value};
 
 fn grafana() -> Value {

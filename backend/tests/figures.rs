@@ -113,7 +113,6 @@ async fn what_if_says_off_never_interrupts() {
 
 #[actix_web::test]
 async fn the_first_sign_in_with_a_pass_records_what_the_policy_did() {
-    use proofup::store::SignInLog as _;
     let h = Harness::new();
     let app = init_service(proofup::http::app(h.state.clone())).await;
     let admin = setup!(h, app);

@@ -9,8 +9,6 @@ use actix_web::http::StatusCode;
 use actix_web::test::init_service;
 use base64::Engine as _;
 use common::*;
-use proofup::store::Durability;
-use proofup::store::{AuditLog, SignInLog};
 use serde_json::{json, Value};
 use sha2::Digest as _;
 use time::Duration;
@@ -159,7 +157,6 @@ async fn passkeys_register_sign_in_and_stay_single_use() {
 #[actix_web::test]
 async fn a_credential_id_belongs_to_one_account() {
     use proofup::domain::model::Method;
-    use proofup::store::{MethodStore, UserStore};
     let h = Harness::new();
     let app = init_service(proofup::http::app(h.state.clone())).await;
     let admin = setup!(h, app);

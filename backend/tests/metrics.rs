@@ -171,8 +171,10 @@ async fn metrics_need_the_token_and_count_sign_ins_second_steps_and_the_interrup
     let (m5, text) = scrape!(app);
     assert_eq!(deltas(&m4, &m5, &[OK, FAILED, CODE_OK, CODE_BAD, SHOWN, HASHED]), [2.0, 1.0, 1.0, 1.0, 0.0, 1.0]);
 
-    // Store latency: the embedded store's disk syncs are timed.
-    let syncs = "proofup_store_call_duration_seconds_count{engine=\"sled\"}";
+    // Store latency: the embedded store's disk syncs, or every PostgreSQL call, are timed.
+    let engine = if on_postgres() { "postgres" } else { "sled" };
+    let syncs = format!("proofup_store_call_duration_seconds_count{{engine=\"{engine}\"}}");
+    let syncs = syncs.as_str();
     assert!(v(&m5, syncs) > v(&m0, syncs), "{text}");
     // Histograms carry their buckets; the series never name a user, an address or a path.
     assert!(

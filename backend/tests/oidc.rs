@@ -356,7 +356,6 @@ async fn a_code_needs_its_own_verifier_and_redirect_and_a_second_factor_shows_in
     let (s, _, body, _) = call!(app, exchange(verifier, CALLBACK));
     assert_eq!((s, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
     use proofup::domain::clock::Clock as _;
-    use proofup::store::GrantStore;
     assert!(h.store.sweep_grants(h.clock.now() + time::Duration::hours(1)).unwrap() >= 1);
 }
 

@@ -8,8 +8,6 @@ use actix_web::http::StatusCode;
 use actix_web::test::init_service;
 use common::*;
 use proofup::domain::totp;
-use proofup::store::Durability;
-use proofup::store::SignInLog;
 use serde_json::json;
 use time::Duration;
 

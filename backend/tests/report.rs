@@ -12,7 +12,6 @@ use common::*;
 use proofup::domain::clock::Clock;
 use proofup::domain::model::User;
 use proofup::domain::policy::RegistrationState;
-use proofup::store::PolicyStore;
 use proofup_shared::api::Role;
 use serde_json::{json, Value};
 use time::Duration;
@@ -75,7 +74,23 @@ async fn report_pages_by_username_and_deadline_and_streams_the_whole_csv() {
             last_sign_in_at: None,
         })
         .collect();
-    h.store.seed_directory(&users, &[], &[]).unwrap();
+    match &h.sled {
+        Some(sled) => sled.seed_directory(&users, &[], &[]).unwrap(),
+        // PostgreSQL: through the port, one user (and its audit entry) at a time.
+        None => {
+            for u in &users {
+                let audit = proofup::service::audit(
+                    now,
+                    None,
+                    "user.created",
+                    Some(u),
+                    Vec::new(),
+                    &proofup::domain::model::ClientInfo::new("127.0.0.1".into(), "test"),
+                );
+                h.store.create_user(u, audit).unwrap();
+            }
+        }
+    }
     // Every third user was prompted, at different times (so deadlines differ, with ties); every
     // seventh of those had the grace ended by an administrator (required now).
     let mut prompted = 0;

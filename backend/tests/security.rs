@@ -367,7 +367,6 @@ async fn look_alike_group_names_are_refused() {
 
 #[actix_web::test]
 async fn refused_sign_ins_are_kept_small_and_logs_have_a_retention() {
-    use proofup::store::{SignInLog as _, ThrottleStore as _};
     let h = Harness::new();
     let app = init_service(proofup::http::app(h.state.clone())).await;
     setup!(h, app);

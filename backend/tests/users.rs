@@ -6,7 +6,6 @@ mod common;
 use actix_web::http::StatusCode;
 use actix_web::test::init_service;
 use common::*;
-use proofup::store::{AuditLog, SessionStore, SignInLog};
 use serde_json::{json, Value};
 use time::Duration;
 

@@ -14,7 +14,6 @@ use actix_web::http::StatusCode;
 use actix_web::test::init_service;
 use common::*;
 use proofup::service::webhook::{deliver_due, HttpSender};
-use proofup::store::AuditLog;
 use serde_json::{json, Value};
 use time::Duration;
 

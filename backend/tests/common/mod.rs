@@ -12,6 +12,7 @@ use proofup::config::HttpConfig;
 use proofup::domain::clock::ManualClock;
 use proofup::http::AppState;
 use proofup::store::sled::SledStore;
+use proofup::store::Store;
 use tempfile::TempDir;
 use time::macros::datetime;
 
@@ -20,9 +21,18 @@ pub const ADMIN_PASSWORD: &str = "violet otter lamp forty-two";
 
 pub struct Harness {
     pub dir: TempDir,
-    pub store: Arc<SledStore>,
+    /// The engine under test: the embedded store, or PostgreSQL with `PROOFUP_TEST_ENGINE=postgres`.
+    pub store: Arc<dyn Store>,
+    /// The embedded store, when that is the engine (for the tests of what only it has).
+    pub sled: Option<Arc<SledStore>>,
     pub clock: Arc<ManualClock>,
     pub state: AppState,
+}
+
+/// Whether this run tests the PostgreSQL engine (`PROOFUP_TEST_ENGINE=postgres`; `make test` runs
+/// the API test binaries once more that way).
+pub fn on_postgres() -> bool {
+    std::env::var("PROOFUP_TEST_ENGINE").is_ok_and(|e| e == "postgres")
 }
 
 impl Harness {
@@ -32,10 +42,20 @@ impl Harness {
 
     pub fn with_config(config: HttpConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SledStore::open(dir.path(), 16 << 20).unwrap());
+        let (store, sled): (Arc<dyn Store>, _) = if on_postgres() {
+            (pg::PgServer::shared().fresh_store(), None)
+        } else {
+            let s = Arc::new(SledStore::open(dir.path(), 16 << 20).unwrap());
+            (s.clone(), Some(s))
+        };
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-28 09:00 UTC)));
         let state = state(store.clone(), clock.clone(), config);
-        Self { dir, store, clock, state }
+        Self { dir, store, sled, clock, state }
+    }
+
+    /// The embedded store, for a test of what only it has (files on disk, its digest).
+    pub fn sled(&self) -> &Arc<SledStore> {
+        self.sled.as_ref().expect("this test is for the embedded store only")
     }
 
     pub fn issue_setup_token(&self) -> String {
@@ -44,7 +64,7 @@ impl Harness {
 }
 
 /// The HTTP state over a new runtime on `store`, with a random secret key.
-pub fn state(store: Arc<SledStore>, clock: Arc<ManualClock>, config: HttpConfig) -> AppState {
+pub fn state(store: Arc<dyn Store>, clock: Arc<ManualClock>, config: HttpConfig) -> AppState {
     use proofup::service::{Core, CoreOptions};
     let options = CoreOptions::from_config(&config);
     let core = Core::new(store, clock, proofup::domain::secretbox::SecretBox::random(), &options);

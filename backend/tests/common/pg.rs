@@ -29,7 +29,45 @@ fn as_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
+static SHARED: std::sync::OnceLock<PgServer> = std::sync::OnceLock::new();
+static DATABASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 impl PgServer {
+    /// One server for the whole test process (each test takes a fresh database of it). A static
+    /// is never dropped, so a watcher process stops the server and removes its directory once
+    /// this process has exited, however it exits.
+    pub fn shared() -> &'static PgServer {
+        SHARED.get_or_init(|| {
+            let server = PgServer::start();
+            let data = server.dir.path().join("data");
+            let stop = format!(
+                "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {runuser}{pg_ctl} -D {data} -m immediate -w stop >/dev/null 2>&1; rm -rf {dir}",
+                pid = std::process::id(),
+                runuser = if as_root() { "runuser -u postgres -- " } else { "" },
+                pg_ctl = server.bin.join("pg_ctl").display(),
+                data = data.display(),
+                dir = server.dir.path().display(),
+            );
+            // `setsid -f` forks the watcher off and returns at once.
+            Command::new("setsid")
+                .args(["-f", "sh", "-c", &stop])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            server
+        })
+    }
+
+    /// A store over a new, empty database of this server (migrated by opening it).
+    pub fn fresh_store(&self) -> std::sync::Arc<dyn proofup::store::Store> {
+        let n = DATABASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let url = self.database(&format!("test_{n}"));
+        let options = proofup::store::postgres::PgOptions { pool_size: 4, ..Default::default() };
+        proofup::store::postgres::PgStore::open(&url, options).unwrap()
+    }
+
     pub fn start() -> Self {
         let bin = bin_dir();
         let dir = tempfile::tempdir().unwrap();
