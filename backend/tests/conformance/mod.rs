@@ -271,6 +271,33 @@ pub fn users_page_with_cursors_and_filters(e: &mut dyn Engine) {
     let none = UserFilter { prefix: "nobody".into(), ..Default::default() };
     let page = s.list_users(&none, None, 10).unwrap();
     assert!(page.items.is_empty() && page.next_after.is_none());
+
+    // Names sort by their bytes in every engine, whatever a database's locale: "é" after "z".
+    for (id, name) in [("e1", "émile"), ("e2", "eve"), ("e3", "ezra"), ("e4", "e\u{10FFFF}x")] {
+        let mut u = user(id, name, Role::User);
+        u.enabled = id != "e3";
+        u.display_name = format!("{name} Smith-Jones");
+        s.create_user(&u, a("user.created")).unwrap();
+    }
+    let names = |f: &UserFilter, limit: usize| -> Vec<String> {
+        s.list_users(f, None, limit).unwrap().items.into_iter().map(|u| u.username).collect()
+    };
+    let e = UserFilter { prefix: "e".into(), ..Default::default() };
+    assert_eq!(names(&e, 10), ["eve", "ezra", "e\u{10FFFF}x"]);
+    let all: Vec<String> = names(&UserFilter::default(), 100);
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted, "byte order");
+    assert_eq!(all.last().map(String::as_str), Some("émile"));
+    // Flags, and a display-name word (tested on rows fetched in batches), with a cursor.
+    let disabled = UserFilter { enabled: Some(false), ..Default::default() };
+    assert_eq!(names(&disabled, 10), ["ezra"]);
+    let jones = UserFilter { name_word: "jon".into(), ..Default::default() };
+    let first = s.list_users(&jones, None, 2).unwrap();
+    assert_eq!(first.items.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["eve", "ezra"]);
+    let rest = s.list_users(&jones, first.next_after.as_deref(), 2).unwrap();
+    assert_eq!(rest.items.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["e\u{10FFFF}x", "émile"]);
+    assert!(s.list_users(&jones, None, 0).unwrap().items.is_empty());
 }
 
 pub fn sessions_belong_to_users_and_are_swept(e: &mut dyn Engine) {

@@ -40,10 +40,13 @@ mod tests {
 }
 
 /// The migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../../migrations/postgres/0001_schema.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../../migrations/postgres/0001_schema.sql")),
+    (2, include_str!("../../../migrations/postgres/0002_byte_order.sql")),
+];
 
 /// The schema this binary writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The advisory lock key under which a node migrates (any constant both nodes agree on).
 const MIGRATION_LOCK: i64 = 0x5052_4f4f_4655_5031; // "PROOFUP1"

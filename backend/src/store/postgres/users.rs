@@ -106,18 +106,29 @@ impl UserStore for PgStore {
         })
     }
 
+    /// The filter runs in SQL (a range of the username index, the role and flag columns); only a
+    /// display-name word, when asked for, is tested here, on rows fetched in batches.
     fn list_users(&self, filter: &UserFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<User>> {
+        if limit == 0 {
+            return Ok(Page { items: Vec::new(), next_after: None });
+        }
         let filter = filter.clone();
         let mut cursor = after.map(str::to_owned).filter(|a| a.as_str() >= filter.prefix.as_str());
+        let role = filter.role.and_then(|r| serde_json::to_value(r).ok()).and_then(|v| v.as_str().map(str::to_owned));
+        let upper = prefix_successor(&filter.prefix);
+        let limit_i = i64::try_from(limit).unwrap_or(i64::MAX);
+        let batch = if filter.name_word.is_empty() { limit_i } else { BATCH.max(limit_i) };
         self.run(move |c| {
-            let pattern = format!("{}%", filter.prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
             let mut items = Vec::with_capacity(limit.min(256));
             'scan: loop {
                 let rows = c
                     .query(
-                        "SELECT username, doc FROM users WHERE username LIKE $1 AND ($2::text IS NULL OR username > $2) \
-                         ORDER BY username LIMIT $3",
-                        &[&pattern, &cursor, &BATCH],
+                        "SELECT username, doc FROM users \
+                         WHERE username >= $1 AND ($2::text IS NULL OR username < $2) AND ($3::text IS NULL OR username > $3) \
+                           AND ($4::text IS NULL OR role = $4) AND ($5::boolean IS NULL OR enabled = $5) \
+                           AND ($6::boolean IS NULL OR emergency_access = $6) \
+                         ORDER BY username LIMIT $7",
+                        &[&filter.prefix, &upper, &cursor, &role, &filter.enabled, &filter.emergency_access, &batch],
                     )
                     .map_err(pg)?;
                 let n = rows.len();
@@ -132,7 +143,7 @@ impl UserStore for PgStore {
                         }
                     }
                 }
-                if (n as i64) < BATCH {
+                if (n as i64) < batch {
                     break;
                 }
             }
@@ -266,5 +277,38 @@ impl SetupStore for PgStore {
             insert_audit(&mut tx, audit)?;
             tx.commit().map_err(pg)
         })
+    }
+}
+
+/// The smallest string above every string that starts with `prefix` (`None`: no bound, for the
+/// empty prefix or one ending in the last code point).
+fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next code point, skipping the surrogate gap.
+        let next = (u32::from(last) + 1..=0x10_FFFF).find_map(char::from_u32);
+        if let Some(n) = next {
+            chars.push(n);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_successor;
+
+    #[test]
+    fn the_successor_bounds_exactly_the_names_with_the_prefix() {
+        assert_eq!(prefix_successor(""), None);
+        assert_eq!(prefix_successor("ab"), Some("ac".into()));
+        assert_eq!(prefix_successor("a\u{D7FF}"), Some("a\u{E000}".into()));
+        assert_eq!(prefix_successor("a\u{10FFFF}"), Some("b".into()));
+        let upper = prefix_successor("bob").unwrap();
+        for name in ["bob", "bob.smith", "bobz\u{10FFFF}"] {
+            assert!(name >= "bob" && name < upper.as_str(), "{name}");
+        }
+        assert!("boc" >= upper.as_str());
     }
 }
