@@ -120,7 +120,7 @@ fn the_store_conformance_suite_passes_on_postgresql() {
                 "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
             ),
         );
-        let url = pg.url(&name);
+        let url = pg.url(&db);
         let store = PgStore::open(&url, PgOptions { pool_size: 4, ..Default::default() }).unwrap();
         let mut engine = Pg { url, store: Some(store) };
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(&mut engine))).is_err() {
