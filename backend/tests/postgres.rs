@@ -113,12 +113,10 @@ fn the_store_conformance_suite_passes_on_postgresql() {
     for (i, (name, case)) in cases.into_iter().enumerate() {
         // A database whose locale does not sort by bytes (ICU en-US): the engine must not
         // depend on the database's collation.
-        let name = format!("case{i}");
+        let db = format!("case{i}");
         pg.sql(
             "postgres",
-            &format!(
-                "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
-            ),
+            &format!("CREATE DATABASE {db} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"),
         );
         let url = pg.url(&db);
         let store = PgStore::open(&url, PgOptions { pool_size: 4, ..Default::default() }).unwrap();
