@@ -1,5 +1,6 @@
 //! Applications (OIDC clients) and the signing key set, replaced whole by compare-and-swap.
 
+use super::conn::Sql;
 use super::{d, insert_audit, j, pg, PgStore};
 use crate::domain::oidc::{Application, SigningKey};
 use crate::store::{ApplicationStore, AuditDraft, StoreError, StoreResult};

@@ -1,6 +1,7 @@
 //! Flows, codes, grants, refresh and access tokens of sign-ins through applications. A code and
 //! a refresh token are spent by one conditional UPDATE ... RETURNING the row as it was.
 
+use super::conn::Sql;
 use time::OffsetDateTime;
 
 use super::{d, j, pg, PgStore};

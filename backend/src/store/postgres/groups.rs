@@ -1,6 +1,7 @@
 //! Groups and their direct memberships. Every membership change also appends to
 //! `directory_changes`, which the other nodes poll to keep their membership index in step.
 
+use super::conn::Sql;
 use proofup_shared::api::Page;
 use proofup_shared::directory::MemberKind;
 

@@ -1,6 +1,7 @@
 //! `proofup migrate`: an embedded store's records into an empty PostgreSQL database, in one
 //! transaction (all or nothing), with the counts checked at the end.
 
+use super::conn::{Sql, Tx};
 use super::groups::kind_text;
 use super::{j, pg, PgStore};
 use crate::store::migrate::{Counts, Record};
@@ -10,8 +11,8 @@ fn text<T: serde::Serialize>(v: T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-fn insert(tx: &mut postgres::Transaction<'_>, r: &Record) -> StoreResult<()> {
-    let run = |tx: &mut postgres::Transaction<'_>, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]| {
+fn insert(tx: &mut Tx<'_>, r: &Record) -> StoreResult<()> {
+    let run = |tx: &mut Tx<'_>, sql: &str, p: &[&(dyn postgres::types::ToSql + Sync)]| {
         tx.execute(sql, p).map(|_| ()).map_err(pg)
     };
     match r {
@@ -104,7 +105,7 @@ impl PgStore {
             if counts.memberships > 0 {
                 tx.execute("INSERT INTO directory_changes DEFAULT VALUES", &[]).map_err(pg)?;
             }
-            let check = |tx: &mut postgres::Transaction<'_>, table: &str| -> StoreResult<u64> {
+            let check = |tx: &mut Tx<'_>, table: &str| -> StoreResult<u64> {
                 Ok(tx.query_one(&format!("SELECT count(*) FROM {table}"), &[]).map_err(pg)?.get::<_, i64>(0) as u64)
             };
             let read = (

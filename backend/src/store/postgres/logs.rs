@@ -1,6 +1,7 @@
 //! The audit log, the sign-in log and emergency-access alerts: newest first by time, then by
 //! insertion (as the embedded engine's keys sort). Cursors are `micros.seq` of the last row.
 
+use super::conn::Sql;
 use proofup_shared::api::{AuditEntry, EmergencyAlert, Page, SignInLogEntry};
 use time::OffsetDateTime;
 

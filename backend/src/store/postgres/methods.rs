@@ -1,6 +1,7 @@
 //! Second factors and recovery codes. A TOTP step is spent by one conditional UPDATE, so of
 //! two nodes accepting the same code at once exactly one succeeds.
 
+use super::conn::Sql;
 use time::OffsetDateTime;
 
 use super::{d, insert_audit, j, pg, PgStore};

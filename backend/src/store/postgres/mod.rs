@@ -12,6 +12,7 @@
 //! - **Durability.** A statement returns after its transaction committed (PostgreSQL's
 //!   `synchronous_commit` default): `durable()` has nothing left to wait for.
 
+use conn::{Conn, Sql};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -71,7 +72,7 @@ impl Default for PgOptions {
 }
 
 /// Work for a connection thread: given its connection, or why it has none.
-type Job = Box<dyn FnOnce(Result<&mut postgres::Client, StoreError>) + Send>;
+type Job = Box<dyn FnOnce(Result<&mut Conn, StoreError>) + Send>;
 
 /// The engine.
 pub struct PgStore {
@@ -109,7 +110,7 @@ fn connect(url: &str, options: &PgOptions) -> Result<postgres::Client, StoreErro
 }
 
 /// Applies the migrations this database lacks, once across nodes; refuses a newer schema.
-pub fn migrate(client: &mut postgres::Client) -> StoreResult<i32> {
+pub fn migrate(client: &mut Conn) -> StoreResult<i32> {
     let mut tx = client.transaction().map_err(backend)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(pg)?;
     tx.batch_execute(
@@ -145,7 +146,7 @@ impl PgStore {
             let t = std::thread::Builder::new()
                 .name(format!("pg-{i}"))
                 .spawn(move || {
-                    let mut client: Option<postgres::Client> = None;
+                    let mut client: Option<Conn> = None;
                     loop {
                         let job = match rx.lock() {
                             Ok(r) => match r.recv() {
@@ -155,10 +156,10 @@ impl PgStore {
                             Err(_) => return,
                         };
                         // Connect on first use, and again whenever the server ended the connection.
-                        if client.as_ref().is_none_or(postgres::Client::is_closed) {
+                        if client.as_ref().is_none_or(Conn::is_closed) {
                             client = None;
                             match connect(&url, &options) {
-                                Ok(c) => client = Some(c),
+                                Ok(c) => client = Some(Conn::new(c)),
                                 Err(e) => {
                                     tracing::error!(error = %e, "PostgreSQL: no connection");
                                     job(Err(e));
@@ -182,7 +183,7 @@ impl PgStore {
     /// Runs `f` on one of the engine's connections and waits for its answer.
     pub fn run<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut postgres::Client) -> StoreResult<R> + Send + 'static,
+        f: impl FnOnce(&mut Conn) -> StoreResult<R> + Send + 'static,
     ) -> StoreResult<R> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = mpsc::sync_channel(1);
@@ -213,6 +214,7 @@ impl PgStore {
 }
 
 mod applications;
+mod conn;
 mod grants;
 mod groups;
 mod import;
@@ -238,7 +240,7 @@ pub(crate) fn d<T: DeserializeOwned>(v: serde_json::Value) -> StoreResult<T> {
 }
 
 /// Appends an audit entry inside the caller's transaction (or on its connection).
-pub(crate) fn insert_audit(c: &mut impl postgres::GenericClient, draft: crate::store::AuditDraft) -> StoreResult<()> {
+pub(crate) fn insert_audit(c: &mut impl Sql, draft: crate::store::AuditDraft) -> StoreResult<()> {
     let e = draft.0;
     c.execute(
         "INSERT INTO audit (at, actor, action, target, doc) VALUES ($1, $2, $3, $4, $5)",

@@ -1,6 +1,7 @@
 //! Policy versions and each user's registration state. A save is version `based_on + 1` by the
 //! primary key: of two nodes saving from the same version, the second gets a Conflict.
 
+use super::conn::Sql;
 use proofup_shared::policy::PolicyVersion;
 
 use super::{d, insert_audit, j, pg, PgStore};

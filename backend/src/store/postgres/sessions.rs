@@ -1,5 +1,6 @@
 //! Sessions and per-account throttles, shared by every node.
 
+use super::conn::Sql;
 use time::OffsetDateTime;
 
 use super::{d, insert_audit, j, pg, PgStore};

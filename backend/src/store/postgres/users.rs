@@ -1,5 +1,6 @@
 //! Users, temporary access passes and first-run setup.
 
+use super::conn::Sql;
 use proofup_shared::api::Page;
 use time::OffsetDateTime;
 

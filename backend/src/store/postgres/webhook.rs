@@ -1,17 +1,18 @@
 //! The webhook's URL and outbox. Several nodes may send: `claim_due` hands each due delivery to
 //! one of them (`FOR UPDATE SKIP LOCKED`); `due_deliveries` only looks.
 
+use super::conn::{Conn, Sql};
 use time::OffsetDateTime;
 
 use super::{d, insert_audit, j, pg, PgStore};
 use crate::domain::webhook::Delivery;
 use crate::store::{AuditDraft, StoreResult, WebhookStore};
 
-fn setting(c: &mut postgres::Client, name: &str) -> StoreResult<Option<serde_json::Value>> {
+fn setting(c: &mut Conn, name: &str) -> StoreResult<Option<serde_json::Value>> {
     Ok(c.query_opt("SELECT doc FROM webhook WHERE name = $1", &[&name]).map_err(pg)?.map(|r| r.get(0)))
 }
 
-fn set(c: &mut impl postgres::GenericClient, name: &str, doc: &serde_json::Value) -> StoreResult<()> {
+fn set(c: &mut impl Sql, name: &str, doc: &serde_json::Value) -> StoreResult<()> {
     c.execute(
         "INSERT INTO webhook (name, doc) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET doc = EXCLUDED.doc",
         &[&name, doc],
