@@ -74,14 +74,24 @@ async fn the_engine_answers_from_inside_the_runtime_and_cancels_slow_statements(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'proofup' AND pid <> pg_backend_pid()",
     );
     assert_eq!(killed.len(), 3, "the pool's three connections");
-    let mut ok = 0;
-    for _ in 0..6 {
-        // The first use of each killed connection may fail; after that it has reconnected.
-        if store.ping().is_ok() {
-            ok += 1;
+    // pg_terminate_backend only signals; wait until the three sessions have ended.
+    for _ in 0..200 {
+        let left = pg.sql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'proofup'");
+        if left == ["0"] {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut failed = 0;
+    for _ in 0..9 {
+        // The first use of each killed connection fails (the client learns then that the server
+        // ended it); that error marks it, and the next use on that thread reconnects. So at most
+        // one failure per connection, never two.
+        if store.ping().is_err() {
+            failed += 1;
         }
     }
-    assert!(ok >= 3, "the pool reconnects ({ok} of 6)");
+    assert!(failed <= 3, "each dead connection fails once, then is replaced ({failed} of 9 failed)");
     store.ping().unwrap();
 }
 

@@ -13,12 +13,37 @@ type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 pub struct Conn {
     client: postgres::Client,
     cache: HashMap<String, Statement>,
+    /// An error said the connection is gone. The synchronous client notices a closed socket
+    /// only when it next polls it, so `is_closed` may still be false after the server ended
+    /// the session; this flag makes the engine reconnect before the next call instead of
+    /// failing it too.
+    broken: bool,
 }
 
 /// A transaction on a [`Conn`], with the same cached statements.
 pub struct Tx<'a> {
     tx: postgres::Transaction<'a>,
     cache: &'a mut HashMap<String, Statement>,
+    broken: &'a mut bool,
+}
+
+/// Whether `e` means the connection cannot be used again: the socket failed or closed, or the
+/// server ended the session (SQLSTATE class 08, or 57P01–57P03: shutdown, crash, terminated).
+pub fn ends_connection(e: &postgres::Error) -> bool {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    }
+    e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+}
+
+fn note<T>(broken: &mut bool, r: Result<T, postgres::Error>) -> Result<T, postgres::Error> {
+    if let Err(e) = &r {
+        if ends_connection(e) {
+            *broken = true;
+        }
+    }
+    r
 }
 
 /// What the engine's SQL runs on: a connection or a transaction.
@@ -32,28 +57,39 @@ pub trait Sql {
 }
 
 /// `Sql` for a type whose `$inner` field is a `postgres` client or transaction and whose
-/// `$cache` field (an expression of `self`) is the statement cache.
+/// `$cache` field (an expression of `self`) is the statement cache; `$broken` gives the flag an
+/// error that ends the connection sets.
 macro_rules! sql_via {
-    ($t:ty, $inner:ident, |$s:ident| $cache:expr) => {
+    ($t:ty, $inner:ident, |$s:ident| $cache:expr, |$b:ident| $broken:expr) => {
         impl Sql for $t {
             fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
                 let st = self.statement(sql)?;
-                self.$inner.query(&st, params)
+                let r = self.$inner.query(&st, params);
+                let $b = self;
+                note($broken, r)
             }
             fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
                 let st = self.statement(sql)?;
-                self.$inner.query_one(&st, params)
+                let r = self.$inner.query_one(&st, params);
+                let $b = self;
+                note($broken, r)
             }
             fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
                 let st = self.statement(sql)?;
-                self.$inner.query_opt(&st, params)
+                let r = self.$inner.query_opt(&st, params);
+                let $b = self;
+                note($broken, r)
             }
             fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
                 let st = self.statement(sql)?;
-                self.$inner.execute(&st, params)
+                let r = self.$inner.execute(&st, params);
+                let $b = self;
+                note($broken, r)
             }
             fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
-                self.$inner.batch_execute(sql)
+                let r = self.$inner.batch_execute(sql);
+                let $b = self;
+                note($broken, r)
             }
         }
 
@@ -61,7 +97,9 @@ macro_rules! sql_via {
             fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
                 let $s = self;
                 let inner = &mut $s.$inner;
-                cached($cache, sql, |q| inner.prepare(q))
+                let r = cached($cache, sql, |q| inner.prepare(q));
+                let $b = $s;
+                note($broken, r)
             }
         }
     };
@@ -82,27 +120,37 @@ fn cached(
 
 impl Conn {
     pub fn new(client: postgres::Client) -> Self {
-        Self { client, cache: HashMap::new() }
+        Self { client, cache: HashMap::new(), broken: false }
     }
 
+    /// Whether the connection must be replaced before its next use.
     pub fn is_closed(&self) -> bool {
-        self.client.is_closed()
+        self.broken || self.client.is_closed()
     }
 
     pub fn transaction(&mut self) -> Result<Tx<'_>, postgres::Error> {
-        Ok(Tx { tx: self.client.transaction()?, cache: &mut self.cache })
+        let r = self.client.transaction();
+        match r {
+            Ok(tx) => Ok(Tx { tx, cache: &mut self.cache, broken: &mut self.broken }),
+            Err(e) => {
+                self.broken |= ends_connection(&e);
+                Err(e)
+            }
+        }
     }
 
     pub fn simple_query(&mut self, sql: &str) -> Result<Vec<postgres::SimpleQueryMessage>, postgres::Error> {
-        self.client.simple_query(sql)
+        let r = self.client.simple_query(sql);
+        note(&mut self.broken, r)
     }
 }
 
 impl Tx<'_> {
     pub fn commit(self) -> Result<(), postgres::Error> {
-        self.tx.commit()
+        let Tx { tx, broken, .. } = self;
+        note(broken, tx.commit())
     }
 }
 
-sql_via!(Conn, client, |c| &mut c.cache);
-sql_via!(Tx<'_>, tx, |t| t.cache);
+sql_via!(Conn, client, |c| &mut c.cache, |c| &mut c.broken);
+sql_via!(Tx<'_>, tx, |t| t.cache, |t| &mut *t.broken);
