@@ -45,7 +45,13 @@ impl AccountThrottle {
             return ThrottleDecision::Locked;
         }
         let Some(last) = self.last_failure_at else { return ThrottleDecision::Allow };
-        let until = last + Self::delay_after(self.consecutive_failures);
+        let delay = Self::delay_after(self.consecutive_failures);
+        // Within the free failures there is no delay, even for a request whose clock reading
+        // is a moment older than the last reservation (it read the time, then waited its turn).
+        if delay == Duration::ZERO {
+            return ThrottleDecision::Allow;
+        }
+        let until = last + delay;
         if now < until {
             ThrottleDecision::Wait(until - now)
         } else {
@@ -93,6 +99,10 @@ mod tests {
         assert_eq!(decisions[..5], [ThrottleDecision::Allow; 5]);
         assert_eq!(decisions[5], ThrottleDecision::Wait(FIRST_DELAY));
         assert_eq!(t.consecutive_failures, 5, "refusals are not counted");
+        // A free attempt is allowed even when its clock reads earlier than the last reservation.
+        let mut racing = AccountThrottle::default();
+        assert_eq!(racing.reserve(t0 + Duration::milliseconds(5)), ThrottleDecision::Allow);
+        assert_eq!(racing.reserve(t0), ThrottleDecision::Allow);
         assert_eq!(key("ada"), "ada");
         let long = "x".repeat(20_000);
         assert_eq!(key(&long).len(), 65);

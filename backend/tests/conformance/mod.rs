@@ -409,6 +409,33 @@ pub fn throttle_reservations_count_every_concurrent_attempt(e: &mut dyn Engine) 
     s.clear_throttle("alice", a("user.unlocked")).unwrap();
     assert_eq!(s.throttle("alice").unwrap().consecutive_failures, 0);
     assert_eq!(s.throttle("someone-else").unwrap().consecutive_failures, 0);
+
+    // Sign-ins of one account racing, each reserving and then succeeding (which ends the row):
+    // never more than four in flight, so every one is allowed and none fails, whichever order
+    // the reservations, deletions and clocks meet in. Each thread's clock is a few milliseconds
+    // apart, as requests that read the time before waiting for the store are.
+    let refused: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4i64)
+            .map(|i| {
+                let s = s.clone();
+                scope.spawn(move || {
+                    let mut refused = Vec::new();
+                    for n in 0..60i64 {
+                        let at = now + time::Duration::milliseconds((n * 4 + (3 - i)) % 17);
+                        match s.reserve_attempt("bob", at) {
+                            Ok(ThrottleDecision::Allow) => {}
+                            other => refused.push(format!("{other:?}")),
+                        }
+                        s.attempt_succeeded("bob").unwrap();
+                    }
+                    refused
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(refused.is_empty(), "racing successful sign-ins were refused: {refused:?}");
+    assert_eq!(s.throttle("bob").unwrap().consecutive_failures, 0);
 }
 
 pub fn groups_nest_and_forget_their_edges(e: &mut dyn Engine) {

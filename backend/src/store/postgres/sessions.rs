@@ -144,12 +144,15 @@ impl ThrottleStore for PgStore {
         let k = username.to_owned();
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
-            tx.execute(
-                "INSERT INTO throttles (key, doc) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-                &[&k, &j(&AccountThrottle::default())?],
-            )
-            .map_err(pg)?;
-            let row = tx.query_one("SELECT doc FROM throttles WHERE key = $1 FOR UPDATE", &[&k]).map_err(pg)?;
+            // One statement that inserts the row or locks the one there: a row another node
+            // deletes meanwhile (a success) is retried by the server, never read as missing.
+            let row = tx
+                .query_one(
+                    "INSERT INTO throttles (key, doc) VALUES ($1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET doc = throttles.doc RETURNING doc",
+                    &[&k, &j(&AccountThrottle::default())?],
+                )
+                .map_err(pg)?;
             let mut t: AccountThrottle = d(row.get(0))?;
             let decision = t.reserve(now);
             if decision == ThrottleDecision::Allow {
