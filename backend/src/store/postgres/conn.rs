@@ -29,7 +29,7 @@ pub struct Tx<'a> {
 
 /// Whether `e` means the connection cannot be used again: the socket failed or closed, or the
 /// server ended the session (SQLSTATE class 08, or 57P01–57P03: shutdown, crash, terminated).
-pub fn ends_connection(e: &postgres::Error) -> bool {
+fn ends_connection(e: &postgres::Error) -> bool {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
         return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
@@ -65,31 +65,26 @@ macro_rules! sql_via {
             fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
                 let st = self.statement(sql)?;
                 let r = self.$inner.query(&st, params);
-                let $b = self;
-                note($broken, r)
+                self.noted(r)
             }
             fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
                 let st = self.statement(sql)?;
                 let r = self.$inner.query_one(&st, params);
-                let $b = self;
-                note($broken, r)
+                self.noted(r)
             }
             fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
                 let st = self.statement(sql)?;
                 let r = self.$inner.query_opt(&st, params);
-                let $b = self;
-                note($broken, r)
+                self.noted(r)
             }
             fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
                 let st = self.statement(sql)?;
                 let r = self.$inner.execute(&st, params);
-                let $b = self;
-                note($broken, r)
+                self.noted(r)
             }
             fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
                 let r = self.$inner.batch_execute(sql);
-                let $b = self;
-                note($broken, r)
+                self.noted(r)
             }
         }
 
@@ -98,7 +93,12 @@ macro_rules! sql_via {
                 let $s = self;
                 let inner = &mut $s.$inner;
                 let r = cached($cache, sql, |q| inner.prepare(q));
-                let $b = $s;
+                $s.noted(r)
+            }
+
+            /// Passes `r` on, marking the connection broken when the error ends it.
+            fn noted<T>(&mut self, r: Result<T, postgres::Error>) -> Result<T, postgres::Error> {
+                let $b = self;
                 note($broken, r)
             }
         }
