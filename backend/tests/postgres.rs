@@ -93,6 +93,21 @@ async fn the_engine_answers_from_inside_the_runtime_and_cancels_slow_statements(
     }
     assert!(failed <= 3, "each dead connection fails once, then is replaced ({failed} of 9 failed)");
     store.ping().unwrap();
+    // Which errors end a connection: a cancelled statement keeps it (and its prepared
+    // statements); the server ending this very session marks it at once, before any later call.
+    let kept = store.run(|c| {
+        let timed_out = c.simple_query("SELECT pg_sleep(2)").is_err();
+        let missing = c.simple_query("SELECT * FROM no_such_table").is_err();
+        Ok((timed_out && missing, c.is_closed()))
+    });
+    assert_eq!(kept.unwrap(), (true, false), "a statement error does not end the connection");
+    let ended = store.run(|c| {
+        let err = c.simple_query("SELECT pg_terminate_backend(pg_backend_pid())").err().map(|e| e.to_string());
+        Ok((err, c.is_closed()))
+    });
+    let (err, closed) = ended.unwrap();
+    assert!(err.is_some() && closed, "a session the server ended is marked for replacement ({err:?})");
+    store.ping().unwrap();
 }
 
 /// The PostgreSQL engine for the conformance suite: one database per case.
