@@ -4,6 +4,7 @@
 //! and the server plans each statement once. Transactions share the connection's cache.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use postgres::types::ToSql;
 use postgres::{Row, Statement};
@@ -18,6 +19,8 @@ pub struct Conn {
     /// the session; this flag makes the engine reconnect before the next call instead of
     /// failing it too.
     broken: bool,
+    /// When a job last ran on it.
+    last_used: Instant,
 }
 
 /// A transaction on a [`Conn`], with the same cached statements.
@@ -120,12 +123,30 @@ fn cached(
 
 impl Conn {
     pub fn new(client: postgres::Client) -> Self {
-        Self { client, cache: HashMap::new(), broken: false }
+        Self { client, cache: HashMap::new(), broken: false, last_used: Instant::now() }
     }
 
     /// Whether the connection must be replaced before its next use.
     pub fn is_closed(&self) -> bool {
         self.broken || self.client.is_closed()
+    }
+
+    /// Whether the connection must be replaced before the next job, asking the server first if
+    /// the connection sat idle for `idle` or longer. The server may have ended it meanwhile (a
+    /// restart, a failover, `pg_terminate_backend`); the synchronous client turns its socket only
+    /// while a call waits, so it would learn that from the job's first statement and fail it.
+    /// The question is an empty query (one round trip, at most `timeout`); a connection in steady
+    /// use is not asked, so under load this costs nothing (HikariCP's rule).
+    pub fn needs_replacing(&mut self, idle: Duration, timeout: Duration) -> bool {
+        if !self.is_closed() && self.last_used.elapsed() >= idle && self.client.is_valid(timeout).is_err() {
+            self.broken = true;
+        }
+        self.is_closed()
+    }
+
+    /// Notes that a job just used the connection.
+    pub fn used(&mut self) {
+        self.last_used = Instant::now();
     }
 
     pub fn transaction(&mut self) -> Result<Tx<'_>, postgres::Error> {

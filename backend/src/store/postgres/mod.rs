@@ -15,6 +15,7 @@
 use conn::{Conn, Sql};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::store::{StoreError, StoreResult};
 
@@ -70,6 +71,10 @@ impl Default for PgOptions {
         Self { pool_size: 8, statement_timeout_ms: 5_000 }
     }
 }
+
+/// A connection idle this long is asked whether it still works before a job runs on it (see
+/// [`Conn::needs_replacing`]).
+pub const IDLE_CHECK: Duration = Duration::from_millis(500);
 
 /// Work for a connection thread: given its connection, or why it has none.
 type Job = Box<dyn FnOnce(Result<&mut Conn, StoreError>) + Send>;
@@ -147,6 +152,7 @@ impl PgStore {
                 .name(format!("pg-{i}"))
                 .spawn(move || {
                     let mut client: Option<Conn> = None;
+                    let timeout = Duration::from_millis(options.statement_timeout_ms.into());
                     loop {
                         let job = match rx.lock() {
                             Ok(r) => match r.recv() {
@@ -156,7 +162,7 @@ impl PgStore {
                             Err(_) => return,
                         };
                         // Connect on first use, and again whenever the server ended the connection.
-                        if client.as_ref().is_none_or(Conn::is_closed) {
+                        if client.as_mut().is_none_or(|c| c.needs_replacing(IDLE_CHECK, timeout)) {
                             client = None;
                             match connect(&url, &options) {
                                 Ok(c) => client = Some(Conn::new(c)),
@@ -169,6 +175,7 @@ impl PgStore {
                         }
                         if let Some(c) = client.as_mut() {
                             job(Ok(c));
+                            c.used();
                         }
                     }
                 })
