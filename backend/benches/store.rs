@@ -18,18 +18,13 @@ use time::OffsetDateTime;
 const N: u32 = 100_000;
 
 fn session(user: u32, at: OffsetDateTime) -> Session {
-    Session {
-        user_id: format!("seed-u{user}"),
-        created_at: at,
-        last_seen_at: at,
-        ip: "127.0.0.1".into(),
-        user_agent: "Mozilla/5.0 (X11; Linux x86_64) bench".into(),
-        stage: Default::default(),
-        mfa_at: None,
-        continuation: None,
-        amr: Vec::new(),
-        via_pass: false,
-    }
+    Session::begun(
+        &format!("seed-u{user}"),
+        at,
+        "127.0.0.1",
+        "Mozilla/5.0 (X11; Linux x86_64) bench",
+        Default::default(),
+    )
 }
 
 fn key(i: u64) -> [u8; 32] {

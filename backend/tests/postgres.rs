@@ -214,18 +214,7 @@ fn webhook_deliveries_are_claimed_by_one_sender_at_a_time_and_one_node_sweeps() 
     let limits = SessionLimits::default();
     let old = t0 - limits.absolute - time::Duration::minutes(1);
     for i in 0..3u8 {
-        let s = Session {
-            user_id: "u1".into(),
-            created_at: old,
-            last_seen_at: old,
-            ip: "127.0.0.1".into(),
-            user_agent: "test".into(),
-            stage: SessionStage::Full,
-            mfa_at: None,
-            continuation: None,
-            amr: Vec::new(),
-            via_pass: false,
-        };
+        let s = Session::begun("u1", old, "127.0.0.1", "test", SessionStage::Full);
         store.create_session(&[i; 32], &s).unwrap();
     }
     let (held_tx, held) = std::sync::mpsc::channel();

@@ -54,18 +54,7 @@ fn alice(core: &Core) -> User {
 
 fn session(core: &Core, user: &User, stage: SessionStage, continuation: Option<Continuation>) -> ([u8; 32], Session) {
     let now = core.clock.now();
-    let s = Session {
-        user_id: user.id.clone(),
-        created_at: now,
-        last_seen_at: now,
-        ip: "127.0.0.1".into(),
-        user_agent: "test".into(),
-        stage,
-        mfa_at: None,
-        continuation,
-        amr: Vec::new(),
-        via_pass: false,
-    };
+    let s = Session { continuation, ..Session::begun(&user.id, now, "127.0.0.1", "test", stage) };
     let key = session_key(&format!("token-{stage:?}"));
     core.store.create_session(&key, &s).unwrap();
     (key, s)

@@ -107,18 +107,7 @@ fn concurrent_durable_waits_all_finish_and_their_writes_survive_reopening() {
             for i in 0..100u8 {
                 let mut key = [0u8; 32];
                 (key[0], key[1]) = (t, i);
-                let s = Session {
-                    user_id: format!("u{t}"),
-                    created_at: now,
-                    last_seen_at: now,
-                    ip: "127.0.0.1".into(),
-                    user_agent: "test".into(),
-                    stage: SessionStage::Full,
-                    mfa_at: None,
-                    continuation: None,
-                    amr: Vec::new(),
-                    via_pass: false,
-                };
+                let s = Session::begun(&format!("u{t}"), now, "127.0.0.1", "test", SessionStage::Full);
                 store.create_session(&key, &s).unwrap();
                 rt.block_on(store.durable()).unwrap();
             }
@@ -185,18 +174,7 @@ fn a_totp_step_is_spent_exactly_once_under_concurrent_use() {
 }
 
 fn session_of(user: &str, at: time::OffsetDateTime) -> proofup::domain::model::Session {
-    proofup::domain::model::Session {
-        user_id: user.into(),
-        created_at: at,
-        last_seen_at: at,
-        ip: "127.0.0.1".into(),
-        user_agent: "test".into(),
-        stage: Default::default(),
-        mfa_at: None,
-        continuation: None,
-        amr: Vec::new(),
-        via_pass: false,
-    }
+    proofup::domain::model::Session::begun(user, at, "127.0.0.1", "test", Default::default())
 }
 
 #[test]

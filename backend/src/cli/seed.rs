@@ -110,18 +110,7 @@ fn seed_totp_sessions(
         let token = crate::service::new_token();
         store.create_session(
             &crate::service::session_key(&token),
-            &Session {
-                user_id: u.id.clone(),
-                created_at: now,
-                last_seen_at: now,
-                ip: "127.0.0.1".into(),
-                user_agent: "bench".into(),
-                stage: SessionStage::SecondFactor,
-                mfa_at: None,
-                continuation: None,
-                amr: Vec::new(),
-                via_pass: false,
-            },
+            &Session::begun(&u.id, now, "127.0.0.1", "bench", SessionStage::SecondFactor),
         )?;
         lines.push_str(&format!("{token} {}\n", crate::domain::totp::base32(&secret)));
     }

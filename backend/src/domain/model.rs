@@ -167,6 +167,25 @@ pub struct Session {
     pub via_pass: bool,
 }
 
+impl Session {
+    /// A session just begun at `at` from `ip` with `user_agent`, at `stage`: no second factor
+    /// proved yet, nothing to resume, not by a pass (set those fields on the result).
+    pub fn begun(user_id: &str, at: OffsetDateTime, ip: &str, user_agent: &str, stage: SessionStage) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            created_at: at,
+            last_seen_at: at,
+            ip: ip.to_owned(),
+            user_agent: user_agent.to_owned(),
+            stage,
+            mfa_at: None,
+            continuation: None,
+            amr: Vec::new(),
+            via_pass: false,
+        }
+    }
+}
+
 /// What a sign-in resumes when it completes, besides the portal itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

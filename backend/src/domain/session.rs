@@ -53,18 +53,7 @@ mod tests {
     use time::macros::datetime;
 
     fn s(created: OffsetDateTime, seen: OffsetDateTime) -> Session {
-        Session {
-            user_id: "u".into(),
-            created_at: created,
-            last_seen_at: seen,
-            ip: String::new(),
-            user_agent: String::new(),
-            stage: Default::default(),
-            mfa_at: None,
-            continuation: None,
-            amr: Vec::new(),
-            via_pass: false,
-        }
+        Session { last_seen_at: seen, ..Session::begun("u", created, "", "", Default::default()) }
     }
 
     #[test]

@@ -313,16 +313,9 @@ impl Core {
         let stage = after_first_factor(first, methods, || interrupts);
         let application = flow.as_ref().map(|(_, a)| a.name.clone());
         let session = Session {
-            user_id: user.id.clone(),
-            created_at: now,
-            last_seen_at: now,
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            stage,
-            mfa_at: None,
             continuation: flow.map(|(id, _)| Continuation::Authorize { request: id }),
-            amr: Vec::new(),
             via_pass: by_pass,
+            ..Session::begun(&user.id, now, &client.ip, &client.user_agent, stage)
         };
         s.create_session(&session_key(&token), &session)?;
         s.set_last_sign_in(&user.id, now)?;

@@ -107,18 +107,7 @@ fn group(id: &str, name: &str) -> Group {
 }
 
 fn session(user_id: &str, at: OffsetDateTime) -> Session {
-    Session {
-        user_id: user_id.into(),
-        created_at: at,
-        last_seen_at: at,
-        ip: "127.0.0.1".into(),
-        user_agent: "conformance".into(),
-        stage: SessionStage::Full,
-        mfa_at: None,
-        continuation: None,
-        amr: Vec::new(),
-        via_pass: false,
-    }
+    Session::begun(user_id, at, "127.0.0.1", "conformance", SessionStage::Full)
 }
 
 fn totp(user_id: &str, id: &str) -> Method {
