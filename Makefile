@@ -10,6 +10,8 @@ TRUNK_VERSION := 0.21.14
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
 BINARYEN_VERSION := 132
 CARGO_FUZZ_VERSION := 0.13.2
+# The browser OIDC client library the cross-origin e2e test signs in with (a relying party we did not write).
+OIDC_CLIENT_TS_VERSION := 3.5.0
 # How long `make test` runs each fuzz target (seconds).
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := api_json api_query csv_import totp_code
@@ -87,6 +89,9 @@ setup-test:
 	  echo "installing chromium, chromedriver, oathtool, apache2, libapache2-mod-auth-openidc, postgresql, systemd"; apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver oathtool \
 	    apache2 libapache2-mod-auth-openidc postgresql systemd >/dev/null; fi
+	@if ! grep -qs '"version": "$(OIDC_CLIENT_TS_VERSION)"' $(TOOLS)/node_modules/oidc-client-ts/package.json; then \
+	  echo "installing oidc-client-ts@$(OIDC_CLIENT_TS_VERSION) from npm"; mkdir -p $(TOOLS); \
+	  npm install --prefix $(TOOLS) --no-audit --no-fund --silent oidc-client-ts@$(OIDC_CLIENT_TS_VERSION); fi
 
 ## The portal (frontend/dist), embedded into the server at its next build.
 ui: setup

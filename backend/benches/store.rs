@@ -65,6 +65,7 @@ fn bench(c: &mut Criterion) {
         user_agent: "Mozilla/5.0 (X11; Linux x86_64) bench".into(),
         interactive: true,
         application: None,
+        count: 1,
     };
     for u in 0..N {
         s.append_sign_in(row(u)).expect("row");

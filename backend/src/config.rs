@@ -178,9 +178,10 @@ pub struct ServeArgs {
     #[arg(long, env = "PROOFUP_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
-    /// Reverse proxies whose X-Forwarded-For is believed (comma separated IPs).
-    #[arg(long, env = "PROOFUP_TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Reverse proxies whose X-Forwarded-For and X-Forwarded-Host are believed: comma separated
+    /// addresses or CIDR ranges (`10.0.0.9,10.1.0.0/16,fd00::/8`).
+    #[arg(long, env = "PROOFUP_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Sign a session out after this many minutes without a request.
     #[arg(long, env = "PROOFUP_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
@@ -267,6 +268,10 @@ pub struct SetupUrlArgs {
     pub listen: SocketAddr,
     #[arg(long, env = "PROOFUP_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The nodes' PostgreSQL database: issue a fresh link there (the nodes' logged links stop
+    /// working), from any machine that reaches it.
+    #[arg(long, env = "PROOFUP_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 /// The setup link, kept beside the store (mode 0600) so `proofup setup-url` can show it while
@@ -275,13 +280,25 @@ pub fn setup_file(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("setup-url.json")
 }
 
+/// One `--trusted-proxies` entry: an address (a range of one) or a CIDR range.
+pub fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(ipnet::IpNet::from(ip.to_canonical()));
+    }
+    s.parse::<ipnet::IpNet>()
+        .map(|n| n.trunc())
+        .map_err(|_| format!("`{s}` is neither an IP address nor a CIDR range (e.g. 10.0.0.0/8)"))
+}
+
 /// What the HTTP layer needs, resolved from the arguments.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Without a trailing slash, e.g. `http://localhost:8080`.
     pub public_url: String,
     pub secure_cookies: bool,
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Addresses and ranges of the reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub session_idle_minutes: u32,
     pub session_absolute_hours: u32,
     pub sign_in_per_ip_per_minute: u32,

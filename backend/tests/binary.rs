@@ -258,3 +258,26 @@ fn signing_keys_are_made_once_and_rotated_by_the_running_server_or_offline() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue 26 item 7 on the embedded store: opened with another secret key (or with the key file
+/// gone), the server refuses to start and names the file, and nothing it sealed is touched; with
+/// the right key it serves again.
+#[test]
+fn the_embedded_store_refuses_a_secret_key_it_was_not_sealed_with() {
+    let server = Server::start(&[]);
+    let (_, _, dir) = server.stop();
+    let key_file = dir.path().join("secret.key");
+    let key = std::fs::read(&key_file).unwrap();
+    std::fs::write(&key_file, [7u8; 32]).unwrap();
+    let out = start_refused(dir.path(), &[]);
+    assert!(out.contains("is not the key this store's secrets are sealed with"), "{out}");
+    assert!(out.contains(key_file.to_str().unwrap()), "names the file: {out}");
+    std::fs::remove_file(&key_file).unwrap();
+    let out = start_refused(dir.path(), &[]);
+    assert!(out.contains("does not exist") && out.contains("backup"), "{out}");
+    assert!(!key_file.exists(), "no new key was made for a store that has secrets");
+    std::fs::write(&key_file, &key).unwrap();
+    let back = Server::start_in(dir);
+    let (s, _) = http(back.port, "GET", "/readyz", &[], "").unwrap();
+    assert_eq!(s, 200);
+}

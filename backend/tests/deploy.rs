@@ -255,3 +255,20 @@ fn the_container_image_runs_as_non_root_on_a_read_only_root_with_a_data_volume()
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     check_running(&launch, &listen, running);
 }
+
+/// The README's Apache example keeps mod_auth_openidc's state (the user's place in the sign-in)
+/// at least as long as a Proofup flow lives: at the module's default of 300 s, a user who
+/// installs an authenticator app at the interrupt comes back to "Invalid Authentication Response".
+#[test]
+fn the_readme_apache_example_waits_for_a_whole_proofup_flow() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let apache = readme.split("```apache").nth(1).unwrap().split("```").next().unwrap();
+    let timeout: i64 = apache
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("OIDCStateTimeout"))
+        .expect("OIDCStateTimeout in the README's Apache example")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(timeout >= proofup::domain::oidc::grant::FLOW_LIFETIME.whole_seconds(), "{timeout} s");
+}

@@ -246,10 +246,12 @@ async fn revocation_and_introspection_answer_only_the_client_that_holds_the_toke
     assert_eq!(hd.get("cache-control").unwrap(), "no-store");
     assert_eq!(body["active"], true, "{body}");
     assert_eq!((body["sub"].as_str(), body["client_id"].as_str()), (Some(bob.as_str()), Some(id.as_str())));
-    assert_eq!((body["token_type"].as_str(), body["scope"].as_str()), (Some("access_token"), Some("openid profile")));
+    // RFC 7662 §2.2: the RFC 6749 token type of an access token.
+    assert_eq!((body["token_type"].as_str(), body["scope"].as_str()), (Some("Bearer"), Some("openid profile")));
     assert_eq!(body["iss"], ISSUER);
     let (_, _, body, _) = call!(app, introspect(&id, &secret, refresh));
-    assert_eq!((body["active"].as_bool(), body["token_type"].as_str()), (Some(true), Some("refresh_token")));
+    // A refresh token has no RFC 6749 type: none is claimed.
+    assert_eq!((body["active"].as_bool(), body.get("token_type")), (Some(true), None), "{body}");
     // Another client learns nothing, and an unknown token is simply inactive.
     let (_, _, body, _) = call!(app, introspect(&other, &other_secret, access));
     assert_eq!(body, json!({"active": false}));
@@ -526,6 +528,13 @@ async fn a_service_application_gets_tokens_for_itself_and_nothing_about_users() 
     assert_eq!(hd.get("cache-control").unwrap(), "no-store");
     assert!(t.get("id_token").is_none() && t.get("refresh_token").is_none(), "no user, no ID token: {t}");
     assert_eq!(t["scope"], "groups");
+    // Without a scope asked for, none is granted and none is named (no `"scope":""`).
+    let (s, _, t0, _) = call!(app, grant(&id, &secret, ""));
+    assert_eq!(s, StatusCode::OK, "{t0}");
+    assert!(t0.get("scope").is_none(), "{t0}");
+    let a0 = t0["access_token"].as_str().unwrap();
+    let (_, _, i0, _) = call!(app, form("/oauth2/introspect", format!("token={a0}&client_id={id}&client_secret={secret}")));
+    assert_eq!((i0["active"].as_bool(), i0["token_type"].as_str(), i0.get("scope")), (Some(true), Some("Bearer"), None), "{i0}");
     let access = t["access_token"].as_str().unwrap();
     // It names the application, never a user: userinfo refuses it, introspection says whose.
     assert_eq!(userinfo_status!(app, access), StatusCode::UNAUTHORIZED);

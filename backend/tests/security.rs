@@ -321,7 +321,7 @@ async fn only_the_public_url_is_trusted_as_host_and_origin() {
 
     // Behind a trusted proxy its X-Forwarded-Host is what the browser asked for.
     let mut config = HttpConfig::for_tests();
-    config.trusted_proxies = vec!["192.0.2.10".parse().unwrap()];
+    config.trusted_proxies = vec!["192.0.2.10/32".parse().unwrap()];
     let hp = Harness::with_config(config);
     let app = init_service(proofup::http::app(hp.state.clone())).await;
     let (s, _) = answer!(
@@ -338,6 +338,36 @@ async fn only_the_public_url_is_trusted_as_host_and_origin() {
             .insert_header(("x-forwarded-host", "evil.example")),
     );
     assert_eq!(s, StatusCode::MISDIRECTED_REQUEST);
+}
+
+/// Issue 26 item 9: a proxy that appends `ip:port` (or `[v6]:port`) names the client; a hop that
+/// cannot be read stops the walk at the proxy, never at the client-written entry to its left;
+/// `--trusted-proxies` takes ranges. The sign-in log (and every limit) keys on that address.
+#[actix_web::test]
+async fn the_client_address_behind_proxies_is_the_last_hop_a_trusted_proxy_vouches_for() {
+    let mut config = HttpConfig::for_tests();
+    config.trusted_proxies = vec![proofup::config::parse_proxy("10.20.0.0/16").unwrap()];
+    let h = Harness::with_config(config);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let cases = [
+        ("10.20.1.1:4000", "6.6.6.6, 203.0.113.7:51234", "203.0.113.7"),
+        ("10.20.1.1:4000", "6.6.6.6, [2001:db8::7]:443, 10.20.9.9", "2001:db8::7"),
+        ("10.20.1.1:4000", "6.6.6.6, garbage", "10.20.1.1"),
+        ("192.0.2.50:4000", "203.0.113.8", "192.0.2.50"),
+    ];
+    for (i, (peer, xff, want)) in cases.iter().enumerate() {
+        let user = format!("nobody{i}");
+        let (s, _) = answer!(
+            app,
+            post("/api/auth/sign-in", json!({"username": user, "password": "whatever it is, long"}))
+                .peer_addr(peer.parse().unwrap())
+                .insert_header(("x-forwarded-for", *xff)),
+        );
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let page = h.store.list_sign_ins(None, 1).unwrap();
+        assert_eq!(page.items[0].username, user);
+        assert_eq!(page.items[0].ip, *want, "peer {peer}, X-Forwarded-For {xff}");
+    }
 }
 
 #[actix_web::test]
@@ -395,6 +425,7 @@ async fn refused_sign_ins_are_kept_small_and_logs_have_a_retention() {
                 user_agent: String::new(),
                 interactive: true,
                 application: None,
+                count: 1,
             })
             .unwrap();
     }
@@ -412,4 +443,155 @@ async fn refused_sign_ins_are_kept_small_and_logs_have_a_retention() {
     let left: Vec<String> = h.store.list_sign_ins(None, 100).unwrap().items.into_iter().map(|e| e.username).collect();
     assert_eq!(left.len(), 2, "{left:?}");
     assert!(!left.iter().any(|n| n == "old-30" || n == "old-10"), "the oldest went first: {left:?}");
+}
+
+/// Issue 26 items 2 and 3: HEAD answers with GET's status and headers on every GET route (not the
+/// portal's page); a method a path does not have is 405 with `Allow` (not the portal, not a 404);
+/// the OAuth endpoints a browser application calls answer CORS preflights, and the portal's own
+/// API still answers no CORS header at all.
+#[actix_web::test]
+async fn head_wrong_methods_and_preflights_answer_as_http_says() {
+    use actix_web::http::Method;
+    use actix_web::test::TestRequest;
+    let h = Harness::new();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let head = |path: &str| TestRequest::default().method(Method::HEAD).uri(path);
+    for path in [
+        "/.well-known/openid-configuration",
+        "/oauth2/jwks",
+        "/healthz",
+        "/readyz",
+        "/api/setup/status",
+        "/api/users",
+        "/",
+        "/users/new",
+    ] {
+        let (sg, hg, _, _) = call!(app, with(&admin, get(path)));
+        let (sh, hh, _, _) = call!(app, with(&admin, head(path)));
+        assert_eq!(sh, sg, "HEAD {path}");
+        for name in ["content-type", "cache-control", "access-control-allow-origin"] {
+            assert_eq!(hh.get(name), hg.get(name), "HEAD {path}: {name}");
+        }
+    }
+    let (_, hd, _, _) = call!(app, head("/oauth2/jwks"));
+    assert!(hd.get("content-type").unwrap().to_str().unwrap().contains("json"), "JSON, not the portal's index");
+
+    let allow_of = |hd: &actix_web::http::header::HeaderMap| {
+        let mut v: Vec<String> =
+            hd.get("allow").map(|v| v.to_str().unwrap().split(", ").map(str::to_owned).collect()).unwrap_or_default();
+        v.sort();
+        v.join(",")
+    };
+    for (method, path, allow) in [
+        (Method::GET, "/oauth2/token", "OPTIONS,POST"),
+        (Method::PUT, "/oauth2/userinfo", "GET,HEAD,OPTIONS,POST"),
+        (Method::POST, "/.well-known/openid-configuration", "GET,HEAD,OPTIONS"),
+        (Method::DELETE, "/oauth2/authorize", "GET,HEAD,POST"),
+        (Method::PUT, "/api/users", "GET,HEAD,POST"),
+        (Method::OPTIONS, "/api/users", "GET,HEAD,POST"),
+        (Method::POST, "/healthz", "GET,HEAD"),
+        (Method::POST, "/metrics", "GET,HEAD"),
+    ] {
+        let (s, hd, body, _) = call!(app, with(&admin, post(path, json!({})).method(method.clone())));
+        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {body}");
+        assert_eq!(allow_of(&hd), allow, "{method} {path}");
+        assert_eq!(body["error"], "method_not_allowed", "{method} {path}");
+        assert!(hd.get("access-control-allow-origin").is_none(), "{method} {path}");
+    }
+    // Unknown paths stay 404 (API) and the portal (everything else).
+    let (s, _, _, _) = call!(app, with(&admin, get("/api/no-such-thing")));
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A browser application's preflight for userinfo with a bearer token, and for the token endpoint.
+    let preflight = |path: &str, method: &str, headers: &str| {
+        TestRequest::default()
+            .method(Method::OPTIONS)
+            .uri(path)
+            .insert_header(("origin", "http://spa.example:3000"))
+            .insert_header(("access-control-request-method", method.to_owned()))
+            .insert_header(("access-control-request-headers", headers.to_owned()))
+    };
+    for (path, method, headers) in [
+        ("/oauth2/userinfo", "GET", "authorization"),
+        ("/oauth2/token", "POST", "content-type"),
+        ("/oauth2/revoke", "POST", "authorization,content-type"),
+        ("/oauth2/introspect", "POST", "content-type"),
+        ("/oauth2/jwks", "GET", ""),
+        ("/.well-known/openid-configuration", "GET", ""),
+    ] {
+        let (s, hd, _, _) = call!(app, preflight(path, method, headers));
+        assert_eq!(s, StatusCode::NO_CONTENT, "{path}");
+        let get = |n: &str| hd.get(n).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert_eq!(get("access-control-allow-origin"), "*", "{path}");
+        assert!(get("access-control-allow-methods").contains(method), "{path}");
+        assert!(get("access-control-allow-headers").contains("Authorization"), "{path}");
+        assert!(get("access-control-allow-headers").contains("Content-Type"), "{path}");
+        assert!(get("access-control-max-age").parse::<u32>().unwrap() >= 600, "{path}");
+        assert!(hd.get("access-control-allow-credentials").is_none(), "never with cookies: {path}");
+    }
+    // Errors of those endpoints are readable by the application too.
+    let (s, hd, _, _) =
+        call!(app, get("/oauth2/userinfo").insert_header(("origin", "http://spa.example:3000")).insert_header(("authorization", "Bearer nope")));
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(hd.get("access-control-allow-origin").unwrap(), "*");
+    // The portal's own API stays closed to other origins: no preflight answer, no CORS header.
+    let (s, hd, _, _) = call!(app, preflight("/api/auth/me", "GET", "content-type"));
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(hd.keys().all(|k| !k.as_str().starts_with("access-control-")), "{hd:?}");
+    let (_, hd, _, _) = call!(app, with(&admin, get("/api/auth/me")).insert_header(("origin", "http://spa.example:3000")));
+    assert!(hd.keys().all(|k| !k.as_str().starts_with("access-control-")), "{hd:?}");
+}
+
+/// Issue 26 item 10: refused sign-ins that name no known user are counted in one row per source,
+/// outcome and minute, so one anonymous client cannot write a row per request and push the
+/// record of real sign-ins out of the capped log; attempts on real accounts keep a row each.
+#[actix_web::test]
+async fn a_flood_of_refused_sign_ins_is_counted_not_written_row_by_row() {
+    let mut config = HttpConfig::for_tests();
+    config.sign_in_per_ip_per_minute = 5;
+    let h = Harness::with_config(config);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let before = h.store.count_sign_ins().unwrap();
+    let flood = |i: usize| {
+        post("/api/auth/sign-in", json!({"username": format!("guess{i}"), "password": "spray spray spray 1"}))
+            .peer_addr("198.51.100.9:4000".parse().unwrap())
+    };
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..120 {
+        let (s, _, _, _) = call!(app, flood(i));
+        *statuses.entry(s.as_u16()).or_insert(0u32) += 1;
+    }
+    assert_eq!(statuses.get(&401), Some(&5), "{statuses:?}");
+    assert_eq!(statuses.get(&429), Some(&115), "{statuses:?}");
+    let rows = h.store.count_sign_ins().unwrap() - before;
+    assert_eq!(rows, 2, "one row for the unknown users, one for the refused-by-address, not 120");
+    let page = h.store.list_sign_ins(None, 10).unwrap();
+    let flood_rows: Vec<_> = page.items.iter().filter(|e| e.ip == "198.51.100.9").collect();
+    assert_eq!(flood_rows.iter().map(|e| e.count).sum::<u32>(), 120, "{flood_rows:?}");
+    assert!(flood_rows.iter().all(|e| e.user_id.is_none()));
+    assert_eq!(flood_rows.iter().find(|e| e.count == 5).unwrap().username, "guess4", "the last name tried");
+
+    // Real accounts keep a row per attempt, and the portal's API shows the counts.
+    for _ in 0..2 {
+        let (s, _, _, _) = call!(
+            app,
+            post("/api/auth/sign-in", json!({"username": ADMIN, "password": "not the password at all"}))
+                .peer_addr("203.0.113.50:4000".parse().unwrap())
+        );
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(h.store.count_sign_ins().unwrap() - before, 4);
+    let (_, _, log, _) = call!(app, with(&admin, get("/api/sign-ins")));
+    let items = log["items"].as_array().unwrap();
+    assert!(items.iter().any(|e| e["count"] == 115), "{log}");
+    assert!(items.iter().filter(|e| e["username"] == ADMIN).all(|e| e.get("count").is_none()), "{log}");
+
+    // The next minute starts new rows.
+    h.clock.advance(time::Duration::seconds(61));
+    let (s, _, _, _) = call!(app, flood(999));
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.store.count_sign_ins().unwrap() - before, 5);
 }

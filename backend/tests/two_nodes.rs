@@ -227,3 +227,66 @@ fn a_node_killed_under_writes_loses_nothing_acknowledged_and_the_other_keeps_ser
     assert_eq!(s, 201, "the other node keeps serving: {resp}");
     println!("{} acknowledged writes on the killed node, all on the other", acked.len());
 }
+
+/// Issue 26 items 7 and 8: a node whose secret key is not the one the database's secrets are
+/// sealed with refuses to start and says which file to use (also one with no key file at all: it
+/// never makes one silently for a database that has secrets); and while setup is pending, a node
+/// that starts leaves the live setup link alone, and `proofup setup-url --database-url` issues a
+/// fresh one.
+#[test]
+fn nodes_share_one_secret_key_and_do_not_replace_a_live_setup_link() {
+    let pg = PgServer::start();
+    let url = pg.database("proofup");
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("secret.key");
+    let key_file = key_file.to_str().unwrap();
+    let args = ["--database-url", &url, "--secret-key-file", key_file];
+    // The first node on a new database makes the key, and says every node needs it.
+    let a = Server::start(&args);
+    assert!(a.log().contains("created the secret key for this new database"), "{}", a.log());
+    let setup_url = |port: u16, dir: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_proofup"))
+            .args(["setup-url", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let link_a = setup_url(a.port, a.dir.path());
+    let token_a = link_a.split("token=").nth(1).unwrap_or_else(|| panic!("{link_a}")).to_owned();
+    assert!(a.log().contains(&token_a), "A logged the link it saved");
+
+    // A second node with the same key starts and leaves A's link alone.
+    let b = Server::start(&args);
+    assert!(b.log().contains("Another node issued the setup link"), "{}", b.log());
+    assert!(!b.log().contains("setup?token="), "{}", b.log());
+    let setup = |token: &str, password: &str| {
+        format!(r#"{{"token":"{token}","username":"ada","display_name":"Ada","password":"{password}"}}"#)
+    };
+    let (s, resp) = b.json_post("/api/setup", &setup(&token_a, "short"), None);
+    assert_eq!(s, 422, "A's link still works (only the password is refused): {resp}");
+
+    // A node without the key file, and one with another key, refuse to start and say why.
+    let c = tempfile::tempdir().unwrap();
+    let out = common::server::start_refused(c.path(), &["--database-url", &url]);
+    assert!(out.contains("--secret-key-file") && out.contains("does not exist"), "{out}");
+    assert!(!c.path().join("secret.key").exists(), "no key was made for it");
+    let other = keys.path().join("other.key");
+    std::fs::write(&other, [9u8; 32]).unwrap();
+    let out = common::server::start_refused(c.path(), &["--database-url", &url, "--secret-key-file", other.to_str().unwrap()]);
+    assert!(out.contains("is not the key this store's secrets are sealed with"), "{out}");
+    assert!(out.contains(other.to_str().unwrap()), "names the file: {out}");
+
+    // An operator asks the database for a fresh link from anywhere: it works, A's is replaced.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proofup"))
+        .args(["setup-url", "--database-url", &url, "--listen", &format!("127.0.0.1:{}", b.port)])
+        .output()
+        .unwrap();
+    let fresh = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let fresh_token = fresh.split("token=").nth(1).unwrap_or_else(|| panic!("{fresh}{}", String::from_utf8_lossy(&out.stderr))).to_owned();
+    let (s, resp) = a.json_post("/api/setup", &setup(&token_a, ADMIN_PW), None);
+    assert_ne!(s, 201, "{resp}");
+    assert!(resp.contains("setup_token_invalid"), "{resp}");
+    let (s, resp) = a.json_post("/api/setup", &setup(&fresh_token, ADMIN_PW), None);
+    assert_eq!(s, 201, "{resp}");
+}

@@ -97,6 +97,7 @@ OIDCRedirectURI http://127.0.0.1:{port}/protected/redirect_uri
 OIDCCryptoPassphrase {passphrase}
 OIDCScope "openid profile email groups"
 OIDCPKCEMethod S256
+OIDCStateTimeout 900
 OIDCProviderTokenEndpointAuth {auth}
 OIDCRemoteUserClaim preferred_username
 OIDCPassClaimsAs environment

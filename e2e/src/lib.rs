@@ -381,3 +381,60 @@ impl Browser {
         r["credentials"].as_array().cloned().unwrap_or_default()
     }
 }
+
+/// A static web site on its own origin (`http://127.0.0.1:<port>`, not Proofup's
+/// `http://localhost:<port>`): serves `files` by path, 404 otherwise, until the test ends. For a
+/// browser application that signs in through Proofup from another origin.
+pub struct StaticSite {
+    pub port: u16,
+}
+
+impl StaticSite {
+    pub fn start_on(port: u16, files: Vec<(&'static str, &'static str, Vec<u8>)>) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let files = Arc::new(files);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let files = files.clone();
+                std::thread::spawn(move || {
+                    let mut stream = stream;
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).is_err() {
+                        return;
+                    }
+                    // Skip the headers.
+                    let mut h = String::new();
+                    while reader.read_line(&mut h).is_ok_and(|n| n > 2) {
+                        h.clear();
+                    }
+                    let path = line.split(' ').nth(1).unwrap_or("/").split('?').next().unwrap_or("/").to_owned();
+                    let reply = match files.iter().find(|(p, _, _)| *p == path) {
+                        Some((_, ctype, body)) => {
+                            let mut r = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                                body.len()
+                            )
+                            .into_bytes();
+                            r.extend_from_slice(body);
+                            r
+                        }
+                        None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                    };
+                    let _ = stream.write_all(&reply);
+                });
+            }
+        });
+        Self { port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+/// A file of the npm packages `make test` installs under `.tools/node_modules`.
+pub fn npm_file(package_path: &str) -> Vec<u8> {
+    let p = workspace().join(".tools/node_modules").join(package_path);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (make test installs it)", p.display()))
+}

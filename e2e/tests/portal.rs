@@ -185,3 +185,45 @@ async fn phone_layout_and_used_setup_link() {
     b.shot("13-setup-done").await;
     d.clone().quit().await.unwrap();
 }
+
+/// Issue 26 item 1: whatever `next` says, signing in never leaves this origin. Browsers drop tab,
+/// LF and CR inside a URL and read `\` as `/`, so `/\t/evil.example/x` would become
+/// `//evil.example/x`; each of these lands on the Overview instead, and deep links still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_never_leaves_the_origin_whatever_next_says() {
+    let portal = Portal::start();
+    let b = Browser::start(1280, 900).await;
+    let d = &b.driver;
+    b.set_up_admin(&portal, "admin", PASSWORD).await;
+    b.sign_out().await;
+    let nexts = [
+        "%2F%09%2Fevil.example%2Fx",
+        "%2F%0A%2Fevil.example%2Fx",
+        "%2F%0D%2Fevil.example%2Fx",
+        "%2F%2Fevil.example%2Fx",
+        "%2F%5Cevil.example%2Fx",
+        "https%3A%2F%2Fevil.example%2Fx",
+        "%09%2F%2Fevil.example%2Fx",
+        "%2Fgroups",
+    ];
+    for next in nexts {
+        d.goto(&portal.url(&format!("/sign-in?next={next}"))).await.unwrap();
+        b.wait_text("h1", "Sign in").await;
+        b.fill("username", "admin").await;
+        b.fill("password", PASSWORD).await;
+        b.click_button("Sign in").await;
+        let want = if next == "%2Fgroups" { "Groups" } else { "Overview" };
+        b.wait_text("h1", want).await;
+        let at = d.current_url().await.unwrap();
+        assert_eq!(
+            (at.host_str(), at.port()),
+            (Some("localhost"), Some(portal.port)),
+            "next={next} took the browser to {at}"
+        );
+        assert_eq!(at.path(), if want == "Groups" { "/groups" } else { "/" }, "next={next}");
+        if next == "%2F%09%2Fevil.example%2Fx" {
+            b.shot("90-next-refused").await;
+        }
+        b.sign_out().await;
+    }
+}

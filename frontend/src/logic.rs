@@ -6,11 +6,21 @@ use time::OffsetDateTime;
 /// Where to go after sign-in: only same-site paths, never `//host` or a URL.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.starts_with("/sign-in") => {
-            p.to_owned()
-        }
+        Some(p) if is_local_path(p) && !p.starts_with("/sign-in") => p.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+/// A path on this origin whatever a browser's URL parser makes of it (WHATWG URL): exactly one
+/// leading `/`, and no backslash (read as `/` in http URLs), no control character (tab, LF and
+/// CR are removed anywhere, so `/\t/evil.example` would become `//evil.example`) and no space
+/// of any kind (leading and trailing ones are trimmed). `go_to` checks the origin again after
+/// the browser's own parse.
+pub fn is_local_path(p: &str) -> bool {
+    let mut chars = p.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
 }
 
 /// Where a sign-in goes next: the step the server asks for, or `next` when done.
@@ -314,6 +324,15 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("/sign-in")), "/");
         assert_eq!(safe_next(None), "/");
+        // Browsers drop tab, LF and CR anywhere and trim spaces: each of these becomes `//evil`.
+        for bad in ["/\t/evil.example/x", "/\n/evil.example/x", "/\r/evil.example/x", " //evil.example", "/\u{0}/evil"] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        for bad in ["/\\evil.example", "\\\\evil.example", "/\u{a0}x", "http:evil.example", "javascript:alert(1)", ""] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/oauth2/authorize/resume?flow=abc")), "/oauth2/authorize/resume?flow=abc");
+        assert_eq!(safe_next(Some("/users?q=a%20b")), "/users?q=a%20b");
     }
 
     #[test]

@@ -33,6 +33,8 @@ impl SessionCtx {
 /// Goes to `to` after signing in: inside the portal by the router, and to the server itself
 /// for `/oauth2/` (an application's sign-in resumes there and sends the browser back to it).
 pub fn go_to(navigate: &impl Fn(&str, leptos_router::NavigateOptions), to: &str) {
+    // Wherever `to` came from, the browser's own reading of it must stay on this origin.
+    let to = if same_origin(to) { to } else { "/" };
     if to.starts_with("/oauth2/") {
         if let Some(w) = web_sys::window() {
             let _ = w.location().assign(to);
@@ -40,6 +42,14 @@ pub fn go_to(navigate: &impl Fn(&str, leptos_router::NavigateOptions), to: &str)
     } else {
         navigate(to, Default::default());
     }
+}
+
+/// Whether the browser, resolving `to` against this page, stays on this page's origin (and `to`
+/// is a plain local path: see [`crate::logic::is_local_path`]).
+fn same_origin(to: &str) -> bool {
+    let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) else { return false };
+    crate::logic::is_local_path(to)
+        && web_sys::Url::new_with_base(to, &origin).is_ok_and(|u| u.origin() == origin)
 }
 
 /// The flow id in a `next` that resumes an application's sign-in.

@@ -40,6 +40,19 @@ pub struct SignInLogEntry {
     /// refreshed a token; none for the portal itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application: Option<String>,
+    /// How many attempts this row stands for. Refused attempts that name no known user are
+    /// counted in one row per source address, outcome and minute (the last username tried is
+    /// shown), so a flood of them cannot push real sign-ins out of the log. 1 for every other row.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

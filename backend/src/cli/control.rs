@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::setup_url::{ensure_setup_link, SetupLink};
 use crate::config::setup_file;
 use crate::http::AppState;
 use crate::store::sled::{backup, SledStore};
@@ -31,14 +32,23 @@ pub(super) fn spawn_control_socket(
                 continue;
             }
             let reply = match line.trim_end().split_once(' ').unwrap_or((line.trim_end(), "")) {
-                ("setup-url", _) => match state.core.store.setup_done() {
-                    Ok(true) => "done\n".to_owned(),
-                    Ok(false) => match std::fs::read(setup_file(&dir)) {
-                        Ok(bytes) => format!("pending {}\n", String::from_utf8_lossy(&bytes).trim()),
-                        Err(_) => "pending\n".to_owned(),
-                    },
-                    Err(e) => format!("error {e}\n"),
-                },
+                ("setup-url", _) => {
+                    // This node's live link, or, when another node's is live, a fresh one (asked for).
+                    let (store, clock) = (state.core.store.as_ref(), state.core.clock.as_ref());
+                    let base = &state.config.public_url;
+                    let link = match ensure_setup_link(store, clock, &dir, base, false) {
+                        Ok(SetupLink::Elsewhere(_)) => ensure_setup_link(store, clock, &dir, base, true),
+                        other => other,
+                    };
+                    match link {
+                        Ok(SetupLink::Done) => "done\n".to_owned(),
+                        Ok(_) => match std::fs::read(setup_file(&dir)) {
+                            Ok(bytes) => format!("pending {}\n", String::from_utf8_lossy(&bytes).trim()),
+                            Err(_) => "pending\n".to_owned(),
+                        },
+                        Err(e) => format!("error {e}\n"),
+                    }
+                }
                 ("backup", to) => {
                     // Wait for state-changing requests in flight; hold new ones while copying.
                     let _exclusive = state.write_gate.blocking_write();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::setup_url::ensure_setup_link;
+use super::setup_url::{ensure_setup_link, SetupLink};
 use crate::http::AppState;
 use crate::store::Store;
 
@@ -123,8 +123,10 @@ pub(super) fn spawn_maintenance(
                 &state.config.public_url,
                 false,
             ) {
-                Ok(Some(url)) => tracing::warn!("The setup link expired; here is a new one (valid 1 hour): {url}"),
-                Ok(None) => {}
+                Ok(SetupLink::Issued(url)) => {
+                    tracing::warn!("The setup link expired; here is a new one (valid 1 hour): {url}")
+                }
+                Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "could not renew the setup link"),
             }
         }

@@ -81,6 +81,51 @@ pub(super) fn load_key(path: &Path, create: bool) -> CliResult<crate::domain::se
     }
 }
 
+/// The secret key for a store, checked against the key check stored with its data: a node whose
+/// key differs refuses to start (it could open none of the TOTP secrets, ceremonies or signing
+/// keys sealed before), and says which file to use. A missing key file is created only for a
+/// store whose secrets no key sealed yet; on a shared database, with a warning that every other
+/// node needs a copy.
+pub(super) fn open_secret_key(
+    store: &dyn crate::store::Store,
+    path: &Path,
+    shared_database: bool,
+) -> CliResult<crate::domain::secretbox::SecretBox> {
+    use crate::service::setup::{check_secret_key, KeyCheck};
+    let exists = path.exists();
+    if !exists && store.secret_key_check()?.is_some() {
+        return Err(format!(
+            "the secret key file {} does not exist, but this store's secrets are sealed with a key: {}",
+            path.display(),
+            if shared_database {
+                "copy the key file of the node that first served this database here, or name it with --secret-key-file"
+            } else {
+                "restore secret.key from your backup, or name it with --secret-key-file"
+            }
+        )
+        .into());
+    }
+    let key = load_key(path, true)?;
+    match check_secret_key(store, &key)? {
+        KeyCheck::Matches => {}
+        KeyCheck::Recorded if !exists && shared_database => tracing::warn!(
+            path = %path.display(),
+            "created the secret key for this new database: start every other node with a copy of this file (--secret-key-file)"
+        ),
+        KeyCheck::Recorded => {}
+        KeyCheck::Differs => {
+            return Err(format!(
+                "the secret key file {} is not the key this store's secrets are sealed with; start with \
+                 --secret-key-file naming the right one ({}). Nothing was changed.",
+                path.display(),
+                if shared_database { "the key file of the other nodes" } else { "the backup of this server's secret.key" }
+            )
+            .into())
+        }
+    }
+    Ok(key)
+}
+
 /// `proofup hash-rate`: how many password hashes per second this machine sustains.
 pub fn hash_rate(args: &crate::config::HashRateArgs) -> CliResult<()> {
     crate::hashing::hash_rate(args.threads, args.seconds);

@@ -233,6 +233,7 @@ fn seed_logs(
             user_agent: "seed".into(),
             interactive: true,
             application: None,
+            count: 1,
         })?;
     }
     for i in 0..args.audit {

@@ -6,8 +6,8 @@ use actix_web::HttpServer;
 
 use super::control::spawn_control_socket;
 use super::maintenance::{spawn_maintenance, spawn_webhook_worker, Retention};
-use super::setup_url::ensure_setup_link;
-use super::{load_key, open_store, CliResult};
+use super::setup_url::{ensure_setup_link, SetupLink};
+use super::{open_secret_key, open_store, CliResult};
 use crate::config::ServeArgs;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::http::{self, AppState};
@@ -36,16 +36,25 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
             (s.clone() as Arc<dyn Store>, Some(s))
         }
     };
+    // The secret key, checked against the store before anything is served or sealed.
+    let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
+    let secrets = open_secret_key(store.as_ref(), &key_file, args.database_url.is_some())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    if let Some(url) = ensure_setup_link(store.as_ref(), clock.as_ref(), &args.data_dir, &config.public_url, true)? {
-        tracing::warn!("No administrator exists yet. Open this one-time link within 1 hour to create the first Global administrator: {url}");
-        tracing::warn!("(`proofup setup-url` prints it again.)");
+    match ensure_setup_link(store.as_ref(), clock.as_ref(), &args.data_dir, &config.public_url, false)? {
+        SetupLink::Issued(url) | SetupLink::Saved(url) => {
+            tracing::warn!("No administrator exists yet. Open this one-time link within 1 hour to create the first Global administrator: {url}");
+            tracing::warn!("(`proofup setup-url` prints it again.)");
+        }
+        SetupLink::Elsewhere(until) => tracing::warn!(
+            "No administrator exists yet. Another node issued the setup link (live until {until}); it still works. \
+             `proofup setup-url --database-url …` (or `proofup setup-url` against this node) issues a fresh one."
+        ),
+        SetupLink::Done => {}
     }
     if !http::assets::ui_built() {
         tracing::warn!("This binary was built without the portal UI; `/` explains how to build it (make run).");
     }
-    let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
-    let core = Core::new(store.clone(), clock.clone(), load_key(&key_file, true)?, &CoreOptions::from_config(&config));
+    let core = Core::new(store.clone(), clock.clone(), secrets, &CoreOptions::from_config(&config));
     // The ID-token signing keys (RS256, ES256), made on first start, sealed with the key file.
     core.ensure_signing_keys().map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
     let state = AppState::new(Arc::new(core), config.clone());

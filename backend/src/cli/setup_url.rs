@@ -20,33 +20,63 @@ struct SetupFile {
     expires_at: OffsetDateTime,
 }
 
-/// Issues a new setup token if no administrator exists yet; logs and saves the link.
+/// Where setup stands, as one node sees it.
+pub(super) enum SetupLink {
+    Done,
+    /// No link was live: this one was issued now (and saved in this node's data directory).
+    Issued(String),
+    /// The live link is the one this node issued and saved.
+    Saved(String),
+    /// A link this node did not issue is live until then (another node's, or a fresh one from
+    /// `proofup setup-url --database-url`): left alone, since someone may be about to open it.
+    Elsewhere(OffsetDateTime),
+}
+
+/// While no administrator exists: keeps a setup link live without ever replacing a live one
+/// (with several nodes, each starting node would otherwise kill the link the previous one logged),
+/// unless `fresh` (an operator asked for a new link).
 pub(super) fn ensure_setup_link(
     store: &dyn Store,
     clock: &dyn Clock,
     data_dir: &Path,
     base: &str,
-    force: bool,
-) -> CliResult<Option<String>> {
+    fresh: bool,
+) -> CliResult<SetupLink> {
     if store.setup_done()? {
         let _ = std::fs::remove_file(setup_file(data_dir));
-        return Ok(None);
+        return Ok(SetupLink::Done);
     }
-    let current = store.setup_token()?;
-    if !force && current.as_ref().is_some_and(|t| t.expires_at > clock.now()) && setup_file(data_dir).exists() {
-        return Ok(None);
+    let now = clock.now();
+    if let Some(live) = store.setup_token()?.filter(|t| t.expires_at > now).filter(|_| !fresh) {
+        let saved = std::fs::read(setup_file(data_dir)).ok().and_then(|b| serde_json::from_slice::<SetupFile>(&b).ok());
+        return Ok(match saved {
+            Some(f) if f.url.split_once("token=").is_some_and(|(_, t)| live.verify(t, now).is_ok()) => {
+                SetupLink::Saved(f.url)
+            }
+            _ => SetupLink::Elsewhere(live.expires_at),
+        });
     }
     let token = setup::issue_token(store, clock)?;
     let url = format!("{base}/setup?token={token}");
-    let file = SetupFile { url: url.clone(), expires_at: clock.now() + crate::domain::setup::SETUP_TOKEN_TTL };
+    let file = SetupFile { url: url.clone(), expires_at: now + crate::domain::setup::SETUP_TOKEN_TTL };
     write_private(&setup_file(data_dir), &serde_json::to_vec(&file)?)?;
-    Ok(Some(url))
+    Ok(SetupLink::Issued(url))
 }
 
 /// `proofup setup-url`: prints a valid setup link, issuing a new one when the
 /// store is free; reads the saved one when the server is running.
 pub fn setup_url(args: SetupUrlArgs) -> CliResult<String> {
     let base = public_url(args.public_url.as_deref(), args.listen);
+    if let Some(url) = &args.database_url {
+        // Straight to the nodes' database: a fresh link, whichever node serves it.
+        let options = crate::store::postgres::PgOptions { pool_size: 1, ..Default::default() };
+        let store = crate::store::postgres::PgStore::open(url, options).map_err(|e| format!("{e}"))?;
+        if store.setup_done()? {
+            return Err(ALREADY_SET_UP.into());
+        }
+        let token = setup::issue_token(store.as_ref(), &SystemClock)?;
+        return Ok(format!("{base}/setup?token={token}"));
+    }
     // A running server answers for its store, whichever engine it uses (on PostgreSQL the data
     // directory holds no store this command could open).
     let socket = args.data_dir.join(super::control::CONTROL_SOCKET);
@@ -82,7 +112,7 @@ fn setup_url_from_server(data_dir: &Path) -> CliResult<String> {
     let reply = ask_server(data_dir, "setup-url")?;
     match reply.split_once(' ').unwrap_or((reply.as_str(), "")) {
         ("done", _) => Err(ALREADY_SET_UP.into()),
-        ("pending", "") => Err("Proofup is running but has no saved setup link. Restart it for a new link.".into()),
+        ("pending", "") => Err("Proofup is running but has no setup link to show. Run this again in a minute.".into()),
         ("pending", file) => read_setup_file(file.as_bytes()),
         ("error", e) => Err(e.to_owned().into()),
         _ => Err(format!("unexpected answer from the server: {reply}").into()),

@@ -10,7 +10,14 @@ use rand::RngCore as _;
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// HMAC-SHA256 of [`KEY_CHECK_LABEL`] under the key: stored with the sealed data, so a node
+    /// (or an embedded store) opened with another key is refused at start. It reveals nothing of
+    /// the key.
+    check: [u8; 32],
 }
+
+/// What the key check is a MAC of.
+const KEY_CHECK_LABEL: &[u8] = b"proofup secret-key check v1";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BoxError {
@@ -22,7 +29,22 @@ pub enum BoxError {
 
 impl SecretBox {
     pub fn new(key: &[u8; 32]) -> Self {
-        Self { cipher: XChaCha20Poly1305::new(key.into()) }
+        use hmac::Mac as _;
+        let check = match <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key) {
+            Ok(mut mac) => {
+                mac.update(KEY_CHECK_LABEL);
+                mac.finalize().into_bytes().into()
+            }
+            // HMAC takes a key of any length: never reached.
+            Err(_) => [0u8; 32],
+        };
+        Self { cipher: XChaCha20Poly1305::new(key.into()), check }
+    }
+
+    /// The key check, as stored (`v1:` and 64 hex digits).
+    pub fn key_check(&self) -> String {
+        let hex: String = self.check.iter().map(|b| format!("{b:02x}")).collect();
+        format!("v1:{hex}")
     }
 
     pub fn random() -> Self {
@@ -67,6 +89,11 @@ mod tests {
         assert_eq!(a.open(&sealed, "u1/m1").unwrap(), b"seed-bytes");
         assert_eq!(a.open(&sealed, "u2/m1"), Err(BoxError::Open), "bound to its owner");
         assert_eq!(SecretBox::new(&[8u8; 32]).open(&sealed, "u1/m1"), Err(BoxError::Open));
+        // The key check tells keys apart, is stable for one key, and is not the key.
+        assert_eq!(a.key_check(), SecretBox::new(&[7u8; 32]).key_check());
+        assert_ne!(a.key_check(), SecretBox::new(&[8u8; 32]).key_check());
+        assert!(a.key_check().starts_with("v1:") && a.key_check().len() == 67);
+        assert!(!a.key_check().contains(&"07".repeat(32)));
         assert_ne!(a.seal(b"seed-bytes", "u1/m1").unwrap(), sealed, "fresh nonce each time");
         assert_eq!(a.open("not base64!", "u1/m1"), Err(BoxError::Open));
     }

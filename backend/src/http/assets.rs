@@ -105,6 +105,10 @@ fn accepts(req: &HttpRequest, coding: &str) -> bool {
 }
 
 pub async fn serve(req: HttpRequest) -> HttpResponse {
+    // A route's path under a method it does not have (`GET /oauth2/token`): 405, not the portal.
+    if let Some(resp) = super::methods::not_allowed(&req) {
+        return resp;
+    }
     if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD {
         return HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish();
     }

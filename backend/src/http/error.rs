@@ -8,6 +8,9 @@ use crate::service::auth::{SessionError, SignInError};
 use crate::service::setup::SetupError;
 use crate::service::ServiceError;
 
+/// What a 503 for an unavailable store tells clients to wait (a restart or failover takes seconds).
+pub const UNAVAILABLE_RETRY_SECONDS: u64 = 5;
+
 #[derive(Debug)]
 pub struct AppError {
     pub status: StatusCode,
@@ -44,6 +47,19 @@ impl AppError {
             format!("Too many attempts. Try again in {}.", human_wait(secs)),
         );
         e.body.retry_after_seconds = Some(secs);
+        e
+    }
+    /// The store cannot serve now (database down or restarting, disk refusing writes): 503 with
+    /// Retry-After and the stable code `unavailable`, so clients and balancers try again; the
+    /// detail goes to the log only.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %detail, "store unavailable");
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "Proofup cannot reach its database just now. Try again in a few seconds.",
+        );
+        e.body.retry_after_seconds = Some(UNAVAILABLE_RETRY_SECONDS);
         e
     }
     /// Logs the detail with a reference id; the client sees only the id.
@@ -153,6 +169,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
             ServiceError::BadCursor => Self::bad_request(ServiceError::BadCursor.to_string()),
             ServiceError::BadQuery(m) => Self::bad_request(m),
+            ServiceError::Store(crate::store::StoreError::Unavailable(m)) => Self::unavailable(m),
             ServiceError::Store(e) => Self::internal(e.to_string()),
             ServiceError::Hash(m) => Self::internal(m),
             ServiceError::Throttled(wait) => SignInError::Throttled(wait).into(),

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod groups;
+pub mod methods;
 pub mod mfa;
 pub mod oidc;
 pub mod policy;
@@ -105,6 +106,7 @@ pub fn app(
         .service(system::readyz)
         .split_for_parts();
     let spec_json = spec.to_pretty_json().unwrap_or_default();
+    let routes = methods::Routes::from_spec(&spec);
     let mut security_headers = DefaultHeaders::new()
         .add((header::CONTENT_SECURITY_POLICY, assets::content_security_policy()))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -122,7 +124,9 @@ pub fn app(
         .app_data(web::JsonConfig::default().limit(JSON_LIMIT).content_type_required(true).error_handler(json_error))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::Data::new(routes))
         .default_service(web::to(assets::serve))
+        .wrap(from_fn(methods::normalize))
         .wrap(from_fn(check_host))
         .wrap(from_fn(log_request))
         .wrap(security_headers)
@@ -145,6 +149,9 @@ async fn gate_writes(
 }
 
 async fn api_not_found(req: HttpRequest) -> actix_web::HttpResponse {
+    if let Some(resp) = methods::not_allowed(&req) {
+        return resp;
+    }
     AppError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("No API route {} {}.", req.method(), req.path()))
         .error_response()
 }
@@ -218,8 +225,8 @@ fn normalize_authority(authority: &str, https: bool) -> String {
 /// The host the client asked for: the Host header (or the URI's authority, as HTTP/2 sends
 /// it), or X-Forwarded-Host when the peer is a trusted proxy. `None` when the request names
 /// none (HTTP/1.0), which a browser, and so a DNS-rebinding page, never sends.
-fn requested_host(req: &ServiceRequest, trusted: &[std::net::IpAddr]) -> Option<String> {
-    let from_proxy = req.peer_addr().is_some_and(|a| trusted.contains(&a.ip()));
+fn requested_host(req: &ServiceRequest, trusted: &[ipnet::IpNet]) -> Option<String> {
+    let from_proxy = req.peer_addr().is_some_and(|a| client::is_trusted(a.ip(), trusted));
     if from_proxy {
         if let Some(h) = req.headers().get("x-forwarded-host").and_then(|v| v.to_str().ok()) {
             return h.split(',').next_back().map(str::to_owned);

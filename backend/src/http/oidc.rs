@@ -35,7 +35,6 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
     let iss = &state.config.public_url;
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
         .json(serde_json::json!({
             "issuer": iss,
             "authorization_endpoint": format!("{iss}/oauth2/authorize"),
@@ -73,7 +72,6 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
 pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
         .content_type("application/jwk-set+json")
         .json(state.core.jwks()?))
 }
@@ -242,7 +240,6 @@ fn oauth_json(status: actix_web::http::StatusCode, e: &OAuthError) -> HttpRespon
     HttpResponse::build(status)
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Pragma", "no-cache"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
         .json(serde_json::json!({"error": e.error, "error_description": e.description}))
 }
 
@@ -371,7 +368,6 @@ fn tokens_json(t: &impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Pragma", "no-cache"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
         .json(t)
 }
 
@@ -432,7 +428,6 @@ pub async fn revoke(state: web::Data<AppState>, req: HttpRequest, body: web::Byt
     match state.core.revoke(client, get(&p, "token")).await {
         Ok(()) => Ok(HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
-            .insert_header(("Access-Control-Allow-Origin", "*"))
             .finish()),
         Err(e) => token_failure(&state, ip, creds.basic, e),
     }
@@ -462,14 +457,12 @@ async fn userinfo_answer(state: &AppState, bearer_token: Option<String>) -> Resu
         HttpResponse::Unauthorized()
             .insert_header((header::WWW_AUTHENTICATE, format!("Bearer error=\"{e}\"")))
             .insert_header(("Cache-Control", "no-store"))
-            .insert_header(("Access-Control-Allow-Origin", "*"))
             .finish()
     };
     let Some(presented) = bearer_token.filter(|t| !t.is_empty()) else { return Ok(deny("invalid_request")) };
     match state.core.userinfo(&presented) {
         Ok(claims) => Ok(HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
-            .insert_header(("Access-Control-Allow-Origin", "*"))
             .json(claims)),
         Err(TokenError::Server(e)) => Err(e.into()),
         Err(_) => Ok(deny("invalid_token")),

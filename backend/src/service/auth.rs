@@ -80,6 +80,7 @@ fn log_attempt_to<S: Store + ?Sized>(
             user_agent: client.user_agent.clone(),
             interactive: true,
             application: application.map(str::to_owned),
+            count: 1,
         },
     )
 }

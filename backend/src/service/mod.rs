@@ -121,7 +121,10 @@ pub(crate) fn record_sign_in<S: crate::store::Store + ?Sized>(
     entry: proofup_shared::api::SignInLogEntry,
 ) -> Result<(), StoreError> {
     let (result, interactive) = (entry.result, entry.interactive);
-    s.append_sign_in(entry)?;
+    match crate::domain::signin::aggregate_key(&entry) {
+        Some(key) => s.count_sign_in(&key, entry)?,
+        None => s.append_sign_in(entry)?,
+    }
     crate::metrics::sign_in(result, interactive);
     Ok(())
 }

@@ -36,6 +36,31 @@ pub fn issue_token<S: SetupStore + ?Sized>(s: &S, clock: &dyn Clock) -> Result<S
     Ok(token)
 }
 
+/// Whether a node's secret key is the one the store's secrets are sealed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCheck {
+    /// The store had no key check: this key's is recorded now (a new store, or one from before
+    /// checks were kept).
+    Recorded,
+    Matches,
+    /// Another key sealed this store's secrets: this node could open none of them.
+    Differs,
+}
+
+/// Compares the key's check with the one stored with the data, recording it when there is none.
+pub fn check_secret_key<S: SetupStore + ?Sized>(
+    s: &S,
+    key: &crate::domain::secretbox::SecretBox,
+) -> Result<KeyCheck, StoreError> {
+    let mine = key.key_check();
+    Ok(match s.secret_key_check()? {
+        Some(stored) if stored == mine => KeyCheck::Matches,
+        Some(_) => KeyCheck::Differs,
+        None if s.record_secret_key_check(&mine)? == mine => KeyCheck::Recorded,
+        None => KeyCheck::Differs,
+    })
+}
+
 impl Core {
     pub async fn complete_setup(&self, client: &ClientInfo, req: SetupRequest) -> Result<User, SetupError> {
         let s = self.store.as_ref();

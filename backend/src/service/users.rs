@@ -20,28 +20,26 @@ fn forbid(m: &str) -> ServiceError {
     ServiceError::Forbidden(m.into())
 }
 
-fn issue_pass<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
+/// A new temporary access pass for `target` and its audit entry; the caller stores both in the
+/// same transaction as the change it belongs to.
+fn new_pass(
+    now: time::OffsetDateTime,
     actor: &Actor<'_>,
     target: &User,
-    action: &str,
     ttl: Duration,
-) -> Result<TemporaryAccessPass, ServiceError> {
+) -> (TapRecord, crate::store::AuditDraft, TemporaryAccessPass) {
     let code = tap::generate();
-    let now = clock.now();
     let rec = TapRecord::new(&code, now, ttl);
     let expires = rec.expires_at;
     let entry = audit(
         now,
         Some(actor.user),
-        action,
+        "user.temporary_access_pass_issued",
         Some(target),
         vec![change("temporary_access_pass_expires", None, Some(&expires.to_string()))],
         actor.client,
     );
-    s.put_pass(&target.id, &rec, entry)?;
-    Ok(TemporaryAccessPass { code, expires_at: expires })
+    (rec, entry, TemporaryAccessPass { code, expires_at: expires })
 }
 
 /// Refuses a change that would leave no enabled Global administrator.
@@ -112,10 +110,13 @@ pub async fn set_own_password<S: Store + ?Sized>(
         vec![change("password", None, Some("(changed)"))],
         client,
     );
-    s.update_user(&updated, entry)?;
     // A new session id for the new privilege level. Every session of the user ends, this one
-    // included: whoever knew the old password is signed out everywhere (SES-08).
+    // included: whoever knew the old password is signed out everywhere (SES-08). They end before
+    // the new password is stored: both engines keep writes in order, so a crash between the two
+    // leaves the old password with everyone signed out (safe to repeat), never the new password
+    // with the old sessions alive.
     s.delete_user_sessions(&user.id)?;
+    s.update_user(&updated, entry)?;
     let token = super::new_token();
     let stage = if session.stage == SessionStage::MustSetPassword { stage_after(&updated) } else { session.stage };
     let fresh = Session { stage, created_at: now, last_seen_at: now, ..session.clone() };
@@ -172,8 +173,9 @@ impl Core {
             ],
             actor.client,
         );
-        s.create_user(&user, entry)?;
-        let pass = issue_pass(s, self.clock.as_ref(), actor, &user, "user.temporary_access_pass_issued", pass_ttl)?;
+        // One transaction: a user nobody can sign in as (no password, no pass) is never stored.
+        let (rec, pass_entry, pass) = new_pass(now, actor, &user, pass_ttl);
+        s.create_user_with_pass(&user, &rec, [entry, pass_entry])?;
         Ok((user, pass))
     }
 
@@ -238,10 +240,12 @@ impl Core {
             (false, true) => "user.enabled",
             _ => "user.updated",
         };
-        s.update_user(&after, audit(now, Some(actor.user), action, Some(&after), changes, actor.client))?;
+        // Disabling ends the sessions first (the same order as a new password: a crash between
+        // the two leaves an enabled user signed out, never a disabled one still signed in).
         if !after.enabled {
             s.delete_user_sessions(&after.id)?;
         }
+        s.update_user(&after, audit(now, Some(actor.user), action, Some(&after), changes, actor.client))?;
         Ok(after)
     }
 
@@ -297,8 +301,10 @@ impl Core {
             vec![change("has_password", Some(&had_password.to_string()), Some("false"))],
             actor.client,
         );
-        s.update_user(&user, entry)?;
-        s.delete_user_sessions(&user.id)?;
-        issue_pass(s, self.clock.as_ref(), actor, &user, "user.temporary_access_pass_issued", pass_ttl)
+        // One transaction: the password cleared, every session and grant ended and the new pass
+        // issued together (never a cleared password with no pass, or sessions that outlive it).
+        let (rec, pass_entry, pass) = new_pass(now, actor, &user, pass_ttl);
+        s.reset_sign_in(&user, &rec, [entry, pass_entry])?;
+        Ok(pass)
     }
 }

@@ -109,6 +109,11 @@ pub enum StoreError {
     /// An `after` the engine did not make.
     #[error("after is not a cursor from a previous page.")]
     BadCursor,
+    /// The store cannot be reached or cannot write just now (the database is down, restarting
+    /// or out of connections; the disk refused a write): the request may succeed if repeated.
+    /// HTTP answers 503 with Retry-After.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("storage error: {0}")]
     Backend(String),
 }
@@ -125,6 +130,14 @@ pub trait UserStore {
     fn count_users(&self) -> StoreResult<u64>;
     /// Adds a user and its audit entry in one durable write; `Conflict` if the username is taken.
     fn create_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()>;
+    /// Adds a user with their first temporary access pass and both audit entries (created, pass
+    /// issued) in one durable transaction: after a crash the user is there with their pass, or
+    /// not at all. `Conflict` if the username is taken.
+    fn create_user_with_pass(&self, user: &User, pass: &TapRecord, audit: [AuditDraft; 2]) -> StoreResult<()>;
+    /// "Reset sign-in" as one durable change: the user replaced (password cleared), every session
+    /// and grant of theirs ended, the new pass issued, both audit entries. `NotFound` if the user
+    /// is gone. Returns how many sessions ended.
+    fn reset_sign_in(&self, user: &User, pass: &TapRecord, audit: [AuditDraft; 2]) -> StoreResult<u64>;
     fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
     /// Replaces a user (same id and username) and appends the audit entry, in one durable write.
     fn update_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()>;
@@ -154,6 +167,11 @@ pub trait SetupStore {
     /// exists yet, the first administrator is written, the token is burnt, the
     /// audit entry is appended.
     fn complete_setup(&self, token: &SetupTokenRecord, admin: &User, audit: AuditDraft) -> StoreResult<()>;
+    /// The secret key check recorded with the data (see `SecretBox::key_check`), if any yet.
+    fn secret_key_check(&self) -> StoreResult<Option<String>>;
+    /// Records `check` unless one is recorded already, atomically and durably; returns the one in
+    /// force (of two nodes starting together on an empty database, both get the first one's).
+    fn record_secret_key_check(&self, check: &str) -> StoreResult<String>;
 }
 
 pub trait SessionStore {
@@ -285,6 +303,10 @@ pub trait AuditLog {
 
 pub trait SignInLog {
     fn append_sign_in(&self, entry: SignInLogEntry) -> StoreResult<()>;
+    /// Counts one more attempt in the aggregate row `key` (see `domain::signin::aggregate_key`),
+    /// atomically: the first makes the row from `entry` (count 1), each next adds one and names
+    /// its username. The row keeps its place in the log (the minute's first attempt).
+    fn count_sign_in(&self, key: &str, entry: SignInLogEntry) -> StoreResult<()>;
     /// Newest first.
     fn list_sign_ins(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<SignInLogEntry>> {
         self.search_sign_ins(&SignInFilter::default(), after, limit)

@@ -78,13 +78,26 @@ impl PgServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let me = Self { port, dir, bin };
         me.tool("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
-        let opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200",
-            me.dir.path().display()
-        );
-        let log = me.dir.path().join("server.log");
-        me.tool("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
+        me.start_again();
         me
+    }
+
+    /// Starts the server again after [`PgServer::stop`] (same port, same data).
+    pub fn start_again(&self) {
+        let data = self.dir.path().join("data");
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("server.log");
+        self.tool("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
+    }
+
+    /// Stops the server (fast shutdown: sessions are ended, as in a restart or failover).
+    pub fn stop(&self) {
+        let data = self.dir.path().join("data");
+        self.tool("pg_ctl", &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"]);
     }
 
     fn tool(&self, name: &str, args: &[&str]) {

@@ -225,3 +225,34 @@ pub fn cookie_of(resp: &str) -> Option<String> {
 pub fn body_of(resp: &str) -> serde_json::Value {
     resp.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or(serde_json::Value::Null)
 }
+
+/// Starts `proofup serve` on `dir` with `extra` and expects it to refuse: it must exit (not serve)
+/// within 30 s with a failure status. Returns what it printed.
+pub fn start_refused(dir: &std::path::Path, extra: &[&str]) -> String {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_proofup"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline || matches!(http(port, "GET", "/readyz", &[], ""), Ok((200, _))) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("proofup served instead of refusing to start");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut out).unwrap();
+    assert!(!status.success(), "exited successfully: {out}");
+    out
+}

@@ -155,6 +155,7 @@ fn sign_in(username: &str, result: SignInResult, at: OffsetDateTime) -> SignInLo
         user_agent: "conformance".into(),
         interactive: true,
         application: None,
+        count: 1,
     }
 }
 

@@ -162,7 +162,14 @@ pub fn SignInLogPage() -> impl IntoView {
                                 {(!e.interactive).then(|| view! { <span class="muted small">" · non-interactive"</span> })}
                             </td>
                             <td>{result_badge(e.result)}</td>
-                            <td>{e.reason.clone()}</td>
+                            <td>
+                                {e.reason.clone()}
+                                {(e.count > 1).then(|| view! {
+                                    <div class="muted small" data-testid="attempt-count">
+                                        {format!("{} attempts from this address in this minute, naming no known user (the last one tried is shown)", crate::logic::thousands(u64::from(e.count)))}
+                                    </div>
+                                })}
+                            </td>
                             <td class="nowrap">{e.ip.clone()}</td>
                             <td class="ua" title=e.user_agent.clone()>{crate::logic::describe_user_agent(&e.user_agent)}</td>
                         </tr>

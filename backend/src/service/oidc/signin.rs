@@ -375,6 +375,7 @@ impl Core {
                 user_agent: client.user_agent.clone(),
                 interactive,
                 application: Some(app.name.clone()),
+                count: 1,
             },
         )?;
         Ok(())

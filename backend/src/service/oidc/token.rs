@@ -41,6 +41,8 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// The granted scopes; left out when none were (RFC 6749 §5.1 has no empty scope).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
 }
 
@@ -366,6 +368,7 @@ impl Core {
                 user_agent: from.user_agent.clone(),
                 interactive: false,
                 application: Some(app.name.clone()),
+                count: 1,
             },
         )?;
         self.store.durable().await?;
@@ -412,31 +415,31 @@ impl Core {
             if a.client_id != app.id || now >= a.expires_at {
                 return Ok(inactive);
             }
-            return Ok(serde_json::json!({
+            let mut answer = serde_json::json!({
                 "active": true,
-                "token_type": "access_token",
-                "scope": a.scopes.join(" "),
+                "token_type": "Bearer",
                 "client_id": app.id,
                 "sub": app.id,
                 "aud": app.id,
                 "iss": self.issuer,
                 "exp": a.expires_at.unix_timestamp(),
-            }));
+            });
+            with_scope(&mut answer, &a.scopes);
+            return Ok(answer);
         }
         let (kind, user_id, grant_id, scopes, exp) = if let Some(a) = self.store.access_token(&key)? {
-            ("access_token", a.user_id, a.grant, a.scopes, a.expires_at)
+            (Some("Bearer"), a.user_id, a.grant, a.scopes, a.expires_at)
         } else if let Some(r) = self.store.refresh_token(&key)?.filter(|r| !r.spent) {
-            ("refresh_token", r.user_id, r.grant, r.scopes, r.expires_at)
+            // A refresh token has no RFC 6749 token type (it is never presented as a bearer).
+            (None, r.user_id, r.grant, r.scopes, r.expires_at)
         } else {
             return Ok(inactive);
         };
         let Some(grant) = self.store.grant(&user_id, &grant_id)? else { return Ok(inactive) };
         let user = self.store.user(&user_id)?.filter(|u| u.enabled);
         let Some(user) = user.filter(|_| grant.client_id == app.id && now < exp) else { return Ok(inactive) };
-        Ok(serde_json::json!({
+        let mut answer = serde_json::json!({
             "active": true,
-            "token_type": kind,
-            "scope": scopes.join(" "),
             "client_id": app.id,
             "sub": user.id,
             "username": user.username,
@@ -446,7 +449,12 @@ impl Core {
             "auth_time": grant.auth_time.unix_timestamp(),
             "acr": acr(&grant.amr),
             "amr": grant.amr,
-        }))
+        });
+        if let Some(kind) = kind {
+            answer["token_type"] = kind.into();
+        }
+        with_scope(&mut answer, &scopes);
+        Ok(answer)
     }
 
     /// The user's claims the scopes allow (OIDC Core §5.4).
@@ -494,5 +502,12 @@ impl Core {
         out.insert("sub".into(), user.id.clone().into());
         self.claims_for(&user, &grant.scopes, &mut out)?;
         Ok(serde_json::Value::Object(out))
+    }
+}
+
+/// Introspection's `scope` (RFC 7662 §2.2): the granted scopes, left out when there are none.
+fn with_scope(answer: &mut serde_json::Value, scopes: &[String]) {
+    if !scopes.is_empty() {
+        answer["scope"] = scopes.join(" ").into();
     }
 }

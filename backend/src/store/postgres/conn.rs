@@ -32,6 +32,17 @@ pub struct Tx<'a> {
 
 /// Whether `e` means the connection cannot be used again: the socket failed or closed, or the
 /// server ended the session (SQLSTATE class 08, or 57P01–57P03: shutdown, crash, terminated).
+/// Whether `e` says the database cannot serve now, though the request was fine: the connection
+/// ended, or the server is out of connections or resources, or cancelled a statement at its
+/// timeout (SQLSTATE class 53, 57014). The caller may try again; HTTP answers 503.
+pub fn unavailable(e: &postgres::Error) -> bool {
+    ends_connection(e)
+        || e.as_db_error().is_some_and(|db| {
+            let code = db.code().code();
+            code.starts_with("53") || code == "57014"
+        })
+}
+
 fn ends_connection(e: &postgres::Error) -> bool {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();

@@ -149,6 +149,24 @@ impl SignInLog for PgStore {
         })
     }
 
+    fn count_sign_in(&self, key: &str, entry: SignInLogEntry) -> StoreResult<()> {
+        let result =
+            serde_json::to_value(entry.result).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let doc = j(&SignInLogEntry { count: 1, ..entry.clone() })?;
+        let key = key.to_owned();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO sign_ins (at, username, result, application, doc, agg_key) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (agg_key) DO UPDATE SET username = EXCLUDED.username, \
+                 doc = jsonb_set(jsonb_set(sign_ins.doc, '{count}', \
+                       to_jsonb(coalesce((sign_ins.doc->>'count')::int, 1) + 1)), '{username}', to_jsonb(EXCLUDED.username))",
+                &[&entry.at, &entry.username, &result, &entry.application, &doc, &key],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
     fn search_sign_ins(
         &self,
         filter: &SignInFilter,

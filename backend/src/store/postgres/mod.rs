@@ -45,10 +45,11 @@ mod tests {
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../../migrations/postgres/0001_schema.sql")),
     (2, include_str!("../../../migrations/postgres/0002_byte_order.sql")),
+    (3, include_str!("../../../migrations/postgres/0003_key_check_and_sign_in_counts.sql")),
 ];
 
 /// The schema this binary writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The advisory lock key under which a node migrates (any constant both nodes agree on).
 const MIGRATION_LOCK: i64 = 0x5052_4f4f_4655_5031; // "PROOFUP1"
@@ -92,20 +93,29 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// A PostgreSQL error with the server's own words (its Display says only "db error").
+/// An error that says the database cannot serve now (see [`conn::unavailable`]) is
+/// [`StoreError::Unavailable`]; anything else (a constraint, a bug) stays `Backend`.
 pub fn pg(e: postgres::Error) -> StoreError {
-    match e.as_db_error() {
-        Some(d) => StoreError::Backend(format!("PostgreSQL {}: {}", d.code().code(), d.message())),
-        None => StoreError::Backend(format!("PostgreSQL: {e}")),
+    let text = match e.as_db_error() {
+        Some(d) => format!("PostgreSQL {}: {}", d.code().code(), d.message()),
+        None => format!("PostgreSQL: {e}"),
+    };
+    if conn::unavailable(&e) {
+        StoreError::Unavailable(text)
+    } else {
+        StoreError::Backend(text)
     }
 }
 
 /// Connects once, with the session settings every connection gets.
 fn connect(url: &str, options: &PgOptions) -> Result<postgres::Client, StoreError> {
+    // Whatever the reason (refused, unknown host, authentication), a node that cannot connect
+    // cannot serve: unavailable, the same answer as a database that went away.
     let mut c = postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
-        StoreError::Backend(format!(
+        StoreError::Unavailable(format!(
             "could not connect to PostgreSQL: {}",
             match pg(e) {
-                StoreError::Backend(m) => m,
+                StoreError::Backend(m) | StoreError::Unavailable(m) => m,
                 other => other.to_string(),
             }
         ))

@@ -59,6 +59,56 @@ impl UserStore for PgStore {
         })
     }
 
+    fn create_user_with_pass(&self, user: &User, pass: &TapRecord, audit: [AuditDraft; 2]) -> StoreResult<()> {
+        let (u, r, pass) = (user.clone(), role(user), j(pass)?);
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            let inserted = tx.execute(
+                "INSERT INTO users (id, username, role, enabled, emergency_access, doc) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
+            );
+            match inserted {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict(format!("The username {} is taken.", u.username)))
+                }
+                r => r.map_err(pg)?,
+            };
+            tx.execute("INSERT INTO passes (user_id, doc) VALUES ($1, $2)", &[&u.id, &pass]).map_err(pg)?;
+            for a in audit {
+                insert_audit(&mut tx, a)?;
+            }
+            tx.commit().map_err(pg)
+        })
+    }
+
+    fn reset_sign_in(&self, user: &User, pass: &TapRecord, audit: [AuditDraft; 2]) -> StoreResult<u64> {
+        let (u, r, pass) = (user.clone(), role(user), j(pass)?);
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            let n = tx
+                .execute(
+                    "UPDATE users SET role = $3, enabled = $4, emergency_access = $5, doc = $6 WHERE id = $1 AND username = $2",
+                    &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
+                )
+                .map_err(pg)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let ended = tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&u.id]).map_err(pg)?;
+            tx.execute("DELETE FROM grants WHERE user_id = $1", &[&u.id]).map_err(pg)?;
+            tx.execute(
+                "INSERT INTO passes (user_id, doc) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET doc = EXCLUDED.doc",
+                &[&u.id, &pass],
+            )
+            .map_err(pg)?;
+            for a in audit {
+                insert_audit(&mut tx, a)?;
+            }
+            tx.commit().map_err(pg)?;
+            Ok(ended)
+        })
+    }
+
     fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
         let id = id.to_owned();
         let at = serde_json::Value::String(rfc3339(at)?);
@@ -228,6 +278,24 @@ impl PassStore for PgStore {
 }
 
 impl SetupStore for PgStore {
+    fn secret_key_check(&self) -> StoreResult<Option<String>> {
+        self.run(|c| {
+            Ok(c.query_opt("SELECT value FROM settings WHERE name = 'secret_key_check'", &[]).map_err(pg)?.map(|r| r.get(0)))
+        })
+    }
+
+    fn record_secret_key_check(&self, check: &str) -> StoreResult<String> {
+        let check = check.to_owned();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO settings (name, value) VALUES ('secret_key_check', $1) ON CONFLICT (name) DO NOTHING",
+                &[&check],
+            )
+            .map_err(pg)?;
+            Ok(c.query_one("SELECT value FROM settings WHERE name = 'secret_key_check'", &[]).map_err(pg)?.get(0))
+        })
+    }
+
     fn setup_token(&self) -> StoreResult<Option<SetupTokenRecord>> {
         self.run(|c| match c.query_opt("SELECT token FROM setup WHERE id = 1", &[]).map_err(pg)? {
             Some(r) => r.get::<_, Option<serde_json::Value>>(0).map(d).transpose(),

@@ -1,6 +1,6 @@
 //! The audit log, the sign-in log and emergency-access alerts: keys sort by time.
 
-use ::sled::transaction::Transactional;
+use ::sled::transaction::{ConflictableTransactionError, Transactional};
 use proofup_shared::api::{AuditEntry, Page, SignInLogEntry};
 use time::OffsetDateTime;
 
@@ -93,6 +93,38 @@ impl SignInLog for SledStore {
         let key = log_key(entry.at, self.db.generate_id().map_err(backend)?);
         entry.id = hex(&key);
         self.signins.insert(key, enc(&entry)?).map_err(backend)?;
+        Ok(())
+    }
+
+    fn count_sign_in(&self, key: &str, entry: SignInLogEntry) -> StoreResult<()> {
+        let fresh = log_key(entry.at, self.db.generate_id().map_err(backend)?);
+        let created = (&self.signins, &self.signin_counts)
+            .transaction(|(log, counts)| {
+                if let Some(at) = counts.get(key.as_bytes())? {
+                    if let Some(v) = log.get(&at)? {
+                        let mut row: SignInLogEntry =
+                            serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
+                        row.count = row.count.saturating_add(1);
+                        row.username.clone_from(&entry.username);
+                        log.insert(&at, tx_enc(&row)?)?;
+                        return Ok(false);
+                    }
+                }
+                let row = SignInLogEntry { id: hex(&fresh), count: 1, ..entry.clone() };
+                log.insert(&fresh, tx_enc(&row)?)?;
+                counts.insert(key.as_bytes(), &fresh)?;
+                Ok(true)
+            })
+            .map_err(tx_err)?;
+        if created {
+            // Keys begin with their minute: those two minutes old will not be counted in again.
+            let cut = key.split('|').next().and_then(|m| m.parse::<i64>().ok()).map(|m| format!("{:012}", m - 2));
+            if let Some(cut) = cut {
+                for k in self.signin_counts.range(..cut.as_bytes()).keys() {
+                    self.signin_counts.remove(k.map_err(backend)?).map_err(backend)?;
+                }
+            }
+        }
         Ok(())
     }
 

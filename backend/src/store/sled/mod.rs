@@ -85,6 +85,8 @@ pub struct SledStore {
     passes: ::sled::Tree,
     audit: ::sled::Tree,
     signins: ::sled::Tree,
+    /// Aggregate sign-in rows of the last minutes: key (see `domain::signin::aggregate_key`) → log key.
+    signin_counts: ::sled::Tree,
     throttle: ::sled::Tree,
     groups: ::sled::Tree,
     groupnames: ::sled::Tree,
@@ -136,8 +138,15 @@ fn spawn_committer(db: ::sled::Db) -> std::sync::mpsc::Sender<CommitWaiter> {
     tx
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+/// A sled I/O error (the disk is full, read-only or failing) is [`StoreError::Unavailable`]:
+/// nothing the client did, and it may pass. Anything else (corruption, a bug, bad bytes) stays
+/// `Backend`.
+fn backend<E: std::fmt::Display + 'static>(e: E) -> StoreError {
+    let any: &dyn std::any::Any = &e;
+    match any.downcast_ref::<::sled::Error>() {
+        Some(::sled::Error::Io(io)) => StoreError::Unavailable(format!("the data directory: {io}")),
+        _ => StoreError::Backend(e.to_string()),
+    }
 }
 
 fn enc<T: Serialize>(v: &T) -> StoreResult<Vec<u8>> {
@@ -338,6 +347,7 @@ impl SledStore {
             passes: db.open_tree("passes").map_err(o)?,
             audit: db.open_tree("audit").map_err(o)?,
             signins: db.open_tree("signins").map_err(o)?,
+            signin_counts: db.open_tree("signin_counts").map_err(o)?,
             throttle: db.open_tree("throttle").map_err(o)?,
             groups: db.open_tree("groups").map_err(o)?,
             groupnames: db.open_tree("groupnames").map_err(o)?,

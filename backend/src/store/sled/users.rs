@@ -165,6 +165,55 @@ impl UserStore for SledStore {
         Ok(())
     }
 
+    fn create_user_with_pass(&self, user: &User, pass: &TapRecord, audit: [AuditDraft; 2]) -> StoreResult<()> {
+        let (bytes, pass_bytes) = (enc(user)?, enc(pass)?);
+        (&self.users, &self.usernames, &self.passes, &self.audit)
+            .transaction(|(users, usernames, passes, log)| {
+                if usernames.get(user.username.as_bytes())?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict(format!(
+                        "The username {} is already taken.",
+                        user.username
+                    ))));
+                }
+                usernames.insert(user.username.as_bytes(), user.id.as_bytes())?;
+                users.insert(user.id.as_bytes(), bytes.clone())?;
+                passes.insert(user.id.as_bytes(), pass_bytes.clone())?;
+                for a in &audit {
+                    Self::insert_audit_tx(log, a.clone())?;
+                }
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+
+    fn reset_sign_in(&self, user: &User, pass: &TapRecord, audit: [AuditDraft; 2]) -> StoreResult<u64> {
+        if self.users.get(user.id.as_bytes()).map_err(backend)?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        // Sessions and grants first (sled keeps them in trees of their own, indexed in memory),
+        // then the rest in one transaction, then one flush. sled recovers a prefix of its log, so
+        // after a crash either nothing happened, or only sessions ended (safe: the reset can be
+        // repeated), or all of it: never a cleared password without its pass, or the reverse.
+        let ended = self.delete_user_sessions(&user.id)?;
+        let (bytes, pass_bytes) = (enc(user)?, enc(pass)?);
+        (&self.users, &self.passes, &self.audit)
+            .transaction(|(users, passes, log)| {
+                if users.get(user.id.as_bytes())?.is_none() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::NotFound));
+                }
+                users.insert(user.id.as_bytes(), bytes.clone())?;
+                passes.insert(user.id.as_bytes(), pass_bytes.clone())?;
+                for a in &audit {
+                    Self::insert_audit_tx(log, a.clone())?;
+                }
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()?;
+        Ok(ended)
+    }
+
     fn set_last_sign_in(&self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
         let users = &self.users;
         users
@@ -180,7 +229,23 @@ impl UserStore for SledStore {
     }
 }
 
+/// Where the embedded store keeps the secret key check (meta tree).
+const KEY_CHECK_KEY: &[u8] = b"secret_key_check";
+
 impl SetupStore for SledStore {
+    fn secret_key_check(&self) -> StoreResult<Option<String>> {
+        self.meta.get(KEY_CHECK_KEY).map_err(backend)?.map(|v| String::from_utf8(v.to_vec()).map_err(backend)).transpose()
+    }
+
+    fn record_secret_key_check(&self, check: &str) -> StoreResult<String> {
+        let recorded = match self.meta.compare_and_swap(KEY_CHECK_KEY, None::<&[u8]>, Some(check.as_bytes())).map_err(backend)? {
+            Ok(()) => check.to_owned(),
+            Err(e) => String::from_utf8(e.current.map(|v| v.to_vec()).unwrap_or_default()).map_err(backend)?,
+        };
+        self.flush()?;
+        Ok(recorded)
+    }
+
     fn setup_token(&self) -> StoreResult<Option<SetupTokenRecord>> {
         self.meta.get(SETUP_KEY).map_err(backend)?.map(|v| dec(&v)).transpose()
     }
