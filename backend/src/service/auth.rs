@@ -227,11 +227,14 @@ impl Core {
         match s.reserve_attempt(&throttle_key, now)? {
             ThrottleDecision::Allow => {}
             ThrottleDecision::Wait(wait) => {
+                // The log names the account when there is one: attempts on a real account keep a
+                // row each, those naming nobody are counted per source and minute.
+                let user = if name.len() > MAX_INPUT_BYTES { None } else { s.user_by_username(&name)? };
                 log_attempt(
                     s,
                     now,
                     &name,
-                    None,
+                    user.as_ref(),
                     SignInResult::Throttled,
                     "Account throttled after failed attempts",
                     client,
@@ -239,11 +242,12 @@ impl Core {
                 return Err(SignInError::Throttled(wait));
             }
             ThrottleDecision::Locked => {
+                let user = if name.len() > MAX_INPUT_BYTES { None } else { s.user_by_username(&name)? };
                 log_attempt(
                     s,
                     now,
                     &name,
-                    None,
+                    user.as_ref(),
                     SignInResult::Blocked,
                     "Account locked after 100 failed attempts",
                     client,
@@ -272,13 +276,14 @@ impl Core {
             }
             _ => false,
         };
-        let Some(user) = user.filter(|_| by_password || by_pass) else {
+        if !(by_password || by_pass) {
             // Already counted when the attempt was reserved.
             let reason = if exists { "Wrong password" } else { "Unknown username" };
-            log_attempt(s, now, &name, None, SignInResult::Failure, reason, client)?;
+            log_attempt(s, now, &name, user.as_ref(), SignInResult::Failure, reason, client)?;
             s.durable().await?;
             return Err(SignInError::InvalidCredentials);
-        };
+        }
+        let Some(user) = user else { return Err(SignInError::InvalidCredentials) };
         if !user.enabled {
             log_attempt(s, now, &name, Some(&user), SignInResult::Blocked, "Account disabled", client)?;
             s.durable().await?;
