@@ -281,3 +281,39 @@ fn the_embedded_store_refuses_a_secret_key_it_was_not_sealed_with() {
     let (s, _) = http(back.port, "GET", "/readyz", &[], "").unwrap();
     assert_eq!(s, 200);
 }
+
+/// Issue 26 item 3 on the wire: HEAD answers GET's status and headers with no body at all, and a
+/// wrong method is 405 with `Allow`, from the real server.
+#[test]
+fn head_is_get_without_a_body_on_the_wire() {
+    use std::io::{Read, Write};
+    let server = Server::start(&[]);
+    let raw = |request: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let host = format!("Host: localhost:{}", server.port);
+    for path in ["/.well-known/openid-configuration", "/oauth2/jwks", "/healthz"] {
+        let get = raw(&format!("GET {path} HTTP/1.1\r\n{host}\r\nConnection: close\r\n\r\n"));
+        let head = raw(&format!("HEAD {path} HTTP/1.1\r\n{host}\r\nConnection: close\r\n\r\n"));
+        let (get_head, get_body) = get.split_once("\r\n\r\n").unwrap();
+        let (head_head, head_body) = head.split_once("\r\n\r\n").unwrap();
+        assert!(!get_body.is_empty(), "{path}");
+        assert_eq!(head_body, "", "HEAD {path} sends no body: {head}");
+        let pick = |h: &str, name: &str| {
+            h.lines().find(|l| l.to_ascii_lowercase().starts_with(name)).map(str::to_owned).unwrap_or_default()
+        };
+        assert_eq!(head_head.lines().next(), get_head.lines().next(), "{path}");
+        for name in ["content-type:", "cache-control:", "content-length:"] {
+            assert_eq!(pick(head_head, name), pick(get_head, name), "HEAD {path}: {name}");
+        }
+        assert!(pick(head_head, "content-type:").contains("json"), "{head_head}");
+    }
+    let wrong = raw(&format!("GET /oauth2/token HTTP/1.1\r\n{host}\r\nConnection: close\r\n\r\n"));
+    assert!(wrong.starts_with("HTTP/1.1 405"), "{wrong}");
+    assert!(wrong.to_ascii_lowercase().contains("\r\nallow: post, options\r\n"), "{wrong}");
+}

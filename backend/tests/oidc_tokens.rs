@@ -533,8 +533,13 @@ async fn a_service_application_gets_tokens_for_itself_and_nothing_about_users() 
     assert_eq!(s, StatusCode::OK, "{t0}");
     assert!(t0.get("scope").is_none(), "{t0}");
     let a0 = t0["access_token"].as_str().unwrap();
-    let (_, _, i0, _) = call!(app, form("/oauth2/introspect", format!("token={a0}&client_id={id}&client_secret={secret}")));
-    assert_eq!((i0["active"].as_bool(), i0["token_type"].as_str(), i0.get("scope")), (Some(true), Some("Bearer"), None), "{i0}");
+    let (_, _, i0, _) =
+        call!(app, form("/oauth2/introspect", format!("token={a0}&client_id={id}&client_secret={secret}")));
+    assert_eq!(
+        (i0["active"].as_bool(), i0["token_type"].as_str(), i0.get("scope")),
+        (Some(true), Some("Bearer"), None),
+        "{i0}"
+    );
     let access = t["access_token"].as_str().unwrap();
     // It names the application, never a user: userinfo refuses it, introspection says whose.
     assert_eq!(userinfo_status!(app, access), StatusCode::UNAUTHORIZED);

@@ -94,7 +94,8 @@ async fn creating_a_user_and_resetting_sign_in_are_each_one_transaction() {
     assert_eq!(s, StatusCode::CREATED, "{b}");
     let bob_id = b["user"]["id"].as_str().unwrap().to_owned();
     let pass = b["temporary_access_pass"]["code"].as_str().unwrap().to_owned();
-    let (_, _, _, c) = call!(app, req("POST", "/api/auth/sign-in", Some(json!({"username": "bob", "password": pass})), None));
+    let (_, _, _, c) =
+        call!(app, req("POST", "/api/auth/sign-in", Some(json!({"username": "bob", "password": pass})), None));
     let (s, _, b, bob) =
         call!(app, req("POST", "/api/auth/password", Some(json!({"new_password": BOB_PW})), Some(&c.unwrap())));
     assert_eq!(s, StatusCode::OK, "{b}");
@@ -104,12 +105,15 @@ async fn creating_a_user_and_resetting_sign_in_are_each_one_transaction() {
     pg.sql("proofup", FAULT);
     let audit_before = store.count_audit().unwrap();
 
-    let (s, _, b, _) =
-        call!(app, req("POST", "/api/users", Some(json!({"username": "carol", "display_name": "Carol"})), Some(&admin)));
+    let (s, _, b, _) = call!(
+        app,
+        req("POST", "/api/users", Some(json!({"username": "carol", "display_name": "Carol"})), Some(&admin))
+    );
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "a real fault, not an outage: {b}");
     assert!(store.user_by_username("carol").unwrap().is_none(), "no user without a pass is left behind");
 
-    let (s, _, b, _) = call!(app, req("POST", &format!("/api/users/{bob_id}/reset-sign-in"), Some(json!({})), Some(&admin)));
+    let (s, _, b, _) =
+        call!(app, req("POST", &format!("/api/users/{bob_id}/reset-sign-in"), Some(json!({})), Some(&admin)));
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{b}");
     assert!(store.user(&bob_id).unwrap().unwrap().has_password(), "the password was not cleared without a pass");
     let (s, _, _, _) = call!(app, req("GET", "/api/auth/me", None, Some(&bob)));
@@ -118,16 +122,20 @@ async fn creating_a_user_and_resetting_sign_in_are_each_one_transaction() {
 
     // Repaired, the same requests succeed: no "username taken", and the reset does all of it.
     pg.sql("proofup", "DROP TRIGGER injected_fault ON passes");
-    let (s, _, b, _) =
-        call!(app, req("POST", "/api/users", Some(json!({"username": "carol", "display_name": "Carol"})), Some(&admin)));
+    let (s, _, b, _) = call!(
+        app,
+        req("POST", "/api/users", Some(json!({"username": "carol", "display_name": "Carol"})), Some(&admin))
+    );
     assert_eq!(s, StatusCode::CREATED, "{b}");
-    let (s, _, b, _) = call!(app, req("POST", &format!("/api/users/{bob_id}/reset-sign-in"), Some(json!({})), Some(&admin)));
+    let (s, _, b, _) =
+        call!(app, req("POST", &format!("/api/users/{bob_id}/reset-sign-in"), Some(json!({})), Some(&admin)));
     assert_eq!(s, StatusCode::OK, "{b}");
     assert!(!store.user(&bob_id).unwrap().unwrap().has_password());
     let (s, _, _, _) = call!(app, req("GET", "/api/auth/me", None, Some(&bob)));
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the reset ended bob's session");
     let new_pass = b["code"].as_str().unwrap_or_else(|| panic!("{b}"));
-    let (s, _, b, _) = call!(app, req("POST", "/api/auth/sign-in", Some(json!({"username": "bob", "password": new_pass})), None));
+    let (s, _, b, _) =
+        call!(app, req("POST", "/api/auth/sign-in", Some(json!({"username": "bob", "password": new_pass})), None));
     assert_eq!(s, StatusCode::OK, "the new pass works: {b}");
 }
 

@@ -534,15 +534,20 @@ async fn head_wrong_methods_and_preflights_answer_as_http_says() {
         assert!(hd.get("access-control-allow-credentials").is_none(), "never with cookies: {path}");
     }
     // Errors of those endpoints are readable by the application too.
-    let (s, hd, _, _) =
-        call!(app, get("/oauth2/userinfo").insert_header(("origin", "http://spa.example:3000")).insert_header(("authorization", "Bearer nope")));
+    let (s, hd, _, _) = call!(
+        app,
+        get("/oauth2/userinfo")
+            .insert_header(("origin", "http://spa.example:3000"))
+            .insert_header(("authorization", "Bearer nope"))
+    );
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(hd.get("access-control-allow-origin").unwrap(), "*");
     // The portal's own API stays closed to other origins: no preflight answer, no CORS header.
     let (s, hd, _, _) = call!(app, preflight("/api/auth/me", "GET", "content-type"));
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
     assert!(hd.keys().all(|k| !k.as_str().starts_with("access-control-")), "{hd:?}");
-    let (_, hd, _, _) = call!(app, with(&admin, get("/api/auth/me")).insert_header(("origin", "http://spa.example:3000")));
+    let (_, hd, _, _) =
+        call!(app, with(&admin, get("/api/auth/me")).insert_header(("origin", "http://spa.example:3000")));
     assert!(hd.keys().all(|k| !k.as_str().starts_with("access-control-")), "{hd:?}");
 }
 

@@ -273,7 +273,10 @@ fn nodes_share_one_secret_key_and_do_not_replace_a_live_setup_link() {
     assert!(!c.path().join("secret.key").exists(), "no key was made for it");
     let other = keys.path().join("other.key");
     std::fs::write(&other, [9u8; 32]).unwrap();
-    let out = common::server::start_refused(c.path(), &["--database-url", &url, "--secret-key-file", other.to_str().unwrap()]);
+    let out = common::server::start_refused(
+        c.path(),
+        &["--database-url", &url, "--secret-key-file", other.to_str().unwrap()],
+    );
     assert!(out.contains("is not the key this store's secrets are sealed with"), "{out}");
     assert!(out.contains(other.to_str().unwrap()), "names the file: {out}");
 
@@ -283,7 +286,11 @@ fn nodes_share_one_secret_key_and_do_not_replace_a_live_setup_link() {
         .output()
         .unwrap();
     let fresh = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let fresh_token = fresh.split("token=").nth(1).unwrap_or_else(|| panic!("{fresh}{}", String::from_utf8_lossy(&out.stderr))).to_owned();
+    let fresh_token = fresh
+        .split("token=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{fresh}{}", String::from_utf8_lossy(&out.stderr)))
+        .to_owned();
     let (s, resp) = a.json_post("/api/setup", &setup(&token_a, ADMIN_PW), None);
     assert_ne!(s, 201, "{resp}");
     assert!(resp.contains("setup_token_invalid"), "{resp}");

@@ -54,7 +54,8 @@ async fn a_browser_application_on_another_origin_signs_in_and_reads_userinfo() {
         )
         .await
         .unwrap();
-    let client_id = created.json()["application"]["id"].as_str().unwrap_or_else(|| panic!("{:?}", created.json())).to_owned();
+    let client_id =
+        created.json()["application"]["id"].as_str().unwrap_or_else(|| panic!("{:?}", created.json())).to_owned();
     let settings = format!(
         "window.SETTINGS = {{authority: '{}', client_id: '{client_id}', redirect_uri: '{redirect}', \
          response_type: 'code', scope: 'openid profile', loadUserInfo: true}};",

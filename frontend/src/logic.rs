@@ -325,7 +325,8 @@ mod tests {
         assert_eq!(safe_next(Some("/sign-in")), "/");
         assert_eq!(safe_next(None), "/");
         // Browsers drop tab, LF and CR anywhere and trim spaces: each of these becomes `//evil`.
-        for bad in ["/\t/evil.example/x", "/\n/evil.example/x", "/\r/evil.example/x", " //evil.example", "/\u{0}/evil"] {
+        for bad in ["/\t/evil.example/x", "/\n/evil.example/x", "/\r/evil.example/x", " //evil.example", "/\u{0}/evil"]
+        {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         for bad in ["/\\evil.example", "\\\\evil.example", "/\u{a0}x", "http:evil.example", "javascript:alert(1)", ""] {

@@ -48,8 +48,7 @@ pub fn go_to(navigate: &impl Fn(&str, leptos_router::NavigateOptions), to: &str)
 /// is a plain local path: see [`crate::logic::is_local_path`]).
 fn same_origin(to: &str) -> bool {
     let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) else { return false };
-    crate::logic::is_local_path(to)
-        && web_sys::Url::new_with_base(to, &origin).is_ok_and(|u| u.origin() == origin)
+    crate::logic::is_local_path(to) && web_sys::Url::new_with_base(to, &origin).is_ok_and(|u| u.origin() == origin)
 }
 
 /// The flow id in a `next` that resumes an application's sign-in.

@@ -19,7 +19,11 @@ pub fn rotate(args: &KeysArgs) -> CliResult<String> {
             let secrets = super::load_key(&key_file, false)?;
             // Signing keys sealed with another key would be unopenable by the server.
             if crate::service::setup::check_secret_key(&store, &secrets)? == crate::service::setup::KeyCheck::Differs {
-                return Err(format!("the secret key file {} is not the key this store's secrets are sealed with", key_file.display()).into());
+                return Err(format!(
+                    "the secret key file {} is not the key this store's secrets are sealed with",
+                    key_file.display()
+                )
+                .into());
             }
             let options = CoreOptions {
                 public_url: String::new(),

@@ -85,12 +85,13 @@ pub(super) fn load_key(path: &Path, create: bool) -> CliResult<crate::domain::se
 /// key differs refuses to start (it could open none of the TOTP secrets, ceremonies or signing
 /// keys sealed before), and says which file to use. A missing key file is created only for a
 /// store whose secrets no key sealed yet; on a shared database, with a warning that every other
-/// node needs a copy.
+/// node needs a copy. Returns the key and whether its check is still to be recorded (by
+/// [`record_secret_key`], once the signing keys opened with it).
 pub(super) fn open_secret_key(
     store: &dyn crate::store::Store,
     path: &Path,
     shared_database: bool,
-) -> CliResult<crate::domain::secretbox::SecretBox> {
+) -> CliResult<(crate::domain::secretbox::SecretBox, bool)> {
     use crate::service::setup::{check_secret_key, KeyCheck};
     let exists = path.exists();
     if !exists && store.secret_key_check()?.is_some() {
@@ -106,24 +107,40 @@ pub(super) fn open_secret_key(
         .into());
     }
     let key = load_key(path, true)?;
-    match check_secret_key(store, &key)? {
-        KeyCheck::Matches => {}
-        KeyCheck::Recorded if !exists && shared_database => tracing::warn!(
+    if !exists && shared_database {
+        tracing::warn!(
             path = %path.display(),
             "created the secret key for this new database: start every other node with a copy of this file (--secret-key-file)"
-        ),
-        KeyCheck::Recorded => {}
-        KeyCheck::Differs => {
-            return Err(format!(
-                "the secret key file {} is not the key this store's secrets are sealed with; start with \
-                 --secret-key-file naming the right one ({}). Nothing was changed.",
-                path.display(),
-                if shared_database { "the key file of the other nodes" } else { "the backup of this server's secret.key" }
-            )
-            .into())
-        }
+        );
     }
-    Ok(key)
+    match check_secret_key(store, &key)? {
+        KeyCheck::Matches => Ok((key, false)),
+        KeyCheck::Unrecorded => Ok((key, true)),
+        KeyCheck::Differs => Err(wrong_key(path, shared_database)),
+    }
+}
+
+/// Records the key's check once what the store holds opened with it.
+pub(super) fn record_secret_key(
+    store: &dyn crate::store::Store,
+    key: &crate::domain::secretbox::SecretBox,
+    path: &Path,
+    shared_database: bool,
+) -> CliResult<()> {
+    match crate::service::setup::record_secret_key(store, key)? {
+        crate::service::setup::KeyCheck::Differs => Err(wrong_key(path, shared_database)),
+        _ => Ok(()),
+    }
+}
+
+fn wrong_key(path: &Path, shared_database: bool) -> Box<dyn std::error::Error + Send + Sync> {
+    format!(
+        "the secret key file {} is not the key this store's secrets are sealed with; start with \
+         --secret-key-file naming the right one ({}). Nothing was changed.",
+        path.display(),
+        if shared_database { "the key file of the other nodes" } else { "the backup of this server's secret.key" }
+    )
+    .into()
 }
 
 /// `proofup hash-rate`: how many password hashes per second this machine sustains.

@@ -7,7 +7,7 @@ use actix_web::HttpServer;
 use super::control::spawn_control_socket;
 use super::maintenance::{spawn_maintenance, spawn_webhook_worker, Retention};
 use super::setup_url::{ensure_setup_link, SetupLink};
-use super::{open_secret_key, open_store, CliResult};
+use super::{open_secret_key, open_store, record_secret_key, CliResult};
 use crate::config::ServeArgs;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::http::{self, AppState};
@@ -38,7 +38,8 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     };
     // The secret key, checked against the store before anything is served or sealed.
     let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
-    let secrets = open_secret_key(store.as_ref(), &key_file, args.database_url.is_some())?;
+    let shared = args.database_url.is_some();
+    let (secrets, unrecorded) = open_secret_key(store.as_ref(), &key_file, shared)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match ensure_setup_link(store.as_ref(), clock.as_ref(), &args.data_dir, &config.public_url, false)? {
         SetupLink::Issued(url) | SetupLink::Saved(url) => {
@@ -57,6 +58,10 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     let core = Core::new(store.clone(), clock.clone(), secrets, &CoreOptions::from_config(&config));
     // The ID-token signing keys (RS256, ES256), made on first start, sealed with the key file.
     core.ensure_signing_keys().map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
+    // The signing keys opened with this key (or were just sealed with it): its check goes with them.
+    if unrecorded {
+        record_secret_key(store.as_ref(), &core.secrets, &key_file, shared)?;
+    }
     let state = AppState::new(Arc::new(core), config.clone());
     let retention = Retention { days: args.log_retention_days, max_rows: args.log_max_rows };
     let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone(), retention);

@@ -99,7 +99,16 @@ mod tests {
         let t = datetime!(2026-12-06 10:15:01 UTC);
         let base = aggregate_key(&e(t, None, SignInResult::Failure, "203.0.113.7", "Unknown user")).unwrap();
         // Same source, outcome and minute: one row, whatever the username.
-        assert_eq!(aggregate_key(&e(t + time::Duration::seconds(58), None, SignInResult::Failure, "203.0.113.7", "Unknown user")), Some(base.clone()));
+        assert_eq!(
+            aggregate_key(&e(
+                t + time::Duration::seconds(58),
+                None,
+                SignInResult::Failure,
+                "203.0.113.7",
+                "Unknown user"
+            )),
+            Some(base.clone())
+        );
         // Another minute, source, outcome or reason: another row.
         for other in [
             e(t + time::Duration::seconds(59), None, SignInResult::Failure, "203.0.113.7", "Unknown user"),

@@ -26,7 +26,10 @@ pub fn parse_hop(hop: &str) -> Option<IpAddr> {
     if let Ok(sa) = hop.parse::<SocketAddr>() {
         return Some(sa.ip().to_canonical());
     }
-    hop.strip_prefix('[').and_then(|h| h.strip_suffix(']')).and_then(|h| h.parse::<IpAddr>().ok()).map(|ip| ip.to_canonical())
+    hop.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
 }
 
 /// The peer address or, when the peer is a trusted proxy, the right-most X-Forwarded-For hop

@@ -114,10 +114,8 @@ pub async fn normalize(
 /// 204 with `Allow`, and when a browser asks (Origin and Access-Control-Request-Method), the CORS
 /// answer: any origin, the path's methods, `Authorization` and `Content-Type`, no credentials.
 fn preflight(req: &HttpRequest) -> HttpResponse {
-    let allow = req
-        .app_data::<web::Data<Routes>>()
-        .and_then(|r| r.allow(req.path()))
-        .unwrap_or_else(|| "OPTIONS".to_owned());
+    let allow =
+        req.app_data::<web::Data<Routes>>().and_then(|r| r.allow(req.path())).unwrap_or_else(|| "OPTIONS".to_owned());
     let mut resp = HttpResponse::NoContent();
     resp.insert_header((header::ALLOW, allow.clone()));
     if req.headers().contains_key(header::ORIGIN) && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {

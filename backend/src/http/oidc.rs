@@ -33,36 +33,34 @@ fn flow_cookie(req: &HttpRequest, secure: bool) -> Option<String> {
 #[get("/.well-known/openid-configuration")]
 pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
     let iss = &state.config.public_url;
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .json(serde_json::json!({
-            "issuer": iss,
-            "authorization_endpoint": format!("{iss}/oauth2/authorize"),
-            "token_endpoint": format!("{iss}/oauth2/token"),
-            "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
-            "jwks_uri": format!("{iss}/oauth2/jwks"),
-            "revocation_endpoint": format!("{iss}/oauth2/revoke"),
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "introspection_endpoint": format!("{iss}/oauth2/introspect"),
-            "end_session_endpoint": format!("{iss}/oauth2/logout"),
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": proofup_shared::apps::SCOPES,
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
-                "name", "preferred_username", "updated_at", "email", "email_verified", "groups"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "code_challenge_methods_supported": ["S256"],
-            "acr_values_supported": ["urn:proofup:acr:1fa", "urn:proofup:acr:mfa"],
-            "prompt_values_supported": ["none", "login", "consent", "select_account"],
-            "claims_parameter_supported": false,
-            "request_parameter_supported": false,
-            "request_uri_parameter_supported": false,
-            "authorization_response_iss_parameter_supported": true,
-        }))
+    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=3600")).json(serde_json::json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oauth2/authorize"),
+        "token_endpoint": format!("{iss}/oauth2/token"),
+        "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
+        "jwks_uri": format!("{iss}/oauth2/jwks"),
+        "revocation_endpoint": format!("{iss}/oauth2/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": format!("{iss}/oauth2/introspect"),
+        "end_session_endpoint": format!("{iss}/oauth2/logout"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": proofup_shared::apps::SCOPES,
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
+            "name", "preferred_username", "updated_at", "email", "email_verified", "groups"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": ["urn:proofup:acr:1fa", "urn:proofup:acr:mfa"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+    }))
 }
 
 /// The public keys ID tokens are signed with (RS256 and ES256; the next keys too, so a
@@ -365,10 +363,7 @@ fn client_request(
 }
 
 fn tokens_json(t: &impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Pragma", "no-cache"))
-        .json(t)
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).insert_header(("Pragma", "no-cache")).json(t)
 }
 
 /// The token endpoint (RFC 6749 §3.2; OIDC Core §3.1.3, §12): `authorization_code` and
@@ -426,9 +421,7 @@ pub async fn revoke(state: web::Data<AppState>, req: HttpRequest, body: web::Byt
     };
     let client = ClientAuth { client_id: &creds.client_id, secret: creds.secret.as_deref() };
     match state.core.revoke(client, get(&p, "token")).await {
-        Ok(()) => Ok(HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .finish()),
+        Ok(()) => Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).finish()),
         Err(e) => token_failure(&state, ip, creds.basic, e),
     }
 }
@@ -461,9 +454,7 @@ async fn userinfo_answer(state: &AppState, bearer_token: Option<String>) -> Resu
     };
     let Some(presented) = bearer_token.filter(|t| !t.is_empty()) else { return Ok(deny("invalid_request")) };
     match state.core.userinfo(&presented) {
-        Ok(claims) => Ok(HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .json(claims)),
+        Ok(claims) => Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(claims)),
         Err(TokenError::Server(e)) => Err(e.into()),
         Err(_) => Ok(deny("invalid_token")),
     }

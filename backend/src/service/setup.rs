@@ -39,26 +39,35 @@ pub fn issue_token<S: SetupStore + ?Sized>(s: &S, clock: &dyn Clock) -> Result<S
 /// Whether a node's secret key is the one the store's secrets are sealed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyCheck {
-    /// The store had no key check: this key's is recorded now (a new store, or one from before
-    /// checks were kept).
-    Recorded,
+    /// The store has no key check yet (a new store, or one from before checks were kept): the
+    /// caller records this key's once it has opened what the store holds with it
+    /// ([`record_secret_key`]).
+    Unrecorded,
     Matches,
     /// Another key sealed this store's secrets: this node could open none of them.
     Differs,
 }
 
-/// Compares the key's check with the one stored with the data, recording it when there is none.
+/// Compares the key's check with the one stored with the data.
 pub fn check_secret_key<S: SetupStore + ?Sized>(
     s: &S,
     key: &crate::domain::secretbox::SecretBox,
 ) -> Result<KeyCheck, StoreError> {
-    let mine = key.key_check();
     Ok(match s.secret_key_check()? {
-        Some(stored) if stored == mine => KeyCheck::Matches,
+        Some(stored) if stored == key.key_check() => KeyCheck::Matches,
         Some(_) => KeyCheck::Differs,
-        None if s.record_secret_key_check(&mine)? == mine => KeyCheck::Recorded,
-        None => KeyCheck::Differs,
+        None => KeyCheck::Unrecorded,
     })
+}
+
+/// Records the key's check unless one is recorded already; `Differs` when another node's came
+/// first (two nodes with different keys starting together on an empty database).
+pub fn record_secret_key<S: SetupStore + ?Sized>(
+    s: &S,
+    key: &crate::domain::secretbox::SecretBox,
+) -> Result<KeyCheck, StoreError> {
+    let mine = key.key_check();
+    Ok(if s.record_secret_key_check(&mine)? == mine { KeyCheck::Matches } else { KeyCheck::Differs })
 }
 
 impl Core {

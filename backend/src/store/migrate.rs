@@ -48,6 +48,8 @@ pub enum Record {
     Application(Application),
     SigningKeys(Vec<SigningKey>),
     SetupDone,
+    /// The check of the secret key the secrets above are sealed with: it goes with them.
+    SecretKeyCheck(String),
 }
 
 /// How many records of each kind went across.

@@ -79,6 +79,13 @@ fn insert(tx: &mut Tx<'_>, r: &Record) -> StoreResult<()> {
         Record::Application(a) => run(tx, "INSERT INTO applications (id, doc) VALUES ($1, $2)", &[&a.id, &j(a)?]),
         Record::SigningKeys(k) => run(tx, "INSERT INTO signing_keys (id, doc) VALUES (1, $1)", &[&j(k)?]),
         Record::SetupDone => run(tx, "INSERT INTO setup (id, done) VALUES (1, true)", &[]),
+        // The copied secrets' key is the one in force, whatever a node recorded before.
+        Record::SecretKeyCheck(c) => run(
+            tx,
+            "INSERT INTO settings (name, value) VALUES ('secret_key_check', $1) \
+             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            &[c],
+        ),
     }
 }
 

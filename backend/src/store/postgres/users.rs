@@ -280,7 +280,9 @@ impl PassStore for PgStore {
 impl SetupStore for PgStore {
     fn secret_key_check(&self) -> StoreResult<Option<String>> {
         self.run(|c| {
-            Ok(c.query_opt("SELECT value FROM settings WHERE name = 'secret_key_check'", &[]).map_err(pg)?.map(|r| r.get(0)))
+            Ok(c.query_opt("SELECT value FROM settings WHERE name = 'secret_key_check'", &[])
+                .map_err(pg)?
+                .map(|r| r.get(0)))
         })
     }
 

@@ -68,6 +68,9 @@ impl SledStore {
         if self.setup_done()? {
             out(Record::SetupDone)?;
         }
+        if let Some(check) = self.secret_key_check()? {
+            out(Record::SecretKeyCheck(check))?;
+        }
         Ok(())
     }
 }

@@ -454,3 +454,16 @@ impl Durability for SledStore {
         self.sweep_expired_sessions(now, limits)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_are_unavailable_and_the_rest_are_backend_errors() {
+        let io = ::sled::Error::Io(std::io::Error::other("no space left on device"));
+        assert!(matches!(backend(io), StoreError::Unavailable(m) if m.contains("no space")));
+        assert!(matches!(backend(::sled::Error::Unsupported("x".into())), StoreError::Backend(_)));
+        assert!(matches!(backend("bad bytes"), StoreError::Backend(_)));
+    }
+}

@@ -234,14 +234,19 @@ const KEY_CHECK_KEY: &[u8] = b"secret_key_check";
 
 impl SetupStore for SledStore {
     fn secret_key_check(&self) -> StoreResult<Option<String>> {
-        self.meta.get(KEY_CHECK_KEY).map_err(backend)?.map(|v| String::from_utf8(v.to_vec()).map_err(backend)).transpose()
+        self.meta
+            .get(KEY_CHECK_KEY)
+            .map_err(backend)?
+            .map(|v| String::from_utf8(v.to_vec()).map_err(backend))
+            .transpose()
     }
 
     fn record_secret_key_check(&self, check: &str) -> StoreResult<String> {
-        let recorded = match self.meta.compare_and_swap(KEY_CHECK_KEY, None::<&[u8]>, Some(check.as_bytes())).map_err(backend)? {
-            Ok(()) => check.to_owned(),
-            Err(e) => String::from_utf8(e.current.map(|v| v.to_vec()).unwrap_or_default()).map_err(backend)?,
-        };
+        let recorded =
+            match self.meta.compare_and_swap(KEY_CHECK_KEY, None::<&[u8]>, Some(check.as_bytes())).map_err(backend)? {
+                Ok(()) => check.to_owned(),
+                Err(e) => String::from_utf8(e.current.map(|v| v.to_vec()).unwrap_or_default()).map_err(backend)?,
+            };
         self.flush()?;
         Ok(recorded)
     }
