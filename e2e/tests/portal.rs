@@ -226,4 +226,21 @@ async fn sign_in_never_leaves_the_origin_whatever_next_says() {
         }
         b.sign_out().await;
     }
+
+    // Refused attempts naming nobody are counted in one row per address and minute (issue 26
+    // item 10), and the sign-in log says so.
+    for name in ["mallory", "trent", "eve"] {
+        b.fill("username", name).await;
+        b.fill("password", "not anyone's password here").await;
+        b.click_button("Sign in").await;
+        b.wait_text("[role=alert]", "The username or password is incorrect.").await;
+    }
+    b.fill("username", "admin").await;
+    b.fill("password", PASSWORD).await;
+    b.click_button("Sign in").await;
+    b.wait_text("h1", "Overview").await;
+    d.goto(&portal.url("/logs/sign-ins")).await.unwrap();
+    b.wait_text("h1", "Sign-in logs").await;
+    b.wait_text("[data-testid=attempt-count]", "attempts from this address this minute").await;
+    b.shot("91-sign-in-log-counted").await;
 }

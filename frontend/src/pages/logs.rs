@@ -166,7 +166,7 @@ pub fn SignInLogPage() -> impl IntoView {
                                 {e.reason.clone()}
                                 {(e.count > 1).then(|| view! {
                                     <div class="muted small" data-testid="attempt-count">
-                                        {format!("{} attempts from this address in this minute, naming no known user (the last one tried is shown)", crate::logic::thousands(u64::from(e.count)))}
+                                        {format!("{} attempts from this address this minute, naming no known user (the last name tried is shown)", crate::logic::thousands(u64::from(e.count)))}
                                     </div>
                                 })}
                             </td>
