@@ -155,7 +155,12 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_logs_every_attempt() {
     let summary: Vec<_> = log.iter().map(|e| (e.username.as_str(), e.reason.as_str())).collect();
     assert_eq!(
         summary,
-        [("ada", "Password"), ("ada", "Password"), ("nobody", "Unknown username"), ("ada", "Wrong password")]
+        [
+            ("ada", "Password; MFA registration policy off"),
+            ("ada", "Password; MFA registration policy off"),
+            ("nobody", "Unknown username"),
+            ("ada", "Wrong password")
+        ]
     );
     assert!(log.iter().all(|e| e.ip == "192.0.2.10" && e.interactive));
     let stored = serde_json::to_string(&log).unwrap();

@@ -131,3 +131,32 @@ async fn the_picker_finds_users_by_a_word_of_their_display_name() {
     let (_, _, body, _) = call!(app, search("j"));
     assert!(names(&body).is_empty(), "{body}");
 }
+
+/// Issue 27 item 3: the people picker matches every word typed against the start of a word of
+/// the display name ("Dave G" and "dave grohl" find Dave Grohl), on either engine.
+#[actix_web::test]
+async fn the_picker_matches_each_word_typed_against_the_display_name() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    for (u, d) in [("dave", "Dave Grohl"), ("dgrant", "Dana Grant"), ("kurt", "Kurt Cobain")] {
+        let (s, _, _, _) = call!(app, with(&admin, post("/api/users", json!({"username": u, "display_name": d}))));
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let found = |body: &serde_json::Value| -> Vec<String> {
+        body.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+    };
+    for (q, want) in [
+        ("Dave", vec!["dave"]),
+        ("Dave%20G", vec!["dave"]),
+        ("dave%20grohl", vec!["dave"]),
+        ("grohl%20dave", vec!["dave"]),
+        ("d%20g", vec!["dave", "dgrant"]),
+        ("Dave%20C", vec![]),
+        ("gro", vec!["dave"]),
+    ] {
+        let (s, _, body, _) = call!(app, with(&admin, get(&format!("/api/directory/search?q={q}"))));
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(found(&body), want, "q={q}");
+    }
+}

@@ -641,3 +641,58 @@ async fn an_expired_sign_in_starts_over_and_hints_name_the_user() {
     );
     assert_eq!(query_of(&location(&hd))["error"], "login_required", "the hint names bob, carol is signed in");
 }
+
+/// Issue 27 item 4: at the registration interrupt inside an application's sign-in, Cancel goes
+/// back to the application with `access_denied` and its `state`; the flow is over (it cannot be
+/// resumed afterwards), another browser cannot cancel it, and the sign-in log says so.
+#[actix_web::test]
+async fn cancel_at_the_interrupt_returns_access_denied_to_the_application() {
+    let h = Harness::new();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (_, _, created, _) = call!(
+        app,
+        with(
+            &admin,
+            post("/api/applications", json!({"name": "Wiki", "redirect_uris": [CALLBACK], "require_mfa": true}))
+        )
+    );
+    let id = created["application"]["id"].as_str().unwrap().to_owned();
+    user_with_password!(app, admin, "bob");
+    let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[])));
+    let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
+    let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1).unwrap()
+        [0]
+    .1
+    .clone();
+    let flow = resume.split("flow=").nth(1).unwrap().to_owned();
+    // Bob signs in for the application and is held at the interrupt (it requires MFA).
+    let (s, hd, body, _) = call!(
+        app,
+        post("/api/auth/sign-in", json!({"username": "bob", "password": PW, "flow": flow}))
+            .insert_header(("cookie", flow_cookie.clone()))
+    );
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["me"]["next_step"]["step"], "register_mfa", "{body}");
+    let bob = session_cookie(&hd).unwrap();
+    let cancel = format!("/oauth2/authorize/cancel?flow={flow}");
+    // Not from another browser (no flow cookie): an error page, the flow stays.
+    let (s, _, _, _) = call!(app, get(&cancel).insert_header(("cookie", bob.clone())));
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, hd, _, _) = call!(app, get(&cancel).insert_header(("cookie", format!("{bob}; {flow_cookie}"))));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let back = location(&hd);
+    assert!(back.starts_with(CALLBACK), "{back}");
+    let q = query_of(&back);
+    assert_eq!(
+        (q["error"].as_str(), q["state"].as_str(), q["iss"].as_str()),
+        ("access_denied", "s-123", ISSUER),
+        "{back}"
+    );
+    // The flow is over.
+    let (s, _, _, _) = call!(app, get(&resume).insert_header(("cookie", format!("{bob}; {flow_cookie}"))));
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?application=Wiki")));
+    assert!(log["items"][0]["reason"].as_str().unwrap().contains("Cancelled by the user"), "{log}");
+}

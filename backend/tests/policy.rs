@@ -430,6 +430,28 @@ async fn users_without_mfa_register_only_from_trusted_networks_unless_an_adminis
     assert_eq!(body["next_step"]["step"], "register_mfa", "{body}");
     assert_eq!(body["next_step"]["network_blocked"], false, "{body}");
     let c = session_cookie(&hd).unwrap();
-    let (s, _, body, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))).peer_addr(outside));
-    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _, setup, _) = call!(app, with(&c, post("/api/me/methods/totp", json!({}))).peer_addr(outside));
+    assert_eq!(s, StatusCode::OK, "{setup}");
+    let key = secret_of(&setup);
+    h.clock.advance(time::Duration::seconds(30));
+    let (s, _, body, _) = call!(
+        app,
+        with(&c, post("/api/me/methods/totp/confirm", json!({"name": "Phone", "code": code(&key, &h, 0)})))
+            .peer_addr(outside)
+    );
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    // Issue 27 item 4: the Overview's list says which had only a password behind them and which
+    // an administrator's pass.
+    let (_, _, overview, _) = call!(app, with(&admin, get("/api/overview")));
+    let behind: Vec<(String, String)> = overview["registered_at_interrupt"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let with = e["changes"].as_array().unwrap().iter().find(|c| c["field"] == "signed_in_with").unwrap();
+            (e["target"].as_str().unwrap().to_owned(), with["after"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert!(behind.contains(&("bob".into(), "password only".into())), "{overview}");
+    assert!(behind.contains(&("carol".into(), "temporary access pass".into())), "{overview}");
 }

@@ -31,11 +31,16 @@ fn steady_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-#[test]
-fn two_nodes_on_one_database_serve_the_same_directory_and_sign_ins() {
+/// A throw-away PostgreSQL server with an empty database, its URL, and a folder for the key file.
+fn database_and_key_dir() -> (PgServer, String, tempfile::TempDir) {
     let pg = PgServer::start();
     let url = pg.database("proofup");
-    let keys = tempfile::tempdir().unwrap();
+    (pg, url, tempfile::tempdir().unwrap())
+}
+
+#[test]
+fn two_nodes_on_one_database_serve_the_same_directory_and_sign_ins() {
+    let (_pg, url, keys) = database_and_key_dir();
     let key_file = keys.path().join("secret.key");
     let key_file = key_file.to_str().unwrap();
     // (Behind a load balancer both would have the same --public-url; here each answers on its own.)
@@ -235,9 +240,7 @@ fn a_node_killed_under_writes_loses_nothing_acknowledged_and_the_other_keeps_ser
 /// fresh one.
 #[test]
 fn nodes_share_one_secret_key_and_do_not_replace_a_live_setup_link() {
-    let pg = PgServer::start();
-    let url = pg.database("proofup");
-    let keys = tempfile::tempdir().unwrap();
+    let (_pg, url, keys) = database_and_key_dir();
     let key_file = keys.path().join("secret.key");
     let key_file = key_file.to_str().unwrap();
     let args = ["--database-url", &url, "--secret-key-file", key_file];

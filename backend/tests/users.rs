@@ -104,7 +104,12 @@ async fn a_new_user_signs_in_once_with_the_pass_and_must_set_a_password() {
         .collect();
     assert_eq!(
         how,
-        ["Password", "Password chosen after a temporary access pass", "Wrong password", "Temporary access pass"]
+        [
+            "Password; MFA registration policy off",
+            "Password chosen after a temporary access pass; MFA registration policy off",
+            "Wrong password",
+            "Temporary access pass"
+        ]
     );
     let actions: Vec<_> = h.store.list_audit(None, 10).unwrap().items.into_iter().map(|e| e.action).collect();
     assert_eq!(actions[0], "user.password_set");

@@ -8,6 +8,7 @@ use proofup_e2e::{oathtool, Browser, Portal};
 use thirtyfour::prelude::*;
 
 const ADMIN_PASSWORD: &str = "maple tundra orbit 2048";
+const NEW_PASSWORD: &str = "harbor lantern seven quiet";
 const CAROL_PASSWORD: &str = "harbor violet sixty lantern";
 const DAN_PASSWORD: &str = "pebble orchard north quiet";
 
@@ -259,4 +260,36 @@ async fn own_sessions_are_listed_and_signed_out_from_security_info() {
     laptop.driver.refresh().await.unwrap();
     laptop.wait_text("h1", "Sign in").await;
     phone.assert_no_csp_violations().await;
+
+    // Issue 27 item 1: she changes her password from the user menu; a wrong current password is
+    // said under its field, and afterwards every other session (the phone) is signed out.
+    laptop.sign_in(&portal, "erin", CAROL_PASSWORD).await;
+    laptop.wait_text("h1", "Your account").await;
+    laptop.click_text(".topbar a", "Change password").await;
+    laptop.wait_text("h1", "My security info").await;
+    let card = laptop.wait_text("[data-testid=change-password] h2", "Password").await;
+    card.scroll_into_view().await.unwrap();
+    laptop.fill("current_password", "not what it was at all").await;
+    laptop.fill("new_password", NEW_PASSWORD).await;
+    laptop.wait_text("[data-testid=change-password] .hint", "Long enough").await;
+    laptop.fill("confirm_password", NEW_PASSWORD).await;
+    laptop.click_button("Change password").await;
+    laptop.wait_text("[data-testid=change-password] .field-error", "Your current password is not right.").await;
+    laptop.shot("59-change-password-wrong-current").await;
+    laptop.fill("current_password", CAROL_PASSWORD).await;
+    laptop.click_button("Change password").await;
+    laptop.wait_text("[data-testid=change-password] .alert-info", "Every other session of yours was signed out").await;
+    laptop.shot("60-password-changed").await;
+    // The laptop's own session continues; the phone's is gone, and the new password works there.
+    laptop.driver.refresh().await.unwrap();
+    laptop.wait_text("h1", "My security info").await;
+    phone.driver.refresh().await.unwrap();
+    phone.wait_text("h1", "Sign in").await;
+    phone.sign_in(&portal, "erin", NEW_PASSWORD).await;
+    phone.wait_text("h1", "Your account").await;
+    phone.driver.goto(&portal.url("/security-info#password")).await.unwrap();
+    phone.wait_text("[data-testid=change-password] h2", "Password").await;
+    phone.assert_fits("[data-testid=change-password]").await;
+    phone.shot("61-change-password-phone").await;
+    laptop.assert_no_csp_violations().await;
 }

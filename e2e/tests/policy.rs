@@ -121,6 +121,8 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     bob.wait_text("h1", "More information required").await;
     bob.wait_text("p", "Your organization needs more information to keep your account secure").await;
     let skip = bob.wait_text("a", "Skip for now (14 days until this is required)").await;
+    // The deadline as people read it (issue 27 item 2): how far off, then the local date and time.
+    bob.wait_text("p.muted", "Registration is required in 14 days, on ").await;
     bob.shot("33-interrupt-with-skip").await;
     // Without skipping, the portal is closed to this session.
     bob.driver.goto(&portal.url("/security-info")).await.unwrap();
@@ -130,7 +132,7 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     bob.click(&skip2).await;
     bob.wait_text("h1", "Your account").await;
     // His home page reminds him, with the date, and a reload (a fresh `me`) keeps it.
-    bob.wait_text("[data-testid=registration-nudge]", "Register a sign-in method — required from ").await;
+    bob.wait_text("[data-testid=registration-nudge]", "Register a sign-in method — required in 14 days, on ").await;
     bob.driver.refresh().await.unwrap();
     bob.wait_text("[data-testid=registration-nudge] a", "Add a passkey or an authenticator app").await;
     bob.shot("33c-home-nudge").await;
@@ -236,6 +238,14 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.wait_text("h1", "New user").await;
     admin.fill("username", "breakglass1").await;
     admin.fill("display_name", "Break Glass 1").await;
+    // A break-glass account is a Global administrator: it sees the alerts about itself.
+    let role = admin.driver.find(By::Id("role")).await.unwrap();
+    thirtyfour::components::SelectElement::new(&role)
+        .await
+        .unwrap()
+        .select_by_value("global_administrator")
+        .await
+        .unwrap();
     admin.click_text("label", "Emergency-access (break-glass) account").await;
     admin.click_button("Create user").await;
     let glass_pass = admin.wait_text("[data-testid=pass-code]", "-").await.text().await.unwrap();
@@ -251,6 +261,12 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     let delete = admin.wait_text("button", "Delete group").await;
     assert!(!delete.is_enabled().await.unwrap(), "Delete is disabled for a group the policy names");
     admin.shot("30b-group-in-policy").await;
+    // Its link leads to the policy page (issue 27 item 4), where What-if says "Excluded" for the
+    // break-glass account, the word the report and the Overview use.
+    admin.click_text("#delete-unavailable a", "MFA registration policy").await;
+    admin.wait_text("h1", "MFA registration policy").await;
+    pick(&admin, "what-if-picker", "break", "breakglass1").await;
+    admin.wait_text("[data-testid=what-if] .badge", "Excluded").await;
     let glass = Browser::start(1280, 900).await;
     glass.sign_in(&portal, "breakglass1", &glass_pass).await;
     glass.wait_text("h1", "Choose your password").await;
@@ -259,7 +275,16 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     glass.click_button("Set password").await;
     glass.sign_out().await;
     glass.sign_in(&portal, "breakglass1", "glacier anvil sunrise 77").await;
-    glass.wait_text("h1", "Your account").await;
+    glass.wait_text("h1", "Overview").await;
+    // The account sees the alerts about its own sign-ins, but not a button the server would refuse.
+    glass
+        .wait_text(
+            "[data-testid=emergency-alert] [data-testid=ack-by-another]",
+            "another administrator must acknowledge",
+        )
+        .await;
+    assert!(glass.driver.find_all(By::Css("[data-testid=emergency-alert] button")).await.unwrap().is_empty());
+    glass.shot("41b-own-alert").await;
     admin.driver.goto(&portal.url("/")).await.unwrap();
     admin.wait_text("[data-testid=emergency-alert]", "Emergency-access account signed in: breakglass1").await;
     admin.wait_text(".legend", "Registered 1").await;

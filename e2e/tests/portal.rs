@@ -169,15 +169,75 @@ async fn phone_layout_and_used_setup_link() {
     // per version, nothing cut off.
     d.goto(&portal.url("/policy/mfa-registration")).await.unwrap();
     b.wait_text("h1", "MFA registration policy").await;
+    // The Save bar sticks over the page only while there are unsaved changes (issue 27 item 6).
+    assert!(d.find_all(By::Css(".sticky-actions")).await.unwrap().is_empty());
     b.click_text("label.segment", "On").await;
+    b.wait_text(".sticky-actions", "Unsaved changes").await;
     b.click_button("Save").await;
     b.wait_text(".alert-info", "Saved as version 1").await;
+    b.wait_gone(".sticky-actions").await;
     let saved_by = b.wait_text("table.stack-on-phone td[data-label=By]", "phone.admin").await;
     b.click(&saved_by).await;
     b.wait_text("table.stack-on-phone td[data-label=Changes]", "Enforcement").await;
     b.assert_fits("table.stack-on-phone").await;
     b.assert_fits(".topbar").await;
     b.shot("14-phone-policy-history").await;
+
+    // An emergency-access sign-in's alert: its text above its button, not squeezed beside it.
+    let made = d
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             fetch('/api/users', {method: 'POST', headers: {'content-type': 'application/json'},\
+               body: JSON.stringify({username: 'glass', display_name: 'Break Glass', emergency_access: true})})\
+               .then(r => r.json()).then(u => fetch('/api/auth/sign-in', {method: 'POST', credentials: 'omit',\
+                 headers: {'content-type': 'application/json'},\
+                 body: JSON.stringify({username: 'glass', password: u.temporary_access_pass.code})}))\
+               .then(r => done(r.status));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.json().as_u64(), Some(200), "the break-glass sign-in");
+    d.goto(&portal.url("/")).await.unwrap();
+    let alert = b.wait_text("[data-testid=emergency-alert]", "Emergency-access account signed in: glass").await;
+    alert.scroll_into_view().await.unwrap();
+    b.assert_fits("[data-testid=emergency-alert]").await;
+    let stacked = d
+        .execute(
+            "const a = document.querySelector('[data-testid=emergency-alert]');\
+             return a.querySelector('button').getBoundingClientRect().top >= a.querySelector('div').getBoundingClientRect().bottom;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stacked.json().as_bool(), Some(true), "the button sits below the text");
+    b.shot("15-phone-emergency-alert").await;
+
+    // Adding an authenticator app on the phone: the link to the app first (the phone cannot scan
+    // its own screen), and the key's groups of four never break across lines.
+    d.goto(&portal.url("/security-info")).await.unwrap();
+    b.click_button("Add authenticator app").await;
+    b.wait_text("[data-testid=otpauth-link]", "Open it in your authenticator app").await;
+    let order = d
+        .execute(
+            "return document.querySelector('[data-testid=otpauth-link]').getBoundingClientRect().top < document.querySelector('.qr').getBoundingClientRect().top;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(order.json().as_bool(), Some(true), "the link comes before the QR code");
+    b.click_button("Enter the key by hand").await;
+    b.wait_text("[data-testid=totp-key]", " ").await;
+    let broken = d
+        .execute(
+            "return [...document.querySelectorAll('.key-group')].filter(g => g.getClientRects().length !== 1).length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(broken.json().as_u64(), Some(0), "a group of four broke across lines");
+    b.assert_fits(".totp-setup").await;
+    b.shot("16-phone-authenticator").await;
 
     // The used setup link now says so.
     d.goto(&portal.setup_url).await.unwrap();

@@ -97,9 +97,89 @@ pub fn password_hint(password: &str) -> String {
     }
 }
 
-/// `2026-11-28 14:05:09 UTC`
+/// The browser's offset from UTC at `t` (its time zone, daylight saving included); UTC outside
+/// a browser (unit tests).
+pub fn local_offset(t: OffsetDateTime) -> time::UtcOffset {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let ms = (t.unix_timestamp_nanos() / 1_000_000) as f64;
+        let minutes = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms)).get_timezone_offset();
+        // getTimezoneOffset is UTC minus local time, in minutes.
+        time::UtcOffset::from_whole_seconds(-(minutes as i32) * 60).unwrap_or(time::UtcOffset::UTC)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = t;
+        time::UtcOffset::UTC
+    }
+}
+
+/// A time as people read it, in the browser's time zone, to the minute: `28 Nov 2026, 15:05`.
 pub fn format_time(t: OffsetDateTime) -> String {
+    format_time_in(t, local_offset(t))
+}
+
+/// [`format_time`] at a given offset.
+pub fn format_time_in(t: OffsetDateTime, offset: time::UtcOffset) -> String {
+    let t = t.to_offset(offset);
+    let month = &t.month().to_string()[..3];
+    format!("{} {month} {}, {:02}:{:02}", t.day(), t.year(), t.hour(), t.minute())
+}
+
+/// Now, by the browser's clock (the system clock outside a browser).
+pub fn now() -> OffsetDateTime {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let ns = (js_sys::Date::now() * 1_000_000.0) as i128;
+        OffsetDateTime::from_unix_timestamp_nanos(ns).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A time the server wrote into an audit change (`2026-12-20 21:51:40 UTC`), if the text is one.
+pub fn parse_utc_text(s: &str) -> Option<OffsetDateTime> {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time::PrimitiveDateTime::parse(s, f).ok().map(time::PrimitiveDateTime::assume_utc)
+}
+
+/// The exact time in UTC, for tooltips and exports: `2026-11-28 14:05:09 UTC`.
+pub fn utc_time(t: OffsetDateTime) -> String {
     proofup_shared::validation::utc_text(t)
+}
+
+/// A deadline with how far off it is: `in 14 days, on 20 Dec 2026 at 22:51` (`tomorrow`, `today`,
+/// `in 3 hours`…), in the browser's time zone.
+pub fn format_deadline(t: OffsetDateTime, now: OffsetDateTime) -> String {
+    format_deadline_in(t, now, local_offset(t))
+}
+
+pub fn format_deadline_in(t: OffsetDateTime, now: OffsetDateTime, offset: time::UtcOffset) -> String {
+    let local = t.to_offset(offset);
+    let at = format!(
+        "{} {} {} at {:02}:{:02}",
+        local.day(),
+        &local.month().to_string()[..3],
+        local.year(),
+        local.hour(),
+        local.minute()
+    );
+    let left = t - now;
+    let days = (local.date() - now.to_offset(offset).date()).whole_days();
+    let when = if left.is_negative() {
+        return format!("since {at}");
+    } else if left < time::Duration::hours(1) {
+        plural(left.whole_minutes().max(1) as u64, "minute", "minutes")
+    } else if days == 0 {
+        plural(left.whole_hours() as u64, "hour", "hours")
+    } else if days == 1 {
+        return format!("tomorrow, on {at}");
+    } else {
+        plural(days as u64, "day", "days")
+    };
+    format!("in {when}, on {at}")
 }
 
 /// "1,234"
@@ -132,12 +212,6 @@ pub fn emergency_warning(count: usize) -> Option<String> {
         1 => Some("Only one emergency-access account exists. Keep at least two.".into()),
         _ => None,
     }
-}
-
-/// A day as people read it: `2 December 2026`.
-pub fn format_date(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!("{} {} {}", t.day(), t.month(), t.year())
 }
 
 /// "1 user", "2 users".
@@ -275,7 +349,6 @@ mod tests {
     #[test]
     fn counts_and_field_names_read_as_words() {
         assert_eq!(plural(1, "user", "users"), "1 user");
-        assert_eq!(format_date(time::macros::datetime!(2026-12-02 03:53:22 UTC)), "2 December 2026");
         assert_eq!(plural(0, "user", "users"), "0 users");
         assert_eq!(field_label("include_groups"), "Included groups");
         assert_eq!(field_label("exclude_users"), "Excluded users");
@@ -355,7 +428,23 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(format_time(datetime!(2026-11-28 14:05:09 UTC)), "2026-11-28 14:05:09 UTC");
+        assert_eq!(format_time(datetime!(2026-11-28 14:05:09 UTC)), "28 Nov 2026, 14:05");
+        let cet = time::UtcOffset::from_hms(1, 0, 0).unwrap();
+        assert_eq!(format_time_in(datetime!(2026-12-20 21:51:40 UTC), cet), "20 Dec 2026, 22:51");
+        assert_eq!(utc_time(datetime!(2026-12-20 21:51:40 UTC)), "2026-12-20 21:51:40 UTC");
+        assert_eq!(parse_utc_text("2026-12-20 21:51:40 UTC"), Some(datetime!(2026-12-20 21:51:40 UTC)));
+        assert_eq!(parse_utc_text("Staff"), None);
+        let now = datetime!(2026-12-06 21:51:40 UTC);
+        assert_eq!(
+            format_deadline_in(datetime!(2026-12-20 21:51:40 UTC), now, cet),
+            "in 14 days, on 20 Dec 2026 at 22:51"
+        );
+        assert_eq!(format_deadline_in(datetime!(2026-12-07 10:00 UTC), now, cet), "tomorrow, on 7 Dec 2026 at 11:00");
+        assert_eq!(
+            format_deadline_in(datetime!(2026-12-06 22:40 UTC), now, cet),
+            "in 49 minutes, on 6 Dec 2026 at 23:40"
+        );
+        assert_eq!(format_deadline_in(datetime!(2026-12-06 20:00 UTC), now, cet), "since 6 Dec 2026 at 21:00");
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");

@@ -194,6 +194,10 @@ pub struct SavePolicyResponse {
 pub enum DecisionView {
     NotInScope {
         reason: String,
+        /// Left out by an exclusion (or as an emergency-access account), not merely not included:
+        /// "Excluded" in every view, as in the report and the Overview.
+        #[serde(default)]
+        excluded: bool,
     },
     Registered {
         methods: u32,

@@ -183,7 +183,10 @@ pub fn days_left(deadline: OffsetDateTime, now: OffsetDateTime) -> u32 {
 /// The API shape, with names for groups supplied by `name_of`.
 pub fn view(decision: &Decision, now: OffsetDateTime, name_of: &dyn Fn(&str) -> String) -> DecisionView {
     match decision {
-        Decision::NotInScope(why) => DecisionView::NotInScope { reason: describe_out(why, name_of) },
+        Decision::NotInScope(why) => DecisionView::NotInScope {
+            excluded: !matches!(why, OutOfScope::NotIncluded),
+            reason: describe_out(why, name_of),
+        },
         Decision::Registered { methods, .. } => DecisionView::Registered { methods: *methods },
         Decision::Prompt { deadline, starts_clock, .. } => DecisionView::Prompt {
             deadline: *deadline,

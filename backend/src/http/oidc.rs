@@ -214,6 +214,23 @@ pub async fn resume(
     Ok(answer(&state, outcome))
 }
 
+/// The user cancels an application's sign-in (at the registration interrupt): back to the
+/// application with `access_denied`. The flow id is a 256-bit secret bound to this browser's
+/// cookie, so no other site can cancel it.
+#[utoipa::path(tag = "oidc", params(ResumeQuery), responses((status = 303, description = "back to the application with access_denied"), (status = 400, description = "an error page")))]
+#[get("/oauth2/authorize/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<ResumeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, client) = super::client::client_info(&req, &state.config.trusted_proxies);
+    let session = browser_session(&state, &req);
+    let flow = flow_cookie(&req, state.config.secure_cookies);
+    let outcome = state.core.cancel(&q.flow, flow.as_deref(), session.as_ref().map(|(_, u, _)| u), &client).await?;
+    Ok(answer(&state, outcome))
+}
+
 /// The application a flow signs in to, for the sign-in page.
 #[utoipa::path(tag = "oidc", params(("id" = String, Path, description = "flow id")), responses((status = 200, description = "the application's name"), (status = 404, description = "no such flow in this browser")))]
 #[get("/oauth2/flow/{id}")]
@@ -600,6 +617,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
         .service(authorize_get)
         .service(authorize_post)
         .service(resume)
+        .service(cancel)
         .service(flow_info)
         .service(token_endpoint)
         .service(revoke)

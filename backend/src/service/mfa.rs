@@ -171,19 +171,22 @@ pub(crate) fn add_method<S: Store + ?Sized>(
     } else {
         "mfa.method_added"
     };
-    let entry = audit(
-        now,
-        Some(user),
-        action,
-        Some(user),
-        vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))],
-        client,
-    );
+    let mut changes = vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))];
+    if action == AT_INTERRUPT {
+        // What stood behind that sign-in: a password only, or an administrator's pass (the
+        // Overview tells them apart).
+        changes.push(change(SIGNED_IN_WITH, None, Some(if session.via_pass { VIA_PASS } else { PASSWORD_ONLY })));
+    }
+    let entry = audit(now, Some(user), action, Some(user), changes, client);
     s.add_method(method, entry)
 }
 
 /// The audit action of a method registered at the registration interrupt.
 pub const AT_INTERRUPT: &str = "mfa.method_added_at_interrupt";
+/// The field of that entry saying what the sign-in began with, and its two values.
+pub const SIGNED_IN_WITH: &str = "signed_in_with";
+pub const PASSWORD_ONLY: &str = "password only";
+pub const VIA_PASS: &str = "temporary access pass";
 
 pub(crate) fn throttled<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), ServiceError> {
     match s.throttle(&user.username)?.check(now) {

@@ -54,7 +54,8 @@ pub fn at_sign_in<S: Store + ?Sized>(
     let current = s.policy()?;
     let p = &current.policy;
     if p.enforcement == Enforcement::Off {
-        return Ok((false, None));
+        // The log promises what the policy did at each sign-in: here, nothing.
+        return Ok((false, Some("MFA registration policy off".to_owned())));
     }
     let (decision, _, mut state) = decide_with(s, index, p, user, now)?;
     let interrupts = policy::interrupts(p, &decision);

@@ -36,7 +36,7 @@ fn new_pass(
         Some(actor.user),
         "user.temporary_access_pass_issued",
         Some(target),
-        vec![change("temporary_access_pass_expires", None, Some(&expires.to_string()))],
+        vec![change("temporary_access_pass_expires", None, Some(&proofup_shared::validation::utc_text(expires)))],
         actor.client,
     );
     (rec, entry, TemporaryAccessPass { code, expires_at: expires })

@@ -218,18 +218,24 @@ pub struct UserFilter {
     pub role: Option<Role>,
     pub enabled: Option<bool>,
     pub emergency_access: Option<bool>,
-    /// Normalised (lower-case) start of a word of the display name ("smi" finds "Ann Smith");
-    /// empty for all. Not indexed: a scan in username order.
+    /// Normalised (lower-case) starts of words of the display name, separated by spaces: each
+    /// must start a word of it ("smi" and "ann sm" find "Ann Smith"; "dave g" finds "Dave
+    /// Grohl"); empty for all. Not indexed: a scan in username order.
     pub name_word: String,
 }
 
 impl UserFilter {
     pub fn matches(&self, u: &User) -> bool {
         u.username.starts_with(self.prefix.as_str())
-            && (self.name_word.is_empty()
-                || u.display_name
+            && (self.name_word.is_empty() || {
+                let words: Vec<String> = u
+                    .display_name
                     .split(|c: char| !c.is_alphanumeric())
-                    .any(|w| w.to_lowercase().starts_with(self.name_word.as_str())))
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase)
+                    .collect();
+                self.name_word.split_whitespace().all(|q| words.iter().any(|w| w.starts_with(q)))
+            })
             && self.role.is_none_or(|r| u.role == r)
             && self.enabled.is_none_or(|e| u.enabled == e)
             && self.emergency_access.is_none_or(|e| u.emergency_access == e)

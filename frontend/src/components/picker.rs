@@ -95,7 +95,11 @@ pub fn DirectoryPicker(
                 role="combobox" aria-autocomplete="list" aria-controls=list_id.clone() aria-expanded=expanded
                 aria-activedescendant=move || active.get().map(option_id)
                 prop:value=move || q.get() on:input=move |ev| q.set(event_target_value(&ev)) on:keydown=on_key/>
-            <p class="hint small">"Usernames, display names or group names. Arrow keys to choose, Enter to add."</p>
+            <p class="hint small">{match only {
+                Some(MemberKind::User) => "Usernames or display names (the start of each word: \"dave g\"). Arrow keys to choose, Enter to pick.",
+                Some(MemberKind::Group) => "Group names. Arrow keys to choose, Enter to add.",
+                None => "Usernames, display names (the start of each word) or group names. Arrow keys to choose, Enter to add.",
+            }}</p>
             <ul class="picker-results" id=list_id role="listbox" aria-label=label>
                 {move || results.get().into_iter().enumerate().map(|(i, r)| {
                     let chosen = r.clone();

@@ -100,6 +100,7 @@ pub fn Shell() -> impl IntoView {
                         <span class="user-name">{me.display_name}</span>
                         <span class="user-role">{me.role.label()}</span>
                     })}
+                    <A href="/security-info#password" attr:class="btn btn-secondary topbar-password">"Change password"</A>
                     <button class="btn btn-secondary" on:click=sign_out.clone() disabled=move || signing_out.get()>
                         "Sign out"
                     </button>

@@ -82,11 +82,15 @@ pub fn TotpSetupFlow(
                         </li>
                         <li>
                             <strong>"Scan this QR code with the app."</strong>
-                            <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=svg></div>
-                            <p class="muted">
-                                "On the phone with the app? "
-                                <a href=uri.clone() data-testid="otpauth-link">"Open it in your authenticator app"</a>
-                            </p>
+                            // On a phone the link comes first (CSS order): a QR code cannot be
+                            // scanned by the phone that shows it.
+                            <div class="qr-step">
+                                <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=svg></div>
+                                <p class="muted open-in-app">
+                                    "On the phone with the app? "
+                                    <a href=uri.clone() data-testid="otpauth-link">"Open it in your authenticator app"</a>
+                                </p>
+                            </div>
                             <p class="muted">
                                 "Can't scan it? "
                                 <button type="button" class="link-button" on:click=move |_| show_key.update(|v| *v = !*v)
@@ -97,7 +101,12 @@ pub fn TotpSetupFlow(
                             <Show when=move || show_key.get()>
                                 <dl class="facts">
                                     <dt>"Account"</dt><dd>{uri.split("totp/").nth(1).and_then(|r| r.split('?').next()).unwrap_or("").replace("%3A", ":")}</dd>
-                                    <dt>"Key"</dt><dd><code class="secret-key" data-testid="totp-key">{key.clone()}</code></dd>
+                                    <dt>"Key"</dt><dd><code class="secret-key" data-testid="totp-key">{
+                                        // Groups of four never break inside: "3HFQ" stays one piece.
+                                        key.split(' ').enumerate().map(|(i, g)| view! {
+                                            {(i > 0).then_some(" ")}<span class="key-group">{g.to_owned()}</span>
+                                        }).collect_view()
+                                    }</code></dd>
                                     <dt>"Type"</dt><dd>"Time-based, 6 digits, every 30 seconds"</dd>
                                 </dl>
                             </Show>

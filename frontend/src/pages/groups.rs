@@ -229,7 +229,7 @@ pub fn GroupDetailPage() -> impl IntoView {
                             view! {
                                 <p class="warn-text" id="delete-unavailable">
                                     "The MFA registration policy names this group, so it cannot be deleted. Remove it from the "
-                                    <A href="/policy">"policy"</A> " first."
+                                    <A href="/policy/mfa-registration">"MFA registration policy"</A> " first."
                                 </p>
                                 <button class="btn btn-danger" disabled=true aria-describedby="delete-unavailable">"Delete group"</button>
                             }.into_any()

@@ -9,7 +9,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
-use crate::logic::format_time;
+use crate::components::time::Time;
 
 /// Loads pages into a growing list.
 struct Pager<T: Send + Sync + 'static> {
@@ -155,7 +155,7 @@ pub fn SignInLogPage() -> impl IntoView {
                 <tbody>
                     <For each=move || pager.items.get() key=|e| e.id.clone() let:e>
                         <tr>
-                            <td class="nowrap">{format_time(e.at)}</td>
+                            <td class="nowrap"><Time at=e.at/></td>
                             <td data-user=e.username.clone()>{e.username.clone()}</td>
                             <td data-application=e.application.clone().unwrap_or_default()>
                                 {e.application.clone().unwrap_or_else(|| "Proofup portal".to_owned())}
@@ -225,7 +225,7 @@ pub fn AuditLogPage() -> impl IntoView {
                 <tbody>
                     <For each=move || pager.items.get() key=|e| e.id.clone() let:e>
                         <tr>
-                            <td class="nowrap">{format_time(e.at)}</td>
+                            <td class="nowrap"><Time at=e.at/></td>
                             <td>{e.actor.clone()}</td>
                             <td><code>{e.action.clone()}</code></td>
                             <td>{e.target.clone()}</td>
@@ -234,7 +234,7 @@ pub fn AuditLogPage() -> impl IntoView {
                                     {e.changes.iter().map(|c| view! {
                                         <li>
                                             <span class="change-field">{crate::logic::field_label(&c.field)}</span>": "
-                                            {c.before.clone().unwrap_or_else(|| "—".into())}" → "{c.after.clone().unwrap_or_else(|| "—".into())}
+                                            {change_value(c.before.clone())}" → "{change_value(c.after.clone())}
                                         </li>
                                     }).collect_view()}
                                 </ul>
@@ -297,5 +297,16 @@ fn DateFilter(id: &'static str, label: &'static str, value: RwSignal<String>) ->
             <label for=id>{label}</label>
             <input id=id type="date" prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))/>
         </div>
+    }
+}
+
+/// A value in an audit change: a time the server wrote is shown like every other time.
+fn change_value(v: Option<String>) -> AnyView {
+    match v {
+        None => "—".into_any(),
+        Some(v) => match crate::logic::parse_utc_text(&v) {
+            Some(at) => view! { <Time at=at/> }.into_any(),
+            None => v.into_any(),
+        },
     }
 }

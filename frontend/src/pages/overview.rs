@@ -34,10 +34,10 @@ fn RegistrationNudge() -> impl IntoView {
     let reminder = LocalResource::new(api::my_registration);
     move || {
         reminder.get().and_then(|r| r.ok()).and_then(|r| r.required_from).map(|from| {
-            let when = crate::logic::format_date(from);
+            let when = crate::logic::format_deadline(from, crate::logic::now());
             view! {
                 <div class="alert alert-warn" role="status" data-testid="registration-nudge">
-                    <strong>"Register a sign-in method — required from " {when}</strong>
+                    <strong title=crate::logic::utc_time(from)>"Register a sign-in method — required " {when}</strong>
                     <div class="small">"Your organization requires a second way to prove it's you. After that date you cannot finish signing in without one. "
                         <A href="/security-info">"Add a passkey or an authenticator app"</A></div>
                 </div>
@@ -71,6 +71,8 @@ fn OverviewCards(o: Overview) -> impl IntoView {
     let alerts = RwSignal::new(o.alerts.clone());
     let error = RwSignal::new(None::<proofup_shared::ApiError>);
     let acked = RwSignal::new(false);
+    // The server refuses an account's acknowledgement of its own sign-in: it is not offered.
+    let my_id = expect_context::<crate::session::SessionCtx>().me.get_untracked().map(|m| m.id).unwrap_or_default();
     let acknowledge = move |id: String| {
         leptos::task::spawn_local(async move {
             match api::acknowledge_alert(id.clone()).await {
@@ -94,6 +96,7 @@ fn OverviewCards(o: Overview) -> impl IntoView {
         {move || acked.get().then(|| view! { <div class="alert alert-info" role="status">"Alert acknowledged. The audit log records who acknowledged it."</div> })}
         {move || alerts.get().into_iter().map(|a| {
             let id = a.id.clone();
+            let own = a.user_id == my_id;
             view! {
                 <div class="alert alert-critical" role="alert" data-testid="emergency-alert">
                     <div>
@@ -101,7 +104,11 @@ fn OverviewCards(o: Overview) -> impl IntoView {
                         <div class="small">{crate::logic::format_time(a.at)} " from " {a.ip.clone()}
                             ". Break-glass accounts should only be used in an emergency: confirm this sign-in was expected."</div>
                     </div>
-                    <button class="btn btn-secondary" on:click=move |_| acknowledge(id.clone())>"Acknowledge"</button>
+                    {if own {
+                        view! { <p class="small" data-testid="ack-by-another">"This is your own sign-in: another administrator must acknowledge it."</p> }.into_any()
+                    } else {
+                        view! { <button class="btn btn-secondary" on:click=move |_| acknowledge(id.clone())>"Acknowledge"</button> }.into_any()
+                    }}
                 </div>
             }
         }).collect_view()}
@@ -125,8 +132,12 @@ fn OverviewCards(o: Overview) -> impl IntoView {
                 <div class="alert alert-warn" role="status" data-testid="registered-at-interrupt">
                     <strong>{if n == 1 { "1 sign-in method was".to_owned() } else { format!("{n} sign-in methods were") }}
                         " registered at the registration interrupt in the last 30 days"</strong>
-                    <div class="small">"Each was added by a sign-in with only a password behind it. Check that it was the user: "
-                        {list.iter().map(|e| format!("{} ({}, from {})", e.target, crate::logic::format_time(e.at), e.ip)).collect::<Vec<_>>().join("; ")}
+                    <div class="small">"Check that it was the user where only a password stood behind the sign-in; after an administrator's temporary access pass it was the pass's holder: "
+                        {list.iter().map(|e| {
+                            let via_pass = e.changes.iter().any(|c| c.field == "signed_in_with" && c.after.as_deref() == Some("temporary access pass"));
+                            let behind = if via_pass { "after a temporary access pass" } else { "password only" };
+                            format!("{} ({}, from {}, {behind})", e.target, crate::logic::format_time(e.at), e.ip)
+                        }).collect::<Vec<_>>().join("; ")}
                         ". "<A href="/logs/audit">"Audit log"</A>
                         " · To allow it only from your networks, set trusted networks in the "<A href="/policy/mfa-registration">"policy"</A>"."</div>
                 </div>

@@ -9,6 +9,7 @@ use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
 use crate::components::confirm::confirm;
 use crate::components::passkey_setup::PasskeySetupFlow;
+use crate::components::password_change::ChangePasswordCard;
 use crate::components::recovery_codes::RecoveryCodesCard;
 use crate::components::second_step::SecondStep;
 use crate::components::sessions::MySessionsCard;
@@ -41,6 +42,17 @@ pub fn SecurityInfoPage() -> impl IntoView {
         });
     };
     load();
+    // "Change password" in the user menu links here: bring its card into view.
+    request_animation_frame(|| {
+        let doc = web_sys::window().and_then(|w| w.document().map(|d| (w, d)));
+        if let Some((w, d)) = doc {
+            if w.location().hash().is_ok_and(|h| h == "#password") {
+                if let Some(el) = d.get_element_by_id("password") {
+                    el.scroll_into_view();
+                }
+            }
+        }
+    });
     let handle = move |e: ApiError| {
         if e.error == ErrorCode::ReauthenticationRequired {
             let kinds: Vec<MethodKind> = methods.get_untracked().unwrap_or_default().iter().map(|m| m.kind).collect();
@@ -185,5 +197,6 @@ pub fn SecurityInfoPage() -> impl IntoView {
         </Show>
         <RecoveryCodesCard has_method=has_method on_reauth=Callback::new(handle)/>
         <MySessionsCard/>
+        <ChangePasswordCard/>
     }
 }

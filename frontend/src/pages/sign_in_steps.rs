@@ -124,6 +124,20 @@ pub fn MoreInformationPage() -> impl IntoView {
     }
     // Inside an application's sign-in: say which application waits.
     let app_name = RwSignal::new(None::<String>);
+    let flow_id = StoredValue::new(crate::session::flow_of(&next));
+    // Every step names the application that waits, not only the first.
+    let app_line = move || {
+        app_name.get().map(|n| {
+            view! { <p class="muted" data-testid="signing-in-to">"before you continue to " <strong>{n}</strong></p> }
+        })
+    };
+    // Cancel: back to the application, which is told the user declined (`access_denied`).
+    let cancel = move |_| {
+        if let (Some(f), Some(w)) = (flow_id.get_value(), web_sys::window()) {
+            let _ =
+                w.location().assign(&format!("/oauth2/authorize/cancel?flow={}", crate::logic::encode_component(&f)));
+        }
+    };
     if let Some(flow) = crate::session::flow_of(&next) {
         spawn_local(async move {
             if let Ok(name) = api::flow_application(flow).await {
@@ -192,6 +206,7 @@ pub fn MoreInformationPage() -> impl IntoView {
                 <p class="eyebrow">{move || session.me.get().map(|m| m.username).unwrap_or_default()}</p>
                 {move || finished.get().map(|kind| view! {
                     <h1>"You're all set"</h1>
+                    {app_line}
                     <div class="alert alert-info" role="status">{match kind {
                         MethodKind::Passkey => "Your passkey is registered. From now on you'll use it when you sign in.",
                         MethodKind::AuthenticatorApp => "Your authenticator app is registered. From now on you'll enter a code from it when you sign in.",
@@ -203,6 +218,7 @@ pub fn MoreInformationPage() -> impl IntoView {
                 })}
                 <Show when=move || finished.get().is_none() && registering.get() == Registering::Choosing>
                     <h1>"Choose a sign-in method"</h1>
+                    {app_line}
                     <p class="muted">"You'll use it with your password each time you sign in."</p>
                     <div class="method-choices">
                         <button type="button" class="method-choice" on:click=move |_| registering.set(Registering::With(MethodKind::Passkey))>
@@ -218,24 +234,24 @@ pub fn MoreInformationPage() -> impl IntoView {
                 </Show>
                 <Show when=move || finished.get().is_none() && registering.get() == Registering::With(MethodKind::AuthenticatorApp)>
                     <h1>"Set up your authenticator app"</h1>
+                    {app_line}
                     <TotpSetupFlow on_done=done on_cancel=Callback::new(move |_| registering.set(Registering::Choosing))/>
                 </Show>
                 <Show when=move || finished.get().is_none() && registering.get() == Registering::With(MethodKind::Passkey)>
                     <h1>"Create a passkey"</h1>
+                    {app_line}
                     <PasskeySetupFlow on_done=done on_cancel=Callback::new(move |_| registering.set(Registering::Choosing))/>
                 </Show>
                 <Show when=move || finished.get().is_none() && registering.get() == Registering::No>
                     <h1>"More information required"</h1>
-                    {move || app_name.get().map(|n| view! {
-                        <p class="muted" data-testid="signing-in-to">"before you continue to " <strong>{n}</strong></p>
-                    })}
+                    {app_line}
                     <p>"Your organization needs more information to keep your account secure."</p>
                     {move || match step() {
                         Some(NextStep::RegisterMfa { can_skip: false, .. }) => Some(view! {
                             <p class="muted">"Registration is now required before you can continue."</p>
                         }.into_any()),
                         Some(NextStep::RegisterMfa { deadline: Some(d), .. }) => Some(view! {
-                            <p class="muted">"You can skip until " {crate::logic::format_time(d)} "."</p>
+                            <p class="muted" title=crate::logic::utc_time(d)>"You can skip this for now. Registration is required " {crate::logic::format_deadline(d, crate::logic::now())} "."</p>
                         }.into_any()),
                         _ => None,
                     }}
@@ -252,6 +268,9 @@ pub fn MoreInformationPage() -> impl IntoView {
                         view! {
                             <div class="actions">
                                 <button class="btn btn-primary" on:click=move |_| registering.set(Registering::Choosing) autofocus=true>"Next"</button>
+                                {app_name.get().map(|n| view! {
+                                    <button class="btn btn-secondary" on:click=cancel title=format!("Back to {n}, without signing in")>"Cancel"</button>
+                                })}
                             </div>
                         }.into_any()
                     }}

@@ -279,6 +279,37 @@ impl Core {
         Ok(out)
     }
 
+    /// The user declined (Cancel at the registration interrupt): the flow ends, and the
+    /// application hears `access_denied` with its `state`, as from any refusal.
+    pub async fn cancel(
+        &self,
+        flow: &str,
+        browser: Option<&str>,
+        user: Option<&User>,
+        client: &ClientInfo,
+    ) -> Result<Authorize, ServiceError> {
+        let f = match self.my_flow(flow, browser)? {
+            MyFlow::Live(f) | MyFlow::Expired(f) => f,
+            MyFlow::Gone => {
+                return Ok(Authorize::Page(
+                    "This sign-in is no longer waiting. Go back to the application if you want to sign in.".into(),
+                ))
+            }
+        };
+        self.store.delete_flow(&f.id)?;
+        if let (Some(u), Some(app)) = (user, self.store.application(&f.request.client_id)?) {
+            self.log_app(u, &app, false, "Cancelled by the user at the registration interrupt", client, true)?;
+        }
+        self.store.durable().await?;
+        Ok(Authorize::Redirect(redirect_error(
+            &self.issuer,
+            &f.request.redirect_uri,
+            f.request.state.as_deref(),
+            "access_denied",
+            "The user cancelled the sign-in.",
+        )))
+    }
+
     /// The checks every way to a code passes (the account enabled, assigned, MFA if required),
     /// then the code, by redirect; each outcome in the sign-in log under the application.
     /// `since`: when this sign-in began (a method registered after it satisfies require-MFA).

@@ -18,6 +18,33 @@ fn is_unique_violation(e: &postgres::Error) -> bool {
     e.as_db_error().is_some_and(|d| d.code() == &postgres::error::SqlState::UNIQUE_VIOLATION)
 }
 
+impl PgStore {
+    /// A new user, their pass if any, and the audit entries: one transaction.
+    fn insert_user(&self, user: &User, pass: Option<&TapRecord>, audit: Vec<AuditDraft>) -> StoreResult<()> {
+        let (u, r, pass) = (user.clone(), role(user), pass.map(j).transpose()?);
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            let inserted = tx.execute(
+                "INSERT INTO users (id, username, role, enabled, emergency_access, doc) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
+            );
+            match inserted {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict(format!("The username {} is taken.", u.username)))
+                }
+                r => r.map_err(pg)?,
+            };
+            if let Some(pass) = pass {
+                tx.execute("INSERT INTO passes (user_id, doc) VALUES ($1, $2)", &[&u.id, &pass]).map_err(pg)?;
+            }
+            for a in audit {
+                insert_audit(&mut tx, a)?;
+            }
+            tx.commit().map_err(pg)
+        })
+    }
+}
+
 impl UserStore for PgStore {
     fn user(&self, id: &str) -> StoreResult<Option<User>> {
         let id = id.to_owned();
@@ -41,44 +68,11 @@ impl UserStore for PgStore {
     }
 
     fn create_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()> {
-        let (u, r) = (user.clone(), role(user));
-        self.run(move |c| {
-            let mut tx = c.transaction().map_err(pg)?;
-            let inserted = tx.execute(
-                "INSERT INTO users (id, username, role, enabled, emergency_access, doc) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
-            );
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict(format!("The username {} is taken.", u.username)))
-                }
-                r => r.map_err(pg)?,
-            };
-            insert_audit(&mut tx, audit)?;
-            tx.commit().map_err(pg)
-        })
+        self.insert_user(user, None, vec![audit])
     }
 
     fn create_user_with_pass(&self, user: &User, pass: &TapRecord, audit: [AuditDraft; 2]) -> StoreResult<()> {
-        let (u, r, pass) = (user.clone(), role(user), j(pass)?);
-        self.run(move |c| {
-            let mut tx = c.transaction().map_err(pg)?;
-            let inserted = tx.execute(
-                "INSERT INTO users (id, username, role, enabled, emergency_access, doc) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
-            );
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict(format!("The username {} is taken.", u.username)))
-                }
-                r => r.map_err(pg)?,
-            };
-            tx.execute("INSERT INTO passes (user_id, doc) VALUES ($1, $2)", &[&u.id, &pass]).map_err(pg)?;
-            for a in audit {
-                insert_audit(&mut tx, a)?;
-            }
-            tx.commit().map_err(pg)
-        })
+        self.insert_user(user, Some(pass), audit.into())
     }
 
     fn reset_sign_in(&self, user: &User, pass: &TapRecord, audit: [AuditDraft; 2]) -> StoreResult<u64> {

@@ -7,6 +7,33 @@ use time::OffsetDateTime;
 
 use super::*;
 
+impl SledStore {
+    /// A new user, their pass if any, and the audit entries: one transaction, then one flush.
+    fn insert_user(&self, user: &User, pass: Option<&TapRecord>, audit: &[AuditDraft]) -> StoreResult<()> {
+        let (bytes, pass_bytes) = (enc(user)?, pass.map(enc).transpose()?);
+        (&self.users, &self.usernames, &self.passes, &self.audit)
+            .transaction(|(users, usernames, passes, log)| {
+                if usernames.get(user.username.as_bytes())?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict(format!(
+                        "The username {} is already taken.",
+                        user.username
+                    ))));
+                }
+                usernames.insert(user.username.as_bytes(), user.id.as_bytes())?;
+                users.insert(user.id.as_bytes(), bytes.clone())?;
+                if let Some(p) = &pass_bytes {
+                    passes.insert(user.id.as_bytes(), p.clone())?;
+                }
+                for a in audit {
+                    Self::insert_audit_tx(log, a.clone())?;
+                }
+                Ok(())
+            })
+            .map_err(tx_err)?;
+        self.flush()
+    }
+}
+
 impl UserStore for SledStore {
     fn user(&self, id: &str) -> StoreResult<Option<User>> {
         self.users.get(id).map_err(backend)?.map(|v| dec(&v)).transpose()
@@ -24,22 +51,7 @@ impl UserStore for SledStore {
     }
 
     fn create_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()> {
-        let bytes = enc(user)?;
-        (&self.users, &self.usernames, &self.audit)
-            .transaction(|(users, usernames, log)| {
-                if usernames.get(user.username.as_bytes())?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict(format!(
-                        "The username {} is already taken.",
-                        user.username
-                    ))));
-                }
-                usernames.insert(user.username.as_bytes(), user.id.as_bytes())?;
-                users.insert(user.id.as_bytes(), bytes.clone())?;
-                Self::insert_audit_tx(log, audit.clone())?;
-                Ok(())
-            })
-            .map_err(tx_err)?;
-        self.flush()
+        self.insert_user(user, None, &[audit])
     }
 
     fn update_user(&self, user: &User, audit: AuditDraft) -> StoreResult<()> {
@@ -166,25 +178,7 @@ impl UserStore for SledStore {
     }
 
     fn create_user_with_pass(&self, user: &User, pass: &TapRecord, audit: [AuditDraft; 2]) -> StoreResult<()> {
-        let (bytes, pass_bytes) = (enc(user)?, enc(pass)?);
-        (&self.users, &self.usernames, &self.passes, &self.audit)
-            .transaction(|(users, usernames, passes, log)| {
-                if usernames.get(user.username.as_bytes())?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict(format!(
-                        "The username {} is already taken.",
-                        user.username
-                    ))));
-                }
-                usernames.insert(user.username.as_bytes(), user.id.as_bytes())?;
-                users.insert(user.id.as_bytes(), bytes.clone())?;
-                passes.insert(user.id.as_bytes(), pass_bytes.clone())?;
-                for a in &audit {
-                    Self::insert_audit_tx(log, a.clone())?;
-                }
-                Ok(())
-            })
-            .map_err(tx_err)?;
-        self.flush()
+        self.insert_user(user, Some(pass), &audit)
     }
 
     fn reset_sign_in(&self, user: &User, pass: &TapRecord, audit: [AuditDraft; 2]) -> StoreResult<u64> {

@@ -186,7 +186,8 @@ pub fn PolicyPage() -> impl IntoView {
                     <Assignments d=d/>
                     <Settings d=d/>
                     {can_edit.then(|| view! {
-                        <div class="actions sticky-actions">
+                        // Sticky (over the page) only with unsaved changes; otherwise it sits at the end.
+                        <div class="actions" class:sticky-actions=dirty>
                             <button class="btn btn-primary" on:click=save disabled=move || busy.get() || !dirty()>
                                 {move || if busy.get() { "Saving…" } else { "Save" }}
                             </button>

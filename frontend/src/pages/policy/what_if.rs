@@ -18,7 +18,9 @@ pub(super) fn WhatIfCard(what_if: RwSignal<Option<WhatIf>>, on_pick: Callback<Di
                 let (label, cls) = match &w.decision {
                     DecisionView::Prompt { .. } if !w.interrupts => ("Not interrupted (would be prompted if On)".to_owned(), "badge"),
                     DecisionView::Required { .. } if !w.interrupts => ("Not interrupted (would have to register if On)".to_owned(), "badge"),
-                    DecisionView::NotInScope { .. } => ("Not in scope".to_owned(), "badge"),
+                    // The report's and the Overview's words.
+                    DecisionView::NotInScope { excluded: true, .. } => ("Excluded".to_owned(), "badge"),
+                    DecisionView::NotInScope { .. } => ("Not included".to_owned(), "badge"),
                     DecisionView::Registered { .. } => ("Registered".to_owned(), "badge badge-ok"),
                     DecisionView::Prompt { days_left, not_yet_prompted: true, .. } => (format!("Will be prompted ({} to skip)", crate::logic::plural((*days_left).into(), "day", "days")), "badge badge-warn"),
                     DecisionView::Prompt { days_left, .. } => (format!("Prompted, {} left", crate::logic::plural((*days_left).into(), "day", "days")), "badge badge-warn"),
