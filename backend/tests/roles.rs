@@ -37,6 +37,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("get", "/oauth2/authorize")
         | ("post", "/oauth2/authorize")
         | ("get", "/oauth2/authorize/resume")
+        | ("get", "/oauth2/authorize/cancel")
         | ("get", "/oauth2/flow/{id}")
         | ("post", "/oauth2/token")
         | ("post", "/oauth2/revoke")
