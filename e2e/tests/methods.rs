@@ -130,6 +130,9 @@ async fn passkeys_apps_and_recovery_codes_in_the_browser() {
     admin.driver.goto(&portal.url("/policy/mfa-registration")).await.unwrap();
     admin.wait_text("h1", "MFA registration policy").await;
     admin.click_text("label.segment", "On").await;
+    // What saving would mean is said beside Save, not in the Impact card's small print.
+    admin.wait_text(".sticky-actions [data-testid=save-warning]", "No emergency-access account exists").await;
+    admin.shot("55a-save-warning").await;
     admin.click_button("Save").await;
     admin.wait_text(".alert-info", "Saved as version").await;
     let dan = Browser::start(1280, 900).await;

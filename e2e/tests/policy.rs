@@ -342,4 +342,40 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.wait_text("td", "Report-only").await;
     admin.driver.find(By::Css("#f-result option[value=failure]")).await.unwrap().click().await.unwrap();
     admin.wait_text(".empty", "No sign-in attempts match").await;
+
+    // The audit log at 1366 px (issue 27 item 5): the filters on one row, every column in view,
+    // no field listed that did not change, times in the browser's zone with UTC on hover.
+    let wide = Browser::start(1366, 900).await;
+    wide.sign_in(&portal, "admin", ADMIN_PASSWORD).await;
+    wide.wait_text("h1", "Overview").await;
+    wide.driver.goto(&portal.url("/logs/audit")).await.unwrap();
+    wide.wait_text("td code", "user.created").await;
+    wide.assert_fits(".table-wrap").await;
+    wide.assert_fits(".toolbar").await;
+    let rows = wide
+        .driver
+        .execute("return new Set([...document.querySelectorAll('.toolbar .field')].map(f => Math.round(f.getBoundingClientRect().bottom))).size;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(rows.json().as_u64(), Some(1), "the audit filters wrap onto a second row");
+    let noops = wide
+        .driver
+        .execute("return [...document.querySelectorAll('.changes li')].filter(li => /: — → —$/.test(li.textContent.trim())).length;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(noops.json().as_u64(), Some(0), "a field that did not change is listed");
+    let title = wide.driver.find(By::Css("td time")).await.unwrap().attr("title").await.unwrap().unwrap_or_default();
+    assert!(title.ends_with(" UTC"), "{title}");
+    wide.shot("43-audit-log-1366").await;
+    // The grace chart names its days and says its numbers without hover (and as a table).
+    wide.driver.goto(&portal.url("/policy/mfa-registration")).await.unwrap();
+    wide.wait_text("h3", "Grace periods ending").await;
+    let axis = wide.wait_text(".bars-axis", "per day").await;
+    let axis = axis.text().await.unwrap();
+    assert!(axis.chars().next().is_some_and(|c| c.is_ascii_digit()), "the axis starts with a date: {axis}");
+    assert_eq!(
+        wide.driver.find_all(By::Css("table.sr-only[aria-labelledby=grace-chart-title]")).await.unwrap().len(),
+        1
+    );
+    wide.shot("44-grace-chart").await;
 }

@@ -81,9 +81,38 @@ async fn create_user_pass_first_sign_in_and_disable() {
     admin.wait_text("a", "Open the user").await.click().await.unwrap();
     admin.wait_text("h1", "Jo Smith").await;
     admin.driver.refresh().await.unwrap();
-    let last = admin.wait_text("[data-testid=last-sign-in]", "UTC").await.text().await.unwrap();
-    assert!(last.starts_with("20"), "{last}");
+    // In the browser's time zone to the minute ("7 Dec 2026, 00:26"), the exact UTC time on hover.
+    let last = admin.wait_text("[data-testid=last-sign-in] time", ":").await;
+    let (text, title) = (last.text().await.unwrap(), last.attr("title").await.unwrap().unwrap_or_default());
+    assert!(text.contains(", ") && !text.contains("UTC"), "{text}");
+    assert!(title.starts_with("20") && title.ends_with(" UTC"), "{title}");
     admin.wait_text("dd", "Set").await;
+    // What an administrator comes to do is first (issue 27 item 5): role, profile and account
+    // actions in the first screen, above the read-only cards, which do not repeat the editor.
+    let first = admin
+        .driver
+        .execute(
+            "const h = window.innerHeight; const at = ['#role', '#edit-display-name', 'button.btn-danger']\
+               .map(s => document.querySelector(s)).map(e => e ? Math.round(e.getBoundingClientRect().bottom) : -1);\
+             return at.every(b => b > 0 && b <= h) ? true : at.join(',') + ' of ' + h;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first.json().as_bool(),
+        Some(true),
+        "role, profile and account actions are not in the first screen: {}",
+        first.json()
+    );
+    let dts: Vec<String> = {
+        let mut v = Vec::new();
+        for dt in admin.driver.find_all(By::Css(".facts dt")).await.unwrap() {
+            v.push(dt.text().await.unwrap());
+        }
+        v
+    };
+    assert!(!dts.iter().any(|t| t == "Email" || t == "Role"), "the read-only card repeats the editor: {dts:?}");
     admin.shot("24-user-detail").await;
 
     // Changing the role asks first, naming the role and its powers; cancelling changes nothing.
@@ -100,7 +129,6 @@ async fn create_user_pass_first_sign_in_and_disable() {
         "{question}"
     );
     admin.driver.dismiss_alert().await.unwrap();
-    admin.wait_text("dd", "User").await;
     let shown = admin.driver.find(By::Id("role")).await.unwrap().prop("value").await.unwrap();
     assert_eq!(shown.as_deref(), Some("user"), "the dropdown shows the role still held");
     let select = admin.driver.find(By::Id("role")).await.unwrap();
@@ -112,7 +140,8 @@ async fn create_user_pass_first_sign_in_and_disable() {
         .unwrap();
     admin.driver.accept_alert().await.unwrap();
     admin.wait_text("[role=status]", "has a new role").await;
-    admin.wait_text("dd", "Security reader").await;
+    let shown = admin.driver.find(By::Id("role")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(shown.as_deref(), Some("security_reader"));
 
     // The profile is edited in place (no delete and recreate); its messages appear in the form.
     admin.fill("edit-email", "jo at example").await;
@@ -130,7 +159,8 @@ async fn create_user_pass_first_sign_in_and_disable() {
     admin.wait_text(".profile-form [role=status]", "Saved the profile of Jo Smith-Lee").await;
     admin.wait_text("h1", "Jo Smith-Lee").await;
     admin.wait_text(".badge", "Emergency access").await;
-    admin.wait_text("dd", "jo.lee@example.org").await;
+    let email = admin.driver.find(By::Id("edit-email")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(email.as_deref(), Some("jo.lee@example.org"));
     admin.shot("25a-user-profile-edited").await;
     // Stored: a reload shows the same.
     admin.driver.refresh().await.unwrap();

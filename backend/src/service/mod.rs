@@ -157,7 +157,8 @@ pub fn audit(
         action: action.to_owned(),
         target_id: target.map(|u| u.id.clone()),
         target: target.map_or_else(String::new, |u| u.username.clone()),
-        changes,
+        // A field that did not change is not a change ("Email: — → —").
+        changes: changes.into_iter().filter(|c| c.before != c.after).collect(),
         ip: client.ip.clone(),
     })
 }

@@ -194,6 +194,10 @@ pub fn PolicyPage() -> impl IntoView {
                             <button class="btn btn-secondary" disabled=move || !dirty()
                                 on:click=move |_| { draft.set(saved.get_untracked().map(|v| v.policy)); }>"Discard changes"</button>
                             {move || dirty().then(|| view! { <span class="muted">"Unsaved changes"</span> })}
+                            // What saving would do to the administrator, beside the button that does it.
+                            {move || impact.get().map(|r| r.warnings.into_iter().map(|w| view! {
+                                <p class="warn-text save-warning" data-testid="save-warning">{w}</p>
+                            }).collect_view())}
                         </div>
                     })}
                 </div>

@@ -12,6 +12,7 @@ use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
 use crate::components::confirm::confirm;
 use crate::components::pass::PassPanel;
+use crate::components::time::Time;
 use crate::logic::format_time;
 use crate::session::SessionCtx;
 
@@ -157,19 +158,7 @@ pub fn UserDetailPage() -> impl IntoView {
                     <h1>{u.display_name.clone()}</h1>
                     {u.emergency_access.then(|| view! { <span class="badge badge-warn">"Emergency access"</span> })}
                 </div>
-                <section class="card">
-                    <h2>"Profile"</h2>
-                    <dl class="facts">
-                        <dt>"Username"</dt><dd>{u.username.clone()}</dd>
-                        <dt>"Email"</dt><dd>{u.email.clone().unwrap_or_else(|| "—".into())}</dd>
-                        <dt>"Role"</dt><dd>{u.role.label()}</dd>
-                        <dt>"Status"</dt><dd>{if u.enabled { "Enabled" } else { "Disabled" }}</dd>
-                        <dt>"Password"</dt><dd>{if u.has_password { "Set" } else { "Not set yet (temporary access pass)" }}</dd>
-                        <dt>"Created"</dt><dd>{format_time(u.created_at)}</dd>
-                        <dt>"Last sign-in"</dt><dd data-testid="last-sign-in">{u.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
-                    </dl>
-                </section>
-                <UserSecurity id=u.id.clone() username=u.username.clone()/>
+                // What an administrator comes to do first: role, account actions, profile.
                 {manage.then(|| view! {
                     <section class="card">
                         <h2>"Manage"</h2>
@@ -183,11 +172,6 @@ pub fn UserDetailPage() -> impl IntoView {
                             <ErrorAlert error=role_error/>
                             {move || role_notice.get().map(|n| view! { <Notice text=n/> })}
                         })}
-                        <EditProfile user=u.clone() global=global notice=profile_notice on_saved=Callback::new(move |v| {
-                            notice.set(None);
-                            role_notice.set(None);
-                            user.set(Some(v));
-                        })/>
                         <h3>"Account"</h3>
                         <div class="actions">
                             <button class="btn btn-secondary" on:click=toggle disabled=move || busy.get()>
@@ -200,8 +184,34 @@ pub fn UserDetailPage() -> impl IntoView {
                         <ErrorAlert error=error/>
                         {move || notice.get().map(|n| view! { <Notice text=n/> })}
                         {move || pass.get().zip(user.get()).map(|(p, u)| view! { <PassPanel pass=p username=u.username/> })}
+                        <EditProfile user=u.clone() global=global notice=profile_notice on_saved=Callback::new(move |v| {
+                            notice.set(None);
+                            role_notice.set(None);
+                            user.set(Some(v));
+                        })/>
                     </section>
                 })}
+                <section class="card">
+                    <h2>{if manage { "Sign-in" } else { "Profile" }}</h2>
+                    <dl class="facts">
+                        <dt>"Username"</dt><dd>{u.username.clone()}</dd>
+                        // The editor above shows the email and the role to those who manage the user.
+                        {(!manage).then(|| view! {
+                            <dt>"Email"</dt><dd>{u.email.clone().unwrap_or_else(|| "—".into())}</dd>
+                        })}
+                        {(!(manage && global)).then(|| view! {
+                            <dt>"Role"</dt><dd>{u.role.label()}</dd>
+                        })}
+                        <dt>"Status"</dt><dd>{if u.enabled { "Enabled" } else { "Disabled" }}</dd>
+                        <dt>"Password"</dt><dd>{if u.has_password { "Set" } else { "Not set yet (temporary access pass)" }}</dd>
+                        <dt>"Created"</dt><dd>{format_time(u.created_at)}</dd>
+                        <dt>"Last sign-in"</dt><dd data-testid="last-sign-in">{match u.last_sign_in_at {
+                            Some(t) => view! { <Time at=t/> }.into_any(),
+                            None => "Never".into_any(),
+                        }}</dd>
+                    </dl>
+                </section>
+                <UserSecurity id=u.id.clone() username=u.username.clone()/>
             }
         })}
     }
