@@ -23,6 +23,16 @@ pub fn is_local_path(p: &str) -> bool {
         && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
 }
 
+/// The checks made before a new password is sent (the server checks again): the setup rules for
+/// its shape, then the confirmation. `Err((field, message))` names the field to mark.
+pub fn check_new_password(password: &str, confirm: &str, username: &str) -> Result<(), (&'static str, String)> {
+    proofup_shared::validation::validate_password_shape(password, username).map_err(|m| ("new_password", m))?;
+    if password != confirm {
+        return Err(("confirm", "The passwords do not match.".into()));
+    }
+    Ok(())
+}
+
 /// Where a sign-in goes next: the step the server asks for, or `next` when done.
 pub fn after_sign_in(step: &proofup_shared::mfa::NextStep, next: &str) -> String {
     use proofup_shared::mfa::NextStep;

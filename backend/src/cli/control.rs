@@ -4,11 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::setup_url::{ensure_setup_link, SetupLink};
+use super::CONTROL_SOCKET;
 use crate::config::setup_file;
 use crate::http::AppState;
 use crate::store::sled::{backup, SledStore};
-
-pub const CONTROL_SOCKET: &str = "control.sock";
 
 /// A Unix socket in the data directory (0600: only the server's own user) through which
 /// `proofup backup` asks the running server for a consistent snapshot.

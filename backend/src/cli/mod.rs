@@ -24,7 +24,7 @@ use crate::store::sled::{OpenError, SledStore};
 pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The socket in the data directory through which commands reach the running server.
-pub const CONTROL_SOCKET: &str = control::CONTROL_SOCKET;
+pub const CONTROL_SOCKET: &str = "control.sock";
 
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;

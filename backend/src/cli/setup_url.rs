@@ -79,7 +79,7 @@ pub fn setup_url(args: SetupUrlArgs) -> CliResult<String> {
     }
     // A running server answers for its store, whichever engine it uses (on PostgreSQL the data
     // directory holds no store this command could open).
-    let socket = args.data_dir.join(super::control::CONTROL_SOCKET);
+    let socket = args.data_dir.join(super::CONTROL_SOCKET);
     if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
         return setup_url_from_server(&args.data_dir);
     }

@@ -206,10 +206,8 @@ pub async fn resume(
     req: HttpRequest,
     q: web::Query<ResumeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, client) = super::client::client_info(&req, &state.config.trusted_proxies);
-    let session = browser_session(&state, &req);
+    let (client, session, flow) = flow_request(&state, &req);
     let signed_in = session.as_ref().map(|(s, u, k)| SignedInBrowser { session: s, user: u, key: *k });
-    let flow = flow_cookie(&req, state.config.secure_cookies);
     let outcome = state.core.resume(&q.flow, flow.as_deref(), signed_in, &client).await?;
     Ok(answer(&state, outcome))
 }
@@ -224,11 +222,17 @@ pub async fn cancel(
     req: HttpRequest,
     q: web::Query<ResumeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (_, client) = super::client::client_info(&req, &state.config.trusted_proxies);
-    let session = browser_session(&state, &req);
-    let flow = flow_cookie(&req, state.config.secure_cookies);
+    let (client, session, flow) = flow_request(&state, &req);
     let outcome = state.core.cancel(&q.flow, flow.as_deref(), session.as_ref().map(|(_, u, _)| u), &client).await?;
     Ok(answer(&state, outcome))
+}
+
+/// What a request about a flow brings: who calls, this browser's session, its flow cookie.
+type FlowRequest = (crate::domain::model::ClientInfo, Option<(Session, User, [u8; 32])>, Option<String>);
+
+fn flow_request(state: &AppState, req: &HttpRequest) -> FlowRequest {
+    let (_, client) = super::client::client_info(req, &state.config.trusted_proxies);
+    (client, browser_session(state, req), flow_cookie(req, state.config.secure_cookies))
 }
 
 /// The application a flow signs in to, for the sign-in page.

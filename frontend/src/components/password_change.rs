@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use proofup_shared::validation::validate_password_shape;
 use proofup_shared::ApiError;
 
 use crate::api;
@@ -39,12 +38,8 @@ pub fn ChangePasswordCard() -> impl IntoView {
             field_error.set(Some(("current_password".into(), "Enter your current password.".into())));
             return;
         }
-        if let Err(m) = validate_password_shape(&p, &username()) {
-            field_error.set(Some(("new_password".into(), m)));
-            return;
-        }
-        if p != c {
-            field_error.set(Some(("confirm".into(), "The passwords do not match.".into())));
+        if let Err((field, m)) = crate::logic::check_new_password(&p, &c, &username()) {
+            field_error.set(Some((field.into(), m)));
             return;
         }
         field_error.set(None);

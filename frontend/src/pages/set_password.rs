@@ -3,7 +3,6 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use proofup_shared::validation::validate_password_shape;
 use proofup_shared::ApiError;
 
 use crate::api;
@@ -34,12 +33,8 @@ pub fn SetPasswordPage() -> impl IntoView {
         }
         let (p, c) = (password.get_untracked(), confirm.get_untracked());
         error.set(None);
-        if let Err(m) = validate_password_shape(&p, &username()) {
-            field_error.set(Some(("new_password".into(), m)));
-            return;
-        }
-        if p != c {
-            field_error.set(Some(("confirm".into(), "The passwords do not match.".into())));
+        if let Err((field, m)) = crate::logic::check_new_password(&p, &c, &username()) {
+            field_error.set(Some((field.into(), m)));
             return;
         }
         field_error.set(None);

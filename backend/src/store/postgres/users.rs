@@ -14,6 +14,20 @@ fn role(u: &User) -> String {
     serde_json::to_value(u.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
+/// Replaces a stored user (same id and username); `NotFound` when there is none.
+fn replace_user_row(c: &mut impl Sql, u: &User, role: &str) -> StoreResult<()> {
+    let n = c
+        .execute(
+            "UPDATE users SET role = $3, enabled = $4, emergency_access = $5, doc = $6 WHERE id = $1 AND username = $2",
+            &[&u.id, &u.username, &role, &u.enabled, &u.emergency_access, &j(u)?],
+        )
+        .map_err(pg)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 fn is_unique_violation(e: &postgres::Error) -> bool {
     e.as_db_error().is_some_and(|d| d.code() == &postgres::error::SqlState::UNIQUE_VIOLATION)
 }
@@ -79,15 +93,7 @@ impl UserStore for PgStore {
         let (u, r, pass) = (user.clone(), role(user), j(pass)?);
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
-            let n = tx
-                .execute(
-                    "UPDATE users SET role = $3, enabled = $4, emergency_access = $5, doc = $6 WHERE id = $1 AND username = $2",
-                    &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
-                )
-                .map_err(pg)?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
+            replace_user_row(&mut tx, &u, &r)?;
             let ended = tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&u.id]).map_err(pg)?;
             tx.execute("DELETE FROM grants WHERE user_id = $1", &[&u.id]).map_err(pg)?;
             tx.execute(
@@ -117,15 +123,7 @@ impl UserStore for PgStore {
         let (u, r) = (user.clone(), role(user));
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
-            let n = tx
-                .execute(
-                    "UPDATE users SET role = $3, enabled = $4, emergency_access = $5, doc = $6 WHERE id = $1 AND username = $2",
-                    &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
-                )
-                .map_err(pg)?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
+            replace_user_row(&mut tx, &u, &r)?;
             insert_audit(&mut tx, audit)?;
             tx.commit().map_err(pg)
         })
