@@ -72,8 +72,14 @@ async fn the_registration_interrupt_appears_inside_an_applications_sign_in() {
     // The interrupt, inside the application's sign-in.
     bob.wait_text("h1", "More information required").await;
     bob.wait_text("[data-testid=signing-in-to]", "before you continue to Wiki").await;
-    let skip = bob.wait_text("a", "Skip for now (14 days until this is required)").await;
+    bob.wait_text("button", "Cancel").await;
     bob.shot("71-app-interrupt").await;
+    // Every set-up step keeps naming the application (issue 27 item 4).
+    bob.click_button("Next").await;
+    bob.wait_text("h1", "Choose a sign-in method").await;
+    bob.wait_text("[data-testid=signing-in-to]", "before you continue to Wiki").await;
+    bob.click_button("Back").await;
+    let skip = bob.wait_text("a", "Skip for now (14 days until this is required)").await;
     bob.click(&skip).await;
 
     // Back at the application, with a code, the state and the issuer.
@@ -110,6 +116,28 @@ async fn the_registration_interrupt_appears_inside_an_applications_sign_in() {
     assert_eq!(claims["nonce"], "n-42");
     assert_eq!(claims["preferred_username"], "bob");
     assert_eq!(claims["amr"], serde_json::json!(["pwd"]), "skipping registers nothing: {claims}");
+
+    // Signing in again (prompt=login), he cancels at the interrupt: the application hears
+    // access_denied, with its state.
+    bob.driver.goto(&format!("{authorize}&prompt=login").replace("st-42", "st-43")).await.unwrap();
+    bob.wait_text("h1", "Sign in").await;
+    bob.fill("username", "bob").await;
+    bob.fill("password", BOB_PASSWORD).await;
+    bob.click_button("Sign in").await;
+    bob.wait_text("h1", "More information required").await;
+    bob.click_button("Cancel").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let refused = loop {
+        let u = bob.driver.current_url().await.unwrap().to_string();
+        if u.starts_with(&callback) {
+            break u;
+        }
+        assert!(std::time::Instant::now() < deadline, "not back at the application: {u}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(query_value(&refused, "error").as_deref(), Some("access_denied"), "{refused}");
+    assert_eq!(query_value(&refused, "state").as_deref(), Some("st-43"), "{refused}");
+    assert!(query_value(&refused, "code").is_none(), "{refused}");
     bob.driver.clone().quit().await.unwrap();
     admin.driver.clone().quit().await.unwrap();
 }

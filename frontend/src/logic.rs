@@ -452,7 +452,7 @@ mod tests {
         assert_eq!(format_deadline_in(datetime!(2026-12-07 10:00 UTC), now, cet), "tomorrow, on 7 Dec 2026 at 11:00");
         assert_eq!(
             format_deadline_in(datetime!(2026-12-06 22:40 UTC), now, cet),
-            "in 49 minutes, on 6 Dec 2026 at 23:40"
+            "in 48 minutes, on 6 Dec 2026 at 23:40"
         );
         assert_eq!(format_deadline_in(datetime!(2026-12-06 20:00 UTC), now, cet), "since 6 Dec 2026 at 21:00");
         assert_eq!(thousands(0), "0");
