@@ -423,11 +423,7 @@ async fn assignment_and_require_mfa_are_enforced_when_the_flow_resumes() {
     // policy is Off, and still the interrupt comes, with no skip; he registers, and is let in.
     let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[])));
     let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
-    let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1).unwrap()
-        [0]
-    .1
-    .clone();
-    let flow = resume.split("flow=").nth(1).unwrap().to_owned();
+    let (resume, flow) = resume_and_flow(&hd);
     let (s, hd, body, _) =
         call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW, "flow": flow})));
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -576,11 +572,7 @@ async fn an_expired_sign_in_starts_over_and_hints_name_the_user() {
     // login_hint: the sign-in page starts from the username the application suggested.
     let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[("login_hint", "bob"), ("nonce", "n-7")])));
     let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
-    let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1).unwrap()
-        [0]
-    .1
-    .clone();
-    let flow = resume.split("flow=").nth(1).unwrap().to_owned();
+    let (resume, flow) = resume_and_flow(&hd);
     let (s, _, info, _) =
         call!(app, get(&format!("/oauth2/flow/{flow}")).insert_header(("cookie", flow_cookie.clone())));
     assert_eq!((s, info["login_hint"].as_str()), (StatusCode::OK, Some("bob")), "{info}");
@@ -662,11 +654,7 @@ async fn cancel_at_the_interrupt_returns_access_denied_to_the_application() {
     user_with_password!(app, admin, "bob");
     let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[])));
     let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
-    let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1).unwrap()
-        [0]
-    .1
-    .clone();
-    let flow = resume.split("flow=").nth(1).unwrap().to_owned();
+    let (resume, flow) = resume_and_flow(&hd);
     // Bob signs in for the application and is held at the interrupt (it requires MFA).
     let (s, hd, body, _) = call!(
         app,

@@ -18,6 +18,19 @@ fn query_value(url: &str, key: &str) -> Option<String> {
     q.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}="))).map(|v| v.replace("%3A", ":").replace("%2F", "/"))
 }
 
+/// Waits (up to 15 s) until the browser is back at the application's `callback`; its URL.
+async fn back_at(b: &Browser, callback: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let u = b.driver.current_url().await.unwrap().to_string();
+        if u.starts_with(callback) {
+            return u;
+        }
+        assert!(std::time::Instant::now() < deadline, "not back at the application: {u}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registration_interrupt_appears_inside_an_applications_sign_in() {
     let portal = Portal::start();
@@ -83,15 +96,7 @@ async fn the_registration_interrupt_appears_inside_an_applications_sign_in() {
     bob.click(&skip).await;
 
     // Back at the application, with a code, the state and the issuer.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    let landed = loop {
-        let u = bob.driver.current_url().await.unwrap().to_string();
-        if u.starts_with(&callback) {
-            break u;
-        }
-        assert!(std::time::Instant::now() < deadline, "not back at the application: {u}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let landed = back_at(&bob, &callback).await;
     assert_eq!(query_value(&landed, "state").as_deref(), Some("st-42"), "{landed}");
     assert_eq!(query_value(&landed, "iss").as_deref(), Some(portal.url("").as_str()), "{landed}");
     let code = query_value(&landed, "code").unwrap();
@@ -126,15 +131,7 @@ async fn the_registration_interrupt_appears_inside_an_applications_sign_in() {
     bob.click_button("Sign in").await;
     bob.wait_text("h1", "More information required").await;
     bob.click_button("Cancel").await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    let refused = loop {
-        let u = bob.driver.current_url().await.unwrap().to_string();
-        if u.starts_with(&callback) {
-            break u;
-        }
-        assert!(std::time::Instant::now() < deadline, "not back at the application: {u}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let refused = back_at(&bob, &callback).await;
     assert_eq!(query_value(&refused, "error").as_deref(), Some("access_denied"), "{refused}");
     assert_eq!(query_value(&refused, "state").as_deref(), Some("st-43"), "{refused}");
     assert!(query_value(&refused, "code").is_none(), "{refused}");

@@ -89,3 +89,12 @@ pub fn authorize_path(client_id: &str, extra: &[(&str, &str)]) -> String {
     }
     format!("/oauth2/authorize?{}", serde_urlencoded::to_string(&params).unwrap())
 }
+
+/// From an authorize answer that sends the browser to sign in: the resume path and the flow id.
+pub fn resume_and_flow(headers: &actix_web::http::header::HeaderMap) -> (String, String) {
+    let to = location(headers);
+    let resume =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(to.split_once('?').unwrap().1).unwrap()[0].1.clone();
+    let flow = resume.split("flow=").nth(1).unwrap().to_owned();
+    (resume, flow)
+}
