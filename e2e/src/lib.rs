@@ -295,6 +295,12 @@ impl Browser {
         el.click().await.unwrap();
     }
 
+    /// Chooses `value` in the `<select>` with this id (its change handler runs, as for a person).
+    pub async fn select(&self, id: &str, value: &str) {
+        let el = self.driver.find(By::Id(id)).await.unwrap();
+        thirtyfour::components::SelectElement::new(&el).await.unwrap().select_by_value(value).await.unwrap();
+    }
+
     /// Waits for `css` containing `text` and clicks it.
     pub async fn click_text(&self, css: &str, text: &str) {
         let el = self.wait_text(css, text).await;

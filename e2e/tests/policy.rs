@@ -239,13 +239,7 @@ async fn policy_interrupts_skip_then_required_registration_with_a_real_totp_app(
     admin.fill("username", "breakglass1").await;
     admin.fill("display_name", "Break Glass 1").await;
     // A break-glass account is a Global administrator: it sees the alerts about itself.
-    let role = admin.driver.find(By::Id("role")).await.unwrap();
-    thirtyfour::components::SelectElement::new(&role)
-        .await
-        .unwrap()
-        .select_by_value("global_administrator")
-        .await
-        .unwrap();
+    admin.select("role", "global_administrator").await;
     admin.click_text("label", "Emergency-access (break-glass) account").await;
     admin.click_button("Create user").await;
     let glass_pass = admin.wait_text("[data-testid=pass-code]", "-").await.text().await.unwrap();

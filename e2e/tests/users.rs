@@ -116,13 +116,7 @@ async fn create_user_pass_first_sign_in_and_disable() {
     admin.shot("24-user-detail").await;
 
     // Changing the role asks first, naming the role and its powers; cancelling changes nothing.
-    let select = admin.driver.find(By::Id("role")).await.unwrap();
-    thirtyfour::components::SelectElement::new(&select)
-        .await
-        .unwrap()
-        .select_by_value("global_administrator")
-        .await
-        .unwrap();
+    admin.select("role", "global_administrator").await;
     let question = admin.driver.get_alert_text().await.unwrap();
     assert!(
         question.contains("Make Jo Smith a Global administrator?") && question.contains("everything"),
@@ -131,13 +125,7 @@ async fn create_user_pass_first_sign_in_and_disable() {
     admin.driver.dismiss_alert().await.unwrap();
     let shown = admin.driver.find(By::Id("role")).await.unwrap().prop("value").await.unwrap();
     assert_eq!(shown.as_deref(), Some("user"), "the dropdown shows the role still held");
-    let select = admin.driver.find(By::Id("role")).await.unwrap();
-    thirtyfour::components::SelectElement::new(&select)
-        .await
-        .unwrap()
-        .select_by_value("security_reader")
-        .await
-        .unwrap();
+    admin.select("role", "security_reader").await;
     admin.driver.accept_alert().await.unwrap();
     admin.wait_text("[role=status]", "has a new role").await;
     let shown = admin.driver.find(By::Id("role")).await.unwrap().prop("value").await.unwrap();
@@ -184,8 +172,7 @@ async fn create_user_pass_first_sign_in_and_disable() {
     // The list filters by status.
     admin.driver.goto(&portal.url("/users")).await.unwrap();
     admin.wait_text("td", "jo.smith").await;
-    let status = admin.driver.find(By::Id("status-filter")).await.unwrap();
-    thirtyfour::components::SelectElement::new(&status).await.unwrap().select_by_value("false").await.unwrap();
+    admin.select("status-filter", "false").await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
         let rows = admin.driver.find_all(By::Css("tbody tr")).await.unwrap();

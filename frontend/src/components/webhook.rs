@@ -7,6 +7,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
+use crate::components::time::MaybeTime;
 use crate::logic::format_time;
 
 #[component]
@@ -87,7 +88,7 @@ pub fn WebhookCard() -> impl IntoView {
                 let st = s.status;
                 view! {
                     <dl class="facts" data-testid="webhook-status">
-                        <dt>"Last delivered"</dt><dd>{st.last_delivered_at.map(format_time).unwrap_or_else(|| "Never".into())}</dd>
+                        <dt>"Last delivered"</dt><dd><MaybeTime at=st.last_delivered_at none="Never"/></dd>
                         <dt>"Waiting"</dt><dd>{format!("{} ({} failing, {} given up)", st.pending, st.failing, st.given_up)}</dd>
                         <dt>"Last error"</dt><dd>{match (st.last_error, st.last_error_at) {
                             (Some(e), Some(t)) => format!("{e} at {}", format_time(t)),

@@ -8,7 +8,8 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
-use crate::logic::{encode_component, format_time, thousands};
+use crate::components::time::MaybeTime;
+use crate::logic::{encode_component, thousands};
 
 pub fn status_label(s: &str) -> &'static str {
     match s {
@@ -127,11 +128,11 @@ pub fn ReportPage() -> impl IntoView {
                                 <div class="muted small">{r.display_name.clone()}</div></td>
                             <td><span class=status_class(&r.status)>{status_label(&r.status)}</span></td>
                             <td>{r.methods}</td>
-                            <td>{r.first_prompted_at.map(format_time).unwrap_or_else(|| "—".into())}</td>
-                            <td>{r.deadline.map(format_time).unwrap_or_else(|| "—".into())}</td>
+                            <td><MaybeTime at=r.first_prompted_at none="—"/></td>
+                            <td><MaybeTime at=r.deadline none="—"/></td>
                             <td>{r.days_left.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
                             <td>{r.skips}</td>
-                            <td>{r.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                            <td><MaybeTime at=r.last_sign_in_at none="Never"/></td>
                         </tr>
                     }).collect_view()}</tbody>
                 </table></div>

@@ -13,8 +13,8 @@ use crate::components::password_change::ChangePasswordCard;
 use crate::components::recovery_codes::RecoveryCodesCard;
 use crate::components::second_step::SecondStep;
 use crate::components::sessions::MySessionsCard;
+use crate::components::time::{MaybeTime, Time};
 use crate::components::totp_setup::TotpSetupFlow;
-use crate::logic::format_time;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Adding {
@@ -156,8 +156,8 @@ pub fn SecurityInfoPage() -> impl IntoView {
                                                 view! { <span>{name.clone()}</span> }.into_any()
                                             }}
                                         </td>
-                                        <td class="nowrap">{format_time(m.created_at)}</td>
-                                        <td class="nowrap">{m.last_used_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                                        <td class="nowrap"><Time at=m.created_at/></td>
+                                        <td class="nowrap"><MaybeTime at=m.last_used_at none="Never"/></td>
                                         <td><div class="row-actions">
                                             <Show when=move || editing.get().as_deref() != Some(id2.as_str())>
                                                 <button class="btn btn-secondary btn-small" on:click={

@@ -15,7 +15,8 @@ use proofup_shared::ApiError;
 use crate::api;
 use crate::components::alert::ErrorAlert;
 use crate::components::confirm::confirm;
-use crate::logic::{encode_component, format_time};
+use crate::components::time::Time;
+use crate::logic::encode_component;
 use crate::session::SessionCtx;
 use form::{AppFields, AppForm};
 
@@ -123,7 +124,7 @@ fn SigningKeys() -> impl IntoView {
                             <td data-label="Key ID"><code>{k.kid.clone()}</code></td>
                             <td data-label="Algorithm">{k.alg.clone()}</td>
                             <td data-label="State">{state}</td>
-                            <td data-label="Since">{format_time(since)}</td>
+                            <td data-label="Since"><Time at=since/></td>
                         </tr>
                     }
                 }).collect_view()}</tbody>

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use proofup_shared::policy::PolicyVersion;
 
-use crate::logic::format_time;
+use crate::components::time::MaybeTime;
 
 #[component]
 pub(super) fn VersionHistory(history: RwSignal<Vec<PolicyVersion>>) -> impl IntoView {
@@ -21,7 +21,7 @@ pub(super) fn VersionHistory(history: RwSignal<Vec<PolicyVersion>>) -> impl Into
                         <tbody>{h.into_iter().map(|v| view! {
                             <tr>
                                 <td data-label="Version">{v.version}</td>
-                                <td class="nowrap" data-label="Saved">{v.saved_at.map(format_time).unwrap_or_default()}</td>
+                                <td class="nowrap" data-label="Saved"><MaybeTime at=v.saved_at none=""/></td>
                                 <td data-label="By">{v.saved_by.unwrap_or_default()}</td>
                                 <td data-label="Changes"><ul class="changes">{v.changes.into_iter().map(|c| view! {
                                     <li><span class="change-field">{crate::logic::field_label(&c.field)}</span> ": " {c.before.unwrap_or_else(|| "—".into())} " → " {c.after.unwrap_or_else(|| "—".into())}</li>

@@ -13,7 +13,6 @@ use crate::components::alert::{ErrorAlert, Notice};
 use crate::components::confirm::confirm;
 use crate::components::pass::PassPanel;
 use crate::components::time::Time;
-use crate::logic::format_time;
 use crate::session::SessionCtx;
 
 use super::profile::EditProfile;
@@ -204,7 +203,7 @@ pub fn UserDetailPage() -> impl IntoView {
                         })}
                         <dt>"Status"</dt><dd>{if u.enabled { "Enabled" } else { "Disabled" }}</dd>
                         <dt>"Password"</dt><dd>{if u.has_password { "Set" } else { "Not set yet (temporary access pass)" }}</dd>
-                        <dt>"Created"</dt><dd>{format_time(u.created_at)}</dd>
+                        <dt>"Created"</dt><dd><Time at=u.created_at/></dd>
                         <dt>"Last sign-in"</dt><dd data-testid="last-sign-in">{match u.last_sign_in_at {
                             Some(t) => view! { <Time at=t/> }.into_any(),
                             None => "Never".into_any(),

@@ -8,7 +8,8 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::ErrorAlert;
-use crate::logic::{emergency_warning, format_time, plural};
+use crate::components::time::{MaybeTime, Time};
+use crate::logic::{emergency_warning, plural};
 
 use super::{my_role, role_value, ROLES};
 
@@ -112,7 +113,7 @@ pub fn UsersPage() -> impl IntoView {
                             <td>{u.role.label()}</td>
                             <td>{if u.enabled { view! { <span class="badge badge-ok">"Enabled"</span> } } else { view! { <span class="badge badge-bad">"Disabled"</span> } }}</td>
                             <td>{if u.methods > 0 { view! { <span class="badge badge-ok">{format!("Registered ({})", u.methods)}</span> }.into_any() } else { view! { <span class="muted">"Not registered"</span> }.into_any() }}</td>
-                            <td class="nowrap">{u.last_sign_in_at.map(format_time).unwrap_or_else(|| "Never".into())}</td>
+                            <td class="nowrap"><MaybeTime at=u.last_sign_in_at none="Never"/></td>
                         </tr>
                     </For>
                 </tbody>
@@ -188,7 +189,7 @@ fn ImportExport(can_import: bool) -> impl IntoView {
                     <div class="table-wrap"><table>
                         <thead><tr><th>"Username"</th><th>"Pass"</th><th>"Expires"</th></tr></thead>
                         <tbody>{r.passes.iter().map(|p| view! {
-                            <tr><td>{p.username.clone()}</td><td><code>{p.code.clone()}</code></td><td class="nowrap">{format_time(p.expires_at)}</td></tr>
+                            <tr><td>{p.username.clone()}</td><td><code>{p.code.clone()}</code></td><td class="nowrap"><Time at=p.expires_at/></td></tr>
                         }).collect_view()}</tbody>
                     </table></div>
                 })}

@@ -10,6 +10,7 @@ use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
 use crate::components::confirm::confirm;
 use crate::components::field::Field;
+use crate::components::time::Time;
 use crate::logic::format_time;
 
 use super::my_role;
@@ -172,8 +173,8 @@ pub(super) fn UserSecurity(id: String, username: String) -> impl IntoView {
                         <thead><tr><th>"Started"</th><th>"Last seen"</th><th>"IP address"</th><th>"Client"</th><th>"State"</th></tr></thead>
                         <tbody>{ss.into_iter().map(|s| view! {
                             <tr>
-                                <td class="nowrap">{format_time(s.created_at)}</td>
-                                <td class="nowrap">{format_time(s.last_seen_at)}</td>
+                                <td class="nowrap"><Time at=s.created_at/></td>
+                                <td class="nowrap"><Time at=s.last_seen_at/></td>
                                 <td class="nowrap">{s.ip.clone()}</td>
                                 <td class="ua" title=s.user_agent.clone()>{s.user_agent.clone()}</td>
                                 <td>{match s.stage.as_str() { "full" => "Signed in", "register_mfa" => "At the registration prompt", "second_factor" => "Waiting for a code", _ => "Choosing a password" }}</td>
@@ -194,7 +195,7 @@ pub(super) fn UserSecurity(id: String, username: String) -> impl IntoView {
                         <thead><tr><th>"Time"</th><th>"Result"</th><th>"Detail"</th><th>"IP address"</th></tr></thead>
                         <tbody>{es.into_iter().map(|e| view! {
                             <tr>
-                                <td class="nowrap">{format_time(e.at)}</td>
+                                <td class="nowrap"><Time at=e.at/></td>
                                 <td>{format!("{:?}", e.result)}</td>
                                 <td>{e.reason.clone()}</td>
                                 <td class="nowrap">{e.ip.clone()}</td>
