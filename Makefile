@@ -35,6 +35,7 @@ release: setup ui
 test: setup setup-test ui
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p proofup-frontend --features admin --all-targets -- -D warnings
 	cargo build -p proofup
 	cargo test --workspace --no-fail-fast
 	PROOFUP_TEST_ENGINE=postgres cargo test -p proofup --no-fail-fast $(addprefix --test ,$(PG_API_TESTS))
@@ -93,10 +94,16 @@ setup-test:
 	  echo "installing oidc-client-ts@$(OIDC_CLIENT_TS_VERSION) from npm"; mkdir -p $(TOOLS); \
 	  npm install --prefix $(TOOLS) --no-audit --no-fund --silent oidc-client-ts@$(OIDC_CLIENT_TS_VERSION); fi
 
-## The portal (frontend/dist), embedded into the server at its next build.
+## The portal (frontend/dist), embedded into the server at its next build: the everyday bundle
+## (index.html) and the administrators' bundle (admin.html, every page); see shared/src/portal.rs.
 ui: setup
 	trunk build --release
+	sed 's/data-bin="proofup-frontend"/& data-cargo-features="admin"/' frontend/index.html >frontend/admin.html
+	trunk build --release=true --dist frontend/dist-admin frontend/admin.html
+	mv frontend/dist-admin/index.html frontend/dist/admin.html
+	cp -n frontend/dist-admin/* frontend/dist/
+	rm -rf frontend/dist-admin
 
 clean:
 	cargo clean
-	rm -rf frontend/dist
+	rm -rf frontend/dist frontend/dist-admin

@@ -498,6 +498,39 @@ async fn built_assets_are_cached_compressed_and_typed() {
     assert!(gz.len() < plain.len());
     let (_, headers, _, _) = call!(app, get(&wasm).insert_header(("accept-encoding", "br;q=0, gzip")));
     assert_eq!(headers.get("content-encoding").unwrap(), "gzip");
+
+    // Two bundles: the pages only administrators use come with the administrators' bundle, every
+    // other page with the everyday one, which is the smaller; the CSP lets both loaders run.
+    let wasm_of = |html: &[u8]| {
+        let html = String::from_utf8_lossy(html).to_string();
+        html.split('\'').find(|s| s.ends_with("_bg.wasm")).expect("wasm in the page").to_owned()
+    };
+    for page in ["/sign-in", "/security-info", "/sign-in/more-information?x=1", "/setup", "/no-such-page"] {
+        let (s, headers, _, html) = call!(app, get(page));
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert_eq!(headers.get("cache-control").unwrap(), "no-cache", "{page}");
+        assert_eq!(wasm_of(&html), wasm, "{page} is an everyday page");
+    }
+    let (_, headers, _, admin) = call!(app, get("/users/some-id"));
+    let admin_wasm = wasm_of(&admin);
+    assert_ne!(admin_wasm, wasm, "the administrators' pages have their own bundle");
+    assert_eq!(headers.get("cache-control").unwrap(), "no-cache");
+    for page in
+        ["/users", "/groups/g", "/policy/mfa-registration", "/applications/new", "/reports/registration", "/logs/audit"]
+    {
+        let (_, _, _, html) = call!(app, get(page));
+        assert_eq!(wasm_of(&html), admin_wasm, "{page}");
+    }
+    let (s, _, _, admin_plain) = call!(app, get(&admin_wasm));
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        plain.len() < admin_plain.len(),
+        "the everyday bundle is the smaller: {} vs {}",
+        plain.len(),
+        admin_plain.len()
+    );
+    let csp = headers.get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(csp.matches("'sha256-").count(), 2, "one loader hash per bundle: {csp}");
 }
 
 #[actix_web::test]

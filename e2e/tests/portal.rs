@@ -64,10 +64,24 @@ async fn setup_sign_in_shell_deep_link_sign_out() {
     }
     b.shot("05-overview").await;
 
-    // Navigation: the sign-in log shows the failure and the success.
+    // Navigation: the sign-in log shows the failure and the success. Signing in and the overview
+    // ran in the everyday bundle; the first administrators' page loads theirs, once.
+    let bundle = || async {
+        let v = d
+            .execute(
+                "return document.querySelector('script[type=module]').textContent.match(/[\\w-]+_bg\\.wasm/)[0];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        v.json().as_str().unwrap().to_owned()
+    };
+    let everyday = bundle().await;
     b.wait_text("nav a", "Sign-in logs").await.click().await.unwrap();
     b.wait_path("/logs/sign-ins").await;
     b.wait_text("td", "Wrong password").await;
+    let admin = bundle().await;
+    assert_ne!(admin, everyday, "the log is an administrators' page");
     // Success and Failure look different; the client column names browser and OS, the whole
     // user agent on hover.
     let colour = |text: &'static str| {
@@ -99,9 +113,13 @@ async fn setup_sign_in_shell_deep_link_sign_out() {
     b.wait_text("td code", "setup.first_administrator_created").await;
     b.wait_path("/logs/audit").await;
 
-    // A real 404 page.
+    // A real 404 page, in either bundle (an unknown administrators' page does not load forever).
+    d.goto(&portal.url("/logs/no-such-log")).await.unwrap();
+    b.wait_text("h1", "Page not found").await;
+    assert_eq!(bundle().await, admin);
     d.goto(&portal.url("/no/such/page")).await.unwrap();
     b.wait_text("h1", "Page not found").await;
+    assert_eq!(bundle().await, everyday);
     b.shot("08-not-found").await;
     b.wait_text("a", "Go to the overview").await.click().await.unwrap();
     b.wait_text("h1", "Overview").await;

@@ -30,24 +30,47 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/set-password") view=pages::set_password::SetPasswordPage/>
                 <Route path=path!("/sign-in/verify") view=pages::sign_in_steps::VerifyPage/>
                 <Route path=path!("/sign-in/more-information") view=pages::sign_in_steps::MoreInformationPage/>
-                <ParentRoute path=path!("") view=Shell>
-                    <Route path=path!("") view=pages::overview::OverviewPage/>
-                    <Route path=path!("users") view=pages::users::UsersPage/>
-                    <Route path=path!("users/new") view=pages::users::NewUserPage/>
-                    <Route path=path!("users/:id") view=pages::users::UserDetailPage/>
-                    <Route path=path!("groups") view=pages::groups::GroupsPage/>
-                    <Route path=path!("groups/:id") view=pages::groups::GroupDetailPage/>
-                    <Route path=path!("policy/mfa-registration") view=pages::policy::PolicyPage/>
-                    <Route path=path!("applications") view=pages::applications::ApplicationsPage/>
-                    <Route path=path!("applications/new") view=pages::applications::NewApplicationPage/>
-                    <Route path=path!("applications/:id") view=pages::applications::ApplicationDetailPage/>
-                    <Route path=path!("reports/registration") view=pages::report::ReportPage/>
-                    <Route path=path!("security-info") view=pages::security_info::SecurityInfoPage/>
-                    <Route path=path!("logs/sign-ins") view=pages::logs::SignInLogPage/>
-                    <Route path=path!("logs/audit") view=pages::logs::AuditLogPage/>
-                </ParentRoute>
+                <ShellRoutes/>
             </Routes>
         </Router>
         </Show>
     }
+}
+
+/// The pages inside the shell in the everyday bundle.
+#[cfg(not(feature = "admin"))]
+#[component(transparent)]
+fn ShellRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
+    view! {
+        <ParentRoute path=path!("") view=Shell>
+            <Route path=path!("") view=pages::overview::OverviewPage/>
+            <Route path=path!("security-info") view=pages::security_info::SecurityInfoPage/>
+        </ParentRoute>
+    }
+    .into_inner()
+}
+
+/// The pages inside the shell in the administrators' bundle: the everyday ones and the rest.
+#[cfg(feature = "admin")]
+#[component(transparent)]
+fn ShellRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
+    view! {
+        <ParentRoute path=path!("") view=Shell>
+            <Route path=path!("") view=pages::overview::OverviewPage/>
+            <Route path=path!("users") view=pages::users::UsersPage/>
+            <Route path=path!("users/new") view=pages::users::NewUserPage/>
+            <Route path=path!("users/:id") view=pages::users::UserDetailPage/>
+            <Route path=path!("groups") view=pages::groups::GroupsPage/>
+            <Route path=path!("groups/:id") view=pages::groups::GroupDetailPage/>
+            <Route path=path!("policy/mfa-registration") view=pages::policy::PolicyPage/>
+            <Route path=path!("applications") view=pages::applications::ApplicationsPage/>
+            <Route path=path!("applications/new") view=pages::applications::NewApplicationPage/>
+            <Route path=path!("applications/:id") view=pages::applications::ApplicationDetailPage/>
+            <Route path=path!("reports/registration") view=pages::report::ReportPage/>
+            <Route path=path!("security-info") view=pages::security_info::SecurityInfoPage/>
+            <Route path=path!("logs/sign-ins") view=pages::logs::SignInLogPage/>
+            <Route path=path!("logs/audit") view=pages::logs::AuditLogPage/>
+        </ParentRoute>
+    }
+    .into_inner()
 }

@@ -55,3 +55,45 @@ fn same_origin(to: &str) -> bool {
 pub fn flow_of(next: &str) -> Option<String> {
     next.strip_prefix("/oauth2/authorize/resume?flow=").map(|f| f.chars().take(64).collect())
 }
+
+/// In the everyday bundle, a page only administrators use is not built in: load `address` (its
+/// path, query and fragment) again
+/// from the server, which answers it with the administrators' bundle (`proofup_shared::portal`).
+/// Returns whether it is loading. Once per address: if the answer is the everyday bundle again
+/// (an older server, `trunk serve`), the page says "not found" instead of loading forever.
+pub fn load_admin_bundle(path: &str, address: &str) -> bool {
+    thread_local!(static LOADING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if cfg!(feature = "admin") || !proofup_shared::portal::is_admin_path(path) {
+        return false;
+    }
+    if LOADING.get() {
+        return true; // the router may build the page again before the browser leaves it
+    }
+    let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) else { return false };
+    if s.get_item(KEY).ok().flatten().as_deref() == Some(path) {
+        let _ = s.remove_item(KEY);
+        return false;
+    }
+    let _ = s.set_item(KEY, path);
+    LOADING.set(true);
+    // After the router has put `path` in the address bar: the loaded page replaces that entry.
+    let address = address.to_owned();
+    set_timeout(
+        move || {
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().replace(&address);
+            }
+        },
+        std::time::Duration::ZERO,
+    );
+    true
+}
+
+const KEY: &str = "proofup.admin-bundle";
+
+/// The administrators' bundle has started: a later trip from the everyday bundle may load it again.
+pub fn admin_bundle_started() {
+    if let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+        let _ = s.remove_item(KEY);
+    }
+}

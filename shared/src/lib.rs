@@ -13,6 +13,7 @@ pub mod error;
 pub mod mfa;
 pub mod overview;
 pub mod policy;
+pub mod portal;
 pub mod validation;
 pub mod webhook;
 

@@ -1,6 +1,8 @@
 //! The portal's static files, embedded in the binary at build time.
 //!
-//! - any GET that is not an API path and not a file gets `index.html` (deep links work);
+//! - any GET that is not an API path and not a file gets a page (deep links work): `admin.html`
+//!   (the administrators' bundle) for the pages only administrators use, `index.html` (the
+//!   everyday bundle) for every other (`proofup_shared::portal`);
 //! - hashed assets are cached for a year, `index.html` is revalidated every time;
 //! - brotli or gzip variants (made at build time) are served when accepted.
 
@@ -16,7 +18,7 @@ const NOT_BUILT: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"
 <body style=\"font-family:sans-serif;max-width:40rem;margin:4rem auto;line-height:1.5\">\
 <h1>Proofup is running, but its portal was not built into this binary</h1>\
 <p>The API works (see <a href=\"/api/openapi.json\">/api/openapi.json</a>). To get the portal, build it and then the server:</p>\
-<pre>make run</pre><p>or by hand: <code>trunk build --release</code> then <code>cargo build --release -p proofup</code>.</p></body></html>";
+<pre>make run</pre><p>or by hand: <code>make ui</code> then <code>cargo build --release -p proofup</code>.</p></body></html>";
 
 /// SHA-256 (base64) of each inline `<script>` in the HTML: what the CSP allows to run.
 pub fn inline_script_hashes(html: &str) -> Vec<String> {
@@ -43,8 +45,12 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
 pub fn content_security_policy() -> &'static str {
     static CSP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     CSP.get_or_init(|| {
-        let html = Ui::get("index.html").map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
-        let hashes: String = inline_script_hashes(&html).iter().map(|h| format!(" 'sha256-{h}'")).collect();
+        let hashes: String = ["index.html", "admin.html"]
+            .iter()
+            .filter_map(|page| Ui::get(page))
+            .flat_map(|f| inline_script_hashes(&String::from_utf8_lossy(&f.data)))
+            .map(|h| format!(" 'sha256-{h}'"))
+            .collect();
         format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
              style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
@@ -115,7 +121,8 @@ pub async fn serve(req: HttpRequest) -> HttpResponse {
     let path = req.path().trim_start_matches('/');
     let (path, is_file) = match path {
         "" => ("index.html", false),
-        p if Ui::get(p).is_some() && !p.ends_with(".gz") && !p.ends_with(".br") => (p, true),
+        p if Ui::get(p).is_some() && !p.ends_with(".gz") && !p.ends_with(".br") && !p.ends_with(".html") => (p, true),
+        p if proofup_shared::portal::is_admin_path(p) && Ui::get("admin.html").is_some() => ("admin.html", false),
         _ => ("index.html", false),
     };
     if !is_file && !ui_built() {

@@ -26,30 +26,54 @@ fn network(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::Unavailable, format!("Cannot reach Proofup ({e}). Check your connection and try again."))
 }
 
-async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
-    if resp.ok() {
-        return resp
-            .json::<T>()
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("Unexpected reply: {e}")));
+/// The one place a request is sent and its answer read, written once and not per answer type (a
+/// generic `async fn` is compiled again, whole, for every type it returns: this keeps the portal's
+/// wasm small). An answer that is not 2xx becomes the server's typed error.
+async fn exchange(
+    method: &str,
+    path: &str,
+    body: Option<Result<String, serde_json::Error>>,
+) -> Result<String, ApiError> {
+    let builder = match method {
+        "GET" => Request::get(path),
+        "PATCH" => Request::patch(path),
+        "DELETE" => Request::delete(path),
+        "PUT" => Request::put(path),
+        _ => Request::post(path),
+    };
+    let resp = match body {
+        None => builder.send().await,
+        Some(body) => {
+            let body = body.map_err(network)?;
+            builder.header("Content-Type", "application/json").body(body).map_err(network)?.send().await
+        }
     }
-    Err(error_of(resp).await)
+    .map_err(network)?;
+    if resp.ok() {
+        resp.text().await.map_err(network)
+    } else {
+        Err(error_of(resp).await)
+    }
+}
+
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::new(ErrorCode::Internal, format!("Unexpected reply: {e}")))
 }
 
 async fn error_of(resp: Response) -> ApiError {
     let status = resp.status();
-    resp.json::<ApiError>().await.unwrap_or_else(|_| {
+    let text = resp.text().await.unwrap_or_default();
+    serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
         ApiError::new(ErrorCode::Internal, format!("The server answered {status} {}.", resp.status_text()))
     })
 }
 
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    decode(Request::get(path).send().await.map_err(network)?).await
+    parse(&exchange("GET", path, None).await?)
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    let req = Request::post(path).json(body).map_err(network)?;
-    decode(req.send().await.map_err(network)?).await
+    send_json("POST", path, body).await
 }
 
 pub async fn setup_status() -> Result<SetupStatus, ApiError> {
@@ -65,13 +89,7 @@ pub async fn sign_in(username: String, password: String, flow: Option<String>) -
 }
 
 pub async fn sign_out() -> Result<(), ApiError> {
-    let req = Request::post("/api/auth/sign-out").json(&serde_json::json!({})).map_err(network)?;
-    let resp = req.send().await.map_err(network)?;
-    if resp.ok() {
-        Ok(())
-    } else {
-        Err(error_of(resp).await)
-    }
+    send_empty("POST", "/api/auth/sign-out", &serde_json::json!({})).await
 }
 
 pub async fn set_password(current_password: Option<String>, new_password: String) -> Result<Me, ApiError> {
@@ -111,14 +129,7 @@ pub async fn sign_ins(
 }
 
 async fn send_json<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiError> {
-    let builder = match method {
-        "PATCH" => Request::patch(path),
-        "DELETE" => Request::delete(path),
-        "PUT" => Request::put(path),
-        _ => Request::post(path),
-    };
-    let req = builder.json(body).map_err(network)?;
-    decode(req.send().await.map_err(network)?).await
+    parse(&exchange(method, path, Some(serde_json::to_string(body))).await?)
 }
 
 /// `?q=..&role=..` from the non-empty pairs.
@@ -152,15 +163,7 @@ pub async fn update_user(id: String, req: UpdateUserRequest) -> Result<UserView,
 }
 
 pub async fn delete_user(id: String) -> Result<(), ApiError> {
-    let req = Request::delete(&format!("/api/users/{}", crate::logic::encode_component(&id)))
-        .json(&serde_json::json!({}))
-        .map_err(network)?;
-    let resp = req.send().await.map_err(network)?;
-    if resp.ok() {
-        Ok(())
-    } else {
-        Err(error_of(resp).await)
-    }
+    send_empty("DELETE", &format!("/api/users/{}", enc(&id)), &serde_json::json!({})).await
 }
 
 pub async fn reset_sign_in(id: String) -> Result<TemporaryAccessPass, ApiError> {
@@ -172,18 +175,7 @@ fn enc(s: &str) -> String {
 }
 
 async fn send_empty<B: Serialize>(method: &str, path: &str, body: &B) -> Result<(), ApiError> {
-    let builder = match method {
-        "PATCH" => Request::patch(path),
-        "DELETE" => Request::delete(path),
-        "PUT" => Request::put(path),
-        _ => Request::post(path),
-    };
-    let resp = builder.json(body).map_err(network)?.send().await.map_err(network)?;
-    if resp.ok() {
-        Ok(())
-    } else {
-        Err(error_of(resp).await)
-    }
+    exchange(method, path, Some(serde_json::to_string(body))).await.map(drop)
 }
 
 // Sign-in steps and methods.
