@@ -246,3 +246,64 @@ async fn the_jwks_publishes_the_keys_that_sign_and_rotation_keeps_them_known() {
     let stored = serde_json::to_string(&h.store.signing_keys().unwrap()).unwrap();
     assert!(!stored.contains("MII"), "a PEM/DER body in the clear");
 }
+
+/// The kid and claims of an ID token the server signed, checked with jsonwebtoken against the
+/// key the JWKS publishes under that kid.
+fn verified(token: &str, jwks: &[proofup::domain::oidc::SigningKey]) -> (String, Value) {
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!((header.alg, header.typ.as_deref()), (jsonwebtoken::Algorithm::RS256, Some("JWT")));
+    let kid = header.kid.unwrap();
+    let jwk: jsonwebtoken::jwk::Jwk =
+        serde_json::from_value(jwks.iter().find(|k| k.kid == kid).expect("kid published").public_jwk.clone()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.required_spec_claims.clear();
+    v.validate_exp = false;
+    v.set_audience(&["app"]);
+    let claims = jsonwebtoken::decode::<Value>(token, &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(), &v).unwrap();
+    (kid, claims.claims)
+}
+
+#[actix_web::test]
+async fn the_parsed_signing_key_follows_rotation_here_at_once_and_on_other_nodes_within_a_second() {
+    use proofup::domain::oidc::KeyAlg;
+    let h = Harness::new();
+    let here = h.state.core.clone();
+    here.ensure_signing_keys().unwrap();
+    // Another node: the same store, the same secret key, its own parsed key.
+    let options = proofup::service::CoreOptions::from_config(&proofup::config::HttpConfig::for_tests());
+    let there = proofup::service::Core::new(h.store.clone(), h.clock.clone(), here.secrets.clone(), &options);
+    let claims = json!({"sub": "u1", "aud": "app", "name": "Zoë \"quoted\" ✓"});
+
+    let first = here.signer.sign(&here, &claims).unwrap();
+    let (kid1, got) = verified(&first, &h.store.signing_keys().unwrap());
+    assert_eq!(got, claims, "the claims come back as signed");
+    assert_eq!(kid1, proofup::service::oidc::keys::active(&here, KeyAlg::RS256).unwrap().0);
+    assert_eq!(verified(&there.signer.sign(&there, &claims).unwrap(), &h.store.signing_keys().unwrap()).0, kid1);
+    // A tampered token does not verify.
+    let (body, sig) = first.rsplit_once('.').unwrap();
+    let forged = format!("{}.{sig}", body.replace(body.split('.').nth(1).unwrap(), "eyJzdWIiOiJhZG1pbiJ9"));
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(
+        h.store.signing_keys().unwrap().iter().find(|k| k.kid == kid1).unwrap().public_jwk.clone(),
+    )
+    .unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.required_spec_claims.clear();
+    v.validate_aud = false;
+    v.validate_exp = false;
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    assert!(jsonwebtoken::decode::<Value>(&first, &key, &v).is_ok());
+    let err = jsonwebtoken::decode::<Value>(&forged, &key, &v).unwrap_err();
+    assert_eq!(err.kind(), &jsonwebtoken::errors::ErrorKind::InvalidSignature);
+
+    // This node rotates: its next token is signed by the new active key.
+    here.rotate_signing_keys(None).unwrap();
+    let kid2 = proofup::service::oidc::keys::active(&here, KeyAlg::RS256).unwrap().0;
+    assert_ne!(kid2, kid1);
+    let keys = h.store.signing_keys().unwrap();
+    assert_eq!(verified(&here.signer.sign(&here, &claims).unwrap(), &keys).0, kid2);
+    // The other node still signs with the key it parsed (retired, still published, so its
+    // tokens verify) until a second has passed; then it reads the keys again.
+    assert_eq!(verified(&there.signer.sign(&there, &claims).unwrap(), &keys).0, kid1);
+    h.clock.advance(proofup::service::oidc::keys::SIGNER_RECHECK);
+    assert_eq!(verified(&there.signer.sign(&there, &claims).unwrap(), &keys).0, kid2);
+}

@@ -37,17 +37,26 @@ pub fn after_password_chosen(methods: u32, interrupt: impl FnOnce() -> bool) -> 
 /// The ways to finish the second step (shared with the portal).
 pub use proofup_shared::mfa::second_factor_options;
 
-/// The row a sign-in log entry is counted in, when it is one of many alike: a refused attempt
-/// (failed, throttled, blocked) that names no known user, which anyone can send at any rate. Such
-/// entries share one row per source address, outcome, reason and UTC minute (the key), with a
-/// count; `None` for every entry that is kept on its own (anything about a real user).
+/// The row a sign-in log entry is counted in, when it is one of many alike; `None` for an entry
+/// kept on its own. Counted, one row per UTC minute (the key), with the number of attempts:
+/// - a refused attempt (failed, throttled, blocked) that names no known user, which anyone can
+///   send at any rate: per source address, outcome, reason and application;
+/// - a successful non-interactive grant (a refresh, client credentials): machine traffic, as
+///   often as an application likes; per user (or client), application, address and reason. The
+///   log still says who, to what, from where and how often, without growing with every token.
+///
+/// Everything else — any interactive sign-in, any refusal about a real user (a reused refresh
+/// token among them) — is kept on its own row.
 pub fn aggregate_key(e: &proofup_shared::api::SignInLogEntry) -> Option<String> {
-    if e.user_id.is_some() || e.result == proofup_shared::api::SignInResult::Success {
-        return None;
-    }
+    use proofup_shared::api::SignInResult::Success;
+    let who = match (e.result, e.interactive, e.user_id.as_deref()) {
+        (Success, false, user) => user.unwrap_or(&e.username),
+        (Success, true, _) | (_, _, Some(_)) => return None,
+        (_, _, None) => "",
+    };
     let minute = e.at.unix_timestamp().div_euclid(60);
     // The minute first, zero-padded: keys sort by time, so old ones are removed by range.
-    Some(format!("{minute:012}|{}|{:?}|{}|{}", e.ip, e.result, e.reason, e.application.as_deref().unwrap_or("")))
+    Some(format!("{minute:012}|{}|{:?}|{}|{}|{who}", e.ip, e.result, e.reason, e.application.as_deref().unwrap_or("")))
 }
 
 #[cfg(test)]
@@ -80,7 +89,7 @@ mod tests {
     }
 
     #[test]
-    fn refused_attempts_without_a_user_share_a_row_per_source_outcome_and_minute() {
+    fn refused_attempts_without_a_user_and_machine_grants_share_a_row_per_minute() {
         use proofup_shared::api::{SignInLogEntry, SignInResult};
         use time::macros::datetime;
         let e = |at, user: Option<&str>, result, ip: &str, reason: &str| SignInLogEntry {
@@ -119,9 +128,39 @@ mod tests {
             assert_ne!(aggregate_key(&other), Some(base.clone()), "{other:?}");
             assert!(aggregate_key(&other).is_some());
         }
-        // Anything about a real user, and every success, is kept on its own.
+        // Anything about a real user, and every interactive success, is kept on its own.
         assert_eq!(aggregate_key(&e(t, Some("u1"), SignInResult::Failure, "203.0.113.7", "Wrong password")), None);
         assert_eq!(aggregate_key(&e(t, Some("u1"), SignInResult::Throttled, "203.0.113.7", "Throttled")), None);
-        assert_eq!(aggregate_key(&e(t, None, SignInResult::Success, "203.0.113.7", "Client credentials")), None);
+        assert_eq!(aggregate_key(&e(t, Some("u1"), SignInResult::Success, "203.0.113.7", "Password")), None);
+        let machine = |user: Option<&str>, f: &dyn Fn(&mut SignInLogEntry)| {
+            let mut m = e(t, user, SignInResult::Success, "203.0.113.7", "Token refreshed");
+            m.interactive = false;
+            m.application = Some("Wiki".into());
+            f(&mut m);
+            m
+        };
+        assert_eq!(
+            aggregate_key(&machine(Some("u1"), &|_| ())),
+            Some("000029942535|203.0.113.7|Success|Token refreshed|Wiki|u1".into()),
+            "the minute first: old rows go by range"
+        );
+        let refresh = aggregate_key(&machine(Some("u1"), &|_| ())).unwrap();
+        // A non-interactive success: one row per user or client, application, address, reason and minute.
+        assert_eq!(
+            aggregate_key(&machine(Some("u1"), &|m| m.at += time::Duration::seconds(58))),
+            Some(refresh.clone())
+        );
+        for other in [
+            machine(Some("u2"), &|_| ()),
+            machine(Some("u1"), &|m| m.application = Some("Chat".into())),
+            machine(Some("u1"), &|m| m.ip = "203.0.113.8".into()),
+            machine(Some("u1"), &|m| m.at += time::Duration::seconds(59)),
+            machine(None, &|m| m.username = "app:wiki".into()),
+        ] {
+            let k = aggregate_key(&other).unwrap();
+            assert_ne!(k, refresh, "{other:?}");
+        }
+        let cc = |app: &str| aggregate_key(&machine(None, &|m| m.username = format!("app:{app}"))).unwrap();
+        assert_ne!(cc("wiki"), cc("chat"), "client credentials: one row per client");
     }
 }

@@ -56,6 +56,8 @@ pub struct Core {
     pub token_failures: IpRateLimiter,
     pub rules: PasswordRules,
     pub limits: SessionLimits,
+    /// The active RS256 key, parsed once (ID tokens).
+    pub signer: super::oidc::keys::Signer,
 }
 
 /// Failed requests to the token, revocation and introspection endpoints one address may make per
@@ -84,6 +86,7 @@ impl Core {
             hasher: HashPool::new(),
             rules: PasswordRules::default(),
             limits: options.limits,
+            signer: Default::default(),
         }
     }
 }

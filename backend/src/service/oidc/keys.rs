@@ -17,6 +17,8 @@ pub enum KeyError {
     Generate,
     #[error("a stored signing key could not be opened (wrong secret key file, or a damaged record)")]
     Open,
+    #[error("could not sign a token")]
+    Sign,
     #[error("{0}")]
     Jwt(#[from] jsonwebtoken::errors::Error),
 }
@@ -102,6 +104,86 @@ pub fn active(core: &Core, alg: KeyAlg) -> Result<(String, EncodingKey), Service
     Ok((k.kid.clone(), encoding_key(alg, &pkcs8)?))
 }
 
+/// How long a node signs with the RS256 key it opened before it reads the key set again: another
+/// node's rotation reaches this one within it. Safe because a rotated-out key stays published
+/// (retired), so a token it signed in that window still verifies; a rotation on this node is seen
+/// at once.
+pub const SIGNER_RECHECK: time::Duration = time::Duration::seconds(1);
+
+/// The active RS256 key, parsed once. aws-lc's RSA set-up (parsing the key, checking it,
+/// preparing blinding) costs more than a signature, so signing reuses the parsed key; it is
+/// dropped when this node rotates and replaced when the store's active key changes.
+#[derive(Default)]
+pub struct Signer {
+    current: std::sync::RwLock<Option<(std::sync::Arc<OpenedKey>, time::OffsetDateTime)>>,
+}
+
+pub struct OpenedKey {
+    pub kid: String,
+    pair: aws_lc_rs::signature::RsaKeyPair,
+}
+
+impl Signer {
+    /// Forget the parsed key (this node rotated, or made the keys).
+    pub fn forget(&self) {
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    fn key(&self, core: &Core) -> Result<std::sync::Arc<OpenedKey>, ServiceError> {
+        let now = core.clock.now();
+        if let Some((k, checked)) = self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
+            if now - *checked < SIGNER_RECHECK && now >= *checked {
+                return Ok(k.clone());
+            }
+        }
+        let keys = core.store.signing_keys()?;
+        let stored = keys
+            .iter()
+            .find(|k| k.alg == KeyAlg::RS256 && k.state == KeyState::Active)
+            .ok_or_else(|| ServiceError::Store(crate::store::StoreError::Backend("no active RS256 key".into())))?;
+        let mut current = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let opened = match current.as_ref() {
+            Some((k, _)) if k.kid == stored.kid => k.clone(),
+            _ => {
+                let pkcs8 = core
+                    .secrets
+                    .open(&stored.private_sealed, &seal_context(&stored.kid))
+                    .map_err(|_| KeyError::Open)?;
+                let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&pkcs8).map_err(|_| KeyError::Open)?;
+                std::sync::Arc::new(OpenedKey { kid: stored.kid.clone(), pair })
+            }
+        };
+        *current = Some((opened.clone(), now));
+        Ok(opened)
+    }
+
+    /// A compact JWS (RS256, `typ: JWT`, the active key's `kid`) over `claims`. Written here
+    /// rather than through `jsonwebtoken::encode`, which takes only an unparsed key and so parses
+    /// it again for every token; `tests/applications.rs` checks the result with jsonwebtoken and
+    /// with the published JWK.
+    pub fn sign<T: serde::Serialize>(&self, core: &Core, claims: &T) -> Result<String, ServiceError> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+        let key = self.key(core)?;
+        let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+        header.kid = Some(key.kid.clone());
+        let mut out = B64.encode(serde_json::to_vec(&header).map_err(|_| KeyError::Sign)?);
+        out.push('.');
+        out.push_str(&B64.encode(serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?));
+        let mut sig = vec![0; key.pair.public_modulus_len()];
+        key.pair
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                out.as_bytes(),
+                &mut sig,
+            )
+            .map_err(|_| KeyError::Sign)?;
+        out.push('.');
+        out.push_str(&B64.encode(sig));
+        Ok(out)
+    }
+}
+
 /// "RS256 <kid>, ES256 <kid>": the keys that sign now (for operators).
 pub fn summary(keys: &[SigningKeyView]) -> String {
     let active: Vec<String> =
@@ -126,7 +208,10 @@ impl Core {
                 return Ok(());
             }
             match self.store.replace_signing_keys(&before, &after, None) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.signer.forget();
+                    return Ok(());
+                }
                 Err(crate::store::StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -173,6 +258,7 @@ impl Core {
         );
         entry.0.target = "signing keys".into();
         self.store.replace_signing_keys(&before, &after, Some(entry))?;
+        self.signer.forget();
         Ok(after.iter().map(SigningKey::view).collect())
     }
 }

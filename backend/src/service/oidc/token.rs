@@ -11,7 +11,7 @@ use crate::domain::oidc::authorize::pkce_matches;
 use crate::domain::oidc::grant::{
     acr, at_hash, narrowed_scopes, AccessGrant, Grant, IdClaims, RefreshGrant, ID_TOKEN_LIFETIME,
 };
-use crate::domain::oidc::{Application, KeyAlg};
+use crate::domain::oidc::Application;
 /// An OAuth error for the token and userinfo endpoints (RFC 6749 §5.2, RFC 6750 §3).
 #[derive(Debug, PartialEq, Eq)]
 pub struct OAuthError {
@@ -229,11 +229,7 @@ impl Core {
             at_hash: at_hash(access_token),
             profile,
         };
-        let (kid, key) = super::keys::active(self, KeyAlg::RS256)?;
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-        header.kid = Some(kid);
-        jsonwebtoken::encode(&header, &claims, &key)
-            .map_err(|e| TokenError::Server(super::keys::KeyError::Jwt(e).into()))
+        Ok(self.signer.sign(self, &claims)?)
     }
 
     /// `grant_type=refresh_token` (RFC 6749 §6): a new access token, ID token and refresh token;
