@@ -138,7 +138,7 @@ fn seed_grants(
     let secret = new_token();
     let req: proofup_shared::apps::ApplicationRequest = serde_json::from_value(serde_json::json!({
         "name": "Bench", "redirect_uris": ["http://127.0.0.1:9/cb"], "scopes": ["openid", "profile"],
-        "refresh_tokens": true, "refresh_token_days": 30
+        "refresh_tokens": true, "refresh_token_days": 30, "service_access": true
     }))?;
     let app = crate::domain::oidc::Application::new("bench-app".into(), &req, Some(&secret), now);
     let entry = crate::store::AuditDraft(proofup_shared::api::AuditEntry {
