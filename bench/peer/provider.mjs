@@ -1,11 +1,26 @@
 // The peer for bench/peer.sh: panva's oidc-provider (the certified OpenID provider library) with
-// its in-memory adapter, an RS256 key, refresh-token rotation and client credentials on, and one
+// its in-memory adapter (unbounded, below), an RS256 key, refresh-token rotation and client credentials on, and one
 // confidential client. Before listening it seeds N grants, each with an authorization code and a
 // refresh token, written to $GRANTS_OUT in bench/tokens.lua's format ("client secret", then
 // "code refresh" lines), so both servers spend the same kind of seeded credential per request.
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+
+// The library's own memory adapter over a plain map: its default store is an LRU of 1,000 entries,
+// which forgets the seeded grants (and any grant, under load). Entries go when they expire.
+class Store {
+  constructor() { this.m = new Map(); }
+  get(k) {
+    const e = this.m.get(k);
+    if (e && e.exp <= Date.now()) { this.m.delete(k); return undefined; }
+    return e?.v;
+  }
+  set(k, v, o) { this.m.set(k, { v, exp: o?.maxAge ? Date.now() + o.maxAge : Infinity }); }
+  delete(k) { this.m.delete(k); }
+}
+const store = new Store();
 
 const port = Number(process.env.PORT || 18190);
 const n = Number(process.env.GRANTS || 1000);
@@ -19,6 +34,7 @@ const provider = new Provider(`http://localhost:${port}`, {
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'], response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic', scope: 'openid profile offline_access api',
   }],
+  adapter: (model) => new MemoryAdapter(model, store),
   jwks: { keys: [jwk] },
   features: { clientCredentials: { enabled: true }, devInteractions: { enabled: false } },
   rotateRefreshToken: true,

@@ -56,6 +56,7 @@ macro_rules! with_conformance_cases {
             methods_and_recovery_codes,
             logs_are_newest_first_filtered_windowed_and_paged,
             logs_are_pruned_by_age_and_rows,
+            counted_sign_ins_lose_no_attempt_under_concurrency,
             policy_versions_refuse_a_stale_save,
             alerts_and_webhook_outbox,
             applications_and_the_signing_key_set,
@@ -612,6 +613,33 @@ pub fn logs_are_pruned_by_age_and_rows(e: &mut dyn Engine) {
     }
     assert_eq!(s.prune_audit(t0() + Duration::days(2), 1_000).unwrap(), 2);
     assert_eq!(s.count_audit().unwrap(), 3);
+}
+
+/// Many requests counted in one row at once (a client's grants in one minute): one row, and
+/// every attempt in its count; another key gets its own row.
+pub fn counted_sign_ins_lose_no_attempt_under_concurrency(e: &mut dyn Engine) {
+    let s = e.store();
+    let (threads, each) = (4, 50);
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let s = s.clone();
+            scope.spawn(move || {
+                for i in 0..each {
+                    let mut entry = sign_in(&format!("app:t{t}-{i}"), SignInResult::Success, t0());
+                    entry.interactive = false;
+                    s.count_sign_in("000000000001|127.0.0.1|Success|conformance||app", entry).unwrap();
+                }
+            });
+        }
+    });
+    let mut other = sign_in("app:b", SignInResult::Success, t0());
+    other.ip = "127.0.0.2".into();
+    s.count_sign_in("000000000001|127.0.0.2|Success|conformance||app", other).unwrap();
+    let rows = s.list_sign_ins(None, 100).unwrap().items;
+    let counts: Vec<(String, u32)> = rows.iter().map(|r| (r.ip.clone(), r.count)).collect();
+    assert_eq!(rows.len(), 2, "{counts:?}");
+    assert!(counts.contains(&("127.0.0.1".into(), threads * each)), "{counts:?}");
+    assert!(counts.contains(&("127.0.0.2".into(), 1)), "{counts:?}");
 }
 
 pub fn policy_versions_refuse_a_stale_save(e: &mut dyn Engine) {
