@@ -136,6 +136,10 @@ pub struct SeedArgs {
     pub oidc_grants: usize,
     #[arg(long, hide = true)]
     pub grants_out: Option<PathBuf>,
+    /// Benchmarks: how long the Bench application's access tokens live (1–60 minutes; short, to
+    /// measure memory with tokens expiring and swept as in production).
+    #[arg(long, default_value_t = 60, hide = true, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub access_token_minutes: u32,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -67,7 +67,7 @@ pub fn seed(args: &crate::config::SeedArgs) -> CliResult<String> {
         seed_totp_sessions(&store, &args.data_dir, &users[..args.totp_sessions.min(users.len())], out, now)?;
     }
     if let Some(out) = &args.grants_out {
-        seed_grants(&store, &users, args.oidc_grants, out, now)?;
+        seed_grants(&store, &users, (args.oidc_grants, args.access_token_minutes), out, now)?;
     }
     Ok(format!(
         "seeded {} users, {} groups, {} memberships, {} sign-in and {} audit log rows",
@@ -125,7 +125,7 @@ fn seed_totp_sessions(
 fn seed_grants(
     store: &SledStore,
     users: &[crate::domain::model::User],
-    n: usize,
+    (n, access_token_minutes): (usize, u32),
     out: &Path,
     now: OffsetDateTime,
 ) -> CliResult<()> {
@@ -138,7 +138,8 @@ fn seed_grants(
     let secret = new_token();
     let req: proofup_shared::apps::ApplicationRequest = serde_json::from_value(serde_json::json!({
         "name": "Bench", "redirect_uris": ["http://127.0.0.1:9/cb"], "scopes": ["openid", "profile"],
-        "refresh_tokens": true, "refresh_token_days": 30, "service_access": true
+        "refresh_tokens": true, "refresh_token_days": 30, "service_access": true,
+        "access_token_minutes": access_token_minutes
     }))?;
     let app = crate::domain::oidc::Application::new("bench-app".into(), &req, Some(&secret), now);
     let entry = crate::store::AuditDraft(proofup_shared::api::AuditEntry {

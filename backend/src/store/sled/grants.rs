@@ -113,12 +113,20 @@ impl GrantStore for SledStore {
             (&self.grants, time::Duration::ZERO),
             (&self.refresh_tokens, time::Duration::ZERO),
         ] {
-            let mut b = ::sled::Batch::default();
+            // Removed in batches of SWEEP_BATCH, not one batch for the tree: an expired record
+            // needs no company, and a million expired access tokens in one atomic batch held
+            // ~4 GiB while it was applied (issue 31).
+            let (mut b, mut in_batch) = (::sled::Batch::default(), 0);
             for kv in tree.iter() {
                 let (k, v) = kv.map_err(backend)?;
                 if serde_json::from_slice::<Expiry>(&v).is_ok_and(|e| e.expires_at + after <= now) {
                     b.remove(k);
                     n += 1;
+                    in_batch += 1;
+                    if in_batch == SWEEP_BATCH {
+                        tree.apply_batch(std::mem::take(&mut b)).map_err(backend)?;
+                        in_batch = 0;
+                    }
                 }
             }
             tree.apply_batch(b).map_err(backend)?;
@@ -126,6 +134,9 @@ impl GrantStore for SledStore {
         Ok(n)
     }
 }
+
+/// Expired records removed per batch by the sweep.
+const SWEEP_BATCH: usize = 1024;
 
 /// A grant's key: user id, 0, grant id (every grant of a user under one prefix).
 fn grant_key(user_id: &str, id: &str) -> Vec<u8> {
