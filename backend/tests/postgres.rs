@@ -259,6 +259,7 @@ fn an_embedded_store_migrates_whole_into_postgresql() {
         sessions_out: Some(dir.path().join("sessions.txt")),
         oidc_grants: 2,
         grants_out: Some(dir.path().join("grants.txt")),
+        access_token_minutes: 60,
     };
     proofup::cli::seed::seed(&args).unwrap();
     {

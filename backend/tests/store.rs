@@ -41,6 +41,7 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
         sessions_out: Some(dir.path().join("sessions.txt")),
         oidc_grants: 3,
         grants_out: Some(dir.path().join("grants.txt")),
+        access_token_minutes: 60,
     };
     let msg = proofup::cli::seed::seed(&args).unwrap();
     assert!(msg.starts_with("seeded 200 users, 40 groups"), "{msg}");
