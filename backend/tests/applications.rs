@@ -242,9 +242,26 @@ async fn the_jwks_publishes_the_keys_that_sign_and_rotation_keeps_them_known() {
     let log = h.store.list_audit(None, 5).unwrap().items;
     assert_eq!(log[0].action, "signing_keys.rotated");
     assert!(!serde_json::to_string(&log).unwrap().contains("private"));
-    // The private parts are sealed: the stored record holds no PKCS#8 in the clear.
-    let stored = serde_json::to_string(&h.store.signing_keys().unwrap()).unwrap();
-    assert!(!stored.contains("MII"), "a PEM/DER body in the clear");
+    // The private parts are sealed: the stored record holds no private key in the clear (neither
+    // its DER in base64 or hex, nor a PEM header), and the sealed part opens to a PKCS#8 key.
+    let keys = h.store.signing_keys().unwrap();
+    let stored = serde_json::to_string(&keys).unwrap();
+    assert!(!stored.contains("PRIVATE KEY"));
+    for k in &keys {
+        let der = core.secrets.open(&k.private_sealed, &format!("signing-key/{}", k.kid)).unwrap();
+        assert_eq!(der[0], 0x30, "a DER SEQUENCE");
+        use base64::Engine as _;
+        for clear in [
+            base64::engine::general_purpose::STANDARD.encode(&der),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&der),
+            der.iter().map(|b| format!("{b:02x}")).collect(),
+        ] {
+            let middle = clear.len() / 2;
+            for part in [&clear[..48], &clear[middle..middle + 48]] {
+                assert!(!stored.contains(part), "key {} stored in the clear", k.kid);
+            }
+        }
+    }
 }
 
 /// The kid and claims of an ID token the server signed, checked with jsonwebtoken against the
