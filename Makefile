@@ -101,7 +101,7 @@ ui: setup
 	sed 's/data-bin="proofup-frontend"/& data-cargo-features="admin"/' frontend/index.html >frontend/admin.html
 	trunk build --release=true --dist frontend/dist-admin frontend/admin.html
 	mv frontend/dist-admin/index.html frontend/dist/admin.html
-	cp -n frontend/dist-admin/* frontend/dist/
+	cp frontend/dist-admin/* frontend/dist/
 	rm -rf frontend/dist-admin
 
 clean:
