@@ -280,3 +280,37 @@ fn method_counts_come_from_the_key_tree_which_older_stores_get_built() {
     let s = SledStore::open(dir.path(), 8 << 20).unwrap();
     assert_eq!(s.method_counts().unwrap().len(), 1);
 }
+
+/// The grant sweep removes expired records in batches (a million in one batch held ~4 GiB):
+/// across several batches every expired one goes, and every live one stays.
+#[test]
+fn the_grant_sweep_removes_every_expired_token_across_batches_and_keeps_the_live_ones() {
+    use proofup::domain::oidc::grant::AccessGrant;
+    use proofup::store::GrantStore;
+    let dir = tempfile::tempdir().unwrap();
+    let s = SledStore::open(dir.path(), 8 << 20).unwrap();
+    let now = time::macros::datetime!(2026-12-07 04:00 UTC);
+    let token = |i: u32, expires_at| {
+        let mut k = [0u8; 32];
+        k[..4].copy_from_slice(&i.to_be_bytes());
+        let g = AccessGrant {
+            client_id: "app".into(),
+            user_id: String::new(),
+            scopes: vec![],
+            expires_at,
+            grant: String::new(),
+        };
+        (k, g)
+    };
+    // 2,600 expired (two full batches of 1,024 and a part), 300 live, interleaved.
+    for i in 0..2_900u32 {
+        let expires = if i % 29 < 26 { now - time::Duration::minutes(1) } else { now + time::Duration::minutes(5) };
+        let (k, g) = token(i, expires);
+        s.put_access_token(&k, &g).unwrap();
+    }
+    assert_eq!(s.sweep_grants(now).unwrap(), 2_600);
+    let left: Vec<u32> = (0..2_900u32).filter(|i| s.access_token(&token(*i, now).0).unwrap().is_some()).collect();
+    assert_eq!(left.len(), 300);
+    assert!(left.iter().all(|i| i % 29 >= 26), "only live tokens are left");
+    assert_eq!(s.sweep_grants(now).unwrap(), 0);
+}

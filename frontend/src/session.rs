@@ -56,9 +56,13 @@ pub fn flow_of(next: &str) -> Option<String> {
     next.strip_prefix("/oauth2/authorize/resume?flow=").map(|f| f.chars().take(64).collect())
 }
 
+/// Where the everyday bundle notes the address it sent to the server for the administrators'
+/// bundle (sessionStorage), so that the same answer twice is not a loop.
+const ADMIN_BUNDLE_ASKED: &str = "proofup.admin-bundle";
+
 /// In the everyday bundle, a page only administrators use is not built in: load `address` (its
-/// path, query and fragment) again
-/// from the server, which answers it with the administrators' bundle (`proofup_shared::portal`).
+/// path, query and fragment) again from the server, which answers it with the administrators'
+/// bundle (`proofup_shared::portal`).
 /// Returns whether it is loading. Once per address: if the answer is the everyday bundle again
 /// (an older server, `trunk serve`), the page says "not found" instead of loading forever.
 pub fn load_admin_bundle(path: &str, address: &str) -> bool {
@@ -70,11 +74,11 @@ pub fn load_admin_bundle(path: &str, address: &str) -> bool {
         return true; // the router may build the page again before the browser leaves it
     }
     let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) else { return false };
-    if s.get_item(KEY).ok().flatten().as_deref() == Some(path) {
-        let _ = s.remove_item(KEY);
+    if s.get_item(ADMIN_BUNDLE_ASKED).ok().flatten().as_deref() == Some(path) {
+        let _ = s.remove_item(ADMIN_BUNDLE_ASKED);
         return false;
     }
-    let _ = s.set_item(KEY, path);
+    let _ = s.set_item(ADMIN_BUNDLE_ASKED, path);
     LOADING.set(true);
     // After the router has put `path` in the address bar: the loaded page replaces that entry.
     let address = address.to_owned();
@@ -89,11 +93,9 @@ pub fn load_admin_bundle(path: &str, address: &str) -> bool {
     true
 }
 
-const KEY: &str = "proofup.admin-bundle";
-
 /// The administrators' bundle has started: a later trip from the everyday bundle may load it again.
 pub fn admin_bundle_started() {
     if let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
-        let _ = s.remove_item(KEY);
+        let _ = s.remove_item(ADMIN_BUNDLE_ASKED);
     }
 }

@@ -29,11 +29,7 @@ fn network(e: impl std::fmt::Display) -> ApiError {
 /// The one place a request is sent and its answer read, written once and not per answer type (a
 /// generic `async fn` is compiled again, whole, for every type it returns: this keeps the portal's
 /// wasm small). An answer that is not 2xx becomes the server's typed error.
-async fn exchange(
-    method: &str,
-    path: &str,
-    body: Option<Result<String, serde_json::Error>>,
-) -> Result<String, ApiError> {
+async fn exchange(method: &str, path: &str, body: Option<String>) -> Result<String, ApiError> {
     let builder = match method {
         "GET" => Request::get(path),
         "PATCH" => Request::patch(path),
@@ -43,10 +39,7 @@ async fn exchange(
     };
     let resp = match body {
         None => builder.send().await,
-        Some(body) => {
-            let body = body.map_err(network)?;
-            builder.header("Content-Type", "application/json").body(body).map_err(network)?.send().await
-        }
+        Some(body) => builder.header("Content-Type", "application/json").body(body).map_err(network)?.send().await,
     }
     .map_err(network)?;
     if resp.ok() {
@@ -54,6 +47,12 @@ async fn exchange(
     } else {
         Err(error_of(resp).await)
     }
+}
+
+/// A request body as JSON (our own types: failing is a bug, reported as one, not as the network).
+fn json<B: Serialize>(body: &B) -> Result<String, ApiError> {
+    serde_json::to_string(body)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("Cannot encode the request: {e}")))
 }
 
 fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
@@ -129,7 +128,7 @@ pub async fn sign_ins(
 }
 
 async fn send_json<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: &B) -> Result<T, ApiError> {
-    parse(&exchange(method, path, Some(serde_json::to_string(body))).await?)
+    parse(&exchange(method, path, Some(json(body)?)).await?)
 }
 
 /// `?q=..&role=..` from the non-empty pairs.
@@ -175,7 +174,7 @@ fn enc(s: &str) -> String {
 }
 
 async fn send_empty<B: Serialize>(method: &str, path: &str, body: &B) -> Result<(), ApiError> {
-    exchange(method, path, Some(serde_json::to_string(body))).await.map(drop)
+    exchange(method, path, Some(json(body)?)).await.map(drop)
 }
 
 // Sign-in steps and methods.

@@ -3,6 +3,7 @@
 //! directory's secret key. Generated with aws-lc-rs (constant-time RSA), signed through
 //! jsonwebtoken on the same backend.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -120,6 +121,8 @@ pub struct Signer {
 
 pub struct OpenedKey {
     pub kid: String,
+    /// The JWS header (`alg`, `typ`, `kid`), base64url: the same for every token this key signs.
+    header: String,
     pair: aws_lc_rs::signature::RsaKeyPair,
 }
 
@@ -150,7 +153,10 @@ impl Signer {
                     .open(&stored.private_sealed, &seal_context(&stored.kid))
                     .map_err(|_| KeyError::Open)?;
                 let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&pkcs8).map_err(|_| KeyError::Open)?;
-                std::sync::Arc::new(OpenedKey { kid: stored.kid.clone(), pair })
+                let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+                header.kid = Some(stored.kid.clone());
+                let header = B64.encode(serde_json::to_vec(&header).map_err(|_| KeyError::Sign)?);
+                std::sync::Arc::new(OpenedKey { kid: stored.kid.clone(), header, pair })
             }
         };
         *current = Some((opened.clone(), now));
@@ -162,11 +168,8 @@ impl Signer {
     /// it again for every token; `tests/applications.rs` checks the result with jsonwebtoken and
     /// with the published JWK.
     pub fn sign<T: serde::Serialize>(&self, core: &Core, claims: &T) -> Result<String, ServiceError> {
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
         let key = self.key(core)?;
-        let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
-        header.kid = Some(key.kid.clone());
-        let mut out = B64.encode(serde_json::to_vec(&header).map_err(|_| KeyError::Sign)?);
+        let mut out = key.header.clone();
         out.push('.');
         out.push_str(&B64.encode(serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?));
         let mut sig = vec![0; key.pair.public_modulus_len()];

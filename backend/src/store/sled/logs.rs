@@ -105,14 +105,9 @@ impl SignInLog for SledStore {
             self.signins
                 .fetch_and_update(&at, |old| {
                     let old = old?;
-                    let Ok(mut row) = serde_json::from_slice::<SignInLogEntry>(old) else {
-                        counted = false;
-                        return Some(old.to_vec());
-                    };
-                    row.count = row.count.saturating_add(1);
-                    row.username.clone_from(&entry.username);
-                    counted = true;
-                    Some(serde_json::to_vec(&row).unwrap_or_else(|_| old.to_vec()))
+                    let next = counted_once_more(old, &entry.username);
+                    counted = next.is_some();
+                    Some(next.unwrap_or_else(|| old.to_vec()))
                 })
                 .map_err(backend)?;
             if counted {
@@ -124,11 +119,10 @@ impl SignInLog for SledStore {
             .transaction(|(log, counts)| {
                 if let Some(at) = counts.get(key.as_bytes())? {
                     if let Some(v) = log.get(&at)? {
-                        let mut row: SignInLogEntry =
-                            serde_json::from_slice(&v).map_err(|e| ConflictableTransactionError::Abort(backend(e)))?;
-                        row.count = row.count.saturating_add(1);
-                        row.username.clone_from(&entry.username);
-                        log.insert(&at, tx_enc(&row)?)?;
+                        let row = counted_once_more(&v, &entry.username).ok_or_else(|| {
+                            ConflictableTransactionError::Abort(StoreError::Backend("unreadable sign-in row".into()))
+                        })?;
+                        log.insert(&at, row)?;
                         return Ok(false);
                     }
                 }
@@ -212,4 +206,13 @@ impl AlertStore for SledStore {
             .map_err(tx_err)?;
         self.flush()
     }
+}
+
+/// A counted sign-in row with one more attempt, named after the latest username; `None` when the
+/// stored row cannot be read.
+fn counted_once_more(row: &[u8], username: &str) -> Option<Vec<u8>> {
+    let mut row: SignInLogEntry = serde_json::from_slice(row).ok()?;
+    row.count = row.count.saturating_add(1);
+    username.clone_into(&mut row.username);
+    serde_json::to_vec(&row).ok()
 }
