@@ -66,6 +66,7 @@ fn bench(c: &mut Criterion) {
         interactive: true,
         application: None,
         count: 1,
+        outcomes: Vec::new(),
     };
     for u in 0..N {
         s.append_sign_in(row(u)).expect("row");

@@ -453,6 +453,82 @@ async fn assignment_and_require_mfa_are_enforced_when_the_flow_resumes() {
     assert_eq!((s, body["me"]["next_step"]["step"].as_str()), (StatusCode::OK, Some("done")), "{body}");
 }
 
+/// `acr_values=urn:proofup:acr:mfa` from an application without "Require MFA" is the same
+/// access decision as "Require MFA": a user without a method registers at that sign-in, with no
+/// skip even inside the policy's grace, and is let in (before the one decision, the interrupt
+/// offered a skip and the code was then refused with "This application requires MFA"). The
+/// first step's log entry keeps what each policy did as data.
+#[actix_web::test]
+async fn acr_values_asking_for_mfa_is_decided_like_require_mfa() {
+    let h = Harness::new();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "bob");
+    let (_, _, created, _) =
+        call!(app, with(&admin, post("/api/applications", json!({"name": "Wiki", "redirect_uris": [CALLBACK]}))));
+    let id = created["application"]["id"].as_str().unwrap().to_owned();
+    save_policy!(
+        app,
+        admin,
+        json!({"enforcement": "on", "include_all": true, "include_users": [], "include_groups": [],
+        "exclude_users": [], "exclude_groups": [], "require_registration": true, "grace_days": 14})
+    );
+    // Without acr_values: the policy's interrupt, with its skip.
+    let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[])));
+    let (_, flow) = resume_and_flow(&hd);
+    let (_, _, body, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW, "flow": flow})));
+    assert_eq!(
+        (body["me"]["next_step"]["step"].as_str(), body["me"]["next_step"]["can_skip"].as_bool()),
+        (Some("register_mfa"), Some(true)),
+        "{body}"
+    );
+
+    // With it: no skip, and the step says so however often it is asked.
+    let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[("acr_values", "urn:proofup:acr:mfa")])));
+    let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
+    let (resume, flow) = resume_and_flow(&hd);
+    let (s, hd, body, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW, "flow": flow})));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["me"]["next_step"]["step"], "register_mfa", "{body}");
+    assert_eq!(body["me"]["next_step"]["can_skip"], false, "acr_values asks for MFA: {body}");
+    let bob_c = session_cookie(&hd).unwrap();
+    let (_, _, me, _) = call!(app, with(&bob_c, get("/api/auth/me")));
+    assert_eq!(me["next_step"]["can_skip"], false, "{me}");
+    let (s, _, body, _) = call!(app, with(&bob_c, post("/api/auth/skip-registration", json!({}))));
+    assert!(s.is_client_error(), "no skip: {body}");
+    let (full, _) = add_authenticator_app!(app, h, bob_c);
+    let (s, hd, _, _) = call!(app, get(&resume).insert_header(("cookie", format!("{full}; {flow_cookie}"))));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let q = query_of(&location(&hd));
+    assert!(q.contains_key("code"), "registered at this sign-in: let in, not refused ({q:?})");
+
+    // The log: the first step's outcomes as data, and the sentence rendered from them.
+    let (_, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?user=bob&application=Wiki")));
+    let items = log["items"].as_array().unwrap();
+    let first = items
+        .iter()
+        .find(|e| {
+            e["outcomes"].as_array().is_some_and(|o| o.iter().any(|o| o["outcome"] == "application_requires_mfa"))
+        })
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(
+        first["outcomes"],
+        json!([
+            {"outcome": "registration", "effect": {"effect": "prompted", "days_left": 14}},
+            {"outcome": "application_requires_mfa", "application": "Wiki"}
+        ]),
+        "{first}"
+    );
+    assert_eq!(
+        first["reason"],
+        "Password; MFA registration prompted (14 days to skip); Wiki requires MFA: registration required now"
+    );
+    assert!(items.iter().all(|e| !e["reason"].as_str().unwrap().starts_with("Access denied")), "{log}");
+}
+
 /// The cookies a response sets, by name: the whole `Set-Cookie` line.
 fn set_cookie_line(headers: &actix_web::http::header::HeaderMap, name: &str) -> String {
     headers

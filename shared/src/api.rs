@@ -45,6 +45,95 @@ pub struct SignInLogEntry {
     /// shown), so a flood of them cannot push real sign-ins out of the log. 1 for every other row.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub count: u32,
+    /// What the access decision and its policies did at this step, as data; `reason` ends with
+    /// these rendered as words ([`describe_outcomes`]). Empty for entries no policy acted on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<PolicyOutcome>,
+}
+
+/// One thing a policy did at a sign-in, stored on its log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PolicyOutcome {
+    /// The user has a method and must still prove it.
+    SecondFactorPending,
+    /// What the MFA registration policy did.
+    Registration { effect: RegistrationEffect },
+    /// The application requires MFA (its setting, or `acr_values` asking for it) and the user has
+    /// no method: registration now, with no skip.
+    ApplicationRequiresMfa { application: String },
+    /// Single sign-on inside the grace period: registration waits for the next interactive sign-in.
+    RegistrationDeferred { days_left: u32 },
+    /// An emergency-access account signed in, and an alert was raised.
+    EmergencyAccess,
+}
+
+/// The MFA registration policy's effect on one sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum RegistrationEffect {
+    /// Enforcement Off: nothing.
+    Off,
+    /// Not in scope; `excluded` when an exclusion (not a missing inclusion) decided it.
+    NotApplied { excluded: bool, reason: String },
+    /// In scope with a method.
+    Registered,
+    /// Interrupted, with a skip for `days_left` more days.
+    Prompted { days_left: u32 },
+    /// Interrupted, no skip left.
+    Required,
+    /// Report-only: would have prompted.
+    WouldPrompt { days_left: u32 },
+    /// Report-only: would have required.
+    WouldRequire,
+    /// Enforcement On without the control "Require MFA registration": nothing.
+    NoControl,
+}
+
+impl PolicyOutcome {
+    /// The outcome in the sign-in log's words.
+    pub fn describe(&self) -> String {
+        let days = |n: &u32| format!("{n} {}", if *n == 1 { "day" } else { "days" });
+        match self {
+            PolicyOutcome::SecondFactorPending => "second factor pending".into(),
+            PolicyOutcome::Registration { effect } => match effect {
+                RegistrationEffect::Off => "MFA registration policy off".into(),
+                RegistrationEffect::NotApplied { reason, .. } => {
+                    format!("MFA registration policy: not applied ({})", reason.trim_end_matches('.'))
+                }
+                RegistrationEffect::Registered => "MFA registration policy: registered".into(),
+                RegistrationEffect::Prompted { days_left } => {
+                    format!("MFA registration prompted ({days_left} days to skip)")
+                }
+                RegistrationEffect::Required => "MFA registration required".into(),
+                RegistrationEffect::WouldPrompt { days_left } => {
+                    format!("Report-only: MFA registration would be prompted ({days_left} days to skip)")
+                }
+                RegistrationEffect::WouldRequire => "Report-only: MFA registration would be required".into(),
+                RegistrationEffect::NoControl => "MFA registration policy: no control selected".into(),
+            },
+            PolicyOutcome::ApplicationRequiresMfa { application } => {
+                format!("{application} requires MFA: registration required now")
+            }
+            PolicyOutcome::RegistrationDeferred { days_left } => {
+                format!("MFA registration deferred to the next interactive sign-in ({} to skip)", days(days_left))
+            }
+            PolicyOutcome::EmergencyAccess => "emergency-access account (alert raised)".into(),
+        }
+    }
+}
+
+/// `how` followed by every outcome, as the sign-in log's reason: "Password; MFA registration
+/// prompted (14 days to skip)".
+pub fn describe_outcomes(how: &str, outcomes: &[PolicyOutcome]) -> String {
+    let mut s = how.to_owned();
+    for o in outcomes {
+        s.push_str("; ");
+        s.push_str(&o.describe());
+    }
+    s
 }
 
 fn one() -> u32 {

@@ -235,6 +235,7 @@ fn seed_logs(
             interactive: true,
             application: None,
             count: 1,
+            outcomes: Vec::new(),
         })?;
     }
     for i in 0..args.audit {

@@ -3,6 +3,7 @@
 //! Rules of this layer: it may import only `proofup_shared` and pure crates (time, serde, the
 //! crypto primitives); never `store`, `service`, `http` or `cli`.
 
+pub mod access;
 pub mod clock;
 pub mod membership;
 pub mod model;

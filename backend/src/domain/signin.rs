@@ -1,38 +1,5 @@
-//! What a sign-in must do next, once the first factor is verified. Pure.
-
-use super::model::SessionStage;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FirstFactor {
-    Password,
-    /// An administrator-issued one-time pass: strong enough to stand in for the
-    /// second factor (like Entra's Temporary Access Pass), but the user must
-    /// choose a password first.
-    TemporaryAccessPass,
-}
-
-/// The stage of the new session after the first factor.
-///
-/// `interrupt` is whether the MFA registration policy interrupts this user now
-/// (only asked when the user has no method).
-pub fn after_first_factor(first: FirstFactor, methods: u32, interrupt: impl FnOnce() -> bool) -> SessionStage {
-    match first {
-        FirstFactor::TemporaryAccessPass => SessionStage::MustSetPassword,
-        FirstFactor::Password if methods > 0 => SessionStage::SecondFactor,
-        FirstFactor::Password if interrupt() => SessionStage::RegisterMfa,
-        FirstFactor::Password => SessionStage::Full,
-    }
-}
-
-/// After a temporary-access-pass session chose its password: the pass counted
-/// as strong authentication, so only the registration policy may still interrupt.
-pub fn after_password_chosen(methods: u32, interrupt: impl FnOnce() -> bool) -> SessionStage {
-    if methods == 0 && interrupt() {
-        SessionStage::RegisterMfa
-    } else {
-        SessionStage::Full
-    }
-}
+//! Sign-in details beside the access decision (`domain::access`): the second step's options,
+//! and which log entries are counted rather than kept one by one. Pure.
 
 /// The ways to finish the second step (shared with the portal).
 pub use proofup_shared::mfa::second_factor_options;
@@ -77,18 +44,6 @@ mod tests {
     }
 
     #[test]
-    fn next_steps() {
-        use FirstFactor::*;
-        assert_eq!(after_first_factor(TemporaryAccessPass, 2, || true), SessionStage::MustSetPassword);
-        assert_eq!(after_first_factor(Password, 1, || panic!("not asked")), SessionStage::SecondFactor);
-        assert_eq!(after_first_factor(Password, 0, || true), SessionStage::RegisterMfa);
-        assert_eq!(after_first_factor(Password, 0, || false), SessionStage::Full);
-        assert_eq!(after_password_chosen(0, || true), SessionStage::RegisterMfa);
-        assert_eq!(after_password_chosen(1, || true), SessionStage::Full);
-        assert_eq!(after_password_chosen(0, || false), SessionStage::Full);
-    }
-
-    #[test]
     fn refused_attempts_without_a_user_and_machine_grants_share_a_row_per_minute() {
         use proofup_shared::api::{SignInLogEntry, SignInResult};
         use time::macros::datetime;
@@ -104,6 +59,7 @@ mod tests {
             interactive: true,
             application: None,
             count: 1,
+            outcomes: Vec::new(),
         };
         let t = datetime!(2026-12-06 10:15:01 UTC);
         let base = aggregate_key(&e(t, None, SignInResult::Failure, "203.0.113.7", "Unknown user")).unwrap();

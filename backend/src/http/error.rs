@@ -121,6 +121,7 @@ impl From<SignInError> for AppError {
                 "The username or password is incorrect.",
             ),
             SignInError::Store(e) => ServiceError::from(e).into(),
+            SignInError::Service(e) => (*e).into(),
         }
     }
 }

@@ -2,20 +2,18 @@
 
 use super::Core;
 use std::net::IpAddr;
-use std::sync::RwLock;
 
-use proofup_shared::api::{Me, SignInLogEntry, SignInResult};
-use proofup_shared::mfa::NextStep;
+use proofup_shared::api::{describe_outcomes, Me, PolicyOutcome, SignInLogEntry, SignInResult};
 use proofup_shared::validation::normalize_username;
 use time::{Duration, OffsetDateTime};
 
 use super::{new_token, session_key};
 
-use crate::domain::membership::MembershipIndex;
+use super::access::stage_after;
+use crate::domain::access::{AccessDecision, Factor, Factors, Moment};
 use crate::domain::model::{ClientInfo, Session, User};
 use crate::domain::model::{Continuation, SessionStage};
 use crate::domain::session::{self, SessionCheck};
-use crate::domain::signin::{after_first_factor, FirstFactor};
 use crate::domain::throttle::ThrottleDecision;
 use crate::store::{Store, StoreError};
 
@@ -34,6 +32,15 @@ pub enum SignInError {
     InvalidCredentials,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// What follows the password could not be decided (an internal failure, never the client's).
+    #[error(transparent)]
+    Service(#[from] Box<super::ServiceError>),
+}
+
+impl From<super::ServiceError> for SignInError {
+    fn from(e: super::ServiceError) -> Self {
+        SignInError::Service(Box::new(e))
+    }
 }
 
 pub struct SignedIn {
@@ -42,7 +49,6 @@ pub struct SignedIn {
     pub me: Me,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn log_attempt<S: Store + ?Sized>(
     s: &S,
     at: OffsetDateTime,
@@ -52,16 +58,14 @@ fn log_attempt<S: Store + ?Sized>(
     reason: &str,
     client: &ClientInfo,
 ) -> Result<(), StoreError> {
-    log_attempt_to(s, at, username, user, result, reason, client, None)
+    log_attempt_to(s, at, (username, user), result, reason, client, None)
 }
 
 /// A sign-in log entry; `application` when the sign-in is for one (an application sent the user).
-#[allow(clippy::too_many_arguments)]
 fn log_attempt_to<S: Store + ?Sized>(
     s: &S,
     at: OffsetDateTime,
-    username: &str,
-    user: Option<&User>,
+    (username, user): (&str, Option<&User>),
     result: SignInResult,
     reason: &str,
     client: &ClientInfo,
@@ -81,6 +85,37 @@ fn log_attempt_to<S: Store + ?Sized>(
             interactive: true,
             application: application.map(str::to_owned),
             count: 1,
+            outcomes: Vec::new(),
+        },
+    )
+}
+
+/// A step's log entry with the outcomes of the access decision: the reason is `how` followed by
+/// them in words, and they are kept as data beside it.
+pub(crate) fn log_step_outcomes<S: Store + ?Sized>(
+    s: &S,
+    at: OffsetDateTime,
+    user: &User,
+    how: &str,
+    outcomes: Vec<PolicyOutcome>,
+    client: &ClientInfo,
+    application: Option<&str>,
+) -> Result<(), StoreError> {
+    super::record_sign_in(
+        s,
+        SignInLogEntry {
+            id: String::new(),
+            at,
+            username: user.username.clone(),
+            user_id: Some(user.id.clone()),
+            result: SignInResult::Success,
+            reason: describe_outcomes(how, &outcomes),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            interactive: true,
+            application: application.map(str::to_owned),
+            count: 1,
+            outcomes,
         },
     )
 }
@@ -93,59 +128,6 @@ pub enum SessionError {
     Expired,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// What the session must do next, as the portal is told.
-pub fn next_step<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    session: &Session,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<NextStep, StoreError> {
-    let step = match session.stage {
-        SessionStage::Full => NextStep::Done,
-        SessionStage::MustSetPassword => NextStep::SetPassword,
-        SessionStage::SecondFactor => NextStep::SecondFactor { options: second_factor_options(s, &user.id)? },
-        SessionStage::RegisterMfa if super::oidc::signin::continuation_requires_mfa(s, session, now)? => {
-            NextStep::RegisterMfa { can_skip: false, days_left: 0, deadline: None, network_blocked: false }
-        }
-        SessionStage::RegisterMfa => match super::policy::interrupt_now(s, index, user, now)? {
-            // No longer interrupted (policy changed, user excluded): registering or skipping both finish.
-            NextStep::Done => {
-                NextStep::RegisterMfa { can_skip: true, days_left: 0, deadline: None, network_blocked: false }
-            }
-            step => step,
-        },
-    };
-    Ok(match step {
-        NextStep::RegisterMfa { can_skip, days_left, deadline, .. } => NextStep::RegisterMfa {
-            can_skip,
-            days_left,
-            deadline,
-            network_blocked: !may_register_from(s, session, &session.ip)?,
-        },
-        step => step,
-    })
-}
-
-/// Whether this session may register a method from `ip`: always once it proved MFA or began
-/// with a temporary access pass; otherwise only from the policy's trusted networks (if any).
-pub fn may_register_from<S: Store + ?Sized>(s: &S, session: &Session, ip: &str) -> Result<bool, StoreError> {
-    if session.mfa_at.is_some() || session.via_pass {
-        return Ok(true);
-    }
-    Ok(s.policy()?.policy.registration_allowed_from(ip))
-}
-
-/// The user's ways to finish the second step, most secure first.
-pub fn second_factor_options<S: Store + ?Sized>(
-    s: &S,
-    user_id: &str,
-) -> Result<Vec<proofup_shared::mfa::SecondFactorOption>, StoreError> {
-    let kinds = s.methods(user_id)?.into_iter().map(|m| m.kind);
-    let left = s.recovery_codes(user_id)?.map_or(0, |r| r.remaining());
-    Ok(crate::domain::signin::second_factor_options(kinds, left))
 }
 
 /// Replaces a session with a new id at a new stage (privilege change). Returns the new cookie value.
@@ -187,7 +169,7 @@ pub fn log_second_step<S: Store + ?Sized>(
     application: Option<&str>,
 ) -> Result<(), StoreError> {
     let result = if ok { SignInResult::Success } else { SignInResult::Failure };
-    log_attempt_to(s, at, &user.username, Some(user), result, reason, client, application)
+    log_attempt_to(s, at, (&user.username, Some(user)), result, reason, client, application)
 }
 
 impl Core {
@@ -195,7 +177,6 @@ impl Core {
     ///
     /// Unknown users and wrong passwords get the same error after the same work
     /// (an Argon2 verify against a dummy hash); the sign-in log records which it was.
-    #[allow(clippy::too_many_arguments)]
     pub async fn sign_in(
         &self,
         ip: IpAddr,
@@ -291,50 +272,31 @@ impl Core {
         }
         s.attempt_succeeded(&throttle_key)?;
         let token = new_token();
-        let first = if by_pass { FirstFactor::TemporaryAccessPass } else { FirstFactor::Password };
-        let methods = s.methods(&user.id)?.len() as u32;
-        // The policy is evaluated at every interactive password sign-in (the log says what it did);
-        // a temporary-access-pass sign-in is evaluated once the password is chosen.
-        let (mut interrupts, mut note) = if first == FirstFactor::Password {
-            super::policy::at_sign_in(s, &self.membership, &user, now)?
-        } else {
-            (false, None)
-        };
-        // Signing in to an application: the flow is what this sign-in resumes, and an
-        // application that requires MFA makes a user without a method register now.
+        let first = if by_pass { Factor::TemporaryAccessPass } else { Factor::Password };
+        // Signing in to an application: the flow is what this sign-in resumes, and what the
+        // application requires is part of the decision.
         let flow = match flow {
-            Some(id) => super::oidc::signin::live_flow_app(s, id, now)?,
+            Some(id) => self.live_flow(id)?,
             None => None,
         };
-        if let Some((_, app)) = flow.as_ref().filter(|(_, a)| a.require_mfa && methods == 0) {
-            if first == FirstFactor::Password {
-                interrupts = true;
-                let n = format!("{} requires MFA: registration required now", app.name);
-                note = Some(match note {
-                    Some(policy) => format!("{policy}; {n}"),
-                    None => n,
-                });
-            }
+        let channel = self.channel_of(flow.as_ref(), &user)?;
+        let decided = self.decide_access(&user, Factors::of(&[first]), Moment::SigningIn, channel, &client.ip)?;
+        let AccessDecision { next, mut outcomes } = decided.decision.clone();
+        // The policy is evaluated at every interactive password sign-in (the log says what it
+        // did); a temporary-access-pass sign-in is evaluated once the password is chosen.
+        if !outcomes.is_empty() {
+            self.registration_evaluated(&user, decided)?;
         }
-        let stage = after_first_factor(first, methods, || interrupts);
         let application = flow.as_ref().map(|(_, a)| a.name.clone());
         let session = Session {
-            continuation: flow.map(|(id, _)| Continuation::Authorize { request: id }),
+            continuation: flow.map(|(f, _)| Continuation::Authorize { request: f.id }),
             via_pass: by_pass,
-            ..Session::begun(&user.id, now, &client.ip, &client.user_agent, stage)
+            ..Session::begun(&user.id, now, &client.ip, &client.user_agent, stage_after(&next))
         };
         s.create_session(&session_key(&token), &session)?;
         s.set_last_sign_in(&user.id, now)?;
-        let mut how = if by_pass { "Temporary access pass".to_owned() } else { "Password".to_owned() };
-        if stage == SessionStage::SecondFactor {
-            how.push_str("; second factor pending");
-        }
-        if let Some(n) = note {
-            how.push_str("; ");
-            how.push_str(&n);
-        }
         if user.emergency_access {
-            how.push_str("; emergency-access account (alert raised)");
+            outcomes.push(PolicyOutcome::EmergencyAccess);
             s.add_alert(proofup_shared::api::EmergencyAlert {
                 id: String::new(),
                 at: now,
@@ -352,11 +314,12 @@ impl Core {
                 now,
             )?;
         }
-        log_attempt_to(s, now, &name, Some(&user), SignInResult::Success, &how, client, application.as_deref())?;
+        let how = if by_pass { "Temporary access pass" } else { "Password" };
+        log_step_outcomes(s, now, &user, how, outcomes, client, application.as_deref())?;
         s.durable().await?;
         let mut me = user.me();
         me.must_set_password = by_pass;
-        me.next_step = next_step(s, &self.membership, &session, &user, now)?;
+        me.next_step = self.next_step(&session, &user)?;
         Ok(SignedIn { token, me })
     }
 

@@ -5,6 +5,7 @@
 //! the acting administrator, the one error type, audit drafts, session tokens — lives in this
 //! file, so the use-case files import it and not each other's.
 
+pub mod access;
 pub mod alerts;
 pub mod auth;
 mod core_uses;

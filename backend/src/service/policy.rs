@@ -6,7 +6,6 @@ use crate::store::Store;
 use std::sync::RwLock;
 
 use proofup_shared::api::FieldChange;
-use proofup_shared::mfa::NextStep;
 use proofup_shared::policy::{
     DecisionView, Enforcement, GraceRequest, Impact, MfaRegistrationPolicy, PolicyVersion, SavePolicyRequest,
     SavePolicyResponse, WhatIf,
@@ -42,79 +41,6 @@ pub fn decide_with<S: Store + ?Sized>(
     Ok((policy::evaluate(policy, &facts, now), methods, state))
 }
 
-/// What the policy says about an interactive sign-in of `user` that has no
-/// method: whether it interrupts, and a note for the sign-in log. Under
-/// enforcement On the first prompt starts the user's grace clock.
-pub fn at_sign_in<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<(bool, Option<String>), StoreError> {
-    let current = s.policy()?;
-    let p = &current.policy;
-    if p.enforcement == Enforcement::Off {
-        // The log promises what the policy did at each sign-in: here, nothing.
-        return Ok((false, Some("MFA registration policy off".to_owned())));
-    }
-    let (decision, _, mut state) = decide_with(s, index, p, user, now)?;
-    let interrupts = policy::interrupts(p, &decision);
-    let name = |id: &str| super::groups::group_name(s, id);
-    let note = match (&decision, p.enforcement) {
-        (Decision::Prompt { deadline, .. }, Enforcement::ReportOnly) => format!(
-            "Report-only: MFA registration would be prompted ({} days to skip)",
-            policy::days_left(*deadline, now)
-        ),
-        (Decision::Required { .. }, Enforcement::ReportOnly) => {
-            "Report-only: MFA registration would be required".into()
-        }
-        (Decision::Prompt { deadline, .. }, _) => {
-            format!("MFA registration prompted ({} days to skip)", policy::days_left(*deadline, now))
-        }
-        (Decision::Required { .. }, _) => "MFA registration required".to_owned(),
-        (Decision::Registered { .. }, _) => "MFA registration policy: registered".to_owned(),
-        (Decision::NotInScope(why), _) => {
-            format!("MFA registration policy: not applied ({})", policy::describe_out(why, &name).trim_end_matches('.'))
-        }
-    };
-    let note = Some(note);
-    if interrupts {
-        crate::metrics::interrupt(crate::metrics::Interrupt::Shown);
-    } else if p.enforcement == Enforcement::ReportOnly
-        && matches!(decision, Decision::Prompt { .. } | Decision::Required { .. })
-    {
-        crate::metrics::interrupt(crate::metrics::Interrupt::ReportOnly);
-    }
-    if interrupts && state.first_prompted_at.is_none() {
-        state.first_prompted_at = Some(now);
-        s.put_registration_state(&user.id, &state, None)?;
-    }
-    Ok((interrupts, note))
-}
-
-/// Whether the policy currently interrupts this user (for a session that is waiting to register).
-pub fn interrupt_now<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<NextStep, StoreError> {
-    let current = s.policy()?;
-    let (decision, _, _) = decide_with(s, index, &current.policy, user, now)?;
-    Ok(match decision {
-        Decision::Prompt { deadline, .. } if policy::interrupts(&current.policy, &decision) => NextStep::RegisterMfa {
-            can_skip: true,
-            days_left: policy::days_left(deadline, now),
-            deadline: Some(deadline),
-            network_blocked: false,
-        },
-        Decision::Required { deadline, .. } if policy::interrupts(&current.policy, &decision) => {
-            NextStep::RegisterMfa { can_skip: false, days_left: 0, deadline: Some(deadline), network_blocked: false }
-        }
-        _ => NextStep::Done,
-    })
-}
-
 /// Whether removing the user's last method must be refused.
 pub fn requires_a_method<S: Store + ?Sized>(
     s: &S,
@@ -130,23 +56,12 @@ pub fn requires_a_method<S: Store + ?Sized>(
     Ok(!matches!(decision, Decision::NotInScope(_)))
 }
 
-/// Records a skip. Refused once the deadline passed.
-pub fn skip<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<(), ServiceError> {
-    match interrupt_now(s, index, user, now)? {
-        NextStep::RegisterMfa { can_skip: true, .. } | NextStep::Done => {
-            let mut state = s.registration_state(&user.id)?;
-            state.skips += 1;
-            state.last_skipped_at = Some(now);
-            s.put_registration_state(&user.id, &state, None)?;
-            Ok(())
-        }
-        _ => Err(ServiceError::RegistrationRequired),
-    }
+/// Records a skip (the access decision allowed it).
+pub fn record_skip<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), StoreError> {
+    let mut state = s.registration_state(&user.id)?;
+    state.skips += 1;
+    state.last_skipped_at = Some(now);
+    s.put_registration_state(&user.id, &state, None)
 }
 
 fn list_changes(field: &str, before: &[String], after: &[String], name: &dyn Fn(&str) -> String) -> Vec<FieldChange> {

@@ -157,6 +157,7 @@ fn sign_in(username: &str, result: SignInResult, at: OffsetDateTime) -> SignInLo
         interactive: true,
         application: None,
         count: 1,
+        outcomes: Vec::new(),
     }
 }
 

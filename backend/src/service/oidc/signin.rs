@@ -4,10 +4,11 @@
 //! application gets a one-use code by redirect.
 
 use super::super::{new_token, session_key, Core, ServiceError};
+use crate::domain::access::{Again, Channel, Denied, Factors, Moment, Next};
 use crate::domain::model::{ClientInfo, Session, SessionStage, User};
 use crate::domain::oidc::authorize::{self, AuthRequest, AuthorizeError};
 use crate::domain::oidc::grant::{CodeGrant, Flow, CODE_LIFETIME, FLOW_LIFETIME};
-use proofup_shared::mfa::NextStep;
+use proofup_shared::api::PolicyOutcome;
 
 /// What `/oauth2/authorize` answers.
 #[derive(Debug, PartialEq, Eq)]
@@ -65,41 +66,7 @@ pub(crate) fn sid(key: &[u8; 32]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&h[..16])
 }
 
-/// The flow `id` and its application, while the flow waits and the application is enabled.
-/// Only the browser that began a flow may resume it; this is for making a sign-in stricter
-/// (require MFA), never for letting anything through.
-pub fn live_flow_app<S: crate::store::Store + ?Sized>(
-    s: &S,
-    id: &str,
-    now: time::OffsetDateTime,
-) -> Result<Option<(String, crate::domain::oidc::Application)>, crate::store::StoreError> {
-    let Some(f) = s.flow(id)?.filter(|f| now < f.expires_at) else { return Ok(None) };
-    Ok(s.application(&f.request.client_id)?.filter(|a| a.enabled).map(|a| (f.id, a)))
-}
-
-/// Whether the application a signing-in session resumes requires MFA (no skip at the interrupt).
-pub fn continuation_requires_mfa<S: crate::store::Store + ?Sized>(
-    s: &S,
-    session: &Session,
-    now: time::OffsetDateTime,
-) -> Result<bool, crate::store::StoreError> {
-    let Some(crate::domain::model::Continuation::Authorize { request }) = &session.continuation else {
-        return Ok(false);
-    };
-    Ok(live_flow_app(s, request, now)?.is_some_and(|(_, a)| a.require_mfa))
-}
-
 impl Core {
-    /// Whether `user` may sign in to `app`: always, unless assignment is required; then when
-    /// assigned directly or through a group (nested groups count).
-    pub fn is_assigned(&self, app: &crate::domain::oidc::Application, user: &User) -> Result<bool, ServiceError> {
-        if !app.assignment_required || app.assigned_users.contains(&user.id) {
-            return Ok(true);
-        }
-        let groups = self.membership.read().map_err(super::super::index_poisoned)?.groups_of(&user.id);
-        Ok(groups.iter().any(|m| app.assigned_groups.contains(&m.group)))
-    }
-
     /// Checks an authorization request (query or form pairs). With a complete session in this
     /// browser (the SSO cookie) that the request may reuse, the code goes back at once; else a
     /// flow starts and the user signs in (never for `prompt=none`, which answers
@@ -151,19 +118,27 @@ impl Core {
         let sso = sso.filter(|b| hinted.as_ref().is_none_or(|sub| *sub == b.user.id));
         if let Some(b) = sso.filter(|b| b.session.stage == SessionStage::Full && b.user.enabled) {
             let recent = req.max_age.is_none_or(|m| (now - b.session.created_at).whole_seconds() <= m as i64);
-            if !req.force_login && recent {
-                match self.sso_verdict(&app, &req, b.session, b.user)? {
-                    Sso::Reuse(note) => {
-                        return self.issue_code(&app, &req, b, now - time::Duration::seconds(1), &note, client).await
-                    }
-                    Sso::Interact(why) if req.no_prompt => {
-                        self.log_app(b.user, &app, false, &format!("prompt=none: {why}"), client, true)?;
-                        self.store.durable().await?;
-                        return back("interaction_required", &why);
-                    }
-                    // A new sign-in, where the interrupt (or the second factor) runs.
-                    Sso::Interact(_) => {}
+            let channel = Channel::Application(self.app_facts(&app, &req, b.user, req.force_login || !recent)?);
+            // Only a second factor this session proved counts here (a method registered in it long ago does not).
+            let proved = Factors::of_session(b.session, now);
+            let decided = self.decide_access(b.user, proved, Moment::ExistingSession, channel, &client.ip)?;
+            let outcomes = decided.decision.outcomes;
+            match decided.decision.next {
+                Next::Allow => {
+                    let how = "Single sign-on with the existing session";
+                    return self.issue_code(&app, &req, b, Ok(outcomes), how, client).await;
                 }
+                Next::Deny(why) => return self.issue_code(&app, &req, b, Err(why), "", client).await,
+                // prompt=login or max_age: a new sign-in (never for prompt=none: login_required below).
+                Next::SignInAgain(Again::Requested) => {}
+                Next::SignInAgain(why) if req.no_prompt => {
+                    let why = why.describe();
+                    self.log_app(b.user, &app, false, &format!("prompt=none: {why}"), client, true)?;
+                    self.store.durable().await?;
+                    return back("interaction_required", &why);
+                }
+                // A new sign-in, where the interrupt (or the second factor) runs.
+                _ => {}
             }
         }
         if req.no_prompt {
@@ -186,35 +161,6 @@ impl Core {
         };
         self.store.put_flow(&flow)?;
         Ok(Authorize::SignIn { flow: flow.id, browser: fresh })
-    }
-
-    /// Whether an existing session may sign in to `app` without showing anything: not when the
-    /// policy requires registration now (grace over), nor when MFA is required (by the
-    /// application or `acr_values`) and this session did not use it. Inside the grace it may,
-    /// and the log says the registration was deferred to the next sign-in with a password.
-    fn sso_verdict(
-        &self,
-        app: &crate::domain::oidc::Application,
-        req: &AuthRequest,
-        session: &Session,
-        user: &User,
-    ) -> Result<Sso, ServiceError> {
-        let now = self.clock.now();
-        let wants_mfa = app.require_mfa || req.acr_values.iter().any(|a| a == MFA_ACR);
-        if wants_mfa && !session.amr.iter().any(|m| m == "mfa") {
-            return Ok(Sso::Interact(format!("{} requires MFA, and this session did not use it.", app.name)));
-        }
-        let policy = match super::super::policy::interrupt_now(self.store.as_ref(), &self.membership, user, now)? {
-            NextStep::RegisterMfa { can_skip: false, .. } => {
-                return Ok(Sso::Interact("MFA registration is required now.".into()));
-            }
-            NextStep::RegisterMfa { days_left, .. } => format!(
-                "; MFA registration deferred to the next interactive sign-in ({days_left} {} to skip)",
-                if days_left == 1 { "day" } else { "days" }
-            ),
-            _ => String::new(),
-        };
-        Ok(Sso::Reuse(format!("Single sign-on with the existing session{policy}")))
     }
 
     /// The application a flow signs in to, for the sign-in page ("Sign in to Grafana"), and the
@@ -274,7 +220,18 @@ impl Core {
         let Some(app) = app.filter(|a| a.enabled) else {
             return Ok(Authorize::Page("This application is no longer available in Proofup.".into()));
         };
-        let out = self.issue_code(&app, &f.request, b, f.created_at, "Signed in", client).await?;
+        // The steps ran inside this sign-in: what is left is entering the application. A method
+        // registered since the flow began counts for an application that wants MFA.
+        let channel = Channel::Application(self.app_facts(&app, &f.request, b.user, false)?);
+        let proved = Factors::of_session(b.session, f.created_at);
+        let decided = self.decide_access(b.user, proved, Moment::Completed, channel, &client.ip)?;
+        let verdict = match decided.decision.next {
+            Next::Allow => Ok(decided.decision.outcomes),
+            Next::Deny(why) => Err(why),
+            // Something changed since the steps ran (the policy, the user's methods): sign in again.
+            _ => return Ok(Authorize::SignIn { flow: f.id, browser: None }),
+        };
+        let out = self.issue_code(&app, &f.request, b, verdict, "Signed in", client).await?;
         self.store.delete_flow(&f.id)?;
         Ok(out)
     }
@@ -310,52 +267,35 @@ impl Core {
         )))
     }
 
-    /// The checks every way to a code passes (the account enabled, assigned, MFA if required),
-    /// then the code, by redirect; each outcome in the sign-in log under the application.
-    /// `since`: when this sign-in began (a method registered after it satisfies require-MFA).
+    /// The way to a code, once the access decision is made: a refusal goes back as
+    /// `access_denied`, an allowance gets the code, by redirect; each in the sign-in log under
+    /// the application, with the decision's outcomes.
     async fn issue_code(
         &self,
         app: &crate::domain::oidc::Application,
         req: &AuthRequest,
         b: SignedInBrowser<'_>,
-        since: time::OffsetDateTime,
+        verdict: Result<Vec<PolicyOutcome>, Denied>,
         how: &str,
         client: &ClientInfo,
     ) -> Result<Authorize, ServiceError> {
         let (session, user) = (b.session, b.user);
-        let deny = |why: &str| -> Result<Authorize, ServiceError> {
-            self.log_app(user, app, false, &format!("Access denied: {why}"), client, true)?;
-            Ok(Authorize::Redirect(redirect_error(
-                &self.issuer,
-                &req.redirect_uri,
-                req.state.as_deref(),
-                "access_denied",
-                why,
-            )))
-        };
-        let refused = if !user.enabled {
-            Some(deny("The account is disabled.")?)
-        } else if !self.is_assigned(app, user)? {
-            Some(deny("You are not assigned to this application. Ask your administrator for access.")?)
-        } else {
-            None
+        let outcomes = match verdict {
+            Ok(outcomes) => outcomes,
+            Err(why) => {
+                let why = why.describe();
+                self.log_app(user, app, false, &format!("Access denied: {why}"), client, true)?;
+                self.store.durable().await?;
+                return Ok(Authorize::Redirect(redirect_error(
+                    &self.issuer,
+                    &req.redirect_uri,
+                    req.state.as_deref(),
+                    "access_denied",
+                    why,
+                )));
+            }
         };
         let amr = if session.amr.is_empty() { vec!["pwd".to_owned()] } else { session.amr.clone() };
-        // A user with a method proved it at this sign-in (amr has mfa); one without registered
-        // one at the interrupt, with no skip (the session's mfa_at is then after the flow began;
-        // the ID token still says only what was used: pwd).
-        let registered_now = session.mfa_at.is_some_and(|t| t >= since);
-        let wants_mfa = app.require_mfa || req.acr_values.iter().any(|a| a == MFA_ACR);
-        let refused = match refused {
-            None if wants_mfa && !amr.iter().any(|m| m == "mfa") && !registered_now => Some(deny(
-                "This application requires MFA. Register a sign-in method in My security info, then sign in again.",
-            )?),
-            r => r,
-        };
-        if let Some(r) = refused {
-            self.store.durable().await?;
-            return Ok(r);
-        }
         let code = new_token();
         let grant = CodeGrant {
             client_id: req.client_id.clone(),
@@ -372,7 +312,7 @@ impl Core {
             issued: Vec::new(),
         };
         self.store.put_code(&session_key(&code), &grant)?;
-        self.log_app(user, app, true, how, client, true)?;
+        self.log_app_with(user, app, client, AppLogLine { ok: true, how, outcomes, interactive: true })?;
         self.store.durable().await?;
         let mut pairs = vec![("code", code.as_str())];
         if let Some(s) = req.state.as_deref() {
@@ -392,7 +332,19 @@ impl Core {
         client: &ClientInfo,
         interactive: bool,
     ) -> Result<(), ServiceError> {
-        use proofup_shared::api::{SignInLogEntry, SignInResult};
+        self.log_app_with(user, app, client, AppLogLine { ok, how: reason, outcomes: Vec::new(), interactive })
+    }
+
+    /// A sign-in log entry under the application's name, with the access decision's outcomes
+    /// (the reason is `how` followed by them in words).
+    fn log_app_with(
+        &self,
+        user: &User,
+        app: &crate::domain::oidc::Application,
+        client: &ClientInfo,
+        AppLogLine { ok, how, outcomes, interactive }: AppLogLine<'_>,
+    ) -> Result<(), ServiceError> {
+        use proofup_shared::api::{describe_outcomes, SignInLogEntry, SignInResult};
         crate::service::record_sign_in(
             self.store.as_ref(),
             SignInLogEntry {
@@ -401,16 +353,25 @@ impl Core {
                 username: user.username.clone(),
                 user_id: Some(user.id.clone()),
                 result: if ok { SignInResult::Success } else { SignInResult::Failure },
-                reason: reason.to_owned(),
+                reason: describe_outcomes(how, &outcomes),
                 ip: client.ip.clone(),
                 user_agent: client.user_agent.clone(),
                 interactive,
                 application: Some(app.name.clone()),
                 count: 1,
+                outcomes,
             },
         )?;
         Ok(())
     }
+}
+
+/// What an application's sign-in log entry says.
+struct AppLogLine<'a> {
+    ok: bool,
+    how: &'a str,
+    outcomes: Vec<PolicyOutcome>,
+    interactive: bool,
 }
 
 /// A browser's complete (or signing-in) session: the record, its user, its store key.
@@ -420,14 +381,3 @@ pub struct SignedInBrowser<'a> {
     pub user: &'a User,
     pub key: [u8; 32],
 }
-
-/// What single sign-on may do with an existing session.
-enum Sso {
-    /// Sign in with it; the log note says how (and whether registration was deferred).
-    Reuse(String),
-    /// Not without the user: a new sign-in, or `interaction_required` for `prompt=none`.
-    Interact(String),
-}
-
-/// The `acr` value that asks for MFA (`acr_values`).
-pub const MFA_ACR: &str = "urn:proofup:acr:mfa";

@@ -365,6 +365,7 @@ impl Core {
                 interactive: false,
                 application: Some(app.name.clone()),
                 count: 1,
+                outcomes: Vec::new(),
             },
         )?;
         self.store.durable().await?;

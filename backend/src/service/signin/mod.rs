@@ -23,14 +23,14 @@ use proofup_shared::mfa::NextStep;
 use time::OffsetDateTime;
 
 use super::{auth, policy, Core, ServiceError};
+use crate::domain::access::{Factor, Factors, Moment, Next};
 use crate::domain::model::{ClientInfo, Continuation, Session, SessionStage, User};
-use crate::domain::signin::after_password_chosen;
 
 /// Who a session is signed in as and what it must do next (`GET /api/auth/me`).
 pub fn me(core: &Core, session: &Session, user: &User) -> Result<Me, ServiceError> {
     let mut who = user.me();
     who.must_set_password = session.stage == SessionStage::MustSetPassword;
-    who.next_step = auth::next_step(core.store.as_ref(), &core.membership, session, user, core.clock.now())?;
+    who.next_step = core.next_step(session, user)?;
     Ok(who)
 }
 
@@ -79,9 +79,7 @@ impl<'a> SignIn<'a> {
 
     /// The application this sign-in is for (its flow still waiting), for the sign-in log.
     pub fn application(&self) -> Option<String> {
-        let Some(Continuation::Authorize { request }) = &self.session.continuation else { return None };
-        let s = self.core.store.as_ref();
-        super::oidc::signin::live_flow_app(s, request, self.core.clock.now()).ok().flatten().map(|(_, a)| a.name)
+        self.core.continued_flow(&self.session).ok().flatten().map(|(_, a)| a.name)
     }
 
     /// Waiting for the second factor (or complete, to re-authenticate).
@@ -99,7 +97,7 @@ impl<'a> SignIn<'a> {
             SessionStage::Full | SessionStage::RegisterMfa => {}
             _ => return Err(ServiceError::WrongStage("Finish signing in first.")),
         }
-        if !auth::may_register_from(self.core.store.as_ref(), &self.session, &self.client.ip)? {
+        if !self.core.may_register_from(&self.session, &self.client.ip)? {
             return Err(ServiceError::Forbidden(
                 "You can register a sign-in method only from your organization's network. Sign in from there, or ask your administrator for a temporary access pass.".into(),
             ));
@@ -186,10 +184,12 @@ impl<'a> SignIn<'a> {
         self.must_be(SessionStage::RegisterMfa)?;
         let now = self.core.clock.now();
         let s = self.core.store.as_ref();
-        if super::oidc::signin::continuation_requires_mfa(s, &self.session, now)? {
-            return Err(ServiceError::RegistrationRequired);
+        // Allowed while the decision offers a skip (the grace lasts, and no application wants
+        // MFA), or no longer interrupts at all.
+        match self.core.decide_for_session(&self.session, &self.user)?.decision.next {
+            Next::Allow | Next::Register { skip: Some(_), .. } => policy::record_skip(s, &self.user, now)?,
+            _ => return Err(ServiceError::RegistrationRequired),
         }
-        policy::skip(s, &self.core.membership, &self.user, now)?;
         auth::log_second_step(
             s,
             now,
@@ -211,8 +211,9 @@ impl<'a> SignIn<'a> {
     pub async fn password_chosen(&self, req: SetPasswordRequest) -> Result<(String, Me), ServiceError> {
         let core = self.core;
         let s = core.store.as_ref();
-        let policy_note = std::cell::RefCell::new(None::<String>);
+        let decided = std::cell::RefCell::new(None::<super::access::Decided>);
         let first_password = self.session.stage == SessionStage::MustSetPassword;
+        let flow = core.continued_flow(&self.session)?;
         let result = super::users::set_own_password(
             s,
             core.clock.as_ref(),
@@ -223,29 +224,35 @@ impl<'a> SignIn<'a> {
             &self.client,
             req,
             &|u| {
-                let methods = s.methods(&u.id).map(|m| m.len() as u32).unwrap_or(0);
-                after_password_chosen(methods, || match policy::at_sign_in(s, &core.membership, u, core.clock.now()) {
-                    Ok((interrupts, note)) => {
-                        *policy_note.borrow_mut() = note;
-                        interrupts
+                // The pass counted as strong authentication: only registration may still follow.
+                let proved = Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen]);
+                let d = core
+                    .channel_of(flow.as_ref(), u)
+                    .and_then(|channel| core.decide_access(u, proved, Moment::SigningIn, channel, &self.client.ip));
+                match d {
+                    Ok(d) => {
+                        let stage = super::access::stage_after(&d.decision.next);
+                        *decided.borrow_mut() = Some(d);
+                        stage
                     }
-                    Err(_) => false,
-                })
+                    // Fail closed: the user may sign out and in again.
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not decide what follows a new password");
+                        SessionStage::MustSetPassword
+                    }
+                }
             },
         )
         .await;
-        if first_password && result.is_ok() {
-            let mut how = "Password chosen after a temporary access pass".to_owned();
-            if let Some(n) = policy_note.borrow().as_deref() {
-                how.push_str("; ");
-                how.push_str(n);
-            }
-            auth::log_second_step(
+        if let (true, Ok(_), Some(d)) = (first_password, &result, decided.into_inner()) {
+            let outcomes = d.decision.outcomes.clone();
+            core.registration_evaluated(&self.user, d)?;
+            auth::log_step_outcomes(
                 s,
                 core.clock.now(),
                 &self.user,
-                true,
-                &how,
+                "Password chosen after a temporary access pass",
+                outcomes,
                 &self.client,
                 self.application().as_deref(),
             )?;
@@ -254,7 +261,7 @@ impl<'a> SignIn<'a> {
         s.flush()?;
         let (user, token, session) = result?;
         let mut me = user.me();
-        me.next_step = auth::next_step(s, &core.membership, &session, &user, core.clock.now())?;
+        me.next_step = core.next_step(&session, &user)?;
         Ok((token, me))
     }
 

@@ -1,0 +1,428 @@
+//! The one access decision: what a sign-in must do next, and whether it may enter the
+//! application it is for. Pure: the service gathers the facts once ([`SignInFacts`]), calls
+//! [`decide`], acts on the [`Next`] step and stores the [`PolicyOutcome`]s on the sign-in log.
+//!
+//! Every front door asks it at every step: the first factor, a password chosen after a
+//! temporary access pass, the portal asking what is next, a skip, single sign-on to an
+//! application with an existing session, and the code that finishes an application's
+//! sign-in. A new policy (risk, issue 28) adds facts and rows to the table in the tests, not
+//! branches to the callers.
+//!
+//! Rules, in order:
+//! 1. A disabled account is denied.
+//! 2. A sign-in begun with a temporary access pass chooses a password first.
+//! 3. An existing session (single sign-on) is reused unless the request asks for a fresh sign-in,
+//!    the application wants MFA this session did not use, or the registration policy requires
+//!    registration now (grace over); inside the grace it goes through and the registration is
+//!    deferred to the next interactive sign-in.
+//! 4. While signing in: a user with a method proves one (a pass stands in for it); a user with
+//!    none (a pass changes nothing here) is interrupted to register when the registration policy
+//!    (enforcement On) says so, or when the application wants MFA — then with no skip.
+//!    Registering needs a trusted network unless the sign-in proved more than a password.
+//! 5. Entering an application: the user must be assigned, and an application that wants MFA gets
+//!    it only from a second factor proved, or a method registered, in this sign-in.
+//!
+//! "The application wants MFA" is one fact: its own "Require MFA" setting **or** `acr_values`
+//! naming `urn:proofup:acr:mfa`. Both make a user without a method register at that sign-in (no
+//! skip), so an application that asks for MFA never ends in a refusal the user could not avoid.
+
+use proofup_shared::api::{PolicyOutcome, RegistrationEffect};
+use proofup_shared::common::{MethodKind, Role};
+use proofup_shared::mfa::SecondFactorOption;
+use time::OffsetDateTime;
+
+use super::model::Session;
+
+/// A factor a sign-in proved (or a step it took).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Factor {
+    Password = 1,
+    /// An administrator-issued one-time pass: strong enough to stand in for the second factor
+    /// (like Entra's Temporary Access Pass); the user must choose a password first.
+    TemporaryAccessPass = 2,
+    /// The password chosen after a temporary access pass.
+    PasswordChosen = 4,
+    AuthenticatorApp = 8,
+    Passkey = 16,
+    RecoveryCode = 32,
+    /// A method registered during this sign-in: it finishes the sign-in, but with only the
+    /// password behind it, it is not MFA for the tokens.
+    NewMethod = 64,
+}
+
+/// The factors proved so far, as a set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Factors(u8);
+
+impl Factors {
+    pub const fn of(list: &[Factor]) -> Self {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < list.len() {
+            bits |= list[i] as u8;
+            i += 1;
+        }
+        Factors(bits)
+    }
+
+    pub fn with(self, f: Factor) -> Self {
+        Factors(self.0 | f as u8)
+    }
+
+    pub fn has(self, f: Factor) -> bool {
+        self.0 & f as u8 != 0
+    }
+
+    /// A second factor proved: MFA, as the ID token's `amr` says.
+    pub fn second_factor(self) -> bool {
+        self.has(Factor::AuthenticatorApp) || self.has(Factor::Passkey) || self.has(Factor::RecoveryCode)
+    }
+
+    /// More than a password: a second factor, a temporary access pass, or a method registered.
+    pub fn beyond_password(self) -> bool {
+        self.second_factor() || self.has(Factor::TemporaryAccessPass) || self.has(Factor::NewMethod)
+    }
+
+    /// What a stored session proved. `registered_since`: a method registered at or after this
+    /// instant counts as [`Factor::NewMethod`] (an application's sign-in passes when its flow
+    /// began; single sign-on passes the present, so an older registration does not count).
+    pub fn of_session(session: &Session, registered_since: OffsetDateTime) -> Self {
+        let mut f = if session.via_pass {
+            let pass = Factors::of(&[Factor::TemporaryAccessPass]);
+            if session.stage == super::model::SessionStage::MustSetPassword {
+                pass
+            } else {
+                pass.with(Factor::PasswordChosen)
+            }
+        } else {
+            Factors::of(&[Factor::Password])
+        };
+        for m in &session.amr {
+            f = match m.as_str() {
+                "otp" => f.with(Factor::AuthenticatorApp),
+                "hwk" => f.with(Factor::Passkey),
+                _ => f,
+            };
+        }
+        if session.amr.iter().any(|m| m == "mfa") && !f.second_factor() {
+            f = f.with(Factor::RecoveryCode);
+        }
+        if !f.second_factor() && session.mfa_at.is_some_and(|t| t >= registered_since) {
+            f = f.with(Factor::NewMethod);
+        }
+        f
+    }
+}
+
+/// The account signing in.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub enabled: bool,
+    pub role: Role,
+    pub emergency_access: bool,
+    /// The kinds of the registered methods (recovery codes are not a method).
+    pub methods: Vec<MethodKind>,
+    pub recovery_codes_left: u32,
+}
+
+/// Where the sign-in happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Channel {
+    /// The portal itself.
+    Portal,
+    /// An application's sign-in (OpenID Connect today; any protocol that sends users).
+    Application(AppFacts),
+}
+
+/// What the application, and the request it sent, require.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppFacts {
+    pub name: String,
+    /// The application's "Require MFA" setting.
+    pub require_mfa: bool,
+    /// The request asked for MFA (`acr_values=urn:proofup:acr:mfa`).
+    pub mfa_requested: bool,
+    /// Assigned directly or through a (nested) group, or the application needs no assignment.
+    pub assigned: bool,
+    /// The request asks for a fresh sign-in (`prompt=login`, or `max_age` passed).
+    pub fresh_sign_in: bool,
+}
+
+impl AppFacts {
+    pub fn wants_mfa(&self) -> bool {
+        self.require_mfa || self.mfa_requested
+    }
+}
+
+/// Where the request comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    /// The registration policy's trusted networks include this address (or it lists none).
+    pub trusted_for_registration: bool,
+}
+
+/// The registration policy's decision for this user now, with its enforcement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registration {
+    Off,
+    NotApplied {
+        excluded: bool,
+        reason: String,
+    },
+    Registered,
+    /// In scope, no method, grace running until `deadline`.
+    Prompt {
+        deadline: OffsetDateTime,
+        days_left: u32,
+        mode: Mode,
+    },
+    /// In scope, no method, grace over.
+    Required {
+        deadline: OffsetDateTime,
+        mode: Mode,
+    },
+}
+
+/// How an in-scope decision of the registration policy is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Enforcement On with the control "Require MFA registration": it interrupts.
+    Enforced,
+    /// Evaluated and logged, never interrupts.
+    ReportOnly,
+    /// Enforcement On without the control: nothing.
+    NoControl,
+}
+
+impl Registration {
+    fn interrupts(&self) -> bool {
+        matches!(
+            self,
+            Registration::Prompt { mode: Mode::Enforced, .. } | Registration::Required { mode: Mode::Enforced, .. }
+        )
+    }
+
+    fn effect(&self) -> RegistrationEffect {
+        match self {
+            Registration::Off => RegistrationEffect::Off,
+            Registration::NotApplied { excluded, reason } => {
+                RegistrationEffect::NotApplied { excluded: *excluded, reason: reason.clone() }
+            }
+            Registration::Registered => RegistrationEffect::Registered,
+            Registration::Prompt { days_left, mode: Mode::Enforced, .. } => {
+                RegistrationEffect::Prompted { days_left: *days_left }
+            }
+            Registration::Prompt { days_left, mode: Mode::ReportOnly, .. } => {
+                RegistrationEffect::WouldPrompt { days_left: *days_left }
+            }
+            Registration::Required { mode: Mode::Enforced, .. } => RegistrationEffect::Required,
+            Registration::Required { mode: Mode::ReportOnly, .. } => RegistrationEffect::WouldRequire,
+            Registration::Prompt { mode: Mode::NoControl, .. }
+            | Registration::Required { mode: Mode::NoControl, .. } => RegistrationEffect::NoControl,
+        }
+    }
+}
+
+/// A risk detection about this sign-in or user. The slot the risk policies (issue 28) fill;
+/// nothing detects yet, so the list is always empty and no rule reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    pub kind: String,
+    pub level: RiskLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RiskLevel {
+    Low,
+    Medium,
+    High,
+}
+
+/// Which moment of a sign-in asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// Part-way through signing in (after the first factor, a password chosen, a step asked).
+    SigningIn,
+    /// This sign-in finished its steps and now enters the application it is for.
+    Completed,
+    /// An existing complete session, offered for single sign-on without showing anything.
+    ExistingSession,
+}
+
+/// Everything the decision reads, gathered once by the service.
+#[derive(Debug, Clone)]
+pub struct SignInFacts {
+    pub account: Account,
+    pub proved: Factors,
+    pub moment: Moment,
+    pub channel: Channel,
+    pub network: Network,
+    pub registration: Registration,
+    pub risk: Vec<Detection>,
+}
+
+/// The next step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing more: the sign-in completes, the application gets its code.
+    Allow,
+    SetPassword,
+    /// Prove one of these (most secure first).
+    ProveFactor {
+        options: Vec<SecondFactorOption>,
+    },
+    /// "More information required": register a method. `skip`: the grace lasts (deadline, whole
+    /// days left); `deadline`: when registration is (or became) required, when the policy says.
+    Register {
+        skip: Option<(OffsetDateTime, u32)>,
+        deadline: Option<OffsetDateTime>,
+        network_blocked: bool,
+    },
+    /// The existing session is not enough: a new interactive sign-in (`prompt=none` cannot have one).
+    SignInAgain(Again),
+    Deny(Denied),
+}
+
+/// Why an existing session cannot be reused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Again {
+    /// `prompt=login` or `max_age`.
+    Requested,
+    /// The application wants MFA and the session did not use it.
+    MfaRequired { application: String },
+    /// The registration policy requires registration now.
+    RegistrationRequired,
+}
+
+/// Why access is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    Disabled,
+    NotAssigned,
+    /// The application wants MFA and this sign-in neither proved a second factor nor registered
+    /// a method (a temporary access pass for a user who already has methods).
+    MfaRequired,
+}
+
+impl Again {
+    /// For `error_description` and the sign-in log.
+    pub fn describe(&self) -> String {
+        match self {
+            Again::Requested => "The application asked for a fresh sign-in.".into(),
+            Again::MfaRequired { application } => {
+                format!("{application} requires MFA, and this session did not use it.")
+            }
+            Again::RegistrationRequired => "MFA registration is required now.".into(),
+        }
+    }
+}
+
+impl Denied {
+    /// What the user and the application are told (`access_denied`).
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Denied::Disabled => "The account is disabled.",
+            Denied::NotAssigned => "You are not assigned to this application. Ask your administrator for access.",
+            Denied::MfaRequired => {
+                "This application requires MFA. Register a sign-in method in My security info, then sign in again."
+            }
+        }
+    }
+}
+
+/// The decision and what each policy did, in the order the sign-in log lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessDecision {
+    pub next: Next,
+    pub outcomes: Vec<PolicyOutcome>,
+}
+
+/// Whether a sign-in that proved `proved` may register a method from `network`: always once it
+/// proved more than a password; otherwise only from the registration policy's trusted networks.
+pub fn may_register(proved: Factors, network: Network) -> bool {
+    proved.beyond_password() || network.trusted_for_registration
+}
+
+/// The decision. See the module's rules.
+pub fn decide(f: &SignInFacts) -> AccessDecision {
+    let mut outcomes = Vec::new();
+    let done = |next, outcomes| AccessDecision { next, outcomes };
+    if !f.account.enabled {
+        return done(Next::Deny(Denied::Disabled), outcomes);
+    }
+    if f.proved.has(Factor::TemporaryAccessPass) && !f.proved.has(Factor::PasswordChosen) {
+        return done(Next::SetPassword, outcomes);
+    }
+    let app = match &f.channel {
+        Channel::Application(a) => Some(a),
+        Channel::Portal => None,
+    };
+    let wants_mfa = app.is_some_and(AppFacts::wants_mfa);
+    let no_method = f.account.methods.is_empty();
+    match f.moment {
+        Moment::ExistingSession => {
+            if app.is_some_and(|a| a.fresh_sign_in) {
+                return done(Next::SignInAgain(Again::Requested), outcomes);
+            }
+            if let Some(a) = app.filter(|a| a.wants_mfa() && !f.proved.second_factor()) {
+                return done(Next::SignInAgain(Again::MfaRequired { application: a.name.clone() }), outcomes);
+            }
+            match &f.registration {
+                r @ Registration::Required { .. } if r.interrupts() => {
+                    return done(Next::SignInAgain(Again::RegistrationRequired), outcomes);
+                }
+                r @ Registration::Prompt { days_left, .. } if r.interrupts() => {
+                    outcomes.push(PolicyOutcome::RegistrationDeferred { days_left: *days_left });
+                }
+                _ => {}
+            }
+        }
+        Moment::SigningIn => {
+            let policy = PolicyOutcome::Registration { effect: f.registration.effect() };
+            if !f.proved.beyond_password() && !no_method {
+                outcomes.extend([PolicyOutcome::SecondFactorPending, policy]);
+                let options = proofup_shared::mfa::second_factor_options(
+                    f.account.methods.iter().copied(),
+                    f.account.recovery_codes_left,
+                );
+                return done(Next::ProveFactor { options }, outcomes);
+            }
+            outcomes.push(policy);
+            // No method to prove, and none registered yet in this sign-in: the registration policy
+            // interrupts (a pass, too, leaves its user to register), and so does an application
+            // that wants MFA.
+            let unregistered = no_method && !f.proved.second_factor() && !f.proved.has(Factor::NewMethod);
+            let app_needs = wants_mfa && unregistered;
+            let policy_needs = unregistered && f.registration.interrupts();
+            if app_needs || policy_needs {
+                if let Some(a) = app.filter(|_| app_needs) {
+                    outcomes.push(PolicyOutcome::ApplicationRequiresMfa { application: a.name.clone() });
+                }
+                let (skip, deadline) = match &f.registration {
+                    Registration::Prompt { deadline, days_left, mode: Mode::Enforced } if !app_needs => {
+                        (Some((*deadline, *days_left)), Some(*deadline))
+                    }
+                    Registration::Prompt { .. } => (None, None),
+                    Registration::Required { deadline, mode: Mode::Enforced } => (None, Some(*deadline)),
+                    _ => (None, None),
+                };
+                let network_blocked = !may_register(f.proved, f.network);
+                return done(Next::Register { skip, deadline, network_blocked }, outcomes);
+            }
+        }
+        Moment::Completed => {}
+    }
+    if let Some(a) = app {
+        if !a.assigned {
+            return done(Next::Deny(Denied::NotAssigned), outcomes);
+        }
+        if wants_mfa && !f.proved.second_factor() && !f.proved.has(Factor::NewMethod) {
+            return done(Next::Deny(Denied::MfaRequired), outcomes);
+        }
+    }
+    done(Next::Allow, outcomes)
+}
+
+#[cfg(test)]
+mod tests;

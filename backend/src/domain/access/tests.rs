@@ -1,0 +1,452 @@
+//! The access decision as a table: each row is facts → next step (and, where they matter, the
+//! outcomes the sign-in log stores). The rows cover the README's interrupt matrix (enforcement
+//! Off / Report-only / On, in scope or not, registered or not, grace or not, temporary access
+//! pass, trusted networks) and every application case.
+
+use super::*;
+use proofup_shared::api::PolicyOutcome as O;
+use proofup_shared::api::RegistrationEffect as E;
+use time::macros::datetime;
+
+const DEADLINE: OffsetDateTime = datetime!(2026-12-20 12:00 UTC);
+const PAST: OffsetDateTime = datetime!(2026-12-01 12:00 UTC);
+
+fn base() -> SignInFacts {
+    SignInFacts {
+        account: Account {
+            enabled: true,
+            role: Role::User,
+            emergency_access: false,
+            methods: Vec::new(),
+            recovery_codes_left: 0,
+        },
+        proved: Factors::of(&[Factor::Password]),
+        moment: Moment::SigningIn,
+        channel: Channel::Portal,
+        network: Network { trusted_for_registration: true },
+        registration: Registration::Off,
+        risk: Vec::new(),
+    }
+}
+
+fn app(f: impl Fn(&mut AppFacts)) -> Channel {
+    let mut a = AppFacts {
+        name: "Wiki".into(),
+        require_mfa: false,
+        mfa_requested: false,
+        assigned: true,
+        fresh_sign_in: false,
+    };
+    f(&mut a);
+    Channel::Application(a)
+}
+
+fn prompt(mode: Mode) -> Registration {
+    Registration::Prompt { deadline: DEADLINE, days_left: 14, mode }
+}
+
+fn required(mode: Mode) -> Registration {
+    Registration::Required { deadline: PAST, mode }
+}
+
+fn with_app_method(f: &mut SignInFacts) {
+    f.account.methods = vec![MethodKind::AuthenticatorApp];
+}
+
+const SKIP: Next = Next::Register { skip: Some((DEADLINE, 14)), deadline: Some(DEADLINE), network_blocked: false };
+const NO_SKIP: Next = Next::Register { skip: None, deadline: Some(PAST), network_blocked: false };
+const NO_SKIP_NO_DEADLINE: Next = Next::Register { skip: None, deadline: None, network_blocked: false };
+
+fn prove(options: &[SecondFactorOption]) -> Next {
+    Next::ProveFactor { options: options.to_vec() }
+}
+
+type Row = (&'static str, fn(&mut SignInFacts), Next);
+
+#[test]
+fn the_access_decision_as_a_table() {
+    use SecondFactorOption as S;
+    let rows: Vec<Row> = vec![
+        // The registration policy at an interactive password sign-in (the README's matrix).
+        ("off: nothing", |_| {}, Next::Allow),
+        (
+            "on, not included",
+            |f| f.registration = Registration::NotApplied { excluded: false, reason: "Not included.".into() },
+            Next::Allow,
+        ),
+        (
+            "on, excluded (emergency access is always)",
+            |f| {
+                f.account.emergency_access = true;
+                f.registration = Registration::NotApplied {
+                    excluded: true,
+                    reason: "Emergency-access account: always excluded.".into(),
+                };
+            },
+            Next::Allow,
+        ),
+        ("on, in grace: skip offered", |f| f.registration = prompt(Mode::Enforced), SKIP),
+        ("on, grace over: no skip", |f| f.registration = required(Mode::Enforced), NO_SKIP),
+        ("report-only prompt: never interrupts", |f| f.registration = prompt(Mode::ReportOnly), Next::Allow),
+        ("report-only required: never interrupts", |f| f.registration = required(Mode::ReportOnly), Next::Allow),
+        ("on without the control: nothing", |f| f.registration = prompt(Mode::NoControl), Next::Allow),
+        (
+            "registered: prove the method",
+            |f| {
+                with_app_method(f);
+                f.registration = Registration::Registered;
+            },
+            prove(&[S::AuthenticatorApp]),
+        ),
+        ("registered, policy off: prove it all the same", with_app_method, prove(&[S::AuthenticatorApp])),
+        (
+            "options most secure first, recovery codes last",
+            |f| {
+                f.account.methods = vec![MethodKind::AuthenticatorApp, MethodKind::Passkey];
+                f.account.recovery_codes_left = 3;
+            },
+            prove(&[S::Passkey, S::AuthenticatorApp, S::RecoveryCode]),
+        ),
+        (
+            "second factor proved: done",
+            |f| {
+                with_app_method(f);
+                f.proved = f.proved.with(Factor::AuthenticatorApp);
+            },
+            Next::Allow,
+        ),
+        (
+            "a method registered at the interrupt finishes it",
+            |f| {
+                with_app_method(f);
+                f.registration = prompt(Mode::Enforced);
+                f.proved = f.proved.with(Factor::NewMethod);
+            },
+            Next::Allow,
+        ),
+        // Trusted networks for registration.
+        (
+            "in grace from outside the trusted networks: registering needs a pass",
+            |f| {
+                f.registration = prompt(Mode::Enforced);
+                f.network.trusted_for_registration = false;
+            },
+            Next::Register { skip: Some((DEADLINE, 14)), deadline: Some(DEADLINE), network_blocked: true },
+        ),
+        // Temporary access pass.
+        (
+            "pass: choose a password first",
+            |f| {
+                f.proved = Factors::of(&[Factor::TemporaryAccessPass]);
+                f.registration = required(Mode::Enforced);
+                with_app_method(f);
+            },
+            Next::SetPassword,
+        ),
+        (
+            "pass, password chosen, a method: the pass stands in for it",
+            |f| {
+                f.proved = Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen]);
+                with_app_method(f);
+            },
+            Next::Allow,
+        ),
+        (
+            "pass, password chosen, no method, policy interrupts: register from anywhere",
+            |f| {
+                f.proved = Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen]);
+                f.registration = prompt(Mode::Enforced);
+                f.network.trusted_for_registration = false;
+            },
+            SKIP,
+        ),
+        (
+            "pass, password chosen, no method, policy off",
+            |f| {
+                f.proved = Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen]);
+            },
+            Next::Allow,
+        ),
+        // Disabled.
+        (
+            "disabled: denied",
+            |f| {
+                f.account.enabled = false;
+                f.registration = prompt(Mode::Enforced);
+            },
+            Next::Deny(Denied::Disabled),
+        ),
+        // Signing in to an application.
+        ("application, nothing required", |f| f.channel = app(|_| {}), Next::Allow),
+        (
+            "application in grace: skip as in the portal",
+            |f| {
+                f.channel = app(|_| {});
+                f.registration = prompt(Mode::Enforced);
+            },
+            SKIP,
+        ),
+        (
+            "application requires MFA, no method, policy off: register now, no skip",
+            |f| {
+                f.channel = app(|a| a.require_mfa = true);
+            },
+            NO_SKIP_NO_DEADLINE,
+        ),
+        (
+            "application requires MFA, no method, in grace: no skip",
+            |f| {
+                f.channel = app(|a| a.require_mfa = true);
+                f.registration = prompt(Mode::Enforced);
+            },
+            NO_SKIP_NO_DEADLINE,
+        ),
+        (
+            "acr_values asks for MFA, no method, in grace: the same as require MFA",
+            |f| {
+                f.channel = app(|a| a.mfa_requested = true);
+                f.registration = prompt(Mode::Enforced);
+            },
+            NO_SKIP_NO_DEADLINE,
+        ),
+        (
+            "application requires MFA, a method: prove it",
+            |f| {
+                f.channel = app(|a| a.require_mfa = true);
+                with_app_method(f);
+            },
+            prove(&[S::AuthenticatorApp]),
+        ),
+        (
+            "application requires MFA, pass, no method: register after the password",
+            |f| {
+                f.channel = app(|a| a.require_mfa = true);
+                f.proved = Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen]);
+                f.network.trusted_for_registration = false;
+            },
+            NO_SKIP_NO_DEADLINE,
+        ),
+        (
+            "not assigned: the factors first, then denied",
+            |f| {
+                f.channel = app(|a| a.assigned = false);
+                with_app_method(f);
+            },
+            prove(&[S::AuthenticatorApp]),
+        ),
+        (
+            "not assigned, signed in: denied",
+            |f| {
+                f.channel = app(|a| a.assigned = false);
+                f.moment = Moment::Completed;
+            },
+            Next::Deny(Denied::NotAssigned),
+        ),
+        (
+            "completed: the steps are not asked again (a skip stands)",
+            |f| {
+                f.channel = app(|_| {});
+                f.registration = prompt(Mode::Enforced);
+                f.moment = Moment::Completed;
+            },
+            Next::Allow,
+        ),
+        (
+            "completed, requires MFA, a method registered in this sign-in",
+            |f| {
+                f.channel = app(|a| a.require_mfa = true);
+                with_app_method(f);
+                f.proved = f.proved.with(Factor::NewMethod);
+                f.moment = Moment::Completed;
+            },
+            Next::Allow,
+        ),
+        (
+            "completed, requires MFA, a pass for a user with methods: denied",
+            |f| {
+                f.channel = app(|a| a.require_mfa = true);
+                with_app_method(f);
+                f.proved = Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen]);
+                f.moment = Moment::Completed;
+            },
+            Next::Deny(Denied::MfaRequired),
+        ),
+        (
+            "completed, disabled meanwhile: denied",
+            |f| {
+                f.channel = app(|_| {});
+                f.account.enabled = false;
+                f.moment = Moment::Completed;
+            },
+            Next::Deny(Denied::Disabled),
+        ),
+        // Single sign-on with an existing session.
+        (
+            "sso: reused",
+            |f| {
+                f.channel = app(|_| {});
+                f.moment = Moment::ExistingSession;
+            },
+            Next::Allow,
+        ),
+        (
+            "sso, prompt=login or max_age: sign in again",
+            |f| {
+                f.channel = app(|a| a.fresh_sign_in = true);
+                f.moment = Moment::ExistingSession;
+            },
+            Next::SignInAgain(Again::Requested),
+        ),
+        (
+            "sso, requires MFA, session without it",
+            |f| {
+                f.channel = app(|a| a.require_mfa = true);
+                with_app_method(f);
+                f.moment = Moment::ExistingSession;
+            },
+            Next::SignInAgain(Again::MfaRequired { application: "Wiki".into() }),
+        ),
+        (
+            "sso, acr_values MFA, session without it",
+            |f| {
+                f.channel = app(|a| a.mfa_requested = true);
+                f.moment = Moment::ExistingSession;
+            },
+            Next::SignInAgain(Again::MfaRequired { application: "Wiki".into() }),
+        ),
+        (
+            "sso, requires MFA, session used it",
+            |f| {
+                f.channel = app(|a| a.require_mfa = true);
+                with_app_method(f);
+                f.proved = f.proved.with(Factor::Passkey);
+                f.moment = Moment::ExistingSession;
+            },
+            Next::Allow,
+        ),
+        (
+            "sso, registration required now: sign in again",
+            |f| {
+                f.channel = app(|_| {});
+                f.registration = required(Mode::Enforced);
+                f.moment = Moment::ExistingSession;
+            },
+            Next::SignInAgain(Again::RegistrationRequired),
+        ),
+        (
+            "sso, report-only required: reused",
+            |f| {
+                f.channel = app(|_| {});
+                f.registration = required(Mode::ReportOnly);
+                f.moment = Moment::ExistingSession;
+            },
+            Next::Allow,
+        ),
+        (
+            "sso in grace: reused, registration deferred",
+            |f| {
+                f.channel = app(|_| {});
+                f.registration = prompt(Mode::Enforced);
+                f.moment = Moment::ExistingSession;
+            },
+            Next::Allow,
+        ),
+        (
+            "sso, not assigned: denied",
+            |f| {
+                f.channel = app(|a| a.assigned = false);
+                f.moment = Moment::ExistingSession;
+            },
+            Next::Deny(Denied::NotAssigned),
+        ),
+        // The risk slot: nothing reads it yet (issue 28 adds its rows here).
+        (
+            "a detection changes nothing yet",
+            |f| {
+                f.risk = vec![Detection { kind: "unfamiliar_features".into(), level: RiskLevel::High }];
+            },
+            Next::Allow,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, edit, want) in &rows {
+        let mut f = base();
+        edit(&mut f);
+        let got = decide(&f).next;
+        if got != *want {
+            failures.push(format!("{name}: got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} rows:\n{}", failures.len(), rows.len(), failures.join("\n"));
+}
+
+#[test]
+fn the_outcomes_say_what_each_policy_did_in_the_logs_order() {
+    let mut f = base();
+    f.registration = prompt(Mode::Enforced);
+    assert_eq!(decide(&f).outcomes, vec![O::Registration { effect: E::Prompted { days_left: 14 } }]);
+    f.registration = prompt(Mode::ReportOnly);
+    assert_eq!(decide(&f).outcomes, vec![O::Registration { effect: E::WouldPrompt { days_left: 14 } }]);
+    with_app_method(&mut f);
+    f.registration = Registration::Registered;
+    assert_eq!(
+        decide(&f).outcomes,
+        vec![O::SecondFactorPending, O::Registration { effect: E::Registered }],
+        "the pending second factor first, then the policy"
+    );
+    let mut f = base();
+    f.channel = app(|a| a.require_mfa = true);
+    assert_eq!(
+        decide(&f).outcomes,
+        vec![O::Registration { effect: E::Off }, O::ApplicationRequiresMfa { application: "Wiki".into() }]
+    );
+    let mut f = base();
+    f.channel = app(|_| {});
+    f.registration = prompt(Mode::Enforced);
+    f.moment = Moment::ExistingSession;
+    assert_eq!(decide(&f).outcomes, vec![O::RegistrationDeferred { days_left: 14 }]);
+    // A pass asks for the password before anything is evaluated.
+    let mut f = base();
+    f.proved = Factors::of(&[Factor::TemporaryAccessPass]);
+    f.registration = prompt(Mode::Enforced);
+    assert_eq!(decide(&f).outcomes, vec![]);
+    // The rendered sentence is the log's reason.
+    assert_eq!(
+        proofup_shared::api::describe_outcomes(
+            "Password",
+            &[O::SecondFactorPending, O::Registration { effect: E::Registered }]
+        ),
+        "Password; second factor pending; MFA registration policy: registered"
+    );
+}
+
+#[test]
+fn what_a_stored_session_proved() {
+    use crate::domain::model::SessionStage;
+    let t = datetime!(2026-12-06 10:00 UTC);
+    let s = |amr: &[&str], via_pass: bool, stage, mfa_at| Session {
+        amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+        via_pass,
+        mfa_at,
+        ..Session::begun("u", t, "127.0.0.1", "ua", stage)
+    };
+    let f = Factors::of_session(&s(&["pwd", "otp", "mfa"], false, SessionStage::Full, Some(t)), t);
+    assert!(f.has(Factor::Password) && f.has(Factor::AuthenticatorApp) && !f.has(Factor::NewMethod));
+    let f = Factors::of_session(&s(&["pwd", "hwk", "user", "mfa"], false, SessionStage::Full, Some(t)), t);
+    assert!(f.has(Factor::Passkey) && f.second_factor());
+    let f = Factors::of_session(&s(&["pwd", "mfa"], false, SessionStage::Full, Some(t)), t);
+    assert!(f.has(Factor::RecoveryCode), "a recovery code says only mfa");
+    // A method registered at the interrupt: mfa_at set, amr without a second factor.
+    let registered = s(&[], false, SessionStage::Full, Some(t));
+    assert!(Factors::of_session(&registered, t).has(Factor::NewMethod));
+    assert!(!Factors::of_session(&registered, t + time::Duration::seconds(1)).has(Factor::NewMethod), "before since");
+    assert!(!Factors::of_session(&registered, t).second_factor(), "not MFA");
+    let f = Factors::of_session(&s(&[], true, SessionStage::MustSetPassword, None), t);
+    assert!(f.has(Factor::TemporaryAccessPass) && !f.has(Factor::PasswordChosen) && !f.has(Factor::Password));
+    let f = Factors::of_session(&s(&[], true, SessionStage::RegisterMfa, None), t);
+    assert!(f.has(Factor::PasswordChosen));
+    assert!(may_register(f, Network { trusted_for_registration: false }), "a pass registers from anywhere");
+    let pwd = Factors::of(&[Factor::Password]);
+    assert!(!may_register(pwd, Network { trusted_for_registration: false }));
+    assert!(may_register(pwd, Network { trusted_for_registration: true }));
+}

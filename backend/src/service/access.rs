@@ -1,0 +1,219 @@
+//! The access decision's front door: every step of every way in (the portal's sign-in and its
+//! steps, an application's sign-in, single sign-on, the code) gathers its facts here, once, and
+//! asks [`access::decide`]. Also the protocol-neutral checks for entering an application
+//! (assignment), which the OpenID Connect provider uses and a second protocol would reuse.
+
+use proofup_shared::mfa::NextStep;
+use proofup_shared::policy::Enforcement;
+use time::OffsetDateTime;
+
+use super::{Core, ServiceError};
+use crate::domain::access::{
+    self, AccessDecision, Account, AppFacts, Channel, Factors, Mode, Moment, Network, Next, Registration, SignInFacts,
+};
+use crate::domain::model::{Continuation, Session, SessionStage, User};
+use crate::domain::oidc::authorize::AuthRequest;
+use crate::domain::oidc::grant::Flow;
+use crate::domain::oidc::Application;
+use crate::domain::policy::{self, Decision, OutOfScope, RegistrationState};
+use crate::store::StoreError;
+
+/// The `acr` value that asks for MFA (`acr_values`).
+pub const MFA_ACR: &str = "urn:proofup:acr:mfa";
+
+/// A decision with what it was made from that the caller acts on.
+pub struct Decided {
+    pub decision: AccessDecision,
+    pub registration: Registration,
+    state: RegistrationState,
+}
+
+/// The session stage a sign-in waits at after `next` (until a login flow of its own replaces the stage).
+pub fn stage_after(next: &Next) -> SessionStage {
+    match next {
+        Next::SetPassword => SessionStage::MustSetPassword,
+        Next::ProveFactor { .. } => SessionStage::SecondFactor,
+        Next::Register { .. } => SessionStage::RegisterMfa,
+        // Entering the application (or being refused) happens where the flow resumes.
+        Next::Allow | Next::Deny(_) | Next::SignInAgain(_) => SessionStage::Full,
+    }
+}
+
+impl Core {
+    /// The registration policy's decision for `user` now, as a fact, with the user's stored state.
+    fn registration(&self, user: &User, now: OffsetDateTime) -> Result<(Registration, RegistrationState), StoreError> {
+        let s = self.store.as_ref();
+        let current = s.policy()?;
+        let p = &current.policy;
+        if p.enforcement == Enforcement::Off {
+            return Ok((Registration::Off, RegistrationState::default()));
+        }
+        let (decision, _, state) = super::policy::decide_with(s, &self.membership, p, user, now)?;
+        let mode = match p.enforcement {
+            Enforcement::ReportOnly => Mode::ReportOnly,
+            _ if policy::interrupts(p, &decision) => Mode::Enforced,
+            _ => Mode::NoControl,
+        };
+        let name = |id: &str| super::groups::group_name(s, id);
+        let fact = match decision {
+            Decision::NotInScope(why) => Registration::NotApplied {
+                excluded: !matches!(why, OutOfScope::NotIncluded),
+                reason: policy::describe_out(&why, &name),
+            },
+            Decision::Registered { .. } => Registration::Registered,
+            Decision::Prompt { deadline, .. } => {
+                Registration::Prompt { deadline, days_left: policy::days_left(deadline, now), mode }
+            }
+            Decision::Required { deadline, .. } => Registration::Required { deadline, mode },
+        };
+        Ok((fact, state))
+    }
+
+    /// What `app`, and the request that sent `user`, require of this sign-in.
+    pub(crate) fn app_facts(
+        &self,
+        app: &Application,
+        req: &AuthRequest,
+        user: &User,
+        fresh_sign_in: bool,
+    ) -> Result<AppFacts, ServiceError> {
+        Ok(AppFacts {
+            name: app.name.clone(),
+            require_mfa: app.require_mfa,
+            mfa_requested: req.acr_values.iter().any(|a| a == MFA_ACR),
+            assigned: self.is_assigned(app, user)?,
+            fresh_sign_in,
+        })
+    }
+
+    /// The application flow `id` signs in to, while the flow waits and the application is enabled.
+    /// Only the browser that began a flow may resume it; this only makes a sign-in stricter.
+    pub(crate) fn live_flow(&self, id: &str) -> Result<Option<(Flow, Application)>, StoreError> {
+        let s = self.store.as_ref();
+        let Some(f) = s.flow(id)?.filter(|f| self.clock.now() < f.expires_at) else { return Ok(None) };
+        Ok(s.application(&f.request.client_id)?.filter(|a| a.enabled).map(|a| (f, a)))
+    }
+
+    /// The channel of a sign-in that resumes `flow` (an application's), or the portal.
+    pub(crate) fn channel_of(&self, flow: Option<&(Flow, Application)>, user: &User) -> Result<Channel, ServiceError> {
+        Ok(match flow {
+            Some((f, app)) => Channel::Application(self.app_facts(app, &f.request, user, false)?),
+            None => Channel::Portal,
+        })
+    }
+
+    /// The flow a signing-in session resumes, if it still waits.
+    pub(crate) fn continued_flow(&self, session: &Session) -> Result<Option<(Flow, Application)>, StoreError> {
+        match &session.continuation {
+            Some(Continuation::Authorize { request }) => self.live_flow(request),
+            None => Ok(None),
+        }
+    }
+
+    /// Gathers the facts and decides. `ip`: where the request comes from.
+    pub(crate) fn decide_access(
+        &self,
+        user: &User,
+        proved: Factors,
+        moment: Moment,
+        channel: Channel,
+        ip: &str,
+    ) -> Result<Decided, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        let (registration, state) = self.registration(user, now)?;
+        let methods = s.methods(&user.id)?.into_iter().map(|m| m.kind).collect();
+        let recovery_codes_left = s.recovery_codes(&user.id)?.map_or(0, |r| r.remaining());
+        let network = Network { trusted_for_registration: s.policy()?.policy.registration_allowed_from(ip) };
+        let facts = SignInFacts {
+            account: Account {
+                enabled: user.enabled,
+                role: user.role,
+                emergency_access: user.emergency_access,
+                methods,
+                recovery_codes_left,
+            },
+            proved,
+            moment,
+            channel,
+            network,
+            registration: registration.clone(),
+            risk: Vec::new(),
+        };
+        Ok(Decided { decision: access::decide(&facts), registration, state })
+    }
+
+    /// The decision for a session part-way through signing in, from what it proved so far.
+    pub(crate) fn decide_for_session(&self, session: &Session, user: &User) -> Result<Decided, ServiceError> {
+        let flow = self.continued_flow(session)?;
+        let channel = self.channel_of(flow.as_ref(), user)?;
+        let proved = Factors::of_session(session, session.created_at);
+        self.decide_access(user, proved, Moment::SigningIn, channel, &session.ip)
+    }
+
+    /// At a step the sign-in log records (the first factor, a password chosen after a pass): the
+    /// policy's first interrupt starts the user's grace clock, and the interrupt metrics count it.
+    pub(crate) fn registration_evaluated(&self, user: &User, decided: Decided) -> Result<(), StoreError> {
+        use crate::metrics::{interrupt, Interrupt};
+        match &decided.registration {
+            Registration::Prompt { mode: Mode::Enforced, .. } | Registration::Required { mode: Mode::Enforced, .. } => {
+                interrupt(Interrupt::Shown);
+                if decided.state.first_prompted_at.is_none() {
+                    let state = RegistrationState { first_prompted_at: Some(self.clock.now()), ..decided.state };
+                    self.store.put_registration_state(&user.id, &state, None)?;
+                }
+            }
+            Registration::Prompt { mode: Mode::ReportOnly, .. }
+            | Registration::Required { mode: Mode::ReportOnly, .. } => interrupt(Interrupt::ReportOnly),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// What a session part-way through signing in must do next, as the portal is told.
+    pub fn next_step(&self, session: &Session, user: &User) -> Result<NextStep, ServiceError> {
+        let waiting = match session.stage {
+            SessionStage::Full => return Ok(NextStep::Done),
+            SessionStage::MustSetPassword => return Ok(NextStep::SetPassword),
+            stage => stage,
+        };
+        let decided = self.decide_for_session(session, user)?;
+        Ok(match (waiting, decided.decision.next) {
+            (_, Next::ProveFactor { options }) => NextStep::SecondFactor { options },
+            (_, Next::Register { skip, deadline, network_blocked }) => NextStep::RegisterMfa {
+                can_skip: skip.is_some(),
+                days_left: skip.map_or(0, |(_, days)| days),
+                deadline,
+                network_blocked,
+            },
+            // The user's methods went away meanwhile: nothing to prove, and the step says so.
+            (SessionStage::SecondFactor, _) => NextStep::SecondFactor { options: Vec::new() },
+            // No longer interrupted (the policy changed, the user was excluded): registering or
+            // skipping both finish.
+            _ => NextStep::RegisterMfa {
+                can_skip: true,
+                days_left: 0,
+                deadline: None,
+                network_blocked: !self.may_register_from(session, &session.ip)?,
+            },
+        })
+    }
+
+    /// Whether `session` may register a method from `ip` (at the interrupt, or from My security
+    /// info): always once it proved more than a password; otherwise from the trusted networks.
+    pub(crate) fn may_register_from(&self, session: &Session, ip: &str) -> Result<bool, StoreError> {
+        let proved = Factors::of_session(session, OffsetDateTime::UNIX_EPOCH);
+        let network = Network { trusted_for_registration: self.store.policy()?.policy.registration_allowed_from(ip) };
+        Ok(access::may_register(proved, network))
+    }
+
+    /// Whether `user` may sign in to `app`: always, unless assignment is required; then when
+    /// assigned directly or through a group (nested groups count).
+    pub fn is_assigned(&self, app: &Application, user: &User) -> Result<bool, ServiceError> {
+        if !app.assignment_required || app.assigned_users.contains(&user.id) {
+            return Ok(true);
+        }
+        let groups = self.membership.read().map_err(super::index_poisoned)?.groups_of(&user.id);
+        Ok(groups.iter().any(|m| app.assigned_groups.contains(&m.group)))
+    }
+}
