@@ -4,7 +4,7 @@
 //! (assignment), which the OpenID Connect provider uses and a second protocol would reuse.
 
 use proofup_shared::mfa::NextStep;
-use proofup_shared::policy::Enforcement;
+use proofup_shared::policy::{Enforcement, MfaRegistrationPolicy};
 use time::OffsetDateTime;
 
 use super::{Core, ServiceError};
@@ -41,10 +41,13 @@ pub fn stage_after(next: &Next) -> SessionStage {
 
 impl Core {
     /// The registration policy's decision for `user` now, as a fact, with the user's stored state.
-    fn registration(&self, user: &User, now: OffsetDateTime) -> Result<(Registration, RegistrationState), StoreError> {
+    fn registration(
+        &self,
+        p: &MfaRegistrationPolicy,
+        user: &User,
+        now: OffsetDateTime,
+    ) -> Result<(Registration, RegistrationState), StoreError> {
         let s = self.store.as_ref();
-        let current = s.policy()?;
-        let p = &current.policy;
         if p.enforcement == Enforcement::Off {
             return Ok((Registration::Off, RegistrationState::default()));
         }
@@ -121,10 +124,11 @@ impl Core {
     ) -> Result<Decided, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
-        let (registration, state) = self.registration(user, now)?;
+        let policy = s.policy()?.policy;
+        let (registration, state) = self.registration(&policy, user, now)?;
         let methods = s.methods(&user.id)?.into_iter().map(|m| m.kind).collect();
         let recovery_codes_left = s.recovery_codes(&user.id)?.map_or(0, |r| r.remaining());
-        let network = Network { trusted_for_registration: s.policy()?.policy.registration_allowed_from(ip) };
+        let network = Network { trusted_for_registration: policy.registration_allowed_from(ip) };
         let facts = SignInFacts {
             account: Account {
                 enabled: user.enabled,
@@ -178,7 +182,19 @@ impl Core {
             stage => stage,
         };
         let decided = self.decide_for_session(session, user)?;
-        Ok(match (waiting, decided.decision.next) {
+        self.step_for(waiting, decided.decision.next, session)
+    }
+
+    /// The portal's next step for a session waiting at `waiting` that the decision says `next` for.
+    pub(crate) fn step_for(
+        &self,
+        waiting: SessionStage,
+        next: Next,
+        session: &Session,
+    ) -> Result<NextStep, ServiceError> {
+        Ok(match (waiting, next) {
+            (SessionStage::Full, _) => NextStep::Done,
+            (SessionStage::MustSetPassword, _) => NextStep::SetPassword,
             (_, Next::ProveFactor { options }) => NextStep::SecondFactor { options },
             (_, Next::Register { skip, deadline, network_blocked }) => NextStep::RegisterMfa {
                 can_skip: skip.is_some(),

@@ -282,6 +282,7 @@ impl Core {
         let channel = self.channel_of(flow.as_ref(), &user)?;
         let decided = self.decide_access(&user, Factors::of(&[first]), Moment::SigningIn, channel, &client.ip)?;
         let AccessDecision { next, mut outcomes } = decided.decision.clone();
+        let stage = stage_after(&next);
         // The policy is evaluated at every interactive password sign-in (the log says what it
         // did); a temporary-access-pass sign-in is evaluated once the password is chosen.
         if !outcomes.is_empty() {
@@ -291,7 +292,7 @@ impl Core {
         let session = Session {
             continuation: flow.map(|(f, _)| Continuation::Authorize { request: f.id }),
             via_pass: by_pass,
-            ..Session::begun(&user.id, now, &client.ip, &client.user_agent, stage_after(&next))
+            ..Session::begun(&user.id, now, &client.ip, &client.user_agent, stage)
         };
         s.create_session(&session_key(&token), &session)?;
         s.set_last_sign_in(&user.id, now)?;
@@ -319,7 +320,7 @@ impl Core {
         s.durable().await?;
         let mut me = user.me();
         me.must_set_password = by_pass;
-        me.next_step = self.next_step(&session, &user)?;
+        me.next_step = self.step_for(session.stage, next, &session)?;
         Ok(SignedIn { token, me })
     }
 
