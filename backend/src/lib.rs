@@ -2,6 +2,7 @@
 //! Proofup server library: the binary in `main.rs` is a thin wrapper, and tests
 //! build the same [`http::app`] against a real store in a temporary directory.
 
+pub mod adapters;
 pub mod cli;
 pub mod config;
 pub mod domain;

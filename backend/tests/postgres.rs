@@ -171,30 +171,29 @@ fn the_store_conformance_suite_passes_on_postgresql() {
 }
 
 #[test]
-fn webhook_deliveries_are_claimed_by_one_sender_at_a_time_and_one_node_sweeps() {
-    use proofup::store::WebhookStore;
+fn outbox_messages_are_claimed_by_one_sender_at_a_time_and_one_node_sweeps() {
+    use proofup::domain::notify::{Channel, EventKind, Message};
+    use proofup::store::OutboxStore;
     let pg = PgServer::start();
     let url = pg.database("proofup");
     let store = PgStore::open(&url, PgOptions::default()).unwrap();
     let t0 = time::macros::datetime!(2026-12-01 12:00 UTC);
     for i in 0..40 {
         store
-            .enqueue_delivery(&proofup::domain::webhook::Delivery {
-                id: format!("d{i:03}"),
-                event: serde_json::json!({"n": i}),
-                created_at: t0,
-                attempts: 0,
-                next_at: t0,
-                last_error: None,
-                given_up: false,
-            })
+            .enqueue_message(&Message::event(
+                Channel::Webhook,
+                EventKind::Test,
+                serde_json::json!({"n": i}),
+                format!("d{i:03}"),
+                t0,
+            ))
             .unwrap();
     }
     // Two nodes' senders claim at the same moment: every delivery goes to exactly one of them.
     let lease = time::Duration::minutes(1);
     let (a, b) = std::thread::scope(|t| {
-        let ha = t.spawn(|| store.claim_due_deliveries(t0, lease, 25).unwrap());
-        let hb = t.spawn(|| store.claim_due_deliveries(t0, lease, 25).unwrap());
+        let ha = t.spawn(|| store.claim_due_messages(Channel::Webhook, t0, lease, 25).unwrap());
+        let hb = t.spawn(|| store.claim_due_messages(Channel::Webhook, t0, lease, 25).unwrap());
         (ha.join().unwrap(), hb.join().unwrap())
     });
     let mut ids: Vec<String> = a.iter().chain(b.iter()).map(|d| d.id.clone()).collect();
@@ -203,8 +202,14 @@ fn webhook_deliveries_are_claimed_by_one_sender_at_a_time_and_one_node_sweeps() 
     ids.dedup();
     assert_eq!((claimed, ids.len()), (40, 40), "each delivery claimed once: {} + {}", a.len(), b.len());
     // Within the lease nothing is handed out again; after it (the sender died), everything is.
-    assert!(store.claim_due_deliveries(t0 + time::Duration::seconds(30), lease, 50).unwrap().is_empty());
-    assert_eq!(store.claim_due_deliveries(t0 + time::Duration::seconds(61), lease, 50).unwrap().len(), 40);
+    assert!(store
+        .claim_due_messages(Channel::Webhook, t0 + time::Duration::seconds(30), lease, 50)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.claim_due_messages(Channel::Webhook, t0 + time::Duration::seconds(61), lease, 50).unwrap().len(),
+        40
+    );
 
     // One session sweeper: while another node holds the sweep lock (its sweep is running), this
     // node's sweep removes nothing; once it is released, the expired sessions go.

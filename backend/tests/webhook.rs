@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use actix_web::http::StatusCode;
 use actix_web::test::init_service;
 use common::*;
-use proofup::service::webhook::{deliver_due, HttpSender};
+use proofup::adapters::webhook_http::HttpSender;
+use proofup::service::notify::Transport;
 use serde_json::{json, Value};
 use time::Duration;
 
@@ -69,6 +70,17 @@ fn now(h: &Harness) -> time::OffsetDateTime {
     proofup::domain::clock::Clock::now(h.clock.as_ref())
 }
 
+/// The service's notification job, run at `at` (the injected clock set there) with the real
+/// HTTP adapter.
+fn deliver_at(
+    h: &Harness,
+    sender: &dyn Transport,
+    at: time::OffsetDateTime,
+) -> Result<u32, proofup::service::ServiceError> {
+    h.clock.set(at);
+    h.state.core.deliver_due(&[sender])
+}
+
 #[actix_web::test]
 async fn emergency_sign_ins_and_policy_saves_are_posted_and_retried() {
     let h = Harness::new();
@@ -101,7 +113,7 @@ async fn emergency_sign_ins_and_policy_saves_are_posted_and_retried() {
     assert_eq!(s, StatusCode::CREATED, "{body}");
     let pass = body["temporary_access_pass"]["code"].as_str().unwrap().to_owned();
     sign_in!(app, "glass", &pass);
-    assert_eq!(deliver_due(h.store.as_ref(), &sender, now(&h)).unwrap(), 1);
+    assert_eq!(deliver_at(&h, &sender, now(&h)).unwrap(), 1);
     {
         let got = rx.got.lock().unwrap();
         assert_eq!(got.len(), 1);
@@ -120,16 +132,16 @@ async fn emergency_sign_ins_and_policy_saves_are_posted_and_retried() {
                "exclude_users": [], "exclude_groups": [], "require_registration": true, "grace_days": 14})
     );
     let t0 = now(&h);
-    assert_eq!(deliver_due(h.store.as_ref(), &sender, t0).unwrap(), 0);
+    assert_eq!(deliver_at(&h, &sender, t0).unwrap(), 0);
     let (_, _, ov, _) = call!(app, with(&admin, get("/api/overview")));
     assert_eq!(ov["webhook"]["failing"], 1, "{ov}");
     assert_eq!(ov["webhook"]["last_error"], "HTTP 500");
     assert!(!ov.to_string().contains("secret-token-123"), "the Overview shows the host only");
-    assert_eq!(deliver_due(h.store.as_ref(), &sender, t0 + Duration::seconds(9)).unwrap(), 0);
+    assert_eq!(deliver_at(&h, &sender, t0 + Duration::seconds(9)).unwrap(), 0);
     assert_eq!(rx.got.lock().unwrap().len(), 2, "not retried before its backoff");
-    assert_eq!(deliver_due(h.store.as_ref(), &sender, t0 + Duration::seconds(10)).unwrap(), 0);
-    assert_eq!(deliver_due(h.store.as_ref(), &sender, t0 + Duration::seconds(29)).unwrap(), 0);
-    assert_eq!(deliver_due(h.store.as_ref(), &sender, t0 + Duration::seconds(30)).unwrap(), 1);
+    assert_eq!(deliver_at(&h, &sender, t0 + Duration::seconds(10)).unwrap(), 0);
+    assert_eq!(deliver_at(&h, &sender, t0 + Duration::seconds(29)).unwrap(), 0);
+    assert_eq!(deliver_at(&h, &sender, t0 + Duration::seconds(30)).unwrap(), 1);
     let got = rx.got.lock().unwrap().clone();
     assert_eq!(got.len(), 4);
     assert!(
@@ -148,7 +160,7 @@ async fn emergency_sign_ins_and_policy_saves_are_posted_and_retried() {
     let (s, _, _, _) =
         call!(app, with(&admin, put("/api/settings/webhook", json!({"url": "http://127.0.0.1:9/closed"}))));
     assert_eq!(s, StatusCode::OK);
-    deliver_due(h.store.as_ref(), &sender, now(&h)).unwrap();
+    deliver_at(&h, &sender, now(&h)).unwrap();
     let (_, _, ws, _) = call!(app, with(&admin, get("/api/settings/webhook")));
     let err = ws["status"]["last_error"].as_str().unwrap();
     assert!(err.starts_with("could not deliver"), "{err}");

@@ -1,5 +1,5 @@
 //! The server's background work: sessions swept and the setup link renewed each minute, logs
-//! pruned hourly, webhook deliveries every 2 seconds.
+//! pruned hourly, notifications (the webhook's) every 2 seconds.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,21 +10,20 @@ use super::setup_url::{ensure_setup_link, SetupLink};
 use crate::http::AppState;
 use crate::store::Store;
 
-/// Every 2 seconds: POST due webhook deliveries (blocking HTTP, off the async workers).
-pub(super) fn spawn_webhook_worker(state: AppState) -> tokio::task::JoinHandle<()> {
+/// Every 2 seconds: the service's notification job with this server's senders (blocking I/O,
+/// off the async workers).
+pub(super) fn spawn_outbox_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
-        let sender = Arc::new(crate::service::webhook::HttpSender::new());
+        let webhook = Arc::new(crate::adapters::webhook_http::HttpSender::new());
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(2));
         loop {
             tick.tick().await;
-            let (store, clock, sender) = (state.core.store.clone(), state.core.clock.clone(), sender.clone());
-            let run = tokio::task::spawn_blocking(move || {
-                crate::service::webhook::deliver_due(store.as_ref(), sender.as_ref(), clock.now())
-            });
+            let (core, webhook) = (state.core.clone(), webhook.clone());
+            let run = tokio::task::spawn_blocking(move || core.deliver_due(&[webhook.as_ref()]));
             match run.await {
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "webhook outbox unreadable"),
-                Err(e) => tracing::error!(error = %e, "webhook worker failed"),
+                Ok(Err(e)) => tracing::error!(error = %e, "notification outbox unreadable"),
+                Err(e) => tracing::error!(error = %e, "notification worker failed"),
             }
         }
     })

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix_web::HttpServer;
 
 use super::control::spawn_control_socket;
-use super::maintenance::{spawn_maintenance, spawn_webhook_worker, Retention};
+use super::maintenance::{spawn_maintenance, spawn_outbox_worker, Retention};
 use super::setup_url::{ensure_setup_link, SetupLink};
 use super::{open_secret_key, open_store, record_secret_key, CliResult};
 use crate::config::ServeArgs;
@@ -65,7 +65,7 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     let state = AppState::new(Arc::new(core), config.clone());
     let retention = Retention { days: args.log_retention_days, max_rows: args.log_max_rows };
     let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone(), retention);
-    let webhooks = spawn_webhook_worker(state.clone());
+    let webhooks = spawn_outbox_worker(state.clone());
     // Start-up (the membership and session indexes) freed its working memory: return it now,
     // and once more after the first session sweep.
     crate::memory::trim();

@@ -308,9 +308,9 @@ impl Core {
                 acknowledged_at: None,
             })?;
             tracing::warn!(user = %user.username, ip = %client.ip, "emergency-access account signed in");
-            super::webhook::enqueue(
+            super::notify::enqueue(
                 s,
-                "emergency_access.sign_in",
+                crate::domain::notify::EventKind::EmergencyAccessSignIn,
                 serde_json::json!({"user": user.username, "user_id": user.id, "ip": client.ip, "user_agent": client.user_agent}),
                 now,
             )?;

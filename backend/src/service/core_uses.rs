@@ -93,7 +93,7 @@ impl Core {
             emergency_accounts: registration.emergency_accounts,
             registration,
             alerts: s.open_alerts(50)?,
-            webhook: s.webhook_status()?,
+            webhook: self.webhook_backlog()?,
             registered_at_interrupt: s
                 .search_audit(
                     &crate::store::AuditFilter {

@@ -12,6 +12,7 @@ mod core_uses;
 pub mod directory_csv;
 pub mod groups;
 pub mod mfa;
+pub mod notify;
 pub mod oidc;
 pub mod passkeys;
 pub mod policy;

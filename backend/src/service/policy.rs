@@ -332,9 +332,9 @@ impl Core {
         let mut entry = audit(now, Some(actor.user), "policy.saved", None, changes, actor.client);
         entry.0.target = format!("MFA registration policy v{}", next.version);
         s.save_policy(&next, req.based_on_version, entry)?;
-        super::webhook::enqueue(
+        super::notify::enqueue(
             s,
-            "policy.saved",
+            crate::domain::notify::EventKind::PolicyChanged,
             serde_json::json!({
                 "version": next.version,
                 "saved_by": actor.user.username,

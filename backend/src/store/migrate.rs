@@ -6,10 +6,10 @@ use proofup_shared::directory::MemberKind;
 use proofup_shared::policy::PolicyVersion;
 
 use crate::domain::model::{Group, Method, RecoveryCodeSet, User};
+use crate::domain::notify::Message;
 use crate::domain::oidc::{Application, SigningKey};
 use crate::domain::policy::RegistrationState;
 use crate::domain::tap::TapRecord;
-use crate::domain::webhook::Delivery;
 
 /// One record of a store, as kept (secrets stay sealed with the same key file).
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub enum Record {
     SignIn(SignInLogEntry),
     Alert(EmergencyAlert),
     WebhookUrl(String),
-    Delivery(Delivery),
+    Message(Message),
     Application(Application),
     SigningKeys(Vec<SigningKey>),
     SetupDone,

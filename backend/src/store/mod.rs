@@ -23,6 +23,7 @@ use proofup_shared::policy::PolicyVersion;
 use time::OffsetDateTime;
 
 use crate::domain::model::{Ceremony, Group, Method, Session, User};
+use crate::domain::notify::{Channel, Message};
 use crate::domain::oidc::grant::{AccessGrant, CodeGrant, Flow, Grant, RefreshGrant};
 use crate::domain::oidc::{Application, SigningKey};
 use crate::domain::policy::RegistrationState;
@@ -50,6 +51,7 @@ pub trait Store:
     + AlertStore
     + PolicyStore
     + WebhookStore
+    + OutboxStore
     + ApplicationStore
     + GrantStore
     + Durability
@@ -72,6 +74,7 @@ impl<T> Store for T where
         + AlertStore
         + PolicyStore
         + WebhookStore
+        + OutboxStore
         + ApplicationStore
         + GrantStore
         + Durability
@@ -443,30 +446,50 @@ pub trait ApplicationStore {
     ) -> StoreResult<()>;
 }
 
-/// The webhook's URL and its outbox of deliveries.
+/// The webhook's settings.
 pub trait WebhookStore {
     fn webhook_url(&self) -> StoreResult<Option<String>>;
-    /// Sets (or with `None` clears) the URL, with its audit entry; given-up deliveries are dropped.
+    /// Sets (or with `None` clears) the URL, with its audit entry, in one write: the webhook's
+    /// last error is forgotten and its given-up messages are dropped.
     fn set_webhook_url(&self, url: Option<&str>, audit: AuditDraft) -> StoreResult<()>;
-    /// Queues an event durably (flushed before returning).
-    fn enqueue_delivery(&self, d: &crate::domain::webhook::Delivery) -> StoreResult<()>;
-    /// Deliveries due at `now`, oldest first.
-    fn due_deliveries(&self, now: OffsetDateTime, limit: usize) -> StoreResult<Vec<crate::domain::webhook::Delivery>>;
-    /// Due deliveries for this sender to try now, leased: until `now + lease` no other sender
-    /// (another node) is handed them. The embedded store has one sender: the due ones.
-    fn claim_due_deliveries(
+}
+
+/// What the outbox holds for one channel, and how its last tries went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    /// Pending after at least one failed try.
+    pub failing: u64,
+    pub given_up: u64,
+    pub last_error: Option<(String, OffsetDateTime)>,
+    pub last_sent_at: Option<OffsetDateTime>,
+}
+
+/// The one durable outbox of notifications, every channel's messages in it (keyed by id, each
+/// carrying its channel). Engines store and hand out; the retry schedule is the domain's
+/// (`Message::failed`), the sending the service's and its adapters'.
+pub trait OutboxStore {
+    /// Queues a message durably (flushed before returning).
+    fn enqueue_message(&self, m: &Message) -> StoreResult<()>;
+    /// The channel's messages due at `now`, oldest first (looking only).
+    fn due_messages(&self, channel: Channel, now: OffsetDateTime, limit: usize) -> StoreResult<Vec<Message>>;
+    /// The channel's due messages for this sender to try now, leased: until `now + lease` no
+    /// other sender (another node) is handed them. The embedded store has one sender: the due ones.
+    fn claim_due_messages(
         &self,
+        channel: Channel,
         now: OffsetDateTime,
         _lease: time::Duration,
         limit: usize,
-    ) -> StoreResult<Vec<crate::domain::webhook::Delivery>> {
-        self.due_deliveries(now, limit)
+    ) -> StoreResult<Vec<Message>> {
+        self.due_messages(channel, now, limit)
     }
-    /// Removes a delivered event and records the time.
-    fn delivery_succeeded(&self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
-    /// Stores a failed try (its retry time or that it was given up), and the error for the Overview.
-    fn delivery_failed(&self, d: &crate::domain::webhook::Delivery, at: OffsetDateTime) -> StoreResult<()>;
-    fn webhook_status(&self) -> StoreResult<proofup_shared::webhook::WebhookStatus>;
+    /// Removes a sent message and records the time for its channel.
+    fn message_sent(&self, m: &Message, at: OffsetDateTime) -> StoreResult<()>;
+    /// Stores a failed try (its retry time, or that it was given up) and the error for its
+    /// channel. A message removed meanwhile (its channel turned off) stays removed.
+    fn message_failed(&self, m: &Message, at: OffsetDateTime) -> StoreResult<()>;
+    fn outbox_counts(&self, channel: Channel) -> StoreResult<OutboxCounts>;
 }
 
 /// Sign-ins through applications: flows waiting for their user, one-use codes, access tokens.

@@ -9,12 +9,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use proofup::domain::model::{Group, Method, RecoveryCodeSet, Session, SessionStage, User};
+use proofup::domain::notify::{Channel, EventKind, Message};
 use proofup::domain::policy::RegistrationState;
 use proofup::domain::session::SessionLimits;
 use proofup::domain::setup::SetupTokenRecord;
 use proofup::domain::tap::TapRecord;
 use proofup::domain::throttle::ThrottleDecision;
-use proofup::domain::webhook::Delivery;
 use proofup::store::{AuditDraft, AuditFilter, SignInFilter, Store, StoreError, UserFilter};
 use proofup_shared::api::{AuditEntry, EmergencyAlert, Role, SignInLogEntry, SignInResult};
 use proofup_shared::directory::MemberKind;
@@ -808,31 +808,42 @@ pub fn alerts_and_webhook_outbox(e: &mut dyn Engine) {
     assert!(s.webhook_url().unwrap().is_none());
     s.set_webhook_url(Some("https://hooks.example.org/x?token=secret"), a("webhook.saved")).unwrap();
     assert_eq!(s.webhook_url().unwrap().as_deref(), Some("https://hooks.example.org/x?token=secret"));
-    let d = |id: &str, at: OffsetDateTime| Delivery {
-        id: id.into(),
-        event: serde_json::json!({"type": "test"}),
-        created_at: at,
-        attempts: 0,
-        next_at: at,
-        last_error: None,
-        given_up: false,
+    let d = |id: &str, at: OffsetDateTime| {
+        Message::event(Channel::Webhook, EventKind::Test, serde_json::json!({}), id.into(), at)
     };
-    s.enqueue_delivery(&d("d1", t0())).unwrap();
-    s.enqueue_delivery(&d("d2", t0() + Duration::minutes(5))).unwrap();
+    s.enqueue_message(&d("d1", t0())).unwrap();
+    s.enqueue_message(&d("d2", t0() + Duration::minutes(5))).unwrap();
     let due: Vec<String> =
-        s.due_deliveries(t0() + Duration::minutes(1), 10).unwrap().into_iter().map(|d| d.id).collect();
+        s.due_messages(Channel::Webhook, t0() + Duration::minutes(1), 10).unwrap().into_iter().map(|d| d.id).collect();
     assert_eq!(due, ["d1"]);
+    // A message written before channels existed (no `channel`) is the webhook's.
+    let legacy: Message = serde_json::from_value(serde_json::json!({
+        "id": "d0", "event": {"type": "test"}, "created_at": "2026-01-01T00:00:00Z", "attempts": 0,
+        "next_at": "2026-01-01T00:00:00Z"
+    }))
+    .unwrap();
+    assert_eq!(legacy.channel, Channel::Webhook);
     let mut failed = d("d1", t0());
     failed.failed("connection refused".into(), t0());
-    s.delivery_failed(&failed, t0()).unwrap();
-    let st = s.webhook_status().unwrap();
-    assert!(st.configured);
-    assert_eq!((st.pending, st.failing), (2, 1));
-    assert_eq!(st.last_error.as_deref(), Some("connection refused"));
-    assert!(!st.destination.unwrap_or_default().contains("secret"), "the status never shows the URL's secret");
-    s.delivery_succeeded("d2", t0() + Duration::minutes(6)).unwrap();
-    assert_eq!(s.webhook_status().unwrap().pending, 1);
-    assert!(s.webhook_status().unwrap().last_delivered_at.is_some());
+    s.message_failed(&failed, t0()).unwrap();
+    let st = s.outbox_counts(Channel::Webhook).unwrap();
+    assert_eq!((st.pending, st.failing, st.given_up), (2, 1, 0));
+    assert_eq!(st.last_error.map(|(m, _)| m).as_deref(), Some("connection refused"));
+    s.message_sent(&d("d2", t0()), t0() + Duration::minutes(6)).unwrap();
+    let st = s.outbox_counts(Channel::Webhook).unwrap();
+    assert_eq!(st.pending, 1);
+    assert_eq!(st.last_sent_at, Some(t0() + Duration::minutes(6)));
+    // Given up, then the webhook saved again: its given-up messages go, and its last error.
+    let mut dead = d("d1", t0());
+    for _ in 0..proofup::domain::notify::MAX_ATTEMPTS {
+        dead.failed("HTTP 500".into(), t0());
+    }
+    s.message_failed(&dead, t0()).unwrap();
+    assert_eq!(s.outbox_counts(Channel::Webhook).unwrap().given_up, 1);
+    assert!(s.due_messages(Channel::Webhook, t0() + Duration::days(1), 10).unwrap().is_empty(), "given up: never due");
+    s.set_webhook_url(Some("https://hooks.example.org/y"), a("webhook.saved")).unwrap();
+    let st = s.outbox_counts(Channel::Webhook).unwrap();
+    assert_eq!((st.pending, st.given_up, st.last_error), (0, 0, None));
 }
 
 pub fn acknowledged_writes_survive_reopening(e: &mut dyn Engine) {

@@ -71,10 +71,10 @@ fn insert(tx: &mut Tx<'_>, r: &Record) -> StoreResult<()> {
         Record::WebhookUrl(u) => {
             run(tx, "INSERT INTO webhook (name, doc) VALUES ('url', $1)", &[&serde_json::Value::String(u.clone())])
         }
-        Record::Delivery(d) => run(
+        Record::Message(m) => run(
             tx,
-            "INSERT INTO outbox (id, next_at, given_up, doc) VALUES ($1, $2, $3, $4)",
-            &[&d.id, &d.next_at, &d.given_up, &j(d)?],
+            "INSERT INTO outbox (id, channel, next_at, given_up, doc) VALUES ($1, $2, $3, $4, $5)",
+            &[&m.id, &m.channel.as_str(), &m.next_at, &m.given_up, &j(m)?],
         ),
         Record::Application(a) => run(tx, "INSERT INTO applications (id, doc) VALUES ($1, $2)", &[&a.id, &j(a)?]),
         Record::SigningKeys(k) => run(tx, "INSERT INTO signing_keys (id, doc) VALUES (1, $1)", &[&j(k)?]),

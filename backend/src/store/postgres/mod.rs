@@ -46,10 +46,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../../migrations/postgres/0001_schema.sql")),
     (2, include_str!("../../../migrations/postgres/0002_byte_order.sql")),
     (3, include_str!("../../../migrations/postgres/0003_key_check_and_sign_in_counts.sql")),
+    (4, include_str!("../../../migrations/postgres/0004_outbox_channel.sql")),
 ];
 
 /// The schema this binary writes.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// The advisory lock key under which a node migrates (any constant both nodes agree on).
 const MIGRATION_LOCK: i64 = 0x5052_4f4f_4655_5031; // "PROOFUP1"

@@ -1,12 +1,13 @@
-//! The webhook's URL and outbox. Several nodes may send: `claim_due` hands each due delivery to
-//! one of them (`FOR UPDATE SKIP LOCKED`); `due_deliveries` only looks.
+//! The webhook's settings, and the notifications outbox (every channel's messages in one table,
+//! each row naming its channel). Several nodes may send: `claim_due_messages` hands each due
+//! message to one of them (`FOR UPDATE SKIP LOCKED`); `due_messages` only looks.
 
 use super::conn::{Conn, Sql};
 use time::OffsetDateTime;
 
 use super::{d, insert_audit, j, pg, PgStore};
-use crate::domain::webhook::Delivery;
-use crate::store::{AuditDraft, StoreResult, WebhookStore};
+use crate::domain::notify::{Channel, Message};
+use crate::store::{AuditDraft, OutboxCounts, OutboxStore, StoreResult, WebhookStore};
 
 fn setting(c: &mut Conn, name: &str) -> StoreResult<Option<serde_json::Value>> {
     Ok(c.query_opt("SELECT doc FROM webhook WHERE name = $1", &[&name]).map_err(pg)?.map(|r| r.get(0)))
@@ -21,6 +22,14 @@ fn set(c: &mut impl Sql, name: &str, doc: &serde_json::Value) -> StoreResult<()>
     Ok(())
 }
 
+/// A channel's status row in `webhook`. The webhook's keep the names they had before there were
+/// channels (`last_error`, `last_delivered_at`).
+fn status_key(channel: Channel, name: &str) -> String {
+    match channel {
+        Channel::Webhook => name.to_owned(),
+    }
+}
+
 impl WebhookStore for PgStore {
     fn webhook_url(&self) -> StoreResult<Option<String>> {
         self.run(|c| Ok(setting(c, "url")?.and_then(|v| v.as_str().map(str::to_owned))))
@@ -28,6 +37,7 @@ impl WebhookStore for PgStore {
 
     fn set_webhook_url(&self, url: Option<&str>, audit: AuditDraft) -> StoreResult<()> {
         let url = url.map(str::to_owned);
+        let (last_error, channel) = (status_key(Channel::Webhook, "last_error"), Channel::Webhook.as_str());
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
             match &url {
@@ -36,54 +46,57 @@ impl WebhookStore for PgStore {
                     tx.execute("DELETE FROM webhook WHERE name = 'url'", &[]).map_err(pg)?;
                 }
             }
-            tx.execute("DELETE FROM webhook WHERE name = 'last_error'", &[]).map_err(pg)?;
-            tx.execute("DELETE FROM outbox WHERE given_up", &[]).map_err(pg)?;
+            tx.execute("DELETE FROM webhook WHERE name = $1", &[&last_error]).map_err(pg)?;
+            tx.execute("DELETE FROM outbox WHERE given_up AND channel = $1", &[&channel]).map_err(pg)?;
             insert_audit(&mut tx, audit)?;
             tx.commit().map_err(pg)
         })
     }
+}
 
-    fn enqueue_delivery(&self, del: &Delivery) -> StoreResult<()> {
-        let (id, next_at, given_up, doc) = (del.id.clone(), del.next_at, del.given_up, j(del)?);
+impl OutboxStore for PgStore {
+    fn enqueue_message(&self, m: &Message) -> StoreResult<()> {
+        let (id, channel, next_at, given_up, doc) = (m.id.clone(), m.channel.as_str(), m.next_at, m.given_up, j(m)?);
         self.run(move |c| {
             c.execute(
-                "INSERT INTO outbox (id, next_at, given_up, doc) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO outbox (id, channel, next_at, given_up, doc) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (id) DO UPDATE SET next_at = EXCLUDED.next_at, given_up = EXCLUDED.given_up, doc = EXCLUDED.doc",
-                &[&id, &next_at, &given_up, &doc],
+                &[&id, &channel, &next_at, &given_up, &doc],
             )
             .map_err(pg)?;
             Ok(())
         })
     }
 
-    fn due_deliveries(&self, now: OffsetDateTime, limit: usize) -> StoreResult<Vec<Delivery>> {
-        let limit = limit as i64;
+    fn due_messages(&self, channel: Channel, now: OffsetDateTime, limit: usize) -> StoreResult<Vec<Message>> {
+        let (limit, channel) = (limit as i64, channel.as_str());
         self.run(move |c| {
             let rows = c
                 .query(
-                    "SELECT doc FROM outbox WHERE NOT given_up AND next_at <= $1 ORDER BY id LIMIT $2",
-                    &[&now, &limit],
+                    "SELECT doc FROM outbox WHERE channel = $3 AND NOT given_up AND next_at <= $1 ORDER BY id LIMIT $2",
+                    &[&now, &limit, &channel],
                 )
                 .map_err(pg)?;
-            let all: Vec<Delivery> = rows.into_iter().map(|r| d(r.get(0))).collect::<StoreResult<_>>()?;
+            let all: Vec<Message> = rows.into_iter().map(|r| d(r.get(0))).collect::<StoreResult<_>>()?;
             Ok(all.into_iter().filter(|x| x.due(now)).collect())
         })
     }
 
-    fn claim_due_deliveries(
+    fn claim_due_messages(
         &self,
+        channel: Channel,
         now: OffsetDateTime,
         lease: time::Duration,
         limit: usize,
-    ) -> StoreResult<Vec<Delivery>> {
+    ) -> StoreResult<Vec<Message>> {
         // Locked rows are skipped, not waited for: two nodes claiming at once get disjoint sets;
         // the lease makes a claim by a node that died due again later.
-        let (until, limit) = (now + lease, limit as i64);
+        let (until, limit, channel) = (now + lease, limit as i64, channel.as_str());
         self.run(move |c| {
             c.query(
-                "UPDATE outbox SET next_at = $2 WHERE id IN (SELECT id FROM outbox WHERE NOT given_up AND next_at <= $1 \
-                 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING doc",
-                &[&now, &until, &limit],
+                "UPDATE outbox SET next_at = $2 WHERE id IN (SELECT id FROM outbox WHERE channel = $4 AND NOT given_up \
+                 AND next_at <= $1 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING doc",
+                &[&now, &until, &limit, &channel],
             )
             .map_err(pg)?
             .into_iter()
@@ -92,19 +105,20 @@ impl WebhookStore for PgStore {
         })
     }
 
-    fn delivery_succeeded(&self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
-        let id = id.to_owned();
+    fn message_sent(&self, m: &Message, at: OffsetDateTime) -> StoreResult<()> {
+        let (id, key) = (m.id.clone(), status_key(m.channel, "last_delivered_at"));
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
             tx.execute("DELETE FROM outbox WHERE id = $1", &[&id]).map_err(pg)?;
-            set(&mut tx, "last_delivered_at", &j(&at.unix_timestamp())?)?;
+            set(&mut tx, &key, &j(&at.unix_timestamp())?)?;
             tx.commit().map_err(pg)
         })
     }
 
-    fn delivery_failed(&self, del: &Delivery, at: OffsetDateTime) -> StoreResult<()> {
-        let (id, next_at, given_up, doc) = (del.id.clone(), del.next_at, del.given_up, j(del)?);
-        let err = j(&(del.last_error.clone().unwrap_or_default(), at.unix_timestamp()))?;
+    fn message_failed(&self, m: &Message, at: OffsetDateTime) -> StoreResult<()> {
+        let (id, next_at, given_up, doc) = (m.id.clone(), m.next_at, m.given_up, j(m)?);
+        let err = j(&(m.last_error.clone().unwrap_or_default(), at.unix_timestamp()))?;
+        let key = status_key(m.channel, "last_error");
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
             tx.execute(
@@ -112,38 +126,31 @@ impl WebhookStore for PgStore {
                 &[&id, &next_at, &given_up, &doc],
             )
             .map_err(pg)?;
-            set(&mut tx, "last_error", &err)?;
+            set(&mut tx, &key, &err)?;
             tx.commit().map_err(pg)
         })
     }
 
-    fn webhook_status(&self) -> StoreResult<proofup_shared::webhook::WebhookStatus> {
-        self.run(|c| {
-            let url = setting(c, "url")?.and_then(|v| v.as_str().map(str::to_owned));
-            let mut st = proofup_shared::webhook::WebhookStatus {
-                configured: url.is_some(),
-                destination: url.as_deref().map(proofup_shared::webhook::redact_webhook_url),
-                ..Default::default()
-            };
-            for r in c.query("SELECT doc FROM outbox", &[]).map_err(pg)? {
-                let x: Delivery = d(r.get(0))?;
-                if x.given_up {
-                    st.given_up += 1;
-                } else {
-                    st.pending += 1;
-                    if x.attempts > 0 {
-                        st.failing += 1;
-                    }
-                }
-            }
+    fn outbox_counts(&self, channel: Channel) -> StoreResult<OutboxCounts> {
+        let name = channel.as_str();
+        self.run(move |c| {
+            let row = c
+                .query_one(
+                    "SELECT count(*) FILTER (WHERE NOT given_up), \
+                     count(*) FILTER (WHERE NOT given_up AND (doc->>'attempts')::int > 0), \
+                     count(*) FILTER (WHERE given_up) FROM outbox WHERE channel = $1",
+                    &[&name],
+                )
+                .map_err(pg)?;
+            let n = |i: usize| u64::try_from(row.get::<_, i64>(i)).unwrap_or(0);
+            let mut st = OutboxCounts { pending: n(0), failing: n(1), given_up: n(2), ..Default::default() };
             let ts = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok();
-            if let Some(v) = setting(c, "last_error")? {
+            if let Some(v) = setting(c, &status_key(channel, "last_error"))? {
                 let (msg, at): (String, i64) = d(v)?;
-                st.last_error = Some(msg);
-                st.last_error_at = ts(at);
+                st.last_error = ts(at).map(|at| (msg, at));
             }
-            if let Some(v) = setting(c, "last_delivered_at")? {
-                st.last_delivered_at = ts(d(v)?);
+            if let Some(v) = setting(c, &status_key(channel, "last_delivered_at"))? {
+                st.last_sent_at = ts(d(v)?);
             }
             Ok(st)
         })

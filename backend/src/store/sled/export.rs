@@ -56,7 +56,7 @@ impl SledStore {
             out(Record::WebhookUrl(String::from_utf8_lossy(&url).into_owned()))?;
         }
         for v in self.outbox.iter().values() {
-            out(Record::Delivery(dec(&v.map_err(backend)?)?))?;
+            out(Record::Message(dec(&v.map_err(backend)?)?))?;
         }
         for v in self.applications.iter().values() {
             out(Record::Application(dec(&v.map_err(backend)?)?))?;

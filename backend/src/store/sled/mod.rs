@@ -16,7 +16,7 @@
 //!   (who has how many methods, read by the report and the impact without loading every method)
 //! - `credentials`: passkey credential id (base64url) → user id, 0, method id (unique across users)
 //! - `recovery`: user id → RecoveryCodeSet (hashes only)
-//! - `webhook`: `url`, `last_error` (JSON: message, time), `last_delivered_at`; `outbox`: delivery id → Delivery
+//! - `webhook`: `url`, and per notification channel `last_error` (JSON: message, time) and `last_delivered_at` (the webhook's under these names); `outbox`: message id → Message (every channel's, each naming its channel)
 //! - `alerts`: (unix millis BE, sequence BE) → EmergencyAlert
 //! - `regstate`: user id → RegistrationState; `policy_versions`: version (u64 BE) → PolicyVersion
 //! - `applications`: client id → Application (secrets as SHA-256); `signing_keys`: `set` → every

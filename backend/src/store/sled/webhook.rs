@@ -1,9 +1,20 @@
-//! The webhook URL, its status and the outbox.
+//! The webhook's settings, and the notifications outbox (every channel's messages in one tree,
+//! keyed by id; each channel's last error and last send in the `webhook` tree).
 
 use ::sled::transaction::Transactional;
 use time::OffsetDateTime;
 
 use super::*;
+use crate::domain::notify::{Channel, Message};
+use crate::store::{OutboxCounts, OutboxStore};
+
+/// A channel's status entry in the `webhook` tree. The webhook's keep the names they had before
+/// there were channels (`last_error`, `last_delivered_at`).
+fn status_key(channel: Channel, name: &str) -> String {
+    match channel {
+        Channel::Webhook => name.to_owned(),
+    }
+}
 
 impl WebhookStore for SledStore {
     fn webhook_url(&self) -> StoreResult<Option<String>> {
@@ -15,16 +26,17 @@ impl WebhookStore for SledStore {
             .outbox
             .iter()
             .filter_map(|r| r.ok())
-            .filter(|(_, v)| dec::<crate::domain::webhook::Delivery>(v).is_ok_and(|d| d.given_up))
+            .filter(|(_, v)| dec::<Message>(v).is_ok_and(|m| m.given_up && m.channel == Channel::Webhook))
             .map(|(k, _)| k)
             .collect();
+        let last_error = status_key(Channel::Webhook, "last_error");
         (&self.webhook, &self.outbox, &self.audit)
             .transaction(|(webhook, outbox, log)| {
                 match url {
                     Some(u) => webhook.insert(b"url".as_slice(), u.as_bytes())?,
                     None => webhook.remove(b"url".as_slice())?,
                 };
-                webhook.remove(b"last_error".as_slice())?;
+                webhook.remove(last_error.as_bytes())?;
                 for k in &dead {
                     outbox.remove(k)?;
                 }
@@ -34,18 +46,20 @@ impl WebhookStore for SledStore {
             .map_err(tx_err)?;
         self.flush()
     }
+}
 
-    fn enqueue_delivery(&self, d: &crate::domain::webhook::Delivery) -> StoreResult<()> {
-        self.outbox.insert(d.id.as_bytes(), enc(d)?).map_err(backend)?;
+impl OutboxStore for SledStore {
+    fn enqueue_message(&self, m: &Message) -> StoreResult<()> {
+        self.outbox.insert(m.id.as_bytes(), enc(m)?).map_err(backend)?;
         self.flush()
     }
 
-    fn due_deliveries(&self, now: OffsetDateTime, limit: usize) -> StoreResult<Vec<crate::domain::webhook::Delivery>> {
+    fn due_messages(&self, channel: Channel, now: OffsetDateTime, limit: usize) -> StoreResult<Vec<Message>> {
         let mut out = Vec::new();
         for v in self.outbox.iter().values() {
-            let d: crate::domain::webhook::Delivery = dec(&v.map_err(backend)?)?;
-            if d.due(now) {
-                out.push(d);
+            let m: Message = dec(&v.map_err(backend)?)?;
+            if m.channel == channel && m.due(now) {
+                out.push(m);
                 if out.len() == limit {
                     break;
                 }
@@ -54,48 +68,45 @@ impl WebhookStore for SledStore {
         Ok(out)
     }
 
-    fn delivery_succeeded(&self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
-        self.outbox.remove(id.as_bytes()).map_err(backend)?;
-        self.webhook.insert(b"last_delivered_at", enc(&at.unix_timestamp())?).map_err(backend)?;
+    fn message_sent(&self, m: &Message, at: OffsetDateTime) -> StoreResult<()> {
+        self.outbox.remove(m.id.as_bytes()).map_err(backend)?;
+        let key = status_key(m.channel, "last_delivered_at");
+        self.webhook.insert(key.as_bytes(), enc(&at.unix_timestamp())?).map_err(backend)?;
         self.flush()
     }
 
-    fn delivery_failed(&self, d: &crate::domain::webhook::Delivery, at: OffsetDateTime) -> StoreResult<()> {
-        // A delivery removed meanwhile (webhook turned off) stays removed.
-        if self.outbox.contains_key(d.id.as_bytes()).map_err(backend)? {
-            self.outbox.insert(d.id.as_bytes(), enc(d)?).map_err(backend)?;
+    fn message_failed(&self, m: &Message, at: OffsetDateTime) -> StoreResult<()> {
+        if self.outbox.contains_key(m.id.as_bytes()).map_err(backend)? {
+            self.outbox.insert(m.id.as_bytes(), enc(m)?).map_err(backend)?;
         }
-        let err = (d.last_error.clone().unwrap_or_default(), at.unix_timestamp());
-        self.webhook.insert(b"last_error", enc(&err)?).map_err(backend)?;
+        let err = (m.last_error.clone().unwrap_or_default(), at.unix_timestamp());
+        self.webhook.insert(status_key(m.channel, "last_error").as_bytes(), enc(&err)?).map_err(backend)?;
         self.flush()
     }
 
-    fn webhook_status(&self) -> StoreResult<proofup_shared::webhook::WebhookStatus> {
-        let url = self.webhook_url()?;
-        let mut st = proofup_shared::webhook::WebhookStatus {
-            configured: url.is_some(),
-            destination: url.as_deref().map(proofup_shared::webhook::redact_webhook_url),
-            ..Default::default()
-        };
+    fn outbox_counts(&self, channel: Channel) -> StoreResult<OutboxCounts> {
+        let mut st = OutboxCounts::default();
         for v in self.outbox.iter().values() {
-            let d: crate::domain::webhook::Delivery = dec(&v.map_err(backend)?)?;
-            if d.given_up {
+            let m: Message = dec(&v.map_err(backend)?)?;
+            if m.channel != channel {
+                continue;
+            }
+            if m.given_up {
                 st.given_up += 1;
             } else {
                 st.pending += 1;
-                if d.attempts > 0 {
+                if m.attempts > 0 {
                     st.failing += 1;
                 }
             }
         }
         let ts = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok();
-        if let Some(v) = self.webhook.get(b"last_error").map_err(backend)? {
+        if let Some(v) = self.webhook.get(status_key(channel, "last_error")).map_err(backend)? {
             let (msg, at): (String, i64) = dec(&v)?;
-            st.last_error = Some(msg);
-            st.last_error_at = ts(at);
+            st.last_error = ts(at).map(|at| (msg, at));
         }
-        if let Some(v) = self.webhook.get(b"last_delivered_at").map_err(backend)? {
-            st.last_delivered_at = ts(dec(&v)?);
+        if let Some(v) = self.webhook.get(status_key(channel, "last_delivered_at")).map_err(backend)? {
+            st.last_sent_at = ts(dec(&v)?);
         }
         Ok(st)
     }

@@ -1,0 +1,73 @@
+//! Notifications: events go into the one durable outbox, per channel, and a job hands each
+//! channel's due messages to that channel's [`Transport`] (an adapter in `crate::adapters`),
+//! with the domain's retry schedule (`Message::failed`). Queuing happens inside the use case that
+//! caused the event, so the event is as durable as the change; sending is off the request path.
+
+use time::OffsetDateTime;
+
+use super::{Core, ServiceError};
+use crate::domain::notify::{Channel, EventKind, Message};
+use crate::store::{OutboxStore, StoreError, WebhookStore};
+
+/// How long a claimed message is this node's to send: another node's job is not handed it before.
+const LEASE: time::Duration = time::Duration::minutes(1);
+/// Most messages one channel sends per run.
+const BATCH: usize = 50;
+
+/// The port a channel's sender implements. `Err` carries a short reason for the Overview,
+/// never a secret (the webhook URL often carries a token).
+pub trait Transport: Send + Sync {
+    fn channel(&self) -> Channel;
+    /// Sends one message to `destination` (for the webhook, its URL).
+    fn send(&self, destination: &str, message: &Message) -> Result<(), String>;
+}
+
+/// Queues an event for every channel configured to hear it (today: the webhook, when it has a
+/// URL). Called inside the use case, before its durability is awaited.
+pub fn enqueue<S: WebhookStore + OutboxStore + ?Sized>(
+    s: &S,
+    kind: EventKind,
+    data: serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    if s.webhook_url()?.is_none() {
+        return Ok(());
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    s.enqueue_message(&Message::event(Channel::Webhook, kind, data, id, now))
+}
+
+impl Core {
+    /// Where `channel`'s messages go now; `None`: the channel is off, nothing is sent.
+    fn destination(&self, channel: Channel) -> Result<Option<String>, StoreError> {
+        match channel {
+            Channel::Webhook => self.store.webhook_url(),
+        }
+    }
+
+    /// The job: tries every due message once, per channel with a transport. Returns how many
+    /// were sent. Blocking (the transports are); run it off the async workers.
+    pub fn deliver_due(&self, transports: &[&dyn Transport]) -> Result<u32, ServiceError> {
+        let s = self.store.as_ref();
+        let mut sent = 0;
+        for t in transports {
+            let channel = t.channel();
+            let Some(to) = self.destination(channel)? else { continue };
+            let now = self.clock.now();
+            for mut m in s.claim_due_messages(channel, now, LEASE, BATCH)? {
+                match t.send(&to, &m) {
+                    Ok(()) => {
+                        s.message_sent(&m, self.clock.now())?;
+                        sent += 1;
+                    }
+                    Err(e) => {
+                        m.failed(e.clone(), now);
+                        tracing::warn!(channel = channel.as_str(), message = %m.id, attempts = m.attempts, given_up = m.given_up, error = %e, "notification not sent");
+                        s.message_failed(&m, now)?;
+                    }
+                }
+            }
+        }
+        Ok(sent)
+    }
+}
