@@ -72,13 +72,12 @@ async fn a_relying_party_signs_a_user_in_with_code_and_pkce_and_checks_the_id_to
     let (s, hd, _, _) = call!(app, get(path));
     assert_eq!(s, StatusCode::SEE_OTHER);
     let to = location(&hd);
-    assert!(to.starts_with("/sign-in?next=%2Foauth2%2Fauthorize%2Fresume%3Fflow%3D"), "{to}");
+    // Only the flow's id goes to the portal, never an address to return to.
+    assert!(to.starts_with("/sign-in?flow=") && !to.contains("resume") && !to.contains("next="), "{to}");
     let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
     let set = hd.get_all("set-cookie").map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("\n");
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/oauth2/"), "{set}");
-    let resume =
-        serde_urlencoded::from_str::<Vec<(String, String)>>(to.split_once('?').unwrap().1).unwrap()[0].1.clone();
-    let flow_id = resume.split("flow=").nth(1).unwrap().to_owned();
+    let (resume, flow_id) = resume_and_flow(&hd);
 
     // The sign-in page names the application (for this browser only).
     let (s, _, info, _) =
@@ -90,10 +89,17 @@ async fn a_relying_party_signs_a_user_in_with_code_and_pkce_and_checks_the_id_to
     // Resuming before signing in goes back to the sign-in.
     let (s, hd, _, _) = call!(app, get(&resume).insert_header(("cookie", flow_cookie.clone())));
     assert_eq!(s, StatusCode::SEE_OTHER);
-    assert!(location(&hd).starts_with("/sign-in?next="));
+    assert!(location(&hd).starts_with("/sign-in?flow="));
 
-    // The portal's sign-in, then the flow resumes: a code for the application.
-    let (bob_session, _) = sign_in!(app, "bob", PW);
+    // The portal's sign-in (for this flow), then the flow resumes: a code for the application.
+    // Where the browser continues is the server's answer.
+    let (s, hd, body, _) =
+        call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW, "flow": flow_id})));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["me"]["continue_to"], resume.as_str(), "{body}");
+    let bob_session = session_cookie(&hd).unwrap();
+    let (_, _, me, _) = call!(app, with(&bob_session, get("/api/auth/me")));
+    assert_eq!(me["continue_to"], resume.as_str(), "asked again, until the flow ends: {me}");
     let both = format!("{bob_session}; {flow_cookie}");
     // From another browser (no flow cookie) the flow does not resume.
     let (s, _, body, _) = call!(app, get(&resume).insert_header(("cookie", bob_session.clone())));
@@ -248,7 +254,7 @@ async fn refusals_go_to_an_error_page_until_the_client_is_trusted_then_back_with
             .set_payload(form)
     );
     assert_eq!(s, StatusCode::SEE_OTHER);
-    assert!(location(&hd).starts_with("/sign-in?next="));
+    assert!(location(&hd).starts_with("/sign-in?flow="));
 
     // The token endpoint: client authentication and its errors.
     let token = |body: String, basic: Option<String>| {
@@ -309,10 +315,7 @@ async fn a_code_needs_its_own_verifier_and_redirect_and_a_second_factor_shows_in
     // RFC 7636 Appendix B: this verifier's challenge is the one authorize_path sends.
     let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[("nonce", "n-1")])));
     let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
-    let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1).unwrap()
-        [0]
-    .1
-    .clone();
+    let (resume, _) = resume_and_flow(&hd);
     let (half, _) = sign_in!(app, ADMIN, ADMIN_PASSWORD);
     let (s, hd, body, _) = call!(app, with(&half, post("/api/auth/second-factor", json!({"code": code(&key, &h, 0)}))));
     assert!(s.is_success(), "{body}");
@@ -391,10 +394,7 @@ async fn assignment_and_require_mfa_are_enforced_when_the_flow_resumes() {
         ($who:expr, $pw:expr) => {{
             let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[])));
             let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
-            let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1)
-                .unwrap()[0]
-                .1
-                .clone();
+            let (resume, _) = resume_and_flow(&hd);
             let (c, _) = sign_in!(app, $who, $pw);
             let (s, hd, _, _) = call!(app, get(&resume).insert_header(("cookie", format!("{c}; {flow_cookie}"))));
             assert_eq!(s, StatusCode::SEE_OTHER);
@@ -589,7 +589,7 @@ async fn single_sign_on_reuses_the_session_unless_the_request_or_the_policy_need
     ] {
         let (s, hd, _, _) = call!(app, authorize(&extra));
         assert_eq!(s, StatusCode::SEE_OTHER, "{what}");
-        assert!(location(&hd).starts_with("/sign-in?next="), "{what}: {}", location(&hd));
+        assert!(location(&hd).starts_with("/sign-in?flow="), "{what}: {}", location(&hd));
     }
     let (_, hd, _, _) = call!(app, authorize(&[("max_age", "600")]));
     assert!(query_of(&location(&hd)).contains_key("code"), "max_age not passed yet");
@@ -624,7 +624,7 @@ async fn single_sign_on_reuses_the_session_unless_the_request_or_the_policy_need
     assert_eq!(q["error"], "interaction_required", "{q:?}");
     assert_eq!(q["iss"], ISSUER);
     let (_, hd, _, _) = call!(app, authorize(&[]));
-    assert!(location(&hd).starts_with("/sign-in?next="));
+    assert!(location(&hd).starts_with("/sign-in?flow="));
 
     // Signing out ends both cookies.
     let (s, hd, _, _) = call!(app, post("/api/auth/sign-out", json!({})).insert_header(("cookie", sso.clone())));

@@ -56,10 +56,7 @@ macro_rules! code_for {
     ($app:expr, $client:expr, $who:expr, $scope:expr) => {{
         let (_, hd, _, _) = call!($app, get(&authorize_path(&$client, &[("scope", $scope), ("nonce", "n-1")])));
         let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
-        let resume = serde_urlencoded::from_str::<Vec<(String, String)>>(location(&hd).split_once('?').unwrap().1)
-            .unwrap()[0]
-            .1
-            .clone();
+        let (resume, _) = resume_and_flow(&hd);
         let (c, _) = sign_in!($app, $who, PW);
         let (s, hd, _, _) = call!($app, get(&resume).insert_header(("cookie", format!("{c}; {flow_cookie}"))));
         assert_eq!(s, StatusCode::SEE_OTHER);

@@ -72,12 +72,13 @@ async fn completing_hands_back_the_continuation_under_a_new_session_id() {
     let (key, s) = session(&core, &user, SessionStage::SecondFactor, Some(resume.clone()));
     let flow = SignIn::new(&core, key, s, user.clone(), client());
     let done = flow.second_step_done("Authenticator app \"Phone\"", &["otp"]).await.unwrap();
-    assert_eq!(done.continuation, Some(resume), "what to resume comes back to the caller");
+    assert_eq!(done.continuation, Some(resume.clone()), "what to resume comes back to the caller");
     assert!(core.store.session(&key).unwrap().is_none(), "the old session id is gone");
     let fresh = core.store.session(&session_key(&done.token)).unwrap().unwrap();
     assert_eq!(fresh.stage, SessionStage::Full);
     assert!(fresh.mfa_at.is_some());
-    assert_eq!(fresh.continuation, None, "the complete session no longer carries it");
+    assert_eq!(fresh.continuation, Some(resume), "kept until the application's flow ends");
+    assert_eq!(done.me.continue_to, None, "no such flow waits: nowhere to continue to");
     assert_eq!(done.me.next_step, proofup_shared::mfa::NextStep::Done);
     let log = core.store.list_sign_ins(None, 10).unwrap().items;
     assert_eq!(log.len(), 1);

@@ -86,6 +86,9 @@ async fn the_registration_interrupt_appears_inside_an_applications_sign_in() {
     bob.wait_text("h1", "More information required").await;
     bob.wait_text("[data-testid=signing-in-to]", "before you continue to Wiki").await;
     bob.wait_text("button", "Cancel").await;
+    // The browser carries no address to return to: the server says where to continue.
+    let at = bob.driver.current_url().await.unwrap().to_string();
+    assert!(!at.contains("resume") && !at.contains("oauth2") && !at.contains("next="), "{at}");
     bob.shot("71-app-interrupt").await;
     // Every set-up step keeps naming the application (issue 27 item 4).
     bob.click_button("Next").await;

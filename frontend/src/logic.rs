@@ -6,7 +6,9 @@ use time::OffsetDateTime;
 /// Where to go after sign-in: only same-site paths, never `//host` or a URL.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(p) if is_local_path(p) && !p.starts_with("/sign-in") => p.to_owned(),
+        // A portal page; never the server's own addresses (an application's sign-in resumes
+        // where the server says, `Me::continue_to`, not where a link says).
+        Some(p) if is_local_path(p) && !p.starts_with("/sign-in") && !p.starts_with("/oauth2/") => p.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -415,7 +417,8 @@ mod tests {
         for bad in ["/\\evil.example", "\\\\evil.example", "/\u{a0}x", "http:evil.example", "javascript:alert(1)", ""] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
-        assert_eq!(safe_next(Some("/oauth2/authorize/resume?flow=abc")), "/oauth2/authorize/resume?flow=abc");
+        // Where an application's sign-in resumes is the server's to say, never a link's.
+        assert_eq!(safe_next(Some("/oauth2/authorize/resume?flow=abc")), "/");
         assert_eq!(safe_next(Some("/users?q=a%20b")), "/users?q=a%20b");
     }
 

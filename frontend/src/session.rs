@@ -51,9 +51,22 @@ fn same_origin(to: &str) -> bool {
     crate::logic::is_local_path(to) && web_sys::Url::new_with_base(to, &origin).is_ok_and(|u| u.origin() == origin)
 }
 
-/// The flow id in a `next` that resumes an application's sign-in.
-pub fn flow_of(next: &str) -> Option<String> {
-    next.strip_prefix("/oauth2/authorize/resume?flow=").map(|f| f.chars().take(64).collect())
+/// After a sign-in step answered `me`: where the server says the browser continues (an
+/// application waiting), else the next step's page, else `next` in the portal.
+pub fn continue_after(navigate: &impl Fn(&str, leptos_router::NavigateOptions), me: &Me, next: &str) {
+    match &me.continue_to {
+        Some(to) => go_to(navigate, to),
+        None => go_to(navigate, &crate::logic::after_sign_in(&me.next_step, next)),
+    }
+}
+
+/// The application sign-in (flow id) the sign-in page was opened for: `?flow=`, as the server
+/// sent it (an opaque token; anything else is ignored).
+pub fn flow_param(raw: Option<&str>) -> Option<String> {
+    raw.filter(|f| {
+        !f.is_empty() && f.len() <= 64 && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    })
+    .map(str::to_owned)
 }
 
 /// Where the everyday bundle notes the address it sent to the server for the administrators'

@@ -18,6 +18,17 @@ pub struct Me {
     /// What this session must do before it is complete.
     #[serde(default)]
     pub next_step: NextStep,
+    /// Signing in for an application, while steps remain: its name, for every step's page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    /// Signing in for an application, while steps remain: where "Cancel" goes (the application
+    /// is told the user declined). Computed by the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_to: Option<String>,
+    /// Signing in is over and an application waits: where the browser goes now (the server's
+    /// own resume address; the portal never builds or carries it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continue_to: Option<String>,
 }
 
 /// Whether this browser is signed in: asked by every page at start, so it answers 200 either way.

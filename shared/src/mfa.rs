@@ -71,6 +71,9 @@ pub struct MethodAdded {
     pub method: MethodView,
     /// `done` when this registration completed an interrupted sign-in.
     pub next_step: NextStep,
+    /// It completed an application's sign-in: where the browser goes now (see `Me::continue_to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continue_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -35,6 +35,9 @@ impl User {
             role: self.role,
             must_set_password: false,
             next_step: Default::default(),
+            application: None,
+            cancel_to: None,
+            continue_to: None,
         }
     }
 
@@ -192,6 +195,23 @@ impl Session {
 pub enum Continuation {
     /// An application's authorization request waiting server-side under this id.
     Authorize { request: String },
+}
+
+impl Continuation {
+    /// Where the browser goes once signing in is over: the server's own address, never one the
+    /// browser supplied.
+    pub fn resume_path(&self) -> String {
+        match self {
+            Continuation::Authorize { request } => format!("/oauth2/authorize/resume?flow={request}"),
+        }
+    }
+
+    /// Where "Cancel" goes while signing in: the application hears that the user declined.
+    pub fn cancel_path(&self) -> String {
+        match self {
+            Continuation::Authorize { request } => format!("/oauth2/authorize/cancel?flow={request}"),
+        }
+    }
 }
 
 /// Who made a request, for logs.

@@ -31,9 +31,11 @@ fn signed_in(state: &AppState, done: &Completed) -> HttpResponse {
 
 /// A method was added (which completes a sign-in at the interrupt).
 fn added(state: &AppState, done: &Completed, method: &crate::domain::model::Method) -> HttpResponse {
-    HttpResponse::Created()
-        .session_cookies(Some(done.token.clone()), state.config.secure_cookies)
-        .json(MethodAdded { method: method.view(), next_step: NextStep::Done })
+    HttpResponse::Created().session_cookies(Some(done.token.clone()), state.config.secure_cookies).json(MethodAdded {
+        method: method.view(),
+        next_step: NextStep::Done,
+        continue_to: done.me.continue_to.clone(),
+    })
 }
 
 /// The second step of sign-in: a code from an authenticator app. Completes the session (new id).

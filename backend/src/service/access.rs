@@ -215,6 +215,21 @@ impl Core {
         })
     }
 
+    /// The server-owned links of a sign-in for an application, on `me`: while steps remain, the
+    /// application's name and where Cancel goes; once done, where the browser continues. Only
+    /// while the application's flow still waits (resuming or cancelling ends it).
+    pub fn with_flow_links(&self, session: &Session, me: &mut proofup_shared::api::Me) -> Result<(), ServiceError> {
+        let Some(c) = &session.continuation else { return Ok(()) };
+        let Some((_, app)) = self.continued_flow(session)? else { return Ok(()) };
+        if me.next_step == NextStep::Done {
+            me.continue_to = Some(c.resume_path());
+        } else {
+            me.application = Some(app.name);
+            me.cancel_to = Some(c.cancel_path());
+        }
+        Ok(())
+    }
+
     /// Whether `session` may register a method from `ip` (at the interrupt, or from My security
     /// info): always once it proved more than a password; otherwise from the trusted networks.
     pub(crate) fn may_register_from(&self, session: &Session, ip: &str) -> Result<bool, StoreError> {

@@ -321,6 +321,7 @@ impl Core {
         let mut me = user.me();
         me.must_set_password = by_pass;
         me.next_step = self.step_for(session.stage, next, &session)?;
+        self.with_flow_links(&session, &mut me)?;
         Ok(SignedIn { token, me })
     }
 

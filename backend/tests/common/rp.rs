@@ -90,11 +90,11 @@ pub fn authorize_path(client_id: &str, extra: &[(&str, &str)]) -> String {
     format!("/oauth2/authorize?{}", serde_urlencoded::to_string(&params).unwrap())
 }
 
-/// From an authorize answer that sends the browser to sign in: the resume path and the flow id.
+/// From an authorize answer that sends the browser to sign in (`/sign-in?flow=…`): the resume
+/// path (where the server sends the browser once signed in) and the flow id.
 pub fn resume_and_flow(headers: &actix_web::http::header::HeaderMap) -> (String, String) {
     let to = location(headers);
-    let resume =
-        serde_urlencoded::from_str::<Vec<(String, String)>>(to.split_once('?').unwrap().1).unwrap()[0].1.clone();
-    let flow = resume.split("flow=").nth(1).unwrap().to_owned();
-    (resume, flow)
+    let query = serde_urlencoded::from_str::<Vec<(String, String)>>(to.split_once('?').unwrap().1).unwrap();
+    let flow = query.iter().find(|(k, _)| k == "flow").unwrap().1.clone();
+    (format!("/oauth2/authorize/resume?flow={flow}"), flow)
 }

@@ -405,11 +405,6 @@ pub async fn rotate_signing_keys() -> Result<Vec<proofup_shared::apps::SigningKe
     post("/api/signing-keys/rotate", &serde_json::json!({})).await
 }
 
-/// The application an in-progress sign-in is for (`/oauth2/flow/{id}`).
-pub async fn flow_application(flow: String) -> Result<String, ApiError> {
-    flow_info(flow).await.map(|(name, _)| name)
-}
-
 /// The application an in-progress sign-in is for, and the username it suggested (`login_hint`).
 pub async fn flow_info(flow: String) -> Result<(String, Option<String>), ApiError> {
     let v: serde_json::Value = get(&format!("/oauth2/flow/{}", enc(&flow))).await?;

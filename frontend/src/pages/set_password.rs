@@ -44,9 +44,8 @@ pub fn SetPasswordPage() -> impl IntoView {
         spawn_local(async move {
             match api::set_password(None, p).await {
                 Ok(me) => {
-                    let to = crate::logic::after_sign_in(&me.next_step, &next);
-                    session.me.set(Some(me));
-                    crate::session::go_to(&navigate, &to);
+                    session.me.set(Some(me.clone()));
+                    crate::session::continue_after(&navigate, &me, &next);
                 }
                 Err(e) => {
                     field_error.set(e.fields.first().map(|f| (f.field.clone(), f.message.clone())));

@@ -15,6 +15,7 @@ pub fn SignInPage() -> impl IntoView {
     let session = expect_context::<SessionCtx>();
     let query = use_query_map().get_untracked();
     let next = safe_next(query.get("next").as_deref());
+    let flow = crate::session::flow_param(query.get("flow").as_deref());
     let notice = if query.get("signed_out").is_some() {
         Some("You have signed out.")
     } else if query.get("created").is_some() {
@@ -29,7 +30,7 @@ pub fn SignInPage() -> impl IntoView {
     let navigate = use_navigate();
     // Signing in to an application: say which (the server knows it by the flow, for this browser).
     let app_name = RwSignal::new(None::<Result<String, ()>>);
-    if let Some(flow) = crate::session::flow_of(&next) {
+    if let Some(flow) = flow.clone() {
         spawn_local(async move {
             match api::flow_info(flow).await {
                 Ok((name, hint)) => {
@@ -53,13 +54,12 @@ pub fn SignInPage() -> impl IntoView {
         error.set(None);
         let (u, p) = (username.get_untracked(), password.get_untracked());
         let navigate = navigate.clone();
-        let next = next.clone();
+        let (next, flow) = (next.clone(), flow.clone());
         spawn_local(async move {
-            match api::sign_in(u, p, crate::session::flow_of(&next)).await {
+            match api::sign_in(u, p, flow).await {
                 Ok(me) => {
-                    let to = crate::logic::after_sign_in(&me.next_step, &next);
-                    session.me.set(Some(me));
-                    crate::session::go_to(&navigate, &to);
+                    session.me.set(Some(me.clone()));
+                    crate::session::continue_after(&navigate, &me, &next);
                 }
                 Err(e) => {
                     password.set(String::new());

@@ -20,7 +20,7 @@ use crate::components::center_card::CenterCard;
 use crate::components::passkey_setup::PasskeySetupFlow;
 use crate::components::second_step::SecondStep;
 use crate::components::totp_setup::TotpSetupFlow;
-use crate::logic::{after_sign_in, safe_next, skip_label};
+use crate::logic::{safe_next, skip_label};
 use crate::session::SessionCtx;
 
 /// Loads who is signing in (and their step) when the page is opened directly.
@@ -57,9 +57,8 @@ pub fn VerifyPage() -> impl IntoView {
             spawn_local(async move {
                 match api::me().await {
                     Ok(me) => {
-                        let to = after_sign_in(&me.next_step, &next);
-                        session.me.set(Some(me));
-                        crate::session::go_to(&navigate, &to);
+                        session.me.set(Some(me.clone()));
+                        crate::session::continue_after(&navigate, &me, &next);
                     }
                     Err(_) => navigate("/sign-in", Default::default()),
                 }
@@ -122,29 +121,24 @@ pub fn MoreInformationPage() -> impl IntoView {
         let navigate = navigate.clone();
         load_me(session, move || navigate("/sign-in", Default::default()));
     }
-    // Inside an application's sign-in: say which application waits.
-    let app_name = RwSignal::new(None::<String>);
-    let flow_id = StoredValue::new(crate::session::flow_of(&next));
+    // Inside an application's sign-in: the server says which application waits, and where
+    // Cancel goes.
+    let app_name = move || session.me.get().and_then(|m| m.application);
     // Every step names the application that waits, not only the first.
     let app_line = move || {
-        app_name.get().map(|n| {
+        app_name().map(|n| {
             view! { <p class="muted" data-testid="signing-in-to">"before you continue to " <strong>{n}</strong></p> }
         })
     };
     // Cancel: back to the application, which is told the user declined (`access_denied`).
-    let cancel = move |_| {
-        if let (Some(f), Some(w)) = (flow_id.get_value(), web_sys::window()) {
-            let _ =
-                w.location().assign(&format!("/oauth2/authorize/cancel?flow={}", crate::logic::encode_component(&f)));
-        }
-    };
-    if let Some(flow) = crate::session::flow_of(&next) {
-        spawn_local(async move {
-            if let Ok(name) = api::flow_application(flow).await {
-                app_name.set(Some(name));
+    let cancel = {
+        let navigate = navigate.clone();
+        Callback::new(move |_: ()| {
+            if let Some(to) = session.me.get_untracked().and_then(|m| m.cancel_to) {
+                crate::session::go_to(&navigate, &to);
             }
-        });
-    }
+        })
+    };
     let registering = RwSignal::new(Registering::No);
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
@@ -162,8 +156,8 @@ pub fn MoreInformationPage() -> impl IntoView {
             spawn_local(async move {
                 match api::skip_registration().await {
                     Ok(me) => {
-                        session.me.set(Some(me));
-                        crate::session::go_to(&navigate, &next);
+                        session.me.set(Some(me.clone()));
+                        crate::session::continue_after(&navigate, &me, &next);
                     }
                     Err(e) => {
                         error.set(Some(e));
@@ -177,7 +171,10 @@ pub fn MoreInformationPage() -> impl IntoView {
         })
     };
     let finished = RwSignal::new(None::<MethodKind>);
+    // Registering completed the sign-in: where an application waiting continues (the server's).
+    let continue_to = StoredValue::new(None::<String>);
     let done = Callback::new(move |a: proofup_shared::mfa::MethodAdded| {
+        continue_to.set_value(a.continue_to.clone());
         finished.set(Some(a.method.kind));
         spawn_local(async move {
             if let Ok(me) = api::me().await {
@@ -188,7 +185,7 @@ pub fn MoreInformationPage() -> impl IntoView {
     let go_on = {
         let navigate = navigate.clone();
         let next = next.clone();
-        move |_| crate::session::go_to(&navigate, &next)
+        move |_| crate::session::go_to(&navigate, &continue_to.get_value().unwrap_or_else(|| next.clone()))
     };
     let sign_out = {
         let navigate = navigate.clone();
@@ -268,8 +265,8 @@ pub fn MoreInformationPage() -> impl IntoView {
                         view! {
                             <div class="actions">
                                 <button class="btn btn-primary" on:click=move |_| registering.set(Registering::Choosing) autofocus=true>"Next"</button>
-                                {app_name.get().map(|n| view! {
-                                    <button class="btn btn-secondary" on:click=cancel title=format!("Back to {n}, without signing in")>"Cancel"</button>
+                                {app_name().map(|n| view! {
+                                    <button class="btn btn-secondary" on:click=move |_| cancel.run(()) title=format!("Back to {n}, without signing in")>"Cancel"</button>
                                 })}
                             </div>
                         }.into_any()

@@ -52,10 +52,10 @@ fn redirect_error(issuer: &str, redirect_uri: &str, state: Option<&str>, error: 
     authorize::with_query(redirect_uri, &pairs)
 }
 
-/// The portal path that signs in and then resumes `flow`.
+/// The portal's sign-in for `flow`. Only the flow's id travels: where to go afterwards is the
+/// server's (`Me::continue_to`), never a URL the browser carries.
 pub fn sign_in_path(flow: &str) -> String {
-    let resume = format!("/oauth2/authorize/resume?flow={flow}");
-    format!("/sign-in?next={}", authorize::encode(&resume))
+    format!("/sign-in?flow={}", authorize::encode(flow))
 }
 
 /// A session's `sid` claim: stable for the session, not its cookie.

@@ -31,6 +31,7 @@ pub fn me(core: &Core, session: &Session, user: &User) -> Result<Me, ServiceErro
     let mut who = user.me();
     who.must_set_password = session.stage == SessionStage::MustSetPassword;
     who.next_step = core.next_step(session, user)?;
+    core.with_flow_links(session, &mut who)?;
     Ok(who)
 }
 
@@ -262,6 +263,7 @@ impl<'a> SignIn<'a> {
         let (user, token, session) = result?;
         let mut me = user.me();
         me.next_step = core.next_step(&session, &user)?;
+        core.with_flow_links(&session, &mut me)?;
         Ok((token, me))
     }
 
@@ -274,13 +276,14 @@ impl<'a> SignIn<'a> {
         amr: &[&str],
         now: OffsetDateTime,
     ) -> Result<Completed, ServiceError> {
-        let mut finished = self.session.clone();
-        let continuation = finished.continuation.take();
         let s = self.core.store.as_ref();
-        let token = auth::promote(s, &self.key, &finished, SessionStage::Full, mfa_at, amr, now)?;
+        // The complete session keeps what it resumes, so that whichever page asks next learns
+        // where the browser continues, until the application's flow ends.
+        let token = auth::promote(s, &self.key, &self.session, SessionStage::Full, mfa_at, amr, now)?;
         s.durable().await?;
         let mut me = self.user.me();
         me.next_step = NextStep::Done;
-        Ok(Completed { token, me, continuation })
+        self.core.with_flow_links(&self.session, &mut me)?;
+        Ok(Completed { token, me, continuation: self.session.continuation.clone() })
     }
 }
