@@ -431,15 +431,14 @@ async fn refused_sign_ins_are_kept_small_and_logs_have_a_retention() {
             .unwrap();
     }
     let before = h.store.count_sign_ins().unwrap();
-    let retention = proofup::cli::Retention { days: 90, max_rows: 1_000_000 };
-    let removed = proofup::cli::prune_logs(h.store.as_ref(), retention, now).unwrap();
+    let retention = proofup::service::jobs::Retention { days: 90, max_rows: 1_000_000 };
+    let removed = h.state.core.prune_logs(retention).unwrap();
     assert!(removed >= 3, "{removed}");
     assert_eq!(h.store.count_sign_ins().unwrap(), before - 3);
     let names: Vec<String> = h.store.list_sign_ins(None, 100).unwrap().items.into_iter().map(|e| e.username).collect();
     assert!(!names.iter().any(|n| n == "old-95" || n == "old-120" || n == "old-200"), "{names:?}");
     assert!(names.iter().any(|n| n == "old-30"));
-    let removed =
-        proofup::cli::prune_logs(h.store.as_ref(), proofup::cli::Retention { days: 90, max_rows: 2 }, now).unwrap();
+    let removed = h.state.core.prune_logs(proofup::service::jobs::Retention { days: 90, max_rows: 2 }).unwrap();
     assert!(removed > 0);
     let left: Vec<String> = h.store.list_sign_ins(None, 100).unwrap().items.into_iter().map(|e| e.username).collect();
     assert_eq!(left.len(), 2, "{left:?}");

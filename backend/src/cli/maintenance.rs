@@ -1,14 +1,13 @@
-//! The server's background work: sessions swept and the setup link renewed each minute, logs
-//! pruned hourly, notifications (the webhook's) every 2 seconds.
+//! The server's schedule for the service's jobs (`service::jobs`, `Core::deliver_due`): sessions
+//! and grants swept and the setup link renewed each minute, logs pruned hourly, notifications
+//! every 2 seconds, the directory followed twice a second on several nodes.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use super::setup_url::{ensure_setup_link, SetupLink};
 use crate::http::AppState;
-use crate::store::Store;
+pub use crate::service::jobs::Retention;
 
 /// Every 2 seconds: the service's notification job with this server's senders (blocking I/O,
 /// off the async workers).
@@ -29,27 +28,16 @@ pub(super) fn spawn_outbox_worker(state: AppState) -> tokio::task::JoinHandle<()
     })
 }
 
-/// Several nodes on one database: twice a second, if any node changed a membership since the
-/// last look, rebuild this node's membership index from the database (so a decision here uses
-/// an index at most about a second behind). Nothing to do on the embedded store.
+/// Several nodes on one database: twice a second, the service's directory-following job
+/// (nothing to do on the embedded store).
 pub(super) fn spawn_directory_follower(state: AppState) -> tokio::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
-        let store = state.core.store.clone();
-        let Ok(Some(mut seen)) = store.membership_version() else { return };
+        let Ok(Some(mut seen)) = state.core.directory_version() else { return };
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_millis(500));
         loop {
             tick.tick().await;
             let core = state.core.clone();
-            let run = tokio::task::spawn_blocking(move || -> Result<Option<u64>, crate::service::ServiceError> {
-                let Some(now) = core.store.membership_version()? else { return Ok(None) };
-                if now == seen {
-                    return Ok(Some(now));
-                }
-                let index = crate::service::groups::build_index(core.store.as_ref())?;
-                *core.membership.write().map_err(crate::service::index_poisoned)? = index;
-                Ok(Some(now))
-            });
-            match run.await {
+            match tokio::task::spawn_blocking(move || core.follow_directory(seen)).await {
                 Ok(Ok(Some(v))) => seen = v,
                 Ok(Ok(None)) => return,
                 Ok(Err(e)) => tracing::error!(error = %e, "could not follow the directory's changes"),
@@ -57,23 +45,6 @@ pub(super) fn spawn_directory_follower(state: AppState) -> tokio::task::JoinHand
             }
         }
     })
-}
-
-/// How long the logs keep their entries.
-#[derive(Debug, Clone, Copy)]
-pub struct Retention {
-    pub days: u32,
-    pub max_rows: u64,
-}
-
-/// Removes log entries past their retention (or beyond the row cap); returns how many.
-pub fn prune_logs(
-    store: &dyn Store,
-    retention: Retention,
-    now: OffsetDateTime,
-) -> Result<u64, crate::store::StoreError> {
-    let before = now - time::Duration::days(retention.days.into());
-    Ok(store.prune_sign_ins(before, retention.max_rows)? + store.prune_audit(before, retention.max_rows)?)
 }
 
 /// Once a minute: drop expired sessions, renew an expired setup link; hourly, prune the logs
@@ -91,8 +62,8 @@ pub(super) fn spawn_maintenance(
             // Hourly, not at start: the row cap reads every key of both logs, which would fill the
             // page cache and the heap just as the server starts.
             if minutes > 0 && minutes.is_multiple_of(60) {
-                let (store, now) = (state.core.store.clone(), state.core.clock.now());
-                match tokio::task::spawn_blocking(move || prune_logs(store.as_ref(), retention, now)).await {
+                let core = state.core.clone();
+                match tokio::task::spawn_blocking(move || core.prune_logs(retention)).await {
                     Ok(Ok(0)) => {}
                     Ok(Ok(n)) => tracing::info!(removed = n, days = retention.days, "old log entries removed"),
                     Ok(Err(e)) => tracing::error!(error = %e, "log retention sweep failed"),
@@ -102,24 +73,22 @@ pub(super) fn spawn_maintenance(
             }
             minutes += 1;
             crate::metrics::upkeep();
-            let now = state.core.clock.now();
-            let limits = state.core.limits;
-            match state.core.store.sweep_sessions(now, limits) {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
-                Err(e) => tracing::error!(error = %e, "session sweep failed"),
-            }
-            // Flows, codes and access tokens of application sign-ins, once expired.
-            match state.core.store.sweep_grants(now) {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::debug!(removed = n, "expired sign-in grants removed");
+            let core = state.core.clone();
+            match tokio::task::spawn_blocking(move || core.sweep_expired()).await {
+                Ok(Ok(swept)) => {
+                    if swept.sessions > 0 {
+                        tracing::debug!(removed = swept.sessions, "expired sessions removed");
+                    }
+                    if swept.grants > 0 {
+                        tracing::debug!(removed = swept.grants, "expired sign-in grants removed");
+                    }
                     // Many removed (machine traffic): give the freed heap back to the system.
-                    if n >= 1_000 {
+                    if swept.grants >= 1_000 {
                         crate::memory::release_soon();
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "grant sweep failed"),
+                Ok(Err(e)) => tracing::error!(error = %e, "session and grant sweep failed"),
+                Err(e) => tracing::error!(error = %e, "session and grant sweep failed"),
             }
             match ensure_setup_link(
                 state.core.store.as_ref(),

@@ -16,7 +16,7 @@ pub mod seed;
 pub mod serve;
 pub mod setup_url;
 
-pub use maintenance::{prune_logs, Retention};
+pub use maintenance::Retention;
 
 use crate::store::sled::{OpenError, SledStore};
 

@@ -31,8 +31,7 @@ pub async fn complete_setup(
     body: web::Json<SetupRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (ip, client) = client_info(&req, &state.config.trusted_proxies);
-    state.core.ip_limiter.hit(ip, state.core.clock.now()).map_err(AppError::rate_limited)?;
-    let admin = state.core.complete_setup(&client, body.into_inner()).await?;
+    let admin = state.core.complete_setup(ip, &client, body.into_inner()).await?;
     // The link is spent: `proofup setup-url` must not print it again.
     if let Some(file) = &state.config.setup_file {
         let _ = std::fs::remove_file(file);

@@ -156,6 +156,7 @@ impl From<SetupError> for AppError {
             SetupError::Invalid(fields) => Self::validation(fields),
             SetupError::Store(e) => ServiceError::from(e).into(),
             SetupError::Hash(m) => Self::internal(m),
+            SetupError::Throttled(wait) => Self::rate_limited(wait),
         }
     }
 }

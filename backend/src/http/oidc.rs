@@ -344,7 +344,7 @@ fn client_credentials(req: &HttpRequest, p: &[(String, String)]) -> Result<Crede
 /// Answers a failed token-endpoint call, counting it against the caller's address.
 fn token_failure(state: &AppState, ip: std::net::IpAddr, basic: bool, e: TokenError) -> Result<HttpResponse, AppError> {
     use actix_web::http::StatusCode;
-    let _ = state.core.token_failures.hit(ip, state.core.clock.now());
+    state.core.verifier_failed(ip);
     match e {
         TokenError::Client(e) => {
             let mut r = oauth_json(StatusCode::UNAUTHORIZED, &e);
@@ -370,16 +370,14 @@ fn client_request(
 ) -> Result<(std::net::IpAddr, Form, Credentials), Refusal> {
     use actix_web::http::StatusCode;
     let (ip, _) = super::client::client_info(req, &state.config.trusted_proxies);
-    if let Err(wait) = state.core.token_failures.check(ip, state.core.clock.now()) {
+    if let Err(wait) = state.core.verifier_gate(ip) {
         let mut r =
             Refusal::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", "Too many failed requests from this address.");
         r.retry_after = Some(wait.whole_seconds().max(1));
         return Err(r);
     }
     let p = form_params(body)?;
-    let creds = client_credentials(req, &p).inspect_err(|_| {
-        let _ = state.core.token_failures.hit(ip, state.core.clock.now());
-    })?;
+    let creds = client_credentials(req, &p).inspect_err(|_| state.core.verifier_failed(ip))?;
     Ok((ip, p, creds))
 }
 

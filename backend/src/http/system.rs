@@ -49,8 +49,7 @@ pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
         ));
     };
     let (ip, _) = super::client::client_info(&req, &state.config.trusted_proxies);
-    let now = state.core.clock.now();
-    if let Err(wait) = state.core.token_failures.check(ip, now) {
+    if let Err(wait) = state.core.verifier_gate(ip) {
         return Err(AppError::rate_limited(wait));
     }
     let presented = req
@@ -61,7 +60,7 @@ pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
         .map(|t| crate::domain::setup::sha256(t.trim()));
     let ok = presented.is_some_and(|p| bool::from(subtle::ConstantTimeEq::ct_eq(&p[..], &expected[..])));
     if !ok {
-        let _ = state.core.token_failures.hit(ip, now);
+        state.core.verifier_failed(ip);
         let mut r =
             AppError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "Present the metrics bearer token.")
                 .error_response();

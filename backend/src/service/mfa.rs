@@ -278,7 +278,6 @@ impl Core {
     }
 
     /// Activates the pending registration if the code is right.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn confirm_totp(
         &self,
         session_key: [u8; 32],
@@ -334,7 +333,6 @@ impl Core {
     }
 
     /// Removes one of the user's own methods (binding rules; not the last one while the policy requires one).
-    #[allow(clippy::too_many_arguments)]
     pub fn remove_own_method(&self, caller: &Caller, id: &str) -> Result<(), ServiceError> {
         let (user, session, client) = (&caller.user, &caller.session, &caller.client);
         let s = self.store.as_ref();

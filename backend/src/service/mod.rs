@@ -11,6 +11,7 @@ pub mod auth;
 mod core_uses;
 pub mod directory_csv;
 pub mod groups;
+pub mod jobs;
 pub mod mfa;
 pub mod notify;
 pub mod oidc;

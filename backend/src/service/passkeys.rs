@@ -140,7 +140,6 @@ impl Core {
     }
 
     /// Verifies the new credential and stores it as a method.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn finish_passkey_registration(
         &self,
         session_key: [u8; 32],

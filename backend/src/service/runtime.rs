@@ -60,6 +60,20 @@ pub struct Core {
     pub signer: super::oidc::keys::Signer,
 }
 
+impl Core {
+    /// Whether `ip` may present another client credential, code, refresh token or bearer token
+    /// (token, revocation and introspection endpoints, metrics): `Err` with the wait once it
+    /// failed too often this minute.
+    pub fn verifier_gate(&self, ip: std::net::IpAddr) -> Result<(), time::Duration> {
+        self.token_failures.check(ip, self.clock.now())
+    }
+
+    /// Counts a failed verifier presented from `ip` (see [`Core::verifier_gate`]).
+    pub fn verifier_failed(&self, ip: std::net::IpAddr) {
+        let _ = self.token_failures.hit(ip, self.clock.now());
+    }
+}
+
 /// Failed requests to the token, revocation and introspection endpoints one address may make per
 /// minute before it waits. Relying parties fail rarely; a guesser fails every time.
 pub const TOKEN_FAILURES_PER_IP_PER_MINUTE: u32 = 30;

@@ -24,6 +24,9 @@ pub enum SetupError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Hash(String),
+    /// Too many tries from this address (the setup token is a verifier, limited like sign-in).
+    #[error("too many attempts")]
+    Throttled(time::Duration),
 }
 
 /// Creates and stores a fresh token (replacing any earlier one). Returns the
@@ -71,7 +74,15 @@ pub fn record_secret_key<S: SetupStore + ?Sized>(
 }
 
 impl Core {
-    pub async fn complete_setup(&self, client: &ClientInfo, req: SetupRequest) -> Result<User, SetupError> {
+    /// Creates the first Global administrator with the setup token. `ip`: the caller's address,
+    /// limited per minute like sign-in (the token is a verifier).
+    pub async fn complete_setup(
+        &self,
+        ip: std::net::IpAddr,
+        client: &ClientInfo,
+        req: SetupRequest,
+    ) -> Result<User, SetupError> {
+        self.ip_limiter.hit(ip, self.clock.now()).map_err(SetupError::Throttled)?;
         let s = self.store.as_ref();
         if s.setup_done()? {
             return Err(SetupError::AlreadyDone);

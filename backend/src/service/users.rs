@@ -8,13 +8,10 @@ use proofup_shared::FieldError;
 use time::Duration;
 
 use super::{audit, change, Actor, ServiceError};
-use crate::domain::clock::Clock;
 use crate::domain::model::{ClientInfo, Session, SessionStage, User};
-use crate::domain::password::PasswordRules;
 use crate::domain::roles::{may_assign_role, may_manage_user, may_set_emergency_access};
 use crate::domain::tap::{self, TapRecord};
 use crate::domain::throttle::ThrottleDecision;
-use crate::hashing::HashPool;
 
 fn forbid(m: &str) -> ServiceError {
     ServiceError::Forbidden(m.into())
@@ -54,77 +51,74 @@ fn keep_a_global_admin<S: Store + ?Sized>(s: &S, before: &User, after: Option<&U
     Ok(())
 }
 
-/// Sets the signed-in user's own password. A session from a temporary access pass
-/// needs no current password; a full session does. Returns the new session.
-#[allow(clippy::too_many_arguments)]
-pub async fn set_own_password<S: Store + ?Sized>(
-    s: &S,
-    clock: &dyn Clock,
-    hasher: &HashPool,
-    rules: &PasswordRules,
-    user: &User,
-    session: &Session,
-    client: &ClientInfo,
-    req: SetPasswordRequest,
-    stage_after: &dyn Fn(&User) -> SessionStage,
-) -> Result<(User, String, Session), ServiceError> {
-    match session.stage {
-        SessionStage::Full => {
-            // The current-password check is a verifier: it shares the account's sign-in throttle,
-            // and the attempt is reserved before the hash so that concurrent guesses count one each.
-            match s.reserve_attempt(&user.username, clock.now())? {
-                ThrottleDecision::Allow => {}
-                ThrottleDecision::Wait(wait) => return Err(ServiceError::Throttled(wait)),
-                ThrottleDecision::Locked => return Err(ServiceError::Locked),
-            }
-            let current = req.current_password.clone().unwrap_or_default();
-            let phc = user.has_password().then(|| user.password_hash.clone());
-            if !hasher.verify(current, phc).await {
-                return Err(ServiceError::Invalid(vec![FieldError {
-                    field: "current_password".into(),
-                    message: "Your current password is not right.".into(),
-                }]));
-            }
-            s.attempt_succeeded(&user.username)?;
-        }
-        // Signed in with a temporary access pass: choosing a password is this stage's purpose.
-        SessionStage::MustSetPassword => {}
-        // Only the password is proven so far: whoever knows it must not be able to replace it.
-        stage @ (SessionStage::SecondFactor | SessionStage::RegisterMfa) => {
-            return Err(ServiceError::FinishSignIn(stage))
-        }
-    }
-    if let Err(message) = rules.check(&req.new_password, &user.username) {
-        return Err(ServiceError::Invalid(vec![FieldError { field: "new_password".into(), message }]));
-    }
-    let hash = hasher.hash(req.new_password).await.map_err(|e| ServiceError::Hash(e.to_string()))?;
-    let now = clock.now();
-    let mut updated = s.user(&user.id)?.ok_or(ServiceError::NotFound("The user"))?;
-    updated.password_hash = hash;
-    updated.updated_at = now;
-    let entry = audit(
-        now,
-        Some(user),
-        "user.password_set",
-        Some(user),
-        vec![change("password", None, Some("(changed)"))],
-        client,
-    );
-    // A new session id for the new privilege level. Every session of the user ends, this one
-    // included: whoever knew the old password is signed out everywhere (SES-08). They end before
-    // the new password is stored: both engines keep writes in order, so a crash between the two
-    // leaves the old password with everyone signed out (safe to repeat), never the new password
-    // with the old sessions alive.
-    s.delete_user_sessions(&user.id)?;
-    s.update_user(&updated, entry)?;
-    let token = super::new_token();
-    let stage = if session.stage == SessionStage::MustSetPassword { stage_after(&updated) } else { session.stage };
-    let fresh = Session { stage, created_at: now, last_seen_at: now, ..session.clone() };
-    s.create_session(&super::session_key(&token), &fresh)?;
-    Ok((updated, token, fresh))
-}
-
 impl Core {
+    /// Sets the signed-in user's own password. A session from a temporary access pass
+    /// needs no current password; a full session does. Returns the new session.
+    pub(crate) async fn set_own_password(
+        &self,
+        user: &User,
+        session: &Session,
+        client: &ClientInfo,
+        req: SetPasswordRequest,
+        stage_after: &dyn Fn(&User) -> SessionStage,
+    ) -> Result<(User, String, Session), ServiceError> {
+        let (s, clock, hasher, rules) = (self.store.as_ref(), self.clock.as_ref(), &self.hasher, &self.rules);
+        match session.stage {
+            SessionStage::Full => {
+                // The current-password check is a verifier: it shares the account's sign-in throttle,
+                // and the attempt is reserved before the hash so that concurrent guesses count one each.
+                match s.reserve_attempt(&user.username, clock.now())? {
+                    ThrottleDecision::Allow => {}
+                    ThrottleDecision::Wait(wait) => return Err(ServiceError::Throttled(wait)),
+                    ThrottleDecision::Locked => return Err(ServiceError::Locked),
+                }
+                let current = req.current_password.clone().unwrap_or_default();
+                let phc = user.has_password().then(|| user.password_hash.clone());
+                if !hasher.verify(current, phc).await {
+                    return Err(ServiceError::Invalid(vec![FieldError {
+                        field: "current_password".into(),
+                        message: "Your current password is not right.".into(),
+                    }]));
+                }
+                s.attempt_succeeded(&user.username)?;
+            }
+            // Signed in with a temporary access pass: choosing a password is this stage's purpose.
+            SessionStage::MustSetPassword => {}
+            // Only the password is proven so far: whoever knows it must not be able to replace it.
+            stage @ (SessionStage::SecondFactor | SessionStage::RegisterMfa) => {
+                return Err(ServiceError::FinishSignIn(stage))
+            }
+        }
+        if let Err(message) = rules.check(&req.new_password, &user.username) {
+            return Err(ServiceError::Invalid(vec![FieldError { field: "new_password".into(), message }]));
+        }
+        let hash = hasher.hash(req.new_password).await.map_err(|e| ServiceError::Hash(e.to_string()))?;
+        let now = clock.now();
+        let mut updated = s.user(&user.id)?.ok_or(ServiceError::NotFound("The user"))?;
+        updated.password_hash = hash;
+        updated.updated_at = now;
+        let entry = audit(
+            now,
+            Some(user),
+            "user.password_set",
+            Some(user),
+            vec![change("password", None, Some("(changed)"))],
+            client,
+        );
+        // A new session id for the new privilege level. Every session of the user ends, this one
+        // included: whoever knew the old password is signed out everywhere (SES-08). They end before
+        // the new password is stored: both engines keep writes in order, so a crash between the two
+        // leaves the old password with everyone signed out (safe to repeat), never the new password
+        // with the old sessions alive.
+        s.delete_user_sessions(&user.id)?;
+        s.update_user(&updated, entry)?;
+        let token = super::new_token();
+        let stage = if session.stage == SessionStage::MustSetPassword { stage_after(&updated) } else { session.stage };
+        let fresh = Session { stage, created_at: now, last_seen_at: now, ..session.clone() };
+        s.create_session(&super::session_key(&token), &fresh)?;
+        Ok((updated, token, fresh))
+    }
+
     pub fn create_user(
         &self,
         actor: &Actor<'_>,

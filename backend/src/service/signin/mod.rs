@@ -215,16 +215,8 @@ impl<'a> SignIn<'a> {
         let decided = std::cell::RefCell::new(None::<super::access::Decided>);
         let first_password = self.session.stage == SessionStage::MustSetPassword;
         let flow = core.continued_flow(&self.session)?;
-        let result = super::users::set_own_password(
-            s,
-            core.clock.as_ref(),
-            &core.hasher,
-            &core.rules,
-            &self.user,
-            &self.session,
-            &self.client,
-            req,
-            &|u| {
+        let result = core
+            .set_own_password(&self.user, &self.session, &self.client, req, &|u| {
                 // The pass counted as strong authentication: only registration may still follow.
                 let proved = Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen]);
                 let d = core
@@ -242,9 +234,8 @@ impl<'a> SignIn<'a> {
                         SessionStage::MustSetPassword
                     }
                 }
-            },
-        )
-        .await;
+            })
+            .await;
         if let (true, Ok(_), Some(d)) = (first_password, &result, decided.into_inner()) {
             let outcomes = d.decision.outcomes.clone();
             core.registration_evaluated(&self.user, d)?;
