@@ -290,7 +290,7 @@ async fn disabled_user_session_ends_and_roles_are_checked_per_request() {
     let admin_cookie = setup!(h, app);
     // A plain user, written through the store (the directory API arrives later).
     let now = proofup::domain::clock::Clock::now(h.clock.as_ref());
-    let hash = h.state.core.hasher.hash("a plain user's passphrase".into()).await.unwrap();
+    let hash = proofup::hashing::HashPool::new().hash("a plain user's passphrase".into()).await.unwrap();
     let user = User {
         id: "u-1".into(),
         username: "bob".into(),

@@ -248,7 +248,9 @@ async fn the_jwks_publishes_the_keys_that_sign_and_rotation_keeps_them_known() {
     let stored = serde_json::to_string(&keys).unwrap();
     assert!(!stored.contains("PRIVATE KEY"));
     for k in &keys {
-        let der = core.secrets.open(&k.private_sealed, &format!("signing-key/{}", k.kid)).unwrap();
+        let der = proofup::domain::secretbox::SecretBox::new(&h.secret_key)
+            .open(&k.private_sealed, &format!("signing-key/{}", k.kid))
+            .unwrap();
         assert_eq!(der[0], 0x30, "a DER SEQUENCE");
         use base64::Engine as _;
         for clear in [
@@ -288,14 +290,19 @@ async fn the_parsed_signing_key_follows_rotation_here_at_once_and_on_other_nodes
     here.ensure_signing_keys().unwrap();
     // Another node: the same store, the same secret key, its own parsed key.
     let options = proofup::service::CoreOptions::from_config(&proofup::config::HttpConfig::for_tests());
-    let there = proofup::service::Core::new(h.store.clone(), h.clock.clone(), here.secrets.clone(), &options);
+    let there = proofup::service::Core::new(
+        h.store.clone(),
+        h.clock.clone(),
+        proofup::domain::secretbox::SecretBox::new(&h.secret_key),
+        &options,
+    );
     let claims = json!({"sub": "u1", "aud": "app", "name": "Zoë \"quoted\" ✓"});
 
-    let first = here.signer.sign(&here, &claims).unwrap();
+    let first = here.sign_id_token(&claims).unwrap();
     let (kid1, got) = verified(&first, &h.store.signing_keys().unwrap());
     assert_eq!(got, claims, "the claims come back as signed");
     assert_eq!(kid1, proofup::service::oidc::keys::active(&here, KeyAlg::RS256).unwrap().0);
-    assert_eq!(verified(&there.signer.sign(&there, &claims).unwrap(), &h.store.signing_keys().unwrap()).0, kid1);
+    assert_eq!(verified(&there.sign_id_token(&claims).unwrap(), &h.store.signing_keys().unwrap()).0, kid1);
     // A tampered token does not verify.
     let (body, sig) = first.rsplit_once('.').unwrap();
     let forged = format!("{}.{sig}", body.replace(body.split('.').nth(1).unwrap(), "eyJzdWIiOiJhZG1pbiJ9"));
@@ -317,10 +324,10 @@ async fn the_parsed_signing_key_follows_rotation_here_at_once_and_on_other_nodes
     let kid2 = proofup::service::oidc::keys::active(&here, KeyAlg::RS256).unwrap().0;
     assert_ne!(kid2, kid1);
     let keys = h.store.signing_keys().unwrap();
-    assert_eq!(verified(&here.signer.sign(&here, &claims).unwrap(), &keys).0, kid2);
+    assert_eq!(verified(&here.sign_id_token(&claims).unwrap(), &keys).0, kid2);
     // The other node still signs with the key it parsed (retired, still published, so its
     // tokens verify) until a second has passed; then it reads the keys again.
-    assert_eq!(verified(&there.signer.sign(&there, &claims).unwrap(), &keys).0, kid1);
+    assert_eq!(verified(&there.sign_id_token(&claims).unwrap(), &keys).0, kid1);
     h.clock.advance(proofup::service::oidc::keys::SIGNER_RECHECK);
-    assert_eq!(verified(&there.signer.sign(&there, &claims).unwrap(), &keys).0, kid2);
+    assert_eq!(verified(&there.sign_id_token(&claims).unwrap(), &keys).0, kid2);
 }

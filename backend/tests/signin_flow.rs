@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use proofup::domain::clock::SystemClock;
+use proofup::domain::clock::{Clock, SystemClock};
 use proofup::domain::model::{ClientInfo, Continuation, Session, SessionStage, User};
 use proofup::service::signin::SignIn;
 use proofup::service::{session_key, Core, CoreOptions, ServiceError};
@@ -12,18 +12,19 @@ use proofup::store::sled::SledStore;
 use proofup::store::{AuditDraft, Store};
 use proofup_shared::api::{AuditEntry, Role};
 
-fn core() -> Core {
+/// The runtime over a temporary store, and the store (the runtime keeps its own private).
+fn core() -> (Core, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::new(SledStore::temporary().unwrap());
     let options = CoreOptions {
         public_url: "http://localhost:8080".into(),
         limits: Default::default(),
         sign_in_per_ip_per_minute: 100,
     };
-    Core::new(store, Arc::new(SystemClock), proofup::domain::secretbox::SecretBox::random(), &options)
+    (Core::new(store.clone(), Arc::new(SystemClock), proofup::domain::secretbox::SecretBox::random(), &options), store)
 }
 
-fn alice(core: &Core) -> User {
-    let now = core.clock.now();
+fn alice(store: &Arc<dyn Store>) -> User {
+    let now = SystemClock.now();
     let u = User {
         id: "u-alice".into(),
         username: "alice".into(),
@@ -48,15 +49,20 @@ fn alice(core: &Core) -> User {
         changes: vec![],
         ip: "127.0.0.1".into(),
     };
-    core.store.create_user(&u, AuditDraft(audit)).unwrap();
+    store.create_user(&u, AuditDraft(audit)).unwrap();
     u
 }
 
-fn session(core: &Core, user: &User, stage: SessionStage, continuation: Option<Continuation>) -> ([u8; 32], Session) {
-    let now = core.clock.now();
+fn session(
+    store: &Arc<dyn Store>,
+    user: &User,
+    stage: SessionStage,
+    continuation: Option<Continuation>,
+) -> ([u8; 32], Session) {
+    let now = SystemClock.now();
     let s = Session { continuation, ..Session::begun(&user.id, now, "127.0.0.1", "test", stage) };
     let key = session_key(&format!("token-{stage:?}"));
-    core.store.create_session(&key, &s).unwrap();
+    store.create_session(&key, &s).unwrap();
     (key, s)
 }
 
@@ -66,41 +72,41 @@ fn client() -> ClientInfo {
 
 #[actix_web::test]
 async fn completing_hands_back_the_continuation_under_a_new_session_id() {
-    let core = core();
-    let user = alice(&core);
+    let (core, store) = core();
+    let user = alice(&store);
     let resume = Continuation::Authorize { request: "req-1".into() };
-    let (key, s) = session(&core, &user, SessionStage::SecondFactor, Some(resume.clone()));
+    let (key, s) = session(&store, &user, SessionStage::SecondFactor, Some(resume.clone()));
     let flow = SignIn::new(&core, key, s, user.clone(), client());
     let done = flow.second_step_done("Authenticator app \"Phone\"", &["otp"]).await.unwrap();
     assert_eq!(done.continuation, Some(resume.clone()), "what to resume comes back to the caller");
-    assert!(core.store.session(&key).unwrap().is_none(), "the old session id is gone");
-    let fresh = core.store.session(&session_key(&done.token)).unwrap().unwrap();
+    assert!(store.session(&key).unwrap().is_none(), "the old session id is gone");
+    let fresh = store.session(&session_key(&done.token)).unwrap().unwrap();
     assert_eq!(fresh.stage, SessionStage::Full);
     assert!(fresh.mfa_at.is_some());
     assert_eq!(fresh.continuation, Some(resume), "kept until the application's flow ends");
     assert_eq!(done.me.continue_to, None, "no such flow waits: nowhere to continue to");
     assert_eq!(done.me.next_step, proofup_shared::mfa::NextStep::Done);
-    let log = core.store.list_sign_ins(None, 10).unwrap().items;
+    let log = store.list_sign_ins(None, 10).unwrap().items;
     assert_eq!(log.len(), 1);
     assert!(log[0].reason.contains("Authenticator app"), "{:?}", log[0].reason);
 }
 
 #[actix_web::test]
 async fn steps_that_do_not_belong_to_the_stage_are_refused() {
-    let core = core();
-    let user = alice(&core);
-    let (key, s) = session(&core, &user, SessionStage::MustSetPassword, None);
+    let (core, store) = core();
+    let user = alice(&store);
+    let (key, s) = session(&store, &user, SessionStage::MustSetPassword, None);
     let flow = SignIn::new(&core, key, s, user.clone(), client());
     assert!(matches!(flow.may_prove(), Err(ServiceError::WrongStage(_))));
     assert!(matches!(flow.may_register(), Err(ServiceError::WrongStage(_))));
     assert!(matches!(flow.skip().await, Err(ServiceError::WrongStage(_))));
-    assert!(core.store.session(&key).unwrap().is_some(), "a refused step changes nothing");
+    assert!(store.session(&key).unwrap().is_some(), "a refused step changes nothing");
 
-    let (key, s) = session(&core, &user, SessionStage::Full, None);
+    let (key, s) = session(&store, &user, SessionStage::Full, None);
     let flow = SignIn::new(&core, key, s, user, client());
     assert!(flow.may_prove().is_ok() && flow.may_register().is_ok(), "a complete session may re-prove and add");
     assert!(matches!(flow.must_be(SessionStage::RegisterMfa), Err(ServiceError::WrongStage(_))));
     // A failed re-authentication of a complete session is not a sign-in: nothing is logged.
     flow.second_step_failed("Second factor: wrong or reused code").await;
-    assert!(core.store.list_sign_ins(None, 10).unwrap().items.is_empty());
+    assert!(store.list_sign_ins(None, 10).unwrap().items.is_empty());
 }

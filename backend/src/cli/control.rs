@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::setup_url::{ensure_setup_link, SetupLink};
+use super::setup_url::{SetupLink, SetupLinks};
 use super::CONTROL_SOCKET;
 use crate::config::setup_file;
 use crate::http::AppState;
@@ -13,6 +13,7 @@ use crate::store::sled::{backup, SledStore};
 /// `proofup backup` asks the running server for a consistent snapshot.
 pub(super) fn spawn_control_socket(
     state: AppState,
+    links: SetupLinks,
     engine: Option<Arc<SledStore>>,
     data_dir: &Path,
 ) -> std::io::Result<PathBuf> {
@@ -33,10 +34,8 @@ pub(super) fn spawn_control_socket(
             let reply = match line.trim_end().split_once(' ').unwrap_or((line.trim_end(), "")) {
                 ("setup-url", _) => {
                     // This node's live link, or, when another node's is live, a fresh one (asked for).
-                    let (store, clock) = (state.core.store.as_ref(), state.core.clock.as_ref());
-                    let base = &state.config.public_url;
-                    let link = match ensure_setup_link(store, clock, &dir, base, false) {
-                        Ok(SetupLink::Elsewhere(_)) => ensure_setup_link(store, clock, &dir, base, true),
+                    let link = match links.ensure(false) {
+                        Ok(SetupLink::Elsewhere(_)) => links.ensure(true),
                         other => other,
                     };
                     match link {

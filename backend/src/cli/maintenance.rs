@@ -2,10 +2,9 @@
 //! and grants swept and the setup link renewed each minute, logs pruned hourly, notifications
 //! every 2 seconds, the directory followed twice a second on several nodes.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::setup_url::{ensure_setup_link, SetupLink};
+use super::setup_url::{SetupLink, SetupLinks};
 use crate::http::AppState;
 pub use crate::service::jobs::Retention;
 
@@ -51,7 +50,7 @@ pub(super) fn spawn_directory_follower(state: AppState) -> tokio::task::JoinHand
 /// (off the async workers).
 pub(super) fn spawn_maintenance(
     state: AppState,
-    data_dir: PathBuf,
+    links: SetupLinks,
     retention: Retention,
 ) -> tokio::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
@@ -90,13 +89,7 @@ pub(super) fn spawn_maintenance(
                 Ok(Err(e)) => tracing::error!(error = %e, "session and grant sweep failed"),
                 Err(e) => tracing::error!(error = %e, "session and grant sweep failed"),
             }
-            match ensure_setup_link(
-                state.core.store.as_ref(),
-                state.core.clock.as_ref(),
-                &data_dir,
-                &state.config.public_url,
-                false,
-            ) {
+            match links.ensure(false) {
                 Ok(SetupLink::Issued(url)) => {
                     tracing::warn!("The setup link expired; here is a new one (valid 1 hour): {url}")
                 }

@@ -122,12 +122,11 @@ pub(super) fn open_secret_key(
 
 /// Records the key's check once what the store holds opened with it.
 pub(super) fn record_secret_key(
-    store: &dyn crate::store::Store,
-    key: &crate::domain::secretbox::SecretBox,
+    check: crate::service::setup::KeyCheck,
     path: &Path,
     shared_database: bool,
 ) -> CliResult<()> {
-    match crate::service::setup::record_secret_key(store, key)? {
+    match check {
         crate::service::setup::KeyCheck::Differs => Err(wrong_key(path, shared_database)),
         _ => Ok(()),
     }

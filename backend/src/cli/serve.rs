@@ -6,7 +6,7 @@ use actix_web::HttpServer;
 
 use super::control::spawn_control_socket;
 use super::maintenance::{spawn_maintenance, spawn_outbox_worker, Retention};
-use super::setup_url::{ensure_setup_link, SetupLink};
+use super::setup_url::{ensure_setup_link, SetupLink, SetupLinks};
 use super::{open_secret_key, open_store, record_secret_key, CliResult};
 use crate::config::ServeArgs;
 use crate::domain::clock::{Clock, SystemClock};
@@ -60,11 +60,17 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     core.ensure_signing_keys().map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
     // The signing keys opened with this key (or were just sealed with it): its check goes with them.
     if unrecorded {
-        record_secret_key(store.as_ref(), &core.secrets, &key_file, shared)?;
+        record_secret_key(core.record_key_check()?, &key_file, shared)?;
     }
     let state = AppState::new(Arc::new(core), config.clone());
     let retention = Retention { days: args.log_retention_days, max_rows: args.log_max_rows };
-    let maintenance = spawn_maintenance(state.clone(), args.data_dir.clone(), retention);
+    let links = SetupLinks {
+        store: store.clone(),
+        clock: clock.clone(),
+        data_dir: args.data_dir.clone(),
+        base: config.public_url.clone(),
+    };
+    let maintenance = spawn_maintenance(state.clone(), links.clone(), retention);
     let webhooks = spawn_outbox_worker(state.clone());
     // Start-up (the membership and session indexes) freed its working memory: return it now,
     // and once more after the first session sweep.
@@ -72,7 +78,7 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     crate::memory::spawn_trimmer();
     crate::memory::release_soon();
     let directory = super::maintenance::spawn_directory_follower(state.clone());
-    let control = spawn_control_socket(state.clone(), sled, &args.data_dir)?;
+    let control = spawn_control_socket(state.clone(), links, sled, &args.data_dir)?;
     let mut server = HttpServer::new(move || http::app(state.clone()))
         .bind(args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?

@@ -20,6 +20,23 @@ struct SetupFile {
     expires_at: OffsetDateTime,
 }
 
+/// What keeping the setup link live needs: the engine and the clock the CLI composed the server
+/// from (the service's `Core` keeps its own private), this node's data directory and public URL.
+#[derive(Clone)]
+pub(super) struct SetupLinks {
+    pub store: std::sync::Arc<dyn Store>,
+    pub clock: std::sync::Arc<dyn Clock>,
+    pub data_dir: std::path::PathBuf,
+    pub base: String,
+}
+
+impl SetupLinks {
+    /// See [`ensure_setup_link`].
+    pub fn ensure(&self, fresh: bool) -> CliResult<SetupLink> {
+        ensure_setup_link(self.store.as_ref(), self.clock.as_ref(), &self.data_dir, &self.base, fresh)
+    }
+}
+
 /// Where setup stands, as one node sees it.
 pub(super) enum SetupLink {
     Done,

@@ -37,27 +37,27 @@ impl CoreOptions {
 }
 
 pub struct Core {
-    pub store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     /// The OpenID issuer: the public URL, byte for byte as in every `iss`.
-    pub issuer: String,
-    pub clock: Arc<dyn Clock>,
+    pub(super) issuer: String,
+    pub(super) clock: Arc<dyn Clock>,
     /// Nested group membership, rebuilt from the store at start, changed under its write lock.
-    pub membership: RwLock<MembershipIndex>,
-    pub hasher: HashPool,
+    pub(super) membership: RwLock<MembershipIndex>,
+    pub(super) hasher: HashPool,
     /// Seals TOTP secrets at rest: the key file's key in the server, a random one in tests.
-    pub secrets: SecretBox,
+    pub(super) secrets: SecretBox,
     /// Authenticator-app set-ups waiting for their first code.
-    pub pending_totp: super::mfa::PendingTotp,
+    pub(super) pending_totp: super::mfa::PendingTotp,
     /// The WebAuthn relying party and passkey ceremonies in flight.
-    pub passkeys: super::passkeys::Passkeys,
-    pub ip_limiter: IpRateLimiter,
+    pub(super) passkeys: super::passkeys::Passkeys,
+    pub(super) ip_limiter: IpRateLimiter,
     /// Failed token, revocation and introspection requests per IP (client secrets, codes and
     /// refresh tokens are verifiers too).
-    pub token_failures: IpRateLimiter,
-    pub rules: PasswordRules,
-    pub limits: SessionLimits,
+    pub(super) token_failures: IpRateLimiter,
+    pub(super) rules: PasswordRules,
+    pub(super) limits: SessionLimits,
     /// The active RS256 key, parsed once (ID tokens).
-    pub signer: super::oidc::keys::Signer,
+    pub(super) signer: super::oidc::keys::Signer,
 }
 
 impl Core {

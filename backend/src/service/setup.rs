@@ -74,6 +74,12 @@ pub fn record_secret_key<S: SetupStore + ?Sized>(
 }
 
 impl Core {
+    /// Records the check of the secret key the server's secrets are sealed with, unless one is
+    /// recorded already (see [`record_secret_key`]).
+    pub fn record_key_check(&self) -> Result<KeyCheck, StoreError> {
+        record_secret_key(self.store.as_ref(), &self.secrets)
+    }
+
     /// Creates the first Global administrator with the setup token. `ip`: the caller's address,
     /// limited per minute like sign-in (the token is a verifier).
     pub async fn complete_setup(

@@ -27,6 +27,8 @@ pub struct Harness {
     pub sled: Option<Arc<SledStore>>,
     pub clock: Arc<ManualClock>,
     pub state: AppState,
+    /// The secret key the server seals with (random per test).
+    pub secret_key: [u8; 32],
 }
 
 /// Whether this run tests the PostgreSQL engine (`PROOFUP_TEST_ENGINE=postgres`; `make test` runs
@@ -49,8 +51,9 @@ impl Harness {
             (s.clone(), Some(s))
         };
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-28 09:00 UTC)));
-        let state = state(store.clone(), clock.clone(), config);
-        Self { dir, store, sled, clock, state }
+        let secret_key: [u8; 32] = rand::random();
+        let state = state_with_key(store.clone(), clock.clone(), config, &secret_key);
+        Self { dir, store, sled, clock, state, secret_key }
     }
 
     /// The embedded store, for a test of what only it has (files on disk, its digest).
@@ -65,9 +68,14 @@ impl Harness {
 
 /// The HTTP state over a new runtime on `store`, with a random secret key.
 pub fn state(store: Arc<dyn Store>, clock: Arc<ManualClock>, config: HttpConfig) -> AppState {
+    state_with_key(store, clock, config, &rand::random())
+}
+
+/// The HTTP state over a new runtime on `store`, sealing with `key`.
+pub fn state_with_key(store: Arc<dyn Store>, clock: Arc<ManualClock>, config: HttpConfig, key: &[u8; 32]) -> AppState {
     use proofup::service::{Core, CoreOptions};
     let options = CoreOptions::from_config(&config);
-    let core = Core::new(store, clock, proofup::domain::secretbox::SecretBox::random(), &options);
+    let core = Core::new(store, clock, proofup::domain::secretbox::SecretBox::new(key), &options);
     AppState::new(Arc::new(core), config)
 }
 

@@ -195,6 +195,11 @@ pub fn summary(keys: &[SigningKeyView]) -> String {
 }
 
 impl Core {
+    /// Signs `claims` as a JWS with the active RS256 key (an ID token), the key parsed once.
+    pub fn sign_id_token<T: serde::Serialize>(&self, claims: &T) -> Result<String, ServiceError> {
+        self.signer.sign(self, claims)
+    }
+
     /// At start: makes every missing key (an active and a next one per algorithm). Two nodes
     /// starting together both try; the store takes one set and the other reads it back.
     pub fn ensure_signing_keys(&self) -> Result<(), ServiceError> {
