@@ -71,6 +71,10 @@ pub enum KeysCommand {
 pub struct KeysArgs {
     #[arg(long, env = "PROOFUP_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// The nodes' PostgreSQL database: rotate there (every node signs with the new key within a
+    /// second); the secret key file is then the nodes' shared one.
+    #[arg(long, env = "PROOFUP_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// The server's secret key file (default: secret.key in the data directory); it must exist.
     #[arg(long, env = "PROOFUP_SECRET_KEY_FILE")]
     pub secret_key_file: Option<PathBuf>,
@@ -80,6 +84,9 @@ pub struct KeysArgs {
 pub struct BackupArgs {
     #[arg(long, env = "PROOFUP_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Refused with the way to back PostgreSQL up (`pg_dump`): this command copies the embedded store.
+    #[arg(long, env = "PROOFUP_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// The backup file to write (replaced if it exists).
     #[arg(long)]
     pub to: PathBuf,

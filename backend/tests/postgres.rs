@@ -475,3 +475,81 @@ async fn the_api_signs_in_over_postgresql_and_each_step_costs_a_few_round_trips(
         .unwrap_or(0.0);
     assert!(count >= (password_step + code_step) as f64, "{text}");
 }
+
+/// The CLI opens the engine the configuration names (`store::open`): `keys rotate
+/// --database-url` rotates in the nodes' database with their shared key file (and refuses
+/// another key), and `backup --database-url` refuses with the way to back PostgreSQL up.
+#[test]
+fn the_cli_rotates_keys_in_the_nodes_database_and_says_how_to_back_it_up() {
+    use proofup::store::ApplicationStore;
+    let pg = PgServer::start();
+    let url = pg.database("proofup");
+    let dir = tempfile::tempdir().unwrap();
+    let key: [u8; 32] = rand::random();
+    let key_file = dir.path().join("nodes.key");
+    std::fs::write(&key_file, key).unwrap();
+    let before = {
+        let store = PgStore::open(&url, PgOptions::default()).unwrap();
+        let options = proofup::service::CoreOptions::from_config(&proofup::config::HttpConfig::for_tests());
+        let clock = Arc::new(proofup::domain::clock::SystemClock);
+        let core = proofup::service::Core::new(
+            store.clone(),
+            clock,
+            proofup::domain::secretbox::SecretBox::new(&key),
+            &options,
+        );
+        core.ensure_signing_keys().unwrap();
+        core.record_key_check().unwrap();
+        store.signing_keys().unwrap()
+    };
+    let active = |keys: &[proofup::domain::oidc::SigningKey]| {
+        let mut k: Vec<String> =
+            keys.iter().filter(|k| k.state == proofup::domain::oidc::KeyState::Active).map(|k| k.kid.clone()).collect();
+        k.sort();
+        k
+    };
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_proofup")).args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    // Another key file: refused, nothing rotated.
+    let wrong = dir.path().join("wrong.key");
+    std::fs::write(&wrong, [7u8; 32]).unwrap();
+    let (ok, said) = run(&[
+        "keys",
+        "rotate",
+        "--database-url",
+        &url,
+        "--data-dir",
+        data,
+        "--secret-key-file",
+        wrong.to_str().unwrap(),
+    ]);
+    assert!(!ok && said.contains("not the key") && said.contains("nodes' key file"), "{said}");
+    let store = PgStore::open(&url, PgOptions::default()).unwrap();
+    assert_eq!(active(&store.signing_keys().unwrap()), active(&before));
+    // The nodes' key: rotated in the database.
+    let (ok, said) = run(&[
+        "keys",
+        "rotate",
+        "--database-url",
+        &url,
+        "--data-dir",
+        data,
+        "--secret-key-file",
+        key_file.to_str().unwrap(),
+    ]);
+    assert!(ok && said.starts_with("signing keys rotated; signing now: "), "{said}");
+    let after = store.signing_keys().unwrap();
+    assert_ne!(active(&after), active(&before), "a new key signs");
+    assert!(!said.contains(&url), "the database URL is not echoed: {said}");
+    // Backup: the embedded store's command, with the way for PostgreSQL.
+    let (ok, said) = run(&["backup", "--database-url", &url, "--data-dir", data, "--to", "/tmp/never.bak"]);
+    assert!(!ok && said.contains("pg_dump"), "{said}");
+    assert!(!std::path::Path::new("/tmp/never.bak").exists());
+}

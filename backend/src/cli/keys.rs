@@ -1,40 +1,27 @@
 //! `proofup keys rotate`: the signing keys rotated by the running server (its control socket),
-//! or directly in the store when the server is stopped.
-
-use std::sync::Arc;
+//! directly in the embedded store when the server is stopped, or in the nodes' PostgreSQL
+//! database (`--database-url`), where every node notices within a second.
 
 use super::{ask_server, CliResult};
 use crate::config::KeysArgs;
 use crate::domain::clock::SystemClock;
 use crate::service::{Core, CoreOptions};
-use crate::store::sled::{OpenError, SledStore};
+use crate::store::open::{open, Location, OpenFailure, Opened};
 
 pub fn rotate(args: &KeysArgs) -> CliResult<String> {
-    if !args.data_dir.join("db").exists() {
+    let shared = args.database_url.is_some();
+    if !shared && !args.data_dir.join("db").exists() {
         return Err(format!("{} holds no Proofup store", args.data_dir.display()).into());
     }
-    match SledStore::open(&args.data_dir, 16 << 20) {
-        Ok(store) => {
-            let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
-            let secrets = super::load_key(&key_file, false)?;
-            // Signing keys sealed with another key would be unopenable by the server.
-            if crate::service::setup::check_secret_key(&store, &secrets)? == crate::service::setup::KeyCheck::Differs {
-                return Err(format!(
-                    "the secret key file {} is not the key this store's secrets are sealed with",
-                    key_file.display()
-                )
-                .into());
-            }
-            let options = CoreOptions {
-                public_url: String::new(),
-                limits: crate::domain::session::SessionLimits::default(),
-                sign_in_per_ip_per_minute: 1,
-            };
-            let core = Core::new(Arc::new(store), Arc::new(SystemClock), secrets, &options);
-            let keys = core.rotate_signing_keys(None)?;
-            Ok(format!("signing keys rotated; signing now: {}", crate::service::oidc::keys::summary(&keys)))
-        }
-        Err(OpenError::Locked { .. }) => {
+    let at = Location {
+        data_dir: &args.data_dir,
+        database_url: args.database_url.as_deref(),
+        cache_mib: 16,
+        pg: crate::store::postgres::PgOptions { pool_size: 1, ..Default::default() },
+    };
+    match open(&at) {
+        Ok(opened) => rotate_in(args, &opened, shared),
+        Err(OpenFailure::Locked(_)) => {
             let reply = ask_server(&args.data_dir, "rotate-keys")?;
             match reply.split_once(' ') {
                 Some(("ok", active)) => {
@@ -46,4 +33,29 @@ pub fn rotate(args: &KeysArgs) -> CliResult<String> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Rotates in a store this command opened itself.
+fn rotate_in(args: &KeysArgs, opened: &Opened, shared: bool) -> CliResult<String> {
+    let store = opened.store();
+    let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
+    let secrets = super::load_key(&key_file, false)?;
+    // Signing keys sealed with another key would be unopenable by the server.
+    if crate::service::setup::check_secret_key(store.as_ref(), &secrets)? == crate::service::setup::KeyCheck::Differs {
+        return Err(format!(
+            "the secret key file {} is not the key this store's secrets are sealed with{}",
+            key_file.display(),
+            if shared { " (use the nodes' key file)" } else { "" }
+        )
+        .into());
+    }
+    let options = CoreOptions {
+        public_url: String::new(),
+        limits: crate::domain::session::SessionLimits::default(),
+        sign_in_per_ip_per_minute: 1,
+    };
+    let core = Core::new(store.clone(), std::sync::Arc::new(SystemClock), secrets, &options);
+    let keys = core.rotate_signing_keys(None)?;
+    store.flush()?;
+    Ok(format!("signing keys rotated; signing now: {}", crate::service::oidc::keys::summary(&keys)))
 }

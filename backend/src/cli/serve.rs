@@ -7,7 +7,7 @@ use actix_web::HttpServer;
 use super::control::spawn_control_socket;
 use super::maintenance::{spawn_maintenance, spawn_outbox_worker, Retention};
 use super::setup_url::{ensure_setup_link, SetupLink, SetupLinks};
-use super::{open_secret_key, open_store, record_secret_key, CliResult};
+use super::{open_secret_key, record_secret_key, CliResult};
 use crate::config::ServeArgs;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::http::{self, AppState};
@@ -20,22 +20,22 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
         config.metrics_token = Some(crate::config::read_metrics_token(path)?);
     }
     // The engine: the embedded store in the data directory, or PostgreSQL for several nodes.
-    let (store, sled): (Arc<dyn Store>, Option<Arc<crate::store::sled::SledStore>>) = match &args.database_url {
-        Some(url) => {
-            std::fs::create_dir_all(&args.data_dir)?;
-            let options = crate::store::postgres::PgOptions {
-                pool_size: args.db_pool_size as usize,
-                statement_timeout_ms: args.db_statement_timeout_ms,
-            };
-            let pg = crate::store::postgres::PgStore::open(url, options).map_err(|e| format!("{e}"))?;
-            tracing::info!(database = %crate::store::postgres::redact(url), "store: PostgreSQL");
-            (pg as Arc<dyn Store>, None)
-        }
-        None => {
-            let s = Arc::new(open_store(&args.data_dir, args.cache_mib)?);
-            (s.clone() as Arc<dyn Store>, Some(s))
-        }
-    };
+    if args.database_url.is_some() {
+        std::fs::create_dir_all(&args.data_dir)?;
+    }
+    let opened = crate::store::open::open(&crate::store::open::Location {
+        data_dir: &args.data_dir,
+        database_url: args.database_url.as_deref(),
+        cache_mib: args.cache_mib,
+        pg: crate::store::postgres::PgOptions {
+            pool_size: args.db_pool_size as usize,
+            statement_timeout_ms: args.db_statement_timeout_ms,
+        },
+    })?;
+    if let Some(url) = &args.database_url {
+        tracing::info!(database = %crate::store::postgres::redact(url), "store: PostgreSQL");
+    }
+    let (store, sled): (Arc<dyn Store>, _) = (opened.store(), opened.embedded().cloned());
     // The secret key, checked against the store before anything is served or sealed.
     let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
     let shared = args.database_url.is_some();

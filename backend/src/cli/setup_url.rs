@@ -6,11 +6,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{ask_server, open_store, write_private, CliResult};
+use super::{ask_server, write_private, CliResult};
 use crate::config::{public_url, setup_file, SetupUrlArgs};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::service::setup;
-use crate::store::sled::OpenError;
+use crate::store::open::{open, Location, OpenFailure, Opened};
 use crate::store::{SetupStore, Store};
 
 #[derive(Serialize, Deserialize)]
@@ -84,33 +84,37 @@ pub(super) fn ensure_setup_link(
 /// store is free; reads the saved one when the server is running.
 pub fn setup_url(args: SetupUrlArgs) -> CliResult<String> {
     let base = public_url(args.public_url.as_deref(), args.listen);
-    if let Some(url) = &args.database_url {
-        // Straight to the nodes' database: a fresh link, whichever node serves it.
-        let options = crate::store::postgres::PgOptions { pool_size: 1, ..Default::default() };
-        let store = crate::store::postgres::PgStore::open(url, options).map_err(|e| format!("{e}"))?;
-        if store.setup_done()? {
-            return Err(ALREADY_SET_UP.into());
-        }
-        let token = setup::issue_token(store.as_ref(), &SystemClock)?;
-        return Ok(format!("{base}/setup?token={token}"));
-    }
     // A running server answers for its store, whichever engine it uses (on PostgreSQL the data
     // directory holds no store this command could open).
     let socket = args.data_dir.join(super::CONTROL_SOCKET);
-    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+    if args.database_url.is_none() && std::os::unix::net::UnixStream::connect(&socket).is_ok() {
         return setup_url_from_server(&args.data_dir);
     }
-    match open_store(&args.data_dir, 16) {
-        Ok(store) => {
+    let at = Location {
+        data_dir: &args.data_dir,
+        database_url: args.database_url.as_deref(),
+        cache_mib: 16,
+        pg: crate::store::postgres::PgOptions { pool_size: 1, ..Default::default() },
+    };
+    match open(&at) {
+        // Straight to the nodes' database: a fresh link, whichever node serves it.
+        Ok(Opened::Postgres(store)) => {
             if store.setup_done()? {
                 return Err(ALREADY_SET_UP.into());
             }
-            ensure_setup_link(&store, &SystemClock, &args.data_dir, &base, true)?;
+            let token = setup::issue_token(store.as_ref(), &SystemClock)?;
+            Ok(format!("{base}/setup?token={token}"))
         }
-        Err(OpenError::Locked { .. }) => return setup_url_from_server(&args.data_dir),
-        Err(e) => return Err(e.into()),
+        Ok(Opened::Embedded(store)) => {
+            if store.setup_done()? {
+                return Err(ALREADY_SET_UP.into());
+            }
+            ensure_setup_link(store.as_ref(), &SystemClock, &args.data_dir, &base, true)?;
+            read_setup_file(&std::fs::read(setup_file(&args.data_dir))?)
+        }
+        Err(OpenFailure::Locked(_)) => setup_url_from_server(&args.data_dir),
+        Err(e) => Err(e.into()),
     }
-    read_setup_file(&std::fs::read(setup_file(&args.data_dir))?)
 }
 
 fn read_setup_file(bytes: &[u8]) -> CliResult<String> {

@@ -33,6 +33,7 @@ use crate::domain::tap::TapRecord;
 use crate::domain::throttle::AccountThrottle;
 
 pub mod migrate;
+pub mod open;
 pub mod postgres;
 pub mod sled;
 
