@@ -18,13 +18,7 @@ use time::OffsetDateTime;
 const N: u32 = 100_000;
 
 fn session(user: u32, at: OffsetDateTime) -> Session {
-    Session::begun(
-        &format!("seed-u{user}"),
-        at,
-        "127.0.0.1",
-        "Mozilla/5.0 (X11; Linux x86_64) bench",
-        Default::default(),
-    )
+    Session::begun(&format!("seed-u{user}"), at, "127.0.0.1", "Mozilla/5.0 (X11; Linux x86_64) bench")
 }
 
 fn key(i: u64) -> [u8; 32] {

@@ -213,13 +213,13 @@ fn outbox_messages_are_claimed_by_one_sender_at_a_time_and_one_node_sweeps() {
 
     // One session sweeper: while another node holds the sweep lock (its sweep is running), this
     // node's sweep removes nothing; once it is released, the expired sessions go.
-    use proofup::domain::model::{Session, SessionStage};
+    use proofup::domain::model::Session;
     use proofup::domain::session::SessionLimits;
     use proofup::store::{Durability, SessionStore};
     let limits = SessionLimits::default();
     let old = t0 - limits.absolute - time::Duration::minutes(1);
     for i in 0..3u8 {
-        let s = Session::begun("u1", old, "127.0.0.1", "test", SessionStage::Full);
+        let s = Session::begun("u1", old, "127.0.0.1", "test");
         store.create_session(&[i; 32], &s).unwrap();
     }
     let (held_tx, held) = std::sync::mpsc::channel();

@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use proofup::domain::access::{Factor, Factors};
 use proofup::domain::clock::{Clock, SystemClock};
-use proofup::domain::model::{ClientInfo, Continuation, Session, SessionStage, User};
-use proofup::service::signin::SignIn;
+use proofup::domain::login::LoginFlow;
+use proofup::domain::model::{ClientInfo, Continuation, Session, User};
+use proofup::service::signin::{Progress, SignIn};
 use proofup::service::{session_key, Core, CoreOptions, ServiceError};
 use proofup::store::sled::SledStore;
 use proofup::store::{AuditDraft, Store};
@@ -53,17 +55,30 @@ fn alice(store: &Arc<dyn Store>) -> User {
     u
 }
 
-fn session(
+/// A sign-in in progress for `user` that proved `proved`, resuming `continuation`.
+fn signing(
     store: &Arc<dyn Store>,
     user: &User,
-    stage: SessionStage,
+    proved: &[Factor],
     continuation: Option<Continuation>,
-) -> ([u8; 32], Session) {
+) -> ([u8; 32], Progress) {
     let now = SystemClock.now();
-    let s = Session { continuation, ..Session::begun(&user.id, now, "127.0.0.1", "test", stage) };
-    let key = session_key(&format!("token-{stage:?}"));
+    let flow = LoginFlow {
+        proved: Factors::of(proved),
+        continuation,
+        ..LoginFlow::begun(&user.id, proved[0], now, "127.0.0.1", "test")
+    };
+    let key = session_key(&format!("token-{proved:?}"));
+    store.put_login(&key, &flow).unwrap();
+    (key, Progress::Signing(flow))
+}
+
+/// A complete session for `user`.
+fn complete(store: &Arc<dyn Store>, user: &User) -> ([u8; 32], Progress) {
+    let s = Session::begun(&user.id, SystemClock.now(), "127.0.0.1", "test");
+    let key = session_key("token-complete");
     store.create_session(&key, &s).unwrap();
-    (key, s)
+    (key, Progress::Complete(s))
 }
 
 fn client() -> ClientInfo {
@@ -71,18 +86,20 @@ fn client() -> ClientInfo {
 }
 
 #[actix_web::test]
-async fn completing_hands_back_the_continuation_under_a_new_session_id() {
+async fn completing_writes_the_first_session_and_hands_back_the_continuation() {
     let (core, store) = core();
     let user = alice(&store);
     let resume = Continuation::Authorize { request: "req-1".into() };
-    let (key, s) = session(&store, &user, SessionStage::SecondFactor, Some(resume.clone()));
-    let flow = SignIn::new(&core, key, s, user.clone(), client());
-    let done = flow.second_step_done("Authenticator app \"Phone\"", &["otp"]).await.unwrap();
+    let (key, p) = signing(&store, &user, &[Factor::Password], Some(resume.clone()));
+    assert!(store.session(&key).unwrap().is_none(), "signing in is not a session");
+    assert_eq!(store.count_sessions().unwrap(), 0);
+    let flow = SignIn::new(&core, key, p, user.clone(), client());
+    let done = flow.second_step_done("Authenticator app \"Phone\"", Factor::AuthenticatorApp).await.unwrap();
     assert_eq!(done.continuation, Some(resume.clone()), "what to resume comes back to the caller");
-    assert!(store.session(&key).unwrap().is_none(), "the old session id is gone");
+    assert!(store.login(&key).unwrap().is_none(), "the sign-in in progress is gone");
     let fresh = store.session(&session_key(&done.token)).unwrap().unwrap();
-    assert_eq!(fresh.stage, SessionStage::Full);
-    assert!(fresh.mfa_at.is_some());
+    assert!(fresh.complete() && fresh.mfa_at.is_some());
+    assert_eq!(fresh.amr, ["pwd", "otp", "mfa"], "what was proved, for the ID tokens");
     assert_eq!(fresh.continuation, Some(resume), "kept until the application's flow ends");
     assert_eq!(done.me.continue_to, None, "no such flow waits: nowhere to continue to");
     assert_eq!(done.me.next_step, proofup_shared::mfa::NextStep::Done);
@@ -92,21 +109,35 @@ async fn completing_hands_back_the_continuation_under_a_new_session_id() {
 }
 
 #[actix_web::test]
-async fn steps_that_do_not_belong_to_the_stage_are_refused() {
+async fn steps_that_do_not_belong_to_the_sign_in_are_refused() {
     let (core, store) = core();
     let user = alice(&store);
-    let (key, s) = session(&store, &user, SessionStage::MustSetPassword, None);
-    let flow = SignIn::new(&core, key, s, user.clone(), client());
+    // Began with a pass: only a password may be chosen.
+    let (key, p) = signing(&store, &user, &[Factor::TemporaryAccessPass], None);
+    let flow = SignIn::new(&core, key, p, user.clone(), client());
     assert!(matches!(flow.may_prove(), Err(ServiceError::WrongStage(_))));
     assert!(matches!(flow.may_register(), Err(ServiceError::WrongStage(_))));
     assert!(matches!(flow.skip().await, Err(ServiceError::WrongStage(_))));
-    assert!(store.session(&key).unwrap().is_some(), "a refused step changes nothing");
+    assert!(store.login(&key).unwrap().is_some(), "a refused step changes nothing");
+    assert_eq!(store.count_sessions().unwrap(), 0);
 
-    let (key, s) = session(&store, &user, SessionStage::Full, None);
-    let flow = SignIn::new(&core, key, s, user, client());
+    let (key, p) = complete(&store, &user);
+    let flow = SignIn::new(&core, key, p, user, client());
     assert!(flow.may_prove().is_ok() && flow.may_register().is_ok(), "a complete session may re-prove and add");
-    assert!(matches!(flow.must_be(SessionStage::RegisterMfa), Err(ServiceError::WrongStage(_))));
+    assert!(matches!(flow.must_be_proving(), Err(ServiceError::WrongStage(_))));
+    assert!(matches!(flow.skip().await, Err(ServiceError::WrongStage(_))));
     // A failed re-authentication of a complete session is not a sign-in: nothing is logged.
     flow.second_step_failed("Second factor: wrong or reused code").await;
     assert!(store.list_sign_ins(None, 10).unwrap().items.is_empty());
+}
+
+#[actix_web::test]
+async fn ending_a_users_sessions_ends_their_sign_ins_in_progress() {
+    let (_core, store) = core();
+    let user = alice(&store);
+    let (key, _) = signing(&store, &user, &[Factor::Password], None);
+    let (session_key_, _) = complete(&store, &user);
+    assert_eq!(store.delete_user_sessions(&user.id).unwrap(), 1, "one session");
+    assert!(store.login(&key).unwrap().is_none(), "and the sign-in in progress with it");
+    assert!(store.session(&session_key_).unwrap().is_none());
 }

@@ -79,10 +79,12 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
     let sb = proofup::domain::secretbox::SecretBox::new(&key);
     for (i, line) in lines.lines().enumerate() {
         let (token, secret) = line.split_once(' ').unwrap();
-        let session = s.session(&proofup::service::session_key(token)).unwrap().unwrap();
-        assert_eq!(session.stage, proofup::domain::model::SessionStage::SecondFactor);
-        assert_eq!(session.user_id, format!("seed-u{i}"));
-        let m = s.methods(&session.user_id).unwrap();
+        // A sign-in waiting for its code: a login flow that proved the password, not a session.
+        assert!(s.session(&proofup::service::session_key(token)).unwrap().is_none());
+        let flow = s.login(&proofup::service::session_key(token)).unwrap().unwrap();
+        assert_eq!(flow.proved, proofup::domain::access::Factors::of(&[proofup::domain::access::Factor::Password]));
+        assert_eq!(flow.user_id, format!("seed-u{i}"));
+        let m = s.methods(&flow.user_id).unwrap();
         assert_eq!(m.len(), 1);
         let plain =
             sb.open(&m[0].sealed_secret, &proofup::domain::model::Method::seal_context(&m[0].user_id, &m[0].id));
@@ -95,7 +97,7 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
 /// acknowledged write is there after reopening.
 #[test]
 fn concurrent_durable_waits_all_finish_and_their_writes_survive_reopening() {
-    use proofup::domain::model::{Session, SessionStage};
+    use proofup::domain::model::Session;
     use proofup::store::SessionStore;
     let dir = tempfile::tempdir().unwrap();
     let store = std::sync::Arc::new(SledStore::open(dir.path(), 8 << 20).unwrap());
@@ -108,7 +110,7 @@ fn concurrent_durable_waits_all_finish_and_their_writes_survive_reopening() {
             for i in 0..100u8 {
                 let mut key = [0u8; 32];
                 (key[0], key[1]) = (t, i);
-                let s = Session::begun(&format!("u{t}"), now, "127.0.0.1", "test", SessionStage::Full);
+                let s = Session::begun(&format!("u{t}"), now, "127.0.0.1", "test");
                 store.create_session(&key, &s).unwrap();
                 rt.block_on(store.durable()).unwrap();
             }
@@ -175,7 +177,7 @@ fn a_totp_step_is_spent_exactly_once_under_concurrent_use() {
 }
 
 fn session_of(user: &str, at: time::OffsetDateTime) -> proofup::domain::model::Session {
-    proofup::domain::model::Session::begun(user, at, "127.0.0.1", "test", Default::default())
+    proofup::domain::model::Session::begun(user, at, "127.0.0.1", "test")
 }
 
 #[test]

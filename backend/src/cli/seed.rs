@@ -79,7 +79,8 @@ pub fn seed(args: &crate::config::SeedArgs) -> CliResult<String> {
     ))
 }
 
-/// Benchmarks: each user gets an authenticator app and a session waiting for its code.
+/// Benchmarks: each user gets an authenticator app and a sign-in waiting for its code (a login
+/// flow, 30 minutes).
 fn seed_totp_sessions(
     store: &SledStore,
     data_dir: &Path,
@@ -87,7 +88,9 @@ fn seed_totp_sessions(
     out: &Path,
     now: OffsetDateTime,
 ) -> CliResult<()> {
-    use crate::domain::model::{Method, Session, SessionStage};
+    use crate::domain::access::Factor;
+    use crate::domain::login::LoginFlow;
+    use crate::domain::model::Method;
     use crate::store::SessionStore as _;
     let secrets = super::load_key(&data_dir.join("secret.key"), true)?;
     let mut methods = Vec::with_capacity(users.len());
@@ -108,9 +111,9 @@ fn seed_totp_sessions(
             last_used_at: None,
         });
         let token = crate::service::new_token();
-        store.create_session(
+        store.put_login(
             &crate::service::session_key(&token),
-            &Session::begun(&u.id, now, "127.0.0.1", "bench", SessionStage::SecondFactor),
+            &LoginFlow::begun(&u.id, Factor::Password, now, "127.0.0.1", "bench"),
         )?;
         lines.push_str(&format!("{token} {}\n", crate::domain::totp::base32(&secret)));
     }

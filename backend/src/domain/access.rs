@@ -34,7 +34,8 @@ use time::OffsetDateTime;
 use super::model::Session;
 
 /// A factor a sign-in proved (or a step it took).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum Factor {
     Password = 1,
@@ -51,11 +52,56 @@ pub enum Factor {
     NewMethod = 64,
 }
 
-/// The factors proved so far, as a set.
+/// The factors proved so far, as a set (stored as the list of their names).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Factors(u8);
 
+const ALL_FACTORS: [Factor; 7] = [
+    Factor::Password,
+    Factor::TemporaryAccessPass,
+    Factor::PasswordChosen,
+    Factor::AuthenticatorApp,
+    Factor::Passkey,
+    Factor::RecoveryCode,
+    Factor::NewMethod,
+];
+
+impl serde::Serialize for Factors {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(ALL_FACTORS.iter().filter(|f| self.has(**f)))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Factors {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let list = Vec::<Factor>::deserialize(d)?;
+        Ok(list.into_iter().fold(Factors::default(), Factors::with))
+    }
+}
+
 impl Factors {
+    /// The factors in the set, in a fixed order.
+    pub fn list(self) -> Vec<Factor> {
+        ALL_FACTORS.into_iter().filter(|f| self.has(*f)).collect()
+    }
+
+    /// RFC 8176 `amr` values for the ID tokens a complete session leads to: `pwd` for a password
+    /// (or a pass), the second factor's own, and `mfa` with any second factor. A method registered
+    /// adds nothing (only the password stood behind it).
+    pub fn amr(self) -> Vec<String> {
+        let mut out = vec!["pwd"];
+        if self.has(Factor::AuthenticatorApp) {
+            out.push("otp");
+        }
+        if self.has(Factor::Passkey) {
+            out.extend(["hwk", "user"]);
+        }
+        if self.second_factor() {
+            out.push("mfa");
+        }
+        out.into_iter().map(str::to_owned).collect()
+    }
+
     pub const fn of(list: &[Factor]) -> Self {
         let mut bits = 0;
         let mut i = 0;
@@ -89,12 +135,7 @@ impl Factors {
     /// began; single sign-on passes the present, so an older registration does not count).
     pub fn of_session(session: &Session, registered_since: OffsetDateTime) -> Self {
         let mut f = if session.via_pass {
-            let pass = Factors::of(&[Factor::TemporaryAccessPass]);
-            if session.stage == super::model::SessionStage::MustSetPassword {
-                pass
-            } else {
-                pass.with(Factor::PasswordChosen)
-            }
+            Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen])
         } else {
             Factors::of(&[Factor::Password])
         };

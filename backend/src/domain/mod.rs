@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod clock;
+pub mod login;
 pub mod membership;
 pub mod model;
 pub mod names;

@@ -124,18 +124,15 @@ impl Method {
     }
 }
 
-/// How far a session got. Only `Full` sessions reach the portal and the API.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What older versions stored in a session record for a sign-in still in progress (`stage`).
+/// Sign-ins in progress are login flows now (`domain::login`); a stored session that still names
+/// an unfinished stage is refused, never taken as signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SessionStage {
-    #[default]
+pub enum LegacyStage {
     Full,
-    /// Signed in with a temporary access pass; may only set a password or sign out.
     MustSetPassword,
-    /// Password checked; the user has a method and must prove it.
     SecondFactor,
-    /// Interrupted by the MFA registration policy: may register a method,
-    /// skip (while the grace lasts) or sign out.
     RegisterMfa,
 }
 
@@ -150,13 +147,14 @@ pub struct Session {
     pub last_seen_at: OffsetDateTime,
     pub ip: String,
     pub user_agent: String,
-    #[serde(default)]
-    pub stage: SessionStage,
+    /// Only read, never written: see [`LegacyStage`].
+    #[serde(default, rename = "stage", skip_serializing)]
+    pub legacy_stage: Option<LegacyStage>,
     /// When this session last proved a second factor (for re-authentication rules).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub mfa_at: Option<OffsetDateTime>,
-    /// What to resume once this session finishes signing in; carried through every step and
-    /// handed back (and dropped) when the sign-in completes.
+    /// What the sign-in that made this session resumes (an application's authorization request):
+    /// kept until that application's flow ends, so the portal learns where to continue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continuation: Option<Continuation>,
     /// How this sign-in authenticated (RFC 8176: `pwd`, `otp`, `hwk`, `user`, `mfa`…), for the
@@ -171,16 +169,21 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session just begun at `at` from `ip` with `user_agent`, at `stage`: no second factor
-    /// proved yet, nothing to resume, not by a pass (set those fields on the result).
-    pub fn begun(user_id: &str, at: OffsetDateTime, ip: &str, user_agent: &str, stage: SessionStage) -> Self {
+    /// Signed in: not a record an older version left part-way through signing in.
+    pub fn complete(&self) -> bool {
+        matches!(self.legacy_stage, None | Some(LegacyStage::Full))
+    }
+
+    /// A complete session begun at `at` from `ip` with `user_agent`: no second factor proved,
+    /// nothing to resume, not by a pass (set those fields on the result).
+    pub fn begun(user_id: &str, at: OffsetDateTime, ip: &str, user_agent: &str) -> Self {
         Self {
             user_id: user_id.to_owned(),
             created_at: at,
             last_seen_at: at,
             ip: ip.to_owned(),
             user_agent: user_agent.to_owned(),
-            stage,
+            legacy_stage: None,
             mfa_at: None,
             continuation: None,
             amr: Vec::new(),

@@ -53,7 +53,7 @@ mod tests {
     use time::macros::datetime;
 
     fn s(created: OffsetDateTime, seen: OffsetDateTime) -> Session {
-        Session { last_seen_at: seen, ..Session::begun("u", created, "", "", Default::default()) }
+        Session { last_seen_at: seen, ..Session::begun("u", created, "", "") }
     }
 
     #[test]

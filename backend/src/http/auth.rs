@@ -72,7 +72,7 @@ pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
 #[utoipa::path(tag = "auth", responses((status = 200, body = Me), (status = 401, body = ApiError)))]
 #[get("/auth/me")]
 pub async fn me(state: web::Data<AppState>, auth: AnySession) -> Result<web::Json<Me>, AppError> {
-    Ok(web::Json(crate::service::signin::me(&state.core, &auth.session, &auth.user)?))
+    Ok(web::Json(crate::service::signin::me(&state.core, &auth.progress, &auth.user)?))
 }
 
 /// Whether this browser is signed in, and as whom: 200 either way (the portal asks at every start,
@@ -84,8 +84,8 @@ pub async fn session_probe(state: web::Data<AppState>, req: HttpRequest) -> Resu
     let Some(token) = token_from(&req, state.config.secure_cookies) else {
         return Ok(web::Json(SessionProbe { me: None }));
     };
-    let who = match state.core.current_session(&token) {
-        Ok((session, user)) => Some(crate::service::signin::me(&state.core, &session, &user)?),
+    let who = match state.core.current(&token) {
+        Ok((progress, user)) => Some(crate::service::signin::me(&state.core, &progress, &user)?),
         Err(SessionError::Missing | SessionError::Expired) => None,
         Err(e) => return Err(e.into()),
     };
@@ -104,7 +104,7 @@ pub async fn set_password(
     body: web::Json<SetPasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    let flow = SignIn::new(&state.core, auth.key, auth.session, auth.user, client);
+    let flow = SignIn::new(&state.core, auth.key, auth.progress, auth.user, client);
     let (token, who) = flow.password_chosen(body.into_inner()).await?;
     Ok(HttpResponse::Ok().session_cookies(Some(token), state.config.secure_cookies).json(who))
 }

@@ -187,7 +187,7 @@ impl From<ServiceError> for AppError {
                 ErrorCode::RegistrationRequired,
                 "Your organization requires you to register a sign-in method now.",
             ),
-            ServiceError::FinishSignIn(crate::domain::model::SessionStage::RegisterMfa) => Self::new(
+            ServiceError::FinishSignIn(crate::domain::login::Waiting::Registration) => Self::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::RegistrationRequired,
                 "Finish signing in first: register a sign-in method (or skip, while you may).",

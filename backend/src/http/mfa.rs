@@ -14,14 +14,13 @@ use super::client::client_info;
 use super::error::AppError;
 use super::session::{AnySession, Authenticated, Operator, Reader, SetSession};
 use super::AppState;
-use crate::domain::model::SessionStage;
-use crate::service::signin::{Completed, SignIn};
+use crate::service::signin::{Completed, Progress, SignIn};
 use crate::service::{Caller, ServiceError};
 
 /// The sign-in flow of this request's session.
 fn flow<'a>(state: &'a AppState, any: AnySession, req: &HttpRequest) -> SignIn<'a> {
     let (_, client) = client_info(req, &state.config.trusted_proxies);
-    SignIn::new(&state.core, any.key, any.session, any.user, client)
+    SignIn::new(&state.core, any.key, any.progress, any.user, client)
 }
 
 /// Signing in completed: the new session's cookie, and who is signed in.
@@ -50,7 +49,7 @@ pub async fn second_factor(
     body: web::Json<VerifyCodeRequest>,
 ) -> Result<HttpResponse, AppError> {
     let flow = flow(&state, any, &req);
-    flow.must_be(SessionStage::SecondFactor)?;
+    flow.must_be_proving()?;
     Ok(signed_in(&state, &flow.prove_code(&body.code).await?))
 }
 
@@ -64,7 +63,7 @@ pub async fn reverify(
     body: web::Json<VerifyCodeRequest>,
 ) -> Result<HttpResponse, AppError> {
     let Caller { user, session, key, client } = auth.0;
-    let done = SignIn::new(&state.core, key, session, user, client).prove_code(&body.code).await?;
+    let done = SignIn::new(&state.core, key, Progress::Complete(session), user, client).prove_code(&body.code).await?;
     Ok(HttpResponse::NoContent().session_cookies(Some(done.token), state.config.secure_cookies).finish())
 }
 

@@ -222,8 +222,14 @@ pub async fn cancel(
     req: HttpRequest,
     q: web::Query<ResumeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (client, session, flow) = flow_request(&state, &req);
-    let outcome = state.core.cancel(&q.flow, flow.as_deref(), session.as_ref().map(|(_, u, _)| u), &client).await?;
+    let (client, _, flow) = flow_request(&state, &req);
+    // Whoever is signing in here (a sign-in in progress, or a session), for the sign-in log.
+    let secure = state.config.secure_cookies;
+    let user = sso_token_from(&req, secure)
+        .or_else(|| token_from(&req, secure))
+        .and_then(|t| state.core.current(&t).ok())
+        .map(|(_, u)| u);
+    let outcome = state.core.cancel(&q.flow, flow.as_deref(), user.as_ref(), &client).await?;
     Ok(answer(&state, outcome))
 }
 

@@ -7,7 +7,9 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
 use super::error::AppError;
 use super::AppState;
-use crate::domain::model::{Session, SessionStage, User};
+use crate::domain::login::Waiting;
+use crate::domain::model::User;
+use crate::service::signin::Progress;
 use crate::service::Caller;
 
 pub fn cookie_name(secure: bool) -> &'static str {
@@ -104,34 +106,38 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(extract(req).and_then(|any| {
             use proofup_shared::ErrorCode;
-            let refuse = |code, m: &str| Err(AppError::new(actix_web::http::StatusCode::FORBIDDEN, code, m));
-            match any.session.stage {
-                SessionStage::Full => {}
-                SessionStage::MustSetPassword => {
-                    return refuse(ErrorCode::PasswordChangeRequired, "Choose your own password before continuing.")
-                }
-                SessionStage::SecondFactor => {
-                    return refuse(ErrorCode::SecondFactorRequired, "Enter a code from your authenticator app first.")
-                }
-                SessionStage::RegisterMfa => {
-                    return refuse(
-                        ErrorCode::RegistrationRequired,
-                        "More information required: register a sign-in method (or skip, while allowed) first.",
-                    )
-                }
-            }
             let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
+            let refuse = |code, m: &str| Err(AppError::new(actix_web::http::StatusCode::FORBIDDEN, code, m));
+            let session = match any.progress {
+                Progress::Complete(session) => session,
+                // Signing in: what it waits for (the access decision's answer) says why not yet.
+                signing => {
+                    return match state.core.waiting(&signing, &any.user)? {
+                        Waiting::SetPassword => {
+                            refuse(ErrorCode::PasswordChangeRequired, "Choose your own password before continuing.")
+                        }
+                        Waiting::SecondFactor => {
+                            refuse(ErrorCode::SecondFactorRequired, "Enter a code from your authenticator app first.")
+                        }
+                        Waiting::Registration | Waiting::Complete => refuse(
+                            ErrorCode::RegistrationRequired,
+                            "More information required: register a sign-in method (or skip, while allowed) first.",
+                        ),
+                    }
+                }
+            };
             let (_, client) = super::client::client_info(req, &state.config.trusted_proxies);
-            Ok(Authenticated(Caller { user: any.user, session: any.session, key: any.key, client }))
+            Ok(Authenticated(Caller { user: any.user, session, key: any.key, client }))
         }))
     }
 }
 
-/// Any live session, including one that must set a password first
-/// (for "who am I", setting the password and signing out only).
+/// Any live session, or a sign-in in progress (for "who am I", the sign-in steps, adding a
+/// method, setting the password and signing out).
 pub struct AnySession {
     pub user: User,
-    pub session: Session,
+    /// A complete session, or a sign-in in progress.
+    pub progress: Progress,
     pub key: [u8; 32],
 }
 
@@ -147,8 +153,8 @@ impl FromRequest for AnySession {
 fn extract(req: &HttpRequest) -> Result<AnySession, AppError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
     let token = token_from(req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?;
-    let (session, user) = state.core.current_session(&token)?;
-    Ok(AnySession { user, session, key: crate::service::session_key(&token) })
+    let (progress, user) = state.core.current(&token)?;
+    Ok(AnySession { user, progress, key: crate::service::session_key(&token) })
 }
 
 macro_rules! role_extractor {

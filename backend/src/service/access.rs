@@ -7,11 +7,13 @@ use proofup_shared::mfa::NextStep;
 use proofup_shared::policy::{Enforcement, MfaRegistrationPolicy};
 use time::OffsetDateTime;
 
+use super::signin::Progress;
 use super::{Core, ServiceError};
 use crate::domain::access::{
     self, AccessDecision, Account, AppFacts, Channel, Factors, Mode, Moment, Network, Next, Registration, SignInFacts,
 };
-use crate::domain::model::{Continuation, Session, SessionStage, User};
+use crate::domain::login::{LoginFlow, Waiting};
+use crate::domain::model::{Continuation, Session, User};
 use crate::domain::oidc::authorize::AuthRequest;
 use crate::domain::oidc::grant::Flow;
 use crate::domain::oidc::Application;
@@ -28,15 +30,10 @@ pub struct Decided {
     state: RegistrationState,
 }
 
-/// The session stage a sign-in waits at after `next` (until a login flow of its own replaces the stage).
-pub fn stage_after(next: &Next) -> SessionStage {
-    match next {
-        Next::SetPassword => SessionStage::MustSetPassword,
-        Next::ProveFactor { .. } => SessionStage::SecondFactor,
-        Next::Register { .. } => SessionStage::RegisterMfa,
-        // Entering the application (or being refused) happens where the flow resumes.
-        Next::Allow | Next::Deny(_) | Next::SignInAgain(_) => SessionStage::Full,
-    }
+/// Whether a sign-in after `next` is over (a session), or goes on as a login flow. Entering the
+/// application (or being refused) happens where the application's flow resumes.
+pub fn signed_in_after(next: &Next) -> bool {
+    matches!(next, Next::Allow | Next::Deny(_) | Next::SignInAgain(_))
 }
 
 impl Core {
@@ -105,9 +102,12 @@ impl Core {
         })
     }
 
-    /// The flow a signing-in session resumes, if it still waits.
-    pub(crate) fn continued_flow(&self, session: &Session) -> Result<Option<(Flow, Application)>, StoreError> {
-        match &session.continuation {
+    /// The application flow a sign-in resumes, if it still waits.
+    pub(crate) fn flow_of(
+        &self,
+        continuation: Option<&Continuation>,
+    ) -> Result<Option<(Flow, Application)>, StoreError> {
+        match continuation {
             Some(Continuation::Authorize { request }) => self.live_flow(request),
             None => Ok(None),
         }
@@ -147,12 +147,19 @@ impl Core {
         Ok(Decided { decision: access::decide(&facts), registration, state })
     }
 
-    /// The decision for a session part-way through signing in, from what it proved so far.
-    pub(crate) fn decide_for_session(&self, session: &Session, user: &User) -> Result<Decided, ServiceError> {
-        let flow = self.continued_flow(session)?;
+    /// The decision for a sign-in in progress, from what it proved so far.
+    pub(crate) fn decide_for_flow(&self, login: &LoginFlow, user: &User) -> Result<Decided, ServiceError> {
+        let flow = self.flow_of(login.continuation.as_ref())?;
         let channel = self.channel_of(flow.as_ref(), user)?;
-        let proved = Factors::of_session(session, session.created_at);
-        self.decide_access(user, proved, Moment::SigningIn, channel, &session.ip)
+        self.decide_access(user, login.proved, Moment::SigningIn, channel, &login.ip)
+    }
+
+    /// Where a browser's sign-in waits.
+    pub fn waiting(&self, progress: &Progress, user: &User) -> Result<Waiting, ServiceError> {
+        match progress {
+            Progress::Complete(_) => Ok(Waiting::Complete),
+            Progress::Signing(f) => Ok(Waiting::after(&self.decide_for_flow(f, user)?.decision.next)),
+        }
     }
 
     /// At a step the sign-in log records (the first factor, a password chosen after a pass): the
@@ -174,43 +181,31 @@ impl Core {
         Ok(())
     }
 
-    /// What a session part-way through signing in must do next, as the portal is told.
-    pub fn next_step(&self, session: &Session, user: &User) -> Result<NextStep, ServiceError> {
-        let waiting = match session.stage {
-            SessionStage::Full => return Ok(NextStep::Done),
-            SessionStage::MustSetPassword => return Ok(NextStep::SetPassword),
-            stage => stage,
-        };
-        let decided = self.decide_for_session(session, user)?;
-        self.step_for(waiting, decided.decision.next, session)
+    /// What a browser's sign-in must do next, as the portal is told.
+    pub fn next_step(&self, progress: &Progress, user: &User) -> Result<NextStep, ServiceError> {
+        let Progress::Signing(flow) = progress else { return Ok(NextStep::Done) };
+        let decided = self.decide_for_flow(flow, user)?;
+        self.step_for(flow, decided.decision.next)
     }
 
-    /// The portal's next step for a session waiting at `waiting` that the decision says `next` for.
-    pub(crate) fn step_for(
-        &self,
-        waiting: SessionStage,
-        next: Next,
-        session: &Session,
-    ) -> Result<NextStep, ServiceError> {
-        Ok(match (waiting, next) {
-            (SessionStage::Full, _) => NextStep::Done,
-            (SessionStage::MustSetPassword, _) => NextStep::SetPassword,
-            (_, Next::ProveFactor { options }) => NextStep::SecondFactor { options },
-            (_, Next::Register { skip, deadline, network_blocked }) => NextStep::RegisterMfa {
+    /// The portal's next step for a sign-in in progress that the decision says `next` for.
+    pub(crate) fn step_for(&self, flow: &LoginFlow, next: Next) -> Result<NextStep, ServiceError> {
+        Ok(match next {
+            Next::SetPassword => NextStep::SetPassword,
+            Next::ProveFactor { options } => NextStep::SecondFactor { options },
+            Next::Register { skip, deadline, network_blocked } => NextStep::RegisterMfa {
                 can_skip: skip.is_some(),
                 days_left: skip.map_or(0, |(_, days)| days),
                 deadline,
                 network_blocked,
             },
-            // The user's methods went away meanwhile: nothing to prove, and the step says so.
-            (SessionStage::SecondFactor, _) => NextStep::SecondFactor { options: Vec::new() },
             // No longer interrupted (the policy changed, the user was excluded): registering or
             // skipping both finish.
             _ => NextStep::RegisterMfa {
                 can_skip: true,
                 days_left: 0,
                 deadline: None,
-                network_blocked: !self.may_register_from(session, &session.ip)?,
+                network_blocked: !access::may_register(flow.proved, self.registration_network(&flow.ip)?),
             },
         })
     }
@@ -218,9 +213,13 @@ impl Core {
     /// The server-owned links of a sign-in for an application, on `me`: while steps remain, the
     /// application's name and where Cancel goes; once done, where the browser continues. Only
     /// while the application's flow still waits (resuming or cancelling ends it).
-    pub fn with_flow_links(&self, session: &Session, me: &mut proofup_shared::api::Me) -> Result<(), ServiceError> {
-        let Some(c) = &session.continuation else { return Ok(()) };
-        let Some((_, app)) = self.continued_flow(session)? else { return Ok(()) };
+    pub fn with_flow_links(
+        &self,
+        continuation: Option<&Continuation>,
+        me: &mut proofup_shared::api::Me,
+    ) -> Result<(), ServiceError> {
+        let Some(c) = continuation else { return Ok(()) };
+        let Some((_, app)) = self.flow_of(Some(c))? else { return Ok(()) };
         if me.next_step == NextStep::Done {
             me.continue_to = Some(c.resume_path());
         } else {
@@ -234,8 +233,12 @@ impl Core {
     /// info): always once it proved more than a password; otherwise from the trusted networks.
     pub(crate) fn may_register_from(&self, session: &Session, ip: &str) -> Result<bool, StoreError> {
         let proved = Factors::of_session(session, OffsetDateTime::UNIX_EPOCH);
-        let network = Network { trusted_for_registration: self.store.policy()?.policy.registration_allowed_from(ip) };
-        Ok(access::may_register(proved, network))
+        Ok(access::may_register(proved, self.registration_network(ip)?))
+    }
+
+    /// Whether the registration policy's trusted networks include `ip` (or it lists none).
+    pub(crate) fn registration_network(&self, ip: &str) -> Result<Network, StoreError> {
+        Ok(Network { trusted_for_registration: self.store.policy()?.policy.registration_allowed_from(ip) })
     }
 
     /// Whether `user` may sign in to `app`: always, unless assignment is required; then when

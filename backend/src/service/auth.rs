@@ -9,13 +9,16 @@ use time::{Duration, OffsetDateTime};
 
 use super::{new_token, session_key};
 
-use super::access::stage_after;
+use super::access::signed_in_after;
+use super::signin::Progress;
 use crate::domain::access::{AccessDecision, Factor, Factors, Moment};
+use crate::domain::login::LoginFlow;
+use crate::domain::model::Continuation;
 use crate::domain::model::{ClientInfo, Session, User};
-use crate::domain::model::{Continuation, SessionStage};
 use crate::domain::session::{self, SessionCheck};
 use crate::domain::throttle::ThrottleDecision;
 use crate::store::{Store, StoreError};
+use proofup_shared::mfa::NextStep;
 
 /// Longest username or password even looked at; longer input is simply wrong.
 const MAX_INPUT_BYTES: usize = 1024;
@@ -128,34 +131,6 @@ pub enum SessionError {
     Expired,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// Replaces a session with a new id at a new stage (privilege change). Returns the new cookie value.
-/// Not yet durable: the caller awaits `durable()` before answering.
-pub fn promote<S: Store + ?Sized>(
-    s: &S,
-    old_key: &[u8; 32],
-    session: &Session,
-    stage: SessionStage,
-    mfa_at: Option<OffsetDateTime>,
-    amr: &[&str],
-    now: OffsetDateTime,
-) -> Result<String, StoreError> {
-    s.delete_session(old_key)?;
-    let token = new_token();
-    let mut fresh =
-        Session { stage, mfa_at: mfa_at.or(session.mfa_at), created_at: now, last_seen_at: now, ..session.clone() };
-    if !amr.is_empty() {
-        let mut all: Vec<String> = Vec::new();
-        for m in std::iter::once("pwd").chain(amr.iter().copied()).chain(["mfa"]) {
-            if !all.iter().any(|x| x == m) {
-                all.push(m.to_owned());
-            }
-        }
-        fresh.amr = all;
-    }
-    s.create_session(&session_key(&token), &fresh)?;
-    Ok(token)
 }
 
 /// Logs the outcome of a second step (code) in the sign-in log (the caller awaits `durable()`).
@@ -282,19 +257,27 @@ impl Core {
         let channel = self.channel_of(flow.as_ref(), &user)?;
         let decided = self.decide_access(&user, Factors::of(&[first]), Moment::SigningIn, channel, &client.ip)?;
         let AccessDecision { next, mut outcomes } = decided.decision.clone();
-        let stage = stage_after(&next);
+        let done = signed_in_after(&next);
         // The policy is evaluated at every interactive password sign-in (the log says what it
         // did); a temporary-access-pass sign-in is evaluated once the password is chosen.
         if !outcomes.is_empty() {
             self.registration_evaluated(&user, decided)?;
         }
         let application = flow.as_ref().map(|(_, a)| a.name.clone());
-        let session = Session {
-            continuation: flow.map(|(f, _)| Continuation::Authorize { request: f.id }),
-            via_pass: by_pass,
-            ..Session::begun(&user.id, now, &client.ip, &client.user_agent, stage)
+        let continuation = flow.map(|(f, _)| Continuation::Authorize { request: f.id });
+        // Nothing more to do: a session. Otherwise a login flow, and no session until it completes.
+        let login = LoginFlow {
+            continuation: continuation.clone(),
+            ..LoginFlow::begun(&user.id, first, now, &client.ip, &client.user_agent)
         };
-        s.create_session(&session_key(&token), &session)?;
+        let progress = if done {
+            let session = Session { continuation, ..Session::begun(&user.id, now, &client.ip, &client.user_agent) };
+            s.create_session(&session_key(&token), &session)?;
+            Progress::Complete(session)
+        } else {
+            s.put_login(&session_key(&token), &login)?;
+            Progress::Signing(login.clone())
+        };
         s.set_last_sign_in(&user.id, now)?;
         if user.emergency_access {
             outcomes.push(PolicyOutcome::EmergencyAccess);
@@ -319,9 +302,9 @@ impl Core {
         log_step_outcomes(s, now, &user, how, outcomes, client, application.as_deref())?;
         s.durable().await?;
         let mut me = user.me();
-        me.must_set_password = by_pass;
-        me.next_step = self.step_for(session.stage, next, &session)?;
-        self.with_flow_links(&session, &mut me)?;
+        me.next_step = if done { NextStep::Done } else { self.step_for(&login, next)? };
+        me.must_set_password = me.next_step == NextStep::SetPassword;
+        self.with_flow_links(progress.continuation(), &mut me)?;
         Ok(SignedIn { token, me })
     }
 
@@ -334,6 +317,8 @@ impl Core {
             s.end_user_grants(&session.user_id, Some(&super::oidc::signin::sid(&key)))?;
         }
         s.delete_session(&key)?;
+        // Or a sign-in in progress, abandoned.
+        s.delete_login(&key)?;
         Ok(s.flush()?)
     }
 
@@ -344,6 +329,11 @@ impl Core {
         let key = session_key(token);
         let sess = s.session(&key)?.ok_or(SessionError::Missing)?;
         let now = self.clock.now();
+        if !sess.complete() {
+            // Left part-way through signing in by an older version: not a session.
+            s.delete_session(&key)?;
+            return Err(SessionError::Expired);
+        }
         match session::check(&sess, self.limits, now) {
             SessionCheck::Valid { touch } => {
                 let user = match s.user(&sess.user_id)? {
@@ -360,6 +350,30 @@ impl Core {
             }
             SessionCheck::IdleExpired | SessionCheck::AbsoluteExpired => {
                 s.delete_session(&key)?;
+                Err(SessionError::Expired)
+            }
+        }
+    }
+
+    /// Resolves a cookie token to a complete session or a sign-in in progress, with its current
+    /// user (enabled, re-read every time). A sign-in past its lifetime is gone.
+    pub fn current(&self, token: &str) -> Result<(Progress, User), SessionError> {
+        match self.current_session(token) {
+            Ok((session, user)) => return Ok((Progress::Complete(session), user)),
+            Err(SessionError::Missing) => {}
+            Err(e) => return Err(e),
+        }
+        let s = self.store.as_ref();
+        let key = session_key(token);
+        let flow = s.login(&key)?.ok_or(SessionError::Missing)?;
+        if !flow.live(self.clock.now()) {
+            s.delete_login(&key)?;
+            return Err(SessionError::Expired);
+        }
+        match s.user(&flow.user_id)? {
+            Some(u) if u.enabled => Ok((Progress::Signing(flow), u)),
+            _ => {
+                s.delete_login(&key)?;
                 Err(SessionError::Expired)
             }
         }

@@ -10,9 +10,11 @@ use proofup_shared::mfa::{check_method_name, ConfirmTotpRequest, MethodKind, Tot
 use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};
 
+use super::signin::Progress;
 use super::{audit, change};
 use super::{Actor, ServiceError};
-use crate::domain::model::{ClientInfo, Method, Session, User};
+use crate::domain::access::Factor;
+use crate::domain::model::{ClientInfo, Method, User};
 use crate::domain::throttle::ThrottleDecision;
 use crate::domain::totp::{self, TotpCheck};
 use crate::store::StoreError;
@@ -130,15 +132,20 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> PendingMap<T> {
 pub fn check_binding<S: Store + ?Sized>(
     s: &S,
     user: &User,
-    session: &Session,
+    progress: &Progress,
     now: OffsetDateTime,
 ) -> Result<(), ServiceError> {
     if s.methods(&user.id)?.is_empty() {
         return Ok(());
     }
-    match session.mfa_at {
-        Some(at) if now - at <= RECENT_MFA => Ok(()),
-        _ => Err(ServiceError::ReauthenticationRequired),
+    match progress {
+        Progress::Complete(session) => match session.mfa_at {
+            Some(at) if now - at <= RECENT_MFA => Ok(()),
+            _ => Err(ServiceError::ReauthenticationRequired),
+        },
+        // Signing in: a second factor (or the administrator's pass) proved in this sign-in.
+        Progress::Signing(f) if f.proved.second_factor() || f.proved.has(Factor::TemporaryAccessPass) => Ok(()),
+        Progress::Signing(_) => Err(ServiceError::ReauthenticationRequired),
     }
 }
 
@@ -163,19 +170,15 @@ pub(crate) fn add_method<S: Store + ?Sized>(
     user: &User,
     client: &ClientInfo,
     method: &Method,
-    session: &Session,
+    progress: &Progress,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let action = if session.stage == crate::domain::model::SessionStage::RegisterMfa {
-        AT_INTERRUPT
-    } else {
-        "mfa.method_added"
-    };
+    let action = if progress.signing() { AT_INTERRUPT } else { "mfa.method_added" };
     let mut changes = vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))];
     if action == AT_INTERRUPT {
         // What stood behind that sign-in: a password only, or an administrator's pass (the
         // Overview tells them apart).
-        changes.push(change(SIGNED_IN_WITH, None, Some(if session.via_pass { VIA_PASS } else { PASSWORD_ONLY })));
+        changes.push(change(SIGNED_IN_WITH, None, Some(if progress.via_pass() { VIA_PASS } else { PASSWORD_ONLY })));
     }
     let entry = audit(now, Some(user), action, Some(user), changes, client);
     s.add_method(method, entry)
@@ -263,12 +266,12 @@ impl Core {
     pub(crate) fn start_totp(
         &self,
         session_key: [u8; 32],
-        session: &Session,
+        progress: &super::signin::Progress,
         user: &User,
     ) -> Result<TotpSetup, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
-        check_binding(s, user, session, now)?;
+        check_binding(s, user, progress, now)?;
         let secret = totp::new_secret();
         let uri = totp::otpauth_uri("Proofup", &user.username, &secret);
         let b32 = totp::base32(&secret);
@@ -281,14 +284,14 @@ impl Core {
     pub(crate) fn confirm_totp(
         &self,
         session_key: [u8; 32],
-        session: &Session,
+        progress: &super::signin::Progress,
         user: &User,
         client: &ClientInfo,
         req: ConfirmTotpRequest,
     ) -> Result<Method, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
-        check_binding(s, user, session, now)?;
+        check_binding(s, user, progress, now)?;
         if let Err(message) = check_method_name(&req.name) {
             return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
         }
@@ -327,17 +330,18 @@ impl Core {
             created_at: now,
             last_used_at: Some(now),
         };
-        add_method(s, user, client, &method, session, now)?;
+        add_method(s, user, client, &method, progress, now)?;
         self.pending_totp.remove(self, &session_key)?;
         Ok(method)
     }
 
     /// Removes one of the user's own methods (binding rules; not the last one while the policy requires one).
     pub fn remove_own_method(&self, caller: &Caller, id: &str) -> Result<(), ServiceError> {
-        let (user, session, client) = (&caller.user, &caller.session, &caller.client);
+        let (user, client) = (&caller.user, &caller.client);
+        let progress = super::signin::Progress::Complete(caller.session.clone());
         let s = self.store.as_ref();
         let now = self.clock.now();
-        check_binding(s, user, session, now)?;
+        check_binding(s, user, &progress, now)?;
         let methods = s.methods(&user.id)?;
         let m = methods.iter().find(|m| m.id == id).ok_or(ServiceError::NotFound("The method"))?;
         if methods.len() == 1 && super::policy::requires_a_method(s, &self.membership, user, now)? {
@@ -358,14 +362,15 @@ impl Core {
 
     /// Renames one of the user's own methods (binding rules).
     pub fn rename_own_method(&self, caller: &Caller, id: &str, name: &str) -> Result<Method, ServiceError> {
-        let (user, session, client) = (&caller.user, &caller.session, &caller.client);
+        let (user, client) = (&caller.user, &caller.client);
+        let progress = super::signin::Progress::Complete(caller.session.clone());
         let s = self.store.as_ref();
         let now = self.clock.now();
         if let Err(message) = check_method_name(name) {
             return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
         }
         let mut m = s.method(&user.id, id)?.ok_or(ServiceError::NotFound("The method"))?;
-        check_binding(s, user, session, now)?;
+        check_binding(s, user, &progress, now)?;
         let name = name.trim();
         let entry = audit(
             now,

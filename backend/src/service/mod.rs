@@ -35,7 +35,7 @@ use proofup_shared::FieldError;
 use rand::RngCore as _;
 use time::{Duration, OffsetDateTime};
 
-use crate::domain::model::{ClientInfo, Session, SessionStage, User};
+use crate::domain::model::{ClientInfo, Session, User};
 use crate::store::{AuditDraft, StoreError};
 
 /// Who calls a use case: a signed-in user with a complete session, and from where.
@@ -98,7 +98,7 @@ pub enum ServiceError {
     WrongStage(&'static str),
     /// The session is part-way through signing in and must finish this step first.
     #[error("finish signing in first")]
-    FinishSignIn(SessionStage),
+    FinishSignIn(crate::domain::login::Waiting),
 }
 
 impl From<StoreError> for ServiceError {

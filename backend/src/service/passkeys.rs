@@ -14,7 +14,7 @@ use webauthn_rs::prelude::{
 
 use super::mfa::{check_binding, record_success, reserve, throttled, PendingLookup, PendingMap};
 use super::ServiceError;
-use crate::domain::model::{ClientInfo, Method, Session, User};
+use crate::domain::model::{ClientInfo, Method, User};
 use crate::store::StoreError;
 
 pub const CEREMONY_TTL: Duration = Duration::minutes(5);
@@ -122,13 +122,13 @@ impl Core {
     pub(crate) fn start_passkey_registration(
         &self,
         session_key: [u8; 32],
-        session: &Session,
+        progress: &super::signin::Progress,
         user: &User,
     ) -> Result<PasskeyChallenge, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
         let rp = self.passkeys.relying_party()?;
-        check_binding(s, user, session, now)?;
+        check_binding(s, user, progress, now)?;
         let existing: Vec<_> = s.methods(&user.id)?.iter().filter_map(stored).map(|p| p.cred_id().clone()).collect();
         let display = if user.display_name.trim().is_empty() { &user.username } else { &user.display_name };
         let (options, state) = rp
@@ -143,7 +143,7 @@ impl Core {
     pub(crate) fn finish_passkey_registration(
         &self,
         session_key: [u8; 32],
-        session: &Session,
+        progress: &super::signin::Progress,
         user: &User,
         client: &ClientInfo,
         req: FinishPasskeyRegistration,
@@ -151,7 +151,7 @@ impl Core {
         let s = self.store.as_ref();
         let now = self.clock.now();
         let rp = self.passkeys.relying_party()?;
-        check_binding(s, user, session, now)?;
+        check_binding(s, user, progress, now)?;
         if let Err(message) = check_method_name(&req.name) {
             return Err(invalid("name", &message));
         }
@@ -182,7 +182,7 @@ impl Core {
             created_at: now,
             last_used_at: Some(now),
         };
-        super::mfa::add_method(s, user, client, &method, session, now)?;
+        super::mfa::add_method(s, user, client, &method, progress, now)?;
         Ok(method)
     }
 

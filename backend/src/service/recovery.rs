@@ -65,7 +65,8 @@ impl Core {
 
     /// Makes 10 new codes (the old ones stop working). Needs a method and a recent second factor.
     pub fn generate_recovery_codes(&self, caller: &Caller) -> Result<RecoveryCodes, ServiceError> {
-        let (user, session, client) = (&caller.user, &caller.session, &caller.client);
+        let (user, client) = (&caller.user, &caller.client);
+        let progress = super::signin::Progress::Complete(caller.session.clone());
         let s = self.store.as_ref();
         let now = self.clock.now();
         if s.methods(&user.id)?.is_empty() {
@@ -73,7 +74,7 @@ impl Core {
                 "Recovery codes back up a sign-in method. Add an authenticator app or a passkey first.".into(),
             ));
         }
-        check_binding(s, user, session, now)?;
+        check_binding(s, user, &progress, now)?;
         let codes: Vec<String> = (0..RECOVERY_CODE_COUNT).map(|_| new_code()).collect();
         let set = RecoveryCodeSet {
             hashes: codes.iter().map(|c| normalize(c).map(|n| hash(&user.id, &n))).collect(),

@@ -6,18 +6,9 @@ use proofup_shared::api::SessionView;
 
 use super::ServiceError;
 use super::{audit, change};
-use crate::domain::model::{Session, SessionStage};
+use crate::domain::model::Session;
 use crate::domain::session::{self, SessionCheck};
 use crate::store::SessionStore;
-
-fn stage_name(stage: SessionStage) -> &'static str {
-    match stage {
-        SessionStage::Full => "full",
-        SessionStage::MustSetPassword => "must_set_password",
-        SessionStage::SecondFactor => "second_factor",
-        SessionStage::RegisterMfa => "register_mfa",
-    }
-}
 
 fn view(key: &[u8; 32], s: Session, current: Option<&[u8; 32]>) -> SessionView {
     SessionView {
@@ -27,7 +18,8 @@ fn view(key: &[u8; 32], s: Session, current: Option<&[u8; 32]>) -> SessionView {
         last_seen_at: s.last_seen_at,
         ip: s.ip,
         user_agent: s.user_agent,
-        stage: stage_name(s.stage).into(),
+        // Only complete sign-ins are sessions (one in progress is a login flow).
+        stage: "full".into(),
     }
 }
 

@@ -7,8 +7,10 @@ use proofup_shared::validation::{validate_display_name, validate_email, validate
 use proofup_shared::FieldError;
 use time::Duration;
 
+use super::signin::Progress;
 use super::{audit, change, Actor, ServiceError};
-use crate::domain::model::{ClientInfo, Session, SessionStage, User};
+use crate::domain::access::Factor;
+use crate::domain::model::{ClientInfo, User};
 use crate::domain::roles::{may_assign_role, may_manage_user, may_set_emergency_access};
 use crate::domain::tap::{self, TapRecord};
 use crate::domain::throttle::ThrottleDecision;
@@ -54,17 +56,19 @@ fn keep_a_global_admin<S: Store + ?Sized>(s: &S, before: &User, after: Option<&U
 impl Core {
     /// Sets the signed-in user's own password. A session from a temporary access pass
     /// needs no current password; a full session does. Returns the new session.
+    /// Sets the signed-in user's own password: in a complete session after checking the current
+    /// one; in a sign-in begun with a temporary access pass, as its step. Every session and sign-in
+    /// of the user ends (this one too); the caller writes what continues. Returns the user.
     pub(crate) async fn set_own_password(
         &self,
         user: &User,
-        session: &Session,
+        progress: &Progress,
         client: &ClientInfo,
         req: SetPasswordRequest,
-        stage_after: &dyn Fn(&User) -> SessionStage,
-    ) -> Result<(User, String, Session), ServiceError> {
+    ) -> Result<User, ServiceError> {
         let (s, clock, hasher, rules) = (self.store.as_ref(), self.clock.as_ref(), &self.hasher, &self.rules);
-        match session.stage {
-            SessionStage::Full => {
+        match progress {
+            Progress::Complete(_) => {
                 // The current-password check is a verifier: it shares the account's sign-in throttle,
                 // and the attempt is reserved before the hash so that concurrent guesses count one each.
                 match s.reserve_attempt(&user.username, clock.now())? {
@@ -82,12 +86,11 @@ impl Core {
                 }
                 s.attempt_succeeded(&user.username)?;
             }
-            // Signed in with a temporary access pass: choosing a password is this stage's purpose.
-            SessionStage::MustSetPassword => {}
+            // Signed in with a temporary access pass: choosing a password is this step's purpose.
+            Progress::Signing(f)
+                if f.proved.has(Factor::TemporaryAccessPass) && !f.proved.has(Factor::PasswordChosen) => {}
             // Only the password is proven so far: whoever knows it must not be able to replace it.
-            stage @ (SessionStage::SecondFactor | SessionStage::RegisterMfa) => {
-                return Err(ServiceError::FinishSignIn(stage))
-            }
+            Progress::Signing(_) => return Err(ServiceError::FinishSignIn(self.waiting(progress, user)?)),
         }
         if let Err(message) = rules.check(&req.new_password, &user.username) {
             return Err(ServiceError::Invalid(vec![FieldError { field: "new_password".into(), message }]));
@@ -105,18 +108,14 @@ impl Core {
             vec![change("password", None, Some("(changed)"))],
             client,
         );
-        // A new session id for the new privilege level. Every session of the user ends, this one
-        // included: whoever knew the old password is signed out everywhere (SES-08). They end before
+        // Every session and sign-in of the user ends, this one included (the caller continues it
+        // under a new id): whoever knew the old password is signed out everywhere (SES-08). They end before
         // the new password is stored: both engines keep writes in order, so a crash between the two
         // leaves the old password with everyone signed out (safe to repeat), never the new password
         // with the old sessions alive.
         s.delete_user_sessions(&user.id)?;
         s.update_user(&updated, entry)?;
-        let token = super::new_token();
-        let stage = if session.stage == SessionStage::MustSetPassword { stage_after(&updated) } else { session.stage };
-        let fresh = Session { stage, created_at: now, last_seen_at: now, ..session.clone() };
-        s.create_session(&super::session_key(&token), &fresh)?;
-        Ok((updated, token, fresh))
+        Ok(updated)
     }
 
     pub fn create_user(

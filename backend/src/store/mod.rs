@@ -22,6 +22,7 @@ use proofup_shared::directory::MemberKind;
 use proofup_shared::policy::PolicyVersion;
 use time::OffsetDateTime;
 
+use crate::domain::login::LoginFlow;
 use crate::domain::model::{Ceremony, Group, Method, Session, User};
 use crate::domain::notify::{Channel, Message};
 use crate::domain::oidc::grant::{AccessGrant, CodeGrant, Flow, Grant, RefreshGrant};
@@ -178,7 +179,16 @@ pub trait SetupStore {
     fn record_secret_key_check(&self, check: &str) -> StoreResult<String>;
 }
 
+/// Sessions (signed in) and login flows (signing in), each under the SHA-256 of its cookie
+/// token. Atomicity rule: ending a user's sessions (`delete_user_sessions`, and every composite
+/// that does: removing all methods, disabling or deleting the user) ends their login flows too,
+/// so a sign-in begun before the change cannot finish after it. The sweep removes both once
+/// expired.
 pub trait SessionStore {
+    /// Keeps (replaces) a sign-in in progress.
+    fn put_login(&self, key: &[u8; 32], flow: &LoginFlow) -> StoreResult<()>;
+    fn login(&self, key: &[u8; 32]) -> StoreResult<Option<LoginFlow>>;
+    fn delete_login(&self, key: &[u8; 32]) -> StoreResult<()>;
     fn create_session(&self, key: &[u8; 32], session: &Session) -> StoreResult<()>;
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>>;
     fn touch_session(&self, key: &[u8; 32], at: OffsetDateTime) -> StoreResult<()>;

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use proofup::domain::model::{Group, Method, RecoveryCodeSet, Session, SessionStage, User};
+use proofup::domain::model::{Group, Method, RecoveryCodeSet, Session, User};
 use proofup::domain::notify::{Channel, EventKind, Message};
 use proofup::domain::policy::RegistrationState;
 use proofup::domain::session::SessionLimits;
@@ -46,6 +46,7 @@ macro_rules! with_conformance_cases {
             usernames_and_group_names_are_unique,
             users_page_with_cursors_and_filters,
             sessions_belong_to_users_and_are_swept,
+            login_flows_are_not_sessions_and_end_with_them,
             ceremonies_are_taken_once_and_swept,
             passes_are_single_use,
             setup_completes_once,
@@ -108,7 +109,7 @@ fn group(id: &str, name: &str) -> Group {
 }
 
 fn session(user_id: &str, at: OffsetDateTime) -> Session {
-    Session::begun(user_id, at, "127.0.0.1", "conformance", SessionStage::Full)
+    Session::begun(user_id, at, "127.0.0.1", "conformance")
 }
 
 fn totp(user_id: &str, id: &str) -> Method {
@@ -318,6 +319,39 @@ pub fn sessions_belong_to_users_and_are_swept(e: &mut dyn Engine) {
     assert_eq!(s.sweep_sessions(now, limits).unwrap(), 2);
     assert!(s.session(&key(3)).unwrap().is_some());
     assert!(s.user_sessions("u3").unwrap().is_empty());
+}
+
+pub fn login_flows_are_not_sessions_and_end_with_them(e: &mut dyn Engine) {
+    use proofup::domain::access::Factor;
+    use proofup::domain::login::{LoginFlow, LOGIN_LIFETIME};
+    let s = e.store();
+    let now = t0();
+    let flow =
+        |user: &str, at: OffsetDateTime| LoginFlow::begun(user, Factor::Password, at, "127.0.0.1", "conformance");
+    s.put_login(&key(11), &flow("u1", now)).unwrap();
+    assert_eq!(s.login(&key(11)).unwrap(), Some(flow("u1", now)));
+    assert!(s.session(&key(11)).unwrap().is_none(), "a sign-in in progress is not a session");
+    assert_eq!(s.count_sessions().unwrap(), 0);
+    assert!(s.user_sessions("u1").unwrap().is_empty());
+    // Ending the user's sessions ends it (a sign-in begun before cannot finish after).
+    s.create_session(&key(12), &session("u1", now)).unwrap();
+    s.put_login(&key(13), &flow("u2", now)).unwrap();
+    assert_eq!(s.delete_user_sessions("u1").unwrap(), 1, "sessions are what is counted");
+    assert!(s.login(&key(11)).unwrap().is_none());
+    assert!(s.login(&key(13)).unwrap().is_some(), "another user's stays");
+    // So does removing all of the user's methods (a composite that ends sessions).
+    s.put_login(&key(14), &flow("u2", now)).unwrap();
+    s.delete_all_methods("u2", a("mfa.reregistration_required")).unwrap();
+    assert!(s.login(&key(13)).unwrap().is_none() && s.login(&key(14)).unwrap().is_none());
+    // Abandoned: removed by key; expired: swept, a live one kept.
+    s.put_login(&key(15), &flow("u3", now)).unwrap();
+    s.delete_login(&key(15)).unwrap();
+    assert!(s.login(&key(15)).unwrap().is_none());
+    s.put_login(&key(16), &flow("u3", now - LOGIN_LIFETIME - Duration::seconds(1))).unwrap();
+    s.put_login(&key(17), &flow("u3", now)).unwrap();
+    s.sweep_sessions(now, SessionLimits::default()).unwrap();
+    assert!(s.login(&key(16)).unwrap().is_none(), "expired: swept");
+    assert!(s.login(&key(17)).unwrap().is_some());
 }
 
 pub fn ceremonies_are_taken_once_and_swept(e: &mut dyn Engine) {

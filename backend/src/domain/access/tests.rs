@@ -421,32 +421,62 @@ fn the_outcomes_say_what_each_policy_did_in_the_logs_order() {
 }
 
 #[test]
-fn what_a_stored_session_proved() {
-    use crate::domain::model::SessionStage;
+fn what_a_stored_session_proved_and_what_a_session_says() {
     let t = datetime!(2026-12-06 10:00 UTC);
-    let s = |amr: &[&str], via_pass: bool, stage, mfa_at| Session {
+    let s = |amr: &[&str], via_pass: bool, mfa_at| Session {
         amr: amr.iter().map(|m| (*m).to_owned()).collect(),
         via_pass,
         mfa_at,
-        ..Session::begun("u", t, "127.0.0.1", "ua", stage)
+        ..Session::begun("u", t, "127.0.0.1", "ua")
     };
-    let f = Factors::of_session(&s(&["pwd", "otp", "mfa"], false, SessionStage::Full, Some(t)), t);
+    let f = Factors::of_session(&s(&["pwd", "otp", "mfa"], false, Some(t)), t);
     assert!(f.has(Factor::Password) && f.has(Factor::AuthenticatorApp) && !f.has(Factor::NewMethod));
-    let f = Factors::of_session(&s(&["pwd", "hwk", "user", "mfa"], false, SessionStage::Full, Some(t)), t);
+    let f = Factors::of_session(&s(&["pwd", "hwk", "user", "mfa"], false, Some(t)), t);
     assert!(f.has(Factor::Passkey) && f.second_factor());
-    let f = Factors::of_session(&s(&["pwd", "mfa"], false, SessionStage::Full, Some(t)), t);
+    let f = Factors::of_session(&s(&["pwd", "mfa"], false, Some(t)), t);
     assert!(f.has(Factor::RecoveryCode), "a recovery code says only mfa");
     // A method registered at the interrupt: mfa_at set, amr without a second factor.
-    let registered = s(&[], false, SessionStage::Full, Some(t));
+    let registered = s(&[], false, Some(t));
     assert!(Factors::of_session(&registered, t).has(Factor::NewMethod));
     assert!(!Factors::of_session(&registered, t + time::Duration::seconds(1)).has(Factor::NewMethod), "before since");
     assert!(!Factors::of_session(&registered, t).second_factor(), "not MFA");
-    let f = Factors::of_session(&s(&[], true, SessionStage::MustSetPassword, None), t);
-    assert!(f.has(Factor::TemporaryAccessPass) && !f.has(Factor::PasswordChosen) && !f.has(Factor::Password));
-    let f = Factors::of_session(&s(&[], true, SessionStage::RegisterMfa, None), t);
-    assert!(f.has(Factor::PasswordChosen));
+    let f = Factors::of_session(&s(&[], true, None), t);
+    assert!(f.has(Factor::TemporaryAccessPass) && f.has(Factor::PasswordChosen) && !f.has(Factor::Password));
     assert!(may_register(f, Network { trusted_for_registration: false }), "a pass registers from anywhere");
     let pwd = Factors::of(&[Factor::Password]);
     assert!(!may_register(pwd, Network { trusted_for_registration: false }));
     assert!(may_register(pwd, Network { trusted_for_registration: true }));
+    // What a complete session says (RFC 8176), from what its sign-in proved; round trip of the set.
+    assert_eq!(pwd.amr(), ["pwd"]);
+    assert_eq!(pwd.with(Factor::AuthenticatorApp).amr(), ["pwd", "otp", "mfa"]);
+    assert_eq!(pwd.with(Factor::Passkey).amr(), ["pwd", "hwk", "user", "mfa"]);
+    assert_eq!(pwd.with(Factor::RecoveryCode).amr(), ["pwd", "mfa"]);
+    assert_eq!(pwd.with(Factor::NewMethod).amr(), ["pwd"], "a method registered is not MFA");
+    for amr in [pwd.with(Factor::AuthenticatorApp).amr(), pwd.with(Factor::Passkey).amr()] {
+        assert_eq!(
+            Factors::of_session(&s(&amr.iter().map(String::as_str).collect::<Vec<_>>(), false, Some(t)), t).amr(),
+            amr
+        );
+    }
+    let stored = serde_json::to_string(&pwd.with(Factor::NewMethod)).unwrap();
+    assert_eq!(stored, r#"["password","new_method"]"#);
+    assert_eq!(serde_json::from_str::<Factors>(&stored).unwrap(), pwd.with(Factor::NewMethod));
+}
+
+#[test]
+fn a_session_left_part_way_by_an_older_version_is_not_signed_in() {
+    let old = |stage: &str| -> Session {
+        serde_json::from_value(serde_json::json!({
+            "user_id": "u", "created_at": "2026-12-06T10:00:00Z", "last_seen_at": "2026-12-06T10:00:00Z",
+            "ip": "127.0.0.1", "user_agent": "ua", "stage": stage
+        }))
+        .unwrap()
+    };
+    assert!(old("full").complete());
+    for stage in ["second_factor", "register_mfa", "must_set_password"] {
+        assert!(!old(stage).complete(), "{stage}");
+    }
+    let now = Session::begun("u", datetime!(2026-12-06 10:00 UTC), "127.0.0.1", "ua");
+    assert!(now.complete());
+    assert!(!serde_json::to_string(&now).unwrap().contains("stage"), "never written");
 }

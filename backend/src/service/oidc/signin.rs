@@ -5,7 +5,7 @@
 
 use super::super::{new_token, session_key, Core, ServiceError};
 use crate::domain::access::{Again, Channel, Denied, Factors, Moment, Next};
-use crate::domain::model::{ClientInfo, Session, SessionStage, User};
+use crate::domain::model::{ClientInfo, Session, User};
 use crate::domain::oidc::authorize::{self, AuthRequest, AuthorizeError};
 use crate::domain::oidc::grant::{CodeGrant, Flow, CODE_LIFETIME, FLOW_LIFETIME};
 use proofup_shared::api::PolicyOutcome;
@@ -116,7 +116,7 @@ impl Core {
             None => None,
         };
         let sso = sso.filter(|b| hinted.as_ref().is_none_or(|sub| *sub == b.user.id));
-        if let Some(b) = sso.filter(|b| b.session.stage == SessionStage::Full && b.user.enabled) {
+        if let Some(b) = sso.filter(|b| b.user.enabled) {
             let recent = req.max_age.is_none_or(|m| (now - b.session.created_at).whole_seconds() <= m as i64);
             let channel = Channel::Application(self.app_facts(&app, &req, b.user, req.force_login || !recent)?);
             // Only a second factor this session proved counts here (a method registered in it long ago does not).
@@ -212,8 +212,7 @@ impl Core {
                 ))
             }
         };
-        let Some(b) = session.filter(|b| b.session.stage == SessionStage::Full && b.session.created_at >= f.created_at)
-        else {
+        let Some(b) = session.filter(|b| b.session.created_at >= f.created_at) else {
             return Ok(Authorize::SignIn { flow: f.id, browser: None });
         };
         let app = self.store.application(&f.request.client_id)?;

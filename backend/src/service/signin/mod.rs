@@ -1,19 +1,20 @@
-//! The sign-in flow: the one owner of every [`SessionStage`] transition after the first factor.
+//! The sign-in flow: a browser part-way through signing in holds a login flow (`domain::login`),
+//! never a session; what it must do next is the access decision's answer at every request.
 //!
-//! A session part-way through signing in is loaded as a [`SignIn`]; the HTTP layer asks it one
-//! question per request (may this session prove a factor? register one?) and hands it what
-//! happened (a second step proved or failed, a method added, a skip). Every way of finishing goes
-//! through [`SignIn::complete`], the single place that issues the new session id, and that hands
-//! back the session's [`Continuation`] — what to resume once signing in is over (an
-//! application's authorization request), so a caller other than the portal gets control back.
+//! A sign-in is loaded as a [`SignIn`] — over a login flow, or over a complete session (where the
+//! same steps re-authenticate or add a method from My security info). The HTTP layer asks it one
+//! question per request and hands it what happened (a second step proved or failed, a method
+//! added, a skip, a password chosen). Every way of finishing goes through [`SignIn::complete`],
+//! the single place that writes the session (under a new id), and that hands back the
+//! [`Continuation`] — what to resume (an application's authorization request).
 //!
 //! ```text
-//!  password ──► SecondFactor ──(code, passkey, recovery code)──► complete
+//!  password ──► login flow: prove ──(code, passkey, recovery code)──► session
 //!     │              │
 //!     │              └──(wrong)──► logged, stays
-//!     ├──► RegisterMfa ──(method added | skip while the grace lasts)──► complete
-//!     └──► Full (no method, not interrupted)
-//!  pass ──► MustSetPassword ──(password chosen)──► SecondFactor | RegisterMfa | Full
+//!     ├──► login flow: register ──(method added | skip while the grace lasts)──► session
+//!     └──► session (nothing to do)
+//!  pass ──► login flow: set password ──(password chosen)──► prove | register | session
 //! ```
 
 mod steps;
@@ -22,24 +23,55 @@ use proofup_shared::api::{Me, SetPasswordRequest};
 use proofup_shared::mfa::NextStep;
 use time::OffsetDateTime;
 
-use super::{auth, policy, Core, ServiceError};
-use crate::domain::access::{Factor, Factors, Moment, Next};
-use crate::domain::model::{ClientInfo, Continuation, Session, SessionStage, User};
+use super::{auth, new_token, policy, session_key, Core, ServiceError};
+use crate::domain::access::{Factor, Factors, Next};
+use crate::domain::login::LoginFlow;
+use crate::domain::model::{ClientInfo, Continuation, Session, User};
 
-/// Who a session is signed in as and what it must do next (`GET /api/auth/me`).
-pub fn me(core: &Core, session: &Session, user: &User) -> Result<Me, ServiceError> {
+/// Where a browser's sign-in stands.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// Part-way through signing in.
+    Signing(LoginFlow),
+    /// Signed in: steps here re-authenticate, or add a method from My security info.
+    Complete(Session),
+}
+
+impl Progress {
+    pub fn continuation(&self) -> Option<&Continuation> {
+        match self {
+            Progress::Signing(f) => f.continuation.as_ref(),
+            Progress::Complete(s) => s.continuation.as_ref(),
+        }
+    }
+
+    /// Whether the sign-in began with a temporary access pass.
+    pub fn via_pass(&self) -> bool {
+        match self {
+            Progress::Signing(f) => f.proved.has(Factor::TemporaryAccessPass),
+            Progress::Complete(s) => s.via_pass,
+        }
+    }
+
+    pub fn signing(&self) -> bool {
+        matches!(self, Progress::Signing(_))
+    }
+}
+
+/// Who a browser is signed in (or signing in) as and what it must do next (`GET /api/auth/me`).
+pub fn me(core: &Core, progress: &Progress, user: &User) -> Result<Me, ServiceError> {
     let mut who = user.me();
-    who.must_set_password = session.stage == SessionStage::MustSetPassword;
-    who.next_step = core.next_step(session, user)?;
-    core.with_flow_links(session, &mut who)?;
+    who.next_step = core.next_step(progress, user)?;
+    who.must_set_password = who.next_step == NextStep::SetPassword;
+    core.with_flow_links(progress.continuation(), &mut who)?;
     Ok(who)
 }
 
-/// A session that may still be signing in, with who it is and where the request came from.
+/// A browser's sign-in, with who it is and where the request came from.
 pub struct SignIn<'a> {
     core: &'a Core,
     key: [u8; 32],
-    session: Session,
+    progress: Progress,
     user: User,
     client: ClientInfo,
 }
@@ -53,23 +85,19 @@ pub struct Completed {
 }
 
 impl<'a> SignIn<'a> {
-    pub fn new(core: &'a Core, key: [u8; 32], session: Session, user: User, client: ClientInfo) -> Self {
-        Self { core, key, session, user, client }
-    }
-
-    pub fn stage(&self) -> SessionStage {
-        self.session.stage
+    pub fn new(core: &'a Core, key: [u8; 32], progress: Progress, user: User, client: ClientInfo) -> Self {
+        Self { core, key, progress, user, client }
     }
 
     pub fn user(&self) -> &User {
         &self.user
     }
 
-    pub fn session(&self) -> &Session {
-        &self.session
+    pub fn progress(&self) -> &Progress {
+        &self.progress
     }
 
-    /// The session's store key (ceremonies begun in this session are bound to it).
+    /// The record's store key (ceremonies begun in this sign-in are bound to it).
     pub fn key(&self) -> [u8; 32] {
         self.key
     }
@@ -80,25 +108,46 @@ impl<'a> SignIn<'a> {
 
     /// The application this sign-in is for (its flow still waiting), for the sign-in log.
     pub fn application(&self) -> Option<String> {
-        self.core.continued_flow(&self.session).ok().flatten().map(|(_, a)| a.name)
+        self.core.flow_of(self.progress.continuation()).ok().flatten().map(|(_, a)| a.name)
     }
 
-    /// Waiting for the second factor (or complete, to re-authenticate).
+    /// What the access decision says now, for a sign-in in progress.
+    fn decide(&self, flow: &LoginFlow) -> Result<Next, ServiceError> {
+        Ok(self.core.decide_for_flow(flow, &self.user)?.decision.next)
+    }
+
+    /// Waiting for the second factor (or complete, to re-authenticate): the password alone is
+    /// proved so far. (A user without a method has nothing to prove: the proof fails.)
     pub fn may_prove(&self) -> Result<(), ServiceError> {
-        match self.session.stage {
-            SessionStage::SecondFactor | SessionStage::Full => Ok(()),
-            _ => Err(ServiceError::WrongStage("This session has no second factor to prove.")),
+        match &self.progress {
+            Progress::Complete(_) => Ok(()),
+            Progress::Signing(f) if f.proved == Factors::of(&[Factor::Password]) => Ok(()),
+            Progress::Signing(_) => Err(ServiceError::WrongStage("This sign-in has no second factor to prove.")),
+        }
+    }
+
+    /// The second step of signing in, not re-authentication.
+    pub fn must_be_proving(&self) -> Result<(), ServiceError> {
+        match &self.progress {
+            Progress::Signing(_) => self.may_prove(),
+            Progress::Complete(_) => Err(ServiceError::WrongStage("This session is not waiting for a second factor.")),
         }
     }
 
     /// Waiting at the registration interrupt (or complete, adding a method from My security info),
-    /// from where the policy lets this session register.
+    /// from where the policy lets this sign-in register.
     pub fn may_register(&self) -> Result<(), ServiceError> {
-        match self.session.stage {
-            SessionStage::Full | SessionStage::RegisterMfa => {}
-            _ => return Err(ServiceError::WrongStage("Finish signing in first.")),
-        }
-        if !self.core.may_register_from(&self.session, &self.client.ip)? {
+        let blocked = match &self.progress {
+            Progress::Complete(s) => !self.core.may_register_from(s, &self.client.ip)?,
+            Progress::Signing(f) => match self.decide(f)? {
+                Next::Register { .. } | Next::Allow => {
+                    let network = self.core.registration_network(&self.client.ip)?;
+                    !crate::domain::access::may_register(f.proved, network)
+                }
+                _ => return Err(ServiceError::WrongStage("Finish signing in first.")),
+            },
+        };
+        if blocked {
             return Err(ServiceError::Forbidden(
                 "You can register a sign-in method only from your organization's network. Sign in from there, or ask your administrator for a temporary access pass.".into(),
             ));
@@ -106,24 +155,12 @@ impl<'a> SignIn<'a> {
         Ok(())
     }
 
-    pub fn must_be(&self, stage: SessionStage) -> Result<(), ServiceError> {
-        if self.session.stage == stage {
-            return Ok(());
-        }
-        Err(ServiceError::WrongStage(match stage {
-            SessionStage::SecondFactor => "This session is not waiting for a second factor.",
-            SessionStage::RegisterMfa => "This session is not waiting for MFA registration.",
-            SessionStage::MustSetPassword => "This session is not waiting for a new password.",
-            SessionStage::Full => "Finish signing in first.",
-        }))
-    }
-
-    /// A second factor was proved (`how` names it for the log): a waiting sign-in completes, a
-    /// complete session is re-authenticated. Either way a new session id and a fresh MFA time.
-    /// `amr` names the factor for ID tokens (RFC 8176; `pwd` and `mfa` are added).
-    pub async fn second_step_done(&self, how: &str, amr: &[&str]) -> Result<Completed, ServiceError> {
+    /// A second factor was proved (`how` names it for the log, `factor` for the session's `amr`):
+    /// a sign-in in progress completes, a complete session is re-authenticated. Either way a new
+    /// session id and a fresh MFA time.
+    pub async fn second_step_done(&self, how: &str, factor: Factor) -> Result<Completed, ServiceError> {
         let now = self.core.clock.now();
-        if self.session.stage == SessionStage::SecondFactor {
+        if self.progress.signing() {
             auth::log_second_step(
                 self.core.store.as_ref(),
                 now,
@@ -134,12 +171,12 @@ impl<'a> SignIn<'a> {
                 self.application().as_deref(),
             )?;
         }
-        self.complete(Some(now), amr, now).await
+        self.complete(Some(factor), Some(now), now).await
     }
 
-    /// A second step failed: logged when the session was signing in (not for re-authentication).
+    /// A second step failed: logged when signing in (not for re-authentication).
     pub async fn second_step_failed(&self, how: &str) {
-        if self.session.stage != SessionStage::SecondFactor {
+        if !self.progress.signing() {
             return;
         }
         let s = self.core.store.as_ref();
@@ -160,11 +197,11 @@ impl<'a> SignIn<'a> {
         }
     }
 
-    /// A method was added: registering proves the new factor, so the session completes; at the
-    /// interrupt this finishes the sign-in and the log says how (`at_interrupt`).
+    /// A method was added: registering finishes a sign-in at the interrupt (the log says how,
+    /// `at_interrupt`); in a complete session it renews the session as after a second factor.
     pub async fn method_added(&self, at_interrupt: &str) -> Result<Completed, ServiceError> {
         let now = self.core.clock.now();
-        if self.session.stage == SessionStage::RegisterMfa {
+        if self.progress.signing() {
             crate::metrics::interrupt(crate::metrics::Interrupt::Registered);
             auth::log_second_step(
                 self.core.store.as_ref(),
@@ -177,19 +214,21 @@ impl<'a> SignIn<'a> {
             )?;
         }
         // Registered with only the password behind it: not MFA for this sign-in's tokens.
-        self.complete(Some(now), &[], now).await
+        self.complete(Some(Factor::NewMethod), Some(now), now).await
     }
 
-    /// "Skip for now": allowed while the grace period lasts; completes the sign-in without MFA.
+    /// "Skip for now": allowed while the decision offers a skip (the grace lasts, and no
+    /// application wants MFA), or no longer interrupts; completes the sign-in without MFA.
     pub async fn skip(&self) -> Result<Completed, ServiceError> {
-        self.must_be(SessionStage::RegisterMfa)?;
+        let Progress::Signing(f) = &self.progress else {
+            return Err(ServiceError::WrongStage("This session is not waiting for MFA registration."));
+        };
         let now = self.core.clock.now();
         let s = self.core.store.as_ref();
-        // Allowed while the decision offers a skip (the grace lasts, and no application wants
-        // MFA), or no longer interrupts at all.
-        match self.core.decide_for_session(&self.session, &self.user)?.decision.next {
+        match self.decide(f)? {
             Next::Allow | Next::Register { skip: Some(_), .. } => policy::record_skip(s, &self.user, now)?,
-            _ => return Err(ServiceError::RegistrationRequired),
+            Next::Register { .. } => return Err(ServiceError::RegistrationRequired),
+            _ => return Err(ServiceError::WrongStage("This sign-in is not waiting for MFA registration.")),
         }
         auth::log_second_step(
             s,
@@ -201,80 +240,122 @@ impl<'a> SignIn<'a> {
             self.application().as_deref(),
         )?;
         crate::metrics::interrupt(crate::metrics::Interrupt::Skipped);
-        self.complete(None, &[], now).await
+        self.complete(None, None, now).await
     }
 
     /// A password was chosen: after a temporary access pass (the pass counted as strong
-    /// authentication, so only the registration policy may still interrupt, and the sign-in log
-    /// says what it did) or in a complete session (the current password is checked). Either way
-    /// every other session of the user ends and this one continues under a new id, at the stage
-    /// that follows; `Me` says what is next.
+    /// authentication, so only registration may still follow, and the sign-in log says what the
+    /// policy did) or in a complete session (the current password is checked). Either way every
+    /// other session and sign-in of the user ends and this one continues under a new id: the
+    /// next step, or a session. `Me` says what is next.
     pub async fn password_chosen(&self, req: SetPasswordRequest) -> Result<(String, Me), ServiceError> {
         let core = self.core;
         let s = core.store.as_ref();
-        let decided = std::cell::RefCell::new(None::<super::access::Decided>);
-        let first_password = self.session.stage == SessionStage::MustSetPassword;
-        let flow = core.continued_flow(&self.session)?;
-        let result = core
-            .set_own_password(&self.user, &self.session, &self.client, req, &|u| {
-                // The pass counted as strong authentication: only registration may still follow.
-                let proved = Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen]);
-                let d = core
-                    .channel_of(flow.as_ref(), u)
-                    .and_then(|channel| core.decide_access(u, proved, Moment::SigningIn, channel, &self.client.ip));
-                match d {
-                    Ok(d) => {
-                        let stage = super::access::stage_after(&d.decision.next);
-                        *decided.borrow_mut() = Some(d);
-                        stage
-                    }
-                    // Fail closed: the user may sign out and in again.
-                    Err(e) => {
-                        tracing::error!(error = %e, "could not decide what follows a new password");
-                        SessionStage::MustSetPassword
-                    }
+        let result = core.set_own_password(&self.user, &self.progress, &self.client, req).await;
+        // Durable either way: the new password, or the failed-attempt count.
+        let user = match result {
+            Ok(u) => u,
+            Err(e) => {
+                s.flush()?;
+                return Err(e);
+            }
+        };
+        let now = core.clock.now();
+        let token = new_token();
+        let (progress, outcomes) = match &self.progress {
+            Progress::Signing(f) => {
+                let mut flow = f.clone();
+                flow.proved = flow.proved.with(Factor::PasswordChosen);
+                let decided = core.decide_for_flow(&flow, &user)?;
+                let outcomes = decided.decision.outcomes.clone();
+                let next = decided.decision.next.clone();
+                core.registration_evaluated(&user, decided)?;
+                if matches!(next, Next::Allow | Next::Deny(_)) {
+                    let session = session_from(&flow, None, now);
+                    s.create_session(&session_key(&token), &session)?;
+                    (Progress::Complete(session), Some(outcomes))
+                } else {
+                    s.put_login(&session_key(&token), &flow)?;
+                    (Progress::Signing(flow), Some(outcomes))
                 }
-            })
-            .await;
-        if let (true, Ok(_), Some(d)) = (first_password, &result, decided.into_inner()) {
-            let outcomes = d.decision.outcomes.clone();
-            core.registration_evaluated(&self.user, d)?;
+            }
+            Progress::Complete(session) => {
+                let fresh = Session { created_at: now, last_seen_at: now, ..session.clone() };
+                s.create_session(&session_key(&token), &fresh)?;
+                (Progress::Complete(fresh), None)
+            }
+        };
+        if let Some(outcomes) = outcomes {
             auth::log_step_outcomes(
                 s,
-                core.clock.now(),
-                &self.user,
+                now,
+                &user,
                 "Password chosen after a temporary access pass",
                 outcomes,
                 &self.client,
                 self.application().as_deref(),
             )?;
         }
-        // Durable either way: the new password and session, or the failed-attempt count.
         s.flush()?;
-        let (user, token, session) = result?;
-        let mut me = user.me();
-        me.next_step = core.next_step(&session, &user)?;
-        core.with_flow_links(&session, &mut me)?;
-        Ok((token, me))
+        Ok((token, me(core, &progress, &user)?))
     }
 
-    /// The one way out of signing in: the old session id is dropped, a complete session is
-    /// written under a new one, everything is made durable in one sync, and the continuation
-    /// (which the new session no longer carries) is handed back.
+    /// The one way out of signing in: the login flow (or, re-authenticating, the old session)
+    /// is dropped, a session is written under a new id with what was proved (`factor`, at
+    /// `mfa_at`), everything is made durable in one sync, and the continuation is handed back.
     async fn complete(
         &self,
+        factor: Option<Factor>,
         mfa_at: Option<OffsetDateTime>,
-        amr: &[&str],
         now: OffsetDateTime,
     ) -> Result<Completed, ServiceError> {
         let s = self.core.store.as_ref();
-        // The complete session keeps what it resumes, so that whichever page asks next learns
-        // where the browser continues, until the application's flow ends.
-        let token = auth::promote(s, &self.key, &self.session, SessionStage::Full, mfa_at, amr, now)?;
+        let token = new_token();
+        let session = match &self.progress {
+            Progress::Signing(f) => {
+                s.delete_login(&self.key)?;
+                let mut flow = f.clone();
+                if let Some(factor) = factor {
+                    flow.proved = flow.proved.with(factor);
+                }
+                session_from(&flow, mfa_at, now)
+            }
+            Progress::Complete(old) => {
+                s.delete_session(&self.key)?;
+                let mut fresh =
+                    Session { mfa_at: mfa_at.or(old.mfa_at), created_at: now, last_seen_at: now, ..old.clone() };
+                // Re-authenticated with a second factor: the session's `amr` says which.
+                if let Some(f) = factor {
+                    let base = if old.via_pass {
+                        Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen])
+                    } else {
+                        Factors::of(&[Factor::Password])
+                    };
+                    let proved = base.with(f);
+                    if proved.second_factor() {
+                        fresh.amr = proved.amr();
+                    }
+                }
+                fresh
+            }
+        };
+        s.create_session(&session_key(&token), &session)?;
         s.durable().await?;
         let mut me = self.user.me();
         me.next_step = NextStep::Done;
-        self.core.with_flow_links(&self.session, &mut me)?;
-        Ok(Completed { token, me, continuation: self.session.continuation.clone() })
+        self.core.with_flow_links(session.continuation.as_ref(), &mut me)?;
+        Ok(Completed { token, me, continuation: session.continuation.clone() })
+    }
+}
+
+/// The session a login flow becomes once complete.
+fn session_from(flow: &LoginFlow, mfa_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Session {
+    let amr = if flow.proved.second_factor() { flow.proved.amr() } else { Vec::new() };
+    Session {
+        mfa_at,
+        continuation: flow.continuation.clone(),
+        amr,
+        via_pass: flow.proved.has(Factor::TemporaryAccessPass),
+        ..Session::begun(&flow.user_id, now, &flow.ip, &flow.user_agent)
     }
 }

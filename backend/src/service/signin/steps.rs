@@ -5,6 +5,7 @@
 use proofup_shared::mfa::{ConfirmTotpRequest, FinishPasskeyRegistration, PasskeyChallenge, TotpSetup};
 
 use super::{Completed, SignIn};
+use crate::domain::access::Factor as Proof;
 use crate::domain::model::Method;
 use crate::metrics::Factor;
 use crate::service::ServiceError;
@@ -17,7 +18,7 @@ impl SignIn<'_> {
         match self.core.verify_code(&self.user, &self.client, code) {
             Ok(m) => {
                 crate::metrics::second_step(Factor::AuthenticatorApp, true);
-                self.second_step_done(&format!("Authenticator app \"{}\"", m.name), &["otp"]).await
+                self.second_step_done(&format!("Authenticator app \"{}\"", m.name), Proof::AuthenticatorApp).await
             }
             Err(e) => {
                 crate::metrics::second_step(Factor::AuthenticatorApp, false);
@@ -39,7 +40,7 @@ impl SignIn<'_> {
         match self.core.finish_passkey_sign_in(self.key, &self.user, credential) {
             Ok(m) => {
                 crate::metrics::second_step(Factor::Passkey, true);
-                self.second_step_done(&format!("Passkey \"{}\"", m.name), &["hwk", "user"]).await
+                self.second_step_done(&format!("Passkey \"{}\"", m.name), Proof::Passkey).await
             }
             Err(e) => {
                 crate::metrics::second_step(Factor::Passkey, false);
@@ -55,7 +56,7 @@ impl SignIn<'_> {
         match self.core.redeem_recovery_code(&self.user, &self.client, code) {
             Ok(left) => {
                 crate::metrics::second_step(Factor::RecoveryCode, true);
-                Ok((left, self.second_step_done(&format!("Recovery code ({left} left)"), &["mfa"]).await?))
+                Ok((left, self.second_step_done(&format!("Recovery code ({left} left)"), Proof::RecoveryCode).await?))
             }
             Err(e) => {
                 crate::metrics::second_step(Factor::RecoveryCode, false);
@@ -68,20 +69,20 @@ impl SignIn<'_> {
     /// Starts adding an authenticator app (at the interrupt or from My security info).
     pub fn start_totp(&self) -> Result<TotpSetup, ServiceError> {
         self.may_register()?;
-        self.core.start_totp(self.key, &self.session, &self.user)
+        self.core.start_totp(self.key, &self.progress, &self.user)
     }
 
     /// Confirms the app begun in this session; completes an interrupted sign-in.
     pub async fn confirm_totp(&self, req: ConfirmTotpRequest) -> Result<(Method, Completed), ServiceError> {
         self.may_register()?;
-        let m = self.core.confirm_totp(self.key, &self.session, &self.user, &self.client, req)?;
+        let m = self.core.confirm_totp(self.key, &self.progress, &self.user, &self.client, req)?;
         Ok((m, self.method_added("MFA registered at sign-in (authenticator app)").await?))
     }
 
     /// Starts adding a passkey: options for `navigator.credentials.create()`.
     pub fn start_passkey_registration(&self) -> Result<PasskeyChallenge, ServiceError> {
         self.may_register()?;
-        self.core.start_passkey_registration(self.key, &self.session, &self.user)
+        self.core.start_passkey_registration(self.key, &self.progress, &self.user)
     }
 
     /// Verifies the new passkey and adds it; completes an interrupted sign-in.
@@ -90,7 +91,7 @@ impl SignIn<'_> {
         req: FinishPasskeyRegistration,
     ) -> Result<(Method, Completed), ServiceError> {
         self.may_register()?;
-        let m = self.core.finish_passkey_registration(self.key, &self.session, &self.user, &self.client, req)?;
+        let m = self.core.finish_passkey_registration(self.key, &self.progress, &self.user, &self.client, req)?;
         Ok((m, self.method_added("MFA registered at sign-in (passkey)").await?))
     }
 }

@@ -118,6 +118,7 @@ impl MethodStore for PgStore {
             let n = tx.execute("DELETE FROM methods WHERE user_id = $1", &[&u]).map_err(pg)?;
             tx.execute("DELETE FROM recovery_codes WHERE user_id = $1", &[&u]).map_err(pg)?;
             tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&u]).map_err(pg)?;
+            tx.execute("DELETE FROM login_flows WHERE user_id = $1", &[&u]).map_err(pg)?;
             tx.execute("DELETE FROM grants WHERE user_id = $1", &[&u]).map_err(pg)?;
             insert_audit(&mut tx, audit)?;
             tx.commit().map_err(pg)?;

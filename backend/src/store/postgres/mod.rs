@@ -47,10 +47,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("../../../migrations/postgres/0002_byte_order.sql")),
     (3, include_str!("../../../migrations/postgres/0003_key_check_and_sign_in_counts.sql")),
     (4, include_str!("../../../migrations/postgres/0004_outbox_channel.sql")),
+    (5, include_str!("../../../migrations/postgres/0005_login_flows.sql")),
 ];
 
 /// The schema this binary writes.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// The advisory lock key under which a node migrates (any constant both nodes agree on).
 const MIGRATION_LOCK: i64 = 0x5052_4f4f_4655_5031; // "PROOFUP1"
@@ -298,10 +299,11 @@ impl crate::store::Durability for PgStore {
                 return Ok(0); // another node is sweeping
             }
             tx.execute("DELETE FROM ceremonies WHERE expires_at <= $1", &[&now]).map_err(pg)?;
+            tx.execute("DELETE FROM login_flows WHERE expires_at <= $1", &[&now]).map_err(pg)?;
             let mut gone = Vec::new();
             for row in tx.query("SELECT key, doc FROM sessions", &[]).map_err(pg)? {
                 let expired = d::<Session>(row.get(1))
-                    .map(|s| !matches!(check(&s, limits, now), SessionCheck::Valid { .. }))
+                    .map(|s| !s.complete() || !matches!(check(&s, limits, now), SessionCheck::Valid { .. }))
                     .unwrap_or(true);
                 if expired {
                     gone.push(row.get::<_, Vec<u8>>(0));

@@ -4,6 +4,7 @@ use super::conn::Sql;
 use time::OffsetDateTime;
 
 use super::{d, insert_audit, j, pg, PgStore};
+use crate::domain::login::LoginFlow;
 use crate::domain::model::Session;
 use crate::domain::throttle::{AccountThrottle, ThrottleDecision};
 use crate::store::{AuditDraft, GrantStore, SessionStore, StoreResult, ThrottleStore};
@@ -13,6 +14,38 @@ fn key32(v: Vec<u8>) -> StoreResult<[u8; 32]> {
 }
 
 impl SessionStore for PgStore {
+    fn put_login(&self, key: &[u8; 32], flow: &LoginFlow) -> StoreResult<()> {
+        let (k, user, exp, doc) = (key.to_vec(), flow.user_id.clone(), flow.expires_at, j(flow)?);
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO login_flows (key, user_id, expires_at, doc) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (key) DO UPDATE SET user_id = EXCLUDED.user_id, expires_at = EXCLUDED.expires_at, \
+                 doc = EXCLUDED.doc",
+                &[&k, &user, &exp, &doc],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn login(&self, key: &[u8; 32]) -> StoreResult<Option<LoginFlow>> {
+        let k = key.to_vec();
+        self.run(move |c| {
+            c.query_opt("SELECT doc FROM login_flows WHERE key = $1", &[&k])
+                .map_err(pg)?
+                .map(|r| d(r.get(0)))
+                .transpose()
+        })
+    }
+
+    fn delete_login(&self, key: &[u8; 32]) -> StoreResult<()> {
+        let k = key.to_vec();
+        self.run(move |c| {
+            c.execute("DELETE FROM login_flows WHERE key = $1", &[&k]).map_err(pg)?;
+            Ok(())
+        })
+    }
+
     fn create_session(&self, key: &[u8; 32], session: &Session) -> StoreResult<()> {
         let (k, s, doc) = (key.to_vec(), session.clone(), j(session)?);
         self.run(move |c| {
@@ -57,7 +90,14 @@ impl SessionStore for PgStore {
 
     fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
         let id = user_id.to_owned();
-        let n = self.run(move |c| c.execute("DELETE FROM sessions WHERE user_id = $1", &[&id]).map_err(pg))?;
+        // One statement: the sign-ins in progress end with the sessions.
+        let n = self.run(move |c| {
+            c.execute(
+                "WITH flows AS (DELETE FROM login_flows WHERE user_id = $1) DELETE FROM sessions WHERE user_id = $1",
+                &[&id],
+            )
+            .map_err(pg)
+        })?;
         self.end_user_grants(user_id, None)?;
         Ok(n)
     }

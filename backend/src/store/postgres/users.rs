@@ -95,6 +95,7 @@ impl UserStore for PgStore {
             let mut tx = c.transaction().map_err(pg)?;
             replace_user_row(&mut tx, &u, &r)?;
             let ended = tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&u.id]).map_err(pg)?;
+            tx.execute("DELETE FROM login_flows WHERE user_id = $1", &[&u.id]).map_err(pg)?;
             tx.execute("DELETE FROM grants WHERE user_id = $1", &[&u.id]).map_err(pg)?;
             tx.execute(
                 "INSERT INTO passes (user_id, doc) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET doc = EXCLUDED.doc",
@@ -141,7 +142,9 @@ impl UserStore for PgStore {
             if touched > 0 {
                 tx.execute("INSERT INTO directory_changes DEFAULT VALUES", &[]).map_err(pg)?;
             }
-            for table in ["passes", "methods", "recovery_codes", "registration_state", "sessions", "grants"] {
+            for table in
+                ["passes", "methods", "recovery_codes", "registration_state", "sessions", "login_flows", "grants"]
+            {
                 tx.execute(&format!("DELETE FROM {table} WHERE user_id = $1"), &[&id]).map_err(pg)?;
             }
             insert_audit(&mut tx, audit)?;

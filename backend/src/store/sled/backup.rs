@@ -16,7 +16,7 @@ use crate::store::{StoreError, StoreResult};
 
 const MAGIC: &[u8] = b"PROOFUP-BACKUP 1\n";
 /// Restoring sessions would bring back sign-ins: everyone signs in again after a restore.
-pub const NOT_BACKED_UP: &[&str] = &["sessions"];
+pub const NOT_BACKED_UP: &[&str] = &["sessions", "logins"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BackupStats {

@@ -80,6 +80,8 @@ pub struct SledStore {
     users: ::sled::Tree,
     usernames: ::sled::Tree,
     sessions: ::sled::Tree,
+    /// Sign-ins in progress (login flows), keyed like sessions and in the same per-user index.
+    logins: ::sled::Tree,
     /// User → their session keys, derived from `sessions` at open.
     session_index: SessionIndex,
     passes: ::sled::Tree,
@@ -185,7 +187,7 @@ fn user_prefix(user_id: &str) -> Vec<u8> {
 
 /// Reads every session's owner (only that field is decoded). A record that does not decode is
 /// left out; the sweep removes it within a minute.
-fn index_sessions(sessions: &::sled::Tree) -> ::sled::Result<SessionIndex> {
+fn index_sessions(trees: &[&::sled::Tree]) -> ::sled::Result<SessionIndex> {
     #[derive(serde::Deserialize)]
     struct Owner<'a> {
         #[serde(borrow)]
@@ -194,7 +196,7 @@ fn index_sessions(sessions: &::sled::Tree) -> ::sled::Result<SessionIndex> {
     let index = SessionIndex::default();
     {
         let mut locked = index.lock();
-        for kv in sessions.iter() {
+        for kv in trees.iter().flat_map(|t| t.iter()) {
             let (k, v) = kv?;
             if let (Ok(key), Ok(owner)) = (<[u8; 32]>::try_from(k.as_ref()), serde_json::from_slice::<Owner<'_>>(&v)) {
                 locked.add(&owner.user_id, key);
@@ -328,6 +330,7 @@ impl SledStore {
         // Stores written before the index moved into memory kept it in a tree of its own.
         db.drop_tree("user_sessions").map_err(o)?;
         let sessions = db.open_tree("sessions").map_err(o)?;
+        let logins = db.open_tree("logins").map_err(o)?;
         let methods = db.open_tree("methods").map_err(o)?;
         let method_keys = db.open_tree("method_keys").map_err(o)?;
         if meta.get(METHOD_KEYS_KEY).map_err(o)?.is_none() {
@@ -342,8 +345,9 @@ impl SledStore {
         Ok(Self {
             users: db.open_tree("users").map_err(o)?,
             usernames: db.open_tree("usernames").map_err(o)?,
-            session_index: index_sessions(&sessions).map_err(o)?,
+            session_index: index_sessions(&[&sessions, &logins]).map_err(o)?,
             sessions,
+            logins,
             passes: db.open_tree("passes").map_err(o)?,
             audit: db.open_tree("audit").map_err(o)?,
             signins: db.open_tree("signins").map_err(o)?,

@@ -4,6 +4,7 @@ use ::sled::transaction::Transactional;
 use time::OffsetDateTime;
 
 use super::*;
+use crate::domain::login::LoginFlow;
 
 impl SledStore {
     /// Deletes the sessions no longer valid at `now`, and records that do not decode.
@@ -21,9 +22,16 @@ impl SledStore {
                 self.ceremonies.remove(k).map_err(backend)?;
             }
         }
+        for kv in self.logins.iter() {
+            let (k, v) = kv.map_err(backend)?;
+            if dec::<LoginFlow>(&v).map(|f| !f.live(now)).unwrap_or(true) {
+                let key: [u8; 32] = k.as_ref().try_into().map_err(backend)?;
+                self.delete_login(&key)?;
+            }
+        }
         for kv in self.sessions.iter() {
             let (k, v) = kv.map_err(backend)?;
-            let gone = dec::<Session>(&v).map(|s| expired(&s)).unwrap_or(true);
+            let gone = dec::<Session>(&v).map(|s| expired(&s) || !s.complete()).unwrap_or(true);
             if gone {
                 let key: [u8; 32] = k.as_ref().try_into().map_err(backend)?;
                 self.delete_session(&key)?;
@@ -35,6 +43,28 @@ impl SledStore {
 }
 
 impl SessionStore for SledStore {
+    fn put_login(&self, key: &[u8; 32], flow: &LoginFlow) -> StoreResult<()> {
+        // Under the index lock, like a session: ending the user's sessions cannot miss it.
+        let value = enc(flow)?;
+        let mut index = self.session_index.lock();
+        self.logins.insert(&key[..], value).map_err(backend)?;
+        index.add(&flow.user_id, *key);
+        Ok(())
+    }
+
+    fn login(&self, key: &[u8; 32]) -> StoreResult<Option<LoginFlow>> {
+        self.logins.get(key).map_err(backend)?.map(|v| dec(&v)).transpose()
+    }
+
+    fn delete_login(&self, key: &[u8; 32]) -> StoreResult<()> {
+        if let Some(old) = self.logins.remove(key).map_err(backend)? {
+            if let Ok(f) = dec::<LoginFlow>(&old) {
+                self.session_index.remove(&f.user_id, key);
+            }
+        }
+        Ok(())
+    }
+
     fn create_session(&self, key: &[u8; 32], session: &Session) -> StoreResult<()> {
         // One plain write, not a sled transaction (every sled transaction takes the store-wide
         // write lock and forces two log-buffer writes). The user's index entry is in memory and
@@ -79,14 +109,19 @@ impl SessionStore for SledStore {
         let mut index = self.session_index.lock();
         let mut n = 0;
         for key in index.candidates(user_id) {
+            // A session or a login flow (the index holds both).
             let owned = match self.sessions.get(key).map_err(backend)? {
                 Some(v) => dec::<Session>(&v).map(|s| s.user_id == user_id).unwrap_or(false),
-                None => true, // already gone: drop the stale entry
+                None => match self.logins.get(key).map_err(backend)? {
+                    Some(v) => dec::<LoginFlow>(&v).map(|f| f.user_id == user_id).unwrap_or(false),
+                    None => true, // already gone: drop the stale entry
+                },
             };
             if owned {
                 if self.sessions.remove(key).map_err(backend)?.is_some() {
                     n += 1;
                 }
+                self.logins.remove(key).map_err(backend)?;
                 index.remove(user_id, &key);
             }
         }

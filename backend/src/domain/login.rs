@@ -1,0 +1,76 @@
+//! A sign-in in progress: its own record, not a session (kanidm's `AuthSession`, kratos' login
+//! flow). It says who is signing in, what they proved so far, what the sign-in is for and where
+//! it returns (server-owned), and when it expires; what it must do next is asked of the access
+//! decision (`domain::access`) at every step, never stored. A session is written only when the
+//! sign-in completes, so no record can be read as "signed in" by default. Pure.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use super::access::{Factor, Factors};
+use super::model::Continuation;
+
+/// How long a sign-in may take from its first factor to its last step.
+pub const LOGIN_LIFETIME: Duration = Duration::minutes(30);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginFlow {
+    pub user_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub ip: String,
+    pub user_agent: String,
+    /// What this sign-in proved so far.
+    pub proved: Factors,
+    /// What to resume once complete (an application's authorization request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<Continuation>,
+}
+
+impl LoginFlow {
+    /// A sign-in whose first factor (`first`) was just proved at `now`.
+    pub fn begun(user_id: &str, first: Factor, now: OffsetDateTime, ip: &str, user_agent: &str) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            created_at: now,
+            expires_at: now + LOGIN_LIFETIME,
+            ip: ip.to_owned(),
+            user_agent: user_agent.to_owned(),
+            proved: Factors::of(&[first]),
+            continuation: None,
+        }
+    }
+
+    pub fn live(&self, now: OffsetDateTime) -> bool {
+        now < self.expires_at
+    }
+}
+
+/// Where a browser's sign-in waits: computed from its record and the access decision, never
+/// stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// Signed in (a session).
+    Complete,
+    /// Began with a temporary access pass: choose a password.
+    SetPassword,
+    /// Prove the second factor.
+    SecondFactor,
+    /// "More information required": register a method (or skip while allowed).
+    Registration,
+}
+
+impl Waiting {
+    /// What a sign-in waits for after the access decision answered `next`.
+    pub fn after(next: &super::access::Next) -> Self {
+        use super::access::Next;
+        match next {
+            Next::SetPassword => Waiting::SetPassword,
+            Next::ProveFactor { .. } => Waiting::SecondFactor,
+            // A flow the decision no longer interrupts still finishes by registering or skipping.
+            Next::Register { .. } | Next::Allow | Next::Deny(_) | Next::SignInAgain(_) => Waiting::Registration,
+        }
+    }
+}
