@@ -38,7 +38,7 @@ pub async fn acknowledge_alert(
     auth: Operator,
     id: web::Path<String>,
 ) -> Result<actix_web::HttpResponse, AppError> {
-    state.core.acknowledge_alert(&auth.actor(), &id)?;
+    state.core.acknowledge_alert(&auth.operator()?, &id)?;
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
@@ -137,7 +137,7 @@ pub async fn unlock_user(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    state.core.unlock_sign_in(&auth.actor(), &id)?;
+    state.core.unlock_sign_in(&auth.manager()?, &id)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -162,14 +162,14 @@ pub async fn save_webhook(
     auth: Manager,
     body: web::Json<proofup_shared::webhook::WebhookSettingsRequest>,
 ) -> Result<web::Json<proofup_shared::webhook::WebhookSettings>, AppError> {
-    Ok(web::Json(state.core.save_webhook(&auth.actor(), body.into_inner())?))
+    Ok(web::Json(state.core.save_webhook(&auth.manager()?, body.into_inner())?))
 }
 
 /// Queues a test event for the webhook.
 #[utoipa::path(tag = "settings", responses((status = 202), (status = 403, body = ApiError), (status = 409, body = ApiError)))]
 #[post("/settings/webhook/test")]
 pub async fn test_webhook(state: web::Data<AppState>, auth: Manager) -> Result<HttpResponse, AppError> {
-    state.core.send_test_webhook(&auth.actor())?;
+    state.core.send_test_webhook(&auth.manager()?)?;
     Ok(HttpResponse::Accepted().finish())
 }
 

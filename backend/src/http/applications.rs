@@ -34,7 +34,7 @@ pub async fn create_application(
     auth: Manager,
     body: web::Json<ApplicationRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let created = state.core.create_application(&auth.actor(), body.into_inner())?;
+    let created = state.core.create_application(&auth.manager()?, body.into_inner())?;
     Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(created))
 }
 
@@ -59,7 +59,7 @@ pub async fn update_application(
     id: web::Path<String>,
     body: web::Json<ApplicationRequest>,
 ) -> Result<web::Json<ApplicationView>, AppError> {
-    Ok(web::Json(state.core.update_application(&auth.actor(), &id, body.into_inner())?))
+    Ok(web::Json(state.core.update_application(&auth.manager()?, &id, body.into_inner())?))
 }
 
 /// A new client secret, shown once; the old one keeps working for `overlap_hours`.
@@ -72,7 +72,7 @@ pub async fn rotate_secret(
     id: web::Path<String>,
     body: web::Json<RotateSecretRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let rotated = state.core.rotate_application_secret(&auth.actor(), &id, body.into_inner())?;
+    let rotated = state.core.rotate_application_secret(&auth.manager()?, &id, body.into_inner())?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(rotated))
 }
 
@@ -84,7 +84,7 @@ pub async fn delete_application(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    state.core.delete_application(&auth.actor(), &id)?;
+    state.core.delete_application(&auth.manager()?, &id)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -108,8 +108,7 @@ pub async fn rotate_signing_keys(
     auth: Manager,
     _body: web::Json<RotateKeysRequest>,
 ) -> Result<web::Json<Vec<SigningKeyView>>, AppError> {
-    let actor = auth.actor();
-    Ok(web::Json(state.core.rotate_signing_keys(Some(&actor))?))
+    Ok(web::Json(state.core.rotate_signing_keys(Some(&auth.manager()?))?))
 }
 
 pub fn routes(cfg: &mut ServiceConfig<'_>) {

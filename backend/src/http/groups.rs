@@ -50,7 +50,7 @@ pub async fn create_group(
     auth: Manager,
     body: web::Json<CreateGroupRequest>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Created().json(state.core.create_group(&auth.actor(), body.into_inner())?))
+    Ok(HttpResponse::Created().json(state.core.create_group(&auth.manager()?, body.into_inner())?))
 }
 
 /// A group with its direct members and the groups it is in.
@@ -81,7 +81,7 @@ pub async fn update_group(
     id: web::Path<String>,
     body: web::Json<UpdateGroupRequest>,
 ) -> Result<web::Json<GroupView>, AppError> {
-    Ok(web::Json(state.core.update_group(&auth.actor(), &id, body.into_inner()).map_err(not_found_group)?))
+    Ok(web::Json(state.core.update_group(&auth.manager()?, &id, body.into_inner()).map_err(not_found_group)?))
 }
 
 /// Deletes a group; it leaves every group it was in. Refused while the policy names it.
@@ -93,7 +93,7 @@ pub async fn delete_group(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    state.core.delete_group(&auth.actor(), &id).map_err(not_found_group)?;
+    state.core.delete_group(&auth.manager()?, &id).map_err(not_found_group)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -107,7 +107,7 @@ pub async fn add_member(
     id: web::Path<String>,
     body: web::Json<MemberRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let added = state.core.add_member(&auth.actor(), &id, body.kind, &body.id).map_err(not_found_group)?;
+    let added = state.core.add_member(&auth.manager()?, &id, body.kind, &body.id).map_err(not_found_group)?;
     Ok(if added { HttpResponse::Created().finish() } else { HttpResponse::Ok().finish() })
 }
 
@@ -124,7 +124,7 @@ pub async fn remove_member(
     path: web::Path<(String, MemberKind, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, kind, member) = path.into_inner();
-    state.core.remove_member(&auth.actor(), &id, kind, &member).map_err(|e| match e {
+    state.core.remove_member(&auth.manager()?, &id, kind, &member).map_err(|e| match e {
         crate::service::ServiceError::NotFound(_) => AppError::not_found("The membership"),
         e => e.into(),
     })?;
@@ -216,7 +216,7 @@ pub async fn import_csv(
         ))
     })?;
     let ttl = time::Duration::hours(state.config.pass_hours.into());
-    let result = state.core.import_directory(&auth.actor(), &req.csv, ttl)?;
+    let result = state.core.import_directory(&auth.manager()?, &req.csv, ttl)?;
     Ok(HttpResponse::Created().json(result))
 }
 

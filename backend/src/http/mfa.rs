@@ -173,7 +173,7 @@ pub async fn require_reregistration(
     auth: Operator,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    state.core.require_reregistration(&auth.actor(), &id)?;
+    state.core.require_reregistration(&auth.operator()?, &id)?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -30,7 +30,7 @@ pub async fn save_policy(
     auth: Manager,
     body: web::Json<SavePolicyRequest>,
 ) -> Result<web::Json<SavePolicyResponse>, AppError> {
-    Ok(web::Json(state.core.save_policy(&auth.actor(), body.into_inner())?))
+    Ok(web::Json(state.core.save_policy(&auth.manager()?, body.into_inner())?))
 }
 
 /// Saved versions, newest first: who, when, what changed.
@@ -188,7 +188,7 @@ pub async fn set_grace(
     id: web::Path<String>,
     body: web::Json<GraceRequest>,
 ) -> Result<HttpResponse, AppError> {
-    state.core.set_grace(&auth.actor(), &id, body.into_inner())?;
+    state.core.set_grace(&auth.operator()?, &id, body.into_inner())?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -67,7 +67,7 @@ pub async fn create_user(
     auth: Manager,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let (user, pass) = state.core.create_user(&auth.actor(), body.into_inner(), pass_ttl(&state))?;
+    let (user, pass) = state.core.create_user(&auth.manager()?, body.into_inner(), pass_ttl(&state))?;
     Ok(HttpResponse::Created().json(UserWithPass { user: user.view(), temporary_access_pass: pass }))
 }
 
@@ -97,7 +97,7 @@ pub async fn update_user(
     id: web::Path<String>,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<web::Json<UserView>, AppError> {
-    let user = state.core.update_user(&auth.actor(), &id, body.into_inner())?;
+    let user = state.core.update_user(&auth.manager()?, &id, body.into_inner())?;
     Ok(web::Json(user.view()))
 }
 
@@ -110,7 +110,7 @@ pub async fn delete_user(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    state.core.delete_user(&auth.actor(), &id)?;
+    state.core.delete_user(&auth.manager()?, &id)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -123,7 +123,7 @@ pub async fn reset_sign_in(
     auth: Manager,
     id: web::Path<String>,
 ) -> Result<web::Json<TemporaryAccessPass>, AppError> {
-    Ok(web::Json(state.core.reset_sign_in(&auth.actor(), &id, pass_ttl(&state))?))
+    Ok(web::Json(state.core.reset_sign_in(&auth.manager()?, &id, pass_ttl(&state))?))
 }
 
 /// A user's live sessions (newest first), for administrators and the user themself.

@@ -5,7 +5,7 @@ use proofup_shared::api::{AuditEntry, Me, Overview, Page, SignInLogEntry, StoreC
 use proofup_shared::mfa::MethodView;
 use proofup_shared::policy::PolicyVersion;
 
-use super::{Actor, Core, ServiceError};
+use super::{Core, Manager, ServiceError};
 use crate::domain::model::{Group, User};
 use crate::store::{AuditFilter, SignInFilter, UserFilter};
 
@@ -109,20 +109,20 @@ impl Core {
     }
 
     /// Clears a user's failed sign-in count (the unlock path after 100 failures), audited.
-    pub fn unlock_sign_in(&self, actor: &Actor<'_>, id: &str) -> Result<(), ServiceError> {
+    pub fn unlock_sign_in(&self, by: &Manager<'_>, id: &str) -> Result<(), ServiceError> {
         let s = self.store.as_ref();
         let target = self.user(id)?;
-        if !crate::domain::roles::may_act_on_security(actor.user.role, target.role) {
+        if !crate::domain::roles::may_act_on_security(by.actor().user.role, target.role) {
             return Err(ServiceError::Forbidden("Your role cannot unlock this user's sign-in.".into()));
         }
         let before = s.throttle(&target.username)?.consecutive_failures;
         let entry = super::audit(
             self.clock.now(),
-            Some(actor.user),
+            Some(by.actor().user),
             "user.sign_in_unlocked",
             Some(&target),
             vec![super::change("failed_sign_ins", Some(&before.to_string()), Some("0"))],
-            actor.client,
+            by.actor().client,
         );
         Ok(s.clear_throttle(&target.username, entry)?)
     }

@@ -16,7 +16,7 @@ use proofup_shared::validation::{validate_display_name, validate_email, validate
 use proofup_shared::FieldError;
 use time::Duration;
 
-use super::{Actor, ServiceError};
+use super::{Manager, ServiceError};
 use crate::domain::model::Group;
 use crate::domain::roles::{may_assign_role, may_set_emergency_access};
 use crate::store::StoreError;
@@ -116,7 +116,7 @@ impl Core {
     /// Checks the whole file; on any problem nothing is written and every bad line is listed.
     pub fn import_directory(
         &self,
-        actor: &Actor<'_>,
+        by: &Manager<'_>,
         text: &str,
         pass_ttl: Duration,
     ) -> Result<ImportResult, ServiceError> {
@@ -176,10 +176,10 @@ impl Core {
                             false
                         }
                     };
-                    if let Some(r) = role.filter(|r| !may_assign_role(actor.user.role, *r)) {
+                    if let Some(r) = role.filter(|r| !may_assign_role(by.actor().user.role, *r)) {
                         errs.push(format!("role: your role cannot create a {}.", r.label()));
                     }
-                    if emergency && !may_set_emergency_access(actor.user.role) {
+                    if emergency && !may_set_emergency_access(by.actor().user.role) {
                         errs.push(
                             "emergency_access: only a Global administrator marks emergency-access accounts.".into(),
                         );
@@ -281,13 +281,13 @@ impl Core {
         let mut result = ImportResult { users_created: 0, groups_created: 0, memberships_added: 0, passes: Vec::new() };
         for r in rows.iter().filter(|r| r.kind == MemberKind::Group) {
             let g =
-                self.create_group(actor, CreateGroupRequest { name: r.name.clone(), description: r.display.clone() })?;
+                self.create_group(by, CreateGroupRequest { name: r.name.clone(), description: r.display.clone() })?;
             ids.insert(Group::name_key(&g.name), g.id);
             result.groups_created += 1;
         }
         for r in rows.iter().filter(|r| r.kind == MemberKind::User) {
             let (u, pass) = self.create_user(
-                actor,
+                by,
                 CreateUserRequest {
                     username: r.name.clone(),
                     display_name: r.display.clone(),
@@ -310,7 +310,7 @@ impl Core {
             .unwrap_or_default();
             for m in &r.member_of {
                 let group = ids.get(&Group::name_key(m)).cloned().unwrap_or_default();
-                if self.add_member(actor, &group, r.kind, &member)? {
+                if self.add_member(by, &group, r.kind, &member)? {
                     result.memberships_added += 1;
                 }
             }

@@ -11,7 +11,7 @@ use proofup_shared::directory::{
 use proofup_shared::FieldError;
 
 use super::{audit, change};
-use super::{Actor, Core, ServiceError};
+use super::{Actor, Core, Manager, ServiceError};
 use crate::domain::membership::{MembershipError, MembershipIndex};
 use crate::domain::model::Group;
 use crate::store::{AuditDraft, GroupStore, StoreError};
@@ -93,7 +93,7 @@ impl Core {
         })
     }
 
-    pub fn create_group(&self, actor: &Actor<'_>, req: CreateGroupRequest) -> Result<GroupView, ServiceError> {
+    pub fn create_group(&self, by: &Manager<'_>, req: CreateGroupRequest) -> Result<GroupView, ServiceError> {
         check_fields(Some(&req.name), Some(&req.description))?;
         let now = self.clock.now();
         let g = Group {
@@ -103,17 +103,12 @@ impl Core {
             created_at: now,
             updated_at: now,
         };
-        let entry = group_audit(actor, now, "group.created", &g, vec![change("name", None, Some(&g.name))]);
+        let entry = group_audit(by.actor(), now, "group.created", &g, vec![change("name", None, Some(&g.name))]);
         self.store.create_group(&g, entry)?;
         self.group_view(&g)
     }
 
-    pub fn update_group(
-        &self,
-        actor: &Actor<'_>,
-        id: &str,
-        req: UpdateGroupRequest,
-    ) -> Result<GroupView, ServiceError> {
+    pub fn update_group(&self, by: &Manager<'_>, id: &str, req: UpdateGroupRequest) -> Result<GroupView, ServiceError> {
         check_fields(req.name.as_deref(), req.description.as_deref())?;
         let before = self.store.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
         let mut g = before.clone();
@@ -129,14 +124,14 @@ impl Core {
         if !changes.is_empty() {
             let now = self.clock.now();
             g.updated_at = now;
-            let entry = group_audit(actor, now, "group.updated", &g, changes);
+            let entry = group_audit(by.actor(), now, "group.updated", &g, changes);
             self.store.update_group(&g, entry)?;
         }
         self.group_view(&g)
     }
 
     /// Deletes a group (it leaves every group it was in); refused while the policy names it.
-    pub fn delete_group(&self, actor: &Actor<'_>, id: &str) -> Result<(), ServiceError> {
+    pub fn delete_group(&self, by: &Manager<'_>, id: &str) -> Result<(), ServiceError> {
         let s = self.store.as_ref();
         let g = s.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
         let policy = s.policy()?.policy;
@@ -148,7 +143,7 @@ impl Core {
         }
         let mut idx = self.membership.write().map_err(super::index_poisoned)?;
         let entry =
-            group_audit(actor, self.clock.now(), "group.deleted", &g, vec![change("name", Some(&g.name), None)]);
+            group_audit(by.actor(), self.clock.now(), "group.deleted", &g, vec![change("name", Some(&g.name), None)]);
         s.delete_group(id, entry)?;
         idx.remove_group(id);
         Ok(())
@@ -157,7 +152,7 @@ impl Core {
     /// Adds a direct member; `false` when it already was one. A group that would make a cycle is refused.
     pub fn add_member(
         &self,
-        actor: &Actor<'_>,
+        by: &Manager<'_>,
         group_id: &str,
         kind: MemberKind,
         member: &str,
@@ -187,8 +182,13 @@ impl Core {
                 ServiceError::Invalid(vec![FieldError { field: "id".into(), message }])
             })?;
         }
-        let entry =
-            group_audit(actor, self.clock.now(), "group.member_added", &g, vec![change("member", None, Some(&name))]);
+        let entry = group_audit(
+            by.actor(),
+            self.clock.now(),
+            "group.member_added",
+            &g,
+            vec![change("member", None, Some(&name))],
+        );
         let added = s.add_member(group_id, kind, member, entry)?;
         match kind {
             MemberKind::User => idx.add_user(group_id, member),
@@ -199,7 +199,7 @@ impl Core {
 
     pub fn remove_member(
         &self,
-        actor: &Actor<'_>,
+        by: &Manager<'_>,
         group_id: &str,
         kind: MemberKind,
         member: &str,
@@ -208,8 +208,13 @@ impl Core {
         let g = s.group(group_id)?.ok_or(ServiceError::NotFound("The group"))?;
         let name = member_name(s, kind, member)?.unwrap_or_else(|| member.to_owned());
         let mut idx = self.membership.write().map_err(super::index_poisoned)?;
-        let entry =
-            group_audit(actor, self.clock.now(), "group.member_removed", &g, vec![change("member", Some(&name), None)]);
+        let entry = group_audit(
+            by.actor(),
+            self.clock.now(),
+            "group.member_removed",
+            &g,
+            vec![change("member", Some(&name), None)],
+        );
         s.remove_member(group_id, kind, member, entry)?;
         match kind {
             MemberKind::User => idx.remove_user(group_id, member),

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::signin::Progress;
 use super::{audit, change};
-use super::{Actor, ServiceError};
+use super::{Operator, ServiceError};
 use crate::domain::access::Factor;
 use crate::domain::model::{ClientInfo, Method, User};
 use crate::domain::throttle::ThrottleDecision;
@@ -386,21 +386,21 @@ impl Core {
     }
 
     /// "Require re-registration": removes every method and ends the user's sessions.
-    pub fn require_reregistration(&self, actor: &Actor<'_>, user_id: &str) -> Result<u64, ServiceError> {
+    pub fn require_reregistration(&self, by: &Operator<'_>, user_id: &str) -> Result<u64, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
         let target = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
-        if !crate::domain::roles::may_act_on_security(actor.user.role, target.role) {
+        if !crate::domain::roles::may_act_on_security(by.actor().user.role, target.role) {
             return Err(ServiceError::Forbidden("Your role cannot change this user's methods.".into()));
         }
         let n = s.methods(user_id)?.len();
         let entry = audit(
             now,
-            Some(actor.user),
+            Some(by.actor().user),
             "mfa.reregistration_required",
             Some(&target),
             vec![change("methods", Some(&n.to_string()), Some("0"))],
-            actor.client,
+            by.actor().client,
         );
         Ok(s.delete_all_methods(user_id, entry)?)
     }

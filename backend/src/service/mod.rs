@@ -52,6 +52,46 @@ impl Caller {
     pub fn actor(&self) -> Actor<'_> {
         Actor { user: &self.user, client: &self.client }
     }
+
+    /// The caller as a Security operator (or above): the handle the use cases on one user's
+    /// registration take (grace, re-registration, alerts).
+    pub fn operator(&self) -> Result<Operator<'_>, ServiceError> {
+        self.check(proofup_shared::api::Role::can_operate).map(|()| Operator(self.actor()))
+    }
+
+    /// The caller as a Security administrator (or Global administrator): the handle the use
+    /// cases that change the directory, the policy, applications and settings take.
+    pub fn manager(&self) -> Result<Manager<'_>, ServiceError> {
+        self.check(proofup_shared::api::Role::can_manage_security).map(|()| Manager(self.actor()))
+    }
+
+    fn check(&self, allowed: fn(proofup_shared::api::Role) -> bool) -> Result<(), ServiceError> {
+        if allowed(self.user.role) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden("Your role does not allow this.".into()))
+        }
+    }
+}
+
+/// A caller who passed the Security operator check. Minted only by [`Caller::operator`]: a use
+/// case that takes one cannot be reached by a front door that forgot the check (lldap's
+/// capability handles).
+pub struct Operator<'a>(Actor<'a>);
+
+/// A caller who passed the Security administrator check; minted only by [`Caller::manager`].
+pub struct Manager<'a>(Actor<'a>);
+
+impl<'a> Operator<'a> {
+    pub fn actor(&self) -> &Actor<'a> {
+        &self.0
+    }
+}
+
+impl<'a> Manager<'a> {
+    pub fn actor(&self) -> &Actor<'a> {
+        &self.0
+    }
 }
 
 /// The signed-in administrator acting, and from where.
@@ -168,4 +208,51 @@ pub fn audit(
 
 pub fn change(field: &str, before: Option<&str>, after: Option<&str>) -> FieldChange {
     FieldChange { field: field.into(), before: before.map(Into::into), after: after.map(Into::into) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proofup_shared::api::Role;
+
+    fn caller(role: Role) -> Caller {
+        let t = time::macros::datetime!(2026-12-07 06:00 UTC);
+        Caller {
+            user: User {
+                id: "u1".into(),
+                username: "ada".into(),
+                display_name: "Ada".into(),
+                email: None,
+                role,
+                enabled: true,
+                emergency_access: false,
+                password_hash: String::new(),
+                created_at: t,
+                updated_at: t,
+                last_sign_in_at: None,
+            },
+            session: Session::begun("u1", t, "127.0.0.1", "test"),
+            key: [0; 32],
+            client: ClientInfo::new("127.0.0.1".into(), "test"),
+        }
+    }
+
+    /// The handles an administrators' use case takes are minted only for the roles allowed: a
+    /// front door that forgot its own check still cannot call the use case.
+    #[test]
+    fn capability_handles_are_minted_only_for_the_roles_allowed() {
+        use Role::*;
+        for (role, operate, manage) in [
+            (User, false, false),
+            (SecurityReader, false, false),
+            (SecurityOperator, true, false),
+            (SecurityAdministrator, true, true),
+            (GlobalAdministrator, true, true),
+        ] {
+            let c = caller(role);
+            assert_eq!(c.operator().is_ok(), operate, "{role:?} as operator");
+            assert_eq!(c.manager().is_ok(), manage, "{role:?} as manager");
+            assert!(matches!(c.manager().err(), None | Some(ServiceError::Forbidden(_))));
+        }
+    }
 }

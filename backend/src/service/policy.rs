@@ -14,7 +14,7 @@ use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};
 
 use super::{audit, change};
-use super::{Actor, ServiceError};
+use super::{Manager, Operator, ServiceError};
 use crate::domain::membership::MembershipIndex;
 use crate::domain::model::User;
 use crate::domain::policy::{self, Decision, RegistrationState, UserFacts};
@@ -237,13 +237,13 @@ impl Core {
     /// An administrator extends or ends one user's grace period (reason required, audited).
     pub fn set_grace(
         &self,
-        actor: &Actor<'_>,
+        by: &Operator<'_>,
         user_id: &str,
         req: GraceRequest,
     ) -> Result<RegistrationState, ServiceError> {
         let s = self.store.as_ref();
         let user = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
-        if !crate::domain::roles::may_act_on_security(actor.user.role, user.role) {
+        if !crate::domain::roles::may_act_on_security(by.actor().user.role, user.role) {
             return Err(ServiceError::Forbidden("Your role cannot change this user's grace period.".into()));
         }
         let mut fields = Vec::new();
@@ -275,21 +275,21 @@ impl Core {
         let action = if req.end_now { "policy.grace_ended" } else { "policy.grace_extended" };
         let entry = audit(
             now,
-            Some(actor.user),
+            Some(by.actor().user),
             action,
             Some(&user),
             vec![
                 change("deadline", before.as_deref(), Some(&proofup_shared::validation::utc_text(new_deadline))),
                 change("reason", None, Some(reason)),
             ],
-            actor.client,
+            by.actor().client,
         );
         s.put_registration_state(user_id, &state, Some(entry))?;
         Ok(state)
     }
 
     /// Validates and saves a new version; returns it with non-blocking warnings.
-    pub fn save_policy(&self, actor: &Actor<'_>, req: SavePolicyRequest) -> Result<SavePolicyResponse, ServiceError> {
+    pub fn save_policy(&self, by: &Manager<'_>, req: SavePolicyRequest) -> Result<SavePolicyResponse, ServiceError> {
         let s = self.store.as_ref();
         let mut p = req.policy;
         for l in [&mut p.include_users, &mut p.include_groups, &mut p.exclude_users, &mut p.exclude_groups] {
@@ -326,10 +326,10 @@ impl Core {
             version: current.version + 1,
             policy: p.clone(),
             saved_at: Some(now),
-            saved_by: Some(actor.user.username.clone()),
+            saved_by: Some(by.actor().user.username.clone()),
             changes: changes.clone(),
         };
-        let mut entry = audit(now, Some(actor.user), "policy.saved", None, changes, actor.client);
+        let mut entry = audit(now, Some(by.actor().user), "policy.saved", None, changes, by.actor().client);
         entry.0.target = format!("MFA registration policy v{}", next.version);
         s.save_policy(&next, req.based_on_version, entry)?;
         super::notify::enqueue(
@@ -337,14 +337,14 @@ impl Core {
             crate::domain::notify::EventKind::PolicyChanged,
             serde_json::json!({
                 "version": next.version,
-                "saved_by": actor.user.username,
+                "saved_by": by.actor().user.username,
                 "enforcement": next.policy.enforcement,
                 "changes": next.changes,
             }),
             now,
         )?;
         let imp = impact(s, &self.membership, &p, now)?;
-        let warnings = warnings(s, &self.membership, &p, actor.user, now, &imp)?;
+        let warnings = warnings(s, &self.membership, &p, by.actor().user, now, &imp)?;
         Ok(SavePolicyResponse { saved: next, warnings })
     }
 

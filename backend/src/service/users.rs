@@ -8,7 +8,7 @@ use proofup_shared::FieldError;
 use time::Duration;
 
 use super::signin::Progress;
-use super::{audit, change, Actor, ServiceError};
+use super::{audit, change, Actor, Manager, ServiceError};
 use crate::domain::access::Factor;
 use crate::domain::model::{ClientInfo, User};
 use crate::domain::roles::{may_assign_role, may_manage_user, may_set_emergency_access};
@@ -120,15 +120,15 @@ impl Core {
 
     pub fn create_user(
         &self,
-        actor: &Actor<'_>,
+        by: &Manager<'_>,
         req: CreateUserRequest,
         pass_ttl: Duration,
     ) -> Result<(User, TemporaryAccessPass), ServiceError> {
         let s = self.store.as_ref();
-        if !may_assign_role(actor.user.role, req.role) {
+        if !may_assign_role(by.actor().user.role, req.role) {
             return Err(forbid("Your role cannot create a user with this role."));
         }
-        if req.emergency_access && !may_set_emergency_access(actor.user.role) {
+        if req.emergency_access && !may_set_emergency_access(by.actor().user.role) {
             return Err(forbid("Only a Global administrator marks emergency-access accounts."));
         }
         let mut p = Problems::default();
@@ -154,7 +154,7 @@ impl Core {
         };
         let entry = audit(
             now,
-            Some(actor.user),
+            Some(by.actor().user),
             "user.created",
             Some(&user),
             vec![
@@ -164,18 +164,18 @@ impl Core {
                 change("role", None, Some(user.role.label())),
                 change("emergency_access", None, Some(&user.emergency_access.to_string())),
             ],
-            actor.client,
+            by.actor().client,
         );
         // One transaction: a user nobody can sign in as (no password, no pass) is never stored.
-        let (rec, pass_entry, pass) = new_pass(now, actor, &user, pass_ttl);
+        let (rec, pass_entry, pass) = new_pass(now, by.actor(), &user, pass_ttl);
         s.create_user_with_pass(&user, &rec, [entry, pass_entry])?;
         Ok((user, pass))
     }
 
-    pub fn update_user(&self, actor: &Actor<'_>, id: &str, req: UpdateUserRequest) -> Result<User, ServiceError> {
+    pub fn update_user(&self, by: &Manager<'_>, id: &str, req: UpdateUserRequest) -> Result<User, ServiceError> {
         let s = self.store.as_ref();
         let before = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
-        if !may_manage_user(actor.user.role, before.role) {
+        if !may_manage_user(by.actor().user.role, before.role) {
             return Err(forbid("Your role cannot change this user."));
         }
         let mut after = before.clone();
@@ -194,19 +194,19 @@ impl Core {
             return Err(ServiceError::Invalid(p.0));
         }
         if let Some(role) = req.role {
-            if role != before.role && !may_assign_role(actor.user.role, role) {
+            if role != before.role && !may_assign_role(by.actor().user.role, role) {
                 return Err(forbid("Your role cannot give this role."));
             }
             after.role = role;
         }
         if let Some(flag) = req.emergency_access {
-            if flag != before.emergency_access && !may_set_emergency_access(actor.user.role) {
+            if flag != before.emergency_access && !may_set_emergency_access(by.actor().user.role) {
                 return Err(forbid("Only a Global administrator marks emergency-access accounts."));
             }
             after.emergency_access = flag;
         }
         if let Some(enabled) = req.enabled {
-            if !enabled && before.id == actor.user.id {
+            if !enabled && before.id == by.actor().user.id {
                 return Err(forbid("You cannot disable your own account."));
             }
             after.enabled = enabled;
@@ -238,27 +238,27 @@ impl Core {
         if !after.enabled {
             s.delete_user_sessions(&after.id)?;
         }
-        s.update_user(&after, audit(now, Some(actor.user), action, Some(&after), changes, actor.client))?;
+        s.update_user(&after, audit(now, Some(by.actor().user), action, Some(&after), changes, by.actor().client))?;
         Ok(after)
     }
 
-    pub fn delete_user(&self, actor: &Actor<'_>, id: &str) -> Result<(), ServiceError> {
+    pub fn delete_user(&self, by: &Manager<'_>, id: &str) -> Result<(), ServiceError> {
         let s = self.store.as_ref();
         let before = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
-        if !may_manage_user(actor.user.role, before.role) {
+        if !may_manage_user(by.actor().user.role, before.role) {
             return Err(forbid("Your role cannot delete this user."));
         }
-        if before.id == actor.user.id {
+        if before.id == by.actor().user.id {
             return Err(forbid("You cannot delete your own account."));
         }
         keep_a_global_admin(s, &before, None)?;
         let entry = audit(
             self.clock.now(),
-            Some(actor.user),
+            Some(by.actor().user),
             "user.deleted",
             Some(&before),
             vec![change("username", Some(&before.username), None), change("role", Some(before.role.label()), None)],
-            actor.client,
+            by.actor().client,
         );
         // Under the membership lock, so the index forgets the user in step with the store.
         let mut index = self.membership.write().map_err(super::index_poisoned)?;
@@ -270,16 +270,16 @@ impl Core {
     /// "Reset sign-in": the old password stops working, sessions end, a new pass is issued.
     pub fn reset_sign_in(
         &self,
-        actor: &Actor<'_>,
+        by: &Manager<'_>,
         id: &str,
         pass_ttl: Duration,
     ) -> Result<TemporaryAccessPass, ServiceError> {
         let s = self.store.as_ref();
         let mut user = s.user(id)?.ok_or(ServiceError::NotFound("The user"))?;
-        if !may_manage_user(actor.user.role, user.role) {
+        if !may_manage_user(by.actor().user.role, user.role) {
             return Err(forbid("Your role cannot reset this user."));
         }
-        if user.id == actor.user.id {
+        if user.id == by.actor().user.id {
             return Err(forbid("You cannot reset your own sign-in; change your password instead."));
         }
         let now = self.clock.now();
@@ -288,15 +288,15 @@ impl Core {
         user.updated_at = now;
         let entry = audit(
             now,
-            Some(actor.user),
+            Some(by.actor().user),
             "user.sign_in_reset",
             Some(&user),
             vec![change("has_password", Some(&had_password.to_string()), Some("false"))],
-            actor.client,
+            by.actor().client,
         );
         // One transaction: the password cleared, every session and grant ended and the new pass
         // issued together (never a cleared password with no pass, or sessions that outlive it).
-        let (rec, pass_entry, pass) = new_pass(now, actor, &user, pass_ttl);
+        let (rec, pass_entry, pass) = new_pass(now, by.actor(), &user, pass_ttl);
         s.reset_sign_in(&user, &rec, [entry, pass_entry])?;
         Ok(pass)
     }

@@ -8,7 +8,7 @@ use proofup_shared::webhook::{check_webhook_url, redact_webhook_url, WebhookSett
 use proofup_shared::FieldError;
 
 use super::{audit, change};
-use super::{Actor, ServiceError};
+use super::{Manager, ServiceError};
 use crate::domain::notify::{Channel, EventKind};
 use proofup_shared::webhook::WebhookStatus;
 
@@ -35,11 +35,7 @@ impl Core {
     }
 
     /// Sets or clears the URL (audited with the host only).
-    pub fn save_webhook(
-        &self,
-        actor: &Actor<'_>,
-        req: WebhookSettingsRequest,
-    ) -> Result<WebhookSettings, ServiceError> {
+    pub fn save_webhook(&self, by: &Manager<'_>, req: WebhookSettingsRequest) -> Result<WebhookSettings, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
         let url = req.url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
@@ -52,23 +48,28 @@ impl Core {
         let after = url.as_deref().map(redact_webhook_url);
         let entry = audit(
             now,
-            Some(actor.user),
+            Some(by.actor().user),
             "settings.webhook",
             None,
             vec![change("webhook", before.as_deref(), after.as_deref())],
-            actor.client,
+            by.actor().client,
         );
         s.set_webhook_url(url.as_deref(), entry)?;
         self.webhook_settings()
     }
 
     /// Queues a test event.
-    pub fn send_test_webhook(&self, actor: &Actor<'_>) -> Result<(), ServiceError> {
+    pub fn send_test_webhook(&self, by: &Manager<'_>) -> Result<(), ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
         if s.webhook_url()?.is_none() {
             return Err(ServiceError::Conflict("Set a webhook URL first.".into()));
         }
-        Ok(super::notify::enqueue(s, EventKind::Test, serde_json::json!({"requested_by": actor.user.username}), now)?)
+        Ok(super::notify::enqueue(
+            s,
+            EventKind::Test,
+            serde_json::json!({"requested_by": by.actor().user.username}),
+            now,
+        )?)
     }
 }

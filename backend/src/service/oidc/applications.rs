@@ -9,7 +9,7 @@ use proofup_shared::directory::{DirectoryRef, MemberKind};
 use proofup_shared::FieldError;
 use time::Duration;
 
-use super::super::{audit, change, new_token, Actor, Core, ServiceError};
+use super::super::{audit, change, new_token, Actor, Core, Manager, ServiceError};
 use crate::domain::oidc::Application;
 use crate::store::AuditDraft;
 
@@ -116,7 +116,7 @@ impl Core {
     /// Registers an application; a confidential one gets a secret, returned this once.
     pub fn create_application(
         &self,
-        actor: &Actor<'_>,
+        by: &Manager<'_>,
         req: ApplicationRequest,
     ) -> Result<CreatedApplication, ServiceError> {
         self.check_application(&req)?;
@@ -126,7 +126,7 @@ impl Core {
         let mut fields =
             vec![change("name", None, Some(&app.name)), change("redirect_uris", None, Some(&list(&app.redirect_uris)))];
         fields.push(change("kind", None, Some(if app.kind == ClientKind::Public { "public" } else { "confidential" })));
-        let entry = app_audit(actor, now, "application.created", &app, fields);
+        let entry = app_audit(by.actor(), now, "application.created", &app, fields);
         self.store.create_application(&app, entry)?;
         Ok(CreatedApplication { application: self.application_view(&app)?, client_secret: secret })
     }
@@ -134,7 +134,7 @@ impl Core {
     /// Replaces an application's settings (not its kind, not its secret).
     pub fn update_application(
         &self,
-        actor: &Actor<'_>,
+        by: &Manager<'_>,
         id: &str,
         req: ApplicationRequest,
     ) -> Result<ApplicationView, ServiceError> {
@@ -151,7 +151,7 @@ impl Core {
         app.apply(&req, now);
         let diff = changes(&before, &app);
         if !diff.is_empty() {
-            let entry = app_audit(actor, now, "application.updated", &app, diff);
+            let entry = app_audit(by.actor(), now, "application.updated", &app, diff);
             self.store.update_application(&app, entry)?;
         }
         self.application_view(&app)
@@ -160,7 +160,7 @@ impl Core {
     /// A new secret for a confidential application; the old one keeps working for the overlap.
     pub fn rotate_application_secret(
         &self,
-        actor: &Actor<'_>,
+        by: &Manager<'_>,
         id: &str,
         req: RotateSecretRequest,
     ) -> Result<RotatedSecret, ServiceError> {
@@ -179,7 +179,7 @@ impl Core {
         app.rotate_secret(&secret, Duration::hours(req.overlap_hours.into()), now);
         let until = app.previous_valid_until.map(proofup_shared::validation::utc_text);
         let entry = app_audit(
-            actor,
+            by.actor(),
             now,
             "application.secret_rotated",
             &app,
@@ -189,10 +189,10 @@ impl Core {
         Ok(RotatedSecret { client_secret: secret, previous_valid_until: app.previous_valid_until })
     }
 
-    pub fn delete_application(&self, actor: &Actor<'_>, id: &str) -> Result<(), ServiceError> {
+    pub fn delete_application(&self, by: &Manager<'_>, id: &str) -> Result<(), ServiceError> {
         let app = self.store.application(id)?.ok_or(ServiceError::NotFound("The application"))?;
         let entry = app_audit(
-            actor,
+            by.actor(),
             self.clock.now(),
             "application.deleted",
             &app,

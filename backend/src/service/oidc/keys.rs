@@ -9,7 +9,7 @@ use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use proofup_shared::apps::SigningKeyView;
 
-use super::super::{audit, change, Actor, Core, ServiceError};
+use super::super::{audit, change, Core, Manager, ServiceError};
 use crate::domain::oidc::{self, KeyAlg, KeyState, SigningKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -239,7 +239,9 @@ impl Core {
 
     /// Rotates every algorithm's keys (next → active → retired), audited. Relying parties
     /// never meet an unknown `kid`: the new active key was published as next.
-    pub fn rotate_signing_keys(&self, actor: Option<&Actor<'_>>) -> Result<Vec<SigningKeyView>, ServiceError> {
+    /// Rotates the signing keys, by an administrator (`Some`) or at the server's own console
+    /// (`None`: the CLI, on the host).
+    pub fn rotate_signing_keys(&self, by: Option<&Manager<'_>>) -> Result<Vec<SigningKeyView>, ServiceError> {
         let before = self.store.signing_keys()?;
         let mut after = before.clone();
         let now = self.clock.now();
@@ -252,7 +254,7 @@ impl Core {
             .map(|k| format!("{} {}", k.alg.as_str(), k.kid))
             .collect();
         let system = crate::domain::model::ClientInfo::new("local".into(), "proofup keys rotate");
-        let (user, client) = match actor {
+        let (user, client) = match by.map(Manager::actor) {
             Some(a) => (Some(a.user), a.client),
             None => (None, &system),
         };
