@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::access::{Factor, Factors};
-use super::model::Continuation;
+use super::model::{Continuation, Session};
 
 /// How long a sign-in may take from its first factor to its last step.
 pub const LOGIN_LIFETIME: Duration = Duration::minutes(30);
@@ -72,5 +72,35 @@ impl Waiting {
             // A flow the decision no longer interrupts still finishes by registering or skipping.
             Next::Register { .. } | Next::Allow | Next::Deny(_) | Next::SignInAgain(_) => Waiting::Registration,
         }
+    }
+}
+
+/// Where a browser's sign-in stands.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// Part-way through signing in.
+    Signing(LoginFlow),
+    /// Signed in: steps here re-authenticate, or add a method from My security info.
+    Complete(Session),
+}
+
+impl Progress {
+    pub fn continuation(&self) -> Option<&Continuation> {
+        match self {
+            Progress::Signing(f) => f.continuation.as_ref(),
+            Progress::Complete(s) => s.continuation.as_ref(),
+        }
+    }
+
+    /// Whether the sign-in began with a temporary access pass.
+    pub fn via_pass(&self) -> bool {
+        match self {
+            Progress::Signing(f) => f.proved.has(Factor::TemporaryAccessPass),
+            Progress::Complete(s) => s.via_pass,
+        }
+    }
+
+    pub fn signing(&self) -> bool {
+        matches!(self, Progress::Signing(_))
     }
 }

@@ -7,9 +7,9 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
 use super::error::AppError;
 use super::AppState;
+use crate::domain::login::Progress;
 use crate::domain::login::Waiting;
 use crate::domain::model::User;
-use crate::service::signin::Progress;
 use crate::service::Caller;
 
 pub fn cookie_name(secure: bool) -> &'static str {

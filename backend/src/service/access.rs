@@ -7,11 +7,11 @@ use proofup_shared::mfa::NextStep;
 use proofup_shared::policy::{Enforcement, MfaRegistrationPolicy};
 use time::OffsetDateTime;
 
-use super::signin::Progress;
 use super::{Core, ServiceError};
 use crate::domain::access::{
     self, AccessDecision, Account, AppFacts, Channel, Factors, Mode, Moment, Network, Next, Registration, SignInFacts,
 };
+use crate::domain::login::Progress;
 use crate::domain::login::{LoginFlow, Waiting};
 use crate::domain::model::{Continuation, Session, User};
 use crate::domain::oidc::authorize::AuthRequest;

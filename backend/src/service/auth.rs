@@ -10,9 +10,9 @@ use time::{Duration, OffsetDateTime};
 use super::{new_token, session_key};
 
 use super::access::signed_in_after;
-use super::signin::Progress;
 use crate::domain::access::{AccessDecision, Factor, Factors, Moment};
 use crate::domain::login::LoginFlow;
+use crate::domain::login::Progress;
 use crate::domain::model::Continuation;
 use crate::domain::model::{ClientInfo, Session, User};
 use crate::domain::session::{self, SessionCheck};

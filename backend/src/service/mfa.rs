@@ -10,10 +10,10 @@ use proofup_shared::mfa::{check_method_name, ConfirmTotpRequest, MethodKind, Tot
 use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};
 
-use super::signin::Progress;
 use super::{audit, change};
 use super::{Operator, ServiceError};
 use crate::domain::access::Factor;
+use crate::domain::login::Progress;
 use crate::domain::model::{ClientInfo, Method, User};
 use crate::domain::throttle::ThrottleDecision;
 use crate::domain::totp::{self, TotpCheck};
@@ -266,7 +266,7 @@ impl Core {
     pub(crate) fn start_totp(
         &self,
         session_key: [u8; 32],
-        progress: &super::signin::Progress,
+        progress: &crate::domain::login::Progress,
         user: &User,
     ) -> Result<TotpSetup, ServiceError> {
         let s = self.store.as_ref();
@@ -284,7 +284,7 @@ impl Core {
     pub(crate) fn confirm_totp(
         &self,
         session_key: [u8; 32],
-        progress: &super::signin::Progress,
+        progress: &crate::domain::login::Progress,
         user: &User,
         client: &ClientInfo,
         req: ConfirmTotpRequest,
@@ -338,7 +338,7 @@ impl Core {
     /// Removes one of the user's own methods (binding rules; not the last one while the policy requires one).
     pub fn remove_own_method(&self, caller: &Caller, id: &str) -> Result<(), ServiceError> {
         let (user, client) = (&caller.user, &caller.client);
-        let progress = super::signin::Progress::Complete(caller.session.clone());
+        let progress = crate::domain::login::Progress::Complete(caller.session.clone());
         let s = self.store.as_ref();
         let now = self.clock.now();
         check_binding(s, user, &progress, now)?;
@@ -363,7 +363,7 @@ impl Core {
     /// Renames one of the user's own methods (binding rules).
     pub fn rename_own_method(&self, caller: &Caller, id: &str, name: &str) -> Result<Method, ServiceError> {
         let (user, client) = (&caller.user, &caller.client);
-        let progress = super::signin::Progress::Complete(caller.session.clone());
+        let progress = crate::domain::login::Progress::Complete(caller.session.clone());
         let s = self.store.as_ref();
         let now = self.clock.now();
         if let Err(message) = check_method_name(name) {

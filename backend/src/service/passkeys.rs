@@ -122,7 +122,7 @@ impl Core {
     pub(crate) fn start_passkey_registration(
         &self,
         session_key: [u8; 32],
-        progress: &super::signin::Progress,
+        progress: &crate::domain::login::Progress,
         user: &User,
     ) -> Result<PasskeyChallenge, ServiceError> {
         let s = self.store.as_ref();
@@ -143,7 +143,7 @@ impl Core {
     pub(crate) fn finish_passkey_registration(
         &self,
         session_key: [u8; 32],
-        progress: &super::signin::Progress,
+        progress: &crate::domain::login::Progress,
         user: &User,
         client: &ClientInfo,
         req: FinishPasskeyRegistration,

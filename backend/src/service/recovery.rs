@@ -66,7 +66,7 @@ impl Core {
     /// Makes 10 new codes (the old ones stop working). Needs a method and a recent second factor.
     pub fn generate_recovery_codes(&self, caller: &Caller) -> Result<RecoveryCodes, ServiceError> {
         let (user, client) = (&caller.user, &caller.client);
-        let progress = super::signin::Progress::Complete(caller.session.clone());
+        let progress = crate::domain::login::Progress::Complete(caller.session.clone());
         let s = self.store.as_ref();
         let now = self.clock.now();
         if s.methods(&user.id)?.is_empty() {

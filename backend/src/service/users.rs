@@ -7,9 +7,9 @@ use proofup_shared::validation::{validate_display_name, validate_email, validate
 use proofup_shared::FieldError;
 use time::Duration;
 
-use super::signin::Progress;
 use super::{audit, change, Actor, Manager, ServiceError};
 use crate::domain::access::Factor;
+use crate::domain::login::Progress;
 use crate::domain::model::{ClientInfo, User};
 use crate::domain::roles::{may_assign_role, may_manage_user, may_set_emergency_access};
 use crate::domain::tap::{self, TapRecord};

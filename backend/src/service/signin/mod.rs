@@ -26,37 +26,8 @@ use time::OffsetDateTime;
 use super::{auth, new_token, policy, session_key, Core, ServiceError};
 use crate::domain::access::{Factor, Factors, Next};
 use crate::domain::login::LoginFlow;
+pub use crate::domain::login::Progress;
 use crate::domain::model::{ClientInfo, Continuation, Session, User};
-
-/// Where a browser's sign-in stands.
-#[derive(Debug, Clone)]
-pub enum Progress {
-    /// Part-way through signing in.
-    Signing(LoginFlow),
-    /// Signed in: steps here re-authenticate, or add a method from My security info.
-    Complete(Session),
-}
-
-impl Progress {
-    pub fn continuation(&self) -> Option<&Continuation> {
-        match self {
-            Progress::Signing(f) => f.continuation.as_ref(),
-            Progress::Complete(s) => s.continuation.as_ref(),
-        }
-    }
-
-    /// Whether the sign-in began with a temporary access pass.
-    pub fn via_pass(&self) -> bool {
-        match self {
-            Progress::Signing(f) => f.proved.has(Factor::TemporaryAccessPass),
-            Progress::Complete(s) => s.via_pass,
-        }
-    }
-
-    pub fn signing(&self) -> bool {
-        matches!(self, Progress::Signing(_))
-    }
-}
 
 /// Who a browser is signed in (or signing in) as and what it must do next (`GET /api/auth/me`).
 pub fn me(core: &Core, progress: &Progress, user: &User) -> Result<Me, ServiceError> {
