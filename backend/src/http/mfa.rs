@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::client::client_info;
 use super::error::AppError;
-use super::session::{AnySession, Authenticated, Operator, Reader, SetSession};
+use super::session::{AnySession, Authenticated, Operator, Reader, SetSession, SigningIn};
 use super::AppState;
 use crate::service::signin::{Completed, Progress, SignIn};
 use crate::service::{Caller, ServiceError};
@@ -44,7 +44,7 @@ fn added(state: &AppState, done: &Completed, method: &crate::domain::model::Meth
 #[post("/auth/second-factor")]
 pub async fn second_factor(
     state: web::Data<AppState>,
-    any: AnySession,
+    SigningIn(any): SigningIn,
     req: HttpRequest,
     body: web::Json<VerifyCodeRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -73,7 +73,7 @@ pub async fn reverify(
 #[post("/auth/skip-registration")]
 pub async fn skip_registration(
     state: web::Data<AppState>,
-    any: AnySession,
+    SigningIn(any): SigningIn,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     Ok(signed_in(&state, &flow(&state, any, &req).skip().await?))
@@ -250,7 +250,7 @@ pub async fn start_passkey_sign_in(
 #[post("/auth/passkey/finish")]
 pub async fn finish_passkey_sign_in(
     state: web::Data<AppState>,
-    any: AnySession,
+    SigningIn(any): SigningIn,
     req: HttpRequest,
     body: web::Json<FinishPasskeySignIn>,
 ) -> Result<HttpResponse, AppError> {
@@ -268,7 +268,7 @@ pub async fn finish_passkey_sign_in(
 #[post("/auth/recovery-code")]
 pub async fn recovery_code_sign_in(
     state: web::Data<AppState>,
-    any: AnySession,
+    SigningIn(any): SigningIn,
     req: HttpRequest,
     body: web::Json<VerifyCodeRequest>,
 ) -> Result<HttpResponse, AppError> {

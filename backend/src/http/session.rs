@@ -150,6 +150,23 @@ impl FromRequest for AnySession {
     }
 }
 
+/// [`AnySession`] for the steps of signing in: the sign-in in progress is looked up first.
+pub struct SigningIn(pub AnySession);
+
+impl FromRequest for SigningIn {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready((|| {
+            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
+            let token = token_from(req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?;
+            let (progress, user) = state.core.current_signing(&token)?;
+            Ok(SigningIn(AnySession { user, progress, key: crate::service::session_key(&token) }))
+        })())
+    }
+}
+
 fn extract(req: &HttpRequest) -> Result<AnySession, AppError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
     let token = token_from(req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?;
