@@ -145,10 +145,34 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound("The item"),
-            StoreError::Conflict(m) | StoreError::Precondition(m) => ServiceError::Conflict(m),
+            StoreError::Conflict(c) => ServiceError::Conflict(conflict_sentence(&c)),
+            StoreError::Precondition(m) => ServiceError::Conflict(m),
             StoreError::BadCursor => ServiceError::BadCursor,
             e => ServiceError::Store(e),
         }
+    }
+}
+
+/// What a person reads when a write collides with what is stored: written once, here, whichever
+/// engine said it.
+pub fn conflict_sentence(c: &crate::store::Conflict) -> String {
+    use crate::store::Conflict;
+    match c {
+        Conflict::UsernameTaken(name) => format!("The username {name} is already taken."),
+        Conflict::GroupNameTaken(name) => format!("A group named {name} already exists."),
+        Conflict::PasskeyRegistered => "This passkey is already registered.".into(),
+        Conflict::ApplicationExists => "An application with this id exists.".into(),
+        Conflict::SigningKeysChanged => "The signing keys changed meanwhile. Try again.".into(),
+        Conflict::StalePolicy => "Someone saved the policy after you opened it. Reload to see their version.".into(),
+        Conflict::NotEmpty(dir) => {
+            format!("{dir} is not empty: restore into a new directory, then point --data-dir at it")
+        }
+    }
+}
+
+impl std::fmt::Display for crate::store::Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&conflict_sentence(self))
     }
 }
 

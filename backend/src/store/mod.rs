@@ -104,8 +104,9 @@ pub trait Durability {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// What collided, typed; the service says it in words (`service::conflict_sentence`).
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Conflict),
     #[error("not found")]
     NotFound,
     /// A precondition checked inside a transaction failed (e.g. setup token already used).
@@ -124,6 +125,26 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A write refused because it collides with what is stored. Engines say what collided; the
+/// sentence a person reads is written once, in the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// Another user has this (normalised) username.
+    UsernameTaken(String),
+    /// Another group has this name (case-insensitively).
+    GroupNameTaken(String),
+    /// This passkey's credential is registered already (to anyone).
+    PasskeyRegistered,
+    /// An application with this id exists.
+    ApplicationExists,
+    /// The signing keys changed since they were read (another rotation won).
+    SigningKeysChanged,
+    /// A policy version was saved after the one this edit is based on.
+    StalePolicy,
+    /// The directory to restore into is not empty.
+    NotEmpty(String),
+}
 
 /// An audit entry before the store gives it an id and a place in the log.
 #[derive(Debug, Clone)]

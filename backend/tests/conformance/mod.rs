@@ -15,6 +15,7 @@ use proofup::domain::session::SessionLimits;
 use proofup::domain::setup::SetupTokenRecord;
 use proofup::domain::tap::TapRecord;
 use proofup::domain::throttle::ThrottleDecision;
+use proofup::store::Conflict;
 use proofup::store::{AuditDraft, AuditFilter, SignInFilter, Store, StoreError, UserFilter};
 use proofup_shared::api::{AuditEntry, EmergencyAlert, Role, SignInLogEntry, SignInResult};
 use proofup_shared::directory::MemberKind;
@@ -216,16 +217,25 @@ pub fn usernames_and_group_names_are_unique(e: &mut dyn Engine) {
     let s = e.store();
     s.create_user(&user("u1", "alice", Role::User), a("user.created")).unwrap();
     let audit = s.count_audit().unwrap();
-    assert!(matches!(s.create_user(&user("u2", "alice", Role::User), a("user.created")), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.create_user(&user("u2", "alice", Role::User), a("user.created")),
+        Err(StoreError::Conflict(Conflict::UsernameTaken(n))) if n == "alice"
+    ));
     assert!(s.user("u2").unwrap().is_none());
     assert_eq!(s.count_audit().unwrap(), audit, "a refused change writes no audit entry");
 
     s.create_group(&group("g1", "Staff"), a("group.created")).unwrap();
-    assert!(matches!(s.create_group(&group("g2", "STAFF"), a("group.created")), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.create_group(&group("g2", "STAFF"), a("group.created")),
+        Err(StoreError::Conflict(Conflict::GroupNameTaken(_)))
+    ));
     assert_eq!(s.group_by_name("staff").unwrap().unwrap().id, "g1");
     s.create_group(&group("g2", "Sales"), a("group.created")).unwrap();
     // A rename onto a taken name is refused and changes nothing; a free one moves the name.
-    assert!(matches!(s.update_group(&group("g2", "staff"), a("group.updated")), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.update_group(&group("g2", "staff"), a("group.updated")),
+        Err(StoreError::Conflict(Conflict::GroupNameTaken(_)))
+    ));
     assert_eq!(s.group("g2").unwrap().unwrap().name, "Sales");
     s.update_group(&group("g2", "Marketing"), a("group.updated")).unwrap();
     assert!(s.group_by_name("sales").unwrap().is_none());
@@ -689,7 +699,7 @@ pub fn policy_versions_refuse_a_stale_save(e: &mut dyn Engine) {
     assert_eq!(s.policy().unwrap().policy.enforcement, Enforcement::On);
     let mut stale = v0.clone();
     stale.version = 1;
-    assert!(matches!(s.save_policy(&stale, 0, a("policy.saved")), Err(StoreError::Conflict(_))));
+    assert!(matches!(s.save_policy(&stale, 0, a("policy.saved")), Err(StoreError::Conflict(Conflict::StalePolicy))));
     assert_eq!(s.policy().unwrap().policy.enforcement, Enforcement::On, "the stale save changed nothing");
     let mut v2 = v1.clone();
     v2.version = 2;
@@ -718,7 +728,10 @@ pub fn applications_and_the_signing_key_set(e: &mut dyn Engine) {
     let app = Application::new("c1".into(), &req, Some("secret"), t0());
     assert!(s.applications().unwrap().is_empty());
     s.create_application(&app, a("application.created")).unwrap();
-    assert!(matches!(s.create_application(&app, a("application.created")), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.create_application(&app, a("application.created")),
+        Err(StoreError::Conflict(Conflict::ApplicationExists))
+    ));
     assert_eq!(s.application("c1").unwrap(), Some(app.clone()));
     let mut renamed = app.clone();
     renamed.name = "Grafana (prod)".into();
@@ -747,7 +760,10 @@ pub fn applications_and_the_signing_key_set(e: &mut dyn Engine) {
     assert!(s.signing_keys().unwrap().is_empty());
     let first = vec![k("a", KeyState::Active), k("b", KeyState::Next)];
     s.replace_signing_keys(&[], &first, None).unwrap();
-    assert!(matches!(s.replace_signing_keys(&[], &[k("x", KeyState::Active)], None), Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.replace_signing_keys(&[], &[k("x", KeyState::Active)], None),
+        Err(StoreError::Conflict(Conflict::SigningKeysChanged))
+    ));
     assert_eq!(s.signing_keys().unwrap(), first, "the losing writer changed nothing");
     let second = vec![k("a", KeyState::Retired), k("b", KeyState::Active), k("c", KeyState::Next)];
     s.replace_signing_keys(&first, &second, Some(a("signing_keys.rotated"))).unwrap();

@@ -3,6 +3,7 @@
 use super::conn::Sql;
 use super::{d, insert_audit, j, pg, PgStore};
 use crate::domain::oidc::{Application, SigningKey};
+use crate::store::Conflict;
 use crate::store::{ApplicationStore, AuditDraft, StoreError, StoreResult};
 
 impl ApplicationStore for PgStore {
@@ -35,7 +36,7 @@ impl ApplicationStore for PgStore {
                 .map_err(pg)?
                 == 0
             {
-                return Err(StoreError::Conflict("An application with this id exists.".into()));
+                return Err(StoreError::Conflict(Conflict::ApplicationExists));
             }
             insert_audit(&mut tx, audit)?;
             tx.commit().map_err(pg)
@@ -91,7 +92,7 @@ impl ApplicationStore for PgStore {
             let row = tx.query_one("SELECT doc FROM signing_keys WHERE id = 1 FOR UPDATE", &[]).map_err(pg)?;
             let current: Vec<SigningKey> = d(row.get(0))?;
             if current != before {
-                return Err(StoreError::Conflict("The signing keys changed meanwhile.".into()));
+                return Err(StoreError::Conflict(Conflict::SigningKeysChanged));
             }
             tx.execute("UPDATE signing_keys SET doc = $1 WHERE id = 1", &[&doc]).map_err(pg)?;
             if let Some(a) = audit {

@@ -2,6 +2,7 @@
 //! `directory_changes`, which the other nodes poll to keep their membership index in step.
 
 use super::conn::Sql;
+use crate::store::Conflict;
 use proofup_shared::api::Page;
 use proofup_shared::directory::MemberKind;
 
@@ -52,9 +53,7 @@ impl GroupStore for PgStore {
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
             match tx.execute("INSERT INTO groups (id, name, doc) VALUES ($1, $2, $3)", &[&g.id, &key, &doc]) {
-                Err(e) if unique(&e) => {
-                    return Err(StoreError::Conflict(format!("A group named {} already exists.", g.name)))
-                }
+                Err(e) if unique(&e) => return Err(StoreError::Conflict(Conflict::GroupNameTaken(g.name.clone()))),
                 r => r.map_err(pg)?,
             };
             insert_audit(&mut tx, audit)?;
@@ -67,9 +66,7 @@ impl GroupStore for PgStore {
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
             match tx.execute("UPDATE groups SET name = $2, doc = $3 WHERE id = $1", &[&g.id, &key, &doc]) {
-                Err(e) if unique(&e) => {
-                    return Err(StoreError::Conflict(format!("A group named {} already exists.", g.name)))
-                }
+                Err(e) if unique(&e) => return Err(StoreError::Conflict(Conflict::GroupNameTaken(g.name.clone()))),
                 Ok(0) => return Err(StoreError::NotFound),
                 r => r.map_err(pg)?,
             };

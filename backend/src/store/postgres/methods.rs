@@ -2,6 +2,7 @@
 //! two nodes accepting the same code at once exactly one succeeds.
 
 use super::conn::Sql;
+use crate::store::Conflict;
 use time::OffsetDateTime;
 
 use super::{d, insert_audit, j, pg, PgStore};
@@ -51,7 +52,7 @@ impl MethodStore for PgStore {
             );
             match inserted {
                 Err(e) if e.as_db_error().is_some_and(|d| d.code() == &postgres::error::SqlState::UNIQUE_VIOLATION) => {
-                    return Err(StoreError::Conflict("This passkey is already registered.".into()))
+                    return Err(StoreError::Conflict(Conflict::PasskeyRegistered))
                 }
                 r => r.map_err(pg)?,
             };

@@ -2,6 +2,7 @@
 //! primary key: of two nodes saving from the same version, the second gets a Conflict.
 
 use super::conn::Sql;
+use crate::store::Conflict;
 use proofup_shared::policy::PolicyVersion;
 
 use super::{d, insert_audit, j, pg, PgStore};
@@ -9,7 +10,7 @@ use crate::domain::policy::RegistrationState;
 use crate::store::{AuditDraft, PolicyStore, StoreError, StoreResult};
 
 fn stale() -> StoreError {
-    StoreError::Conflict("Someone saved the policy after you opened it. Reload to see their version.".into())
+    StoreError::Conflict(Conflict::StalePolicy)
 }
 
 impl PolicyStore for PgStore {

@@ -1,6 +1,7 @@
 //! Users, temporary access passes and first-run setup.
 
 use super::conn::Sql;
+use crate::store::Conflict;
 use proofup_shared::api::Page;
 use time::OffsetDateTime;
 
@@ -44,7 +45,7 @@ impl PgStore {
             );
             match inserted {
                 Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict(format!("The username {} is taken.", u.username)))
+                    return Err(StoreError::Conflict(Conflict::UsernameTaken(u.username.clone())))
                 }
                 r => r.map_err(pg)?,
             };
@@ -337,7 +338,7 @@ impl SetupStore for PgStore {
                 &[&u.id, &u.username, &r, &u.enabled, &u.emergency_access, &j(&u)?],
             );
             match inserted {
-                Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict("username taken".into())),
+                Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict(Conflict::UsernameTaken(u.username.clone()))),
                 r => r.map_err(pg)?,
             };
             insert_audit(&mut tx, audit)?;

@@ -1,5 +1,6 @@
 //! Applications (OIDC clients) and the signing-key set.
 
+use crate::store::Conflict;
 use ::sled::transaction::Transactional;
 
 use super::*;
@@ -20,7 +21,7 @@ impl ApplicationStore for SledStore {
         (&self.applications, &self.audit)
             .transaction(|(apps, log)| {
                 if apps.get(app.id.as_bytes())?.is_some() {
-                    return abort(StoreError::Conflict("An application with this id exists.".into()));
+                    return abort(StoreError::Conflict(Conflict::ApplicationExists));
                 }
                 apps.insert(app.id.as_bytes(), bytes.clone())?;
                 Self::insert_audit_tx(log, audit.clone())
@@ -73,7 +74,7 @@ impl ApplicationStore for SledStore {
                     None => Vec::new(),
                 };
                 if current != before {
-                    return abort(StoreError::Conflict("The signing keys changed meanwhile.".into()));
+                    return abort(StoreError::Conflict(Conflict::SigningKeysChanged));
                 }
                 keys.insert(KEY_SET, bytes.clone())?;
                 if let Some(a) = &audit {

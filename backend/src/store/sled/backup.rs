@@ -5,6 +5,7 @@
 //! Format: `PROOFUP-BACKUP 1\n`, then records — `T` u32 len, tree name; `E` u32 len,
 //! key, u32 len, value — and `Z` with the SHA-256 of every byte before it.
 
+use crate::store::Conflict;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
@@ -182,10 +183,7 @@ pub fn verify_backup(from: &Path) -> StoreResult<BackupStats> {
 pub fn restore_backup(from: &Path, dir: &Path, cache_bytes: u64) -> StoreResult<BackupStats> {
     verify_backup(from)?;
     if dir.exists() && std::fs::read_dir(dir).map_err(io)?.next().is_some() {
-        return Err(StoreError::Conflict(format!(
-            "{} is not empty: restore into a new directory, then point --data-dir at it",
-            dir.display()
-        )));
+        return Err(StoreError::Conflict(Conflict::NotEmpty(dir.display().to_string())));
     }
     super::files::create_private_dir(dir).map_err(io)?;
     let db = ::sled::Config::new()

@@ -1,5 +1,6 @@
 //! Groups, their names and membership edges (both directions).
 
+use crate::store::Conflict;
 use ::sled::transaction::Transactional;
 use proofup_shared::api::Page;
 use proofup_shared::directory::MemberKind;
@@ -28,7 +29,7 @@ impl GroupStore for SledStore {
         (&self.groups, &self.groupnames, &self.audit)
             .transaction(|(groups, names, log)| {
                 if names.get(key.as_bytes())?.is_some() {
-                    return abort(StoreError::Conflict(format!("A group named {} already exists.", group.name)));
+                    return abort(StoreError::Conflict(Conflict::GroupNameTaken(group.name.clone())));
                 }
                 names.insert(key.as_bytes(), group.id.as_bytes())?;
                 groups.insert(group.id.as_bytes(), bytes.clone())?;
@@ -49,7 +50,7 @@ impl GroupStore for SledStore {
                 let old_key = Group::name_key(&old.name);
                 if old_key != key {
                     if names.get(key.as_bytes())?.is_some() {
-                        return abort(StoreError::Conflict(format!("A group named {} already exists.", group.name)));
+                        return abort(StoreError::Conflict(Conflict::GroupNameTaken(group.name.clone())));
                     }
                     names.remove(old_key.as_bytes())?;
                     names.insert(key.as_bytes(), group.id.as_bytes())?;

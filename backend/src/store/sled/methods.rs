@@ -1,5 +1,6 @@
 //! Sign-in methods (secrets sealed), passkey credential ids, recovery codes.
 
+use crate::store::Conflict;
 use ::sled::transaction::Transactional;
 use time::OffsetDateTime;
 
@@ -31,7 +32,7 @@ impl MethodStore for SledStore {
                 }
                 if let Some(cred) = &method.credential_id {
                     if credentials.get(cred.as_bytes())?.is_some() {
-                        return abort(StoreError::Conflict("This passkey is already registered.".into()));
+                        return abort(StoreError::Conflict(Conflict::PasskeyRegistered));
                     }
                     credentials.insert(cred.as_bytes(), key.as_slice())?;
                 }

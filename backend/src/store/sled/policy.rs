@@ -1,5 +1,6 @@
 //! Policy versions and each user's registration state.
 
+use crate::store::Conflict;
 use ::sled::transaction::Transactional;
 
 use super::*;
@@ -19,9 +20,7 @@ impl PolicyStore for SledStore {
                 let latest = versions.get((based_on + 1).to_be_bytes())?;
                 let base_ok = based_on == 0 || versions.get(based_on.to_be_bytes())?.is_some();
                 if latest.is_some() || !base_ok || next.version != based_on + 1 {
-                    return abort(StoreError::Conflict(
-                        "Someone saved the policy after you opened it. Reload to see their version.".into(),
-                    ));
+                    return abort(StoreError::Conflict(Conflict::StalePolicy));
                 }
                 versions.insert(&next.version.to_be_bytes(), bytes.clone())?;
                 Self::insert_audit_tx(log, audit.clone())?;

@@ -1,5 +1,6 @@
 //! Users, their temporary access passes, and first-run setup.
 
+use crate::store::Conflict;
 use ::sled::transaction::{ConflictableTransactionError, Transactional};
 use proofup_shared::api::Page;
 use proofup_shared::directory::MemberKind;
@@ -14,9 +15,8 @@ impl SledStore {
         (&self.users, &self.usernames, &self.passes, &self.audit)
             .transaction(|(users, usernames, passes, log)| {
                 if usernames.get(user.username.as_bytes())?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict(format!(
-                        "The username {} is already taken.",
-                        user.username
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict(Conflict::UsernameTaken(
+                        user.username.clone(),
                     ))));
                 }
                 usernames.insert(user.username.as_bytes(), user.id.as_bytes())?;
@@ -273,7 +273,9 @@ impl SetupStore for SledStore {
                 meta.remove(SETUP_KEY)?;
                 meta.insert(SETUP_DONE_KEY, &b"1"[..])?;
                 if usernames.get(admin.username.as_bytes())?.is_some() {
-                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict("username taken".into())));
+                    return Err(ConflictableTransactionError::Abort(StoreError::Conflict(Conflict::UsernameTaken(
+                        admin.username.clone(),
+                    ))));
                 }
                 usernames.insert(admin.username.as_bytes(), admin.id.as_bytes())?;
                 users.insert(admin.id.as_bytes(), user_bytes.clone())?;
