@@ -543,10 +543,11 @@ pub trait GrantStore {
     fn grant(&self, user_id: &str, id: &str) -> StoreResult<Option<Grant>>;
     /// Ends one grant: every token issued under it stops working at once. Returns whether it was there.
     fn end_grant(&self, user_id: &str, id: &str) -> StoreResult<bool>;
-    /// Ends every grant of the user, or only those signed in by session `sid` (not those with the
-    /// `offline_access` scope: they outlive the sign-out, OIDC Core §11); returns how many.
-    /// `delete_user_sessions` calls it too: whatever signs a user out everywhere (disable, reset
-    /// sign-in, re-registration, a new password, delete) ends what applications hold.
+    /// Ends every grant of the user, or only those that signing out of session `sid` ends
+    /// (`Grant::ends_with_sign_out_of`, the domain's rule); returns how many. Atomicity rule:
+    /// `delete_user_sessions` ends all of them too — whatever signs a user out everywhere
+    /// (disable, reset sign-in, re-registration, a new password, delete) ends what applications
+    /// hold.
     fn end_user_grants(&self, user_id: &str, sid: Option<&str>) -> StoreResult<u64>;
     fn put_refresh_token(&self, key: &[u8; 32], token: &RefreshGrant) -> StoreResult<()>;
     fn refresh_token(&self, key: &[u8; 32]) -> StoreResult<Option<RefreshGrant>>;

@@ -82,6 +82,20 @@ pub struct Grant {
     pub expires_at: OffsetDateTime,
 }
 
+impl Grant {
+    /// Whether signing out of session `sid` ends this grant: a grant that session signed in,
+    /// except an offline one (the `offline_access` scope outlives the sign-out, OIDC Core §11).
+    /// Ending all of a user's grants (disable, reset, a new password) ends offline ones too.
+    pub fn ends_with_sign_out_of(&self, sid: &str) -> bool {
+        self.sid == sid && !self.offline()
+    }
+
+    /// Asked for `offline_access`: kept past the sign-out of the session that signed it in.
+    pub fn offline(&self) -> bool {
+        self.scopes.iter().any(|s| s == "offline_access")
+    }
+}
+
 /// A refresh token, stored under its SHA-256. Used once: the refresh that spends it issues the
 /// next; presenting a spent one again ends the whole grant (RFC 9700 §4.14.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +168,24 @@ mod tests {
 
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| (*x).to_owned()).collect()
+    }
+
+    #[test]
+    fn signing_out_ends_the_sessions_grants_but_not_offline_ones() {
+        let t = time::macros::datetime!(2026-12-07 06:00 UTC);
+        let g = |sid: &str, scopes: &[&str]| Grant {
+            id: "g".into(),
+            client_id: "c".into(),
+            user_id: "u".into(),
+            sid: sid.into(),
+            scopes: v(scopes),
+            auth_time: t,
+            amr: v(&["pwd"]),
+            expires_at: t,
+        };
+        assert!(g("s1", &["openid"]).ends_with_sign_out_of("s1"));
+        assert!(!g("s2", &["openid"]).ends_with_sign_out_of("s1"), "another session's");
+        assert!(!g("s1", &["openid", "offline_access"]).ends_with_sign_out_of("s1"), "offline outlives it");
     }
 
     #[test]

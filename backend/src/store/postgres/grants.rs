@@ -104,7 +104,9 @@ impl GrantStore for PgStore {
 
     fn put_grant(&self, grant: &Grant) -> StoreResult<()> {
         let g = grant.clone();
-        let offline = g.scopes.iter().any(|s| s == "offline_access");
+        // Kept as a column so the sign-out's delete is one statement; the rule is the domain's
+        // (`Grant::ends_with_sign_out_of`: same sid, not offline).
+        let offline = g.offline();
         let doc = j(grant)?;
         self.run(move |c| {
             c.execute(

@@ -68,13 +68,10 @@ impl GrantStore for SledStore {
         let mut n = 0;
         for kv in self.grants.scan_prefix(grant_key(user_id, "")) {
             let (k, v) = kv.map_err(backend)?;
-            // Signing out ends a session's grants, except offline ones (OIDC Core §11); ending
-            // all of a user's grants ends those too.
+            // The rule is the domain's (`Grant::ends_with_sign_out_of`).
             let ends = match sid {
                 None => true,
-                Some(sid) => {
-                    dec::<Grant>(&v).is_ok_and(|g| g.sid == sid && !g.scopes.iter().any(|s| s == "offline_access"))
-                }
+                Some(sid) => dec::<Grant>(&v).is_ok_and(|g| g.ends_with_sign_out_of(sid)),
             };
             if ends {
                 b.remove(k);
