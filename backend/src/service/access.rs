@@ -48,7 +48,7 @@ impl Core {
         if p.enforcement == Enforcement::Off {
             return Ok((Registration::Off, RegistrationState::default()));
         }
-        let (decision, _, state) = super::policy::decide_with(s, &self.membership, p, user, now)?;
+        let (decision, _, state) = self.decide_with(p, user, now)?;
         let mode = match p.enforcement {
             Enforcement::ReportOnly => Mode::ReportOnly,
             _ if policy::interrupts(p, &decision) => Mode::Enforced,

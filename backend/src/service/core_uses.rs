@@ -79,7 +79,7 @@ impl Core {
     pub fn overview(&self, me: Me) -> Result<Overview, ServiceError> {
         let s = self.store.as_ref();
         let policy = s.policy()?.policy;
-        let registration = super::policy::impact(s, &self.membership, &policy, self.clock.now())?;
+        let registration = self.impact(&policy, self.clock.now())?;
         Ok(Overview {
             me,
             version: env!("CARGO_PKG_VERSION").into(),

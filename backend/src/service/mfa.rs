@@ -344,7 +344,7 @@ impl Core {
         check_binding(s, user, &progress, now)?;
         let methods = s.methods(&user.id)?;
         let m = methods.iter().find(|m| m.id == id).ok_or(ServiceError::NotFound("The method"))?;
-        if methods.len() == 1 && super::policy::requires_a_method(s, &self.membership, user, now)? {
+        if methods.len() == 1 && self.requires_a_method(user, now)? {
             return Err(ServiceError::Conflict(
             "Your organization's MFA registration policy requires a sign-in method. Add another one before removing this one.".into(),
         ));

@@ -2,67 +2,20 @@
 //! versions, impact, "what if", the registration report, grace changes.
 
 use super::Core;
-use crate::store::Store;
-use std::sync::RwLock;
 
 use proofup_shared::api::FieldChange;
 use proofup_shared::policy::{
-    DecisionView, Enforcement, GraceRequest, Impact, MfaRegistrationPolicy, PolicyVersion, SavePolicyRequest,
-    SavePolicyResponse, WhatIf,
+    Enforcement, GraceRequest, Impact, MfaRegistrationPolicy, PolicyVersion, SavePolicyRequest, SavePolicyResponse,
+    WhatIf,
 };
 use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};
 
 use super::{audit, change};
 use super::{Manager, Operator, ServiceError};
-use crate::domain::membership::MembershipIndex;
 use crate::domain::model::User;
 use crate::domain::policy::{self, Decision, RegistrationState, UserFacts};
 use crate::store::StoreError;
-
-/// The decision for one user under `policy` at `now`.
-pub fn decide_with<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    policy: &MfaRegistrationPolicy,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<(Decision, u32, RegistrationState), StoreError> {
-    let groups = index.read().map_err(super::index_poisoned)?.groups_of(&user.id);
-    let methods = s.methods(&user.id)?.len() as u32;
-    let state = s.registration_state(&user.id)?;
-    let facts = UserFacts {
-        user_id: &user.id,
-        emergency_access: user.emergency_access,
-        groups: &groups,
-        methods,
-        state: &state,
-    };
-    Ok((policy::evaluate(policy, &facts, now), methods, state))
-}
-
-/// Whether removing the user's last method must be refused.
-pub fn requires_a_method<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<bool, StoreError> {
-    let current = s.policy()?;
-    if current.policy.enforcement != Enforcement::On {
-        return Ok(false);
-    }
-    let (decision, _, _) = decide_with(s, index, &current.policy, user, now)?;
-    Ok(!matches!(decision, Decision::NotInScope(_)))
-}
-
-/// Records a skip (the access decision allowed it).
-pub fn record_skip<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), StoreError> {
-    let mut state = s.registration_state(&user.id)?;
-    state.skips += 1;
-    state.last_skipped_at = Some(now);
-    s.put_registration_state(&user.id, &state, None)
-}
 
 fn list_changes(field: &str, before: &[String], after: &[String], name: &dyn Fn(&str) -> String) -> Vec<FieldChange> {
     let mut out = Vec::new();
@@ -115,106 +68,6 @@ fn dedup(v: &mut Vec<String>) {
     v.retain(|x| seen.insert(x.clone()));
 }
 
-/// Non-blocking warnings about a (draft or saved) policy.
-pub fn warnings<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    p: &MfaRegistrationPolicy,
-    me: &User,
-    now: OffsetDateTime,
-    imp: &Impact,
-) -> Result<Vec<String>, StoreError> {
-    let mut out = Vec::new();
-    if imp.emergency_accounts == 0 {
-        out.push(
-            "No emergency-access account exists. Create one (or two) before enforcing, so a lockout can be undone."
-                .into(),
-        );
-    }
-    if p.enforcement == Enforcement::On {
-        let (d, _, _) = decide_with(s, index, p, me, now)?;
-        if matches!(d, Decision::Prompt { .. } | Decision::Required { .. }) {
-            out.push(
-                "You are in scope and have no sign-in method: you will be interrupted at your next sign-in.".into(),
-            );
-        }
-        if imp.forced > 0 {
-            out.push(format!("{} users must register at their next sign-in (no skip).", imp.forced));
-        }
-    }
-    Ok(out)
-}
-
-/// Evaluates `p` for every user, streaming the directory: users are decoded one at a
-/// time and not kept (at 100k users, holding them all cost ~40 MB per report).
-pub(super) fn each_decision<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    p: &MfaRegistrationPolicy,
-    now: OffsetDateTime,
-    mut f: impl FnMut(&User, &Decision, &RegistrationState, u32),
-) -> Result<(), StoreError> {
-    let methods = s.method_counts()?;
-    let states = s.all_registration_states()?;
-    let empty = RegistrationState::default();
-    let index = index.read().map_err(super::index_poisoned)?;
-    // Group scope from direct groups only: the policy's groups are expanded downward once.
-    let scope = policy::BulkScope::new(&index, p);
-    s.for_each_user(&mut |u| {
-        let groups = scope.memberships(&index, &u.id);
-        let methods = methods.get(&u.id).copied().unwrap_or(0);
-        let state = states.get(&u.id).unwrap_or(&empty);
-        let facts = UserFacts { user_id: &u.id, emergency_access: u.emergency_access, groups: &groups, methods, state };
-        let d = policy::evaluate(p, &facts, now);
-        f(&u, &d, state, methods);
-    })
-}
-
-/// The impact of `p` (a draft or the saved policy) on every user, at `now`.
-pub fn impact<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    p: &MfaRegistrationPolicy,
-    now: OffsetDateTime,
-) -> Result<Impact, StoreError> {
-    let mut imp = Impact { forced_per_day: vec![0; 30], ..Default::default() };
-    each_decision(s, index, p, now, |u, d, _, _| {
-        imp.users += 1;
-        imp.emergency_accounts += u64::from(u.emergency_access && u.enabled);
-        match d.status() {
-            "not_in_scope" => imp.not_included += 1,
-            "excluded" => imp.excluded += 1,
-            "registered" => imp.registered += 1,
-            "not_yet_prompted" => imp.not_yet_prompted += 1,
-            "in_grace" => imp.in_grace += 1,
-            _ => imp.forced += 1,
-        }
-        if !matches!(d, Decision::NotInScope(_)) {
-            imp.in_scope += 1;
-        }
-        if let Decision::Prompt { deadline, starts_clock: false, .. } = d {
-            let day = ((*deadline - now).whole_seconds() / 86_400) as usize;
-            if let Some(slot) = imp.forced_per_day.get_mut(day) {
-                *slot += 1;
-            }
-        }
-    })?;
-    Ok(imp)
-}
-
-/// For admin views: the decision view of the saved policy for one user.
-pub fn decision_view<S: Store + ?Sized>(
-    s: &S,
-    index: &RwLock<MembershipIndex>,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<DecisionView, StoreError> {
-    let p = s.policy()?.policy;
-    let (d, _, _) = decide_with(s, index, &p, user, now)?;
-    let name = |id: &str| super::groups::group_name(s, id);
-    Ok(policy::view(&d, now, &name))
-}
-
 impl Core {
     /// For a user who was prompted and has not registered yet, under enforcement On: when
     /// registration is (or became) required. `None` for everyone else.
@@ -222,7 +75,7 @@ impl Core {
         let s = self.store.as_ref();
         let now = self.clock.now();
         let current = s.policy()?;
-        let (decision, _, _) = decide_with(s, &self.membership, &current.policy, user, now)?;
+        let (decision, _, _) = self.decide_with(&current.policy, user, now)?;
         if !policy::interrupts(&current.policy, &decision) {
             return Ok(None);
         }
@@ -343,8 +196,8 @@ impl Core {
             }),
             now,
         )?;
-        let imp = impact(s, &self.membership, &p, now)?;
-        let warnings = warnings(s, &self.membership, &p, by.actor().user, now, &imp)?;
+        let imp = self.impact(&p, now)?;
+        let warnings = self.warnings(&p, by.actor().user, now, &imp)?;
         Ok(SavePolicyResponse { saved: next, warnings })
     }
 
@@ -361,7 +214,7 @@ impl Core {
                 &saved
             }
         };
-        let (d, methods, state) = decide_with(s, &self.membership, p, user, now)?;
+        let (d, methods, state) = self.decide_with(p, user, now)?;
         let name = |id: &str| super::groups::group_name(s, id);
         let mut explanation = Vec::new();
         match &d {
@@ -410,12 +263,137 @@ impl Core {
 
     /// The impact of a draft on every user, with the warnings to show `me` before saving.
     pub fn draft_impact(&self, p: &MfaRegistrationPolicy, me: &User) -> Result<(Impact, Vec<String>), ServiceError> {
-        let s = self.store.as_ref();
         let now = self.clock.now();
-        let impact = impact(s, &self.membership, p, now);
+        let impact = self.impact(p, now);
         crate::memory::release_soon();
         let impact = impact?;
-        let warnings = warnings(s, &self.membership, p, me, now, &impact)?;
+        let warnings = self.warnings(p, me, now, &impact)?;
         Ok((impact, warnings))
+    }
+}
+
+/// The policy evaluated over the store and the membership index.
+impl Core {
+    /// Records a skip (the access decision allowed it).
+    pub(crate) fn record_skip(&self, user: &User, now: OffsetDateTime) -> Result<(), StoreError> {
+        let s = self.store.as_ref();
+        let mut state = s.registration_state(&user.id)?;
+        state.skips += 1;
+        state.last_skipped_at = Some(now);
+        s.put_registration_state(&user.id, &state, None)
+    }
+
+    /// The decision for one user under `policy` at `now`.
+    pub(crate) fn decide_with(
+        &self,
+        policy: &MfaRegistrationPolicy,
+        user: &User,
+        now: OffsetDateTime,
+    ) -> Result<(Decision, u32, RegistrationState), StoreError> {
+        let s = self.store.as_ref();
+        let groups = self.membership.read().map_err(super::index_poisoned)?.groups_of(&user.id);
+        let methods = s.methods(&user.id)?.len() as u32;
+        let state = s.registration_state(&user.id)?;
+        let facts = UserFacts {
+            user_id: &user.id,
+            emergency_access: user.emergency_access,
+            groups: &groups,
+            methods,
+            state: &state,
+        };
+        Ok((policy::evaluate(policy, &facts, now), methods, state))
+    }
+
+    /// Whether removing the user's last method must be refused.
+    pub(crate) fn requires_a_method(&self, user: &User, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let s = self.store.as_ref();
+        let current = s.policy()?;
+        if current.policy.enforcement != Enforcement::On {
+            return Ok(false);
+        }
+        let (decision, _, _) = self.decide_with(&current.policy, user, now)?;
+        Ok(!matches!(decision, Decision::NotInScope(_)))
+    }
+
+    /// Non-blocking warnings about a (draft or saved) policy.
+    fn warnings(
+        &self,
+        p: &MfaRegistrationPolicy,
+        me: &User,
+        now: OffsetDateTime,
+        imp: &Impact,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        if imp.emergency_accounts == 0 {
+            out.push(
+                "No emergency-access account exists. Create one (or two) before enforcing, so a lockout can be undone."
+                    .into(),
+            );
+        }
+        if p.enforcement == Enforcement::On {
+            let (d, _, _) = self.decide_with(p, me, now)?;
+            if matches!(d, Decision::Prompt { .. } | Decision::Required { .. }) {
+                out.push(
+                    "You are in scope and have no sign-in method: you will be interrupted at your next sign-in.".into(),
+                );
+            }
+            if imp.forced > 0 {
+                out.push(format!("{} users must register at their next sign-in (no skip).", imp.forced));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Evaluates `p` for every user, streaming the directory: users are decoded one at a
+    /// time and not kept (at 100k users, holding them all cost ~40 MB per report).
+    pub(super) fn each_decision(
+        &self,
+        p: &MfaRegistrationPolicy,
+        now: OffsetDateTime,
+        mut f: impl FnMut(&User, &Decision, &RegistrationState, u32),
+    ) -> Result<(), StoreError> {
+        let s = self.store.as_ref();
+        let methods = s.method_counts()?;
+        let states = s.all_registration_states()?;
+        let empty = RegistrationState::default();
+        let index = self.membership.read().map_err(super::index_poisoned)?;
+        // Group scope from direct groups only: the policy's groups are expanded downward once.
+        let scope = policy::BulkScope::new(&index, p);
+        s.for_each_user(&mut |u| {
+            let groups = scope.memberships(&index, &u.id);
+            let methods = methods.get(&u.id).copied().unwrap_or(0);
+            let state = states.get(&u.id).unwrap_or(&empty);
+            let facts =
+                UserFacts { user_id: &u.id, emergency_access: u.emergency_access, groups: &groups, methods, state };
+            let d = policy::evaluate(p, &facts, now);
+            f(&u, &d, state, methods);
+        })
+    }
+
+    /// The impact of `p` (a draft or the saved policy) on every user, at `now`.
+    pub(crate) fn impact(&self, p: &MfaRegistrationPolicy, now: OffsetDateTime) -> Result<Impact, StoreError> {
+        let mut imp = Impact { forced_per_day: vec![0; 30], ..Default::default() };
+        self.each_decision(p, now, |u, d, _, _| {
+            imp.users += 1;
+            imp.emergency_accounts += u64::from(u.emergency_access && u.enabled);
+            match d.status() {
+                "not_in_scope" => imp.not_included += 1,
+                "excluded" => imp.excluded += 1,
+                "registered" => imp.registered += 1,
+                "not_yet_prompted" => imp.not_yet_prompted += 1,
+                "in_grace" => imp.in_grace += 1,
+                _ => imp.forced += 1,
+            }
+            if !matches!(d, Decision::NotInScope(_)) {
+                imp.in_scope += 1;
+            }
+            if let Decision::Prompt { deadline, starts_clock: false, .. } = d {
+                let day = ((*deadline - now).whole_seconds() / 86_400) as usize;
+                if let Some(slot) = imp.forced_per_day.get_mut(day) {
+                    *slot += 1;
+                }
+            }
+        })?;
+        Ok(imp)
     }
 }

@@ -10,7 +10,6 @@ use std::collections::BinaryHeap;
 use proofup_shared::policy::{RegistrationReportPage, RegistrationRow};
 use time::OffsetDateTime;
 
-use super::policy::each_decision;
 use super::{Core, ServiceError};
 use crate::domain::model::User;
 use crate::domain::policy::{self, Decision, RegistrationState};
@@ -151,7 +150,7 @@ impl Core {
         // The `limit + 1` smallest keys after the cursor: one more than the page says whether
         // another page follows.
         let mut best: BinaryHeap<Ranked> = BinaryHeap::with_capacity(limit + 2);
-        each_decision(s, &self.membership, &p, now, |u, d, st, methods| {
+        self.each_decision(&p, now, |u, d, st, methods| {
             if status.is_some_and(|want| want != d.status()) {
                 return;
             }
@@ -185,7 +184,7 @@ impl Core {
         let now = self.clock.now();
         let p = s.policy()?.policy;
         let mut rows = Vec::new();
-        each_decision(s, &self.membership, &p, now, |u, d, st, methods| {
+        self.each_decision(&p, now, |u, d, st, methods| {
             if status.is_none_or(|want| want == d.status()) {
                 rows.push(row(u, d, st, methods, now));
             }

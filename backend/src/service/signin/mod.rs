@@ -23,7 +23,7 @@ use proofup_shared::api::{Me, SetPasswordRequest};
 use proofup_shared::mfa::NextStep;
 use time::OffsetDateTime;
 
-use super::{auth, new_token, policy, session_key, Core, ServiceError};
+use super::{auth, new_token, session_key, Core, ServiceError};
 use crate::domain::access::{Factor, Factors, Next};
 use crate::domain::login::LoginFlow;
 pub use crate::domain::login::Progress;
@@ -197,7 +197,7 @@ impl<'a> SignIn<'a> {
         let now = self.core.clock.now();
         let s = self.core.store.as_ref();
         match self.decide(f)? {
-            Next::Allow | Next::Register { skip: Some(_), .. } => policy::record_skip(s, &self.user, now)?,
+            Next::Allow | Next::Register { skip: Some(_), .. } => self.core.record_skip(&self.user, now)?,
             Next::Register { .. } => return Err(ServiceError::RegistrationRequired),
             _ => return Err(ServiceError::WrongStage("This sign-in is not waiting for MFA registration.")),
         }
