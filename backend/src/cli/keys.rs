@@ -6,19 +6,14 @@ use super::{ask_server, CliResult};
 use crate::config::KeysArgs;
 use crate::domain::clock::SystemClock;
 use crate::service::{Core, CoreOptions};
-use crate::store::open::{open, Location, OpenFailure, Opened};
+use crate::store::open::{open, OpenFailure, Opened};
 
 pub fn rotate(args: &KeysArgs) -> CliResult<String> {
     let shared = args.database_url.is_some();
     if !shared && !args.data_dir.join("db").exists() {
         return Err(format!("{} holds no Proofup store", args.data_dir.display()).into());
     }
-    let at = Location {
-        data_dir: &args.data_dir,
-        database_url: args.database_url.as_deref(),
-        cache_mib: 16,
-        pg: crate::store::postgres::PgOptions { pool_size: 1, ..Default::default() },
-    };
+    let at = super::one_off_store(&args.data_dir, args.database_url.as_deref());
     match open(&at) {
         Ok(opened) => rotate_in(args, &opened, shared),
         Err(OpenFailure::Locked(_)) => {

@@ -39,6 +39,17 @@ pub fn open_store(dir: &Path, cache_mib: u64) -> Result<SledStore, OpenError> {
     SledStore::open(dir, cache_mib << 20)
 }
 
+/// Where a one-off command finds the store: the embedded one in `data_dir`, or the nodes'
+/// database (one connection).
+fn one_off_store<'a>(data_dir: &'a Path, database_url: Option<&'a str>) -> crate::store::open::Location<'a> {
+    crate::store::open::Location {
+        data_dir,
+        database_url,
+        cache_mib: 16,
+        pg: crate::store::postgres::PgOptions { pool_size: 1, ..Default::default() },
+    }
+}
+
 /// Sends one command line to the running server's control socket and returns its answer.
 fn ask_server(data_dir: &Path, command: &str) -> CliResult<String> {
     use std::io::{BufRead, BufReader, Write};

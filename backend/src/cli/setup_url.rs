@@ -10,7 +10,7 @@ use super::{ask_server, write_private, CliResult};
 use crate::config::{public_url, setup_file, SetupUrlArgs};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::service::setup;
-use crate::store::open::{open, Location, OpenFailure, Opened};
+use crate::store::open::{open, OpenFailure, Opened};
 use crate::store::{SetupStore, Store};
 
 #[derive(Serialize, Deserialize)]
@@ -90,12 +90,7 @@ pub fn setup_url(args: SetupUrlArgs) -> CliResult<String> {
     if args.database_url.is_none() && std::os::unix::net::UnixStream::connect(&socket).is_ok() {
         return setup_url_from_server(&args.data_dir);
     }
-    let at = Location {
-        data_dir: &args.data_dir,
-        database_url: args.database_url.as_deref(),
-        cache_mib: 16,
-        pg: crate::store::postgres::PgOptions { pool_size: 1, ..Default::default() },
-    };
+    let at = super::one_off_store(&args.data_dir, args.database_url.as_deref());
     match open(&at) {
         // Straight to the nodes' database: a fresh link, whichever node serves it.
         Ok(Opened::Postgres(store)) => {

@@ -65,32 +65,40 @@ fn log_attempt<S: Store + ?Sized>(
 }
 
 /// A sign-in log entry; `application` when the sign-in is for one (an application sent the user).
+fn entry(
+    at: OffsetDateTime,
+    (username, user): (&str, Option<&User>),
+    result: SignInResult,
+    reason: String,
+    client: &ClientInfo,
+    application: Option<&str>,
+) -> SignInLogEntry {
+    SignInLogEntry {
+        id: String::new(),
+        at,
+        username: username.chars().filter(|c| !c.is_control()).take(128).collect(),
+        user_id: user.map(|u| u.id.clone()),
+        result,
+        reason,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        interactive: true,
+        application: application.map(str::to_owned),
+        count: 1,
+        outcomes: Vec::new(),
+    }
+}
+
 fn log_attempt_to<S: Store + ?Sized>(
     s: &S,
     at: OffsetDateTime,
-    (username, user): (&str, Option<&User>),
+    who: (&str, Option<&User>),
     result: SignInResult,
     reason: &str,
     client: &ClientInfo,
     application: Option<&str>,
 ) -> Result<(), StoreError> {
-    super::record_sign_in(
-        s,
-        SignInLogEntry {
-            id: String::new(),
-            at,
-            username: username.chars().filter(|c| !c.is_control()).take(128).collect(),
-            user_id: user.map(|u| u.id.clone()),
-            result,
-            reason: reason.into(),
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            interactive: true,
-            application: application.map(str::to_owned),
-            count: 1,
-            outcomes: Vec::new(),
-        },
-    )
+    super::record_sign_in(s, entry(at, who, result, reason.into(), client, application))
 }
 
 /// A step's log entry with the outcomes of the access decision: the reason is `how` followed by
@@ -104,23 +112,9 @@ pub(crate) fn log_step_outcomes<S: Store + ?Sized>(
     client: &ClientInfo,
     application: Option<&str>,
 ) -> Result<(), StoreError> {
-    super::record_sign_in(
-        s,
-        SignInLogEntry {
-            id: String::new(),
-            at,
-            username: user.username.clone(),
-            user_id: Some(user.id.clone()),
-            result: SignInResult::Success,
-            reason: describe_outcomes(how, &outcomes),
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            interactive: true,
-            application: application.map(str::to_owned),
-            count: 1,
-            outcomes,
-        },
-    )
+    let reason = describe_outcomes(how, &outcomes);
+    let e = entry(at, (&user.username, Some(user)), SignInResult::Success, reason, client, application);
+    super::record_sign_in(s, SignInLogEntry { outcomes, ..e })
 }
 
 #[derive(Debug, thiserror::Error)]
