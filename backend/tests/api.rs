@@ -12,6 +12,28 @@ use proofup_shared::api::Role;
 use serde_json::json;
 use time::Duration;
 
+/// The setup token is a verifier: guesses from one address are limited per minute like sign-in
+/// (the service applies the limit, whatever front door calls it), and the limit passes.
+#[actix_web::test]
+async fn guessing_the_setup_token_is_limited_per_address() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let token = h.issue_setup_token();
+    let form =
+        |token: &str| json!({"token": token, "username": "ada", "display_name": "Ada", "password": ADMIN_PASSWORD});
+    for i in 0..20 {
+        let (s, _, body, _) = call!(app, post("/api/setup", form(&format!("guess-{i}"))));
+        assert_eq!(s, StatusCode::FORBIDDEN, "guess {i}: {body}");
+    }
+    let (s, hd, body, _) = call!(app, post("/api/setup", form(&token)));
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "even the right token waits: {body}");
+    assert!(hd.get("retry-after").is_some());
+    assert_eq!(h.store.count_users().unwrap(), 0, "nothing created");
+    h.clock.advance(Duration::seconds(61));
+    let (s, _, body, _) = call!(app, post("/api/setup", form(&token)));
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+}
+
 #[actix_web::test]
 async fn setup_token_is_single_use_and_expires() {
     let h = Harness::new();

@@ -497,6 +497,11 @@ async fn acr_values_asking_for_mfa_is_decided_like_require_mfa() {
     let bob_c = session_cookie(&hd).unwrap();
     let (_, _, me, _) = call!(app, with(&bob_c, get("/api/auth/me")));
     assert_eq!(me["next_step"]["can_skip"], false, "{me}");
+    // While steps remain, the server names the application and where Cancel goes; nowhere to
+    // continue to yet.
+    assert_eq!(me["application"], "Wiki", "{me}");
+    assert_eq!(me["cancel_to"], format!("/oauth2/authorize/cancel?flow={flow}"), "{me}");
+    assert!(me.get("continue_to").is_none(), "{me}");
     let (s, _, body, _) = call!(app, with(&bob_c, post("/api/auth/skip-registration", json!({}))));
     assert!(s.is_client_error(), "no skip: {body}");
     let (full, _) = add_authenticator_app!(app, h, bob_c);

@@ -1,9 +1,6 @@
 //! Sign-in details beside the access decision (`domain::access`): the second step's options,
 //! and which log entries are counted rather than kept one by one. Pure.
 
-/// The ways to finish the second step (shared with the portal).
-pub use proofup_shared::mfa::second_factor_options;
-
 /// The row a sign-in log entry is counted in, when it is one of many alike; `None` for an entry
 /// kept on its own. Counted, one row per UTC minute (the key), with the number of attempts:
 /// - a refused attempt (failed, throttled, blocked) that names no known user, which anyone can
@@ -29,7 +26,7 @@ pub fn aggregate_key(e: &proofup_shared::api::SignInLogEntry) -> Option<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proofup_shared::mfa::{MethodKind, SecondFactorOption};
+    use proofup_shared::mfa::{second_factor_options, MethodKind, SecondFactorOption};
 
     #[test]
     fn options_most_secure_first() {

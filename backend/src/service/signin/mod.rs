@@ -34,7 +34,16 @@ pub fn me(core: &Core, progress: &Progress, user: &User) -> Result<Me, ServiceEr
     let mut who = user.me();
     who.next_step = core.next_step(progress, user)?;
     who.must_set_password = who.next_step == NextStep::SetPassword;
-    core.with_flow_links(progress.continuation(), &mut who)?;
+    // A complete session keeps what its sign-in resumed; that application's flow began before the
+    // session and lives at most FLOW_LIFETIME, so an older session has nothing to look up (every
+    // page asks `me`).
+    let may_wait = match progress {
+        Progress::Complete(s) => core.clock.now() < s.created_at + crate::domain::oidc::grant::FLOW_LIFETIME,
+        Progress::Signing(_) => true,
+    };
+    if may_wait {
+        core.with_flow_links(progress.continuation(), &mut who)?;
+    }
     Ok(who)
 }
 
@@ -111,6 +120,7 @@ impl<'a> SignIn<'a> {
         let blocked = match &self.progress {
             Progress::Complete(s) => !self.core.may_register_from(s, &self.client.ip)?,
             Progress::Signing(f) => match self.decide(f)? {
+                // From this request's address (the stricter: not where the sign-in began).
                 Next::Register { .. } | Next::Allow => {
                     let network = self.core.registration_network(&self.client.ip)?;
                     !crate::domain::access::may_register(f.proved, network)
