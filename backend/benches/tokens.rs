@@ -98,7 +98,7 @@ fn bench(c: &mut Criterion) {
     };
 
     let mut g = c.benchmark_group("tokens");
-    let (kid, key) = proofup::service::oidc::keys::active(&core, KeyAlg::RS256).expect("key");
+    let (kid, key) = core.active_signing_key(KeyAlg::RS256).expect("key");
     let claims = serde_json::json!({"iss": "http://localhost:8080", "sub": "u1", "aud": "bench", "exp": 0, "iat": 0,
         "auth_time": 0, "sid": "sid", "acr": "urn:proofup:acr:1fa", "amr": ["pwd"], "at_hash": "x".repeat(22),
         "name": "Bob", "preferred_username": "bob", "updated_at": 0});
@@ -136,7 +136,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("the active signing key opened (read, unseal, parse)", |b| {
-        b.iter(|| proofup::service::oidc::keys::active(&core, KeyAlg::RS256).expect("key"))
+        b.iter(|| core.active_signing_key(KeyAlg::RS256).expect("key"))
     });
     g.bench_function("refresh grant (Core::refresh: client secret, checks, signature, durable)", |b| {
         b.iter_batched(

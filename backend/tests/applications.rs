@@ -192,7 +192,7 @@ async fn the_jwks_publishes_the_keys_that_sign_and_rotation_keeps_them_known() {
     assert_eq!(again, jwks);
 
     // The active RS256 key signs; the published n and e verify it (aws-lc-rs, not jsonwebtoken).
-    let (kid, key) = proofup::service::oidc::keys::active(&core, proofup::domain::oidc::KeyAlg::RS256).unwrap();
+    let (kid, key) = core.active_signing_key(proofup::domain::oidc::KeyAlg::RS256).unwrap();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some(kid.clone());
     let token = jsonwebtoken::encode(&header, &json!({"sub": "x"}), &key).unwrap();
@@ -208,7 +208,7 @@ async fn the_jwks_publishes_the_keys_that_sign_and_rotation_keeps_them_known() {
     public.verify(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &b64(sig)).unwrap();
     assert!(public.verify(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, b"tampered", &b64(sig)).is_err());
     // ES256 too.
-    let (ekid, ekey) = proofup::service::oidc::keys::active(&core, proofup::domain::oidc::KeyAlg::ES256).unwrap();
+    let (ekid, ekey) = core.active_signing_key(proofup::domain::oidc::KeyAlg::ES256).unwrap();
     let mut eh = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     eh.kid = Some(ekid.clone());
     let etoken = jsonwebtoken::encode(&eh, &json!({"sub": "x"}), &ekey).unwrap();
@@ -226,7 +226,7 @@ async fn the_jwks_publishes_the_keys_that_sign_and_rotation_keeps_them_known() {
         core.signing_keys().unwrap().into_iter().find(|k| k.alg == "RS256" && k.state == "next").unwrap().kid;
     let (s, _, rotated, _) = call!(app, with(&admin, post("/api/signing-keys/rotate", json!({}))));
     assert_eq!(s, StatusCode::OK, "{rotated}");
-    let (now_kid, _) = proofup::service::oidc::keys::active(&core, proofup::domain::oidc::KeyAlg::RS256).unwrap();
+    let (now_kid, _) = core.active_signing_key(proofup::domain::oidc::KeyAlg::RS256).unwrap();
     assert_eq!(now_kid, next_kid, "the key relying parties already hold signs now");
     let (_, _, after, _) = call!(app, get("/oauth2/jwks"));
     let kids: Vec<&str> = after["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
@@ -301,7 +301,7 @@ async fn the_parsed_signing_key_follows_rotation_here_at_once_and_on_other_nodes
     let first = here.sign_id_token(&claims).unwrap();
     let (kid1, got) = verified(&first, &h.store.signing_keys().unwrap());
     assert_eq!(got, claims, "the claims come back as signed");
-    assert_eq!(kid1, proofup::service::oidc::keys::active(&here, KeyAlg::RS256).unwrap().0);
+    assert_eq!(kid1, here.active_signing_key(KeyAlg::RS256).unwrap().0);
     assert_eq!(verified(&there.sign_id_token(&claims).unwrap(), &h.store.signing_keys().unwrap()).0, kid1);
     // A tampered token does not verify.
     let (body, sig) = first.rsplit_once('.').unwrap();
@@ -321,7 +321,7 @@ async fn the_parsed_signing_key_follows_rotation_here_at_once_and_on_other_nodes
 
     // This node rotates: its next token is signed by the new active key.
     here.rotate_signing_keys(None).unwrap();
-    let kid2 = proofup::service::oidc::keys::active(&here, KeyAlg::RS256).unwrap().0;
+    let kid2 = here.active_signing_key(KeyAlg::RS256).unwrap().0;
     assert_ne!(kid2, kid1);
     let keys = h.store.signing_keys().unwrap();
     assert_eq!(verified(&here.sign_id_token(&claims).unwrap(), &keys).0, kid2);

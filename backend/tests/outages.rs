@@ -66,7 +66,7 @@ macro_rules! call {
 macro_rules! admin {
     ($app:expr, $store:expr) => {{
         let token =
-            proofup::service::setup::issue_token($store.as_ref(), &proofup::domain::clock::SystemClock).unwrap();
+            proofup::service::setup::Bootstrap::new($store.as_ref(), &proofup::domain::clock::SystemClock).issue_setup_token().unwrap();
         let body = json!({"token": token, "username": "ada", "display_name": "Ada", "password": PW});
         let (s, _, b, _) = call!($app, req("POST", "/api/setup", Some(body), None));
         assert_eq!(s, StatusCode::CREATED, "{b}");

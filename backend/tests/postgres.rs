@@ -389,7 +389,9 @@ async fn the_api_signs_in_over_postgresql_and_each_step_costs_a_few_round_trips(
         proofup::domain::secretbox::SecretBox::random(),
         &proofup::service::CoreOptions::from_config(&config),
     );
-    let token = proofup::service::setup::issue_token(store.as_ref(), &proofup::domain::clock::SystemClock).unwrap();
+    let token = proofup::service::setup::Bootstrap::new(store.as_ref(), &proofup::domain::clock::SystemClock)
+        .issue_setup_token()
+        .unwrap();
     let app = init_service(proofup::http::app(proofup::http::AppState::new(std::sync::Arc::new(core), config))).await;
     let post = |path: &str, body: serde_json::Value, cookie: Option<&str>| {
         let mut r = TestRequest::post().uri(path).insert_header(("content-type", "application/json")).set_json(body);

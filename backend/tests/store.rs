@@ -66,7 +66,7 @@ fn seed_writes_a_nested_directory_that_the_index_rebuilds() {
     }
     assert_eq!(s.count_audit().unwrap(), 300 + 1, "the seeded rows, and the benchmark application's creation");
     assert!(s.user_by_username("seed-user-000199").unwrap().is_some());
-    let index = proofup::service::groups::build_index(&s).unwrap();
+    let index = proofup::store::GroupStore::membership_index(&s).unwrap();
     // Each user is directly in up to three groups of the lower levels, and reaches the top through nesting.
     let groups = index.groups_of("seed-u7");
     assert!(!groups.is_empty() && groups.iter().any(|m| m.path.len() > 1), "{groups:?}");

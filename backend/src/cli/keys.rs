@@ -36,7 +36,9 @@ fn rotate_in(args: &KeysArgs, opened: &Opened, shared: bool) -> CliResult<String
     let key_file = args.secret_key_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
     let secrets = super::load_key(&key_file, false)?;
     // Signing keys sealed with another key would be unopenable by the server.
-    if crate::service::setup::check_secret_key(store.as_ref(), &secrets)? == crate::service::setup::KeyCheck::Differs {
+    if crate::service::setup::Bootstrap::new(store.as_ref(), &SystemClock).check_secret_key(&secrets)?
+        == crate::service::setup::KeyCheck::Differs
+    {
         return Err(format!(
             "the secret key file {} is not the key this store's secrets are sealed with{}",
             key_file.display(),

@@ -103,7 +103,7 @@ pub(super) fn open_secret_key(
     path: &Path,
     shared_database: bool,
 ) -> CliResult<(crate::domain::secretbox::SecretBox, bool)> {
-    use crate::service::setup::{check_secret_key, KeyCheck};
+    use crate::service::setup::{Bootstrap, KeyCheck};
     let exists = path.exists();
     if !exists && store.secret_key_check()?.is_some() {
         return Err(format!(
@@ -124,7 +124,7 @@ pub(super) fn open_secret_key(
             "created the secret key for this new database: start every other node with a copy of this file (--secret-key-file)"
         );
     }
-    match check_secret_key(store, &key)? {
+    match Bootstrap::new(store, &crate::domain::clock::SystemClock).check_secret_key(&key)? {
         KeyCheck::Matches => Ok((key, false)),
         KeyCheck::Unrecorded => Ok((key, true)),
         KeyCheck::Differs => Err(wrong_key(path, shared_database)),

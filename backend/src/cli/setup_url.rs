@@ -73,7 +73,7 @@ pub(super) fn ensure_setup_link(
             _ => SetupLink::Elsewhere(live.expires_at),
         });
     }
-    let token = setup::issue_token(store, clock)?;
+    let token = setup::Bootstrap::new(store, clock).issue_setup_token()?;
     let url = format!("{base}/setup?token={token}");
     let file = SetupFile { url: url.clone(), expires_at: now + crate::domain::setup::SETUP_TOKEN_TTL };
     write_private(&setup_file(data_dir), &serde_json::to_vec(&file)?)?;
@@ -97,7 +97,7 @@ pub fn setup_url(args: SetupUrlArgs) -> CliResult<String> {
             if store.setup_done()? {
                 return Err(ALREADY_SET_UP.into());
             }
-            let token = setup::issue_token(store.as_ref(), &SystemClock)?;
+            let token = setup::Bootstrap::new(store.as_ref(), &SystemClock).issue_setup_token()?;
             Ok(format!("{base}/setup?token={token}"))
         }
         Ok(Opened::Embedded(store)) => {

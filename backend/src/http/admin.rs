@@ -26,7 +26,7 @@ pub fn page_limit(limit: Option<usize>) -> Result<usize, AppError> {
 #[utoipa::path(tag = "admin", responses((status = 200, body = Overview), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 #[get("/overview")]
 pub async fn overview(state: web::Data<AppState>, auth: Reader) -> Result<web::Json<Overview>, AppError> {
-    Ok(web::Json(state.core.overview(auth.user.me())?))
+    Ok(web::Json(state.core.overview(&auth.reader()?, auth.user.me())?))
 }
 
 /// Acknowledges an emergency-access sign-in alert (audited).
@@ -96,7 +96,7 @@ fn time_bound(v: Option<&str>, name: &str, end_of_day: bool) -> Result<Option<ti
 #[get("/audit")]
 pub async fn audit_log(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
     q: web::Query<AuditQuery>,
 ) -> Result<web::Json<Page<AuditEntry>>, AppError> {
     let norm = |v: &Option<String>| v.as_deref().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
@@ -107,7 +107,7 @@ pub async fn audit_log(
         target: norm(&q.target),
         action: norm(&q.action),
     };
-    Ok(web::Json(state.core.search_audit(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
+    Ok(web::Json(state.core.search_audit(&auth.reader()?, &filter, q.after.as_deref(), page_limit(q.limit)?)?))
 }
 
 /// The sign-in log, newest first.
@@ -115,7 +115,7 @@ pub async fn audit_log(
 #[get("/sign-ins")]
 pub async fn sign_in_log(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
     q: web::Query<SignInQuery>,
 ) -> Result<web::Json<Page<SignInLogEntry>>, AppError> {
     let filter = SignInFilter {
@@ -125,7 +125,7 @@ pub async fn sign_in_log(
         result: q.result,
         application: q.application.clone().filter(|a| !a.is_empty()),
     };
-    Ok(web::Json(state.core.search_sign_ins(&filter, q.after.as_deref(), page_limit(q.limit)?)?))
+    Ok(web::Json(state.core.search_sign_ins(&auth.reader()?, &filter, q.after.as_deref(), page_limit(q.limit)?)?))
 }
 
 /// Clears a user's failed sign-in count (the unlock path after 100 failures).

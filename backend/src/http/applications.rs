@@ -20,9 +20,9 @@ use super::AppState;
 #[get("/applications")]
 pub async fn list_applications(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
 ) -> Result<web::Json<Vec<ApplicationView>>, AppError> {
-    Ok(web::Json(state.core.list_applications()?))
+    Ok(web::Json(state.core.list_applications(&auth.reader()?)?))
 }
 
 /// Registers an application; a confidential one's secret is in this answer only.
@@ -43,10 +43,10 @@ pub async fn create_application(
 #[get("/applications/{id}")]
 pub async fn get_application(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
     id: web::Path<String>,
 ) -> Result<web::Json<ApplicationView>, AppError> {
-    Ok(web::Json(state.core.get_application(&id)?))
+    Ok(web::Json(state.core.get_application(&auth.reader()?, &id)?))
 }
 
 /// Replaces the settings (every field; the kind cannot change).

@@ -72,7 +72,7 @@ pub async fn sign_out(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
 #[utoipa::path(tag = "auth", responses((status = 200, body = Me), (status = 401, body = ApiError)))]
 #[get("/auth/me")]
 pub async fn me(state: web::Data<AppState>, auth: AnySession) -> Result<web::Json<Me>, AppError> {
-    Ok(web::Json(crate::service::signin::me(&state.core, &auth.progress, &auth.user)?))
+    Ok(web::Json(state.core.me(&auth.progress, &auth.user)?))
 }
 
 /// Whether this browser is signed in, and as whom: 200 either way (the portal asks at every start,
@@ -85,7 +85,7 @@ pub async fn session_probe(state: web::Data<AppState>, req: HttpRequest) -> Resu
         return Ok(web::Json(SessionProbe { me: None }));
     };
     let who = match state.core.current(&token) {
-        Ok((progress, user)) => Some(crate::service::signin::me(&state.core, &progress, &user)?),
+        Ok((progress, user)) => Some(state.core.me(&progress, &user)?),
         Err(SessionError::Missing | SessionError::Expired) => None,
         Err(e) => return Err(e.into()),
     };

@@ -1,7 +1,7 @@
 //! Groups, members, the directory picker, a user's groups. Thin handlers over `service::groups`.
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
-use proofup_shared::api::{Page, Role};
+use proofup_shared::api::Page;
 use proofup_shared::directory::{
     CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, ImportRequest, ImportResult, MemberKind, MemberRequest,
     UpdateGroupRequest, UserGroup,
@@ -32,12 +32,12 @@ pub struct GroupQuery {
 #[get("/groups")]
 pub async fn list_groups(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
     q: web::Query<GroupQuery>,
 ) -> Result<web::Json<Page<GroupView>>, AppError> {
     let limit = page_limit(q.limit)?;
     let prefix = q.q.as_deref().unwrap_or("").trim().to_lowercase();
-    let page = state.core.list_groups(&prefix, q.after.as_deref(), limit)?;
+    let page = state.core.list_groups(&auth.reader()?, &prefix, q.after.as_deref(), limit)?;
     let items = page.items.iter().map(|g| state.core.group_view(g)).collect::<Result<_, _>>()?;
     Ok(web::Json(Page { items, next_after: page.next_after }))
 }
@@ -59,10 +59,10 @@ pub async fn create_group(
 #[get("/groups/{id}")]
 pub async fn get_group(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
     id: web::Path<String>,
 ) -> Result<web::Json<GroupDetail>, AppError> {
-    Ok(web::Json(state.core.group_detail(&id).map_err(not_found_group)?))
+    Ok(web::Json(state.core.group_detail(&auth.reader()?, &id).map_err(not_found_group)?))
 }
 
 fn not_found_group(e: crate::service::ServiceError) -> AppError {
@@ -146,11 +146,11 @@ pub struct SearchQuery {
 #[get("/directory/search")]
 pub async fn search(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
     q: web::Query<SearchQuery>,
 ) -> Result<web::Json<Vec<DirectoryRef>>, AppError> {
     let limit = page_limit(q.limit)?;
-    Ok(web::Json(state.core.search_directory(q.q.as_deref().unwrap_or(""), limit)?))
+    Ok(web::Json(state.core.search_directory(&auth.reader()?, q.q.as_deref().unwrap_or(""), limit)?))
 }
 
 /// A user's groups, direct and through nesting, with the path.
@@ -162,11 +162,7 @@ pub async fn user_groups(
     auth: Authenticated,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<UserGroup>>, AppError> {
-    if auth.user.id != *id {
-        auth.require(Role::can_read_admin)?;
-    }
-    state.core.user(&id)?;
-    Ok(web::Json(state.core.user_groups(&id)?))
+    Ok(web::Json(state.core.user_groups(&auth.subject(&id)?)?))
 }
 
 /// Largest CSV import body.
@@ -176,8 +172,8 @@ pub const IMPORT_LIMIT: usize = 8 << 20;
 #[utoipa::path(tag = "groups", responses(
     (status = 200, description = "text/csv"), (status = 403, body = ApiError)))]
 #[get("/directory/export")]
-pub async fn export_csv(state: web::Data<AppState>, _auth: Reader) -> Result<HttpResponse, AppError> {
-    let csv = state.core.export_directory()?;
+pub async fn export_csv(state: web::Data<AppState>, auth: Reader) -> Result<HttpResponse, AppError> {
+    let csv = state.core.export_directory(&auth.reader()?)?;
     crate::memory::release_soon();
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

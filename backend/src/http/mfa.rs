@@ -100,7 +100,7 @@ pub async fn my_methods(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<Vec<MethodView>>, AppError> {
-    Ok(web::Json(state.core.methods_of(&auth.user.id)?))
+    Ok(web::Json(state.core.methods_of(&auth.subject(&auth.user.id)?)?))
 }
 
 /// Starts adding an authenticator app: a new secret as QR code, URI and text. Shown once (no-store).
@@ -157,11 +157,10 @@ pub async fn remove_my_method(
 #[get("/users/{id}/methods")]
 pub async fn user_methods(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<MethodView>>, AppError> {
-    state.core.user(&id)?;
-    Ok(web::Json(state.core.methods_of(&id)?))
+    Ok(web::Json(state.core.methods_of(&auth.subject(&id)?)?))
 }
 
 /// "Require re-registration": removes all the user's methods and ends their sessions (audited).

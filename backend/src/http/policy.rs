@@ -38,9 +38,9 @@ pub async fn save_policy(
 #[get("/policy/versions")]
 pub async fn policy_versions(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
 ) -> Result<web::Json<Vec<PolicyVersion>>, AppError> {
-    Ok(web::Json(state.core.policy_versions(100)?))
+    Ok(web::Json(state.core.policy_versions(&auth.reader()?, 100)?))
 }
 
 /// The impact of a draft on every user, before saving.
@@ -52,7 +52,7 @@ pub async fn impact(
     auth: Reader,
     body: web::Json<ImpactRequest>,
 ) -> Result<web::Json<ImpactResponse>, AppError> {
-    let (impact, warnings) = state.core.draft_impact(&body.policy, &auth.user)?;
+    let (impact, warnings) = state.core.draft_impact(&auth.reader()?, &body.policy)?;
     Ok(web::Json(ImpactResponse { impact, warnings }))
 }
 
@@ -62,10 +62,10 @@ pub async fn impact(
 #[post("/policy/what-if")]
 pub async fn what_if(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
     body: web::Json<WhatIfRequest>,
 ) -> Result<web::Json<WhatIf>, AppError> {
-    let answer = state.core.what_if(&body.user_id, body.policy.as_ref()).map_err(|e| match e {
+    let answer = state.core.what_if(&auth.reader()?, &body.user_id, body.policy.as_ref()).map_err(|e| match e {
         crate::service::ServiceError::NotFound(_) => AppError::not_found("The user"),
         e => e.into(),
     })?;
@@ -125,7 +125,7 @@ fn csv_line(out: &mut String, r: &RegistrationRow) {
 #[get("/reports/registration")]
 pub async fn registration_report(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
@@ -143,7 +143,7 @@ pub async fn registration_report(
                     return Err(AppError::bad_request(format!("limit must be between 1 and {}.", report::MAX_PAGE)))
                 }
             };
-            let page = state.core.report_page(q.status.as_deref(), sort, q.after.as_deref(), limit)?;
+            let page = state.core.report_page(&auth.reader()?, q.status.as_deref(), sort, q.after.as_deref(), limit)?;
             Ok(HttpResponse::Ok().json(page))
         }
         Some("csv") => {
@@ -152,7 +152,7 @@ pub async fn registration_report(
                     "The CSV export is the whole report by username: leave out sort, after and limit.",
                 ));
             }
-            let rows = state.core.report(q.status.as_deref())?;
+            let rows = state.core.report(&auth.reader()?, q.status.as_deref())?;
             // Sent 500 rows at a time, so the answer is never held whole (~20 MB at 100k users).
             let mut rows = rows.into_iter();
             let chunks = std::iter::once(CSV_HEADER.to_owned()).chain(std::iter::from_fn(move || {

@@ -42,7 +42,7 @@ fn pass_ttl(state: &AppState) -> time::Duration {
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    _auth: Reader,
+    auth: Reader,
     q: web::Query<UserQuery>,
 ) -> Result<web::Json<Page<UserView>>, AppError> {
     let limit = page_limit(q.limit)?;
@@ -53,7 +53,7 @@ pub async fn list_users(
         emergency_access: q.emergency_access,
         name_word: String::new(),
     };
-    let page = state.core.list_users(&filter, q.after.as_deref(), limit)?;
+    let page = state.core.list_users(&auth.reader()?, &filter, q.after.as_deref(), limit)?;
     let items = page.items.iter().map(|u| state.core.user_view(u)).collect::<Result<_, _>>()?;
     Ok(web::Json(Page { items, next_after: page.next_after }))
 }
@@ -135,12 +135,7 @@ pub async fn user_sessions(
     auth: Authenticated,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<SessionView>>, AppError> {
-    if auth.user.id != *id {
-        auth.require(Role::can_read_admin)?;
-    }
-    state.core.user(&id)?;
-    let current = (auth.user.id == *id).then_some(&auth.key);
-    Ok(web::Json(state.core.sessions_of(&id, current)?))
+    Ok(web::Json(state.core.sessions_of(&auth.subject(&id)?)?))
 }
 
 /// The signed-in user's own live sessions, newest first (this one marked `current`).
@@ -150,7 +145,7 @@ pub async fn my_sessions(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<Vec<SessionView>>, AppError> {
-    Ok(web::Json(state.core.sessions_of(&auth.user.id, Some(&auth.key))?))
+    Ok(web::Json(state.core.sessions_of(&auth.subject(&auth.user.id)?)?))
 }
 
 /// Signs one of the user's other sessions out (audited).

@@ -44,7 +44,6 @@ impl Core {
         user: &User,
         now: OffsetDateTime,
     ) -> Result<(Registration, RegistrationState), StoreError> {
-        let s = self.store.as_ref();
         if p.enforcement == Enforcement::Off {
             return Ok((Registration::Off, RegistrationState::default()));
         }
@@ -54,7 +53,7 @@ impl Core {
             _ if policy::interrupts(p, &decision) => Mode::Enforced,
             _ => Mode::NoControl,
         };
-        let name = |id: &str| super::groups::group_name(s, id);
+        let name = |id: &str| self.group_name(id);
         let fact = match decision {
             Decision::NotInScope(why) => Registration::NotApplied {
                 excluded: !matches!(why, OutOfScope::NotIncluded),

@@ -17,7 +17,7 @@ use crate::domain::model::Continuation;
 use crate::domain::model::{ClientInfo, Session, User};
 use crate::domain::session::{self, SessionCheck};
 use crate::domain::throttle::ThrottleDecision;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use proofup_shared::mfa::NextStep;
 
 /// Longest username or password even looked at; longer input is simply wrong.
@@ -52,16 +52,18 @@ pub struct SignedIn {
     pub me: Me,
 }
 
-fn log_attempt<S: Store + ?Sized>(
-    s: &S,
-    at: OffsetDateTime,
-    username: &str,
-    user: Option<&User>,
-    result: SignInResult,
-    reason: &str,
-    client: &ClientInfo,
-) -> Result<(), StoreError> {
-    log_attempt_to(s, at, (username, user), result, reason, client, None)
+impl Core {
+    pub(super) fn log_attempt(
+        &self,
+        at: OffsetDateTime,
+        username: &str,
+        user: Option<&User>,
+        result: SignInResult,
+        reason: &str,
+        client: &ClientInfo,
+    ) -> Result<(), StoreError> {
+        self.log_attempt_to(at, (username, user), result, reason, client, None)
+    }
 }
 
 /// A sign-in log entry; `application` when the sign-in is for one (an application sent the user).
@@ -89,32 +91,36 @@ fn entry(
     }
 }
 
-fn log_attempt_to<S: Store + ?Sized>(
-    s: &S,
-    at: OffsetDateTime,
-    who: (&str, Option<&User>),
-    result: SignInResult,
-    reason: &str,
-    client: &ClientInfo,
-    application: Option<&str>,
-) -> Result<(), StoreError> {
-    super::record_sign_in(s, entry(at, who, result, reason.into(), client, application))
+impl Core {
+    pub(super) fn log_attempt_to(
+        &self,
+        at: OffsetDateTime,
+        who: (&str, Option<&User>),
+        result: SignInResult,
+        reason: &str,
+        client: &ClientInfo,
+        application: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.record_sign_in(entry(at, who, result, reason.into(), client, application))
+    }
 }
 
-/// A step's log entry with the outcomes of the access decision: the reason is `how` followed by
-/// them in words, and they are kept as data beside it.
-pub(crate) fn log_step_outcomes<S: Store + ?Sized>(
-    s: &S,
-    at: OffsetDateTime,
-    user: &User,
-    how: &str,
-    outcomes: Vec<PolicyOutcome>,
-    client: &ClientInfo,
-    application: Option<&str>,
-) -> Result<(), StoreError> {
-    let reason = describe_outcomes(how, &outcomes);
-    let e = entry(at, (&user.username, Some(user)), SignInResult::Success, reason, client, application);
-    super::record_sign_in(s, SignInLogEntry { outcomes, ..e })
+impl Core {
+    /// A step's log entry with the outcomes of the access decision: the reason is `how` followed by
+    /// them in words, and they are kept as data beside it.
+    pub(crate) fn log_step_outcomes(
+        &self,
+        at: OffsetDateTime,
+        user: &User,
+        how: &str,
+        outcomes: Vec<PolicyOutcome>,
+        client: &ClientInfo,
+        application: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let reason = describe_outcomes(how, &outcomes);
+        let e = entry(at, (&user.username, Some(user)), SignInResult::Success, reason, client, application);
+        self.record_sign_in(SignInLogEntry { outcomes, ..e })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,18 +133,20 @@ pub enum SessionError {
     Store(#[from] StoreError),
 }
 
-/// Logs the outcome of a second step (code) in the sign-in log (the caller awaits `durable()`).
-pub fn log_second_step<S: Store + ?Sized>(
-    s: &S,
-    at: OffsetDateTime,
-    user: &User,
-    ok: bool,
-    reason: &str,
-    client: &ClientInfo,
-    application: Option<&str>,
-) -> Result<(), StoreError> {
-    let result = if ok { SignInResult::Success } else { SignInResult::Failure };
-    log_attempt_to(s, at, (&user.username, Some(user)), result, reason, client, application)
+impl Core {
+    /// Logs the outcome of a second step (code) in the sign-in log (the caller awaits `durable()`).
+    pub(crate) fn log_second_step(
+        &self,
+        at: OffsetDateTime,
+        user: &User,
+        ok: bool,
+        reason: &str,
+        client: &ClientInfo,
+        application: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let result = if ok { SignInResult::Success } else { SignInResult::Failure };
+        self.log_attempt_to(at, (&user.username, Some(user)), result, reason, client, application)
+    }
 }
 
 impl Core {
@@ -160,8 +168,7 @@ impl Core {
         // Refused attempts are logged but not synced one by one: a client hammering a closed door
         // must not turn each knock into a disk sync (the next sync, at most ~0.5 s away, takes them).
         if let Err(wait) = self.ip_limiter.hit(ip, now) {
-            log_attempt(
-                s,
+            self.log_attempt(
                 now,
                 &name,
                 None,
@@ -180,8 +187,7 @@ impl Core {
                 // The log names the account when there is one: attempts on a real account keep a
                 // row each, those naming nobody are counted per source and minute.
                 let user = if name.len() > MAX_INPUT_BYTES { None } else { s.user_by_username(&name)? };
-                log_attempt(
-                    s,
+                self.log_attempt(
                     now,
                     &name,
                     user.as_ref(),
@@ -193,8 +199,7 @@ impl Core {
             }
             ThrottleDecision::Locked => {
                 let user = if name.len() > MAX_INPUT_BYTES { None } else { s.user_by_username(&name)? };
-                log_attempt(
-                    s,
+                self.log_attempt(
                     now,
                     &name,
                     user.as_ref(),
@@ -229,13 +234,13 @@ impl Core {
         if !(by_password || by_pass) {
             // Already counted when the attempt was reserved.
             let reason = if exists { "Wrong password" } else { "Unknown username" };
-            log_attempt(s, now, &name, user.as_ref(), SignInResult::Failure, reason, client)?;
+            self.log_attempt(now, &name, user.as_ref(), SignInResult::Failure, reason, client)?;
             s.durable().await?;
             return Err(SignInError::InvalidCredentials);
         }
         let Some(user) = user else { return Err(SignInError::InvalidCredentials) };
         if !user.enabled {
-            log_attempt(s, now, &name, Some(&user), SignInResult::Blocked, "Account disabled", client)?;
+            self.log_attempt(now, &name, Some(&user), SignInResult::Blocked, "Account disabled", client)?;
             s.durable().await?;
             return Err(SignInError::Disabled);
         }
@@ -285,15 +290,13 @@ impl Core {
                 acknowledged_at: None,
             })?;
             tracing::warn!(user = %user.username, ip = %client.ip, "emergency-access account signed in");
-            super::notify::enqueue(
-                s,
-                crate::domain::notify::EventKind::EmergencyAccessSignIn,
+            self.enqueue_event(crate::domain::notify::EventKind::EmergencyAccessSignIn,
                 serde_json::json!({"user": user.username, "user_id": user.id, "ip": client.ip, "user_agent": client.user_agent}),
                 now,
             )?;
         }
         let how = if by_pass { "Temporary access pass" } else { "Password" };
-        log_step_outcomes(s, now, &user, how, outcomes, client, application.as_deref())?;
+        self.log_step_outcomes(now, &user, how, outcomes, client, application.as_deref())?;
         s.durable().await?;
         let mut me = user.me();
         me.next_step = if done { NextStep::Done } else { self.step_for(&login, next)? };

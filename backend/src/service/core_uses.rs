@@ -5,7 +5,7 @@ use proofup_shared::api::{AuditEntry, Me, Overview, Page, SignInLogEntry, StoreC
 use proofup_shared::mfa::MethodView;
 use proofup_shared::policy::PolicyVersion;
 
-use super::{Core, Manager, ServiceError};
+use super::{Core, Manager, Reader, ServiceError, Subject};
 use crate::domain::model::{Group, User};
 use crate::store::{AuditFilter, SignInFilter, UserFilter};
 
@@ -24,6 +24,7 @@ impl Core {
 
     pub fn list_users(
         &self,
+        _: &Reader<'_>,
         filter: &UserFilter,
         after: Option<&str>,
         limit: usize,
@@ -31,17 +32,25 @@ impl Core {
         Ok(self.store.list_users(filter, after, limit)?)
     }
 
-    pub fn list_groups(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Page<Group>, ServiceError> {
+    pub fn list_groups(
+        &self,
+        _: &Reader<'_>,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Group>, ServiceError> {
         Ok(self.store.list_groups(prefix, after, limit)?)
     }
 
     /// A user's methods, never their secrets.
-    pub fn methods_of(&self, user_id: &str) -> Result<Vec<MethodView>, ServiceError> {
-        Ok(self.store.methods(user_id)?.iter().map(|m| m.view()).collect())
+    pub fn methods_of(&self, subject: &Subject<'_>) -> Result<Vec<MethodView>, ServiceError> {
+        self.user(subject.user_id())?;
+        Ok(self.store.methods(subject.user_id())?.iter().map(|m| m.view()).collect())
     }
 
     pub fn search_audit(
         &self,
+        _: &Reader<'_>,
         filter: &AuditFilter,
         after: Option<&str>,
         limit: usize,
@@ -51,6 +60,7 @@ impl Core {
 
     pub fn search_sign_ins(
         &self,
+        _: &Reader<'_>,
         filter: &SignInFilter,
         after: Option<&str>,
         limit: usize,
@@ -66,7 +76,7 @@ impl Core {
         Ok(self.store.policy()?)
     }
 
-    pub fn policy_versions(&self, limit: usize) -> Result<Vec<PolicyVersion>, ServiceError> {
+    pub fn policy_versions(&self, _: &Reader<'_>, limit: usize) -> Result<Vec<PolicyVersion>, ServiceError> {
         Ok(self.store.policy_versions(limit)?)
     }
 
@@ -76,7 +86,7 @@ impl Core {
     }
 
     /// The Overview: counts, the saved policy's reach, open alerts, the webhook's state.
-    pub fn overview(&self, me: Me) -> Result<Overview, ServiceError> {
+    pub fn overview(&self, _: &Reader<'_>, me: Me) -> Result<Overview, ServiceError> {
         let s = self.store.as_ref();
         let policy = s.policy()?.policy;
         let registration = self.impact(&policy, self.clock.now())?;

@@ -16,7 +16,7 @@ use proofup_shared::validation::{validate_display_name, validate_email, validate
 use proofup_shared::FieldError;
 use time::Duration;
 
-use super::{Manager, ServiceError};
+use super::{Manager, Reader, ServiceError};
 use crate::domain::model::Group;
 use crate::domain::roles::{may_assign_role, may_set_emergency_access};
 use crate::store::StoreError;
@@ -56,7 +56,7 @@ struct Row {
 
 impl Core {
     /// Every user and group, groups first, with their direct parent groups.
-    pub fn export_directory(&self) -> Result<String, ServiceError> {
+    pub fn export_directory(&self, _: &Reader<'_>) -> Result<String, ServiceError> {
         let s = self.store.as_ref();
         let mut w = csv::Writer::from_writer(Vec::new());
         let err = |e: csv::Error| StoreError::Backend(e.to_string());

@@ -2,8 +2,6 @@
 //! entry) and then the in-memory index, under the index's write lock, so the
 //! index always matches what is stored.
 
-use crate::store::Store;
-
 use proofup_shared::directory::{
     check_group_description, CreateGroupRequest, DirectoryRef, GroupDetail, GroupView, MemberKind, UpdateGroupRequest,
     UserGroup,
@@ -11,37 +9,28 @@ use proofup_shared::directory::{
 use proofup_shared::FieldError;
 
 use super::{audit, change};
-use super::{Actor, Core, Manager, ServiceError};
-use crate::domain::membership::{MembershipError, MembershipIndex};
+use super::{Actor, Core, Manager, Reader, ServiceError, Subject};
+use crate::domain::membership::MembershipError;
 use crate::domain::model::Group;
-use crate::store::{AuditDraft, GroupStore, StoreError};
+use crate::store::{AuditDraft, StoreError};
 
-/// A group's name for display; the id itself if the group is gone (e.g. a path read before a delete).
-pub fn group_name<S: GroupStore + ?Sized>(s: &S, id: &str) -> String {
-    s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name)
+impl Core {
+    /// A group's name for display; the id itself if the group is gone (e.g. a path read before a delete).
+    pub(crate) fn group_name(&self, id: &str) -> String {
+        let s = self.store.as_ref();
+        s.group(id).ok().flatten().map_or_else(|| id.to_owned(), |g| g.name)
+    }
 }
 
-/// The username or group name of a member, if it exists.
-fn member_name<S: Store + ?Sized>(s: &S, kind: MemberKind, member: &str) -> Result<Option<String>, StoreError> {
-    Ok(match kind {
-        MemberKind::User => s.user(member)?.map(|u| u.username),
-        MemberKind::Group => s.group(member)?.map(|g| g.name),
-    })
-}
-
-/// Builds the index from the stored edges (at start).
-pub fn build_index<S: GroupStore + ?Sized>(s: &S) -> Result<MembershipIndex, StoreError> {
-    let mut index = MembershipIndex::default();
-    s.for_each_edge(&mut |group, kind, member| match kind {
-        MemberKind::User => index.add_user(group, member),
-        MemberKind::Group => {
-            // Stored edges were checked when added; a cycle here means damaged data: skip it loudly.
-            if let Err(e) = index.add_group(group, member) {
-                tracing::error!(%group, %member, error = %e, "stored membership edge ignored");
-            }
-        }
-    })?;
-    Ok(index)
+impl Core {
+    /// The username or group name of a member, if it exists.
+    pub(super) fn member_name(&self, kind: MemberKind, member: &str) -> Result<Option<String>, StoreError> {
+        let s = self.store.as_ref();
+        Ok(match kind {
+            MemberKind::User => s.user(member)?.map(|u| u.username),
+            MemberKind::Group => s.group(member)?.map(|g| g.name),
+        })
+    }
 }
 
 fn group_audit(
@@ -72,13 +61,18 @@ fn check_fields(name: Option<&str>, description: Option<&str>) -> Result<(), Ser
     }
 }
 
-fn reference<S: Store + ?Sized>(s: &S, kind: MemberKind, id: &str) -> Result<Option<DirectoryRef>, StoreError> {
-    Ok(match kind {
-        MemberKind::User => {
-            s.user(id)?.map(|u| DirectoryRef { kind, id: u.id, name: u.username, detail: u.display_name })
-        }
-        MemberKind::Group => s.group(id)?.map(|g| DirectoryRef { kind, id: g.id, name: g.name, detail: g.description }),
-    })
+impl Core {
+    pub(super) fn directory_ref(&self, kind: MemberKind, id: &str) -> Result<Option<DirectoryRef>, StoreError> {
+        let s = self.store.as_ref();
+        Ok(match kind {
+            MemberKind::User => {
+                s.user(id)?.map(|u| DirectoryRef { kind, id: u.id, name: u.username, detail: u.display_name })
+            }
+            MemberKind::Group => {
+                s.group(id)?.map(|g| DirectoryRef { kind, id: g.id, name: g.name, detail: g.description })
+            }
+        })
+    }
 }
 
 impl Core {
@@ -159,7 +153,7 @@ impl Core {
     ) -> Result<bool, ServiceError> {
         let s = self.store.as_ref();
         let g = s.group(group_id)?.ok_or(ServiceError::NotFound("The group"))?;
-        let Some(name) = member_name(s, kind, member)? else {
+        let Some(name) = self.member_name(kind, member)? else {
             return Err(ServiceError::Invalid(vec![FieldError {
                 field: "id".into(),
                 message: format!("No {} has this id.", if kind == MemberKind::User { "user" } else { "group" }),
@@ -171,7 +165,7 @@ impl Core {
                 let message = match e {
                     MembershipError::SelfMember => "A group cannot be a member of itself.".to_owned(),
                     MembershipError::Cycle(path) => {
-                        let names: Vec<String> = path.split(" → ").map(|id| group_name(s, id)).collect();
+                        let names: Vec<String> = path.split(" → ").map(|id| self.group_name(id)).collect();
                         format!(
                             "{name} already contains {} ({}); adding it would make a cycle.",
                             g.name,
@@ -206,7 +200,7 @@ impl Core {
     ) -> Result<(), ServiceError> {
         let s = self.store.as_ref();
         let g = s.group(group_id)?.ok_or(ServiceError::NotFound("The group"))?;
-        let name = member_name(s, kind, member)?.unwrap_or_else(|| member.to_owned());
+        let name = self.member_name(kind, member)?.unwrap_or_else(|| member.to_owned());
         let mut idx = self.membership.write().map_err(super::index_poisoned)?;
         let entry = group_audit(
             by.actor(),
@@ -224,12 +218,12 @@ impl Core {
     }
 
     /// A group with its direct members and the groups it is in.
-    pub fn group_detail(&self, id: &str) -> Result<GroupDetail, ServiceError> {
+    pub fn group_detail(&self, _: &Reader<'_>, id: &str) -> Result<GroupDetail, ServiceError> {
         let s = self.store.as_ref();
         let g = s.group(id)?.ok_or(ServiceError::NotFound("The group"))?;
         let mut members = Vec::new();
         for (kind, m) in s.members(id)? {
-            if let Some(r) = reference(s, kind, &m)? {
+            if let Some(r) = self.directory_ref(kind, &m)? {
                 members.push(r);
             }
         }
@@ -239,7 +233,7 @@ impl Core {
         });
         let mut member_of = Vec::new();
         for p in s.direct_parents(MemberKind::Group, id)? {
-            if let Some(r) = reference(s, MemberKind::Group, &p)? {
+            if let Some(r) = self.directory_ref(MemberKind::Group, &p)? {
                 member_of.push(r);
             }
         }
@@ -250,10 +244,11 @@ impl Core {
     }
 
     /// A user's groups, direct and through nesting, each with its path by name.
-    pub fn user_groups(&self, user_id: &str) -> Result<Vec<UserGroup>, ServiceError> {
-        let s = self.store.as_ref();
+    pub fn user_groups(&self, subject: &Subject<'_>) -> Result<Vec<UserGroup>, ServiceError> {
+        let user_id = subject.user_id();
+        self.user(user_id)?;
         let memberships = self.membership.read().map_err(super::index_poisoned)?.groups_of(user_id);
-        let name = |id: &str| group_name(s, id);
+        let name = |id: &str| self.group_name(id);
         let mut out: Vec<UserGroup> = memberships
             .iter()
             .map(|m| UserGroup {
@@ -267,7 +262,7 @@ impl Core {
     }
 
     /// Users and groups whose name starts with `q` (for pickers).
-    pub fn search_directory(&self, q: &str, limit: usize) -> Result<Vec<DirectoryRef>, ServiceError> {
+    pub fn search_directory(&self, _: &Reader<'_>, q: &str, limit: usize) -> Result<Vec<DirectoryRef>, ServiceError> {
         let s = self.store.as_ref();
         let prefix = q.trim().to_lowercase();
         let groups = s.list_groups(&prefix, None, limit)?;

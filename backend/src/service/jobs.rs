@@ -47,7 +47,7 @@ impl Core {
     pub fn follow_directory(&self, seen: u64) -> Result<Option<u64>, ServiceError> {
         let Some(now) = self.store.membership_version()? else { return Ok(None) };
         if now != seen {
-            let index = super::groups::build_index(self.store.as_ref())?;
+            let index = self.store.membership_index()?;
             *self.membership.write().map_err(super::index_poisoned)? = index;
         }
         Ok(Some(now))

@@ -4,7 +4,6 @@
 //! administrator's "require re-registration".
 
 use super::{Caller, Core};
-use crate::store::Store;
 
 use proofup_shared::mfa::{check_method_name, ConfirmTotpRequest, MethodKind, TotpSetup};
 use proofup_shared::FieldError;
@@ -127,25 +126,28 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> PendingMap<T> {
     }
 }
 
-/// NIST SP 800-63B 6.1.2: the first method may be bound with the password
-/// alone; later changes need a second factor proved recently in this session.
-pub fn check_binding<S: Store + ?Sized>(
-    s: &S,
-    user: &User,
-    progress: &Progress,
-    now: OffsetDateTime,
-) -> Result<(), ServiceError> {
-    if s.methods(&user.id)?.is_empty() {
-        return Ok(());
-    }
-    match progress {
-        Progress::Complete(session) => match session.mfa_at {
-            Some(at) if now - at <= RECENT_MFA => Ok(()),
-            _ => Err(ServiceError::ReauthenticationRequired),
-        },
-        // Signing in: a second factor (or the administrator's pass) proved in this sign-in.
-        Progress::Signing(f) if f.proved.second_factor() || f.proved.has(Factor::TemporaryAccessPass) => Ok(()),
-        Progress::Signing(_) => Err(ServiceError::ReauthenticationRequired),
+impl Core {
+    /// NIST SP 800-63B 6.1.2: the first method may be bound with the password
+    /// alone; later changes need a second factor proved recently in this session.
+    pub(crate) fn check_binding(
+        &self,
+        user: &User,
+        progress: &Progress,
+        now: OffsetDateTime,
+    ) -> Result<(), ServiceError> {
+        let s = self.store.as_ref();
+        if s.methods(&user.id)?.is_empty() {
+            return Ok(());
+        }
+        match progress {
+            Progress::Complete(session) => match session.mfa_at {
+                Some(at) if now - at <= RECENT_MFA => Ok(()),
+                _ => Err(ServiceError::ReauthenticationRequired),
+            },
+            // Signing in: a second factor (or the administrator's pass) proved in this sign-in.
+            Progress::Signing(f) if f.proved.second_factor() || f.proved.has(Factor::TemporaryAccessPass) => Ok(()),
+            Progress::Signing(_) => Err(ServiceError::ReauthenticationRequired),
+        }
     }
 }
 
@@ -162,26 +164,33 @@ pub fn qr_svg(text: &str) -> String {
     }
 }
 
-/// Stores a new method with its audit entry: "mfa.method_added", or
-/// "mfa.method_added_at_interrupt" when a session with only a password behind it registered it
-/// at the registration interrupt (the Overview lists those for review).
-pub(crate) fn add_method<S: Store + ?Sized>(
-    s: &S,
-    user: &User,
-    client: &ClientInfo,
-    method: &Method,
-    progress: &Progress,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    let action = if progress.signing() { AT_INTERRUPT } else { "mfa.method_added" };
-    let mut changes = vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))];
-    if action == AT_INTERRUPT {
-        // What stood behind that sign-in: a password only, or an administrator's pass (the
-        // Overview tells them apart).
-        changes.push(change(SIGNED_IN_WITH, None, Some(if progress.via_pass() { VIA_PASS } else { PASSWORD_ONLY })));
+impl Core {
+    /// Stores a new method with its audit entry: "mfa.method_added", or
+    /// "mfa.method_added_at_interrupt" when a session with only a password behind it registered it
+    /// at the registration interrupt (the Overview lists those for review).
+    pub(crate) fn store_method(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+        method: &Method,
+        progress: &Progress,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let s = self.store.as_ref();
+        let action = if progress.signing() { AT_INTERRUPT } else { "mfa.method_added" };
+        let mut changes = vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))];
+        if action == AT_INTERRUPT {
+            // What stood behind that sign-in: a password only, or an administrator's pass (the
+            // Overview tells them apart).
+            changes.push(change(
+                SIGNED_IN_WITH,
+                None,
+                Some(if progress.via_pass() { VIA_PASS } else { PASSWORD_ONLY }),
+            ));
+        }
+        let entry = audit(now, Some(user), action, Some(user), changes, client);
+        s.add_method(method, entry)
     }
-    let entry = audit(now, Some(user), action, Some(user), changes, client);
-    s.add_method(method, entry)
 }
 
 /// The audit action of a method registered at the registration interrupt.
@@ -191,27 +200,36 @@ pub const SIGNED_IN_WITH: &str = "signed_in_with";
 pub const PASSWORD_ONLY: &str = "password only";
 pub const VIA_PASS: &str = "temporary access pass";
 
-pub(crate) fn throttled<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), ServiceError> {
-    match s.throttle(&user.username)?.check(now) {
-        ThrottleDecision::Allow => Ok(()),
-        ThrottleDecision::Wait(w) => Err(ServiceError::Throttled(w)),
-        ThrottleDecision::Locked => Err(ServiceError::Locked),
+impl Core {
+    pub(crate) fn check_throttle(&self, user: &User, now: OffsetDateTime) -> Result<(), ServiceError> {
+        let s = self.store.as_ref();
+        match s.throttle(&user.username)?.check(now) {
+            ThrottleDecision::Allow => Ok(()),
+            ThrottleDecision::Wait(w) => Err(ServiceError::Throttled(w)),
+            ThrottleDecision::Locked => Err(ServiceError::Locked),
+        }
     }
 }
 
-/// Reserves one attempt of a verifier in the account throttle, atomically: it counts as a
-/// failure from now on, unless [`record_success`] clears it. Concurrent guesses count one each.
-pub(crate) fn reserve<S: Store + ?Sized>(s: &S, user: &User, now: OffsetDateTime) -> Result<(), ServiceError> {
-    match s.reserve_attempt(&user.username, now)? {
-        ThrottleDecision::Allow => Ok(()),
-        ThrottleDecision::Wait(w) => Err(ServiceError::Throttled(w)),
-        ThrottleDecision::Locked => Err(ServiceError::Locked),
+impl Core {
+    /// Reserves one attempt of a verifier in the account throttle, atomically: it counts as a
+    /// failure from now on, unless [`Core::attempt_succeeded`] clears it. Concurrent guesses count one each.
+    pub(crate) fn reserve_attempt(&self, user: &User, now: OffsetDateTime) -> Result<(), ServiceError> {
+        let s = self.store.as_ref();
+        match s.reserve_attempt(&user.username, now)? {
+            ThrottleDecision::Allow => Ok(()),
+            ThrottleDecision::Wait(w) => Err(ServiceError::Throttled(w)),
+            ThrottleDecision::Locked => Err(ServiceError::Locked),
+        }
     }
 }
 
-/// The reserved attempt was right: the account's failures are forgotten.
-pub(crate) fn record_success<S: Store + ?Sized>(s: &S, user: &User) -> Result<(), StoreError> {
-    s.attempt_succeeded(&user.username)
+impl Core {
+    /// The reserved attempt was right: the account's failures are forgotten.
+    pub(crate) fn attempt_succeeded(&self, user: &User) -> Result<(), StoreError> {
+        let s = self.store.as_ref();
+        s.attempt_succeeded(&user.username)
+    }
 }
 
 impl Core {
@@ -220,7 +238,7 @@ impl Core {
     pub(crate) fn verify_code(&self, user: &User, client: &ClientInfo, code: &str) -> Result<Method, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
-        reserve(s, user, now)?;
+        self.reserve_attempt(user, now)?;
         if code.len() > 64 {
             return Err(ServiceError::InvalidCode("That code is not right.".into()));
         }
@@ -236,7 +254,7 @@ impl Core {
             match totp::verify(&secret, code, now, m.last_step) {
                 TotpCheck::Accepted { step } => {
                     if s.record_totp_use(&user.id, &m.id, step, now)? {
-                        record_success(s, user)?;
+                        self.attempt_succeeded(user)?;
                         return Ok(m);
                     }
                     replayed = Some(m);
@@ -269,9 +287,8 @@ impl Core {
         progress: &crate::domain::login::Progress,
         user: &User,
     ) -> Result<TotpSetup, ServiceError> {
-        let s = self.store.as_ref();
         let now = self.clock.now();
-        check_binding(s, user, progress, now)?;
+        self.check_binding(user, progress, now)?;
         let secret = totp::new_secret();
         let uri = totp::otpauth_uri("Proofup", &user.username, &secret);
         let b32 = totp::base32(&secret);
@@ -289,9 +306,8 @@ impl Core {
         client: &ClientInfo,
         req: ConfirmTotpRequest,
     ) -> Result<Method, ServiceError> {
-        let s = self.store.as_ref();
         let now = self.clock.now();
-        check_binding(s, user, progress, now)?;
+        self.check_binding(user, progress, now)?;
         if let Err(message) = check_method_name(&req.name) {
             return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
         }
@@ -303,7 +319,7 @@ impl Core {
             }
             PendingLookup::Unavailable(e) => ServiceError::Store(StoreError::Backend(e)),
         })?;
-        reserve(s, user, now)?;
+        self.reserve_attempt(user, now)?;
         let step = match totp::verify(&secret, &req.code, now, None) {
             TotpCheck::Accepted { step } => step,
             _ => {
@@ -312,7 +328,7 @@ impl Core {
                 ));
             }
         };
-        record_success(s, user)?;
+        self.attempt_succeeded(user)?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         let sealed = self
             .secrets
@@ -330,7 +346,7 @@ impl Core {
             created_at: now,
             last_used_at: Some(now),
         };
-        add_method(s, user, client, &method, progress, now)?;
+        self.store_method(user, client, &method, progress, now)?;
         self.pending_totp.remove(self, &session_key)?;
         Ok(method)
     }
@@ -341,7 +357,7 @@ impl Core {
         let progress = crate::domain::login::Progress::Complete(caller.session.clone());
         let s = self.store.as_ref();
         let now = self.clock.now();
-        check_binding(s, user, &progress, now)?;
+        self.check_binding(user, &progress, now)?;
         let methods = s.methods(&user.id)?;
         let m = methods.iter().find(|m| m.id == id).ok_or(ServiceError::NotFound("The method"))?;
         if methods.len() == 1 && self.requires_a_method(user, now)? {
@@ -370,7 +386,7 @@ impl Core {
             return Err(ServiceError::Invalid(vec![FieldError { field: "name".into(), message }]));
         }
         let mut m = s.method(&user.id, id)?.ok_or(ServiceError::NotFound("The method"))?;
-        check_binding(s, user, &progress, now)?;
+        self.check_binding(user, &progress, now)?;
         let name = name.trim();
         let entry = audit(
             now,

@@ -59,6 +59,21 @@ impl Caller {
         self.check(proofup_shared::api::Role::can_operate).map(|()| Operator(self.actor()))
     }
 
+    /// The caller as a Security reader (or above): the handle the administrators' read use cases
+    /// take (lists, logs, reports, the policy's history and what-if).
+    pub fn reader(&self) -> Result<Reader<'_>, ServiceError> {
+        self.check(proofup_shared::api::Role::can_read_admin).map(|()| Reader(self.actor()))
+    }
+
+    /// One user whose security info the caller may see: themself, or anyone for a Security
+    /// reader (or above). The handle the reads of one user's groups, sessions and methods take.
+    pub fn subject<'a>(&'a self, user_id: &'a str) -> Result<Subject<'a>, ServiceError> {
+        if user_id != self.user.id {
+            self.check(proofup_shared::api::Role::can_read_admin)?;
+        }
+        Ok(Subject { user_id, own: user_id == self.user.id, key: &self.key })
+    }
+
     /// The caller as a Security administrator (or Global administrator): the handle the use
     /// cases that change the directory, the policy, applications and settings take.
     pub fn manager(&self) -> Result<Manager<'_>, ServiceError> {
@@ -79,10 +94,33 @@ impl Caller {
 /// capability handles).
 pub struct Operator<'a>(Actor<'a>);
 
+/// A caller who passed the Security reader check; minted only by [`Caller::reader`].
+pub struct Reader<'a>(Actor<'a>);
+
+/// A user whose security info the caller may read; minted only by [`Caller::subject`].
+pub struct Subject<'a> {
+    user_id: &'a str,
+    /// The caller reads their own (their current session is marked).
+    own: bool,
+    key: &'a [u8; 32],
+}
+
+impl Subject<'_> {
+    pub fn user_id(&self) -> &str {
+        self.user_id
+    }
+}
+
 /// A caller who passed the Security administrator check; minted only by [`Caller::manager`].
 pub struct Manager<'a>(Actor<'a>);
 
 impl<'a> Operator<'a> {
+    pub fn actor(&self) -> &Actor<'a> {
+        &self.0
+    }
+}
+
+impl<'a> Reader<'a> {
     pub fn actor(&self) -> &Actor<'a> {
         &self.0
     }
@@ -146,7 +184,6 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound("The item"),
             StoreError::Conflict(c) => ServiceError::Conflict(conflict_sentence(&c)),
-            StoreError::Precondition(m) => ServiceError::Conflict(m),
             StoreError::BadCursor => ServiceError::BadCursor,
             e => ServiceError::Store(e),
         }
@@ -164,6 +201,11 @@ pub fn conflict_sentence(c: &crate::store::Conflict) -> String {
         Conflict::ApplicationExists => "An application with this id exists.".into(),
         Conflict::SigningKeysChanged => "The signing keys changed meanwhile. Try again.".into(),
         Conflict::StalePolicy => "Someone saved the policy after you opened it. Reload to see their version.".into(),
+        Conflict::DatabaseNotEmpty => {
+            "The PostgreSQL database already holds a directory: migrate into an empty one.".into()
+        }
+        Conflict::SetupTokenUsed => "The setup token was already used.".into(),
+        Conflict::SetupDone => "Setup is already done.".into(),
         Conflict::NotEmpty(dir) => {
             format!("{dir} is not empty: restore into a new directory, then point --data-dir at it")
         }
@@ -181,19 +223,19 @@ pub(crate) fn index_poisoned<T>(_: T) -> StoreError {
     StoreError::Backend("membership index lock poisoned".into())
 }
 
-/// Writes one sign-in log entry and counts it in the metrics (every sign-in event goes through
-/// here, so the log and `proofup_sign_ins_total` agree).
-pub(crate) fn record_sign_in<S: crate::store::Store + ?Sized>(
-    s: &S,
-    entry: proofup_shared::api::SignInLogEntry,
-) -> Result<(), StoreError> {
-    let (result, interactive) = (entry.result, entry.interactive);
-    match crate::domain::signin::aggregate_key(&entry) {
-        Some(key) => s.count_sign_in(&key, entry)?,
-        None => s.append_sign_in(entry)?,
+impl Core {
+    /// Writes one sign-in log entry and counts it in the metrics (every sign-in event goes through
+    /// here, so the log and `proofup_sign_ins_total` agree).
+    pub(crate) fn record_sign_in(&self, entry: proofup_shared::api::SignInLogEntry) -> Result<(), StoreError> {
+        let s = self.store.as_ref();
+        let (result, interactive) = (entry.result, entry.interactive);
+        match crate::domain::signin::aggregate_key(&entry) {
+            Some(key) => s.count_sign_in(&key, entry)?,
+            None => s.append_sign_in(entry)?,
+        }
+        crate::metrics::sign_in(result, interactive);
+        Ok(())
     }
-    crate::metrics::sign_in(result, interactive);
-    Ok(())
 }
 
 /// The store key of a session token.
@@ -266,17 +308,24 @@ mod tests {
     #[test]
     fn capability_handles_are_minted_only_for_the_roles_allowed() {
         use Role::*;
-        for (role, operate, manage) in [
-            (User, false, false),
-            (SecurityReader, false, false),
-            (SecurityOperator, true, false),
-            (SecurityAdministrator, true, true),
-            (GlobalAdministrator, true, true),
+        for (role, read, operate, manage) in [
+            (User, false, false, false),
+            (SecurityReader, true, false, false),
+            (SecurityOperator, true, true, false),
+            (SecurityAdministrator, true, true, true),
+            (GlobalAdministrator, true, true, true),
         ] {
             let c = caller(role);
+            assert_eq!(c.reader().is_ok(), read, "{role:?} as reader");
             assert_eq!(c.operator().is_ok(), operate, "{role:?} as operator");
             assert_eq!(c.manager().is_ok(), manage, "{role:?} as manager");
             assert!(matches!(c.manager().err(), None | Some(ServiceError::Forbidden(_))));
+            // Anyone may read their own security info; another user's only as a reader.
+            let own = c.subject("u1").expect("own");
+            assert!(own.own && own.user_id() == "u1");
+            let other = c.subject("u2");
+            assert_eq!(other.is_ok(), read, "{role:?} reading another user");
+            assert!(other.map_or(true, |s| !s.own));
         }
     }
 }

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::{Core, ServiceError};
 use crate::domain::notify::{Channel, EventKind, Message};
-use crate::store::{OutboxStore, StoreError, WebhookStore};
+use crate::store::StoreError;
 
 /// How long a claimed message is this node's to send: another node's job is not handed it before.
 const LEASE: time::Duration = time::Duration::minutes(1);
@@ -22,19 +22,22 @@ pub trait Transport: Send + Sync {
     fn send(&self, destination: &str, message: &Message) -> Result<(), String>;
 }
 
-/// Queues an event for every channel configured to hear it (today: the webhook, when it has a
-/// URL). Called inside the use case, before its durability is awaited.
-pub fn enqueue<S: WebhookStore + OutboxStore + ?Sized>(
-    s: &S,
-    kind: EventKind,
-    data: serde_json::Value,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    if s.webhook_url()?.is_none() {
-        return Ok(());
+impl Core {
+    /// Queues an event for every channel configured to hear it (today: the webhook, when it has a
+    /// URL). Called inside the use case, before its durability is awaited.
+    pub(crate) fn enqueue_event(
+        &self,
+        kind: EventKind,
+        data: serde_json::Value,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let s = self.store.as_ref();
+        if s.webhook_url()?.is_none() {
+            return Ok(());
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        s.enqueue_message(&Message::event(Channel::Webhook, kind, data, id, now))
     }
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    s.enqueue_message(&Message::event(Channel::Webhook, kind, data, id, now))
 }
 
 impl Core {

@@ -12,7 +12,7 @@ use webauthn_rs::prelude::{
     Webauthn, WebauthnBuilder,
 };
 
-use super::mfa::{check_binding, record_success, reserve, throttled, PendingLookup, PendingMap};
+use super::mfa::{PendingLookup, PendingMap};
 use super::ServiceError;
 use crate::domain::model::{ClientInfo, Method, User};
 use crate::store::StoreError;
@@ -128,7 +128,7 @@ impl Core {
         let s = self.store.as_ref();
         let now = self.clock.now();
         let rp = self.passkeys.relying_party()?;
-        check_binding(s, user, progress, now)?;
+        self.check_binding(user, progress, now)?;
         let existing: Vec<_> = s.methods(&user.id)?.iter().filter_map(stored).map(|p| p.cred_id().clone()).collect();
         let display = if user.display_name.trim().is_empty() { &user.username } else { &user.display_name };
         let (options, state) = rp
@@ -151,7 +151,7 @@ impl Core {
         let s = self.store.as_ref();
         let now = self.clock.now();
         let rp = self.passkeys.relying_party()?;
-        check_binding(s, user, progress, now)?;
+        self.check_binding(user, progress, now)?;
         if let Err(message) = check_method_name(&req.name) {
             return Err(invalid("name", &message));
         }
@@ -182,7 +182,7 @@ impl Core {
             created_at: now,
             last_used_at: Some(now),
         };
-        super::mfa::add_method(s, user, client, &method, progress, now)?;
+        self.store_method(user, client, &method, progress, now)?;
         Ok(method)
     }
 
@@ -195,7 +195,7 @@ impl Core {
         let s = self.store.as_ref();
         let now = self.clock.now();
         let rp = self.passkeys.relying_party()?;
-        throttled(s, user, now)?;
+        self.check_throttle(user, now)?;
         let passkeys: Vec<Passkey> = s.methods(&user.id)?.iter().filter_map(stored).collect();
         if passkeys.is_empty() {
             return Err(ServiceError::Conflict("You have no passkey. Use another method.".into()));
@@ -218,7 +218,7 @@ impl Core {
         let s = self.store.as_ref();
         let now = self.clock.now();
         let rp = self.passkeys.relying_party()?;
-        throttled(s, user, now)?;
+        self.check_throttle(user, now)?;
         let state = self
             .passkeys
             .authentications
@@ -227,7 +227,7 @@ impl Core {
         let credential: PublicKeyCredential = serde_json::from_value(credential)
             .map_err(|_| invalid("credential", "This is not a WebAuthn sign-in response."))?;
         // Reserved (counted as a failure) before the signature is checked; a verified one clears it.
-        reserve(s, user, now)?;
+        self.reserve_attempt(user, now)?;
         let result = match rp.finish_passkey_authentication(&credential, &state) {
             Ok(r) => r,
             Err(e) => {
@@ -248,7 +248,7 @@ impl Core {
             }
         }
         s.record_passkey_use(&user.id, &method.id, updated.as_deref(), now)?;
-        record_success(s, user)?;
+        self.attempt_succeeded(user)?;
         Ok(method)
     }
 }

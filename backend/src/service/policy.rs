@@ -12,7 +12,7 @@ use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};
 
 use super::{audit, change};
-use super::{Manager, Operator, ServiceError};
+use super::{Manager, Operator, Reader, ServiceError};
 use crate::domain::model::User;
 use crate::domain::policy::{self, Decision, RegistrationState, UserFacts};
 use crate::store::StoreError;
@@ -172,7 +172,7 @@ impl Core {
             ));
         }
         let user_name = |id: &str| s.user(id).ok().flatten().map_or_else(|| id.to_owned(), |u| u.username);
-        let group_name = |id: &str| super::groups::group_name(s, id);
+        let group_name = |id: &str| self.group_name(id);
         let changes = diff(&current.policy, &p, &user_name, &group_name);
         let now = self.clock.now();
         let next = PolicyVersion {
@@ -185,8 +185,7 @@ impl Core {
         let mut entry = audit(now, Some(by.actor().user), "policy.saved", None, changes, by.actor().client);
         entry.0.target = format!("MFA registration policy v{}", next.version);
         s.save_policy(&next, req.based_on_version, entry)?;
-        super::notify::enqueue(
-            s,
+        self.enqueue_event(
             crate::domain::notify::EventKind::PolicyChanged,
             serde_json::json!({
                 "version": next.version,
@@ -202,7 +201,12 @@ impl Core {
     }
 
     /// How the policy `p` treats one user, with every step explained.
-    pub fn what_if(&self, user_id: &str, draft: Option<&MfaRegistrationPolicy>) -> Result<WhatIf, ServiceError> {
+    pub fn what_if(
+        &self,
+        _: &Reader<'_>,
+        user_id: &str,
+        draft: Option<&MfaRegistrationPolicy>,
+    ) -> Result<WhatIf, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
         let user = &s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
@@ -215,7 +219,7 @@ impl Core {
             }
         };
         let (d, methods, state) = self.decide_with(p, user, now)?;
-        let name = |id: &str| super::groups::group_name(s, id);
+        let name = |id: &str| self.group_name(id);
         let mut explanation = Vec::new();
         match &d {
             Decision::NotInScope(why) => explanation.push(policy::describe_out(why, &name)),
@@ -262,12 +266,16 @@ impl Core {
     }
 
     /// The impact of a draft on every user, with the warnings to show `me` before saving.
-    pub fn draft_impact(&self, p: &MfaRegistrationPolicy, me: &User) -> Result<(Impact, Vec<String>), ServiceError> {
+    pub fn draft_impact(
+        &self,
+        reader: &Reader<'_>,
+        p: &MfaRegistrationPolicy,
+    ) -> Result<(Impact, Vec<String>), ServiceError> {
         let now = self.clock.now();
         let impact = self.impact(p, now);
         crate::memory::release_soon();
         let impact = impact?;
-        let warnings = self.warnings(p, me, now, &impact)?;
+        let warnings = self.warnings(p, reader.actor().user, now, &impact)?;
         Ok((impact, warnings))
     }
 }

@@ -6,7 +6,6 @@ use proofup_shared::mfa::{RecoveryCodes, RecoveryStatus, RECOVERY_CODE_COUNT};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::mfa::{check_binding, record_success, reserve};
 use super::ServiceError;
 use super::{audit, change};
 use crate::domain::model::{ClientInfo, RecoveryCodeSet, User};
@@ -74,7 +73,7 @@ impl Core {
                 "Recovery codes back up a sign-in method. Add an authenticator app or a passkey first.".into(),
             ));
         }
-        check_binding(s, user, &progress, now)?;
+        self.check_binding(user, &progress, now)?;
         let codes: Vec<String> = (0..RECOVERY_CODE_COUNT).map(|_| new_code()).collect();
         let set = RecoveryCodeSet {
             hashes: codes.iter().map(|c| normalize(c).map(|n| hash(&user.id, &n))).collect(),
@@ -103,7 +102,7 @@ impl Core {
         let s = self.store.as_ref();
         let now = self.clock.now();
         // Reserved (counted as a failure) before the check; a right code clears it.
-        reserve(s, user, now)?;
+        self.reserve_attempt(user, now)?;
         let wrong = || ServiceError::InvalidCode("That recovery code is not right, or it was already used.".into());
         let Some(n) = normalize(code) else {
             return Err(wrong());
@@ -114,7 +113,7 @@ impl Core {
         let entry = audit(now, Some(user), "mfa.recovery_code_used", Some(user), Vec::new(), client);
         match s.use_recovery_code(&user.id, &hash(&user.id, &n), entry)? {
             Some(left) => {
-                record_success(s, user)?;
+                self.attempt_succeeded(user)?;
                 Ok(left)
             }
             None => Err(wrong()),

@@ -10,7 +10,7 @@ use std::collections::BinaryHeap;
 use proofup_shared::policy::{RegistrationReportPage, RegistrationRow};
 use time::OffsetDateTime;
 
-use super::{Core, ServiceError};
+use super::{Core, Reader, ServiceError};
 use crate::domain::model::User;
 use crate::domain::policy::{self, Decision, RegistrationState};
 
@@ -132,6 +132,7 @@ impl Core {
     /// the cursor `after` (from an earlier page's `next_after`), at most `limit` of them (1–500).
     pub fn report_page(
         &self,
+        _: &Reader<'_>,
         status: Option<&str>,
         sort: ReportSort,
         after: Option<&str>,
@@ -178,7 +179,7 @@ impl Core {
     }
 
     /// The whole report (rows with `status`, if given), by username: for the CSV export.
-    pub fn report(&self, status: Option<&str>) -> Result<Vec<RegistrationRow>, ServiceError> {
+    pub fn report(&self, _: &Reader<'_>, status: Option<&str>) -> Result<Vec<RegistrationRow>, ServiceError> {
         check_status(status)?;
         let s = self.store.as_ref();
         let now = self.clock.now();

@@ -80,7 +80,7 @@ pub const TOKEN_FAILURES_PER_IP_PER_MINUTE: u32 = 30;
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: SecretBox, options: &CoreOptions) -> Self {
-        let index = match super::groups::build_index(store.as_ref()) {
+        let index = match store.membership_index() {
             Ok(i) => i,
             Err(e) => {
                 tracing::error!(error = %e, "could not read group memberships; starting with none");

@@ -1,14 +1,13 @@
 //! A user's live sessions: listing them (for the user and for administrators), ending one,
 //! ending every other one (the user's "Sign out everywhere else", and after a password change).
 
-use super::{Caller, Core};
+use super::{Caller, Core, Subject};
 use proofup_shared::api::SessionView;
 
 use super::ServiceError;
 use super::{audit, change};
 use crate::domain::model::Session;
 use crate::domain::session::{self, SessionCheck};
-use crate::store::SessionStore;
 
 fn view(key: &[u8; 32], s: Session, current: Option<&[u8; 32]>) -> SessionView {
     SessionView {
@@ -23,26 +22,27 @@ fn view(key: &[u8; 32], s: Session, current: Option<&[u8; 32]>) -> SessionView {
     }
 }
 
-/// Ends the user's sessions, all of them or all but `keep`; returns how many ended.
-pub fn end_all_but<S: SessionStore + ?Sized>(
-    s: &S,
-    user_id: &str,
-    keep: Option<&[u8; 32]>,
-) -> Result<u64, ServiceError> {
-    let Some(keep) = keep else { return Ok(s.delete_user_sessions(user_id)?) };
-    let mut n = 0;
-    for (key, _) in s.user_sessions(user_id)? {
-        if &key != keep {
-            s.delete_session(&key)?;
-            n += 1;
+impl Core {
+    /// Ends the user's sessions, all of them or all but `keep`; returns how many ended.
+    pub(crate) fn end_all_but(&self, user_id: &str, keep: Option<&[u8; 32]>) -> Result<u64, ServiceError> {
+        let s = self.store.as_ref();
+        let Some(keep) = keep else { return Ok(s.delete_user_sessions(user_id)?) };
+        let mut n = 0;
+        for (key, _) in s.user_sessions(user_id)? {
+            if &key != keep {
+                s.delete_session(&key)?;
+                n += 1;
+            }
         }
+        Ok(n)
     }
-    Ok(n)
 }
 
 impl Core {
     /// The user's live sessions, newest first; `current` marks the caller's own.
-    pub fn sessions_of(&self, user_id: &str, current: Option<&[u8; 32]>) -> Result<Vec<SessionView>, ServiceError> {
+    pub fn sessions_of(&self, subject: &Subject<'_>) -> Result<Vec<SessionView>, ServiceError> {
+        let (user_id, current) = (subject.user_id, subject.own.then_some(subject.key));
+        self.user(user_id)?;
         let s = self.store.as_ref();
         let now = self.clock.now();
         Ok(s.user_sessions(user_id)?
@@ -80,7 +80,7 @@ impl Core {
         let (user, keep, client) = (&caller.user, &caller.key, &caller.client);
         let s = self.store.as_ref();
         let now = self.clock.now();
-        let n = end_all_but(s, &user.id, Some(keep))?;
+        let n = self.end_all_but(&user.id, Some(keep))?;
         if n > 0 {
             s.append_audit(audit(
                 now,

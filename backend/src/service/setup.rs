@@ -29,55 +29,63 @@ pub enum SetupError {
     Throttled(time::Duration),
 }
 
-/// Creates and stores a fresh token (replacing any earlier one). Returns the
-/// token itself, which only the caller ever sees.
-pub fn issue_token<S: SetupStore + ?Sized>(s: &S, clock: &dyn Clock) -> Result<String, StoreError> {
-    let mut b = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut b);
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    s.put_setup_token(&SetupTokenRecord::for_token(&token, clock.now()))?;
-    Ok(token)
-}
-
 /// Whether a node's secret key is the one the store's secrets are sealed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyCheck {
     /// The store has no key check yet (a new store, or one from before checks were kept): the
     /// caller records this key's once it has opened what the store holds with it
-    /// ([`record_secret_key`]).
+    /// ([`Bootstrap::record_secret_key`]).
     Unrecorded,
     Matches,
     /// Another key sealed this store's secrets: this node could open none of them.
     Differs,
 }
 
-/// Compares the key's check with the one stored with the data.
-pub fn check_secret_key<S: SetupStore + ?Sized>(
-    s: &S,
-    key: &crate::domain::secretbox::SecretBox,
-) -> Result<KeyCheck, StoreError> {
-    Ok(match s.secret_key_check()? {
-        Some(stored) if stored == key.key_check() => KeyCheck::Matches,
-        Some(_) => KeyCheck::Differs,
-        None => KeyCheck::Unrecorded,
-    })
+/// What the CLI does on a store it opened itself, before (or without) a server: the setup token
+/// and the secret key's check. A narrow view of the service: the setup records and the clock,
+/// nothing else (the running server reaches the same through [`Core`]).
+pub struct Bootstrap<'a> {
+    store: &'a dyn SetupStore,
+    clock: &'a dyn Clock,
 }
 
-/// Records the key's check unless one is recorded already; `Differs` when another node's came
-/// first (two nodes with different keys starting together on an empty database).
-pub fn record_secret_key<S: SetupStore + ?Sized>(
-    s: &S,
-    key: &crate::domain::secretbox::SecretBox,
-) -> Result<KeyCheck, StoreError> {
-    let mine = key.key_check();
-    Ok(if s.record_secret_key_check(&mine)? == mine { KeyCheck::Matches } else { KeyCheck::Differs })
+impl<'a> Bootstrap<'a> {
+    pub fn new(store: &'a dyn SetupStore, clock: &'a dyn Clock) -> Self {
+        Bootstrap { store, clock }
+    }
+
+    /// Creates and stores a fresh setup token (replacing any earlier one). Returns the token
+    /// itself, which only the caller ever sees.
+    pub fn issue_setup_token(&self) -> Result<String, StoreError> {
+        let mut b = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        self.store.put_setup_token(&SetupTokenRecord::for_token(&token, self.clock.now()))?;
+        Ok(token)
+    }
+
+    /// Compares the key's check with the one stored with the data.
+    pub fn check_secret_key(&self, key: &crate::domain::secretbox::SecretBox) -> Result<KeyCheck, StoreError> {
+        Ok(match self.store.secret_key_check()? {
+            Some(stored) if stored == key.key_check() => KeyCheck::Matches,
+            Some(_) => KeyCheck::Differs,
+            None => KeyCheck::Unrecorded,
+        })
+    }
+
+    /// Records the key's check unless one is recorded already; `Differs` when another node's
+    /// came first (two nodes with different keys starting together on an empty database).
+    pub fn record_secret_key(&self, key: &crate::domain::secretbox::SecretBox) -> Result<KeyCheck, StoreError> {
+        let mine = key.key_check();
+        Ok(if self.store.record_secret_key_check(&mine)? == mine { KeyCheck::Matches } else { KeyCheck::Differs })
+    }
 }
 
 impl Core {
     /// Records the check of the secret key the server's secrets are sealed with, unless one is
-    /// recorded already (see [`record_secret_key`]).
+    /// recorded already (see [`Bootstrap::record_secret_key`]).
     pub fn record_key_check(&self) -> Result<KeyCheck, StoreError> {
-        record_secret_key(self.store.as_ref(), &self.secrets)
+        Bootstrap::new(self.store.as_ref(), self.clock.as_ref()).record_secret_key(&self.secrets)
     }
 
     /// Creates the first Global administrator with the setup token. `ip`: the caller's address,
@@ -135,7 +143,9 @@ impl Core {
         );
         match s.complete_setup(&record, &admin, audit) {
             Ok(()) => Ok(admin),
-            Err(StoreError::Precondition(_)) => Err(SetupError::Token(SetupTokenError::Missing)),
+            Err(StoreError::Conflict(crate::store::Conflict::SetupTokenUsed | crate::store::Conflict::SetupDone)) => {
+                Err(SetupError::Token(SetupTokenError::Missing))
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -1,7 +1,6 @@
 //! Directory users: create (with a temporary access pass), update, disable, reset, delete, set password.
 
 use super::Core;
-use crate::store::Store;
 use proofup_shared::api::{CreateUserRequest, Role, SetPasswordRequest, TemporaryAccessPass, UpdateUserRequest};
 use proofup_shared::validation::{validate_display_name, validate_email, validate_username, Problems};
 use proofup_shared::FieldError;
@@ -41,16 +40,19 @@ fn new_pass(
     (rec, entry, TemporaryAccessPass { code, expires_at: expires })
 }
 
-/// Refuses a change that would leave no enabled Global administrator.
-fn keep_a_global_admin<S: Store + ?Sized>(s: &S, before: &User, after: Option<&User>) -> Result<(), ServiceError> {
-    let was = before.enabled && before.role == Role::GlobalAdministrator;
-    let is = after.is_some_and(|u| u.enabled && u.role == Role::GlobalAdministrator);
-    if was && !is && s.count_enabled_global_admins()? <= 1 {
-        return Err(ServiceError::Conflict(
-            "This is the last enabled Global administrator: make another user Global administrator first.".into(),
-        ));
+impl Core {
+    /// Refuses a change that would leave no enabled Global administrator.
+    pub(super) fn keep_a_global_admin(&self, before: &User, after: Option<&User>) -> Result<(), ServiceError> {
+        let s = self.store.as_ref();
+        let was = before.enabled && before.role == Role::GlobalAdministrator;
+        let is = after.is_some_and(|u| u.enabled && u.role == Role::GlobalAdministrator);
+        if was && !is && s.count_enabled_global_admins()? <= 1 {
+            return Err(ServiceError::Conflict(
+                "This is the last enabled Global administrator: make another user Global administrator first.".into(),
+            ));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl Core {
@@ -211,7 +213,7 @@ impl Core {
             }
             after.enabled = enabled;
         }
-        keep_a_global_admin(s, &before, Some(&after))?;
+        self.keep_a_global_admin(&before, Some(&after))?;
         let mut changes = Vec::new();
         let mut diff = |f: &str, a: String, b: String| {
             if a != b {
@@ -251,7 +253,7 @@ impl Core {
         if before.id == by.actor().user.id {
             return Err(forbid("You cannot delete your own account."));
         }
-        keep_a_global_admin(s, &before, None)?;
+        self.keep_a_global_admin(&before, None)?;
         let entry = audit(
             self.clock.now(),
             Some(by.actor().user),

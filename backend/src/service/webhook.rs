@@ -65,11 +65,6 @@ impl Core {
         if s.webhook_url()?.is_none() {
             return Err(ServiceError::Conflict("Set a webhook URL first.".into()));
         }
-        Ok(super::notify::enqueue(
-            s,
-            EventKind::Test,
-            serde_json::json!({"requested_by": by.actor().user.username}),
-            now,
-        )?)
+        Ok(self.enqueue_event(EventKind::Test, serde_json::json!({"requested_by": by.actor().user.username}), now)?)
     }
 }

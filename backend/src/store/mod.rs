@@ -109,9 +109,6 @@ pub enum StoreError {
     Conflict(Conflict),
     #[error("not found")]
     NotFound,
-    /// A precondition checked inside a transaction failed (e.g. setup token already used).
-    #[error("{0}")]
-    Precondition(String),
     /// An `after` the engine did not make.
     #[error("after is not a cursor from a previous page.")]
     BadCursor,
@@ -144,6 +141,12 @@ pub enum Conflict {
     StalePolicy,
     /// The directory to restore into is not empty.
     NotEmpty(String),
+    /// The PostgreSQL database to migrate into already holds a directory.
+    DatabaseNotEmpty,
+    /// The setup token presented is no longer the stored one (used, or replaced by a newer one).
+    SetupTokenUsed,
+    /// The first administrator exists already.
+    SetupDone,
 }
 
 /// An audit entry before the store gives it an id and a place in the log.
@@ -391,6 +394,22 @@ pub trait GroupStore {
     /// Visits every membership edge (group, kind, member), to build the index at start
     /// (streamed: 300k edges held at once cost ~45 MB that the allocator kept afterwards).
     fn for_each_edge(&self, f: &mut dyn FnMut(&str, MemberKind, &str)) -> StoreResult<()>;
+
+    /// The membership index of the stored edges (built at start, and again when another node
+    /// changed the directory).
+    fn membership_index(&self) -> StoreResult<crate::domain::membership::MembershipIndex> {
+        let mut index = crate::domain::membership::MembershipIndex::default();
+        self.for_each_edge(&mut |group, kind, member| match kind {
+            MemberKind::User => index.add_user(group, member),
+            MemberKind::Group => {
+                // Stored edges were checked when added; a cycle here means damaged data: skip it loudly.
+                if let Err(e) = index.add_group(group, member) {
+                    tracing::error!(%group, %member, error = %e, "stored membership edge ignored");
+                }
+            }
+        })?;
+        Ok(index)
+    }
 }
 
 pub trait MethodStore {

@@ -62,7 +62,7 @@ impl Harness {
     }
 
     pub fn issue_setup_token(&self) -> String {
-        proofup::service::setup::issue_token(self.store.as_ref(), self.clock.as_ref()).unwrap()
+        proofup::service::setup::Bootstrap::new(self.store.as_ref(), self.clock.as_ref()).issue_setup_token().unwrap()
     }
 }
 

@@ -9,7 +9,7 @@ use proofup_shared::directory::{DirectoryRef, MemberKind};
 use proofup_shared::FieldError;
 use time::Duration;
 
-use super::super::{audit, change, new_token, Actor, Core, Manager, ServiceError};
+use super::super::{audit, change, new_token, Actor, Core, Manager, Reader, ServiceError};
 use crate::domain::oidc::Application;
 use crate::store::AuditDraft;
 
@@ -102,13 +102,13 @@ impl Core {
     }
 
     /// Every application, by name.
-    pub fn list_applications(&self) -> Result<Vec<ApplicationView>, ServiceError> {
+    pub fn list_applications(&self, _: &Reader<'_>) -> Result<Vec<ApplicationView>, ServiceError> {
         let mut apps = self.store.applications()?;
         apps.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then_with(|| a.id.cmp(&b.id)));
         apps.iter().map(|a| self.application_view(a)).collect()
     }
 
-    pub fn get_application(&self, id: &str) -> Result<ApplicationView, ServiceError> {
+    pub fn get_application(&self, _: &Reader<'_>, id: &str) -> Result<ApplicationView, ServiceError> {
         let app = self.store.application(id)?.ok_or(ServiceError::NotFound("The application"))?;
         self.application_view(&app)
     }

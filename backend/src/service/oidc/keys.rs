@@ -61,48 +61,53 @@ fn jwt_alg(alg: KeyAlg) -> Algorithm {
     }
 }
 
-/// A fresh key pair for `alg`, sealed, with its public JWK.
-pub fn generate(core: &Core, alg: KeyAlg) -> Result<SigningKey, KeyError> {
-    use aws_lc_rs::encoding::AsDer as _;
-    let pkcs8: Vec<u8> = match alg {
-        KeyAlg::RS256 => {
-            let kp =
-                aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
-            kp.as_der().map_err(|_| KeyError::Generate)?.as_ref().to_vec()
-        }
-        KeyAlg::ES256 => {
-            let kp =
-                aws_lc_rs::signature::EcdsaKeyPair::generate(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+impl Core {
+    /// A fresh key pair for `alg`, sealed, with its public JWK.
+    fn generate_signing_key(&self, alg: KeyAlg) -> Result<SigningKey, KeyError> {
+        use aws_lc_rs::encoding::AsDer as _;
+        let pkcs8: Vec<u8> = match alg {
+            KeyAlg::RS256 => {
+                let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
                     .map_err(|_| KeyError::Generate)?;
-            kp.to_pkcs8v1().map_err(|_| KeyError::Generate)?.as_ref().to_vec()
-        }
-    };
-    let kid = super::super::new_token()[..22].to_owned();
-    let mut jwk = Jwk::from_encoding_key(&encoding_key(alg, &pkcs8)?, jwt_alg(alg))?;
-    jwk.common.key_id = Some(kid.clone());
-    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-    let public_jwk = serde_json::to_value(&jwk).map_err(|_| KeyError::Generate)?;
-    let private_sealed = core.secrets.seal(&pkcs8, &seal_context(&kid)).map_err(|_| KeyError::Generate)?;
-    Ok(SigningKey {
-        kid,
-        alg,
-        state: KeyState::Next,
-        private_sealed,
-        public_jwk,
-        created_at: core.clock.now(),
-        activated_at: None,
-        retired_at: None,
-    })
+                kp.as_der().map_err(|_| KeyError::Generate)?.as_ref().to_vec()
+            }
+            KeyAlg::ES256 => {
+                let kp = aws_lc_rs::signature::EcdsaKeyPair::generate(
+                    &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                )
+                .map_err(|_| KeyError::Generate)?;
+                kp.to_pkcs8v1().map_err(|_| KeyError::Generate)?.as_ref().to_vec()
+            }
+        };
+        let kid = super::super::new_token()[..22].to_owned();
+        let mut jwk = Jwk::from_encoding_key(&encoding_key(alg, &pkcs8)?, jwt_alg(alg))?;
+        jwk.common.key_id = Some(kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        let public_jwk = serde_json::to_value(&jwk).map_err(|_| KeyError::Generate)?;
+        let private_sealed = self.secrets.seal(&pkcs8, &seal_context(&kid)).map_err(|_| KeyError::Generate)?;
+        Ok(SigningKey {
+            kid,
+            alg,
+            state: KeyState::Next,
+            private_sealed,
+            public_jwk,
+            created_at: self.clock.now(),
+            activated_at: None,
+            retired_at: None,
+        })
+    }
 }
 
-/// The active key for `alg`, opened: (kid, key) for signing.
-pub fn active(core: &Core, alg: KeyAlg) -> Result<(String, EncodingKey), ServiceError> {
-    let keys = core.store.signing_keys()?;
-    let k = keys.iter().find(|k| k.alg == alg && k.state == KeyState::Active).ok_or_else(|| {
-        ServiceError::Store(crate::store::StoreError::Backend(format!("no active {} key", alg.as_str())))
-    })?;
-    let pkcs8 = core.secrets.open(&k.private_sealed, &seal_context(&k.kid)).map_err(|_| KeyError::Open)?;
-    Ok((k.kid.clone(), encoding_key(alg, &pkcs8)?))
+impl Core {
+    /// The active key for `alg`, opened: (kid, key) for signing.
+    pub fn active_signing_key(&self, alg: KeyAlg) -> Result<(String, EncodingKey), ServiceError> {
+        let keys = self.store.signing_keys()?;
+        let k = keys.iter().find(|k| k.alg == alg && k.state == KeyState::Active).ok_or_else(|| {
+            ServiceError::Store(crate::store::StoreError::Backend(format!("no active {} key", alg.as_str())))
+        })?;
+        let pkcs8 = self.secrets.open(&k.private_sealed, &seal_context(&k.kid)).map_err(|_| KeyError::Open)?;
+        Ok((k.kid.clone(), encoding_key(alg, &pkcs8)?))
+    }
 }
 
 /// How long a node signs with the RS256 key it opened before it reads the key set again: another
@@ -209,7 +214,7 @@ impl Core {
             let now = self.clock.now();
             for alg in [KeyAlg::RS256, KeyAlg::ES256] {
                 for state in oidc::missing(&after, alg) {
-                    oidc::add_key(&mut after, generate(self, alg)?, state, now);
+                    oidc::add_key(&mut after, self.generate_signing_key(alg)?, state, now);
                 }
             }
             if after == before {
@@ -246,7 +251,7 @@ impl Core {
         let mut after = before.clone();
         let now = self.clock.now();
         for alg in [KeyAlg::RS256, KeyAlg::ES256] {
-            oidc::rotate(&mut after, alg, generate(self, alg)?, now);
+            oidc::rotate(&mut after, alg, self.generate_signing_key(alg)?, now);
         }
         let active: Vec<String> = after
             .iter()

@@ -344,23 +344,20 @@ impl Core {
         AppLogLine { ok, how, outcomes, interactive }: AppLogLine<'_>,
     ) -> Result<(), ServiceError> {
         use proofup_shared::api::{describe_outcomes, SignInLogEntry, SignInResult};
-        crate::service::record_sign_in(
-            self.store.as_ref(),
-            SignInLogEntry {
-                id: String::new(),
-                at: self.clock.now(),
-                username: user.username.clone(),
-                user_id: Some(user.id.clone()),
-                result: if ok { SignInResult::Success } else { SignInResult::Failure },
-                reason: describe_outcomes(how, &outcomes),
-                ip: client.ip.clone(),
-                user_agent: client.user_agent.clone(),
-                interactive,
-                application: Some(app.name.clone()),
-                count: 1,
-                outcomes,
-            },
-        )?;
+        self.record_sign_in(SignInLogEntry {
+            id: String::new(),
+            at: self.clock.now(),
+            username: user.username.clone(),
+            user_id: Some(user.id.clone()),
+            result: if ok { SignInResult::Success } else { SignInResult::Failure },
+            reason: describe_outcomes(how, &outcomes),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            interactive,
+            application: Some(app.name.clone()),
+            count: 1,
+            outcomes,
+        })?;
         Ok(())
     }
 }

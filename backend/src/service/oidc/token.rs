@@ -351,23 +351,20 @@ impl Core {
             grant: String::new(),
         };
         self.store.put_access_token(&session_key(&token), &access)?;
-        crate::service::record_sign_in(
-            self.store.as_ref(),
-            proofup_shared::api::SignInLogEntry {
-                id: String::new(),
-                at: now,
-                username: format!("app:{}", app.id),
-                user_id: None,
-                result: proofup_shared::api::SignInResult::Success,
-                reason: "Client credentials: an access token for the application itself".into(),
-                ip: from.ip.clone(),
-                user_agent: from.user_agent.clone(),
-                interactive: false,
-                application: Some(app.name.clone()),
-                count: 1,
-                outcomes: Vec::new(),
-            },
-        )?;
+        self.record_sign_in(proofup_shared::api::SignInLogEntry {
+            id: String::new(),
+            at: now,
+            username: format!("app:{}", app.id),
+            user_id: None,
+            result: proofup_shared::api::SignInResult::Success,
+            reason: "Client credentials: an access token for the application itself".into(),
+            ip: from.ip.clone(),
+            user_agent: from.user_agent.clone(),
+            interactive: false,
+            application: Some(app.name.clone()),
+            count: 1,
+            outcomes: Vec::new(),
+        })?;
         self.store.durable().await?;
         Ok(TokenResponse {
             access_token: token,
@@ -476,8 +473,7 @@ impl Core {
         }
         if has("groups") {
             let ids = self.membership.read().map_err(super::super::index_poisoned)?.groups_of(&user.id);
-            let mut names: Vec<String> =
-                ids.iter().map(|m| super::super::groups::group_name(self.store.as_ref(), &m.group)).collect();
+            let mut names: Vec<String> = ids.iter().map(|m| self.group_name(&m.group)).collect();
             names.sort();
             out.insert("groups".into(), names.into());
         }

@@ -23,28 +23,30 @@ use proofup_shared::api::{Me, SetPasswordRequest};
 use proofup_shared::mfa::NextStep;
 use time::OffsetDateTime;
 
-use super::{auth, new_token, session_key, Core, ServiceError};
+use super::{new_token, session_key, Core, ServiceError};
 use crate::domain::access::{Factor, Factors, Next};
 use crate::domain::login::LoginFlow;
 pub use crate::domain::login::Progress;
 use crate::domain::model::{ClientInfo, Continuation, Session, User};
 
-/// Who a browser is signed in (or signing in) as and what it must do next (`GET /api/auth/me`).
-pub fn me(core: &Core, progress: &Progress, user: &User) -> Result<Me, ServiceError> {
-    let mut who = user.me();
-    who.next_step = core.next_step(progress, user)?;
-    who.must_set_password = who.next_step == NextStep::SetPassword;
-    // A complete session keeps what its sign-in resumed; that application's flow began before the
-    // session and lives at most FLOW_LIFETIME, so an older session has nothing to look up (every
-    // page asks `me`).
-    let may_wait = match progress {
-        Progress::Complete(s) => core.clock.now() < s.created_at + crate::domain::oidc::grant::FLOW_LIFETIME,
-        Progress::Signing(_) => true,
-    };
-    if may_wait {
-        core.with_flow_links(progress.continuation(), &mut who)?;
+impl Core {
+    /// Who a browser is signed in (or signing in) as and what it must do next (`GET /api/auth/me`).
+    pub fn me(&self, progress: &Progress, user: &User) -> Result<Me, ServiceError> {
+        let mut who = user.me();
+        who.next_step = self.next_step(progress, user)?;
+        who.must_set_password = who.next_step == NextStep::SetPassword;
+        // A complete session keeps what its sign-in resumed; that application's flow began before the
+        // session and lives at most FLOW_LIFETIME, so an older session has nothing to look up (every
+        // page asks `me`).
+        let may_wait = match progress {
+            Progress::Complete(s) => self.clock.now() < s.created_at + crate::domain::oidc::grant::FLOW_LIFETIME,
+            Progress::Signing(_) => true,
+        };
+        if may_wait {
+            self.with_flow_links(progress.continuation(), &mut who)?;
+        }
+        Ok(who)
     }
-    Ok(who)
 }
 
 /// A browser's sign-in, with who it is and where the request came from.
@@ -142,15 +144,7 @@ impl<'a> SignIn<'a> {
     pub async fn second_step_done(&self, how: &str, factor: Factor) -> Result<Completed, ServiceError> {
         let now = self.core.clock.now();
         if self.progress.signing() {
-            auth::log_second_step(
-                self.core.store.as_ref(),
-                now,
-                &self.user,
-                true,
-                how,
-                &self.client,
-                self.application().as_deref(),
-            )?;
+            self.core.log_second_step(now, &self.user, true, how, &self.client, self.application().as_deref())?;
         }
         self.complete(Some(factor), Some(now), now).await
     }
@@ -161,8 +155,7 @@ impl<'a> SignIn<'a> {
             return;
         }
         let s = self.core.store.as_ref();
-        let written = match auth::log_second_step(
-            s,
+        let written = match self.core.log_second_step(
             self.core.clock.now(),
             &self.user,
             false,
@@ -184,8 +177,7 @@ impl<'a> SignIn<'a> {
         let now = self.core.clock.now();
         if self.progress.signing() {
             crate::metrics::interrupt(crate::metrics::Interrupt::Registered);
-            auth::log_second_step(
-                self.core.store.as_ref(),
+            self.core.log_second_step(
                 now,
                 &self.user,
                 true,
@@ -205,14 +197,12 @@ impl<'a> SignIn<'a> {
             return Err(ServiceError::WrongStage("This session is not waiting for MFA registration."));
         };
         let now = self.core.clock.now();
-        let s = self.core.store.as_ref();
         match self.decide(f)? {
             Next::Allow | Next::Register { skip: Some(_), .. } => self.core.record_skip(&self.user, now)?,
             Next::Register { .. } => return Err(ServiceError::RegistrationRequired),
             _ => return Err(ServiceError::WrongStage("This sign-in is not waiting for MFA registration.")),
         }
-        auth::log_second_step(
-            s,
+        self.core.log_second_step(
             now,
             &self.user,
             true,
@@ -267,8 +257,7 @@ impl<'a> SignIn<'a> {
             }
         };
         if let Some(outcomes) = outcomes {
-            auth::log_step_outcomes(
-                s,
+            self.core.log_step_outcomes(
                 now,
                 &user,
                 "Password chosen after a temporary access pass",
@@ -278,7 +267,7 @@ impl<'a> SignIn<'a> {
             )?;
         }
         s.flush()?;
-        Ok((token, me(core, &progress, &user)?))
+        Ok((token, core.me(&progress, &user)?))
     }
 
     /// The one way out of signing in: the login flow (or, re-authenticating, the old session)

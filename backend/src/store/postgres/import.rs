@@ -100,9 +100,7 @@ impl PgStore {
                 .map_err(pg)?
                 .get(0);
             if existing > 0 {
-                return Err(StoreError::Precondition(
-                    "the PostgreSQL database already holds a directory: migrate into an empty one".into(),
-                ));
+                return Err(StoreError::Conflict(crate::store::Conflict::DatabaseNotEmpty));
             }
             let mut counts = Counts::default();
             for r in &records {

@@ -327,10 +327,10 @@ impl SetupStore for PgStore {
                 None => (None, false),
             };
             if stored.as_ref() != Some(&doc) {
-                return Err(StoreError::Precondition("the setup token was already used".into()));
+                return Err(StoreError::Conflict(Conflict::SetupTokenUsed));
             }
             if done {
-                return Err(StoreError::Precondition("setup already done".into()));
+                return Err(StoreError::Conflict(Conflict::SetupDone));
             }
             tx.execute("UPDATE setup SET token = NULL, done = true WHERE id = 1", &[]).map_err(pg)?;
             let inserted = tx.execute(

@@ -263,12 +263,12 @@ impl SetupStore for SledStore {
         let user_bytes = enc(admin)?;
         (&self.meta, &self.users, &self.usernames, &self.audit)
             .transaction(|(meta, users, usernames, log)| {
-                let abort = |m: &str| ConflictableTransactionError::Abort(StoreError::Precondition(m.into()));
+                let abort = |c: Conflict| ConflictableTransactionError::Abort(StoreError::Conflict(c));
                 if meta.get(SETUP_KEY)?.as_deref() != Some(&token_bytes[..]) {
-                    return Err(abort("the setup token was already used"));
+                    return Err(abort(Conflict::SetupTokenUsed));
                 }
                 if meta.get(SETUP_DONE_KEY)?.is_some() {
-                    return Err(abort("setup already done"));
+                    return Err(abort(Conflict::SetupDone));
                 }
                 meta.remove(SETUP_KEY)?;
                 meta.insert(SETUP_DONE_KEY, &b"1"[..])?;
