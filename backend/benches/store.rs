@@ -9,10 +9,11 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use proofup::domain::model::{Method, Session};
+use proofup::domain::records::SignInRecord;
 use proofup::store::sled::SledStore;
 use proofup::store::Durability;
 use proofup::store::{MethodStore, SessionStore, SignInLog};
-use proofup_shared::api::{SignInLogEntry, SignInResult};
+use proofup_shared::api::SignInResult;
 use time::OffsetDateTime;
 
 const N: u32 = 100_000;
@@ -48,7 +49,7 @@ fn bench(c: &mut Criterion) {
     for u in 0..N {
         s.create_session(&key(u as u64), &session(u, now)).expect("session");
     }
-    let row = |u: u32| SignInLogEntry {
+    let row = |u: u32| SignInRecord {
         id: String::new(),
         at: now,
         username: format!("seed-user-{u:06}"),

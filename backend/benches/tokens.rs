@@ -8,6 +8,7 @@
 //! ID tokens are signed with the key parsed once (`keys::Signer`); the rows "one RS256 signature"
 //! and "the active signing key opened" are what every token paid before it.
 
+use proofup::domain::records::AuditRecord;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -18,11 +19,11 @@ use proofup::service::oidc::token::ClientAuth;
 use proofup::service::{Core, CoreOptions};
 use proofup::store::sled::SledStore;
 use proofup::store::{ApplicationStore, AuditDraft, Durability, GrantStore, Store, UserStore};
-use proofup_shared::api::AuditEntry;
+
 use time::OffsetDateTime;
 
 fn audit(action: &str) -> AuditDraft {
-    AuditDraft(AuditEntry {
+    AuditDraft(AuditRecord {
         id: String::new(),
         at: OffsetDateTime::now_utc(),
         actor_id: None,

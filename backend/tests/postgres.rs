@@ -274,14 +274,14 @@ fn an_embedded_store_migrates_whole_into_postgresql() {
             grace_days: 7,
             ..Default::default()
         };
-        let v = proofup_shared::policy::PolicyVersion {
+        let v = proofup::domain::records::PolicyRecord {
             version: 1,
             policy: p,
             saved_at: None,
             saved_by: Some("ada".into()),
             changes: vec![],
         };
-        let audit = proofup::store::AuditDraft(proofup_shared::api::AuditEntry {
+        let audit = proofup::store::AuditDraft(proofup::domain::records::AuditRecord {
             id: String::new(),
             at: time::OffsetDateTime::now_utc(),
             actor_id: None,
@@ -330,7 +330,7 @@ fn an_embedded_store_migrates_whole_into_postgresql() {
     assert_eq!(to.policy().unwrap(), from.policy().unwrap());
     assert_eq!(to.count_sign_ins().unwrap(), from.count_sign_ins().unwrap());
     assert_eq!(to.count_audit().unwrap(), from.count_audit().unwrap());
-    let strip = |p: proofup_shared::api::Page<proofup_shared::api::AuditEntry>| {
+    let strip = |p: proofup_shared::api::Page<proofup::domain::records::AuditRecord>| {
         p.items
             .into_iter()
             .map(|mut e| {

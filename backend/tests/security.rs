@@ -414,7 +414,7 @@ async fn refused_sign_ins_are_kept_small_and_logs_have_a_retention() {
     let now = proofup::domain::clock::Clock::now(h.clock.as_ref());
     for days_ago in [200, 120, 95, 30, 10, 1] {
         h.store
-            .append_sign_in(proofup_shared::api::SignInLogEntry {
+            .append_sign_in(proofup::domain::records::SignInRecord {
                 id: String::new(),
                 at: now - time::Duration::days(days_ago),
                 username: format!("old-{days_ago}"),

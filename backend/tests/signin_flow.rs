@@ -2,6 +2,7 @@
 //! hands back the session's continuation and refuses steps that do not belong to the stage.
 #![allow(clippy::unwrap_used)]
 
+use proofup::domain::records::AuditRecord;
 use std::sync::Arc;
 
 use proofup::domain::access::{Factor, Factors};
@@ -12,7 +13,7 @@ use proofup::service::signin::{Progress, SignIn};
 use proofup::service::{session_key, Core, CoreOptions, ServiceError};
 use proofup::store::sled::SledStore;
 use proofup::store::{AuditDraft, Store};
-use proofup_shared::api::{AuditEntry, Role};
+use proofup_shared::api::Role;
 
 /// The runtime over a temporary store, and the store (the runtime keeps its own private).
 fn core() -> (Core, Arc<dyn Store>) {
@@ -40,7 +41,7 @@ fn alice(store: &Arc<dyn Store>) -> User {
         updated_at: now,
         last_sign_in_at: None,
     };
-    let audit = AuditEntry {
+    let audit = AuditRecord {
         id: String::new(),
         at: now,
         actor_id: None,

@@ -263,7 +263,7 @@ fn method_counts_come_from_the_key_tree_which_older_stores_get_built() {
     let counts = s.method_counts().unwrap();
     assert_eq!((counts.len(), counts["u1"], counts["u2"]), (2, 2, 1), "{counts:?}");
     let audit = || {
-        AuditDraft(proofup_shared::api::AuditEntry {
+        AuditDraft(proofup::domain::records::AuditRecord {
             id: String::new(),
             at: time::OffsetDateTime::now_utc(),
             actor_id: None,

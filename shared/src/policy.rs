@@ -149,13 +149,6 @@ pub fn parse_network(s: &str) -> Option<ipnet::IpNet> {
     s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
-impl PolicyVersion {
-    /// Version 0: the built-in default, before any save.
-    pub fn never_saved() -> Self {
-        Self { version: 0, policy: Default::default(), saved_at: None, saved_by: None, changes: Vec::new() }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyVersion {

@@ -145,7 +145,7 @@ fn seed_grants(
         "access_token_minutes": access_token_minutes
     }))?;
     let app = crate::domain::oidc::Application::new("bench-app".into(), &req, Some(&secret), now);
-    let entry = crate::store::AuditDraft(proofup_shared::api::AuditEntry {
+    let entry = crate::store::AuditDraft(crate::domain::records::AuditRecord {
         id: String::new(),
         at: now,
         actor_id: None,
@@ -222,7 +222,7 @@ fn seed_logs(
         let at = now - time::Duration::milliseconds(span - (span / args.sign_ins.max(1) as i64) * i as i64);
         let u = rng.gen_range(0..args.users.max(1));
         let ok = rng.gen_bool(0.9);
-        store.append_sign_in(proofup_shared::api::SignInLogEntry {
+        store.append_sign_in(crate::domain::records::SignInRecord {
             id: String::new(),
             at,
             username: format!("seed-user-{u:06}"),
@@ -244,7 +244,7 @@ fn seed_logs(
     for i in 0..args.audit {
         let at = now - time::Duration::milliseconds(span - (span / args.audit.max(1) as i64) * i as i64);
         let u = rng.gen_range(0..args.users.max(1));
-        store.append_audit(AuditDraft(proofup_shared::api::AuditEntry {
+        store.append_audit(AuditDraft(crate::domain::records::AuditRecord {
             id: String::new(),
             at,
             actor_id: None,

@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod ratelimit;
+pub mod records;
 pub mod roles;
 pub mod secretbox;
 pub mod session;

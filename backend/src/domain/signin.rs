@@ -11,7 +11,7 @@
 ///
 /// Everything else — any interactive sign-in, any refusal about a real user (a reused refresh
 /// token among them) — is kept on its own row.
-pub fn aggregate_key(e: &proofup_shared::api::SignInLogEntry) -> Option<String> {
+pub fn aggregate_key(e: &crate::domain::records::SignInRecord) -> Option<String> {
     use proofup_shared::api::SignInResult::Success;
     let who = match (e.result, e.interactive, e.user_id.as_deref()) {
         (Success, false, user) => user.unwrap_or(&e.username),
@@ -42,9 +42,10 @@ mod tests {
 
     #[test]
     fn refused_attempts_without_a_user_and_machine_grants_share_a_row_per_minute() {
-        use proofup_shared::api::{SignInLogEntry, SignInResult};
+        use crate::domain::records::SignInRecord;
+        use proofup_shared::api::SignInResult;
         use time::macros::datetime;
-        let e = |at, user: Option<&str>, result, ip: &str, reason: &str| SignInLogEntry {
+        let e = |at, user: Option<&str>, result, ip: &str, reason: &str| SignInRecord {
             id: String::new(),
             at,
             username: "nobody".into(),
@@ -85,7 +86,7 @@ mod tests {
         assert_eq!(aggregate_key(&e(t, Some("u1"), SignInResult::Failure, "203.0.113.7", "Wrong password")), None);
         assert_eq!(aggregate_key(&e(t, Some("u1"), SignInResult::Throttled, "203.0.113.7", "Throttled")), None);
         assert_eq!(aggregate_key(&e(t, Some("u1"), SignInResult::Success, "203.0.113.7", "Password")), None);
-        let machine = |user: Option<&str>, f: &dyn Fn(&mut SignInLogEntry)| {
+        let machine = |user: Option<&str>, f: &dyn Fn(&mut SignInRecord)| {
             let mut m = e(t, user, SignInResult::Success, "203.0.113.7", "Token refreshed");
             m.interactive = false;
             m.application = Some("Wiki".into());

@@ -3,7 +3,8 @@
 use super::Core;
 use std::net::IpAddr;
 
-use proofup_shared::api::{describe_outcomes, Me, PolicyOutcome, SignInLogEntry, SignInResult};
+use crate::domain::records::SignInRecord;
+use proofup_shared::api::{describe_outcomes, Me, PolicyOutcome, SignInResult};
 use proofup_shared::validation::normalize_username;
 use time::{Duration, OffsetDateTime};
 
@@ -74,8 +75,8 @@ fn entry(
     reason: String,
     client: &ClientInfo,
     application: Option<&str>,
-) -> SignInLogEntry {
-    SignInLogEntry {
+) -> SignInRecord {
+    SignInRecord {
         id: String::new(),
         at,
         username: username.chars().filter(|c| !c.is_control()).take(128).collect(),
@@ -119,7 +120,7 @@ impl Core {
     ) -> Result<(), StoreError> {
         let reason = describe_outcomes(how, &outcomes);
         let e = entry(at, (&user.username, Some(user)), SignInResult::Success, reason, client, application);
-        self.record_sign_in(SignInLogEntry { outcomes, ..e })
+        self.record_sign_in(SignInRecord { outcomes, ..e })
     }
 }
 
@@ -280,7 +281,7 @@ impl Core {
         s.set_last_sign_in(&user.id, now)?;
         if user.emergency_access {
             outcomes.push(PolicyOutcome::EmergencyAccess);
-            s.add_alert(proofup_shared::api::EmergencyAlert {
+            s.add_alert(crate::domain::records::AlertRecord {
                 id: String::new(),
                 at: now,
                 user_id: user.id.clone(),

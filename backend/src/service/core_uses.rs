@@ -7,6 +7,7 @@ use proofup_shared::policy::PolicyVersion;
 
 use super::{Core, Manager, Reader, ServiceError, Subject};
 use crate::domain::model::{Group, User};
+use crate::domain::records::page;
 use crate::store::{AuditFilter, SignInFilter, UserFilter};
 
 impl Core {
@@ -55,7 +56,7 @@ impl Core {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<AuditEntry>, ServiceError> {
-        Ok(self.store.search_audit(filter, after, limit)?)
+        Ok(page(self.store.search_audit(filter, after, limit)?))
     }
 
     pub fn search_sign_ins(
@@ -65,7 +66,7 @@ impl Core {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<SignInLogEntry>, ServiceError> {
-        Ok(self.store.search_sign_ins(filter, after, limit)?)
+        Ok(page(self.store.search_sign_ins(filter, after, limit)?))
     }
 
     pub fn setup_done(&self) -> Result<bool, ServiceError> {
@@ -73,11 +74,11 @@ impl Core {
     }
 
     pub fn policy(&self) -> Result<PolicyVersion, ServiceError> {
-        Ok(self.store.policy()?)
+        Ok(self.store.policy()?.into())
     }
 
     pub fn policy_versions(&self, _: &Reader<'_>, limit: usize) -> Result<Vec<PolicyVersion>, ServiceError> {
-        Ok(self.store.policy_versions(limit)?)
+        Ok(self.store.policy_versions(limit)?.into_iter().map(Into::into).collect())
     }
 
     /// The store answers (readiness).
@@ -102,7 +103,7 @@ impl Core {
             enforcement: policy.enforcement,
             emergency_accounts: registration.emergency_accounts,
             registration,
-            alerts: s.open_alerts(50)?,
+            alerts: s.open_alerts(50)?.into_iter().map(Into::into).collect(),
             webhook: self.webhook_backlog()?,
             registered_at_interrupt: s
                 .search_audit(
@@ -114,7 +115,10 @@ impl Core {
                     None,
                     10,
                 )?
-                .items,
+                .items
+                .into_iter()
+                .map(Into::into)
+                .collect(),
         })
     }
 

@@ -30,7 +30,7 @@ pub use crate::store::{AuditFilter, SignInFilter, UserFilter};
 pub use runtime::{Core, CoreOptions, TOKEN_FAILURES_PER_IP_PER_MINUTE};
 
 use base64::Engine as _;
-use proofup_shared::api::{AuditEntry, FieldChange};
+use proofup_shared::api::FieldChange;
 use proofup_shared::FieldError;
 use rand::RngCore as _;
 use time::{Duration, OffsetDateTime};
@@ -226,7 +226,7 @@ pub(crate) fn index_poisoned<T>(_: T) -> StoreError {
 impl Core {
     /// Writes one sign-in log entry and counts it in the metrics (every sign-in event goes through
     /// here, so the log and `proofup_sign_ins_total` agree).
-    pub(crate) fn record_sign_in(&self, entry: proofup_shared::api::SignInLogEntry) -> Result<(), StoreError> {
+    pub(crate) fn record_sign_in(&self, entry: crate::domain::records::SignInRecord) -> Result<(), StoreError> {
         let s = self.store.as_ref();
         let (result, interactive) = (entry.result, entry.interactive);
         match crate::domain::signin::aggregate_key(&entry) {
@@ -258,7 +258,7 @@ pub fn audit(
     changes: Vec<FieldChange>,
     client: &ClientInfo,
 ) -> AuditDraft {
-    AuditDraft(AuditEntry {
+    AuditDraft(crate::domain::records::AuditRecord {
         id: String::new(),
         at,
         actor_id: actor.map(|u| u.id.clone()),

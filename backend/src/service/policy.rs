@@ -5,8 +5,7 @@ use super::Core;
 
 use proofup_shared::api::FieldChange;
 use proofup_shared::policy::{
-    Enforcement, GraceRequest, Impact, MfaRegistrationPolicy, PolicyVersion, SavePolicyRequest, SavePolicyResponse,
-    WhatIf,
+    Enforcement, GraceRequest, Impact, MfaRegistrationPolicy, SavePolicyRequest, SavePolicyResponse, WhatIf,
 };
 use proofup_shared::FieldError;
 use time::{Duration, OffsetDateTime};
@@ -175,7 +174,7 @@ impl Core {
         let group_name = |id: &str| self.group_name(id);
         let changes = diff(&current.policy, &p, &user_name, &group_name);
         let now = self.clock.now();
-        let next = PolicyVersion {
+        let next = crate::domain::records::PolicyRecord {
             version: current.version + 1,
             policy: p.clone(),
             saved_at: Some(now),
@@ -197,7 +196,7 @@ impl Core {
         )?;
         let imp = self.impact(&p, now)?;
         let warnings = self.warnings(&p, by.actor().user, now, &imp)?;
-        Ok(SavePolicyResponse { saved: next, warnings })
+        Ok(SavePolicyResponse { saved: next.into(), warnings })
     }
 
     /// How the policy `p` treats one user, with every step explained.

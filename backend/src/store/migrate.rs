@@ -1,9 +1,8 @@
 //! Moving a directory between engines (`proofup migrate`): the records one engine exports and
 //! another imports, engine-neutral.
 
-use proofup_shared::api::{AuditEntry, EmergencyAlert, SignInLogEntry};
+use crate::domain::records::{AlertRecord, AuditRecord, PolicyRecord, SignInRecord};
 use proofup_shared::directory::MemberKind;
-use proofup_shared::policy::PolicyVersion;
 
 use crate::domain::model::{Group, Method, RecoveryCodeSet, User};
 use crate::domain::notify::Message;
@@ -39,10 +38,10 @@ pub enum Record {
         user_id: String,
         state: RegistrationState,
     },
-    Policy(PolicyVersion),
-    Audit(AuditEntry),
-    SignIn(SignInLogEntry),
-    Alert(EmergencyAlert),
+    Policy(PolicyRecord),
+    Audit(AuditRecord),
+    SignIn(SignInRecord),
+    Alert(AlertRecord),
     WebhookUrl(String),
     Message(Message),
     Application(Application),

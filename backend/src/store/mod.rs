@@ -5,6 +5,10 @@
 //! Rules of this layer:
 //! - This file holds no engine code: traits, `StoreError`, `AuditDraft`, filters and `Durability`.
 //!   It may import `domain` and `proofup_shared` types; never `service` or `http`.
+//! - What is stored is a domain type (`domain::model`, `domain::records`), never an API body:
+//!   `proofup_shared` supplies only shared values inside them (roles, kinds, a page of results).
+//! - A write that collides with what is stored fails with a typed [`Conflict`]; the sentence a
+//!   person reads is the service's, written once.
 //! - Filters are data ([`UserFilter`], [`AuditFilter`], [`SignInFilter`]), so an SQL engine can
 //!   run them; each has a `matches` for engines that scan.
 //! - Cursors (`after`) are opaque strings made by the engine; only the engine parses them, and a
@@ -17,9 +21,10 @@
 //! - A write is acknowledged to a client only after [`Durability::flush`] or
 //!   [`Durability::durable`] (the method's documentation says when it already did).
 
-use proofup_shared::api::{AuditEntry, Page, Role, SignInLogEntry, SignInResult};
+use crate::domain::records::{AuditRecord, PolicyRecord, SignInRecord};
+use proofup_shared::api::{Page, Role, SignInResult};
 use proofup_shared::directory::MemberKind;
-use proofup_shared::policy::PolicyVersion;
+
 use time::OffsetDateTime;
 
 use crate::domain::login::LoginFlow;
@@ -151,7 +156,7 @@ pub enum Conflict {
 
 /// An audit entry before the store gives it an id and a place in the log.
 #[derive(Debug, Clone)]
-pub struct AuditDraft(pub AuditEntry);
+pub struct AuditDraft(pub AuditRecord);
 
 pub trait UserStore {
     fn user(&self, id: &str) -> StoreResult<Option<User>>;
@@ -294,7 +299,7 @@ pub struct AuditFilter {
 }
 
 impl AuditFilter {
-    pub fn matches(&self, e: &AuditEntry) -> bool {
+    pub fn matches(&self, e: &AuditRecord) -> bool {
         in_window(e.at, self.from, self.to)
             && self.actor.as_ref().is_none_or(|a| e.actor.to_lowercase() == *a)
             && self.target.as_ref().is_none_or(|t| e.target.to_lowercase().contains(t.as_str()))
@@ -315,7 +320,7 @@ pub struct SignInFilter {
 }
 
 impl SignInFilter {
-    pub fn matches(&self, e: &SignInLogEntry) -> bool {
+    pub fn matches(&self, e: &SignInRecord) -> bool {
         in_window(e.at, self.from, self.to)
             && self.user.as_ref().is_none_or(|u| e.username == *u)
             && self.result.is_none_or(|r| e.result == r)
@@ -334,11 +339,11 @@ pub const SCAN_BUDGET: usize = 50_000;
 pub trait AuditLog {
     fn append_audit(&self, entry: AuditDraft) -> StoreResult<()>;
     /// Newest first.
-    fn list_audit(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>> {
+    fn list_audit(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditRecord>> {
         self.search_audit(&AuditFilter::default(), after, limit)
     }
     /// Newest first, filtered (at most [`SCAN_BUDGET`] entries read per call).
-    fn search_audit(&self, filter: &AuditFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>>;
+    fn search_audit(&self, filter: &AuditFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditRecord>>;
     fn count_audit(&self) -> StoreResult<u64>;
     /// Retention: removes entries from before `before`, then the oldest beyond `max_rows`.
     /// Returns how many were removed.
@@ -346,13 +351,13 @@ pub trait AuditLog {
 }
 
 pub trait SignInLog {
-    fn append_sign_in(&self, entry: SignInLogEntry) -> StoreResult<()>;
+    fn append_sign_in(&self, entry: SignInRecord) -> StoreResult<()>;
     /// Counts one more attempt in the aggregate row `key` (see `domain::signin::aggregate_key`),
     /// atomically: the first makes the row from `entry` (count 1), each next adds one and names
     /// its username. The row keeps its place in the log (the minute's first attempt).
-    fn count_sign_in(&self, key: &str, entry: SignInLogEntry) -> StoreResult<()>;
+    fn count_sign_in(&self, key: &str, entry: SignInRecord) -> StoreResult<()>;
     /// Newest first.
-    fn list_sign_ins(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<SignInLogEntry>> {
+    fn list_sign_ins(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<SignInRecord>> {
         self.search_sign_ins(&SignInFilter::default(), after, limit)
     }
     /// Newest first, filtered (at most [`SCAN_BUDGET`] entries read per call).
@@ -361,7 +366,7 @@ pub trait SignInLog {
         filter: &SignInFilter,
         after: Option<&str>,
         limit: usize,
-    ) -> StoreResult<Page<SignInLogEntry>>;
+    ) -> StoreResult<Page<SignInRecord>>;
     fn count_sign_ins(&self) -> StoreResult<u64>;
     /// Retention: removes entries from before `before`, then the oldest beyond `max_rows`.
     fn prune_sign_ins(&self, before: OffsetDateTime, max_rows: u64) -> StoreResult<u64>;
@@ -448,21 +453,21 @@ pub trait RecoveryStore {
 }
 
 pub trait AlertStore {
-    fn add_alert(&self, alert: proofup_shared::api::EmergencyAlert) -> StoreResult<()>;
-    fn alert(&self, id: &str) -> StoreResult<Option<proofup_shared::api::EmergencyAlert>>;
+    fn add_alert(&self, alert: crate::domain::records::AlertRecord) -> StoreResult<()>;
+    fn alert(&self, id: &str) -> StoreResult<Option<crate::domain::records::AlertRecord>>;
     /// Unacknowledged alerts, newest first.
-    fn open_alerts(&self, limit: usize) -> StoreResult<Vec<proofup_shared::api::EmergencyAlert>>;
+    fn open_alerts(&self, limit: usize) -> StoreResult<Vec<crate::domain::records::AlertRecord>>;
     /// Marks an alert acknowledged (audited); `NotFound` if unknown.
     fn acknowledge_alert(&self, id: &str, by: &str, at: OffsetDateTime, audit: AuditDraft) -> StoreResult<()>;
 }
 
 pub trait PolicyStore {
     /// The current policy (version 0, the default, until one is saved).
-    fn policy(&self) -> StoreResult<PolicyVersion>;
+    fn policy(&self) -> StoreResult<PolicyRecord>;
     /// Saves `next` as version `based_on + 1`; `Conflict` if another save came first.
-    fn save_policy(&self, next: &PolicyVersion, based_on: u64, audit: AuditDraft) -> StoreResult<()>;
+    fn save_policy(&self, next: &PolicyRecord, based_on: u64, audit: AuditDraft) -> StoreResult<()>;
     /// Newest first.
-    fn policy_versions(&self, limit: usize) -> StoreResult<Vec<PolicyVersion>>;
+    fn policy_versions(&self, limit: usize) -> StoreResult<Vec<PolicyRecord>>;
     fn registration_state(&self, user_id: &str) -> StoreResult<RegistrationState>;
     fn all_registration_states(&self) -> StoreResult<std::collections::HashMap<String, RegistrationState>>;
     /// Writes a user's policy state, with an audit entry when an administrator changed it.

@@ -5,6 +5,7 @@
 //! `conformance_tests!(its_engine_constructor)`, which makes one `#[test]` per function.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use proofup::domain::records::{AlertRecord, AuditRecord, PolicyRecord, SignInRecord};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -17,10 +18,10 @@ use proofup::domain::tap::TapRecord;
 use proofup::domain::throttle::ThrottleDecision;
 use proofup::store::Conflict;
 use proofup::store::{AuditDraft, AuditFilter, SignInFilter, Store, StoreError, UserFilter};
-use proofup_shared::api::{AuditEntry, EmergencyAlert, Role, SignInLogEntry, SignInResult};
+use proofup_shared::api::{Role, SignInResult};
 use proofup_shared::directory::MemberKind;
 use proofup_shared::mfa::MethodKind;
-use proofup_shared::policy::{Enforcement, PolicyVersion};
+use proofup_shared::policy::Enforcement;
 use time::{Duration, OffsetDateTime};
 
 /// Every case as (name, function), for engines that run them one after another (on one server).
@@ -129,7 +130,7 @@ fn totp(user_id: &str, id: &str) -> Method {
 }
 
 fn audit(action: &str, target: &str, at: OffsetDateTime) -> AuditDraft {
-    AuditDraft(AuditEntry {
+    AuditDraft(AuditRecord {
         id: String::new(),
         at,
         actor_id: Some("admin-id".into()),
@@ -146,8 +147,8 @@ fn a(action: &str) -> AuditDraft {
     audit(action, "", t0())
 }
 
-fn sign_in(username: &str, result: SignInResult, at: OffsetDateTime) -> SignInLogEntry {
-    SignInLogEntry {
+fn sign_in(username: &str, result: SignInResult, at: OffsetDateTime) -> SignInRecord {
+    SignInRecord {
         id: String::new(),
         at,
         username: username.into(),
@@ -691,7 +692,7 @@ pub fn policy_versions_refuse_a_stale_save(e: &mut dyn Engine) {
     let s = e.store();
     let v0 = s.policy().unwrap();
     assert_eq!(v0.version, 0);
-    let mut v1: PolicyVersion = v0.clone();
+    let mut v1: PolicyRecord = v0.clone();
     v1.version = 1;
     v1.policy.enforcement = Enforcement::On;
     s.save_policy(&v1, 0, a("policy.saved")).unwrap();
@@ -833,7 +834,7 @@ pub fn grants_end_with_their_tokens_and_refresh_tokens_are_spent_once(e: &mut dy
 pub fn alerts_and_webhook_outbox(e: &mut dyn Engine) {
     let s = e.store();
     for i in 0..3i64 {
-        s.add_alert(EmergencyAlert {
+        s.add_alert(AlertRecord {
             id: format!("al{i}"),
             at: t0() + Duration::minutes(i),
             user_id: "u1".into(),

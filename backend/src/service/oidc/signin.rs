@@ -343,8 +343,8 @@ impl Core {
         client: &ClientInfo,
         AppLogLine { ok, how, outcomes, interactive }: AppLogLine<'_>,
     ) -> Result<(), ServiceError> {
-        use proofup_shared::api::{describe_outcomes, SignInLogEntry, SignInResult};
-        self.record_sign_in(SignInLogEntry {
+        use proofup_shared::api::{describe_outcomes, SignInResult};
+        self.record_sign_in(crate::domain::records::SignInRecord {
             id: String::new(),
             at: self.clock.now(),
             username: user.username.clone(),

@@ -351,7 +351,7 @@ impl Core {
             grant: String::new(),
         };
         self.store.put_access_token(&session_key(&token), &access)?;
-        self.record_sign_in(proofup_shared::api::SignInLogEntry {
+        self.record_sign_in(crate::domain::records::SignInRecord {
             id: String::new(),
             at: now,
             username: format!("app:{}", app.id),

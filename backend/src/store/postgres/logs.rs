@@ -2,7 +2,8 @@
 //! insertion (as the embedded engine's keys sort). Cursors are `micros.seq` of the last row.
 
 use super::conn::Sql;
-use proofup_shared::api::{AuditEntry, EmergencyAlert, Page, SignInLogEntry};
+use crate::domain::records::{AlertRecord, AuditRecord, SignInRecord};
+use proofup_shared::api::Page;
 use time::OffsetDateTime;
 
 use super::{d, insert_audit, j, pg, PgStore, BATCH};
@@ -112,14 +113,14 @@ impl AuditLog for PgStore {
         self.run(move |c| insert_audit(c, entry))
     }
 
-    fn search_audit(&self, filter: &AuditFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>> {
+    fn search_audit(&self, filter: &AuditFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditRecord>> {
         let f = filter.clone();
         newest_first(
             self,
             "audit",
             (filter.from, filter.to),
             move |e| f.matches(e),
-            |e: &mut AuditEntry, id| e.id = id,
+            |e: &mut AuditRecord, id| e.id = id,
             after,
             limit,
         )
@@ -135,7 +136,7 @@ impl AuditLog for PgStore {
 }
 
 impl SignInLog for PgStore {
-    fn append_sign_in(&self, entry: SignInLogEntry) -> StoreResult<()> {
+    fn append_sign_in(&self, entry: SignInRecord) -> StoreResult<()> {
         let result =
             serde_json::to_value(entry.result).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let doc = j(&entry)?;
@@ -149,10 +150,10 @@ impl SignInLog for PgStore {
         })
     }
 
-    fn count_sign_in(&self, key: &str, entry: SignInLogEntry) -> StoreResult<()> {
+    fn count_sign_in(&self, key: &str, entry: SignInRecord) -> StoreResult<()> {
         let result =
             serde_json::to_value(entry.result).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let doc = j(&SignInLogEntry { count: 1, ..entry.clone() })?;
+        let doc = j(&SignInRecord { count: 1, ..entry.clone() })?;
         let key = key.to_owned();
         self.run(move |c| {
             c.execute(
@@ -172,14 +173,14 @@ impl SignInLog for PgStore {
         filter: &SignInFilter,
         after: Option<&str>,
         limit: usize,
-    ) -> StoreResult<Page<SignInLogEntry>> {
+    ) -> StoreResult<Page<SignInRecord>> {
         let f = filter.clone();
         newest_first(
             self,
             "sign_ins",
             (filter.from, filter.to),
             move |e| f.matches(e),
-            |e: &mut SignInLogEntry, id| e.id = id,
+            |e: &mut SignInRecord, id| e.id = id,
             after,
             limit,
         )
@@ -195,7 +196,7 @@ impl SignInLog for PgStore {
 }
 
 impl AlertStore for PgStore {
-    fn add_alert(&self, alert: EmergencyAlert) -> StoreResult<()> {
+    fn add_alert(&self, alert: AlertRecord) -> StoreResult<()> {
         self.run(move |c| {
             let mut a = alert;
             let seq: i64 =
@@ -210,14 +211,14 @@ impl AlertStore for PgStore {
         })
     }
 
-    fn alert(&self, id: &str) -> StoreResult<Option<EmergencyAlert>> {
+    fn alert(&self, id: &str) -> StoreResult<Option<AlertRecord>> {
         let id = id.to_owned();
         self.run(move |c| {
             c.query_opt("SELECT doc FROM alerts WHERE id = $1", &[&id]).map_err(pg)?.map(|r| d(r.get(0))).transpose()
         })
     }
 
-    fn open_alerts(&self, limit: usize) -> StoreResult<Vec<EmergencyAlert>> {
+    fn open_alerts(&self, limit: usize) -> StoreResult<Vec<AlertRecord>> {
         let limit = limit as i64;
         self.run(move |c| {
             c.query(
@@ -238,7 +239,7 @@ impl AlertStore for PgStore {
             let Some(row) = tx.query_opt("SELECT doc FROM alerts WHERE id = $1 FOR UPDATE", &[&id]).map_err(pg)? else {
                 return Err(StoreError::NotFound);
             };
-            let mut a: EmergencyAlert = d(row.get(0))?;
+            let mut a: AlertRecord = d(row.get(0))?;
             a.acknowledged_by = Some(by);
             a.acknowledged_at = Some(at);
             tx.execute("UPDATE alerts SET acknowledged = true, doc = $2 WHERE id = $1", &[&id, &j(&a)?]).map_err(pg)?;

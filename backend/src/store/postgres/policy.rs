@@ -2,8 +2,8 @@
 //! primary key: of two nodes saving from the same version, the second gets a Conflict.
 
 use super::conn::Sql;
+use crate::domain::records::PolicyRecord;
 use crate::store::Conflict;
-use proofup_shared::policy::PolicyVersion;
 
 use super::{d, insert_audit, j, pg, PgStore};
 use crate::domain::policy::RegistrationState;
@@ -14,16 +14,16 @@ fn stale() -> StoreError {
 }
 
 impl PolicyStore for PgStore {
-    fn policy(&self) -> StoreResult<PolicyVersion> {
+    fn policy(&self) -> StoreResult<PolicyRecord> {
         self.run(|c| {
             match c.query_opt("SELECT doc FROM policy_versions ORDER BY version DESC LIMIT 1", &[]).map_err(pg)? {
                 Some(r) => d(r.get(0)),
-                None => Ok(PolicyVersion::never_saved()),
+                None => Ok(PolicyRecord::never_saved()),
             }
         })
     }
 
-    fn save_policy(&self, next: &PolicyVersion, based_on: u64, audit: AuditDraft) -> StoreResult<()> {
+    fn save_policy(&self, next: &PolicyRecord, based_on: u64, audit: AuditDraft) -> StoreResult<()> {
         let (version, doc) = (next.version, j(next)?);
         self.run(move |c| {
             if version != based_on + 1 {
@@ -52,7 +52,7 @@ impl PolicyStore for PgStore {
         })
     }
 
-    fn policy_versions(&self, limit: usize) -> StoreResult<Vec<PolicyVersion>> {
+    fn policy_versions(&self, limit: usize) -> StoreResult<Vec<PolicyRecord>> {
         let limit = limit as i64;
         self.run(move |c| {
             c.query("SELECT doc FROM policy_versions ORDER BY version DESC LIMIT $1", &[&limit])

@@ -1,7 +1,8 @@
 //! The audit log, the sign-in log and emergency-access alerts: keys sort by time.
 
+use crate::domain::records::{AuditRecord, SignInRecord};
 use ::sled::transaction::{ConflictableTransactionError, Transactional};
-use proofup_shared::api::{AuditEntry, Page, SignInLogEntry};
+use proofup_shared::api::Page;
 use time::OffsetDateTime;
 
 use super::*;
@@ -75,7 +76,7 @@ impl AuditLog for SledStore {
         self.audit.transaction(|log| Self::insert_audit_tx(log, entry.clone())).map_err(tx_err)
     }
 
-    fn search_audit(&self, filter: &AuditFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditEntry>> {
+    fn search_audit(&self, filter: &AuditFilter, after: Option<&str>, limit: usize) -> StoreResult<Page<AuditRecord>> {
         Self::list_newest_first(&self.audit, (filter.from, filter.to), &|e| filter.matches(e), after, limit)
     }
 
@@ -89,14 +90,14 @@ impl AuditLog for SledStore {
 }
 
 impl SignInLog for SledStore {
-    fn append_sign_in(&self, mut entry: SignInLogEntry) -> StoreResult<()> {
+    fn append_sign_in(&self, mut entry: SignInRecord) -> StoreResult<()> {
         let key = log_key(entry.at, self.db.generate_id().map_err(backend)?);
         entry.id = hex(&key);
         self.signins.insert(key, enc(&entry)?).map_err(backend)?;
         Ok(())
     }
 
-    fn count_sign_in(&self, key: &str, entry: SignInLogEntry) -> StoreResult<()> {
+    fn count_sign_in(&self, key: &str, entry: SignInRecord) -> StoreResult<()> {
         // This minute's row exists: add one to it in place, a compare-and-swap on that one row and
         // no transaction (the requests of one client in one minute all meet here: as transactions
         // over two trees they conflicted and retried, and client credentials ran at half speed).
@@ -126,7 +127,7 @@ impl SignInLog for SledStore {
                         return Ok(false);
                     }
                 }
-                let row = SignInLogEntry { id: hex(&fresh), count: 1, ..entry.clone() };
+                let row = SignInRecord { id: hex(&fresh), count: 1, ..entry.clone() };
                 log.insert(&fresh, tx_enc(&row)?)?;
                 counts.insert(key.as_bytes(), &fresh)?;
                 Ok(true)
@@ -149,7 +150,7 @@ impl SignInLog for SledStore {
         filter: &SignInFilter,
         after: Option<&str>,
         limit: usize,
-    ) -> StoreResult<Page<SignInLogEntry>> {
+    ) -> StoreResult<Page<SignInRecord>> {
         Self::list_newest_first(&self.signins, (filter.from, filter.to), &|e| filter.matches(e), after, limit)
     }
 
@@ -163,22 +164,22 @@ impl SignInLog for SledStore {
 }
 
 impl AlertStore for SledStore {
-    fn add_alert(&self, mut alert: proofup_shared::api::EmergencyAlert) -> StoreResult<()> {
+    fn add_alert(&self, mut alert: crate::domain::records::AlertRecord) -> StoreResult<()> {
         let key = log_key(alert.at, self.db.generate_id().map_err(backend)?);
         alert.id = hex(&key);
         self.alerts.insert(key, enc(&alert)?).map_err(backend)?;
         Ok(())
     }
 
-    fn alert(&self, id: &str) -> StoreResult<Option<proofup_shared::api::EmergencyAlert>> {
+    fn alert(&self, id: &str) -> StoreResult<Option<crate::domain::records::AlertRecord>> {
         let Some(key) = unhex(id) else { return Ok(None) };
         self.alerts.get(key).map_err(backend)?.map(|v| dec(&v)).transpose()
     }
 
-    fn open_alerts(&self, limit: usize) -> StoreResult<Vec<proofup_shared::api::EmergencyAlert>> {
+    fn open_alerts(&self, limit: usize) -> StoreResult<Vec<crate::domain::records::AlertRecord>> {
         let mut out = Vec::new();
         for v in self.alerts.iter().values().rev() {
-            let a: proofup_shared::api::EmergencyAlert = dec(&v.map_err(backend)?)?;
+            let a: crate::domain::records::AlertRecord = dec(&v.map_err(backend)?)?;
             if a.acknowledged_at.is_none() {
                 out.push(a);
                 if out.len() == limit {
@@ -194,7 +195,7 @@ impl AlertStore for SledStore {
         (&self.alerts, &self.audit)
             .transaction(|(alerts, log)| {
                 let Some(v) = alerts.get(&key)? else { return abort(StoreError::NotFound) };
-                let mut a: proofup_shared::api::EmergencyAlert = tx_dec(&v)?;
+                let mut a: crate::domain::records::AlertRecord = tx_dec(&v)?;
                 if a.acknowledged_at.is_none() {
                     a.acknowledged_by = Some(by.to_owned());
                     a.acknowledged_at = Some(at);
@@ -211,7 +212,7 @@ impl AlertStore for SledStore {
 /// A counted sign-in row with one more attempt, named after the latest username; `None` when the
 /// stored row cannot be read.
 fn counted_once_more(row: &[u8], username: &str) -> Option<Vec<u8>> {
-    let mut row: SignInLogEntry = serde_json::from_slice(row).ok()?;
+    let mut row: SignInRecord = serde_json::from_slice(row).ok()?;
     row.count = row.count.saturating_add(1);
     username.clone_into(&mut row.username);
     serde_json::to_vec(&row).ok()

@@ -17,8 +17,8 @@
 //! - `credentials`: passkey credential id (base64url) → user id, 0, method id (unique across users)
 //! - `recovery`: user id → RecoveryCodeSet (hashes only)
 //! - `webhook`: `url`, and per notification channel `last_error` (JSON: message, time) and `last_delivered_at` (the webhook's under these names); `outbox`: message id → Message (every channel's, each naming its channel)
-//! - `alerts`: (unix millis BE, sequence BE) → EmergencyAlert
-//! - `regstate`: user id → RegistrationState; `policy_versions`: version (u64 BE) → PolicyVersion
+//! - `alerts`: (unix millis BE, sequence BE) → AlertRecord
+//! - `regstate`: user id → RegistrationState; `policy_versions`: version (u64 BE) → PolicyRecord
 //! - `applications`: client id → Application (secrets as SHA-256); `signing_keys`: `set` → every
 //!   SigningKey (JSON list, private parts sealed), replaced whole
 //! - `flows`: flow id → Flow; `codes`: SHA-256(code) → CodeGrant; `access_tokens`:

@@ -6,14 +6,14 @@ use ::sled::transaction::Transactional;
 use super::*;
 
 impl PolicyStore for SledStore {
-    fn policy(&self) -> StoreResult<PolicyVersion> {
+    fn policy(&self) -> StoreResult<PolicyRecord> {
         match self.policy_versions.last().map_err(backend)? {
             Some((_, v)) => dec(&v),
-            None => Ok(PolicyVersion::never_saved()),
+            None => Ok(PolicyRecord::never_saved()),
         }
     }
 
-    fn save_policy(&self, next: &PolicyVersion, based_on: u64, audit: AuditDraft) -> StoreResult<()> {
+    fn save_policy(&self, next: &PolicyRecord, based_on: u64, audit: AuditDraft) -> StoreResult<()> {
         let bytes = enc(next)?;
         (&self.policy_versions, &self.audit)
             .transaction(|(versions, log)| {
@@ -30,7 +30,7 @@ impl PolicyStore for SledStore {
         self.flush()
     }
 
-    fn policy_versions(&self, limit: usize) -> StoreResult<Vec<PolicyVersion>> {
+    fn policy_versions(&self, limit: usize) -> StoreResult<Vec<PolicyRecord>> {
         self.policy_versions.iter().values().rev().take(limit).map(|v| dec(&v.map_err(backend)?)).collect()
     }
 
