@@ -145,7 +145,7 @@ fn start() -> Api {
                         (status, headers, body)
                     }};
                 }
-                let token = proofup::service::setup::issue_token(store.as_ref(), clock.as_ref()).unwrap();
+                let token = proofup::service::setup::Bootstrap::new(store.as_ref(), clock.as_ref()).issue_setup_token().unwrap();
                 let setup = json_call(
                     Method::POST,
                     "/api/setup",
