@@ -18,7 +18,7 @@ FUZZ_TARGETS := api_json api_query csv_import totp_code
 # The API test binaries that run a second time on PostgreSQL (PROOFUP_TEST_ENGINE=postgres: each
 # binary starts one throw-away server, each test a fresh database of it). Not hostile/parsers:
 # they compare digests of the embedded store's files.
-PG_API_TESTS := api applications csv figures groups logs methods metrics oidc oidc_tokens policy report roles security users webhook
+PG_API_TESTS := api applications csv figures groups logs mail methods metrics oidc oidc_tokens policy report roles security users webhook
 
 .PHONY: run release test setup setup-test ui server test-unit test-e2e clean fuzz fuzz-corpus
 
@@ -82,14 +82,15 @@ setup:
 
 ## Browser-test tools; Apache with mod_auth_openidc is the independent relying party e2e signs in to;
 ## PostgreSQL's server binaries for the tests that start their own throw-away database server;
-## systemd-analyze checks deploy/proofup.service.
+## systemd-analyze checks deploy/proofup.service; aiosmtpd is the real SMTP server the mail tests start.
 setup-test:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v oathtool >/dev/null \
 	    || ! test -x /usr/sbin/apache2 || ! test -f /usr/lib/apache2/modules/mod_auth_openidc.so \
-	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null; then \
-	  echo "installing chromium, chromedriver, oathtool, apache2, libapache2-mod-auth-openidc, postgresql, systemd"; apt-get update -qq && \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null \
+	    || ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then \
+	  echo "installing chromium, chromedriver, oathtool, apache2, libapache2-mod-auth-openidc, postgresql, systemd, python3-aiosmtpd"; apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver oathtool \
-	    apache2 libapache2-mod-auth-openidc postgresql systemd >/dev/null; fi
+	    apache2 libapache2-mod-auth-openidc postgresql systemd python3-aiosmtpd >/dev/null; fi
 	@if ! grep -qs '"version": "$(OIDC_CLIENT_TS_VERSION)"' $(TOOLS)/node_modules/oidc-client-ts/package.json; then \
 	  echo "installing oidc-client-ts@$(OIDC_CLIENT_TS_VERSION) from npm"; mkdir -p $(TOOLS); \
 	  npm install --prefix $(TOOLS) --no-audit --no-fund --silent oidc-client-ts@$(OIDC_CLIENT_TS_VERSION); fi

@@ -45,10 +45,32 @@ pub enum Command {
     /// Ask a running server whether it is ready (`GET /readyz` on its listen address): exit 0
     /// if so, 1 if not. For container health checks, where the image has no curl.
     Probe(ProbeArgs),
+    /// Mail: `proofup mail test --to ADDR` sends a test message now with the mail settings
+    /// given (the same flags as serve), and says what the server answered.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Benchmarks: Argon2id verifications per second with the production parameters,
     /// one thread per core flat out (the bound for sign-in throughput).
     #[command(hide = true)]
     HashRate(HashRateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Send a test message now (no server needed), to check the mail settings.
+    Test(MailTestArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MailTestArgs {
+    /// Where to send the test message.
+    #[arg(long)]
+    pub to: String,
+    /// The portal's public URL, as the message's footer names it.
+    #[arg(long, env = "PROOFUP_PUBLIC_URL", default_value = "http://localhost:8080")]
+    pub public_url: String,
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -251,10 +273,188 @@ pub struct ServeArgs {
     /// it, `/metrics` is off.
     #[arg(long, env = "PROOFUP_METRICS_TOKEN_FILE")]
     pub metrics_token_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 /// Shortest metrics token accepted: it guards a page that tells how many people sign in.
 pub const METRICS_TOKEN_MIN_CHARS: usize = 32;
+
+/// Mail: where Proofup's messages go out. Without `--smtp-url` nothing is sent and the portal
+/// says mail is off.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MailArgs {
+    /// The mail server: `smtp://host[:port]` (STARTTLS required; port 587 by default) or
+    /// `smtps://host[:port]` (TLS from the first byte; port 465). A user name may precede the
+    /// host (`smtp://proofup@mail.example.com`); the password comes from --smtp-password-file.
+    /// `?tls=none` sends in clear and is accepted only for a loopback server (a local relay).
+    #[arg(long, env = "PROOFUP_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// File holding the mail server's password (never on the command line, never logged).
+    #[arg(long, env = "PROOFUP_SMTP_PASSWORD_FILE")]
+    pub smtp_password_file: Option<PathBuf>,
+
+    /// PEM file of a certificate authority the mail server's certificate may chain to, besides
+    /// the system's (a private CA).
+    #[arg(long, env = "PROOFUP_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
+
+    /// The From of every message, e.g. `Contoso sign-in <no-reply@contoso.com>`. Required with
+    /// --smtp-url.
+    #[arg(long, env = "PROOFUP_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// The organisation's name, as messages say it.
+    #[arg(long, env = "PROOFUP_ORGANISATION", default_value = "Proofup")]
+    pub organisation: String,
+}
+
+/// How the connection to the mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS; refused if the server does not offer it.
+    StartTls,
+    /// TLS from the first byte (`smtps://`).
+    Tls,
+    /// No TLS: loopback servers only.
+    None,
+}
+
+impl SmtpSecurity {
+    pub fn label(self) -> &'static str {
+        match self {
+            SmtpSecurity::StartTls => "STARTTLS (required)",
+            SmtpSecurity::Tls => "TLS",
+            SmtpSecurity::None => "none (loopback server)",
+        }
+    }
+}
+
+/// The mail settings, checked.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// An extra trusted certificate authority (PEM).
+    pub ca_pem: Option<Vec<u8>>,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+impl MailArgs {
+    /// The mail settings, or `None` when mail is off; `Err` says what to fix.
+    pub fn smtp(&self) -> Result<Option<SmtpConfig>, String> {
+        let Some(raw) = self.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+            if self.mail_from.is_some() || self.smtp_password_file.is_some() {
+                return Err("--mail-from and --smtp-password-file need --smtp-url".into());
+            }
+            return Ok(None);
+        };
+        let mut c = parse_smtp_url(raw)?;
+        c.from = self
+            .mail_from
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .ok_or("--smtp-url needs --mail-from (the address messages come from)")?
+            .to_owned();
+        check_mailbox(&c.from).map_err(|e| format!("--mail-from: {e}"))?;
+        if let Some(path) = &self.smtp_password_file {
+            let p = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read --smtp-password-file {}: {e}", path.display()))?;
+            let p = p.trim_end_matches(['\r', '\n']).to_owned();
+            if p.is_empty() {
+                return Err(format!("--smtp-password-file {} is empty", path.display()));
+            }
+            if c.username.is_none() {
+                return Err("--smtp-password-file needs a user name in --smtp-url (smtp://user@host)".into());
+            }
+            c.password = Some(p);
+        }
+        if let Some(path) = &self.smtp_ca_file {
+            c.ca_pem =
+                Some(std::fs::read(path).map_err(|e| format!("cannot read --smtp-ca-file {}: {e}", path.display()))?);
+        }
+        Ok(Some(c))
+    }
+}
+
+/// A From like `Name <addr@host>` or `addr@host`.
+pub fn check_mailbox(s: &str) -> Result<(), String> {
+    let addr = match (s.rfind('<'), s.ends_with('>')) {
+        (Some(i), true) => &s[i + 1..s.len() - 1],
+        _ => s,
+    };
+    match proofup_shared::validation::validate_email(addr) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err("an address is needed".into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads `smtp://` / `smtps://` URLs. A password in the URL is refused: it would show in the
+/// process list and in shell history.
+pub fn parse_smtp_url(raw: &str) -> Result<SmtpConfig, String> {
+    let u = url::Url::parse(raw).map_err(|e| format!("--smtp-url is not a URL: {e}"))?;
+    let mut security = match u.scheme() {
+        "smtp" => SmtpSecurity::StartTls,
+        "smtps" => SmtpSecurity::Tls,
+        other => return Err(format!("--smtp-url: use smtp:// or smtps://, not {other}://")),
+    };
+    if u.password().is_some() {
+        return Err("--smtp-url must not hold a password: put it in a file named by --smtp-password-file".into());
+    }
+    let host = match u.host() {
+        Some(url::Host::Domain(d)) => d.to_owned(),
+        Some(url::Host::Ipv4(a)) => a.to_string(),
+        Some(url::Host::Ipv6(a)) => a.to_string(),
+        None => return Err("--smtp-url needs a host".into()),
+    };
+    for (k, v) in u.query_pairs() {
+        match (k.as_ref(), v.as_ref()) {
+            ("tls", "none") => {
+                if security != SmtpSecurity::StartTls {
+                    return Err("--smtp-url: tls=none goes with smtp://".into());
+                }
+                let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
+                if !loopback {
+                    return Err("--smtp-url: tls=none (mail in clear) is allowed only for a loopback server".into());
+                }
+                security = SmtpSecurity::None;
+            }
+            ("tls", "required") => {}
+            (k, _) => return Err(format!("--smtp-url: unknown parameter {k}")),
+        }
+    }
+    if u.path() != "" && u.path() != "/" {
+        return Err("--smtp-url takes no path".into());
+    }
+    let port = u.port().unwrap_or(match security {
+        SmtpSecurity::Tls => 465,
+        SmtpSecurity::StartTls => 587,
+        SmtpSecurity::None => 25,
+    });
+    let username = (!u.username().is_empty())
+        .then(|| percent_encoding::percent_decode_str(u.username()).decode_utf8_lossy().into_owned());
+    Ok(SmtpConfig { host, port, security, username, password: None, ca_pem: None, from: String::new() })
+}
 
 /// Reads the metrics token file: its first line, trimmed; kept only as its SHA-256.
 pub fn read_metrics_token(path: &std::path::Path) -> Result<[u8; 32], String> {
@@ -318,6 +518,10 @@ pub struct HttpConfig {
     pub setup_file: Option<PathBuf>,
     /// SHA-256 of the bearer token that may read `/metrics`; `None`: `/metrics` is off.
     pub metrics_token: Option<[u8; 32]>,
+    /// The organisation's name, as messages say it.
+    pub organisation: String,
+    /// The mail settings in force (set by `serve` once checked); `None`: mail is off.
+    pub mail: Option<crate::domain::mail::MailSetup>,
 }
 
 pub fn public_url(explicit: Option<&str>, listen: SocketAddr) -> String {
@@ -343,6 +547,8 @@ impl ServeArgs {
             pass_hours: self.pass_hours,
             setup_file: Some(setup_file(&self.data_dir)),
             metrics_token: None,
+            organisation: self.mail.organisation.clone(),
+            mail: None,
         }
     }
 }
@@ -360,6 +566,67 @@ impl HttpConfig {
             pass_hours: 8,
             setup_file: None,
             metrics_token: None,
+            organisation: "Proofup".into(),
+            mail: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls_are_read_strictly() {
+        let c = parse_smtp_url("smtp://mail.example.com").unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.security, c.username),
+            ("mail.example.com", 587, SmtpSecurity::StartTls, None)
+        );
+        let c = parse_smtp_url("smtps://proofup%2Bid@mail.example.com:2465").unwrap();
+        assert_eq!((c.port, c.security, c.username.as_deref()), (2465, SmtpSecurity::Tls, Some("proofup+id")));
+        let c = parse_smtp_url("smtp://127.0.0.1:2525?tls=none").unwrap();
+        assert_eq!((c.port, c.security), (2525, SmtpSecurity::None));
+        assert_eq!(parse_smtp_url("smtp://localhost:25?tls=none").unwrap().security, SmtpSecurity::None);
+        for (bad, says) in [
+            ("smtp://mail.example.com?tls=none", "loopback"),
+            ("smtp://u:secret@mail.example.com", "password"),
+            ("http://mail.example.com", "smtp://"),
+            ("smtps://127.0.0.1?tls=none", "smtp://"),
+            ("smtp://mail.example.com/x", "path"),
+            ("smtp://mail.example.com?auth=x", "unknown parameter"),
+            ("mail.example.com", "not a URL"),
+        ] {
+            let e = parse_smtp_url(bad).err().unwrap_or_default();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn mail_needs_a_from_and_a_user_for_a_password() {
+        let args = |url: Option<&str>, from: Option<&str>| MailArgs {
+            smtp_url: url.map(Into::into),
+            mail_from: from.map(Into::into),
+            ..Default::default()
+        };
+        assert!(args(None, None).smtp().unwrap().is_none());
+        assert!(args(None, Some("a@b.org")).smtp().is_err());
+        assert!(args(Some("smtp://m.example.com"), None).smtp().unwrap_err().contains("--mail-from"));
+        let c =
+            args(Some("smtp://m.example.com"), Some("Contoso sign-in <no-reply@contoso.com>")).smtp().unwrap().unwrap();
+        assert_eq!(c.from, "Contoso sign-in <no-reply@contoso.com>");
+        assert!(args(Some("smtp://m.example.com"), Some("not an address")).smtp().is_err());
+        let dir = std::env::temp_dir().join(format!("proofup-mail-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pw");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let mut a = args(Some("smtp://m.example.com"), Some("a@b.org"));
+        a.smtp_password_file = Some(file.clone());
+        assert!(a.smtp().unwrap_err().contains("user name"));
+        a.smtp_url = Some("smtp://proofup@m.example.com".into());
+        let c = a.smtp().unwrap().unwrap();
+        assert_eq!(c.password.as_deref(), Some("s3cret"));
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -29,6 +29,9 @@ fn main() -> std::process::ExitCode {
         Some(Command::Restore(args)) => cli::backup::restore(&args).map(|s| println!("{s}")),
         Some(Command::Probe(args)) => cli::probe::probe(&args).map(|s| println!("{s}")),
         Some(Command::Migrate(args)) => cli::migrate::migrate(&args).map(|s| println!("{s}")),
+        Some(Command::Mail(proofup::config::MailCommand::Test(args))) => {
+            cli::mail::test(&args).map(|s| println!("{s}"))
+        }
         None => run(cli.serve),
     };
     match result {

@@ -22,6 +22,8 @@ fn core() -> (Core, Arc<dyn Store>) {
         public_url: "http://localhost:8080".into(),
         limits: Default::default(),
         sign_in_per_ip_per_minute: 100,
+        organisation: "Proofup".into(),
+        mail: None,
     };
     (Core::new(store.clone(), Arc::new(SystemClock), proofup::domain::secretbox::SecretBox::random(), &options), store)
 }

@@ -24,6 +24,11 @@ impl SessionCtx {
         self.me.get_untracked().map(|m| m.role)
     }
 
+    /// May see and test the server-wide settings (mail).
+    pub fn can_manage_server(self) -> bool {
+        self.role().is_some_and(Role::can_manage_server)
+    }
+
     /// May change the policy, grace periods and security settings.
     pub fn can_manage_security(self) -> bool {
         self.role().is_some_and(Role::can_manage_security)

@@ -36,6 +36,11 @@ impl Role {
         matches!(self, Role::GlobalAdministrator | Role::SecurityAdministrator)
     }
 
+    /// May see and test the server-wide settings (mail).
+    pub fn can_manage_server(self) -> bool {
+        matches!(self, Role::GlobalAdministrator)
+    }
+
     /// May act on one user's registration (extend or end grace, require re-registration).
     pub fn can_operate(self) -> bool {
         matches!(self, Role::GlobalAdministrator | Role::SecurityAdministrator | Role::SecurityOperator)

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod common;
 pub mod directory;
 pub mod error;
+pub mod mail;
 pub mod mfa;
 pub mod overview;
 pub mod policy;

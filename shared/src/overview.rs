@@ -34,7 +34,10 @@ pub struct Overview {
     pub emergency_accounts: u64,
     /// The webhook's deliveries (failures are shown on the Overview).
     #[serde(default)]
-    pub webhook: crate::webhook::WebhookStatus,
+    pub webhook: crate::webhook::ChannelStatus,
+    /// Mail's deliveries (`configured` false: mail is off).
+    #[serde(default)]
+    pub mail: crate::webhook::ChannelStatus,
     /// Methods registered at the registration interrupt in the last 30 days, newest first (at
     /// most 10): each was bound by a sign-in with only a password behind it, so an
     /// administrator may want to check it was the user.

@@ -49,10 +49,10 @@ pub struct WebhookSettingsRequest {
     pub url: Option<String>,
 }
 
-/// How deliveries are going.
+/// How one notification channel's deliveries are going (the webhook, mail).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct WebhookStatus {
+pub struct ChannelStatus {
     pub configured: bool,
     /// Where it goes, host only.
     #[serde(default)]
@@ -77,7 +77,7 @@ pub struct WebhookSettings {
     /// The full URL (only Security administrators and Global administrators see it).
     #[serde(default)]
     pub url: Option<String>,
-    pub status: WebhookStatus,
+    pub status: ChannelStatus,
 }
 
 #[cfg(test)]

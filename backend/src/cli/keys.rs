@@ -50,6 +50,8 @@ fn rotate_in(args: &KeysArgs, opened: &Opened, shared: bool) -> CliResult<String
         public_url: String::new(),
         limits: crate::domain::session::SessionLimits::default(),
         sign_in_per_ip_per_minute: 1,
+        organisation: String::new(),
+        mail: None,
     };
     let core = Core::new(store.clone(), std::sync::Arc::new(SystemClock), secrets, &options);
     let keys = core.rotate_signing_keys(None)?;

@@ -10,14 +10,23 @@ pub use crate::service::jobs::Retention;
 
 /// Every 2 seconds: the service's notification job with this server's senders (blocking I/O,
 /// off the async workers).
-pub(super) fn spawn_outbox_worker(state: AppState) -> tokio::task::JoinHandle<()> {
+pub(super) fn spawn_outbox_worker(
+    state: AppState,
+    mailer: Option<Arc<crate::adapters::smtp::SmtpSender>>,
+) -> tokio::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let webhook = Arc::new(crate::adapters::webhook_http::HttpSender::new());
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(2));
         loop {
             tick.tick().await;
-            let (core, webhook) = (state.core.clone(), webhook.clone());
-            let run = tokio::task::spawn_blocking(move || core.deliver_due(&[webhook.as_ref()]));
+            let (core, webhook, mailer) = (state.core.clone(), webhook.clone(), mailer.clone());
+            let run = tokio::task::spawn_blocking(move || {
+                let mut senders: Vec<&dyn crate::service::notify::Transport> = vec![webhook.as_ref()];
+                if let Some(m) = &mailer {
+                    senders.push(m.as_ref());
+                }
+                core.deliver_due(&senders)
+            });
             match run.await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "notification outbox unreadable"),

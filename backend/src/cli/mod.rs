@@ -9,6 +9,7 @@ use std::path::Path;
 pub mod backup;
 pub mod control;
 pub mod keys;
+pub mod mail;
 pub mod maintenance;
 pub mod migrate;
 pub mod probe;

@@ -19,6 +19,15 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     if let Some(path) = &args.metrics_token_file {
         config.metrics_token = Some(crate::config::read_metrics_token(path)?);
     }
+    // Mail: checked now, so a mistyped setting stops the start instead of every message.
+    let mailer = match args.mail.smtp()? {
+        Some(c) => {
+            let sender = crate::adapters::smtp::SmtpSender::new(&c)?;
+            config.mail = Some(crate::adapters::smtp::SmtpSender::setup(&c));
+            Some(Arc::new(sender))
+        }
+        None => None,
+    };
     // The engine: the embedded store in the data directory, or PostgreSQL for several nodes.
     if args.database_url.is_some() {
         std::fs::create_dir_all(&args.data_dir)?;
@@ -71,7 +80,12 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
         base: config.public_url.clone(),
     };
     let maintenance = spawn_maintenance(state.clone(), links.clone(), retention);
-    let webhooks = spawn_outbox_worker(state.clone());
+    if let Some(m) = &mailer {
+        super::mail::check_at_start(m.clone());
+    } else {
+        tracing::info!("mail is off (no --smtp-url): no message is sent");
+    }
+    let webhooks = spawn_outbox_worker(state.clone(), mailer);
     // Start-up (the membership and session indexes) freed its working memory: return it now,
     // and once more after the first session sweep.
     crate::memory::trim();

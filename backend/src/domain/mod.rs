@@ -6,6 +6,7 @@
 pub mod access;
 pub mod clock;
 pub mod login;
+pub mod mail;
 pub mod membership;
 pub mod model;
 pub mod names;

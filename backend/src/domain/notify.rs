@@ -16,14 +16,26 @@ pub enum Channel {
     /// The administrators' webhook URL: the event as JSON.
     #[default]
     Webhook,
+    /// E-mail over SMTP: each message carries its recipient and its rendered body.
+    Mail,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 1] = [Channel::Webhook];
+    pub const ALL: [Channel; 2] = [Channel::Webhook, Channel::Mail];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Webhook => "webhook",
+            Channel::Mail => "mail",
+        }
+    }
+
+    /// The name under which an engine keeps this channel's status value `name` (`last_error`,
+    /// `last_delivered_at`). The webhook's keep the names they had before there were channels.
+    pub fn status_key(self, name: &str) -> String {
+        match self {
+            Channel::Webhook => name.to_owned(),
+            Channel::Mail => format!("mail.{name}"),
         }
     }
 }
@@ -69,6 +81,10 @@ pub struct Message {
     /// Given up: kept for the Overview until the webhook is saved again.
     #[serde(default)]
     pub given_up: bool,
+    /// The mail channel's message: its recipient and rendered bodies (`event` then records only
+    /// what it was about).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<super::mail::Mail>,
 }
 
 /// The wait after the `attempts`-th failure: 10 s, doubling, at most 1 hour.
@@ -82,7 +98,34 @@ impl Message {
     pub fn event(channel: Channel, kind: EventKind, data: serde_json::Value, id: String, now: OffsetDateTime) -> Self {
         let at = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let event = serde_json::json!({"id": id, "type": kind.as_str(), "at": at, "data": data});
-        Message { id, channel, event, created_at: now, attempts: 0, next_at: now, last_error: None, given_up: false }
+        Message {
+            id,
+            channel,
+            event,
+            created_at: now,
+            attempts: 0,
+            next_at: now,
+            last_error: None,
+            given_up: false,
+            mail: None,
+        }
+    }
+
+    /// A new e-mail, due at once. `event` records what it is about, never its body.
+    pub fn mail(kind: &str, mail: super::mail::Mail, id: String, now: OffsetDateTime) -> Self {
+        let at = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let event = serde_json::json!({"id": id, "type": kind, "at": at});
+        Message {
+            id,
+            channel: Channel::Mail,
+            event,
+            created_at: now,
+            attempts: 0,
+            next_at: now,
+            last_error: None,
+            given_up: false,
+            mail: Some(mail),
+        }
     }
 
     /// Records a failed try: schedules the retry, or gives up after [`MAX_ATTEMPTS`].

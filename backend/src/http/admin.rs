@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::AppError;
-use super::session::{Manager, Operator, Reader};
+use super::session::{GlobalAdmin, Manager, Operator, Reader};
 use super::AppState;
 use crate::service::{AuditFilter, SignInFilter};
 
@@ -173,6 +173,32 @@ pub async fn test_webhook(state: web::Data<AppState>, auth: Manager) -> Result<H
     Ok(HttpResponse::Accepted().finish())
 }
 
+/// The mail settings in force (from the server's command line) and how deliveries go (Global
+/// administrators).
+#[utoipa::path(tag = "settings", responses(
+    (status = 200, body = proofup_shared::mail::MailSettings), (status = 403, body = ApiError)))]
+#[get("/settings/mail")]
+pub async fn mail_settings(
+    state: web::Data<AppState>,
+    auth: GlobalAdmin,
+) -> Result<web::Json<proofup_shared::mail::MailSettings>, AppError> {
+    Ok(web::Json(state.core.mail_settings(&auth.global()?)?))
+}
+
+/// Queues a test message, to the address given or the administrator's own.
+#[utoipa::path(tag = "settings", request_body = proofup_shared::mail::MailTestRequest, responses(
+    (status = 202, body = proofup_shared::mail::MailTestQueued), (status = 403, body = ApiError),
+    (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+#[post("/settings/mail/test")]
+pub async fn test_mail(
+    state: web::Data<AppState>,
+    auth: GlobalAdmin,
+    body: web::Json<proofup_shared::mail::MailTestRequest>,
+) -> Result<HttpResponse, AppError> {
+    let queued = state.core.send_test_mail(&auth.global()?, body.into_inner())?;
+    Ok(HttpResponse::Accepted().json(queued))
+}
+
 /// This area's routes, in the order actix tries them.
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(overview)
@@ -182,5 +208,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(unlock_user)
         .service(webhook_settings)
         .service(save_webhook)
-        .service(test_webhook);
+        .service(test_webhook)
+        .service(mail_settings)
+        .service(test_mail);
 }

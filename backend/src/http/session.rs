@@ -210,6 +210,11 @@ role_extractor!(
     proofup_shared::api::Role::can_operate
 );
 role_extractor!(
+    /// A complete session of a Global administrator (the server-wide settings: mail).
+    GlobalAdmin,
+    proofup_shared::api::Role::can_manage_server
+);
+role_extractor!(
     /// A complete session whose role may change the directory and the policy (Security administrator and above).
     Manager,
     proofup_shared::api::Role::can_manage_security

@@ -105,6 +105,7 @@ impl Core {
             registration,
             alerts: s.open_alerts(50)?.into_iter().map(Into::into).collect(),
             webhook: self.webhook_backlog()?,
+            mail: self.mail_backlog()?,
             registered_at_interrupt: s
                 .search_audit(
                     &crate::store::AuditFilter {

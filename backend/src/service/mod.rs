@@ -12,6 +12,7 @@ mod core_uses;
 pub mod directory_csv;
 pub mod groups;
 pub mod jobs;
+pub mod mail;
 pub mod mfa;
 pub mod notify;
 pub mod oidc;
@@ -80,6 +81,11 @@ impl Caller {
         self.check(proofup_shared::api::Role::can_manage_security).map(|()| Manager(self.actor()))
     }
 
+    /// The caller as a Global administrator: the handle the server-wide settings take (mail).
+    pub fn global(&self) -> Result<Global<'_>, ServiceError> {
+        self.check(proofup_shared::api::Role::can_manage_server).map(|()| Global(self.actor()))
+    }
+
     fn check(&self, allowed: fn(proofup_shared::api::Role) -> bool) -> Result<(), ServiceError> {
         if allowed(self.user.role) {
             Ok(())
@@ -93,6 +99,15 @@ impl Caller {
 /// case that takes one cannot be reached by a front door that forgot the check (lldap's
 /// capability handles).
 pub struct Operator<'a>(Actor<'a>);
+
+/// A Global administrator; minted only by [`Caller::global`].
+pub struct Global<'a>(Actor<'a>);
+
+impl<'a> Global<'a> {
+    pub fn actor(&self) -> &Actor<'a> {
+        &self.0
+    }
+}
 
 /// A caller who passed the Security reader check; minted only by [`Caller::reader`].
 pub struct Reader<'a>(Actor<'a>);
@@ -319,6 +334,7 @@ mod tests {
             assert_eq!(c.reader().is_ok(), read, "{role:?} as reader");
             assert_eq!(c.operator().is_ok(), operate, "{role:?} as operator");
             assert_eq!(c.manager().is_ok(), manage, "{role:?} as manager");
+            assert_eq!(c.global().is_ok(), role == GlobalAdministrator, "{role:?} as Global administrator");
             assert!(matches!(c.manager().err(), None | Some(ServiceError::Forbidden(_))));
             // Anyone may read their own security info; another user's only as a reader.
             let own = c.subject("u1").expect("own");

@@ -18,7 +18,7 @@ const BATCH: usize = 50;
 /// never a secret (the webhook URL often carries a token).
 pub trait Transport: Send + Sync {
     fn channel(&self) -> Channel;
-    /// Sends one message to `destination` (for the webhook, its URL).
+    /// Sends one message to `destination` (for the webhook, its URL; for mail, the recipient).
     fn send(&self, destination: &str, message: &Message) -> Result<(), String>;
 }
 
@@ -45,6 +45,8 @@ impl Core {
     fn destination(&self, channel: Channel) -> Result<Option<String>, StoreError> {
         match channel {
             Channel::Webhook => self.store.webhook_url(),
+            // Each message names its recipient; the channel is on when the server has mail.
+            Channel::Mail => Ok(self.mail.as_ref().map(|m| m.server.clone())),
         }
     }
 
@@ -58,7 +60,8 @@ impl Core {
             let Some(to) = self.destination(channel)? else { continue };
             let now = self.clock.now();
             for mut m in s.claim_due_messages(channel, now, LEASE, BATCH)? {
-                match t.send(&to, &m) {
+                let to = m.mail.as_ref().map_or(to.as_str(), |mail| mail.to.as_str());
+                match t.send(to, &m) {
                     Ok(()) => {
                         s.message_sent(&m, self.clock.now())?;
                         sent += 1;

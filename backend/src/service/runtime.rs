@@ -20,6 +20,10 @@ pub struct CoreOptions {
     pub public_url: String,
     pub limits: SessionLimits,
     pub sign_in_per_ip_per_minute: u32,
+    /// The organisation's name, as messages say it.
+    pub organisation: String,
+    /// The mail settings in force; `None`: mail is off.
+    pub mail: Option<crate::domain::mail::MailSetup>,
 }
 
 impl CoreOptions {
@@ -32,6 +36,8 @@ impl CoreOptions {
                 absolute: time::Duration::hours(config.session_absolute_hours.into()),
             },
             sign_in_per_ip_per_minute: config.sign_in_per_ip_per_minute,
+            organisation: config.organisation.clone(),
+            mail: config.mail.clone(),
         }
     }
 }
@@ -58,6 +64,10 @@ pub struct Core {
     pub(super) limits: SessionLimits,
     /// The active RS256 key, parsed once (ID tokens).
     pub(super) signer: super::oidc::keys::Signer,
+    /// What every message names: the organisation and the portal.
+    pub(super) brand: crate::domain::mail::Brand,
+    /// The mail settings in force; `None`: mail is off and nothing is queued for it.
+    pub(super) mail: Option<crate::domain::mail::MailSetup>,
 }
 
 impl Core {
@@ -101,6 +111,11 @@ impl Core {
             rules: PasswordRules::default(),
             limits: options.limits,
             signer: Default::default(),
+            brand: crate::domain::mail::Brand {
+                organisation: options.organisation.clone(),
+                portal: options.public_url.trim_end_matches('/').to_owned(),
+            },
+            mail: options.mail.clone(),
         }
     }
 }

@@ -10,15 +10,15 @@ use proofup_shared::FieldError;
 use super::{audit, change};
 use super::{Manager, ServiceError};
 use crate::domain::notify::{Channel, EventKind};
-use proofup_shared::webhook::WebhookStatus;
+use proofup_shared::webhook::ChannelStatus;
 
 impl Core {
     /// The outbox's counts (for `/metrics`).
-    pub fn webhook_backlog(&self) -> Result<WebhookStatus, ServiceError> {
+    pub fn webhook_backlog(&self) -> Result<ChannelStatus, ServiceError> {
         let url = self.store.webhook_url()?;
         let c = self.store.outbox_counts(Channel::Webhook)?;
         let (last_error, last_error_at) = c.last_error.map_or((None, None), |(m, at)| (Some(m), Some(at)));
-        Ok(WebhookStatus {
+        Ok(ChannelStatus {
             configured: url.is_some(),
             destination: url.as_deref().map(redact_webhook_url),
             pending: c.pending,

@@ -895,6 +895,31 @@ pub fn alerts_and_webhook_outbox(e: &mut dyn Engine) {
     s.set_webhook_url(Some("https://hooks.example.org/y"), a("webhook.saved")).unwrap();
     let st = s.outbox_counts(Channel::Webhook).unwrap();
     assert_eq!((st.pending, st.given_up, st.last_error), (0, 0, None));
+
+    // Mail is a channel of its own: its message (recipient, rendered bodies) comes back whole,
+    // its failures and sends are counted apart from the webhook's.
+    let mail = proofup::domain::mail::Mail {
+        to: "ann@example.org".into(),
+        subject: "Test".into(),
+        text: "Hello".into(),
+        html: "<p>Hello</p>".into(),
+    };
+    let m = Message::mail("mail.test", mail.clone(), "m1".into(), t0());
+    s.enqueue_message(&m).unwrap();
+    assert!(s.due_messages(Channel::Webhook, t0() + Duration::minutes(1), 10).unwrap().is_empty());
+    let claimed = s.claim_due_messages(Channel::Mail, t0(), Duration::minutes(1), 10).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].mail.as_ref(), Some(&mail));
+    let mut failed = claimed[0].clone();
+    failed.failed("connection refused".into(), t0());
+    s.message_failed(&failed, t0()).unwrap();
+    let st = s.outbox_counts(Channel::Mail).unwrap();
+    assert_eq!((st.pending, st.failing), (1, 1));
+    assert_eq!(st.last_error.map(|(m, _)| m).as_deref(), Some("connection refused"));
+    assert_eq!(s.outbox_counts(Channel::Webhook).unwrap().last_error, None, "the webhook's status is its own");
+    s.message_sent(&failed, t0() + Duration::minutes(2)).unwrap();
+    let st = s.outbox_counts(Channel::Mail).unwrap();
+    assert_eq!((st.pending, st.last_sent_at), (0, Some(t0() + Duration::minutes(2))));
 }
 
 pub fn acknowledged_writes_survive_reopening(e: &mut dyn Engine) {

@@ -361,6 +361,14 @@ pub async fn test_webhook() -> Result<(), ApiError> {
     send_empty("POST", "/api/settings/webhook/test", &serde_json::json!({})).await
 }
 
+pub async fn mail_settings() -> Result<proofup_shared::mail::MailSettings, ApiError> {
+    get("/api/settings/mail").await
+}
+
+pub async fn test_mail(to: Option<String>) -> Result<proofup_shared::mail::MailTestQueued, ApiError> {
+    send_json("POST", "/api/settings/mail/test", &proofup_shared::mail::MailTestRequest { to }).await
+}
+
 pub async fn applications() -> Result<Vec<proofup_shared::apps::ApplicationView>, ApiError> {
     get("/api/applications").await
 }

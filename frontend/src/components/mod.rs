@@ -3,6 +3,7 @@ pub mod brand;
 pub mod center_card;
 pub mod confirm;
 pub mod field;
+pub mod mail;
 pub mod pass;
 pub mod passkey_setup;
 pub mod password_change;

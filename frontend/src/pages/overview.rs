@@ -125,6 +125,19 @@ fn OverviewCards(o: Overview) -> impl IntoView {
                 </div>
             }
         })}
+        {(o.mail.failing > 0 || o.mail.given_up > 0).then(|| {
+            let m = o.mail.clone();
+            view! {
+                <div class="alert alert-warn" role="alert" data-testid="mail-failing">
+                    <strong>"Mail is not going out"</strong>
+                    {m.destination.clone().map(|d| format!(" ({d})")).unwrap_or_default()}
+                    ": " {format!("{} waiting to retry, {} given up", m.failing, m.given_up)}
+                    {m.last_error.clone().map(|e| format!(". Last error: {e}"))}
+                    {m.last_error_at.map(|t| format!(" at {}", crate::logic::format_time(t)))}
+                    ". " <A href="/policy/mfa-registration#mail">"Mail settings"</A>
+                </div>
+            }
+        })}
         {(!o.registered_at_interrupt.is_empty()).then(|| {
             let list = o.registered_at_interrupt.clone();
             let n = list.len();

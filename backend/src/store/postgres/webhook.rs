@@ -22,14 +22,6 @@ fn set(c: &mut impl Sql, name: &str, doc: &serde_json::Value) -> StoreResult<()>
     Ok(())
 }
 
-/// A channel's status row in `webhook`. The webhook's keep the names they had before there were
-/// channels (`last_error`, `last_delivered_at`).
-fn status_key(channel: Channel, name: &str) -> String {
-    match channel {
-        Channel::Webhook => name.to_owned(),
-    }
-}
-
 impl WebhookStore for PgStore {
     fn webhook_url(&self) -> StoreResult<Option<String>> {
         self.run(|c| Ok(setting(c, "url")?.and_then(|v| v.as_str().map(str::to_owned))))
@@ -37,7 +29,7 @@ impl WebhookStore for PgStore {
 
     fn set_webhook_url(&self, url: Option<&str>, audit: AuditDraft) -> StoreResult<()> {
         let url = url.map(str::to_owned);
-        let (last_error, channel) = (status_key(Channel::Webhook, "last_error"), Channel::Webhook.as_str());
+        let (last_error, channel) = (Channel::Webhook.status_key("last_error"), Channel::Webhook.as_str());
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
             match &url {
@@ -106,7 +98,7 @@ impl OutboxStore for PgStore {
     }
 
     fn message_sent(&self, m: &Message, at: OffsetDateTime) -> StoreResult<()> {
-        let (id, key) = (m.id.clone(), status_key(m.channel, "last_delivered_at"));
+        let (id, key) = (m.id.clone(), m.channel.status_key("last_delivered_at"));
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
             tx.execute("DELETE FROM outbox WHERE id = $1", &[&id]).map_err(pg)?;
@@ -118,7 +110,7 @@ impl OutboxStore for PgStore {
     fn message_failed(&self, m: &Message, at: OffsetDateTime) -> StoreResult<()> {
         let (id, next_at, given_up, doc) = (m.id.clone(), m.next_at, m.given_up, j(m)?);
         let err = j(&(m.last_error.clone().unwrap_or_default(), at.unix_timestamp()))?;
-        let key = status_key(m.channel, "last_error");
+        let key = m.channel.status_key("last_error");
         self.run(move |c| {
             let mut tx = c.transaction().map_err(pg)?;
             tx.execute(
@@ -145,11 +137,11 @@ impl OutboxStore for PgStore {
             let n = |i: usize| u64::try_from(row.get::<_, i64>(i)).unwrap_or(0);
             let mut st = OutboxCounts { pending: n(0), failing: n(1), given_up: n(2), ..Default::default() };
             let ts = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok();
-            if let Some(v) = setting(c, &status_key(channel, "last_error"))? {
+            if let Some(v) = setting(c, &channel.status_key("last_error"))? {
                 let (msg, at): (String, i64) = d(v)?;
                 st.last_error = ts(at).map(|at| (msg, at));
             }
-            if let Some(v) = setting(c, &status_key(channel, "last_delivered_at"))? {
+            if let Some(v) = setting(c, &channel.status_key("last_delivered_at"))? {
                 st.last_sent_at = ts(d(v)?);
             }
             Ok(st)

@@ -8,14 +8,6 @@ use super::*;
 use crate::domain::notify::{Channel, Message};
 use crate::store::{OutboxCounts, OutboxStore};
 
-/// A channel's status entry in the `webhook` tree. The webhook's keep the names they had before
-/// there were channels (`last_error`, `last_delivered_at`).
-fn status_key(channel: Channel, name: &str) -> String {
-    match channel {
-        Channel::Webhook => name.to_owned(),
-    }
-}
-
 impl WebhookStore for SledStore {
     fn webhook_url(&self) -> StoreResult<Option<String>> {
         Ok(self.webhook.get(b"url").map_err(backend)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
@@ -29,7 +21,7 @@ impl WebhookStore for SledStore {
             .filter(|(_, v)| dec::<Message>(v).is_ok_and(|m| m.given_up && m.channel == Channel::Webhook))
             .map(|(k, _)| k)
             .collect();
-        let last_error = status_key(Channel::Webhook, "last_error");
+        let last_error = Channel::Webhook.status_key("last_error");
         (&self.webhook, &self.outbox, &self.audit)
             .transaction(|(webhook, outbox, log)| {
                 match url {
@@ -70,7 +62,7 @@ impl OutboxStore for SledStore {
 
     fn message_sent(&self, m: &Message, at: OffsetDateTime) -> StoreResult<()> {
         self.outbox.remove(m.id.as_bytes()).map_err(backend)?;
-        let key = status_key(m.channel, "last_delivered_at");
+        let key = m.channel.status_key("last_delivered_at");
         self.webhook.insert(key.as_bytes(), enc(&at.unix_timestamp())?).map_err(backend)?;
         self.flush()
     }
@@ -80,7 +72,7 @@ impl OutboxStore for SledStore {
             self.outbox.insert(m.id.as_bytes(), enc(m)?).map_err(backend)?;
         }
         let err = (m.last_error.clone().unwrap_or_default(), at.unix_timestamp());
-        self.webhook.insert(status_key(m.channel, "last_error").as_bytes(), enc(&err)?).map_err(backend)?;
+        self.webhook.insert(m.channel.status_key("last_error").as_bytes(), enc(&err)?).map_err(backend)?;
         self.flush()
     }
 
@@ -101,11 +93,11 @@ impl OutboxStore for SledStore {
             }
         }
         let ts = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok();
-        if let Some(v) = self.webhook.get(status_key(channel, "last_error")).map_err(backend)? {
+        if let Some(v) = self.webhook.get(channel.status_key("last_error")).map_err(backend)? {
             let (msg, at): (String, i64) = dec(&v)?;
             st.last_error = ts(at).map(|at| (msg, at));
         }
-        if let Some(v) = self.webhook.get(status_key(channel, "last_delivered_at")).map_err(backend)? {
+        if let Some(v) = self.webhook.get(channel.status_key("last_delivered_at")).map_err(backend)? {
             st.last_sent_at = ts(dec(&v)?);
         }
         Ok(st)

@@ -209,5 +209,6 @@ pub fn PolicyPage() -> impl IntoView {
         </Show>
         <VersionHistory history=history/>
         {can_edit.then(|| view! { <crate::components::webhook::WebhookCard/> })}
+        {SessionCtx::get().can_manage_server().then(|| view! { <crate::components::mail::MailCard/> })}
     }
 }

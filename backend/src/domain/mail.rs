@@ -1,0 +1,146 @@
+//! E-mail: what a message says. Pure: each notice is rendered from a template kept with the
+//! binary into a subject, a plain-text body and an HTML body. Every value is escaped in the HTML;
+//! there is no tracking pixel, no remote image and no link but the portal's own address. The
+//! mail channel's messages (`notify::Message::mail`) carry the rendered [`Mail`], so a retry
+//! sends exactly what was queued.
+
+use serde::{Deserialize, Serialize};
+
+/// One rendered message to one address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// What every message names: the organisation (`--organisation`) and the portal's address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Brand {
+    pub organisation: String,
+    /// The portal's public URL, without a trailing slash.
+    pub portal: String,
+}
+
+/// The mail settings in force, as administrators see them: never a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSetup {
+    /// `host:port`.
+    pub server: String,
+    /// How the connection is protected, in words.
+    pub security: String,
+    pub username: Option<String>,
+    /// The From of every message.
+    pub from: String,
+}
+
+/// A message Proofup sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// An administrator asked for a test message (Mail settings, or `proofup mail test`).
+    Test { requested_by: String },
+}
+
+impl Notice {
+    /// The event kind the outbox records for it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notice::Test { .. } => "mail.test",
+        }
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A message's body as paragraphs; rendered once as text and once as HTML.
+struct Body {
+    heading: String,
+    paragraphs: Vec<String>,
+}
+
+fn layout(brand: &Brand, body: &Body) -> (String, String) {
+    let footer =
+        format!("This message was sent by {} sign-in ({}). You cannot reply to it.", brand.organisation, brand.portal);
+    let mut text = format!("{}\n\n", body.heading);
+    for p in &body.paragraphs {
+        text.push_str(p);
+        text.push_str("\n\n");
+    }
+    text.push_str("-- \n");
+    text.push_str(&footer);
+    text.push('\n');
+
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"></head>\n\
+         <body style=\"font-family: system-ui, sans-serif; color: #1b1f24; line-height: 1.5; max-width: 36rem; margin: 0 auto; padding: 1rem;\">\n",
+    );
+    html.push_str(&format!("<h1 style=\"font-size: 1.25rem;\">{}</h1>\n", escape_html(&body.heading)));
+    for p in &body.paragraphs {
+        html.push_str(&format!("<p>{}</p>\n", escape_html(p)));
+    }
+    html.push_str(&format!(
+        "<hr style=\"border: 0; border-top: 1px solid #d0d7de;\">\n<p style=\"color: #57606a; font-size: 0.875rem;\">{}</p>\n</body></html>\n",
+        escape_html(&footer)
+    ));
+    (text, html)
+}
+
+/// Renders `notice` for `to`.
+pub fn render(notice: &Notice, brand: &Brand, to: &str) -> Mail {
+    let (subject, body) = match notice {
+        Notice::Test { requested_by } => (
+            format!("Test message from {} sign-in", brand.organisation),
+            Body {
+                heading: "Mail from Proofup works".into(),
+                paragraphs: vec![
+                    format!("{requested_by} asked Proofup to send this test message to {to}."),
+                    "Nothing needs doing: if you can read this, messages reach this address.".into(),
+                ],
+            },
+        ),
+    };
+    let (text, html) = layout(brand, &body);
+    Mail { to: to.to_owned(), subject, text, html }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brand() -> Brand {
+        Brand { organisation: "Contoso <Labs>".into(), portal: "https://id.contoso.test".into() }
+    }
+
+    #[test]
+    fn values_are_escaped_in_html_and_kept_in_text() {
+        let m = render(&Notice::Test { requested_by: "<script>x</script>".into() }, &brand(), "ann@contoso.test");
+        assert_eq!(m.subject, "Test message from Contoso <Labs> sign-in");
+        assert!(m.text.contains("<script>x</script> asked Proofup"));
+        assert!(!m.html.contains("<script>"));
+        assert!(m.html.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(m.html.contains("Contoso &lt;Labs&gt;"));
+    }
+
+    #[test]
+    fn no_remote_content_in_the_html() {
+        let m = render(&Notice::Test { requested_by: "ada".into() }, &brand(), "ann@contoso.test");
+        for banned in ["<img", "src=", "<link", "<script", "url(", "http://", "<a "] {
+            assert!(!m.html.contains(banned), "{banned} in {}", m.html);
+        }
+    }
+}

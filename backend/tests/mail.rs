@@ -1,0 +1,285 @@
+//! Mail through the real API, the real outbox and the real SMTP adapter, against a real SMTP
+//! server on loopback (Debian's python3-aiosmtpd, writing a Maildir the test reads): the Mail
+//! settings and test message, retries while the server is down (the Overview shows it), nothing
+//! sent twice, STARTTLS required and used, and `proofup mail test` from the binary.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use actix_web::http::StatusCode;
+use actix_web::test::init_service;
+use common::*;
+use proofup::adapters::smtp::SmtpSender;
+use proofup::config::{HttpConfig, SmtpConfig, SmtpSecurity};
+use proofup::service::notify::Transport;
+use serde_json::json;
+use time::Duration;
+
+const FROM: &str = "Contoso sign-in <no-reply@contoso.test>";
+
+/// A free loopback port (bound, then released for the server about to use it).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// aiosmtpd on `port`, delivering into a Maildir; with a certificate it requires STARTTLS.
+struct SmtpServer {
+    child: Child,
+    maildir: PathBuf,
+}
+
+impl SmtpServer {
+    fn start(dir: &Path, port: u16, tls: Option<(&Path, &Path)>) -> Self {
+        let maildir = dir.join(format!("maildir-{port}"));
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"]);
+        if let Some((cert, key)) = tls {
+            cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
+        }
+        cmd.arg(&maildir).stdout(Stdio::null()).stderr(Stdio::null());
+        let child = cmd.spawn().expect("python3-aiosmtpd (make setup-test installs it)");
+        let server = SmtpServer { child, maildir };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("aiosmtpd did not start on {port}");
+    }
+
+    /// Every message received, raw.
+    fn received(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else { return Vec::new() };
+        let mut out: Vec<String> = entries.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+        out.sort();
+        out
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn smtp(port: u16, host: &str, security: SmtpSecurity, ca_pem: Option<Vec<u8>>) -> SmtpConfig {
+    SmtpConfig { host: host.into(), port, security, username: None, password: None, ca_pem, from: FROM.into() }
+}
+
+/// The harness with mail on, sending to `port` in clear (a loopback relay).
+fn harness_with_mail(port: u16) -> (Harness, SmtpSender) {
+    let c = smtp(port, "127.0.0.1", SmtpSecurity::None, None);
+    let config =
+        HttpConfig { mail: Some(SmtpSender::setup(&c)), organisation: "Contoso".into(), ..HttpConfig::for_tests() };
+    (Harness::with_config(config), SmtpSender::new(&c).unwrap())
+}
+
+fn deliver_at(h: &Harness, sender: &dyn Transport, at: time::OffsetDateTime) -> u32 {
+    h.clock.set(at);
+    h.state.core.deliver_due(&[sender]).unwrap()
+}
+
+fn now(h: &Harness) -> time::OffsetDateTime {
+    proofup::domain::clock::Clock::now(h.clock.as_ref())
+}
+
+/// A header's value in a raw message.
+fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    let head = raw.split("\r\n\r\n").next().unwrap_or(raw);
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[actix_web::test]
+async fn the_test_message_goes_out_once_through_a_real_smtp_server() {
+    let port = free_port();
+    let (h, sender) = harness_with_mail(port);
+    let server = SmtpServer::start(h.dir.path(), port, None);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+
+    // The settings in force, never a password.
+    let (s, _, body, _) = call!(app, with(&admin, get("/api/settings/mail")));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["enabled"], true);
+    assert_eq!(body["server"], format!("127.0.0.1:{port}"));
+    assert_eq!(body["security"], "none (loopback server)");
+    assert_eq!(body["from"], FROM);
+    assert_eq!(body["organisation"], "Contoso");
+
+    // A bad address is a field error; the administrator has no address of their own yet.
+    let (s, _, body, _) = call!(app, with(&admin, post("/api/settings/mail/test", json!({"to": "not an address"}))));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["fields"][0]["field"], "to");
+    let (s, _, body, _) = call!(app, with(&admin, post("/api/settings/mail/test", json!({}))));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["fields"][0]["message"].as_str().unwrap().contains("no e-mail address"), "{body}");
+
+    let (s, _, body, _) = call!(app, with(&admin, post("/api/settings/mail/test", json!({"to": "ann@contoso.test"}))));
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["to"], "ann@contoso.test");
+    // Queued, not sent on the request: nothing has arrived yet.
+    assert!(server.received().is_empty());
+    let audit = h.store.list_audit(None, 5).unwrap().items;
+    assert!(audit.iter().any(|e| e.action == "mail.test_queued" && e.actor == ADMIN), "{audit:?}");
+
+    // The job sends it; running again sends nothing more.
+    assert_eq!(deliver_at(&h, &sender, now(&h)), 1);
+    assert_eq!(deliver_at(&h, &sender, now(&h) + Duration::minutes(5)), 0);
+    let got = server.received();
+    assert_eq!(got.len(), 1, "exactly one message");
+    let m = &got[0];
+    assert_eq!(header(m, "To"), Some("ann@contoso.test"));
+    assert!(header(m, "From").unwrap().contains("no-reply@contoso.test"), "{m}");
+    assert_eq!(header(m, "Subject"), Some("Test message from Contoso sign-in"));
+    assert_eq!(header(m, "Auto-Submitted"), Some("auto-generated"));
+    let id = header(m, "Message-ID").unwrap();
+    assert!(id.starts_with('<') && id.ends_with("@contoso.test>"), "{id}");
+    assert!(m.contains("multipart/alternative"), "{m}");
+    assert!(m.contains("text/plain") && m.contains("text/html"), "{m}");
+    assert!(m.contains("ada asked Proofup to send this test message to ann@contoso.test"), "{m}");
+    for remote in ["<img", "src=", "<link", "<script"] {
+        assert!(!m.contains(remote), "{remote} in the message");
+    }
+
+    let (_, _, ov, _) = call!(app, with(&admin, get("/api/overview")));
+    assert_eq!(ov["mail"]["configured"], true, "{ov}");
+    assert_eq!(ov["mail"]["pending"], 0);
+    assert!(ov["mail"]["last_delivered_at"].is_string(), "{ov}");
+}
+
+#[actix_web::test]
+async fn a_server_that_is_down_is_retried_and_nothing_goes_twice_after_a_restart() {
+    let port = free_port();
+    let (h, sender) = harness_with_mail(port);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (s, _, body, _) = call!(app, with(&admin, post("/api/settings/mail/test", json!({"to": "ann@contoso.test"}))));
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+
+    // Nobody listens: the try fails, the Overview says so, the message waits.
+    let t0 = now(&h);
+    assert_eq!(deliver_at(&h, &sender, t0), 0);
+    let (_, _, ov, _) = call!(app, with(&admin, get("/api/overview")));
+    assert_eq!(ov["mail"]["failing"], 1, "{ov}");
+    assert!(!ov["mail"]["last_error"].as_str().unwrap_or_default().is_empty(), "{ov}");
+    let (_, _, ms, _) = call!(app, with(&admin, get("/api/settings/mail")));
+    assert_eq!(ms["status"]["failing"], 1, "{ms}");
+
+    // The server comes up; the retry waits for its backoff (10 s), then goes.
+    let server = SmtpServer::start(h.dir.path(), port, None);
+    assert_eq!(deliver_at(&h, &sender, t0 + Duration::seconds(9)), 0);
+    assert!(server.received().is_empty(), "not retried before its backoff");
+    assert_eq!(deliver_at(&h, &sender, t0 + Duration::seconds(10)), 1);
+    let (_, _, ov, _) = call!(app, with(&admin, get("/api/overview")));
+    assert_eq!((ov["mail"]["pending"].as_u64(), ov["mail"]["failing"].as_u64()), (Some(0), Some(0)), "{ov}");
+
+    // A restart: a new runtime over the same store finds nothing left to send.
+    let restarted = state(h.store.clone(), h.clock.clone(), h.state.config.clone());
+    h.clock.set(t0 + Duration::hours(2));
+    assert_eq!(restarted.core.deliver_due(&[&sender]).unwrap(), 0);
+    assert_eq!(server.received().len(), 1, "sent exactly once");
+}
+
+#[actix_web::test]
+async fn without_smtp_mail_is_off_and_said_so() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (s, _, body, _) = call!(app, with(&admin, get("/api/settings/mail")));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["enabled"], false);
+    assert_eq!(body["status"]["configured"], false);
+    let (s, _, body, _) = call!(app, with(&admin, post("/api/settings/mail/test", json!({"to": "ann@contoso.test"}))));
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("--smtp-url"), "{body}");
+    // Nothing was queued.
+    let (_, _, ov, _) = call!(app, with(&admin, get("/api/overview")));
+    assert_eq!(ov["mail"]["pending"], 0, "{ov}");
+}
+
+/// A self-signed certificate for `localhost` (openssl), written into `dir`.
+fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("smtp.crt"), dir.join("smtp.key"));
+    let ok = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl req");
+    (cert, key)
+}
+
+#[test]
+fn starttls_is_required_and_a_server_without_it_gets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path());
+    let ca = std::fs::read(&cert).unwrap();
+    let mail = proofup::domain::mail::render(
+        &proofup::domain::mail::Notice::Test { requested_by: "ada".into() },
+        &proofup::domain::mail::Brand { organisation: "Contoso".into(), portal: "http://localhost:8080".into() },
+        "ann@contoso.test",
+    );
+
+    // A server that requires STARTTLS, with a certificate from a private CA the operator names.
+    let port = free_port();
+    let tls_server = SmtpServer::start(dir.path(), port, Some((&cert, &key)));
+    let sender = SmtpSender::new(&smtp(port, "localhost", SmtpSecurity::StartTls, Some(ca.clone()))).unwrap();
+    sender.send_mail(&mail, "m1").unwrap();
+    assert_eq!(tls_server.received().len(), 1);
+
+    // Without that CA the certificate is refused: nothing is sent.
+    let untrusting = SmtpSender::new(&smtp(port, "localhost", SmtpSecurity::StartTls, None)).unwrap();
+    assert!(untrusting.send_mail(&mail, "m2").is_err());
+    assert_eq!(tls_server.received().len(), 1);
+
+    // A server that offers no STARTTLS: smtp:// refuses to send in clear (no downgrade).
+    let plain_port = free_port();
+    let plain = SmtpServer::start(dir.path(), plain_port, None);
+    let strict = SmtpSender::new(&smtp(plain_port, "localhost", SmtpSecurity::StartTls, Some(ca))).unwrap();
+    let err = strict.send_mail(&mail, "m3").unwrap_err();
+    assert!(!err.is_empty());
+    assert!(plain.received().is_empty(), "nothing sent in clear");
+}
+
+#[test]
+fn the_binary_sends_a_test_message_and_refuses_a_password_in_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = SmtpServer::start(dir.path(), port, None);
+    let out = Command::new(env!("CARGO_BIN_EXE_proofup"))
+        .args(["mail", "test", "--to", "ann@contoso.test", "--mail-from", FROM, "--organisation", "Contoso"])
+        .args(["--smtp-url", &format!("smtp://127.0.0.1:{port}?tls=none")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("test message sent to ann@contoso.test"));
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].contains("proofup mail test asked Proofup"), "{}", got[0]);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_proofup"))
+        .args(["mail", "test", "--to", "ann@contoso.test", "--mail-from", FROM])
+        .args(["--smtp-url", "smtp://proofup:hunter2@mail.example.com"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--smtp-password-file"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}

@@ -1,0 +1,43 @@
+//! Mail: the settings in force (read-only here: they come from the server's command line, so a
+//! stolen administrator session cannot redirect mail) and the test message.
+
+use serde::{Deserialize, Serialize};
+
+use crate::webhook::ChannelStatus;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MailSettings {
+    /// False: started without `--smtp-url`; nothing is sent.
+    pub enabled: bool,
+    /// `host:port` of the mail server.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// How the connection is protected, in words ("STARTTLS (required)", "TLS").
+    #[serde(default)]
+    pub security: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The From of every message.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The organisation's name, as messages say it.
+    pub organisation: String,
+    pub status: ChannelStatus,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MailTestRequest {
+    /// Where to send it; the administrator's own address when left out.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MailTestQueued {
+    /// The address the test message is queued for.
+    pub to: String,
+}
