@@ -15,6 +15,7 @@ pub mod mfa;
 pub mod overview;
 pub mod policy;
 pub mod portal;
+pub mod reset;
 pub mod validation;
 pub mod webhook;
 

@@ -16,6 +16,7 @@ pub mod password;
 pub mod policy;
 pub mod ratelimit;
 pub mod records;
+pub mod reset;
 pub mod roles;
 pub mod secretbox;
 pub mod session;

@@ -16,6 +16,7 @@ pub mod methods;
 pub mod mfa;
 pub mod oidc;
 pub mod policy;
+pub mod reset;
 pub mod session;
 pub mod system;
 pub mod users;
@@ -89,6 +90,7 @@ pub fn app(
                 .wrap(from_fn(guard_api))
                 .wrap(from_fn(gate_writes))
                 .configure(auth::routes)
+                .configure(reset::routes)
                 // The sign-in steps first: actix tries routes in order, and these are the hot ones.
                 .configure(mfa::sign_in_routes)
                 .configure(users::routes)

@@ -95,6 +95,25 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> PendingMap<T> {
         serde_json::from_slice(&plain).map_err(|e| PendingLookup::Unavailable(e.to_string()))
     }
 
+    /// The entry under `session` whoever it belongs to (the key is the proof: a reset's token
+    /// names its user). `(user id, value)`.
+    pub fn peek_owned(
+        &self,
+        core: &Core,
+        session: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<(String, T), PendingLookup> {
+        let key = self.key(session);
+        let c = core.store.ceremony(&key)?.ok_or(PendingLookup::Missing)?;
+        let owner = c.user_id.clone();
+        self.open(core, &key, c, &owner, now).map(|v| (owner, v))
+    }
+
+    /// Removes the entry under `session`.
+    pub fn discard(&self, core: &Core, session: &[u8; 32]) -> Result<(), StoreError> {
+        core.store.take_ceremony(&self.key(session)).map(|_| ())
+    }
+
     pub fn peek(
         &self,
         core: &Core,

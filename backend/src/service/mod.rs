@@ -20,6 +20,7 @@ pub mod passkeys;
 pub mod policy;
 pub mod recovery;
 pub mod report;
+pub mod reset;
 mod runtime;
 pub mod sessions;
 pub mod setup;

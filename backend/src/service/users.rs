@@ -68,7 +68,7 @@ impl Core {
         client: &ClientInfo,
         req: SetPasswordRequest,
     ) -> Result<User, ServiceError> {
-        let (s, clock, hasher, rules) = (self.store.as_ref(), self.clock.as_ref(), &self.hasher, &self.rules);
+        let (s, clock, hasher) = (self.store.as_ref(), self.clock.as_ref(), &self.hasher);
         match progress {
             Progress::Complete(_) => {
                 // The current-password check is a verifier: it shares the account's sign-in throttle,
@@ -94,22 +94,29 @@ impl Core {
             // Only the password is proven so far: whoever knows it must not be able to replace it.
             Progress::Signing(_) => return Err(ServiceError::FinishSignIn(self.waiting(progress, user)?)),
         }
-        if let Err(message) = rules.check(&req.new_password, &user.username) {
+        self.replace_password(user, req.new_password, client, "user.password_set").await
+    }
+
+    /// Stores `new_password` (checked against the rules) as the user's, audited as `action`, and
+    /// ends every session, sign-in in progress and grant of theirs. Returns the user as stored.
+    pub(super) async fn replace_password(
+        &self,
+        user: &User,
+        new_password: String,
+        client: &ClientInfo,
+        action: &str,
+    ) -> Result<User, ServiceError> {
+        let (s, clock, hasher, rules) = (self.store.as_ref(), self.clock.as_ref(), &self.hasher, &self.rules);
+        if let Err(message) = rules.check(&new_password, &user.username) {
             return Err(ServiceError::Invalid(vec![FieldError { field: "new_password".into(), message }]));
         }
-        let hash = hasher.hash(req.new_password).await.map_err(|e| ServiceError::Hash(e.to_string()))?;
+        let hash = hasher.hash(new_password).await.map_err(|e| ServiceError::Hash(e.to_string()))?;
         let now = clock.now();
         let mut updated = s.user(&user.id)?.ok_or(ServiceError::NotFound("The user"))?;
         updated.password_hash = hash;
         updated.updated_at = now;
-        let entry = audit(
-            now,
-            Some(user),
-            "user.password_set",
-            Some(user),
-            vec![change("password", None, Some("(changed)"))],
-            client,
-        );
+        let entry =
+            audit(now, Some(user), action, Some(user), vec![change("password", None, Some("(changed)"))], client);
         // Every session and sign-in of the user ends, this one included (the caller continues it
         // under a new id): whoever knew the old password is signed out everywhere (SES-08). They end before
         // the new password is stored: both engines keep writes in order, so a crash between the two
