@@ -11,6 +11,22 @@ const ADMIN_PASSWORD: &str = "maple tundra orbit 2048";
 const NEW_PASSWORD: &str = "harbor lantern seven quiet";
 const CAROL_PASSWORD: &str = "harbor violet sixty lantern";
 const DAN_PASSWORD: &str = "pebble orchard north quiet";
+const CAROL_RESET: &str = "silver canyon morning eleven";
+const CAROL_AGAIN: &str = "amber river ladder ninety";
+// RFC 7636 Appendix B.
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// The app's code for the next step, once it differs from `used` (a code is good once).
+async fn fresh_code(key: &str, used: &str) -> String {
+    for _ in 0..40 {
+        let c = oathtool(key, "+30 seconds");
+        if c != used {
+            return c;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    panic!("no fresh code");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passkeys_apps_and_recovery_codes_in_the_browser() {
@@ -118,6 +134,36 @@ async fn passkeys_apps_and_recovery_codes_in_the_browser() {
     carol.wait_text("h1", "Your account").await;
     carol.click_text("nav a", "My security info").await;
     carol.wait_text("[data-testid=recovery-status]", "9 of 10 codes unused").await;
+    let last_code = oathtool(&key, "+30 seconds");
+    carol.sign_out().await;
+
+    // She forgets her password: her passkey stands in for it, in the portal.
+    carol.fill("username", "carol").await;
+    carol.click_text("a", "Forgot your password?").await;
+    carol.wait_text("h1", "Reset your password").await;
+    carol.shot("61-reset-username").await;
+    carol.click_button("Next").await;
+    carol.wait_text("h1", "Enter a code from your authenticator app").await;
+    carol.click_text(".other-methods button", "Passkey").await;
+    carol.wait_text("h1", "Use your passkey").await;
+    carol.shot("62-reset-verify").await;
+    carol.click_button("Use passkey").await;
+    carol.wait_text("h1", "Choose a new password").await;
+    carol.fill("new_password", CAROL_RESET).await;
+    carol.fill("confirm", CAROL_RESET).await;
+    carol.shot("63-reset-new-password").await;
+    carol.click_button("Set password").await;
+    carol.wait_text("[data-testid=reset-done]", "Sign in with your new password").await;
+    carol.shot("64-reset-done").await;
+    carol.assert_no_csp_violations().await;
+    carol.click_text("a", "Sign in").await;
+    carol.wait_text("h1", "Sign in").await;
+    carol.fill("password", CAROL_RESET).await;
+    carol.click_button("Sign in").await;
+    carol.wait_text("h1", "Use your passkey").await;
+    carol.click_button("Use passkey").await;
+    carol.wait_text("h1", "Your account").await;
+    carol.sign_out().await;
 
     // The administrator sees her methods on her page (names, never secrets).
     admin.driver.goto(&portal.url("/users")).await.unwrap();
@@ -210,6 +256,60 @@ async fn passkeys_apps_and_recovery_codes_in_the_browser() {
     let card = admin.driver.find(By::Id("webhook")).await.unwrap();
     admin.click(&card).await;
     admin.shot("60-webhook").await;
+    // Mail: this server was started without --smtp-url, and the Global administrator is told so.
+    let mail = admin.wait_text("[data-testid=mail-off]", "Mail is off").await;
+    admin.click(&mail).await;
+    admin.shot("60a-mail-off").await;
+
+    // Inside an application's sign-in, with her authenticator app: back to the application.
+    let callback = format!("http://localhost:{}/callback", proofup_e2e::free_port());
+    let created = admin
+        .driver
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             fetch('/api/applications', {method: 'POST', headers: {'content-type': 'application/json'},\
+               body: JSON.stringify({name: 'Wiki', redirect_uris: [arguments[0]]})})\
+               .then(r => r.json()).then(done);",
+            vec![serde_json::json!(callback)],
+        )
+        .await
+        .unwrap();
+    let client_id = created.json()["application"]["id"].as_str().unwrap().to_owned();
+    let authorize = format!(
+        "{}?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&state=st-7&nonce=n-7\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256",
+        portal.url("/oauth2/authorize"),
+        callback.replace(':', "%3A").replace('/', "%2F"),
+    );
+    carol.driver.goto(&authorize).await.unwrap();
+    carol.wait_text("[data-testid=signing-in-to]", "to continue to Wiki").await;
+    carol.fill("username", "carol").await;
+    carol.click_text("a", "Forgot your password?").await;
+    carol.wait_text("h1", "Reset your password").await;
+    carol.click_button("Next").await;
+    carol.wait_text("h1", "Enter a code from your authenticator app").await;
+    carol.fill("code", &fresh_code(&key, &last_code).await).await;
+    carol.click_button("Verify").await;
+    carol.wait_text("h1", "Choose a new password").await;
+    carol.fill("new_password", CAROL_AGAIN).await;
+    carol.fill("confirm", CAROL_AGAIN).await;
+    carol.click_button("Set password").await;
+    carol.click_text("a", "Sign in").await;
+    carol.wait_text("[data-testid=signing-in-to]", "to continue to Wiki").await;
+    carol.fill("password", CAROL_AGAIN).await;
+    carol.click_button("Sign in").await;
+    carol.wait_text("h1", "Use your passkey").await;
+    carol.click_button("Use passkey").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let u = carol.driver.current_url().await.unwrap().to_string();
+        if u.starts_with(&callback) {
+            assert!(u.contains("code=") && u.contains("state=st-7"), "{u}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not back at the application: {u}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,7 +169,7 @@ pub async fn reset_sign_in(id: String) -> Result<TemporaryAccessPass, ApiError> 
     post(&format!("/api/users/{}/reset-sign-in", crate::logic::encode_component(&id)), &serde_json::json!({})).await
 }
 
-fn enc(s: &str) -> String {
+pub fn enc(s: &str) -> String {
     crate::logic::encode_component(s)
 }
 
@@ -224,6 +224,32 @@ pub async fn sign_in_with_passkey() -> Result<Me, ApiError> {
     let credential =
         passkey::get_assertion(&ch.public_key).await.map_err(|m| ApiError::new(ErrorCode::InvalidCode, m))?;
     post("/api/auth/passkey/finish", &FinishPasskeySignIn { credential }).await
+}
+
+pub async fn reset_begin(
+    username: String,
+    flow: Option<String>,
+) -> Result<proofup_shared::reset::ResetStatus, ApiError> {
+    post("/api/auth/reset", &proofup_shared::reset::ResetStartRequest { username, flow }).await
+}
+
+pub async fn reset_code(code: String) -> Result<proofup_shared::reset::ResetStatus, ApiError> {
+    post("/api/auth/reset/code", &proofup_shared::reset::ResetCodeRequest { code }).await
+}
+
+pub async fn reset_passkey() -> Result<proofup_shared::reset::ResetStatus, ApiError> {
+    let ch: PasskeyChallenge = post("/api/auth/reset/passkey", &serde_json::json!({})).await?;
+    let credential =
+        passkey::get_assertion(&ch.public_key).await.map_err(|m| ApiError::new(ErrorCode::InvalidCode, m))?;
+    post("/api/auth/reset/passkey/finish", &FinishPasskeySignIn { credential }).await
+}
+
+pub async fn reset_password(new_password: String) -> Result<proofup_shared::reset::ResetDone, ApiError> {
+    post("/api/auth/reset/password", &proofup_shared::reset::ResetPasswordRequest { new_password }).await
+}
+
+pub async fn reset_cancel() -> Result<(), ApiError> {
+    exchange("DELETE", "/api/auth/reset", None).await.map(drop)
 }
 
 pub async fn use_recovery_code(code: String) -> Result<RecoveryCodeUsed, ApiError> {

@@ -10,6 +10,7 @@ pub mod overview;
 pub mod policy;
 #[cfg(feature = "admin")]
 pub mod report;
+pub mod reset;
 pub mod security_info;
 pub mod set_password;
 pub mod setup;

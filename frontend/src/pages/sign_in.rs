@@ -45,6 +45,25 @@ pub fn SignInPage() -> impl IntoView {
         });
     }
 
+    // "Forgot your password?" keeps the application sign-in and the username typed so far.
+    let reset_link = {
+        let flow = flow.clone();
+        move || {
+            let mut q = Vec::new();
+            if let Some(f) = &flow {
+                q.push(format!("flow={}", api::enc(f)));
+            }
+            let u = username.get();
+            if !u.trim().is_empty() {
+                q.push(format!("username={}", api::enc(u.trim())));
+            }
+            if q.is_empty() {
+                "/reset".to_owned()
+            } else {
+                format!("/reset?{}", q.join("&"))
+            }
+        }
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if busy.get_untracked() {
@@ -86,6 +105,7 @@ pub fn SignInPage() -> impl IntoView {
                 <button type="submit" class="btn btn-primary btn-block" disabled=move || busy.get()>
                     {move || if busy.get() { "Signing in…" } else { "Sign in" }}
                 </button>
+                <p class="reset-back small"><a href=reset_link data-testid="forgot-password">"Forgot your password?"</a></p>
             </form>
         </CenterCard>
     }
