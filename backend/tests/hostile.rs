@@ -18,6 +18,8 @@ fn bodyless_ok(method: &str, path: &str) -> bool {
         ("post", "/api/me/methods/totp")
             | ("post", "/api/me/methods/passkey")
             | ("post", "/api/me/sessions/sign-out-others")
+            // Abandoning a password reset: nothing to read, and none in progress is fine.
+            | ("delete", "/api/auth/reset")
     )
 }
 

@@ -22,6 +22,8 @@ enum Access {
     Operate,
     /// Security administrator and Global administrator.
     ManageSecurity,
+    /// Global administrators only (server-wide settings: mail).
+    Global,
     /// Client or bearer authentication (OAuth), not portal sessions.
     OAuth,
 }
@@ -32,6 +34,15 @@ fn access(method: &str, path: &str) -> Option<Access> {
         ("get", "/api/setup/status") | ("post", "/api/setup") | ("post", "/api/auth/sign-in") => Public,
         ("post", "/api/auth/sign-out") | ("get", "/healthz") | ("get", "/readyz") => Public,
         ("get", "/api/auth/session") | ("get", "/oauth2/jwks") | ("get", "/.well-known/openid-configuration") => Public,
+        // "Forgot your password?": before any session, named by its own cookie.
+        ("post", "/api/auth/reset")
+        | ("get", "/api/auth/reset")
+        | ("delete", "/api/auth/reset")
+        | ("post", "/api/auth/reset/code")
+        | ("post", "/api/auth/reset/passkey")
+        | ("post", "/api/auth/reset/passkey/finish")
+        | ("post", "/api/auth/reset/password") => Public,
+        ("get", "/api/settings/mail") | ("post", "/api/settings/mail/test") => Global,
         // The provider's endpoints authenticate clients and browsers their own way (OAuth):
         // tests/oidc.rs covers them.
         ("get", "/oauth2/authorize")
@@ -124,6 +135,7 @@ fn allowed(a: Access, role: Option<&str>) -> bool {
             matches!(r, "global_administrator" | "security_administrator" | "security_operator")
         }
         (Access::ManageSecurity, Some(r)) => matches!(r, "global_administrator" | "security_administrator"),
+        (Access::Global, Some(r)) => r == "global_administrator",
         (Access::OAuth, _) => true,
     }
 }
