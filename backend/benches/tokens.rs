@@ -54,6 +54,7 @@ fn bench(c: &mut Criterion) {
         username: "bob".into(),
         display_name: "Bob".into(),
         email: None,
+        email_verified: false,
         role: proofup_shared::api::Role::User,
         enabled: true,
         emergency_access: false,

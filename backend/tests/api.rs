@@ -318,6 +318,7 @@ async fn disabled_user_session_ends_and_roles_are_checked_per_request() {
         username: "bob".into(),
         display_name: "Bob".into(),
         email: None,
+        email_verified: false,
         role: Role::User,
         enabled: true,
         emergency_access: false,

@@ -283,3 +283,77 @@ fn the_binary_sends_a_test_message_and_refuses_a_password_in_the_url() {
     assert!(err.contains("--smtp-password-file"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+/// The 6-digit code in a received message.
+fn code_in(raw: &str) -> String {
+    let at = raw.find("Your code is ").expect("a code in the message") + "Your code is ".len();
+    raw[at..at + 6].to_owned()
+}
+
+#[actix_web::test]
+async fn an_address_is_confirmed_with_a_mailed_code() {
+    let port = free_port();
+    let (h, sender) = harness_with_mail(port);
+    let server = SmtpServer::start(h.dir.path(), port, None);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (_, _, me, _) = call!(app, with(&admin, get("/api/auth/me")));
+    let id = me["id"].as_str().unwrap().to_owned();
+
+    // No address yet: nothing to confirm.
+    let (s, _, body, _) = call!(app, with(&admin, post("/api/me/email/code", json!({}))));
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    let (s, _, _, _) =
+        call!(app, with(&admin, patch(&format!("/api/users/{id}"), json!({"email": "ada@contoso.test"}))));
+    assert_eq!(s, StatusCode::OK);
+    let (_, _, st, _) = call!(app, with(&admin, get("/api/me/email")));
+    assert_eq!(
+        st,
+        json!({"address": "ada@contoso.test", "verified": false, "mail_enabled": true, "code_expires_at": null})
+    );
+
+    // A code is mailed; another only after a minute.
+    let (s, _, st, _) = call!(app, with(&admin, post("/api/me/email/code", json!({}))));
+    assert_eq!(s, StatusCode::OK, "{st}");
+    assert!(st["code_expires_at"].is_string(), "{st}");
+    let (s, hd, _, _) = call!(app, with(&admin, post("/api/me/email/code", json!({}))));
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(hd.get("retry-after").is_some());
+    assert_eq!(deliver_at(&h, &sender, now(&h)), 1);
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(header(&got[0], "To"), Some("ada@contoso.test"));
+    let code = code_in(&got[0]);
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
+
+    // A wrong code is refused (and counted); the right one confirms the address, once.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (s, _, body, _) = call!(app, with(&admin, post("/api/me/email/verify", json!({"code": wrong}))));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (s, _, st, _) = call!(app, with(&admin, post("/api/me/email/verify", json!({"code": code}))));
+    assert_eq!(s, StatusCode::OK, "{st}");
+    assert_eq!((st["verified"].as_bool(), st["code_expires_at"].is_null()), (Some(true), true), "{st}");
+    let (s, _, _, _) = call!(app, with(&admin, post("/api/me/email/verify", json!({"code": code}))));
+    assert_eq!(s, StatusCode::CONFLICT, "single use");
+    let (_, _, u, _) = call!(app, with(&admin, get(&format!("/api/users/{id}"))));
+    assert_eq!(u["email_verified"], true, "{u}");
+    let audit = h.store.list_audit(None, 5).unwrap().items;
+    assert!(audit.iter().any(|e| e.action == "user.email_verified"), "{audit:?}");
+
+    // A new address must be confirmed again; five wrong tries spend a code.
+    let (s, _, u, _) =
+        call!(app, with(&admin, patch(&format!("/api/users/{id}"), json!({"email": "ada@fabrikam.test"}))));
+    assert_eq!((s, u["email_verified"].as_bool()), (StatusCode::OK, Some(false)), "{u}");
+    h.clock.advance(Duration::minutes(2));
+    let (s, _, _, _) = call!(app, with(&admin, post("/api/me/email/code", json!({}))));
+    assert_eq!(s, StatusCode::OK);
+    for i in 0..5 {
+        let (s, _, body, _) =
+            call!(app, with(&admin, post("/api/me/email/verify", json!({"code": format!("99999{i}")}))));
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let last = i == 4;
+        assert_eq!(body["message"].as_str().unwrap().contains("no longer works"), last, "{body}");
+    }
+    let (s, _, body, _) = call!(app, with(&admin, post("/api/me/email/verify", json!({"code": "123456"}))));
+    assert_eq!(s, StatusCode::CONFLICT, "the code is spent: {body}");
+}

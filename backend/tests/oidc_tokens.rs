@@ -575,3 +575,59 @@ async fn a_service_application_gets_tokens_for_itself_and_nothing_about_users() 
         call!(app, form("/oauth2/introspect", format!("token={access}&client_id={id}&client_secret={secret}")));
     assert_eq!(i, json!({"active": false}));
 }
+
+/// `email_verified` follows the user's record: false for an address an administrator typed,
+/// true once the user confirmed it (tests/mail.rs confirms one with a real mailed code), and false
+/// again when an administrator changes the address.
+#[actix_web::test]
+async fn email_verified_says_whether_the_user_confirmed_the_address() {
+    let h = Harness::new();
+    h.clock.set(time::OffsetDateTime::now_utc());
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let bob = user_with_password!(app, admin, "bob");
+    let (s, _, body, _) =
+        call!(app, with(&admin, patch(&format!("/api/users/{bob}"), json!({"email": "bob@contoso.test"}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["email_verified"], false);
+    let (id, secret) = wiki!(app, admin, json!({}));
+    let claims = |tokens: &serde_json::Value| {
+        let payload = tokens["id_token"].as_str().unwrap().split('.').nth(1).unwrap().to_owned();
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+    };
+
+    let code = code_for!(app, id, "bob", "openid email");
+    let tokens = exchange!(app, id, secret, code);
+    let c = claims(&tokens);
+    assert_eq!((c["email"].as_str(), c["email_verified"].as_bool()), (Some("bob@contoso.test"), Some(false)), "{c}");
+
+    // Confirmed (what POST /api/me/email/verify stores).
+    let mut u = h.store.user(&bob).unwrap().unwrap();
+    u.email_verified = true;
+    h.store
+        .update_user(
+            &u,
+            proofup::service::audit(
+                u.updated_at,
+                Some(&u),
+                "user.email_verified",
+                Some(&u),
+                vec![],
+                &proofup::domain::model::ClientInfo::new("127.0.0.1".into(), "test"),
+            ),
+        )
+        .unwrap();
+    let code = code_for!(app, id, "bob", "openid email");
+    let c = claims(&exchange!(app, id, secret, code));
+    assert_eq!(c["email_verified"], true, "{c}");
+
+    // A new address is unconfirmed again.
+    let (s, _, body, _) =
+        call!(app, with(&admin, patch(&format!("/api/users/{bob}"), json!({"email": "robert@contoso.test"}))));
+    assert_eq!((s, body["email_verified"].as_bool()), (StatusCode::OK, Some(false)), "{body}");
+    let code = code_for!(app, id, "bob", "openid email");
+    let c = claims(&exchange!(app, id, secret, code));
+    assert_eq!((c["email"].as_str(), c["email_verified"].as_bool()), (Some("robert@contoso.test"), Some(false)), "{c}");
+}

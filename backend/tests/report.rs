@@ -65,6 +65,7 @@ async fn report_pages_by_username_and_deadline_and_streams_the_whole_csv() {
             username: format!("u{:04}.{}", (i * 31) % USERS, i % 3),
             display_name: format!("User {i}"),
             email: None,
+            email_verified: false,
             role: Role::User,
             enabled: true,
             emergency_access: false,

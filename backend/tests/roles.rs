@@ -77,7 +77,10 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("get", "/api/me/sessions")
         | ("get", "/api/me/registration")
         | ("delete", "/api/me/sessions/{id}")
-        | ("post", "/api/me/sessions/sign-out-others") => SignedIn,
+        | ("post", "/api/me/sessions/sign-out-others")
+        | ("get", "/api/me/email")
+        | ("post", "/api/me/email/code")
+        | ("post", "/api/me/email/verify") => SignedIn,
         ("get", "/api/users")
         | ("get", "/api/users/{id}")
         | ("get", "/api/users/{id}/groups")

@@ -35,6 +35,7 @@ fn alice(store: &Arc<dyn Store>) -> User {
         username: "alice".into(),
         display_name: "Alice".into(),
         email: None,
+        email_verified: false,
         role: Role::User,
         enabled: true,
         emergency_access: false,

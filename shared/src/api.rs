@@ -194,6 +194,9 @@ pub struct UserView {
     pub username: String,
     pub display_name: String,
     pub email: Option<String>,
+    /// The user proved the address with a mailed code.
+    #[serde(default)]
+    pub email_verified: bool,
     pub role: Role,
     pub enabled: bool,
     pub emergency_access: bool,

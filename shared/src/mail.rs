@@ -41,3 +41,25 @@ pub struct MailTestQueued {
     /// The address the test message is queued for.
     pub to: String,
 }
+
+/// The signed-in user's e-mail address and whether they proved it (My security info).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailStatus {
+    /// Set by an administrator; none: nothing is mailed.
+    #[serde(default)]
+    pub address: Option<String>,
+    pub verified: bool,
+    /// False: the server sends no mail, so no code can be sent.
+    pub mail_enabled: bool,
+    /// A code was mailed and works until then.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub code_expires_at: Option<time::OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VerifyAddressRequest {
+    pub code: String,
+}

@@ -43,6 +43,7 @@ pub fn seed(args: &crate::config::SeedArgs) -> CliResult<String> {
             username: format!("seed-user-{i:06}"),
             display_name: format!("Seed User {i}"),
             email: None,
+            email_verified: false,
             role: proofup_shared::api::Role::User,
             enabled: true,
             emergency_access: false,

@@ -40,6 +40,8 @@ pub struct MailSetup {
 pub enum Notice {
     /// An administrator asked for a test message (Mail settings, or `proofup mail test`).
     Test { requested_by: String },
+    /// The code that proves the user reads mail at this address.
+    AddressCode { code: String, minutes: i64 },
 }
 
 impl Notice {
@@ -47,7 +49,62 @@ impl Notice {
     pub fn kind(&self) -> &'static str {
         match self {
             Notice::Test { .. } => "mail.test",
+            Notice::AddressCode { .. } => "mail.address_code",
         }
+    }
+}
+
+/// How long a mailed address code is good for, how many wrong tries it takes, and how soon
+/// another may be asked for.
+pub const ADDRESS_CODE_LIFETIME: time::Duration = time::Duration::minutes(15);
+pub const ADDRESS_CODE_TRIES: u8 = 5;
+pub const ADDRESS_CODE_RESEND: time::Duration = time::Duration::seconds(60);
+
+/// A code mailed to prove an address, kept hashed (with the user and the address) while it
+/// waits: 6 digits, [`ADDRESS_CODE_TRIES`] wrong tries, single use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressCheck {
+    pub address: String,
+    code_hash: String,
+    pub tries_left: u8,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: time::OffsetDateTime,
+}
+
+fn code_hash(user_id: &str, address: &str, code: &str) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for part in ["proofup address code", user_id, address, code] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl AddressCheck {
+    pub fn new(user_id: &str, address: &str, code: &str, now: time::OffsetDateTime) -> Self {
+        AddressCheck {
+            address: address.to_owned(),
+            code_hash: code_hash(user_id, address, code),
+            tries_left: ADDRESS_CODE_TRIES,
+            sent_at: now,
+        }
+    }
+
+    /// Whether `code` (spaces ignored) is the one mailed; compared in constant time.
+    pub fn matches(&self, user_id: &str, code: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        bool::from(code_hash(user_id, &self.address, &code).as_bytes().ct_eq(self.code_hash.as_bytes()))
+    }
+
+    pub fn expires(&self) -> time::OffsetDateTime {
+        self.sent_at + ADDRESS_CODE_LIFETIME
+    }
+
+    /// When another code may be asked for.
+    pub fn resend_at(&self) -> time::OffsetDateTime {
+        self.sent_at + ADDRESS_CODE_RESEND
     }
 }
 
@@ -113,6 +170,16 @@ pub fn render(notice: &Notice, brand: &Brand, to: &str) -> Mail {
                 ],
             },
         ),
+        Notice::AddressCode { code, minutes } => (
+            format!("Your {} sign-in code: {code}", brand.organisation),
+            Body {
+                heading: "Confirm your e-mail address".into(),
+                paragraphs: vec![
+                    format!("Your code is {code}. Enter it on My security info within {minutes} minutes."),
+                    "If you did not ask for it, ignore this message: nothing changes without the code.".into(),
+                ],
+            },
+        ),
     };
     let (text, html) = layout(brand, &body);
     Mail { to: to.to_owned(), subject, text, html }
@@ -134,6 +201,20 @@ mod tests {
         assert!(!m.html.contains("<script>"));
         assert!(m.html.contains("&lt;script&gt;x&lt;/script&gt;"));
         assert!(m.html.contains("Contoso &lt;Labs&gt;"));
+    }
+
+    #[test]
+    fn an_address_code_matches_once_per_user_and_address() {
+        let t = time::macros::datetime!(2026-12-07 09:00 UTC);
+        let c = AddressCheck::new("u1", "ann@contoso.test", "123456", t);
+        assert!(c.matches("u1", "123 456"));
+        assert!(!c.matches("u1", "123457"));
+        assert!(!c.matches("u2", "123456"), "bound to the user");
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(!json.contains("123456"), "kept hashed: {json}");
+        assert_eq!(c.expires(), t + ADDRESS_CODE_LIFETIME);
+        let m = render(&Notice::AddressCode { code: "123456".into(), minutes: 15 }, &brand(), "ann@contoso.test");
+        assert!(m.subject.contains("123456") && m.text.contains("Your code is 123456."));
     }
 
     #[test]

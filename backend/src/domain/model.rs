@@ -12,6 +12,9 @@ pub struct User {
     pub display_name: String,
     #[serde(default)]
     pub email: Option<String>,
+    /// The user proved they read mail at `email` (a mailed code); false again when it changes.
+    #[serde(default)]
+    pub email_verified: bool,
     pub role: Role,
     pub enabled: bool,
     #[serde(default)]
@@ -51,6 +54,7 @@ impl User {
             username: self.username.clone(),
             display_name: self.display_name.clone(),
             email: self.email.clone(),
+            email_verified: self.email_verified,
             role: self.role,
             enabled: self.enabled,
             emergency_access: self.emergency_access,

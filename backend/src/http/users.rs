@@ -176,6 +176,41 @@ pub async fn end_my_other_sessions(
 }
 
 /// This area's routes, in the order actix tries them.
+/// The signed-in user's e-mail address and whether they confirmed it.
+#[utoipa::path(tag = "security info", responses((status = 200, body = proofup_shared::mail::EmailStatus), (status = 401, body = ApiError)))]
+#[get("/me/email")]
+pub async fn my_email(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<web::Json<proofup_shared::mail::EmailStatus>, AppError> {
+    Ok(web::Json(state.core.email_status(&auth)?))
+}
+
+/// Mails a 6-digit code to the user's address (at most one a minute; 15 minutes, five tries).
+#[utoipa::path(tag = "security info", responses(
+    (status = 200, body = proofup_shared::mail::EmailStatus), (status = 401, body = ApiError),
+    (status = 409, body = ApiError), (status = 429, body = ApiError)))]
+#[post("/me/email/code")]
+pub async fn send_email_code(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<web::Json<proofup_shared::mail::EmailStatus>, AppError> {
+    Ok(web::Json(state.core.send_address_code(&auth)?))
+}
+
+/// Confirms the address with the mailed code.
+#[utoipa::path(tag = "security info", request_body = proofup_shared::mail::VerifyAddressRequest, responses(
+    (status = 200, body = proofup_shared::mail::EmailStatus), (status = 401, body = ApiError),
+    (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 429, body = ApiError)))]
+#[post("/me/email/verify")]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: web::Json<proofup_shared::mail::VerifyAddressRequest>,
+) -> Result<web::Json<proofup_shared::mail::EmailStatus>, AppError> {
+    Ok(web::Json(state.core.confirm_address(&auth, &body.code)?))
+}
+
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(list_users)
         .service(create_user)
@@ -186,5 +221,8 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(user_sessions)
         .service(my_sessions)
         .service(end_my_session)
-        .service(end_my_other_sessions);
+        .service(end_my_other_sessions)
+        .service(my_email)
+        .service(send_email_code)
+        .service(verify_email);
 }

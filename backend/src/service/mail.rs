@@ -2,13 +2,14 @@
 //! `mail`), sent by the notification job through the SMTP adapter. The settings in force come
 //! from the server's command line; Global administrators see them and send a test message.
 
-use proofup_shared::mail::{MailSettings, MailTestQueued, MailTestRequest};
+use proofup_shared::mail::{EmailStatus, MailSettings, MailTestQueued, MailTestRequest};
 use proofup_shared::webhook::ChannelStatus;
 use proofup_shared::FieldError;
 use time::OffsetDateTime;
 
-use super::{audit, change, Core, Global, ServiceError};
-use crate::domain::mail::{render, Notice};
+use super::mfa::{PendingLookup, PendingMap};
+use super::{audit, change, Caller, Core, Global, ServiceError};
+use crate::domain::mail::{render, AddressCheck, Notice};
 use crate::domain::notify::{Channel, Message};
 use crate::store::StoreError;
 
@@ -85,5 +86,97 @@ impl Core {
             actor.client,
         ))?;
         Ok(MailTestQueued { to })
+    }
+}
+
+/// Address codes waiting for their user, sealed in the store's ceremonies, per session.
+static ADDRESS_CHECKS: PendingMap<AddressCheck> = PendingMap::new("address");
+
+impl Core {
+    /// The signed-in user's address and whether it is proved.
+    pub fn email_status(&self, caller: &Caller) -> Result<EmailStatus, ServiceError> {
+        let now = self.clock.now();
+        let user = self.user(&caller.user.id)?;
+        let pending = match ADDRESS_CHECKS.peek(self, &caller.key, &user.id, now) {
+            Ok(c) if Some(&c.address) == user.email.as_ref() && !user.email_verified => Some(c.expires()),
+            _ => None,
+        };
+        Ok(EmailStatus {
+            address: user.email.clone(),
+            verified: user.email_verified,
+            mail_enabled: self.mail.is_some(),
+            code_expires_at: pending,
+        })
+    }
+
+    /// Mails a code to the user's address (one a minute at most; a new one replaces the last).
+    pub fn send_address_code(&self, caller: &Caller) -> Result<EmailStatus, ServiceError> {
+        let now = self.clock.now();
+        let user = self.user(&caller.user.id)?;
+        let Some(address) = user.email.clone() else {
+            return Err(ServiceError::Conflict(
+                "Your account has no e-mail address: ask your administrator to add it.".into(),
+            ));
+        };
+        if user.email_verified {
+            return Err(ServiceError::Conflict("Your address is already confirmed.".into()));
+        }
+        if self.mail.is_none() {
+            return Err(ServiceError::Conflict("This server sends no mail, so it cannot confirm addresses.".into()));
+        }
+        if let Ok(last) = ADDRESS_CHECKS.peek(self, &caller.key, &user.id, now) {
+            if now < last.resend_at() {
+                return Err(ServiceError::Throttled(last.resend_at() - now));
+            }
+        }
+        let code = format!("{:06}", rand::Rng::gen_range(&mut rand::rngs::OsRng, 0..1_000_000u32));
+        let check = AddressCheck::new(&user.id, &address, &code, now);
+        ADDRESS_CHECKS.put(self, caller.key, &user.id, &check, check.expires())?;
+        let minutes = crate::domain::mail::ADDRESS_CODE_LIFETIME.whole_minutes();
+        self.enqueue_mail(&address, &Notice::AddressCode { code, minutes }, now)?;
+        self.email_status(caller)
+    }
+
+    /// Confirms the address with the mailed code (the account throttle counts wrong ones; a code
+    /// takes five wrong tries, then a new one is needed). Audited.
+    pub fn confirm_address(&self, caller: &Caller, code: &str) -> Result<EmailStatus, ServiceError> {
+        let now = self.clock.now();
+        let user = self.user(&caller.user.id)?;
+        let waiting = || ServiceError::Conflict("No code is waiting: send a new one.".into());
+        let mut check = ADDRESS_CHECKS.peek(self, &caller.key, &user.id, now).map_err(|e| match e {
+            PendingLookup::Unavailable(m) => ServiceError::Store(StoreError::Backend(m)),
+            _ => waiting(),
+        })?;
+        if user.email.as_ref() != Some(&check.address) || user.email_verified {
+            ADDRESS_CHECKS.discard(self, &caller.key)?;
+            return Err(waiting());
+        }
+        self.reserve_attempt(&user, now)?;
+        if code.len() > 16 || !check.matches(&user.id, code) {
+            check.tries_left = check.tries_left.saturating_sub(1);
+            if check.tries_left == 0 {
+                ADDRESS_CHECKS.discard(self, &caller.key)?;
+                return Err(ServiceError::InvalidCode(
+                    "That code is not right, and it no longer works: send a new one.".into(),
+                ));
+            }
+            ADDRESS_CHECKS.put(self, caller.key, &user.id, &check, check.expires())?;
+            return Err(ServiceError::InvalidCode("That code is not right.".into()));
+        }
+        ADDRESS_CHECKS.discard(self, &caller.key)?;
+        self.attempt_succeeded(&user)?;
+        let mut after = user.clone();
+        after.email_verified = true;
+        after.updated_at = now;
+        let entry = audit(
+            now,
+            Some(&user),
+            "user.email_verified",
+            Some(&user),
+            vec![change("email_verified", Some("no"), Some("yes"))],
+            &caller.client,
+        );
+        self.store.update_user(&after, entry)?;
+        self.email_status(caller)
     }
 }

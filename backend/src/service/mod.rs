@@ -305,6 +305,7 @@ mod tests {
                 username: "ada".into(),
                 display_name: "Ada".into(),
                 email: None,
+                email_verified: false,
                 role,
                 enabled: true,
                 emergency_access: false,

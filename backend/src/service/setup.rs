@@ -121,6 +121,7 @@ impl Core {
             username,
             display_name,
             email: None,
+            email_verified: false,
             role: Role::GlobalAdministrator,
             enabled: true,
             emergency_access: false,

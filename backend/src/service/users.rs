@@ -153,6 +153,7 @@ impl Core {
             username,
             display_name,
             email,
+            email_verified: false,
             role: req.role,
             enabled: true,
             emergency_access: req.emergency_access,
@@ -196,6 +197,10 @@ impl Core {
         }
         if let Some(e) = &req.email {
             if let Some(e) = p.check("email", validate_email(e)) {
+                // A new address is unproved until its user confirms a code mailed to it.
+                if e != after.email {
+                    after.email_verified = false;
+                }
                 after.email = e;
             }
         }

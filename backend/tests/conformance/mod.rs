@@ -96,6 +96,7 @@ fn user(id: &str, username: &str, role: Role) -> User {
         username: username.into(),
         display_name: format!("{username} display"),
         email: None,
+        email_verified: false,
         role,
         enabled: true,
         emergency_access: false,

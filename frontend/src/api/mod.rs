@@ -226,6 +226,18 @@ pub async fn sign_in_with_passkey() -> Result<Me, ApiError> {
     post("/api/auth/passkey/finish", &FinishPasskeySignIn { credential }).await
 }
 
+pub async fn email_status() -> Result<proofup_shared::mail::EmailStatus, ApiError> {
+    get("/api/me/email").await
+}
+
+pub async fn send_email_code() -> Result<proofup_shared::mail::EmailStatus, ApiError> {
+    post("/api/me/email/code", &serde_json::json!({})).await
+}
+
+pub async fn verify_email(code: String) -> Result<proofup_shared::mail::EmailStatus, ApiError> {
+    post("/api/me/email/verify", &proofup_shared::mail::VerifyAddressRequest { code }).await
+}
+
 pub async fn reset_begin(
     username: String,
     flow: Option<String>,

@@ -2,6 +2,7 @@ pub mod alert;
 pub mod brand;
 pub mod center_card;
 pub mod confirm;
+pub mod email;
 pub mod field;
 pub mod mail;
 pub mod pass;

@@ -196,6 +196,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
             </section>
         </Show>
         <RecoveryCodesCard has_method=has_method on_reauth=Callback::new(handle)/>
+        <crate::components::email::EmailCard/>
         <MySessionsCard/>
         <ChangePasswordCard/>
     }

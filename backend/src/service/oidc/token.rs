@@ -467,8 +467,8 @@ impl Core {
         if has("email") {
             if let Some(e) = &user.email {
                 out.insert("email".into(), e.clone().into());
-                // Proofup does not check addresses: an administrator typed it.
-                out.insert("email_verified".into(), false.into());
+                // True only once the user proved it with a mailed code (My security info).
+                out.insert("email_verified".into(), user.email_verified.into());
             }
         }
         if has("groups") {

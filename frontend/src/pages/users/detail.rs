@@ -196,7 +196,12 @@ pub fn UserDetailPage() -> impl IntoView {
                         <dt>"Username"</dt><dd>{u.username.clone()}</dd>
                         // The editor above shows the email and the role to those who manage the user.
                         {(!manage).then(|| view! {
-                            <dt>"Email"</dt><dd>{u.email.clone().unwrap_or_else(|| "—".into())}</dd>
+                            <dt>"Email"</dt><dd>{u.email.clone().unwrap_or_else(|| "—".into())}
+                                {u.email.is_some().then(|| if u.email_verified {
+                                    view! { " " <span class="badge badge-ok">"Confirmed"</span> }.into_any()
+                                } else {
+                                    view! { " " <span class="badge">"Not confirmed"</span> }.into_any()
+                                })}</dd>
                         })}
                         {(!(manage && global)).then(|| view! {
                             <dt>"Role"</dt><dd>{u.role.label()}</dd>
