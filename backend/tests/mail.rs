@@ -89,6 +89,28 @@ fn now(h: &Harness) -> time::OffsetDateTime {
     proofup::domain::clock::Clock::now(h.clock.as_ref())
 }
 
+/// A message's text with quoted-printable undone (soft line breaks, `=XX` escapes), as a mail
+/// reader shows it.
+fn decoded(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let b = joined.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'=' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A header's value in a raw message.
 fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
     let head = raw.split("\r\n\r\n").next().unwrap_or(raw);
@@ -356,4 +378,92 @@ async fn an_address_is_confirmed_with_a_mailed_code() {
     }
     let (s, _, body, _) = call!(app, with(&admin, post("/api/me/email/verify", json!({"code": "123456"}))));
     assert_eq!(s, StatusCode::CONFLICT, "the code is spent: {body}");
+}
+
+/// Confirms `user_id`'s address as the mailed-code flow does (tested above).
+fn confirmed(h: &Harness, user_id: &str, address: &str) {
+    let mut u = h.store.user(user_id).unwrap().unwrap();
+    u.email = Some(address.into());
+    u.email_verified = true;
+    let client = proofup::domain::model::ClientInfo::new("127.0.0.1".into(), "test");
+    h.store
+        .update_user(&u, proofup::service::audit(now(h), Some(&u), "user.email_verified", Some(&u), vec![], &client))
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn security_notices_carry_a_link_that_locks_the_account_down() {
+    let port = free_port();
+    let (h, sender) = harness_with_mail(port);
+    let server = SmtpServer::start(h.dir.path(), port, None);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let bob = user_with_password!(app, admin, "bob");
+    let carol = user_with_password!(app, admin, "carol");
+    confirmed(&h, &bob, "bob@contoso.test");
+    // Carol's address is not confirmed: she is mailed nothing.
+    let (s, _, _, _) =
+        call!(app, with(&admin, patch(&format!("/api/users/{carol}"), json!({"email": "carol@contoso.test"}))));
+    assert_eq!(s, StatusCode::OK);
+    let (c, _) = sign_in!(app, "carol", PW);
+    add_authenticator_app!(app, h, c);
+
+    // Bob adds an authenticator app: he hears of it, with the link.
+    let (b, _) = sign_in!(app, "bob", PW);
+    let (b, secret) = add_authenticator_app!(app, h, b);
+    assert_eq!(deliver_at(&h, &sender, now(&h)), 1, "one notice: bob's, not carol's");
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    let m = &decoded(&got[0]);
+    assert_eq!(header(m, "To"), Some("bob@contoso.test"));
+    assert!(header(m, "Subject").unwrap().starts_with("A sign-in method was added to your account"), "{m}");
+    assert!(m.contains("Authenticator app \"Phone\""), "{m}");
+    assert!(m.contains("192.0.2.10"), "the address it came from: {m}");
+    let at = m.find("/report#t=").expect("the link") + "/report#t=".len();
+    let token: String = m[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    assert_eq!(token.len(), 43, "256 bits: {token}");
+    assert!(m.contains(&format!("http://localhost:8080/report#t={token}")));
+
+    // "This wasn't me": signed out everywhere, the password stops, administrators alerted.
+    let (s, _, body, _) = call!(app, post("/api/auth/report", json!({"token": "not-a-token"})));
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    let (s, _, body, _) = call!(app, post("/api/auth/report", json!({"token": token})));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["username"], "bob");
+    assert!(body["change"].as_str().unwrap().contains("sign-in method added"), "{body}");
+    let (s, _, _, _) = call!(app, with(&b, get("/api/auth/me")));
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "bob's session ended");
+    let (s, _, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": "bob", "password": PW})));
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the password no longer works");
+    let (s, _, _, _) = call!(app, post("/api/auth/report", json!({"token": token})));
+    assert_eq!(s, StatusCode::CONFLICT, "the link works once");
+    let (_, _, ov, _) = call!(app, with(&admin, get("/api/overview")));
+    let alert = ov["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "user_reported").cloned();
+    let alert = alert.unwrap_or_else(|| panic!("{ov}"));
+    assert_eq!(alert["username"], "bob");
+    let audit = h.store.list_audit(None, 10).unwrap().items;
+    assert!(audit.iter().any(|e| e.action == "user.reported_not_me" && e.target == "bob"), "{audit:?}");
+
+    // He chooses a new password with his app ("Forgot your password?") and hears of that too.
+    let (_, hd, _, _) = call!(app, post("/api/auth/reset", json!({"username": "bob"})));
+    let reset = hd
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("proofup_reset="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .unwrap();
+    let (s, _, body, _) = call!(app, with(&reset, post("/api/auth/reset/code", json!({"code": code(&secret, &h, 1)}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _, body, _) = call!(
+        app,
+        with(&reset, post("/api/auth/reset/password", json!({"new_password": "copper meadow window ninety"})))
+    );
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(deliver_at(&h, &sender, now(&h)), 1);
+    let got = server.received();
+    assert_eq!(got.len(), 2);
+    assert!(
+        got.iter().any(|m| header(m, "Subject").is_some_and(|s| s.starts_with("Your password was reset"))),
+        "{got:?}"
+    );
 }

@@ -41,7 +41,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("post", "/api/auth/reset/code")
         | ("post", "/api/auth/reset/passkey")
         | ("post", "/api/auth/reset/passkey/finish")
-        | ("post", "/api/auth/reset/password") => Public,
+        | ("post", "/api/auth/reset/password")
+        | ("post", "/api/auth/report") => Public,
         ("get", "/api/settings/mail") | ("post", "/api/settings/mail/test") => Global,
         // The provider's endpoints authenticate clients and browsers their own way (OAuth):
         // tests/oidc.rs covers them.

@@ -29,6 +29,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>
                 <Route path=path!("/set-password") view=pages::set_password::SetPasswordPage/>
                 <Route path=path!("/reset") view=pages::reset::ResetPage/>
+                <Route path=path!("/report") view=pages::not_me::NotMePage/>
                 <Route path=path!("/sign-in/verify") view=pages::sign_in_steps::VerifyPage/>
                 <Route path=path!("/sign-in/more-information") view=pages::sign_in_steps::MoreInformationPage/>
                 <ShellRoutes/>

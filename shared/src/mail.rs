@@ -63,3 +63,20 @@ pub struct EmailStatus {
 pub struct VerifyAddressRequest {
     pub code: String,
 }
+
+/// "This wasn't me": the token from the link in a security notice (its URL's fragment).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub token: String,
+}
+
+/// What a followed "This wasn't me" link did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reported {
+    pub username: String,
+    /// What the user said they did not do.
+    pub change: String,
+}

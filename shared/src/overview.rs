@@ -45,11 +45,29 @@ pub struct Overview {
     pub registered_at_interrupt: Vec<crate::common::AuditEntry>,
 }
 
-/// A critical alert: an emergency-access (break-glass) account signed in.
+/// What an alert on the Overview is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// An emergency-access (break-glass) account signed in.
+    #[default]
+    EmergencySignIn,
+    /// A user followed "This wasn't me" in a security notice.
+    UserReported,
+}
+
+/// A critical alert for administrators to acknowledge: an emergency-access (break-glass) account
+/// signed in, or a user reported a change they did not make.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmergencyAlert {
     pub id: String,
+    #[serde(default)]
+    pub kind: AlertKind,
+    /// For a report: what the user said they did not do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub user_id: String,

@@ -42,6 +42,48 @@ pub enum Notice {
     Test { requested_by: String },
     /// The code that proves the user reads mail at this address.
     AddressCode { code: String, minutes: i64 },
+    /// Something changed on the user's account; `report` is the "This wasn't me" link.
+    Security { change: SecurityChange, when: String, ip: String, report: String },
+}
+
+/// What a security notice tells the user about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum SecurityChange {
+    /// `method`: its kind and name, e.g. `Authenticator app "Phone"`.
+    MethodAdded {
+        method: String,
+    },
+    MethodRemoved {
+        method: String,
+    },
+    PasswordChanged,
+    /// Reset with the user's methods ("Forgot your password?").
+    PasswordReset,
+}
+
+impl SecurityChange {
+    /// In a few words (the report and the alert say it).
+    pub fn summary(&self) -> String {
+        match self {
+            SecurityChange::MethodAdded { method } => format!("sign-in method added: {method}"),
+            SecurityChange::MethodRemoved { method } => format!("sign-in method removed: {method}"),
+            SecurityChange::PasswordChanged => "password changed".into(),
+            SecurityChange::PasswordReset => "password reset".into(),
+        }
+    }
+}
+
+/// How long a "This wasn't me" link works.
+pub const REPORT_LINK_LIFETIME: time::Duration = time::Duration::days(7);
+
+/// What a "This wasn't me" link reports (kept sealed under the SHA-256 of its token; the token
+/// itself is only in the message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportLink {
+    pub change: SecurityChange,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: time::OffsetDateTime,
 }
 
 impl Notice {
@@ -50,6 +92,7 @@ impl Notice {
         match self {
             Notice::Test { .. } => "mail.test",
             Notice::AddressCode { .. } => "mail.address_code",
+            Notice::Security { .. } => "mail.security_notice",
         }
     }
 }
@@ -124,10 +167,13 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// A message's body as paragraphs; rendered once as text and once as HTML.
+/// A message's body as paragraphs, and at most one link (to the portal); rendered once as text
+/// and once as HTML.
 struct Body {
     heading: String,
     paragraphs: Vec<String>,
+    link: Option<(String, String)>,
+    after: Vec<String>,
 }
 
 fn layout(brand: &Brand, body: &Body) -> (String, String) {
@@ -135,6 +181,13 @@ fn layout(brand: &Brand, body: &Body) -> (String, String) {
         format!("This message was sent by {} sign-in ({}). You cannot reply to it.", brand.organisation, brand.portal);
     let mut text = format!("{}\n\n", body.heading);
     for p in &body.paragraphs {
+        text.push_str(p);
+        text.push_str("\n\n");
+    }
+    if let Some((label, url)) = &body.link {
+        text.push_str(&format!("{label}:\n{url}\n\n"));
+    }
+    for p in &body.after {
         text.push_str(p);
         text.push_str("\n\n");
     }
@@ -148,6 +201,16 @@ fn layout(brand: &Brand, body: &Body) -> (String, String) {
     );
     html.push_str(&format!("<h1 style=\"font-size: 1.25rem;\">{}</h1>\n", escape_html(&body.heading)));
     for p in &body.paragraphs {
+        html.push_str(&format!("<p>{}</p>\n", escape_html(p)));
+    }
+    if let Some((label, url)) = &body.link {
+        html.push_str(&format!(
+            "<p><a href=\"{}\" style=\"color: #1d4ed8; font-weight: 600;\">{}</a></p>\n",
+            escape_html(url),
+            escape_html(label)
+        ));
+    }
+    for p in &body.after {
         html.push_str(&format!("<p>{}</p>\n", escape_html(p)));
     }
     html.push_str(&format!(
@@ -168,6 +231,8 @@ pub fn render(notice: &Notice, brand: &Brand, to: &str) -> Mail {
                     format!("{requested_by} asked Proofup to send this test message to {to}."),
                     "Nothing needs doing: if you can read this, messages reach this address.".into(),
                 ],
+                link: None,
+                after: Vec::new(),
             },
         ),
         Notice::AddressCode { code, minutes } => (
@@ -178,8 +243,41 @@ pub fn render(notice: &Notice, brand: &Brand, to: &str) -> Mail {
                     format!("Your code is {code}. Enter it on My security info within {minutes} minutes."),
                     "If you did not ask for it, ignore this message: nothing changes without the code.".into(),
                 ],
+                link: None,
+                after: Vec::new(),
             },
         ),
+        Notice::Security { change, when, ip, report } => {
+            let (subject, what) = match change {
+                SecurityChange::MethodAdded { method } => {
+                    ("A sign-in method was added to your account", format!("A sign-in method was added: {method}."))
+                }
+                SecurityChange::MethodRemoved { method } => (
+                    "A sign-in method was removed from your account",
+                    format!("A sign-in method was removed: {method}."),
+                ),
+                SecurityChange::PasswordChanged => ("Your password was changed", "Your password was changed.".into()),
+                SecurityChange::PasswordReset => (
+                    "Your password was reset",
+                    "Your password was reset with your sign-in methods (Forgot your password?).".into(),
+                ),
+            };
+            (
+                format!("{} ({} sign-in)", subject, brand.organisation),
+                Body {
+                    heading: subject.into(),
+                    paragraphs: vec![
+                        format!("{what} When: {when}. From the address {ip}."),
+                        "If this was you, nothing needs doing.".into(),
+                        "If it was not you, tell us: it signs you out everywhere and stops your password from working, and your administrators are alerted.".into(),
+                    ],
+                    link: Some(("This wasn't me".into(), report.clone())),
+                    after: vec![
+                        "Then choose a new password with Forgot your password? on the sign-in page, or ask your administrator. The link works once, for 7 days.".into(),
+                    ],
+                },
+            )
+        }
     };
     let (text, html) = layout(brand, &body);
     Mail { to: to.to_owned(), subject, text, html }
@@ -215,6 +313,25 @@ mod tests {
         assert_eq!(c.expires(), t + ADDRESS_CODE_LIFETIME);
         let m = render(&Notice::AddressCode { code: "123456".into(), minutes: 15 }, &brand(), "ann@contoso.test");
         assert!(m.subject.contains("123456") && m.text.contains("Your code is 123456."));
+    }
+
+    #[test]
+    fn a_security_notice_links_only_to_the_portal() {
+        let n = Notice::Security {
+            change: SecurityChange::MethodAdded { method: "Authenticator app \"<Phone>\"".into() },
+            when: "7 Dec 2026, 09:00 UTC".into(),
+            ip: "192.0.2.7".into(),
+            report: "https://id.contoso.test/report#t=abc&x=\"y\"".into(),
+        };
+        let m = render(&n, &brand(), "ann@contoso.test");
+        assert_eq!(m.subject, "A sign-in method was added to your account (Contoso <Labs> sign-in)");
+        assert!(m.text.contains("This wasn't me:\nhttps://id.contoso.test/report#t=abc"), "{}", m.text);
+        assert!(m.html.contains("href=\"https://id.contoso.test/report#t=abc&amp;x=&quot;y&quot;\""), "{}", m.html);
+        assert_eq!(m.html.matches("<a ").count(), 1);
+        assert!(m.html.contains("&lt;Phone&gt;") && !m.html.contains("<Phone>"));
+        for banned in ["<img", "src=", "<link", "<script", "url("] {
+            assert!(!m.html.contains(banned), "{banned}");
+        }
     }
 
     #[test]

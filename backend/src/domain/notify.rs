@@ -47,6 +47,8 @@ pub enum EventKind {
     EmergencyAccessSignIn,
     /// The MFA registration policy was saved (a new version).
     PolicyChanged,
+    /// A user followed "This wasn't me" in a security notice.
+    UserReported,
     /// An administrator asked for a test message.
     Test,
 }
@@ -56,6 +58,7 @@ impl EventKind {
         match self {
             EventKind::EmergencyAccessSignIn => "emergency_access.sign_in",
             EventKind::PolicyChanged => "policy.saved",
+            EventKind::UserReported => "user.reported_not_me",
             EventKind::Test => "test",
         }
     }

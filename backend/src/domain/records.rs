@@ -72,6 +72,10 @@ pub struct AuditRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertRecord {
     pub id: String,
+    #[serde(default)]
+    pub kind: proofup_shared::overview::AlertKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub user_id: String,
@@ -150,8 +154,8 @@ impl From<AuditRecord> for AuditEntry {
 
 impl From<AlertRecord> for EmergencyAlert {
     fn from(r: AlertRecord) -> Self {
-        let AlertRecord { id, at, user_id, username, ip, acknowledged_by, acknowledged_at } = r;
-        EmergencyAlert { id, at, user_id, username, ip, acknowledged_by, acknowledged_at }
+        let AlertRecord { id, kind, detail, at, user_id, username, ip, acknowledged_by, acknowledged_at } = r;
+        EmergencyAlert { id, kind, detail, at, user_id, username, ip, acknowledged_by, acknowledged_at }
     }
 }
 

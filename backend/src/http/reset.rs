@@ -139,6 +139,20 @@ pub async fn cancel(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
     Ok(HttpResponse::NoContent().cookie(reset_cookie(None, state.config.secure_cookies)).finish())
 }
 
+/// "This wasn't me": follows the link of a security notice (its token, read from the URL's
+/// fragment by the page). Signs the user out everywhere, stops the password, alerts administrators.
+#[utoipa::path(tag = "auth", request_body = proofup_shared::mail::ReportRequest, responses(
+    (status = 200, body = proofup_shared::mail::Reported), (status = 409, body = ApiError)))]
+#[post("/auth/report")]
+pub async fn report(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<proofup_shared::mail::ReportRequest>,
+) -> Result<web::Json<proofup_shared::mail::Reported>, AppError> {
+    let (_, client) = client_info(&req, &state.config.trusted_proxies);
+    Ok(web::Json(state.core.report_not_me(&body.token, &client).await?))
+}
+
 /// This area's routes.
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(begin)
@@ -147,5 +161,6 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(passkey_challenge)
         .service(passkey)
         .service(password)
-        .service(cancel);
+        .service(cancel)
+        .service(report);
 }

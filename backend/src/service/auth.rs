@@ -283,6 +283,8 @@ impl Core {
             outcomes.push(PolicyOutcome::EmergencyAccess);
             s.add_alert(crate::domain::records::AlertRecord {
                 id: String::new(),
+                kind: proofup_shared::overview::AlertKind::EmergencySignIn,
+                detail: None,
                 at: now,
                 user_id: user.id.clone(),
                 username: user.username.clone(),

@@ -208,7 +208,14 @@ impl Core {
             ));
         }
         let entry = audit(now, Some(user), action, Some(user), changes, client);
-        s.add_method(method, entry)
+        s.add_method(method, entry)?;
+        let method = format!("{} \"{}\"", method.kind.label(), method.name);
+        self.notify_security(user, crate::domain::mail::SecurityChange::MethodAdded { method }, client, now).map_err(
+            |e| match e {
+                ServiceError::Store(e) => e,
+                e => StoreError::Backend(e.to_string()),
+            },
+        )
     }
 }
 
@@ -392,7 +399,9 @@ impl Core {
             vec![change("method", Some(&m.name), None)],
             client,
         );
-        Ok(s.delete_method(&user.id, id, entry)?)
+        let method = format!("{} \"{}\"", m.kind.label(), m.name);
+        s.delete_method(&user.id, id, entry)?;
+        self.notify_security(user, crate::domain::mail::SecurityChange::MethodRemoved { method }, client, now)
     }
 
     /// Renames one of the user's own methods (binding rules).

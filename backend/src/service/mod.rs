@@ -14,6 +14,7 @@ pub mod groups;
 pub mod jobs;
 pub mod mail;
 pub mod mfa;
+pub mod notices;
 pub mod notify;
 pub mod oidc;
 pub mod passkeys;

@@ -124,6 +124,15 @@ impl Core {
         // with the old sessions alive.
         s.delete_user_sessions(&user.id)?;
         s.update_user(&updated, entry)?;
+        // A first password (after a temporary access pass) is no news; a changed one is.
+        let change = match action {
+            "user.password_reset" => Some(crate::domain::mail::SecurityChange::PasswordReset),
+            _ if user.has_password() => Some(crate::domain::mail::SecurityChange::PasswordChanged),
+            _ => None,
+        };
+        if let Some(c) = change {
+            self.notify_security(&updated, c, client, now)?;
+        }
         Ok(updated)
     }
 

@@ -837,6 +837,12 @@ pub fn alerts_and_webhook_outbox(e: &mut dyn Engine) {
     for i in 0..3i64 {
         s.add_alert(AlertRecord {
             id: format!("al{i}"),
+            kind: if i == 2 {
+                proofup_shared::overview::AlertKind::UserReported
+            } else {
+                proofup_shared::overview::AlertKind::EmergencySignIn
+            },
+            detail: (i == 2).then(|| "a sign-in method added".to_owned()),
             at: t0() + Duration::minutes(i),
             user_id: "u1".into(),
             username: "breakglass".into(),
@@ -851,6 +857,9 @@ pub fn alerts_and_webhook_outbox(e: &mut dyn Engine) {
     let times: Vec<OffsetDateTime> = open.iter().map(|a| a.at).collect();
     assert_eq!(times, (0..3).rev().map(|i| t0() + Duration::minutes(i)).collect::<Vec<_>>());
     assert_eq!(open.iter().map(|a| &a.id).collect::<HashSet<_>>().len(), 3);
+    // A report's kind and detail come back as stored.
+    assert_eq!(open[0].kind, proofup_shared::overview::AlertKind::UserReported);
+    assert_eq!(open[0].detail.as_deref(), Some("a sign-in method added"));
     let middle = open[1].id.clone();
     s.acknowledge_alert(&middle, "Admin", t0(), a("alert.acknowledged")).unwrap();
     assert_eq!(s.alert(&middle).unwrap().unwrap().acknowledged_by.as_deref(), Some("Admin"));

@@ -238,6 +238,10 @@ pub async fn verify_email(code: String) -> Result<proofup_shared::mail::EmailSta
     post("/api/me/email/verify", &proofup_shared::mail::VerifyAddressRequest { code }).await
 }
 
+pub async fn report_not_me(token: String) -> Result<proofup_shared::mail::Reported, ApiError> {
+    post("/api/auth/report", &proofup_shared::mail::ReportRequest { token }).await
+}
+
 pub async fn reset_begin(
     username: String,
     flow: Option<String>,

@@ -5,6 +5,7 @@ pub mod groups;
 #[cfg(feature = "admin")]
 pub mod logs;
 pub mod not_found;
+pub mod not_me;
 pub mod overview;
 #[cfg(feature = "admin")]
 pub mod policy;

@@ -98,12 +98,26 @@ fn OverviewCards(o: Overview) -> impl IntoView {
             let id = a.id.clone();
             let own = a.user_id == my_id;
             view! {
-                <div class="alert alert-critical" role="alert" data-testid="emergency-alert">
-                    <div>
-                        <strong>"Emergency-access account signed in: " {a.username.clone()}</strong>
-                        <div class="small">{crate::logic::format_time(a.at)} " from " {a.ip.clone()}
-                            ". Break-glass accounts should only be used in an emergency: confirm this sign-in was expected."</div>
-                    </div>
+                <div class="alert alert-critical" role="alert" data-testid=match a.kind {
+                    proofup_shared::overview::AlertKind::EmergencySignIn => "emergency-alert",
+                    proofup_shared::overview::AlertKind::UserReported => "reported-alert",
+                }>
+                    {match a.kind {
+                        proofup_shared::overview::AlertKind::EmergencySignIn => view! {
+                            <div>
+                                <strong>"Emergency-access account signed in: " {a.username.clone()}</strong>
+                                <div class="small">{crate::logic::format_time(a.at)} " from " {a.ip.clone()}
+                                    ". Break-glass accounts should only be used in an emergency: confirm this sign-in was expected."</div>
+                            </div>
+                        }.into_any(),
+                        proofup_shared::overview::AlertKind::UserReported => view! {
+                            <div>
+                                <strong>{a.username.clone()} " reported a change they did not make: " {a.detail.clone().unwrap_or_default()}</strong>
+                                <div class="small">{crate::logic::format_time(a.at)} " from " {a.ip.clone()}
+                                    ". They are signed out everywhere and their password no longer works. Check the audit log, and their sign-in methods, before you acknowledge."</div>
+                            </div>
+                        }.into_any(),
+                    }}
                     {if own {
                         view! { <p class="small" data-testid="ack-by-another">"This is your own sign-in: another administrator must acknowledge it."</p> }.into_any()
                     } else {
