@@ -467,3 +467,67 @@ async fn security_notices_carry_a_link_that_locks_the_account_down() {
         "{got:?}"
     );
 }
+
+#[actix_web::test]
+async fn registration_reminders_go_once_per_user_and_deadline_even_from_two_nodes() {
+    let port = free_port();
+    let (h, sender) = harness_with_mail(port);
+    let server = SmtpServer::start(h.dir.path(), port, None);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let ann = user_with_password!(app, admin, "ann");
+    let bob = user_with_password!(app, admin, "bob");
+    user_with_password!(app, admin, "carol");
+    let dave = user_with_password!(app, admin, "dave");
+    for (id, address) in [(&ann, "ann@contoso.test"), (&bob, "bob@contoso.test"), (&dave, "dave@contoso.test")] {
+        let (s, _, _, _) = call!(app, with(&admin, patch(&format!("/api/users/{id}"), json!({"email": address}))));
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (b, _) = sign_in!(app, "bob", PW);
+    add_authenticator_app!(app, h, b);
+    save_policy!(
+        app,
+        admin,
+        json!({"enforcement": "on", "include_all": true, "include_users": [], "include_groups": [],
+               "exclude_users": [], "exclude_groups": [], "require_registration": true, "grace_days": 14})
+    );
+    // Ann and carol (no address) are prompted: their grace starts. Dave never signs in: no deadline yet.
+    for who in ["ann", "carol"] {
+        let (_, me) = sign_in!(app, who, PW);
+        assert_eq!(me["me"]["next_step"]["step"], "register_mfa", "{me}");
+    }
+    let start = now(&h);
+    let deadline = start + Duration::days(14);
+    let node_b = state(h.store.clone(), h.clock.clone(), h.state.config.clone());
+    let both_nodes = || {
+        let (a, b) = (h.state.core.clone(), node_b.core.clone());
+        let ta = std::thread::spawn(move || a.send_reminders().unwrap());
+        let tb = std::thread::spawn(move || b.send_reminders().unwrap());
+        ta.join().unwrap() + tb.join().unwrap()
+    };
+
+    // Before the week: nothing. A week before: ann once, whichever node runs it, however often.
+    h.clock.set(deadline - Duration::days(7) - Duration::hours(1));
+    assert_eq!(both_nodes(), 0);
+    h.clock.set(deadline - Duration::days(7) + Duration::hours(1));
+    assert_eq!(both_nodes(), 1, "one reminder for ann across both nodes");
+    assert_eq!(both_nodes(), 0);
+    h.clock.set(deadline - Duration::days(3));
+    assert_eq!(both_nodes(), 0, "still the same week's reminder");
+    // A day before: the last one. After the deadline: none.
+    h.clock.set(deadline - Duration::hours(20));
+    assert_eq!(both_nodes(), 1);
+    assert_eq!(both_nodes(), 0);
+    h.clock.set(deadline + Duration::hours(1));
+    assert_eq!(both_nodes(), 0);
+
+    assert_eq!(deliver_at(&h, &sender, now(&h)), 2);
+    let got: Vec<String> = server.received().iter().map(|m| decoded(m)).collect();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|m| header(m, "To") == Some("ann@contoso.test")), "only ann: {got:?}");
+    let day =
+        deadline.format(time::macros::format_description!("[day padding:none] [month repr:long] [year]")).unwrap();
+    assert!(got.iter().all(|m| m.contains(&format!("Set up a second sign-in method by {day}"))), "{got:?}");
+    assert!(got.iter().any(|m| m.contains("in 7 days")) && got.iter().any(|m| m.contains("tomorrow")), "{got:?}");
+    assert!(got.iter().all(|m| m.contains("http://localhost:8080/sign-in")));
+}

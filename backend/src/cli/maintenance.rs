@@ -1,6 +1,7 @@
 //! The server's schedule for the service's jobs (`service::jobs`, `Core::deliver_due`): sessions
-//! and grants swept and the setup link renewed each minute, logs pruned hourly, notifications
-//! every 2 seconds, the directory followed twice a second on several nodes.
+//! and grants swept and the setup link renewed each minute, logs pruned and registration
+//! reminders queued hourly, notifications every 2 seconds, the directory followed twice a second
+//! on several nodes.
 
 use std::sync::Arc;
 
@@ -78,6 +79,17 @@ pub(super) fn spawn_maintenance(
                     Err(e) => tracing::error!(error = %e, "log retention sweep failed"),
                 }
                 crate::memory::release_soon();
+            }
+            // Registration reminders: 5 minutes after start, then hourly (each once per user and
+            // deadline, whichever node runs it).
+            if minutes % 60 == 5 {
+                let core = state.core.clone();
+                match tokio::task::spawn_blocking(move || core.send_reminders()).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(queued = n, "registration reminders queued"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "registration reminders failed"),
+                    Err(e) => tracing::error!(error = %e, "registration reminders failed"),
+                }
             }
             minutes += 1;
             crate::metrics::upkeep();

@@ -44,6 +44,8 @@ pub enum Notice {
     AddressCode { code: String, minutes: i64 },
     /// Something changed on the user's account; `report` is the "This wasn't me" link.
     Security { change: SecurityChange, when: String, ip: String, report: String },
+    /// The registration deadline is `days` away (`deadline` in words).
+    Reminder { deadline: String, days: i64 },
 }
 
 /// What a security notice tells the user about.
@@ -93,6 +95,7 @@ impl Notice {
             Notice::Test { .. } => "mail.test",
             Notice::AddressCode { .. } => "mail.address_code",
             Notice::Security { .. } => "mail.security_notice",
+            Notice::Reminder { .. } => "mail.registration_reminder",
         }
     }
 }
@@ -247,6 +250,21 @@ pub fn render(notice: &Notice, brand: &Brand, to: &str) -> Mail {
                 after: Vec::new(),
             },
         ),
+        Notice::Reminder { deadline, days } => {
+            let when = if *days == 1 { "tomorrow".to_owned() } else { format!("in {days} days") };
+            (
+                format!("Set up a second sign-in method by {deadline} ({} sign-in)", brand.organisation),
+                Body {
+                    heading: format!("Your sign-in needs a second method {when}"),
+                    paragraphs: vec![
+                        format!("From {deadline}, {} will ask for an authenticator app or a passkey when you sign in, besides your password, and you cannot skip it any more.", brand.organisation),
+                        "Set one up now: sign in and follow the steps. It takes two minutes.".into(),
+                    ],
+                    link: Some(("Sign in and set it up".into(), format!("{}/sign-in", brand.portal))),
+                    after: vec!["You get this message twice at most: a week and a day before the date.".into()],
+                },
+            )
+        }
         Notice::Security { change, when, ip, report } => {
             let (subject, what) = match change {
                 SecurityChange::MethodAdded { method } => {

@@ -172,6 +172,22 @@ pub fn interrupts(policy: &MfaRegistrationPolicy, decision: &Decision) -> bool {
 }
 
 /// Whole days left until `deadline`, rounded up.
+/// Registration reminders go out this many days before a user's deadline, once each.
+pub const REMINDER_LEADS: [i64; 2] = [7, 1];
+
+/// The reminder due for a decision at `now`: the user's deadline and the lead (days before it)
+/// whose window `now` is in — the nearest one, so a user first prompted a day before their
+/// deadline gets the one-day reminder only. `None` unless the grace is running (the clock started,
+/// the deadline ahead), so it agrees with the report's deadline.
+pub fn reminder_due(d: &Decision, now: OffsetDateTime) -> Option<(OffsetDateTime, i64)> {
+    let Decision::Prompt { deadline, starts_clock: false, .. } = d else { return None };
+    if now >= *deadline {
+        return None;
+    }
+    let left = *deadline - now;
+    REMINDER_LEADS.iter().rev().find(|lead| left <= time::Duration::days(**lead)).map(|lead| (*deadline, *lead))
+}
+
 pub fn days_left(deadline: OffsetDateTime, now: OffsetDateTime) -> u32 {
     if deadline <= now {
         return 0;
@@ -230,6 +246,29 @@ mod tests {
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-28 12:00 UTC);
+
+    #[test]
+    fn reminders_fall_seven_days_and_one_day_before_the_deadline() {
+        let prompt = |deadline, starts_clock| Decision::Prompt { deadline, starts_clock, via: Inclusion::AllUsers };
+        let dl = NOW + Duration::days(10);
+        // (decision, now) → (deadline, lead)
+        let rows = [
+            (prompt(dl, false), NOW, None),
+            (prompt(dl, false), dl - Duration::days(7) - Duration::seconds(1), None),
+            (prompt(dl, false), dl - Duration::days(7), Some((dl, 7))),
+            (prompt(dl, false), dl - Duration::days(2), Some((dl, 7))),
+            (prompt(dl, false), dl - Duration::days(1), Some((dl, 1))),
+            (prompt(dl, false), dl - Duration::seconds(1), Some((dl, 1))),
+            (prompt(dl, false), dl, None),
+            // Not prompted yet: no deadline is known; past it: required, not reminded.
+            (prompt(dl, true), dl - Duration::days(1), None),
+            (Decision::Required { deadline: dl, via: Inclusion::AllUsers }, dl + Duration::days(1), None),
+            (Decision::Registered { methods: 1, via: Inclusion::AllUsers }, dl - Duration::days(1), None),
+        ];
+        for (d, now, want) in rows {
+            assert_eq!(reminder_due(&d, now), want, "{d:?} at {now}");
+        }
+    }
 
     fn m(group: &str, path: &[&str]) -> Membership {
         Membership { group: group.into(), path: path.iter().map(|s| (*s).into()).collect() }

@@ -28,6 +28,47 @@ impl Core {
         Ok(Swept { sessions, grants })
     }
 
+    /// Mails the registration reminders that are due (7 days and 1 day before each unregistered,
+    /// in-scope user's deadline, by the policy's own deadline rule), each once per user and
+    /// deadline across every node (an atomic mark in the store). Only while the policy is On
+    /// and mail is on; to the address on file (a reminder tells nothing about the account).
+    /// Returns how many were queued.
+    pub fn send_reminders(&self) -> Result<u32, ServiceError> {
+        if self.mail.is_none() {
+            return Ok(0);
+        }
+        let p = self.store.policy()?.policy;
+        if p.enforcement != proofup_shared::policy::Enforcement::On {
+            return Ok(0);
+        }
+        let now = self.clock.now();
+        let mut due = Vec::new();
+        self.each_decision(&p, now, |u, d, _, _| {
+            if let (true, Some(to), Some((deadline, lead))) =
+                (u.enabled, u.email.as_ref(), crate::domain::policy::reminder_due(d, now))
+            {
+                due.push((u.id.clone(), to.clone(), deadline, lead));
+            }
+        })?;
+        let mut sent = 0;
+        for (user_id, to, deadline, lead) in due {
+            let key = format!("reminder:{user_id}:{}:{lead}", deadline.unix_timestamp());
+            let mark = crate::domain::model::Ceremony {
+                user_id: user_id.clone(),
+                sealed: String::new(),
+                expires_at: deadline + time::Duration::days(1),
+            };
+            if !self.store.add_ceremony(&key, &mark)? {
+                continue;
+            }
+            let day = deadline.format(time::macros::format_description!("[day padding:none] [month repr:long] [year]"));
+            let notice = crate::domain::mail::Notice::Reminder { deadline: day.unwrap_or_default(), days: lead };
+            self.enqueue_mail(&to, &notice, now)?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
     /// Removes log entries past their retention (or beyond the row cap); returns how many.
     pub fn prune_logs(&self, retention: Retention) -> Result<u64, ServiceError> {
         let before = self.clock.now() - time::Duration::days(retention.days.into());

@@ -232,6 +232,10 @@ pub trait SessionStore {
     fn ceremony(&self, key: &str) -> StoreResult<Option<Ceremony>>;
     /// Removes the ceremony and returns it, atomically: of two finishing it, one gets it.
     fn take_ceremony(&self, key: &str) -> StoreResult<Option<Ceremony>>;
+    /// Keeps the ceremony only if none is kept under `key`, atomically across nodes: `true` for
+    /// the one caller that added it. Something done once (a reminder per user and deadline) marks
+    /// itself this way; the mark goes with the sweep after `expires_at`.
+    fn add_ceremony(&self, key: &str, ceremony: &Ceremony) -> StoreResult<bool>;
 }
 
 /// Per-account throttles, keyed by [`crate::domain::throttle::key`] of the normalised username.

@@ -385,6 +385,20 @@ pub fn ceremonies_are_taken_once_and_swept(e: &mut dyn Engine) {
     });
     assert_eq!(winners, 1);
     assert_eq!(s.ceremony("totp:aa").unwrap(), None);
+    // Added only if absent: of eight adding the same mark at once, one adds it (a reminder sent
+    // once across nodes); the mark stays as first written.
+    let added: usize = std::thread::scope(|t| {
+        let hs: Vec<_> = (0..8)
+            .map(|i| {
+                let s = &s;
+                t.spawn(move || s.add_ceremony("reminder:u1:7", &c(&format!("u{i}"), 10)).unwrap())
+            })
+            .collect();
+        hs.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
+    });
+    assert_eq!(added, 1);
+    assert!(!s.add_ceremony("reminder:u1:7", &c("u9", 10)).unwrap());
+    assert!(s.ceremony("reminder:u1:7").unwrap().is_some_and(|m| m.user_id != "u9"));
     // Expired ones go with the session sweep.
     s.put_ceremony("totp:old", &c("u1", 1)).unwrap();
     s.put_ceremony("totp:new", &c("u1", 60)).unwrap();

@@ -129,6 +129,19 @@ impl SessionStore for PgStore {
         })
     }
 
+    fn add_ceremony(&self, key: &str, ceremony: &crate::domain::model::Ceremony) -> StoreResult<bool> {
+        let (k, exp, doc) = (key.to_owned(), ceremony.expires_at, j(ceremony)?);
+        self.run(move |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO ceremonies (key, expires_at, doc) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+                    &[&k, &exp, &doc],
+                )
+                .map_err(pg)?;
+            Ok(n == 1)
+        })
+    }
+
     fn take_ceremony(&self, key: &str) -> StoreResult<Option<crate::domain::model::Ceremony>> {
         let k = key.to_owned();
         self.run(move |c| {

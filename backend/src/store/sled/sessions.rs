@@ -160,6 +160,15 @@ impl SessionStore for SledStore {
     fn take_ceremony(&self, key: &str) -> StoreResult<Option<crate::domain::model::Ceremony>> {
         self.ceremonies.remove(key.as_bytes()).map_err(backend)?.map(|v| dec(&v)).transpose()
     }
+
+    fn add_ceremony(&self, key: &str, ceremony: &crate::domain::model::Ceremony) -> StoreResult<bool> {
+        let added = self
+            .ceremonies
+            .compare_and_swap(key.as_bytes(), None as Option<&[u8]>, Some(enc(ceremony)?))
+            .map_err(backend)?
+            .is_ok();
+        Ok(added)
+    }
 }
 
 impl ThrottleStore for SledStore {
