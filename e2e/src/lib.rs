@@ -62,6 +62,11 @@ pub struct Portal {
 
 impl Portal {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// The server with these extra command-line arguments (e.g. the mail settings).
+    pub fn start_with(extra: &[String]) -> Self {
         let bin = proofup_bin();
         assert!(
             bin.exists(),
@@ -73,6 +78,7 @@ impl Portal {
         let mut child = Command::new(&bin)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(dir.path())
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -71,7 +71,6 @@ pub fn EmailCard() -> impl IntoView {
             <h2>"E-mail"</h2>
             <ErrorAlert error=error/>
             {move || notice.get().map(|n| view! { <Notice text=n/> })}
-            <p class="muted small" data-testid="notices">"Security notices go to a confirmed address: a sign-in method added or removed, your password changed or reset. Each has a \"This wasn't me\" link. They cannot be turned off."</p>
             {move || status.get().map(|s| match (s.address.clone(), s.verified) {
                 (None, _) => view! {
                     <p class="muted">"Your account has no e-mail address. Your administrator can add one."</p>
@@ -107,6 +106,7 @@ pub fn EmailCard() -> impl IntoView {
                     }}
                 }.into_any(),
             })}
+            <p class="muted small" data-testid="notices">"Security notices go to a confirmed address: a sign-in method added or removed, your password changed or reset. Each has a \"This wasn't me\" link. They cannot be turned off."</p>
         </section>
     }
 }
