@@ -531,3 +531,56 @@ async fn registration_reminders_go_once_per_user_and_deadline_even_from_two_node
     assert!(got.iter().any(|m| m.contains("in 7 days")) && got.iter().any(|m| m.contains("tomorrow")), "{got:?}");
     assert!(got.iter().all(|m| m.contains("http://localhost:8080/sign-in")));
 }
+
+#[actix_web::test]
+async fn an_administrator_resets_with_an_app_and_a_code_mailed_to_the_confirmed_address() {
+    let port = free_port();
+    let (h, sender) = harness_with_mail(port);
+    let server = SmtpServer::start(h.dir.path(), port, None);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (_, _, me, _) = call!(app, with(&admin, get("/api/auth/me")));
+    let id = me["id"].as_str().unwrap().to_owned();
+    let (_, secret) = add_authenticator_app!(app, h, admin);
+    // One method and no confirmed address: an administrator cannot reset alone.
+    let (_, _, body, _) = call!(app, post("/api/auth/reset", json!({"username": ADMIN})));
+    assert_eq!(body["step"], "ask_administrator", "{body}");
+    confirmed(&h, &id, "ada@contoso.test");
+
+    let (s, hd, body, _) = call!(app, post("/api/auth/reset", json!({"username": ADMIN})));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["methods"], json!(["authenticator_app", "email_code"]), "{body}");
+    assert_eq!(body["email_hint"], "a•••@contoso.test");
+    let reset = hd
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("proofup_reset="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .unwrap();
+    let (s, _, body, _) = call!(app, with(&reset, post("/api/auth/reset/email", json!({}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _, _, _) = call!(app, with(&reset, post("/api/auth/reset/email", json!({}))));
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "one code a minute");
+    assert_eq!(deliver_at(&h, &sender, now(&h)), 1);
+    let m = decoded(&server.received()[0]);
+    assert_eq!(header(&m, "To"), Some("ada@contoso.test"));
+    let code = code_in(&m);
+    let (s, _, body, _) = call!(app, with(&reset, post("/api/auth/reset/email/verify", json!({"code": code}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!((body["still_needed"].as_u64(), body["methods"].clone()), (Some(1), json!(["authenticator_app"])));
+    let (s, _, _, _) = call!(app, with(&reset, post("/api/auth/reset/email/verify", json!({"code": code}))));
+    assert_eq!(s, StatusCode::CONFLICT, "the code works once");
+    let (s, _, body, _) = call!(app, with(&reset, post("/api/auth/reset/code", json!({"code": code_of(&secret, &h)}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["step"], "set_password");
+    let (s, _, body, _) = call!(
+        app,
+        with(&reset, post("/api/auth/reset/password", json!({"new_password": "copper meadow window ninety"})))
+    );
+    assert_eq!(s, StatusCode::OK, "{body}");
+    sign_in!(app, ADMIN, "copper meadow window ninety");
+}
+
+fn code_of(secret: &[u8], h: &Harness) -> String {
+    code(secret, h, 1)
+}

@@ -42,6 +42,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("post", "/api/auth/reset/passkey")
         | ("post", "/api/auth/reset/passkey/finish")
         | ("post", "/api/auth/reset/password")
+        | ("post", "/api/auth/reset/email")
+        | ("post", "/api/auth/reset/email/verify")
         | ("post", "/api/auth/report") => Public,
         ("get", "/api/settings/mail") | ("post", "/api/settings/mail/test") => Global,
         // The provider's endpoints authenticate clients and browsers their own way (OAuth):

@@ -2,7 +2,31 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::common::MethodKind;
+/// What a reset can be proved with: the user's registered methods, and a code mailed to their
+/// confirmed address (never enough alone: at least one registered method is always proved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ResetMethod {
+    AuthenticatorApp,
+    Passkey,
+    EmailCode,
+}
+
+impl ResetMethod {
+    pub fn label(self) -> &'static str {
+        match self {
+            ResetMethod::AuthenticatorApp => "Authenticator app",
+            ResetMethod::Passkey => "Passkey",
+            ResetMethod::EmailCode => "Code by e-mail",
+        }
+    }
+
+    /// A method the user registered (not the mailed code).
+    pub fn registered(self) -> bool {
+        !matches!(self, ResetMethod::EmailCode)
+    }
+}
 
 /// The sentence a user reads when a reset cannot begin, whatever the reason (no such user,
 /// disabled, not enough methods): the same words, so it tells nobody whether the account exists.
@@ -38,7 +62,10 @@ pub struct ResetStatus {
     pub step: ResetStep,
     /// The methods still to choose from.
     #[serde(default)]
-    pub methods: Vec<MethodKind>,
+    pub methods: Vec<ResetMethod>,
+    /// Where a mailed code goes, partly hidden (`a•••@contoso.test`), when that is one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_hint: Option<String>,
     /// How many more different methods to prove (administrators prove two).
     #[serde(default)]
     pub still_needed: u8,

@@ -46,6 +46,8 @@ pub enum Notice {
     Security { change: SecurityChange, when: String, ip: String, report: String },
     /// The registration deadline is `days` away (`deadline` in words).
     Reminder { deadline: String, days: i64 },
+    /// The code for a password reset ("Forgot your password?").
+    ResetCode { code: String, minutes: i64 },
 }
 
 /// What a security notice tells the user about.
@@ -96,6 +98,7 @@ impl Notice {
             Notice::AddressCode { .. } => "mail.address_code",
             Notice::Security { .. } => "mail.security_notice",
             Notice::Reminder { .. } => "mail.registration_reminder",
+            Notice::ResetCode { .. } => "mail.reset_code",
         }
     }
 }
@@ -245,6 +248,18 @@ pub fn render(notice: &Notice, brand: &Brand, to: &str) -> Mail {
                 paragraphs: vec![
                     format!("Your code is {code}. Enter it on My security info within {minutes} minutes."),
                     "If you did not ask for it, ignore this message: nothing changes without the code.".into(),
+                ],
+                link: None,
+                after: Vec::new(),
+            },
+        ),
+        Notice::ResetCode { code, minutes } => (
+            format!("Your {} password reset code: {code}", brand.organisation),
+            Body {
+                heading: "Reset your password".into(),
+                paragraphs: vec![
+                    format!("Your code is {code}. Enter it on the password reset page within {minutes} minutes."),
+                    "If you did not ask to reset your password, ignore this message and tell your administrator: someone knows your username and may be trying your account. Nothing changes without your other sign-in method.".into(),
                 ],
                 link: None,
                 after: Vec::new(),

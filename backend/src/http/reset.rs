@@ -88,6 +88,29 @@ pub async fn code(
     Ok(web::Json(state.core.reset_prove_code(ip, &token, &client, &body.code).await?))
 }
 
+/// Mails a code to the user's confirmed address (an administrator's second method).
+#[utoipa::path(tag = "auth", responses(
+    (status = 200, body = ResetStatus), (status = 409, body = ApiError), (status = 429, body = ApiError)))]
+#[post("/auth/reset/email")]
+pub async fn email_code(state: web::Data<AppState>, req: HttpRequest) -> Result<web::Json<ResetStatus>, AppError> {
+    Ok(web::Json(state.core.reset_send_email_code(&token(&req, &state)?)?))
+}
+
+/// Proves the mailed code.
+#[utoipa::path(tag = "auth", request_body = ResetCodeRequest, responses(
+    (status = 200, body = ResetStatus), (status = 409, body = ApiError), (status = 422, body = ApiError),
+    (status = 429, body = ApiError)))]
+#[post("/auth/reset/email/verify")]
+pub async fn email_verify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetCodeRequest>,
+) -> Result<web::Json<ResetStatus>, AppError> {
+    let (ip, client) = client_info(&req, &state.config.trusted_proxies);
+    let token = token(&req, &state)?;
+    Ok(web::Json(state.core.reset_prove_email_code(ip, &token, &client, &body.code).await?))
+}
+
 /// Options for `navigator.credentials.get()` with the user's passkeys.
 #[utoipa::path(tag = "auth", responses(
     (status = 200, body = PasskeyChallenge), (status = 409, body = ApiError), (status = 429, body = ApiError)))]
@@ -162,5 +185,7 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(passkey)
         .service(password)
         .service(cancel)
+        .service(email_code)
+        .service(email_verify)
         .service(report);
 }

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use proofup_shared::api::SignInResult;
 use proofup_shared::mfa::{MethodKind, PasskeyChallenge};
-use proofup_shared::reset::{ResetDone, ResetStatus, ResetStep, ASK_AN_ADMINISTRATOR};
+use proofup_shared::reset::{ResetDone, ResetMethod, ResetStatus, ResetStep, ASK_AN_ADMINISTRATOR};
 use proofup_shared::validation::normalize_username;
 
 use super::mfa::{PendingLookup, PendingMap};
@@ -27,11 +27,12 @@ static RESETS: PendingMap<ResetFlow> = PendingMap::new("reset");
 /// Longest username looked up.
 const MAX_USERNAME: usize = 256;
 
-fn status(flow: &ResetFlow, now: time::OffsetDateTime) -> ResetStatus {
+fn status(flow: &ResetFlow, user: Option<&User>, now: time::OffsetDateTime) -> ResetStatus {
     if flow.may_set_password(now) {
         return ResetStatus {
             step: ResetStep::SetPassword,
             methods: Vec::new(),
+            email_hint: None,
             still_needed: 0,
             message: "Choose your new password.".into(),
         };
@@ -42,13 +43,19 @@ fn status(flow: &ResetFlow, now: time::OffsetDateTime) -> ResetStatus {
         (2, _) => "Now prove a second, different method.".to_owned(),
         _ => "Prove it is you with a method you registered.".to_owned(),
     };
-    ResetStatus { step: ResetStep::Verify, methods: flow.remaining_kinds(), still_needed: n, message }
+    let methods = flow.remaining_kinds();
+    let email_hint = methods
+        .contains(&ResetMethod::EmailCode)
+        .then(|| user.and_then(|u| u.email.as_deref()).map(crate::domain::reset::hint))
+        .flatten();
+    ResetStatus { step: ResetStep::Verify, methods, email_hint, still_needed: n, message }
 }
 
 fn ask_administrator() -> ResetStatus {
     ResetStatus {
         step: ResetStep::AskAdministrator,
         methods: Vec::new(),
+        email_hint: None,
         still_needed: 0,
         message: ASK_AN_ADMINISTRATOR.into(),
     }
@@ -79,10 +86,10 @@ impl Core {
         let kinds: Vec<MethodKind> =
             s.methods(user.as_ref().map_or("-", |u| u.id.as_str()))?.iter().map(|m| m.kind).collect();
         let flow = flow.filter(|f| !f.is_empty() && f.len() <= 128);
-        let begun = user
-            .as_ref()
-            .ok_or(crate::domain::reset::Refusal::NoSuchUser)
-            .and_then(|u| ResetFlow::begin(&u.id, u.role, u.enabled, &kinds, flow, now));
+        let begun = user.as_ref().ok_or(crate::domain::reset::Refusal::NoSuchUser).and_then(|u| {
+            let mailable = u.email.is_some() && u.email_verified && self.mail.is_some();
+            ResetFlow::begin(&u.id, u.role, u.enabled, &kinds, mailable, flow, now)
+        });
         let Ok(reset) = begun else {
             if let (Some(u), Err(why)) = (&user, &begun) {
                 tracing::info!(user = %u.username, reason = ?why, "password reset refused");
@@ -99,7 +106,7 @@ impl Core {
         };
         let token = new_token();
         RESETS.put(self, session_key(&token), &reset.user_id, &reset, reset.expires)?;
-        Ok((Some(token), status(&reset, now)))
+        Ok((Some(token), status(&reset, user.as_ref(), now)))
     }
 
     /// The reset behind `token`, with its user, while it lives.
@@ -118,8 +125,8 @@ impl Core {
 
     /// Where the reset stands (the page asks after a reload).
     pub fn reset_status(&self, token: &str) -> Result<ResetStatus, ServiceError> {
-        let (flow, _) = self.reset_of(token)?;
-        Ok(status(&flow, self.clock.now()))
+        let (flow, user) = self.reset_of(token)?;
+        Ok(status(&flow, Some(&user), self.clock.now()))
     }
 
     fn reset_proved(
@@ -127,11 +134,11 @@ impl Core {
         token: &str,
         mut flow: ResetFlow,
         user: &User,
-        kind: MethodKind,
+        kind: ResetMethod,
         client: &ClientInfo,
     ) -> Result<ResetStatus, ServiceError> {
         let now = self.clock.now();
-        if !flow.proved(kind) {
+        if !flow.prove(kind) {
             return Err(ServiceError::Conflict("This method cannot reset your password.".into()));
         }
         RESETS.put(self, session_key(token), &user.id, &flow, flow.expires)?;
@@ -143,7 +150,7 @@ impl Core {
             client,
             None,
         )?;
-        Ok(status(&flow, now))
+        Ok(status(&flow, Some(user), now))
     }
 
     fn reset_failed(&self, user: &User, client: &ClientInfo, e: &ServiceError) -> Result<(), ServiceError> {
@@ -173,12 +180,12 @@ impl Core {
         if let Err(wait) = self.ip_limiter.check(ip, self.clock.now()) {
             return Err(ServiceError::Throttled(wait));
         }
-        if !flow.remaining_kinds().contains(&MethodKind::AuthenticatorApp) {
+        if !flow.remaining_kinds().contains(&ResetMethod::AuthenticatorApp) {
             return Err(ServiceError::Conflict("Use another method.".into()));
         }
         let checked = self.verify_code(&user, client, code);
         let result = match checked {
-            Ok(_) => self.reset_proved(token, flow, &user, MethodKind::AuthenticatorApp, client),
+            Ok(_) => self.reset_proved(token, flow, &user, ResetMethod::AuthenticatorApp, client),
             Err(e) => {
                 let _ = self.ip_limiter.hit(ip, self.clock.now());
                 self.reset_failed(&user, client, &e)?;
@@ -192,7 +199,7 @@ impl Core {
     /// The options for `navigator.credentials.get()` with the user's passkeys.
     pub fn reset_passkey_challenge(&self, token: &str) -> Result<PasskeyChallenge, ServiceError> {
         let (flow, user) = self.reset_of(token)?;
-        if !flow.remaining_kinds().contains(&MethodKind::Passkey) {
+        if !flow.remaining_kinds().contains(&ResetMethod::Passkey) {
             return Err(ServiceError::Conflict("Use another method.".into()));
         }
         self.start_passkey_sign_in(session_key(token), &user)
@@ -211,7 +218,7 @@ impl Core {
             return Err(ServiceError::Throttled(wait));
         }
         let result = match self.finish_passkey_sign_in(session_key(token), &user, credential) {
-            Ok(_) => self.reset_proved(token, flow, &user, MethodKind::Passkey, client),
+            Ok(_) => self.reset_proved(token, flow, &user, ResetMethod::Passkey, client),
             Err(e) => {
                 let _ = self.ip_limiter.hit(ip, self.clock.now());
                 self.reset_failed(&user, client, &e)?;
@@ -253,6 +260,68 @@ impl Core {
             None => "/sign-in".to_owned(),
         };
         Ok(ResetDone { sign_in })
+    }
+
+    /// Mails a code to the user's confirmed address (an administrator's second method): one a
+    /// minute, 15 minutes, five tries.
+    pub fn reset_send_email_code(&self, token: &str) -> Result<ResetStatus, ServiceError> {
+        let (mut flow, user) = self.reset_of(token)?;
+        let now = self.clock.now();
+        let Some(address) = user.email.clone().filter(|_| flow.remaining_kinds().contains(&ResetMethod::EmailCode))
+        else {
+            return Err(ServiceError::Conflict("Use another method.".into()));
+        };
+        if let Some(last) = &flow.email_code {
+            if now < last.resend_at() {
+                return Err(ServiceError::Throttled(last.resend_at() - now));
+            }
+        }
+        let code = format!("{:06}", rand::Rng::gen_range(&mut rand::rngs::OsRng, 0..1_000_000u32));
+        flow.email_code = Some(crate::domain::mail::AddressCheck::new(&user.id, &address, &code, now));
+        RESETS.put(self, session_key(token), &user.id, &flow, flow.expires)?;
+        let minutes = crate::domain::mail::ADDRESS_CODE_LIFETIME.whole_minutes();
+        self.enqueue_mail(&address, &crate::domain::mail::Notice::ResetCode { code, minutes }, now)?;
+        Ok(status(&flow, Some(&user), now))
+    }
+
+    /// Proves the mailed code (the account throttle counts wrong ones).
+    pub async fn reset_prove_email_code(
+        &self,
+        ip: IpAddr,
+        token: &str,
+        client: &ClientInfo,
+        code: &str,
+    ) -> Result<ResetStatus, ServiceError> {
+        let (mut flow, user) = self.reset_of(token)?;
+        let now = self.clock.now();
+        if let Err(wait) = self.ip_limiter.check(ip, now) {
+            return Err(ServiceError::Throttled(wait));
+        }
+        let Some(mut check) = flow.email_code.take().filter(|c| now < c.expires()) else {
+            return Err(ServiceError::Conflict("No code is waiting: send a new one.".into()));
+        };
+        self.reserve_attempt(&user, now)?;
+        let result = if code.len() <= 16 && check.matches(&user.id, code) && user.email.as_ref() == Some(&check.address)
+        {
+            self.attempt_succeeded(&user)?;
+            self.reset_proved(token, flow, &user, ResetMethod::EmailCode, client)
+        } else {
+            let _ = self.ip_limiter.hit(ip, now);
+            check.tries_left = check.tries_left.saturating_sub(1);
+            if check.tries_left > 0 {
+                flow.email_code = Some(check);
+            }
+            RESETS.put(self, session_key(token), &user.id, &flow, flow.expires)?;
+            let e = ServiceError::InvalidCode(if flow.email_code.is_some() {
+                "That code is not right.".into()
+            } else {
+                "That code is not right, and it no longer works: send a new one.".into()
+            });
+            self.reset_failed(&user, client, &e)?;
+            Err(e)
+        };
+        self.store.durable().await?;
+        result
     }
 
     /// Abandons the reset (the page's Cancel).

@@ -253,6 +253,14 @@ pub async fn reset_code(code: String) -> Result<proofup_shared::reset::ResetStat
     post("/api/auth/reset/code", &proofup_shared::reset::ResetCodeRequest { code }).await
 }
 
+pub async fn reset_email_code() -> Result<proofup_shared::reset::ResetStatus, ApiError> {
+    post("/api/auth/reset/email", &serde_json::json!({})).await
+}
+
+pub async fn reset_email_verify(code: String) -> Result<proofup_shared::reset::ResetStatus, ApiError> {
+    post("/api/auth/reset/email/verify", &proofup_shared::reset::ResetCodeRequest { code }).await
+}
+
 pub async fn reset_passkey() -> Result<proofup_shared::reset::ResetStatus, ApiError> {
     let ch: PasskeyChallenge = post("/api/auth/reset/passkey", &serde_json::json!({})).await?;
     let credential =

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use proofup_shared::mfa::MethodKind;
+use proofup_shared::reset::ResetMethod as MethodKind;
 use proofup_shared::reset::{ResetStatus, ResetStep};
 use proofup_shared::ApiError;
 
@@ -27,6 +27,7 @@ fn method_heading(k: MethodKind) -> &'static str {
     match k {
         MethodKind::AuthenticatorApp => "Enter a code from your authenticator app",
         MethodKind::Passkey => "Use your passkey",
+        MethodKind::EmailCode => "Enter the code we mail you",
     }
 }
 
@@ -93,14 +94,31 @@ pub fn ResetPage() -> impl IntoView {
             });
         }
     };
+    let mailed = RwSignal::new(false);
+    let send_mail = move |_| {
+        if !begin() {
+            return;
+        }
+        spawn_local(async move {
+            match api::reset_email_code().await {
+                Ok(_) => {
+                    mailed.set(true);
+                    busy.set(false);
+                }
+                Err(e) => fail(e),
+            }
+        });
+    };
     let verify_code = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !begin() {
             return;
         }
         let c = code.get_untracked();
+        let by_mail = chosen.get_untracked() == Some(MethodKind::EmailCode);
         spawn_local(async move {
-            match api::reset_code(c).await {
+            let r = if by_mail { api::reset_email_verify(c).await } else { api::reset_code(c).await };
+            match r {
                 Ok(s) => show(s),
                 Err(e) => fail(e),
             }
@@ -188,6 +206,7 @@ pub fn ResetPage() -> impl IntoView {
                 }.into_any(),
                 Stage::Status(s) => {
                     let others = s.methods.clone();
+                    let hint = s.email_hint.clone().unwrap_or_default();
                     view! {
                         <h1>{move || chosen.get().map_or("Verify it is you", method_heading)}</h1>
                         <p class="muted" data-testid="reset-step">{s.message.clone()}</p>
@@ -196,6 +215,12 @@ pub fn ResetPage() -> impl IntoView {
                             Some(MethodKind::Passkey) => view! {
                                 <button type="button" class="btn btn-primary btn-block" on:click=use_passkey disabled=move || busy.get()>
                                     {move || if busy.get() { "Waiting for your passkey…" } else { "Use passkey" }}
+                                </button>
+                            }.into_any(),
+                            Some(MethodKind::EmailCode) if !mailed.get() => view! {
+                                <p class="muted">"We mail a 6-digit code to " <strong>{hint.clone()}</strong> "."</p>
+                                <button type="button" class="btn btn-primary btn-block" on:click=send_mail disabled=move || busy.get()>
+                                    {move || if busy.get() { "Sending…" } else { "Send the code" }}
                                 </button>
                             }.into_any(),
                             _ => view! {
