@@ -174,7 +174,8 @@ mod tests {
     #[test]
     fn who_may_reset_with_what() {
         // (role, registered, confirmed address, outcome: Ok(needed) or the refusal)
-        let rows: [(Role, &[MethodKind], bool, Result<u8, Refusal>); 11] = [
+        type Row = (Role, &'static [MethodKind], bool, Result<u8, Refusal>);
+        let rows: [Row; 11] = [
             (Role::User, &[App], false, Ok(1)),
             (Role::User, &[Passkey], false, Ok(1)),
             (Role::User, &[App, App], false, Ok(1)),
