@@ -33,18 +33,7 @@ impl Core {
 
     /// How mail's deliveries are going.
     pub(super) fn mail_backlog(&self) -> Result<ChannelStatus, ServiceError> {
-        let c = self.store.outbox_counts(Channel::Mail)?;
-        let (last_error, last_error_at) = c.last_error.map_or((None, None), |(m, at)| (Some(m), Some(at)));
-        Ok(ChannelStatus {
-            configured: self.mail.is_some(),
-            destination: self.mail.as_ref().map(|m| m.server.clone()),
-            pending: c.pending,
-            failing: c.failing,
-            given_up: c.given_up,
-            last_error,
-            last_error_at,
-            last_delivered_at: c.last_sent_at,
-        })
+        self.channel_status(Channel::Mail, self.mail.as_ref().map(|m| m.server.clone()))
     }
 
     /// The mail settings in force and how deliveries go (Global administrators).

@@ -41,6 +41,27 @@ impl Core {
 }
 
 impl Core {
+    /// How `channel`'s deliveries are going, for the Overview and its settings; `destination`
+    /// as shown (none: the channel is off).
+    pub(super) fn channel_status(
+        &self,
+        channel: Channel,
+        destination: Option<String>,
+    ) -> Result<proofup_shared::webhook::ChannelStatus, ServiceError> {
+        let c = self.store.outbox_counts(channel)?;
+        let (last_error, last_error_at) = c.last_error.map_or((None, None), |(m, at)| (Some(m), Some(at)));
+        Ok(proofup_shared::webhook::ChannelStatus {
+            configured: destination.is_some(),
+            destination,
+            pending: c.pending,
+            failing: c.failing,
+            given_up: c.given_up,
+            last_error,
+            last_error_at,
+            last_delivered_at: c.last_sent_at,
+        })
+    }
+
     /// Where `channel`'s messages go now; `None`: the channel is off, nothing is sent.
     fn destination(&self, channel: Channel) -> Result<Option<String>, StoreError> {
         match channel {

@@ -168,24 +168,25 @@ impl Core {
         Ok(())
     }
 
-    /// Proves an authenticator app's code (the account throttle counts it; a replay is refused).
-    pub async fn reset_prove_code(
+    /// One verifier step of a reset: the per-address limit, the method still to prove, the check
+    /// (which counts in the account throttle), then the reset moves on or the failure is logged.
+    async fn reset_verify(
         &self,
         ip: IpAddr,
         token: &str,
         client: &ClientInfo,
-        code: &str,
+        method: ResetMethod,
+        check: impl FnOnce(&User) -> Result<(), ServiceError>,
     ) -> Result<ResetStatus, ServiceError> {
         let (flow, user) = self.reset_of(token)?;
         if let Err(wait) = self.ip_limiter.check(ip, self.clock.now()) {
             return Err(ServiceError::Throttled(wait));
         }
-        if !flow.remaining_kinds().contains(&ResetMethod::AuthenticatorApp) {
+        if !flow.remaining_kinds().contains(&method) {
             return Err(ServiceError::Conflict("Use another method.".into()));
         }
-        let checked = self.verify_code(&user, client, code);
-        let result = match checked {
-            Ok(_) => self.reset_proved(token, flow, &user, ResetMethod::AuthenticatorApp, client),
+        let result = match check(&user) {
+            Ok(()) => self.reset_proved(token, flow, &user, method, client),
             Err(e) => {
                 let _ = self.ip_limiter.hit(ip, self.clock.now());
                 self.reset_failed(&user, client, &e)?;
@@ -194,6 +195,20 @@ impl Core {
         };
         self.store.durable().await?;
         result
+    }
+
+    /// Proves an authenticator app's code (the account throttle counts it; a replay is refused).
+    pub async fn reset_prove_code(
+        &self,
+        ip: IpAddr,
+        token: &str,
+        client: &ClientInfo,
+        code: &str,
+    ) -> Result<ResetStatus, ServiceError> {
+        self.reset_verify(ip, token, client, ResetMethod::AuthenticatorApp, |user| {
+            self.verify_code(user, client, code).map(drop)
+        })
+        .await
     }
 
     /// The options for `navigator.credentials.get()` with the user's passkeys.
@@ -213,20 +228,10 @@ impl Core {
         client: &ClientInfo,
         credential: serde_json::Value,
     ) -> Result<ResetStatus, ServiceError> {
-        let (flow, user) = self.reset_of(token)?;
-        if let Err(wait) = self.ip_limiter.check(ip, self.clock.now()) {
-            return Err(ServiceError::Throttled(wait));
-        }
-        let result = match self.finish_passkey_sign_in(session_key(token), &user, credential) {
-            Ok(_) => self.reset_proved(token, flow, &user, ResetMethod::Passkey, client),
-            Err(e) => {
-                let _ = self.ip_limiter.hit(ip, self.clock.now());
-                self.reset_failed(&user, client, &e)?;
-                Err(e)
-            }
-        };
-        self.store.durable().await?;
-        result
+        self.reset_verify(ip, token, client, ResetMethod::Passkey, |user| {
+            self.finish_passkey_sign_in(session_key(token), user, credential).map(drop)
+        })
+        .await
     }
 
     /// Sets the new password once enough methods are proved: audited, every session, sign-in in

@@ -16,18 +16,7 @@ impl Core {
     /// The outbox's counts (for `/metrics`).
     pub fn webhook_backlog(&self) -> Result<ChannelStatus, ServiceError> {
         let url = self.store.webhook_url()?;
-        let c = self.store.outbox_counts(Channel::Webhook)?;
-        let (last_error, last_error_at) = c.last_error.map_or((None, None), |(m, at)| (Some(m), Some(at)));
-        Ok(ChannelStatus {
-            configured: url.is_some(),
-            destination: url.as_deref().map(redact_webhook_url),
-            pending: c.pending,
-            failing: c.failing,
-            given_up: c.given_up,
-            last_error,
-            last_error_at,
-            last_delivered_at: c.last_sent_at,
-        })
+        self.channel_status(Channel::Webhook, url.as_deref().map(redact_webhook_url))
     }
 
     pub fn webhook_settings(&self) -> Result<WebhookSettings, ServiceError> {

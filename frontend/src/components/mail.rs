@@ -8,8 +8,7 @@ use proofup_shared::ApiError;
 
 use crate::api;
 use crate::components::alert::{ErrorAlert, Notice};
-use crate::components::time::MaybeTime;
-use crate::logic::format_time;
+use crate::components::webhook::DeliveryFacts;
 
 #[component]
 pub fn MailCard() -> impl IntoView {
@@ -57,13 +56,7 @@ pub fn MailCard() -> impl IntoView {
                         <dt>"Signs in as"</dt><dd>{s.username.clone().unwrap_or_else(|| "No sign-in".into())}</dd>
                         <dt>"From"</dt><dd>{s.from.clone().unwrap_or_default()}</dd>
                         <dt>"Organisation"</dt><dd>{s.organisation.clone()}</dd>
-                        <dt>"Last sent"</dt><dd><MaybeTime at=st.last_delivered_at none="Never"/></dd>
-                        <dt>"Waiting"</dt><dd>{format!("{} ({} failing, {} given up)", st.pending, st.failing, st.given_up)}</dd>
-                        <dt>"Last error"</dt><dd>{match (st.last_error, st.last_error_at) {
-                            (Some(e), Some(t)) => format!("{e} at {}", format_time(t)),
-                            (Some(e), None) => e,
-                            _ => "None".into(),
-                        }}</dd>
+                        <DeliveryFacts status=st sent="Last sent"/>
                     </dl>
                     <form on:submit=test novalidate=true>
                         <div class="field">

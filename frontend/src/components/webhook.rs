@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use proofup_shared::webhook::{check_webhook_url, WebhookSettings};
+use proofup_shared::webhook::{check_webhook_url, ChannelStatus, WebhookSettings};
 use proofup_shared::ApiError;
 
 use crate::api;
@@ -84,20 +84,27 @@ pub fn WebhookCard() -> impl IntoView {
                         disabled=move || !settings.get().is_some_and(|s| s.status.configured)>"Send test event"</button>
                 </div>
             </form>
-            {move || settings.get().filter(|s| s.status.configured).map(|s| {
-                let st = s.status;
-                view! {
-                    <dl class="facts" data-testid="webhook-status">
-                        <dt>"Last delivered"</dt><dd><MaybeTime at=st.last_delivered_at none="Never"/></dd>
-                        <dt>"Waiting"</dt><dd>{format!("{} ({} failing, {} given up)", st.pending, st.failing, st.given_up)}</dd>
-                        <dt>"Last error"</dt><dd>{match (st.last_error, st.last_error_at) {
-                            (Some(e), Some(t)) => format!("{e} at {}", format_time(t)),
-                            (Some(e), None) => e,
-                            _ => "None".into(),
-                        }}</dd>
-                    </dl>
-                }
+            {move || settings.get().filter(|s| s.status.configured).map(|s| view! {
+                <dl class="facts" data-testid="webhook-status">
+                    <DeliveryFacts status=s.status sent="Last delivered"/>
+                </dl>
             })}
         </section>
+    }
+}
+
+/// How a notification channel's deliveries go (the webhook's, mail's): last sent, waiting, last
+/// error — rows of a `<dl class="facts">`.
+#[component]
+pub fn DeliveryFacts(status: ChannelStatus, sent: &'static str) -> impl IntoView {
+    let st = status;
+    view! {
+        <dt>{sent}</dt><dd><MaybeTime at=st.last_delivered_at none="Never"/></dd>
+        <dt>"Waiting"</dt><dd>{format!("{} ({} failing, {} given up)", st.pending, st.failing, st.given_up)}</dd>
+        <dt>"Last error"</dt><dd>{match (st.last_error, st.last_error_at) {
+            (Some(e), Some(t)) => format!("{e} at {}", format_time(t)),
+            (Some(e), None) => e,
+            _ => "None".into(),
+        }}</dd>
     }
 }
