@@ -55,6 +55,7 @@ fn bench(c: &mut Criterion) {
         display_name: "Bob".into(),
         email: None,
         email_verified: false,
+        admin_notices: false,
         role: proofup_shared::api::Role::User,
         enabled: true,
         emergency_access: false,

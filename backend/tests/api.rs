@@ -319,6 +319,7 @@ async fn disabled_user_session_ends_and_roles_are_checked_per_request() {
         display_name: "Bob".into(),
         email: None,
         email_verified: false,
+        admin_notices: false,
         role: Role::User,
         enabled: true,
         emergency_access: false,

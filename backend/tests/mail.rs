@@ -331,7 +331,7 @@ async fn an_address_is_confirmed_with_a_mailed_code() {
     let (_, _, st, _) = call!(app, with(&admin, get("/api/me/email")));
     assert_eq!(
         st,
-        json!({"address": "ada@contoso.test", "verified": false, "mail_enabled": true, "code_expires_at": null})
+        json!({"address": "ada@contoso.test", "verified": false, "mail_enabled": true, "code_expires_at": null, "admin_notices": false})
     );
 
     // A code is mailed; another only after a minute.
@@ -583,4 +583,61 @@ async fn an_administrator_resets_with_an_app_and_a_code_mailed_to_the_confirmed_
 
 fn code_of(secret: &[u8], h: &Harness) -> String {
     code(secret, h, 1)
+}
+
+#[actix_web::test]
+async fn administrators_who_ask_are_mailed_emergency_sign_ins_and_policy_changes() {
+    let port = free_port();
+    let (h, sender) = harness_with_mail(port);
+    let server = SmtpServer::start(h.dir.path(), port, None);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let (_, _, me, _) = call!(app, with(&admin, get("/api/auth/me")));
+    let id = me["id"].as_str().unwrap().to_owned();
+    // Not before the address is confirmed; other administrators who did not ask hear nothing.
+    let (s, _, body, _) = call!(app, with(&admin, put("/api/me/email/admin-notices", json!({"on": true}))));
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    confirmed(&h, &id, "ada@contoso.test");
+    let (s, _, st, _) = call!(app, with(&admin, put("/api/me/email/admin-notices", json!({"on": true}))));
+    assert_eq!((s, st["admin_notices"].as_bool()), (StatusCode::OK, Some(true)), "{st}");
+    let other = user_with_password!(
+        app,
+        admin,
+        "sam",
+        json!({"username": "sam", "display_name": "Sam", "role": "security_administrator"})
+    );
+    confirmed(&h, &other, "sam@contoso.test");
+    let (s, _, body, _) = call!(
+        app,
+        with(
+            &admin,
+            post("/api/users", json!({"username": "glass", "display_name": "Break glass", "emergency_access": true}))
+        )
+    );
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let pass = body["temporary_access_pass"]["code"].as_str().unwrap().to_owned();
+    sign_in!(app, "glass", &pass);
+    save_policy!(
+        app,
+        admin,
+        json!({"enforcement": "report_only", "include_all": true, "include_users": [], "include_groups": [],
+               "exclude_users": [], "exclude_groups": [], "require_registration": true, "grace_days": 14})
+    );
+    assert_eq!(deliver_at(&h, &sender, now(&h)), 2);
+    let got: Vec<String> = server.received().iter().map(|m| decoded(m)).collect();
+    assert!(got.iter().all(|m| header(m, "To") == Some("ada@contoso.test")), "only the one who asked: {got:?}");
+    assert!(got
+        .iter()
+        .any(|m| header(m, "Subject").is_some_and(|s| s.starts_with("Emergency-access account signed in: glass"))));
+    assert!(got.iter().any(|m| m.contains("ada saved version 1 of the MFA registration policy")), "{got:?}");
+    // Off again: nothing more.
+    let (_, _, st, _) = call!(app, with(&admin, put("/api/me/email/admin-notices", json!({"on": false}))));
+    assert_eq!(st["admin_notices"], false);
+    save_policy!(
+        app,
+        admin,
+        json!({"enforcement": "off", "include_all": true, "include_users": [], "include_groups": [],
+               "exclude_users": [], "exclude_groups": [], "require_registration": true, "grace_days": 14})
+    );
+    assert_eq!(deliver_at(&h, &sender, now(&h)), 0);
 }

@@ -66,6 +66,7 @@ async fn report_pages_by_username_and_deadline_and_streams_the_whole_csv() {
             display_name: format!("User {i}"),
             email: None,
             email_verified: false,
+            admin_notices: false,
             role: Role::User,
             enabled: true,
             emergency_access: false,

@@ -85,6 +85,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("post", "/api/me/email/code")
         | ("post", "/api/me/email/verify") => SignedIn,
         ("get", "/api/users")
+        | ("put", "/api/me/email/admin-notices")
         | ("get", "/api/users/{id}")
         | ("get", "/api/users/{id}/groups")
         | ("get", "/api/users/{id}/sessions")

@@ -36,6 +36,7 @@ fn alice(store: &Arc<dyn Store>) -> User {
         display_name: "Alice".into(),
         email: None,
         email_verified: false,
+        admin_notices: false,
         role: Role::User,
         enabled: true,
         emergency_access: false,

@@ -55,6 +55,17 @@ pub struct EmailStatus {
     /// A code was mailed and works until then.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub code_expires_at: Option<time::OffsetDateTime>,
+    /// Administrators: whether they are mailed emergency-access sign-ins, policy changes and
+    /// users' reports (none for other roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_notices: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AdminNoticesRequest {
+    pub on: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

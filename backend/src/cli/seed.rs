@@ -44,6 +44,7 @@ pub fn seed(args: &crate::config::SeedArgs) -> CliResult<String> {
             display_name: format!("Seed User {i}"),
             email: None,
             email_verified: false,
+            admin_notices: false,
             role: proofup_shared::api::Role::User,
             enabled: true,
             emergency_access: false,

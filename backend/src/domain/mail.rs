@@ -48,6 +48,9 @@ pub enum Notice {
     Reminder { deadline: String, days: i64 },
     /// The code for a password reset ("Forgot your password?").
     ResetCode { code: String, minutes: i64 },
+    /// For administrators who asked: something they should look at (an emergency-access
+    /// sign-in, a policy change, a user's report).
+    AdminEvent { title: String, detail: String },
 }
 
 /// What a security notice tells the user about.
@@ -99,6 +102,7 @@ impl Notice {
             Notice::Security { .. } => "mail.security_notice",
             Notice::Reminder { .. } => "mail.registration_reminder",
             Notice::ResetCode { .. } => "mail.reset_code",
+            Notice::AdminEvent { .. } => "mail.admin_notice",
         }
     }
 }
@@ -251,6 +255,15 @@ pub fn render(notice: &Notice, brand: &Brand, to: &str) -> Mail {
                 ],
                 link: None,
                 after: Vec::new(),
+            },
+        ),
+        Notice::AdminEvent { title, detail } => (
+            format!("{title} ({} sign-in)", brand.organisation),
+            Body {
+                heading: title.clone(),
+                paragraphs: vec![detail.clone()],
+                link: Some(("Open the Overview".into(), format!("{}/", brand.portal))),
+                after: vec!["You get these because you asked for them on My security info; turn them off there.".into()],
             },
         ),
         Notice::ResetCode { code, minutes } => (

@@ -15,6 +15,10 @@ pub struct User {
     /// The user proved they read mail at `email` (a mailed code); false again when it changes.
     #[serde(default)]
     pub email_verified: bool,
+    /// An administrator asked to be mailed emergency-access sign-ins, policy changes and users'
+    /// reports (at a confirmed address).
+    #[serde(default)]
+    pub admin_notices: bool,
     pub role: Role,
     pub enabled: bool,
     #[serde(default)]

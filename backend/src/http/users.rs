@@ -1,6 +1,6 @@
 //! Directory users. Thin handlers over `service::users`; roles checked here and in the service.
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use proofup_shared::api::{
     CreateUserRequest, Page, Role, SessionView, TemporaryAccessPass, UpdateUserRequest, UserView, UserWithPass,
 };
@@ -211,6 +211,20 @@ pub async fn verify_email(
     Ok(web::Json(state.core.confirm_address(&auth, &body.code)?))
 }
 
+/// An administrator's own notices by mail (emergency-access sign-ins, policy changes, users'
+/// reports): on (needs a confirmed address) or off.
+#[utoipa::path(tag = "security info", request_body = proofup_shared::mail::AdminNoticesRequest, responses(
+    (status = 200, body = proofup_shared::mail::EmailStatus), (status = 403, body = ApiError),
+    (status = 409, body = ApiError)))]
+#[put("/me/email/admin-notices")]
+pub async fn set_admin_notices(
+    state: web::Data<AppState>,
+    auth: Reader,
+    body: web::Json<proofup_shared::mail::AdminNoticesRequest>,
+) -> Result<web::Json<proofup_shared::mail::EmailStatus>, AppError> {
+    Ok(web::Json(state.core.set_admin_notices(&auth, body.on)?))
+}
+
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(list_users)
         .service(create_user)
@@ -224,5 +238,6 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(end_my_other_sessions)
         .service(my_email)
         .service(send_email_code)
-        .service(verify_email);
+        .service(verify_email)
+        .service(set_admin_notices);
 }

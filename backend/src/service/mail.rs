@@ -95,7 +95,65 @@ impl Core {
             verified: user.email_verified,
             mail_enabled: self.mail.is_some(),
             code_expires_at: pending,
+            admin_notices: user.role.can_read_admin().then_some(user.admin_notices),
         })
+    }
+
+    /// An administrator turns their own notices of emergency-access sign-ins, policy changes
+    /// and users' reports on or off (on needs a confirmed address). Audited.
+    pub fn set_admin_notices(&self, caller: &Caller, on: bool) -> Result<EmailStatus, ServiceError> {
+        let reader = caller.reader()?;
+        let now = self.clock.now();
+        let user = self.user(&caller.user.id)?;
+        if on && !(user.email.is_some() && user.email_verified) {
+            return Err(ServiceError::Conflict("Confirm your e-mail address first.".into()));
+        }
+        if user.admin_notices != on {
+            let mut after = user.clone();
+            after.admin_notices = on;
+            after.updated_at = now;
+            let (before, now_) = if on { ("off", "on") } else { ("on", "off") };
+            let actor = reader.actor();
+            let entry = audit(
+                now,
+                Some(actor.user),
+                "user.admin_notices",
+                Some(&user),
+                vec![change("admin_notices", Some(before), Some(now_))],
+                actor.client,
+            );
+            self.store.update_user(&after, entry)?;
+        }
+        self.email_status(caller)
+    }
+
+    /// Mails `title` and `detail` to every administrator who asked for notices (enabled, an
+    /// administrator role, a confirmed address).
+    pub(super) fn mail_admins(&self, title: &str, detail: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        if self.mail.is_none() {
+            return Ok(());
+        }
+        use proofup_shared::api::Role;
+        for role in
+            [Role::GlobalAdministrator, Role::SecurityAdministrator, Role::SecurityOperator, Role::SecurityReader]
+        {
+            let filter = crate::store::UserFilter { role: Some(role), enabled: Some(true), ..Default::default() };
+            let mut after: Option<String> = None;
+            loop {
+                let page = self.store.list_users(&filter, after.as_deref(), 200)?;
+                for u in page.items.iter().filter(|u| u.admin_notices && u.email_verified) {
+                    if let Some(to) = &u.email {
+                        let notice = Notice::AdminEvent { title: title.to_owned(), detail: detail.to_owned() };
+                        self.enqueue_mail(to, &notice, now)?;
+                    }
+                }
+                match page.next_after {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Mails a code to the user's address (one a minute at most; a new one replaces the last).

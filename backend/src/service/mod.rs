@@ -307,6 +307,7 @@ mod tests {
                 display_name: "Ada".into(),
                 email: None,
                 email_verified: false,
+                admin_notices: false,
                 role,
                 enabled: true,
                 emergency_access: false,

@@ -23,8 +23,9 @@ pub trait Transport: Send + Sync {
 }
 
 impl Core {
-    /// Queues an event for every channel configured to hear it (today: the webhook, when it has a
-    /// URL). Called inside the use case, before its durability is awaited.
+    /// Queues an event for every channel configured to hear it: the webhook, when it has a URL,
+    /// and mail to the administrators who asked for notices. Called inside the use case, before
+    /// its durability is awaited.
     pub(crate) fn enqueue_event(
         &self,
         kind: EventKind,
@@ -32,6 +33,26 @@ impl Core {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let s = self.store.as_ref();
+        // Mail: the administrators who asked hear of what needs a person's eyes.
+        let text = |k: &str| data.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let for_admins = match kind {
+            EventKind::EmergencyAccessSignIn => Some((
+                format!("Emergency-access account signed in: {}", text("user")),
+                format!("The break-glass account {} signed in from {}. Confirm it was expected, then acknowledge the alert.", text("user"), text("ip")),
+            )),
+            EventKind::PolicyChanged => Some((
+                "The MFA registration policy was changed".to_owned(),
+                format!("{} saved version {} of the MFA registration policy.", text("saved_by"), data["version"]),
+            )),
+            EventKind::UserReported => Some((
+                format!("{} reported a change they did not make", text("user")),
+                format!("{} followed \"This wasn't me\" about: {}. They are signed out everywhere and their password no longer works.", text("user"), text("reported")),
+            )),
+            EventKind::Test => None,
+        };
+        if let Some((title, detail)) = for_admins {
+            self.mail_admins(&title, &detail, now)?;
+        }
         if s.webhook_url()?.is_none() {
             return Ok(());
         }

@@ -122,6 +122,7 @@ impl Core {
             display_name,
             email: None,
             email_verified: false,
+            admin_notices: false,
             role: Role::GlobalAdministrator,
             enabled: true,
             emergency_access: false,

@@ -163,6 +163,7 @@ impl Core {
             display_name,
             email,
             email_verified: false,
+            admin_notices: false,
             role: req.role,
             enabled: true,
             emergency_access: req.emergency_access,

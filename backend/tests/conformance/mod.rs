@@ -97,6 +97,7 @@ fn user(id: &str, username: &str, role: Role) -> User {
         display_name: format!("{username} display"),
         email: None,
         email_verified: false,
+        admin_notices: false,
         role,
         enabled: true,
         emergency_access: false,

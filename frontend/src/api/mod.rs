@@ -234,6 +234,10 @@ pub async fn send_email_code() -> Result<proofup_shared::mail::EmailStatus, ApiE
     post("/api/me/email/code", &serde_json::json!({})).await
 }
 
+pub async fn set_admin_notices(on: bool) -> Result<proofup_shared::mail::EmailStatus, ApiError> {
+    send_json("PUT", "/api/me/email/admin-notices", &proofup_shared::mail::AdminNoticesRequest { on }).await
+}
+
 pub async fn verify_email(code: String) -> Result<proofup_shared::mail::EmailStatus, ApiError> {
     post("/api/me/email/verify", &proofup_shared::mail::VerifyAddressRequest { code }).await
 }

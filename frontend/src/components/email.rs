@@ -75,9 +75,29 @@ pub fn EmailCard() -> impl IntoView {
                 (None, _) => view! {
                     <p class="muted">"Your account has no e-mail address. Your administrator can add one."</p>
                 }.into_any(),
-                (Some(a), true) => view! {
-                    <p><strong>{a}</strong> " " <span class="badge badge-ok" data-testid="email-verified">"Confirmed"</span></p>
-                }.into_any(),
+                (Some(a), true) => {
+                    let admin = s.admin_notices;
+                    view! {
+                        <p><strong>{a}</strong> " " <span class="badge badge-ok" data-testid="email-verified">"Confirmed"</span></p>
+                        {admin.map(|on| view! {
+                            <label class="check" data-testid="admin-notices">
+                                <input type="checkbox" prop:checked=on on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    spawn_local(async move {
+                                        match api::set_admin_notices(on).await {
+                                            Ok(s) => {
+                                                notice.set(Some(if on { "You will be mailed about emergency-access sign-ins, policy changes and users' reports.".into() } else { "Administrators' notices turned off.".into() }));
+                                                status.set(Some(s));
+                                            }
+                                            Err(e) => error.set(Some(e)),
+                                        }
+                                    });
+                                }/>
+                                " Mail me about emergency-access sign-ins, policy changes and users' reports"
+                            </label>
+                        })}
+                    }.into_any()
+                }
                 (Some(a), false) => view! {
                     <p><strong>{a}</strong> " " <span class="badge" data-testid="email-unverified">"Not confirmed"</span></p>
                     {if s.mail_enabled {
