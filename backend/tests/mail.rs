@@ -641,3 +641,48 @@ async fn administrators_who_ask_are_mailed_emergency_sign_ins_and_policy_changes
     );
     assert_eq!(deliver_at(&h, &sender, now(&h)), 0);
 }
+
+#[actix_web::test]
+async fn an_invitation_mails_the_pass_instead_of_showing_it() {
+    let port = free_port();
+    let (h, sender) = harness_with_mail(port);
+    let server = SmtpServer::start(h.dir.path(), port, None);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    // No address: a field error; nothing is created.
+    let (s, _, body, _) = call!(
+        app,
+        with(&admin, post("/api/users", json!({"username": "nia", "display_name": "Nia", "send_pass_by_mail": true})))
+    );
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["fields"][0]["field"], "email");
+    let (s, _, body, _) = call!(
+        app,
+        with(
+            &admin,
+            post(
+                "/api/users",
+                json!({"username": "nia", "display_name": "Nia", "email": "nia@contoso.test", "send_pass_by_mail": true})
+            )
+        )
+    );
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    // The administrator does not see the pass; the audit log says where it went.
+    assert_eq!(body["temporary_access_pass"]["code"], "", "{body}");
+    assert_eq!(body["temporary_access_pass"]["mailed_to"], "nia@contoso.test");
+    let audit = h.store.list_audit(None, 5).unwrap().items;
+    assert!(audit.iter().any(|e| e.changes.iter().any(|c| c.field == "sent_to")), "{audit:?}");
+    assert_eq!(deliver_at(&h, &sender, now(&h)), 1);
+    let m = decoded(&server.received()[0]);
+    assert_eq!(header(&m, "To"), Some("nia@contoso.test"));
+    assert!(m.contains("Your username is nia."), "{m}");
+    let at = m.find("temporary access pass instead of a password: ").unwrap()
+        + "temporary access pass instead of a password: ".len();
+    let pass: String = m[at..].chars().take_while(|c| !c.is_whitespace() && *c != '<').collect();
+    assert!(m.contains("http://localhost:8080/sign-in"));
+    // The pass works once, as any pass.
+    let (_, me) = sign_in!(app, "nia", &pass);
+    assert!(me["me"]["must_set_password"].as_bool().unwrap(), "{me}");
+    let (s, _, _, _) = call!(app, post("/api/auth/sign-in", json!({"username": "nia", "password": pass})));
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "single use");
+}

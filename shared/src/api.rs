@@ -225,6 +225,9 @@ pub struct CreateUserRequest {
     pub role: Role,
     #[serde(default)]
     pub emergency_access: bool,
+    /// Mail the temporary access pass, with the sign-in link, to `email` instead of showing it.
+    #[serde(default)]
+    pub send_pass_by_mail: bool,
 }
 
 fn default_role() -> Role {
@@ -253,7 +256,11 @@ pub struct UpdateUserRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TemporaryAccessPass {
+    /// Empty when the pass was mailed (`mailed_to`): then nobody but the user sees it.
     pub code: String,
+    /// The address the pass was mailed to, with the sign-in link, instead of being shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailed_to: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }

@@ -48,6 +48,8 @@ pub enum Notice {
     Reminder { deadline: String, days: i64 },
     /// The code for a password reset ("Forgot your password?").
     ResetCode { code: String, minutes: i64 },
+    /// A new account's temporary access pass, mailed instead of read out.
+    Invitation { username: String, code: String, expires: String },
     /// For administrators who asked: something they should look at (an emergency-access
     /// sign-in, a policy change, a user's report).
     AdminEvent { title: String, detail: String },
@@ -103,6 +105,7 @@ impl Notice {
             Notice::Reminder { .. } => "mail.registration_reminder",
             Notice::ResetCode { .. } => "mail.reset_code",
             Notice::AdminEvent { .. } => "mail.admin_notice",
+            Notice::Invitation { .. } => "mail.invitation",
         }
     }
 }
@@ -255,6 +258,18 @@ pub fn render(notice: &Notice, brand: &Brand, to: &str) -> Mail {
                 ],
                 link: None,
                 after: Vec::new(),
+            },
+        ),
+        Notice::Invitation { username, code, expires } => (
+            format!("Your {} account is ready", brand.organisation),
+            Body {
+                heading: "Your account is ready".into(),
+                paragraphs: vec![
+                    format!("Your username is {username}. Sign in with this temporary access pass instead of a password: {code}"),
+                    format!("It works once, until {expires}. Then you choose your own password."),
+                ],
+                link: Some(("Sign in".into(), format!("{}/sign-in", brand.portal))),
+                after: vec!["If you did not expect this message, ignore it: the pass expires unused.".into()],
             },
         ),
         Notice::AdminEvent { title, detail } => (

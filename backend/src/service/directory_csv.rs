@@ -294,6 +294,7 @@ impl Core {
                     email: r.email.clone(),
                     role: r.role,
                     emergency_access: r.emergency,
+                    send_pass_by_mail: false,
                 },
                 pass_ttl,
             )?;

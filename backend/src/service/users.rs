@@ -37,7 +37,7 @@ fn new_pass(
         vec![change("temporary_access_pass_expires", None, Some(&proofup_shared::validation::utc_text(expires)))],
         actor.client,
     );
-    (rec, entry, TemporaryAccessPass { code, expires_at: expires })
+    (rec, entry, TemporaryAccessPass { code, mailed_to: None, expires_at: expires })
 }
 
 impl Core {
@@ -156,6 +156,19 @@ impl Core {
         let (Some(username), Some(display_name), Some(email)) = (username, display_name, email) else {
             return Err(ServiceError::Invalid(p.0));
         };
+        if req.send_pass_by_mail {
+            if email.is_none() {
+                return Err(ServiceError::Invalid(vec![FieldError {
+                    field: "email".into(),
+                    message: "Enter the address to mail the pass to.".into(),
+                }]));
+            }
+            if !self.mail_enabled() {
+                return Err(ServiceError::Conflict(
+                    "This server sends no mail: give the user the pass yourself.".into(),
+                ));
+            }
+        }
         let now = self.clock.now();
         let user = User {
             id: uuid::Uuid::new_v4().to_string(),
@@ -187,8 +200,27 @@ impl Core {
             by.actor().client,
         );
         // One transaction: a user nobody can sign in as (no password, no pass) is never stored.
-        let (rec, pass_entry, pass) = new_pass(now, by.actor(), &user, pass_ttl);
+        let (rec, mut pass_entry, mut pass) = new_pass(now, by.actor(), &user, pass_ttl);
+        let mail_to = user.email.clone().filter(|_| req.send_pass_by_mail);
+        if let Some(to) = &mail_to {
+            pass_entry.0.changes.push(change("sent_to", None, Some(to)));
+        }
         s.create_user_with_pass(&user, &rec, [entry, pass_entry])?;
+        if let Some(to) = mail_to {
+            let expires = pass
+                .expires_at
+                .format(time::macros::format_description!(
+                    "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+                ))
+                .unwrap_or_default();
+            let code = std::mem::take(&mut pass.code);
+            self.enqueue_mail(
+                &to,
+                &crate::domain::mail::Notice::Invitation { username: user.username.clone(), code, expires },
+                now,
+            )?;
+            pass.mailed_to = Some(to);
+        }
         Ok((user, pass))
     }
 

@@ -14,6 +14,15 @@ pub fn PassPanel(pass: TemporaryAccessPass, username: String) -> impl IntoView {
             copied.set(true);
         }
     };
+    if let Some(to) = pass.mailed_to.clone() {
+        return view! {
+            <section class="card pass-panel" aria-labelledby="pass-title" data-testid="pass-mailed">
+                <h2 id="pass-title">"Temporary access pass for " {username}</h2>
+                <p>"The pass is on its way to " <strong>{to}</strong> ", with the sign-in link. Nobody else sees it. It works once, until " {format_time(pass.expires_at)} "."</p>
+            </section>
+        }
+        .into_any();
+    }
     view! {
         <section class="card pass-panel" aria-labelledby="pass-title">
             <h2 id="pass-title">"Temporary access pass for " {username}</h2>
@@ -25,4 +34,5 @@ pub fn PassPanel(pass: TemporaryAccessPass, username: String) -> impl IntoView {
             </button>
         </section>
     }
+    .into_any()
 }

@@ -21,6 +21,7 @@ pub fn NewUserPage() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let role = RwSignal::new(Role::User);
     let emergency = RwSignal::new(false);
+    let mail_pass = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
     let created = RwSignal::new(None::<(UserView, TemporaryAccessPass)>);
@@ -42,6 +43,7 @@ pub fn NewUserPage() -> impl IntoView {
             email: Some(email.get_untracked()),
             role: role.get_untracked(),
             emergency_access: emergency.get_untracked(),
+            send_pass_by_mail: mail_pass.get_untracked() && !email.get_untracked().trim().is_empty(),
         };
         spawn_local(async move {
             match api::create_user(req).await {
@@ -77,6 +79,13 @@ pub fn NewUserPage() -> impl IntoView {
                     hint=Signal::derive(|| "Letters, digits and . _ - @ (not case-sensitive).".to_owned())/>
                 <Field id="display_name" label="Display name" value=display_name error=err_for("display_name")/>
                 <Field id="email" label="Email (optional)" value=email kind="email" error=err_for("email")/>
+                {move || (!email.get().trim().is_empty()).then(|| view! {
+                    <label class="check">
+                        <input id="mail-pass" type="checkbox" prop:checked=move || mail_pass.get()
+                            on:change=move |ev| mail_pass.set(event_target_checked(&ev))/>
+                        " Mail the temporary access pass to this address, with the sign-in link, instead of showing it to me"
+                    </label>
+                })}
                 <div class="field">
                     <label for="role">"Role"</label>
                     <select id="role" on:change=move |ev| if let Some(r) = role_from(&event_target_value(&ev)) { role.set(r) }>
