@@ -80,6 +80,17 @@ fn harness_with_mail(port: u16) -> (Harness, SmtpSender) {
     (Harness::with_config(config), SmtpSender::new(&c).unwrap())
 }
 
+/// A harness with mail on, its SMTP server, the app and the first administrator's session.
+macro_rules! mail_app {
+    ($port:ident, $h:ident, $sender:ident, $server:ident, $app:ident, $admin:ident) => {
+        let $port = free_port();
+        let ($h, $sender) = harness_with_mail($port);
+        let $server = SmtpServer::start($h.dir.path(), $port, None);
+        let $app = init_service(proofup::http::app($h.state.clone())).await;
+        let $admin = setup!($h, $app);
+    };
+}
+
 fn deliver_at(h: &Harness, sender: &dyn Transport, at: time::OffsetDateTime) -> u32 {
     h.clock.set(at);
     h.state.core.deliver_due(&[sender]).unwrap()
@@ -122,11 +133,7 @@ fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
 
 #[actix_web::test]
 async fn the_test_message_goes_out_once_through_a_real_smtp_server() {
-    let port = free_port();
-    let (h, sender) = harness_with_mail(port);
-    let server = SmtpServer::start(h.dir.path(), port, None);
-    let app = init_service(proofup::http::app(h.state.clone())).await;
-    let admin = setup!(h, app);
+    mail_app!(port, h, sender, server, app, admin);
 
     // The settings in force, never a password.
     let (s, _, body, _) = call!(app, with(&admin, get("/api/settings/mail")));
@@ -314,11 +321,7 @@ fn code_in(raw: &str) -> String {
 
 #[actix_web::test]
 async fn an_address_is_confirmed_with_a_mailed_code() {
-    let port = free_port();
-    let (h, sender) = harness_with_mail(port);
-    let server = SmtpServer::start(h.dir.path(), port, None);
-    let app = init_service(proofup::http::app(h.state.clone())).await;
-    let admin = setup!(h, app);
+    mail_app!(port, h, sender, server, app, admin);
     let (_, _, me, _) = call!(app, with(&admin, get("/api/auth/me")));
     let id = me["id"].as_str().unwrap().to_owned();
 
@@ -393,11 +396,7 @@ fn confirmed(h: &Harness, user_id: &str, address: &str) {
 
 #[actix_web::test]
 async fn security_notices_carry_a_link_that_locks_the_account_down() {
-    let port = free_port();
-    let (h, sender) = harness_with_mail(port);
-    let server = SmtpServer::start(h.dir.path(), port, None);
-    let app = init_service(proofup::http::app(h.state.clone())).await;
-    let admin = setup!(h, app);
+    mail_app!(port, h, sender, server, app, admin);
     let bob = user_with_password!(app, admin, "bob");
     let carol = user_with_password!(app, admin, "carol");
     confirmed(&h, &bob, "bob@contoso.test");
@@ -446,12 +445,7 @@ async fn security_notices_carry_a_link_that_locks_the_account_down() {
 
     // He chooses a new password with his app ("Forgot your password?") and hears of that too.
     let (_, hd, _, _) = call!(app, post("/api/auth/reset", json!({"username": "bob"})));
-    let reset = hd
-        .get_all("set-cookie")
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("proofup_reset="))
-        .map(|v| v.split(';').next().unwrap().to_owned())
-        .unwrap();
+    let reset = reset_cookie(&hd).unwrap();
     let (s, _, body, _) = call!(app, with(&reset, post("/api/auth/reset/code", json!({"code": code(&secret, &h, 1)}))));
     assert_eq!(s, StatusCode::OK, "{body}");
     let (s, _, body, _) = call!(
@@ -470,11 +464,7 @@ async fn security_notices_carry_a_link_that_locks_the_account_down() {
 
 #[actix_web::test]
 async fn registration_reminders_go_once_per_user_and_deadline_even_from_two_nodes() {
-    let port = free_port();
-    let (h, sender) = harness_with_mail(port);
-    let server = SmtpServer::start(h.dir.path(), port, None);
-    let app = init_service(proofup::http::app(h.state.clone())).await;
-    let admin = setup!(h, app);
+    mail_app!(port, h, sender, server, app, admin);
     let ann = user_with_password!(app, admin, "ann");
     let bob = user_with_password!(app, admin, "bob");
     user_with_password!(app, admin, "carol");
@@ -534,11 +524,7 @@ async fn registration_reminders_go_once_per_user_and_deadline_even_from_two_node
 
 #[actix_web::test]
 async fn an_administrator_resets_with_an_app_and_a_code_mailed_to_the_confirmed_address() {
-    let port = free_port();
-    let (h, sender) = harness_with_mail(port);
-    let server = SmtpServer::start(h.dir.path(), port, None);
-    let app = init_service(proofup::http::app(h.state.clone())).await;
-    let admin = setup!(h, app);
+    mail_app!(port, h, sender, server, app, admin);
     let (_, _, me, _) = call!(app, with(&admin, get("/api/auth/me")));
     let id = me["id"].as_str().unwrap().to_owned();
     let (_, secret) = add_authenticator_app!(app, h, admin);
@@ -551,12 +537,7 @@ async fn an_administrator_resets_with_an_app_and_a_code_mailed_to_the_confirmed_
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["methods"], json!(["authenticator_app", "email_code"]), "{body}");
     assert_eq!(body["email_hint"], "a•••@contoso.test");
-    let reset = hd
-        .get_all("set-cookie")
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("proofup_reset="))
-        .map(|v| v.split(';').next().unwrap().to_owned())
-        .unwrap();
+    let reset = reset_cookie(&hd).unwrap();
     let (s, _, body, _) = call!(app, with(&reset, post("/api/auth/reset/email", json!({}))));
     assert_eq!(s, StatusCode::OK, "{body}");
     let (s, _, _, _) = call!(app, with(&reset, post("/api/auth/reset/email", json!({}))));
@@ -587,11 +568,7 @@ fn code_of(secret: &[u8], h: &Harness) -> String {
 
 #[actix_web::test]
 async fn administrators_who_ask_are_mailed_emergency_sign_ins_and_policy_changes() {
-    let port = free_port();
-    let (h, sender) = harness_with_mail(port);
-    let server = SmtpServer::start(h.dir.path(), port, None);
-    let app = init_service(proofup::http::app(h.state.clone())).await;
-    let admin = setup!(h, app);
+    mail_app!(port, h, sender, server, app, admin);
     let (_, _, me, _) = call!(app, with(&admin, get("/api/auth/me")));
     let id = me["id"].as_str().unwrap().to_owned();
     // Not before the address is confirmed; other administrators who did not ask hear nothing.
@@ -644,11 +621,7 @@ async fn administrators_who_ask_are_mailed_emergency_sign_ins_and_policy_changes
 
 #[actix_web::test]
 async fn an_invitation_mails_the_pass_instead_of_showing_it() {
-    let port = free_port();
-    let (h, sender) = harness_with_mail(port);
-    let server = SmtpServer::start(h.dir.path(), port, None);
-    let app = init_service(proofup::http::app(h.state.clone())).await;
-    let admin = setup!(h, app);
+    mail_app!(port, h, sender, server, app, admin);
     // No address: a field error; nothing is created.
     let (s, _, body, _) = call!(
         app,

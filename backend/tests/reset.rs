@@ -17,15 +17,6 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
 const NEW_PW: &str = "copper meadow window ninety";
 
-/// The reset cookie a response set (`name=value`), if any.
-fn reset_cookie(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
-    headers
-        .get_all("set-cookie")
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("proofup_reset=") && !v.starts_with("proofup_reset=;"))
-        .map(|v| v.split(';').next().unwrap().to_owned())
-}
-
 fn authenticator() -> WebauthnAuthenticator<SoftPasskey> {
     WebauthnAuthenticator::new(SoftPasskey::new(true))
 }

@@ -268,3 +268,12 @@ macro_rules! add {
         assert_eq!(s, StatusCode::CREATED, "{body}");
     }};
 }
+
+/// The password-reset cookie a response set (`name=value`), if any.
+pub fn reset_cookie(headers: &actix_web::http::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("proofup_reset=") && !v.starts_with("proofup_reset=;"))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+}
