@@ -192,3 +192,20 @@ async fn guessing_codes_is_throttled_like_sign_in() {
     let (s, _, _, _) = call!(app, with(&reset, post("/api/auth/reset/code", json!({"code": code(&secret, &h, 0)}))));
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[actix_web::test]
+async fn guessing_report_links_is_limited_per_address() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    for i in 0..proofup::service::TOKEN_FAILURES_PER_IP_PER_MINUTE {
+        let (s, _, body, _) = call!(app, post("/api/auth/report", json!({"token": format!("guess-{i}")})));
+        assert_eq!(s, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["message"], "This link has been used or has expired.");
+    }
+    let (s, hd, body, _) = call!(app, post("/api/auth/report", json!({"token": "guess-more"})));
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(hd.get("retry-after").is_some());
+    h.clock.advance(time::Duration::minutes(1));
+    let (s, _, _, _) = call!(app, post("/api/auth/report", json!({"token": "after-a-minute"})));
+    assert_eq!(s, StatusCode::CONFLICT);
+}

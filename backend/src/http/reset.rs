@@ -172,8 +172,8 @@ pub async fn report(
     req: HttpRequest,
     body: web::Json<proofup_shared::mail::ReportRequest>,
 ) -> Result<web::Json<proofup_shared::mail::Reported>, AppError> {
-    let (_, client) = client_info(&req, &state.config.trusted_proxies);
-    Ok(web::Json(state.core.report_not_me(&body.token, &client).await?))
+    let (ip, client) = client_info(&req, &state.config.trusted_proxies);
+    Ok(web::Json(state.core.report_not_me(ip, &body.token, &client).await?))
 }
 
 /// This area's routes.

@@ -109,6 +109,20 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> PendingMap<T> {
         self.open(core, &key, c, &owner, now).map(|v| (owner, v))
     }
 
+    /// Takes the entry under `session` whoever it belongs to, atomically: of two callers at once,
+    /// one gets it (single use across requests and nodes). `(user id, value)`.
+    pub fn take_owned(
+        &self,
+        core: &Core,
+        session: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<(String, T), PendingLookup> {
+        let key = self.key(session);
+        let c = core.store.take_ceremony(&key)?.ok_or(PendingLookup::Missing)?;
+        let owner = c.user_id.clone();
+        self.open(core, &key, c, &owner, now).map(|v| (owner, v))
+    }
+
     /// Removes the entry under `session`.
     pub fn discard(&self, core: &Core, session: &[u8; 32]) -> Result<(), StoreError> {
         core.store.take_ceremony(&self.key(session)).map(|_| ())
@@ -194,10 +208,11 @@ impl Core {
         method: &Method,
         progress: &Progress,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), ServiceError> {
         let s = self.store.as_ref();
         let action = if progress.signing() { AT_INTERRUPT } else { "mfa.method_added" };
-        let mut changes = vec![change("method", None, Some(&format!("{} \"{}\"", method.kind.label(), method.name)))];
+        let described = format!("{} \"{}\"", method.kind.label(), method.name);
+        let mut changes = vec![change("method", None, Some(&described))];
         if action == AT_INTERRUPT {
             // What stood behind that sign-in: a password only, or an administrator's pass (the
             // Overview tells them apart).
@@ -209,13 +224,7 @@ impl Core {
         }
         let entry = audit(now, Some(user), action, Some(user), changes, client);
         s.add_method(method, entry)?;
-        let method = format!("{} \"{}\"", method.kind.label(), method.name);
-        self.notify_security(user, crate::domain::mail::SecurityChange::MethodAdded { method }, client, now).map_err(
-            |e| match e {
-                ServiceError::Store(e) => e,
-                e => StoreError::Backend(e.to_string()),
-            },
-        )
+        self.notify_security(user, crate::domain::mail::SecurityChange::MethodAdded { method: described }, client, now)
     }
 }
 

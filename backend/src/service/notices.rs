@@ -6,6 +6,8 @@
 //! (Overview, webhook). The link's token travels in the URL's fragment, which browsers never send
 //! to a server; the store keeps only its SHA-256.
 
+use std::net::IpAddr;
+
 use proofup_shared::mail::Reported;
 use proofup_shared::overview::AlertKind;
 use time::OffsetDateTime;
@@ -50,19 +52,23 @@ impl Core {
 
     /// Follows a "This wasn't me" link (single use). Audited, alerted, and the account is locked
     /// down as the module says.
-    pub async fn report_not_me(&self, token: &str, client: &ClientInfo) -> Result<Reported, ServiceError> {
+    /// `ip` is limited like the token endpoint: a link's token is a verifier.
+    pub async fn report_not_me(&self, ip: IpAddr, token: &str, client: &ClientInfo) -> Result<Reported, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
-        let gone = || ServiceError::Conflict("This link has been used or has expired.".into());
+        self.verifier_gate(ip).map_err(ServiceError::Throttled)?;
+        let gone = || {
+            self.verifier_failed(ip);
+            ServiceError::Conflict("This link has been used or has expired.".into())
+        };
         if token.is_empty() || token.len() > 128 {
             return Err(gone());
         }
-        let key = session_key(token);
-        let (owner, link) = REPORTS.peek_owned(self, &key, now).map_err(|e| match e {
+        // Taken, not read: of two following the link at once, one reports.
+        let (owner, link) = REPORTS.take_owned(self, &session_key(token), now).map_err(|e| match e {
             PendingLookup::Unavailable(m) => ServiceError::Store(StoreError::Backend(m)),
             _ => gone(),
         })?;
-        REPORTS.discard(self, &key)?;
         let user = s.user(&owner)?.ok_or_else(gone)?;
         let summary = link.change.summary();
         let mut after = user.clone();
