@@ -16,6 +16,7 @@ pub mod overview;
 pub mod policy;
 pub mod portal;
 pub mod reset;
+pub mod risk;
 pub mod validation;
 pub mod webhook;
 

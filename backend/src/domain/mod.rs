@@ -17,6 +17,7 @@ pub mod policy;
 pub mod ratelimit;
 pub mod records;
 pub mod reset;
+pub mod risk;
 pub mod roles;
 pub mod secretbox;
 pub mod session;

@@ -211,3 +211,35 @@ mod tests {
         assert_eq!(PolicyVersion::from(record), wire);
     }
 }
+
+/// A risk detection about a user (and, for a real-time one, the sign-in it was found in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetectionRecord {
+    /// Assigned by the store; sorts by time.
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub user_id: String,
+    pub username: String,
+    pub kind: proofup_shared::risk::DetectionKind,
+    pub level: proofup_shared::risk::RiskLevel,
+    #[serde(default)]
+    pub state: proofup_shared::risk::RiskState,
+    /// Why the state changed (`passed_mfa_by_risk_policy`, `secure_password_change`, an
+    /// administrator's reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+    /// The sign-in it was found in (one id for all that sign-in's detections), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<String>,
+    pub ip: String,
+    #[serde(default)]
+    pub place: proofup_shared::risk::Place,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    pub evidence: proofup_shared::risk::Evidence,
+}

@@ -21,7 +21,7 @@
 //! - A write is acknowledged to a client only after [`Durability::flush`] or
 //!   [`Durability::durable`] (the method's documentation says when it already did).
 
-use crate::domain::records::{AuditRecord, PolicyRecord, SignInRecord};
+use crate::domain::records::{AuditRecord, DetectionRecord, PolicyRecord, SignInRecord};
 use proofup_shared::api::{Page, Role, SignInResult};
 use proofup_shared::directory::MemberKind;
 
@@ -61,6 +61,7 @@ pub trait Store:
     + OutboxStore
     + ApplicationStore
     + GrantStore
+    + RiskStore
     + Durability
     + Send
     + Sync
@@ -84,6 +85,7 @@ impl<T> Store for T where
         + OutboxStore
         + ApplicationStore
         + GrantStore
+        + RiskStore
         + Durability
         + Send
         + Sync
@@ -585,4 +587,29 @@ pub trait GrantStore {
     /// Deletes codes, grants and tokens expired before `now`, and flows expired an hour before
     /// (`FLOW_KEPT_AFTER_EXPIRY`: their browser may start over); returns how many.
     fn sweep_grants(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// Risk: each user's sign-in profile and the detections about them (kept 90 days, like
+/// Entra's report; open medium and high ones count toward the user's risk until closed).
+pub trait RiskStore {
+    fn risk_profile(&self, user_id: &str) -> StoreResult<Option<crate::domain::risk::Profile>>;
+    fn put_risk_profile(&self, profile: &crate::domain::risk::Profile) -> StoreResult<()>;
+    /// Every profile (the organisation's familiar countries and networks are built from them).
+    fn for_each_risk_profile(&self, f: &mut dyn FnMut(crate::domain::risk::Profile)) -> StoreResult<()>;
+    /// Stores detections; the store assigns their ids.
+    fn add_detections(&self, found: &[DetectionRecord]) -> StoreResult<()>;
+    /// One user's detections, newest first.
+    fn user_detections(&self, user_id: &str) -> StoreResult<Vec<DetectionRecord>>;
+    /// All detections, newest first.
+    fn list_detections(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<DetectionRecord>>;
+    /// Changes one user's detections atomically (`change` says which and to what); the audit
+    /// entry is written in the same transaction when anything changed. Returns how many changed.
+    fn update_detections(
+        &self,
+        user_id: &str,
+        change: &crate::domain::risk::StateChange,
+        audit: Option<AuditDraft>,
+    ) -> StoreResult<u64>;
+    /// Removes detections older than `before`; returns how many.
+    fn prune_detections(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }

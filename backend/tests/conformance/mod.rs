@@ -62,6 +62,7 @@ macro_rules! with_conformance_cases {
             counted_sign_ins_lose_no_attempt_under_concurrency,
             policy_versions_refuse_a_stale_save,
             alerts_and_webhook_outbox,
+            risk_profiles_and_detections,
             applications_and_the_signing_key_set,
             grants_end_with_their_tokens_and_refresh_tokens_are_spent_once,
             acknowledged_writes_survive_reopening
@@ -968,4 +969,91 @@ pub fn acknowledged_writes_survive_reopening(e: &mut dyn Engine) {
     assert!(!s.record_totp_use("u1", "m1", 42, t0()).unwrap(), "a spent step stays spent");
     assert_eq!(s.count_sign_ins().unwrap(), 1);
     assert!(s.count_audit().unwrap() >= 4);
+}
+
+pub fn risk_profiles_and_detections(e: &mut dyn Engine) {
+    use proofup::domain::records::DetectionRecord;
+    use proofup::domain::risk::{Observed, Profile, StateChange};
+    use proofup_shared::risk::{DetectionKind, Evidence, Place, RiskLevel, RiskState};
+    let s = e.store();
+    // A profile is one document per user, replaced whole.
+    assert_eq!(s.risk_profile("u1").unwrap(), None);
+    let place = Place { country: Some("FR".into()), asn: Some(64500), lat_e1: Some(489), lon_e1: Some(24), ..Place::default() };
+    let mut p = Profile::new("u1", t0());
+    p.learn(&Observed { at: t0(), place: &place, device: Some("d1"), trusted: false });
+    s.put_risk_profile(&p).unwrap();
+    p.learn(&Observed { at: t0() + Duration::hours(1), place: &place, device: Some("d2"), trusted: false });
+    s.put_risk_profile(&p).unwrap();
+    assert_eq!(s.risk_profile("u1").unwrap(), Some(p.clone()));
+    s.put_risk_profile(&Profile::new("u2", t0())).unwrap();
+    let mut all = Vec::new();
+    s.for_each_risk_profile(&mut |p| all.push(p.user_id)).unwrap();
+    all.sort();
+    assert_eq!(all, ["u1", "u2"]);
+    // Detections: ids assigned, newest first, per user, paged.
+    let det = |user: &str, minutes: i64, kind: DetectionKind, level: RiskLevel| DetectionRecord {
+        id: String::new(),
+        at: t0() + Duration::minutes(minutes),
+        user_id: user.into(),
+        username: format!("{user}-name"),
+        kind,
+        level,
+        state: RiskState::AtRisk,
+        detail: None,
+        changed_at: None,
+        changed_by: None,
+        sign_in: Some(format!("s{minutes}")),
+        ip: "198.51.100.7".into(),
+        place: place.clone(),
+        application: None,
+        evidence: Evidence::Anonymous { listed: true, flagged_by_database: false },
+    };
+    s.add_detections(&[
+        det("u1", 1, DetectionKind::AnonymousIp, RiskLevel::Medium),
+        det("u1", 1, DetectionKind::UnfamiliarFeatures, RiskLevel::Low),
+    ])
+    .unwrap();
+    s.add_detections(&[det("u2", 2, DetectionKind::LeakedCredentials, RiskLevel::High)]).unwrap();
+    s.add_detections(&[det("u1", 3, DetectionKind::PasswordSpray, RiskLevel::High)]).unwrap();
+    let mine = s.user_detections("u1").unwrap();
+    assert_eq!(mine.iter().map(|d| d.kind).collect::<Vec<_>>()[0], DetectionKind::PasswordSpray);
+    assert_eq!(mine.len(), 3);
+    assert_eq!(mine.iter().map(|d| &d.id).collect::<HashSet<_>>().len(), 3, "each has its own id");
+    assert_eq!(mine[1].place, place, "the place comes back as stored");
+    let first = s.list_detections(None, 2).unwrap();
+    assert_eq!(first.items.iter().map(|d| d.at).collect::<Vec<_>>(), [t0() + Duration::minutes(3), t0() + Duration::minutes(2)]);
+    let rest = s.list_detections(first.next_after.as_deref(), 10).unwrap();
+    assert_eq!(rest.items.len(), 2);
+    assert!(rest.next_after.is_none());
+    assert!(matches!(s.list_detections(Some("nonsense"), 10), Err(StoreError::BadCursor)));
+    // State changes are data, applied in one transaction with their audit entry.
+    let remediate = StateChange {
+        ids: Some(vec![mine[0].id.clone()]),
+        only_open: true,
+        to: RiskState::Remediated,
+        detail: "passed_mfa_by_risk_policy".into(),
+        by: None,
+        at: t0() + Duration::minutes(5),
+    };
+    let before = s.count_audit().unwrap();
+    assert_eq!(s.update_detections("u1", &remediate, Some(a("risk.remediated"))).unwrap(), 1);
+    assert_eq!(s.count_audit().unwrap(), before + 1);
+    assert_eq!(s.update_detections("u1", &remediate, Some(a("risk.remediated"))).unwrap(), 0, "already done");
+    assert_eq!(s.count_audit().unwrap(), before + 1, "nothing changed, nothing audited");
+    let dismiss = StateChange { ids: None, only_open: true, to: RiskState::Dismissed, detail: "pen test".into(), by: Some("Admin".into()), ..remediate };
+    assert_eq!(s.update_detections("u1", &dismiss, None).unwrap(), 2, "the two still open");
+    let states: Vec<RiskState> = s.user_detections("u1").unwrap().iter().map(|d| d.state).collect();
+    assert_eq!(states, [RiskState::Remediated, RiskState::Dismissed, RiskState::Dismissed]);
+    assert_eq!(s.user_detections("u2").unwrap()[0].state, RiskState::AtRisk, "another user's are untouched");
+    // A dismissal is final.
+    let reopen = StateChange { to: RiskState::ConfirmedCompromised, only_open: false, ..dismiss };
+    assert_eq!(s.update_detections("u1", &reopen, None).unwrap(), 1, "only the remediated one");
+    // Retention.
+    assert_eq!(s.prune_detections(t0() + Duration::minutes(2)).unwrap(), 2);
+    assert_eq!(s.user_detections("u1").unwrap().len(), 1);
+    drop(s);
+    e.reopen();
+    let s = e.store();
+    assert_eq!(s.user_detections("u2").unwrap().len(), 1);
+    assert_eq!(s.risk_profile("u1").unwrap(), Some(p));
 }

@@ -26,7 +26,7 @@ fn parse_cursor(s: &str) -> StoreResult<(OffsetDateTime, i64)> {
 /// A page of `table` newest first within the window, filtered by `keep` (at most
 /// `SCAN_BUDGET` rows read, then a short page with a cursor, as the embedded engine does).
 /// `fill` gives each row's document its id.
-fn newest_first<T: serde::de::DeserializeOwned + Send + 'static>(
+pub(super) fn newest_first<T: serde::de::DeserializeOwned + Send + 'static>(
     store: &PgStore,
     table: &'static str,
     window: (Option<OffsetDateTime>, Option<OffsetDateTime>),

@@ -48,10 +48,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("../../../migrations/postgres/0003_key_check_and_sign_in_counts.sql")),
     (4, include_str!("../../../migrations/postgres/0004_outbox_channel.sql")),
     (5, include_str!("../../../migrations/postgres/0005_login_flows.sql")),
+    (6, include_str!("../../../migrations/postgres/0006_risk.sql")),
 ];
 
 /// The schema this binary writes.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// The advisory lock key under which a node migrates (any constant both nodes agree on).
 const MIGRATION_LOCK: i64 = 0x5052_4f4f_4655_5031; // "PROOFUP1"
@@ -240,6 +241,7 @@ mod import;
 mod logs;
 mod methods;
 mod policy;
+mod risk;
 mod sessions;
 mod users;
 mod webhook;

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::*;
 
 impl SledStore {
-    fn list_newest_first<T: DeserializeOwned>(
+    pub(super) fn list_newest_first<T: DeserializeOwned>(
         tree: &::sled::Tree,
         window: (Option<OffsetDateTime>, Option<OffsetDateTime>),
         keep: &dyn Fn(&T) -> bool,

@@ -47,6 +47,7 @@ mod groups;
 mod logs;
 mod methods;
 mod policy;
+mod risk;
 mod seed;
 mod session_index;
 mod sessions;
@@ -111,6 +112,11 @@ pub struct SledStore {
     grants: ::sled::Tree,
     refresh_tokens: ::sled::Tree,
     ceremonies: ::sled::Tree,
+    /// Each user's sign-in profile (risk), by user id.
+    risk_profiles: ::sled::Tree,
+    /// Risk detections by time; `user_detections` indexes them by user (user id, 0, key).
+    detections: ::sled::Tree,
+    user_detections: ::sled::Tree,
     /// One thread syncs for every request waiting at that moment (group commit); started on first use.
     committer: std::sync::OnceLock<std::sync::mpsc::Sender<CommitWaiter>>,
 }
@@ -374,6 +380,9 @@ impl SledStore {
             grants: db.open_tree("grants").map_err(o)?,
             refresh_tokens: db.open_tree("refresh_tokens").map_err(o)?,
             ceremonies: db.open_tree("ceremonies").map_err(o)?,
+            risk_profiles: db.open_tree("risk_profiles").map_err(o)?,
+            detections: db.open_tree("detections").map_err(o)?,
+            user_detections: db.open_tree("user_detections").map_err(o)?,
             committer: std::sync::OnceLock::new(),
             meta,
             db,
