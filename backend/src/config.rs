@@ -45,6 +45,11 @@ pub enum Command {
     /// Ask a running server whether it is ready (`GET /readyz` on its listen address): exit 0
     /// if so, 1 if not. For container health checks, where the image has no curl.
     Probe(ProbeArgs),
+    /// The breached-password set: `proofup breached build --from FILE --out FILE` turns a Pwned
+    /// Passwords download (`SHA1:COUNT` lines) or a list of passwords into the compact filter
+    /// `--breached-set` reads. Offline; nothing is downloaded.
+    #[command(subcommand)]
+    Breached(BreachedCommand),
     /// Mail: `proofup mail test --to ADDR` sends a test message now with the mail settings
     /// given (the same flags as serve), and says what the server answered.
     #[command(subcommand)]
@@ -53,6 +58,29 @@ pub enum Command {
     /// one thread per core flat out (the bound for sign-in throughput).
     #[command(hide = true)]
     HashRate(HashRateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BreachedCommand {
+    /// Build the filter from a file.
+    Build(BreachedBuildArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BreachedBuildArgs {
+    /// Pwned Passwords lines (`SHA1HEX:COUNT`, as haveibeenpwned-downloader writes them) or one
+    /// password per line.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The set to write (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Keep only hashes seen at least this often (smaller set).
+    #[arg(long, default_value_t = 1)]
+    pub min_count: u64,
+    /// The set's name, as the evidence of a detection shows it.
+    #[arg(long, default_value = "breached passwords")]
+    pub name: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,6 +304,46 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub mail: MailArgs,
+
+    #[command(flatten)]
+    pub risk: RiskArgs,
+}
+
+/// Risk: what the detections read. All optional: without them sign-ins work and the portal says
+/// "location unavailable".
+#[derive(Debug, Clone, Default, Args)]
+pub struct RiskArgs {
+    /// A GeoIP/ASN database in MaxMind's MMDB format (GeoLite2 City or ASN, DB-IP Lite, ...);
+    /// repeat for several (a City file and an ASN file). Read at start; never fetched online.
+    #[arg(long = "geoip-db", env = "PROOFUP_GEOIP_DB", value_delimiter = ',')]
+    pub geoip_db: Vec<PathBuf>,
+
+    /// The breached-password set built by `proofup breached build`: the password typed at every
+    /// successful sign-in is checked against it (leaked credentials).
+    #[arg(long, env = "PROOFUP_BREACHED_SET")]
+    pub breached_set: Option<PathBuf>,
+
+    /// Anonymizers (Tor exits, VPN egress): one address or CIDR range per line, `#` comments.
+    /// Re-read when the file changes.
+    #[arg(long, env = "PROOFUP_ANONYMIZER_LIST")]
+    pub anonymizer_list: Option<PathBuf>,
+}
+
+/// Reads an address list: one address or CIDR per line; blank lines and `#` comments skipped.
+pub fn read_ip_list(path: &std::path::Path) -> Result<Vec<ipnet::IpNet>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let net = proofup_shared::policy::parse_network(line).ok_or_else(|| {
+            format!("{} line {}: \"{line}\" is not an address or a CIDR range", path.display(), n + 1)
+        })?;
+        out.push(net);
+    }
+    Ok(out)
 }
 
 /// Shortest metrics token accepted: it guards a page that tells how many people sign in.

@@ -29,6 +29,11 @@ fn main() -> std::process::ExitCode {
         Some(Command::Restore(args)) => cli::backup::restore(&args).map(|s| println!("{s}")),
         Some(Command::Probe(args)) => cli::probe::probe(&args).map(|s| println!("{s}")),
         Some(Command::Migrate(args)) => cli::migrate::migrate(&args).map(|s| println!("{s}")),
+        Some(Command::Breached(proofup::config::BreachedCommand::Build(args))) => {
+            proofup::adapters::breached::BreachedSet::build(&args.from, &args.out, &args.name, args.min_count)
+                .map(|n| println!("{n} entries written to {}", args.out.display()))
+                .map_err(|e| e.to_string().into())
+        }
         Some(Command::Mail(proofup::config::MailCommand::Test(args))) => {
             cli::mail::test(&args).map(|s| println!("{s}"))
         }

@@ -115,6 +115,11 @@ pub fn sign_in(result: SignInResult, interactive: bool) {
     counter!("proofup_sign_ins_total", "result" => result_label(result), "interactive" => interactive).increment(1);
 }
 
+/// A risk detection, by kind and level (no user or address labels).
+pub fn risk_detection(kind: proofup_shared::risk::DetectionKind, level: proofup_shared::risk::RiskLevel) {
+    counter!("proofup_risk_detections_total", "kind" => kind.name(), "level" => level.name()).increment(1);
+}
+
 /// The second factors a sign-in proves.
 #[derive(Debug, Clone, Copy)]
 pub enum Factor {

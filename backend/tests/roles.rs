@@ -104,7 +104,8 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("get", "/api/reports/registration")
         | ("get", "/api/applications")
         | ("get", "/api/applications/{id}")
-        | ("get", "/api/signing-keys") => ReadAdmin,
+        | ("get", "/api/signing-keys")
+        | ("get", "/api/risk/detections") => ReadAdmin,
         ("post", "/api/users/{id}/grace")
         | ("post", "/api/users/{id}/require-reregistration")
         | ("post", "/api/alerts/{id}/acknowledge") => Operate,
@@ -120,6 +121,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("post", "/api/groups/{id}/members")
         | ("delete", "/api/groups/{id}/members/{kind}/{member}")
         | ("put", "/api/policy")
+        | ("put", "/api/policy/sign-in-risk")
         | ("get", "/api/settings/webhook")
         | ("put", "/api/settings/webhook")
         | ("post", "/api/settings/webhook/test")

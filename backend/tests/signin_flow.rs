@@ -24,6 +24,7 @@ fn core() -> (Core, Arc<dyn Store>) {
         sign_in_per_ip_per_minute: 100,
         organisation: "Proofup".into(),
         mail: None,
+        risk: Default::default(),
     };
     (Core::new(store.clone(), Arc::new(SystemClock), proofup::domain::secretbox::SecretBox::random(), &options), store)
 }

@@ -67,6 +67,32 @@ pub enum PolicyOutcome {
     RegistrationDeferred { days_left: u32 },
     /// An emergency-access account signed in, and an alert was raised.
     EmergencyAccess,
+    /// What the sign-in risk policy did with a sign-in at `level`.
+    SignInRisk { level: crate::risk::RiskLevel, effect: RiskEffect },
+}
+
+/// The sign-in risk policy's effect on one sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RiskEffect {
+    /// Below the policy's level, the policy off, or the user not in scope: only logged.
+    Noted,
+    /// A fresh second factor required (no skip, no registration).
+    SecondFactorRequired,
+    /// Only a passkey counts (high risk).
+    PasskeyRequired,
+    /// Blocked by the policy.
+    Blocked,
+    /// Stepped up, but the user has no method that could answer: blocked until an administrator
+    /// issues a temporary access pass.
+    NoMethod,
+    /// Report-only: would have required a second factor.
+    WouldRequireSecondFactor,
+    /// Report-only: would have required a passkey.
+    WouldRequirePasskey,
+    /// Report-only: would have blocked.
+    WouldBlock,
 }
 
 /// The MFA registration policy's effect on one sign-in.
@@ -121,6 +147,25 @@ impl PolicyOutcome {
                 format!("MFA registration deferred to the next interactive sign-in ({} to skip)", days(days_left))
             }
             PolicyOutcome::EmergencyAccess => "emergency-access account (alert raised)".into(),
+            PolicyOutcome::SignInRisk { level, effect } => {
+                let level = level.name();
+                match effect {
+                    RiskEffect::Noted => format!("sign-in risk {level}"),
+                    RiskEffect::SecondFactorRequired => format!("sign-in risk {level}: second factor required"),
+                    RiskEffect::PasskeyRequired => format!("sign-in risk {level}: passkey required"),
+                    RiskEffect::Blocked => format!("sign-in risk {level}: blocked by the sign-in risk policy"),
+                    RiskEffect::NoMethod => {
+                        format!("sign-in risk {level}: blocked, no method to prove it (needs a temporary access pass)")
+                    }
+                    RiskEffect::WouldRequireSecondFactor => {
+                        format!("Report-only: sign-in risk {level} would require a second factor")
+                    }
+                    RiskEffect::WouldRequirePasskey => {
+                        format!("Report-only: sign-in risk {level} would require a passkey")
+                    }
+                    RiskEffect::WouldBlock => format!("Report-only: sign-in risk {level} would be blocked"),
+                }
+            }
         }
     }
 }

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     AccountLocked,
     /// The account is disabled.
     AccountDisabled,
+    /// The sign-in risk policy refused this sign-in (blocked, or no method that could answer).
+    SignInRiskBlocked,
     /// This session came from a temporary access pass: set a password first.
     PasswordChangeRequired,
     /// The setup token is wrong, used or expired.

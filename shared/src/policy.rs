@@ -76,6 +76,92 @@ impl Default for MfaRegistrationPolicy {
     }
 }
 
+/// The sign-in risk policy: at or above `level`, a sign-in must prove a fresh second factor
+/// (including single sign-on to an application, where `prompt=none` answers
+/// `interaction_required`); at high, optionally a passkey only; optionally blocked at a level.
+/// Assignments as the registration policy's; emergency-access accounts are always excluded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SignInRiskPolicy {
+    pub enforcement: Enforcement,
+    pub include_all: bool,
+    #[serde(default)]
+    pub include_users: Vec<String>,
+    #[serde(default)]
+    pub include_groups: Vec<String>,
+    #[serde(default)]
+    pub exclude_users: Vec<String>,
+    #[serde(default)]
+    pub exclude_groups: Vec<String>,
+    /// Step up at or above this level.
+    pub level: crate::risk::RiskLevel,
+    /// At high risk only a passkey counts (phishing-resistant: no app code, no recovery code).
+    #[serde(default)]
+    pub passkey_only_at_high: bool,
+    /// Refuse the sign-in at or above this level (none: never).
+    #[serde(default)]
+    pub block_at: Option<crate::risk::RiskLevel>,
+}
+
+impl Default for SignInRiskPolicy {
+    fn default() -> Self {
+        Self {
+            enforcement: Enforcement::Off,
+            include_all: true,
+            include_users: Vec::new(),
+            include_groups: Vec::new(),
+            exclude_users: Vec::new(),
+            exclude_groups: Vec::new(),
+            level: crate::risk::RiskLevel::Medium,
+            passkey_only_at_high: false,
+            block_at: None,
+        }
+    }
+}
+
+impl SignInRiskPolicy {
+    pub fn problems(&self) -> Vec<crate::FieldError> {
+        let mut out = Vec::new();
+        if !self.include_all && self.include_users.is_empty() && self.include_groups.is_empty() {
+            out.push(crate::FieldError {
+                field: "include".into(),
+                message: "Select the users or groups the policy applies to, or choose All users.".into(),
+            });
+        }
+        if self.block_at.is_some_and(|b| b < self.level) {
+            out.push(crate::FieldError {
+                field: "block_at".into(),
+                message: "Block at the step-up level or above: a lower level would block what it should step up."
+                    .into(),
+            });
+        }
+        for (field, list) in [
+            ("include_users", &self.include_users),
+            ("include_groups", &self.include_groups),
+            ("exclude_users", &self.exclude_users),
+            ("exclude_groups", &self.exclude_groups),
+        ] {
+            if list.len() > MAX_POLICY_REFS {
+                out.push(crate::FieldError {
+                    field: field.into(),
+                    message: "At most 500 entries; use a group instead.".into(),
+                });
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SaveSignInRiskPolicyRequest {
+    pub policy: SignInRiskPolicy,
+    /// The version the edit started from; a newer saved version answers 409.
+    pub based_on_version: u64,
+}
+
 /// Most users or groups one list of the policy may name.
 pub const MAX_POLICY_REFS: usize = 500;
 
@@ -155,6 +241,9 @@ pub struct PolicyVersion {
     /// 0 for the built-in default that was never saved.
     pub version: u64,
     pub policy: MfaRegistrationPolicy,
+    /// The sign-in risk policy, versioned with the registration policy (one history).
+    #[serde(default)]
+    pub sign_in_risk: SignInRiskPolicy,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub saved_at: Option<OffsetDateTime>,
     #[serde(default)]

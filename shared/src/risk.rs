@@ -206,7 +206,11 @@ impl Place {
 pub enum Evidence {
     /// What was new: to the user (`device`, `network`, `country`), and whether the country is
     /// new to the organisation too.
-    Unfamiliar { new: Vec<String>, new_to_organisation: bool, place: Place },
+    Unfamiliar {
+        new: Vec<String>,
+        new_to_organisation: bool,
+        place: Place,
+    },
     /// From the last located sign-in to this one.
     Travel {
         from: Place,
@@ -220,21 +224,32 @@ pub enum Evidence {
         /// Effective distance over the time (at least one hour).
         kmh: u32,
     },
-    Anonymous { listed: bool, flagged_by_database: bool },
+    Anonymous {
+        listed: bool,
+        flagged_by_database: bool,
+    },
     Spray {
         accounts: u32,
         passwords: u32,
         unknown_accounts: u32,
         window_minutes: u32,
     },
-    Leaked { set: String, entries: u64 },
+    Leaked {
+        set: String,
+        entries: u64,
+    },
     Token {
         first: Place,
         now: Place,
         grant: String,
     },
-    Admin { by: String, reason: String },
-    Reported { what: String },
+    Admin {
+        by: String,
+        reason: String,
+    },
+    Reported {
+        what: String,
+    },
 }
 
 impl Evidence {
@@ -274,6 +289,36 @@ impl Evidence {
             Evidence::Reported { what } => format!("The user reported: {what}"),
         }
     }
+}
+
+/// One risk detection as the portal and the API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DetectionView {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub user_id: String,
+    pub username: String,
+    pub kind: DetectionKind,
+    pub level: RiskLevel,
+    pub state: RiskState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+    /// The sign-in it was found in (shared by that sign-in's detections).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<String>,
+    pub ip: String,
+    pub place: Place,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    pub evidence: Evidence,
+    /// The evidence in words.
+    pub explanation: String,
 }
 
 fn duration_words(minutes: u32) -> String {

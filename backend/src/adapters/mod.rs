@@ -6,5 +6,7 @@
 //! hands the adapters to the service's jobs. No store, no HTTP server, no use case here: an
 //! adapter sends one thing and says how it went.
 
+pub mod breached;
+pub mod geoip;
 pub mod smtp;
 pub mod webhook_http;

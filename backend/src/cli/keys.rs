@@ -52,6 +52,7 @@ fn rotate_in(args: &KeysArgs, opened: &Opened, shared: bool) -> CliResult<String
         sign_in_per_ip_per_minute: 1,
         organisation: String::new(),
         mail: None,
+        risk: Default::default(),
     };
     let core = Core::new(store.clone(), std::sync::Arc::new(SystemClock), secrets, &options);
     let keys = core.rotate_signing_keys(None)?;

@@ -62,12 +62,37 @@ pub(super) fn spawn_maintenance(
     state: AppState,
     links: SetupLinks,
     retention: Retention,
+    anonymizer_list: Option<std::path::PathBuf>,
 ) -> tokio::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
         let mut minutes = 0u64;
+        let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let mut list_seen = anonymizer_list.as_deref().and_then(modified);
         loop {
             tick.tick().await;
+            // The anonymizer list, re-read when its file changes (a bad file keeps the old list).
+            if let Some(path) = &anonymizer_list {
+                let now_seen = modified(path);
+                if now_seen != list_seen {
+                    list_seen = now_seen;
+                    match crate::config::read_ip_list(path) {
+                        Ok(list) => {
+                            tracing::info!(entries = list.len(), "anonymizer list re-read");
+                            state.core.set_anonymizers(list);
+                        }
+                        Err(e) => tracing::error!(error = %e, "anonymizer list not re-read; the old one stays"),
+                    }
+                }
+            }
+            // The organisation's familiar countries and networks (risk): a minute after start,
+            // then every ten.
+            if minutes % 10 == 1 {
+                let core = state.core.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || core.refresh_org_familiarity()).await {
+                    tracing::error!(error = %e, "could not rebuild the organisation's familiar places");
+                }
+            }
             // Hourly, not at start: the row cap reads every key of both logs, which would fill the
             // page cache and the heap just as the server starts.
             if minutes > 0 && minutes.is_multiple_of(60) {

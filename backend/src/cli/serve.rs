@@ -64,7 +64,9 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     if !http::assets::ui_built() {
         tracing::warn!("This binary was built without the portal UI; `/` explains how to build it (make run).");
     }
-    let core = Core::new(store.clone(), clock.clone(), secrets, &CoreOptions::from_config(&config));
+    let mut options = CoreOptions::from_config(&config);
+    options.risk = risk_sources(&args.risk)?;
+    let core = Core::new(store.clone(), clock.clone(), secrets, &options);
     // The ID-token signing keys (RS256, ES256), made on first start, sealed with the key file.
     core.ensure_signing_keys().map_err(|e| format!("cannot prepare the signing keys: {e}"))?;
     // The signing keys opened with this key (or were just sealed with it): its check goes with them.
@@ -79,7 +81,7 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
         data_dir: args.data_dir.clone(),
         base: config.public_url.clone(),
     };
-    let maintenance = spawn_maintenance(state.clone(), links.clone(), retention);
+    let maintenance = spawn_maintenance(state.clone(), links.clone(), retention, args.risk.anonymizer_list.clone());
     if let Some(m) = &mailer {
         super::mail::check_at_start(m.clone());
     } else {
@@ -115,4 +117,35 @@ pub async fn serve(args: ServeArgs) -> CliResult<()> {
     store.flush()?;
     tracing::info!("stopped; store flushed");
     Ok(())
+}
+
+/// Opens what risk reads; a file given but unreadable stops the start (the operator asked for it).
+pub fn risk_sources(args: &crate::config::RiskArgs) -> CliResult<crate::service::risk::RiskSources> {
+    let mut sources = crate::service::risk::RiskSources::default();
+    if !args.geoip_db.is_empty() {
+        let geo = crate::adapters::geoip::MmdbLocator::open(&args.geoip_db)?;
+        use crate::service::risk::Locate as _;
+        tracing::info!(databases = %geo.describe(), "GeoIP databases loaded");
+        if geo.built().is_some_and(|b| time::OffsetDateTime::now_utc() - b > time::Duration::days(60)) {
+            tracing::warn!(
+                "a GeoIP database is more than 60 days old: update it (geoipupdate, or a new DB-IP Lite file)"
+            );
+        }
+        sources.geo = Some(Arc::new(geo));
+    } else {
+        tracing::info!(
+            "no --geoip-db: sign-in locations are unavailable (travel and unfamiliar-place detections are off)"
+        );
+    }
+    if let Some(path) = &args.breached_set {
+        let set = crate::adapters::breached::BreachedSet::open(path)
+            .map_err(|e| format!("--breached-set {}: {e}", path.display()))?;
+        use crate::service::risk::Breached as _;
+        tracing::info!(name = set.name(), entries = set.entries(), "breached-password set loaded");
+        sources.breached = Some(Arc::new(set));
+    }
+    if let Some(path) = &args.anonymizer_list {
+        sources.anonymizers = crate::config::read_ip_list(path)?;
+    }
+    Ok(sources)
 }

@@ -265,19 +265,72 @@ impl Registration {
     }
 }
 
-/// A risk detection about this sign-in or user. The slot the risk policies (issue 28) fill;
-/// nothing detects yet, so the list is always empty and no rule reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detection {
-    pub kind: String,
-    pub level: RiskLevel,
+pub use proofup_shared::risk::RiskLevel;
+
+/// The sign-in risk policy for this user: off (or not in scope), or applied with its settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskPolicy {
+    Off,
+    Applies {
+        /// Enforced, or report-only (logged, never interrupts).
+        mode: Mode,
+        /// Step up at or above.
+        level: RiskLevel,
+        passkey_only_at_high: bool,
+        block_at: Option<RiskLevel>,
+    },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RiskLevel {
-    Low,
-    Medium,
-    High,
+/// This sign-in's risk (the highest of its real-time detections; none: nothing detected) and the
+/// sign-in risk policy's settings for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Risk {
+    pub level: Option<RiskLevel>,
+    pub policy: RiskPolicy,
+}
+
+impl Risk {
+    pub const NONE: Risk = Risk { level: None, policy: RiskPolicy::Off };
+}
+
+/// What the risk policy asks of this sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RiskAsk {
+    Nothing,
+    Block,
+    /// A fresh second factor; `true`: a passkey only.
+    StepUp(bool),
+}
+
+fn risk_ask(risk: &Risk) -> (RiskAsk, Option<PolicyOutcome>) {
+    use proofup_shared::api::RiskEffect as E;
+    let Some(level) = risk.level else { return (RiskAsk::Nothing, None) };
+    let noted = |effect| Some(PolicyOutcome::SignInRisk { level, effect });
+    let RiskPolicy::Applies { mode, level: at, passkey_only_at_high, block_at } = risk.policy else {
+        return (RiskAsk::Nothing, noted(E::Noted));
+    };
+    let block = block_at.is_some_and(|b| level >= b);
+    let step_up = level >= at;
+    let passkey = passkey_only_at_high && level == RiskLevel::High;
+    match mode {
+        Mode::Enforced if block => (RiskAsk::Block, noted(E::Blocked)),
+        Mode::Enforced if step_up && passkey => (RiskAsk::StepUp(true), noted(E::PasskeyRequired)),
+        Mode::Enforced if step_up => (RiskAsk::StepUp(false), noted(E::SecondFactorRequired)),
+        Mode::ReportOnly if block => (RiskAsk::Nothing, noted(E::WouldBlock)),
+        Mode::ReportOnly if step_up && passkey => (RiskAsk::Nothing, noted(E::WouldRequirePasskey)),
+        Mode::ReportOnly if step_up => (RiskAsk::Nothing, noted(E::WouldRequireSecondFactor)),
+        _ => (RiskAsk::Nothing, noted(E::Noted)),
+    }
+}
+
+/// Whether what a sign-in proved answers a risk step-up: a passkey when only a passkey counts;
+/// otherwise any second factor, or a temporary access pass (an administrator's strong proof).
+pub fn answers_risk(proved: Factors, passkey_only: bool) -> bool {
+    if passkey_only {
+        proved.has(Factor::Passkey)
+    } else {
+        proved.second_factor() || proved.has(Factor::TemporaryAccessPass)
+    }
 }
 
 /// Which moment of a sign-in asks.
@@ -300,7 +353,7 @@ pub struct SignInFacts {
     pub channel: Channel,
     pub network: Network,
     pub registration: Registration,
-    pub risk: Vec<Detection>,
+    pub risk: Risk,
 }
 
 /// The next step.
@@ -334,6 +387,8 @@ pub enum Again {
     MfaRequired { application: String },
     /// The registration policy requires registration now.
     RegistrationRequired,
+    /// The sign-in risk policy asks for a fresh second factor.
+    Risky,
 }
 
 /// Why access is refused.
@@ -344,6 +399,14 @@ pub enum Denied {
     /// The application wants MFA and this sign-in neither proved a second factor nor registered
     /// a method (a temporary access pass for a user who already has methods).
     MfaRequired,
+    /// The sign-in risk policy blocks sign-ins this risky.
+    Risky,
+    /// The sign-in risk policy asks for a second factor (or a passkey) the user does not have.
+    /// Registering is no way out (whoever holds only the password would bind their own
+    /// authenticator): an administrator's temporary access pass is.
+    RiskNoMethod {
+        passkey: bool,
+    },
 }
 
 impl Again {
@@ -355,6 +418,7 @@ impl Again {
                 format!("{application} requires MFA, and this session did not use it.")
             }
             Again::RegistrationRequired => "MFA registration is required now.".into(),
+            Again::Risky => "This sign-in looks unusual: prove it is you with a second factor.".into(),
         }
     }
 }
@@ -363,6 +427,13 @@ impl Denied {
     /// What the user and the application are told (`access_denied`).
     pub fn describe(&self) -> &'static str {
         match self {
+            Denied::Risky => "This sign-in was blocked because it looks risky. Contact your administrator.",
+            Denied::RiskNoMethod { passkey: false } => {
+                "This sign-in looks unusual, and your account has no sign-in method to prove it is you. Contact your administrator for a temporary access pass."
+            }
+            Denied::RiskNoMethod { passkey: true } => {
+                "This sign-in looks unusual, and only a passkey can prove it is you. You have none: contact your administrator for a temporary access pass."
+            }
             Denied::Disabled => "The account is disabled.",
             Denied::NotAssigned => "You are not assigned to this application. Ask your administrator for access.",
             Denied::MfaRequired => {
@@ -401,10 +472,22 @@ pub fn decide(f: &SignInFacts) -> AccessDecision {
     };
     let wants_mfa = app.is_some_and(AppFacts::wants_mfa);
     let no_method = f.account.methods.is_empty();
+    let (ask, risk_outcome) = risk_ask(&f.risk);
+    outcomes.extend(risk_outcome);
+    if ask == RiskAsk::Block {
+        return done(Next::Deny(Denied::Risky), outcomes);
+    }
+    let step_up = match ask {
+        RiskAsk::StepUp(passkey) => Some(passkey),
+        _ => None,
+    };
     match f.moment {
         Moment::ExistingSession => {
             if app.is_some_and(|a| a.fresh_sign_in) {
                 return done(Next::SignInAgain(Again::Requested), outcomes);
+            }
+            if step_up.is_some_and(|passkey| !answers_risk(f.proved, passkey)) {
+                return done(Next::SignInAgain(Again::Risky), outcomes);
             }
             if let Some(a) = app.filter(|a| a.wants_mfa() && !f.proved.second_factor()) {
                 return done(Next::SignInAgain(Again::MfaRequired { application: a.name.clone() }), outcomes);
@@ -420,6 +503,24 @@ pub fn decide(f: &SignInFacts) -> AccessDecision {
             }
         }
         Moment::SigningIn => {
+            if let Some(passkey) = step_up.filter(|p| !answers_risk(f.proved, *p)) {
+                // No skip and no registration: a method the user has, or nothing.
+                let options: Vec<SecondFactorOption> = proofup_shared::mfa::second_factor_options(
+                    f.account.methods.iter().copied(),
+                    f.account.recovery_codes_left,
+                )
+                .into_iter()
+                .filter(|o| !passkey || *o == SecondFactorOption::Passkey)
+                .collect();
+                if options.is_empty() {
+                    if let Some(PolicyOutcome::SignInRisk { effect, .. }) = outcomes.last_mut() {
+                        *effect = proofup_shared::api::RiskEffect::NoMethod;
+                    }
+                    return done(Next::Deny(Denied::RiskNoMethod { passkey }), outcomes);
+                }
+                outcomes.push(PolicyOutcome::SecondFactorPending);
+                return done(Next::ProveFactor { options }, outcomes);
+            }
             let policy = PolicyOutcome::Registration { effect: f.registration.effect() };
             if !f.proved.beyond_password() && !no_method {
                 outcomes.extend([PolicyOutcome::SecondFactorPending, policy]);
@@ -441,8 +542,14 @@ pub fn decide(f: &SignInFacts) -> AccessDecision {
                     outcomes.push(PolicyOutcome::ApplicationRequiresMfa { application: a.name.clone() });
                 }
                 let (skip, deadline) = match &f.registration {
-                    Registration::Prompt { deadline, days_left, mode: Mode::Enforced } if !app_needs => {
+                    // A risky sign-in never skips.
+                    Registration::Prompt { deadline, days_left, mode: Mode::Enforced }
+                        if !app_needs && step_up.is_none() =>
+                    {
                         (Some((*deadline, *days_left)), Some(*deadline))
+                    }
+                    Registration::Prompt { deadline, mode: Mode::Enforced, .. } if !app_needs => {
+                        (None, Some(*deadline))
                     }
                     Registration::Prompt { .. } => (None, None),
                     Registration::Required { deadline, mode: Mode::Enforced } => (None, Some(*deadline)),
@@ -452,7 +559,11 @@ pub fn decide(f: &SignInFacts) -> AccessDecision {
                 return done(Next::Register { skip, deadline, network_blocked }, outcomes);
             }
         }
-        Moment::Completed => {}
+        Moment::Completed => {
+            if step_up.is_some_and(|passkey| !answers_risk(f.proved, passkey)) {
+                return done(Next::Deny(Denied::RiskNoMethod { passkey: step_up == Some(true) }), outcomes);
+            }
+        }
     }
     if let Some(a) = app {
         if !a.assigned {

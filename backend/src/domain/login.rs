@@ -27,6 +27,28 @@ pub struct LoginFlow {
     /// What to resume once complete (an application's authorization request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continuation: Option<Continuation>,
+    /// Where the sign-in came from and what risk it carries (learnt into the user's profile once
+    /// it completes with nothing open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<SignInContext>,
+}
+
+/// Where a sign-in came from, as risk sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SignInContext {
+    /// The id its detections carry.
+    pub sign_in: String,
+    #[serde(default)]
+    pub place: proofup_shared::risk::Place,
+    /// The device cookie's hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// Its real-time risk, if anything was detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<proofup_shared::risk::RiskLevel>,
+    /// From a trusted network (not a travel origin).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trusted: bool,
 }
 
 impl LoginFlow {
@@ -40,6 +62,7 @@ impl LoginFlow {
             user_agent: user_agent.to_owned(),
             proved: Factors::of(&[first]),
             continuation: None,
+            context: None,
         }
     }
 

@@ -51,6 +51,8 @@ pub enum EventKind {
     UserReported,
     /// An administrator asked for a test message.
     Test,
+    /// A sign-in raised risk detections.
+    RiskDetected,
 }
 
 impl EventKind {
@@ -60,6 +62,7 @@ impl EventKind {
             EventKind::PolicyChanged => "policy.saved",
             EventKind::UserReported => "user.reported_not_me",
             EventKind::Test => "test",
+            EventKind::RiskDetected => "risk.detected",
         }
     }
 }

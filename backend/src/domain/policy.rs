@@ -132,6 +132,34 @@ pub fn evaluate(policy: &MfaRegistrationPolicy, user: &UserFacts<'_>, now: Offse
     }
 }
 
+/// Whether the sign-in risk policy's assignments take in a user (emergency-access accounts never;
+/// an exclusion always wins), whatever its enforcement.
+pub fn risk_scope(
+    p: &proofup_shared::policy::SignInRiskPolicy,
+    user_id: &str,
+    emergency_access: bool,
+    groups: &[Membership],
+) -> Result<Inclusion, OutOfScope> {
+    if emergency_access {
+        return Err(OutOfScope::EmergencyAccess);
+    }
+    if p.exclude_users.iter().any(|u| u == user_id) {
+        return Err(OutOfScope::ExcludedUser);
+    }
+    if let Some(m) = group_match(groups, &p.exclude_groups) {
+        return Err(OutOfScope::ExcludedGroup { group: m.group, path: m.path });
+    }
+    if p.include_all {
+        Ok(Inclusion::AllUsers)
+    } else if p.include_users.iter().any(|u| u == user_id) {
+        Ok(Inclusion::User)
+    } else if let Some(m) = group_match(groups, &p.include_groups) {
+        Ok(Inclusion::Group { group: m.group, path: m.path })
+    } else {
+        Err(OutOfScope::NotIncluded)
+    }
+}
+
 /// Decides group scope for many users at once: the policy's include and exclude
 /// groups expanded downward once, so each user needs only their direct groups.
 /// The membership it yields names the matched policy group with a two-step

@@ -92,6 +92,8 @@ pub struct AlertRecord {
 pub struct PolicyRecord {
     pub version: u64,
     pub policy: MfaRegistrationPolicy,
+    #[serde(default)]
+    pub sign_in_risk: proofup_shared::policy::SignInRiskPolicy,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub saved_at: Option<OffsetDateTime>,
     #[serde(default)]
@@ -103,7 +105,14 @@ pub struct PolicyRecord {
 impl PolicyRecord {
     /// Version 0: the built-in default, before any save.
     pub fn never_saved() -> Self {
-        Self { version: 0, policy: Default::default(), saved_at: None, saved_by: None, changes: Vec::new() }
+        Self {
+            version: 0,
+            policy: Default::default(),
+            sign_in_risk: Default::default(),
+            saved_at: None,
+            saved_by: None,
+            changes: Vec::new(),
+        }
     }
 }
 
@@ -161,8 +170,8 @@ impl From<AlertRecord> for EmergencyAlert {
 
 impl From<PolicyRecord> for PolicyVersion {
     fn from(r: PolicyRecord) -> Self {
-        let PolicyRecord { version, policy, saved_at, saved_by, changes } = r;
-        PolicyVersion { version, policy, saved_at, saved_by, changes }
+        let PolicyRecord { version, policy, sign_in_risk, saved_at, saved_by, changes } = r;
+        PolicyVersion { version, policy, sign_in_risk, saved_at, saved_by, changes }
     }
 }
 
@@ -197,6 +206,7 @@ mod tests {
         let wire = PolicyVersion {
             version: 3,
             policy: MfaRegistrationPolicy::default(),
+            sign_in_risk: Default::default(),
             saved_at: Some(at),
             saved_by: Some("ada".into()),
             changes: vec![FieldChange {
@@ -242,4 +252,45 @@ pub struct DetectionRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application: Option<String>,
     pub evidence: proofup_shared::risk::Evidence,
+}
+
+impl From<DetectionRecord> for proofup_shared::risk::DetectionView {
+    fn from(r: DetectionRecord) -> Self {
+        let explanation = r.evidence.describe();
+        let DetectionRecord {
+            id,
+            at,
+            user_id,
+            username,
+            kind,
+            level,
+            state,
+            detail,
+            changed_at,
+            changed_by,
+            sign_in,
+            ip,
+            place,
+            application,
+            evidence,
+        } = r;
+        Self {
+            id,
+            at,
+            user_id,
+            username,
+            kind,
+            level,
+            state,
+            detail,
+            changed_at,
+            changed_by,
+            sign_in,
+            ip,
+            place,
+            application,
+            evidence,
+            explanation,
+        }
+    }
 }

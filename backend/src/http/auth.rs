@@ -52,10 +52,24 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, AppError> {
     let (ip, client) = client_info(&req, &state.config.trusted_proxies);
     let SignInRequest { username, password, flow } = body.into_inner();
-    let signed_in = state.core.sign_in(ip, &client, &username, password, flow.as_deref()).await?;
-    Ok(HttpResponse::Ok()
-        .session_cookies(Some(signed_in.token), state.config.secure_cookies)
-        .json(SignInResponse { me: signed_in.me }))
+    let secure = state.config.secure_cookies;
+    // The device cookie: a random id this browser keeps (HttpOnly, 400 days), known to the
+    // server only as a hash in the user's sign-in profile.
+    let (device, new_device) = match super::session::device_from(&req, secure) {
+        Some(d) => (d, None),
+        None => {
+            let d = crate::service::new_token();
+            (d.clone(), Some(d))
+        }
+    };
+    let device_hash = super::session::device_hash(&device);
+    let signed_in = state.core.sign_in(ip, &client, &username, password, flow.as_deref(), Some(&device_hash)).await?;
+    let mut resp = HttpResponse::Ok();
+    resp.session_cookies(Some(signed_in.token), secure);
+    if let Some(d) = new_device {
+        resp.cookie(super::session::device_cookie(d, secure));
+    }
+    Ok(resp.json(SignInResponse { me: signed_in.me }))
 }
 
 /// Ends the session on the server and clears the cookie. Always succeeds.

@@ -115,6 +115,9 @@ impl From<SignInError> for AppError {
                 ErrorCode::AccountDisabled,
                 "This account is disabled. Contact your administrator.",
             ),
+            SignInError::RiskBlocked(message) => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::SignInRiskBlocked, message)
+            }
             SignInError::InvalidCredentials => Self::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::InvalidCredentials,

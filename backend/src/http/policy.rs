@@ -33,6 +33,39 @@ pub async fn save_policy(
     Ok(web::Json(state.core.save_policy(&auth.manager()?, body.into_inner())?))
 }
 
+/// Saves the sign-in risk policy (a new version; the registration policy unchanged).
+#[utoipa::path(tag = "policy", request_body = proofup_shared::policy::SaveSignInRiskPolicyRequest, responses(
+    (status = 200, body = PolicyVersion), (status = 403, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+#[put("/policy/sign-in-risk")]
+pub async fn save_sign_in_risk_policy(
+    state: web::Data<AppState>,
+    auth: Manager,
+    body: web::Json<proofup_shared::policy::SaveSignInRiskPolicyRequest>,
+) -> Result<web::Json<PolicyVersion>, AppError> {
+    Ok(web::Json(state.core.save_sign_in_risk_policy(&auth.manager()?, body.into_inner())?))
+}
+
+/// Paging of the risk detections.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionsQuery {
+    pub after: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<usize>,
+}
+
+/// Risk detections (kept 90 days), newest first, each with its evidence.
+#[utoipa::path(tag = "policy", params(DetectionsQuery), responses(
+    (status = 200, body = proofup_shared::api::Page<proofup_shared::risk::DetectionView>), (status = 403, body = ApiError)))]
+#[get("/risk/detections")]
+pub async fn detections(
+    state: web::Data<AppState>,
+    auth: Reader,
+    q: web::Query<DetectionsQuery>,
+) -> Result<web::Json<proofup_shared::api::Page<proofup_shared::risk::DetectionView>>, AppError> {
+    Ok(web::Json(state.core.detections(&auth.reader()?, q.after.as_deref(), q.limit.unwrap_or(50))?))
+}
+
 /// Saved versions, newest first: who, when, what changed.
 #[utoipa::path(tag = "policy", responses((status = 200, body = Vec<PolicyVersion>), (status = 403, body = ApiError)))]
 #[get("/policy/versions")]
@@ -196,6 +229,8 @@ pub async fn set_grace(
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(get_policy)
         .service(save_policy)
+        .service(save_sign_in_risk_policy)
+        .service(detections)
         .service(policy_versions)
         .service(impact)
         .service(what_if)

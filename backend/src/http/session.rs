@@ -68,6 +68,38 @@ impl SetSession for actix_web::HttpResponseBuilder {
     }
 }
 
+fn device_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-proofup_device"
+    } else {
+        "proofup_device"
+    }
+}
+
+/// The browser's device id (risk: a device the user signed in from before).
+pub fn device_from(req: &HttpRequest, secure: bool) -> Option<String> {
+    req.cookie(device_cookie_name(secure)).map(|c| c.value().to_owned()).filter(|v| {
+        v.len() >= 16 && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// What the server keeps of a device id: a hash, never the id.
+pub fn device_hash(device: &str) -> String {
+    let d = crate::domain::setup::sha256(device);
+    d[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The device cookie: HttpOnly, Lax, 400 days (the most browsers keep).
+pub fn device_cookie(value: String, secure: bool) -> actix_web::cookie::Cookie<'static> {
+    actix_web::cookie::Cookie::build(device_cookie_name(secure), value)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(400))
+        .finish()
+}
+
 /// The SSO cookie's session token (only `/oauth2/authorize` and end-session read it).
 pub fn sso_token_from(req: &HttpRequest, secure: bool) -> Option<String> {
     req.cookie(sso_cookie_name(secure)).map(|c| c.value().to_owned()).filter(|v| !v.is_empty() && v.len() <= 128)

@@ -120,10 +120,14 @@ impl Core {
         moment: Moment,
         channel: Channel,
         ip: &str,
+        risk_level: Option<crate::domain::access::RiskLevel>,
     ) -> Result<Decided, ServiceError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
-        let policy = s.policy()?.policy;
+        let record = s.policy()?;
+        let risk =
+            crate::domain::access::Risk { level: risk_level, policy: self.risk_policy(&record.sign_in_risk, user)? };
+        let policy = record.policy;
         let (registration, state) = self.registration(&policy, user, now)?;
         let methods = s.methods(&user.id)?.into_iter().map(|m| m.kind).collect();
         let recovery_codes_left = s.recovery_codes(&user.id)?.map_or(0, |r| r.remaining());
@@ -141,7 +145,7 @@ impl Core {
             channel,
             network,
             registration: registration.clone(),
-            risk: Vec::new(),
+            risk,
         };
         Ok(Decided { decision: access::decide(&facts), registration, state })
     }
@@ -150,7 +154,32 @@ impl Core {
     pub(crate) fn decide_for_flow(&self, login: &LoginFlow, user: &User) -> Result<Decided, ServiceError> {
         let flow = self.flow_of(login.continuation.as_ref())?;
         let channel = self.channel_of(flow.as_ref(), user)?;
-        self.decide_access(user, login.proved, Moment::SigningIn, channel, &login.ip)
+        let level = login.context.as_ref().and_then(|c| c.level);
+        self.decide_access(user, login.proved, Moment::SigningIn, channel, &login.ip, level)
+    }
+
+    /// The sign-in risk policy as it applies to `user`.
+    fn risk_policy(
+        &self,
+        p: &proofup_shared::policy::SignInRiskPolicy,
+        user: &User,
+    ) -> Result<crate::domain::access::RiskPolicy, ServiceError> {
+        use crate::domain::access::RiskPolicy;
+        let mode = match p.enforcement {
+            Enforcement::Off => return Ok(RiskPolicy::Off),
+            Enforcement::ReportOnly => Mode::ReportOnly,
+            Enforcement::On => Mode::Enforced,
+        };
+        let groups = self.membership.read().map_err(super::index_poisoned)?.groups_of(&user.id);
+        if policy::risk_scope(p, &user.id, user.emergency_access, &groups).is_err() {
+            return Ok(RiskPolicy::Off);
+        }
+        Ok(RiskPolicy::Applies {
+            mode,
+            level: p.level,
+            passkey_only_at_high: p.passkey_only_at_high,
+            block_at: p.block_at,
+        })
     }
 
     /// Where a browser's sign-in waits.

@@ -34,6 +34,9 @@ pub enum SignInError {
     Disabled,
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The sign-in risk policy refused (the sentence says why and what to do).
+    #[error("{0}")]
+    RiskBlocked(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// What follows the password could not be decided (an internal failure, never the client's).
@@ -162,6 +165,7 @@ impl Core {
         username: &str,
         password: String,
         flow: Option<&str>,
+        device: Option<&str>,
     ) -> Result<SignedIn, SignInError> {
         let s = self.store.as_ref();
         let now = self.clock.now();
@@ -233,7 +237,11 @@ impl Core {
             _ => false,
         };
         if !(by_password || by_pass) {
-            // Already counted when the attempt was reserved.
+            // Already counted when the attempt was reserved. The spray watch keeps keyed hashes
+            // of the name and the wrong password for an hour, in memory.
+            if !too_long {
+                self.spray_failure(ip, &name, &password, !exists);
+            }
             let reason = if exists { "Wrong password" } else { "Unknown username" };
             self.log_attempt(now, &name, user.as_ref(), SignInResult::Failure, reason, client)?;
             s.durable().await?;
@@ -255,8 +263,31 @@ impl Core {
             None => None,
         };
         let channel = self.channel_of(flow.as_ref(), &user)?;
-        let decided = self.decide_access(&user, Factors::of(&[first]), Moment::SigningIn, channel, &client.ip)?;
+        // Risk: the password typed is checked against the breached set only when it was the
+        // password (a pass is not one), and is dropped right after.
+        let assessed = self.assess_sign_in(&user, ip, client, device, by_password.then_some(password.as_str()))?;
+        drop(password);
+        let decided = self.decide_access(
+            &user,
+            Factors::of(&[first]),
+            Moment::SigningIn,
+            channel,
+            &client.ip,
+            assessed.context.level,
+        )?;
         let AccessDecision { next, mut outcomes } = decided.decision.clone();
+        if let crate::domain::access::Next::Deny(
+            why @ (crate::domain::access::Denied::Risky | crate::domain::access::Denied::RiskNoMethod { .. }),
+        ) = &next
+        {
+            // Refused here, with no session and no sign-in in progress: the log says why.
+            self.record_detections(&user, &assessed, client, flow.as_ref().map(|(_, a)| a.name.as_str()))?;
+            let reason = describe_outcomes("Password", &outcomes);
+            let e = entry(now, (&user.username, Some(&user)), SignInResult::Blocked, reason, client, None);
+            self.record_sign_in(SignInRecord { outcomes, ..e })?;
+            s.durable().await?;
+            return Err(SignInError::RiskBlocked(why.describe()));
+        }
         let done = signed_in_after(&next);
         // The policy is evaluated at every interactive password sign-in (the log says what it
         // did); a temporary-access-pass sign-in is evaluated once the password is chosen.
@@ -266,13 +297,16 @@ impl Core {
         let application = flow.as_ref().map(|(_, a)| a.name.clone());
         let continuation = flow.map(|(f, _)| Continuation::Authorize { request: f.id });
         // Nothing more to do: a session. Otherwise a login flow, and no session until it completes.
+        self.record_detections(&user, &assessed, client, application.as_deref())?;
         let login = LoginFlow {
             continuation: continuation.clone(),
+            context: Some(assessed.context.clone()),
             ..LoginFlow::begun(&user.id, first, now, &client.ip, &client.user_agent)
         };
         let progress = if done {
             let session = Session { continuation, ..Session::begun(&user.id, now, &client.ip, &client.user_agent) };
             s.create_session(&session_key(&token), &session)?;
+            self.sign_in_completed(&user.id, &assessed.context, false)?;
             Progress::Complete(session)
         } else {
             s.put_login(&session_key(&token), &login)?;

@@ -72,8 +72,11 @@ impl Core {
     /// Removes log entries past their retention (or beyond the row cap); returns how many.
     pub fn prune_logs(&self, retention: Retention) -> Result<u64, ServiceError> {
         let before = self.clock.now() - time::Duration::days(retention.days.into());
+        // Risk detections are kept 90 days (the Risk detections report's window).
+        let detections_before = self.clock.now() - time::Duration::days(90);
         Ok(self.store.prune_sign_ins(before, retention.max_rows)?
-            + self.store.prune_audit(before, retention.max_rows)?)
+            + self.store.prune_audit(before, retention.max_rows)?
+            + self.store.prune_detections(detections_before)?)
     }
 
     /// Several nodes on one database: the directory's change counter (`None` on the embedded

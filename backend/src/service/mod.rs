@@ -22,6 +22,7 @@ pub mod policy;
 pub mod recovery;
 pub mod report;
 pub mod reset;
+pub mod risk;
 mod runtime;
 pub mod sessions;
 pub mod setup;

@@ -49,6 +49,12 @@ impl Core {
                 format!("{} followed \"This wasn't me\" about: {}. They are signed out everywhere and their password no longer works.", text("user"), text("reported")),
             )),
             EventKind::Test => None,
+            // Users at risk: administrators hear of high risk only (Entra's default threshold).
+            EventKind::RiskDetected if data["level"] == "high" => Some((
+                format!("High-risk sign-in: {}", text("user")),
+                format!("A sign-in by {} from {} was rated high risk. See Risk detections in the portal for the evidence.", text("user"), text("ip")),
+            )),
+            EventKind::RiskDetected => None,
         };
         if let Some((title, detail)) = for_admins {
             self.mail_admins(&title, &detail, now)?;

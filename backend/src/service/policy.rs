@@ -177,6 +177,7 @@ impl Core {
         let next = crate::domain::records::PolicyRecord {
             version: current.version + 1,
             policy: p.clone(),
+            sign_in_risk: current.sign_in_risk.clone(),
             saved_at: Some(now),
             saved_by: Some(by.actor().user.username.clone()),
             changes: changes.clone(),

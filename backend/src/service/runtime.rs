@@ -24,6 +24,8 @@ pub struct CoreOptions {
     pub organisation: String,
     /// The mail settings in force; `None`: mail is off.
     pub mail: Option<crate::domain::mail::MailSetup>,
+    /// What risk reads (GeoIP, the breached-password set, the anonymizer list); set by `serve`.
+    pub risk: super::risk::RiskSources,
 }
 
 impl CoreOptions {
@@ -38,6 +40,7 @@ impl CoreOptions {
             sign_in_per_ip_per_minute: config.sign_in_per_ip_per_minute,
             organisation: config.organisation.clone(),
             mail: config.mail.clone(),
+            risk: Default::default(),
         }
     }
 }
@@ -68,6 +71,8 @@ pub struct Core {
     pub(super) brand: crate::domain::mail::Brand,
     /// The mail settings in force; `None`: mail is off and nothing is queued for it.
     pub(super) mail: Option<crate::domain::mail::MailSetup>,
+    /// Risk: its sources, the spray watch, the organisation's familiar places.
+    pub(super) risk: super::risk::RiskRuntime,
 }
 
 impl Core {
@@ -116,6 +121,7 @@ impl Core {
                 portal: options.public_url.trim_end_matches('/').to_owned(),
             },
             mail: options.mail.clone(),
+            risk: super::risk::RiskRuntime::new(options.risk.clone()),
         }
     }
 }

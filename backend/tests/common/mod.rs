@@ -43,6 +43,11 @@ impl Harness {
     }
 
     pub fn with_config(config: HttpConfig) -> Self {
+        Self::with_risk(config, Default::default())
+    }
+
+    /// With what risk reads (a synthetic GeoIP database, a breached set, an anonymizer list).
+    pub fn with_risk(config: HttpConfig, risk: proofup::service::risk::RiskSources) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (store, sled): (Arc<dyn Store>, _) = if on_postgres() {
             (pg::PgServer::shared().fresh_store(), None)
@@ -52,7 +57,7 @@ impl Harness {
         };
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-28 09:00 UTC)));
         let secret_key: [u8; 32] = rand::random();
-        let state = state_with_key(store.clone(), clock.clone(), config, &secret_key);
+        let state = state_with_options(store.clone(), clock.clone(), config, &secret_key, risk);
         Self { dir, store, sled, clock, state, secret_key }
     }
 
@@ -73,8 +78,19 @@ pub fn state(store: Arc<dyn Store>, clock: Arc<ManualClock>, config: HttpConfig)
 
 /// The HTTP state over a new runtime on `store`, sealing with `key`.
 pub fn state_with_key(store: Arc<dyn Store>, clock: Arc<ManualClock>, config: HttpConfig, key: &[u8; 32]) -> AppState {
+    state_with_options(store, clock, config, key, Default::default())
+}
+
+fn state_with_options(
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    config: HttpConfig,
+    key: &[u8; 32],
+    risk: proofup::service::risk::RiskSources,
+) -> AppState {
     use proofup::service::{Core, CoreOptions};
-    let options = CoreOptions::from_config(&config);
+    let mut options = CoreOptions::from_config(&config);
+    options.risk = risk;
     let core = Core::new(store, clock, proofup::domain::secretbox::SecretBox::new(key), &options);
     AppState::new(Arc::new(core), config)
 }

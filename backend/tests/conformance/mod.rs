@@ -978,7 +978,8 @@ pub fn risk_profiles_and_detections(e: &mut dyn Engine) {
     let s = e.store();
     // A profile is one document per user, replaced whole.
     assert_eq!(s.risk_profile("u1").unwrap(), None);
-    let place = Place { country: Some("FR".into()), asn: Some(64500), lat_e1: Some(489), lon_e1: Some(24), ..Place::default() };
+    let place =
+        Place { country: Some("FR".into()), asn: Some(64500), lat_e1: Some(489), lon_e1: Some(24), ..Place::default() };
     let mut p = Profile::new("u1", t0());
     p.learn(&Observed { at: t0(), place: &place, device: Some("d1"), trusted: false });
     s.put_risk_profile(&p).unwrap();
@@ -1021,7 +1022,10 @@ pub fn risk_profiles_and_detections(e: &mut dyn Engine) {
     assert_eq!(mine.iter().map(|d| &d.id).collect::<HashSet<_>>().len(), 3, "each has its own id");
     assert_eq!(mine[1].place, place, "the place comes back as stored");
     let first = s.list_detections(None, 2).unwrap();
-    assert_eq!(first.items.iter().map(|d| d.at).collect::<Vec<_>>(), [t0() + Duration::minutes(3), t0() + Duration::minutes(2)]);
+    assert_eq!(
+        first.items.iter().map(|d| d.at).collect::<Vec<_>>(),
+        [t0() + Duration::minutes(3), t0() + Duration::minutes(2)]
+    );
     let rest = s.list_detections(first.next_after.as_deref(), 10).unwrap();
     assert_eq!(rest.items.len(), 2);
     assert!(rest.next_after.is_none());
@@ -1040,7 +1044,14 @@ pub fn risk_profiles_and_detections(e: &mut dyn Engine) {
     assert_eq!(s.count_audit().unwrap(), before + 1);
     assert_eq!(s.update_detections("u1", &remediate, Some(a("risk.remediated"))).unwrap(), 0, "already done");
     assert_eq!(s.count_audit().unwrap(), before + 1, "nothing changed, nothing audited");
-    let dismiss = StateChange { ids: None, only_open: true, to: RiskState::Dismissed, detail: "pen test".into(), by: Some("Admin".into()), ..remediate };
+    let dismiss = StateChange {
+        ids: None,
+        only_open: true,
+        to: RiskState::Dismissed,
+        detail: "pen test".into(),
+        by: Some("Admin".into()),
+        ..remediate
+    };
     assert_eq!(s.update_detections("u1", &dismiss, None).unwrap(), 2, "the two still open");
     let states: Vec<RiskState> = s.user_detections("u1").unwrap().iter().map(|d| d.state).collect();
     assert_eq!(states, [RiskState::Remediated, RiskState::Dismissed, RiskState::Dismissed]);

@@ -25,7 +25,7 @@ fn base() -> SignInFacts {
         channel: Channel::Portal,
         network: Network { trusted_for_registration: true },
         registration: Registration::Off,
-        risk: Vec::new(),
+        risk: Risk::NONE,
     }
 }
 
@@ -62,6 +62,18 @@ fn prove(options: &[SecondFactorOption]) -> Next {
 }
 
 type Row = (&'static str, fn(&mut SignInFacts), Next);
+
+fn risky(level: RiskLevel, policy: RiskPolicy) -> Risk {
+    Risk { level: Some(level), policy }
+}
+
+fn on() -> RiskPolicy {
+    RiskPolicy::Applies { mode: Mode::Enforced, level: RiskLevel::Medium, passkey_only_at_high: false, block_at: None }
+}
+
+fn passkey_only() -> RiskPolicy {
+    RiskPolicy::Applies { mode: Mode::Enforced, level: RiskLevel::Medium, passkey_only_at_high: true, block_at: None }
+}
 
 #[test]
 fn the_access_decision_as_a_table() {
@@ -359,11 +371,122 @@ fn the_access_decision_as_a_table() {
             },
             Next::Deny(Denied::NotAssigned),
         ),
-        // The risk slot: nothing reads it yet (issue 28 adds its rows here).
+        // The sign-in risk policy (issue 28): steps up, never offers a skip or registration to a
+        // risky password-only sign-in, blocks only when told to.
+        ("risk, policy off: noted only", |f| f.risk = risky(RiskLevel::High, RiskPolicy::Off), Next::Allow),
+        ("risk below the policy's level: allowed", |f| f.risk = risky(RiskLevel::Low, on()), Next::Allow),
         (
-            "a detection changes nothing yet",
+            "risk at the level, no method: blocked (a pass is the way out)",
+            |f| f.risk = risky(RiskLevel::Medium, on()),
+            Next::Deny(Denied::RiskNoMethod { passkey: false }),
+        ),
+        (
+            "risk, no method, in grace: no skip, no registration: blocked",
             |f| {
-                f.risk = vec![Detection { kind: "unfamiliar_features".into(), level: RiskLevel::High }];
+                f.risk = risky(RiskLevel::Medium, on());
+                f.registration = prompt(Mode::Enforced);
+            },
+            Next::Deny(Denied::RiskNoMethod { passkey: false }),
+        ),
+        (
+            "risk, temporary access pass, password chosen, no method: registers without a skip",
+            |f| {
+                f.risk = risky(RiskLevel::Medium, on());
+                f.registration = prompt(Mode::Enforced);
+                f.proved = Factors::of(&[Factor::TemporaryAccessPass, Factor::PasswordChosen]);
+            },
+            Next::Register { skip: None, deadline: Some(DEADLINE), network_blocked: false },
+        ),
+        (
+            "risk, an app method: prove it",
+            |f| {
+                with_app_method(f);
+                f.risk = risky(RiskLevel::Medium, on());
+            },
+            prove(&[S::AuthenticatorApp]),
+        ),
+        (
+            "high risk, passkey only, app code proved: a passkey is still asked",
+            |f| {
+                f.account.methods = vec![MethodKind::AuthenticatorApp, MethodKind::Passkey];
+                f.account.recovery_codes_left = 5;
+                f.proved = f.proved.with(Factor::AuthenticatorApp);
+                f.risk = risky(RiskLevel::High, passkey_only());
+            },
+            prove(&[S::Passkey]),
+        ),
+        (
+            "high risk, passkey only, TOTP only: blocked with a clear reason (AT-9)",
+            |f| {
+                with_app_method(f);
+                f.risk = risky(RiskLevel::High, passkey_only());
+            },
+            Next::Deny(Denied::RiskNoMethod { passkey: true }),
+        ),
+        (
+            "medium risk, passkey only at high: the app code counts",
+            |f| {
+                with_app_method(f);
+                f.risk = risky(RiskLevel::Medium, passkey_only());
+            },
+            prove(&[S::AuthenticatorApp]),
+        ),
+        (
+            "high risk, passkey proved: allowed",
+            |f| {
+                f.account.methods = vec![MethodKind::Passkey];
+                f.proved = f.proved.with(Factor::Passkey);
+                f.risk = risky(RiskLevel::High, passkey_only());
+            },
+            Next::Allow,
+        ),
+        (
+            "blocked at high",
+            |f| {
+                with_app_method(f);
+                f.risk = risky(
+                    RiskLevel::High,
+                    RiskPolicy::Applies {
+                        mode: Mode::Enforced,
+                        level: RiskLevel::Medium,
+                        passkey_only_at_high: false,
+                        block_at: Some(RiskLevel::High),
+                    },
+                );
+            },
+            Next::Deny(Denied::Risky),
+        ),
+        (
+            "report-only: never interrupts (AT-8)",
+            |f| {
+                f.risk = risky(
+                    RiskLevel::High,
+                    RiskPolicy::Applies {
+                        mode: Mode::ReportOnly,
+                        level: RiskLevel::Medium,
+                        passkey_only_at_high: true,
+                        block_at: Some(RiskLevel::High),
+                    },
+                )
+            },
+            Next::Allow,
+        ),
+        (
+            "sso with a risky request: sign in again (prompt=none: interaction_required)",
+            |f| {
+                f.moment = Moment::ExistingSession;
+                f.channel = app(|_| {});
+                f.risk = risky(RiskLevel::Medium, on());
+            },
+            Next::SignInAgain(Again::Risky),
+        ),
+        (
+            "sso, risky, the session proved a second factor: reused",
+            |f| {
+                f.moment = Moment::ExistingSession;
+                f.channel = app(|_| {});
+                f.proved = f.proved.with(Factor::AuthenticatorApp);
+                f.risk = risky(RiskLevel::Medium, on());
             },
             Next::Allow,
         ),
@@ -479,4 +602,26 @@ fn a_session_left_part_way_by_an_older_version_is_not_signed_in() {
     let now = Session::begun("u", datetime!(2026-12-06 10:00 UTC), "127.0.0.1", "ua");
     assert!(now.complete());
     assert!(!serde_json::to_string(&now).unwrap().contains("stage"), "never written");
+}
+
+#[test]
+fn the_risk_policy_says_what_it_did_in_the_log() {
+    use proofup_shared::api::RiskEffect as R;
+    let mut f = base();
+    f.risk = risky(
+        RiskLevel::High,
+        RiskPolicy::Applies {
+            mode: Mode::ReportOnly,
+            level: RiskLevel::Medium,
+            passkey_only_at_high: true,
+            block_at: None,
+        },
+    );
+    assert_eq!(decide(&f).outcomes[0], O::SignInRisk { level: RiskLevel::High, effect: R::WouldRequirePasskey });
+    f.risk = risky(RiskLevel::Medium, on());
+    assert_eq!(decide(&f).outcomes[0], O::SignInRisk { level: RiskLevel::Medium, effect: R::NoMethod });
+    f.risk = risky(RiskLevel::Low, on());
+    assert_eq!(decide(&f).outcomes[0], O::SignInRisk { level: RiskLevel::Low, effect: R::Noted });
+    f.risk = Risk::NONE;
+    assert!(decide(&f).outcomes.iter().all(|o| !matches!(o, O::SignInRisk { .. })), "no risk, no outcome");
 }

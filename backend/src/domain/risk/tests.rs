@@ -92,29 +92,67 @@ fn the_detections_as_a_table() {
     org.countries.insert("AU".into());
     use DetectionKind::*;
     use RiskLevel::*;
-    type Row = (&'static str, Option<Profile>, (Place, OffsetDateTime, Option<&'static str>), Vec<(DetectionKind, RiskLevel)>);
+    type Row =
+        (&'static str, Option<Profile>, (Place, OffsetDateTime, Option<&'static str>), Vec<(DetectionKind, RiskLevel)>);
     let rows: Vec<Row> = vec![
         ("home, same laptop", Some(alice.clone()), at(&paris(), T0 + Duration::hours(8), Some("laptop")), vec![]),
-        ("home, a new browser: logged, no detection", Some(alice.clone()), at(&paris(), T0 + Duration::hours(8), Some("phone")), vec![]),
+        (
+            "home, a new browser: logged, no detection",
+            Some(alice.clone()),
+            at(&paris(), T0 + Duration::hours(8), Some("phone")),
+            vec![],
+        ),
         ("home, no device cookie", Some(alice.clone()), at(&paris(), T0 + Duration::hours(8), None), vec![]),
-        ("Berlin an hour later: 877 km in an hour is travel, not atypical", Some(alice.clone()),
-            at(&berlin(), T0 + Duration::hours(1), Some("laptop")), vec![(UnfamiliarFeatures, Low)]),
-        ("Berlin on a new device a day later", Some(alice.clone()), at(&berlin(), T0 + Duration::days(1), None),
-            vec![(UnfamiliarFeatures, High)]),
-        ("London 30 minutes later: 344 km less radii over the one-hour floor", Some(alice.clone()),
-            at(&london(), T0 + Duration::minutes(30), Some("laptop")), vec![(UnfamiliarFeatures, Low)]),
-        ("Sydney 2 h later, new device", Some(alice.clone()), at(&sydney(), T0 + Duration::hours(2), None),
-            vec![(UnfamiliarFeatures, High), (AtypicalTravel, High)]),
-        ("Sydney a day later on the laptop: 707 km/h", Some(alice.clone()), at(&sydney(), T0 + Duration::days(1), Some("laptop")),
-            vec![(UnfamiliarFeatures, Low)]),
+        (
+            "Berlin an hour later: 877 km in an hour is travel, not atypical",
+            Some(alice.clone()),
+            at(&berlin(), T0 + Duration::hours(1), Some("laptop")),
+            vec![(UnfamiliarFeatures, Low)],
+        ),
+        (
+            "Berlin on a new device a day later",
+            Some(alice.clone()),
+            at(&berlin(), T0 + Duration::days(1), None),
+            vec![(UnfamiliarFeatures, High)],
+        ),
+        (
+            "London 30 minutes later: 344 km less radii over the one-hour floor",
+            Some(alice.clone()),
+            at(&london(), T0 + Duration::minutes(30), Some("laptop")),
+            vec![(UnfamiliarFeatures, Low)],
+        ),
+        (
+            "Sydney 2 h later, new device",
+            Some(alice.clone()),
+            at(&sydney(), T0 + Duration::hours(2), None),
+            vec![(UnfamiliarFeatures, High), (AtypicalTravel, High)],
+        ),
+        (
+            "Sydney a day later on the laptop: 707 km/h",
+            Some(alice.clone()),
+            at(&sydney(), T0 + Duration::days(1), Some("laptop")),
+            vec![(UnfamiliarFeatures, Low)],
+        ),
         ("a young profile learns (AT-4)", Some(young.clone()), at(&sydney(), T0 + Duration::hours(2), None), vec![]),
         ("no profile yet", None, at(&sydney(), T0 + Duration::hours(2), None), vec![]),
-        ("unknown location never fails", Some(alice.clone()), at(&Place::default(), T0 + Duration::hours(2), None), vec![]),
-        ("anonymous, even for a new user", None,
-            at(&Place { anonymous: true, ..Place::default() }, T0, None), vec![(AnonymousIp, Medium)]),
-        ("anonymous Sydney: no travel from an anonymizer", Some(alice.clone()),
+        (
+            "unknown location never fails",
+            Some(alice.clone()),
+            at(&Place::default(), T0 + Duration::hours(2), None),
+            vec![],
+        ),
+        (
+            "anonymous, even for a new user",
+            None,
+            at(&Place { anonymous: true, ..Place::default() }, T0, None),
+            vec![(AnonymousIp, Medium)],
+        ),
+        (
+            "anonymous Sydney: no travel from an anonymizer",
+            Some(alice.clone()),
             at(&Place { anonymous: true, ..sydney() }, T0 + Duration::hours(2), Some("laptop")),
-            vec![(AnonymousIp, Medium), (UnfamiliarFeatures, Low)]),
+            vec![(AnonymousIp, Medium), (UnfamiliarFeatures, Low)],
+        ),
     ];
     for (name, profile, obs, want) in rows {
         assert_eq!(kinds(&run(profile.as_ref(), obs)), want, "{name}");
@@ -122,7 +160,10 @@ fn the_detections_as_a_table() {
     // The organisation knows Australia (three colleagues there): the new device makes it medium,
     // and travel too.
     let o = Observed { at: T0 + Duration::hours(2), place: &sydney(), device: None, trusted: false };
-    assert_eq!(kinds(&assess(Some(&alice), &o, false, &org)), vec![(UnfamiliarFeatures, Medium), (AtypicalTravel, Medium)]);
+    assert_eq!(
+        kinds(&assess(Some(&alice), &o, false, &org)),
+        vec![(UnfamiliarFeatures, Medium), (AtypicalTravel, Medium)]
+    );
     // A trusted network lowers everything to nothing; the operator's list is anonymous.
     let trusted = Observed { trusted: true, ..o.clone() };
     assert!(assess(Some(&alice), &trusted, true, &org).is_empty());

@@ -242,6 +242,9 @@ impl<'a> SignIn<'a> {
                 let next = decided.decision.next.clone();
                 core.registration_evaluated(&user, decided)?;
                 if matches!(next, Next::Allow | Next::Deny(_)) {
+                    if let (Next::Allow, Some(context)) = (&next, &flow.context) {
+                        core.sign_in_completed(&flow.user_id, context, true)?;
+                    }
                     let session = session_from(&flow, None, now);
                     s.create_session(&session_key(&token), &session)?;
                     (Progress::Complete(session), Some(outcomes))
@@ -287,6 +290,10 @@ impl<'a> SignIn<'a> {
                 let mut flow = f.clone();
                 if let Some(factor) = factor {
                     flow.proved = flow.proved.with(factor);
+                }
+                if let Some(context) = &flow.context {
+                    let strong = crate::domain::access::answers_risk(flow.proved, false);
+                    self.core.sign_in_completed(&flow.user_id, context, strong)?;
                 }
                 session_from(&flow, mfa_at, now)
             }

@@ -1,0 +1,366 @@
+//! Risk at sign-in: where it comes from (a local GeoIP database, the operator's anonymizer list),
+//! what is detected (`domain::risk`), what is stored (detections; the profile a completed sign-in
+//! teaches), and the state changes that close detections.
+//!
+//! The sources are ports ([`Locate`], [`Breached`]) the adapters implement; without them risk
+//! still works on what it has (spray, the anonymizer list), and "location unavailable" is said.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, RwLock};
+
+use proofup_shared::risk::{DetectionKind, Evidence, Place, RiskLevel, RiskState};
+use time::OffsetDateTime;
+
+use super::{Core, ServiceError};
+use crate::domain::login::SignInContext;
+use crate::domain::model::{ClientInfo, User};
+use crate::domain::records::DetectionRecord;
+use crate::domain::risk::{self, Found, Observed, OrgFamiliar, Profile, SprayWatch, StateChange};
+use crate::store::StoreError;
+
+/// Where an address is (a GeoIP/ASN database).
+pub trait Locate: Send + Sync {
+    fn locate(&self, ip: IpAddr) -> Place;
+    /// The databases in words (file, type, build date).
+    fn describe(&self) -> String;
+    /// The oldest database's build time.
+    fn built(&self) -> Option<OffsetDateTime>;
+}
+
+/// The breached-password set.
+pub trait Breached: Send + Sync {
+    /// Whether the key (`domain::risk::breach_key`) is in the set.
+    fn contains(&self, key: u64) -> bool;
+    fn name(&self) -> &str;
+    fn entries(&self) -> u64;
+}
+
+/// What risk reads, given by the operator (all optional).
+#[derive(Clone, Default)]
+pub struct RiskSources {
+    pub geo: Option<Arc<dyn Locate>>,
+    pub breached: Option<Arc<dyn Breached>>,
+    /// The anonymizer list (Tor exits, VPN ranges).
+    pub anonymizers: Vec<ipnet::IpNet>,
+}
+
+impl std::fmt::Debug for RiskSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RiskSources")
+            .field("geo", &self.geo.as_ref().map(|g| g.describe()))
+            .field("breached", &self.breached.as_ref().map(|b| b.name().to_owned()))
+            .field("anonymizers", &self.anonymizers.len())
+            .finish()
+    }
+}
+
+/// Risk's runtime state in the server.
+pub(super) struct RiskRuntime {
+    pub(super) sources: RiskSources,
+    anonymizers: RwLock<Vec<ipnet::IpNet>>,
+    spray: Mutex<SprayWatch>,
+    /// The organisation's familiar countries and networks, rebuilt by the maintenance job.
+    org: RwLock<OrgFamiliar>,
+}
+
+impl RiskRuntime {
+    pub(super) fn new(sources: RiskSources) -> Self {
+        Self {
+            anonymizers: RwLock::new(sources.anonymizers.clone()),
+            sources,
+            spray: Mutex::new(SprayWatch::default()),
+            org: RwLock::new(OrgFamiliar::default()),
+        }
+    }
+}
+
+/// Private, loopback, link-local and other addresses no database places.
+fn unplaceable(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+/// What a sign-in's first factor found.
+pub(crate) struct Assessed {
+    pub context: SignInContext,
+    pub found: Vec<Found>,
+}
+
+impl Core {
+    /// Where `ip` is, by the operator's database (nothing for a private address or no database).
+    pub fn locate(&self, ip: &str) -> Place {
+        let Ok(ip) = ip.parse::<IpAddr>() else { return Place::default() };
+        let mut place = match &self.risk.sources.geo {
+            Some(g) if !unplaceable(ip) => g.locate(ip),
+            _ => Place::default(),
+        };
+        // The database's own anonymizer flag stays on the place; the operator's list is asked apart
+        // (the evidence says which said so).
+        place.as_org = place.as_org.take().filter(|o| !o.is_empty());
+        place
+    }
+
+    fn listed_anonymous(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.risk.anonymizers.read().is_ok_and(|l| l.iter().any(|n| n.contains(&ip)))
+    }
+
+    /// Replaces the anonymizer list (the maintenance job reloads its file when it changes).
+    pub fn set_anonymizers(&self, list: Vec<ipnet::IpNet>) {
+        if let Ok(mut l) = self.risk.anonymizers.write() {
+            *l = list;
+        }
+    }
+
+    /// A wrong password (or an unknown account) from `ip`, for the spray watch.
+    pub(crate) fn spray_failure(&self, ip: IpAddr, username: &str, password: &str, unknown: bool) {
+        if let Ok(mut w) = self.risk.spray.lock() {
+            w.failure(ip, username, password, unknown, self.clock.now());
+        }
+    }
+
+    /// The real-time detections of a sign-in whose password (or pass) was right: one profile read.
+    pub(crate) fn assess_sign_in(
+        &self,
+        user: &User,
+        ip: IpAddr,
+        client: &ClientInfo,
+        device: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<Assessed, StoreError> {
+        let now = self.clock.now();
+        let place = self.locate(&client.ip);
+        let trusted = self
+            .store
+            .policy()?
+            .policy
+            .registration_networks
+            .iter()
+            .any(|n| proofup_shared::policy::parse_network(n).is_some_and(|net| net.contains(&ip.to_canonical())));
+        let profile = self.store.risk_profile(&user.id)?;
+        let observed = Observed { at: now, place: &place, device, trusted };
+        let org = self.risk.org.read().map(|o| o.clone()).unwrap_or_default();
+        let mut found = risk::assess(profile.as_ref(), &observed, self.listed_anonymous(ip), &org);
+        if let Some(evidence) = self.risk.spray.lock().ok().and_then(|w| w.verdict(ip, now)) {
+            found.push(Found { kind: DetectionKind::PasswordSpray, level: RiskLevel::High, evidence });
+        }
+        if let (Some(set), Some(pw)) = (&self.risk.sources.breached, password) {
+            if set.contains(risk::breach_key(pw)) {
+                found.push(Found {
+                    kind: DetectionKind::LeakedCredentials,
+                    level: RiskLevel::High,
+                    evidence: Evidence::Leaked { set: set.name().to_owned(), entries: set.entries() },
+                });
+            }
+        }
+        let level = risk::sign_in_level(found.iter().map(|f| &f.level));
+        let context = SignInContext {
+            sign_in: uuid::Uuid::new_v4().to_string(),
+            place,
+            device: device.map(str::to_owned),
+            level,
+            trusted,
+        };
+        Ok(Assessed { context, found })
+    }
+
+    /// Stores a sign-in's detections (metrics and the webhook event with them).
+    pub(crate) fn record_detections(
+        &self,
+        user: &User,
+        a: &Assessed,
+        client: &ClientInfo,
+        application: Option<&str>,
+    ) -> Result<(), StoreError> {
+        if a.found.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let rows: Vec<DetectionRecord> = a
+            .found
+            .iter()
+            .map(|f| DetectionRecord {
+                id: String::new(),
+                at: now,
+                user_id: user.id.clone(),
+                username: user.username.clone(),
+                kind: f.kind,
+                level: f.level,
+                state: RiskState::AtRisk,
+                detail: None,
+                changed_at: None,
+                changed_by: None,
+                sign_in: Some(a.context.sign_in.clone()),
+                ip: client.ip.clone(),
+                place: a.context.place.clone(),
+                application: application.map(str::to_owned),
+                evidence: f.evidence.clone(),
+            })
+            .collect();
+        self.store.add_detections(&rows)?;
+        for f in &a.found {
+            crate::metrics::risk_detection(f.kind, f.level);
+            tracing::warn!(user = %user.username, kind = f.kind.name(), level = f.level.name(), "risk detected");
+        }
+        self.enqueue_event(
+            crate::domain::notify::EventKind::RiskDetected,
+            serde_json::json!({
+                "user": user.username,
+                "user_id": user.id,
+                "ip": client.ip,
+                "level": a.context.level,
+                "detections": a.found.iter().map(|f| serde_json::json!({"kind": f.kind, "level": f.level, "evidence": f.evidence.describe()})).collect::<Vec<_>>(),
+            }),
+            now,
+        )?;
+        Ok(())
+    }
+
+    /// A sign-in completed: with a second factor (or a pass) behind it, its detections are
+    /// remediated; with nothing open, its place and device join the profile.
+    pub(crate) fn sign_in_completed(
+        &self,
+        user_id: &str,
+        context: &SignInContext,
+        proved_strongly: bool,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        if context.level.is_some() {
+            if !proved_strongly {
+                return Ok(());
+            }
+            let change = StateChange {
+                ids: None,
+                only_open: true,
+                to: RiskState::Remediated,
+                detail: "passed_mfa_by_risk_policy".into(),
+                by: None,
+                at: now,
+            };
+            // Only this sign-in's detections.
+            let mine = self.store.user_detections(user_id)?;
+            let ids: Vec<String> = mine
+                .into_iter()
+                .filter(|d| d.sign_in.as_deref() == Some(context.sign_in.as_str()) && d.state == RiskState::AtRisk)
+                .map(|d| d.id)
+                .collect();
+            if !ids.is_empty() {
+                self.store.update_detections(user_id, &StateChange { ids: Some(ids), ..change }, None)?;
+            }
+        }
+        let mut profile = self.store.risk_profile(user_id)?.unwrap_or_else(|| Profile::new(user_id, now));
+        profile.learn(&Observed {
+            at: now,
+            place: &context.place,
+            device: context.device.as_deref(),
+            trusted: context.trusted,
+        });
+        self.store.put_risk_profile(&profile)
+    }
+
+    /// Rebuilds the organisation's familiar countries and networks from every profile (the
+    /// maintenance job, and at start).
+    pub fn refresh_org_familiarity(&self) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let mut profiles = Vec::new();
+        self.store.for_each_risk_profile(&mut |p| profiles.push(p))?;
+        let org = OrgFamiliar::from_profiles(&profiles, now);
+        if let Ok(mut o) = self.risk.org.write() {
+            *o = org;
+        }
+        Ok(())
+    }
+}
+
+impl Core {
+    /// Risk detections, newest first (Security readers and above).
+    pub fn detections(
+        &self,
+        _: &super::Reader<'_>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<proofup_shared::api::Page<proofup_shared::risk::DetectionView>, ServiceError> {
+        Ok(crate::domain::records::page(self.store.list_detections(after, limit.clamp(1, 200))?))
+    }
+
+    /// Saves the sign-in risk policy as a new version of the policies (the registration policy
+    /// unchanged), audited, with what changed.
+    pub fn save_sign_in_risk_policy(
+        &self,
+        by: &super::Manager<'_>,
+        req: proofup_shared::policy::SaveSignInRiskPolicyRequest,
+    ) -> Result<proofup_shared::policy::PolicyVersion, ServiceError> {
+        use proofup_shared::FieldError;
+        let s = self.store.as_ref();
+        let p = req.policy;
+        let mut problems = p.problems();
+        for (field, list) in [("include_users", &p.include_users), ("exclude_users", &p.exclude_users)] {
+            if let Some(bad) = list.iter().find(|id| s.user(id).ok().flatten().is_none()) {
+                problems.push(FieldError { field: field.into(), message: format!("No user has the id {bad}.") });
+            }
+        }
+        for (field, list) in [("include_groups", &p.include_groups), ("exclude_groups", &p.exclude_groups)] {
+            if let Some(bad) = list.iter().find(|id| s.group(id).ok().flatten().is_none()) {
+                problems.push(FieldError { field: field.into(), message: format!("No group has the id {bad}.") });
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        let current = s.policy()?;
+        if current.version != req.based_on_version {
+            return Err(ServiceError::Conflict(
+                "Someone saved the policy after you opened it. Reload to see their version.".into(),
+            ));
+        }
+        let changes = sign_in_risk_changes(&current.sign_in_risk, &p);
+        let now = self.clock.now();
+        let next = crate::domain::records::PolicyRecord {
+            version: current.version + 1,
+            policy: current.policy.clone(),
+            sign_in_risk: p,
+            saved_at: Some(now),
+            saved_by: Some(by.actor().user.username.clone()),
+            changes: changes.clone(),
+        };
+        let mut entry =
+            super::audit(now, Some(by.actor().user), "policy.sign_in_risk_saved", None, changes, by.actor().client);
+        entry.0.target = format!("Sign-in risk policy v{}", next.version);
+        s.save_policy(&next, req.based_on_version, entry)?;
+        Ok(next.into())
+    }
+}
+
+fn sign_in_risk_changes(
+    before: &proofup_shared::policy::SignInRiskPolicy,
+    after: &proofup_shared::policy::SignInRiskPolicy,
+) -> Vec<proofup_shared::api::FieldChange> {
+    use super::change;
+    let mut out = Vec::new();
+    let mut field = |name: &str, a: String, b: String| {
+        if a != b {
+            out.push(change(name, Some(&a), Some(&b)));
+        }
+    };
+    field("sign_in_risk.enforcement", before.enforcement.label().into(), after.enforcement.label().into());
+    field("sign_in_risk.level", before.level.label().into(), after.level.label().into());
+    field(
+        "sign_in_risk.passkey_only_at_high",
+        before.passkey_only_at_high.to_string(),
+        after.passkey_only_at_high.to_string(),
+    );
+    let block = |b: Option<RiskLevel>| b.map_or_else(|| "Never".to_owned(), |l| l.label().to_owned());
+    field("sign_in_risk.block_at", block(before.block_at), block(after.block_at));
+    field("sign_in_risk.include_all", before.include_all.to_string(), after.include_all.to_string());
+    for (name, a, b) in [
+        ("sign_in_risk.include_users", &before.include_users, &after.include_users),
+        ("sign_in_risk.include_groups", &before.include_groups, &after.include_groups),
+        ("sign_in_risk.exclude_users", &before.exclude_users, &after.exclude_users),
+        ("sign_in_risk.exclude_groups", &before.exclude_groups, &after.exclude_groups),
+    ] {
+        field(name, a.join(", "), b.join(", "));
+    }
+    out
+}

@@ -1,0 +1,239 @@
+//! Risk-based sign-in protection through the real API: a synthetic GeoIP database (MMDB, written
+//! here and read back by the server's maxminddb reader), addresses through a trusted proxy's
+//! X-Forwarded-For, the device cookie, the detections with their evidence, and the sign-in risk
+//! policy stepping up or refusing.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::test::init_service;
+use common::*;
+use proofup::config::HttpConfig;
+use proofup::domain::clock::Clock;
+use serde_json::json;
+use time::Duration;
+
+#[derive(serde::Serialize)]
+struct Country {
+    iso_code: String,
+}
+#[derive(serde::Serialize)]
+struct City {
+    names: BTreeMap<String, String>,
+}
+#[derive(serde::Serialize)]
+struct Location {
+    latitude: f64,
+    longitude: f64,
+    accuracy_radius: u16,
+}
+#[derive(serde::Serialize)]
+struct Record {
+    country: Country,
+    city: City,
+    location: Location,
+    autonomous_system_number: u32,
+    autonomous_system_organization: String,
+}
+
+/// The documentation ranges placed (risk.md §3.8): Paris, Sydney, Berlin.
+fn synthetic_mmdb(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut w = mmdb_writer::Writer::new("Proofup-Test-City-ASN");
+    for (net, cc, city, lat, lon, asn) in [
+        ("198.51.100.0/24", "FR", "Paris", 48.8566, 2.3522, 64500),
+        ("203.0.113.0/24", "AU", "Sydney", -33.8688, 151.2093, 64501),
+        ("192.0.2.128/25", "DE", "Berlin", 52.52, 13.405, 64502),
+    ] {
+        let rec = Record {
+            country: Country { iso_code: cc.into() },
+            city: City { names: [("en".to_owned(), city.to_owned())].into() },
+            location: Location { latitude: lat, longitude: lon, accuracy_radius: 20 },
+            autonomous_system_number: asn,
+            autonomous_system_organization: format!("Example Net {asn}"),
+        };
+        w.insert(net.parse::<ipnet::IpNet>().unwrap(), &rec).unwrap();
+    }
+    let path = dir.join("geo.mmdb");
+    std::fs::write(&path, w.to_bytes().unwrap()).unwrap();
+    path
+}
+
+fn risk_harness() -> (Harness, tempfile::TempDir) {
+    let files = tempfile::tempdir().unwrap();
+    let geo = proofup::adapters::geoip::MmdbLocator::open(&[synthetic_mmdb(files.path())]).unwrap();
+    let sources = proofup::service::risk::RiskSources { geo: Some(Arc::new(geo)), ..Default::default() };
+    // The tests' peer (192.0.2.10) is a trusted proxy: X-Forwarded-For says who signs in.
+    let config = HttpConfig { trusted_proxies: vec!["192.0.2.10/32".parse().unwrap()], ..HttpConfig::for_tests() };
+    (Harness::with_risk(config, sources), files)
+}
+
+/// A sign-in from `ip` (through the proxy), with this browser's device cookie if it has one.
+fn from(ip: &str, device: Option<&str>, user: &str, pw: &str) -> actix_web::test::TestRequest {
+    let req =
+        post("/api/auth/sign-in", json!({"username": user, "password": pw})).insert_header(("x-forwarded-for", ip));
+    match device {
+        Some(d) => req.insert_header(("cookie", d.to_owned())),
+        None => req,
+    }
+}
+
+fn device_cookie(h: &actix_web::http::header::HeaderMap) -> Option<String> {
+    h.get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("proofup_device="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+#[actix_web::test]
+async fn a_sign_in_from_the_other_side_of_the_world_is_detected_with_its_evidence_and_stepped_up() {
+    let (h, _files) = risk_harness();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "alice");
+
+    // Alice's laptop: ten sign-ins from Paris over six days. The first sets the device cookie.
+    let (s, hd, body, _) = call!(app, from("198.51.100.7", None, "alice", PW));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let laptop = device_cookie(&hd).expect("a device cookie");
+    assert!(set_cookie_header(&hd).contains("HttpOnly"));
+    for _ in 0..10 {
+        h.clock.advance(Duration::hours(14));
+        let (s, hd, body, _) = call!(app, from("198.51.100.7", Some(&laptop), "alice", PW));
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(device_cookie(&hd).is_none(), "a known browser keeps its cookie");
+    }
+    // Six days on, the administrator signs in again.
+    let admin = sign_in!(app, ADMIN, ADMIN_PASSWORD).0;
+    let (s, _, page, raw) = call!(app, with(&admin, get("/api/risk/detections")));
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&raw));
+    assert_eq!(page["items"], json!([]), "her usual sign-ins raise nothing");
+
+    // Two hours later, from Sydney on another browser: atypical travel and unfamiliar properties.
+    h.clock.advance(Duration::hours(2));
+    let (s, _, body, _) = call!(app, from("203.0.113.9", None, "alice", PW));
+    assert_eq!(s, StatusCode::OK, "the policy is off: detected, logged, let through: {body}");
+    let admin = sign_in!(app, ADMIN, ADMIN_PASSWORD).0;
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    let items = page["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"atypical_travel") && kinds.contains(&"unfamiliar_features"), "{page}");
+    let travel = items.iter().find(|d| d["kind"] == "atypical_travel").unwrap();
+    assert_eq!(travel["level"], "high");
+    assert_eq!(travel["state"], "at_risk");
+    assert_eq!(travel["username"], "alice");
+    assert_eq!(travel["ip"], "203.0.113.9");
+    assert_eq!(travel["place"]["city"], "Sydney");
+    assert_eq!(travel["evidence"]["from"]["city"], "Paris");
+    let km = travel["evidence"]["km"].as_u64().unwrap();
+    assert!((16_900..17_000).contains(&km), "{km}");
+    let text = travel["explanation"].as_str().unwrap();
+    assert!(text.contains("Paris, FR") && text.contains("Sydney, AU") && text.contains("km/h"), "{text}");
+    assert_eq!(travel["sign_in"], items[0]["sign_in"], "one sign-in, one id");
+    // The sign-in log says what the (off) policy saw.
+    let (_, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?user=alice&limit=1")));
+    assert!(log["items"][0]["reason"].as_str().unwrap().contains("sign-in risk high"), "{log}");
+
+    // The sign-in risk policy On at medium: Alice has no method to prove it is her, and she may
+    // not register one from there either (whoever holds only her password would bind theirs).
+    let (_, _, cur, _) = call!(app, with(&admin, get("/api/policy")));
+    let policy = json!({"enforcement": "on", "include_all": true, "level": "medium", "passkey_only_at_high": false, "block_at": null});
+    let (s, _, saved, _) = call!(
+        app,
+        with(&admin, put("/api/policy/sign-in-risk", json!({"policy": policy, "based_on_version": cur["version"]})))
+    );
+    assert_eq!(s, StatusCode::OK, "{saved}");
+    assert!(saved["changes"].as_array().unwrap().iter().any(|c| c["field"] == "sign_in_risk.enforcement"));
+    h.clock.advance(Duration::minutes(30));
+    let (s, hd, body, _) = call!(app, from("203.0.113.9", None, "alice", PW));
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "sign_in_risk_blocked");
+    assert!(body["message"].as_str().unwrap().contains("temporary access pass"), "{body}");
+    assert!(session_cookie(&hd).is_none(), "no session");
+    let admin = sign_in!(app, ADMIN, ADMIN_PASSWORD).0;
+    let (_, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?user=alice&limit=1")));
+    assert_eq!(log["items"][0]["result"], "blocked");
+    assert!(log["items"][0]["reason"].as_str().unwrap().contains("no method"), "{log}");
+
+    // From home she still signs in: the policy steps up risk, not Alice.
+    let (s, _, body, _) = call!(app, from("198.51.100.7", Some(&laptop), "alice", PW));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["me"]["next_step"]["step"], "done");
+}
+
+#[actix_web::test]
+async fn a_spray_then_the_right_password_is_a_password_spray_detection_and_a_method_steps_up() {
+    let (h, _files) = risk_harness();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let bob = user_with_password!(app, admin, "bob");
+    let (c, _) = sign_in!(app, "bob", PW);
+    let (_, secret) = add_authenticator_app!(app, h, c);
+    // Risk policy On at medium; the registration policy is off.
+    let (_, _, cur, _) = call!(app, with(&admin, get("/api/policy")));
+    let policy = json!({"enforcement": "on", "include_all": true, "level": "medium"});
+    let (s, _, body, _) = call!(
+        app,
+        with(&admin, put("/api/policy/sign-in-risk", json!({"policy": policy, "based_on_version": cur["version"]})))
+    );
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // 12 accounts, two passwords, one address: a spray.
+    for i in 0..12 {
+        for pw in ["Winter2026!", "Spring2026!"] {
+            // Paced under the per-address limit (20 a minute): the watch spans the hour.
+            h.clock.advance(Duration::seconds(4));
+            let (s, _, _, _) = call!(app, from("198.51.100.66", None, &format!("user{i}"), pw));
+            assert_eq!(s, StatusCode::UNAUTHORIZED);
+        }
+    }
+    // Another address is clean: bob signs in from there and proves his app as always.
+    let (s, _, body, _) = call!(app, from("203.0.113.20", None, "bob", PW));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    assert_eq!(page["items"], json!([]));
+
+    // The sprayer gets bob's password right: high risk; bob's authenticator app answers it.
+    let (s, hd, body, _) = call!(app, from("198.51.100.66", None, "bob", PW));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["me"]["next_step"]["step"], "second_factor");
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    let spray = &page["items"][0];
+    assert_eq!((spray["kind"].as_str(), spray["level"].as_str()), (Some("password_spray"), Some("high")), "{page}");
+    assert_eq!(spray["evidence"]["accounts"], 12);
+    assert_eq!(spray["evidence"]["passwords"], 2);
+    assert_eq!(spray["user_id"], bob);
+    let pending = session_cookie(&hd).unwrap();
+    h.clock.advance(Duration::seconds(31));
+    let (s, _, body, _) =
+        call!(app, with(&pending, post("/api/auth/second-factor", json!({"code": code(&secret, &h, 0)}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // Passing the step the policy asked remediates the sign-in's risk.
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    assert_eq!(page["items"][0]["state"], "remediated", "{page}");
+    assert_eq!(page["items"][0]["detail"], "passed_mfa_by_risk_policy");
+    let _ = h.clock.now();
+}
+
+#[actix_web::test]
+async fn private_and_unknown_addresses_never_fail_and_readers_alone_read_detections() {
+    let (h, _files) = risk_harness();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "carol");
+    for ip in ["10.1.2.3", "2001:db8::1", "100.64.0.1", "unknown"] {
+        let (s, _, body, _) = call!(app, from(ip, None, "carol", PW));
+        assert_eq!(s, StatusCode::OK, "{ip}: {body}");
+    }
+    let (s, _, _, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    assert_eq!(s, StatusCode::OK);
+    let (c, _) = sign_in!(app, "carol", PW);
+    let (s, _, _, _) = call!(app, with(&c, get("/api/risk/detections")));
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _, _) =
+        call!(app, with(&c, put("/api/policy/sign-in-risk", json!({"policy": {}, "based_on_version": 0}))));
+    assert!(s == StatusCode::FORBIDDEN || s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::BAD_REQUEST, "{s}");
+}
