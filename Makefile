@@ -18,7 +18,7 @@ FUZZ_TARGETS := api_json api_query csv_import totp_code
 # The API test binaries that run a second time on PostgreSQL (PROOFUP_TEST_ENGINE=postgres: each
 # binary starts one throw-away server, each test a fresh database of it). Not hostile/parsers:
 # they compare digests of the embedded store's files.
-PG_API_TESTS := api applications csv figures groups logs mail methods metrics oidc oidc_tokens policy report reset roles security users webhook
+PG_API_TESTS := api applications csv figures groups logs mail methods metrics oidc oidc_tokens policy report reset risk roles security users webhook
 
 .PHONY: run release test setup setup-test ui server test-unit test-e2e clean fuzz fuzz-corpus
 

@@ -42,6 +42,8 @@ pub enum Record {
     Audit(AuditRecord),
     SignIn(SignInRecord),
     Alert(AlertRecord),
+    RiskProfile(crate::domain::risk::Profile),
+    Detection(crate::domain::records::DetectionRecord),
     WebhookUrl(String),
     Message(Message),
     Application(Application),

@@ -144,7 +144,17 @@ impl UserStore for PgStore {
                 tx.execute("INSERT INTO directory_changes DEFAULT VALUES", &[]).map_err(pg)?;
             }
             for table in
-                ["passes", "methods", "recovery_codes", "registration_state", "sessions", "login_flows", "grants"]
+                [
+                "passes",
+                "methods",
+                "recovery_codes",
+                "registration_state",
+                "sessions",
+                "login_flows",
+                "grants",
+                "risk_profiles",
+                "detections",
+            ]
             {
                 tx.execute(&format!("DELETE FROM {table} WHERE user_id = $1"), &[&id]).map_err(pg)?;
             }

@@ -52,6 +52,12 @@ impl SledStore {
         for v in self.alerts.iter().values() {
             out(Record::Alert(dec(&v.map_err(backend)?)?))?;
         }
+        for v in self.risk_profiles.iter().values() {
+            out(Record::RiskProfile(dec(&v.map_err(backend)?)?))?;
+        }
+        for v in self.detections.iter().values() {
+            out(Record::Detection(dec(&v.map_err(backend)?)?))?;
+        }
         if let Some(url) = self.webhook.get(b"url").map_err(backend)? {
             out(Record::WebhookUrl(String::from_utf8_lossy(&url).into_owned()))?;
         }

@@ -25,6 +25,9 @@
 //!   SHA-256(token) → AccessGrant; `grants`: user id, 0, grant id → Grant; `refresh_tokens`:
 //!   SHA-256(token) → RefreshGrant (all swept once expired)
 //! - `ceremonies`: kind, `:`, session key (hex) → Ceremony (sealed; swept with the sessions)
+//! - `risk_profiles`: user id → risk Profile (last 50 sign-ins: country, network, 0.1° cell,
+//!   device hash); `detections`: (unix millis BE, sequence BE) → DetectionRecord;
+//!   `user_detections`: user id, 0, detection key → () (kept 90 days, gone with the user)
 //!
 //! Writes are buffered by sled; callers call [`SledStore::flush`] before they
 //! acknowledge a change, and multi-tree changes run in one transaction.

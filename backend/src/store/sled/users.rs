@@ -77,6 +77,10 @@ impl UserStore for SledStore {
         let creds: Vec<String> =
             found.iter().filter_map(|(_, v)| dec::<Method>(v).ok().and_then(|m| m.credential_id)).collect();
         let found_keys: Vec<::sled::IVec> = found.into_iter().map(|(k, _)| k).collect();
+        // Risk: the user's profile and detections go with them.
+        let detection_index: Vec<::sled::IVec> =
+            self.user_detections.scan_prefix(user_prefix(id)).keys().collect::<Result<_, _>>().map_err(backend)?;
+        let prefix_len = user_prefix(id).len();
         (
             &self.users,
             &self.usernames,
@@ -89,6 +93,9 @@ impl UserStore for SledStore {
             &self.regstate,
             &self.credentials,
             &self.recovery,
+            &self.risk_profiles,
+            &self.detections,
+            &self.user_detections,
         )
             .transaction(
                 |(
@@ -103,7 +110,15 @@ impl UserStore for SledStore {
                     regstate,
                     credentials,
                     recovery,
+                    risk_profiles,
+                    detections,
+                    user_detections,
                 )| {
+                    risk_profiles.remove(id.as_bytes())?;
+                    for k in &detection_index {
+                        detections.remove(&k[prefix_len..])?;
+                        user_detections.remove(k)?;
+                    }
                     for c in &creds {
                         credentials.remove(c.as_bytes())?;
                     }
