@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the portal and its API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the one-time URL that creates the first Global administrator.
     SetupUrl(SetupUrlArgs),
     /// Fill a (stopped) store with a synthetic directory for trials and benchmarks:

@@ -19,7 +19,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::SetupUrl(args)) => cli::setup_url::setup_url(args).map(|url| println!("{url}")),
-        Some(Command::Serve(args)) => run(args),
+        Some(Command::Serve(args)) => run(*args),
         Some(Command::Seed(args)) => cli::seed::seed(&args).map(|n| println!("{n}")),
         Some(Command::Backup(args)) => cli::backup::backup(&args).map(|s| println!("{s}")),
         Some(Command::HashRate(args)) => cli::hash_rate(&args),

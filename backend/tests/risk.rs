@@ -211,10 +211,12 @@ async fn a_spray_then_the_right_password_is_a_password_spray_detection_and_a_met
     let (s, _, body, _) =
         call!(app, with(&pending, post("/api/auth/second-factor", json!({"code": code(&secret, &h, 0)}))));
     assert_eq!(s, StatusCode::OK, "{body}");
-    // Passing the step the policy asked remediates the sign-in's risk.
+    // His app code proves it is him, but his password is known to the sprayer: the detection
+    // stays open as his user risk (a password change closes it).
     let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
-    assert_eq!(page["items"][0]["state"], "remediated", "{page}");
-    assert_eq!(page["items"][0]["detail"], "passed_mfa_by_risk_policy");
+    assert_eq!(page["items"][0]["state"], "at_risk", "{page}");
+    let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    assert_eq!((users[0]["user_id"].as_str(), users[0]["level"].as_str()), (Some(bob.as_str()), Some("high")));
     let _ = h.clock.now();
 }
 
@@ -236,4 +238,143 @@ async fn private_and_unknown_addresses_never_fail_and_readers_alone_read_detecti
     let (s, _, _, _) =
         call!(app, with(&c, put("/api/policy/sign-in-risk", json!({"policy": {}, "based_on_version": 0}))));
     assert!(s == StatusCode::FORBIDDEN || s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::BAD_REQUEST, "{s}");
+}
+
+/// The same store and clock, served again with a breached-password set holding `leaked` (the
+/// operator imported a corpus after the passwords were chosen).
+fn with_breached(h: &Harness, files: &std::path::Path, leaked: &[&str]) -> proofup::http::AppState {
+    let list = files.join("leaked.txt");
+    std::fs::write(&list, leaked.join("\n")).unwrap();
+    let set_path = files.join("breached.set");
+    proofup::adapters::breached::BreachedSet::build(&list, &set_path, "test corpus", 1).unwrap();
+    let set = proofup::adapters::breached::BreachedSet::open(&set_path).unwrap();
+    let geo = proofup::adapters::geoip::MmdbLocator::open(&[synthetic_mmdb(files)]).unwrap();
+    let sources = proofup::service::risk::RiskSources {
+        geo: Some(Arc::new(geo)),
+        breached: Some(Arc::new(set)),
+        ..Default::default()
+    };
+    let config = HttpConfig { trusted_proxies: vec!["192.0.2.10/32".parse().unwrap()], ..HttpConfig::for_tests() };
+    state_with_options(h.store.clone(), h.clock.clone(), config, &h.secret_key, sources)
+}
+
+#[actix_web::test]
+async fn a_leaked_password_makes_the_user_risky_until_a_secure_password_change() {
+    let (h, files) = risk_harness();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let dave = user_with_password!(app, admin, "dave");
+    let (c, _) = sign_in!(app, "dave", PW);
+    let (_, secret) = add_authenticator_app!(app, h, c);
+    drop(app);
+    // A breach corpus arrives that holds Dave's password.
+    let app = init_service(proofup::http::app(with_breached(&h, files.path(), &[PW, "another leaked one"]))).await;
+    h.clock.advance(Duration::seconds(31));
+    let (s, hd, body, _) = call!(app, post("/api/auth/sign-in", json!({"username": "dave", "password": PW})));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, hd2, body, _) = call!(
+        app,
+        with(&session_cookie(&hd).unwrap(), post("/api/auth/second-factor", json!({"code": code(&secret, &h, 0)})))
+    );
+    assert_eq!(s, StatusCode::OK, "no user risk policy yet: the usual second step: {body}");
+    let other_session = session_cookie(&hd2).unwrap();
+    // The leaked password, right at sign-in: leaked credentials, high, on the user.
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    let leaked = page["items"].as_array().unwrap().iter().find(|d| d["kind"] == "leaked_credentials").cloned().unwrap();
+    assert_eq!(leaked["level"], "high");
+    assert!(leaked["explanation"].as_str().unwrap().contains("test corpus"));
+    assert!(!page.to_string().contains(PW), "the password itself is never stored or shown");
+    let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    assert_eq!(users[0]["user_id"], dave);
+    assert_eq!(users[0]["level"], "high");
+
+    // The user risk policy On at high, secure password change.
+    let (_, _, cur, _) = call!(app, with(&admin, get("/api/policy")));
+    let policy = json!({"enforcement": "on", "include_all": true, "level": "high", "remedy": "secure_password_change"});
+    let (s, _, body, _) = call!(
+        app,
+        with(&admin, put("/api/policy/user-risk", json!({"policy": policy, "based_on_version": cur["version"]})))
+    );
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // Dave signs in: his app code first, then a new password.
+    h.clock.advance(Duration::seconds(31));
+    let (s, hd, body, _) = call!(app, post("/api/auth/sign-in", json!({"username": "dave", "password": PW})));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["me"]["next_step"]["step"], "second_factor");
+    let pending = session_cookie(&hd).unwrap();
+    let (s, hd, body, _) =
+        call!(app, with(&pending, post("/api/auth/second-factor", json!({"code": code(&secret, &h, 0)}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["next_step"]["step"], "set_password", "{body}");
+    let pending = session_cookie(&hd).unwrap_or(pending);
+    // Not another leaked one.
+    let (s, _, body, _) =
+        call!(app, with(&pending, post("/api/auth/password", json!({"new_password": "another leaked one"}))));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["fields"][0]["message"].as_str().unwrap().contains("breached"), "{body}");
+    let (s, hd, body, _) =
+        call!(app, with(&pending, post("/api/auth/password", json!({"new_password": "copper kettle winter nine"}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["next_step"]["step"], "done", "{body}");
+    assert!(session_cookie(&hd).is_some());
+    // Remediated; his other session ended with the old password.
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    let leaked = page["items"].as_array().unwrap().iter().find(|d| d["kind"] == "leaked_credentials").cloned().unwrap();
+    assert_eq!(leaked["state"], "remediated");
+    assert_eq!(leaked["detail"], "secure_password_change");
+    let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    assert_eq!(users, json!([]));
+    let (s, _, _, _) = call!(app, with(&other_session, get("/api/auth/me")));
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (_, _, audit, _) = call!(app, with(&admin, get("/api/audit?action=risk.")));
+    assert_eq!(audit["items"][0]["action"], "risk.remediated", "{audit}");
+}
+
+#[actix_web::test]
+async fn administrators_dismiss_confirm_safe_or_confirm_compromised_with_a_reason() {
+    let (h, files) = risk_harness();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let erin = user_with_password!(app, admin, "erin");
+    drop(app);
+    let app = init_service(proofup::http::app(with_breached(&h, files.path(), &[PW]))).await;
+    let (erin_session, _) = sign_in!(app, "erin", PW);
+    let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    assert_eq!(users[0]["username"], "erin");
+
+    // A reason is required.
+    let (s, _, body, _) =
+        call!(app, with(&admin, post(&format!("/api/risk/users/{erin}"), json!({"action": "dismiss", "reason": " "}))));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // Confirm compromised: user risk high, her sessions end, the verdict is a detection.
+    let (s, _, body, _) = call!(
+        app,
+        with(
+            &admin,
+            post(&format!("/api/risk/users/{erin}"), json!({"action": "confirm_compromised", "reason": "phished"}))
+        )
+    );
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+    let (s, _, _, _) = call!(app, with(&erin_session, get("/api/auth/me")));
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "signed out everywhere");
+    let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    assert_eq!((users[0]["state"].as_str(), users[0]["level"].as_str()), (Some("confirmed_compromised"), Some("high")));
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    assert!(page["items"].as_array().unwrap().iter().any(|d| d["kind"] == "admin_confirmed_compromised"));
+    // Dismiss closes everything, irreversibly, audited with the reason.
+    let (s, _, _, _) = call!(
+        app,
+        with(&admin, post(&format!("/api/risk/users/{erin}"), json!({"action": "dismiss", "reason": "pen test"})))
+    );
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    assert_eq!(users, json!([]));
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    assert!(page["items"].as_array().unwrap().iter().all(|d| d["state"] == "dismissed"), "{page}");
+    let (_, _, audit, _) = call!(app, with(&admin, get("/api/audit?action=risk.dismissed")));
+    assert_eq!(audit["items"][0]["changes"][0]["after"], "pen test");
+    let (s, _, _, _) =
+        call!(app, with(&admin, post("/api/risk/users/nobody", json!({"action": "dismiss", "reason": "x"}))));
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -105,10 +105,12 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("get", "/api/applications")
         | ("get", "/api/applications/{id}")
         | ("get", "/api/signing-keys")
-        | ("get", "/api/risk/detections") => ReadAdmin,
+        | ("get", "/api/risk/detections")
+        | ("get", "/api/risk/users") => ReadAdmin,
         ("post", "/api/users/{id}/grace")
         | ("post", "/api/users/{id}/require-reregistration")
-        | ("post", "/api/alerts/{id}/acknowledge") => Operate,
+        | ("post", "/api/alerts/{id}/acknowledge")
+        | ("post", "/api/risk/users/{id}") => Operate,
         ("post", "/api/users")
         | ("patch", "/api/users/{id}")
         | ("delete", "/api/users/{id}")
@@ -122,6 +124,7 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("delete", "/api/groups/{id}/members/{kind}/{member}")
         | ("put", "/api/policy")
         | ("put", "/api/policy/sign-in-risk")
+        | ("put", "/api/policy/user-risk")
         | ("get", "/api/settings/webhook")
         | ("put", "/api/settings/webhook")
         | ("post", "/api/settings/webhook/test")

@@ -69,6 +69,27 @@ pub enum PolicyOutcome {
     EmergencyAccess,
     /// What the sign-in risk policy did with a sign-in at `level`.
     SignInRisk { level: crate::risk::RiskLevel, effect: RiskEffect },
+    /// What the user risk policy did with a user at `level`.
+    UserRisk { level: crate::risk::RiskLevel, effect: RiskEffect },
+}
+
+impl RiskEffect {
+    /// The effect in the log's words.
+    pub fn words(self) -> &'static str {
+        match self {
+            RiskEffect::Noted => "noted",
+            RiskEffect::SecondFactorRequired => "second factor required",
+            RiskEffect::PasskeyRequired => "passkey required",
+            RiskEffect::Blocked => "blocked",
+            RiskEffect::NoMethod => "blocked, no method to prove it (needs a temporary access pass)",
+            RiskEffect::WouldRequireSecondFactor => "report-only, would require a second factor",
+            RiskEffect::WouldRequirePasskey => "report-only, would require a passkey",
+            RiskEffect::WouldBlock => "report-only, would block",
+            RiskEffect::PasswordChangeRequired => "secure password change required",
+            RiskEffect::ReauthenticationRequired => "sessions revoked, fresh strong sign-in required",
+            RiskEffect::WouldRequireRemediation => "report-only, would require remediation",
+        }
+    }
 }
 
 /// The sign-in risk policy's effect on one sign-in.
@@ -93,6 +114,12 @@ pub enum RiskEffect {
     WouldRequirePasskey,
     /// Report-only: would have blocked.
     WouldBlock,
+    /// User risk: a secure password change (after a second factor).
+    PasswordChangeRequired,
+    /// User risk: every session and grant ends; a fresh strong sign-in.
+    ReauthenticationRequired,
+    /// Report-only: user risk would have required remediation.
+    WouldRequireRemediation,
 }
 
 /// The MFA registration policy's effect on one sign-in.
@@ -164,8 +191,10 @@ impl PolicyOutcome {
                         format!("Report-only: sign-in risk {level} would require a passkey")
                     }
                     RiskEffect::WouldBlock => format!("Report-only: sign-in risk {level} would be blocked"),
+                    other => format!("sign-in risk {level}: {}", other.words()),
                 }
             }
+            PolicyOutcome::UserRisk { level, effect } => format!("user risk {}: {}", level.name(), effect.words()),
         }
     }
 }

@@ -122,32 +122,13 @@ impl Default for SignInRiskPolicy {
 
 impl SignInRiskPolicy {
     pub fn problems(&self) -> Vec<crate::FieldError> {
-        let mut out = Vec::new();
-        if !self.include_all && self.include_users.is_empty() && self.include_groups.is_empty() {
-            out.push(crate::FieldError {
-                field: "include".into(),
-                message: "Select the users or groups the policy applies to, or choose All users.".into(),
-            });
-        }
+        let mut out = self.assignments().problems();
         if self.block_at.is_some_and(|b| b < self.level) {
             out.push(crate::FieldError {
                 field: "block_at".into(),
                 message: "Block at the step-up level or above: a lower level would block what it should step up."
                     .into(),
             });
-        }
-        for (field, list) in [
-            ("include_users", &self.include_users),
-            ("include_groups", &self.include_groups),
-            ("exclude_users", &self.exclude_users),
-            ("exclude_groups", &self.exclude_groups),
-        ] {
-            if list.len() > MAX_POLICY_REFS {
-                out.push(crate::FieldError {
-                    field: field.into(),
-                    message: "At most 500 entries; use a group instead.".into(),
-                });
-            }
         }
         out
     }
@@ -160,6 +141,133 @@ pub struct SaveSignInRiskPolicyRequest {
     pub policy: SignInRiskPolicy,
     /// The version the edit started from; a newer saved version answers 409.
     pub based_on_version: u64,
+}
+
+/// What the user risk policy asks of a risky user at their next sign-in, after a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UserRiskRemedy {
+    /// A new password (not in the breached set); every other session and grant ends.
+    #[default]
+    SecurePasswordChange,
+    /// For risks a new password does not fix (a stolen token): every session and grant ends,
+    /// and the sign-in must prove a second factor (a passkey if the user has one).
+    RevokeAndReauthenticate,
+}
+
+impl UserRiskRemedy {
+    pub fn label(self) -> &'static str {
+        match self {
+            UserRiskRemedy::SecurePasswordChange => "Require a secure password change",
+            UserRiskRemedy::RevokeAndReauthenticate => "Revoke sessions and require a fresh strong sign-in",
+        }
+    }
+}
+
+/// The user risk policy: a user whose open detections reach `level` must remediate at their
+/// next sign-in. Assignments as the other policies'; emergency-access accounts always excluded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UserRiskPolicy {
+    pub enforcement: Enforcement,
+    pub include_all: bool,
+    #[serde(default)]
+    pub include_users: Vec<String>,
+    #[serde(default)]
+    pub include_groups: Vec<String>,
+    #[serde(default)]
+    pub exclude_users: Vec<String>,
+    #[serde(default)]
+    pub exclude_groups: Vec<String>,
+    pub level: crate::risk::RiskLevel,
+    #[serde(default)]
+    pub remedy: UserRiskRemedy,
+}
+
+impl Default for UserRiskPolicy {
+    fn default() -> Self {
+        Self {
+            enforcement: Enforcement::Off,
+            include_all: true,
+            include_users: Vec::new(),
+            include_groups: Vec::new(),
+            exclude_users: Vec::new(),
+            exclude_groups: Vec::new(),
+            level: crate::risk::RiskLevel::High,
+            remedy: UserRiskRemedy::SecurePasswordChange,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SaveUserRiskPolicyRequest {
+    pub policy: UserRiskPolicy,
+    pub based_on_version: u64,
+}
+
+/// The assignments every policy shares, as one view (the server checks scope with it).
+#[derive(Debug, Clone, Copy)]
+pub struct Assignments<'a> {
+    pub include_all: bool,
+    pub include_users: &'a [String],
+    pub include_groups: &'a [String],
+    pub exclude_users: &'a [String],
+    pub exclude_groups: &'a [String],
+}
+
+impl SignInRiskPolicy {
+    pub fn assignments(&self) -> Assignments<'_> {
+        Assignments {
+            include_all: self.include_all,
+            include_users: &self.include_users,
+            include_groups: &self.include_groups,
+            exclude_users: &self.exclude_users,
+            exclude_groups: &self.exclude_groups,
+        }
+    }
+}
+
+impl UserRiskPolicy {
+    pub fn assignments(&self) -> Assignments<'_> {
+        Assignments {
+            include_all: self.include_all,
+            include_users: &self.include_users,
+            include_groups: &self.include_groups,
+            exclude_users: &self.exclude_users,
+            exclude_groups: &self.exclude_groups,
+        }
+    }
+}
+
+impl Assignments<'_> {
+    /// Shape rules shared by the risk policies.
+    pub fn problems(&self) -> Vec<crate::FieldError> {
+        let mut out = Vec::new();
+        if !self.include_all && self.include_users.is_empty() && self.include_groups.is_empty() {
+            out.push(crate::FieldError {
+                field: "include".into(),
+                message: "Select the users or groups the policy applies to, or choose All users.".into(),
+            });
+        }
+        for (field, list) in [
+            ("include_users", self.include_users),
+            ("include_groups", self.include_groups),
+            ("exclude_users", self.exclude_users),
+            ("exclude_groups", self.exclude_groups),
+        ] {
+            if list.len() > MAX_POLICY_REFS {
+                out.push(crate::FieldError {
+                    field: field.into(),
+                    message: "At most 500 entries; use a group instead.".into(),
+                });
+            }
+        }
+        out
+    }
 }
 
 /// Most users or groups one list of the policy may name.
@@ -244,6 +352,9 @@ pub struct PolicyVersion {
     /// The sign-in risk policy, versioned with the registration policy (one history).
     #[serde(default)]
     pub sign_in_risk: SignInRiskPolicy,
+    /// The user risk policy, in the same history.
+    #[serde(default)]
+    pub user_risk: UserRiskPolicy,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub saved_at: Option<OffsetDateTime>,
     #[serde(default)]

@@ -96,6 +96,20 @@ impl DetectionKind {
         }
     }
 
+    /// Whether a second factor proved in the same sign-in closes this detection: it proves the
+    /// person signing in is the owner (an unusual place or device). It does not help when the
+    /// password itself is known to someone else (sprayed, leaked) or the account was reported
+    /// or confirmed compromised: those stay open as the user's risk until a password change.
+    pub fn mfa_remediates(self) -> bool {
+        matches!(
+            self,
+            DetectionKind::UnfamiliarFeatures
+                | DetectionKind::AtypicalTravel
+                | DetectionKind::AnonymousIp
+                | DetectionKind::AnomalousToken
+        )
+    }
+
     /// Whether a new password ends what this detection says: a password someone else knows.
     /// An anomalous token (a stolen session or refresh token) is not fixed by one; ending the
     /// sessions and grants and a fresh strong sign-in is.
@@ -319,6 +333,43 @@ pub struct DetectionView {
     pub evidence: Evidence,
     /// The evidence in words.
     pub explanation: String,
+}
+
+/// A user with open risk, as the Risky users report lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskyUser {
+    pub user_id: String,
+    pub username: String,
+    /// The user's risk: the highest of the open detections.
+    pub level: RiskLevel,
+    /// At risk, or confirmed compromised when an administrator said so.
+    pub state: RiskState,
+    pub open_detections: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_detected_at: OffsetDateTime,
+}
+
+/// What an administrator does about a user's risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RiskAction {
+    /// Closes every open detection of the user, irreversibly (a penetration test, say).
+    Dismiss,
+    /// The detections were the user after all: closed, and their places join the profile.
+    ConfirmSafe,
+    /// The account is compromised: user risk high, every session and grant ends.
+    ConfirmCompromised,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RiskActionRequest {
+    pub action: RiskAction,
+    /// Required: the audit log keeps it.
+    pub reason: String,
 }
 
 fn duration_words(minutes: u32) -> String {

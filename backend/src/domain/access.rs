@@ -281,16 +281,47 @@ pub enum RiskPolicy {
     },
 }
 
-/// This sign-in's risk (the highest of its real-time detections; none: nothing detected) and the
-/// sign-in risk policy's settings for the user.
+/// The user risk policy for this user: off (or not in scope), or applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserRiskPolicy {
+    Off,
+    Applies { mode: Mode, level: RiskLevel, remedy: proofup_shared::policy::UserRiskRemedy },
+}
+
+/// This sign-in's risk (the highest of its real-time detections; none: nothing detected), the
+/// user's risk (their open detections), and the two risk policies' settings for the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Risk {
     pub level: Option<RiskLevel>,
     pub policy: RiskPolicy,
+    pub user_level: Option<RiskLevel>,
+    pub user_policy: UserRiskPolicy,
 }
 
 impl Risk {
-    pub const NONE: Risk = Risk { level: None, policy: RiskPolicy::Off };
+    pub const NONE: Risk =
+        Risk { level: None, policy: RiskPolicy::Off, user_level: None, user_policy: UserRiskPolicy::Off };
+}
+
+/// What the user risk policy asks, and its outcome for the log.
+fn user_risk_ask(risk: &Risk) -> (Option<proofup_shared::policy::UserRiskRemedy>, Option<PolicyOutcome>) {
+    use proofup_shared::api::RiskEffect as E;
+    use proofup_shared::policy::UserRiskRemedy as R;
+    let Some(level) = risk.user_level else { return (None, None) };
+    let outcome = |effect| Some(PolicyOutcome::UserRisk { level, effect });
+    match risk.user_policy {
+        UserRiskPolicy::Applies { mode: Mode::Enforced, level: at, remedy } if level >= at => {
+            let effect = match remedy {
+                R::SecurePasswordChange => E::PasswordChangeRequired,
+                R::RevokeAndReauthenticate => E::ReauthenticationRequired,
+            };
+            (Some(remedy), outcome(effect))
+        }
+        UserRiskPolicy::Applies { mode: Mode::ReportOnly, level: at, .. } if level >= at => {
+            (None, outcome(E::WouldRequireRemediation))
+        }
+        _ => (None, outcome(E::Noted)),
+    }
 }
 
 /// What the risk policy asks of this sign-in.
@@ -477,8 +508,13 @@ pub fn decide(f: &SignInFacts) -> AccessDecision {
     if ask == RiskAsk::Block {
         return done(Next::Deny(Denied::Risky), outcomes);
     }
+    let (remedy, user_outcome) = user_risk_ask(&f.risk);
+    outcomes.extend(user_outcome);
+    // A risky user is stepped up like a risky sign-in (a second factor first; a passkey when
+    // they revoke and have one), then remedies.
     let step_up = match ask {
         RiskAsk::StepUp(passkey) => Some(passkey),
+        _ if remedy.is_some() => Some(false),
         _ => None,
     };
     match f.moment {
@@ -486,7 +522,7 @@ pub fn decide(f: &SignInFacts) -> AccessDecision {
             if app.is_some_and(|a| a.fresh_sign_in) {
                 return done(Next::SignInAgain(Again::Requested), outcomes);
             }
-            if step_up.is_some_and(|passkey| !answers_risk(f.proved, passkey)) {
+            if remedy.is_some() || step_up.is_some_and(|passkey| !answers_risk(f.proved, passkey)) {
                 return done(Next::SignInAgain(Again::Risky), outcomes);
             }
             if let Some(a) = app.filter(|a| a.wants_mfa() && !f.proved.second_factor()) {
@@ -520,6 +556,11 @@ pub fn decide(f: &SignInFacts) -> AccessDecision {
                 }
                 outcomes.push(PolicyOutcome::SecondFactorPending);
                 return done(Next::ProveFactor { options }, outcomes);
+            }
+            if remedy == Some(proofup_shared::policy::UserRiskRemedy::SecurePasswordChange)
+                && !f.proved.has(Factor::PasswordChosen)
+            {
+                return done(Next::SetPassword, outcomes);
             }
             let policy = PolicyOutcome::Registration { effect: f.registration.effect() };
             if !f.proved.beyond_password() && !no_method {

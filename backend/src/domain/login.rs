@@ -33,8 +33,9 @@ pub struct LoginFlow {
     pub context: Option<SignInContext>,
 }
 
-/// Where a sign-in came from, as risk sees it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Where a sign-in came from, as risk sees it, and what the risk policies asked of it (decided
+/// at the first factor and carried, so the steps that follow need no decision of their own).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SignInContext {
     /// The id its detections carry.
     pub sign_in: String,
@@ -49,6 +50,48 @@ pub struct SignInContext {
     /// From a trusted network (not a travel origin).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trusted: bool,
+    /// The sign-in risk policy accepts only a passkey.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub passkey_only: bool,
+    /// The user risk policy asks for a new password after the second factor.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub password_change: bool,
+    /// The user risk policy ends every other session and grant once the sign-in completes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revoke: bool,
+}
+
+impl SignInContext {
+    /// What the first factor's decision asked (its outcomes), remembered.
+    pub fn with_plan(mut self, outcomes: &[proofup_shared::api::PolicyOutcome]) -> Self {
+        use proofup_shared::api::{PolicyOutcome as O, RiskEffect as E};
+        for o in outcomes {
+            match o {
+                O::SignInRisk { effect: E::PasskeyRequired, .. } => self.passkey_only = true,
+                O::UserRisk { effect: E::PasswordChangeRequired, .. } => self.password_change = true,
+                O::UserRisk { effect: E::ReauthenticationRequired, .. } => self.revoke = true,
+                _ => {}
+            }
+        }
+        self
+    }
+}
+
+impl LoginFlow {
+    /// Whether this sign-in waits for a second factor of this kind: after the password alone
+    /// (any kind the user has), or a passkey still when only a passkey counts.
+    pub fn awaits(&self, option: proofup_shared::mfa::SecondFactorOption) -> bool {
+        use proofup_shared::mfa::SecondFactorOption;
+        if self.context.as_ref().is_some_and(|c| c.passkey_only) {
+            return option == SecondFactorOption::Passkey && !self.proved.has(Factor::Passkey);
+        }
+        self.proved == Factors::of(&[Factor::Password])
+    }
+
+    /// Whether, with a second factor proved, a new password must follow (user risk).
+    pub fn password_change_due(&self) -> bool {
+        self.context.as_ref().is_some_and(|c| c.password_change) && !self.proved.has(Factor::PasswordChosen)
+    }
 }
 
 impl LoginFlow {

@@ -53,6 +53,8 @@ pub enum EventKind {
     Test,
     /// A sign-in raised risk detections.
     RiskDetected,
+    /// A user's risk changed (remediated, dismissed, confirmed).
+    UserRiskChanged,
 }
 
 impl EventKind {
@@ -63,6 +65,7 @@ impl EventKind {
             EventKind::UserReported => "user.reported_not_me",
             EventKind::Test => "test",
             EventKind::RiskDetected => "risk.detected",
+            EventKind::UserRiskChanged => "user.risk_changed",
         }
     }
 }

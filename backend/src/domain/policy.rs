@@ -135,7 +135,7 @@ pub fn evaluate(policy: &MfaRegistrationPolicy, user: &UserFacts<'_>, now: Offse
 /// Whether the sign-in risk policy's assignments take in a user (emergency-access accounts never;
 /// an exclusion always wins), whatever its enforcement.
 pub fn risk_scope(
-    p: &proofup_shared::policy::SignInRiskPolicy,
+    p: proofup_shared::policy::Assignments<'_>,
     user_id: &str,
     emergency_access: bool,
     groups: &[Membership],
@@ -146,14 +146,14 @@ pub fn risk_scope(
     if p.exclude_users.iter().any(|u| u == user_id) {
         return Err(OutOfScope::ExcludedUser);
     }
-    if let Some(m) = group_match(groups, &p.exclude_groups) {
+    if let Some(m) = group_match(groups, p.exclude_groups) {
         return Err(OutOfScope::ExcludedGroup { group: m.group, path: m.path });
     }
     if p.include_all {
         Ok(Inclusion::AllUsers)
     } else if p.include_users.iter().any(|u| u == user_id) {
         Ok(Inclusion::User)
-    } else if let Some(m) = group_match(groups, &p.include_groups) {
+    } else if let Some(m) = group_match(groups, p.include_groups) {
         Ok(Inclusion::Group { group: m.group, path: m.path })
     } else {
         Err(OutOfScope::NotIncluded)

@@ -94,6 +94,8 @@ pub struct PolicyRecord {
     pub policy: MfaRegistrationPolicy,
     #[serde(default)]
     pub sign_in_risk: proofup_shared::policy::SignInRiskPolicy,
+    #[serde(default)]
+    pub user_risk: proofup_shared::policy::UserRiskPolicy,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub saved_at: Option<OffsetDateTime>,
     #[serde(default)]
@@ -109,6 +111,7 @@ impl PolicyRecord {
             version: 0,
             policy: Default::default(),
             sign_in_risk: Default::default(),
+            user_risk: Default::default(),
             saved_at: None,
             saved_by: None,
             changes: Vec::new(),
@@ -170,8 +173,8 @@ impl From<AlertRecord> for EmergencyAlert {
 
 impl From<PolicyRecord> for PolicyVersion {
     fn from(r: PolicyRecord) -> Self {
-        let PolicyRecord { version, policy, sign_in_risk, saved_at, saved_by, changes } = r;
-        PolicyVersion { version, policy, sign_in_risk, saved_at, saved_by, changes }
+        let PolicyRecord { version, policy, sign_in_risk, user_risk, saved_at, saved_by, changes } = r;
+        PolicyVersion { version, policy, sign_in_risk, user_risk, saved_at, saved_by, changes }
     }
 }
 
@@ -207,6 +210,7 @@ mod tests {
             version: 3,
             policy: MfaRegistrationPolicy::default(),
             sign_in_risk: Default::default(),
+            user_risk: Default::default(),
             saved_at: Some(at),
             saved_by: Some("ada".into()),
             changes: vec![FieldChange {

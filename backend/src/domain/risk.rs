@@ -95,6 +95,20 @@ pub struct Seen {
 }
 
 impl Seen {
+    pub fn of(o: &Observed<'_>) -> Self {
+        Seen {
+            at: o.at,
+            country: o.place.country.clone(),
+            asn: o.place.asn,
+            lat_e1: o.place.lat_e1,
+            lon_e1: o.place.lon_e1,
+            accuracy_km: o.place.accuracy_km,
+            city: o.place.city.clone(),
+            device: o.device.map(str::to_owned),
+            unreliable: o.place.anonymous || o.trusted,
+        }
+    }
+
     fn place(&self) -> Place {
         Place {
             country: self.country.clone(),
@@ -132,23 +146,18 @@ impl Profile {
 
     /// Remembers a sign-in that completed without open risk (or passed the step the risk asked).
     pub fn learn(&mut self, o: &Observed<'_>) {
-        let dormant = self.recent.back().is_some_and(|s| o.at - s.at >= DORMANT_AFTER);
+        self.remember(Seen::of(o));
+    }
+
+    /// Remembers `seen` (the engines call this inside their transaction).
+    pub fn remember(&mut self, seen: Seen) {
+        let dormant = self.recent.back().is_some_and(|s| seen.at - s.at >= DORMANT_AFTER);
         if dormant {
             // Back to learning, from what it knows now.
-            self.first_seen = o.at;
+            self.first_seen = seen.at;
             self.sign_ins = 0;
         }
-        self.recent.push_back(Seen {
-            at: o.at,
-            country: o.place.country.clone(),
-            asn: o.place.asn,
-            lat_e1: o.place.lat_e1,
-            lon_e1: o.place.lon_e1,
-            accuracy_km: o.place.accuracy_km,
-            city: o.place.city.clone(),
-            device: o.device.map(str::to_owned),
-            unreliable: o.place.anonymous || o.trusted,
-        });
+        self.recent.push_back(seen);
         while self.recent.len() > PROFILE_SIGN_INS {
             self.recent.pop_front();
         }
@@ -458,7 +467,7 @@ pub struct StateChange {
 impl StateChange {
     /// Applies the change to `d` if it is one of those meant; whether it changed.
     pub fn apply(&self, d: &mut crate::domain::records::DetectionRecord) -> bool {
-        let meant = self.ids.as_ref().is_none_or(|ids| ids.iter().any(|i| *i == d.id));
+        let meant = self.ids.as_ref().is_none_or(|ids| ids.contains(&d.id));
         if !meant || (self.only_open && !d.state.open()) || d.state == proofup_shared::risk::RiskState::Dismissed {
             // A dismissal is final.
             return false;

@@ -42,7 +42,23 @@ pub async fn save_sign_in_risk_policy(
     auth: Manager,
     body: web::Json<proofup_shared::policy::SaveSignInRiskPolicyRequest>,
 ) -> Result<web::Json<PolicyVersion>, AppError> {
-    Ok(web::Json(state.core.save_sign_in_risk_policy(&auth.manager()?, body.into_inner())?))
+    let req = body.into_inner();
+    let edit = crate::service::risk::RiskPolicyEdit::SignIn(req.policy);
+    Ok(web::Json(state.core.save_risk_policy(&auth.manager()?, req.based_on_version, edit)?))
+}
+
+/// Saves the user risk policy (a new version; the other policies unchanged).
+#[utoipa::path(tag = "policy", request_body = proofup_shared::policy::SaveUserRiskPolicyRequest, responses(
+    (status = 200, body = PolicyVersion), (status = 403, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+#[put("/policy/user-risk")]
+pub async fn save_user_risk_policy(
+    state: web::Data<AppState>,
+    auth: Manager,
+    body: web::Json<proofup_shared::policy::SaveUserRiskPolicyRequest>,
+) -> Result<web::Json<PolicyVersion>, AppError> {
+    let req = body.into_inner();
+    let edit = crate::service::risk::RiskPolicyEdit::User(req.policy);
+    Ok(web::Json(state.core.save_risk_policy(&auth.manager()?, req.based_on_version, edit)?))
 }
 
 /// Paging of the risk detections.
@@ -64,6 +80,30 @@ pub async fn detections(
     q: web::Query<DetectionsQuery>,
 ) -> Result<web::Json<proofup_shared::api::Page<proofup_shared::risk::DetectionView>>, AppError> {
     Ok(web::Json(state.core.detections(&auth.reader()?, q.after.as_deref(), q.limit.unwrap_or(50))?))
+}
+
+/// Users with open risk, highest first.
+#[utoipa::path(tag = "policy", responses((status = 200, body = Vec<proofup_shared::risk::RiskyUser>), (status = 403, body = ApiError)))]
+#[get("/risk/users")]
+pub async fn risky_users(
+    state: web::Data<AppState>,
+    auth: Reader,
+) -> Result<web::Json<Vec<proofup_shared::risk::RiskyUser>>, AppError> {
+    Ok(web::Json(state.core.risky_users(&auth.reader()?)?))
+}
+
+/// Dismiss, confirm safe or confirm compromised a user's risk (reason required, audited).
+#[utoipa::path(tag = "policy", request_body = proofup_shared::risk::RiskActionRequest, responses(
+    (status = 204), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
+#[post("/risk/users/{id}")]
+pub async fn act_on_risk(
+    state: web::Data<AppState>,
+    auth: Operator,
+    id: web::Path<String>,
+    body: web::Json<proofup_shared::risk::RiskActionRequest>,
+) -> Result<HttpResponse, AppError> {
+    state.core.act_on_risk(&auth.operator()?, &id, body.into_inner())?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Saved versions, newest first: who, when, what changed.
@@ -230,7 +270,10 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(get_policy)
         .service(save_policy)
         .service(save_sign_in_risk_policy)
+        .service(save_user_risk_policy)
         .service(detections)
+        .service(risky_users)
+        .service(act_on_risk)
         .service(policy_versions)
         .service(impact)
         .service(what_if)

@@ -30,6 +30,17 @@ pub struct Decided {
     state: RegistrationState,
 }
 
+/// What a decision is asked about: who, what they proved, when, for what, from where, and the
+/// sign-in's real-time risk.
+pub(crate) struct AccessAsk<'a> {
+    pub user: &'a User,
+    pub proved: Factors,
+    pub moment: Moment,
+    pub channel: Channel,
+    pub ip: &'a str,
+    pub risk_level: Option<crate::domain::access::RiskLevel>,
+}
+
 /// Whether a sign-in after `next` is over (a session), or goes on as a login flow. Entering the
 /// application (or being refused) happens where the application's flow resumes.
 pub fn signed_in_after(next: &Next) -> bool {
@@ -112,23 +123,36 @@ impl Core {
         }
     }
 
-    /// Gathers the facts and decides. `ip`: where the request comes from.
-    pub(crate) fn decide_access(
+    /// Gathers the facts and decides.
+    pub(crate) fn decide_access(&self, ask: AccessAsk<'_>) -> Result<Decided, ServiceError> {
+        let record = self.store.policy()?;
+        self.decide_access_with(&record, ask)
+    }
+
+    /// As [`Core::decide_access`], with the policies already read (the password step reads them
+    /// once for risk and the decision).
+    pub(crate) fn decide_access_with(
         &self,
-        user: &User,
-        proved: Factors,
-        moment: Moment,
-        channel: Channel,
-        ip: &str,
-        risk_level: Option<crate::domain::access::RiskLevel>,
+        record: &crate::domain::records::PolicyRecord,
+        ask: AccessAsk<'_>,
     ) -> Result<Decided, ServiceError> {
+        let AccessAsk { user, proved, moment, channel, ip, risk_level } = ask;
         let s = self.store.as_ref();
         let now = self.clock.now();
-        let record = s.policy()?;
-        let risk =
-            crate::domain::access::Risk { level: risk_level, policy: self.risk_policy(&record.sign_in_risk, user)? };
-        let policy = record.policy;
-        let (registration, state) = self.registration(&policy, user, now)?;
+        let user_policy = self.user_risk_policy(&record.user_risk, user)?;
+        // The user's risk is read only when a user risk policy could act on it.
+        let user_level = match user_policy {
+            crate::domain::access::UserRiskPolicy::Off => None,
+            _ => self.user_risk_level(&user.id)?,
+        };
+        let risk = crate::domain::access::Risk {
+            level: risk_level,
+            policy: self.risk_policy(&record.sign_in_risk, user)?,
+            user_level,
+            user_policy,
+        };
+        let policy = &record.policy;
+        let (registration, state) = self.registration(policy, user, now)?;
         let methods = s.methods(&user.id)?.into_iter().map(|m| m.kind).collect();
         let recovery_codes_left = s.recovery_codes(&user.id)?.map_or(0, |r| r.remaining());
         let network = Network { trusted_for_registration: policy.registration_allowed_from(ip) };
@@ -154,8 +178,15 @@ impl Core {
     pub(crate) fn decide_for_flow(&self, login: &LoginFlow, user: &User) -> Result<Decided, ServiceError> {
         let flow = self.flow_of(login.continuation.as_ref())?;
         let channel = self.channel_of(flow.as_ref(), user)?;
-        let level = login.context.as_ref().and_then(|c| c.level);
-        self.decide_access(user, login.proved, Moment::SigningIn, channel, &login.ip, level)
+        let risk_level = login.context.as_ref().and_then(|c| c.level);
+        self.decide_access(AccessAsk {
+            user,
+            proved: login.proved,
+            moment: Moment::SigningIn,
+            channel,
+            ip: &login.ip,
+            risk_level,
+        })
     }
 
     /// The sign-in risk policy as it applies to `user`.
@@ -171,7 +202,7 @@ impl Core {
             Enforcement::On => Mode::Enforced,
         };
         let groups = self.membership.read().map_err(super::index_poisoned)?.groups_of(&user.id);
-        if policy::risk_scope(p, &user.id, user.emergency_access, &groups).is_err() {
+        if policy::risk_scope(p.assignments(), &user.id, user.emergency_access, &groups).is_err() {
             return Ok(RiskPolicy::Off);
         }
         Ok(RiskPolicy::Applies {
@@ -180,6 +211,24 @@ impl Core {
             passkey_only_at_high: p.passkey_only_at_high,
             block_at: p.block_at,
         })
+    }
+    /// The user risk policy as it applies to `user`.
+    fn user_risk_policy(
+        &self,
+        p: &proofup_shared::policy::UserRiskPolicy,
+        user: &User,
+    ) -> Result<crate::domain::access::UserRiskPolicy, ServiceError> {
+        use crate::domain::access::UserRiskPolicy;
+        let mode = match p.enforcement {
+            Enforcement::Off => return Ok(UserRiskPolicy::Off),
+            Enforcement::ReportOnly => Mode::ReportOnly,
+            Enforcement::On => Mode::Enforced,
+        };
+        let groups = self.membership.read().map_err(super::index_poisoned)?.groups_of(&user.id);
+        if policy::risk_scope(p.assignments(), &user.id, user.emergency_access, &groups).is_err() {
+            return Ok(UserRiskPolicy::Off);
+        }
+        Ok(UserRiskPolicy::Applies { mode, level: p.level, remedy: p.remedy })
     }
 
     /// Where a browser's sign-in waits.

@@ -265,15 +265,19 @@ impl Core {
         let channel = self.channel_of(flow.as_ref(), &user)?;
         // Risk: the password typed is checked against the breached set only when it was the
         // password (a pass is not one), and is dropped right after.
-        let assessed = self.assess_sign_in(&user, ip, client, device, by_password.then_some(password.as_str()))?;
+        let policies = s.policy()?;
+        let assessed = self.assess_sign_in(&user, ip, device, by_password.then_some(password.as_str()), &policies)?;
         drop(password);
-        let decided = self.decide_access(
-            &user,
-            Factors::of(&[first]),
-            Moment::SigningIn,
-            channel,
-            &client.ip,
-            assessed.context.level,
+        let decided = self.decide_access_with(
+            &policies,
+            super::access::AccessAsk {
+                user: &user,
+                proved: Factors::of(&[first]),
+                moment: Moment::SigningIn,
+                channel,
+                ip: &client.ip,
+                risk_level: assessed.context.level,
+            },
         )?;
         let AccessDecision { next, mut outcomes } = decided.decision.clone();
         if let crate::domain::access::Next::Deny(
@@ -298,9 +302,11 @@ impl Core {
         let continuation = flow.map(|(f, _)| Continuation::Authorize { request: f.id });
         // Nothing more to do: a session. Otherwise a login flow, and no session until it completes.
         self.record_detections(&user, &assessed, client, application.as_deref())?;
+        // What the risk policies asked, carried to the steps that follow (no decision there).
+        let context = assessed.context.clone().with_plan(&outcomes);
         let login = LoginFlow {
             continuation: continuation.clone(),
-            context: Some(assessed.context.clone()),
+            context: Some(context),
             ..LoginFlow::begun(&user.id, first, now, &client.ip, &client.user_agent)
         };
         let progress = if done {

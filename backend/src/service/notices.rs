@@ -99,6 +99,28 @@ impl Core {
             acknowledged_by: None,
             acknowledged_at: None,
         })?;
+        // A detection: user reported suspicious activity (high), open until remediated.
+        s.add_detections(&[crate::domain::records::DetectionRecord {
+            id: String::new(),
+            at: now,
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            kind: proofup_shared::risk::DetectionKind::UserReported,
+            level: proofup_shared::risk::RiskLevel::High,
+            state: proofup_shared::risk::RiskState::AtRisk,
+            detail: None,
+            changed_at: None,
+            changed_by: None,
+            sign_in: None,
+            ip: client.ip.clone(),
+            place: self.locate(&client.ip),
+            application: None,
+            evidence: proofup_shared::risk::Evidence::Reported { what: summary.clone() },
+        }])?;
+        crate::metrics::risk_detection(
+            proofup_shared::risk::DetectionKind::UserReported,
+            proofup_shared::risk::RiskLevel::High,
+        );
         self.enqueue_event(
             EventKind::UserReported,
             serde_json::json!({"user": user.username, "user_id": user.id, "reported": summary, "ip": client.ip}),

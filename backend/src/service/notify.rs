@@ -54,7 +54,7 @@ impl Core {
                 format!("High-risk sign-in: {}", text("user")),
                 format!("A sign-in by {} from {} was rated high risk. See Risk detections in the portal for the evidence.", text("user"), text("ip")),
             )),
-            EventKind::RiskDetected => None,
+            EventKind::RiskDetected | EventKind::UserRiskChanged => None,
         };
         if let Some((title, detail)) = for_admins {
             self.mail_admins(&title, &detail, now)?;

@@ -178,6 +178,7 @@ impl Core {
             version: current.version + 1,
             policy: p.clone(),
             sign_in_risk: current.sign_in_risk.clone(),
+            user_risk: current.user_risk.clone(),
             saved_at: Some(now),
             saved_by: Some(by.actor().user.username.clone()),
             changes: changes.clone(),

@@ -114,6 +114,85 @@ impl Core {
         }
     }
 
+    /// Whether `password` is in the operator's breached-password set (none: never).
+    pub(crate) fn breached(&self, password: &str) -> bool {
+        self.risk.sources.breached.as_ref().is_some_and(|b| b.contains(risk::breach_key(password)))
+    }
+
+    /// Closes a user's open detections as remediated (`detail` says how): only those a new
+    /// password fixes, or all of them. Audited with the state change, in one transaction.
+    pub(crate) fn remediate_user_risk(
+        &self,
+        user: &User,
+        detail: &str,
+        password_only: bool,
+        client: &ClientInfo,
+    ) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        let open: Vec<String> = self
+            .store
+            .user_detections(&user.id)?
+            .into_iter()
+            .filter(|d| d.state.open() && (!password_only || d.kind.password_fixes()))
+            .map(|d| d.id)
+            .collect();
+        if open.is_empty() {
+            return Ok(0);
+        }
+        let change = StateChange {
+            ids: Some(open),
+            only_open: true,
+            to: RiskState::Remediated,
+            detail: detail.into(),
+            by: None,
+            at: now,
+        };
+        let entry = super::audit(
+            now,
+            Some(user),
+            "risk.remediated",
+            Some(user),
+            vec![super::change("user_risk", Some("at risk"), Some(detail))],
+            client,
+        );
+        let n = self.store.update_detections(&user.id, &change, Some(entry))?;
+        self.enqueue_event(
+            crate::domain::notify::EventKind::UserRiskChanged,
+            serde_json::json!({"user": user.username, "user_id": user.id, "state": "remediated", "detail": detail}),
+            now,
+        )?;
+        Ok(n)
+    }
+
+    /// A sign-in completed with `proved`: when the user risk policy asks a risky user to revoke
+    /// and sign in afresh, and this sign-in proved strongly, every other session and grant ends
+    /// and the user's risk is remediated. Returns whether it did.
+    pub(crate) fn user_risk_revoked(
+        &self,
+        user: &User,
+        proved: crate::domain::access::Factors,
+        client: &ClientInfo,
+    ) -> Result<bool, ServiceError> {
+        use proofup_shared::policy::{Enforcement, UserRiskRemedy};
+        let p = self.store.policy()?.user_risk;
+        if p.enforcement != Enforcement::On || p.remedy != UserRiskRemedy::RevokeAndReauthenticate {
+            return Ok(false);
+        }
+        let groups = self.membership.read().map_err(super::index_poisoned)?.groups_of(&user.id);
+        if crate::domain::policy::risk_scope(p.assignments(), &user.id, user.emergency_access, &groups).is_err() {
+            return Ok(false);
+        }
+        if self.user_risk_level(&user.id)?.is_none_or(|l| l < p.level)
+            || !crate::domain::access::answers_risk(proved, false)
+        {
+            return Ok(false);
+        }
+        self.store.delete_user_sessions(&user.id)?;
+        self.store.end_user_grants(&user.id, None)?;
+        self.remediate_user_risk(user, "sessions_revoked_and_reauthenticated", false, client)?;
+        Ok(true)
+    }
+
     /// A wrong password (or an unknown account) from `ip`, for the spray watch.
     pub(crate) fn spray_failure(&self, ip: IpAddr, username: &str, password: &str, unknown: bool) {
         if let Ok(mut w) = self.risk.spray.lock() {
@@ -126,15 +205,13 @@ impl Core {
         &self,
         user: &User,
         ip: IpAddr,
-        client: &ClientInfo,
         device: Option<&str>,
         password: Option<&str>,
+        policies: &crate::domain::records::PolicyRecord,
     ) -> Result<Assessed, StoreError> {
         let now = self.clock.now();
-        let place = self.locate(&client.ip);
-        let trusted = self
-            .store
-            .policy()?
+        let place = self.locate(&ip.to_string());
+        let trusted = policies
             .policy
             .registration_networks
             .iter()
@@ -162,6 +239,7 @@ impl Core {
             device: device.map(str::to_owned),
             level,
             trusted,
+            ..SignInContext::default()
         };
         Ok(Assessed { context, found })
     }
@@ -243,21 +321,25 @@ impl Core {
             let mine = self.store.user_detections(user_id)?;
             let ids: Vec<String> = mine
                 .into_iter()
-                .filter(|d| d.sign_in.as_deref() == Some(context.sign_in.as_str()) && d.state == RiskState::AtRisk)
+                .filter(|d| {
+                    d.sign_in.as_deref() == Some(context.sign_in.as_str())
+                        && d.state == RiskState::AtRisk
+                        && d.kind.mfa_remediates()
+                })
                 .map(|d| d.id)
                 .collect();
             if !ids.is_empty() {
                 self.store.update_detections(user_id, &StateChange { ids: Some(ids), ..change }, None)?;
             }
         }
-        let mut profile = self.store.risk_profile(user_id)?.unwrap_or_else(|| Profile::new(user_id, now));
-        profile.learn(&Observed {
+        // One call: the engine reads, remembers and writes the profile in one transaction.
+        let seen = risk::Seen::of(&Observed {
             at: now,
             place: &context.place,
             device: context.device.as_deref(),
             trusted: context.trusted,
         });
-        self.store.put_risk_profile(&profile)
+        self.store.learn_risk_profile(user_id, &seen)
     }
 
     /// Rebuilds the organisation's familiar countries and networks from every profile (the
@@ -285,23 +367,30 @@ impl Core {
         Ok(crate::domain::records::page(self.store.list_detections(after, limit.clamp(1, 200))?))
     }
 
-    /// Saves the sign-in risk policy as a new version of the policies (the registration policy
-    /// unchanged), audited, with what changed.
-    pub fn save_sign_in_risk_policy(
+    /// Saves one of the risk policies as a new version of the policies (the others unchanged),
+    /// audited, with what changed.
+    pub fn save_risk_policy(
         &self,
         by: &super::Manager<'_>,
-        req: proofup_shared::policy::SaveSignInRiskPolicyRequest,
+        based_on_version: u64,
+        edit: RiskPolicyEdit,
     ) -> Result<proofup_shared::policy::PolicyVersion, ServiceError> {
         use proofup_shared::FieldError;
         let s = self.store.as_ref();
-        let p = req.policy;
-        let mut problems = p.problems();
-        for (field, list) in [("include_users", &p.include_users), ("exclude_users", &p.exclude_users)] {
+        let (assignments, mut problems) = match &edit {
+            RiskPolicyEdit::SignIn(p) => (p.assignments(), p.problems()),
+            RiskPolicyEdit::User(p) => (p.assignments(), p.assignments().problems()),
+        };
+        for (field, list) in
+            [("include_users", assignments.include_users), ("exclude_users", assignments.exclude_users)]
+        {
             if let Some(bad) = list.iter().find(|id| s.user(id).ok().flatten().is_none()) {
                 problems.push(FieldError { field: field.into(), message: format!("No user has the id {bad}.") });
             }
         }
-        for (field, list) in [("include_groups", &p.include_groups), ("exclude_groups", &p.exclude_groups)] {
+        for (field, list) in
+            [("include_groups", assignments.include_groups), ("exclude_groups", assignments.exclude_groups)]
+        {
             if let Some(bad) = list.iter().find(|id| s.group(id).ok().flatten().is_none()) {
                 problems.push(FieldError { field: field.into(), message: format!("No group has the id {bad}.") });
             }
@@ -310,38 +399,97 @@ impl Core {
             return Err(ServiceError::Invalid(problems));
         }
         let current = s.policy()?;
-        if current.version != req.based_on_version {
+        if current.version != based_on_version {
             return Err(ServiceError::Conflict(
                 "Someone saved the policy after you opened it. Reload to see their version.".into(),
             ));
         }
-        let changes = sign_in_risk_changes(&current.sign_in_risk, &p);
         let now = self.clock.now();
-        let next = crate::domain::records::PolicyRecord {
+        let mut next = crate::domain::records::PolicyRecord {
             version: current.version + 1,
-            policy: current.policy.clone(),
-            sign_in_risk: p,
             saved_at: Some(now),
             saved_by: Some(by.actor().user.username.clone()),
-            changes: changes.clone(),
+            ..current.clone()
         };
-        let mut entry =
-            super::audit(now, Some(by.actor().user), "policy.sign_in_risk_saved", None, changes, by.actor().client);
-        entry.0.target = format!("Sign-in risk policy v{}", next.version);
-        s.save_policy(&next, req.based_on_version, entry)?;
+        let (action, name) = match edit {
+            RiskPolicyEdit::SignIn(p) => {
+                next.changes = sign_in_risk_changes(&current.sign_in_risk, &p);
+                next.sign_in_risk = p;
+                ("policy.sign_in_risk_saved", "Sign-in risk policy")
+            }
+            RiskPolicyEdit::User(p) => {
+                next.changes = user_risk_changes(&current.user_risk, &p);
+                next.user_risk = p;
+                ("policy.user_risk_saved", "User risk policy")
+            }
+        };
+        let mut entry = super::audit(now, Some(by.actor().user), action, None, next.changes.clone(), by.actor().client);
+        entry.0.target = format!("{name} v{}", next.version);
+        s.save_policy(&next, based_on_version, entry)?;
         Ok(next.into())
     }
+
+    /// A user's risk now: the highest of their open detections (low ones age out).
+    pub(crate) fn user_risk_level(&self, user_id: &str) -> Result<Option<RiskLevel>, StoreError> {
+        let now = self.clock.now();
+        let open = self.store.user_detections(user_id)?;
+        Ok(risk::user_level(open.iter().filter(|d| d.state.open()).map(|d| (&d.level, d.at)), now))
+    }
+}
+
+/// Which risk policy an administrator saves.
+pub enum RiskPolicyEdit {
+    SignIn(proofup_shared::policy::SignInRiskPolicy),
+    User(proofup_shared::policy::UserRiskPolicy),
+}
+
+fn assignment_changes(
+    prefix: &str,
+    before: proofup_shared::policy::Assignments<'_>,
+    after: proofup_shared::policy::Assignments<'_>,
+    out: &mut Vec<proofup_shared::api::FieldChange>,
+) {
+    let mut field = |name: &str, a: String, b: String| {
+        if a != b {
+            out.push(super::change(&format!("{prefix}.{name}"), Some(&a), Some(&b)));
+        }
+    };
+    field("include_all", before.include_all.to_string(), after.include_all.to_string());
+    for (name, a, b) in [
+        ("include_users", before.include_users, after.include_users),
+        ("include_groups", before.include_groups, after.include_groups),
+        ("exclude_users", before.exclude_users, after.exclude_users),
+        ("exclude_groups", before.exclude_groups, after.exclude_groups),
+    ] {
+        field(name, a.join(", "), b.join(", "));
+    }
+}
+
+fn user_risk_changes(
+    before: &proofup_shared::policy::UserRiskPolicy,
+    after: &proofup_shared::policy::UserRiskPolicy,
+) -> Vec<proofup_shared::api::FieldChange> {
+    let mut out = Vec::new();
+    let mut field = |name: &str, a: &str, b: &str| {
+        if a != b {
+            out.push(super::change(name, Some(a), Some(b)));
+        }
+    };
+    field("user_risk.enforcement", before.enforcement.label(), after.enforcement.label());
+    field("user_risk.level", before.level.label(), after.level.label());
+    field("user_risk.remedy", before.remedy.label(), after.remedy.label());
+    assignment_changes("user_risk", before.assignments(), after.assignments(), &mut out);
+    out
 }
 
 fn sign_in_risk_changes(
     before: &proofup_shared::policy::SignInRiskPolicy,
     after: &proofup_shared::policy::SignInRiskPolicy,
 ) -> Vec<proofup_shared::api::FieldChange> {
-    use super::change;
     let mut out = Vec::new();
     let mut field = |name: &str, a: String, b: String| {
         if a != b {
-            out.push(change(name, Some(&a), Some(&b)));
+            out.push(super::change(name, Some(&a), Some(&b)));
         }
     };
     field("sign_in_risk.enforcement", before.enforcement.label().into(), after.enforcement.label().into());
@@ -353,14 +501,146 @@ fn sign_in_risk_changes(
     );
     let block = |b: Option<RiskLevel>| b.map_or_else(|| "Never".to_owned(), |l| l.label().to_owned());
     field("sign_in_risk.block_at", block(before.block_at), block(after.block_at));
-    field("sign_in_risk.include_all", before.include_all.to_string(), after.include_all.to_string());
-    for (name, a, b) in [
-        ("sign_in_risk.include_users", &before.include_users, &after.include_users),
-        ("sign_in_risk.include_groups", &before.include_groups, &after.include_groups),
-        ("sign_in_risk.exclude_users", &before.exclude_users, &after.exclude_users),
-        ("sign_in_risk.exclude_groups", &before.exclude_groups, &after.exclude_groups),
-    ] {
-        field(name, a.join(", "), b.join(", "));
-    }
+    assignment_changes("sign_in_risk", before.assignments(), after.assignments(), &mut out);
     out
+}
+
+impl Core {
+    /// Users with open risk, highest first then newest (from the last 90 days of detections).
+    pub fn risky_users(&self, _: &super::Reader<'_>) -> Result<Vec<proofup_shared::risk::RiskyUser>, ServiceError> {
+        use std::collections::HashMap;
+        let now = self.clock.now();
+        let mut by_user: HashMap<String, Vec<DetectionRecord>> = HashMap::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.list_detections(after.as_deref(), 500)?;
+            for d in page.items.into_iter().filter(|d| d.state.open()) {
+                by_user.entry(d.user_id.clone()).or_default().push(d);
+            }
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => break,
+            }
+        }
+        let mut out: Vec<proofup_shared::risk::RiskyUser> = by_user
+            .into_values()
+            .filter_map(|ds| {
+                let level = risk::user_level(ds.iter().map(|d| (&d.level, d.at)), now)?;
+                let first = ds.first()?;
+                let state = if ds.iter().any(|d| d.state == RiskState::ConfirmedCompromised) {
+                    RiskState::ConfirmedCompromised
+                } else {
+                    RiskState::AtRisk
+                };
+                Some(proofup_shared::risk::RiskyUser {
+                    user_id: first.user_id.clone(),
+                    username: first.username.clone(),
+                    level,
+                    state,
+                    open_detections: ds.len() as u32,
+                    last_detected_at: ds.iter().map(|d| d.at).max().unwrap_or(first.at),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| b.level.cmp(&a.level).then(b.last_detected_at.cmp(&a.last_detected_at)));
+        Ok(out)
+    }
+
+    /// An administrator's verdict on a user's risk (Security operators and above), audited with
+    /// the reason: dismiss (irreversible), confirm safe (the places join the profile), confirm
+    /// compromised (user risk high; every session and grant ends).
+    pub fn act_on_risk(
+        &self,
+        by: &super::Operator<'_>,
+        user_id: &str,
+        req: proofup_shared::risk::RiskActionRequest,
+    ) -> Result<u64, ServiceError> {
+        use proofup_shared::risk::RiskAction;
+        let reason = req.reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(ServiceError::Invalid(vec![proofup_shared::FieldError {
+                field: "reason".into(),
+                message: "Say why (up to 500 characters): the audit log keeps it.".into(),
+            }]));
+        }
+        let s = self.store.as_ref();
+        let user = s.user(user_id)?.ok_or(ServiceError::NotFound("The user"))?;
+        let now = self.clock.now();
+        let actor = by.actor();
+        let (to, action, detail) = match req.action {
+            RiskAction::Dismiss => (RiskState::Dismissed, "risk.dismissed", format!("dismissed: {reason}")),
+            RiskAction::ConfirmSafe => {
+                (RiskState::ConfirmedSafe, "risk.confirmed_safe", format!("confirmed safe: {reason}"))
+            }
+            RiskAction::ConfirmCompromised => (
+                RiskState::ConfirmedCompromised,
+                "risk.confirmed_compromised",
+                format!("confirmed compromised: {reason}"),
+            ),
+        };
+        let entry = super::audit(
+            now,
+            Some(actor.user),
+            action,
+            Some(&user),
+            vec![super::change("reason", None, Some(reason))],
+            actor.client,
+        );
+        let before = s.user_detections(user_id)?;
+        if req.action == RiskAction::ConfirmCompromised {
+            // The verdict is itself a detection (high), so the user's risk is high from now.
+            s.add_detections(&[DetectionRecord {
+                id: String::new(),
+                at: now,
+                user_id: user.id.clone(),
+                username: user.username.clone(),
+                kind: DetectionKind::AdminConfirmedCompromised,
+                level: RiskLevel::High,
+                state: RiskState::ConfirmedCompromised,
+                detail: Some(detail.clone()),
+                changed_at: Some(now),
+                changed_by: Some(actor.user.username.clone()),
+                sign_in: None,
+                ip: actor.client.ip.clone(),
+                place: Place::default(),
+                application: None,
+                evidence: Evidence::Admin { by: actor.user.username.clone(), reason: reason.to_owned() },
+            }])?;
+            crate::metrics::risk_detection(DetectionKind::AdminConfirmedCompromised, RiskLevel::High);
+        }
+        let change = StateChange {
+            ids: None,
+            only_open: true,
+            to,
+            detail: detail.clone(),
+            by: Some(actor.user.username.clone()),
+            at: now,
+        };
+        let n = s.update_detections(user_id, &change, Some(entry.clone()))?;
+        if n == 0 && req.action == RiskAction::ConfirmCompromised {
+            s.append_audit(entry)?;
+        }
+        match req.action {
+            RiskAction::ConfirmCompromised => {
+                s.delete_user_sessions(user_id)?;
+                s.end_user_grants(user_id, None)?;
+            }
+            RiskAction::ConfirmSafe => {
+                // "Confirm safe" teaches: the places of what was detected join the profile.
+                let mut profile = s.risk_profile(user_id)?.unwrap_or_else(|| Profile::new(user_id, now));
+                for d in before.iter().filter(|d| d.state.open() && d.place.known()) {
+                    profile.learn(&Observed { at: d.at, place: &d.place, device: None, trusted: false });
+                }
+                s.put_risk_profile(&profile)?;
+            }
+            RiskAction::Dismiss => {}
+        }
+        self.enqueue_event(
+            crate::domain::notify::EventKind::UserRiskChanged,
+            serde_json::json!({"user": user.username, "user_id": user.id, "state": to, "by": actor.user.username, "reason": reason}),
+            now,
+        )?;
+        s.flush()?;
+        Ok(n)
+    }
 }

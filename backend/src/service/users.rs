@@ -7,7 +7,6 @@ use proofup_shared::FieldError;
 use time::Duration;
 
 use super::{audit, change, Actor, Manager, ServiceError};
-use crate::domain::access::Factor;
 use crate::domain::login::Progress;
 use crate::domain::model::{ClientInfo, User};
 use crate::domain::roles::{may_assign_role, may_manage_user, may_set_emergency_access};
@@ -88,9 +87,10 @@ impl Core {
                 }
                 s.attempt_succeeded(&user.username)?;
             }
-            // Signed in with a temporary access pass: choosing a password is this step's purpose.
+            // Signed in with a temporary access pass, or a risky user after a second factor:
+            // choosing a password is this step's purpose (the access decision says so).
             Progress::Signing(f)
-                if f.proved.has(Factor::TemporaryAccessPass) && !f.proved.has(Factor::PasswordChosen) => {}
+                if self.decide_for_flow(f, user)?.decision.next == crate::domain::access::Next::SetPassword => {}
             // Only the password is proven so far: whoever knows it must not be able to replace it.
             Progress::Signing(_) => return Err(ServiceError::FinishSignIn(self.waiting(progress, user)?)),
         }
@@ -109,6 +109,12 @@ impl Core {
         let (s, clock, hasher, rules) = (self.store.as_ref(), self.clock.as_ref(), &self.hasher, &self.rules);
         if let Err(message) = rules.check(&new_password, &user.username) {
             return Err(ServiceError::Invalid(vec![FieldError { field: "new_password".into(), message }]));
+        }
+        if self.breached(&new_password) {
+            return Err(ServiceError::Invalid(vec![FieldError {
+                field: "new_password".into(),
+                message: "This password appears in a list of breached passwords. Choose another one.".into(),
+            }]));
         }
         let hash = hasher.hash(new_password).await.map_err(|e| ServiceError::Hash(e.to_string()))?;
         let now = clock.now();

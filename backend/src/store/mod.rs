@@ -594,6 +594,9 @@ pub trait GrantStore {
 pub trait RiskStore {
     fn risk_profile(&self, user_id: &str) -> StoreResult<Option<crate::domain::risk::Profile>>;
     fn put_risk_profile(&self, profile: &crate::domain::risk::Profile) -> StoreResult<()>;
+    /// Adds one sign-in to the user's profile (a new profile for the first), read and written
+    /// in one transaction: one call, and two sign-ins at once both count.
+    fn learn_risk_profile(&self, user_id: &str, seen: &crate::domain::risk::Seen) -> StoreResult<()>;
     /// Every profile (the organisation's familiar countries and networks are built from them).
     fn for_each_risk_profile(&self, f: &mut dyn FnMut(crate::domain::risk::Profile)) -> StoreResult<()>;
     /// Stores detections; the store assigns their ids.

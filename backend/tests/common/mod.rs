@@ -81,7 +81,7 @@ pub fn state_with_key(store: Arc<dyn Store>, clock: Arc<ManualClock>, config: Ht
     state_with_options(store, clock, config, key, Default::default())
 }
 
-fn state_with_options(
+pub fn state_with_options(
     store: Arc<dyn Store>,
     clock: Arc<ManualClock>,
     config: HttpConfig,

@@ -64,7 +64,15 @@ fn prove(options: &[SecondFactorOption]) -> Next {
 type Row = (&'static str, fn(&mut SignInFacts), Next);
 
 fn risky(level: RiskLevel, policy: RiskPolicy) -> Risk {
-    Risk { level: Some(level), policy }
+    Risk { level: Some(level), policy, ..Risk::NONE }
+}
+
+fn risky_user(level: RiskLevel, remedy: proofup_shared::policy::UserRiskRemedy) -> Risk {
+    Risk {
+        user_level: Some(level),
+        user_policy: UserRiskPolicy::Applies { mode: Mode::Enforced, level: RiskLevel::High, remedy },
+        ..Risk::NONE
+    }
 }
 
 fn on() -> RiskPolicy {
@@ -477,6 +485,61 @@ fn the_access_decision_as_a_table() {
                 f.moment = Moment::ExistingSession;
                 f.channel = app(|_| {});
                 f.risk = risky(RiskLevel::Medium, on());
+            },
+            Next::SignInAgain(Again::Risky),
+        ),
+        (
+            "user risk high, secure password change: a second factor first",
+            |f| {
+                with_app_method(f);
+                f.risk = risky_user(RiskLevel::High, proofup_shared::policy::UserRiskRemedy::SecurePasswordChange);
+            },
+            prove(&[S::AuthenticatorApp]),
+        ),
+        (
+            "user risk high, second factor proved: then a new password (AT-11)",
+            |f| {
+                with_app_method(f);
+                f.proved = f.proved.with(Factor::AuthenticatorApp);
+                f.risk = risky_user(RiskLevel::High, proofup_shared::policy::UserRiskRemedy::SecurePasswordChange);
+            },
+            Next::SetPassword,
+        ),
+        (
+            "user risk high, password changed: allowed",
+            |f| {
+                with_app_method(f);
+                f.proved = f.proved.with(Factor::AuthenticatorApp).with(Factor::PasswordChosen);
+                f.risk = risky_user(RiskLevel::High, proofup_shared::policy::UserRiskRemedy::SecurePasswordChange);
+            },
+            Next::Allow,
+        ),
+        (
+            "user risk high, revoke: allowed after the second factor (the service revokes)",
+            |f| {
+                with_app_method(f);
+                f.proved = f.proved.with(Factor::AuthenticatorApp);
+                f.risk = risky_user(RiskLevel::High, proofup_shared::policy::UserRiskRemedy::RevokeAndReauthenticate);
+            },
+            Next::Allow,
+        ),
+        (
+            "user risk medium under a policy at high: nothing",
+            |f| f.risk = risky_user(RiskLevel::Medium, proofup_shared::policy::UserRiskRemedy::SecurePasswordChange),
+            Next::Allow,
+        ),
+        (
+            "user risk high, no method: blocked (a pass is the way out)",
+            |f| f.risk = risky_user(RiskLevel::High, proofup_shared::policy::UserRiskRemedy::SecurePasswordChange),
+            Next::Deny(Denied::RiskNoMethod { passkey: false }),
+        ),
+        (
+            "user risk high, single sign-on: sign in again",
+            |f| {
+                f.moment = Moment::ExistingSession;
+                f.channel = app(|_| {});
+                f.proved = f.proved.with(Factor::AuthenticatorApp);
+                f.risk = risky_user(RiskLevel::High, proofup_shared::policy::UserRiskRemedy::SecurePasswordChange);
             },
             Next::SignInAgain(Again::Risky),
         ),

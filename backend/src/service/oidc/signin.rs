@@ -121,7 +121,14 @@ impl Core {
             let channel = Channel::Application(self.app_facts(&app, &req, b.user, req.force_login || !recent)?);
             // Only a second factor this session proved counts here (a method registered in it long ago does not).
             let proved = Factors::of_session(b.session, now);
-            let decided = self.decide_access(b.user, proved, Moment::ExistingSession, channel, &client.ip, None)?;
+            let decided = self.decide_access(super::super::access::AccessAsk {
+                user: b.user,
+                proved,
+                moment: Moment::ExistingSession,
+                channel,
+                ip: &client.ip,
+                risk_level: None,
+            })?;
             let outcomes = decided.decision.outcomes;
             match decided.decision.next {
                 Next::Allow => {
@@ -223,7 +230,14 @@ impl Core {
         // registered since the flow began counts for an application that wants MFA.
         let channel = Channel::Application(self.app_facts(&app, &f.request, b.user, false)?);
         let proved = Factors::of_session(b.session, f.created_at);
-        let decided = self.decide_access(b.user, proved, Moment::Completed, channel, &client.ip, None)?;
+        let decided = self.decide_access(super::super::access::AccessAsk {
+            user: b.user,
+            proved,
+            moment: Moment::Completed,
+            channel,
+            ip: &client.ip,
+            risk_level: None,
+        })?;
         let verdict = match decided.decision.next {
             Next::Allow => Ok(decided.decision.outcomes),
             Next::Deny(why) => Err(why),

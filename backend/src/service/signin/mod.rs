@@ -98,12 +98,31 @@ impl<'a> SignIn<'a> {
         Ok(self.core.decide_for_flow(flow, &self.user)?.decision.next)
     }
 
-    /// Waiting for the second factor (or complete, to re-authenticate): the password alone is
-    /// proved so far. (A user without a method has nothing to prove: the proof fails.)
+    /// Waiting for a second factor (or complete, to re-authenticate). (A user without a method
+    /// has nothing to prove: the proof fails.)
     pub fn may_prove(&self) -> Result<(), ServiceError> {
+        use proofup_shared::mfa::SecondFactorOption as O;
         match &self.progress {
             Progress::Complete(_) => Ok(()),
-            Progress::Signing(f) if f.proved == Factors::of(&[Factor::Password]) => Ok(()),
+            Progress::Signing(f) if [O::Passkey, O::AuthenticatorApp, O::RecoveryCode].iter().any(|o| f.awaits(*o)) => {
+                Ok(())
+            }
+            Progress::Signing(_) => Err(ServiceError::WrongStage("This sign-in has no second factor to prove.")),
+        }
+    }
+
+    /// As [`Self::may_prove`], with this kind of proof among those the decision accepts (a
+    /// risky sign-in may accept a passkey only).
+    /// (What the first factor's decision asked is carried in the sign-in: no decision here.)
+    pub fn may_prove_with(&self, option: proofup_shared::mfa::SecondFactorOption) -> Result<(), ServiceError> {
+        match &self.progress {
+            Progress::Complete(_) => Ok(()),
+            Progress::Signing(f) if f.awaits(option) => Ok(()),
+            Progress::Signing(f) if f.context.as_ref().is_some_and(|c| c.passkey_only) => {
+                Err(ServiceError::WrongStage(
+                    "This sign-in looks unusual: only a passkey can prove it is you. Use your passkey.",
+                ))
+            }
             Progress::Signing(_) => Err(ServiceError::WrongStage("This sign-in has no second factor to prove.")),
         }
     }
@@ -143,10 +162,31 @@ impl<'a> SignIn<'a> {
     /// session id and a fresh MFA time.
     pub async fn second_step_done(&self, how: &str, factor: Factor) -> Result<Completed, ServiceError> {
         let now = self.core.clock.now();
-        if self.progress.signing() {
+        if let Progress::Signing(f) = &self.progress {
             self.core.log_second_step(now, &self.user, true, how, &self.client, self.application().as_deref())?;
+            // A risky user changes their password next (user risk): the sign-in continues under
+            // a new id.
+            let mut flow = f.clone();
+            flow.proved = flow.proved.with(factor);
+            if flow.password_change_due() {
+                return self.continue_with(flow, Next::SetPassword).await;
+            }
         }
         self.complete(Some(factor), Some(now), now).await
+    }
+
+    /// The sign-in goes on to `next` with `flow` (what it proved so far), under a new id.
+    async fn continue_with(&self, flow: LoginFlow, next: Next) -> Result<Completed, ServiceError> {
+        let s = self.core.store.as_ref();
+        s.delete_login(&self.key)?;
+        let token = new_token();
+        s.put_login(&session_key(&token), &flow)?;
+        s.durable().await?;
+        let mut me = self.user.me();
+        me.next_step = self.core.step_for(&flow, next)?;
+        me.must_set_password = me.next_step == NextStep::SetPassword;
+        self.core.with_flow_links(flow.continuation.as_ref(), &mut me)?;
+        Ok(Completed { token, me, continuation: None })
     }
 
     /// A second step failed: logged when signing in (not for re-authentication).
@@ -235,6 +275,11 @@ impl<'a> SignIn<'a> {
         let token = new_token();
         let (progress, outcomes) = match &self.progress {
             Progress::Signing(f) => {
+                // Not after a pass: the user risk policy's secure password change (a second
+                // factor, then this password). What a new password fixes is remediated.
+                if !f.proved.has(Factor::TemporaryAccessPass) {
+                    core.remediate_user_risk(&user, "secure_password_change", true, &self.client)?;
+                }
                 let mut flow = f.clone();
                 flow.proved = flow.proved.with(Factor::PasswordChosen);
                 let decided = core.decide_for_flow(&flow, &user)?;
@@ -294,6 +339,11 @@ impl<'a> SignIn<'a> {
                 if let Some(context) = &flow.context {
                     let strong = crate::domain::access::answers_risk(flow.proved, false);
                     self.core.sign_in_completed(&flow.user_id, context, strong)?;
+                }
+                // A risky user asked to revoke and sign in afresh: every other session and
+                // grant ends here, before this one is written.
+                if flow.context.as_ref().is_some_and(|c| c.revoke) {
+                    self.core.user_risk_revoked(&self.user, flow.proved, &self.client)?;
                 }
                 session_from(&flow, mfa_at, now)
             }

@@ -14,7 +14,7 @@ impl SignIn<'_> {
     /// A code from an authenticator app: the second step, or re-authentication in a complete
     /// session. A wrong or reused code is logged and refused.
     pub async fn prove_code(&self, code: &str) -> Result<Completed, ServiceError> {
-        self.may_prove()?;
+        self.may_prove_with(proofup_shared::mfa::SecondFactorOption::AuthenticatorApp)?;
         match self.core.verify_code(&self.user, &self.client, code) {
             Ok(m) => {
                 crate::metrics::second_step(Factor::AuthenticatorApp, true);
@@ -30,13 +30,13 @@ impl SignIn<'_> {
 
     /// Options for `navigator.credentials.get()`, bound to this session.
     pub fn passkey_challenge(&self) -> Result<PasskeyChallenge, ServiceError> {
-        self.may_prove()?;
+        self.may_prove_with(proofup_shared::mfa::SecondFactorOption::Passkey)?;
         self.core.start_passkey_sign_in(self.key, &self.user)
     }
 
     /// The browser's answer to [`Self::passkey_challenge`].
     pub async fn prove_passkey(&self, credential: serde_json::Value) -> Result<Completed, ServiceError> {
-        self.may_prove()?;
+        self.may_prove_with(proofup_shared::mfa::SecondFactorOption::Passkey)?;
         match self.core.finish_passkey_sign_in(self.key, &self.user, credential) {
             Ok(m) => {
                 crate::metrics::second_step(Factor::Passkey, true);
@@ -52,7 +52,7 @@ impl SignIn<'_> {
 
     /// A recovery code (each works once); with how many are left.
     pub async fn prove_recovery_code(&self, code: &str) -> Result<(u32, Completed), ServiceError> {
-        self.may_prove()?;
+        self.may_prove_with(proofup_shared::mfa::SecondFactorOption::RecoveryCode)?;
         match self.core.redeem_recovery_code(&self.user, &self.client, code) {
             Ok(left) => {
                 crate::metrics::second_step(Factor::RecoveryCode, true);

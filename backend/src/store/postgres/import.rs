@@ -71,11 +71,9 @@ fn insert(tx: &mut Tx<'_>, r: &Record) -> StoreResult<()> {
         Record::RiskProfile(p) => {
             run(tx, "INSERT INTO risk_profiles (user_id, doc) VALUES ($1, $2)", &[&p.user_id, &j(p)?])
         }
-        Record::Detection(d) => run(
-            tx,
-            "INSERT INTO detections (at, user_id, doc) VALUES ($1, $2, $3)",
-            &[&d.at, &d.user_id, &j(d)?],
-        ),
+        Record::Detection(d) => {
+            run(tx, "INSERT INTO detections (at, user_id, doc) VALUES ($1, $2, $3)", &[&d.at, &d.user_id, &j(d)?])
+        }
         Record::WebhookUrl(u) => {
             run(tx, "INSERT INTO webhook (name, doc) VALUES ('url', $1)", &[&serde_json::Value::String(u.clone())])
         }

@@ -34,6 +34,29 @@ impl RiskStore for PgStore {
         })
     }
 
+    fn learn_risk_profile(&self, user_id: &str, seen: &crate::domain::risk::Seen) -> StoreResult<()> {
+        let (id, seen) = (user_id.to_owned(), seen.clone());
+        self.run(move |c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            // Locks the row (or, for a first profile, the insert below conflicts and retries are
+            // not needed: a concurrent first insert loses one sign-in of learning, never data).
+            let row =
+                tx.query_opt("SELECT doc FROM risk_profiles WHERE user_id = $1 FOR UPDATE", &[&id]).map_err(pg)?;
+            let mut p = match row {
+                Some(r) => d::<Profile>(r.get(0)).unwrap_or_else(|_| Profile::new(&id, seen.at)),
+                None => Profile::new(&id, seen.at),
+            };
+            p.remember(seen);
+            tx.execute(
+                "INSERT INTO risk_profiles (user_id, doc) VALUES ($1, $2) \
+                 ON CONFLICT (user_id) DO UPDATE SET doc = EXCLUDED.doc",
+                &[&id, &j(&p)?],
+            )
+            .map_err(pg)?;
+            tx.commit().map_err(pg)
+        })
+    }
+
     fn for_each_risk_profile(&self, f: &mut dyn FnMut(Profile)) -> StoreResult<()> {
         let docs: Vec<serde_json::Value> = self.run(move |c| {
             Ok(c.query("SELECT doc FROM risk_profiles", &[]).map_err(pg)?.into_iter().map(|r| r.get(0)).collect())

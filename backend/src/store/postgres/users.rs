@@ -143,8 +143,7 @@ impl UserStore for PgStore {
             if touched > 0 {
                 tx.execute("INSERT INTO directory_changes DEFAULT VALUES", &[]).map_err(pg)?;
             }
-            for table in
-                [
+            for table in [
                 "passes",
                 "methods",
                 "recovery_codes",
@@ -154,8 +153,7 @@ impl UserStore for PgStore {
                 "grants",
                 "risk_profiles",
                 "detections",
-            ]
-            {
+            ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE user_id = $1"), &[&id]).map_err(pg)?;
             }
             insert_audit(&mut tx, audit)?;

@@ -24,6 +24,20 @@ impl RiskStore for SledStore {
         Ok(())
     }
 
+    fn learn_risk_profile(&self, user_id: &str, seen: &crate::domain::risk::Seen) -> StoreResult<()> {
+        self.risk_profiles
+            .transaction(|t| {
+                let mut p = match t.get(user_id.as_bytes())? {
+                    Some(v) => tx_dec::<Profile>(&v).unwrap_or_else(|_| Profile::new(user_id, seen.at)),
+                    None => Profile::new(user_id, seen.at),
+                };
+                p.remember(seen.clone());
+                t.insert(user_id.as_bytes(), tx_enc(&p)?)?;
+                Ok(())
+            })
+            .map_err(tx_err)
+    }
+
     fn for_each_risk_profile(&self, f: &mut dyn FnMut(Profile)) -> StoreResult<()> {
         for v in self.risk_profiles.iter().values() {
             // A profile that does not decode is skipped: it only ever lowers what is familiar.
