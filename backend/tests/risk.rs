@@ -93,7 +93,7 @@ async fn a_sign_in_from_the_other_side_of_the_world_is_detected_with_its_evidenc
     let (h, _files) = risk_harness();
     let app = init_service(proofup::http::app(h.state.clone())).await;
     let admin = setup!(h, app);
-    user_with_password!(app, admin, "alice");
+    let alice = user_with_password!(app, admin, "alice");
 
     // Alice's laptop: ten sign-ins from Paris over six days. The first sets the device cookie.
     let (s, hd, body, _) = call!(app, from("198.51.100.7", None, "alice", PW));
@@ -133,9 +133,38 @@ async fn a_sign_in_from_the_other_side_of_the_world_is_detected_with_its_evidenc
     let text = travel["explanation"].as_str().unwrap();
     assert!(text.contains("Paris, FR") && text.contains("Sydney, AU") && text.contains("km/h"), "{text}");
     assert_eq!(travel["sign_in"], items[0]["sign_in"], "one sign-in, one id");
-    // The sign-in log says what the (off) policy saw.
+    // The sign-in log says what the (off) policy saw, and where the sign-in came from.
     let (_, _, log, _) = call!(app, with(&admin, get("/api/sign-ins?user=alice&limit=1")));
     assert!(log["items"][0]["reason"].as_str().unwrap().contains("sign-in risk high"), "{log}");
+    assert_eq!(log["items"][0]["place"]["city"], "Sydney");
+    assert_eq!(log["items"][0]["place"]["lat_e1"], -339, "coordinates kept to 0.1°");
+    // Risky sign-ins: one, its two detections grouped.
+    let (_, _, risky, _) = call!(app, with(&admin, get("/api/risk/sign-ins")));
+    assert_eq!(risky.as_array().unwrap().len(), 1, "{risky}");
+    assert_eq!(risky[0]["level"], "high");
+    assert_eq!(risky[0]["detections"].as_array().unwrap().len(), 2);
+    // Before switching the policy on: the backtest over 30 days of sign-ins.
+    let draft = json!({"enforcement": "on", "include_all": true, "level": "medium", "passkey_only_at_high": false, "block_at": null});
+    let (s, _, bt, _) = call!(app, with(&admin, post("/api/policy/sign-in-risk/backtest", json!({"policy": draft}))));
+    assert_eq!(s, StatusCode::OK, "{bt}");
+    assert_eq!(bt["risky_sign_ins"], 1, "{bt}");
+    assert_eq!(
+        (bt["stepped_up"].as_u64(), bt["stepped_up_without_method"].as_u64(), bt["blocked"].as_u64()),
+        (Some(1), Some(1), Some(0))
+    );
+    assert_eq!(bt["users_stepped_up"], 1);
+    assert!(bt["sign_ins"].as_u64().unwrap() >= 12, "her Paris sign-ins count too: {bt}");
+    let blocking = json!({"enforcement": "on", "include_all": true, "level": "medium", "block_at": "high"});
+    let (_, _, bt, _) =
+        call!(app, with(&admin, post("/api/policy/sign-in-risk/backtest", json!({"policy": blocking}))));
+    assert_eq!(
+        (bt["stepped_up"].as_u64(), bt["blocked"].as_u64(), bt["users_blocked"].as_u64()),
+        (Some(0), Some(1), Some(1))
+    );
+    let excluding = json!({"enforcement": "on", "include_all": true, "exclude_users": [alice], "level": "low"});
+    let (_, _, bt, _) =
+        call!(app, with(&admin, post("/api/policy/sign-in-risk/backtest", json!({"policy": excluding}))));
+    assert_eq!(bt["stepped_up"], 0, "an excluded user is never stepped up: {bt}");
 
     // The sign-in risk policy On at medium: Alice has no method to prove it is her, and she may
     // not register one from there either (whoever holds only her password would bind theirs).

@@ -106,7 +106,9 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("get", "/api/applications/{id}")
         | ("get", "/api/signing-keys")
         | ("get", "/api/risk/detections")
-        | ("get", "/api/risk/users") => ReadAdmin,
+        | ("get", "/api/risk/users")
+        | ("get", "/api/risk/sign-ins")
+        | ("post", "/api/policy/sign-in-risk/backtest") => ReadAdmin,
         ("post", "/api/users/{id}/grace")
         | ("post", "/api/users/{id}/require-reregistration")
         | ("post", "/api/alerts/{id}/acknowledge")

@@ -49,6 +49,20 @@ pub struct SignInLogEntry {
     /// these rendered as words ([`describe_outcomes`]). Empty for entries no policy acted on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outcomes: Vec<PolicyOutcome>,
+    /// Where the sign-in came from, by the server's GeoIP database (a password step; none when
+    /// the database is off or knew nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<crate::risk::Place>,
+}
+
+impl SignInLogEntry {
+    /// The sign-in's real-time risk, as the risk policy's outcome recorded it.
+    pub fn risk(&self) -> Option<crate::risk::RiskLevel> {
+        self.outcomes.iter().find_map(|o| match o {
+            PolicyOutcome::SignInRisk { level, .. } => Some(*level),
+            _ => None,
+        })
+    }
 }
 
 /// One thing a policy did at a sign-in, stored on its log entry.

@@ -143,6 +143,32 @@ pub struct SaveSignInRiskPolicyRequest {
     pub based_on_version: u64,
 }
 
+/// A sign-in risk policy run over the sign-in log's last 30 days, before saving it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskBacktest {
+    pub days: u32,
+    /// Password sign-ins in the window (the ones a risk policy sees).
+    pub sign_ins: u64,
+    /// Of those, with real-time risk.
+    pub risky_sign_ins: u64,
+    /// Would have had to prove a second factor (or a passkey).
+    pub stepped_up: u64,
+    /// Of those stepped up, by users with no method today: they would have been blocked.
+    pub stepped_up_without_method: u64,
+    /// Would have been blocked by the policy's Block setting.
+    pub blocked: u64,
+    pub users_stepped_up: u64,
+    pub users_blocked: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RiskBacktestRequest {
+    pub policy: SignInRiskPolicy,
+}
+
 /// What the user risk policy asks of a risky user at their next sign-in, after a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

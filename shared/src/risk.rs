@@ -350,6 +350,27 @@ pub struct RiskyUser {
     pub last_detected_at: OffsetDateTime,
 }
 
+/// One risky sign-in (its detections grouped), as the Risky sign-ins report lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskySignIn {
+    pub sign_in: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub user_id: String,
+    pub username: String,
+    pub ip: String,
+    pub place: Place,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    /// The sign-in's level (two mediums make high).
+    pub level: RiskLevel,
+    /// Each detection's level, in the order of `detections`.
+    pub levels: Vec<RiskLevel>,
+    pub state: RiskState,
+    pub detections: Vec<DetectionKind>,
+}
+
 /// What an administrator does about a user's risk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -241,6 +241,7 @@ fn seed_logs(
             application: None,
             count: 1,
             outcomes: Vec::new(),
+            place: None,
         })?;
     }
     for i in 0..args.audit {

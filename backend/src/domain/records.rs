@@ -38,6 +38,19 @@ pub struct SignInRecord {
     /// What the access decision and its policies did, as data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outcomes: Vec<PolicyOutcome>,
+    /// Where it came from (rounded coordinates, country, network), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<proofup_shared::risk::Place>,
+}
+
+impl SignInRecord {
+    /// Its real-time risk (the sign-in risk outcome's level).
+    pub fn risk(&self) -> Option<proofup_shared::risk::RiskLevel> {
+        self.outcomes.iter().find_map(|o| match o {
+            PolicyOutcome::SignInRisk { level, .. } => Some(*level),
+            _ => None,
+        })
+    }
 }
 
 fn one() -> u32 {
@@ -139,6 +152,7 @@ impl From<SignInRecord> for SignInLogEntry {
             application,
             count,
             outcomes,
+            place,
         } = r;
         SignInLogEntry {
             id,
@@ -153,6 +167,7 @@ impl From<SignInRecord> for SignInLogEntry {
             application,
             count,
             outcomes,
+            place,
         }
     }
 }

@@ -450,6 +450,28 @@ impl SprayWatch {
     }
 }
 
+/// What a sign-in risk policy would have done with one past sign-in at `level`, by the user's
+/// scope: nothing, a step-up, or a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WouldHave {
+    Nothing,
+    SteppedUp,
+    Blocked,
+}
+
+/// The policy's verdict on a past sign-in (the same thresholds the access decision applies).
+pub fn would_have(p: &proofup_shared::policy::SignInRiskPolicy, in_scope: bool, level: RiskLevel) -> WouldHave {
+    if !in_scope {
+        WouldHave::Nothing
+    } else if p.block_at.is_some_and(|b| level >= b) {
+        WouldHave::Blocked
+    } else if level >= p.level {
+        WouldHave::SteppedUp
+    } else {
+        WouldHave::Nothing
+    }
+}
+
 /// A change of state to some of a user's detections, as data (each engine applies it inside its
 /// own transaction).
 #[derive(Debug, Clone, PartialEq, Eq)]

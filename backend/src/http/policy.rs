@@ -82,6 +82,35 @@ pub async fn detections(
     Ok(web::Json(state.core.detections(&auth.reader()?, q.after.as_deref(), q.limit.unwrap_or(50))?))
 }
 
+/// A draft sign-in risk policy over the last 30 days of sign-ins: what it would have done.
+#[utoipa::path(tag = "policy", request_body = proofup_shared::policy::RiskBacktestRequest, responses(
+    (status = 200, body = proofup_shared::policy::RiskBacktest), (status = 403, body = ApiError)))]
+#[post("/policy/sign-in-risk/backtest")]
+pub async fn backtest_sign_in_risk(
+    state: web::Data<AppState>,
+    auth: Reader,
+    body: web::Json<proofup_shared::policy::RiskBacktestRequest>,
+) -> Result<web::Json<proofup_shared::policy::RiskBacktest>, AppError> {
+    let core = state.core.clone();
+    let policy = body.into_inner().policy;
+    let reader = auth.0;
+    // A scan of up to the log's 30 days: off the request threads.
+    let out = web::block(move || reader.reader().and_then(|r| core.backtest_sign_in_risk(&r, &policy)))
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))??;
+    Ok(web::Json(out))
+}
+
+/// Risky sign-ins of the last 30 days, newest first.
+#[utoipa::path(tag = "policy", responses((status = 200, body = Vec<proofup_shared::risk::RiskySignIn>), (status = 403, body = ApiError)))]
+#[get("/risk/sign-ins")]
+pub async fn risky_sign_ins(
+    state: web::Data<AppState>,
+    auth: Reader,
+) -> Result<web::Json<Vec<proofup_shared::risk::RiskySignIn>>, AppError> {
+    Ok(web::Json(state.core.risky_sign_ins(&auth.reader()?)?))
+}
+
 /// Users with open risk, highest first.
 #[utoipa::path(tag = "policy", responses((status = 200, body = Vec<proofup_shared::risk::RiskyUser>), (status = 403, body = ApiError)))]
 #[get("/risk/users")]
@@ -273,6 +302,8 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(save_user_risk_policy)
         .service(detections)
         .service(risky_users)
+        .service(risky_sign_ins)
+        .service(backtest_sign_in_risk)
         .service(act_on_risk)
         .service(policy_versions)
         .service(impact)

@@ -92,6 +92,7 @@ fn entry(
         application: application.map(str::to_owned),
         count: 1,
         outcomes: Vec::new(),
+        place: None,
     }
 }
 
@@ -288,7 +289,8 @@ impl Core {
             self.record_detections(&user, &assessed, client, flow.as_ref().map(|(_, a)| a.name.as_str()))?;
             let reason = describe_outcomes("Password", &outcomes);
             let e = entry(now, (&user.username, Some(&user)), SignInResult::Blocked, reason, client, None);
-            self.record_sign_in(SignInRecord { outcomes, ..e })?;
+            let place = Some(assessed.context.place.clone()).filter(|p| p.known());
+            self.record_sign_in(SignInRecord { outcomes, place, ..e })?;
             s.durable().await?;
             return Err(SignInError::RiskBlocked(why.describe()));
         }
@@ -339,7 +341,11 @@ impl Core {
             )?;
         }
         let how = if by_pass { "Temporary access pass" } else { "Password" };
-        self.log_step_outcomes(now, &user, how, outcomes, client, application.as_deref())?;
+        let reason = describe_outcomes(how, &outcomes);
+        let e =
+            entry(now, (&user.username, Some(&user)), SignInResult::Success, reason, client, application.as_deref());
+        let place = Some(assessed.context.place.clone()).filter(|p| p.known());
+        self.record_sign_in(SignInRecord { outcomes, place, ..e })?;
         s.durable().await?;
         let mut me = user.me();
         me.next_step = if done { NextStep::Done } else { self.step_for(&login, next)? };

@@ -644,3 +644,122 @@ impl Core {
         Ok(n)
     }
 }
+
+impl Core {
+    /// Runs a (draft) sign-in risk policy over the last 30 days of the sign-in log: how many
+    /// sign-ins and users it would have stepped up or blocked. Scope is today's directory; "no
+    /// method" is today's methods.
+    pub fn backtest_sign_in_risk(
+        &self,
+        _: &super::Reader<'_>,
+        p: &proofup_shared::policy::SignInRiskPolicy,
+    ) -> Result<proofup_shared::policy::RiskBacktest, ServiceError> {
+        use risk::WouldHave;
+        use std::collections::{HashMap, HashSet};
+        const DAYS: u32 = 30;
+        let s = self.store.as_ref();
+        let from = self.clock.now() - time::Duration::days(DAYS.into());
+        let mut out = proofup_shared::policy::RiskBacktest { days: DAYS, ..Default::default() };
+        // One pass; only the risky rows are kept (user, level).
+        let mut risky: Vec<(String, RiskLevel)> = Vec::new();
+        s.for_each_sign_in(from, &mut |e| {
+            if !e.interactive || e.outcomes.is_empty() {
+                return;
+            }
+            out.sign_ins += 1;
+            if let (Some(level), Some(user)) = (e.risk(), e.user_id) {
+                risky.push((user, level));
+            }
+        })?;
+        out.risky_sign_ins = risky.len() as u64;
+        let index = self.membership.read().map_err(super::index_poisoned)?;
+        let counts = s.method_counts()?;
+        let mut scope: HashMap<String, bool> = HashMap::new();
+        let (mut stepped, mut blocked) = (HashSet::new(), HashSet::new());
+        for (user_id, level) in risky {
+            let in_scope = match scope.get(&user_id) {
+                Some(v) => *v,
+                None => {
+                    let v = match s.user(&user_id)? {
+                        Some(u) => crate::domain::policy::risk_scope(
+                            p.assignments(),
+                            &u.id,
+                            u.emergency_access,
+                            &index.groups_of(&u.id),
+                        )
+                        .is_ok(),
+                        None => false,
+                    };
+                    scope.insert(user_id.clone(), v);
+                    v
+                }
+            };
+            match risk::would_have(p, in_scope, level) {
+                WouldHave::Nothing => {}
+                WouldHave::Blocked => {
+                    out.blocked += 1;
+                    blocked.insert(user_id);
+                }
+                WouldHave::SteppedUp => {
+                    out.stepped_up += 1;
+                    if counts.get(&user_id).copied().unwrap_or(0) == 0 {
+                        out.stepped_up_without_method += 1;
+                    }
+                    stepped.insert(user_id);
+                }
+            }
+        }
+        out.users_stepped_up = stepped.len() as u64;
+        out.users_blocked = blocked.len() as u64;
+        Ok(out)
+    }
+
+    /// Risky sign-ins of the last 30 days (their detections grouped), newest first.
+    pub fn risky_sign_ins(
+        &self,
+        _: &super::Reader<'_>,
+    ) -> Result<Vec<proofup_shared::risk::RiskySignIn>, ServiceError> {
+        let since = self.clock.now() - time::Duration::days(30);
+        let mut out: Vec<proofup_shared::risk::RiskySignIn> = Vec::new();
+        let mut after: Option<String> = None;
+        'pages: loop {
+            let page = self.store.list_detections(after.as_deref(), 500)?;
+            for d in page.items {
+                if d.at < since {
+                    break 'pages;
+                }
+                let Some(id) = d.sign_in.clone() else { continue };
+                match out.iter_mut().find(|r| r.sign_in == id) {
+                    Some(r) => {
+                        r.detections.push(d.kind);
+                        r.levels.push(d.level);
+                        if !d.state.open() {
+                            r.state = d.state;
+                        }
+                    }
+                    None => out.push(proofup_shared::risk::RiskySignIn {
+                        sign_in: id,
+                        at: d.at,
+                        user_id: d.user_id,
+                        username: d.username,
+                        ip: d.ip,
+                        place: d.place,
+                        application: d.application,
+                        level: d.level,
+                        levels: vec![d.level],
+                        state: d.state,
+                        detections: vec![d.kind],
+                    }),
+                }
+            }
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => break,
+            }
+        }
+        for r in &mut out {
+            r.level = risk::sign_in_level(r.levels.iter()).unwrap_or(r.level);
+        }
+        Ok(out)
+    }
+}

@@ -376,6 +376,9 @@ pub trait SignInLog {
     fn count_sign_ins(&self) -> StoreResult<u64>;
     /// Retention: removes entries from before `before`, then the oldest beyond `max_rows`.
     fn prune_sign_ins(&self, before: OffsetDateTime, max_rows: u64) -> StoreResult<u64>;
+    /// Every entry from `from` on, oldest first (a backtest over the log). Entries that do not
+    /// decode are skipped.
+    fn for_each_sign_in(&self, from: OffsetDateTime, f: &mut dyn FnMut(SignInRecord)) -> StoreResult<u64>;
 }
 
 pub trait GroupStore {

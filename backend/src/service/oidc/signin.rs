@@ -371,6 +371,7 @@ impl Core {
             application: Some(app.name.clone()),
             count: 1,
             outcomes,
+            place: None,
         })?;
         Ok(())
     }

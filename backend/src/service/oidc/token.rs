@@ -364,6 +364,7 @@ impl Core {
             application: Some(app.name.clone()),
             count: 1,
             outcomes: Vec::new(),
+            place: None,
         })?;
         self.store.durable().await?;
         Ok(TokenResponse {

@@ -136,6 +136,42 @@ impl AuditLog for PgStore {
 }
 
 impl SignInLog for PgStore {
+    fn for_each_sign_in(&self, from: OffsetDateTime, f: &mut dyn FnMut(SignInRecord)) -> StoreResult<u64> {
+        // Batches by (at, seq), so memory holds one batch at a time.
+        let mut last: Option<(OffsetDateTime, i64)> = None;
+        let mut n = 0;
+        loop {
+            let cursor = last;
+            let rows: Vec<(OffsetDateTime, i64, serde_json::Value)> = self.run(move |c| {
+                let (lat, lseq) = match cursor {
+                    Some((a, s)) => (Some(a), Some(s)),
+                    None => (None, None),
+                };
+                Ok(c.query(
+                    "SELECT at, seq, doc FROM sign_ins WHERE at >= $1 \
+                     AND ($2::timestamptz IS NULL OR (at, seq) > ($2, $3::bigint)) ORDER BY at, seq LIMIT 5000",
+                    &[&from, &lat, &lseq],
+                )
+                .map_err(pg)?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect())
+            })?;
+            let done = rows.len() < 5000;
+            for (at, seq, doc) in rows {
+                last = Some((at, seq));
+                if let Ok(mut e) = d::<SignInRecord>(doc) {
+                    e.id = seq.to_string();
+                    f(e);
+                    n += 1;
+                }
+            }
+            if done {
+                return Ok(n);
+            }
+        }
+    }
+
     fn append_sign_in(&self, entry: SignInRecord) -> StoreResult<()> {
         let result =
             serde_json::to_value(entry.result).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();

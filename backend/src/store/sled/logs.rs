@@ -90,6 +90,17 @@ impl AuditLog for SledStore {
 }
 
 impl SignInLog for SledStore {
+    fn for_each_sign_in(&self, from: OffsetDateTime, f: &mut dyn FnMut(SignInRecord)) -> StoreResult<u64> {
+        let mut n = 0;
+        for v in self.signins.range(log_key(from, 0)..).values() {
+            if let Ok(e) = dec::<SignInRecord>(&v.map_err(backend)?) {
+                f(e);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     fn append_sign_in(&self, mut entry: SignInRecord) -> StoreResult<()> {
         let key = log_key(entry.at, self.db.generate_id().map_err(backend)?);
         entry.id = hex(&key);
