@@ -62,6 +62,7 @@ fn bench(c: &mut Criterion) {
         application: None,
         count: 1,
         outcomes: Vec::new(),
+        place: None,
     };
     for u in 0..N {
         s.append_sign_in(row(u)).expect("row");

@@ -427,6 +427,7 @@ async fn refused_sign_ins_are_kept_small_and_logs_have_a_retention() {
                 application: None,
                 count: 1,
                 outcomes: Vec::new(),
+                place: None,
             })
             .unwrap();
     }

@@ -215,6 +215,7 @@ mod tests {
             application: None,
             count: 1,
             outcomes: vec![PolicyOutcome::SecondFactorPending],
+            place: None,
         };
         let stored = serde_json::to_vec(&wire).unwrap();
         let record: SignInRecord = serde_json::from_slice(&stored).unwrap();

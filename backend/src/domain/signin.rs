@@ -58,6 +58,7 @@ mod tests {
             application: None,
             count: 1,
             outcomes: Vec::new(),
+            place: None,
         };
         let t = datetime!(2026-12-06 10:15:01 UTC);
         let base = aggregate_key(&e(t, None, SignInResult::Failure, "203.0.113.7", "Unknown user")).unwrap();

@@ -164,6 +164,7 @@ fn sign_in(username: &str, result: SignInResult, at: OffsetDateTime) -> SignInRe
         application: None,
         count: 1,
         outcomes: Vec::new(),
+        place: None,
     }
 }
 
