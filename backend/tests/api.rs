@@ -197,9 +197,10 @@ async fn failed_sign_ins_throttle_the_account_then_lock_it() {
     let cookie = setup!(h, app);
     h.clock.advance(Duration::minutes(2)); // past the per-IP window of the set-up requests
 
-    for _ in 0..5 {
+    // Five different guesses (a wrong password typed again is not a new guess: counted once).
+    for i in 0..5 {
         let (s, _, _, _) =
-            call!(app, post("/api/auth/sign-in", json!({"username": "ada", "password": "wrong wrong wrong"})));
+            call!(app, post("/api/auth/sign-in", json!({"username": "ada", "password": format!("wrong guess {i}")})));
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
     // Even the right password is refused during the delay, without being checked.
@@ -209,8 +210,8 @@ async fn failed_sign_ins_throttle_the_account_then_lock_it() {
     assert_eq!(headers.get("retry-after").unwrap(), "30");
     assert_eq!(body["retry_after_seconds"], 30);
     // The same holds for a username that does not exist: the throttle reveals nothing.
-    for _ in 0..5 {
-        call!(app, post("/api/auth/sign-in", json!({"username": "ghost", "password": "wrong wrong wrong"})));
+    for i in 0..5 {
+        call!(app, post("/api/auth/sign-in", json!({"username": "ghost", "password": format!("wrong guess {i}")})));
     }
     let (s, _, _, _) =
         call!(app, post("/api/auth/sign-in", json!({"username": "ghost", "password": "wrong wrong wrong"})));

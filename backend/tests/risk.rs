@@ -191,6 +191,33 @@ async fn a_sign_in_from_the_other_side_of_the_world_is_detected_with_its_evidenc
     let (s, _, body, _) = call!(app, from("198.51.100.7", Some(&laptop), "alice", PW));
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["me"]["next_step"]["step"], "done");
+
+    // The throttle is no lock-out weapon. Guesses from elsewhere count apart from hers...
+    for i in 0..3 {
+        h.clock.advance(Duration::minutes(1));
+        let (s, _, _, _) = call!(app, from("203.0.113.50", None, "alice", &format!("guess {i}")));
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(h.store.throttle("alice").unwrap().consecutive_failures, 3);
+    assert_eq!(h.store.throttle(&proofup::domain::throttle::familiar_key("alice")).unwrap().consecutive_failures, 0);
+    // ...and once they reach the lock (as a few days of paced guessing would), the guesser is
+    // locked out, not Alice at her desk.
+    let mut t = h.store.throttle("alice").unwrap();
+    t.consecutive_failures = proofup::domain::throttle::LOCK_AFTER + 20;
+    h.store.put_throttle("alice", &t).unwrap();
+    let (s, _, body, _) = call!(app, from("203.0.113.50", None, "alice", PW));
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "account_locked");
+    let (s, _, body, _) = call!(app, from("198.51.100.7", Some(&laptop), "alice", PW));
+    assert_eq!(s, StatusCode::OK, "her own browser is not locked out: {body}");
+    // A typo typed again and again counts once (six would otherwise start the delays).
+    for _ in 0..8 {
+        let (s, _, body, _) = call!(app, from("198.51.100.7", Some(&laptop), "alice", "lantern harbour quiet seven"));
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    assert_eq!(h.store.throttle(&proofup::domain::throttle::familiar_key("alice")).unwrap().consecutive_failures, 1);
+    let (s, _, body, _) = call!(app, from("198.51.100.7", Some(&laptop), "alice", PW));
+    assert_eq!(s, StatusCode::OK, "{body}");
 }
 
 #[actix_web::test]

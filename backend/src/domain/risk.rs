@@ -164,6 +164,18 @@ impl Profile {
         self.sign_ins = self.sign_ins.saturating_add(1);
     }
 
+    /// Whether a sign-in from this browser (`device`) or network is the user's usual: the
+    /// throttle counts its failures apart. A network counts when its ASN and country are ones
+    /// the user signed in from; the browser, when its device id is.
+    pub fn familiar(&self, device: Option<&str>, place: &Place) -> bool {
+        let known_device = device.is_some_and(|d| self.knows_device(d));
+        let known_network = match (place.asn, place.country.as_deref()) {
+            (Some(a), Some(c)) => self.recent.iter().any(|s| s.asn == Some(a) && s.country.as_deref() == Some(c)),
+            _ => false,
+        };
+        known_device || known_network
+    }
+
     pub fn knows_device(&self, d: &str) -> bool {
         self.recent.iter().any(|s| s.device.as_deref() == Some(d))
     }

@@ -86,6 +86,12 @@ pub fn key(name: &str) -> String {
     format!("~{digest}")
 }
 
+/// The throttle's key for failures from a browser or network the account's profile knows: its
+/// own count, apart from everyone else's.
+pub fn familiar_key(name: &str) -> String {
+    format!("{}\u{1}familiar", key(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -184,19 +184,33 @@ impl Core {
             )?;
             return Err(SignInError::Throttled(wait));
         }
+        // Whose account, and from where: a browser or network the account's profile knows counts
+        // its failures apart from everyone else's, so a spray against a username cannot lock its
+        // owner out at their desk (the per-account throttle is not a lock-out weapon).
+        let account = if name.len() > MAX_INPUT_BYTES { None } else { s.user_by_username(&name)? };
+        let profile = match &account {
+            Some(u) => s.risk_profile(&u.id)?,
+            None => None,
+        };
+        let place = self.locate(&client.ip);
+        let familiar = profile.as_ref().is_some_and(|p| p.familiar(device, &place));
+        let throttle_key =
+            if familiar { crate::domain::throttle::familiar_key(&name) } else { crate::domain::throttle::key(&name) };
+        // A wrong password typed again (one of the account's last three) is not a new guess: it
+        // is checked, and not counted again.
+        let repeated = self.repeated_wrong_password(&throttle_key, &password);
         // The attempt is reserved (counted as a failure) atomically before the password is hashed,
         // so that concurrent guesses cannot all read the same count; a right password clears it.
-        let throttle_key = crate::domain::throttle::key(&name);
-        match s.reserve_attempt(&throttle_key, now)? {
+        let decision = if repeated { ThrottleDecision::Allow } else { s.reserve_attempt(&throttle_key, now)? };
+        match decision {
             ThrottleDecision::Allow => {}
             ThrottleDecision::Wait(wait) => {
                 // The log names the account when there is one: attempts on a real account keep a
                 // row each, those naming nobody are counted per source and minute.
-                let user = if name.len() > MAX_INPUT_BYTES { None } else { s.user_by_username(&name)? };
                 self.log_attempt(
                     now,
                     &name,
-                    user.as_ref(),
+                    account.as_ref(),
                     SignInResult::Throttled,
                     "Account throttled after failed attempts",
                     client,
@@ -204,11 +218,10 @@ impl Core {
                 return Err(SignInError::Throttled(wait));
             }
             ThrottleDecision::Locked => {
-                let user = if name.len() > MAX_INPUT_BYTES { None } else { s.user_by_username(&name)? };
                 self.log_attempt(
                     now,
                     &name,
-                    user.as_ref(),
+                    account.as_ref(),
                     SignInResult::Blocked,
                     "Account locked after 100 failed attempts",
                     client,
@@ -217,7 +230,7 @@ impl Core {
             }
         }
         let too_long = name.len() > MAX_INPUT_BYTES || password.len() > MAX_INPUT_BYTES;
-        let user = if too_long { None } else { s.user_by_username(&name)? };
+        let user = if too_long { None } else { account };
         let exists = user.is_some();
         // Always one Argon2 verification, whether or not the user (or their password) exists.
         let phc = user.as_ref().filter(|u| u.has_password()).map(|u| u.password_hash.clone());
@@ -242,8 +255,13 @@ impl Core {
             // of the name and the wrong password for an hour, in memory.
             if !too_long {
                 self.spray_failure(ip, &name, &password, !exists);
+                self.remember_wrong_password(&throttle_key, &password);
             }
-            let reason = if exists { "Wrong password" } else { "Unknown username" };
+            let reason = match (exists, repeated) {
+                (true, true) => "Wrong password (typed again: not counted)",
+                (true, false) => "Wrong password",
+                (false, _) => "Unknown username",
+            };
             self.log_attempt(now, &name, user.as_ref(), SignInResult::Failure, reason, client)?;
             s.durable().await?;
             return Err(SignInError::InvalidCredentials);
@@ -267,7 +285,14 @@ impl Core {
         // Risk: the password typed is checked against the breached set only when it was the
         // password (a pass is not one), and is dropped right after.
         let policies = s.policy()?;
-        let assessed = self.assess_sign_in(&user, ip, device, by_password.then_some(password.as_str()), &policies)?;
+        let attempt = super::risk::Attempt {
+            ip,
+            place,
+            device,
+            password: by_password.then_some(password.as_str()),
+            profile: profile.as_ref(),
+        };
+        let assessed = self.assess_sign_in(attempt, &policies)?;
         drop(password);
         let decided = self.decide_access_with(
             &policies,

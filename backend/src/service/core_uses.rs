@@ -139,7 +139,10 @@ impl Core {
             vec![super::change("failed_sign_ins", Some(&before.to_string()), Some("0"))],
             by.actor().client,
         );
-        Ok(s.clear_throttle(&target.username, entry)?)
+        s.clear_throttle(&target.username, entry)?;
+        // And the count of failures from the user's own browsers and networks.
+        s.attempt_succeeded(&crate::domain::throttle::familiar_key(&target.username))?;
+        Ok(())
     }
 
     /// Waits until every write so far is durable.

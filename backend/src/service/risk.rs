@@ -61,6 +61,9 @@ pub(super) struct RiskRuntime {
     spray: Mutex<SprayWatch>,
     /// The organisation's familiar countries and networks, rebuilt by the maintenance job.
     org: RwLock<OrgFamiliar>,
+    /// The last three wrong passwords per throttle key, as keyed hashes (memory only).
+    recent_wrong: Mutex<std::collections::HashMap<String, std::collections::VecDeque<u64>>>,
+    wrong_keys: std::collections::hash_map::RandomState,
 }
 
 impl RiskRuntime {
@@ -70,6 +73,8 @@ impl RiskRuntime {
             sources,
             spray: Mutex::new(SprayWatch::default()),
             org: RwLock::new(OrgFamiliar::default()),
+            recent_wrong: Mutex::new(Default::default()),
+            wrong_keys: Default::default(),
         }
     }
 }
@@ -80,6 +85,16 @@ fn unplaceable(ip: IpAddr) -> bool {
         IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
         IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00,
     }
+}
+
+/// A password sign-in as risk sees it: from where, which browser, the password typed (only when
+/// it was the password) and the account's profile (read once, before the throttle).
+pub(crate) struct Attempt<'a> {
+    pub ip: IpAddr,
+    pub place: Place,
+    pub device: Option<&'a str>,
+    pub password: Option<&'a str>,
+    pub profile: Option<&'a Profile>,
 }
 
 /// What a sign-in's first factor found.
@@ -111,6 +126,33 @@ impl Core {
     pub fn set_anonymizers(&self, list: Vec<ipnet::IpNet>) {
         if let Ok(mut l) = self.risk.anonymizers.write() {
             *l = list;
+        }
+    }
+
+    /// Whether `password` is one of the last three wrong ones typed for this throttle key
+    /// (kept as keyed hashes in memory only).
+    pub(crate) fn repeated_wrong_password(&self, key: &str, password: &str) -> bool {
+        use std::hash::BuildHasher;
+        let h = self.risk.wrong_keys.hash_one((key, password));
+        self.risk.recent_wrong.lock().is_ok_and(|m| m.get(key).is_some_and(|l| l.contains(&h)))
+    }
+
+    /// Remembers a wrong password for [`Core::repeated_wrong_password`].
+    pub(crate) fn remember_wrong_password(&self, key: &str, password: &str) {
+        use std::hash::BuildHasher;
+        let h = self.risk.wrong_keys.hash_one((key, password));
+        if let Ok(mut m) = self.risk.recent_wrong.lock() {
+            if m.len() >= 100_000 && !m.contains_key(key) {
+                // Bounded: a flood of usernames forgets everything (each is then counted once more).
+                m.clear();
+            }
+            let l = m.entry(key.to_owned()).or_default();
+            if !l.contains(&h) {
+                l.push_back(h);
+                if l.len() > 3 {
+                    l.pop_front();
+                }
+            }
         }
     }
 
@@ -203,23 +245,19 @@ impl Core {
     /// The real-time detections of a sign-in whose password (or pass) was right: one profile read.
     pub(crate) fn assess_sign_in(
         &self,
-        user: &User,
-        ip: IpAddr,
-        device: Option<&str>,
-        password: Option<&str>,
+        a: Attempt<'_>,
         policies: &crate::domain::records::PolicyRecord,
     ) -> Result<Assessed, StoreError> {
         let now = self.clock.now();
-        let place = self.locate(&ip.to_string());
+        let Attempt { ip, place, device, password, profile } = a;
         let trusted = policies
             .policy
             .registration_networks
             .iter()
             .any(|n| proofup_shared::policy::parse_network(n).is_some_and(|net| net.contains(&ip.to_canonical())));
-        let profile = self.store.risk_profile(&user.id)?;
         let observed = Observed { at: now, place: &place, device, trusted };
         let org = self.risk.org.read().map(|o| o.clone()).unwrap_or_default();
-        let mut found = risk::assess(profile.as_ref(), &observed, self.listed_anonymous(ip), &org);
+        let mut found = risk::assess(profile, &observed, self.listed_anonymous(ip), &org);
         if let Some(evidence) = self.risk.spray.lock().ok().and_then(|w| w.verdict(ip, now)) {
             found.push(Found { kind: DetectionKind::PasswordSpray, level: RiskLevel::High, evidence });
         }
