@@ -65,6 +65,8 @@ fn ShellRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
             <Route path=path!("groups") view=pages::groups::GroupsPage/>
             <Route path=path!("groups/:id") view=pages::groups::GroupDetailPage/>
             <Route path=path!("policy/mfa-registration") view=pages::policy::PolicyPage/>
+            <Route path=path!("policy/risk") view=pages::risk_policies::RiskPoliciesPage/>
+            <Route path=path!("risk") view=pages::risk::RiskPage/>
             <Route path=path!("applications") view=pages::applications::ApplicationsPage/>
             <Route path=path!("applications/new") view=pages::applications::NewApplicationPage/>
             <Route path=path!("applications/:id") view=pages::applications::ApplicationDetailPage/>

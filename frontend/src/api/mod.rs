@@ -474,3 +474,61 @@ pub async fn flow_info(flow: String) -> Result<(String, Option<String>), ApiErro
     let name = name.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "No such sign-in."))?;
     Ok((name, v["login_hint"].as_str().map(String::from)))
 }
+
+// Risk.
+
+pub async fn risk_detections(after: Option<String>) -> Result<Page<proofup_shared::risk::DetectionView>, ApiError> {
+    get(&format!("/api/risk/detections{}", query(&[("after", after.unwrap_or_default()), ("limit", "100".into())])))
+        .await
+}
+
+pub async fn risky_users() -> Result<Vec<proofup_shared::risk::RiskyUser>, ApiError> {
+    get("/api/risk/users").await
+}
+
+pub async fn risky_sign_ins() -> Result<Vec<proofup_shared::risk::RiskySignIn>, ApiError> {
+    get("/api/risk/sign-ins").await
+}
+
+pub async fn act_on_risk(
+    user_id: String,
+    action: proofup_shared::risk::RiskAction,
+    reason: String,
+) -> Result<(), ApiError> {
+    send_empty(
+        "POST",
+        &format!("/api/risk/users/{}", enc(&user_id)),
+        &proofup_shared::risk::RiskActionRequest { action, reason },
+    )
+    .await
+}
+
+pub async fn save_sign_in_risk_policy(
+    policy: proofup_shared::policy::SignInRiskPolicy,
+    based_on_version: u64,
+) -> Result<PolicyVersion, ApiError> {
+    send_json(
+        "PUT",
+        "/api/policy/sign-in-risk",
+        &proofup_shared::policy::SaveSignInRiskPolicyRequest { policy, based_on_version },
+    )
+    .await
+}
+
+pub async fn save_user_risk_policy(
+    policy: proofup_shared::policy::UserRiskPolicy,
+    based_on_version: u64,
+) -> Result<PolicyVersion, ApiError> {
+    send_json(
+        "PUT",
+        "/api/policy/user-risk",
+        &proofup_shared::policy::SaveUserRiskPolicyRequest { policy, based_on_version },
+    )
+    .await
+}
+
+pub async fn backtest_sign_in_risk(
+    policy: proofup_shared::policy::SignInRiskPolicy,
+) -> Result<proofup_shared::policy::RiskBacktest, ApiError> {
+    post("/api/policy/sign-in-risk/backtest", &proofup_shared::policy::RiskBacktestRequest { policy }).await
+}

@@ -26,6 +26,8 @@ const NAV: &[(&str, &str, bool)] = &[
     ("/groups", "Groups", true),
     ("/applications", "Applications", true),
     ("/policy/mfa-registration", "MFA registration policy", true),
+    ("/policy/risk", "Risk policies", true),
+    ("/risk", "Risk", true),
     ("/reports/registration", "Registration report", true),
     ("/logs/sign-ins", "Sign-in logs", true),
     ("/logs/audit", "Audit logs", true),

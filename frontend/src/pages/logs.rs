@@ -151,7 +151,7 @@ pub fn SignInLogPage() -> impl IntoView {
         <ErrorAlert error=pager.error/>
         <div class="table-wrap">
             <table>
-                <thead><tr><th scope="col">"Time"</th><th scope="col">"User"</th><th scope="col">"Application"</th><th scope="col">"Result"</th><th scope="col">"Detail"</th><th scope="col">"IP address"</th><th scope="col">"Client"</th></tr></thead>
+                <thead><tr><th scope="col">"Time"</th><th scope="col">"User"</th><th scope="col">"Application"</th><th scope="col">"Result"</th><th scope="col">"Detail"</th><th scope="col">"From"</th><th scope="col">"Client"</th></tr></thead>
                 <tbody>
                     <For each=move || pager.items.get() key=|e| e.id.clone() let:e>
                         <tr>
@@ -170,7 +170,10 @@ pub fn SignInLogPage() -> impl IntoView {
                                     </div>
                                 })}
                             </td>
-                            <td class="nowrap">{e.ip.clone()}</td>
+                            <td>
+                                <span class="nowrap">{e.ip.clone()}</span>
+                                {e.place.as_ref().map(|p| view! { <div class="muted small" data-testid="place">{p.describe()}</div> })}
+                            </td>
                             <td class="ua" title=e.user_agent.clone()>{crate::logic::describe_user_agent(&e.user_agent)}</td>
                         </tr>
                     </For>

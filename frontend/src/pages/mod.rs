@@ -12,6 +12,10 @@ pub mod policy;
 #[cfg(feature = "admin")]
 pub mod report;
 pub mod reset;
+#[cfg(feature = "admin")]
+pub mod risk;
+#[cfg(feature = "admin")]
+pub mod risk_policies;
 pub mod security_info;
 pub mod set_password;
 pub mod setup;
