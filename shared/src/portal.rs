@@ -4,7 +4,7 @@
 //! the people who only sign in never download the administration pages.
 
 /// The first path segment of every page only administrators use.
-pub const ADMIN_SECTIONS: [&str; 6] = ["users", "groups", "policy", "applications", "reports", "logs"];
+pub const ADMIN_SECTIONS: [&str; 7] = ["users", "groups", "policy", "applications", "reports", "logs", "risk"];
 
 /// Whether a page path (`/users/42`, `users`) belongs to the administrators' bundle.
 pub fn is_admin_path(path: &str) -> bool {
@@ -28,6 +28,8 @@ mod tests {
             "/reports/registration",
             "/logs/audit",
             "/logs/sign-ins?user=a",
+            "/risk",
+            "/policy/risk",
         ] {
             assert!(is_admin_path(p), "{p}");
         }
@@ -43,6 +45,7 @@ mod tests {
             "/user",
             "/favicon.svg",
             "/api/users",
+            "/risky",
         ] {
             assert!(!is_admin_path(p), "{p}");
         }

@@ -32,6 +32,16 @@ fn state_badge(s: RiskState) -> impl IntoView {
     view! { <span class=class>{s.label()}</span> }
 }
 
+/// Why a detection's state changed, in words (administrators' reasons are kept as written).
+fn detail_words(d: &str) -> String {
+    match d {
+        "passed_mfa_by_risk_policy" => "Proved a second factor (or a temporary access pass) at that sign-in".into(),
+        "secure_password_change" => "Changed the password after a second factor".into(),
+        "sessions_revoked_and_reauthenticated" => "Every session ended; signed in afresh".into(),
+        other => other.to_owned(),
+    }
+}
+
 fn place_text(p: &Place) -> String {
     p.describe()
 }
@@ -163,7 +173,7 @@ fn RiskyUsers() -> impl IntoView {
             <table>
                 <thead><tr><th scope="col">"User"</th><th scope="col">"Risk"</th><th scope="col">"State"</th><th scope="col">"Open detections"</th><th scope="col">"Last detected"</th>{operate.then(|| view! { <th scope="col">"Action"</th> })}</tr></thead>
                 <tbody>
-                    <For each=move || rows.get().unwrap_or_default() key=|u| u.user_id.clone() let:u>
+                    <For each=move || rows.get().unwrap_or_default() key=|u| (u.user_id.clone(), u.level, u.state, u.open_detections) let:u>
                         <tr data-user=u.username.clone()>
                             <td><a href=format!("/users/{}", u.user_id)>{u.username.clone()}</a></td>
                             <td>{level_badge(u.level)}</td>
@@ -258,7 +268,7 @@ fn Detections() -> impl IntoView {
                             <td>{d.username.clone()}</td>
                             <td>{d.kind.label()}</td>
                             <td>{level_badge(d.level)}</td>
-                            <td>{state_badge(d.state)}{d.detail.clone().map(|x| view! { <div class="muted small">{x}</div> })}</td>
+                            <td>{state_badge(d.state)}{d.detail.as_deref().map(|x| view! { <div class="muted small">{detail_words(x)}</div> })}</td>
                             <td class="evidence">{travel_line(&d)}<div>{d.explanation.clone()}</div></td>
                             <td>{place_text(&d.place)}<div class="muted small">{d.ip.clone()}</div></td>
                         </tr>

@@ -293,15 +293,18 @@ pub fn RiskPoliciesPage() -> impl IntoView {
                 </button>
                 {can_edit.then(|| view! { <button class="btn btn-primary" on:click=save_sign_in>"Save sign-in risk policy"</button> })}
             </div>
-            {move || backtest.get().map(|b| view! {
-                <div class="note" data-testid="backtest">
-                    <strong>{format!("Over the last {} days: {} password sign-ins, {} of them risky.", b.days, n(b.sign_ins), n(b.risky_sign_ins))}</strong>
-                    <ul>
-                        <li>{format!("Stepped up: {} sign-ins by {} users.", n(b.stepped_up), n(b.users_stepped_up))}</li>
-                        <li>{format!("Of those, {} by users with no method today: they would have been blocked until an administrator issued a temporary access pass.", n(b.stepped_up_without_method))}</li>
-                        <li>{format!("Blocked by the Block setting: {} sign-ins by {} users.", n(b.blocked), n(b.users_blocked))}</li>
-                    </ul>
-                </div>
+            {move || backtest.get().map(|b| {
+                let p = crate::logic::plural;
+                view! {
+                    <div class="note" data-testid="backtest">
+                        <strong>{format!("Over the last {} days: {}, {} of them risky.", b.days, p(b.sign_ins, "password sign-in", "password sign-ins"), n(b.risky_sign_ins))}</strong>
+                        <ul>
+                            <li>{format!("Stepped up: {} by {}.", p(b.stepped_up, "sign-in", "sign-ins"), p(b.users_stepped_up, "user", "users"))}</li>
+                            <li>{format!("Of those, {} by users with no method today: they would have been refused until an administrator issued a temporary access pass.", n(b.stepped_up_without_method))}</li>
+                            <li>{format!("Blocked by the Block setting: {} by {}.", p(b.blocked, "sign-in", "sign-ins"), p(b.users_blocked, "user", "users"))}</li>
+                        </ul>
+                    </div>
+                }
             })}
         </section>
         <section class="card" aria-labelledby="ur-title">
