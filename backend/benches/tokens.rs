@@ -81,6 +81,7 @@ fn bench(c: &mut Criterion) {
         auth_time: now,
         amr: vec!["pwd".into()],
         expires_at: now + time::Duration::days(30),
+        origin: None,
     };
     store.put_grant(&grant).expect("grant");
     let client = ClientInfo::new("127.0.0.1".into(), "bench");

@@ -434,3 +434,113 @@ async fn administrators_dismiss_confirm_safe_or_confirm_compromised_with_a_reaso
         call!(app, with(&admin, post("/api/risk/users/nobody", json!({"action": "dismiss", "reason": "x"}))));
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn a_session_used_from_another_country_and_network_signs_in_again() {
+    use common::rp::{authorize_path, location, query_of, CALLBACK};
+    let (h, _files) = risk_harness();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "bob");
+    let (_, _, created, _) =
+        call!(app, with(&admin, post("/api/applications", json!({"name": "Wiki", "redirect_uris": [CALLBACK]}))));
+    let id = created["application"]["id"].as_str().unwrap().to_owned();
+    let (_, _, cur, _) = call!(app, with(&admin, get("/api/policy")));
+    let policy = json!({"enforcement": "on", "include_all": true, "level": "medium"});
+    let (s, _, body, _) = call!(
+        app,
+        with(&admin, put("/api/policy/sign-in-risk", json!({"policy": policy, "based_on_version": cur["version"]})))
+    );
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // Bob signs in from Paris (he has no method: a password-only session).
+    let (s, hd, body, _) = call!(app, from("198.51.100.7", None, "bob", PW));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let sso = hd
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("proofup_sso="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .unwrap();
+    let authorize = |ip: &str, extra: &[(&str, &str)]| {
+        get(&authorize_path(&id, extra))
+            .insert_header(("cookie", sso.clone()))
+            .insert_header(("x-forwarded-for", ip.to_owned()))
+    };
+    // From where he signed in: single sign-on as always.
+    let (s, hd, _, _) = call!(app, authorize("198.51.100.9", &[("prompt", "none")]));
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(query_of(&location(&hd)).contains_key("code"), "{}", location(&hd));
+    // The same cookie from Sydney, another network: an anomalous token. prompt=none cannot ask.
+    let (_, hd, _, _) = call!(app, authorize("203.0.113.9", &[("prompt", "none")]));
+    assert_eq!(query_of(&location(&hd))["error"], "interaction_required", "{}", location(&hd));
+    // Without prompt=none: a new interactive sign-in inside the application's sign-in.
+    let (_, hd, _, _) = call!(app, authorize("203.0.113.9", &[]));
+    assert!(location(&hd).starts_with("/sign-in?flow="), "{}", location(&hd));
+    let admin = sign_in!(app, ADMIN, ADMIN_PASSWORD).0;
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    let token = page["items"].as_array().unwrap().iter().find(|d| d["kind"] == "anomalous_token").cloned().unwrap();
+    assert_eq!(token["level"], "medium");
+    assert_eq!(token["application"], "Wiki");
+    let text = token["explanation"].as_str().unwrap();
+    assert!(text.contains("Paris, FR") && text.contains("Sydney, AU"), "{text}");
+}
+
+#[actix_web::test]
+async fn a_refresh_token_used_from_another_country_and_network_is_an_anomalous_token() {
+    use common::rp::{authorize_path, cookie_named, location, query_of, resume_and_flow, CALLBACK};
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let (h, _files) = risk_harness();
+    h.state.core.ensure_signing_keys().unwrap();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "carol");
+    let body = json!({"name": "Notes", "redirect_uris": [CALLBACK], "scopes": ["openid"], "refresh_tokens": true, "refresh_token_days": 30});
+    let (_, _, created, _) = call!(app, with(&admin, post("/api/applications", body)));
+    let (id, secret) = (
+        created["application"]["id"].as_str().unwrap().to_owned(),
+        created["client_secret"].as_str().unwrap().to_owned(),
+    );
+    let (_, hd, _, _) = call!(app, get(&authorize_path(&id, &[("scope", "openid"), ("nonce", "n-1")])));
+    let flow_cookie = cookie_named(&hd, "proofup_flow").unwrap();
+    let (resume, _) = resume_and_flow(&hd);
+    let (c, _) = sign_in!(app, "carol", PW);
+    let (_, hd, _, _) = call!(app, get(&resume).insert_header(("cookie", format!("{c}; {flow_cookie}"))));
+    let code = query_of(&location(&hd))["code"].clone();
+    let token = |ip: &str, body: String| {
+        post("/oauth2/token", json!({}))
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .insert_header(("x-forwarded-for", ip.to_owned()))
+            .set_payload(body)
+    };
+    // The application's server exchanges the code from Paris…
+    let (s, _, tokens, _) = call!(
+        app,
+        token(
+            "198.51.100.20",
+            format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}&client_id={id}&client_secret={secret}",
+                encode(CALLBACK)
+            )
+        )
+    );
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    let refresh =
+        |rt: &str| format!("grant_type=refresh_token&refresh_token={rt}&client_id={id}&client_secret={secret}");
+    // …refreshes from there (nothing to see), then the token turns up in Sydney on another network.
+    let (s, _, next, _) = call!(app, token("198.51.100.21", refresh(tokens["refresh_token"].as_str().unwrap())));
+    assert_eq!(s, StatusCode::OK, "{next}");
+    let (s, _, last, _) = call!(app, token("203.0.113.40", refresh(next["refresh_token"].as_str().unwrap())));
+    assert_eq!(s, StatusCode::OK, "the grant goes on: {last}");
+    let (s, _, _, _) = call!(app, token("203.0.113.41", refresh(last["refresh_token"].as_str().unwrap())));
+    assert_eq!(s, StatusCode::OK);
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    let tokens: Vec<&serde_json::Value> =
+        page["items"].as_array().unwrap().iter().filter(|d| d["kind"] == "anomalous_token").collect();
+    assert_eq!(tokens.len(), 1, "once per grant: {page}");
+    let text = tokens[0]["explanation"].as_str().unwrap();
+    assert!(text.contains("A refresh token of Notes") && text.contains("FR") && text.contains("AU"), "{text}");
+    let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    assert_eq!((users[0]["username"].as_str(), users[0]["level"].as_str()), (Some("carol"), Some("medium")));
+}

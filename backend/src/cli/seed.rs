@@ -171,6 +171,7 @@ fn seed_grants(
             auth_time: now,
             amr: vec!["pwd".into()],
             expires_at: now + time::Duration::days(30),
+            origin: None,
         };
         store.put_grant(&grant)?;
         let refresh = new_token();

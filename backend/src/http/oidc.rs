@@ -411,7 +411,9 @@ pub async fn token_endpoint(
     let client = ClientAuth { client_id: &creds.client_id, secret: creds.secret.as_deref() };
     let result = match get(&p, "grant_type") {
         Some("authorization_code") => {
-            state.core.exchange_code(client, get(&p, "code"), get(&p, "redirect_uri"), get(&p, "code_verifier")).await
+            let (_, from) = super::client::client_info(&req, &state.config.trusted_proxies);
+            let (code, redirect_uri, verifier) = (get(&p, "code"), get(&p, "redirect_uri"), get(&p, "code_verifier"));
+            state.core.exchange_code(client, code, redirect_uri, verifier, &from).await
         }
         Some("refresh_token") => {
             let (_, from) = super::client::client_info(&req, &state.config.trusted_proxies);

@@ -282,6 +282,84 @@ impl Core {
         Ok(Assessed { context, found })
     }
 
+    /// The real-time risk of reusing an existing session (single sign-on to an application): an
+    /// anonymizer, or a country and network both other than the ones the session signed in
+    /// from (an anomalous token: a stolen cookie used elsewhere). Memory only — no store call.
+    pub(crate) fn assess_session_use(&self, session_ip: &str, ip: &str) -> Option<Assessed> {
+        let parsed = ip.parse::<IpAddr>().ok()?;
+        let place = self.locate(ip);
+        let mut found = Vec::new();
+        let listed = self.listed_anonymous(parsed);
+        if listed || place.anonymous {
+            found.push(Found {
+                kind: DetectionKind::AnonymousIp,
+                level: RiskLevel::Medium,
+                evidence: Evidence::Anonymous { listed, flagged_by_database: place.anonymous },
+            });
+        }
+        if session_ip != ip {
+            let first = self.locate(session_ip);
+            let both = first.country.is_some() && place.country.is_some() && first.asn.is_some() && place.asn.is_some();
+            if both && first.country != place.country && first.asn != place.asn {
+                found.push(Found {
+                    kind: DetectionKind::AnomalousToken,
+                    level: RiskLevel::Medium,
+                    evidence: Evidence::Token { first, now: place.clone(), grant: "The session".into() },
+                });
+            }
+        }
+        if found.is_empty() {
+            return None;
+        }
+        let level = risk::sign_in_level(found.iter().map(|f| &f.level));
+        let context =
+            SignInContext { sign_in: uuid::Uuid::new_v4().to_string(), place, level, ..SignInContext::default() };
+        Some(Assessed { context, found })
+    }
+
+    /// Country and network of an address (what a grant keeps of where it began).
+    pub(crate) fn origin_of(&self, ip: &str) -> Option<Place> {
+        let p = self.locate(ip);
+        (p.country.is_some() && p.asn.is_some()).then(|| Place {
+            country: p.country,
+            asn: p.asn,
+            as_org: p.as_org,
+            ..Place::default()
+        })
+    }
+
+    /// A refresh token used from a country and network both other than where its code was
+    /// exchanged: an anomalous token, recorded once per grant (user risk medium).
+    pub(crate) fn refresh_from_elsewhere(
+        &self,
+        user: &User,
+        application: &str,
+        grant: &crate::domain::oidc::grant::Grant,
+        from: &ClientInfo,
+    ) -> Result<(), StoreError> {
+        let (Some(first), Some(now)) = (grant.origin.as_ref(), self.origin_of(&from.ip)) else { return Ok(()) };
+        if first.country == now.country || first.asn == now.asn {
+            return Ok(());
+        }
+        // One detection per grant: its id is not shown (it is a secret's key), a digest is.
+        let tag: String = crate::domain::setup::sha256(&grant.id)[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let sign_in = format!("grant-{tag}");
+        if self.store.user_detections(&user.id)?.iter().any(|d| d.sign_in.as_deref() == Some(sign_in.as_str())) {
+            return Ok(());
+        }
+        let found = vec![Found {
+            kind: DetectionKind::AnomalousToken,
+            level: RiskLevel::Medium,
+            evidence: Evidence::Token {
+                first: first.clone(),
+                now: now.clone(),
+                grant: format!("A refresh token of {application}"),
+            },
+        }];
+        let context = SignInContext { sign_in, place: now, level: Some(RiskLevel::Medium), ..SignInContext::default() };
+        self.record_detections(user, &Assessed { context, found }, from, Some(application))
+    }
+
     /// Stores a sign-in's detections (metrics and the webhook event with them).
     pub(crate) fn record_detections(
         &self,

@@ -801,6 +801,7 @@ pub fn grants_end_with_their_tokens_and_refresh_tokens_are_spent_once(e: &mut dy
         auth_time: t0(),
         amr: vec!["pwd".into()],
         expires_at: t0() + Duration::days(1),
+        origin: None,
     };
     for grant in [g("g1", "u1", "s1"), g("g2", "u1", "s2"), g("g3", "u1", "s2"), g("g4", "u2", "s1")] {
         s.put_grant(&grant).unwrap();

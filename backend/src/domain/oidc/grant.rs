@@ -80,6 +80,9 @@ pub struct Grant {
     /// No refresh past this: the user signs in again, interactively (where the policy runs).
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// Where the code was exchanged from: country and network only (risk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<proofup_shared::risk::Place>,
 }
 
 impl Grant {
@@ -182,6 +185,7 @@ mod tests {
             auth_time: t,
             amr: v(&["pwd"]),
             expires_at: t,
+            origin: None,
         };
         assert!(g("s1", &["openid"]).ends_with_sign_out_of("s1"));
         assert!(!g("s2", &["openid"]).ends_with_sign_out_of("s1"), "another session's");

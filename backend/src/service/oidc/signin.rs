@@ -121,14 +121,21 @@ impl Core {
             let channel = Channel::Application(self.app_facts(&app, &req, b.user, req.force_login || !recent)?);
             // Only a second factor this session proved counts here (a method registered in it long ago does not).
             let proved = Factors::of_session(b.session, now);
+            // Reusing the session from an anonymizer, or from elsewhere than where it signed in.
+            let assessed = self.assess_session_use(&b.session.ip, &client.ip);
             let decided = self.decide_access(super::super::access::AccessAsk {
                 user: b.user,
                 proved,
                 moment: Moment::ExistingSession,
                 channel,
                 ip: &client.ip,
-                risk_level: None,
+                risk_level: assessed.as_ref().and_then(|a| a.context.level),
             })?;
+            // Detections are kept when the risk policy sent the user to sign in again (a session
+            // that proved a second factor answers them, and each single sign-on is not a detection).
+            if let (Some(a), Next::SignInAgain(Again::Risky)) = (&assessed, &decided.decision.next) {
+                self.record_detections(b.user, a, client, Some(&app.name))?;
+            }
             let outcomes = decided.decision.outcomes;
             match decided.decision.next {
                 Next::Allow => {

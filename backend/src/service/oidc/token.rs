@@ -93,6 +93,7 @@ impl Core {
         code: Option<&str>,
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
+        from: &crate::domain::model::ClientInfo,
     ) -> Result<TokenResponse, TokenError> {
         let now = self.clock.now();
         let app = self.authenticate_client(&client)?;
@@ -145,6 +146,9 @@ impl Core {
             } else {
                 access_until
             },
+            // Where the code was exchanged from (country and network only): a refresh from
+            // elsewhere is an anomalous token.
+            origin: self.origin_of(&from.ip),
         };
         self.store.put_grant(&issued)?;
         let access = AccessGrant {
@@ -281,6 +285,9 @@ impl Core {
             Ok(s) => s,
             Err(m) => return Err(TokenError::Request(OAuthError { error: "invalid_scope", description: m })),
         };
+        // Used from another country and network than the code was exchanged from: an anomalous
+        // token (the grant goes on; the user's risk says the rest).
+        self.refresh_from_elsewhere(&user, &app.name, &grant, from)?;
         // Spent first, atomically: of two refreshes with the same token exactly one gets here.
         let before = self.store.spend_refresh_token(&key)?;
         if before.as_ref().is_none_or(|r| r.spent) {
