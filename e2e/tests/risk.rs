@@ -3,14 +3,53 @@
 //! backtest and switches the sign-in risk policy on; a user with no method is then refused with a
 //! clear way out (a temporary access pass), never offered to register from there; the
 //! administrator sees the user at risk, confirms them compromised with a reason, and reads the
-//! evidence.
+//! evidence. Then, inside the sign-in of an application behind Apache with mod_auth_openidc (a
+//! relying party we did not write): a risky sign-in is stepped up to the user's authenticator
+//! app, and a user at high risk changes their password before the application lets them in.
 #![allow(clippy::unwrap_used)]
 
-use proofup_e2e::{Browser, Portal};
+use proofup_e2e::apache::{Apache, TokenAuth};
+use proofup_e2e::{oathtool, Browser, Portal};
 use thirtyfour::prelude::*;
 
 const ADMIN_PASSWORD: &str = "maple tundra orbit 2048";
 const DANA_PASSWORD: &str = "quartz meadow lantern 77";
+const ERIN_PASSWORD: &str = "harbor violet engine 314";
+const ERIN_NEW_PASSWORD: &str = "granite willow comet 512";
+
+/// A JSON call to Proofup's API from the administrator's signed-in page.
+async fn api(b: &Browser, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let r = b
+        .driver
+        .execute_async(
+            "const [m, p, b, done] = arguments;\
+             fetch(p, {method: m, headers: {'content-type': 'application/json'}, body: m === 'GET' ? undefined : JSON.stringify(b)})\
+               .then(async r => done({status: r.status, body: await r.text()}));",
+            vec![serde_json::json!(method), serde_json::json!(path), body],
+        )
+        .await
+        .unwrap();
+    let v = r.json().clone();
+    let status = v["status"].as_u64().unwrap();
+    assert!(status < 300, "{method} {path}: {v}");
+    serde_json::from_str(v["body"].as_str().unwrap()).unwrap_or(serde_json::Value::Null)
+}
+
+/// Waits until the browser is on the relying party's protected page, signed in as `user`.
+async fn at_intranet(b: &Browser, rp: &Apache, user: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let url = b.driver.current_url().await.unwrap().to_string();
+        if url.starts_with(&rp.url("/protected/")) && !url.contains("redirect_uri") {
+            if let Ok(p) = b.driver.find(By::Id("user")).await {
+                assert_eq!(p.text().await.unwrap(), format!("Signed in as {user}"), "{url}");
+                return;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "not back at the intranet: {url}\n{}", rp.error_log());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_why() {
@@ -28,7 +67,7 @@ async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_
     let on = admin.driver.find_all(By::Css("input[name='sir-enforcement']")).await.unwrap();
     admin.click(&on[2]).await;
     admin.click_button("Backtest over the last 30 days").await;
-    admin.wait_text("[data-testid=backtest]", "password sign-ins").await;
+    admin.wait_text("[data-testid=backtest]", "Stepped up: 1 sign-in by 1 user.").await;
     admin.click_button("Save sign-in risk policy").await;
     admin.wait_text(".alert-ok", "Sign-in risk policy saved as version 1.").await;
     admin.shot("90-risk-policies").await;
@@ -71,4 +110,86 @@ async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_
     admin.wait_text("td", "sign-in risk medium: blocked, no method").await;
     admin.shot("94-sign-in-log-risk").await;
     admin.assert_no_csp_violations().await;
+
+    // An application behind Apache with mod_auth_openidc.
+    let rp_port = Apache::plan();
+    let created = api(
+        &admin,
+        "POST",
+        "/api/applications",
+        serde_json::json!({"name": "Intranet", "redirect_uris": [Apache::redirect_uri(rp_port)],
+            "scopes": ["openid", "profile"], "refresh_tokens": false}),
+    )
+    .await;
+    let client_id = created["application"]["id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let rp = Apache::start(rp_port, &portal.url(""), &client_id, &secret, TokenAuth::Basic);
+    // Erin: a password of her own and an authenticator app.
+    let erin_pass = admin.create_user(&portal, "erin", "Erin Reyes").await;
+    let erin = Browser::start(1280, 900).await;
+    erin.sign_in(&portal, "erin", &erin_pass).await;
+    erin.wait_text("h1", "Choose your password").await;
+    erin.fill("new_password", ERIN_PASSWORD).await;
+    erin.fill("confirm", ERIN_PASSWORD).await;
+    erin.click_button("Set password").await;
+    erin.wait_text("h1", "Your account").await;
+    erin.driver.goto(&portal.url("/security-info")).await.unwrap();
+    erin.click_button("Add authenticator app").await;
+    erin.click_button("Enter the key by hand").await;
+    let key = erin.wait_text("[data-testid=totp-key]", " ").await.text().await.unwrap();
+    erin.fill("totp-code", &oathtool(&key, "now")).await;
+    erin.fill("method-name", "Phone").await;
+    erin.click_button("Verify and finish").await;
+    erin.wait_text(".alert-info", "\"Phone\" is registered.").await;
+    erin.sign_out().await;
+
+    // The administrator confirms Erin compromised and turns the user risk policy on (high,
+    // secure password change).
+    let erin_id = api(&admin, "GET", "/api/users?q=erin", serde_json::Value::Null).await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    api(
+        &admin,
+        "POST",
+        &format!("/api/risk/users/{erin_id}"),
+        serde_json::json!({"action": "confirm_compromised", "reason": "Laptop stolen"}),
+    )
+    .await;
+    let current = api(&admin, "GET", "/api/policy", serde_json::Value::Null).await;
+    api(
+        &admin,
+        "PUT",
+        "/api/policy/user-risk",
+        serde_json::json!({"policy": {"enforcement": "on", "include_all": true, "level": "high", "remedy": "secure_password_change"},
+            "based_on_version": current["version"]}),
+    )
+    .await;
+
+    // Erin opens the intranet: Proofup's sign-in names it; her password from an anonymizer is
+    // stepped up to her app, then, at high user risk, a new password; then the intranet.
+    erin.driver.goto(&rp.url("/protected/")).await.unwrap();
+    erin.wait_text("[data-testid=signing-in-to]", "to continue to Intranet").await;
+    erin.fill("username", "erin").await;
+    erin.fill("password", ERIN_PASSWORD).await;
+    erin.click_button("Sign in").await;
+    erin.wait_text("h1", "Enter code").await;
+    erin.fill("code", &oathtool(&key, "+30 seconds")).await;
+    erin.shot("95-app-sign-in-stepped-up").await;
+    erin.click_button("Verify").await;
+    erin.wait_text("h1", "Choose your password").await;
+    erin.wait_text("[data-testid=risk-password-change]", "someone else may know your password").await;
+    erin.shot("96-app-sign-in-password-change").await;
+    erin.fill("new_password", ERIN_NEW_PASSWORD).await;
+    erin.fill("confirm", ERIN_NEW_PASSWORD).await;
+    erin.click_button("Set password").await;
+    at_intranet(&erin, &rp, "erin").await;
+    erin.shot("97-app-signed-in-after-remediation").await;
+    // Her risk is remediated; the log says what each policy did.
+    let users = api(&admin, "GET", "/api/risk/users", serde_json::Value::Null).await;
+    assert!(users.as_array().unwrap().iter().all(|u| u["username"] != "erin"), "{users}");
+    let log = api(&admin, "GET", "/api/sign-ins?user=erin&application=Intranet", serde_json::Value::Null).await;
+    let reasons: Vec<&str> = log["items"].as_array().unwrap().iter().filter_map(|e| e["reason"].as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("sign-in risk medium: second factor required")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("user risk high: secure password change required")), "{reasons:?}");
 }

@@ -29,6 +29,10 @@ pub struct Me {
     /// own resume address; the portal never builds or carries it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continue_to: Option<String>,
+    /// The password to choose is the user risk policy's secure password change (not a first
+    /// password after a temporary access pass): the page says why.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub risk_password_change: bool,
 }
 
 /// Whether this browser is signed in: asked by every page at start, so it answers 200 either way.

@@ -45,6 +45,7 @@ impl User {
             application: None,
             cancel_to: None,
             continue_to: None,
+            risk_password_change: false,
         }
     }
 

@@ -183,10 +183,12 @@ fn RiskyUsers() -> impl IntoView {
                             {operate.then(|| {
                                 let (a, b, c) = (u.clone(), u.clone(), u.clone());
                                 view! {
-                                    <td class="nowrap">
-                                        <button class="btn btn-small btn-secondary" on:click=move |_| acting.set(Some((a.clone(), RiskAction::ConfirmSafe)))>"Confirm safe"</button>" "
-                                        <button class="btn btn-small btn-danger" on:click=move |_| acting.set(Some((b.clone(), RiskAction::ConfirmCompromised)))>"Confirm compromised"</button>" "
-                                        <button class="btn btn-small btn-secondary" on:click=move |_| acting.set(Some((c.clone(), RiskAction::Dismiss)))>"Dismiss"</button>
+                                    <td>
+                                        <div class="row-actions">
+                                            <button class="btn btn-small btn-secondary" on:click=move |_| acting.set(Some((a.clone(), RiskAction::ConfirmSafe)))>"Confirm safe"</button>
+                                            <button class="btn btn-small btn-danger" on:click=move |_| acting.set(Some((b.clone(), RiskAction::ConfirmCompromised)))>"Confirm compromised"</button>
+                                            <button class="btn btn-small btn-secondary" on:click=move |_| acting.set(Some((c.clone(), RiskAction::Dismiss)))>"Dismiss"</button>
+                                        </div>
                                     </td>
                                 }
                             })}

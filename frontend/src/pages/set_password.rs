@@ -63,7 +63,15 @@ pub fn SetPasswordPage() -> impl IntoView {
         <CenterCard>
             <form on:submit=submit novalidate=true>
                 <h1>"Choose your password"</h1>
-                <p class="muted">"You signed in with a temporary access pass. Choose the password you will use from now on."</p>
+                {move || if session.me.get().is_some_and(|m| m.risk_password_change) {
+                    view! {
+                        <div class="alert alert-warn" role="status" data-testid="risk-password-change">
+                            "Your account may be at risk: someone else may know your password. You proved your second factor; now choose a new password. It must not be one that appeared in a breach, and every other session of yours ends."
+                        </div>
+                    }.into_any()
+                } else {
+                    view! { <p class="muted">"You signed in with a temporary access pass. Choose the password you will use from now on."</p> }.into_any()
+                }}
                 <ErrorAlert error=error/>
                 <Field id="new_password" label="New password" value=password kind="password" autocomplete="new-password" autofocus=true
                     hint=Signal::derive(move || password_hint(&password.get())) error=err_for("new_password")/>

@@ -35,6 +35,7 @@ impl Core {
         let mut who = user.me();
         who.next_step = self.next_step(progress, user)?;
         who.must_set_password = who.next_step == NextStep::SetPassword;
+        who.risk_password_change = matches!(progress, Progress::Signing(f) if f.password_change_due());
         // A complete session keeps what its sign-in resumed; that application's flow began before the
         // session and lives at most FLOW_LIFETIME, so an older session has nothing to look up (every
         // page asks `me`).
@@ -185,6 +186,7 @@ impl<'a> SignIn<'a> {
         let mut me = self.user.me();
         me.next_step = self.core.step_for(&flow, next)?;
         me.must_set_password = me.next_step == NextStep::SetPassword;
+        me.risk_password_change = flow.password_change_due();
         self.core.with_flow_links(flow.continuation.as_ref(), &mut me)?;
         Ok(Completed { token, me, continuation: None })
     }
