@@ -67,9 +67,15 @@ fn risk_harness() -> (Harness, tempfile::TempDir) {
     let geo = proofup::adapters::geoip::MmdbLocator::open(&[synthetic_mmdb(files.path())]).unwrap();
     let sources = proofup::service::risk::RiskSources { geo: Some(Arc::new(geo)), ..Default::default() };
     // The tests' peer (192.0.2.10) is a trusted proxy: X-Forwarded-For says who signs in.
-    let config = HttpConfig { trusted_proxies: vec!["192.0.2.10/32".parse().unwrap()], ..HttpConfig::for_tests() };
+    let config = HttpConfig {
+        trusted_proxies: vec!["192.0.2.10/32".parse().unwrap()],
+        metrics_token: Some(proofup::domain::setup::sha256(METRICS_TOKEN)),
+        ..HttpConfig::for_tests()
+    };
     (Harness::with_risk(config, sources), files)
 }
+
+const METRICS_TOKEN: &str = "risk-metrics-token-0123456789abcdef";
 
 /// A sign-in from `ip` (through the proxy), with this browser's device cookie if it has one.
 fn from(ip: &str, device: Option<&str>, user: &str, pw: &str) -> actix_web::test::TestRequest {
@@ -262,6 +268,22 @@ async fn a_spray_then_the_right_password_is_a_password_spray_detection_and_a_met
     assert_eq!(spray["evidence"]["accounts"], 12);
     assert_eq!(spray["evidence"]["passwords"], 2);
     assert_eq!(spray["user_id"], bob);
+    // Prometheus counts it by kind and level, never by user or address.
+    let (s, _, _, bytes) =
+        call!(app, get("/metrics").insert_header(("authorization", format!("Bearer {METRICS_TOKEN}"))));
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let series: Vec<&str> = text.lines().filter(|l| l.starts_with("proofup_risk_detections_total")).collect();
+    assert!(
+        series.iter().any(|l| l.starts_with("proofup_risk_detections_total{kind=\"password_spray\",level=\"high\"}")),
+        "{series:?}"
+    );
+    assert!(series.iter().all(|l| !l.contains("bob") && !l.contains("198.51")), "{series:?}");
+    // The Overview's risk card.
+    let (_, _, overview, _) = call!(app, with(&admin, get("/api/overview")));
+    assert_eq!(overview["risk"]["users_high"], 1, "{}", overview["risk"]);
+    assert_eq!(overview["risk"]["sign_in_policy"], "on");
+    assert!(overview["risk"]["geoip"].as_str().unwrap().contains("geo.mmdb"), "{}", overview["risk"]);
     let pending = session_cookie(&hd).unwrap();
     h.clock.advance(Duration::seconds(31));
     let (s, _, body, _) =

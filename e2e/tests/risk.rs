@@ -192,4 +192,11 @@ async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_
     let reasons: Vec<&str> = log["items"].as_array().unwrap().iter().filter_map(|e| e["reason"].as_str()).collect();
     assert!(reasons.iter().any(|r| r.contains("sign-in risk medium: second factor required")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("user risk high: secure password change required")), "{reasons:?}");
+    // The Overview's risk card: the policies, who is at risk, and what the detections lack here.
+    admin.driver.goto(&portal.url("/")).await.unwrap();
+    admin.wait_text("[data-testid=risk-card]", "Location unavailable").await;
+    admin.wait_text("[data-testid=risk-card]", "User risk: On").await;
+    let card = admin.driver.find(By::Css("[data-testid=risk-card]")).await.unwrap();
+    card.scroll_into_view().await.unwrap();
+    admin.shot("98-overview-risk").await;
 }

@@ -43,6 +43,31 @@ pub struct Overview {
     /// administrator may want to check it was the user.
     #[serde(default)]
     pub registered_at_interrupt: Vec<crate::common::AuditEntry>,
+    /// Risk: users at risk, recent detections, the two policies, what the detections read.
+    #[serde(default)]
+    pub risk: RiskOverview,
+}
+
+/// The Overview's risk card.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskOverview {
+    pub users_high: u64,
+    pub users_medium: u64,
+    pub users_low: u64,
+    /// Detections in the last 24 hours.
+    pub detections_24h: u64,
+    pub sign_in_policy: crate::policy::Enforcement,
+    pub user_policy: crate::policy::Enforcement,
+    /// The GeoIP databases in use, in words; none: locations are unavailable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geoip: Option<String>,
+    /// A GeoIP database is more than 60 days old.
+    #[serde(default)]
+    pub geoip_stale: bool,
+    /// The breached-password set in use (name, entries); none: leaked passwords are not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breached_set: Option<String>,
 }
 
 /// What an alert on the Overview is about.

@@ -89,9 +89,12 @@ impl Core {
     /// The Overview: counts, the saved policy's reach, open alerts, the webhook's state.
     pub fn overview(&self, _: &Reader<'_>, me: Me) -> Result<Overview, ServiceError> {
         let s = self.store.as_ref();
-        let policy = s.policy()?.policy;
+        let record = s.policy()?;
+        let policy = record.policy.clone();
         let registration = self.impact(&policy, self.clock.now())?;
+        let risk = self.risk_overview(&record)?;
         Ok(Overview {
+            risk,
             me,
             version: env!("CARGO_PKG_VERSION").into(),
             counts: StoreCounts {

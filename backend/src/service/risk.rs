@@ -879,3 +879,62 @@ impl Core {
         Ok(out)
     }
 }
+
+impl Core {
+    /// The Overview's risk card.
+    pub(crate) fn risk_overview(
+        &self,
+        policies: &crate::domain::records::PolicyRecord,
+    ) -> Result<proofup_shared::overview::RiskOverview, ServiceError> {
+        use std::collections::HashMap;
+        let now = self.clock.now();
+        let day = now - time::Duration::hours(24);
+        let mut open: HashMap<String, Vec<(RiskLevel, OffsetDateTime)>> = HashMap::new();
+        let mut detections_24h = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.list_detections(after.as_deref(), 500)?;
+            for d in page.items {
+                if d.at >= day {
+                    detections_24h += 1;
+                }
+                if d.state.open() {
+                    open.entry(d.user_id).or_default().push((d.level, d.at));
+                }
+            }
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => break,
+            }
+        }
+        let mut out = proofup_shared::overview::RiskOverview {
+            detections_24h,
+            sign_in_policy: policies.sign_in_risk.enforcement,
+            user_policy: policies.user_risk.enforcement,
+            geoip: self.risk.sources.geo.as_ref().map(|g| g.describe()),
+            geoip_stale: self
+                .risk
+                .sources
+                .geo
+                .as_ref()
+                .and_then(|g| g.built())
+                .is_some_and(|b| now - b > time::Duration::days(60)),
+            breached_set: self
+                .risk
+                .sources
+                .breached
+                .as_ref()
+                .map(|b| format!("{} ({} entries)", b.name(), b.entries())),
+            ..Default::default()
+        };
+        for levels in open.values() {
+            match risk::user_level(levels.iter().map(|(l, at)| (l, *at)), now) {
+                Some(RiskLevel::High) => out.users_high += 1,
+                Some(RiskLevel::Medium) => out.users_medium += 1,
+                Some(RiskLevel::Low) => out.users_low += 1,
+                None => {}
+            }
+        }
+        Ok(out)
+    }
+}

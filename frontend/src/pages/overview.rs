@@ -202,6 +202,39 @@ fn OverviewCards(o: Overview) -> impl IntoView {
             </div>
             <p><A href="/reports/registration">"Open the registration report"</A></p>
         </section>
+        <section class="card" aria-labelledby="risk-card" data-testid="risk-card">
+            <div class="page-head">
+                <h2 id="risk-card">"Risk"</h2>
+                <A href="/policy/risk" attr:class="badge">
+                    "Sign-in risk: " {o.risk.sign_in_policy.label()} " · User risk: " {o.risk.user_policy.label()}
+                </A>
+            </div>
+            {(o.risk.users_high > 0).then(|| view! {
+                <div class="alert alert-warn" role="status">
+                    {crate::logic::plural(o.risk.users_high, "user is", "users are")} " at high risk. "
+                    <A href="/risk">"Review them"</A>
+                </div>
+            })}
+            <div class="stats">
+                <Stat label="Users at high risk" value=o.risk.users_high/>
+                <Stat label="At medium risk" value=o.risk.users_medium/>
+                <Stat label="At low risk" value=o.risk.users_low/>
+                <Stat label="Detections, 24 h" value=o.risk.detections_24h/>
+            </div>
+            <p class="small muted">
+                {match o.risk.geoip.clone() {
+                    Some(g) => format!("Locations from {g}."),
+                    None => "Location unavailable: no GeoIP database is configured (--geoip-db), so travel and unfamiliar-place detections are off.".to_owned(),
+                }}
+                {o.risk.geoip_stale.then_some(" A database is more than 60 days old: update it.")}
+                " "
+                {match o.risk.breached_set.clone() {
+                    Some(b) => format!("Passwords checked against {b}."),
+                    None => "No breached-password set (--breached-set): leaked passwords are not checked.".to_owned(),
+                }}
+            </p>
+            <p><A href="/risk">"Risky users, sign-ins and detections"</A></p>
+        </section>
         <section class="card" aria-labelledby="you">
             <h2 id="you">"Signed in as"</h2>
             <dl class="facts">
