@@ -87,6 +87,18 @@ fn from(ip: &str, device: Option<&str>, user: &str, pw: &str) -> actix_web::test
     }
 }
 
+/// Saves one of the risk policies (`sign-in-risk` or `user-risk`) over the current version; the
+/// version saved.
+macro_rules! save_risk_policy {
+    ($app:expr, $admin:expr, $which:expr, $policy:expr) => {{
+        let (_, _, cur, _) = call!($app, with(&$admin, get("/api/policy")));
+        let body = json!({"policy": $policy, "based_on_version": cur["version"]});
+        let (s, _, saved, _) = call!($app, with(&$admin, put(&format!("/api/policy/{}", $which), body)));
+        assert_eq!(s, StatusCode::OK, "{saved}");
+        saved
+    }};
+}
+
 fn device_cookie(h: &actix_web::http::header::HeaderMap) -> Option<String> {
     h.get_all("set-cookie")
         .filter_map(|v| v.to_str().ok())
@@ -174,13 +186,12 @@ async fn a_sign_in_from_the_other_side_of_the_world_is_detected_with_its_evidenc
 
     // The sign-in risk policy On at medium: Alice has no method to prove it is her, and she may
     // not register one from there either (whoever holds only her password would bind theirs).
-    let (_, _, cur, _) = call!(app, with(&admin, get("/api/policy")));
-    let policy = json!({"enforcement": "on", "include_all": true, "level": "medium", "passkey_only_at_high": false, "block_at": null});
-    let (s, _, saved, _) = call!(
+    let saved = save_risk_policy!(
         app,
-        with(&admin, put("/api/policy/sign-in-risk", json!({"policy": policy, "based_on_version": cur["version"]})))
+        admin,
+        "sign-in-risk",
+        json!({"enforcement": "on", "include_all": true, "level": "medium", "passkey_only_at_high": false, "block_at": null})
     );
-    assert_eq!(s, StatusCode::OK, "{saved}");
     assert!(saved["changes"].as_array().unwrap().iter().any(|c| c["field"] == "sign_in_risk.enforcement"));
     h.clock.advance(Duration::minutes(30));
     let (s, hd, body, _) = call!(app, from("203.0.113.9", None, "alice", PW));
@@ -235,13 +246,7 @@ async fn a_spray_then_the_right_password_is_a_password_spray_detection_and_a_met
     let (c, _) = sign_in!(app, "bob", PW);
     let (_, secret) = add_authenticator_app!(app, h, c);
     // Risk policy On at medium; the registration policy is off.
-    let (_, _, cur, _) = call!(app, with(&admin, get("/api/policy")));
-    let policy = json!({"enforcement": "on", "include_all": true, "level": "medium"});
-    let (s, _, body, _) = call!(
-        app,
-        with(&admin, put("/api/policy/sign-in-risk", json!({"policy": policy, "based_on_version": cur["version"]})))
-    );
-    assert_eq!(s, StatusCode::OK, "{body}");
+    save_risk_policy!(app, admin, "sign-in-risk", json!({"enforcement": "on", "include_all": true, "level": "medium"}));
 
     // 12 accounts, two passwords, one address: a spray.
     for i in 0..12 {
@@ -367,13 +372,12 @@ async fn a_leaked_password_makes_the_user_risky_until_a_secure_password_change()
     assert_eq!(users[0]["level"], "high");
 
     // The user risk policy On at high, secure password change.
-    let (_, _, cur, _) = call!(app, with(&admin, get("/api/policy")));
-    let policy = json!({"enforcement": "on", "include_all": true, "level": "high", "remedy": "secure_password_change"});
-    let (s, _, body, _) = call!(
+    save_risk_policy!(
         app,
-        with(&admin, put("/api/policy/user-risk", json!({"policy": policy, "based_on_version": cur["version"]})))
+        admin,
+        "user-risk",
+        json!({"enforcement": "on", "include_all": true, "level": "high", "remedy": "secure_password_change"})
     );
-    assert_eq!(s, StatusCode::OK, "{body}");
 
     // Dave signs in: his app code first, then a new password.
     h.clock.advance(Duration::seconds(31));
@@ -468,13 +472,7 @@ async fn a_session_used_from_another_country_and_network_signs_in_again() {
     let (_, _, created, _) =
         call!(app, with(&admin, post("/api/applications", json!({"name": "Wiki", "redirect_uris": [CALLBACK]}))));
     let id = created["application"]["id"].as_str().unwrap().to_owned();
-    let (_, _, cur, _) = call!(app, with(&admin, get("/api/policy")));
-    let policy = json!({"enforcement": "on", "include_all": true, "level": "medium"});
-    let (s, _, body, _) = call!(
-        app,
-        with(&admin, put("/api/policy/sign-in-risk", json!({"policy": policy, "based_on_version": cur["version"]})))
-    );
-    assert_eq!(s, StatusCode::OK, "{body}");
+    save_risk_policy!(app, admin, "sign-in-risk", json!({"enforcement": "on", "include_all": true, "level": "medium"}));
 
     // Bob signs in from Paris (he has no method: a password-only session).
     let (s, hd, body, _) = call!(app, from("198.51.100.7", None, "bob", PW));

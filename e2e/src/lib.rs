@@ -325,6 +325,41 @@ pub fn oathtool(key: &str, offset: &str) -> String {
 }
 
 impl Browser {
+    /// A JSON call to Proofup's API from this browser's signed-in page (its cookies, its
+    /// origin); asserts a 2xx answer and returns its body.
+    pub async fn api(&self, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let r = self
+            .driver
+            .execute_async(
+                "const [m, p, b, done] = arguments;\
+                 fetch(p, {method: m, headers: {'content-type': 'application/json'}, body: m === 'GET' ? undefined : JSON.stringify(b)})\
+                   .then(async r => done({status: r.status, body: await r.text()}));",
+                vec![serde_json::json!(method), serde_json::json!(path), body],
+            )
+            .await
+            .unwrap();
+        let v = r.json().clone();
+        let status = v["status"].as_u64().unwrap();
+        assert!(status < 300, "{method} {path}: {v}");
+        serde_json::from_str(v["body"].as_str().unwrap()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Waits until this browser is on the relying party's protected page, signed in as `user`.
+    pub async fn at_intranet(&self, rp: &apache::Apache, user: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let url = self.driver.current_url().await.unwrap().to_string();
+            if url.starts_with(&rp.url("/protected/")) && !url.contains("redirect_uri") {
+                if let Ok(p) = self.driver.find(By::Id("user")).await {
+                    assert_eq!(p.text().await.unwrap(), format!("Signed in as {user}"), "{url}");
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "not back at the intranet: {url}\n{}", rp.error_log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Creates the first Global administrator through the setup link and signs in.
     pub async fn set_up_admin(&self, portal: &Portal, username: &str, password: &str) {
         self.driver.goto(&portal.setup_url).await.unwrap();

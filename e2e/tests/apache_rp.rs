@@ -17,29 +17,12 @@ const ADMIN_PASSWORD: &str = "maple tundra orbit 2048";
 const BOB_PASSWORD: &str = "copper kettle winter road";
 const CAROL_PASSWORD: &str = "silver canyon paper lamp";
 
-/// A JSON call to Proofup's API from the administrator's signed-in page.
-async fn api(b: &Browser, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
-    let r = b
-        .driver
-        .execute_async(
-            "const [m, p, b, done] = arguments;\
-             fetch(p, {method: m, headers: {'content-type': 'application/json'}, body: m === 'GET' ? undefined : JSON.stringify(b)})\
-               .then(async r => done({status: r.status, body: await r.text()}));",
-            vec![serde_json::json!(method), serde_json::json!(path), body],
-        )
-        .await
-        .unwrap();
-    let v = r.json().clone();
-    let status = v["status"].as_u64().unwrap();
-    assert!(status < 300, "{method} {path}: {v}");
-    serde_json::from_str(v["body"].as_str().unwrap()).unwrap_or(serde_json::Value::Null)
-}
-
 async fn save_policy(admin: &Browser, enforcement: &str, grace_days: u32) {
-    let current = api(admin, "GET", "/api/policy", serde_json::Value::Null).await;
+    let current = admin.api("GET", "/api/policy", serde_json::Value::Null).await;
     let policy = serde_json::json!({"enforcement": enforcement, "include_all": true, "include_users": [], "include_groups": [],
         "exclude_users": [], "exclude_groups": [], "require_registration": true, "grace_days": grace_days});
-    api(admin, "PUT", "/api/policy", serde_json::json!({"policy": policy, "based_on_version": current["version"]}))
+    admin
+        .api("PUT", "/api/policy", serde_json::json!({"policy": policy, "based_on_version": current["version"]}))
         .await;
 }
 
@@ -48,23 +31,6 @@ async fn info(b: &Browser, rp: &Apache, extra: &str) -> serde_json::Value {
     b.driver.goto(&rp.url(&format!("/protected/redirect_uri?info=json{extra}"))).await.unwrap();
     let text = b.driver.find(By::Tag("body")).await.unwrap().text().await.unwrap();
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}\n{}", rp.error_log()))
-}
-
-/// Waits until the browser is on the relying party's protected page, signed in.
-async fn at_intranet(b: &Browser, rp: &Apache, user: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let url = b.driver.current_url().await.unwrap().to_string();
-        if url.starts_with(&rp.url("/protected/")) && !url.contains("redirect_uri") {
-            if let Ok(p) = b.driver.find(By::Id("user")).await {
-                let t = p.text().await.unwrap();
-                assert_eq!(t, format!("Signed in as {user}"), "{url}");
-                return;
-            }
-        }
-        assert!(std::time::Instant::now() < deadline, "not back at the intranet: {url}\n{}", rp.error_log());
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
 }
 
 /// Opens the site's protected page: Proofup's sign-in, naming the site, takes `user`'s password.
@@ -95,15 +61,15 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
 
     // The administrator registers the intranet, then Apache starts with its id and secret.
     let rp_port = Apache::plan();
-    let created = api(
-        &admin,
-        "POST",
-        "/api/applications",
-        serde_json::json!({"name": "Intranet", "redirect_uris": [Apache::redirect_uri(rp_port)],
+    let created = admin
+        .api(
+            "POST",
+            "/api/applications",
+            serde_json::json!({"name": "Intranet", "redirect_uris": [Apache::redirect_uri(rp_port)],
             "post_logout_redirect_uris": [format!("http://127.0.0.1:{rp_port}/bye.html")],
             "scopes": ["openid", "profile", "email", "groups"], "refresh_tokens": true}),
-    )
-    .await;
+        )
+        .await;
     let client_id = created["application"]["id"].as_str().unwrap().to_owned();
     let secret = created["client_secret"].as_str().unwrap().to_owned();
     let rp = Apache::start(rp_port, &portal.url(""), &client_id, &secret, TokenAuth::Basic);
@@ -123,7 +89,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     bob.fill("new_password", BOB_PASSWORD).await;
     bob.fill("confirm", BOB_PASSWORD).await;
     bob.click_button("Set password").await;
-    at_intranet(&bob, &rp, "bob").await;
+    bob.at_intranet(&rp, "bob").await;
     bob.wait_text("#name", "Bob Builder").await;
     bob.shot("81-apache-signed-in").await;
     let held = info(&bob, &rp, "").await;
@@ -140,7 +106,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     let after = info(&bob, &rp, "&access_token_refresh_interval=1").await;
     assert_ne!(after["refresh_token"].as_str(), Some(first_refresh.as_str()), "refreshed and rotated: {after}");
     assert!(bob.driver.current_url().await.unwrap().as_str().starts_with(&rp.url("/")), "no interrupt, no redirect");
-    let log = api(&admin, "GET", "/api/sign-ins?application=Intranet&user=bob", serde_json::Value::Null).await;
+    let log = admin.api("GET", "/api/sign-ins?application=Intranet&user=bob", serde_json::Value::Null).await;
     let refreshed = sign_ins_for(&log, "bob").into_iter().find(|e| e["reason"] == "Token refreshed").expect("logged");
     assert_eq!(refreshed["interactive"], false);
 
@@ -160,7 +126,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     let skip = bob.wait_text("a", "Skip for now (14 days until this is required)").await;
     bob.shot("83-apache-interrupt").await;
     bob.click(&skip).await;
-    at_intranet(&bob, &rp, "bob").await;
+    bob.at_intranet(&rp, "bob").await;
     sign_out_of_intranet(&bob, &rp).await;
 
     // 5. The grace over (none left): no Skip; bob registers an authenticator app, and is back
@@ -180,7 +146,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     bob.wait_text("h1", "You're all set").await;
     bob.shot("84-apache-registered").await;
     bob.click_button("Continue").await;
-    at_intranet(&bob, &rp, "bob").await;
+    bob.at_intranet(&rp, "bob").await;
     assert_eq!(info(&bob, &rp, "").await["id_token"]["amr"], serde_json::json!(["pwd"]));
     sign_out_of_intranet(&bob, &rp).await;
 
@@ -189,7 +155,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     bob.wait_text("h1", "Enter code").await;
     bob.fill("code", &oathtool(&key, "+30 seconds")).await;
     bob.click_button("Verify").await;
-    at_intranet(&bob, &rp, "bob").await;
+    bob.at_intranet(&rp, "bob").await;
     bob.wait_text("#amr", "otp").await;
     let amr = info(&bob, &rp, "").await["id_token"]["amr"].clone();
     assert_eq!(amr, serde_json::json!(["pwd", "otp", "mfa"]));
@@ -198,9 +164,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     //    cross-site redirect (the Lax SSO cookie), so he is signed in without a page, and the
     //    sign-in keeps what it used (otp, mfa).
     let wiki_port = Apache::plan();
-    let wiki_app = api(
-        &admin,
-        "POST",
+    let wiki_app = admin.api("POST",
         "/api/applications",
         serde_json::json!({"name": "Wiki", "redirect_uris": [Apache::redirect_uri(wiki_port)], "scopes": ["openid", "profile"]}),
     )
@@ -213,9 +177,9 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
         TokenAuth::Post,
     );
     bob.driver.goto(&wiki.url("/protected/")).await.unwrap();
-    at_intranet(&bob, &wiki, "bob").await;
+    bob.at_intranet(&wiki, "bob").await;
     assert_eq!(info(&bob, &wiki, "").await["id_token"]["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
-    let log = api(&admin, "GET", "/api/sign-ins?application=Wiki&user=bob", serde_json::Value::Null).await;
+    let log = admin.api("GET", "/api/sign-ins?application=Wiki&user=bob", serde_json::Value::Null).await;
     assert!(sign_ins_for(&log, "bob")[0]["reason"].as_str().unwrap().starts_with("Single sign-on"), "{log}");
 
     // 8. Report-only: carol (no method) is not interrupted; the log says what would have been,
@@ -228,11 +192,11 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     carol.fill("new_password", CAROL_PASSWORD).await;
     carol.fill("confirm", CAROL_PASSWORD).await;
     carol.click_button("Set password").await;
-    at_intranet(&carol, &rp, "carol").await;
+    carol.at_intranet(&rp, "carol").await;
     sign_out_of_intranet(&carol, &rp).await;
     sign_in_at(&carol, &rp, "carol", CAROL_PASSWORD).await;
-    at_intranet(&carol, &rp, "carol").await;
-    let log = api(&admin, "GET", "/api/sign-ins?application=Intranet&user=carol", serde_json::Value::Null).await;
+    carol.at_intranet(&rp, "carol").await;
+    let log = admin.api("GET", "/api/sign-ins?application=Intranet&user=carol", serde_json::Value::Null).await;
     let would = sign_ins_for(&log, "carol")
         .into_iter()
         .find(|e| e["reason"].as_str().unwrap().contains("Report-only: MFA registration would be prompted"));
@@ -262,7 +226,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     admin.fill("registration-networks", "10.0.0.0/8\n192.0.2.0/24").await;
     admin.click_button("Save").await;
     admin.wait_text(".alert-info", "Saved as version").await;
-    let saved = api(&admin, "GET", "/api/policy", serde_json::Value::Null).await;
+    let saved = admin.api("GET", "/api/policy", serde_json::Value::Null).await;
     assert_eq!(saved["policy"]["registration_networks"], serde_json::json!(["10.0.0.0/8", "192.0.2.0/24"]));
     admin.shot("87-policy-trusted-networks").await;
 
@@ -270,7 +234,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     // why she cannot register here, and may still skip while her grace lasts.
     let mut on = saved["policy"].clone();
     on["enforcement"] = serde_json::json!("on");
-    api(&admin, "PUT", "/api/policy", serde_json::json!({"policy": on, "based_on_version": saved["version"]})).await;
+    admin.api("PUT", "/api/policy", serde_json::json!({"policy": on, "based_on_version": saved["version"]})).await;
     sign_out_of_intranet(&carol, &rp).await;
     sign_in_at(&carol, &rp, "carol", CAROL_PASSWORD).await;
     carol.wait_text("[data-testid=network-blocked]", "only from its own network").await;
@@ -278,7 +242,7 @@ async fn an_apache_site_behind_mod_auth_openidc_signs_in_through_proofup() {
     carol.shot("88-interrupt-untrusted-network").await;
     let skip = carol.wait_text("a", "Skip for now").await;
     carol.click(&skip).await;
-    at_intranet(&carol, &rp, "carol").await;
+    carol.at_intranet(&rp, "carol").await;
 
     for b in [bob, carol, admin] {
         b.driver.clone().quit().await.unwrap();

@@ -17,40 +17,6 @@ const DANA_PASSWORD: &str = "quartz meadow lantern 77";
 const ERIN_PASSWORD: &str = "harbor violet engine 314";
 const ERIN_NEW_PASSWORD: &str = "granite willow comet 512";
 
-/// A JSON call to Proofup's API from the administrator's signed-in page.
-async fn api(b: &Browser, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
-    let r = b
-        .driver
-        .execute_async(
-            "const [m, p, b, done] = arguments;\
-             fetch(p, {method: m, headers: {'content-type': 'application/json'}, body: m === 'GET' ? undefined : JSON.stringify(b)})\
-               .then(async r => done({status: r.status, body: await r.text()}));",
-            vec![serde_json::json!(method), serde_json::json!(path), body],
-        )
-        .await
-        .unwrap();
-    let v = r.json().clone();
-    let status = v["status"].as_u64().unwrap();
-    assert!(status < 300, "{method} {path}: {v}");
-    serde_json::from_str(v["body"].as_str().unwrap()).unwrap_or(serde_json::Value::Null)
-}
-
-/// Waits until the browser is on the relying party's protected page, signed in as `user`.
-async fn at_intranet(b: &Browser, rp: &Apache, user: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let url = b.driver.current_url().await.unwrap().to_string();
-        if url.starts_with(&rp.url("/protected/")) && !url.contains("redirect_uri") {
-            if let Ok(p) = b.driver.find(By::Id("user")).await {
-                assert_eq!(p.text().await.unwrap(), format!("Signed in as {user}"), "{url}");
-                return;
-            }
-        }
-        assert!(std::time::Instant::now() < deadline, "not back at the intranet: {url}\n{}", rp.error_log());
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_why() {
     let dir = tempfile::tempdir().unwrap();
@@ -113,14 +79,14 @@ async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_
 
     // An application behind Apache with mod_auth_openidc.
     let rp_port = Apache::plan();
-    let created = api(
-        &admin,
-        "POST",
-        "/api/applications",
-        serde_json::json!({"name": "Intranet", "redirect_uris": [Apache::redirect_uri(rp_port)],
+    let created = admin
+        .api(
+            "POST",
+            "/api/applications",
+            serde_json::json!({"name": "Intranet", "redirect_uris": [Apache::redirect_uri(rp_port)],
             "scopes": ["openid", "profile"], "refresh_tokens": false}),
-    )
-    .await;
+        )
+        .await;
     let client_id = created["application"]["id"].as_str().unwrap().to_owned();
     let secret = created["client_secret"].as_str().unwrap().to_owned();
     let rp = Apache::start(rp_port, &portal.url(""), &client_id, &secret, TokenAuth::Basic);
@@ -145,21 +111,19 @@ async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_
 
     // The administrator confirms Erin compromised and turns the user risk policy on (high,
     // secure password change).
-    let erin_id = api(&admin, "GET", "/api/users?q=erin", serde_json::Value::Null).await["items"][0]["id"]
+    let erin_id = admin.api("GET", "/api/users?q=erin", serde_json::Value::Null).await["items"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    api(
-        &admin,
-        "POST",
-        &format!("/api/risk/users/{erin_id}"),
-        serde_json::json!({"action": "confirm_compromised", "reason": "Laptop stolen"}),
-    )
-    .await;
-    let current = api(&admin, "GET", "/api/policy", serde_json::Value::Null).await;
-    api(
-        &admin,
-        "PUT",
+    admin
+        .api(
+            "POST",
+            &format!("/api/risk/users/{erin_id}"),
+            serde_json::json!({"action": "confirm_compromised", "reason": "Laptop stolen"}),
+        )
+        .await;
+    let current = admin.api("GET", "/api/policy", serde_json::Value::Null).await;
+    admin.api("PUT",
         "/api/policy/user-risk",
         serde_json::json!({"policy": {"enforcement": "on", "include_all": true, "level": "high", "remedy": "secure_password_change"},
             "based_on_version": current["version"]}),
@@ -183,12 +147,12 @@ async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_
     erin.fill("new_password", ERIN_NEW_PASSWORD).await;
     erin.fill("confirm", ERIN_NEW_PASSWORD).await;
     erin.click_button("Set password").await;
-    at_intranet(&erin, &rp, "erin").await;
+    erin.at_intranet(&rp, "erin").await;
     erin.shot("97-app-signed-in-after-remediation").await;
     // Her risk is remediated; the log says what each policy did.
-    let users = api(&admin, "GET", "/api/risk/users", serde_json::Value::Null).await;
+    let users = admin.api("GET", "/api/risk/users", serde_json::Value::Null).await;
     assert!(users.as_array().unwrap().iter().all(|u| u["username"] != "erin"), "{users}");
-    let log = api(&admin, "GET", "/api/sign-ins?user=erin&application=Intranet", serde_json::Value::Null).await;
+    let log = admin.api("GET", "/api/sign-ins?user=erin&application=Intranet", serde_json::Value::Null).await;
     let reasons: Vec<&str> = log["items"].as_array().unwrap().iter().filter_map(|e| e["reason"].as_str()).collect();
     assert!(reasons.iter().any(|r| r.contains("sign-in risk medium: second factor required")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("user risk high: secure password change required")), "{reasons:?}");

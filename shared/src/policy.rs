@@ -270,7 +270,7 @@ impl UserRiskPolicy {
 }
 
 impl Assignments<'_> {
-    /// Shape rules shared by the risk policies.
+    /// Shape rules every policy shares (include something; lists of at most 500).
     pub fn problems(&self) -> Vec<crate::FieldError> {
         let mut out = Vec::new();
         if !self.include_all && self.include_users.is_empty() && self.include_groups.is_empty() {
@@ -315,25 +315,23 @@ impl MfaRegistrationPolicy {
         if self.grace_days > MAX_GRACE_DAYS {
             add("grace_days", "The grace period is 0 to 90 days.");
         }
-        if !self.include_all && self.include_users.is_empty() && self.include_groups.is_empty() {
-            add("include", "Select the users or groups the policy applies to, or choose All users.");
-        }
-        for (field, list) in [
-            ("include_users", &self.include_users),
-            ("include_groups", &self.include_groups),
-            ("exclude_users", &self.exclude_users),
-            ("exclude_groups", &self.exclude_groups),
-        ] {
-            if list.len() > MAX_POLICY_REFS {
-                add(field, "At most 500 entries; use a group instead.");
-            }
-        }
         if self.registration_networks.iter().filter(|n| !n.trim().is_empty()).count() > MAX_NETWORKS {
             add("registration_networks", "At most 50 networks.");
         }
         #[cfg(feature = "networks")]
         self.network_problems(&mut add);
+        out.extend(self.assignments().problems());
         out
+    }
+
+    pub fn assignments(&self) -> Assignments<'_> {
+        Assignments {
+            include_all: self.include_all,
+            include_users: &self.include_users,
+            include_groups: &self.include_groups,
+            exclude_users: &self.exclude_users,
+            exclude_groups: &self.exclude_groups,
+        }
     }
 
     #[cfg(feature = "networks")]

@@ -62,6 +62,25 @@ fn diff(
     out
 }
 
+impl Core {
+    /// The users and groups a policy's assignments name that the directory does not have.
+    pub(super) fn unknown_refs(&self, a: proofup_shared::policy::Assignments<'_>) -> Vec<FieldError> {
+        let s = self.store.as_ref();
+        let mut out = Vec::new();
+        for (field, list) in [("include_users", a.include_users), ("exclude_users", a.exclude_users)] {
+            if let Some(bad) = list.iter().find(|id| s.user(id).ok().flatten().is_none()) {
+                out.push(FieldError { field: field.into(), message: format!("No user has the id {bad}.") });
+            }
+        }
+        for (field, list) in [("include_groups", a.include_groups), ("exclude_groups", a.exclude_groups)] {
+            if let Some(bad) = list.iter().find(|id| s.group(id).ok().flatten().is_none()) {
+                out.push(FieldError { field: field.into(), message: format!("No group has the id {bad}.") });
+            }
+        }
+        out
+    }
+}
+
 fn dedup(v: &mut Vec<String>) {
     let mut seen = std::collections::HashSet::new();
     v.retain(|x| seen.insert(x.clone()));
@@ -151,16 +170,7 @@ impl Core {
             p.registration_networks.iter().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).collect();
         dedup(&mut p.registration_networks);
         let mut problems = p.problems();
-        for (field, list) in [("include_users", &p.include_users), ("exclude_users", &p.exclude_users)] {
-            if let Some(bad) = list.iter().find(|id| s.user(id).ok().flatten().is_none()) {
-                problems.push(FieldError { field: field.into(), message: format!("No user has the id {bad}.") });
-            }
-        }
-        for (field, list) in [("include_groups", &p.include_groups), ("exclude_groups", &p.exclude_groups)] {
-            if let Some(bad) = list.iter().find(|id| s.group(id).ok().flatten().is_none()) {
-                problems.push(FieldError { field: field.into(), message: format!("No group has the id {bad}.") });
-            }
-        }
+        problems.extend(self.unknown_refs(p.assignments()));
         if !problems.is_empty() {
             return Err(ServiceError::Invalid(problems));
         }

@@ -491,26 +491,12 @@ impl Core {
         based_on_version: u64,
         edit: RiskPolicyEdit,
     ) -> Result<proofup_shared::policy::PolicyVersion, ServiceError> {
-        use proofup_shared::FieldError;
         let s = self.store.as_ref();
         let (assignments, mut problems) = match &edit {
             RiskPolicyEdit::SignIn(p) => (p.assignments(), p.problems()),
             RiskPolicyEdit::User(p) => (p.assignments(), p.assignments().problems()),
         };
-        for (field, list) in
-            [("include_users", assignments.include_users), ("exclude_users", assignments.exclude_users)]
-        {
-            if let Some(bad) = list.iter().find(|id| s.user(id).ok().flatten().is_none()) {
-                problems.push(FieldError { field: field.into(), message: format!("No user has the id {bad}.") });
-            }
-        }
-        for (field, list) in
-            [("include_groups", assignments.include_groups), ("exclude_groups", assignments.exclude_groups)]
-        {
-            if let Some(bad) = list.iter().find(|id| s.group(id).ok().flatten().is_none()) {
-                problems.push(FieldError { field: field.into(), message: format!("No group has the id {bad}.") });
-            }
-        }
+        problems.extend(self.unknown_refs(assignments));
         if !problems.is_empty() {
             return Err(ServiceError::Invalid(problems));
         }
