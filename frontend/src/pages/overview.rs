@@ -216,7 +216,7 @@ fn OverviewCards(o: Overview) -> impl IntoView {
                 </div>
             })}
             <div class="stats">
-                <Stat label="Users at high risk" value=o.risk.users_high/>
+                <Stat label="At high risk" value=o.risk.users_high/>
                 <Stat label="At medium risk" value=o.risk.users_medium/>
                 <Stat label="At low risk" value=o.risk.users_low/>
                 <Stat label="Detections, 24 h" value=o.risk.detections_24h/>
