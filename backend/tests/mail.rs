@@ -442,6 +442,13 @@ async fn security_notices_carry_a_link_that_locks_the_account_down() {
     assert_eq!(alert["username"], "bob");
     let audit = h.store.list_audit(None, 10).unwrap().items;
     assert!(audit.iter().any(|e| e.action == "user.reported_not_me" && e.target == "bob"), "{audit:?}");
+    // A user-reported detection: bob is at high risk until he changes his password securely.
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    let reported = page["items"].as_array().unwrap().iter().find(|d| d["kind"] == "user_reported").cloned().unwrap();
+    assert_eq!((reported["level"].as_str(), reported["state"].as_str()), (Some("high"), Some("at_risk")));
+    assert!(reported["explanation"].as_str().unwrap().contains("sign-in method added"), "{reported}");
+    let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    assert_eq!(users[0]["username"], "bob");
 
     // He chooses a new password with his app ("Forgot your password?") and hears of that too.
     let (_, hd, _, _) = call!(app, post("/api/auth/reset", json!({"username": "bob"})));
@@ -453,6 +460,13 @@ async fn security_notices_carry_a_link_that_locks_the_account_down() {
         with(&reset, post("/api/auth/reset/password", json!({"new_password": "copper meadow window ninety"})))
     );
     assert_eq!(s, StatusCode::OK, "{body}");
+    // His methods, then a new password: the report is remediated.
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
+    let reported = page["items"].as_array().unwrap().iter().find(|d| d["kind"] == "user_reported").cloned().unwrap();
+    assert_eq!(
+        (reported["state"].as_str(), reported["detail"].as_str()),
+        (Some("remediated"), Some("secure_password_reset"))
+    );
     assert_eq!(deliver_at(&h, &sender, now(&h)), 1);
     let got = server.received();
     assert_eq!(got.len(), 2);

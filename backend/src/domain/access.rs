@@ -512,9 +512,13 @@ pub fn decide(f: &SignInFacts) -> AccessDecision {
     outcomes.extend(user_outcome);
     // A risky user is stepped up like a risky sign-in (a second factor first; a passkey when
     // they revoke and have one), then remedies.
+    // Revoke-and-reauthenticate asks a passkey of a user who has one (phishing-resistant: what
+    // a stolen session or token could not have replayed).
+    let revoke_passkey = remedy == Some(proofup_shared::policy::UserRiskRemedy::RevokeAndReauthenticate)
+        && f.account.methods.contains(&MethodKind::Passkey);
     let step_up = match ask {
-        RiskAsk::StepUp(passkey) => Some(passkey),
-        _ if remedy.is_some() => Some(false),
+        RiskAsk::StepUp(passkey) => Some(passkey || revoke_passkey),
+        _ if remedy.is_some() => Some(revoke_passkey),
         _ => None,
     };
     match f.moment {

@@ -62,12 +62,18 @@ pub struct SignInContext {
 }
 
 impl SignInContext {
-    /// What the first factor's decision asked (its outcomes), remembered.
-    pub fn with_plan(mut self, outcomes: &[proofup_shared::api::PolicyOutcome]) -> Self {
+    /// What the first factor's decision asked, remembered: a passkey only (the options it
+    /// offered are a passkey alone), a password change or a revocation (its outcomes).
+    pub fn with_plan(
+        mut self,
+        next: &crate::domain::access::Next,
+        outcomes: &[proofup_shared::api::PolicyOutcome],
+    ) -> Self {
         use proofup_shared::api::{PolicyOutcome as O, RiskEffect as E};
+        use proofup_shared::mfa::SecondFactorOption;
+        self.passkey_only = matches!(next, crate::domain::access::Next::ProveFactor { options } if options[..] == [SecondFactorOption::Passkey]);
         for o in outcomes {
             match o {
-                O::SignInRisk { effect: E::PasskeyRequired, .. } => self.passkey_only = true,
                 O::UserRisk { effect: E::PasswordChangeRequired, .. } => self.password_change = true,
                 O::UserRisk { effect: E::ReauthenticationRequired, .. } => self.revoke = true,
                 _ => {}

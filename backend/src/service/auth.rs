@@ -330,7 +330,7 @@ impl Core {
         // Nothing more to do: a session. Otherwise a login flow, and no session until it completes.
         self.record_detections(&user, &assessed, client, application.as_deref())?;
         // What the risk policies asked, carried to the steps that follow (no decision there).
-        let context = assessed.context.clone().with_plan(&outcomes);
+        let context = assessed.context.clone().with_plan(&next, &outcomes);
         let login = LoginFlow {
             continuation: continuation.clone(),
             context: Some(context),

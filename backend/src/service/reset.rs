@@ -249,8 +249,12 @@ impl Core {
         }
         self.replace_password(&user, new_password, client, "user.password_reset").await?;
         RESETS.discard(self, &session_key(token))?;
-        // The throttle's failures are forgotten: the user proved who they are.
+        // The throttle's failures are forgotten: the user proved who they are (both counts).
         self.attempt_succeeded(&user)?;
+        self.store.attempt_succeeded(&crate::domain::throttle::familiar_key(&user.username))?;
+        // Methods proved, then a new password (not in the breached set): a secure password
+        // change, which closes what a new password fixes (a reported, sprayed or leaked password).
+        self.remediate_user_risk(&user, "secure_password_reset", true, client)?;
         self.log_attempt_to(
             now,
             (&user.username, Some(&user)),

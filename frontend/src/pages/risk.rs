@@ -37,6 +37,7 @@ fn detail_words(d: &str) -> String {
     match d {
         "passed_mfa_by_risk_policy" => "Proved a second factor (or a temporary access pass) at that sign-in".into(),
         "secure_password_change" => "Changed the password after a second factor".into(),
+        "secure_password_reset" => "Reset the password with their methods (Forgot your password?)".into(),
         "sessions_revoked_and_reauthenticated" => "Every session ended; signed in afresh".into(),
         other => other.to_owned(),
     }

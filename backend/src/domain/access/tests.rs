@@ -524,6 +524,22 @@ fn the_access_decision_as_a_table() {
             Next::Allow,
         ),
         (
+            "user risk high, revoke, a passkey among the methods: the passkey",
+            |f| {
+                f.account.methods = vec![MethodKind::AuthenticatorApp, MethodKind::Passkey];
+                f.risk = risky_user(RiskLevel::High, proofup_shared::policy::UserRiskRemedy::RevokeAndReauthenticate);
+            },
+            prove(&[S::Passkey]),
+        ),
+        (
+            "user risk high, revoke, an app only: its code",
+            |f| {
+                with_app_method(f);
+                f.risk = risky_user(RiskLevel::High, proofup_shared::policy::UserRiskRemedy::RevokeAndReauthenticate);
+            },
+            prove(&[S::AuthenticatorApp]),
+        ),
+        (
             "user risk medium under a policy at high: nothing",
             |f| f.risk = risky_user(RiskLevel::Medium, proofup_shared::policy::UserRiskRemedy::SecurePasswordChange),
             Next::Allow,
