@@ -369,6 +369,20 @@ async fn a_leaked_password_makes_the_user_risky_until_a_secure_password_change()
     assert!(!page.to_string().contains(PW), "the password itself is never stored or shown");
     let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
     assert_eq!(users[0]["user_id"], dave);
+    // Filtered, and as CSV (the evidence in words, no password).
+    let (_, _, only, _) = call!(app, with(&admin, get("/api/risk/detections?kind=leaked_credentials&user=DAVE")));
+    assert_eq!(only["items"].as_array().unwrap().len(), 1, "{only}");
+    let (_, _, none, _) = call!(app, with(&admin, get("/api/risk/detections?kind=leaked_credentials&state=dismissed")));
+    assert_eq!(none["items"], json!([]));
+    let (s, hd, _, bytes) = call!(app, with(&admin, get("/api/risk/detections?format=csv&user=dave")));
+    assert_eq!(s, StatusCode::OK);
+    assert!(hd.get("content-disposition").unwrap().to_str().unwrap().contains("risk-detections.csv"));
+    let csv = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(csv.starts_with("at,username,detection,level,state"), "{csv}");
+    assert!(csv.contains(",\"dave\",leaked_credentials,high,\"At risk\""), "{csv}");
+    assert!(csv.contains("test corpus") && !csv.contains(PW), "{csv}");
+    let (s, _, _, _) = call!(app, with(&admin, get("/api/risk/detections?kind=nonsense")));
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(users[0]["level"], "high");
 
     // The user risk policy On at high, secure password change.

@@ -71,6 +71,10 @@ async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_
     admin.wait_text("td.evidence", "anonymizer list").await;
     admin.wait_text("tr[data-kind=admin_confirmed_compromised]", "Password seen on a paste site").await;
     admin.shot("93-risk-detections").await;
+    // Filtered to one kind.
+    admin.select("d-kind", "admin_confirmed_compromised").await;
+    admin.wait_gone("tr[data-kind=anonymous_ip]").await;
+    admin.wait_text("tr[data-kind=admin_confirmed_compromised]", "dana").await;
     // The sign-in log says what the policy did.
     admin.driver.goto(&portal.url("/logs/sign-ins")).await.unwrap();
     admin.wait_text("td", "sign-in risk medium: blocked, no method").await;

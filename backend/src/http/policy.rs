@@ -61,25 +61,81 @@ pub async fn save_user_risk_policy(
     Ok(web::Json(state.core.save_risk_policy(&auth.manager()?, req.based_on_version, edit)?))
 }
 
-/// Paging of the risk detections.
+/// Paging and filters of the risk detections.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DetectionsQuery {
     pub after: Option<String>,
     /// 1 to 200, default 50.
     pub limit: Option<usize>,
+    /// Username (exact, case-insensitive).
+    pub user: Option<String>,
+    pub kind: Option<proofup_shared::risk::DetectionKind>,
+    pub level: Option<proofup_shared::risk::RiskLevel>,
+    pub state: Option<proofup_shared::risk::RiskState>,
+    /// `csv` for every detection the filters keep, as a download; JSON pages otherwise.
+    pub format: Option<String>,
 }
 
-/// Risk detections (kept 90 days), newest first, each with its evidence.
+const DETECTIONS_CSV_HEADER: &str =
+    "at,username,detection,level,state,detail,ip,country,city,asn,network,application,evidence\n";
+
+fn detection_line(out: &mut String, d: &proofup_shared::risk::DetectionView) {
+    use std::fmt::Write;
+    let at = d.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{at},{},{},{},{},{},{},{},{},{},{},{},{}",
+        csv_field(&d.username),
+        d.kind.name(),
+        d.level.name(),
+        csv_field(d.state.label()),
+        csv_field(d.detail.as_deref().unwrap_or("")),
+        csv_field(&d.ip),
+        csv_field(d.place.country.as_deref().unwrap_or("")),
+        csv_field(d.place.city.as_deref().unwrap_or("")),
+        d.place.asn.map(|a| a.to_string()).unwrap_or_default(),
+        csv_field(d.place.as_org.as_deref().unwrap_or("")),
+        csv_field(d.application.as_deref().unwrap_or("")),
+        csv_field(&d.explanation),
+    );
+}
+
+/// Risk detections (kept 90 days), newest first, each with its evidence; filtered; or every one
+/// the filters keep as a CSV download (`format=csv`).
 #[utoipa::path(tag = "policy", params(DetectionsQuery), responses(
-    (status = 200, body = proofup_shared::api::Page<proofup_shared::risk::DetectionView>), (status = 403, body = ApiError)))]
+    (status = 200, body = proofup_shared::api::Page<proofup_shared::risk::DetectionView>), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
 #[get("/risk/detections")]
 pub async fn detections(
     state: web::Data<AppState>,
     auth: Reader,
     q: web::Query<DetectionsQuery>,
-) -> Result<web::Json<proofup_shared::api::Page<proofup_shared::risk::DetectionView>>, AppError> {
-    Ok(web::Json(state.core.detections(&auth.reader()?, q.after.as_deref(), q.limit.unwrap_or(50))?))
+) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
+    let filter = crate::service::risk::DetectionFilter { user: q.user, kind: q.kind, level: q.level, state: q.state };
+    match q.format.as_deref() {
+        None | Some("json") => {
+            let page = state.core.detections(&auth.reader()?, &filter, q.after.as_deref(), q.limit.unwrap_or(50))?;
+            Ok(HttpResponse::Ok().json(page))
+        }
+        Some("csv") => {
+            if q.after.is_some() || q.limit.is_some() {
+                return Err(AppError::bad_request(
+                    "The CSV export is every detection the filters keep: leave out after and limit.",
+                ));
+            }
+            let rows = state.core.all_detections(&auth.reader()?, &filter)?;
+            let mut out = String::from(DETECTIONS_CSV_HEADER);
+            for d in &rows {
+                detection_line(&mut out, d);
+            }
+            Ok(HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .insert_header(("Content-Disposition", "attachment; filename=\"risk-detections.csv\""))
+                .body(out))
+        }
+        Some(f) => Err(AppError::bad_request(format!("Unknown format {f:?}; use csv or json."))),
+    }
 }
 
 /// A draft sign-in risk policy over the last 30 days of sign-ins: what it would have done.

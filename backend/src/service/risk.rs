@@ -473,14 +473,45 @@ impl Core {
 }
 
 impl Core {
-    /// Risk detections, newest first (Security readers and above).
+    /// Risk detections, newest first (Security readers and above), filtered.
     pub fn detections(
         &self,
         _: &super::Reader<'_>,
+        filter: &DetectionFilter,
         after: Option<&str>,
         limit: usize,
     ) -> Result<proofup_shared::api::Page<proofup_shared::risk::DetectionView>, ServiceError> {
-        Ok(crate::domain::records::page(self.store.list_detections(after, limit.clamp(1, 200))?))
+        let limit = limit.clamp(1, 200);
+        let mut items = Vec::new();
+        let mut after = after.map(str::to_owned);
+        // The store's pages, filtered here, until at least `limit` are kept or the 90 days run
+        // out; the cursor is the store's own.
+        loop {
+            let page = self.store.list_detections(after.as_deref(), limit)?;
+            items.extend(page.items.into_iter().filter(|d| filter.matches(d)).map(Into::into));
+            match page.next_after {
+                Some(a) if items.len() < limit => after = Some(a),
+                next => return Ok(proofup_shared::api::Page { items, next_after: next }),
+            }
+        }
+    }
+
+    /// Every detection the filter keeps, newest first (the CSV export; at most the 90 days kept).
+    pub fn all_detections(
+        &self,
+        r: &super::Reader<'_>,
+        filter: &DetectionFilter,
+    ) -> Result<Vec<proofup_shared::risk::DetectionView>, ServiceError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.detections(r, filter, after.as_deref(), 200)?;
+            out.extend(page.items);
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Saves one of the risk policies as a new version of the policies (the others unchanged),
@@ -536,6 +567,25 @@ impl Core {
         let now = self.clock.now();
         let open = self.store.user_detections(user_id)?;
         Ok(risk::user_level(open.iter().filter(|d| d.state.open()).map(|d| (&d.level, d.at)), now))
+    }
+}
+
+/// Which detections a report shows; every field set must hold.
+#[derive(Debug, Clone, Default)]
+pub struct DetectionFilter {
+    /// Username, exact (case-insensitive).
+    pub user: Option<String>,
+    pub kind: Option<DetectionKind>,
+    pub level: Option<RiskLevel>,
+    pub state: Option<RiskState>,
+}
+
+impl DetectionFilter {
+    pub fn matches(&self, d: &DetectionRecord) -> bool {
+        self.user.as_deref().is_none_or(|u| d.username.eq_ignore_ascii_case(u))
+            && self.kind.is_none_or(|k| d.kind == k)
+            && self.level.is_none_or(|l| d.level == l)
+            && self.state.is_none_or(|s| d.state == s)
     }
 }
 

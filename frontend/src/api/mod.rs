@@ -477,9 +477,14 @@ pub async fn flow_info(flow: String) -> Result<(String, Option<String>), ApiErro
 
 // Risk.
 
-pub async fn risk_detections(after: Option<String>) -> Result<Page<proofup_shared::risk::DetectionView>, ApiError> {
-    get(&format!("/api/risk/detections{}", query(&[("after", after.unwrap_or_default()), ("limit", "100".into())])))
-        .await
+pub async fn risk_detections(
+    filters: Vec<(&'static str, String)>,
+    after: Option<String>,
+) -> Result<Page<proofup_shared::risk::DetectionView>, ApiError> {
+    let mut pairs = filters;
+    pairs.push(("after", after.unwrap_or_default()));
+    pairs.push(("limit", "100".into()));
+    get(&format!("/api/risk/detections{}", query(&pairs))).await
 }
 
 pub async fn risky_users() -> Result<Vec<proofup_shared::risk::RiskyUser>, ApiError> {

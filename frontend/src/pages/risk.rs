@@ -246,20 +246,83 @@ fn Detections() -> impl IntoView {
     let next = RwSignal::new(None::<String>);
     let loaded = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
+    let (user, kind, level, state) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let filters = move || {
+        vec![
+            ("user", user.get_untracked().trim().to_owned()),
+            ("kind", kind.get_untracked()),
+            ("level", level.get_untracked()),
+            ("state", state.get_untracked()),
+        ]
+    };
+    // Answers to older filters are dropped.
+    let seq = StoredValue::new(0u64);
     let load = move |after: Option<String>| {
+        seq.update_value(|n| *n += 1);
+        let mine = seq.get_value();
+        let f = filters();
         spawn_local(async move {
-            match api::risk_detections(after).await {
+            let answer = api::risk_detections(f, after).await;
+            if seq.get_value() != mine {
+                return;
+            }
+            match answer {
                 Ok(page) => {
                     items.update(|v| v.extend(page.items));
                     next.set(page.next_after);
+                    error.set(None);
                 }
                 Err(e) => error.set(Some(e)),
             }
             loaded.set(true);
         });
     };
-    load(None);
+    Effect::new(move |_| {
+        let _ = (user.get(), kind.get(), level.get(), state.get());
+        items.set(Vec::new());
+        next.set(None);
+        load(None);
+    });
+    let csv = move || {
+        format!("/api/risk/detections{}", api::query(&[&filters()[..], &[("format", "csv".to_owned())]].concat()))
+    };
+    let select =
+        |id: &'static str, label: &'static str, value: RwSignal<String>, options: Vec<(&'static str, &'static str)>| {
+            view! {
+                <div class="field">
+                    <label for=id>{label}</label>
+                    <select id=id on:change=move |ev| value.set(event_target_value(&ev))>
+                        <option value="">"Any"</option>
+                        {options.into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
+                    </select>
+                </div>
+            }
+        };
+    let kinds: Vec<(&'static str, &'static str)> = DetectionKind::ALL.iter().map(|k| (k.name(), k.label())).collect();
+    let levels: Vec<(&'static str, &'static str)> = RiskLevel::ALL.iter().map(|l| (l.name(), l.label())).collect();
+    let states = vec![
+        ("at_risk", "At risk"),
+        ("remediated", "Remediated"),
+        ("dismissed", "Dismissed"),
+        ("confirmed_safe", "Confirmed safe"),
+        ("confirmed_compromised", "Confirmed compromised"),
+    ];
     view! {
+        <div class="toolbar">
+            <div class="field">
+                <label for="d-user">"Username"</label>
+                <input id="d-user" type="search" on:change=move |ev| user.set(event_target_value(&ev))/>
+            </div>
+            {select("d-kind", "Detection", kind, kinds)}
+            {select("d-level", "Risk", level, levels)}
+            {select("d-state", "State", state, states)}
+            <a class="btn btn-secondary" href=csv download="risk-detections.csv">"Download CSV"</a>
+        </div>
         <ErrorAlert error=error/>
         <div class="table-wrap">
             <table>
