@@ -435,6 +435,10 @@ async fn administrators_dismiss_confirm_safe_or_confirm_compromised_with_a_reaso
     let erin = user_with_password!(app, admin, "erin");
     drop(app);
     let app = init_service(proofup::http::app(with_breached(&h, files.path(), &[PW]))).await;
+    // A webhook receiver is configured: detections and risk changes are events for it.
+    let (s, _, body, _) =
+        call!(app, with(&admin, put("/api/settings/webhook", json!({"url": "https://siem.example.test/hook"}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
     let (erin_session, _) = sign_in!(app, "erin", PW);
     let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
     assert_eq!(users[0]["username"], "erin");
@@ -470,6 +474,25 @@ async fn administrators_dismiss_confirm_safe_or_confirm_compromised_with_a_reaso
     assert!(page["items"].as_array().unwrap().iter().all(|d| d["state"] == "dismissed"), "{page}");
     let (_, _, audit, _) = call!(app, with(&admin, get("/api/audit?action=risk.dismissed")));
     assert_eq!(audit["items"][0]["changes"][0]["after"], "pen test");
+    // The webhook's events: the detection (kind, level, evidence in words), then each change.
+    let queued = h
+        .store
+        .due_messages(proofup::domain::notify::Channel::Webhook, h.clock.now() + Duration::days(1), 100)
+        .unwrap();
+    let events: Vec<&serde_json::Value> = queued.iter().map(|m| &m.event).collect();
+    let detected = events.iter().find(|e| e["type"] == "risk.detected").unwrap_or_else(|| panic!("{events:?}"));
+    assert_eq!(detected["data"]["user"], "erin");
+    assert_eq!(detected["data"]["level"], "high");
+    assert_eq!(detected["data"]["detections"][0]["kind"], "leaked_credentials");
+    assert!(detected["data"]["detections"][0]["evidence"].as_str().unwrap().contains("test corpus"));
+    assert!(!serde_json::to_string(&events).unwrap().contains(PW), "no password in any event");
+    let mut changes: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "user.risk_changed")
+        .map(|e| e["data"]["state"].as_str().unwrap())
+        .collect();
+    changes.sort_unstable();
+    assert_eq!(changes, ["confirmed_compromised", "dismissed"], "{events:?}");
     let (s, _, _, _) =
         call!(app, with(&admin, post("/api/risk/users/nobody", json!({"action": "dismiss", "reason": "x"}))));
     assert_eq!(s, StatusCode::NOT_FOUND);
