@@ -658,22 +658,34 @@ fn sign_in_risk_changes(
 }
 
 impl Core {
+    /// Every detection kept, newest first, page by page from the store, until `f` says stop.
+    fn for_each_detection(&self, f: &mut dyn FnMut(DetectionRecord) -> bool) -> Result<(), StoreError> {
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.list_detections(after.as_deref(), 500)?;
+            for d in page.items {
+                if !f(d) {
+                    return Ok(());
+                }
+            }
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// Users with open risk, highest first then newest (from the last 90 days of detections).
     pub fn risky_users(&self, _: &super::Reader<'_>) -> Result<Vec<proofup_shared::risk::RiskyUser>, ServiceError> {
         use std::collections::HashMap;
         let now = self.clock.now();
         let mut by_user: HashMap<String, Vec<DetectionRecord>> = HashMap::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.store.list_detections(after.as_deref(), 500)?;
-            for d in page.items.into_iter().filter(|d| d.state.open()) {
+        self.for_each_detection(&mut |d| {
+            if d.state.open() {
                 by_user.entry(d.user_id.clone()).or_default().push(d);
             }
-            match page.next_after {
-                Some(a) => after = Some(a),
-                None => break,
-            }
-        }
+            true
+        })?;
         let mut out: Vec<proofup_shared::risk::RiskyUser> = by_user
             .into_values()
             .filter_map(|ds| {
@@ -873,23 +885,25 @@ impl Core {
     ) -> Result<Vec<proofup_shared::risk::RiskySignIn>, ServiceError> {
         let since = self.clock.now() - time::Duration::days(30);
         let mut out: Vec<proofup_shared::risk::RiskySignIn> = Vec::new();
-        let mut after: Option<String> = None;
-        'pages: loop {
-            let page = self.store.list_detections(after.as_deref(), 500)?;
-            for d in page.items {
-                if d.at < since {
-                    break 'pages;
-                }
-                let Some(id) = d.sign_in.clone() else { continue };
-                match out.iter_mut().find(|r| r.sign_in == id) {
-                    Some(r) => {
-                        r.detections.push(d.kind);
-                        r.levels.push(d.level);
-                        if !d.state.open() {
-                            r.state = d.state;
-                        }
+        // Each sign-in's row, by its id (newest first, as the detections come).
+        let mut row: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        self.for_each_detection(&mut |d| {
+            if d.at < since {
+                return false;
+            }
+            let Some(id) = d.sign_in.clone() else { return true };
+            match row.get(&id) {
+                Some(&n) => {
+                    let r = &mut out[n];
+                    r.detections.push(d.kind);
+                    r.levels.push(d.level);
+                    if !d.state.open() {
+                        r.state = d.state;
                     }
-                    None => out.push(proofup_shared::risk::RiskySignIn {
+                }
+                None => {
+                    row.insert(id.clone(), out.len());
+                    out.push(proofup_shared::risk::RiskySignIn {
                         sign_in: id,
                         at: d.at,
                         user_id: d.user_id,
@@ -901,14 +915,11 @@ impl Core {
                         levels: vec![d.level],
                         state: d.state,
                         detections: vec![d.kind],
-                    }),
+                    });
                 }
             }
-            match page.next_after {
-                Some(a) => after = Some(a),
-                None => break,
-            }
-        }
+            true
+        })?;
         for r in &mut out {
             r.level = risk::sign_in_level(r.levels.iter()).unwrap_or(r.level);
         }
@@ -927,22 +938,15 @@ impl Core {
         let day = now - time::Duration::hours(24);
         let mut open: HashMap<String, Vec<(RiskLevel, OffsetDateTime)>> = HashMap::new();
         let mut detections_24h = 0;
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.store.list_detections(after.as_deref(), 500)?;
-            for d in page.items {
-                if d.at >= day {
-                    detections_24h += 1;
-                }
-                if d.state.open() {
-                    open.entry(d.user_id).or_default().push((d.level, d.at));
-                }
+        self.for_each_detection(&mut |d| {
+            if d.at >= day {
+                detections_24h += 1;
             }
-            match page.next_after {
-                Some(a) => after = Some(a),
-                None => break,
+            if d.state.open() {
+                open.entry(d.user_id).or_default().push((d.level, d.at));
             }
-        }
+            true
+        })?;
         let mut out = proofup_shared::overview::RiskOverview {
             detections_24h,
             sign_in_policy: policies.sign_in_risk.enforcement,
