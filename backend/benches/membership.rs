@@ -78,7 +78,7 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("decisions for 100k users (impact / report core)", |b| {
         b.iter(|| {
-            let scope = BulkScope::new(&m, &policy);
+            let scope = BulkScope::new(&m, policy.assignments());
             let mut in_scope = 0u32;
             for u in &ids {
                 let groups = scope.memberships(&m, u);

@@ -448,6 +448,7 @@ async fn security_notices_carry_a_link_that_locks_the_account_down() {
     assert_eq!((reported["level"].as_str(), reported["state"].as_str()), (Some("high"), Some("at_risk")));
     assert!(reported["explanation"].as_str().unwrap().contains("sign-in method added"), "{reported}");
     let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    let users = users["items"].clone();
     assert_eq!(users[0]["username"], "bob");
 
     // He chooses a new password with his app ("Forgot your password?") and hears of that too.

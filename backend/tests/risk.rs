@@ -158,6 +158,7 @@ async fn a_sign_in_from_the_other_side_of_the_world_is_detected_with_its_evidenc
     assert_eq!(log["items"][0]["place"]["lat_e1"], -339, "coordinates kept to 0.1°");
     // Risky sign-ins: one, its two detections grouped.
     let (_, _, risky, _) = call!(app, with(&admin, get("/api/risk/sign-ins")));
+    let risky = risky["items"].clone();
     assert_eq!(risky.as_array().unwrap().len(), 1, "{risky}");
     assert_eq!(risky[0]["level"], "high");
     assert_eq!(risky[0]["detections"].as_array().unwrap().len(), 2);
@@ -299,6 +300,7 @@ async fn a_spray_then_the_right_password_is_a_password_spray_detection_and_a_met
     let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
     assert_eq!(page["items"][0]["state"], "at_risk", "{page}");
     let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    let users = users["items"].clone();
     assert_eq!((users[0]["user_id"].as_str(), users[0]["level"].as_str()), (Some(bob.as_str()), Some("high")));
     let _ = h.clock.now();
 }
@@ -368,6 +370,7 @@ async fn a_leaked_password_makes_the_user_risky_until_a_secure_password_change()
     assert!(leaked["explanation"].as_str().unwrap().contains("test corpus"));
     assert!(!page.to_string().contains(PW), "the password itself is never stored or shown");
     let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    let users = users["items"].clone();
     assert_eq!(users[0]["user_id"], dave);
     // Filtered, and as CSV (the evidence in words, no password).
     let (_, _, only, _) = call!(app, with(&admin, get("/api/risk/detections?kind=leaked_credentials&user=DAVE")));
@@ -420,6 +423,7 @@ async fn a_leaked_password_makes_the_user_risky_until_a_secure_password_change()
     assert_eq!(leaked["state"], "remediated");
     assert_eq!(leaked["detail"], "secure_password_change");
     let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    let users = users["items"].clone();
     assert_eq!(users, json!([]));
     let (s, _, _, _) = call!(app, with(&other_session, get("/api/auth/me")));
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -441,6 +445,7 @@ async fn administrators_dismiss_confirm_safe_or_confirm_compromised_with_a_reaso
     assert_eq!(s, StatusCode::OK, "{body}");
     let (erin_session, _) = sign_in!(app, "erin", PW);
     let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    let users = users["items"].clone();
     assert_eq!(users[0]["username"], "erin");
 
     // A reason is required.
@@ -459,6 +464,7 @@ async fn administrators_dismiss_confirm_safe_or_confirm_compromised_with_a_reaso
     let (s, _, _, _) = call!(app, with(&erin_session, get("/api/auth/me")));
     assert_eq!(s, StatusCode::UNAUTHORIZED, "signed out everywhere");
     let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    let users = users["items"].clone();
     assert_eq!((users[0]["state"].as_str(), users[0]["level"].as_str()), (Some("confirmed_compromised"), Some("high")));
     let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
     assert!(page["items"].as_array().unwrap().iter().any(|d| d["kind"] == "admin_confirmed_compromised"));
@@ -469,6 +475,7 @@ async fn administrators_dismiss_confirm_safe_or_confirm_compromised_with_a_reaso
     );
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    let users = users["items"].clone();
     assert_eq!(users, json!([]));
     let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections")));
     assert!(page["items"].as_array().unwrap().iter().all(|d| d["state"] == "dismissed"), "{page}");
@@ -599,5 +606,153 @@ async fn a_refresh_token_used_from_another_country_and_network_is_an_anomalous_t
     let text = tokens[0]["explanation"].as_str().unwrap();
     assert!(text.contains("A refresh token of Notes") && text.contains("FR") && text.contains("AU"), "{text}");
     let (_, _, users, _) = call!(app, with(&admin, get("/api/risk/users")));
+    let users = users["items"].clone();
     assert_eq!((users[0]["username"].as_str(), users[0]["level"].as_str()), (Some("carol"), Some("medium")));
+}
+
+#[actix_web::test]
+async fn risky_users_and_sign_ins_are_filtered_paged_and_exported_and_the_policies_show_impact_and_what_if() {
+    let (h, files) = risk_harness();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let frank = user_with_password!(app, admin, "frank");
+    let gina = user_with_password!(app, admin, "gina");
+    let (c, _) = sign_in!(app, "frank", PW);
+    add_authenticator_app!(app, h, c);
+    drop(app);
+    // A breach corpus holds their password: each sign-in is a leaked-credentials detection.
+    let app = init_service(proofup::http::app(with_breached(&h, files.path(), &[PW]))).await;
+    h.clock.advance(Duration::seconds(31));
+    for who in ["frank", "gina"] {
+        h.clock.advance(Duration::minutes(5));
+        let (s, _, body, _) = call!(app, from("198.51.100.7", None, who, PW));
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    let admin = sign_in!(app, ADMIN, ADMIN_PASSWORD).0;
+    let (s, _, body, _) = call!(
+        app,
+        with(
+            &admin,
+            post(&format!("/api/risk/users/{gina}"), json!({"action": "confirm_compromised", "reason": "phished"}))
+        )
+    );
+    assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+
+    // Risky users: paged (newest first at one level), filtered, exported.
+    let (s, _, p1, _) = call!(app, with(&admin, get("/api/risk/users?limit=1")));
+    assert_eq!(s, StatusCode::OK, "{p1}");
+    assert_eq!((p1["items"][0]["username"].as_str(), p1["next_after"].as_str()), (Some("gina"), Some("1")), "{p1}");
+    let kinds = p1["items"][0]["detections"].as_array().unwrap();
+    assert!(kinds.contains(&json!("leaked_credentials")) && kinds.contains(&json!("admin_confirmed_compromised")));
+    let (_, _, p2, _) = call!(app, with(&admin, get("/api/risk/users?limit=1&after=1")));
+    assert_eq!((p2["items"][0]["username"].as_str(), p2["next_after"].as_str()), (Some("frank"), None), "{p2}");
+    let (s, _, _, _) = call!(app, with(&admin, get("/api/risk/users?after=frank")));
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a cursor is the previous page's next_after");
+    let count = |v: &serde_json::Value| v["items"].as_array().unwrap().len();
+    let (_, _, v, _) = call!(app, with(&admin, get("/api/risk/users?state=confirmed_compromised")));
+    assert_eq!((count(&v), v["items"][0]["username"].as_str()), (1, Some("gina")));
+    let (_, _, v, _) = call!(app, with(&admin, get("/api/risk/users?kind=leaked_credentials&level=high")));
+    assert_eq!(count(&v), 2);
+    let (_, _, v, _) = call!(app, with(&admin, get("/api/risk/users?kind=password_spray")));
+    assert_eq!(count(&v), 0);
+    let (_, _, v, _) = call!(app, with(&admin, get("/api/risk/users?user=FRANK")));
+    assert_eq!((count(&v), v["items"][0]["username"].as_str()), (1, Some("frank")));
+    let (s, hd, _, bytes) = call!(app, with(&admin, get("/api/risk/users?format=csv")));
+    assert_eq!(s, StatusCode::OK);
+    assert!(hd.get("content-disposition").unwrap().to_str().unwrap().contains("risky-users.csv"));
+    let csv = String::from_utf8(bytes.to_vec()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "username,level,state,open_detections,detections,last_detected_at");
+    assert!(lines[1].starts_with("\"gina\",high,\"Confirmed compromised\",2,"), "{csv}");
+    assert!(lines[2].starts_with("\"frank\",high,\"At risk\",1,leaked_credentials,"), "{csv}");
+    assert_eq!(lines.len(), 3);
+    let (s, _, _, _) = call!(app, with(&admin, get("/api/risk/users?format=csv&limit=1")));
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Risky sign-ins: the same filters, paging and export.
+    let (_, _, v, _) = call!(app, with(&admin, get("/api/risk/sign-ins?kind=leaked_credentials&limit=1")));
+    assert_eq!((count(&v), v["items"][0]["username"].as_str(), v["next_after"].as_str()), (1, Some("gina"), Some("1")));
+    let (_, _, v, _) = call!(app, with(&admin, get("/api/risk/sign-ins?user=frank")));
+    assert_eq!((count(&v), v["items"][0]["ip"].as_str()), (1, Some("198.51.100.7")));
+    let (_, _, v, _) = call!(app, with(&admin, get("/api/risk/sign-ins?state=confirmed_compromised")));
+    assert_eq!((count(&v), v["items"][0]["username"].as_str()), (1, Some("gina")), "{v}");
+    let (_, _, v, _) = call!(app, with(&admin, get("/api/risk/sign-ins?level=low")));
+    assert_eq!(count(&v), 0);
+    let (s, _, _, bytes) = call!(app, with(&admin, get("/api/risk/sign-ins?format=csv&user=frank")));
+    assert_eq!(s, StatusCode::OK);
+    let csv = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(csv.starts_with("at,username,level,state,detections,ip,country,city"), "{csv}");
+    assert!(
+        csv.contains(",\"frank\",high,\"At risk\",leaked_credentials,\"198.51.100.7\",\"FR\",\"Paris\",64500,"),
+        "{csv}"
+    );
+
+    // The user risk policy's impact, before saving: frank and gina are at high risk now; gina has
+    // no method, so she would be refused until given a temporary access pass.
+    let user_risk =
+        json!({"enforcement": "on", "include_all": true, "level": "high", "remedy": "secure_password_change"});
+    let (s, _, imp, _) = call!(app, with(&admin, post("/api/policy/user-risk/impact", json!({"policy": user_risk}))));
+    assert_eq!(s, StatusCode::OK, "{imp}");
+    assert_eq!(imp["impact"]["users"], 3, "{imp}");
+    assert_eq!((imp["impact"]["in_scope"].as_u64(), imp["impact"]["must_remediate"].as_u64()), (Some(3), Some(2)));
+    assert_eq!(imp["impact"]["must_remediate_without_method"], 1);
+    let warnings = imp["warnings"].to_string();
+    assert!(
+        warnings.contains("2 users at high risk or above now must prove a second factor and change their password"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("1 of them have no method") && warnings.contains("emergency-access"), "{warnings}");
+    let excluding = json!({"enforcement": "on", "include_all": true, "exclude_users": [gina], "level": "high"});
+    let (_, _, imp, _) = call!(app, with(&admin, post("/api/policy/user-risk/impact", json!({"policy": excluding}))));
+    assert_eq!((imp["impact"]["excluded"].as_u64(), imp["impact"]["must_remediate"].as_u64()), (Some(1), Some(1)));
+    // The sign-in risk policy's impact: who could not answer a step-up.
+    let sign_in_risk = json!({"enforcement": "on", "include_all": false, "include_users": [frank, gina], "level": "medium", "passkey_only_at_high": true});
+    let (_, _, imp, _) =
+        call!(app, with(&admin, post("/api/policy/sign-in-risk/impact", json!({"policy": sign_in_risk}))));
+    assert_eq!(
+        (imp["impact"]["in_scope"].as_u64(), imp["impact"]["not_included"].as_u64()),
+        (Some(2), Some(1)),
+        "{imp}"
+    );
+    assert_eq!(
+        (imp["impact"]["without_method"].as_u64(), imp["impact"]["without_passkey"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(imp["warnings"].to_string().contains("1 user in scope have no passkey"), "{imp}");
+
+    // What-if, from the decision a sign-in runs: frank at medium proves his app code; gina has no
+    // method and is refused; at high with a block, frank is blocked; excluded, nothing.
+    let ask = |user: &str, level: &str, policy: serde_json::Value| {
+        post("/api/policy/sign-in-risk/what-if", json!({"user_id": user, "level": level, "policy": policy}))
+    };
+    let (s, _, w, _) = call!(app, with(&admin, ask(&frank, "medium", sign_in_risk.clone())));
+    assert_eq!(s, StatusCode::OK, "{w}");
+    assert_eq!((w["in_scope"].as_bool(), w["effect"].as_str()), (Some(true), Some("second_factor_required")), "{w}");
+    let text = w["explanation"].to_string();
+    assert!(text.contains("Included: the user is selected.") && text.contains("authenticator app"), "{text}");
+    let (_, _, w, _) = call!(app, with(&admin, ask(&frank, "high", sign_in_risk.clone())));
+    assert_eq!(w["effect"], "no_method", "frank has no passkey: {w}");
+    assert!(w["explanation"].to_string().contains("only a passkey can prove it is you"), "{w}");
+    let (_, _, w, _) = call!(app, with(&admin, ask(&gina, "medium", sign_in_risk.clone())));
+    assert!(w["explanation"].to_string().contains("temporary access pass"), "{w}");
+    let blocking = json!({"enforcement": "on", "include_all": true, "level": "medium", "block_at": "high"});
+    let (_, _, w, _) = call!(app, with(&admin, ask(&frank, "high", blocking)));
+    assert_eq!(w["effect"], "blocked", "{w}");
+    let (_, _, w, _) = call!(app, with(&admin, ask(&frank, "low", sign_in_risk.clone())));
+    assert_eq!((w["in_scope"].as_bool(), w.get("effect")), (Some(true), None), "below the level: {w}");
+    let (_, _, admin_id, _) = call!(app, with(&admin, get("/api/auth/me")));
+    let (_, _, w, _) = call!(app, with(&admin, ask(admin_id["id"].as_str().unwrap(), "high", sign_in_risk)));
+    assert_eq!((w["in_scope"].as_bool(), w.get("effect")), (Some(false), None), "{w}");
+    assert!(w["explanation"].to_string().contains("Not included"), "{w}");
+    // The user risk policy for frank at his risk now: a second factor, then a new password.
+    let (s, _, w, _) =
+        call!(app, with(&admin, post("/api/policy/user-risk/what-if", json!({"user_id": frank, "policy": user_risk}))));
+    assert_eq!(s, StatusCode::OK, "{w}");
+    assert_eq!((w["level"].as_str(), w["effect"].as_str()), (Some("high"), Some("password_change_required")), "{w}");
+    assert!(w["explanation"].to_string().contains("not in the breached set"), "{w}");
+    // The saved (Off) policy: nothing.
+    let (_, _, w, _) = call!(app, with(&admin, post("/api/policy/user-risk/what-if", json!({"user_id": frank}))));
+    assert_eq!(w.get("effect"), None, "{w}");
+    let (s, _, _, _) = call!(app, with(&admin, post("/api/policy/user-risk/what-if", json!({"user_id": "nobody"}))));
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -108,7 +108,11 @@ fn access(method: &str, path: &str) -> Option<Access> {
         | ("get", "/api/risk/detections")
         | ("get", "/api/risk/users")
         | ("get", "/api/risk/sign-ins")
-        | ("post", "/api/policy/sign-in-risk/backtest") => ReadAdmin,
+        | ("post", "/api/policy/sign-in-risk/backtest")
+        | ("post", "/api/policy/sign-in-risk/impact")
+        | ("post", "/api/policy/user-risk/impact")
+        | ("post", "/api/policy/sign-in-risk/what-if")
+        | ("post", "/api/policy/user-risk/what-if") => ReadAdmin,
         ("post", "/api/users/{id}/grace")
         | ("post", "/api/users/{id}/require-reregistration")
         | ("post", "/api/alerts/{id}/acknowledge")

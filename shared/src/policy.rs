@@ -169,6 +169,85 @@ pub struct RiskBacktestRequest {
     pub policy: SignInRiskPolicy,
 }
 
+/// What a (draft) risk policy would do to the directory as it is now, before saving it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskImpact {
+    /// Enabled users.
+    pub users: u64,
+    pub in_scope: u64,
+    /// Taken out by the exclude lists.
+    pub excluded: u64,
+    pub not_included: u64,
+    /// Enabled emergency-access accounts (always excluded).
+    pub emergency_accounts: u64,
+    /// In scope with no sign-in method: a sign-in the policy steps up is refused until an
+    /// administrator gives them a temporary access pass.
+    pub without_method: u64,
+    /// Sign-in risk with "passkey only at high": in scope with methods but no passkey, so a
+    /// high-risk sign-in of theirs is refused.
+    pub without_passkey: u64,
+    /// User risk: in scope, whose risk now reaches the policy's level (they remediate at their
+    /// next sign-in; report-only just logs it).
+    pub must_remediate: u64,
+    /// Of those, with no method: refused until a temporary access pass.
+    pub must_remediate_without_method: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskImpactResponse {
+    pub impact: RiskImpact,
+    /// Worth reading before saving (no emergency-access account, users who would be refused).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UserRiskImpactRequest {
+    pub policy: UserRiskPolicy,
+}
+
+/// How the sign-in risk policy (saved, or a draft) treats one user's sign-in at `level`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SignInRiskWhatIfRequest {
+    pub user_id: String,
+    /// The sign-in's risk to try.
+    pub level: crate::risk::RiskLevel,
+    #[serde(default)]
+    pub policy: Option<SignInRiskPolicy>,
+}
+
+/// How the user risk policy (saved, or a draft) treats one user at their risk now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UserRiskWhatIfRequest {
+    pub user_id: String,
+    #[serde(default)]
+    pub policy: Option<UserRiskPolicy>,
+}
+
+/// A risk policy's answer for one user, from the same access decision a sign-in runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RiskWhatIf {
+    pub user_id: String,
+    pub username: String,
+    pub in_scope: bool,
+    /// The user's risk (user risk policy), or the sign-in's level tried (sign-in risk policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<crate::risk::RiskLevel>,
+    /// What the policy does; absent when it does nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<crate::api::RiskEffect>,
+    /// The steps of the evaluation and what the user sees next, in order.
+    pub explanation: Vec<String>,
+}
+
 /// What the user risk policy asks of a risky user at their next sign-in, after a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

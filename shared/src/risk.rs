@@ -348,6 +348,9 @@ pub struct RiskyUser {
     pub open_detections: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub last_detected_at: OffsetDateTime,
+    /// The kinds of the open detections, each once (newest first).
+    #[serde(default)]
+    pub detections: Vec<DetectionKind>,
 }
 
 /// One risky sign-in (its detections grouped), as the Risky sign-ins report lists them.

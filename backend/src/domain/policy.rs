@@ -169,8 +169,8 @@ pub struct BulkScope {
 }
 
 impl BulkScope {
-    pub fn new(index: &super::membership::MembershipIndex, policy: &MfaRegistrationPolicy) -> Self {
-        let roots: Vec<String> = policy.include_groups.iter().chain(&policy.exclude_groups).cloned().collect();
+    pub fn new(index: &super::membership::MembershipIndex, policy: proofup_shared::policy::Assignments<'_>) -> Self {
+        let roots: Vec<String> = policy.include_groups.iter().chain(policy.exclude_groups).cloned().collect();
         Self { contained_in: index.contained_in(&roots) }
     }
 
@@ -552,7 +552,7 @@ mod tests {
                 exclude_groups: exclude.iter().map(|g| format!("g{g}")).collect(),
                 ..policy()
             };
-            let bulk = BulkScope::new(&idx, &p);
+            let bulk = BulkScope::new(&idx, p.assignments());
             let st = RegistrationState::default();
             for (u, &user_methods) in methods.iter().enumerate() {
                 let id = format!("u{u}");

@@ -17,6 +17,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod policy;
 pub mod reset;
+pub mod risk;
 pub mod session;
 pub mod system;
 pub mod users;
@@ -97,6 +98,7 @@ pub fn app(
                 .configure(groups::routes)
                 .configure(mfa::routes)
                 .configure(policy::routes)
+                .configure(risk::routes)
                 .configure(admin::routes)
                 .configure(applications::routes)
                 .route("/openapi.json", web::get().to(system::openapi_json))

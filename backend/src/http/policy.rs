@@ -33,164 +33,6 @@ pub async fn save_policy(
     Ok(web::Json(state.core.save_policy(&auth.manager()?, body.into_inner())?))
 }
 
-/// Saves the sign-in risk policy (a new version; the registration policy unchanged).
-#[utoipa::path(tag = "policy", request_body = proofup_shared::policy::SaveSignInRiskPolicyRequest, responses(
-    (status = 200, body = PolicyVersion), (status = 403, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
-#[put("/policy/sign-in-risk")]
-pub async fn save_sign_in_risk_policy(
-    state: web::Data<AppState>,
-    auth: Manager,
-    body: web::Json<proofup_shared::policy::SaveSignInRiskPolicyRequest>,
-) -> Result<web::Json<PolicyVersion>, AppError> {
-    let req = body.into_inner();
-    let edit = crate::service::risk::RiskPolicyEdit::SignIn(req.policy);
-    Ok(web::Json(state.core.save_risk_policy(&auth.manager()?, req.based_on_version, edit)?))
-}
-
-/// Saves the user risk policy (a new version; the other policies unchanged).
-#[utoipa::path(tag = "policy", request_body = proofup_shared::policy::SaveUserRiskPolicyRequest, responses(
-    (status = 200, body = PolicyVersion), (status = 403, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
-#[put("/policy/user-risk")]
-pub async fn save_user_risk_policy(
-    state: web::Data<AppState>,
-    auth: Manager,
-    body: web::Json<proofup_shared::policy::SaveUserRiskPolicyRequest>,
-) -> Result<web::Json<PolicyVersion>, AppError> {
-    let req = body.into_inner();
-    let edit = crate::service::risk::RiskPolicyEdit::User(req.policy);
-    Ok(web::Json(state.core.save_risk_policy(&auth.manager()?, req.based_on_version, edit)?))
-}
-
-/// Paging and filters of the risk detections.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct DetectionsQuery {
-    pub after: Option<String>,
-    /// 1 to 200, default 50.
-    pub limit: Option<usize>,
-    /// Username (exact, case-insensitive).
-    pub user: Option<String>,
-    pub kind: Option<proofup_shared::risk::DetectionKind>,
-    pub level: Option<proofup_shared::risk::RiskLevel>,
-    pub state: Option<proofup_shared::risk::RiskState>,
-    /// `csv` for every detection the filters keep, as a download; JSON pages otherwise.
-    pub format: Option<String>,
-}
-
-const DETECTIONS_CSV_HEADER: &str =
-    "at,username,detection,level,state,detail,ip,country,city,asn,network,application,evidence\n";
-
-fn detection_line(out: &mut String, d: &proofup_shared::risk::DetectionView) {
-    use std::fmt::Write;
-    let at = d.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "{at},{},{},{},{},{},{},{},{},{},{},{},{}",
-        csv_field(&d.username),
-        d.kind.name(),
-        d.level.name(),
-        csv_field(d.state.label()),
-        csv_field(d.detail.as_deref().unwrap_or("")),
-        csv_field(&d.ip),
-        csv_field(d.place.country.as_deref().unwrap_or("")),
-        csv_field(d.place.city.as_deref().unwrap_or("")),
-        d.place.asn.map(|a| a.to_string()).unwrap_or_default(),
-        csv_field(d.place.as_org.as_deref().unwrap_or("")),
-        csv_field(d.application.as_deref().unwrap_or("")),
-        csv_field(&d.explanation),
-    );
-}
-
-/// Risk detections (kept 90 days), newest first, each with its evidence; filtered; or every one
-/// the filters keep as a CSV download (`format=csv`).
-#[utoipa::path(tag = "policy", params(DetectionsQuery), responses(
-    (status = 200, body = proofup_shared::api::Page<proofup_shared::risk::DetectionView>), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
-#[get("/risk/detections")]
-pub async fn detections(
-    state: web::Data<AppState>,
-    auth: Reader,
-    q: web::Query<DetectionsQuery>,
-) -> Result<HttpResponse, AppError> {
-    let q = q.into_inner();
-    let filter = crate::service::risk::DetectionFilter { user: q.user, kind: q.kind, level: q.level, state: q.state };
-    match q.format.as_deref() {
-        None | Some("json") => {
-            let page = state.core.detections(&auth.reader()?, &filter, q.after.as_deref(), q.limit.unwrap_or(50))?;
-            Ok(HttpResponse::Ok().json(page))
-        }
-        Some("csv") => {
-            if q.after.is_some() || q.limit.is_some() {
-                return Err(AppError::bad_request(
-                    "The CSV export is every detection the filters keep: leave out after and limit.",
-                ));
-            }
-            let rows = state.core.all_detections(&auth.reader()?, &filter)?;
-            let mut out = String::from(DETECTIONS_CSV_HEADER);
-            for d in &rows {
-                detection_line(&mut out, d);
-            }
-            Ok(HttpResponse::Ok()
-                .content_type("text/csv; charset=utf-8")
-                .insert_header(("Content-Disposition", "attachment; filename=\"risk-detections.csv\""))
-                .body(out))
-        }
-        Some(f) => Err(AppError::bad_request(format!("Unknown format {f:?}; use csv or json."))),
-    }
-}
-
-/// A draft sign-in risk policy over the last 30 days of sign-ins: what it would have done.
-#[utoipa::path(tag = "policy", request_body = proofup_shared::policy::RiskBacktestRequest, responses(
-    (status = 200, body = proofup_shared::policy::RiskBacktest), (status = 403, body = ApiError)))]
-#[post("/policy/sign-in-risk/backtest")]
-pub async fn backtest_sign_in_risk(
-    state: web::Data<AppState>,
-    auth: Reader,
-    body: web::Json<proofup_shared::policy::RiskBacktestRequest>,
-) -> Result<web::Json<proofup_shared::policy::RiskBacktest>, AppError> {
-    let core = state.core.clone();
-    let policy = body.into_inner().policy;
-    let reader = auth.0;
-    // A scan of up to the log's 30 days: off the request threads.
-    let out = web::block(move || reader.reader().and_then(|r| core.backtest_sign_in_risk(&r, &policy)))
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))??;
-    Ok(web::Json(out))
-}
-
-/// Risky sign-ins of the last 30 days, newest first.
-#[utoipa::path(tag = "policy", responses((status = 200, body = Vec<proofup_shared::risk::RiskySignIn>), (status = 403, body = ApiError)))]
-#[get("/risk/sign-ins")]
-pub async fn risky_sign_ins(
-    state: web::Data<AppState>,
-    auth: Reader,
-) -> Result<web::Json<Vec<proofup_shared::risk::RiskySignIn>>, AppError> {
-    Ok(web::Json(state.core.risky_sign_ins(&auth.reader()?)?))
-}
-
-/// Users with open risk, highest first.
-#[utoipa::path(tag = "policy", responses((status = 200, body = Vec<proofup_shared::risk::RiskyUser>), (status = 403, body = ApiError)))]
-#[get("/risk/users")]
-pub async fn risky_users(
-    state: web::Data<AppState>,
-    auth: Reader,
-) -> Result<web::Json<Vec<proofup_shared::risk::RiskyUser>>, AppError> {
-    Ok(web::Json(state.core.risky_users(&auth.reader()?)?))
-}
-
-/// Dismiss, confirm safe or confirm compromised a user's risk (reason required, audited).
-#[utoipa::path(tag = "policy", request_body = proofup_shared::risk::RiskActionRequest, responses(
-    (status = 204), (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
-#[post("/risk/users/{id}")]
-pub async fn act_on_risk(
-    state: web::Data<AppState>,
-    auth: Operator,
-    id: web::Path<String>,
-    body: web::Json<proofup_shared::risk::RiskActionRequest>,
-) -> Result<HttpResponse, AppError> {
-    state.core.act_on_risk(&auth.operator()?, &id, body.into_inner())?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
 /// Saved versions, newest first: who, when, what changed.
 #[utoipa::path(tag = "policy", responses((status = 200, body = Vec<PolicyVersion>), (status = 403, body = ApiError)))]
 #[get("/policy/versions")]
@@ -245,7 +87,7 @@ pub struct ReportQuery {
     pub format: Option<String>,
 }
 
-fn csv_field(s: &str) -> String {
+pub(super) fn csv_field(s: &str) -> String {
     // Quote, and defuse spreadsheet formulas.
     let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -354,13 +196,6 @@ pub async fn set_grace(
 pub fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(get_policy)
         .service(save_policy)
-        .service(save_sign_in_risk_policy)
-        .service(save_user_risk_policy)
-        .service(detections)
-        .service(risky_users)
-        .service(risky_sign_ins)
-        .service(backtest_sign_in_risk)
-        .service(act_on_risk)
         .service(policy_versions)
         .service(impact)
         .service(what_if)

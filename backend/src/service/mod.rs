@@ -23,6 +23,7 @@ pub mod recovery;
 pub mod report;
 pub mod reset;
 pub mod risk;
+pub mod risk_policy;
 mod runtime;
 pub mod sessions;
 pub mod setup;

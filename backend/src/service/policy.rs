@@ -377,7 +377,7 @@ impl Core {
         let empty = RegistrationState::default();
         let index = self.membership.read().map_err(super::index_poisoned)?;
         // Group scope from direct groups only: the policy's groups are expanded downward once.
-        let scope = policy::BulkScope::new(&index, p);
+        let scope = policy::BulkScope::new(&index, p.assignments());
         s.for_each_user(&mut |u| {
             let groups = scope.memberships(&index, &u.id);
             let methods = methods.get(&u.id).copied().unwrap_or(0);

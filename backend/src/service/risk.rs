@@ -514,54 +514,6 @@ impl Core {
         }
     }
 
-    /// Saves one of the risk policies as a new version of the policies (the others unchanged),
-    /// audited, with what changed.
-    pub fn save_risk_policy(
-        &self,
-        by: &super::Manager<'_>,
-        based_on_version: u64,
-        edit: RiskPolicyEdit,
-    ) -> Result<proofup_shared::policy::PolicyVersion, ServiceError> {
-        let s = self.store.as_ref();
-        let (assignments, mut problems) = match &edit {
-            RiskPolicyEdit::SignIn(p) => (p.assignments(), p.problems()),
-            RiskPolicyEdit::User(p) => (p.assignments(), p.assignments().problems()),
-        };
-        problems.extend(self.unknown_refs(assignments));
-        if !problems.is_empty() {
-            return Err(ServiceError::Invalid(problems));
-        }
-        let current = s.policy()?;
-        if current.version != based_on_version {
-            return Err(ServiceError::Conflict(
-                "Someone saved the policy after you opened it. Reload to see their version.".into(),
-            ));
-        }
-        let now = self.clock.now();
-        let mut next = crate::domain::records::PolicyRecord {
-            version: current.version + 1,
-            saved_at: Some(now),
-            saved_by: Some(by.actor().user.username.clone()),
-            ..current.clone()
-        };
-        let (action, name) = match edit {
-            RiskPolicyEdit::SignIn(p) => {
-                next.changes = sign_in_risk_changes(&current.sign_in_risk, &p);
-                next.sign_in_risk = p;
-                ("policy.sign_in_risk_saved", "Sign-in risk policy")
-            }
-            RiskPolicyEdit::User(p) => {
-                next.changes = user_risk_changes(&current.user_risk, &p);
-                next.user_risk = p;
-                ("policy.user_risk_saved", "User risk policy")
-            }
-        };
-        let mut entry = super::audit(now, Some(by.actor().user), action, None, next.changes.clone(), by.actor().client);
-        entry.0.target = format!("{name} v{}", next.version);
-        s.save_policy(&next, based_on_version, entry)?;
-        Ok(next.into())
-    }
-
     /// A user's risk now: the highest of their open detections (low ones age out).
     pub(crate) fn user_risk_level(&self, user_id: &str) -> Result<Option<RiskLevel>, StoreError> {
         let now = self.clock.now();
@@ -582,84 +534,44 @@ pub struct DetectionFilter {
 
 impl DetectionFilter {
     pub fn matches(&self, d: &DetectionRecord) -> bool {
-        self.user.as_deref().is_none_or(|u| d.username.eq_ignore_ascii_case(u))
-            && self.kind.is_none_or(|k| d.kind == k)
-            && self.level.is_none_or(|l| d.level == l)
-            && self.state.is_none_or(|s| d.state == s)
+        self.keeps(&d.username, d.level, d.state, &[d.kind])
+    }
+
+    /// For the grouped reports (a risky user, a risky sign-in): the kind must be among theirs.
+    pub fn keeps(&self, username: &str, level: RiskLevel, state: RiskState, kinds: &[DetectionKind]) -> bool {
+        self.user.as_deref().is_none_or(|u| username.eq_ignore_ascii_case(u))
+            && self.kind.is_none_or(|k| kinds.contains(&k))
+            && self.level.is_none_or(|l| level == l)
+            && self.state.is_none_or(|s| state == s)
     }
 }
 
-/// Which risk policy an administrator saves.
-pub enum RiskPolicyEdit {
-    SignIn(proofup_shared::policy::SignInRiskPolicy),
-    User(proofup_shared::policy::UserRiskPolicy),
-}
-
-fn assignment_changes(
-    prefix: &str,
-    before: proofup_shared::policy::Assignments<'_>,
-    after: proofup_shared::policy::Assignments<'_>,
-    out: &mut Vec<proofup_shared::api::FieldChange>,
-) {
-    let mut field = |name: &str, a: String, b: String| {
-        if a != b {
-            out.push(super::change(&format!("{prefix}.{name}"), Some(&a), Some(&b)));
-        }
+/// One page of a report computed whole (risky users, risky sign-ins): `after` is the number of
+/// rows already shown, as the previous page's `next_after` said.
+pub fn page_of<T>(
+    mut rows: Vec<T>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<proofup_shared::api::Page<T>, ServiceError> {
+    let from = match after {
+        None => 0,
+        Some(a) => a.parse::<usize>().map_err(|_| {
+            ServiceError::Invalid(vec![proofup_shared::FieldError {
+                field: "after".into(),
+                message: "Pass back the next_after of the previous page.".into(),
+            }])
+        })?,
     };
-    field("include_all", before.include_all.to_string(), after.include_all.to_string());
-    for (name, a, b) in [
-        ("include_users", before.include_users, after.include_users),
-        ("include_groups", before.include_groups, after.include_groups),
-        ("exclude_users", before.exclude_users, after.exclude_users),
-        ("exclude_groups", before.exclude_groups, after.exclude_groups),
-    ] {
-        field(name, a.join(", "), b.join(", "));
-    }
-}
-
-fn user_risk_changes(
-    before: &proofup_shared::policy::UserRiskPolicy,
-    after: &proofup_shared::policy::UserRiskPolicy,
-) -> Vec<proofup_shared::api::FieldChange> {
-    let mut out = Vec::new();
-    let mut field = |name: &str, a: &str, b: &str| {
-        if a != b {
-            out.push(super::change(name, Some(a), Some(b)));
-        }
-    };
-    field("user_risk.enforcement", before.enforcement.label(), after.enforcement.label());
-    field("user_risk.level", before.level.label(), after.level.label());
-    field("user_risk.remedy", before.remedy.label(), after.remedy.label());
-    assignment_changes("user_risk", before.assignments(), after.assignments(), &mut out);
-    out
-}
-
-fn sign_in_risk_changes(
-    before: &proofup_shared::policy::SignInRiskPolicy,
-    after: &proofup_shared::policy::SignInRiskPolicy,
-) -> Vec<proofup_shared::api::FieldChange> {
-    let mut out = Vec::new();
-    let mut field = |name: &str, a: String, b: String| {
-        if a != b {
-            out.push(super::change(name, Some(&a), Some(&b)));
-        }
-    };
-    field("sign_in_risk.enforcement", before.enforcement.label().into(), after.enforcement.label().into());
-    field("sign_in_risk.level", before.level.label().into(), after.level.label().into());
-    field(
-        "sign_in_risk.passkey_only_at_high",
-        before.passkey_only_at_high.to_string(),
-        after.passkey_only_at_high.to_string(),
-    );
-    let block = |b: Option<RiskLevel>| b.map_or_else(|| "Never".to_owned(), |l| l.label().to_owned());
-    field("sign_in_risk.block_at", block(before.block_at), block(after.block_at));
-    assignment_changes("sign_in_risk", before.assignments(), after.assignments(), &mut out);
-    out
+    let limit = limit.clamp(1, 500);
+    let to = from.saturating_add(limit).min(rows.len());
+    let next_after = (to < rows.len()).then(|| to.to_string());
+    let items = if from >= rows.len() { Vec::new() } else { rows.drain(from..to).collect() };
+    Ok(proofup_shared::api::Page { items, next_after })
 }
 
 impl Core {
     /// Every detection kept, newest first, page by page from the store, until `f` says stop.
-    fn for_each_detection(&self, f: &mut dyn FnMut(DetectionRecord) -> bool) -> Result<(), StoreError> {
+    pub(super) fn for_each_detection(&self, f: &mut dyn FnMut(DetectionRecord) -> bool) -> Result<(), StoreError> {
         let mut after: Option<String> = None;
         loop {
             let page = self.store.list_detections(after.as_deref(), 500)?;
@@ -676,7 +588,11 @@ impl Core {
     }
 
     /// Users with open risk, highest first then newest (from the last 90 days of detections).
-    pub fn risky_users(&self, _: &super::Reader<'_>) -> Result<Vec<proofup_shared::risk::RiskyUser>, ServiceError> {
+    pub fn risky_users(
+        &self,
+        _: &super::Reader<'_>,
+        filter: &DetectionFilter,
+    ) -> Result<Vec<proofup_shared::risk::RiskyUser>, ServiceError> {
         use std::collections::HashMap;
         let now = self.clock.now();
         let mut by_user: HashMap<String, Vec<DetectionRecord>> = HashMap::new();
@@ -696,6 +612,12 @@ impl Core {
                 } else {
                     RiskState::AtRisk
                 };
+                let mut detections: Vec<DetectionKind> = Vec::new();
+                for d in &ds {
+                    if !detections.contains(&d.kind) {
+                        detections.push(d.kind);
+                    }
+                }
                 Some(proofup_shared::risk::RiskyUser {
                     user_id: first.user_id.clone(),
                     username: first.username.clone(),
@@ -703,8 +625,10 @@ impl Core {
                     state,
                     open_detections: ds.len() as u32,
                     last_detected_at: ds.iter().map(|d| d.at).max().unwrap_or(first.at),
+                    detections,
                 })
             })
+            .filter(|u| filter.keeps(&u.username, u.level, u.state, &u.detections))
             .collect();
         out.sort_by(|a, b| b.level.cmp(&a.level).then(b.last_detected_at.cmp(&a.last_detected_at)));
         Ok(out)
@@ -810,78 +734,11 @@ impl Core {
 }
 
 impl Core {
-    /// Runs a (draft) sign-in risk policy over the last 30 days of the sign-in log: how many
-    /// sign-ins and users it would have stepped up or blocked. Scope is today's directory; "no
-    /// method" is today's methods.
-    pub fn backtest_sign_in_risk(
-        &self,
-        _: &super::Reader<'_>,
-        p: &proofup_shared::policy::SignInRiskPolicy,
-    ) -> Result<proofup_shared::policy::RiskBacktest, ServiceError> {
-        use risk::WouldHave;
-        use std::collections::{HashMap, HashSet};
-        const DAYS: u32 = 30;
-        let s = self.store.as_ref();
-        let from = self.clock.now() - time::Duration::days(DAYS.into());
-        let mut out = proofup_shared::policy::RiskBacktest { days: DAYS, ..Default::default() };
-        // One pass; only the risky rows are kept (user, level).
-        let mut risky: Vec<(String, RiskLevel)> = Vec::new();
-        s.for_each_sign_in(from, &mut |e| {
-            if !e.interactive || e.outcomes.is_empty() {
-                return;
-            }
-            out.sign_ins += 1;
-            if let (Some(level), Some(user)) = (e.risk(), e.user_id) {
-                risky.push((user, level));
-            }
-        })?;
-        out.risky_sign_ins = risky.len() as u64;
-        let index = self.membership.read().map_err(super::index_poisoned)?;
-        let counts = s.method_counts()?;
-        let mut scope: HashMap<String, bool> = HashMap::new();
-        let (mut stepped, mut blocked) = (HashSet::new(), HashSet::new());
-        for (user_id, level) in risky {
-            let in_scope = match scope.get(&user_id) {
-                Some(v) => *v,
-                None => {
-                    let v = match s.user(&user_id)? {
-                        Some(u) => crate::domain::policy::risk_scope(
-                            p.assignments(),
-                            &u.id,
-                            u.emergency_access,
-                            &index.groups_of(&u.id),
-                        )
-                        .is_ok(),
-                        None => false,
-                    };
-                    scope.insert(user_id.clone(), v);
-                    v
-                }
-            };
-            match risk::would_have(p, in_scope, level) {
-                WouldHave::Nothing => {}
-                WouldHave::Blocked => {
-                    out.blocked += 1;
-                    blocked.insert(user_id);
-                }
-                WouldHave::SteppedUp => {
-                    out.stepped_up += 1;
-                    if counts.get(&user_id).copied().unwrap_or(0) == 0 {
-                        out.stepped_up_without_method += 1;
-                    }
-                    stepped.insert(user_id);
-                }
-            }
-        }
-        out.users_stepped_up = stepped.len() as u64;
-        out.users_blocked = blocked.len() as u64;
-        Ok(out)
-    }
-
     /// Risky sign-ins of the last 30 days (their detections grouped), newest first.
     pub fn risky_sign_ins(
         &self,
         _: &super::Reader<'_>,
+        filter: &DetectionFilter,
     ) -> Result<Vec<proofup_shared::risk::RiskySignIn>, ServiceError> {
         let since = self.clock.now() - time::Duration::days(30);
         let mut out: Vec<proofup_shared::risk::RiskySignIn> = Vec::new();
@@ -923,6 +780,7 @@ impl Core {
         for r in &mut out {
             r.level = risk::sign_in_level(r.levels.iter()).unwrap_or(r.level);
         }
+        out.retain(|r| filter.keeps(&r.username, r.level, r.state, &r.detections));
         Ok(out)
     }
 }
@@ -933,20 +791,10 @@ impl Core {
         &self,
         policies: &crate::domain::records::PolicyRecord,
     ) -> Result<proofup_shared::overview::RiskOverview, ServiceError> {
-        use std::collections::HashMap;
         let now = self.clock.now();
         let day = now - time::Duration::hours(24);
-        let mut open: HashMap<String, Vec<(RiskLevel, OffsetDateTime)>> = HashMap::new();
         let mut detections_24h = 0;
-        self.for_each_detection(&mut |d| {
-            if d.at >= day {
-                detections_24h += 1;
-            }
-            if d.state.open() {
-                open.entry(d.user_id).or_default().push((d.level, d.at));
-            }
-            true
-        })?;
+        let levels = self.user_risk_levels(&mut |d| detections_24h += u64::from(d.at >= day))?;
         let mut out = proofup_shared::overview::RiskOverview {
             detections_24h,
             sign_in_policy: policies.sign_in_risk.enforcement,
@@ -967,12 +815,11 @@ impl Core {
                 .map(|b| format!("{} ({} entries)", b.name(), b.entries())),
             ..Default::default()
         };
-        for levels in open.values() {
-            match risk::user_level(levels.iter().map(|(l, at)| (l, *at)), now) {
-                Some(RiskLevel::High) => out.users_high += 1,
-                Some(RiskLevel::Medium) => out.users_medium += 1,
-                Some(RiskLevel::Low) => out.users_low += 1,
-                None => {}
+        for level in levels.values() {
+            match level {
+                RiskLevel::High => out.users_high += 1,
+                RiskLevel::Medium => out.users_medium += 1,
+                RiskLevel::Low => out.users_low += 1,
             }
         }
         Ok(out)

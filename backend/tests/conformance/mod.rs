@@ -586,12 +586,18 @@ pub fn methods_and_recovery_codes(e: &mut dyn Engine) {
     assert_eq!(s.methods("u1").unwrap().len(), 2);
     let counts = s.method_counts().unwrap();
     assert_eq!((counts.get("u1"), counts.get("u2"), counts.get("u3")), (Some(&2), Some(&1), None));
+    assert_eq!(
+        s.passkey_users().unwrap().into_iter().collect::<Vec<_>>(),
+        vec!["u1".to_string()],
+        "only u1 has a passkey"
+    );
     s.rename_method("u1", "m1", "Work phone", a("method.renamed")).unwrap();
     assert_eq!(s.method("u1", "m1").unwrap().unwrap().name, "Work phone");
     s.record_passkey_use("u1", "m2", Some("{\"counter\":1}"), t0()).unwrap();
     assert_eq!(s.method("u1", "m2").unwrap().unwrap().passkey.as_deref(), Some("{\"counter\":1}"));
     s.delete_method("u1", "m2", a("method.removed")).unwrap();
     assert!(!s.credential_taken("cred-1").unwrap(), "the credential id is free again");
+    assert!(s.passkey_users().unwrap().is_empty(), "the passkey is gone");
 
     let codes = RecoveryCodeSet { hashes: vec![Some("h1".into()), Some("h2".into())], created_at: t0() };
     s.set_recovery_codes("u1", &codes, a("recovery.generated")).unwrap();

@@ -477,22 +477,43 @@ pub async fn flow_info(flow: String) -> Result<(String, Option<String>), ApiErro
 
 // Risk.
 
-pub async fn risk_detections(
+/// One page of a risk report (`/api/risk/detections`, `/api/risk/users`, `/api/risk/sign-ins`)
+/// under its filters.
+pub async fn risk_page<T: DeserializeOwned>(
+    path: &str,
     filters: Vec<(&'static str, String)>,
     after: Option<String>,
-) -> Result<Page<proofup_shared::risk::DetectionView>, ApiError> {
+) -> Result<Page<T>, ApiError> {
     let mut pairs = filters;
     pairs.push(("after", after.unwrap_or_default()));
     pairs.push(("limit", "100".into()));
-    get(&format!("/api/risk/detections{}", query(&pairs))).await
+    get(&format!("{path}{}", query(&pairs))).await
 }
 
-pub async fn risky_users() -> Result<Vec<proofup_shared::risk::RiskyUser>, ApiError> {
-    get("/api/risk/users").await
+pub async fn sign_in_risk_impact(
+    policy: &proofup_shared::policy::SignInRiskPolicy,
+) -> Result<proofup_shared::policy::RiskImpactResponse, ApiError> {
+    post("/api/policy/sign-in-risk/impact", &proofup_shared::policy::RiskBacktestRequest { policy: policy.clone() })
+        .await
 }
 
-pub async fn risky_sign_ins() -> Result<Vec<proofup_shared::risk::RiskySignIn>, ApiError> {
-    get("/api/risk/sign-ins").await
+pub async fn user_risk_impact(
+    policy: &proofup_shared::policy::UserRiskPolicy,
+) -> Result<proofup_shared::policy::RiskImpactResponse, ApiError> {
+    post("/api/policy/user-risk/impact", &proofup_shared::policy::UserRiskImpactRequest { policy: policy.clone() })
+        .await
+}
+
+pub async fn sign_in_risk_what_if(
+    req: &proofup_shared::policy::SignInRiskWhatIfRequest,
+) -> Result<proofup_shared::policy::RiskWhatIf, ApiError> {
+    post("/api/policy/sign-in-risk/what-if", req).await
+}
+
+pub async fn user_risk_what_if(
+    req: &proofup_shared::policy::UserRiskWhatIfRequest,
+) -> Result<proofup_shared::policy::RiskWhatIf, ApiError> {
+    post("/api/policy/user-risk/what-if", req).await
 }
 
 pub async fn act_on_risk(

@@ -66,6 +66,165 @@ fn travel_line(d: &DetectionView) -> Option<AnyView> {
     )
 }
 
+/// A report's four filters, shown as one toolbar with its CSV download.
+#[derive(Clone, Copy)]
+struct Filters {
+    user: RwSignal<String>,
+    kind: RwSignal<String>,
+    level: RwSignal<String>,
+    state: RwSignal<String>,
+}
+
+impl Filters {
+    fn new() -> Self {
+        Self {
+            user: RwSignal::new(String::new()),
+            kind: RwSignal::new(String::new()),
+            level: RwSignal::new(String::new()),
+            state: RwSignal::new(String::new()),
+        }
+    }
+
+    fn pairs(self) -> Vec<(&'static str, String)> {
+        vec![
+            ("user", self.user.get_untracked().trim().to_owned()),
+            ("kind", self.kind.get_untracked()),
+            ("level", self.level.get_untracked()),
+            ("state", self.state.get_untracked()),
+        ]
+    }
+
+    fn track(self) {
+        let _ = (self.user.get(), self.kind.get(), self.level.get(), self.state.get());
+    }
+
+    /// The toolbar; `prefix` keeps the controls' ids apart; `states` the states this report has.
+    fn toolbar(
+        self,
+        prefix: &'static str,
+        path: &'static str,
+        file: &'static str,
+        kind_label: &'static str,
+        states: Vec<(&'static str, &'static str)>,
+    ) -> impl IntoView {
+        let select =
+            |id: String, label: &'static str, value: RwSignal<String>, options: Vec<(&'static str, &'static str)>| {
+                view! {
+                    <div class="field">
+                        <label for=id.clone()>{label}</label>
+                        <select id=id on:change=move |ev| value.set(event_target_value(&ev))>
+                            <option value="">"Any"</option>
+                            {options.into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
+                        </select>
+                    </div>
+                }
+            };
+        let kinds: Vec<(&'static str, &'static str)> =
+            DetectionKind::ALL.iter().map(|k| (k.name(), k.label())).collect();
+        let levels: Vec<(&'static str, &'static str)> = RiskLevel::ALL.iter().map(|l| (l.name(), l.label())).collect();
+        let csv =
+            move || format!("{path}{}", api::query(&[&self.pairs()[..], &[("format", "csv".to_owned())]].concat()));
+        let user = self.user;
+        view! {
+            <div class="toolbar">
+                <div class="field">
+                    <label for=format!("{prefix}-user")>"Username"</label>
+                    <input id=format!("{prefix}-user") type="search" on:change=move |ev| user.set(event_target_value(&ev))/>
+                </div>
+                {select(format!("{prefix}-kind"), kind_label, self.kind, kinds)}
+                {select(format!("{prefix}-level"), "Risk", self.level, levels)}
+                {select(format!("{prefix}-state"), "State", self.state, states)}
+                <a class="btn btn-secondary" href=csv download=file>"Download CSV"</a>
+            </div>
+        }
+    }
+}
+
+/// A report's rows, loaded a page at a time under its filters; answers to older filters are
+/// dropped, and a change of filter starts again.
+struct Paged<T: Send + Sync + 'static> {
+    items: RwSignal<Vec<T>>,
+    next: RwSignal<Option<String>>,
+    loaded: RwSignal<bool>,
+    error: RwSignal<Option<ApiError>>,
+    seq: StoredValue<u64>,
+    path: &'static str,
+    filters: Filters,
+}
+
+impl<T: Send + Sync + 'static> Clone for Paged<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: Send + Sync + 'static> Copy for Paged<T> {}
+
+impl<T: Clone + serde::de::DeserializeOwned + Send + Sync + 'static> Paged<T> {
+    fn new(path: &'static str, filters: Filters) -> Self {
+        let me = Self {
+            items: RwSignal::new(Vec::new()),
+            next: RwSignal::new(None),
+            loaded: RwSignal::new(false),
+            error: RwSignal::new(None),
+            seq: StoredValue::new(0),
+            path,
+            filters,
+        };
+        Effect::new(move |_| {
+            filters.track();
+            me.reload();
+        });
+        me
+    }
+
+    fn reload(self) {
+        self.items.set(Vec::new());
+        self.next.set(None);
+        self.load(None);
+    }
+
+    fn load(self, after: Option<String>) {
+        self.seq.update_value(|n| *n += 1);
+        let mine = self.seq.get_value();
+        let f = self.filters.pairs();
+        spawn_local(async move {
+            let answer = api::risk_page::<T>(self.path, f, after).await;
+            if self.seq.get_value() != mine {
+                return;
+            }
+            match answer {
+                Ok(page) => {
+                    self.items.update(|v| v.extend(page.items));
+                    self.next.set(page.next_after);
+                    self.error.set(None);
+                }
+                Err(e) => self.error.set(Some(e)),
+            }
+            self.loaded.set(true);
+        });
+    }
+
+    fn empty(self) -> bool {
+        self.loaded.get() && self.items.with(Vec::is_empty)
+    }
+
+    fn more(self) -> impl IntoView {
+        view! {
+            <Show when=move || self.next.get().is_some()>
+                <button class="btn btn-secondary" on:click=move |_| self.load(self.next.get_untracked())>"Load more"</button>
+            </Show>
+        }
+    }
+}
+
+const ALL_STATES: [(&str, &str); 5] = [
+    ("at_risk", "At risk"),
+    ("remediated", "Remediated"),
+    ("dismissed", "Dismissed"),
+    ("confirmed_safe", "Confirmed safe"),
+    ("confirmed_compromised", "Confirmed compromised"),
+];
+
 #[derive(Clone, Copy, PartialEq)]
 enum Tab {
     Users,
@@ -103,18 +262,11 @@ pub fn RiskPage() -> impl IntoView {
 
 #[component]
 fn RiskyUsers() -> impl IntoView {
-    let rows = RwSignal::new(None::<Vec<RiskyUser>>);
-    let error = RwSignal::new(None::<ApiError>);
+    let filters = Filters::new();
+    let rows = Paged::<RiskyUser>::new("/api/risk/users", filters);
+    let error = rows.error;
     let notice = RwSignal::new(None::<String>);
-    let reload = move || {
-        spawn_local(async move {
-            match api::risky_users().await {
-                Ok(r) => rows.set(Some(r)),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    reload();
+    let reload = move || rows.reload();
     let operate = SessionCtx::get().role().is_some_and(Role::can_operate);
     // The user being acted on, the action and the reason typed.
     let acting = RwSignal::new(None::<(RiskyUser, RiskAction)>);
@@ -144,6 +296,7 @@ fn RiskyUsers() -> impl IntoView {
         });
     };
     view! {
+        {filters.toolbar("u", "/api/risk/users", "risky-users.csv", "Has a detection", vec![ALL_STATES[0], ALL_STATES[4]])}
         <ErrorAlert error=error/>
         {move || notice.get().map(|n| view! { <div class="alert alert-ok" role="status">{n}</div> })}
         <Show when=move || acting.get().is_some()>
@@ -174,12 +327,12 @@ fn RiskyUsers() -> impl IntoView {
             <table>
                 <thead><tr><th scope="col">"User"</th><th scope="col">"Risk"</th><th scope="col">"State"</th><th scope="col">"Open detections"</th><th scope="col">"Last detected"</th>{operate.then(|| view! { <th scope="col">"Action"</th> })}</tr></thead>
                 <tbody>
-                    <For each=move || rows.get().unwrap_or_default() key=|u| (u.user_id.clone(), u.level, u.state, u.open_detections) let:u>
+                    <For each=move || rows.items.get() key=|u| (u.user_id.clone(), u.level, u.state, u.open_detections) let:u>
                         <tr data-user=u.username.clone()>
                             <td><a href=format!("/users/{}", u.user_id)>{u.username.clone()}</a></td>
                             <td>{level_badge(u.level)}</td>
                             <td>{state_badge(u.state)}</td>
-                            <td>{u.open_detections}</td>
+                            <td>{u.open_detections}<div class="muted small">{u.detections.iter().map(|k| k.label()).collect::<Vec<_>>().join(", ")}</div></td>
                             <td class="nowrap"><Time at=u.last_detected_at/></td>
                             {operate.then(|| {
                                 let (a, b, c) = (u.clone(), u.clone(), u.clone());
@@ -197,30 +350,26 @@ fn RiskyUsers() -> impl IntoView {
                     </For>
                 </tbody>
             </table>
-            <Show when=move || rows.get().is_some_and(|r| r.is_empty())>
+            <Show when=move || rows.empty()>
                 <p class="empty">"No user is at risk."</p>
             </Show>
         </div>
+        {rows.more()}
     }
 }
 
 #[component]
 fn RiskySignIns() -> impl IntoView {
-    let rows = RwSignal::new(None::<Vec<RiskySignIn>>);
-    let error = RwSignal::new(None::<ApiError>);
-    spawn_local(async move {
-        match api::risky_sign_ins().await {
-            Ok(r) => rows.set(Some(r)),
-            Err(e) => error.set(Some(e)),
-        }
-    });
+    let filters = Filters::new();
+    let rows = Paged::<RiskySignIn>::new("/api/risk/sign-ins", filters);
     view! {
-        <ErrorAlert error=error/>
+        {filters.toolbar("s", "/api/risk/sign-ins", "risky-sign-ins.csv", "Has a detection", ALL_STATES.to_vec())}
+        <ErrorAlert error=rows.error/>
         <div class="table-wrap">
             <table>
                 <thead><tr><th scope="col">"Time"</th><th scope="col">"User"</th><th scope="col">"Risk"</th><th scope="col">"State"</th><th scope="col">"Detected"</th><th scope="col">"From"</th><th scope="col">"Application"</th></tr></thead>
                 <tbody>
-                    <For each=move || rows.get().unwrap_or_default() key=|r| r.sign_in.clone() let:r>
+                    <For each=move || rows.items.get() key=|r| r.sign_in.clone() let:r>
                         <tr>
                             <td class="nowrap"><Time at=r.at/></td>
                             <td>{r.username.clone()}</td>
@@ -233,102 +382,26 @@ fn RiskySignIns() -> impl IntoView {
                     </For>
                 </tbody>
             </table>
-            <Show when=move || rows.get().is_some_and(|r| r.is_empty())>
+            <Show when=move || rows.empty()>
                 <p class="empty">"No risky sign-ins in the last 30 days."</p>
             </Show>
         </div>
+        {rows.more()}
     }
 }
 
 #[component]
 fn Detections() -> impl IntoView {
-    let items = RwSignal::new(Vec::<DetectionView>::new());
-    let next = RwSignal::new(None::<String>);
-    let loaded = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiError>);
-    let (user, kind, level, state) = (
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-    );
-    let filters = move || {
-        vec![
-            ("user", user.get_untracked().trim().to_owned()),
-            ("kind", kind.get_untracked()),
-            ("level", level.get_untracked()),
-            ("state", state.get_untracked()),
-        ]
-    };
-    // Answers to older filters are dropped.
-    let seq = StoredValue::new(0u64);
-    let load = move |after: Option<String>| {
-        seq.update_value(|n| *n += 1);
-        let mine = seq.get_value();
-        let f = filters();
-        spawn_local(async move {
-            let answer = api::risk_detections(f, after).await;
-            if seq.get_value() != mine {
-                return;
-            }
-            match answer {
-                Ok(page) => {
-                    items.update(|v| v.extend(page.items));
-                    next.set(page.next_after);
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            loaded.set(true);
-        });
-    };
-    Effect::new(move |_| {
-        let _ = (user.get(), kind.get(), level.get(), state.get());
-        items.set(Vec::new());
-        next.set(None);
-        load(None);
-    });
-    let csv = move || {
-        format!("/api/risk/detections{}", api::query(&[&filters()[..], &[("format", "csv".to_owned())]].concat()))
-    };
-    let select =
-        |id: &'static str, label: &'static str, value: RwSignal<String>, options: Vec<(&'static str, &'static str)>| {
-            view! {
-                <div class="field">
-                    <label for=id>{label}</label>
-                    <select id=id on:change=move |ev| value.set(event_target_value(&ev))>
-                        <option value="">"Any"</option>
-                        {options.into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
-                    </select>
-                </div>
-            }
-        };
-    let kinds: Vec<(&'static str, &'static str)> = DetectionKind::ALL.iter().map(|k| (k.name(), k.label())).collect();
-    let levels: Vec<(&'static str, &'static str)> = RiskLevel::ALL.iter().map(|l| (l.name(), l.label())).collect();
-    let states = vec![
-        ("at_risk", "At risk"),
-        ("remediated", "Remediated"),
-        ("dismissed", "Dismissed"),
-        ("confirmed_safe", "Confirmed safe"),
-        ("confirmed_compromised", "Confirmed compromised"),
-    ];
+    let filters = Filters::new();
+    let rows = Paged::<DetectionView>::new("/api/risk/detections", filters);
     view! {
-        <div class="toolbar">
-            <div class="field">
-                <label for="d-user">"Username"</label>
-                <input id="d-user" type="search" on:change=move |ev| user.set(event_target_value(&ev))/>
-            </div>
-            {select("d-kind", "Detection", kind, kinds)}
-            {select("d-level", "Risk", level, levels)}
-            {select("d-state", "State", state, states)}
-            <a class="btn btn-secondary" href=csv download="risk-detections.csv">"Download CSV"</a>
-        </div>
-        <ErrorAlert error=error/>
+        {filters.toolbar("d", "/api/risk/detections", "risk-detections.csv", "Detection", ALL_STATES.to_vec())}
+        <ErrorAlert error=rows.error/>
         <div class="table-wrap">
             <table>
                 <thead><tr><th scope="col">"Time"</th><th scope="col">"User"</th><th scope="col">"Detection"</th><th scope="col">"Risk"</th><th scope="col">"State"</th><th scope="col">"Evidence"</th><th scope="col">"From"</th></tr></thead>
                 <tbody>
-                    <For each=move || items.get() key=|d| d.id.clone() let:d>
+                    <For each=move || rows.items.get() key=|d| d.id.clone() let:d>
                         <tr data-kind=d.kind.name()>
                             <td class="nowrap"><Time at=d.at/></td>
                             <td>{d.username.clone()}</td>
@@ -341,12 +414,10 @@ fn Detections() -> impl IntoView {
                     </For>
                 </tbody>
             </table>
-            <Show when=move || loaded.get() && items.with(Vec::is_empty)>
+            <Show when=move || rows.empty()>
                 <p class="empty">"Nothing detected in the last 90 days."</p>
             </Show>
         </div>
-        <Show when=move || next.get().is_some()>
-            <button class="btn btn-secondary" on:click=move |_| load(next.get_untracked())>"Load more"</button>
-        </Show>
+        {rows.more()}
     }
 }

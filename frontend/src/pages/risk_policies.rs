@@ -6,9 +6,11 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use proofup_shared::api::RiskEffect;
 use proofup_shared::directory::{DirectoryRef, MemberKind};
 use proofup_shared::policy::{
-    Enforcement, PolicyVersion, RiskBacktest, SignInRiskPolicy, UserRiskPolicy, UserRiskRemedy,
+    Enforcement, PolicyVersion, RiskBacktest, RiskImpactResponse, RiskWhatIf, SignInRiskPolicy,
+    SignInRiskWhatIfRequest, UserRiskPolicy, UserRiskRemedy, UserRiskWhatIfRequest,
 };
 use proofup_shared::risk::RiskLevel;
 use proofup_shared::ApiError;
@@ -138,6 +140,73 @@ fn AssignmentsEditor(
     }
 }
 
+/// The impact of a draft on the directory now: scope, who could not answer, the warnings.
+fn impact_view(prefix: &'static str, r: RiskImpactResponse, user_policy: bool) -> impl IntoView {
+    let (i, n, p) = (r.impact, crate::logic::thousands, crate::logic::plural);
+    let mut lines = vec![format!(
+        "In scope now: {} of {} ({} excluded, {} not included).",
+        n(i.in_scope),
+        p(i.users, "enabled user", "enabled users"),
+        n(i.excluded),
+        n(i.not_included)
+    )];
+    if user_policy {
+        lines.push(format!(
+            "At the policy's level of risk now: {}; of them {} with no method (refused until given a temporary access pass).",
+            p(i.must_remediate, "user", "users"),
+            n(i.must_remediate_without_method)
+        ));
+    } else {
+        lines.push(format!(
+            "With no sign-in method: {} (a stepped-up sign-in of theirs is refused until given a temporary access pass).",
+            p(i.without_method, "user", "users")
+        ));
+        if i.without_passkey > 0 {
+            lines.push(format!(
+                "With methods but no passkey: {} (refused at high risk).",
+                p(i.without_passkey, "user", "users")
+            ));
+        }
+    }
+    view! {
+        <div class="note" data-testid=format!("{prefix}-impact")>
+            <strong>"Impact of these settings"</strong>
+            <ul>{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+        </div>
+        {r.warnings.into_iter().map(|w| view! { <div class="alert alert-warn" role="status">{w}</div> }).collect_view()}
+    }
+}
+
+/// A what-if answer's verdict, in the reports' words.
+fn verdict(w: &RiskWhatIf) -> (String, &'static str) {
+    match w.effect {
+        None if !w.in_scope => ("Not in scope".into(), "badge"),
+        None | Some(RiskEffect::Noted) => ("Nothing asked".into(), "badge badge-ok"),
+        Some(RiskEffect::SecondFactorRequired) => ("Second factor required".into(), "badge badge-warn"),
+        Some(RiskEffect::PasskeyRequired) => ("Passkey required".into(), "badge badge-warn"),
+        Some(RiskEffect::PasswordChangeRequired) => ("Secure password change".into(), "badge badge-warn"),
+        Some(RiskEffect::ReauthenticationRequired) => ("Sessions revoked, fresh sign-in".into(), "badge badge-warn"),
+        Some(RiskEffect::Blocked) => ("Blocked".into(), "badge badge-bad"),
+        Some(RiskEffect::NoMethod) => ("Refused: no method to prove it".into(), "badge badge-bad"),
+        Some(e) => (format!("Report-only: {}", e.words().trim_start_matches("report-only, ")), "badge"),
+    }
+}
+
+#[component]
+fn WhatIfAnswer(answer: RwSignal<Option<RiskWhatIf>>, testid: &'static str) -> impl IntoView {
+    move || {
+        answer.get().map(|w| {
+            let (label, cls) = verdict(&w);
+            view! {
+                <div class="what-if" data-testid=testid>
+                    <p><strong>{w.username.clone()}</strong> " " <span class=cls>{label}</span></p>
+                    <ul>{w.explanation.iter().map(|e| view! { <li>{e.clone()}</li> }).collect_view()}</ul>
+                </div>
+            }
+        })
+    }
+}
+
 #[component]
 pub fn RiskPoliciesPage() -> impl IntoView {
     let can_edit = SessionCtx::get().can_manage_security();
@@ -158,6 +227,17 @@ pub fn RiskPoliciesPage() -> impl IntoView {
     let u_remedy = RwSignal::new(UserRiskRemedy::SecurePasswordChange);
     let backtest = RwSignal::new(None::<RiskBacktest>);
     let testing = RwSignal::new(false);
+    // Impact (recomputed as the draft changes; the latest answer wins) and what-if.
+    let (s_impact, u_impact) = (RwSignal::new(None::<RiskImpactResponse>), RwSignal::new(None::<RiskImpactResponse>));
+    let (s_who, u_who) = (RwSignal::new(None::<DirectoryRef>), RwSignal::new(None::<DirectoryRef>));
+    let s_try = RwSignal::new(RiskLevel::High);
+    let (s_answer, u_answer) = (RwSignal::new(None::<RiskWhatIf>), RwSignal::new(None::<RiskWhatIf>));
+    let seq = StoredValue::new([0u64; 4]);
+    let ticket = move |slot: usize| {
+        seq.update_value(|s| s[slot] += 1);
+        let mine = seq.get_value()[slot];
+        move || seq.get_value()[slot] == mine
+    };
 
     let load = move || {
         spawn_local(async move {
@@ -220,6 +300,52 @@ pub fn RiskPoliciesPage() -> impl IntoView {
             remedy: u_remedy.get_untracked(),
         }
     };
+    Effect::new(move |_| {
+        let _ = (s_enf.get(), s_assign.get(), s_level.get(), s_passkey.get(), s_block.get(), s_who.get(), s_try.get());
+        if current.get().is_none() {
+            return;
+        }
+        let (p, who, level) = (sign_in_policy(), s_who.get_untracked(), s_try.get_untracked());
+        let (fresh, fresh_too) = (ticket(0), ticket(1));
+        spawn_local(async move {
+            let r = api::sign_in_risk_impact(&p).await;
+            if fresh() {
+                match r {
+                    Ok(r) => s_impact.set(Some(r)),
+                    Err(e) => error.set(Some(e)),
+                }
+            }
+            if let Some(who) = who {
+                let req = SignInRiskWhatIfRequest { user_id: who.id, level, policy: Some(p) };
+                if let (Ok(w), true) = (api::sign_in_risk_what_if(&req).await, fresh_too()) {
+                    s_answer.set(Some(w));
+                }
+            }
+        });
+    });
+    Effect::new(move |_| {
+        let _ = (u_enf.get(), u_assign.get(), u_level.get(), u_remedy.get(), u_who.get());
+        if current.get().is_none() {
+            return;
+        }
+        let (p, who) = (user_policy(), u_who.get_untracked());
+        let (fresh, fresh_too) = (ticket(2), ticket(3));
+        spawn_local(async move {
+            let r = api::user_risk_impact(&p).await;
+            if fresh() {
+                match r {
+                    Ok(r) => u_impact.set(Some(r)),
+                    Err(e) => error.set(Some(e)),
+                }
+            }
+            if let Some(who) = who {
+                let req = UserRiskWhatIfRequest { user_id: who.id, policy: Some(p) };
+                if let (Ok(w), true) = (api::user_risk_what_if(&req).await, fresh_too()) {
+                    u_answer.set(Some(w));
+                }
+            }
+        });
+    });
     let version = move || current.get_untracked().map_or(0, |v| v.version);
     let after_save = move |r: Result<PolicyVersion, ApiError>, what: &'static str| match r {
         Ok(v) => {
@@ -306,6 +432,19 @@ pub fn RiskPoliciesPage() -> impl IntoView {
                     </div>
                 }
             })}
+            {move || s_impact.get().map(|r| impact_view("sir", r, false))}
+            <h3>"What if"</h3>
+            <p class="hint">"How these settings treat one user's sign-in at a level of risk, from the decision a sign-in runs."</p>
+            <div class="toolbar">
+                <DirectoryPicker id="sir-what-if" label="User" only=MemberKind::User on_pick=Callback::new(move |r| s_who.set(Some(r)))/>
+                <div class="field">
+                    <label for="sir-try">"A sign-in at"</label>
+                    <select id="sir-try" on:change=move |ev| if let Some(l) = parse_level(&event_target_value(&ev)) { s_try.set(l) }>
+                        {RiskLevel::ALL.iter().rev().map(|l| view! { <option value=l.name()>{format!("{} risk", l.label())}</option> }).collect_view()}
+                    </select>
+                </div>
+            </div>
+            <WhatIfAnswer answer=s_answer testid="sir-what-if-answer"/>
         </section>
         <section class="card" aria-labelledby="ur-title">
             <h2 id="ur-title">"User risk policy"</h2>
@@ -331,6 +470,11 @@ pub fn RiskPoliciesPage() -> impl IntoView {
             </fieldset>
             <p class="hint">"A user with no method is blocked with a clear message and needs a temporary access pass: registering during a risky sign-in would let whoever holds the password bind their own authenticator."</p>
             {can_edit.then(|| view! { <div class="actions"><button class="btn btn-primary" on:click=save_user>"Save user risk policy"</button></div> })}
+            {move || u_impact.get().map(|r| impact_view("ur", r, true))}
+            <h3>"What if"</h3>
+            <p class="hint">"How these settings treat one user at their risk now."</p>
+            <DirectoryPicker id="ur-what-if" label="User" only=MemberKind::User on_pick=Callback::new(move |r| u_who.set(Some(r)))/>
+            <WhatIfAnswer answer=u_answer testid="ur-what-if-answer"/>
         </section>
     }
 }

@@ -139,6 +139,16 @@ impl MethodStore for PgStore {
         })
     }
 
+    fn passkey_users(&self) -> StoreResult<std::collections::HashSet<String>> {
+        self.run(|c| {
+            Ok(c.query("SELECT DISTINCT user_id FROM methods WHERE credential_id IS NOT NULL", &[])
+                .map_err(pg)?
+                .into_iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect())
+        })
+    }
+
     fn record_passkey_use(
         &self,
         user_id: &str,

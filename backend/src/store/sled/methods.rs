@@ -138,6 +138,17 @@ impl MethodStore for SledStore {
         Ok(out)
     }
 
+    fn passkey_users(&self) -> StoreResult<std::collections::HashSet<String>> {
+        // The credential index names each passkey's method key (user, NUL, method id).
+        let mut out = std::collections::HashSet::new();
+        for v in self.credentials.iter().values() {
+            let v = v.map_err(backend)?;
+            let Some(split) = v.iter().position(|b| *b == 0) else { continue };
+            out.insert(String::from_utf8_lossy(&v[..split]).into_owned());
+        }
+        Ok(out)
+    }
+
     fn record_passkey_use(
         &self,
         user_id: &str,
