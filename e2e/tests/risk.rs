@@ -32,6 +32,20 @@ async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_
     admin.wait_text("h1", "Risk policies").await;
     let on = admin.driver.find_all(By::Css("input[name='sir-enforcement']")).await.unwrap();
     admin.click(&on[2]).await;
+    // The draft's impact on the directory, as it is edited; then what-if for Dana.
+    admin.wait_text("[data-testid=sir-impact]", "With no sign-in method:").await;
+    admin.wait_text(".alert-warn", "have no sign-in method: a sign-in this policy steps up is refused").await;
+    admin.fill("sir-what-if", "dan").await;
+    admin.click_text(".picker-item", "dana").await;
+    let answer = admin.wait_text("[data-testid=sir-what-if-answer]", "Refused: no method to prove it").await;
+    admin
+        .driver
+        .execute("arguments[0].scrollIntoView({block: 'center'});", vec![answer.to_json().unwrap()])
+        .await
+        .unwrap();
+    admin.shot("89-risk-policy-impact-what-if").await;
+    admin.select("sir-try", "low").await;
+    admin.wait_text("[data-testid=sir-what-if-answer]", "Nothing asked").await;
     admin.click_button("Backtest over the last 30 days").await;
     admin.wait_text("[data-testid=backtest]", "Stepped up: 1 sign-in by 1 user.").await;
     admin.click_button("Save sign-in risk policy").await;
@@ -66,6 +80,10 @@ async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_
     admin.click_button("Confirm").await;
     admin.wait_text(".alert-ok", "confirmed compromised").await;
     admin.wait_text("tr[data-user=dana]", "Confirmed compromised").await;
+    // Filtered by state: she is no longer merely at risk.
+    admin.select("u-state", "at_risk").await;
+    admin.wait_gone("tr[data-user=dana]").await;
+    admin.wait_text("tr[data-user=admin]", "Anonymous IP address").await;
     // The detections, with the evidence in words.
     admin.click_button("Risk detections (90 days)").await;
     admin.wait_text("td.evidence", "anonymizer list").await;
@@ -155,7 +173,7 @@ async fn a_risky_sign_in_without_a_method_is_refused_and_the_administrator_sees_
     erin.shot("97-app-signed-in-after-remediation").await;
     // Her risk is remediated; the log says what each policy did.
     let users = admin.api("GET", "/api/risk/users", serde_json::Value::Null).await;
-    assert!(users.as_array().unwrap().iter().all(|u| u["username"] != "erin"), "{users}");
+    assert!(users["items"].as_array().unwrap().iter().all(|u| u["username"] != "erin"), "{users}");
     let log = admin.api("GET", "/api/sign-ins?user=erin&application=Intranet", serde_json::Value::Null).await;
     let reasons: Vec<&str> = log["items"].as_array().unwrap().iter().filter_map(|e| e["reason"].as_str()).collect();
     assert!(reasons.iter().any(|r| r.contains("sign-in risk medium: second factor required")), "{reasons:?}");

@@ -4,6 +4,7 @@
 //! Everything here is serde data and pure validation: it compiles for the
 //! host and for `wasm32-unknown-unknown`, and pulls in no I/O.
 
+pub mod agent;
 pub mod api;
 pub mod apps;
 pub mod auth;
