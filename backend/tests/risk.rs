@@ -756,3 +756,92 @@ async fn risky_users_and_sign_ins_are_filtered_paged_and_exported_and_the_polici
     let (s, _, _, _) = call!(app, with(&admin, post("/api/policy/user-risk/what-if", json!({"user_id": "nobody"}))));
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn a_new_browser_on_a_new_network_mails_the_user_a_notice_with_this_wasnt_me() {
+    let files = tempfile::tempdir().unwrap();
+    let geo = proofup::adapters::geoip::MmdbLocator::open(&[synthetic_mmdb(files.path())]).unwrap();
+    let sources = proofup::service::risk::RiskSources { geo: Some(Arc::new(geo)), ..Default::default() };
+    // Mail on (the outbox is read here; tests/mail.rs sends through a real SMTP server).
+    let smtp = proofup::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: 9,
+        security: proofup::config::SmtpSecurity::None,
+        username: None,
+        password: None,
+        ca_pem: None,
+        from: "Contoso sign-in <no-reply@contoso.test>".into(),
+    };
+    let config = HttpConfig {
+        trusted_proxies: vec!["192.0.2.10/32".parse().unwrap()],
+        mail: Some(proofup::adapters::smtp::SmtpSender::setup(&smtp)),
+        organisation: "Contoso".into(),
+        ..HttpConfig::for_tests()
+    };
+    let h = Harness::with_risk(config, sources);
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    let hana = user_with_password!(app, admin, "hana");
+    let mut u = h.store.user(&hana).unwrap().unwrap();
+    u.email = Some("hana@contoso.test".into());
+    u.email_verified = true;
+    let client = proofup::domain::model::ClientInfo::new("127.0.0.1".into(), "test");
+    h.store
+        .update_user(
+            &u,
+            proofup::service::audit(h.clock.now(), Some(&u), "user.email_verified", Some(&u), vec![], &client),
+        )
+        .unwrap();
+    let mails = |h: &Harness| -> Vec<proofup::domain::mail::Mail> {
+        h.store
+            .due_messages(proofup::domain::notify::Channel::Mail, h.clock.now() + Duration::days(1), 100)
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| m.mail)
+            .filter(|m| m.subject.starts_with("New sign-in"))
+            .collect()
+    };
+    // Learning: her laptop in Paris, eleven sign-ins over six days. No notice while it learns,
+    // even from the first browser.
+    let (_, hd, _, _) = call!(app, from("198.51.100.7", None, "hana", PW));
+    let laptop = device_cookie(&hd).unwrap();
+    for _ in 0..10 {
+        h.clock.advance(Duration::hours(14));
+        let (s, _, body, _) = call!(app, from("198.51.100.7", Some(&laptop), "hana", PW));
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    assert!(mails(&h).is_empty(), "no notice while the profile learns");
+    // Her laptop in Berlin, and a new browser at home: one of the two is familiar, no notice.
+    h.clock.advance(Duration::hours(20));
+    let (s, _, _, _) = call!(app, from("192.0.2.200", Some(&laptop), "hana", PW));
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _, _) = call!(app, from("198.51.100.7", None, "hana", PW));
+    assert_eq!(s, StatusCode::OK);
+    assert!(mails(&h).is_empty(), "a familiar browser or a familiar network: no notice");
+    // A browser she never used, from Sydney: she is told where and on what.
+    h.clock.advance(Duration::days(1));
+    let ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let (s, _, body, _) = call!(app, from("203.0.113.9", None, "hana", PW).insert_header(("user-agent", ua)));
+    assert_eq!(s, StatusCode::OK, "the policy is off: in, and told: {body}");
+    let got = mails(&h);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let m = &got[0];
+    assert_eq!(
+        (m.to.as_str(), m.subject.as_str()),
+        ("hana@contoso.test", "New sign-in to your account (Contoso sign-in)")
+    );
+    assert!(m.text.contains("Firefox on Windows, Sydney, AU"), "{}", m.text);
+    assert!(m.text.contains("Example Net 64501") && m.text.contains("203.0.113.9"), "{}", m.text);
+    assert!(m.html.contains("Firefox on Windows"));
+    // "This wasn't me": a user-reported detection naming the sign-in.
+    let at = m.text.find("/report#t=").unwrap() + "/report#t=".len();
+    let token: String =
+        m.text[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let (s, _, body, _) = call!(app, post("/api/auth/report", json!({"token": token})));
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body["change"].as_str().unwrap().contains("new device and location"), "{body}");
+    let admin = sign_in!(app, ADMIN, ADMIN_PASSWORD).0;
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/risk/detections?kind=user_reported")));
+    assert_eq!(page["items"][0]["username"], "hana", "{page}");
+    assert!(page["items"][0]["explanation"].as_str().unwrap().contains("Sydney"), "{page}");
+}

@@ -59,6 +59,10 @@ pub struct SignInContext {
     /// The user risk policy ends every other session and grant once the sign-in completes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub revoke: bool,
+    /// A browser and a network the user's profile did not know: once the sign-in completes, the
+    /// user is mailed a "new sign-in" notice.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_device_and_place: bool,
 }
 
 impl SignInContext {

@@ -69,6 +69,12 @@ pub enum SecurityChange {
     PasswordChanged,
     /// Reset with the user's methods ("Forgot your password?").
     PasswordReset,
+    /// A sign-in completed from a browser and a network the user's profile did not know:
+    /// `device` in words ("Firefox on Windows"), `place` the approximate location and network.
+    NewSignIn {
+        device: String,
+        place: String,
+    },
 }
 
 impl SecurityChange {
@@ -79,6 +85,9 @@ impl SecurityChange {
             SecurityChange::MethodRemoved { method } => format!("sign-in method removed: {method}"),
             SecurityChange::PasswordChanged => "password changed".into(),
             SecurityChange::PasswordReset => "password reset".into(),
+            SecurityChange::NewSignIn { device, place } => {
+                format!("sign-in from a new device and location: {device}, {place}")
+            }
         }
     }
 }
@@ -321,6 +330,10 @@ pub fn render(notice: &Notice, brand: &Brand, to: &str) -> Mail {
                 SecurityChange::PasswordReset => (
                     "Your password was reset",
                     "Your password was reset with your sign-in methods (Forgot your password?).".into(),
+                ),
+                SecurityChange::NewSignIn { device, place } => (
+                    "New sign-in to your account",
+                    format!("Your account was signed in to from a device and a location it had not used before: {device}, {place} (approximate)."),
                 ),
             };
             (

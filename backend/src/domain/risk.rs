@@ -168,12 +168,28 @@ impl Profile {
     /// throttle counts its failures apart. A network counts when its ASN and country are ones
     /// the user signed in from; the browser, when its device id is.
     pub fn familiar(&self, device: Option<&str>, place: &Place) -> bool {
-        let known_device = device.is_some_and(|d| self.knows_device(d));
-        let known_network = match (place.asn, place.country.as_deref()) {
+        device.is_some_and(|d| self.knows_device(d)) || self.knows_network(place)
+    }
+
+    /// Whether the user signed in from this network (its ASN, in this country) before.
+    pub fn knows_network(&self, place: &Place) -> bool {
+        match (place.asn, place.country.as_deref()) {
             (Some(a), Some(c)) => self.recent.iter().any(|s| s.asn == Some(a) && s.country.as_deref() == Some(c)),
             _ => false,
-        };
-        known_device || known_network
+        }
+    }
+
+    /// Whether a sign-in deserves a "new sign-in" notice to the user: a browser *and* a network
+    /// this profile does not know — only the combination, as notices nobody reads are worse than
+    /// none. None while the profile still learns (or learns again after a dormant spell), none for
+    /// a place the database cannot place, none from the organisation's trusted networks.
+    pub fn notice_worthy(&self, o: &Observed<'_>) -> bool {
+        self.mature(o.at)
+            && !o.trusted
+            && o.place.asn.is_some()
+            && o.place.country.is_some()
+            && o.device.is_none_or(|d| !self.knows_device(d))
+            && !self.knows_network(o.place)
     }
 
     pub fn knows_device(&self, d: &str) -> bool {

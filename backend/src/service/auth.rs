@@ -339,7 +339,7 @@ impl Core {
         let progress = if done {
             let session = Session { continuation, ..Session::begun(&user.id, now, &client.ip, &client.user_agent) };
             s.create_session(&session_key(&token), &session)?;
-            self.sign_in_completed(&user.id, &assessed.context, false)?;
+            self.sign_in_completed(&user, &assessed.context, false, client)?;
             Progress::Complete(session)
         } else {
             s.put_login(&session_key(&token), &login)?;

@@ -271,12 +271,14 @@ impl Core {
             }
         }
         let level = risk::sign_in_level(found.iter().map(|f| &f.level));
+        let new_device_and_place = profile.is_some_and(|p| p.notice_worthy(&observed));
         let context = SignInContext {
             sign_in: uuid::Uuid::new_v4().to_string(),
             place,
             device: device.map(str::to_owned),
             level,
             trusted,
+            new_device_and_place,
             ..SignInContext::default()
         };
         Ok(Assessed { context, found })
@@ -416,11 +418,21 @@ impl Core {
     /// remediated; with nothing open, its place and device join the profile.
     pub(crate) fn sign_in_completed(
         &self,
-        user_id: &str,
+        user: &User,
         context: &SignInContext,
         proved_strongly: bool,
-    ) -> Result<(), StoreError> {
+        client: &ClientInfo,
+    ) -> Result<(), ServiceError> {
         let now = self.clock.now();
+        let user_id = user.id.as_str();
+        // A new browser on a new network: the user hears of it (once the sign-in is in).
+        if context.new_device_and_place {
+            let change = crate::domain::mail::SecurityChange::NewSignIn {
+                device: proofup_shared::agent::describe_user_agent(&client.user_agent),
+                place: context.place.describe(),
+            };
+            self.notify_security(user, change, client, now)?;
+        }
         if context.level.is_some() {
             if !proved_strongly {
                 return Ok(());
@@ -455,7 +467,7 @@ impl Core {
             device: context.device.as_deref(),
             trusted: context.trusted,
         });
-        self.store.learn_risk_profile(user_id, &seen)
+        Ok(self.store.learn_risk_profile(user_id, &seen)?)
     }
 
     /// Rebuilds the organisation's familiar countries and networks from every profile (the

@@ -269,3 +269,33 @@ fn breach_keys_are_the_sha1_prefix() {
     assert_eq!(breach_key_of_hex("correct horse battery staple"), None);
     assert_eq!(breach_key_of_hex("5BAA"), None);
 }
+
+/// A case: name, profile, place, device, from a trusted network, a notice expected.
+type NoticeCase<'a> = (&'a str, &'a Profile, &'a Place, Option<&'a str>, bool, bool);
+
+#[test]
+fn only_a_new_browser_on_a_new_network_after_learning_is_worth_a_notice() {
+    let alice = mature_alice();
+    let later = T0 + Duration::days(1);
+    let unplaced = Place::default();
+    let mut learning = Profile::new("bob", T0 - Duration::days(1));
+    learning.learn(&Observed { at: T0, place: &paris(), device: Some("laptop"), trusted: false });
+    let (home, away) = (paris(), berlin());
+    #[rustfmt::skip]
+    let table: [NoticeCase<'_>; 7] = [
+        ("new browser, new network",                 &alice,    &away,     None,           false, true),
+        ("a browser she never used, new network",    &alice,    &away,     Some("kiosk"),  false, true),
+        ("her laptop abroad",                        &alice,    &away,     Some("laptop"), false, false),
+        ("a new browser at home",                    &alice,    &home,     None,           false, false),
+        ("unplaced address",                         &alice,    &unplaced, None,           false, false),
+        ("a trusted network",                        &alice,    &away,     None,           true,  false),
+        ("still learning",                           &learning, &away,     None,           false, false),
+    ];
+    for (case, profile, place, device, trusted, expected) in table {
+        let o = Observed { at: later, place, device, trusted };
+        assert_eq!(profile.notice_worthy(&o), expected, "{case}");
+    }
+    // After 90 idle days the profile learns again: no notice.
+    let o = Observed { at: T0 + Duration::days(91), place: &away, device: None, trusted: false };
+    assert!(!alice.notice_worthy(&o));
+}

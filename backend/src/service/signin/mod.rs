@@ -290,7 +290,7 @@ impl<'a> SignIn<'a> {
                 core.registration_evaluated(&user, decided)?;
                 if matches!(next, Next::Allow | Next::Deny(_)) {
                     if let (Next::Allow, Some(context)) = (&next, &flow.context) {
-                        core.sign_in_completed(&flow.user_id, context, true)?;
+                        core.sign_in_completed(&user, context, true, &self.client)?;
                     }
                     let session = session_from(&flow, None, now);
                     s.create_session(&session_key(&token), &session)?;
@@ -340,7 +340,7 @@ impl<'a> SignIn<'a> {
                 }
                 if let Some(context) = &flow.context {
                     let strong = crate::domain::access::answers_risk(flow.proved, false);
-                    self.core.sign_in_completed(&flow.user_id, context, strong)?;
+                    self.core.sign_in_completed(&self.user, context, strong, &self.client)?;
                 }
                 // A risky user asked to revoke and sign in afresh: every other session and
                 // grant ends here, before this one is written.
