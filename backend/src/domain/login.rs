@@ -63,6 +63,10 @@ pub struct SignInContext {
     /// user is mailed a "new sign-in" notice.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub new_device_and_place: bool,
+    /// The same as the profile's latest sign-in, minutes ago: completing it teaches the profile
+    /// nothing, and nothing is written (`domain::risk::RELEARN_AFTER`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub already_known: bool,
 }
 
 impl SignInContext {

@@ -32,6 +32,11 @@ pub const LEARNING_SIGN_INS: u32 = 10;
 pub const LEARNING_PERIOD: Duration = Duration::days(5);
 /// Without a sign-in for this long, a profile learns again.
 pub const DORMANT_AFTER: Duration = Duration::days(90);
+/// A sign-in the same as the profile's latest (browser, place, network) within this teaches
+/// nothing new and is not remembered: a user signing in again and again from their desk costs no
+/// profile write, and ten sign-ins in a minute do not make ten days of history. Far under the
+/// travel rule's one-hour floor, so travel loses nothing.
+pub const RELEARN_AFTER: Duration = Duration::minutes(10);
 /// Faster than this between two sign-ins is atypical travel.
 pub const MAX_KMH: f64 = 1000.0;
 /// The accuracy radius assumed when the database gives none.
@@ -142,6 +147,15 @@ impl Profile {
     pub fn mature(&self, now: OffsetDateTime) -> bool {
         let recent = self.recent.back().is_some_and(|s| now - s.at < DORMANT_AFTER);
         self.sign_ins >= LEARNING_SIGN_INS && now - self.first_seen >= LEARNING_PERIOD && recent
+    }
+
+    /// Whether remembering `o` would teach anything (see [`RELEARN_AFTER`]).
+    pub fn would_learn(&self, o: &Observed<'_>) -> bool {
+        let seen = Seen::of(o);
+        match self.recent.back() {
+            Some(last) => seen.at - last.at >= RELEARN_AFTER || Seen { at: last.at, ..seen } != *last,
+            None => true,
+        }
     }
 
     /// Remembers a sign-in that completed without open risk (or passed the step the risk asked).

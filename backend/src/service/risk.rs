@@ -272,6 +272,7 @@ impl Core {
         }
         let level = risk::sign_in_level(found.iter().map(|f| &f.level));
         let new_device_and_place = profile.is_some_and(|p| p.notice_worthy(&observed));
+        let already_known = profile.is_some_and(|p| !p.would_learn(&observed));
         let context = SignInContext {
             sign_in: uuid::Uuid::new_v4().to_string(),
             place,
@@ -279,6 +280,7 @@ impl Core {
             level,
             trusted,
             new_device_and_place,
+            already_known,
             ..SignInContext::default()
         };
         Ok(Assessed { context, found })
@@ -459,6 +461,9 @@ impl Core {
             if !ids.is_empty() {
                 self.store.update_detections(user_id, &StateChange { ids: Some(ids), ..change }, None)?;
             }
+        }
+        if context.already_known {
+            return Ok(());
         }
         // One call: the engine reads, remembers and writes the profile in one transaction.
         let seen = risk::Seen::of(&Observed {

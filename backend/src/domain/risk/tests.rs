@@ -299,3 +299,19 @@ fn only_a_new_browser_on_a_new_network_after_learning_is_worth_a_notice() {
     let o = Observed { at: T0 + Duration::days(91), place: &away, device: None, trusted: false };
     assert!(!alice.notice_worthy(&o));
 }
+
+#[test]
+fn the_same_sign_in_minutes_later_teaches_nothing_and_is_not_remembered() {
+    let alice = mature_alice();
+    let home = paris();
+    let again = |minutes: i64, place: &Place, device: Option<&str>| {
+        alice.would_learn(&Observed { at: T0 + Duration::minutes(minutes), place, device, trusted: false })
+    };
+    assert!(!again(1, &home, Some("laptop")), "her laptop at home a minute later");
+    assert!(!again(9, &home, Some("laptop")));
+    assert!(again(10, &home, Some("laptop")), "ten minutes on: its time is worth remembering");
+    assert!(again(1, &home, Some("phone")), "another browser");
+    assert!(again(1, &home, None), "no device cookie");
+    assert!(again(1, &berlin(), Some("laptop")), "another place");
+    assert!(Profile::new("new", T0).would_learn(&Observed { at: T0, place: &home, device: None, trusted: false }));
+}
