@@ -221,6 +221,11 @@ pub trait SessionStore {
     fn login(&self, key: &[u8; 32]) -> StoreResult<Option<LoginFlow>>;
     fn delete_login(&self, key: &[u8; 32]) -> StoreResult<()>;
     fn create_session(&self, key: &[u8; 32], session: &Session) -> StoreResult<()>;
+    /// A sign-in in progress becomes a session: the login flow under `from` is removed and
+    /// `session` written under `to`, together (one statement on PostgreSQL). False, and nothing
+    /// written, when the flow is gone (completed or abandoned concurrently): a login flow becomes
+    /// at most one session.
+    fn promote_login(&self, from: &[u8; 32], to: &[u8; 32], session: &Session) -> StoreResult<bool>;
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>>;
     fn touch_session(&self, key: &[u8; 32], at: OffsetDateTime) -> StoreResult<()>;
     fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()>;

@@ -367,6 +367,14 @@ pub fn login_flows_are_not_sessions_and_end_with_them(e: &mut dyn Engine) {
     s.sweep_sessions(now, SessionLimits::default()).unwrap();
     assert!(s.login(&key(16)).unwrap().is_none(), "expired: swept");
     assert!(s.login(&key(17)).unwrap().is_some());
+    // Completed: the flow becomes a session, once; the second completion writes nothing.
+    assert!(s.promote_login(&key(17), &key(18), &session("u3", now)).unwrap());
+    assert!(s.login(&key(17)).unwrap().is_none());
+    assert_eq!(s.session(&key(18)).unwrap().map(|x| x.user_id), Some("u3".to_owned()));
+    assert!(!s.promote_login(&key(17), &key(19), &session("u3", now)).unwrap(), "at most one session");
+    assert!(s.session(&key(19)).unwrap().is_none());
+    assert_eq!(s.user_sessions("u3").unwrap().len(), 1, "the new session is the user's");
+    assert_eq!(s.delete_user_sessions("u3").unwrap(), 1);
 }
 
 pub fn ceremonies_are_taken_once_and_swept(e: &mut dyn Engine) {

@@ -320,9 +320,10 @@ impl<'a> SignIn<'a> {
         Ok((token, core.me(&progress, &user)?))
     }
 
-    /// The one way out of signing in: the login flow (or, re-authenticating, the old session)
-    /// is dropped, a session is written under a new id with what was proved (`factor`, at
-    /// `mfa_at`), everything is made durable in one sync, and the continuation is handed back.
+    /// The one way out of signing in: the login flow becomes a session under a new id, at most
+    /// once and in one store call (re-authenticating: the old session is replaced), with what
+    /// was proved (`factor`, at `mfa_at`); everything is made durable in one sync, and the
+    /// continuation is handed back.
     async fn complete(
         &self,
         factor: Option<Factor>,
@@ -331,9 +332,10 @@ impl<'a> SignIn<'a> {
     ) -> Result<Completed, ServiceError> {
         let s = self.core.store.as_ref();
         let token = new_token();
+        // Whether the login flow is still to become the session (taken with its writing).
+        let mut promote = false;
         let session = match &self.progress {
             Progress::Signing(f) => {
-                s.delete_login(&self.key)?;
                 let mut flow = f.clone();
                 if let Some(factor) = factor {
                     flow.proved = flow.proved.with(factor);
@@ -345,7 +347,10 @@ impl<'a> SignIn<'a> {
                 // A risky user asked to revoke and sign in afresh: every other session and
                 // grant ends here, before this one is written.
                 if flow.context.as_ref().is_some_and(|c| c.revoke) {
+                    s.delete_login(&self.key)?;
                     self.core.user_risk_revoked(&self.user, flow.proved, &self.client)?;
+                } else {
+                    promote = true;
                 }
                 session_from(&flow, mfa_at, now)
             }
@@ -368,7 +373,13 @@ impl<'a> SignIn<'a> {
                 fresh
             }
         };
-        s.create_session(&session_key(&token), &session)?;
+        if promote {
+            if !s.promote_login(&self.key, &session_key(&token), &session)? {
+                return Err(ServiceError::WrongStage("This sign-in has already completed or ended. Sign in again."));
+            }
+        } else {
+            s.create_session(&session_key(&token), &session)?;
+        }
         s.durable().await?;
         let mut me = self.user.me();
         me.next_step = NextStep::Done;

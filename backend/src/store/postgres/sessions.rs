@@ -60,6 +60,24 @@ impl SessionStore for PgStore {
         })
     }
 
+    fn promote_login(&self, from: &[u8; 32], to: &[u8; 32], session: &Session) -> StoreResult<bool> {
+        let (f, k, s, doc) = (from.to_vec(), to.to_vec(), session.clone(), j(session)?);
+        self.run(move |c| {
+            // One statement, one round trip: the insert happens only if the delete found the flow.
+            let n = c
+                .execute(
+                    "WITH gone AS (DELETE FROM login_flows WHERE key = $1 RETURNING key) \
+                     INSERT INTO sessions (key, user_id, created_at, last_seen_at, doc) \
+                     SELECT $2, $3, $4, $5, $6 FROM gone \
+                     ON CONFLICT (key) DO UPDATE SET user_id = EXCLUDED.user_id, created_at = EXCLUDED.created_at, \
+                     last_seen_at = EXCLUDED.last_seen_at, doc = EXCLUDED.doc",
+                    &[&f, &k, &s.user_id, &s.created_at, &s.last_seen_at, &doc],
+                )
+                .map_err(pg)?;
+            Ok(n == 1)
+        })
+    }
+
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
         let k = key.to_vec();
         self.run(move |c| {

@@ -78,6 +78,21 @@ impl SessionStore for SledStore {
         Ok(())
     }
 
+    fn promote_login(&self, from: &[u8; 32], to: &[u8; 32], session: &Session) -> StoreResult<bool> {
+        // The flow is taken (one atomic remove: of two completing at once, one gets it), then
+        // the session written; a crash between the two leaves neither, and the user signs in
+        // again.
+        let value = enc(session)?;
+        let mut index = self.session_index.lock();
+        let Some(old) = self.logins.remove(from).map_err(backend)? else { return Ok(false) };
+        if let Ok(f) = dec::<LoginFlow>(&old) {
+            index.remove(&f.user_id, from);
+        }
+        self.sessions.insert(&to[..], value).map_err(backend)?;
+        index.add(&session.user_id, *to);
+        Ok(true)
+    }
+
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
         self.sessions.get(key).map_err(backend)?.map(|v| dec(&v)).transpose()
     }
