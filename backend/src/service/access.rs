@@ -153,8 +153,9 @@ impl Core {
         };
         let policy = &record.policy;
         let (registration, state) = self.registration(policy, user, now)?;
-        let methods = s.methods(&user.id)?.into_iter().map(|m| m.kind).collect();
-        let recovery_codes_left = s.recovery_codes(&user.id)?.map_or(0, |r| r.remaining());
+        let (methods, codes) = s.methods_and_codes(&user.id)?;
+        let methods = methods.into_iter().map(|m| m.kind).collect();
+        let recovery_codes_left = codes.map_or(0, |r| r.remaining());
         let network = Network { trusted_for_registration: policy.registration_allowed_from(ip) };
         let facts = SignInFacts {
             account: Account {

@@ -445,6 +445,12 @@ pub trait MethodStore {
     fn delete_all_methods(&self, user_id: &str, audit: AuditDraft) -> StoreResult<u64>;
     /// user id → number of methods, for reports.
     fn method_counts(&self) -> StoreResult<std::collections::HashMap<String, u32>>;
+    /// The user's methods (oldest first) and recovery codes, read together: what the access
+    /// decision needs (one statement on PostgreSQL).
+    fn methods_and_codes(
+        &self,
+        user_id: &str,
+    ) -> StoreResult<(Vec<Method>, Option<crate::domain::model::RecoveryCodeSet>)>;
     /// The users with at least one passkey (the risk policies' impact: only a passkey answers high risk).
     fn passkey_users(&self) -> StoreResult<std::collections::HashSet<String>>;
     /// Records a passkey sign-in: the updated credential (counter, flags) if it changed, and the time.

@@ -608,7 +608,11 @@ pub fn methods_and_recovery_codes(e: &mut dyn Engine) {
     assert!(s.passkey_users().unwrap().is_empty(), "the passkey is gone");
 
     let codes = RecoveryCodeSet { hashes: vec![Some("h1".into()), Some("h2".into())], created_at: t0() };
+    assert_eq!(s.methods_and_codes("u1").unwrap(), (s.methods("u1").unwrap(), None));
     s.set_recovery_codes("u1", &codes, a("recovery.generated")).unwrap();
+    let (methods, read) = s.methods_and_codes("u1").unwrap();
+    assert_eq!((methods.len(), read.as_ref()), (1, Some(&codes)), "read together");
+    assert_eq!(s.methods_and_codes("nobody").unwrap(), (vec![], None));
     assert_eq!(s.use_recovery_code("u1", "h1", a("recovery.used")).unwrap(), Some(1));
     assert_eq!(s.use_recovery_code("u1", "h1", a("recovery.used")).unwrap(), None, "single use");
     assert_eq!(s.use_recovery_code("u1", "nope", a("recovery.used")).unwrap(), None);

@@ -139,6 +139,32 @@ impl MethodStore for PgStore {
         })
     }
 
+    fn methods_and_codes(&self, user_id: &str) -> StoreResult<(Vec<Method>, Option<RecoveryCodeSet>)> {
+        let id = user_id.to_owned();
+        self.run(move |c| {
+            // One round trip: each method beside the codes (or one row of nulls).
+            let rows = c
+                .query(
+                    "SELECT m.doc, r.doc FROM (SELECT 1) AS one \
+                     LEFT JOIN methods m ON m.user_id = $1 LEFT JOIN recovery_codes r ON r.user_id = $1",
+                    &[&id],
+                )
+                .map_err(pg)?;
+            let mut methods = Vec::new();
+            let mut codes = None;
+            for r in rows {
+                if let Some(doc) = r.get::<_, Option<serde_json::Value>>(0) {
+                    methods.push(d::<Method>(doc)?);
+                }
+                if codes.is_none() {
+                    codes = r.get::<_, Option<serde_json::Value>>(1).map(d).transpose()?;
+                }
+            }
+            methods.sort_by_key(|m| m.created_at);
+            Ok((methods, codes))
+        })
+    }
+
     fn passkey_users(&self) -> StoreResult<std::collections::HashSet<String>> {
         self.run(|c| {
             Ok(c.query("SELECT DISTINCT user_id FROM methods WHERE credential_id IS NOT NULL", &[])

@@ -138,6 +138,14 @@ impl MethodStore for SledStore {
         Ok(out)
     }
 
+    fn methods_and_codes(
+        &self,
+        user_id: &str,
+    ) -> StoreResult<(Vec<Method>, Option<crate::domain::model::RecoveryCodeSet>)> {
+        use crate::store::RecoveryStore as _;
+        Ok((self.methods(user_id)?, self.recovery_codes(user_id)?))
+    }
+
     fn passkey_users(&self) -> StoreResult<std::collections::HashSet<String>> {
         // The credential index names each passkey's method key (user, NUL, method id).
         let mut out = std::collections::HashSet::new();
