@@ -4,6 +4,8 @@
 //! and the server plans each statement once. Transactions share the connection's cache.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use postgres::types::ToSql;
@@ -21,6 +23,9 @@ pub struct Conn {
     broken: bool,
     /// When a job last ran on it.
     last_used: Instant,
+    /// The engine's count of messages that waited for the server (statements, a first prepare,
+    /// BEGIN and COMMIT): its round trips.
+    trips: Arc<AtomicU64>,
 }
 
 /// A transaction on a [`Conn`], with the same cached statements.
@@ -28,6 +33,7 @@ pub struct Tx<'a> {
     tx: postgres::Transaction<'a>,
     cache: &'a mut HashMap<String, Statement>,
     broken: &'a mut bool,
+    trips: &'a AtomicU64,
 }
 
 /// Whether `e` means the connection cannot be used again: the socket failed or closed, or the
@@ -74,29 +80,34 @@ pub trait Sql {
 /// `$cache` field (an expression of `self`) is the statement cache; `$broken` gives the flag an
 /// error that ends the connection sets.
 macro_rules! sql_via {
-    ($t:ty, $inner:ident, |$s:ident| $cache:expr, |$b:ident| $broken:expr) => {
+    ($t:ty, $inner:ident, |$s:ident| $cache:expr, |$b:ident| $broken:expr, |$c:ident| $trips:expr) => {
         impl Sql for $t {
             fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
                 let st = self.statement(sql)?;
+                self.trip();
                 let r = self.$inner.query(&st, params);
                 self.noted(r)
             }
             fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
                 let st = self.statement(sql)?;
+                self.trip();
                 let r = self.$inner.query_one(&st, params);
                 self.noted(r)
             }
             fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
                 let st = self.statement(sql)?;
+                self.trip();
                 let r = self.$inner.query_opt(&st, params);
                 self.noted(r)
             }
             fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
                 let st = self.statement(sql)?;
+                self.trip();
                 let r = self.$inner.execute(&st, params);
                 self.noted(r)
             }
             fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+                self.trip();
                 let r = self.$inner.batch_execute(sql);
                 self.noted(r)
             }
@@ -106,8 +117,18 @@ macro_rules! sql_via {
             fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
                 let $s = self;
                 let inner = &mut $s.$inner;
-                let r = cached($cache, sql, |q| inner.prepare(q));
+                let trips = &$s.trips;
+                let r = cached($cache, sql, |q| {
+                    trips.fetch_add(1, Ordering::Relaxed);
+                    inner.prepare(q)
+                });
                 $s.noted(r)
+            }
+
+            /// One more message that waits for the server.
+            fn trip(&self) {
+                let $c = self;
+                $trips.fetch_add(1, Ordering::Relaxed);
             }
 
             /// Passes `r` on, marking the connection broken when the error ends it.
@@ -133,8 +154,8 @@ fn cached(
 }
 
 impl Conn {
-    pub fn new(client: postgres::Client) -> Self {
-        Self { client, cache: HashMap::new(), broken: false, last_used: Instant::now() }
+    pub fn new(client: postgres::Client, trips: Arc<AtomicU64>) -> Self {
+        Self { client, cache: HashMap::new(), broken: false, last_used: Instant::now(), trips }
     }
 
     /// Whether the connection must be replaced before its next use.
@@ -161,9 +182,10 @@ impl Conn {
     }
 
     pub fn transaction(&mut self) -> Result<Tx<'_>, postgres::Error> {
+        self.trips.fetch_add(1, Ordering::Relaxed); // BEGIN
         let r = self.client.transaction();
         match r {
-            Ok(tx) => Ok(Tx { tx, cache: &mut self.cache, broken: &mut self.broken }),
+            Ok(tx) => Ok(Tx { tx, cache: &mut self.cache, broken: &mut self.broken, trips: &self.trips }),
             Err(e) => {
                 self.broken |= ends_connection(&e);
                 Err(e)
@@ -172,6 +194,7 @@ impl Conn {
     }
 
     pub fn simple_query(&mut self, sql: &str) -> Result<Vec<postgres::SimpleQueryMessage>, postgres::Error> {
+        self.trips.fetch_add(1, Ordering::Relaxed);
         let r = self.client.simple_query(sql);
         note(&mut self.broken, r)
     }
@@ -179,10 +202,11 @@ impl Conn {
 
 impl Tx<'_> {
     pub fn commit(self) -> Result<(), postgres::Error> {
-        let Tx { tx, broken, .. } = self;
+        let Tx { tx, broken, trips, .. } = self;
+        trips.fetch_add(1, Ordering::Relaxed); // COMMIT
         note(broken, tx.commit())
     }
 }
 
-sql_via!(Conn, client, |c| &mut c.cache, |c| &mut c.broken);
-sql_via!(Tx<'_>, tx, |t| t.cache, |t| &mut *t.broken);
+sql_via!(Conn, client, |c| &mut c.cache, |c| &mut c.broken, |c| c.trips);
+sql_via!(Tx<'_>, tx, |t| t.cache, |t| &mut *t.broken, |t| t.trips);

@@ -89,6 +89,9 @@ pub struct PgStore {
     _threads: Vec<std::thread::JoinHandle<()>>,
     /// Calls into the database so far (each one round trip or one transaction's few).
     calls: std::sync::atomic::AtomicU64,
+    /// Round trips so far: every message that waited for the server (a statement, a first
+    /// prepare on a connection, BEGIN, COMMIT), counted by the connections.
+    trips: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -158,8 +161,10 @@ impl PgStore {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let mut threads = Vec::new();
+        let trips: Arc<std::sync::atomic::AtomicU64> = Default::default();
         for i in 0..options.pool_size.max(1) {
             let rx = rx.clone();
+            let trips = trips.clone();
             let (url, options) = (url.to_owned(), options.clone());
             let t = std::thread::Builder::new()
                 .name(format!("pg-{i}"))
@@ -178,7 +183,7 @@ impl PgStore {
                         if client.as_mut().is_none_or(|c| c.needs_replacing(IDLE_CHECK, timeout)) {
                             client = None;
                             match connect(&url, &options) {
-                                Ok(c) => client = Some(Conn::new(c)),
+                                Ok(c) => client = Some(Conn::new(c, trips.clone())),
                                 Err(e) => {
                                     tracing::error!(error = %e, "PostgreSQL: no connection");
                                     job(Err(e));
@@ -195,7 +200,7 @@ impl PgStore {
                 .map_err(backend)?;
             threads.push(t);
         }
-        let store = Arc::new(Self { jobs: Mutex::new(tx), _threads: threads, calls: Default::default() });
+        let store = Arc::new(Self { jobs: Mutex::new(tx), _threads: threads, calls: Default::default(), trips });
         store.run(migrate)?;
         Ok(store)
     }
@@ -220,6 +225,11 @@ impl PgStore {
     /// How many calls went to the database so far (for measurements: calls per request).
     pub fn calls(&self) -> u64 {
         self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many round trips went to the database so far (for measurements: per request).
+    pub fn round_trips(&self) -> u64 {
+        self.trips.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A cheap query that proves the database answers.

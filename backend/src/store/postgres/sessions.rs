@@ -211,9 +211,24 @@ impl ThrottleStore for PgStore {
     }
 
     fn reserve_attempt(&self, username: &str, now: OffsetDateTime) -> StoreResult<ThrottleDecision> {
-        // The row is locked for the decision, so concurrent attempts on any node count one each.
+        // Concurrent attempts on any node count one each. An account with no failures has no row
+        // (a success deletes it): the reserved attempt is then one insert, one round trip. With a
+        // row, the row is locked for the decision.
         let k = username.to_owned();
+        let mut fresh = AccountThrottle::default();
+        let first = fresh.reserve(now);
+        let fresh = j(&fresh)?;
         self.run(move |c| {
+            if first == ThrottleDecision::Allow
+                && c.execute(
+                    "INSERT INTO throttles (key, doc) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                    &[&k, &fresh],
+                )
+                .map_err(pg)?
+                    == 1
+            {
+                return Ok(first);
+            }
             let mut tx = c.transaction().map_err(pg)?;
             // One statement that inserts the row or locks the one there: a row another node
             // deletes meanwhile (a success) is retried by the server, never read as missing.
