@@ -398,7 +398,7 @@ impl Core {
     pub fn current_session(&self, token: &str) -> Result<(Session, User), SessionError> {
         let s = self.store.as_ref();
         let key = session_key(token);
-        let sess = s.session(&key)?.ok_or(SessionError::Missing)?;
+        let (sess, user) = s.session_with_user(&key)?.ok_or(SessionError::Missing)?;
         let now = self.clock.now();
         if !sess.complete() {
             // Left part-way through signing in by an older version: not a session.
@@ -407,7 +407,7 @@ impl Core {
         }
         match session::check(&sess, self.limits, now) {
             SessionCheck::Valid { touch } => {
-                let user = match s.user(&sess.user_id)? {
+                let user = match user {
                     Some(u) if u.enabled => u,
                     _ => {
                         s.delete_session(&key)?;
@@ -450,12 +450,12 @@ impl Core {
     fn current_login(&self, token: &str) -> Result<(Progress, User), SessionError> {
         let s = self.store.as_ref();
         let key = session_key(token);
-        let flow = s.login(&key)?.ok_or(SessionError::Missing)?;
+        let (flow, user) = s.login_with_user(&key)?.ok_or(SessionError::Missing)?;
         if !flow.live(self.clock.now()) {
             s.delete_login(&key)?;
             return Err(SessionError::Expired);
         }
-        match s.user(&flow.user_id)? {
+        match user {
             Some(u) if u.enabled => Ok((Progress::Signing(flow), u)),
             _ => {
                 s.delete_login(&key)?;

@@ -226,6 +226,11 @@ pub trait SessionStore {
     /// written, when the flow is gone (completed or abandoned concurrently): a login flow becomes
     /// at most one session.
     fn promote_login(&self, from: &[u8; 32], to: &[u8; 32], session: &Session) -> StoreResult<bool>;
+    /// The session under `key` with its user (`None` for a user gone), read together: what every
+    /// signed-in request reads first (one statement on PostgreSQL).
+    fn session_with_user(&self, key: &[u8; 32]) -> StoreResult<Option<(Session, Option<User>)>>;
+    /// The sign-in in progress under `key` with its user, read together.
+    fn login_with_user(&self, key: &[u8; 32]) -> StoreResult<Option<(LoginFlow, Option<User>)>>;
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>>;
     fn touch_session(&self, key: &[u8; 32], at: OffsetDateTime) -> StoreResult<()>;
     fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()>;

@@ -375,6 +375,17 @@ pub fn login_flows_are_not_sessions_and_end_with_them(e: &mut dyn Engine) {
     assert!(s.session(&key(19)).unwrap().is_none());
     assert_eq!(s.user_sessions("u3").unwrap().len(), 1, "the new session is the user's");
     assert_eq!(s.delete_user_sessions("u3").unwrap(), 1);
+    // Read with the user in one call; a user gone reads as none.
+    s.create_user(&user("u9", "ivy", Role::User), a("user.created")).unwrap();
+    s.put_login(&key(20), &flow("u9", now)).unwrap();
+    let (f, u) = s.login_with_user(&key(20)).unwrap().unwrap();
+    assert_eq!((f, u.map(|u| u.username)), (flow("u9", now), Some("ivy".to_owned())));
+    assert!(s.promote_login(&key(20), &key(21), &session("u9", now)).unwrap());
+    let (sess, u) = s.session_with_user(&key(21)).unwrap().unwrap();
+    assert_eq!((sess.user_id.as_str(), u.map(|u| u.username)), ("u9", Some("ivy".to_owned())));
+    s.create_session(&key(22), &session("gone", now)).unwrap();
+    assert_eq!(s.session_with_user(&key(22)).unwrap().map(|(_, u)| u), Some(None), "its user is gone");
+    assert!(s.session_with_user(&key(23)).unwrap().is_none() && s.login_with_user(&key(23)).unwrap().is_none());
 }
 
 pub fn ceremonies_are_taken_once_and_swept(e: &mut dyn Engine) {

@@ -93,6 +93,20 @@ impl SessionStore for SledStore {
         Ok(true)
     }
 
+    fn session_with_user(&self, key: &[u8; 32]) -> StoreResult<Option<(Session, Option<User>)>> {
+        use crate::store::UserStore as _;
+        let Some(session) = self.session(key)? else { return Ok(None) };
+        let user = self.user(&session.user_id)?;
+        Ok(Some((session, user)))
+    }
+
+    fn login_with_user(&self, key: &[u8; 32]) -> StoreResult<Option<(LoginFlow, Option<User>)>> {
+        use crate::store::UserStore as _;
+        let Some(flow) = self.login(key)? else { return Ok(None) };
+        let user = self.user(&flow.user_id)?;
+        Ok(Some((flow, user)))
+    }
+
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
         self.sessions.get(key).map_err(backend)?.map(|v| dec(&v)).transpose()
     }
