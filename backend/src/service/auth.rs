@@ -18,7 +18,7 @@ use crate::domain::model::Continuation;
 use crate::domain::model::{ClientInfo, Session, User};
 use crate::domain::session::{self, SessionCheck};
 use crate::domain::throttle::ThrottleDecision;
-use crate::store::StoreError;
+use crate::store::{StepProgress, StepWrites, StoreError};
 use proofup_shared::mfa::NextStep;
 
 /// Longest username or password even looked at; longer input is simply wrong.
@@ -272,7 +272,7 @@ impl Core {
             s.durable().await?;
             return Err(SignInError::Disabled);
         }
-        s.attempt_succeeded(&throttle_key)?;
+        // The account's throttle is cleared with the step's other writes, below.
         let token = new_token();
         let first = if by_pass { Factor::TemporaryAccessPass } else { Factor::Password };
         // Signing in to an application: the flow is what this sign-in resumes, and what the
@@ -311,6 +311,7 @@ impl Core {
         ) = &next
         {
             // Refused here, with no session and no sign-in in progress: the log says why.
+            s.attempt_succeeded(&throttle_key)?;
             self.record_detections(&user, &assessed, client, flow.as_ref().map(|(_, a)| a.name.as_str()))?;
             let reason = describe_outcomes("Password", &outcomes);
             let e = entry(now, (&user.username, Some(&user)), SignInResult::Blocked, reason, client, None);
@@ -336,16 +337,12 @@ impl Core {
             context: Some(context),
             ..LoginFlow::begun(&user.id, first, now, &client.ip, &client.user_agent)
         };
-        let progress = if done {
+        let (progress, written) = if done {
             let session = Session { continuation, ..Session::begun(&user.id, now, &client.ip, &client.user_agent) };
-            s.create_session(&session_key(&token), &session)?;
-            self.sign_in_completed(&user, &assessed.context, false, client)?;
-            Progress::Complete(session)
+            (Progress::Complete(session.clone()), StepProgress::Session(session))
         } else {
-            s.put_login(&session_key(&token), &login)?;
-            Progress::Signing(login.clone())
+            (Progress::Signing(login.clone()), StepProgress::Login(login.clone()))
         };
-        s.set_last_sign_in(&user.id, now)?;
         if user.emergency_access {
             outcomes.push(PolicyOutcome::EmergencyAccess);
             s.add_alert(crate::domain::records::AlertRecord {
@@ -370,7 +367,20 @@ impl Core {
         let e =
             entry(now, (&user.username, Some(&user)), SignInResult::Success, reason, client, application.as_deref());
         let place = Some(assessed.context.place.clone()).filter(|p| p.known());
-        self.record_sign_in(SignInRecord { outcomes, place, ..e })?;
+        // The step's writes together (one statement on PostgreSQL): the throttle cleared, the
+        // session or the sign-in that goes on, the last sign-in, the log row.
+        s.write_password_step(&StepWrites {
+            throttle_key,
+            key: session_key(&token),
+            progress: written,
+            user_id: user.id.clone(),
+            at: now,
+            log: SignInRecord { outcomes, place, ..e },
+        })?;
+        crate::metrics::sign_in(SignInResult::Success, true);
+        if done {
+            self.sign_in_completed(&user, &assessed.context, false, client)?;
+        }
         s.durable().await?;
         let mut me = user.me();
         me.next_step = if done { NextStep::Done } else { self.step_for(&login, next)? };

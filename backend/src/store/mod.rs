@@ -215,6 +215,26 @@ pub trait SetupStore {
 /// that does: removing all methods, disabling or deleting the user) ends their login flows too,
 /// so a sign-in begun before the change cannot finish after it. The sweep removes both once
 /// expired.
+/// What a password step that succeeded writes: the account's throttle cleared, the session (or
+/// the sign-in in progress) under `key`, the user's last sign-in, and the step's log row (an
+/// interactive one: appended, never counted into an aggregate row).
+#[derive(Debug, Clone)]
+pub struct StepWrites {
+    pub throttle_key: String,
+    pub key: [u8; 32],
+    pub progress: StepProgress,
+    pub user_id: String,
+    pub at: OffsetDateTime,
+    pub log: SignInRecord,
+}
+
+/// What a password step leaves: a session, or a sign-in that goes on.
+#[derive(Debug, Clone)]
+pub enum StepProgress {
+    Session(Session),
+    Login(LoginFlow),
+}
+
 pub trait SessionStore {
     /// Keeps (replaces) a sign-in in progress.
     fn put_login(&self, key: &[u8; 32], flow: &LoginFlow) -> StoreResult<()>;
@@ -231,6 +251,9 @@ pub trait SessionStore {
     fn session_with_user(&self, key: &[u8; 32]) -> StoreResult<Option<(Session, Option<User>)>>;
     /// The sign-in in progress under `key` with its user, read together.
     fn login_with_user(&self, key: &[u8; 32]) -> StoreResult<Option<(LoginFlow, Option<User>)>>;
+    /// A password step's writes once the password (or pass) was right, made together: see
+    /// [`StepWrites`] (one statement on PostgreSQL).
+    fn write_password_step(&self, w: &StepWrites) -> StoreResult<()>;
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>>;
     fn touch_session(&self, key: &[u8; 32], at: OffsetDateTime) -> StoreResult<()>;
     fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()>;

@@ -386,6 +386,29 @@ pub fn login_flows_are_not_sessions_and_end_with_them(e: &mut dyn Engine) {
     s.create_session(&key(22), &session("gone", now)).unwrap();
     assert_eq!(s.session_with_user(&key(22)).unwrap().map(|(_, u)| u), Some(None), "its user is gone");
     assert!(s.session_with_user(&key(23)).unwrap().is_none() && s.login_with_user(&key(23)).unwrap().is_none());
+    // A password step's writes, together: the throttle cleared, the flow (or session), the last
+    // sign-in, the log row.
+    use proofup::store::{StepProgress, StepWrites};
+    assert_eq!(s.reserve_attempt("ivy", now).unwrap(), ThrottleDecision::Allow);
+    let rows = s.count_sign_ins().unwrap();
+    let later = now + Duration::seconds(5);
+    let step = |progress, k: u8| StepWrites {
+        throttle_key: "ivy".into(),
+        key: key(k),
+        progress,
+        user_id: "u9".into(),
+        at: later,
+        log: sign_in("ivy", SignInResult::Success, later),
+    };
+    s.write_password_step(&step(StepProgress::Login(flow("u9", now)), 24)).unwrap();
+    assert_eq!(s.throttle("ivy").unwrap().consecutive_failures, 0, "cleared");
+    assert_eq!(s.login(&key(24)).unwrap(), Some(flow("u9", now)));
+    assert_eq!(s.user("u9").unwrap().unwrap().last_sign_in_at, Some(later));
+    assert_eq!(s.count_sign_ins().unwrap(), rows + 1);
+    s.write_password_step(&step(StepProgress::Session(session("u9", now)), 25)).unwrap();
+    assert_eq!(s.session(&key(25)).unwrap().map(|x| x.user_id), Some("u9".to_owned()));
+    assert!(s.login(&key(25)).unwrap().is_none(), "a session, not a sign-in in progress");
+    assert_eq!(s.count_sign_ins().unwrap(), rows + 2);
 }
 
 pub fn ceremonies_are_taken_once_and_swept(e: &mut dyn Engine) {

@@ -112,6 +112,48 @@ impl SessionStore for PgStore {
         })
     }
 
+    fn write_password_step(&self, w: &crate::store::StepWrites) -> StoreResult<()> {
+        use crate::store::StepProgress;
+        let (session, flow) = match &w.progress {
+            StepProgress::Session(s) => (true, j(s)?),
+            StepProgress::Login(f) => (false, j(f)?),
+        };
+        let (created, seen, expires) = match &w.progress {
+            StepProgress::Session(s) => (s.created_at, s.last_seen_at, s.created_at),
+            StepProgress::Login(f) => (w.at, w.at, f.expires_at),
+        };
+        let result =
+            serde_json::to_value(w.log.result).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let log = j(&w.log)?;
+        let last = serde_json::Value::String(super::rfc3339(w.at)?);
+        let (t, k, u, at, user, app) = (
+            w.throttle_key.clone(),
+            w.key.to_vec(),
+            w.user_id.clone(),
+            w.log.at,
+            w.log.username.clone(),
+            w.log.application.clone(),
+        );
+        self.run(move |c| {
+            // One statement, one round trip: each write a data-modifying CTE.
+            c.execute(
+                "WITH t AS (DELETE FROM throttles WHERE key = $1), \
+                 s AS (INSERT INTO sessions (key, user_id, created_at, last_seen_at, doc) \
+                       SELECT $2, $3, $4, $5, $6 WHERE $7 \
+                       ON CONFLICT (key) DO UPDATE SET user_id = EXCLUDED.user_id, created_at = EXCLUDED.created_at, \
+                       last_seen_at = EXCLUDED.last_seen_at, doc = EXCLUDED.doc), \
+                 l AS (INSERT INTO login_flows (key, user_id, expires_at, doc) SELECT $2, $3, $8, $6 WHERE NOT $7 \
+                       ON CONFLICT (key) DO UPDATE SET user_id = EXCLUDED.user_id, expires_at = EXCLUDED.expires_at, \
+                       doc = EXCLUDED.doc), \
+                 u AS (UPDATE users SET doc = jsonb_set(doc, '{last_sign_in_at}', $9) WHERE id = $3) \
+                 INSERT INTO sign_ins (at, username, result, application, doc) VALUES ($10, $11, $12, $13, $14)",
+                &[&t, &k, &u, &created, &seen, &flow, &session, &expires, &last, &at, &user, &result, &app, &log],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
         let k = key.to_vec();
         self.run(move |c| {

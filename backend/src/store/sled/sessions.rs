@@ -107,6 +107,19 @@ impl SessionStore for SledStore {
         Ok(Some((flow, user)))
     }
 
+    fn write_password_step(&self, w: &crate::store::StepWrites) -> StoreResult<()> {
+        // One after the other, as before: sled's writes are local, and the step's one sync
+        // (`durable`) follows.
+        use crate::store::{SignInLog as _, StepProgress, ThrottleStore as _, UserStore as _};
+        self.attempt_succeeded(&w.throttle_key)?;
+        match &w.progress {
+            StepProgress::Session(session) => self.create_session(&w.key, session)?,
+            StepProgress::Login(flow) => self.put_login(&w.key, flow)?,
+        }
+        self.set_last_sign_in(&w.user_id, w.at)?;
+        self.append_sign_in(w.log.clone())
+    }
+
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
         self.sessions.get(key).map_err(backend)?.map(|v| dec(&v)).transpose()
     }
