@@ -39,6 +39,16 @@ pub(crate) struct AccessAsk<'a> {
     pub channel: Channel,
     pub ip: &'a str,
     pub risk_level: Option<crate::domain::access::RiskLevel>,
+    /// What the decision reads about the user, when the caller read it already.
+    pub known: Option<Known<'a>>,
+}
+
+/// The user's methods, recovery codes and registration state, read by the caller (a password
+/// step reads them with the account, in one store call).
+pub(crate) struct Known<'a> {
+    pub methods: &'a [crate::domain::model::Method],
+    pub codes: Option<&'a crate::domain::model::RecoveryCodeSet>,
+    pub registration: &'a RegistrationState,
 }
 
 /// Whether a sign-in after `next` is over (a session), or goes on as a login flow. Entering the
@@ -54,11 +64,15 @@ impl Core {
         p: &MfaRegistrationPolicy,
         user: &User,
         now: OffsetDateTime,
+        known: Option<&Known<'_>>,
     ) -> Result<(Registration, RegistrationState), StoreError> {
         if p.enforcement == Enforcement::Off {
             return Ok((Registration::Off, RegistrationState::default()));
         }
-        let (decision, _, state) = self.decide_with(p, user, now)?;
+        let (decision, _, state) = match known {
+            Some(k) => self.decide_known(p, user, k.methods.len() as u32, k.registration.clone(), now)?,
+            None => self.decide_with(p, user, now)?,
+        };
         let mode = match p.enforcement {
             Enforcement::ReportOnly => Mode::ReportOnly,
             _ if policy::interrupts(p, &decision) => Mode::Enforced,
@@ -136,7 +150,7 @@ impl Core {
         record: &crate::domain::records::PolicyRecord,
         ask: AccessAsk<'_>,
     ) -> Result<Decided, ServiceError> {
-        let AccessAsk { user, proved, moment, channel, ip, risk_level } = ask;
+        let AccessAsk { user, proved, moment, channel, ip, risk_level, known } = ask;
         let s = self.store.as_ref();
         let now = self.clock.now();
         let user_policy = self.user_risk_policy(&record.user_risk, user)?;
@@ -152,10 +166,14 @@ impl Core {
             user_policy,
         };
         let policy = &record.policy;
-        let (registration, state) = self.registration(policy, user, now)?;
-        let (methods, codes) = s.methods_and_codes(&user.id)?;
-        let methods = methods.into_iter().map(|m| m.kind).collect();
-        let recovery_codes_left = codes.map_or(0, |r| r.remaining());
+        let (registration, state) = self.registration(policy, user, now, known.as_ref())?;
+        let (methods, recovery_codes_left) = match &known {
+            Some(k) => (k.methods.iter().map(|m| m.kind).collect(), k.codes.map_or(0, |r| r.remaining())),
+            None => {
+                let (methods, codes) = s.methods_and_codes(&user.id)?;
+                (methods.into_iter().map(|m| m.kind).collect(), codes.map_or(0, |r| r.remaining()))
+            }
+        };
         let network = Network { trusted_for_registration: policy.registration_allowed_from(ip) };
         let facts = SignInFacts {
             account: Account {
@@ -187,6 +205,7 @@ impl Core {
             channel,
             ip: &login.ip,
             risk_level,
+            known: None,
         })
     }
 

@@ -18,7 +18,7 @@ use crate::domain::model::Continuation;
 use crate::domain::model::{ClientInfo, Session, User};
 use crate::domain::session::{self, SessionCheck};
 use crate::domain::throttle::ThrottleDecision;
-use crate::store::{StepProgress, StepWrites, StoreError};
+use crate::store::{StepFacts, StepProgress, StepWrites, StoreError};
 use proofup_shared::mfa::NextStep;
 
 /// Longest username or password even looked at; longer input is simply wrong.
@@ -187,10 +187,14 @@ impl Core {
         // Whose account, and from where: a browser or network the account's profile knows counts
         // its failures apart from everyone else's, so a spray against a username cannot lock its
         // owner out at their desk (the per-account throttle is not a lock-out weapon).
-        let account = if name.len() > MAX_INPUT_BYTES { None } else { s.user_by_username(&name)? };
-        let profile = match &account {
-            Some(u) => s.risk_profile(&u.id)?,
-            None => None,
+        // What the step reads, in one store call: the account with its profile, methods, codes and
+        // registration state, and the policies.
+        let facts = if name.len() > MAX_INPUT_BYTES { None } else { Some(s.password_step_facts(&name)?) };
+        let (account, profile, facts) = match facts {
+            Some(StepFacts { user, profile, methods, codes, registration, policies }) => {
+                (user, profile, Some((methods, codes, registration, policies)))
+            }
+            None => (None, None, None),
         };
         let place = self.locate(&client.ip);
         let familiar = profile.as_ref().is_some_and(|p| p.familiar(device, &place));
@@ -284,7 +288,9 @@ impl Core {
         let channel = self.channel_of(flow.as_ref(), &user)?;
         // Risk: the password typed is checked against the breached set only when it was the
         // password (a pass is not one), and is dropped right after.
-        let policies = s.policy()?;
+        let Some((methods, codes, registration, policies)) = facts else {
+            return Err(SignInError::InvalidCredentials); // no facts, no user: not reached
+        };
         let attempt = super::risk::Attempt {
             ip,
             place,
@@ -303,6 +309,11 @@ impl Core {
                 channel,
                 ip: &client.ip,
                 risk_level: assessed.context.level,
+                known: Some(super::access::Known {
+                    methods: &methods,
+                    codes: codes.as_ref(),
+                    registration: &registration,
+                }),
             },
         )?;
         let AccessDecision { next, mut outcomes } = decided.decision.clone();

@@ -310,9 +310,21 @@ impl Core {
         now: OffsetDateTime,
     ) -> Result<(Decision, u32, RegistrationState), StoreError> {
         let s = self.store.as_ref();
-        let groups = self.membership.read().map_err(super::index_poisoned)?.groups_of(&user.id);
         let methods = s.methods(&user.id)?.len() as u32;
         let state = s.registration_state(&user.id)?;
+        self.decide_known(policy, user, methods, state, now)
+    }
+
+    /// As [`Core::decide_with`], with the user's method count and registration state already read.
+    pub(crate) fn decide_known(
+        &self,
+        policy: &MfaRegistrationPolicy,
+        user: &User,
+        methods: u32,
+        state: RegistrationState,
+        now: OffsetDateTime,
+    ) -> Result<(Decision, u32, RegistrationState), StoreError> {
+        let groups = self.membership.read().map_err(super::index_poisoned)?.groups_of(&user.id);
         let facts = UserFacts {
             user_id: &user.id,
             emergency_access: user.emergency_access,

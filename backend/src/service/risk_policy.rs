@@ -412,6 +412,7 @@ impl Core {
                 channel: Channel::Portal,
                 ip: "",
                 risk_level: if sign_in { level } else { None },
+                known: None,
             },
         )?;
         let effect = decided.decision.outcomes.iter().find_map(|o| match o {

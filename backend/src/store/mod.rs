@@ -228,6 +228,19 @@ pub struct StepWrites {
     pub log: SignInRecord,
 }
 
+/// What a password step reads (see [`SessionStore::password_step_facts`]); the user's parts are
+/// empty when no such user exists.
+#[derive(Debug, Clone)]
+pub struct StepFacts {
+    pub user: Option<User>,
+    pub profile: Option<crate::domain::risk::Profile>,
+    /// Oldest first.
+    pub methods: Vec<Method>,
+    pub codes: Option<crate::domain::model::RecoveryCodeSet>,
+    pub registration: RegistrationState,
+    pub policies: PolicyRecord,
+}
+
 /// What a password step leaves: a session, or a sign-in that goes on.
 #[derive(Debug, Clone)]
 pub enum StepProgress {
@@ -254,6 +267,10 @@ pub trait SessionStore {
     /// A password step's writes once the password (or pass) was right, made together: see
     /// [`StepWrites`] (one statement on PostgreSQL).
     fn write_password_step(&self, w: &StepWrites) -> StoreResult<()>;
+    /// What a password step reads, together: the account by (normalised) username with its risk
+    /// profile, methods, recovery codes and registration state, and the policies (one statement
+    /// on PostgreSQL).
+    fn password_step_facts(&self, username: &str) -> StoreResult<StepFacts>;
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>>;
     fn touch_session(&self, key: &[u8; 32], at: OffsetDateTime) -> StoreResult<()>;
     fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()>;

@@ -409,6 +409,15 @@ pub fn login_flows_are_not_sessions_and_end_with_them(e: &mut dyn Engine) {
     assert_eq!(s.session(&key(25)).unwrap().map(|x| x.user_id), Some("u9".to_owned()));
     assert!(s.login(&key(25)).unwrap().is_none(), "a session, not a sign-in in progress");
     assert_eq!(s.count_sign_ins().unwrap(), rows + 2);
+    // What a password step reads, together.
+    let facts = s.password_step_facts("ivy").unwrap();
+    assert_eq!(facts.user.map(|u| u.id), Some("u9".to_owned()));
+    assert!(facts.profile.is_none() && facts.methods.is_empty() && facts.codes.is_none());
+    assert_eq!(facts.registration, RegistrationState::default());
+    assert_eq!(facts.policies, s.policy().unwrap());
+    let nobody = s.password_step_facts("nobody").unwrap();
+    assert!(nobody.user.is_none() && nobody.methods.is_empty());
+    assert_eq!(nobody.policies, s.policy().unwrap(), "the policies, whoever asks");
 }
 
 pub fn ceremonies_are_taken_once_and_swept(e: &mut dyn Engine) {
@@ -646,6 +655,8 @@ pub fn methods_and_recovery_codes(e: &mut dyn Engine) {
     s.set_recovery_codes("u1", &codes, a("recovery.generated")).unwrap();
     let (methods, read) = s.methods_and_codes("u1").unwrap();
     assert_eq!((methods.len(), read.as_ref()), (1, Some(&codes)), "read together");
+    let facts = s.password_step_facts("alice").unwrap();
+    assert_eq!((facts.methods, facts.codes), (methods, Some(codes.clone())), "and with the account");
     assert_eq!(s.methods_and_codes("nobody").unwrap(), (vec![], None));
     assert_eq!(s.use_recovery_code("u1", "h1", a("recovery.used")).unwrap(), Some(1));
     assert_eq!(s.use_recovery_code("u1", "h1", a("recovery.used")).unwrap(), None, "single use");

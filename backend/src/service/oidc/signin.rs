@@ -130,6 +130,7 @@ impl Core {
                 channel,
                 ip: &client.ip,
                 risk_level: assessed.as_ref().and_then(|a| a.context.level),
+                known: None,
             })?;
             // Detections are kept when the risk policy sent the user to sign in again (a session
             // that proved a second factor answers them, and each single sign-on is not a detection).
@@ -244,6 +245,7 @@ impl Core {
             channel,
             ip: &client.ip,
             risk_level: None,
+            known: None,
         })?;
         let verdict = match decided.decision.next {
             Next::Allow => Ok(decided.decision.outcomes),

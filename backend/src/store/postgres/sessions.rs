@@ -154,6 +154,37 @@ impl SessionStore for PgStore {
         })
     }
 
+    fn password_step_facts(&self, username: &str) -> StoreResult<crate::store::StepFacts> {
+        let name = username.to_owned();
+        self.run(move |c| {
+            // One statement: the user (if any) with what hangs off them, and the policies.
+            let r = c
+                .query_one(
+                    "SELECT u.doc, p.doc, r.doc, g.doc, \
+                     (SELECT coalesce(jsonb_agg(m.doc), '[]'::jsonb) FROM methods m WHERE m.user_id = u.id), \
+                     (SELECT doc FROM policy_versions ORDER BY version DESC LIMIT 1) \
+                     FROM (SELECT 1) AS one \
+                     LEFT JOIN users u ON u.username = $1 \
+                     LEFT JOIN risk_profiles p ON p.user_id = u.id \
+                     LEFT JOIN recovery_codes r ON r.user_id = u.id \
+                     LEFT JOIN registration_state g ON g.user_id = u.id",
+                    &[&name],
+                )
+                .map_err(pg)?;
+            let opt = |i: usize| r.get::<_, Option<serde_json::Value>>(i);
+            let mut methods: Vec<crate::domain::model::Method> = d(r.get(4))?;
+            methods.sort_by_key(|m| m.created_at);
+            Ok(crate::store::StepFacts {
+                user: opt(0).map(d).transpose()?,
+                profile: opt(1).map(d).transpose()?,
+                codes: opt(2).map(d).transpose()?,
+                registration: opt(3).map(d).transpose()?.unwrap_or_default(),
+                methods,
+                policies: opt(5).map(d).transpose()?.unwrap_or_else(crate::domain::records::PolicyRecord::never_saved),
+            })
+        })
+    }
+
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
         let k = key.to_vec();
         self.run(move |c| {

@@ -120,6 +120,31 @@ impl SessionStore for SledStore {
         self.append_sign_in(w.log.clone())
     }
 
+    fn password_step_facts(&self, username: &str) -> StoreResult<crate::store::StepFacts> {
+        use crate::store::{MethodStore as _, PolicyStore as _, RiskStore as _, UserStore as _};
+        let user = self.user_by_username(username)?;
+        let policies = self.policy()?;
+        let Some(u) = &user else {
+            return Ok(crate::store::StepFacts {
+                user: None,
+                profile: None,
+                methods: Vec::new(),
+                codes: None,
+                registration: Default::default(),
+                policies,
+            });
+        };
+        let (methods, codes) = self.methods_and_codes(&u.id)?;
+        Ok(crate::store::StepFacts {
+            profile: self.risk_profile(&u.id)?,
+            registration: self.registration_state(&u.id)?,
+            methods,
+            codes,
+            policies,
+            user,
+        })
+    }
+
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>> {
         self.sessions.get(key).map_err(backend)?.map(|v| dec(&v)).transpose()
     }
