@@ -4,6 +4,7 @@
 pub use crate::auth::{Me, SessionProbe, SetupRequest, SetupStatus, SignInRequest, SignInResponse};
 pub use crate::common::{AuditEntry, FieldChange, Page, Role};
 pub use crate::overview::{EmergencyAlert, Overview, StoreCounts};
+pub use crate::risk::RiskEffect;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -85,55 +86,6 @@ pub enum PolicyOutcome {
     SignInRisk { level: crate::risk::RiskLevel, effect: RiskEffect },
     /// What the user risk policy did with a user at `level`.
     UserRisk { level: crate::risk::RiskLevel, effect: RiskEffect },
-}
-
-impl RiskEffect {
-    /// The effect in the log's words.
-    pub fn words(self) -> &'static str {
-        match self {
-            RiskEffect::Noted => "noted",
-            RiskEffect::SecondFactorRequired => "second factor required",
-            RiskEffect::PasskeyRequired => "passkey required",
-            RiskEffect::Blocked => "blocked",
-            RiskEffect::NoMethod => "blocked, no method to prove it (needs a temporary access pass)",
-            RiskEffect::WouldRequireSecondFactor => "report-only, would require a second factor",
-            RiskEffect::WouldRequirePasskey => "report-only, would require a passkey",
-            RiskEffect::WouldBlock => "report-only, would block",
-            RiskEffect::PasswordChangeRequired => "secure password change required",
-            RiskEffect::ReauthenticationRequired => "sessions revoked, fresh strong sign-in required",
-            RiskEffect::WouldRequireRemediation => "report-only, would require remediation",
-        }
-    }
-}
-
-/// The sign-in risk policy's effect on one sign-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum RiskEffect {
-    /// Below the policy's level, the policy off, or the user not in scope: only logged.
-    Noted,
-    /// A fresh second factor required (no skip, no registration).
-    SecondFactorRequired,
-    /// Only a passkey counts (high risk).
-    PasskeyRequired,
-    /// Blocked by the policy.
-    Blocked,
-    /// Stepped up, but the user has no method that could answer: blocked until an administrator
-    /// issues a temporary access pass.
-    NoMethod,
-    /// Report-only: would have required a second factor.
-    WouldRequireSecondFactor,
-    /// Report-only: would have required a passkey.
-    WouldRequirePasskey,
-    /// Report-only: would have blocked.
-    WouldBlock,
-    /// User risk: a secure password change (after a second factor).
-    PasswordChangeRequired,
-    /// User risk: every session and grant ends; a fresh strong sign-in.
-    ReauthenticationRequired,
-    /// Report-only: user risk would have required remediation.
-    WouldRequireRemediation,
 }
 
 /// The MFA registration policy's effect on one sign-in.

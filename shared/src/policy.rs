@@ -243,7 +243,7 @@ pub struct RiskWhatIf {
     pub level: Option<crate::risk::RiskLevel>,
     /// What the policy does; absent when it does nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub effect: Option<crate::api::RiskEffect>,
+    pub effect: Option<crate::risk::RiskEffect>,
     /// The steps of the evaluation and what the user sees next, in order.
     pub explanation: Vec<String>,
 }

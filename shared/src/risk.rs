@@ -305,6 +305,55 @@ impl Evidence {
     }
 }
 
+/// The sign-in risk policy's effect on one sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RiskEffect {
+    /// Below the policy's level, the policy off, or the user not in scope: only logged.
+    Noted,
+    /// A fresh second factor required (no skip, no registration).
+    SecondFactorRequired,
+    /// Only a passkey counts (high risk).
+    PasskeyRequired,
+    /// Blocked by the policy.
+    Blocked,
+    /// Stepped up, but the user has no method that could answer: blocked until an administrator
+    /// issues a temporary access pass.
+    NoMethod,
+    /// Report-only: would have required a second factor.
+    WouldRequireSecondFactor,
+    /// Report-only: would have required a passkey.
+    WouldRequirePasskey,
+    /// Report-only: would have blocked.
+    WouldBlock,
+    /// User risk: a secure password change (after a second factor).
+    PasswordChangeRequired,
+    /// User risk: every session and grant ends; a fresh strong sign-in.
+    ReauthenticationRequired,
+    /// Report-only: user risk would have required remediation.
+    WouldRequireRemediation,
+}
+
+impl RiskEffect {
+    /// The effect in the log's words.
+    pub fn words(self) -> &'static str {
+        match self {
+            RiskEffect::Noted => "noted",
+            RiskEffect::SecondFactorRequired => "second factor required",
+            RiskEffect::PasskeyRequired => "passkey required",
+            RiskEffect::Blocked => "blocked",
+            RiskEffect::NoMethod => "blocked, no method to prove it (needs a temporary access pass)",
+            RiskEffect::WouldRequireSecondFactor => "report-only, would require a second factor",
+            RiskEffect::WouldRequirePasskey => "report-only, would require a passkey",
+            RiskEffect::WouldBlock => "report-only, would block",
+            RiskEffect::PasswordChangeRequired => "secure password change required",
+            RiskEffect::ReauthenticationRequired => "sessions revoked, fresh strong sign-in required",
+            RiskEffect::WouldRequireRemediation => "report-only, would require remediation",
+        }
+    }
+}
+
 /// One risk detection as the portal and the API show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

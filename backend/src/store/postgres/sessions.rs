@@ -79,37 +79,19 @@ impl SessionStore for PgStore {
     }
 
     fn session_with_user(&self, key: &[u8; 32]) -> StoreResult<Option<(Session, Option<crate::domain::model::User>)>> {
-        let k = key.to_vec();
-        self.run(move |c| {
-            let Some(r) = c
-                .query_opt(
-                    "SELECT s.doc, u.doc FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.key = $1",
-                    &[&k],
-                )
-                .map_err(pg)?
-            else {
-                return Ok(None);
-            };
-            let user = r.get::<_, Option<serde_json::Value>>(1).map(d).transpose()?;
-            Ok(Some((d(r.get(0))?, user)))
-        })
+        with_user(
+            self,
+            "SELECT s.doc, u.doc FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.key = $1",
+            key,
+        )
     }
 
     fn login_with_user(&self, key: &[u8; 32]) -> StoreResult<Option<(LoginFlow, Option<crate::domain::model::User>)>> {
-        let k = key.to_vec();
-        self.run(move |c| {
-            let Some(r) = c
-                .query_opt(
-                    "SELECT l.doc, u.doc FROM login_flows l LEFT JOIN users u ON u.id = l.user_id WHERE l.key = $1",
-                    &[&k],
-                )
-                .map_err(pg)?
-            else {
-                return Ok(None);
-            };
-            let user = r.get::<_, Option<serde_json::Value>>(1).map(d).transpose()?;
-            Ok(Some((d(r.get(0))?, user)))
-        })
+        with_user(
+            self,
+            "SELECT l.doc, u.doc FROM login_flows l LEFT JOIN users u ON u.id = l.user_id WHERE l.key = $1",
+            key,
+        )
     }
 
     fn write_password_step(&self, w: &crate::store::StepWrites) -> StoreResult<()> {
@@ -375,4 +357,18 @@ impl ThrottleStore for PgStore {
             tx.commit().map_err(pg)
         })
     }
+}
+
+/// A record under `key` with its user, read by `sql` (the record's doc, then the user's).
+fn with_user<T: serde::de::DeserializeOwned + Send + 'static>(
+    store: &PgStore,
+    sql: &'static str,
+    key: &[u8; 32],
+) -> StoreResult<Option<(T, Option<crate::domain::model::User>)>> {
+    let k = key.to_vec();
+    store.run(move |c| {
+        let Some(r) = c.query_opt(sql, &[&k]).map_err(pg)? else { return Ok(None) };
+        let user = r.get::<_, Option<serde_json::Value>>(1).map(d).transpose()?;
+        Ok(Some((d(r.get(0))?, user)))
+    })
 }
