@@ -137,10 +137,22 @@ impl Server {
             if let Some(status) = self.child.try_wait().unwrap() {
                 std::thread::sleep(Duration::from_millis(100));
                 let log = self.log();
-                return (status, log, self.dir);
+                let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+                return (status, log, dir);
             }
             assert!(Instant::now() < deadline, "did not stop after SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A test that ends (or fails) without stopping its server does not leave it running: the
+/// process is killed with the test's handle on it.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
@@ -182,7 +194,7 @@ impl Server {
     pub fn kill9(mut self) -> tempfile::TempDir {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        self.dir
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
     /// Creates the first administrator through the setup link and returns a session cookie.
