@@ -64,20 +64,28 @@ fn detection_line(out: &mut String, d: &proofup_shared::risk::DetectionView) {
     let at = d.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let _ = writeln!(
         out,
-        "{at},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{at},{},{},{},{},{},{},{}",
         csv_field(&d.username),
         d.kind.name(),
         d.level.name(),
         csv_field(d.state.label()),
         csv_field(d.detail.as_deref().unwrap_or("")),
-        csv_field(&d.ip),
-        csv_field(d.place.country.as_deref().unwrap_or("")),
-        csv_field(d.place.city.as_deref().unwrap_or("")),
-        d.place.asn.map(|a| a.to_string()).unwrap_or_default(),
-        csv_field(d.place.as_org.as_deref().unwrap_or("")),
-        csv_field(d.application.as_deref().unwrap_or("")),
+        from_columns(&d.ip, &d.place, d.application.as_deref()),
         csv_field(&d.explanation),
     );
+}
+
+/// The columns ip,country,city,asn,network,application the detections and risky sign-ins share.
+fn from_columns(ip: &str, place: &proofup_shared::risk::Place, application: Option<&str>) -> String {
+    format!(
+        "{},{},{},{},{},{}",
+        csv_field(ip),
+        csv_field(place.country.as_deref().unwrap_or("")),
+        csv_field(place.city.as_deref().unwrap_or("")),
+        place.asn.map(|a| a.to_string()).unwrap_or_default(),
+        csv_field(place.as_org.as_deref().unwrap_or("")),
+        csv_field(application.unwrap_or("")),
+    )
 }
 
 /// Risk detections (kept 90 days), newest first, each with its evidence; filtered; or every one
@@ -90,31 +98,38 @@ pub async fn detections(
     auth: Reader,
     q: web::Query<DetectionsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let q = q.into_inner();
-    let filter = crate::service::risk::DetectionFilter { user: q.user, kind: q.kind, level: q.level, state: q.state };
+    let filter = filter_of(&q);
+    if wants_csv(&q)? {
+        let rows = state.core.all_detections(&auth.reader()?, &filter)?;
+        return Ok(csv_download("risk-detections.csv", DETECTIONS_CSV_HEADER, &rows, detection_line));
+    }
+    let page = state.core.detections(&auth.reader()?, &filter, q.after.as_deref(), q.limit.unwrap_or(50))?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Whether a risk report is asked for as CSV (every row the filters keep: no paging), or as JSON
+/// pages; any other format is a client mistake.
+fn wants_csv(q: &DetectionsQuery) -> Result<bool, AppError> {
     match q.format.as_deref() {
-        None | Some("json") => {
-            let page = state.core.detections(&auth.reader()?, &filter, q.after.as_deref(), q.limit.unwrap_or(50))?;
-            Ok(HttpResponse::Ok().json(page))
+        None | Some("json") => Ok(false),
+        Some("csv") if q.after.is_some() || q.limit.is_some() => {
+            Err(AppError::bad_request("The CSV export is every row the filters keep: leave out after and limit."))
         }
-        Some("csv") => {
-            if q.after.is_some() || q.limit.is_some() {
-                return Err(AppError::bad_request(
-                    "The CSV export is every detection the filters keep: leave out after and limit.",
-                ));
-            }
-            let rows = state.core.all_detections(&auth.reader()?, &filter)?;
-            let mut out = String::from(DETECTIONS_CSV_HEADER);
-            for d in &rows {
-                detection_line(&mut out, d);
-            }
-            Ok(HttpResponse::Ok()
-                .content_type("text/csv; charset=utf-8")
-                .insert_header(("Content-Disposition", "attachment; filename=\"risk-detections.csv\""))
-                .body(out))
-        }
+        Some("csv") => Ok(true),
         Some(f) => Err(AppError::bad_request(format!("Unknown format {f:?}; use csv or json."))),
     }
+}
+
+/// `rows` as a CSV download named `file`, each written by `line` under `header`.
+fn csv_download<T>(file: &str, header: &str, rows: &[T], line: impl Fn(&mut String, &T)) -> HttpResponse {
+    let mut out = String::from(header);
+    for r in rows {
+        line(&mut out, r);
+    }
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{file}\"")))
+        .body(out)
 }
 
 /// A draft sign-in risk policy over the last 30 days of sign-ins: what it would have done.
@@ -155,29 +170,11 @@ fn paged_or_csv<T: serde::Serialize>(
     header: &str,
     line: impl Fn(&mut String, &T),
 ) -> Result<HttpResponse, AppError> {
-    match q.format.as_deref() {
-        None | Some("json") => Ok(HttpResponse::Ok().json(crate::service::risk::page_of(
-            rows,
-            q.after.as_deref(),
-            q.limit.unwrap_or(100),
-        )?)),
-        Some("csv") => {
-            if q.after.is_some() || q.limit.is_some() {
-                return Err(AppError::bad_request(
-                    "The CSV export is every row the filters keep: leave out after and limit.",
-                ));
-            }
-            let mut out = String::from(header);
-            for r in &rows {
-                line(&mut out, r);
-            }
-            Ok(HttpResponse::Ok()
-                .content_type("text/csv; charset=utf-8")
-                .insert_header(("Content-Disposition", format!("attachment; filename=\"{file}\"")))
-                .body(out))
-        }
-        Some(f) => Err(AppError::bad_request(format!("Unknown format {f:?}; use csv or json."))),
+    if wants_csv(q)? {
+        return Ok(csv_download(file, header, &rows, line));
     }
+    let page = crate::service::risk::page_of(rows, q.after.as_deref(), q.limit.unwrap_or(100))?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 fn filter_of(q: &DetectionsQuery) -> crate::service::risk::DetectionFilter {
@@ -200,18 +197,13 @@ pub async fn risky_sign_ins(
         use std::fmt::Write;
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{}",
             rfc3339(r.at),
             csv_field(&r.username),
             r.level.name(),
             csv_field(r.state.label()),
             kinds(&r.detections),
-            csv_field(&r.ip),
-            csv_field(r.place.country.as_deref().unwrap_or("")),
-            csv_field(r.place.city.as_deref().unwrap_or("")),
-            r.place.asn.map(|a| a.to_string()).unwrap_or_default(),
-            csv_field(r.place.as_org.as_deref().unwrap_or("")),
-            csv_field(r.application.as_deref().unwrap_or("")),
+            from_columns(&r.ip, &r.place, r.application.as_deref()),
         );
     })
 }
