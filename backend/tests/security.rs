@@ -131,6 +131,46 @@ async fn concurrent_wrong_codes_count_one_each() {
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the right code waits out the delay too");
 }
 
+/// The code step reads ahead and writes once, gated on the code's time step: the same right code
+/// sent to two sign-ins at once signs in one of them; the other is refused as a replay (audited,
+/// logged as a failure, its attempt counted) and still waits for a code.
+#[actix_web::test]
+async fn one_code_sent_to_two_sign_ins_at_once_signs_in_one_and_the_replay_is_audited() {
+    let h = Harness::new();
+    let app = init_service(proofup::http::app(h.state.clone())).await;
+    let admin = setup!(h, app);
+    user_with_password!(app, admin, "erin");
+    let (c, _) = sign_in!(app, "erin", PW);
+    let (_, secret) = add_authenticator_app!(app, h, c);
+    h.clock.advance(time::Duration::minutes(2));
+    let (a, _) = sign_in!(app, "erin", PW);
+    let (b, body) = sign_in!(app, "erin", PW);
+    assert_eq!(body["me"]["next_step"]["step"], "second_factor", "{body}");
+    let right = code(&secret, &h, 0);
+    let answers =
+        burst!(app, [&a, &b].map(|c| with(c, post("/api/auth/second-factor", json!({"code": right.clone()})))));
+    let mut statuses: Vec<_> = answers.iter().map(|(s, _)| s.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 422], "{answers:?}");
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/audit?action=mfa.totp_replay")));
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+    let (_, _, page, _) = call!(app, with(&admin, get("/api/sign-ins?user=erin")));
+    let reasons: Vec<_> = page["items"].as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    assert_eq!(
+        reasons.iter().filter(|r| r.starts_with("Second factor: wrong or reused code")).count(),
+        1,
+        "{reasons:?}"
+    );
+    assert_eq!(reasons.iter().filter(|r| r.starts_with("Authenticator app")).count(), 1, "{reasons:?}");
+    // The refused one waits for the next code, which signs it in.
+    let waiting = if answers[0].0 == StatusCode::OK { &b } else { &a };
+    let (s, _, me, _) = call!(app, with(waiting, get("/api/auth/me")));
+    assert_eq!((s, me["next_step"]["step"].as_str()), (StatusCode::OK, Some("second_factor")), "{me}");
+    let (s, _, body, _) =
+        call!(app, with(waiting, post("/api/auth/second-factor", json!({"code": code(&secret, &h, 1)}))));
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
 #[actix_web::test]
 async fn the_password_cannot_be_changed_before_sign_in_is_complete() {
     let h = Harness::new();

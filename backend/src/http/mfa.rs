@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::client::client_info;
 use super::error::AppError;
-use super::session::{AnySession, Authenticated, Operator, Reader, SetSession, SigningIn};
+use super::session::{AnySession, Authenticated, CodeStep, Operator, Reader, SetSession, SigningIn};
 use super::AppState;
 use crate::service::signin::{Completed, Progress, SignIn};
 use crate::service::{Caller, ServiceError};
@@ -44,13 +44,18 @@ fn added(state: &AppState, done: &Completed, method: &crate::domain::model::Meth
 #[post("/auth/second-factor")]
 pub async fn second_factor(
     state: web::Data<AppState>,
-    SigningIn(any): SigningIn,
+    step: CodeStep,
     req: HttpRequest,
     body: web::Json<VerifyCodeRequest>,
 ) -> Result<HttpResponse, AppError> {
+    let (any, ahead) = step.read(&state)?;
     let flow = flow(&state, any, &req);
     flow.must_be_proving()?;
-    Ok(signed_in(&state, &flow.prove_code(&body.code).await?))
+    let done = match &ahead {
+        Some((methods, attempt)) => flow.prove_code_read(&body.code, methods, *attempt).await?,
+        None => flow.prove_code(&body.code).await?,
+    };
+    Ok(signed_in(&state, &done))
 }
 
 /// Proves a second factor again in a complete session (needed within 10 minutes before changing methods).

@@ -199,6 +199,41 @@ impl FromRequest for SigningIn {
     }
 }
 
+/// For the code step: the cookie's token, checked for before the body is read; the sign-in is
+/// read (with the attempt reserved, see [`CodeStep::read`]) once the body is known good, so a
+/// malformed request reserves nothing.
+pub struct CodeStep(String);
+
+impl FromRequest for CodeStep {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready((|| {
+            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
+            token_from(req, state.config.secure_cookies).map(CodeStep).ok_or_else(AppError::unauthenticated)
+        })())
+    }
+}
+
+/// What the code step reads ahead: the user's methods and the reserved attempt.
+pub type ReadAhead = (Vec<crate::domain::model::Method>, crate::domain::throttle::ThrottleDecision);
+
+impl CodeStep {
+    /// The sign-in in progress read ahead with the user's methods and the attempt reserved
+    /// ([`crate::service::Core::code_step`]), or a complete session (no methods, nothing reserved).
+    pub fn read(&self, state: &AppState) -> Result<(AnySession, Option<ReadAhead>), AppError> {
+        use crate::service::auth::CodeStepRead;
+        let key = crate::service::session_key(&self.0);
+        Ok(match state.core.code_step(&self.0)? {
+            CodeStepRead::Ahead { flow, user, methods, attempt } => {
+                (AnySession { user, progress: Progress::Signing(flow), key }, Some((methods, attempt)))
+            }
+            CodeStepRead::Other(progress, user) => (AnySession { user, progress, key }, None),
+        })
+    }
+}
+
 fn extract(req: &HttpRequest) -> Result<AnySession, AppError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
     let token = token_from(req, state.config.secure_cookies).ok_or_else(AppError::unauthenticated)?;

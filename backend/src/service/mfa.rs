@@ -267,18 +267,24 @@ impl Core {
     }
 }
 
+/// What a code says about a user's authenticator apps (see [`Core::check_code`]).
+pub(crate) enum CodeCheck {
+    /// Right for this method at this time step, which is later than its last.
+    Accepted(Method, u64),
+    /// Right, but its time step was used already.
+    Replayed(Method),
+    Wrong,
+}
+
 impl Core {
-    /// Verifies a code from any of the user's authenticator apps. Failures count
-    /// in the account throttle; a replayed code is refused and audited.
-    pub(crate) fn verify_code(&self, user: &User, client: &ClientInfo, code: &str) -> Result<Method, ServiceError> {
-        let s = self.store.as_ref();
-        let now = self.clock.now();
-        self.reserve_attempt(user, now)?;
+    /// Checks a code against the user's authenticator apps among `methods` (no store access;
+    /// the attempt is reserved by the caller).
+    pub(crate) fn check_code(&self, user: &User, methods: &[Method], code: &str, now: OffsetDateTime) -> CodeCheck {
         if code.len() > 64 {
-            return Err(ServiceError::InvalidCode("That code is not right.".into()));
+            return CodeCheck::Wrong;
         }
         let mut replayed = None;
-        for m in s.methods(&user.id)?.into_iter().filter(|m| m.kind == MethodKind::AuthenticatorApp) {
+        for m in methods.iter().filter(|m| m.kind == MethodKind::AuthenticatorApp) {
             let secret = match self.secrets.open(&m.sealed_secret, &Method::seal_context(&user.id, &m.id)) {
                 Ok(sec) => sec,
                 Err(e) => {
@@ -287,34 +293,64 @@ impl Core {
                 }
             };
             match totp::verify(&secret, code, now, m.last_step) {
-                TotpCheck::Accepted { step } => {
-                    if s.record_totp_use(&user.id, &m.id, step, now)? {
-                        self.attempt_succeeded(user)?;
-                        return Ok(m);
-                    }
-                    replayed = Some(m);
-                }
+                TotpCheck::Accepted { step } => return CodeCheck::Accepted(m.clone(), step),
                 TotpCheck::Replayed => replayed = Some(m),
                 TotpCheck::Wrong => {}
             }
         }
-        // The failure was counted when the attempt was reserved.
-        if let Some(m) = replayed {
-            s.append_audit(audit(
-                now,
-                Some(user),
-                "mfa.totp_replay",
-                Some(user),
-                vec![change("method", None, Some(&m.name))],
-                client,
-            ))?;
-            return Err(ServiceError::InvalidCode("That code was already used. Wait for the next code.".into()));
+        match replayed {
+            Some(m) => CodeCheck::Replayed(m.clone()),
+            None => CodeCheck::Wrong,
         }
-        Err(ServiceError::InvalidCode(
-            "That code is not right. Enter the current code from your authenticator app.".into(),
-        ))
     }
 
+    /// A code was right but its time step spent already: audited, and refused.
+    pub(crate) fn code_replayed(
+        &self,
+        user: &User,
+        m: &Method,
+        client: &ClientInfo,
+        now: OffsetDateTime,
+    ) -> ServiceError {
+        let audited = self.store.append_audit(audit(
+            now,
+            Some(user),
+            "mfa.totp_replay",
+            Some(user),
+            vec![change("method", None, Some(&m.name))],
+            client,
+        ));
+        if let Err(e) = audited {
+            return e.into();
+        }
+        ServiceError::InvalidCode("That code was already used. Wait for the next code.".into())
+    }
+
+    /// Verifies a code from any of the user's authenticator apps. Failures count
+    /// in the account throttle; a replayed code is refused and audited.
+    pub(crate) fn verify_code(&self, user: &User, client: &ClientInfo, code: &str) -> Result<Method, ServiceError> {
+        let s = self.store.as_ref();
+        let now = self.clock.now();
+        self.reserve_attempt(user, now)?;
+        let methods = if code.len() > 64 { Vec::new() } else { s.methods(&user.id)? };
+        // A failure was counted when the attempt was reserved.
+        match self.check_code(user, &methods, code, now) {
+            CodeCheck::Accepted(m, step) if s.record_totp_use(&user.id, &m.id, step, now)? => {
+                self.attempt_succeeded(user)?;
+                Ok(m)
+            }
+            CodeCheck::Accepted(m, _) | CodeCheck::Replayed(m) => Err(self.code_replayed(user, &m, client, now)),
+            CodeCheck::Wrong => Err(wrong_code()),
+        }
+    }
+}
+
+/// The refusal of a wrong code.
+pub(crate) fn wrong_code() -> ServiceError {
+    ServiceError::InvalidCode("That code is not right. Enter the current code from your authenticator app.".into())
+}
+
+impl Core {
     /// Starts an authenticator-app registration for this session.
     pub(crate) fn start_totp(
         &self,

@@ -241,6 +241,48 @@ pub struct StepFacts {
     pub policies: PolicyRecord,
 }
 
+/// What a code step reads (see [`SessionStore::code_step_facts`]).
+#[derive(Debug, Clone)]
+pub struct CodeStepFacts {
+    pub flow: LoginFlow,
+    /// `None` for a user gone.
+    pub user: Option<User>,
+    /// The user's methods, oldest first (empty when nothing was reserved).
+    pub methods: Vec<Method>,
+    /// The attempt reserved in the account's throttle, as [`ThrottleStore::reserve_attempt`]
+    /// answers; `None`, and nothing reserved, when the flow has expired or its user is gone or
+    /// disabled.
+    pub attempt: Option<crate::domain::throttle::ThrottleDecision>,
+}
+
+/// What a code step that proved writes, together: the method's time step spent (the gate: a
+/// step already spent writes nothing at all), the account's throttle cleared, the step's log row
+/// (interactive, appended), and the sign-in in progress under `from` become `session` under `to`.
+#[derive(Debug, Clone)]
+pub struct CodeStepWrites {
+    pub user_id: String,
+    pub method_id: String,
+    pub step: u64,
+    pub throttle_key: String,
+    pub from: [u8; 32],
+    pub to: [u8; 32],
+    pub session: Session,
+    pub log: SignInRecord,
+}
+
+/// What [`SessionStore::write_code_step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeStepWritten {
+    /// The time step was spent already (a replay, or a concurrent use of the same code):
+    /// nothing was written.
+    Replayed,
+    /// The step was spent, the throttle cleared and the row logged, but the sign-in had
+    /// completed or ended meanwhile: no session.
+    FlowGone,
+    /// Everything, and the session.
+    Session,
+}
+
 /// What a password step leaves: a session, or a sign-in that goes on.
 #[derive(Debug, Clone)]
 pub enum StepProgress {
@@ -271,6 +313,15 @@ pub trait SessionStore {
     /// profile, methods, recovery codes and registration state, and the policies (one statement
     /// on PostgreSQL).
     fn password_step_facts(&self, username: &str) -> StoreResult<StepFacts>;
+    /// What a code step reads, with its attempt reserved: the sign-in in progress under `key`
+    /// with its user and the user's methods, and, when the flow is live and the user enabled, one
+    /// attempt reserved in the account's throttle (keyed by the username) as `reserve_attempt`
+    /// does (one statement on PostgreSQL when the account has no failures). `None` when no
+    /// sign-in is in progress under `key`.
+    fn code_step_facts(&self, key: &[u8; 32], now: OffsetDateTime) -> StoreResult<Option<CodeStepFacts>>;
+    /// A code step's writes once the code was right, gated on its time step: see
+    /// [`CodeStepWrites`] (one statement on PostgreSQL).
+    fn write_code_step(&self, w: &CodeStepWrites) -> StoreResult<CodeStepWritten>;
     fn session(&self, key: &[u8; 32]) -> StoreResult<Option<Session>>;
     fn touch_session(&self, key: &[u8; 32], at: OffsetDateTime) -> StoreResult<()>;
     fn delete_session(&self, key: &[u8; 32]) -> StoreResult<()>;

@@ -56,6 +56,7 @@ macro_rules! with_conformance_cases {
             groups_nest_and_forget_their_edges,
             groups_page_by_name,
             a_totp_step_is_spent_exactly_once,
+            a_code_step_reads_ahead_and_writes_behind_its_spent_step,
             methods_and_recovery_codes,
             logs_are_newest_first_filtered_windowed_and_paged,
             logs_are_pruned_by_age_and_rows,
@@ -615,6 +616,96 @@ pub fn a_totp_step_is_spent_exactly_once(e: &mut dyn Engine) {
     assert!(s.record_totp_use("u1", "m1", 1001, at).unwrap());
     let m = s.method("u1", "m1").unwrap().unwrap();
     assert_eq!((m.last_step, m.last_used_at), (Some(1001), Some(at)));
+}
+
+pub fn a_code_step_reads_ahead_and_writes_behind_its_spent_step(e: &mut dyn Engine) {
+    use proofup::domain::access::Factor;
+    use proofup::domain::login::{LoginFlow, LOGIN_LIFETIME};
+    use proofup::store::{CodeStepWrites, CodeStepWritten};
+    let s = e.store();
+    let now = t0();
+    let flow = |at: OffsetDateTime| LoginFlow::begun("u1", Factor::Password, at, "127.0.0.1", "conformance");
+    s.create_user(&user("u1", "alice", Role::User), a("user.created")).unwrap();
+    s.add_method(&totp("u1", "m1"), a("method.added")).unwrap();
+    assert!(s.code_step_facts(&key(1), now).unwrap().is_none(), "no sign-in in progress");
+    // Read with the user and methods, the attempt reserved (counted until it succeeds).
+    s.put_login(&key(1), &flow(now)).unwrap();
+    let facts = s.code_step_facts(&key(1), now).unwrap().unwrap();
+    assert_eq!(facts.flow, flow(now));
+    assert_eq!(facts.user.map(|u| u.username), Some("alice".to_owned()));
+    assert_eq!(facts.methods.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["m1"]);
+    assert_eq!(facts.attempt, Some(ThrottleDecision::Allow));
+    assert_eq!(s.throttle("alice").unwrap().consecutive_failures, 1, "reserved");
+    // With failures counted, the usual reservation: each read counts one, then a delay.
+    let mut decisions = vec![facts.attempt.unwrap()];
+    for _ in 0..proofup::domain::throttle::FREE_FAILURES {
+        decisions.push(s.code_step_facts(&key(1), now).unwrap().unwrap().attempt.unwrap());
+    }
+    assert!(matches!(decisions.last(), Some(ThrottleDecision::Wait(_))), "{decisions:?}");
+    assert_eq!(
+        s.throttle("alice").unwrap().consecutive_failures,
+        proofup::domain::throttle::FREE_FAILURES,
+        "a refused attempt counts nothing"
+    );
+    s.attempt_succeeded("alice").unwrap();
+    // An expired flow, or a disabled user: read, nothing reserved.
+    s.put_login(&key(2), &flow(now - LOGIN_LIFETIME - Duration::seconds(1))).unwrap();
+    let expired = s.code_step_facts(&key(2), now).unwrap().unwrap();
+    assert!(expired.attempt.is_none() && expired.methods.is_empty());
+    assert_eq!(s.throttle("alice").unwrap().consecutive_failures, 0);
+    // The writes, gated on the spent step.
+    let rows = s.count_sign_ins().unwrap();
+    assert_eq!(s.code_step_facts(&key(1), now).unwrap().unwrap().attempt, Some(ThrottleDecision::Allow));
+    let write = |from: u8, to: u8, step: u64| CodeStepWrites {
+        user_id: "u1".into(),
+        method_id: "m1".into(),
+        step,
+        throttle_key: "alice".into(),
+        from: key(from),
+        to: key(to),
+        session: session("u1", now),
+        log: sign_in("alice", SignInResult::Success, now),
+    };
+    assert_eq!(s.write_code_step(&write(1, 3, 1000)).unwrap(), CodeStepWritten::Session);
+    assert!(s.login(&key(1)).unwrap().is_none(), "the flow became the session");
+    assert_eq!(s.session(&key(3)).unwrap().map(|x| x.user_id), Some("u1".to_owned()));
+    assert_eq!(s.throttle("alice").unwrap().consecutive_failures, 0, "cleared");
+    assert_eq!(s.count_sign_ins().unwrap(), rows + 1);
+    assert_eq!(s.method("u1", "m1").unwrap().unwrap().last_step, Some(1000));
+    // The same step again (a replay), on another sign-in: nothing at all is written.
+    s.put_login(&key(4), &flow(now)).unwrap();
+    s.reserve_attempt("alice", now).unwrap();
+    assert_eq!(s.write_code_step(&write(4, 5, 1000)).unwrap(), CodeStepWritten::Replayed);
+    assert!(s.login(&key(4)).unwrap().is_some() && s.session(&key(5)).unwrap().is_none());
+    assert_eq!(s.throttle("alice").unwrap().consecutive_failures, 1, "the reserved failure stays");
+    assert_eq!(s.count_sign_ins().unwrap(), rows + 1);
+    // A later step on a sign-in that ended meanwhile: the step is spent and logged, no session.
+    assert_eq!(s.write_code_step(&write(9, 6, 1001)).unwrap(), CodeStepWritten::FlowGone);
+    assert!(s.session(&key(6)).unwrap().is_none());
+    assert_eq!(s.count_sign_ins().unwrap(), rows + 2);
+    // Sixteen uses of one code at once: one session.
+    for k in 10..26u8 {
+        s.put_login(&key(k), &flow(now)).unwrap();
+    }
+    let sessions: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (10..26u8)
+            .map(|k| {
+                let s = s.clone();
+                let w = write(k, k + 100, 1002);
+                scope.spawn(move || usize::from(s.write_code_step(&w).unwrap() == CodeStepWritten::Session))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(sessions, 1, "one of the concurrent uses of a code signs in");
+    // A disabled user's sign-in reserves nothing.
+    let mut off = user("u1", "alice", Role::User);
+    off.enabled = false;
+    s.update_user(&off, a("user.disabled")).unwrap();
+    s.attempt_succeeded("alice").unwrap();
+    s.put_login(&key(7), &flow(now)).unwrap();
+    assert!(s.code_step_facts(&key(7), now).unwrap().unwrap().attempt.is_none());
+    assert_eq!(s.throttle("alice").unwrap().consecutive_failures, 0);
 }
 
 pub fn methods_and_recovery_codes(e: &mut dyn Engine) {

@@ -381,6 +381,11 @@ impl<'a> SignIn<'a> {
             s.create_session(&session_key(&token), &session)?;
         }
         s.durable().await?;
+        self.finished(token, &session)
+    }
+
+    /// Signed in: what the browser hears (its session made durable before).
+    fn finished(&self, token: String, session: &Session) -> Result<Completed, ServiceError> {
         let mut me = self.user.me();
         me.next_step = NextStep::Done;
         self.core.with_flow_links(session.continuation.as_ref(), &mut me)?;

@@ -136,6 +136,87 @@ impl SessionStore for PgStore {
         })
     }
 
+    fn code_step_facts(&self, key: &[u8; 32], now: OffsetDateTime) -> StoreResult<Option<crate::store::CodeStepFacts>> {
+        let k = key.to_vec();
+        let mut fresh = AccountThrottle::default();
+        let first = fresh.reserve(now);
+        let fresh = j(&fresh)?;
+        let read = self.run(move |c| {
+            // One statement: the flow with its user and methods, and, for a live flow of an
+            // enabled user whose account has no failures (no row: a success deletes it), the
+            // attempt reserved by inserting the row. With a row there, the caller's usual
+            // reservation follows.
+            let Some(r) = c
+                .query_opt(
+                    "WITH f AS (SELECT l.doc AS flow, u.doc AS account, u.id AS uid, u.username AS uname, \
+                                (l.expires_at > $3 AND coalesce((u.doc->>'enabled')::boolean, false)) AS open \
+                                FROM login_flows l LEFT JOIN users u ON u.id = l.user_id WHERE l.key = $1), \
+                     r AS (INSERT INTO throttles (key, doc) SELECT uname, $2 FROM f WHERE open AND $4 \
+                           ON CONFLICT (key) DO NOTHING RETURNING key) \
+                     SELECT f.flow, f.account, f.open, EXISTS (SELECT 1 FROM r), \
+                     (SELECT coalesce(jsonb_agg(m.doc), '[]'::jsonb) FROM methods m WHERE m.user_id = f.uid AND f.open) \
+                     FROM f",
+                    &[&k, &fresh, &now, &(first == ThrottleDecision::Allow)],
+                )
+                .map_err(pg)?
+            else {
+                return Ok(None);
+            };
+            let flow: LoginFlow = d(r.get(0))?;
+            let user: Option<crate::domain::model::User> = r.get::<_, Option<serde_json::Value>>(1).map(d).transpose()?;
+            let (open, reserved): (bool, bool) = (r.get(2), r.get(3));
+            let mut methods: Vec<crate::domain::model::Method> = d(r.get(4))?;
+            methods.sort_by_key(|m| m.created_at);
+            Ok(Some((flow, user, open, reserved, methods)))
+        })?;
+        let Some((flow, user, open, reserved, methods)) = read else { return Ok(None) };
+        let attempt = match (&user, open, reserved) {
+            (_, false, _) | (None, _, _) => None,
+            (Some(_), true, true) => Some(first),
+            (Some(u), true, false) => Some(self.reserve_attempt(&u.username, now)?),
+        };
+        let methods = if attempt.is_some() { methods } else { Vec::new() };
+        Ok(Some(crate::store::CodeStepFacts { flow, user, methods, attempt }))
+    }
+
+    fn write_code_step(&self, w: &crate::store::CodeStepWrites) -> StoreResult<crate::store::CodeStepWritten> {
+        use crate::store::CodeStepWritten;
+        let result =
+            serde_json::to_value(w.log.result).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let log = j(&w.log)?;
+        let doc = j(&w.session)?;
+        let used = serde_json::Value::String(super::rfc3339(w.log.at)?);
+        let (u, m, step, t) = (w.user_id.clone(), w.method_id.clone(), w.step as i64, w.throttle_key.clone());
+        let (at, name, app) = (w.log.at, w.log.username.clone(), w.log.application.clone());
+        let (from, to, created, seen) = (w.from.to_vec(), w.to.to_vec(), w.session.created_at, w.session.last_seen_at);
+        self.run(move |c| {
+            // One statement, one round trip. The spent step is the gate: every other write is
+            // made only if it was spent here (of two uses of one code, one writes).
+            let r = c
+                .query_one(
+                    "WITH m AS (UPDATE methods SET last_step = $3, \
+                                doc = jsonb_set(jsonb_set(doc, '{last_step}', to_jsonb($3::bigint)), '{last_used_at}', $4) \
+                                WHERE user_id = $1 AND id = $2 AND (last_step IS NULL OR last_step < $3) RETURNING id), \
+                     t AS (DELETE FROM throttles WHERE key = $5 AND EXISTS (SELECT 1 FROM m)), \
+                     g AS (INSERT INTO sign_ins (at, username, result, application, doc) \
+                           SELECT $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM m)), \
+                     gone AS (DELETE FROM login_flows WHERE key = $11 AND EXISTS (SELECT 1 FROM m) RETURNING key), \
+                     s AS (INSERT INTO sessions (key, user_id, created_at, last_seen_at, doc) \
+                           SELECT $12, $1, $13, $14, $15 FROM gone \
+                           ON CONFLICT (key) DO UPDATE SET user_id = EXCLUDED.user_id, created_at = EXCLUDED.created_at, \
+                           last_seen_at = EXCLUDED.last_seen_at, doc = EXCLUDED.doc RETURNING key) \
+                     SELECT EXISTS (SELECT 1 FROM m), EXISTS (SELECT 1 FROM s)",
+                    &[&u, &m, &step, &used, &t, &at, &name, &result, &app, &log, &from, &to, &created, &seen, &doc],
+                )
+                .map_err(pg)?;
+            Ok(match (r.get::<_, bool>(0), r.get::<_, bool>(1)) {
+                (false, _) => CodeStepWritten::Replayed,
+                (true, false) => CodeStepWritten::FlowGone,
+                (true, true) => CodeStepWritten::Session,
+            })
+        })
+    }
+
     fn password_step_facts(&self, username: &str) -> StoreResult<crate::store::StepFacts> {
         let name = username.to_owned();
         self.run(move |c| {

@@ -120,6 +120,34 @@ impl SessionStore for SledStore {
         self.append_sign_in(w.log.clone())
     }
 
+    fn code_step_facts(&self, key: &[u8; 32], now: OffsetDateTime) -> StoreResult<Option<crate::store::CodeStepFacts>> {
+        use crate::store::{MethodStore as _, ThrottleStore as _};
+        let Some((flow, user)) = self.login_with_user(key)? else { return Ok(None) };
+        let (methods, attempt) = match &user {
+            Some(u) if u.enabled && flow.live(now) => {
+                (self.methods(&u.id)?, Some(self.reserve_attempt(&u.username, now)?))
+            }
+            _ => (Vec::new(), None),
+        };
+        Ok(Some(crate::store::CodeStepFacts { flow, user, methods, attempt }))
+    }
+
+    fn write_code_step(&self, w: &crate::store::CodeStepWrites) -> StoreResult<crate::store::CodeStepWritten> {
+        // One after the other, the spent step first (a compare-and-swap: the gate); the step's
+        // one sync (`durable`) follows.
+        use crate::store::{CodeStepWritten, MethodStore as _, SignInLog as _, ThrottleStore as _};
+        if !self.record_totp_use(&w.user_id, &w.method_id, w.step, w.log.at)? {
+            return Ok(CodeStepWritten::Replayed);
+        }
+        self.attempt_succeeded(&w.throttle_key)?;
+        self.append_sign_in(w.log.clone())?;
+        Ok(if self.promote_login(&w.from, &w.to, &w.session)? {
+            CodeStepWritten::Session
+        } else {
+            CodeStepWritten::FlowGone
+        })
+    }
+
     fn password_step_facts(&self, username: &str) -> StoreResult<crate::store::StepFacts> {
         use crate::store::{MethodStore as _, PolicyStore as _, RiskStore as _, UserStore as _};
         let user = self.user_by_username(username)?;
