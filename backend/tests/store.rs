@@ -315,4 +315,31 @@ fn the_grant_sweep_removes_every_expired_token_across_batches_and_keeps_the_live
     assert_eq!(left.len(), 300);
     assert!(left.iter().all(|i| i % 29 >= 26), "only live tokens are left");
     assert_eq!(s.sweep_grants(now).unwrap(), 0);
+    // The sweep reads an index by expiry: a record written again with a later expiry stays until
+    // then, and one removed before its time leaves nothing behind.
+    let (k, g) = token(5_000, now + time::Duration::minutes(1));
+    s.put_access_token(&k, &g).unwrap();
+    s.put_access_token(&k, &token(5_000, now + time::Duration::minutes(10)).1).unwrap();
+    s.revoke_access_tokens(&[token(26, now).0]).unwrap();
+    assert_eq!(s.sweep_grants(now + time::Duration::minutes(6)).unwrap(), 299, "the live ones, once expired");
+    assert!(s.access_token(&k).unwrap().is_some(), "written again: kept until its new expiry");
+    assert_eq!(s.sweep_grants(now + time::Duration::minutes(11)).unwrap(), 1);
+    assert!(s.access_token(&k).unwrap().is_none());
+    drop(s);
+
+    // A store written before the index (records only): the index is built when it opens.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let tree = db.open_tree("access_tokens").unwrap();
+        for i in 0..10u32 {
+            let (k, g) = token(i, now + time::Duration::minutes(if i % 2 == 0 { 1 } else { -1 }));
+            tree.insert(k, serde_json::to_vec(&g).unwrap()).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    let s = SledStore::open(dir.path(), 8 << 20).unwrap();
+    assert_eq!(s.sweep_grants(now).unwrap(), 5, "the expired ones of the older store");
+    assert_eq!(s.sweep_grants(now).unwrap(), 0, "each swept once");
+    assert_eq!(s.sweep_grants(now + time::Duration::minutes(1)).unwrap(), 5);
 }

@@ -49,10 +49,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("../../../migrations/postgres/0004_outbox_channel.sql")),
     (5, include_str!("../../../migrations/postgres/0005_login_flows.sql")),
     (6, include_str!("../../../migrations/postgres/0006_risk.sql")),
+    (7, include_str!("../../../migrations/postgres/0007_expiry_indexes.sql")),
 ];
 
 /// The schema this binary writes.
-pub const SCHEMA_VERSION: i32 = 6;
+pub const SCHEMA_VERSION: i32 = 7;
 
 /// The advisory lock key under which a node migrates (any constant both nodes agree on).
 const MIGRATION_LOCK: i64 = 0x5052_4f4f_4655_5031; // "PROOFUP1"

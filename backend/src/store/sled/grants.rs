@@ -1,9 +1,11 @@
 //! Flows, codes, grants, refresh and access tokens of sign-ins through applications.
 
 use super::*;
+use crate::domain::oidc::grant::FLOW_KEPT_AFTER_EXPIRY;
 
 impl GrantStore for SledStore {
     fn put_flow(&self, flow: &Flow) -> StoreResult<()> {
+        self.expires(Kind::Flow, flow.id.as_bytes(), flow.expires_at + Kind::Flow.kept())?;
         self.flows.insert(flow.id.as_bytes(), enc(flow)?).map_err(backend)?;
         Ok(())
     }
@@ -18,6 +20,7 @@ impl GrantStore for SledStore {
     }
 
     fn put_code(&self, key: &[u8; 32], code: &CodeGrant) -> StoreResult<()> {
+        self.expires(Kind::Code, key, code.expires_at)?;
         self.codes.insert(key, enc(code)?).map_err(backend)?;
         Ok(())
     }
@@ -34,6 +37,7 @@ impl GrantStore for SledStore {
     }
 
     fn put_access_token(&self, key: &[u8; 32], grant: &AccessGrant) -> StoreResult<()> {
+        self.expires(Kind::AccessToken, key, grant.expires_at)?;
         self.access_tokens.insert(key, enc(grant)?).map_err(backend)?;
         Ok(())
     }
@@ -51,7 +55,9 @@ impl GrantStore for SledStore {
     }
 
     fn put_grant(&self, grant: &Grant) -> StoreResult<()> {
-        self.grants.insert(grant_key(&grant.user_id, &grant.id), enc(grant)?).map_err(backend)?;
+        let key = grant_key(&grant.user_id, &grant.id);
+        self.expires(Kind::Grant, &key, grant.expires_at)?;
+        self.grants.insert(key, enc(grant)?).map_err(backend)?;
         Ok(())
     }
 
@@ -83,6 +89,7 @@ impl GrantStore for SledStore {
     }
 
     fn put_refresh_token(&self, key: &[u8; 32], token: &RefreshGrant) -> StoreResult<()> {
+        self.expires(Kind::RefreshToken, key, token.expires_at)?;
         self.refresh_tokens.insert(key, enc(token)?).map_err(backend)?;
         Ok(())
     }
@@ -96,39 +103,146 @@ impl GrantStore for SledStore {
     }
 
     fn sweep_grants(&self, now: OffsetDateTime) -> StoreResult<u64> {
-        #[derive(serde::Deserialize)]
-        struct Expiry {
-            #[serde(with = "time::serde::rfc3339")]
-            expires_at: OffsetDateTime,
-        }
+        // What expired, in expiry order from the index: the sweep reads what it removes, not
+        // every record of the trees (a million live refresh tokens were read every minute).
+        // Removed in batches of SWEEP_BATCH, never one batch for everything: a million expired
+        // access tokens in one atomic batch held ~4 GiB while it was applied (issue 31).
         let mut n = 0;
-        let kept = crate::domain::oidc::grant::FLOW_KEPT_AFTER_EXPIRY;
-        for (tree, after) in [
-            (&self.flows, kept),
-            (&self.codes, time::Duration::ZERO),
-            (&self.access_tokens, time::Duration::ZERO),
-            (&self.grants, time::Duration::ZERO),
-            (&self.refresh_tokens, time::Duration::ZERO),
-        ] {
-            // Removed in batches of SWEEP_BATCH, not one batch for the tree: an expired record
-            // needs no company, and a million expired access tokens in one atomic batch held
-            // ~4 GiB while it was applied (issue 31).
-            let (mut b, mut in_batch) = (::sled::Batch::default(), 0);
-            for kv in tree.iter() {
-                let (k, v) = kv.map_err(backend)?;
-                if serde_json::from_slice::<Expiry>(&v).is_ok_and(|e| e.expires_at + after <= now) {
-                    b.remove(k);
-                    n += 1;
-                    in_batch += 1;
-                    if in_batch == SWEEP_BATCH {
-                        tree.apply_batch(std::mem::take(&mut b)).map_err(backend)?;
-                        in_batch = 0;
-                    }
+        let mut batches: [(::sled::Batch, usize); 5] = Default::default();
+        let mut done = ::sled::Batch::default();
+        let mut in_done = 0;
+        // Every entry of a second up to this one.
+        let upto = expiry_prefix(now + time::Duration::seconds(1));
+        for kv in self.expiries.range(..upto) {
+            let (entry, _) = kv.map_err(backend)?;
+            let Some((second, kind, key)) = Kind::of(&entry) else {
+                done.remove(entry);
+                in_done += 1;
+                continue;
+            };
+            let tree = self.tree_of(kind);
+            let record = tree.get(key).map_err(backend)?;
+            let until = record.as_deref().map(|v| record_expiry(v).map(|at| at + kind.kept()));
+            let expired = match until {
+                // Removed before its time, or expired.
+                None => false,
+                Some(None) => true,
+                Some(Some(at)) if at <= now => true,
+                // Later in this second: the entry waits for the next sweep.
+                Some(Some(at)) if expiry_prefix(at) == second => continue,
+                // Written again with a later expiry: its newer entry removes it.
+                Some(Some(_)) => false,
+            };
+            if expired {
+                let (b, count) = &mut batches[kind as usize];
+                b.remove(key);
+                *count += 1;
+                n += 1;
+                if *count == SWEEP_BATCH {
+                    tree.apply_batch(std::mem::take(b)).map_err(backend)?;
+                    *count = 0;
                 }
             }
-            tree.apply_batch(b).map_err(backend)?;
+            done.remove(entry);
+            in_done += 1;
+            if in_done == SWEEP_BATCH {
+                self.expiries.apply_batch(std::mem::take(&mut done)).map_err(backend)?;
+                in_done = 0;
+            }
         }
+        for (kind, (b, _)) in Kind::ALL.into_iter().zip(batches) {
+            self.tree_of(kind).apply_batch(b).map_err(backend)?;
+        }
+        self.expiries.apply_batch(done).map_err(backend)?;
         Ok(n)
+    }
+}
+
+/// The trees the expiry index covers (the tag byte of its entries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Flow = 0,
+    Code = 1,
+    AccessToken = 2,
+    Grant = 3,
+    RefreshToken = 4,
+}
+
+impl Kind {
+    const ALL: [Kind; 5] = [Kind::Flow, Kind::Code, Kind::AccessToken, Kind::Grant, Kind::RefreshToken];
+
+    /// The second (as its prefix), kind and record key of an index entry.
+    fn of(entry: &[u8]) -> Option<([u8; 8], Kind, &[u8])> {
+        let second = entry.get(..8)?.try_into().ok()?;
+        let tag = *entry.get(8)?;
+        Some((second, *Self::ALL.get(usize::from(tag))?, &entry[9..]))
+    }
+
+    /// How long a record is kept after it expires (a flow: to answer its late browser).
+    fn kept(self) -> time::Duration {
+        if self == Kind::Flow {
+            FLOW_KEPT_AFTER_EXPIRY
+        } else {
+            time::Duration::ZERO
+        }
+    }
+}
+
+/// The first 8 bytes of an index entry: the second a record expires in, ordered as bytes.
+fn expiry_prefix(at: OffsetDateTime) -> [u8; 8] {
+    ((at.unix_timestamp() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// An index entry: the second its record expires in, its kind and its key.
+fn expiry_key(kind: Kind, key: &[u8], at: OffsetDateTime) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + key.len());
+    k.extend_from_slice(&expiry_prefix(at));
+    k.push(kind as u8);
+    k.extend_from_slice(key);
+    k
+}
+
+/// A record's `expires_at` (None if it has none readable: swept).
+fn record_expiry(v: &[u8]) -> Option<OffsetDateTime> {
+    #[derive(serde::Deserialize)]
+    struct Expiry {
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+    }
+    serde_json::from_slice::<Expiry>(v).ok().map(|e| e.expires_at)
+}
+
+impl SledStore {
+    fn tree_of(&self, kind: Kind) -> &::sled::Tree {
+        match kind {
+            Kind::Flow => &self.flows,
+            Kind::Code => &self.codes,
+            Kind::AccessToken => &self.access_tokens,
+            Kind::Grant => &self.grants,
+            Kind::RefreshToken => &self.refresh_tokens,
+        }
+    }
+
+    /// Indexes a record by the second it may be removed, before the record is written: sled
+    /// recovers a prefix of its log, so a record is never without its entry (an entry without
+    /// its record is passed over).
+    fn expires(&self, kind: Kind, key: &[u8], at: OffsetDateTime) -> StoreResult<()> {
+        self.expiries.insert(expiry_key(kind, key, at), &[][..]).map_err(backend)?;
+        Ok(())
+    }
+
+    /// Builds the index for the records of a store written before it (once, at open).
+    pub(super) fn index_expiries(&self) -> ::sled::Result<()> {
+        for kind in Kind::ALL {
+            let mut b = ::sled::Batch::default();
+            for kv in self.tree_of(kind).iter() {
+                let (k, v) = kv?;
+                let at = record_expiry(&v).map_or(OffsetDateTime::UNIX_EPOCH, |at| at + kind.kept());
+                b.insert(expiry_key(kind, &k, at), &[][..]);
+            }
+            self.expiries.apply_batch(b)?;
+        }
+        Ok(())
     }
 }
 

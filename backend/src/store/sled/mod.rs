@@ -65,6 +65,8 @@ const SETUP_KEY: &[u8] = b"setup_token";
 const SETUP_DONE_KEY: &[u8] = b"setup_done";
 /// Set once `method_keys` holds every key of `methods` (stores from before it get it built at open).
 const METHOD_KEYS_KEY: &[u8] = b"method_keys_built";
+/// Set once the `expiries` index covers the token trees (stores written before it get it at open).
+const EXPIRIES_KEY: &[u8] = b"expiries_built";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -114,6 +116,9 @@ pub struct SledStore {
     access_tokens: ::sled::Tree,
     grants: ::sled::Tree,
     refresh_tokens: ::sled::Tree,
+    /// The five trees above by expiry (`grants::expiry_key`): what the minute's sweep reads, so
+    /// that it visits what expired, not every record.
+    expiries: ::sled::Tree,
     ceremonies: ::sled::Tree,
     /// Each user's sign-in profile (risk), by user id.
     risk_profiles: ::sled::Tree,
@@ -351,7 +356,7 @@ impl SledStore {
             meta.insert(METHOD_KEYS_KEY, &[1u8][..]).map_err(o)?;
             db.flush().map_err(o)?;
         }
-        Ok(Self {
+        let store = Self {
             users: db.open_tree("users").map_err(o)?,
             usernames: db.open_tree("usernames").map_err(o)?,
             session_index: index_sessions(&[&sessions, &logins]).map_err(o)?,
@@ -382,6 +387,7 @@ impl SledStore {
             access_tokens: db.open_tree("access_tokens").map_err(o)?,
             grants: db.open_tree("grants").map_err(o)?,
             refresh_tokens: db.open_tree("refresh_tokens").map_err(o)?,
+            expiries: db.open_tree("expiries").map_err(o)?,
             ceremonies: db.open_tree("ceremonies").map_err(o)?,
             risk_profiles: db.open_tree("risk_profiles").map_err(o)?,
             detections: db.open_tree("detections").map_err(o)?,
@@ -389,7 +395,13 @@ impl SledStore {
             committer: std::sync::OnceLock::new(),
             meta,
             db,
-        })
+        };
+        if store.meta.get(EXPIRIES_KEY).map_err(o)?.is_none() {
+            store.index_expiries().map_err(o)?;
+            store.meta.insert(EXPIRIES_KEY, &[1u8][..]).map_err(o)?;
+            store.db.flush().map_err(o)?;
+        }
+        Ok(store)
     }
 
     /// Every tree with its name, sorted by name (backups).
