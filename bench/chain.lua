@@ -1,13 +1,13 @@
 -- wrk: token grants that feed themselves, for runs of any length (bench/memory.sh).
 -- GRANT=client_credentials: the application's own token ($GRANTS_FILE's first line: "client-id secret").
 -- GRANT=refresh_token: refresh with rotation; each answer's new refresh token is spent next, so a
---   thread needs only a few seeded tokens ("code refresh-token" lines of `proofup seed
---   --oidc-grants`; thread k of $WRK_THREADS takes every k-th line, 256 at
---   most).
+--   thread needs only a few tokens to start from ("code refresh-token" lines; thread k of
+--   $WRK_THREADS takes every k-th line, 256 at most).
 -- GRANT=authorization_code: a signed-in browser ($SESSION_COOKIE) asks /oauth2/authorize (single
 --   sign-on: an immediate redirect with a code), and the code is exchanged next.
 -- Each thread counts the token responses that succeeded; done() prints "grants N refused M" and,
--- with $CHAIN_OUT, writes the refresh tokens not spent yet there (the next run's $GRANTS_FILE).
+-- with $CHAIN_OUT, writes refresh tokens there in the seed's format (the next refresh run's
+-- $GRANTS_FILE): a refresh run's not spent yet, a code exchange run's first 512 per thread.
 local threads = {}
 local counter = 0
 grant_of_run = os.getenv("GRANT")
@@ -38,6 +38,7 @@ function init(args)
   cookie = os.getenv("SESSION_COOKIE")
   queue, head, tail = {}, 1, 0
   grants, refused = 0, 0
+  fresh = {}
   local i = -1
   for line in io.lines(os.getenv("GRANTS_FILE")) do
     if i == -1 then
@@ -85,9 +86,12 @@ function response(status, headers, body)
   end
   if status ~= 200 then refused = refused + 1; return end
   grants = grants + 1
-  if grant == "refresh_token" then
-    local r = body:match('"refresh_token":"([^"]+)"')
-    if r then tail = tail + 1; queue[tail] = r end
+  local r = body:match('"refresh_token":"([^"]+)"')
+  if r and grant == "refresh_token" then
+    tail = tail + 1; queue[tail] = r
+  elseif r and #fresh < 512 then
+    -- A code exchange's refresh tokens start the refresh runs' chains.
+    fresh[#fresh + 1] = r
   end
 end
 
@@ -106,6 +110,8 @@ function done(summary, latency, requests)
       for i = t:get("head"), t:get("tail") do
         if q[i] then f:write("- ", q[i], "\n") end
       end
+    elseif f and grant_of_run == "authorization_code" then
+      for _, r in ipairs(t:get("fresh")) do f:write("- ", r, "\n") end
     end
   end
   if f then f:close() end

@@ -16,7 +16,6 @@ command -v wrk >/dev/null && command -v bc >/dev/null || { apt-get update -qq &&
 if [ -z "${BIN:-}" ]; then make -s ui >/dev/null; cargo build -q --release -p proofup; BIN=target/release/proofup; fi
 WAIT=${WAIT:-130} # two sweeps (the grant sweep runs every minute)
 WARM=${WARM:-20000}
-SEEDED=2048 # refresh tokens to start chains from (each wrk run loses those in flight at its end)
 WORK=$(mktemp -d)
 PORT=${PORT:-18183}
 BASE=http://localhost:$PORT
@@ -35,7 +34,7 @@ rss() { awk '/^VmRSS/ {printf "%d", $2/1024}' /proc/$PID/status; }
 hwm() { awk '/^VmHWM/ {printf "%d", $2/1024}' /proc/$PID/status; }
 row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4"; }
 
-$BIN seed --data-dir "$WORK/data" --users "$USERS" --groups $(( USERS / 20 )) --oidc-grants $SEEDED \
+$BIN seed --data-dir "$WORK/data" --users "$USERS" --groups $(( USERS / 20 )) --oidc-grants 1 \
   --access-token-minutes 1 --grants-out "$WORK/grants" >/dev/null
 SERVE_DB=(); SETUP_DB=()
 if [ "${ENGINE:-sled}" = postgres ]; then
@@ -62,36 +61,39 @@ export SESSION_COOKIE=$(curl -si -H 'Content-Type: application/json' -H "Origin:
   -d "{\"username\":\"bench.admin\",\"password\":\"$PW\"}" $BASE/api/auth/sign-in \
   | awk -F'[ ;]' 'tolower($1)=="set-cookie:" && $2 ~ /^proofup_session=/ {print $2}')
 
-# run GRANT COUNT FILE: wrk runs until COUNT grants of one kind succeeded (the first 10 s, then as
-# long as its rate says the rest takes); refresh tokens carry from run to run through FILE. Prints
-# the grants, their rate and the refusals.
+# run GRANT COUNT [FILE]: wrk runs until COUNT grants of one kind succeeded (the first 10 s, then
+# as long as its rate says the rest takes). A refresh run starts its chains from FILE and carries
+# them from run to run; a code exchange run leaves refresh tokens to start from in FILE. Prints the
+# grants, their rate and the refusals.
 run() {
   local got=0 refused=0 ms=0 d=10 out t
-  cp "$3" "$WORK/chain"
+  [ "$1" = refresh_token ] && cp "$3" "$WORK/chain"
+  [ "$1" = authorization_code ] && head -n 1 "$WORK/grants" >"$3"
   while [ "$got" -lt "$2" ]; do
     t=$(date +%s%N)
-    out=$(CHAIN_OUT=$WORK/chain.next GRANT=$1 GRANTS_FILE=$WORK/chain WRK_THREADS=2 \
-      wrk -t2 -c16 -d${d}s -s bench/chain.lua $BASE 2>/dev/null | awk '/^grants/ {print $2, $4}')
+    out=$(CHAIN_OUT=$WORK/chain.next GRANT=$1 GRANTS_FILE=$([ "$1" = refresh_token ] && echo "$WORK/chain" || echo "$WORK/grants") \
+      WRK_THREADS=2 wrk -t2 -c16 -d${d}s -s bench/chain.lua $BASE 2>/dev/null | awk '/^grants/ {print $2, $4}')
     ms=$(( ms + ($(date +%s%N) - t) / 1000000 ))
     [ "${out% *}" -gt 0 ] || { echo "no grant succeeded ($1)" >&2; tail -5 "$WORK/log" >&2; exit 1; }
     got=$(( got + ${out% *} )); refused=$(( refused + ${out#* } ))
     [ "$1" = refresh_token ] && mv "$WORK/chain.next" "$WORK/chain"
+    [ "$1" = authorization_code ] && tail -n +2 "$WORK/chain.next" >>"$3"
     d=$(( ($2 - got) * ms / got / 1000 + 1 )); [ $d -ge 3 ] || d=3
   done
   echo "$got $(( got * 1000 / ms )) $refused"
 }
 
-# The seeded refresh tokens in two halves: one for warming up, one for the measured run.
-{ head -n 1 "$WORK/grants"; sed -n "2,$(( SEEDED / 2 + 1 ))p" "$WORK/grants"; } >"$WORK/warm"
-{ head -n 1 "$WORK/grants"; tail -n +$(( SEEDED / 2 + 2 )) "$WORK/grants"; } >"$WORK/main"
-for g in client_credentials refresh_token authorization_code; do run $g "$WARM" "$WORK/warm" >/dev/null; done
+# The kinds in this order: the code exchanges leave the refresh tokens the refresh runs start from
+# (the engine's own: a store migrated into PostgreSQL has no tokens).
+KINDS="client_credentials authorization_code refresh_token"
+for g in $KINDS; do run $g "$WARM" "$WORK/warm" >/dev/null; done
 sleep "$WAIT" # two sweeps
 BEFORE=$(rss)
 echo "| Measure | Result | Against | Ratio |"
 echo "|---|---|---|---|"
 row "RSS idle after start ($USERS users, ${ENGINE:-sled})" "$IDLE MiB" "" ""
 row "RSS before: warmed ($WARM grants of each kind, two sweeps)" "$BEFORE MiB" "" ""
-for g in client_credentials refresh_token authorization_code; do
+for g in $KINDS; do
   read -r GOT RATE REFUSED <<<"$(run $g "$N" "$WORK/main")"
   row "$g: $GOT grants at ~$RATE/s (refused $REFUSED)" "$(rss) MiB right after" "before $BEFORE MiB" "$(echo "scale=2; $(rss) / $BEFORE" | bc)"
 done
