@@ -356,6 +356,16 @@ fn an_embedded_store_migrates_whole_into_postgresql() {
     for u in users.iter().take(50) {
         assert_eq!(to.user_sessions(&u.id).unwrap(), from.user_sessions(&u.id).unwrap());
     }
+    // The 40 sign-ins waiting for a code go on there too.
+    let waiting = std::fs::read_to_string(dir.path().join("sessions.txt")).unwrap();
+    let keys: Vec<[u8; 32]> =
+        waiting.lines().map(|l| proofup::service::session_key(l.split(' ').next().unwrap())).collect();
+    assert_eq!(keys.len(), 40);
+    for k in &keys {
+        let flow = from.login(k).unwrap();
+        assert!(flow.is_some());
+        assert_eq!(to.login(k).unwrap(), flow, "a sign-in in progress is kept");
+    }
     drop((to, from));
 
     // Into a database that already holds a directory: refused, and nothing changes.

@@ -29,6 +29,11 @@ pub enum Record {
         key: [u8; 32],
         session: crate::domain::model::Session,
     },
+    /// A sign-in in progress (keyed as a session): it finishes on the new engine.
+    Login {
+        key: [u8; 32],
+        flow: crate::domain::login::LoginFlow,
+    },
     Method(Method),
     Recovery {
         user_id: String,

@@ -36,6 +36,11 @@ fn insert(tx: &mut Tx<'_>, r: &Record) -> StoreResult<()> {
             "INSERT INTO sessions (key, user_id, created_at, last_seen_at, doc) VALUES ($1, $2, $3, $4, $5)",
             &[&key.to_vec(), &session.user_id, &session.created_at, &session.last_seen_at, &j(session)?],
         ),
+        Record::Login { key, flow } => run(
+            tx,
+            "INSERT INTO login_flows (key, user_id, expires_at, doc) VALUES ($1, $2, $3, $4)",
+            &[&key.to_vec(), &flow.user_id, &flow.expires_at, &j(flow)?],
+        ),
         Record::Pass { user_id, pass } => {
             run(tx, "INSERT INTO passes (user_id, doc) VALUES ($1, $2)", &[user_id, &j(pass)?])
         }

@@ -1,5 +1,5 @@
 //! Everything an embedded store holds, as engine-neutral records (`proofup migrate` reads them
-//! to fill a PostgreSQL database), sessions included. Left out: throttles, ceremonies in
+//! to fill a PostgreSQL database), sessions and sign-ins in progress included. Left out: throttles, ceremonies in
 //! progress, and application sign-ins (flows, codes, grants, tokens: applications sign their
 //! users in again).
 
@@ -24,6 +24,11 @@ impl SledStore {
             let (k, v) = kv.map_err(backend)?;
             let key: [u8; 32] = k.as_ref().try_into().map_err(backend)?;
             out(Record::Session { key, session: dec(&v)? })?;
+        }
+        for kv in self.logins.iter() {
+            let (k, v) = kv.map_err(backend)?;
+            let key: [u8; 32] = k.as_ref().try_into().map_err(backend)?;
+            out(Record::Login { key, flow: dec(&v)? })?;
         }
         for kv in self.passes.iter() {
             let (k, v) = kv.map_err(backend)?;
